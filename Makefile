@@ -1,0 +1,26 @@
+# Each target does its own set-up: a fresh clone needs nothing installed first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/identification.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,22 @@
+"""povrules: poverty identification, exit and monitoring decisions from declarative rulesets.
+
+The public API::
+
+    import povrules
+    ruleset = povrules.load_ruleset("rulesets/cn-yunnan-weishan")
+    household = povrules.parse_household(json_text)
+    decision = povrules.evaluate(household, ruleset, "identify_poor_household", as_of=date(2016, 6, 30))
+    print(decision.outcome, decision.explain("zh"))
+"""
+
+from povrules._version import __version__
+from povrules.engine import Decision, Ranking, RankEntry, RuleResult, evaluate, rank
+from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
+from povrules.facts import Household, household_schema, parse_household
+from povrules.ruleset import Ruleset, load_ruleset
+
+__all__ = [
+    "Decision", "EvaluationError", "FactsError", "Household", "Location", "PovrulesError", "RankEntry", "Ranking",
+    "RuleResult", "Ruleset", "RulesetError", "__version__", "evaluate", "household_schema", "load_ruleset",
+    "parse_household", "rank",
+]

@@ -1,0 +1,68 @@
+"""The errors povrules raises.
+
+Every error says *where* (a field path, or ``file:line:col``) and *what was
+expected*, so that an app can show it to the person who can fix the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+
+class PovrulesError(Exception):
+    """Base class of every error povrules raises on purpose."""
+
+
+@attrs.frozen
+class Location:
+    """A position in a ruleset file: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class RulesetError(PovrulesError):
+    """A ruleset failed to load: bad YAML, unknown name, type mismatch, unsafe text."""
+
+    def __init__(self, message: str, location: Location | None = None, hint: str | None = None):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        text = f"{location}: {message}" if location else message
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+@attrs.frozen
+class FactProblem:
+    """One thing wrong with household facts: where, what was expected, what was given."""
+
+    path: str
+    expected: str
+    given: str | None = None
+
+    def __str__(self) -> str:
+        given = f", got {self.given}" if self.given is not None else ""
+        return f"{self.path}: expected {self.expected}{given}"
+
+
+class FactsError(PovrulesError):
+    """Household facts failed validation; nothing is evaluated from them."""
+
+    def __init__(self, problems: Sequence[FactProblem], source: str | None = None):
+        self.problems = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"{head}invalid household facts: {lines}")
+
+
+class EvaluationError(PovrulesError):
+    """An evaluation cannot proceed: unknown decision, parameter not in force on the date."""

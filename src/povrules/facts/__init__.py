@@ -1,0 +1,98 @@
+"""Household facts: the models, reading them from JSON, and their JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from povrules.errors import FactProblem, FactsError
+from povrules.facts._base import FactModel, Judged
+from povrules.facts.household import (
+    Assessments,
+    Assets,
+    Disaster,
+    Enterprise,
+    Expenditure,
+    FiveLooks,
+    Guarantees,
+    Household,
+    Income,
+    Look,
+    Member,
+    Monitoring,
+    Override,
+    ProjectBenefit,
+    Property,
+    Registration,
+    Vehicle,
+)
+
+__all__ = [
+    "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
+    "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
+    "ProjectBenefit", "Property", "Registration", "Vehicle",
+    "household_schema", "parse_household",
+]
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("Judged", "function-")):
+            continue  # pydantic's internal step names, not part of the user's path
+        else:
+            out += f".{part}" if out else part
+    return out or "(household)"
+
+
+def _given(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_EXPECTED = {
+    "extra_forbidden": "no such field (unknown fields are refused)",
+    "missing": "a value (the field is required)",
+}
+
+
+def problems_of(error: ValidationError) -> list[FactProblem]:
+    """Turn a pydantic error into problems that name the field path."""
+    problems = []
+    for item in error.errors(include_url=False):
+        kind = item["type"]
+        if kind == "json_invalid":
+            problems.append(FactProblem("(json)", "well-formed JSON", item["msg"].removeprefix("Invalid JSON: ")))
+            continue
+        message = item["msg"]
+        message = message[len("Input should be "):] if message.startswith("Input should be ") else message
+        expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
+        given = None if kind == "missing" else _given(item.get("input"))
+        problems.append(FactProblem(_path(item["loc"]), expected, given))
+    return problems
+
+
+def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
+    """Validate household facts from JSON text or a decoded object.
+
+    Raises :class:`FactsError` naming every bad field; a household that fails
+    validation is never evaluated.
+    """
+    try:
+        if isinstance(data, dict):
+            return Household.model_validate(data)
+        return Household.model_validate_json(data)
+    except ValidationError as exc:
+        raise FactsError(problems_of(exc), source) from None
+
+
+def household_schema() -> dict[str, Any]:
+    """The JSON Schema of household facts, for app developers."""
+    schema = Household.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "povrules.household.v1"
+    return schema

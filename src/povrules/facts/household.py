@@ -1,0 +1,266 @@
+"""The household facts a ruleset can read: ``Household`` and its parts.
+
+Field names are English; each field carries its Chinese label, which is what
+explanations print. Amounts are yuan (``Decimal``); income and expenditure are
+per year of the household's income period unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from povrules.facts._base import FactModel, Judged, Money, fact
+
+LabourCapacity = Literal["full", "partial", "weak", "none"]
+Health = Literal["healthy", "chronic", "serious_illness"]
+EducationStage = Literal[
+    "none", "preschool", "primary", "junior", "senior_general", "secondary_vocational",
+    "technical", "junior_college", "undergraduate", "postgraduate",
+]
+EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
+VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
+VehicleKind = Literal[
+    "car", "minivan", "passenger_vehicle", "truck", "motorcycle", "tricycle",
+    "agricultural_vehicle", "engineering_machinery", "large_agricultural_machinery",
+]
+PropertyKind = Literal["commodity_housing", "shop", "self_built", "relocation_apartment", "affordable", "other"]
+PropertyOrigin = Literal[
+    "purchase", "self_build", "disaster_rebuild", "poverty_relocation", "demolition_resettlement",
+    "dilapidated_renovation_subsidy", "inheritance", "other",
+]
+SafetyGrade = Literal["A", "B", "C", "D"]
+RegistrationStatus = Literal["general", "registered_poor", "exited", "exited_no_policy"]
+MonitoringStatus = Literal["none", "monitored", "tracked_attention", "risk_eliminated", "rolled_back", "removed"]
+MonitoringType = Literal["unstable_exited", "edge_vulnerable", "sudden_hardship", "exited_monitored", "edge"]
+RiskCause = Literal[
+    "illness", "education", "disability", "disaster", "accident", "industry_failure",
+    "unstable_employment", "lack_of_labour", "housing", "drinking_water", "other",
+]
+DisasterSeverity = Literal["none", "minor", "severe"]
+OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定"]
+OverrideOutcome = Literal["set_aside", "upheld"]
+FundClass = Literal["poverty", "agri_related", "other"]
+Delivery = Literal["to_household", "coverage"]
+
+
+class Member(FactModel):
+    """One person of the household (家庭成员)."""
+
+    id: str | None = fact("成员编号", "Member identifier within the household", min_length=1)
+    name: str | None = fact("姓名", "Name (redactable in records)")
+    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)", pattern=r"^\d{17}[\dXx]$")
+    on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
+    age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
+    labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity: full, partial, weak (半弱), none")
+    refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
+    health: Health | None = fact("健康状况", "Health status")
+    chronic_heavy_burden: bool | None = fact("慢性病负担较重", "Chronic illness with a heavy burden")
+    disability_grade: int | None = fact("残疾等级", "Disability certificate grade 1 (most severe) to 4; 0 for none", ge=0, le=4)
+    adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact("失能状况", "Activities of daily living")
+    education_stage: EducationStage | None = fact("学段", "Education stage")
+    enrolled_in_school: bool | None = fact("在校", "Currently enrolled in school")
+    schooling_kind: Literal["normal", "high_fee_selection", "high_fee_private", "self_funded_abroad"] | None = fact(
+        "就学方式", "How the member studies (高费择校, 高收费私立学校, 自费出国留学)"
+    )
+    in_basic_medical_insurance: bool | None = fact("参加基本医疗保险", "Enrolled in basic medical insurance")
+    employer_type: EmployerType | None = fact("就业单位类型", "Kind of employer")
+    is_public_official: bool | None = fact("公职人员", "Public official (公职人员)")
+    fiscally_supported: bool | None = fact("财政供养", "Paid from public finances (财政供养/财供人员)")
+    stable_salary: bool | None = fact("工资收入稳定", "Has a stable salary")
+    village_post: VillagePost | None = fact("村干部职务", "Village post held")
+    migrant_worker: bool | None = fact("外出务工", "Works away from home")
+    illegal_conduct: tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None = fact(
+        "违法犯罪行为", "Illegal conduct on record"
+    )
+
+
+class Vehicle(FactModel):
+    """A vehicle or machine owned by the household (机动车, 工程机械, 大型农机具)."""
+
+    kind: VehicleKind = Field(description="Kind of vehicle or machine", json_schema_extra={"zh": "种类"})
+    value: Money | None = fact("价值", "Current value", unit="元")
+    use: Literal["private", "production", "commercial"] | None = fact("用途", "Use")
+    acquired_on: date | None = fact("购置日期", "Date acquired")
+
+
+class Property(FactModel):
+    """A building owned by the household: dwelling, shop, town flat."""
+
+    kind: PropertyKind = Field(description="Kind of property", json_schema_extra={"zh": "类型"})
+    location: Literal["urban", "rural"] | None = fact("所在地", "Urban (城镇) or rural")
+    origin: PropertyOrigin | None = fact("来源", "How it was obtained")
+    built_or_bought_on: date | None = fact("建成或购置日期", "Date completed or bought")
+    newly_built: Judged[bool] | None = fact("新建住房", "A newly built house (新建: the texts give no time window, so it is judged)")
+    floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
+    value: Money | None = fact("价值", "Value", unit="元")
+
+
+class Enterprise(FactModel):
+    """A business the household runs or holds (实体产业, 企业法人, 股东)."""
+
+    role: Literal["owner", "legal_person", "shareholder"] | None = fact("角色", "Member's role in it")
+    registered: bool | None = fact("已注册", "Registered with market regulation")
+    annual_revenue: Money | None = fact("年营业额", "Annual revenue", unit="元")
+    fixed_assets: Money | None = fact("固定资产", "Fixed assets", unit="元")
+    employees: int | None = fact("雇工人数", "Number of employees", unit="人", ge=0)
+    employs_others_long_term: bool | None = fact("长期雇用他人", "Employs others long-term")
+
+
+class Income(FactModel):
+    """Income over one income period (测算周期)."""
+
+    period_start: date | None = fact("测算周期起", "First day of the income period")
+    period_end: date | None = fact("测算周期止", "Last day of the income period")
+    per_capita_net: Money | None = fact("人均纯收入", "Per-capita net income (纯收入)", unit="元")
+    per_capita_disposable: Money | None = fact("人均可支配收入", "Per-capita disposable income (可支配收入)", unit="元")
+    total_net: Money | None = fact("家庭纯收入", "Household net income", unit="元")
+    wage: Money | None = fact("工资性收入", "Wage income", unit="元")
+    business: Money | None = fact("经营性收入", "Business income", unit="元")
+    property: Money | None = fact("财产性收入", "Property income", unit="元")
+    transfer: Money | None = fact("转移性收入", "Transfer income", unit="元")
+    insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
+    previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Income:
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class Expenditure(FactModel):
+    """Expenditure over the income period."""
+
+    rigid_total: Money | None = fact("刚性支出", "Rigid expenditure (medical, education, …)", unit="元")
+    medical_total: Money | None = fact("医疗支出", "Medical expenditure", unit="元")
+    medical_compliant_out_of_pocket: Money | None = fact("合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元")
+    education: Money | None = fact("教育支出", "Education expenditure", unit="元")
+
+
+class Assets(FactModel):
+    """What the household owns (看大件, 看住房, 看产业)."""
+
+    vehicles: tuple[Vehicle, ...] | None = fact("车辆及机械", "Vehicles and machinery")
+    properties: tuple[Property, ...] | None = fact("房产", "Buildings owned")
+    enterprises: tuple[Enterprise, ...] | None = fact("实体产业", "Businesses run or held")
+    deposits_total: Money | None = fact("存款", "Bank deposits", unit="元")
+    securities_total: Money | None = fact("金融资产", "Funds, shares, investment insurance", unit="元")
+    has_large_enterprise: Judged[bool] | None = fact("有较大实体产业", "Runs a relatively large business (较大, judged)")
+
+
+class Guarantees(FactModel):
+    """两不愁三保障 and safe drinking water."""
+
+    food_secure: bool | None = fact("不愁吃", "Enough food")
+    clothing_secure: bool | None = fact("不愁穿", "Enough clothing")
+    compulsory_education: bool | None = fact("义务教育有保障", "Compulsory education guaranteed")
+    basic_medical: bool | None = fact("基本医疗有保障", "Basic medical care guaranteed")
+    housing_safe: bool | None = fact("住房安全有保障", "Housing safety guaranteed")
+    drinking_water_safe: bool | None = fact("饮水安全有保障", "Safe drinking water")
+    dwelling_safety_grade: SafetyGrade | None = fact("住房安全等级", "Dwelling safety appraisal grade (C, D = 危房)")
+
+
+class Registration(FactModel):
+    """Poverty registration (建档立卡) and social assistance."""
+
+    status: RegistrationStatus | None = fact("建档立卡状态", "general, registered_poor, exited, exited_no_policy")
+    registered_on: date | None = fact("建档立卡日期", "Date registered as poor")
+    exited_on: date | None = fact("脱贫日期", "Date of exit from poverty")
+    dibao: bool | None = fact("低保户", "Receives minimum living allowance (低保)")
+    dibao_whole_household: bool | None = fact("整户低保", "Whole household on 低保")
+    tekun: Literal["none", "dispersed", "centralised"] | None = fact("特困供养", "Support for people in extreme hardship")
+
+
+class Monitoring(FactModel):
+    """Return-to-poverty monitoring (防返贫监测) status and dates."""
+
+    status: MonitoringStatus | None = fact("监测状态", "Monitoring status")
+    type: MonitoringType | None = fact("监测对象类型", "Monitoring-object type")
+    included_on: date | None = fact("纳入监测日期", "Date included as a monitoring object")
+    measures_started_on: date | None = fact("帮扶措施落实日期", "Date assistance measures started")
+    risk_eliminated_on: date | None = fact("风险消除日期", "Date risk was marked eliminated")
+
+
+class Assessments(FactModel):
+    """Facts a cadre judges, each with provenance (the texts give no number for them)."""
+
+    return_risk: Judged[bool] | None = fact("存在返贫风险", "At risk of returning to poverty")
+    poverty_risk: Judged[bool] | None = fact("存在致贫风险", "At risk of falling into poverty")
+    rigid_expenditure_large: Judged[bool] | None = fact("刚性支出较大", "Rigid expenditure is large (较大)")
+    income_sharply_reduced: Judged[bool] | None = fact("收入大幅缩减", "Income fell sharply (大幅缩减)")
+    basic_living_severe_difficulty: Judged[bool] | None = fact("基本生活出现严重困难", "Basic living in severe difficulty")
+    income_stable: Judged[bool] | None = fact("收入持续稳定", "Income continuously stable")
+    risk_causes: tuple[RiskCause, ...] | None = fact("风险类型", "Causes of the risk (因病, 因灾, 因意外 …)")
+
+
+class Look(FactModel):
+    """One of the 五看 home-visit assessments."""
+
+    assessed_on: date = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
+    assessor: str = Field(min_length=1, description="Who assessed", json_schema_extra={"zh": "评估人"})
+    note: str | None = fact("情况记录", "What was seen")
+
+
+class FiveLooks(FactModel):
+    """五看: housing, big-ticket items, labour, industry, burden."""
+
+    housing: Look | None = fact("看住房", "Look at housing")
+    durables: Look | None = fact("看大件", "Look at big-ticket items")
+    labour: Look | None = fact("看劳力", "Look at labour")
+    industry: Look | None = fact("看产业", "Look at industry")
+    burden: Look | None = fact("看负担", "Look at burden")
+
+
+class Disaster(FactModel):
+    """The most recent disaster that hit the household."""
+
+    severity: DisasterSeverity | None = fact("受灾程度", "none, minor, severe (重灾)")
+    occurred_on: date | None = fact("受灾日期", "Date of the disaster")
+
+
+class ProjectBenefit(FactModel):
+    """A project that reached the household (三优先)."""
+
+    project: str = Field(min_length=1, description="Project name or code", json_schema_extra={"zh": "项目"})
+    fund_class: FundClass = Field(description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"})
+    delivery: Delivery = Field(description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"})
+    delivered_on: date | None = fact("受益日期", "Date the benefit reached the household")
+
+
+class Override(FactModel):
+    """A recorded decision of the body a default-strength rule names (民主评议 …)."""
+
+    rule: str = Field(min_length=1, description="Id of the rule the body ruled on", json_schema_extra={"zh": "规则"})
+    body: OverrideBody = Field(description="Body that decided", json_schema_extra={"zh": "决定机构"})
+    decided_on: date = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
+    outcome: OverrideOutcome = Field(
+        description="set_aside: the rule does not apply to this household; upheld: it does",
+        json_schema_extra={"zh": "结果"},
+    )
+    minutes: str | None = fact("会议记录", "Reference to the minutes")
+
+
+class Household(FactModel):
+    """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
+
+    id: str = Field(min_length=1, description="Household identifier (户编号)", json_schema_extra={"zh": "户编号"})
+    jurisdiction: str | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan")
+    village: str | None = fact("村", "Village")
+    rural_hukou: bool | None = fact("农村户籍", "Rural household registration")
+    members: tuple[Member, ...] | None = fact("家庭成员", "Members of the household")
+    income: Income | None = fact("收入", "Income")
+    expenditure: Expenditure | None = fact("支出", "Expenditure")
+    assets: Assets | None = fact("资产", "Assets")
+    guarantees: Guarantees | None = fact("两不愁三保障", "Food, clothing, education, medical care, housing, water")
+    registration: Registration | None = fact("建档立卡", "Poverty registration")
+    monitoring: Monitoring | None = fact("防返贫监测", "Return-to-poverty monitoring")
+    assessments: Assessments | None = fact("研判", "Judged facts")
+    five_looks: FiveLooks | None = fact("五看", "The five looks")
+    disaster: Disaster | None = fact("受灾情况", "Disaster")
+    projects: tuple[ProjectBenefit, ...] | None = fact("受益项目", "Projects that reached the household")
+    refuses_asset_verification: bool | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
+    months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
+    overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")

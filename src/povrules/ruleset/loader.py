@@ -1,0 +1,460 @@
+"""Ruleset YAML → :class:`Ruleset`: read, resolve ``extends``, check, compile.
+
+Every problem is a :class:`~povrules.errors.RulesetError` at ``file:line:col``.
+The content digest is taken over the resolved definition (after ``extends``),
+so it changes exactly when what the ruleset means changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from povrules.errors import Location, RulesetError
+from povrules.facts import Household
+from povrules.lang import ast
+from povrules.lang.checker import CheckProblem, Scope, check, check_condition, did_you_mean
+from povrules.lang.compiler import Compiler, Fn
+from povrules.lang.parser import SyntaxProblem, parse
+from povrules.lang.types import BOOL, DATE, Type, is_number, record_of, type_of_value
+from povrules.ruleset._yaml import YList, YMap, expression_location, load_yaml
+from povrules.ruleset.model import (
+    Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
+)
+
+SUBJECTS = {"household": Household}
+SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
+TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "extends", "description", *SECTIONS})
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``."""
+    reader = _Reader()
+    definition = reader.read(Path(path), ())
+    return _Builder(definition, reader.lines).build(tuple(reader.files))
+
+
+# Reading and merging
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+        self.files: list[str] = []
+
+    def read(self, path: Path, chain: tuple[Path, ...]) -> YMap:
+        if path.is_dir():
+            path = path / "ruleset.yaml"
+        shown = str(path)
+        resolved = path.resolve()
+        if resolved in chain:
+            raise RulesetError("'extends' forms a cycle: " + " → ".join(str(p) for p in (*chain, resolved)))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RulesetError(f"no ruleset file at {shown}") from None
+        except UnicodeDecodeError as exc:
+            raise RulesetError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise RulesetError(f"{shown}: cannot read ({exc.strerror})") from None
+        self.lines[shown] = text.splitlines()
+        self.files.append(shown)
+        doc = load_yaml(text, shown)
+        if not isinstance(doc, YMap):
+            raise RulesetError("a ruleset is a mapping of keys (id, parameters, rules, …)", Location(shown, 1, 1))
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise RulesetError(f"unknown key {key!r}", doc.at(key), did_you_mean(key, TOP_KEYS))
+        parent_ref = doc.get("extends")
+        if parent_ref is None:
+            return doc
+        if not isinstance(parent_ref, str):
+            raise RulesetError("'extends' takes the path of the parent ruleset", doc.at("extends"))
+        parent = self.read(path.parent / parent_ref, (*chain, resolved))
+        return _merge(parent, doc)
+
+
+def _merge(parent: YMap, child: YMap) -> YMap:
+    """The child's top-level values win; in each section the child's entries replace the parent's by key."""
+    merged = YMap()
+    merged.location, merged.key_locations, merged.nodes = child.location, {}, {}
+    for source in (parent, child):
+        for key, value in source.items():
+            if key == "extends":
+                continue
+            if key in SECTIONS and isinstance(value, YMap) and isinstance(merged.get(key), YMap):
+                section = YMap({**merged[key], **value})
+                section.location = value.location
+                section.key_locations = {**merged[key].key_locations, **value.key_locations}
+                section.nodes = {**merged[key].nodes, **value.nodes}
+                value = section
+            merged[key] = value
+            merged.key_locations[key] = source.at(key)
+            if key in source.nodes:
+                merged.nodes[key] = source.nodes[key]
+    return merged
+
+
+# Building
+
+
+def _plain(value: Any) -> Any:
+    """Located values → plain JSON-ready data, for the digest."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return value
+
+
+class _Builder:
+    def __init__(self, definition: YMap, lines: dict[str, list[str]]):
+        self.d = definition
+        self.lines = lines
+
+    # Small typed getters, each naming the location of what is wrong.
+
+    def _fail(self, message: str, where: Location, hint: str | None = None) -> RulesetError:
+        return RulesetError(message, where, hint)
+
+    def _keys(self, entry: YMap, allowed: set[str], what: str) -> None:
+        for key in entry:
+            if key not in allowed:
+                raise self._fail(f"unknown key {key!r} in {what}", entry.at(key), did_you_mean(key, allowed))
+
+    def _map(self, parent: YMap, key: str, what: str, required: bool = False) -> YMap:
+        value = parent.get(key)
+        if value is None:
+            if required:
+                raise self._fail(f"{what} needs '{key}'", parent.location)
+            empty = YMap()
+            empty.location, empty.key_locations, empty.nodes = parent.location, {}, {}
+            return empty
+        if not isinstance(value, YMap):
+            raise self._fail(f"'{key}' in {what} must be a mapping", parent.at(key))
+        return value
+
+    def _str(self, parent: YMap, key: str, what: str, required: bool = True) -> Any:
+        value = parent.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and key in ("version",):
+            return str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise self._fail(f"{what} needs '{key}' as text", parent.at(key) if key in parent else parent.location)
+        return value
+
+    def _date(self, parent: YMap, key: str, what: str, required: bool = False) -> Any:
+        value = parent.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, date):
+            raise self._fail(f"'{key}' in {what} must be a date (YYYY-MM-DD)", parent.at(key) if key in parent else parent.location)
+        return value
+
+    def _ids(self, parent: YMap, key: str, what: str) -> tuple[str, ...]:
+        value = parent.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, YList) or not all(isinstance(v, str) for v in value):
+            raise self._fail(f"'{key}' in {what} must be a list of names", parent.at(key))
+        return tuple(value)
+
+    def _text(self, parent: YMap, key: str, what: str, required: bool = True) -> Text:
+        value = parent.get(key)
+        if value is None and not required:
+            return Text("", "")
+        if not isinstance(value, YMap) or not isinstance(value.get("zh"), str) or not isinstance(value.get("en"), str):
+            where = parent.at(key) if key in parent else parent.location
+            raise self._fail(f"{what} needs '{key}' with 'zh' and 'en' text", where)
+        return Text(value["zh"], value["en"])
+
+    # Sections
+
+    def build(self, files: tuple[str, ...]) -> Ruleset:
+        d = self.d
+        ruleset_id = self._str(d, "id", "the ruleset")
+        subject = self._str(d, "subject", "the ruleset", required=False) or "household"
+        if subject not in SUBJECTS:
+            raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
+        self.sources = self._sources()
+        parameters = self._parameters()
+        self.scope = Scope(record_of(SUBJECTS[subject]), {n: p.type for n, p in parameters.items()}, {})
+        derived = self._derived()
+        rules = self._rules()
+        decisions = self._decisions(rules)
+        digest = "sha256:" + hashlib.sha256(
+            json.dumps(_plain(d), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        ).hexdigest()
+        traced, plain = (self._compile(derived, rules, decisions, flavour) for flavour in (True, False))
+        return Ruleset(
+            id=ruleset_id, version=self._str(d, "version", "the ruleset"), title=self._text(d, "title", "the ruleset"),
+            jurisdiction=self._str(d, "jurisdiction", "the ruleset", required=False), subject=subject,
+            sources=self.sources, parameters=parameters, derived=derived, rules=rules, decisions=decisions,
+            digest=digest, files=files, traced=traced, plain=plain,
+        )
+
+    def _sources(self) -> dict[str, Source]:
+        out = {}
+        section = self._map(self.d, "sources", "the ruleset")
+        for key, entry in section.items():
+            if not isinstance(entry, YMap):
+                raise self._fail(f"source {key!r} must be a mapping with 'file' and 'title'", section.at(key))
+            self._keys(entry, {"file", "title"}, f"source {key!r}")
+            out[key] = Source(key, self._str(entry, "file", f"source {key!r}"), self._str(entry, "title", f"source {key!r}"))
+        return out
+
+    def _citation(self, parent: YMap, what: str, required: bool) -> Citation | None:
+        entry = parent.get("cite")
+        if entry is None:
+            if required:
+                raise self._fail(f"{what} needs 'cite' (source, line, quote): every rule quotes its clause", parent.location)
+            return None
+        if not isinstance(entry, YMap):
+            raise self._fail(f"'cite' in {what} must be a mapping", parent.at("cite"))
+        self._keys(entry, {"source", "line", "lines", "quote"}, f"the citation of {what}")
+        key = self._str(entry, "source", f"the citation of {what}")
+        if key not in self.sources:
+            raise self._fail(f"unknown source {key!r}", entry.at("source"), did_you_mean(key, self.sources))
+        lines = entry.get("lines", entry.get("line"))
+        if isinstance(lines, int) and not isinstance(lines, bool):
+            start = end = lines
+        elif isinstance(lines, YList) and len(lines) == 2 and all(isinstance(n, int) for n in lines):
+            start, end = lines
+        else:
+            raise self._fail(f"the citation of {what} needs 'line: N' or 'lines: [first, last]'", entry.location)
+        if not 1 <= start <= end:
+            raise self._fail("cited lines must be positive and in order", entry.location)
+        quote = self._str(entry, "quote", f"the citation of {what}")
+        return Citation(self.sources[key].file, start, end, quote)
+
+    def _parameters(self) -> dict[str, Parameter]:
+        out = {}
+        section = self._map(self.d, "parameters", "the ruleset")
+        for name, entry in section.items():
+            what = f"parameter {name!r}"
+            if not isinstance(entry, YMap):
+                raise self._fail(f"{what} must be a mapping", section.at(name))
+            self._keys(entry, {"title", "unit", "type", "values", "note"}, what)
+            values_node = entry.get("values")
+            if not isinstance(values_node, YList) or not values_node:
+                raise self._fail(f"{what} needs 'values': a list of dated values", entry.at("values"))
+            declared = entry.get("type")
+            values: list[ParameterValue] = []
+            kinds: set[Type] = set()
+            for i, item in enumerate(values_node):
+                if not isinstance(item, YMap):
+                    raise self._fail(f"each value of {what} is a mapping with 'from' and 'value'", values_node.item_locations[i])
+                self._keys(item, {"from", "value", "cite", "note"}, what)
+                start = self._date(item, "from", what, required=True)
+                if values and start <= values[-1].start:
+                    raise self._fail(f"the values of {what} must be in date order, each 'from' later than the last", item.at("from"))
+                value = self._value(item, what, declared)
+                kinds.add(type_of_value(value))
+                values.append(ParameterValue(start, value, self._citation(item, what, required=True), item.get("note")))
+            if len(kinds) > 1 and not all(is_number(k) for k in kinds):
+                raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
+            typ = kinds.pop()
+            out[name] = Parameter(name, self._text(entry, "title", what), entry.get("unit"), typ, tuple(values),
+                                  entry.get("note"), section.at(name))
+        return out
+
+    def _value(self, item: YMap, what: str, declared: Any) -> Any:
+        if "value" not in item:
+            raise self._fail(f"each value of {what} needs 'value'", item.location)
+        value = item["value"]
+        if isinstance(value, YList):
+            if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
+                raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
+            return tuple(Decimal(v) if isinstance(v, int) else v for v in value)
+        if isinstance(value, bool) or isinstance(value, (date, str, Decimal)):
+            return value
+        if isinstance(value, int):
+            return value if declared == "int" else Decimal(value)
+        raise self._fail(f"unsupported value for {what}: expected a number, text, date, true/false or a list",
+                         item.at("value"))
+
+    def _expr(self, entry: YMap, key: str, what: str, condition: bool) -> ast.Expr:
+        text = entry.get(key)
+        if not isinstance(text, str) or not text.strip():
+            raise self._fail(f"{what} needs '{key}': an expression", entry.at(key) if key in entry else entry.location)
+        node = entry.nodes[key]
+        lines = self.lines.get(entry.location.file, [])
+        try:
+            tree = parse(text)
+            return check_condition(tree, self.scope) if condition else check(tree, self.scope)
+        except SyntaxProblem as exc:
+            where = expression_location(entry.location.file, lines, node, exc.line, exc.column)
+            raise self._fail(f"in {what}: {exc.message}", where, exc.hint) from None
+        except CheckProblem as exc:
+            where = expression_location(entry.location.file, lines, node, exc.span.line, exc.span.column)
+            raise self._fail(f"in {what}: {exc.message}", where, exc.hint) from None
+
+    def _derived(self) -> dict[str, Derived]:
+        out = {}
+        section = self._map(self.d, "derived", "the ruleset")
+        for name, entry in section.items():
+            what = f"derived fact {name!r}"
+            if not isinstance(entry, YMap):
+                raise self._fail(f"{what} must be a mapping with 'expr'", section.at(name))
+            self._keys(entry, {"title", "expr", "note"}, what)
+            if name in ("hh", "p", "as_of"):
+                raise self._fail(f"{name!r} is reserved", section.at(name))
+            expr = self._expr(entry, "expr", what, condition=False)
+            out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name))
+            assert expr.type is not None
+            self.scope.derived[name] = expr.type  # later derived facts may use earlier ones
+        self.derived_nodes = out
+        return out
+
+    def _parameters_used(self, node: ast.Expr, seen: set[str] | None = None) -> set[str]:
+        seen = set() if seen is None else seen
+        names: set[str] = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.ParamRef):
+                names.add(n.name)
+            elif isinstance(n, ast.DerivedRef) and n.name not in seen:
+                seen.add(n.name)
+                names |= self._parameters_used(self.derived_nodes[n.name].expr, seen)
+        return names
+
+    def _rules(self) -> dict[str, Rule]:
+        out = {}
+        section = self._map(self.d, "rules", "the ruleset")
+        allowed = {"title", "when", "strength", "outcome", "level", "cite", "valid", "note", "override_by"}
+        for rule_id, entry in section.items():
+            what = f"rule {rule_id!r}"
+            if not isinstance(entry, YMap):
+                raise self._fail(f"{what} must be a mapping", section.at(rule_id))
+            self._keys(entry, allowed, what)
+            when = self._expr(entry, "when", what, condition=True)
+            strength = entry.get("strength", "hard")
+            if strength not in ("hard", "default"):
+                raise self._fail(f"'strength' of {what} is 'hard' or 'default'", entry.at("strength"))
+            override_by = self._ids(entry, "override_by", what)
+            if strength == "default" and not override_by:
+                raise self._fail(f"{what} is default-strength: name who may set it aside in 'override_by' "
+                                 "(e.g. [村民代表会议])", entry.location)
+            valid = self._map(entry, "valid", what)
+            self._keys(valid, {"from", "to"}, f"'valid' of {what}")
+            valid_from, valid_to = self._date(valid, "from", what), self._date(valid, "to", what)
+            if valid_from and valid_to and valid_to < valid_from:
+                raise self._fail(f"'valid' of {what} ends before it starts", entry.at("valid"))
+            level = entry.get("level", 1)
+            if not isinstance(level, int) or isinstance(level, bool):
+                raise self._fail(f"'level' of {what} must be a whole number", entry.at("level"))
+            outcome = entry.get("outcome")
+            if outcome is not None and not isinstance(outcome, str):
+                raise self._fail(f"'outcome' of {what} must be a label", entry.at("outcome"))
+            out[rule_id] = Rule(
+                id=rule_id, title=self._text(entry, "title", what), when=when, strength=strength, outcome=outcome,
+                level=level, citation=self._citation(entry, what, required=True), valid_from=valid_from,
+                valid_to=valid_to, note=entry.get("note"), override_by=override_by,
+                parameters=tuple(sorted(self._parameters_used(when))), location=section.at(rule_id),
+            )
+        return out
+
+    def _decisions(self, rules: dict[str, Rule]) -> dict[str, DecisionSpec]:
+        out: dict[str, DecisionSpec] = {}
+        section = self._map(self.d, "decisions", "the ruleset")
+        for name, entry in section.items():
+            what = f"decision {name!r}"
+            if not isinstance(entry, YMap):
+                raise self._fail(f"{what} must be a mapping", section.at(name))
+            kind = entry.get("kind")
+            builder = {"eligibility": self._eligibility, "table": self._table, "ranking": self._ranking}.get(kind)  # type: ignore[arg-type]
+            if builder is None:
+                raise self._fail(f"'kind' of {what} is eligibility, table or ranking", entry.at("kind"))
+            spec = builder(name, entry, what, rules)
+            for rule_id in spec.rule_ids:
+                if rule_id not in rules:
+                    raise self._fail(f"{what} names unknown rule {rule_id!r}", entry.location, did_you_mean(rule_id, rules))
+            out[name] = spec
+        for spec in out.values():
+            if spec.among_decision is not None and spec.among_decision not in out:
+                raise self._fail(f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
+                                 spec.location, did_you_mean(spec.among_decision, out))
+        return out
+
+    def _base(self, name: str, entry: YMap, what: str, extra: set[str]) -> dict[str, Any]:
+        self._keys(entry, {"kind", "title", "note", "labels"} | extra, what)
+        labels_node = self._map(entry, "labels", what)
+        labels = {label: self._text(labels_node, label, f"label {label!r} of {what}") for label in labels_node}
+        return {"name": name, "title": self._text(entry, "title", what), "kind": entry["kind"],
+                "location": entry.location, "labels": labels}
+
+    def _eligibility(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
+        base = self._base(name, entry, what, {"criteria", "exceptions", "outcomes"})
+        outcomes = self._map(entry, "outcomes", what, required=True)
+        self._keys(outcomes, {"yes", "no"}, f"'outcomes' of {what}")
+        exceptions = self._ids(entry, "exceptions", what)
+        for rule_id in exceptions:
+            if rule_id in rules and rules[rule_id].outcome is None:
+                raise self._fail(f"rule {rule_id!r} is an exception in {what}, so it needs an 'outcome'",
+                                 rules[rule_id].location)
+        return DecisionSpec(**base, criteria=self._ids(entry, "criteria", what), exceptions=exceptions,
+                            yes=self._str(outcomes, "yes", what), no=self._str(outcomes, "no", what))
+
+    def _table(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
+        base = self._base(name, entry, what, {"hit_policy", "rows", "default", "priority"})
+        policy = entry.get("hit_policy")
+        if policy not in ("UNIQUE", "FIRST", "PRIORITY", "COLLECT"):
+            raise self._fail(f"'hit_policy' of {what} is UNIQUE, FIRST, PRIORITY or COLLECT", entry.at("hit_policy"))
+        rows = self._ids(entry, "rows", what)
+        if not rows:
+            raise self._fail(f"{what} needs 'rows': the rules of the table", entry.location)
+        for rule_id in rows:
+            if rule_id in rules and rules[rule_id].outcome is None:
+                raise self._fail(f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location)
+        priority = self._ids(entry, "priority", what)
+        if policy == "PRIORITY":
+            missing = {rules[r].outcome for r in rows if r in rules} - set(priority)
+            if missing:
+                raise self._fail(f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}",
+                                 entry.at("priority"))
+        return DecisionSpec(**base, hit_policy=policy, rows=rows, priority=priority,
+                            default=self._str(entry, "default", what))
+
+    def _ranking(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
+        base = self._base(name, entry, what, {"among", "criteria", "order", "tiebreak"})
+        among = self._map(entry, "among", what)
+        self._keys(among, {"decision", "outcomes"}, f"'among' of {what}")
+        order = entry.get("order", "count")
+        if order not in ("count", "lexicographic"):
+            raise self._fail(f"'order' of {what} is count or lexicographic", entry.at("order"))
+        tiebreaks = []
+        tb_node = entry.get("tiebreak") or YList()
+        if not isinstance(tb_node, YList):
+            raise self._fail(f"'tiebreak' of {what} is a list of {{by, order}}", entry.at("tiebreak"))
+        for i, item in enumerate(tb_node):
+            if not isinstance(item, YMap):
+                raise self._fail(f"each tiebreak of {what} is a mapping with 'by' and 'order'", tb_node.item_locations[i])
+            self._keys(item, {"by", "order"}, f"a tiebreak of {what}")
+            expr = self._expr(item, "by", f"a tiebreak of {what}", condition=False)
+            if not (is_number(expr.type) or expr.type == DATE):
+                raise self._fail(f"a tiebreak orders by a number or a date, not {expr.type}", item.at("by"))
+            if item.get("order", "asc") not in ("asc", "desc"):
+                raise self._fail("a tiebreak 'order' is asc or desc", item.at("order"))
+            tiebreaks.append(TieBreak(expr, item.get("order") == "desc"))
+        return DecisionSpec(**base, criteria=self._ids(entry, "criteria", what), order=order, tiebreak=tuple(tiebreaks),
+                            among_decision=among.get("decision"), among_outcomes=self._ids(among, "outcomes", what))
+
+    def _compile(self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec],
+                 traced: bool) -> Program:
+        compiled_derived: dict[str, Fn] = {}
+        compiler = Compiler(compiled_derived, traced)
+        for name, item in derived.items():
+            compile_one: Callable[[ast.Expr], Fn] = compiler.condition if item.expr.type == BOOL else compiler.value
+            compiled_derived[name] = compile_one(item.expr)
+        return Program(
+            rules={rule_id: compiler.condition(rule.when) for rule_id, rule in rules.items()},
+            tiebreaks={name: tuple(compiler.value(t.expr) for t in spec.tiebreak) for name, spec in decisions.items()},
+        )
+

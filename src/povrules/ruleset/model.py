@@ -1,0 +1,223 @@
+"""What a loaded ruleset is made of. All types are immutable.
+
+A ruleset holds sources, dated parameters, derived facts, rules and decision
+specifications. Loading checks every expression against the fact schema and
+compiles it once; evaluating never re-reads text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from povrules.errors import EvaluationError, Location
+from povrules.lang import ast
+from povrules.lang.types import Type
+
+if TYPE_CHECKING:
+    from povrules.lang.compiler import Fn
+
+
+@attrs.frozen
+class Text:
+    """A label in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class Source:
+    """A policy document a ruleset cites."""
+
+    key: str
+    file: str
+    title: str
+
+
+@attrs.frozen
+class Citation:
+    """Where a rule or a parameter value comes from: file, lines, and the quoted clause."""
+
+    file: str
+    line: int
+    end_line: int
+    quote: str
+
+    def __str__(self) -> str:
+        lines = str(self.line) if self.end_line == self.line else f"{self.line}-{self.end_line}"
+        return f"{self.file}:{lines}"
+
+
+@attrs.frozen
+class ParameterValue:
+    """One dated value: in force from ``start`` until the next value's start."""
+
+    start: date
+    value: Any
+    citation: Citation | None
+    note: str | None = None
+
+
+@attrs.frozen
+class Parameter:
+    name: str
+    title: Text
+    unit: str | None
+    type: Type
+    values: tuple[ParameterValue, ...]
+    note: str | None
+    location: Location
+
+    def at(self, day: date) -> ParameterValue | None:
+        """The value in force on ``day``, or None before the first one."""
+        found = None
+        for value in self.values:
+            if value.start <= day:
+                found = value
+        return found
+
+
+@attrs.frozen
+class Derived:
+    """A named expression over facts (e.g. ``has_public_official``)."""
+
+    name: str
+    title: Text
+    expr: ast.Expr
+    location: Location
+
+
+Strength = Literal["hard", "default"]
+
+
+@attrs.frozen
+class Rule:
+    """A condition with what follows when it holds, and the clause it encodes."""
+
+    id: str
+    title: Text
+    when: ast.Expr
+    strength: Strength
+    outcome: str | None
+    level: int
+    citation: Citation | None
+    valid_from: date | None
+    valid_to: date | None
+    note: str | None
+    override_by: tuple[str, ...]
+    parameters: tuple[str, ...]
+    location: Location
+
+    def in_force(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+DecisionKind = Literal["eligibility", "table", "ranking"]
+HitPolicy = Literal["UNIQUE", "FIRST", "PRIORITY", "COLLECT"]
+
+
+@attrs.frozen
+class TieBreak:
+    expr: ast.Expr
+    descending: bool
+
+
+@attrs.frozen
+class DecisionSpec:
+    """How rules combine into the answer to one question.
+
+    * ``eligibility``: the ``criteria`` must all hold for ``yes``; ``exceptions``
+      defeat that (a hard one decides, a default one awaits deliberation).
+    * ``table``: ``rows`` are matched and combined by a DMN ``hit_policy``.
+    * ``ranking``: households for which ``among`` holds are ordered by how many
+      (``count``) or which first (``lexicographic``) ``criteria`` hold, then ``tiebreak``.
+    """
+
+    name: str
+    title: Text
+    kind: DecisionKind
+    criteria: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    yes: str = "yes"
+    no: str = "no"
+    hit_policy: HitPolicy = "UNIQUE"
+    rows: tuple[str, ...] = ()
+    default: str = "none"
+    priority: tuple[str, ...] = ()
+    among_decision: str | None = None
+    among_outcomes: tuple[str, ...] = ()
+    order: Literal["count", "lexicographic"] = "count"
+    tiebreak: tuple[TieBreak, ...] = ()
+    labels: Mapping[str, Text] = attrs.field(factory=dict)
+    location: Location | None = None
+
+    def label(self, outcome: str, lang: str) -> str:
+        """An outcome in words, if the ruleset gave it a title."""
+        text = self.labels.get(outcome)
+        return text(lang) if text else outcome
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return self.criteria + self.exceptions + self.rows
+
+
+@attrs.frozen
+class Program:
+    """The compiled closures of a ruleset, in one flavour (traced or not)."""
+
+    rules: Mapping[str, Fn]
+    tiebreaks: Mapping[str, tuple[Fn, ...]]
+
+
+@attrs.frozen(eq=False)
+class Ruleset:
+    """A loaded, checked and compiled ruleset. Immutable; safe to share between threads."""
+
+    id: str
+    version: str
+    title: Text
+    jurisdiction: str | None
+    subject: str
+    sources: Mapping[str, Source]
+    parameters: Mapping[str, Parameter]
+    derived: Mapping[str, Derived]
+    rules: Mapping[str, Rule]
+    decisions: Mapping[str, DecisionSpec]
+    digest: str
+    files: tuple[str, ...]
+    traced: Program
+    plain: Program
+    _as_of_cache: dict[date, dict[str, ParameterValue]] = attrs.field(factory=dict, repr=False)
+
+    def parameters_as_of(self, day: date) -> dict[str, ParameterValue]:
+        """Every parameter's value in force on ``day`` (parameters with none are left out)."""
+        cached = self._as_of_cache.get(day)
+        if cached is None:
+            cached = {}
+            for name, parameter in self.parameters.items():
+                value = parameter.at(day)
+                if value is not None:
+                    cached[name] = value
+            if len(self._as_of_cache) > 4096:  # bound the memo for long-running services
+                self._as_of_cache.clear()
+            self._as_of_cache[day] = cached
+        return cached
+
+    def decision(self, name: str) -> DecisionSpec:
+        try:
+            return self.decisions[name]
+        except KeyError:
+            from povrules.lang.checker import did_you_mean
+
+            hint = did_you_mean(name, self.decisions) or "decisions: " + ", ".join(self.decisions)
+            raise EvaluationError(f"ruleset {self.id!r} has no decision {name!r} ({hint})") from None
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.id} {self.version} {self.digest[:19]}>"
