@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 TRACE_SCHEMA = "povrules.trace.v1"
 
 
+def trace_schema() -> dict[str, Any]:
+    """The JSON Schema of ``povrules.trace.v1`` documents."""
+    from importlib.resources import files
+
+    return json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+
+
 def canonical_json(document: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text kept as is: the same document always gives the same bytes."""
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
