@@ -7,6 +7,9 @@ criteria plus defeasible exceptions; tables: a DMN hit policy). When some
 items are unknown, :func:`_settle` tries every completion: if all give the
 same verdict the answer is determined, otherwise it is ``undetermined`` and
 the missing facts listed are those of the items whose value could change it.
+
+The hot path records only tuples (rule, value, leaves); rule statuses and
+reasons are worked out when someone reads them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import attrs
 
 from povrules.errors import EvaluationError
 from povrules.facts import Household, Override
-from povrules.lang.compiler import Env, Leaf, Unknown
+from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
 UNDETERMINED = "undetermined"
@@ -30,6 +33,7 @@ RANKED = "ranked"
 MAX_ENUMERATED = 12  # unknown items; beyond this every unknown item is reported as relevant
 
 Value = Any  # True, False or Unknown
+Raw = tuple[Rule, Value, Sequence[Leaf]]  # value None: the rule is not in force on the date
 
 
 @attrs.frozen
@@ -50,28 +54,49 @@ class RuleResult:
     override: Override | None = None
 
 
-@attrs.frozen(eq=False)
 class Decision:
     """The answer to one decision for one household, with everything needed to explain it."""
 
-    decision: str
-    kind: str
-    outcome: str
-    labels: tuple[str, ...]
-    missing: tuple[str, ...]
-    possible: tuple[str, ...]
-    reasons: tuple[str, ...]
-    results: tuple[RuleResult, ...]
-    household: Household
-    ruleset: Ruleset
-    as_of: date
-    parameters: dict[str, ParameterValue]
-    traced: bool
-    sort_key: tuple[Any, ...] = ()
+    __slots__ = ("decision", "kind", "outcome", "labels", "missing", "possible", "household", "ruleset", "as_of",
+                 "parameters", "traced", "sort_key", "_raw", "_explained")
+
+    def __init__(self, spec: DecisionSpec, outcome: str, labels: tuple[str, ...], missing: tuple[str, ...],
+                 possible: tuple[str, ...], raw: tuple[Raw, ...], env: Env, ruleset: Ruleset,
+                 parameters: dict[str, ParameterValue], traced: bool, sort_key: tuple[Any, ...] = ()):
+        self.decision = spec.name
+        self.kind = spec.kind
+        self.outcome = outcome
+        self.labels = labels
+        self.missing = missing
+        self.possible = possible
+        self.household: Household = env.hh
+        self.ruleset = ruleset
+        self.as_of: date = env.as_of
+        self.parameters = parameters
+        self.traced = traced
+        self.sort_key = sort_key
+        self._raw = raw
+        self._explained: tuple[tuple[RuleResult, ...], tuple[str, ...]] | None = None
 
     @property
     def determined(self) -> bool:
         return self.outcome != UNDETERMINED
+
+    @property
+    def results(self) -> tuple[RuleResult, ...]:
+        """Every rule tried, in the decision's order, with its status."""
+        return self._explain()[0]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Ids of the rules that decided the outcome."""
+        return self._explain()[1]
+
+    def _explain(self) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+        if self._explained is None:
+            spec = self.ruleset.decisions[self.decision]
+            self._explained = _STATUSES[self.kind](spec, self)
+        return self._explained
 
     def trace(self) -> dict[str, Any]:
         """The ``povrules.trace.v1`` document of this decision."""
@@ -96,48 +121,95 @@ class Decision:
         return f"<Decision {self.decision}={self.outcome} household={self.household.id}{extra}>"
 
 
+# Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
+
+
+@attrs.frozen
+class _Plan:
+    spec: DecisionSpec
+    items: tuple[tuple[Rule, Fn], ...]  # criteria then exceptions, or rows, in the decision's order
+    n_criteria: int
+    has_default: bool
+    tiebreaks: tuple[Fn, ...]
+    dated: bool  # some rule has a validity period, so each evaluation checks it
+
+
+def _plan(ruleset: Ruleset, spec: DecisionSpec, traced: bool) -> _Plan:
+    key = (spec.name, traced)
+    plan = ruleset._plans.get(key)
+    if plan is None:
+        program = ruleset.traced if traced else ruleset.plain
+        ids = spec.criteria + spec.exceptions + spec.rows
+        plan = _Plan(
+            spec=spec,
+            items=tuple((ruleset.rules[r], program.rules[r]) for r in ids),
+            n_criteria=len(spec.criteria),
+            has_default=any(ruleset.rules[r].strength == "default" for r in spec.exceptions),
+            tiebreaks=program.tiebreaks.get(spec.name, ()),
+            dated=any(ruleset.rules[r].valid_from is not None or ruleset.rules[r].valid_to is not None for r in ids),
+        )
+        ruleset._plans[key] = plan
+    return plan
+
+
 def evaluate(household: Household, ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True) -> Decision:
     """Answer ``decision`` for one household as of a date.
 
     ``trace=False`` skips recording leaf conditions (faster; the decision still
     lists rule results). The household must be a validated :class:`Household`.
     """
-    if not isinstance(household, Household):
+    if household.__class__ is not Household and not isinstance(household, Household):
         raise TypeError("evaluate() takes a Household; validate JSON with povrules.parse_household first")
-    if not isinstance(as_of, date):
+    if as_of.__class__ is not date and not isinstance(as_of, date):
         raise TypeError("as_of must be a datetime.date")
-    spec = ruleset.decision(decision)
-    params = _parameters(ruleset, spec, as_of)
-    env = Env(household, {name: pv.value for name, pv in params.items()}, as_of, None)
-    program = ruleset.traced if trace else ruleset.plain
-    if spec.kind == "eligibility":
-        return _eligibility(spec, ruleset, program.rules, env, params, trace)
-    if spec.kind == "table":
-        return _table(spec, ruleset, program.rules, env, params, trace)
-    return _ranking_item(spec, ruleset, program, env, params, trace)
-
-
-def _parameters(ruleset: Ruleset, spec: DecisionSpec, as_of: date) -> dict[str, ParameterValue]:
+    spec = ruleset.decisions.get(decision) or ruleset.decision(decision)
     params = ruleset.parameters_as_of(as_of)
+    plan = _plan(ruleset, spec, trace)
     if len(params) != len(ruleset.parameters):
-        for rule_id in spec.rule_ids:
-            rule = ruleset.rules[rule_id]
-            for name in rule.parameters:
-                if name not in params and rule.in_force(as_of):
-                    first = ruleset.parameters[name].values[0].start
-                    raise EvaluationError(
-                        f"parameter {name!r} (used by rule {rule_id!r}) has no value in force on {as_of}; "
-                        f"its first value starts {first}"
-                    )
-    return params
+        _check_parameters(ruleset, plan, params, as_of)
+    env = Env(household, ruleset.values_as_of(as_of), as_of, None)
+    return _EVALUATE[spec.kind](plan, ruleset, env, params, trace)
 
 
-def _run(rule: Rule, fn: Callable[[Env], Value], env: Env, trace: bool) -> tuple[Value, tuple[Leaf, ...]]:
-    if trace:
-        env.rec = []
-        value = fn(env)
-        return value, tuple(env.rec)
-    return fn(env), ()
+def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, ParameterValue], as_of: date) -> None:
+    for rule, _ in plan.items:
+        for name in rule.parameters:
+            if name not in params and rule.in_force(as_of):
+                first = ruleset.parameters[name].values[0].start
+                raise EvaluationError(
+                    f"parameter {name!r} (used by rule {rule.id!r}) has no value in force on {as_of}; "
+                    f"its first value starts {first}"
+                )
+
+
+def _run(plan: _Plan, env: Env, trace: bool) -> list[Raw]:
+    """Evaluate the plan's rules; a rule not in force on the date gets the value None."""
+    raw: list[Raw] = []
+    if plan.dated:
+        as_of = env.as_of
+        for rule, fn in plan.items:
+            if (rule.valid_from is not None and as_of < rule.valid_from) or (rule.valid_to is not None and as_of > rule.valid_to):
+                raw.append((rule, None, ()))
+            elif trace:
+                env.rec = rec = []
+                raw.append((rule, fn(env), rec))
+            else:
+                raw.append((rule, fn(env), ()))
+    elif trace:
+        for rule, fn in plan.items:
+            env.rec = rec = []
+            raw.append((rule, fn(env), rec))
+    else:
+        for rule, fn in plan.items:
+            raw.append((rule, fn(env), ()))
+    return raw
+
+
+def _known(values: Sequence[Value]) -> bool:
+    for v in values:
+        if v.__class__ is Unknown:
+            return False
+    return True
 
 
 def _settle(values: Sequence[Value], label: Callable[[Sequence[bool]], str],
@@ -149,7 +221,7 @@ def _settle(values: Sequence[Value], label: Callable[[Sequence[bool]], str],
     """
     unknown = [i for i, v in enumerate(values) if v.__class__ is Unknown]
     if not unknown:
-        return label([bool(v) for v in values]), set(), ()
+        return label(values), set(), ()
     if len(unknown) > MAX_ENUMERATED:
         return None, set(unknown), ()
     base = [v is True for v in values]
@@ -200,136 +272,163 @@ def _override(rule: Rule, household: Household, as_of: date) -> Override | None:
     return found
 
 
-def _eligibility(spec: DecisionSpec, ruleset: Ruleset, fns: Any, env: Env,
-                 params: dict[str, ParameterValue], trace: bool) -> Decision:
-    as_of = env.as_of
-    criteria = [ruleset.rules[r] for r in spec.criteria]
-    exceptions = [ruleset.rules[r] for r in spec.exceptions]
-    crit_runs = [(_run(r, fns[r.id], env, trace) if r.in_force(as_of) else None) for r in criteria]
-    exc_runs = [(_run(r, fns[r.id], env, trace) if r.in_force(as_of) else None) for r in exceptions]
-    base = _kleene_all(run[0] for run in crit_runs if run is not None)
-    active = [(r, run) for r, run in zip(exceptions, exc_runs) if run is not None]
-    overrides = [(_override(r, env.hh, as_of) if r.strength == "default" else None) for r, _ in active]
-    # What each exception does if it holds: fire, await deliberation, or stand set aside.
-    effects = []
-    for (rule, _), override in zip(active, overrides):
-        if rule.strength == "hard" or (override is not None and override.outcome == "upheld"):
-            effects.append("fired")
-        elif override is None:
-            effects.append("pending")
-        else:
-            effects.append("overridden")
+# Eligibility: criteria (all must hold) and defeasible exceptions.
 
-    def verdict(label: str) -> str:
-        if label in (CONFLICT, NEEDS_DELIBERATION):
-            return label
-        return "yes" if label == spec.yes else "no"
 
-    def label(bits: Sequence[bool]) -> str:
-        base_label = spec.yes if bits[0] else spec.no
-        live = [(rule.level, effect, rule.outcome) for (rule, _), effect, on in zip(active, effects, bits[1:])
-                if on and effect != "overridden"]
-        if not live:
-            return base_label
-        top = max(level for level, _, _ in live)
-        fired = {outcome for level, effect, outcome in live if level == top and effect == "fired"}
-        pending = {outcome for level, effect, outcome in live if level == top and effect == "pending"}
-        if fired:
-            fired_verdicts = {verdict(o) for o in fired}  # type: ignore[arg-type]
-            if len(fired) > 1 and len(fired_verdicts) > 1:
-                return CONFLICT
-            chosen: str = sorted(fired)[0]  # type: ignore[type-var]
-            return NEEDS_DELIBERATION if any(verdict(o) != verdict(chosen) for o in pending) else chosen  # type: ignore[arg-type]
-        return NEEDS_DELIBERATION if any(verdict(o) != verdict(base_label) for o in pending) else base_label  # type: ignore[arg-type]
+def _effect(rule: Rule, household: Household, as_of: date) -> str:
+    """What an exception does if it holds: fire, await deliberation, or stand set aside."""
+    if rule.strength == "hard":
+        return "fired"
+    override = _override(rule, household, as_of)
+    if override is None:
+        return "pending"
+    return "fired" if override.outcome == "upheld" else "overridden"
 
-    values = [base] + [run[0] for _, run in active]
-    outcome, relevant, possible = _settle(values, label, verdict)
-    missing = _missing(values[i] for i in relevant)
-    final = outcome if outcome is not None else UNDETERMINED
 
-    # Statuses and reasons, read off the settled answer.
+def _verdict(spec: DecisionSpec, label: str) -> str:
+    if label in (CONFLICT, NEEDS_DELIBERATION):
+        return label
+    return "yes" if label == spec.yes else "no"
+
+
+def _eligibility_label(spec: DecisionSpec, active: Sequence[tuple[Rule, str]], bits: Sequence[Any]) -> str:
+    """The label for one true/false assignment: bits[0] is the base, bits[1:] the active exceptions."""
+    base_label = spec.yes if bits[0] else spec.no
+    live = [(rule.level, effect, rule.outcome) for (rule, effect), on in zip(active, bits[1:])
+            if on is True and effect != "overridden"]
+    if not live:
+        return base_label
+    top = max(level for level, _, _ in live)
+    fired = {outcome for level, effect, outcome in live if level == top and effect == "fired"}
+    pending = {outcome for level, effect, outcome in live if level == top and effect == "pending"}
+    if fired:
+        if len(fired) > 1 and len({_verdict(spec, o) for o in fired}) > 1:  # type: ignore[arg-type]
+            return CONFLICT
+        chosen: str = min(fired)  # type: ignore[type-var]  # same verdict: pick by name, never by order
+        if any(_verdict(spec, o) != _verdict(spec, chosen) for o in pending):  # type: ignore[arg-type]
+            return NEEDS_DELIBERATION
+        return chosen
+    if any(_verdict(spec, o) != _verdict(spec, base_label) for o in pending):  # type: ignore[arg-type]
+        return NEEDS_DELIBERATION
+    return base_label
+
+
+def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
+    spec = plan.spec
+    raw = _run(plan, env, trace)
+    n = plan.n_criteria
+    base = _kleene_all(v for _, v, _ in raw[:n] if v is not None)
+    active = [(rule, v) for rule, v, _ in raw[n:] if v is not None]
+    if plan.has_default:
+        effects = [(rule, _effect(rule, env.hh, env.as_of)) for rule, _ in active]
+    else:
+        effects = [(rule, "fired") for rule, _ in active]
+    values = [base, *(v for _, v in active)]
+    if _known(values):
+        outcome = _eligibility_label(spec, effects, values)
+        return Decision(spec, outcome, (outcome,), (), (), tuple(raw), env, ruleset, params, trace)
+    outcome, relevant, possible = _settle(
+        values, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
+    if outcome is None:
+        return Decision(spec, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
+                        tuple(raw), env, ruleset, params, trace)
+    return Decision(spec, outcome, (outcome,), (), (), tuple(raw), env, ruleset, params, trace)
+
+
+def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+    final = d.outcome
+    n = len(spec.criteria)
     results: list[RuleResult] = []
     reasons: list[str] = []
-    for rule, run in zip(criteria, crit_runs):
-        if run is None:
-            results.append(RuleResult(rule, "criterion", None, (), "not_in_force"))
-            continue
-        value, leaves = run
-        status = "unknown" if value.__class__ is Unknown else "met" if value else "not_met"
-        results.append(RuleResult(rule, "criterion", value, leaves, status))
-        if final == spec.no and status == "not_met" or final == spec.yes and status == "met":
+    for rule, value, leaves in d._raw[:n]:
+        status = _status(value)
+        results.append(RuleResult(rule, "criterion", value, tuple(leaves), status))
+        if (final == spec.no and status == "not_met") or (final == spec.yes and status == "met"):
             reasons.append(rule.id)
-    top_level = max((r.level for (r, run), e in zip(active, effects) if run[0] is True and e != "overridden"), default=None)
-    active_iter = iter(zip(active, effects, overrides))
-    for rule, run in zip(exceptions, exc_runs):
-        if run is None:
-            results.append(RuleResult(rule, "exception", None, (), "not_in_force"))
-            continue
-        (_, (value, leaves)), effect, override = next(active_iter)
-        if value.__class__ is Unknown:
-            status = "unknown"
-        elif not value:
+    exceptions = d._raw[n:]
+    effects = {rule.id: _effect(rule, d.household, d.as_of) for rule, value, _ in exceptions if value is not None}
+    top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] != "overridden"),
+              default=None)
+    for rule, value, leaves in exceptions:
+        override = _override(rule, d.household, d.as_of) if rule.strength == "default" and value is not None else None
+        status = _status(value)
+        if value is True:
+            effect = effects[rule.id]
+            if effect == "overridden":
+                status = "overridden"
+            elif rule.level != top:
+                status = "superseded"
+            else:
+                status = "awaiting_deliberation" if effect == "pending" else "applied"
+        elif value is False:
             status = "not_applicable"
-        elif effect == "overridden":
-            status = "overridden"
-        elif rule.level != top_level:
-            status = "superseded"
-        elif effect == "pending":
-            status = "awaiting_deliberation"
-        else:
-            status = "applied"
-        if status in ("applied", "awaiting_deliberation") and (final == rule.outcome or final in (NEEDS_DELIBERATION, CONFLICT)):
+        if status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT):
             reasons.append(rule.id)
-        results.append(RuleResult(rule, "exception", value, leaves, status, override))
-    return Decision(spec.name, spec.kind, final, (final,), missing, possible, tuple(reasons), tuple(results),
-                    env.hh, ruleset, as_of, params, trace)
+        results.append(RuleResult(rule, "exception", value, tuple(leaves), status, override))
+    return tuple(results), tuple(reasons)
 
 
-def _table(spec: DecisionSpec, ruleset: Ruleset, fns: Any, env: Env,
-           params: dict[str, ParameterValue], trace: bool) -> Decision:
-    rows = [ruleset.rules[r] for r in spec.rows]
-    runs = [(_run(r, fns[r.id], env, trace) if r.in_force(env.as_of) else None) for r in rows]
-    live = [(r, run) for r, run in zip(rows, runs) if run is not None]
-    outcomes = [r.outcome or "" for r, _ in live]
-    rank = {o: i for i, o in enumerate(spec.priority)}
+def _status(value: Value) -> str:
+    if value is None:
+        return "not_in_force"
+    if value.__class__ is Unknown:
+        return "unknown"
+    return "met" if value else "not_met"
 
-    def label(bits: Sequence[bool]) -> str:
-        hits = [o for o, on in zip(outcomes, bits) if on]
-        if not hits:
-            return spec.default
-        if spec.hit_policy == "UNIQUE":
-            return hits[0] if len(hits) == 1 else CONFLICT
-        if spec.hit_policy == "FIRST":
-            return hits[0]
-        if spec.hit_policy == "PRIORITY":
-            return min(hits, key=rank.__getitem__)
-        return "+".join(dict.fromkeys(hits))
 
-    values = [run[0] for _, run in live]
-    outcome, relevant, possible = _settle(values, label, lambda lab: lab)
-    final = outcome if outcome is not None else UNDETERMINED
-    labels = tuple(final.split("+")) if spec.hit_policy == "COLLECT" and outcome is not None else (final,)
+# Tables: DMN hit policies.
+
+
+def _table_label(spec: DecisionSpec, outcomes: Sequence[str], bits: Sequence[Any]) -> str:
+    hits = [o for o, on in zip(outcomes, bits) if on is True]
+    if not hits:
+        return spec.default
+    policy = spec.hit_policy
+    if policy == "UNIQUE":
+        return hits[0] if len(hits) == 1 else CONFLICT
+    if policy == "FIRST":
+        return hits[0]
+    if policy == "PRIORITY":
+        return min(hits, key=spec.priority.index)
+    return "+".join(dict.fromkeys(hits))
+
+
+def _table(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
+    spec = plan.spec
+    raw = _run(plan, env, trace)
+    outcomes = [rule.outcome or "" for rule, v, _ in raw if v is not None]
+    values = [v for _, v, _ in raw if v is not None]
+    if _known(values):
+        outcome = _table_label(spec, outcomes, values)
+        labels = tuple(outcome.split("+")) if spec.hit_policy == "COLLECT" else (outcome,)
+        return Decision(spec, outcome, labels, (), (), tuple(raw), env, ruleset, params, trace)
+    outcome, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
+    if outcome is None:
+        return Decision(spec, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
+                        tuple(raw), env, ruleset, params, trace)
+    labels = tuple(outcome.split("+")) if spec.hit_policy == "COLLECT" else (outcome,)
+    return Decision(spec, outcome, labels, (), (), tuple(raw), env, ruleset, params, trace)
+
+
+def _table_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
     results, reasons = [], []
     selected_one = False
-    for rule, run in zip(rows, runs):
-        if run is None:
-            results.append(RuleResult(rule, "row", None, (), "not_in_force"))
-            continue
-        value, leaves = run
-        if value.__class__ is Unknown:
-            status = "unknown"
-        elif not value:
-            status = "not_matched"
-        elif final == CONFLICT or (rule.outcome in labels and not (spec.hit_policy == "FIRST" and selected_one)):
-            status = "selected" if final != CONFLICT else "matched"
-            selected_one = True
-            reasons.append(rule.id)
-        else:
+    for rule, value, leaves in d._raw:
+        status = _status(value)
+        if value is True:
             status = "matched"
-        results.append(RuleResult(rule, "row", value, leaves, status))
-    missing = _missing(values[i] for i in relevant)
-    return Decision(spec.name, spec.kind, final, labels, missing, possible, tuple(reasons), tuple(results),
-                    env.hh, ruleset, env.as_of, params, trace)
+            if d.outcome == CONFLICT:
+                reasons.append(rule.id)
+            elif rule.outcome in d.labels and not (spec.hit_policy in ("FIRST", "PRIORITY", "UNIQUE") and selected_one):
+                status, selected_one = "selected", True
+                reasons.append(rule.id)
+        elif value is False:
+            status = "not_matched"
+        results.append(RuleResult(rule, "row", value, tuple(leaves), status))
+    return tuple(results), tuple(reasons)
+
+
+# Rankings.
 
 
 class _Descending:
@@ -346,34 +445,39 @@ class _Descending:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Descending) and bool(self.value == other.value)
 
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"desc({self.value!r})"
 
 
-def _ranking_item(spec: DecisionSpec, ruleset: Ruleset, program: Any, env: Env,
-                  params: dict[str, ParameterValue], trace: bool) -> Decision:
+def _ranking_item(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
     """One household's place in a ranking: which criteria it meets, and its sort key."""
-    results, flags = [], []
-    for rule_id in spec.criteria:
-        rule = ruleset.rules[rule_id]
-        if not rule.in_force(env.as_of):
-            results.append(RuleResult(rule, "criterion", None, (), "not_in_force"))
-            continue
-        value, leaves = _run(rule, program.rules[rule_id], env, trace)
-        status = "unknown" if value.__class__ is Unknown else "met" if value else "not_met"
-        results.append(RuleResult(rule, "criterion", value, leaves, status))
-        flags.append(value)
+    spec = plan.spec
+    raw = _run(plan, env, trace)
+    flags = [v for _, v, _ in raw if v is not None]
     env.rec = None
-    breaks = [fn(env) for fn in program.tiebreaks[spec.name]]
+    breaks = [fn(env) for fn in plan.tiebreaks]
     missing = _missing([*flags, *breaks])
-    met = tuple(r.rule.id for r in results if r.status == "met")
+    met = tuple(rule.id for rule, v, _ in raw if v is True)
     if missing:
-        return Decision(spec.name, spec.kind, UNDETERMINED, met, missing, (), met, tuple(results),
-                        env.hh, ruleset, env.as_of, params, trace)
+        return Decision(spec, UNDETERMINED, met, missing, (), tuple(raw), env, ruleset, params, trace)
     head: tuple[Any, ...] = (-len(met),) if spec.order == "count" else tuple(0 if f else 1 for f in flags)
     tail = tuple(_Descending(v) if t.descending else v for v, t in zip(breaks, spec.tiebreak))
-    return Decision(spec.name, spec.kind, RANKED, met, (), (), met, tuple(results),
-                    env.hh, ruleset, env.as_of, params, trace, sort_key=head + tail)
+    return Decision(spec, RANKED, met, (), (), tuple(raw), env, ruleset, params, trace, sort_key=head + tail)
+
+
+def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+    results = tuple(RuleResult(rule, "criterion", v, tuple(leaves), _status(v)) for rule, v, leaves in d._raw)
+    return results, tuple(r.rule.id for r in results if r.status == "met")
+
+
+_EVALUATE: dict[str, Callable[..., Decision]] = {
+    "eligibility": _eligibility, "table": _table, "ranking": _ranking_item,
+}
+_STATUSES: dict[str, Callable[[DecisionSpec, Decision], tuple[tuple[RuleResult, ...], tuple[str, ...]]]] = {
+    "eligibility": _eligibility_statuses, "table": _table_statuses, "ranking": _ranking_statuses,
+}
 
 
 @attrs.frozen

@@ -194,21 +194,31 @@ class Ruleset:
     files: tuple[str, ...]
     traced: Program
     plain: Program
-    _as_of_cache: dict[date, dict[str, ParameterValue]] = attrs.field(factory=dict, repr=False)
+    # Memos filled on first use; a race between threads only computes the same entry twice.
+    _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any]]] = attrs.field(factory=dict, repr=False)
+    _plans: dict[Any, Any] = attrs.field(factory=dict, repr=False)
 
-    def parameters_as_of(self, day: date) -> dict[str, ParameterValue]:
-        """Every parameter's value in force on ``day`` (parameters with none are left out)."""
+    def _in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any]]:
         cached = self._as_of_cache.get(day)
         if cached is None:
-            cached = {}
+            dated = {}
             for name, parameter in self.parameters.items():
                 value = parameter.at(day)
                 if value is not None:
-                    cached[name] = value
+                    dated[name] = value
+            cached = (dated, {name: pv.value for name, pv in dated.items()})
             if len(self._as_of_cache) > 4096:  # bound the memo for long-running services
                 self._as_of_cache.clear()
             self._as_of_cache[day] = cached
         return cached
+
+    def parameters_as_of(self, day: date) -> dict[str, ParameterValue]:
+        """Every parameter's dated value in force on ``day`` (parameters with none are left out)."""
+        return self._in_force(day)[0]
+
+    def values_as_of(self, day: date) -> dict[str, Any]:
+        """Every parameter's bare value in force on ``day``: what conditions read."""
+        return self._in_force(day)[1]
 
     def decision(self, name: str) -> DecisionSpec:
         try:
