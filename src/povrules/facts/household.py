@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from povrules.facts._base import FactModel, Judged, Money, fact
 
@@ -124,11 +125,14 @@ class Income(FactModel):
     insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
     previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
 
-    @model_validator(mode="after")
-    def _period_in_order(self) -> Income:
-        if self.period_start and self.period_end and self.period_end < self.period_start:
-            raise ValueError("period_end is before period_start")
-        return self
+    @field_validator("period_end")
+    @classmethod
+    def _period_in_order(cls, end: date | None, info: ValidationInfo) -> date | None:
+        # A field validator, not a model one, so that the problem names income.period_end itself.
+        start = info.data.get("period_start")
+        if start is not None and end is not None and end < start:
+            raise PydanticCustomError("date_order", "a date on or after period_start ({start})", {"start": str(start)})
+        return end
 
 
 class Expenditure(FactModel):
