@@ -83,9 +83,9 @@ def parse_household(data: str | bytes | dict[str, Any], source: str | None = Non
     validation is never evaluated.
     """
     try:
-        if isinstance(data, dict):
-            return Household.model_validate(data)
-        return Household.model_validate_json(data)
+        if isinstance(data, (str, bytes, bytearray)):
+            return Household.model_validate_json(data)
+        return Household.model_validate(data)  # decoded JSON: anything but an object is refused by the model
     except ValidationError as exc:
         raise FactsError(problems_of(exc), source) from None
 

@@ -10,13 +10,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 T = TypeVar("T")
 
 # Yuan, exact. Negative amounts are refused: the seeds define no negative income or
 # expenditure, and a negative figure in a household file is a data-entry error.
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+# The JSON Schema states the same bounds for amounts sent as text (exact decimals often
+# travel as strings); pydantic's own schema would accept any string there.
+MONEY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 999999999999.99},
+        {"type": "string", "pattern": r"^\+?\d{1,12}(\.\d{1,2})?$"},
+    ]
+}
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), WithJsonSchema(MONEY_SCHEMA)
+]
 
 
 def fact(zh: str, en: str, unit: str | None = None, **constraints: Any) -> Any:
