@@ -296,6 +296,11 @@ def _eligibility_label(spec: DecisionSpec, active: Sequence[tuple[Rule, str]], b
     base_label = spec.yes if bits[0] else spec.no
     live = [(rule.level, effect, rule.outcome) for (rule, effect), on in zip(active, bits[1:])
             if on is True and effect != "overridden"]
+    return _resolve(spec, live, base_label)
+
+
+def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_label: str) -> str:
+    """The highest level of the exceptions that hold decides; the base label stands if none holds."""
     if not live:
         return base_label
     top = max(level for level, _, _ in live)
@@ -308,9 +313,12 @@ def _eligibility_label(spec: DecisionSpec, active: Sequence[tuple[Rule, str]], b
         if any(_verdict(spec, o) != _verdict(spec, chosen) for o in pending):  # type: ignore[arg-type]
             return NEEDS_DELIBERATION
         return chosen
-    if any(_verdict(spec, o) != _verdict(spec, base_label) for o in pending):  # type: ignore[arg-type]
+    # Only exceptions awaiting deliberation at the top: set aside, they leave the levels below to
+    # decide, so that (not the bare base) is what they are weighed against.
+    below = _resolve(spec, [item for item in live if item[0] < top], base_label)
+    if any(_verdict(spec, o) != _verdict(spec, below) for o in pending):  # type: ignore[arg-type]
         return NEEDS_DELIBERATION
-    return base_label
+    return below
 
 
 def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
@@ -347,7 +355,8 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             reasons.append(rule.id)
     exceptions = d._raw[n:]
     effects = {rule.id: _effect(rule, d.household, d.as_of) for rule, value, _ in exceptions if value is not None}
-    top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] != "overridden"),
+    # Only an exception in effect (hard, or upheld) supersedes lower ones; one awaiting deliberation not yet.
+    top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
               default=None)
     for rule, value, leaves in exceptions:
         override = _override(rule, d.household, d.as_of) if rule.strength == "default" and value is not None else None
@@ -356,7 +365,7 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             effect = effects[rule.id]
             if effect == "overridden":
                 status = "overridden"
-            elif rule.level != top:
+            elif top is not None and rule.level < top:
                 status = "superseded"
             else:
                 status = "awaiting_deliberation" if effect == "pending" else "applied"
