@@ -57,6 +57,10 @@ def _given(value: Any) -> str:
 _EXPECTED = {
     "extra_forbidden": "no such field (unknown fields are refused)",
     "missing": "a value (the field is required)",
+    # The same words whether the facts came as JSON text or decoded, and none of Python's
+    # ("a valid dictionary or instance of Income", "a valid tuple").
+    "model_type": "an object",
+    "tuple_type": "a list",
 }
 
 
