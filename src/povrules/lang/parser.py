@@ -10,6 +10,7 @@ f-strings or calls to anything outside :data:`FUNCTIONS`.
 from __future__ import annotations
 
 import ast as pyast
+import re
 from decimal import Decimal
 
 import attrs
@@ -46,14 +47,6 @@ class SyntaxProblem(Exception):
     hint: str | None = None
 
 
-def _span(node: pyast.AST) -> ast.Span:
-    line = getattr(node, "lineno", 1)
-    col = getattr(node, "col_offset", 0)
-    end_line = getattr(node, "end_lineno", line) or line
-    end_col = getattr(node, "end_col_offset", col) or col
-    return ast.Span(line, col + 1, end_line, end_col + 1)
-
-
 def _depth(node: pyast.AST) -> int:
     deepest, stack = 0, [(node, 1)]
     while stack:
@@ -70,32 +63,53 @@ def parse(text: str) -> ast.Expr:
     if text.count("(") > MAX_DEPTH * 2 or text.count("[") > MAX_DEPTH * 2:
         raise SyntaxProblem(f"expression nests too deeply (at most {MAX_DEPTH} levels)", 1, 1)
     try:
-        tree = pyast.parse(text.strip("\n"), mode="eval")
+        # Leading blank lines are kept, so that line numbers match the text as given.
+        tree = pyast.parse(text, mode="eval")
     except SyntaxError as exc:
+        if not exc.offset and exc.msg == "invalid syntax":  # an early end of input: point after the last character
+            lines = text.rstrip().splitlines() or [""]
+            raise SyntaxProblem(f"syntax error: {exc.msg} (the expression ends too early)",
+                                len(lines), len(lines[-1]) + 1) from None
         raise SyntaxProblem(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
-    except (RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
         raise SyntaxProblem(f"expression nests too deeply (at most {MAX_DEPTH} levels)", 1, 1) from None
+    except ValueError as exc:  # e.g. a lone surrogate that cannot be encoded
+        raise SyntaxProblem(f"the text cannot be read as an expression: {exc}", 1, 1) from None
     if _depth(tree.body) > MAX_DEPTH:
         raise SyntaxProblem(f"expression nests too deeply (at most {MAX_DEPTH} levels)", 1, 1)
     count = sum(1 for _ in pyast.walk(tree))
     if count > MAX_NODES:
         raise SyntaxProblem(f"expression has {count} parts; at most {MAX_NODES} are allowed", 1, 1)
-    return _Translator(text.strip("\n")).expr(tree.body)
+    return _Translator(text).expr(tree.body)
 
 
 class _Translator:
     def __init__(self, text: str):
         self.text = text
+        self.lines = [line.encode() for line in _lines(text)]
+
+    def _column(self, line: int, offset: int) -> int:
+        """Python counts columns in UTF-8 bytes; a reader counts characters (1-based)."""
+        if 1 <= line <= len(self.lines):
+            return len(self.lines[line - 1][:offset].decode(errors="replace")) + 1
+        return offset + 1
+
+    def _span(self, node: pyast.AST) -> ast.Span:
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        end_line = getattr(node, "end_lineno", line) or line
+        end_col = getattr(node, "end_col_offset", col) or col
+        return ast.Span(line, self._column(line, col), end_line, self._column(end_line, end_col))
 
     def _src(self, node: pyast.AST) -> str:
         return pyast.get_source_segment(self.text, node) or ""
 
     def _refuse(self, node: pyast.AST, message: str, hint: str | None = None) -> SyntaxProblem:
-        span = _span(node)
+        span = self._span(node)
         return SyntaxProblem(message, span.line, span.column, hint)
 
     def expr(self, node: pyast.expr) -> ast.Expr:
-        span, text = _span(node), self._src(node)
+        span, text = self._span(node), self._src(node)
         if isinstance(node, pyast.BoolOp):
             items = tuple(self.expr(v) for v in node.values)
             cls = ast.And if isinstance(node.op, pyast.And) else ast.Or
@@ -157,7 +171,8 @@ class _Translator:
             if name is None:
                 raise self._refuse(node, "'is' and 'is not' are not allowed; use == or !=")
             right = self.expr(right_py)
-            seg = ast.Span(_span(left_py).line, _span(left_py).column, _span(right_py).end_line, _span(right_py).end_column)
+            first, last = self._span(left_py), self._span(right_py)
+            seg = ast.Span(first.line, first.column, last.end_line, last.end_column)
             seg_text = self._segment(left_py, right_py)
             parts.append(ast.Compare(span=seg, text=seg_text, op=name, left=left, right=right))
             left_py, left = right_py, right
@@ -166,8 +181,9 @@ class _Translator:
         return ast.And(span=span, text=text, items=tuple(parts))
 
     def _segment(self, first: pyast.expr, last: pyast.expr) -> str:
-        lines = self.text.splitlines()
-        (l1, c1), (l2, c2) = (first.lineno, first.col_offset), (last.end_lineno or 1, last.end_col_offset or 0)
+        lines = _lines(self.text)
+        start, end = self._span(first), self._span(last)
+        (l1, c1), (l2, c2) = (start.line, start.column - 1), (end.end_line, end.end_column - 1)
         if l1 == l2:
             return lines[l1 - 1][c1:c2]
         return "\n".join([lines[l1 - 1][c1:], *lines[l1:l2 - 1], lines[l2 - 1][:c2]])
@@ -199,6 +215,11 @@ class _Translator:
         where = self.expr(comp.ifs[0]) if comp.ifs else None
         return ast.Quant(span=span, text=text, func=func, var=comp.target.id,
                          source=self.expr(comp.iter), element=self.expr(gen.elt), where=where)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a text as Python numbers them (str.splitlines also splits at form feeds and others)."""
+    return re.split(r"\r\n|\r|\n", text)
 
 
 def _known() -> str:
