@@ -133,7 +133,10 @@ class _Checker:
             field, typ, trail = self._walk(self.scope.subject, chain, ROOT)
             assert field is not None
             return ast.FactRef(span=node.span, text=node.text, path=names, field=field, type=typ, trail=trail)
-        return self._name(base)  # raises: an unknown or non-record name
+        named = self._name(base)  # raises if the name is unknown
+        step = chain[0]
+        at = ast.Span(step.span.end_line, step.span.end_column - len(step.name), step.span.end_line, step.span.end_column)
+        raise CheckProblem(f"{base.id} is {named.type}; it has no attribute {step.name!r}", at)
 
     def _walk(self, record: Type, chain: list[ast.Attr], where: str) -> tuple[Any, Type, tuple[Any, ...]]:
         field = None
