@@ -135,7 +135,8 @@ class _Checker:
             return ast.FactRef(span=node.span, text=node.text, path=names, field=field, type=typ, trail=trail)
         named = self._name(base)  # raises if the name is unknown
         step = chain[0]
-        at = ast.Span(step.span.end_line, step.span.end_column - len(step.name), step.span.end_line, step.span.end_column)
+        at = ast.Span(step.span.end_line, step.span.end_column - len(step.name), step.span.end_line,
+                      step.span.end_column)
         raise CheckProblem(f"{base.id} is {named.type}; it has no attribute {step.name!r}", at)
 
     def _walk(self, record: Type, chain: list[ast.Attr], where: str) -> tuple[Any, Type, tuple[Any, ...]]:

@@ -75,7 +75,8 @@ class _Converter:
         where = location(self.file, node.start_mark)
         self.count += 1
         if self.count > MAX_VALUES:
-            raise RulesetError(f"the file holds more than {MAX_VALUES} values (do YAML aliases repeat one another?)", where)
+            raise RulesetError(f"the file holds more than {MAX_VALUES} values (do YAML aliases repeat one another?)",
+                               where)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if node.tag not in _COLLECTION_TAGS:
                 raise RulesetError(f"the YAML tag {node.tag!r} is not allowed: a ruleset holds plain values", where)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from povrules.lang import ast
 from povrules.lang.checker import CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
-from povrules.lang.types import BOOL, DATE, Type, is_number, record_of, type_of_value
+from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.ruleset._yaml import YList, YMap, expression_location, load_yaml
 from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
@@ -35,7 +35,7 @@ TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "exte
 def load_ruleset(path: str | Path) -> Ruleset:
     """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``."""
     reader = _Reader()
-    definition = reader.read(Path(path), ())
+    definition = reader.read(Path(path), (), None)
     return _Builder(definition, reader.lines).build(tuple(reader.files))
 
 
@@ -47,21 +47,27 @@ class _Reader:
         self.lines: dict[str, list[str]] = {}
         self.files: list[str] = []
 
-    def read(self, path: Path, chain: tuple[Path, ...]) -> YMap:
+    def read(self, path: Path, chain: tuple[Path, ...], via: Location | None) -> YMap:
+        """Read one file; ``via`` is the 'extends' that named it, where a missing file or a cycle is reported."""
         if path.is_dir():
             path = path / "ruleset.yaml"
         shown = str(path)
         resolved = path.resolve()
         if resolved in chain:
-            raise RulesetError("'extends' forms a cycle: " + " → ".join(str(p) for p in (*chain, resolved)))
+            raise RulesetError("'extends' forms a cycle: " + " → ".join(str(p) for p in (*chain, resolved)), via)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
-            raise RulesetError(f"no ruleset file at {shown}") from None
-        except UnicodeDecodeError as exc:
-            raise RulesetError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+            raise RulesetError(f"no ruleset file at {shown}", via) from None
         except OSError as exc:
-            raise RulesetError(f"{shown}: cannot read ({exc.strerror})") from None
+            raise RulesetError(f"{shown}: cannot read ({exc.strerror})", via) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line_start = data.rfind(b"\n", 0, exc.start) + 1
+            column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+            where = Location(shown, data.count(b"\n", 0, exc.start) + 1, column)
+            raise RulesetError(f"not UTF-8 text (byte {exc.start})", where, "save the file as UTF-8") from None
         self.lines[shown] = text.splitlines()
         self.files.append(shown)
         doc = load_yaml(text, shown)
@@ -75,7 +81,9 @@ class _Reader:
             return doc
         if not isinstance(parent_ref, str):
             raise RulesetError("'extends' takes the path of the parent ruleset", doc.at("extends"))
-        parent = self.read(path.parent / parent_ref, (*chain, resolved))
+        where = doc.nodes["extends"].start_mark
+        via = Location(shown, where.line + 1, where.column + 1)
+        parent = self.read(path.parent / parent_ref, (*chain, resolved), via)
         return _merge(parent, doc)
 
 
@@ -155,7 +163,7 @@ class _Builder:
         value = parent.get(key)
         if value is None and not required:
             return None
-        if not isinstance(value, date):
+        if not isinstance(value, date) or isinstance(value, datetime):
             raise self._fail(f"'{key}' in {what} must be a date (YYYY-MM-DD)", parent.at(key) if key in parent else parent.location)
         return value
 
@@ -226,7 +234,8 @@ class _Builder:
         lines = entry.get("lines", entry.get("line"))
         if isinstance(lines, int) and not isinstance(lines, bool):
             start = end = lines
-        elif isinstance(lines, YList) and len(lines) == 2 and all(isinstance(n, int) for n in lines):
+        elif isinstance(lines, YList) and len(lines) == 2 and all(
+                isinstance(n, int) and not isinstance(n, bool) for n in lines):
             start, end = lines
         else:
             raise self._fail(f"the citation of {what} needs 'line: N' or 'lines: [first, last]'", entry.location)
@@ -257,11 +266,14 @@ class _Builder:
                 if values and start <= values[-1].start:
                     raise self._fail(f"the values of {what} must be in date order, each 'from' later than the last", item.at("from"))
                 value = self._value(item, what, declared)
-                kinds.add(type_of_value(value))
+                try:
+                    kinds.add(type_of_value(value))
+                except TypeError as exc:
+                    raise self._fail(f"{what}: {exc}", item.at("value")) from None
                 values.append(ParameterValue(start, value, self._citation(item, what, required=True), item.get("note")))
             if len(kinds) > 1 and not all(is_number(k) for k in kinds):
                 raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
-            typ = kinds.pop()
+            typ = kinds.pop() if len(kinds) == 1 else DECIMAL  # int and decimal values mix as decimal
             out[name] = Parameter(name, self._text(entry, "title", what), entry.get("unit"), typ, tuple(values),
                                   entry.get("note"), section.at(name))
         return out
@@ -274,7 +286,8 @@ class _Builder:
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
             return tuple(Decimal(v) if isinstance(v, int) else v for v in value)
-        if isinstance(value, bool) or isinstance(value, (date, str, Decimal)):
+        if isinstance(value, bool) or isinstance(value, (str, Decimal)) or (
+                isinstance(value, date) and not isinstance(value, datetime)):
             return value
         if isinstance(value, int):
             return value if declared == "int" else Decimal(value)
@@ -341,7 +354,7 @@ class _Builder:
             override_by = self._ids(entry, "override_by", what)
             if strength == "default" and not override_by:
                 raise self._fail(f"{what} is default-strength: name who may set it aside in 'override_by' "
-                                 "(e.g. [村民代表会议])", entry.location)
+                                 "(e.g. [村民代表会议])", entry.at("strength"))
             valid = self._map(entry, "valid", what)
             self._keys(valid, {"from", "to"}, f"'valid' of {what}")
             valid_from, valid_to = self._date(valid, "from", what), self._date(valid, "to", what)
@@ -369,19 +382,28 @@ class _Builder:
             if not isinstance(entry, YMap):
                 raise self._fail(f"{what} must be a mapping", section.at(name))
             kind = entry.get("kind")
-            builder = {"eligibility": self._eligibility, "table": self._table, "ranking": self._ranking}.get(kind)  # type: ignore[arg-type]
+            builders = {"eligibility": self._eligibility, "table": self._table, "ranking": self._ranking}
+            builder = builders.get(kind) if isinstance(kind, str) else None
             if builder is None:
                 raise self._fail(f"'kind' of {what} is eligibility, table or ranking", entry.at("kind"))
             spec = builder(name, entry, what, rules)
             for rule_id in spec.rule_ids:
                 if rule_id not in rules:
-                    raise self._fail(f"{what} names unknown rule {rule_id!r}", entry.location, did_you_mean(rule_id, rules))
+                    raise self._fail(f"{what} names unknown rule {rule_id!r}", self._item_at(entry, rule_id),
+                                     did_you_mean(rule_id, rules))
             out[name] = spec
         for spec in out.values():
             if spec.among_decision is not None and spec.among_decision not in out:
                 raise self._fail(f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
                                  spec.location, did_you_mean(spec.among_decision, out))
         return out
+
+    def _item_at(self, entry: YMap, item: str) -> Location:
+        """Where ``item`` is written in one of the lists of ``entry`` (criteria, exceptions, rows)."""
+        for value in entry.values():
+            if isinstance(value, YList) and item in value:
+                return value.item_locations[value.index(item)]
+        return entry.location
 
     def _base(self, name: str, entry: YMap, what: str, extra: set[str]) -> dict[str, Any]:
         self._keys(entry, {"kind", "title", "note", "labels"} | extra, what)
@@ -444,7 +466,8 @@ class _Builder:
                 raise self._fail("a tiebreak 'order' is asc or desc", item.at("order"))
             tiebreaks.append(TieBreak(expr, item.get("order") == "desc"))
         return DecisionSpec(**base, criteria=self._ids(entry, "criteria", what), order=order, tiebreak=tuple(tiebreaks),
-                            among_decision=among.get("decision"), among_outcomes=self._ids(among, "outcomes", what))
+                            among_decision=self._str(among, "decision", f"'among' of {what}", required=False),
+                            among_outcomes=self._ids(among, "outcomes", what))
 
     def _compile(self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec],
                  traced: bool) -> Program:
