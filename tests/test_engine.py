@@ -306,6 +306,16 @@ def test_a_possible_conflict_is_undetermined(defeasible_rs, build):
     assert d.possible == ("conflict", "identified")
 
 
+def test_only_the_unknowns_that_could_change_the_verdict_are_listed(defeasible_rs, build):
+    # The car excludes at level 1 unless the positive exception makes it a conflict or the level-2
+    # exclusion supersedes it; either way the dibao criterion can no longer matter.
+    h = build.household(assets=CAR, members=[])  # dibao, disaster and asset verification unknown
+    d = decide(defeasible_rs, h)
+    assert d.outcome == "undetermined"
+    assert d.missing == ("hh.disaster.severity", "hh.refuses_asset_verification")
+    assert d.possible == ("conflict", "excluded", "refused")
+
+
 def test_a_higher_level_exception_supersedes_the_lower_ones(defeasible_rs, build, status_of):
     h = dibao(build, disaster={"severity": "severe"}, assets=CAR, refuses_asset_verification=True)
     d = decide(defeasible_rs, h)

@@ -105,6 +105,18 @@ def test_either_large_rigid_expenditure_or_a_sharp_income_fall(hunan, build):
     assert monitoring_type(hunan, neither).outcome == "not_monitored"
 
 
+def test_either_or_with_one_judgement_unknown(hunan, build):
+    judged = build.judged
+    one_is_enough = monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
+                              rigid_expenditure_large=None, income_sharply_reduced=judged(True))
+    assert monitoring_type(hunan, one_is_enough).outcome == "sudden_hardship"
+    d = monitoring_type(hunan, monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
+                                         rigid_expenditure_large=None, income_sharply_reduced=judged(False)))
+    assert d.outcome == "undetermined"
+    assert d.missing == ("hh.assessments.rigid_expenditure_large",)
+    assert d.possible == ("not_monitored", "sudden_hardship")
+
+
 @pytest.mark.parametrize("cause, outcome", [
     ("illness", "sudden_hardship"), ("disaster", "sudden_hardship"), ("accident", "sudden_hardship"),
     ("education", "not_monitored"),  # not one of the causes the text names
