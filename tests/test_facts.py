@@ -56,7 +56,8 @@ INVALID = {
     "unknown field in a record": (
         {"income": {"per_capita": 3000}}, "income.per_capita", "no such field", "3000"),
     "unknown field in a judged fact": (
-        {"assessments": {"return_risk": {**JUDGED, "score": 3}}}, "assessments.return_risk.score", "no such field", "3"),
+        {"assessments": {"return_risk": {**JUDGED, "score": 3}}},
+        "assessments.return_risk.score", "no such field", "3"),
     "age 200": (
         {"members": [{"age": 200}]}, "members[0].age", "less than or equal to 130", "200"),
     "negative age": (
@@ -80,7 +81,8 @@ INVALID = {
     "bad 身份证号 (too short)": (
         {"members": [{"id_number": "53292219800101123"}]}, "members[0].id_number", "pattern", '"53292219800101123"'),
     "bad 身份证号 (letter other than X)": (
-        {"members": [{}, {"id_number": "53292219800101123Y"}]}, "members[1].id_number", "pattern", '"53292219800101123Y"'),
+        {"members": [{}, {"id_number": "53292219800101123Y"}]},
+        "members[1].id_number", "pattern", '"53292219800101123Y"'),
     "income period ending before it starts": (
         {"income": {"period_start": "2021-01-01", "period_end": "2020-12-31"}},
         "income.period_end", "on or after period_start (2021-01-01)", '"2020-12-31"'),
