@@ -121,9 +121,10 @@ class _Checker:
         names = tuple(a.name for a in chain)
         if base.id == PARAMS:
             if len(names) != 1:
-                raise self.fail(chain[1], "parameters have no attributes")
+                raise CheckProblem("parameters have no attributes", _name_span(chain[1]))
             if names[0] not in self.scope.params:
-                raise self.fail(chain[0], f"unknown parameter {names[0]!r}", did_you_mean(names[0], self.scope.params))
+                raise CheckProblem(f"unknown parameter {names[0]!r}", _name_span(chain[0]),
+                                   did_you_mean(names[0], self.scope.params))
             return ast.ParamRef(span=node.span, text=node.text, name=names[0], type=self.scope.params[names[0]])
         if base.id in self.scope.variables:
             record = self.scope.variables[base.id]
@@ -134,18 +135,14 @@ class _Checker:
             assert field is not None
             return ast.FactRef(span=node.span, text=node.text, path=names, field=field, type=typ, trail=trail)
         named = self._name(base)  # raises if the name is unknown
-        step = chain[0]
-        at = ast.Span(step.span.end_line, step.span.end_column - len(step.name), step.span.end_line,
-                      step.span.end_column)
-        raise CheckProblem(f"{base.id} is {named.type}; it has no attribute {step.name!r}", at)
+        raise CheckProblem(f"{base.id} is {named.type}; it has no attribute {names[0]!r}", _name_span(chain[0]))
 
     def _walk(self, record: Type, chain: list[ast.Attr], where: str) -> tuple[Any, Type, tuple[Any, ...]]:
         field = None
         typ: Type = record
         trail = []
         for step in chain:
-            # Point at the attribute name itself, not at the whole chain before it.
-            at = ast.Span(step.span.end_line, step.span.end_column - len(step.name), step.span.end_line, step.span.end_column)
+            at = _name_span(step)
             if not isinstance(typ, RecordType):
                 raise CheckProblem(f"{where} is {typ}; it has no attribute {step.name!r}", at)
             if step.name not in typ.fields:
@@ -283,6 +280,12 @@ class _Checker:
                 raise self.fail(element, f"sum() adds numbers, but this is {element.type}")
             typ = element.type if element.type == INT else DECIMAL
         return attrs.evolve(node, source=source, element=element, where=where, type=typ)
+
+
+def _name_span(step: ast.Attr) -> ast.Span:
+    """Where the attribute name itself stands, not the whole chain before it."""
+    span = step.span
+    return ast.Span(span.end_line, span.end_column - len(step.name), span.end_line, span.end_column)
 
 
 def describe(t: Type | None) -> str:

@@ -66,8 +66,9 @@ def parse(text: str) -> ast.Expr:
         # Leading blank lines are kept, so that line numbers match the text as given.
         tree = pyast.parse(text, mode="eval")
     except SyntaxError as exc:
-        if not exc.offset and exc.msg == "invalid syntax":  # an early end of input: point after the last character
-            lines = text.rstrip().splitlines() or [""]
+        lines = _lines(text.rstrip()) or [""]
+        at_end = not exc.offset or (exc.lineno or 1, exc.offset) > (len(lines), len(lines[-1]))
+        if exc.msg == "invalid syntax" and at_end:  # an early end of input: point after the last character
             raise SyntaxProblem(f"syntax error: {exc.msg} (the expression ends too early)",
                                 len(lines), len(lines[-1]) + 1) from None
         raise SyntaxProblem(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
