@@ -23,6 +23,7 @@ import attrs
 
 from povrules.errors import EvaluationError
 from povrules.facts import Household, Override
+from povrules.lang.ast import ParamRef, walk
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
@@ -57,26 +58,44 @@ class RuleResult:
 class Decision:
     """The answer to one decision for one household, with everything needed to explain it."""
 
-    __slots__ = ("decision", "kind", "outcome", "labels", "missing", "possible", "household", "ruleset", "as_of",
-                 "parameters", "traced", "sort_key", "_raw", "_explained")
+    __slots__ = ("_plan", "outcome", "labels", "missing", "possible", "household", "as_of", "ruleset", "traced",
+                 "sort_key", "_values", "_leaves", "_explained")
 
-    def __init__(self, spec: DecisionSpec, outcome: str, labels: tuple[str, ...], missing: tuple[str, ...],
-                 possible: tuple[str, ...], raw: tuple[Raw, ...], env: Env, ruleset: Ruleset,
-                 parameters: dict[str, ParameterValue], traced: bool, sort_key: tuple[Any, ...] = ()):
-        self.decision = spec.name
-        self.kind = spec.kind
+    def __init__(self, plan: _Plan, outcome: str, labels: tuple[str, ...], missing: tuple[str, ...],
+                 possible: tuple[str, ...], run: _Run, env: Env, ruleset: Ruleset, traced: bool,
+                 sort_key: tuple[Any, ...] = ()):
+        self._plan = plan
         self.outcome = outcome
         self.labels = labels
         self.missing = missing
         self.possible = possible
         self.household: Household = env.hh
-        self.ruleset = ruleset
         self.as_of: date = env.as_of
-        self.parameters = parameters
+        self.ruleset = ruleset
         self.traced = traced
         self.sort_key = sort_key
-        self._raw = raw
+        self._values, self._leaves = run
         self._explained: tuple[tuple[RuleResult, ...], tuple[str, ...]] | None = None
+
+    @property
+    def _raw(self) -> list[Raw]:
+        """(rule, value, leaves) for every rule of the decision, in its order."""
+        leaves = self._leaves or [()] * len(self._values)
+        return [(rule, value, tuple(rec)) for (rule, _), value, rec in zip(self._plan.items, self._values, leaves)]
+
+    @property
+    def decision(self) -> str:
+        """The decision's name."""
+        return self._plan.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self._plan.spec.kind
+
+    @property
+    def parameters(self) -> dict[str, ParameterValue]:
+        """The parameters in force on the decision's date, with the dates they took effect."""
+        return self.ruleset.parameters_as_of(self.as_of)
 
     @property
     def determined(self) -> bool:
@@ -94,8 +113,7 @@ class Decision:
 
     def _explain(self) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
         if self._explained is None:
-            spec = self.ruleset.decisions[self.decision]
-            self._explained = _STATUSES[self.kind](spec, self)
+            self._explained = _STATUSES[self.kind](self._plan.spec, self)
         return self._explained
 
     def trace(self) -> dict[str, Any]:
@@ -132,24 +150,37 @@ class _Plan:
     has_default: bool
     tiebreaks: tuple[Fn, ...]
     dated: bool  # some rule has a validity period, so each evaluation checks it
+    # The label of every true/false pattern of the items, when it depends on nothing else
+    # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
+    table: dict[tuple[bool, ...], str] | None
 
 
-def _plan(ruleset: Ruleset, spec: DecisionSpec, traced: bool) -> _Plan:
-    key = (spec.name, traced)
-    plan = ruleset._plans.get(key)
-    if plan is None:
-        program = ruleset.traced if traced else ruleset.plain
-        ids = spec.criteria + spec.exceptions + spec.rows
-        plan = _Plan(
-            spec=spec,
-            items=tuple((ruleset.rules[r], program.rules[r]) for r in ids),
-            n_criteria=len(spec.criteria),
-            has_default=any(ruleset.rules[r].strength == "default" for r in spec.exceptions),
-            tiebreaks=program.tiebreaks.get(spec.name, ()),
-            dated=any(ruleset.rules[r].valid_from is not None or ruleset.rules[r].valid_to is not None for r in ids),
-        )
-        ruleset._plans[key] = plan
+MAX_TABLE = 10  # items; 2**10 labels at most per decision
+
+
+def _plan(ruleset: Ruleset, decision: str, traced: bool) -> _Plan:
+    spec = ruleset.decision(decision)
+    program = ruleset.traced if traced else ruleset.plain
+    ids = spec.criteria + spec.exceptions + spec.rows
+    rules = [ruleset.rules[r] for r in ids]
+    has_default = any(ruleset.rules[r].strength == "default" for r in spec.exceptions)
+    dated = any(rule.valid_from is not None or rule.valid_to is not None for rule in rules)
+    table = None
+    if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
+        table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
+    plan = _Plan(spec=spec, items=tuple(zip(rules, (program.rules[r] for r in ids))), n_criteria=len(spec.criteria),
+                 has_default=has_default, tiebreaks=program.tiebreaks.get(spec.name, ()), dated=dated, table=table)
+    ruleset._plans[(decision, traced)] = plan
     return plan
+
+
+def _label_of(spec: DecisionSpec, rules: Sequence[Rule], bits: tuple[bool, ...]) -> str:
+    """The label of one pattern of known items, for a decision whose exceptions are all hard."""
+    if spec.kind == "table":
+        return _table_label(spec, [rule.outcome or "" for rule in rules], bits)
+    n = len(spec.criteria)
+    effects = [(rule, "fired") for rule in rules[n:]]
+    return _eligibility_label(spec, effects, (all(bits[:n]), *bits[n:]))
 
 
 def evaluate(household: Household, ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True) -> Decision:
@@ -162,54 +193,62 @@ def evaluate(household: Household, ruleset: Ruleset, decision: str, *, as_of: da
         raise TypeError("evaluate() takes a Household; validate JSON with povrules.parse_household first")
     if as_of.__class__ is not date and not isinstance(as_of, date):
         raise TypeError("as_of must be a datetime.date")
-    spec = ruleset.decisions.get(decision) or ruleset.decision(decision)
-    params = ruleset.parameters_as_of(as_of)
-    plan = _plan(ruleset, spec, trace)
-    if len(params) != len(ruleset.parameters):
-        _check_parameters(ruleset, plan, params, as_of)
-    env = Env(household, ruleset.values_as_of(as_of), as_of, None)
-    return _EVALUATE[spec.kind](plan, ruleset, env, params, trace)
+    plan = ruleset._plans.get((decision, trace)) or _plan(ruleset, decision, trace)
+    dated, values, complete = ruleset.in_force(as_of)
+    if not complete:
+        _check_parameters(ruleset, plan, dated, as_of)
+    return _EVALUATE[plan.spec.kind](plan, ruleset, Env(household, values, as_of, None), trace)
 
 
 def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, ParameterValue], as_of: date) -> None:
-    for rule, _ in plan.items:
-        for name in rule.parameters:
-            if name not in params and rule.in_force(as_of):
-                first = ruleset.parameters[name].values[0].start
-                raise EvaluationError(
-                    f"parameter {name!r} (used by rule {rule.id!r}) has no value in force on {as_of}; "
-                    f"its first value starts {first}"
-                )
+    """Refuse to evaluate with a parameter that has no value yet on the date."""
+    used = [(f"rule {rule.id!r}", name) for rule, _ in plan.items if rule.in_force(as_of) for name in rule.parameters]
+    used += [(f"a tiebreak of {plan.spec.name!r}", node.name) for tiebreak in plan.spec.tiebreak
+             for node in walk(tiebreak.expr) if isinstance(node, ParamRef)]
+    for user, name in used:
+        if name not in params:
+            first = ruleset.parameters[name].values[0].start
+            raise EvaluationError(
+                f"parameter {name!r} (used by {user}) has no value in force on {as_of}; its first value starts {first}"
+            )
 
 
-def _run(plan: _Plan, env: Env, trace: bool) -> list[Raw]:
-    """Evaluate the plan's rules; a rule not in force on the date gets the value None."""
-    raw: list[Raw] = []
+# What evaluating a plan's rules gives: each rule's value (None when the rule is not
+# in force on the date) and, when traced, each rule's leaf records.
+_Run = tuple[list[Value], "list[list[Leaf]] | None"]
+
+
+def _run(plan: _Plan, env: Env, trace: bool) -> _Run:
+    values: list[Value] = []
     if plan.dated:
+        leaves: list[list[Leaf]] | None = [] if trace else None
         as_of = env.as_of
         for rule, fn in plan.items:
             if (rule.valid_from is not None and as_of < rule.valid_from) or (rule.valid_to is not None and as_of > rule.valid_to):
-                raw.append((rule, None, ()))
-            elif trace:
+                values.append(None)
+                if leaves is not None:
+                    leaves.append([])
+                continue
+            if leaves is not None:
                 env.rec = rec = []
-                raw.append((rule, fn(env), rec))
-            else:
-                raw.append((rule, fn(env), ()))
-    elif trace:
-        for rule, fn in plan.items:
+                leaves.append(rec)
+            values.append(fn(env))
+        return values, leaves
+    if trace:
+        leaves = []
+        for _, fn in plan.items:
             env.rec = rec = []
-            raw.append((rule, fn(env), rec))
-    else:
-        for rule, fn in plan.items:
-            raw.append((rule, fn(env), ()))
-    return raw
+            values.append(fn(env))
+            leaves.append(rec)
+        return values, leaves
+    for _, fn in plan.items:
+        values.append(fn(env))
+    return values, None
 
 
-def _known(values: Sequence[Value]) -> bool:
-    for v in values:
-        if v.__class__ is Unknown:
-            return False
-    return True
+def _live(values: list[Value]) -> list[Value]:
+    """The values of the rules in force."""
+    return [v for v in values if v is not None]
 
 
 def _settle(values: Sequence[Value], label: Callable[[Sequence[bool]], str],
@@ -321,26 +360,27 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
-    spec = plan.spec
-    raw = _run(plan, env, trace)
-    n = plan.n_criteria
-    base = _kleene_all(v for _, v, _ in raw[:n] if v is not None)
-    active = [(rule, v) for rule, v, _ in raw[n:] if v is not None]
+def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
+    run = _run(plan, env, trace)
+    values = run[0]
+    # Every value known (an Unknown never matches a key) and nothing else to weigh: one lookup.
+    outcome = plan.table.get(tuple(values)) if plan.table is not None else None
+    if outcome is not None:
+        return Decision(plan, outcome, (outcome,), (), (), run, env, ruleset, trace)
+    spec, n = plan.spec, plan.n_criteria
+    base = _kleene_all(_live(values[:n]))
+    active = [(rule, v) for (rule, _), v in zip(plan.items[n:], values[n:]) if v is not None]
     if plan.has_default:
         effects = [(rule, _effect(rule, env.hh, env.as_of)) for rule, _ in active]
     else:
         effects = [(rule, "fired") for rule, _ in active]
-    values = [base, *(v for _, v in active)]
-    if _known(values):
-        outcome = _eligibility_label(spec, effects, values)
-        return Decision(spec, outcome, (outcome,), (), (), tuple(raw), env, ruleset, params, trace)
-    outcome, relevant, possible = _settle(
-        values, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
-    if outcome is None:
-        return Decision(spec, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
-                        tuple(raw), env, ruleset, params, trace)
-    return Decision(spec, outcome, (outcome,), (), (), tuple(raw), env, ruleset, params, trace)
+    items = [base, *(v for _, v in active)]
+    settled, relevant, possible = _settle(
+        items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
+    if settled is None:
+        return Decision(plan, UNDETERMINED, (UNDETERMINED,), _missing(items[i] for i in relevant), possible,
+                        run, env, ruleset, trace)
+    return Decision(plan, settled, (settled,), (), (), run, env, ruleset, trace)
 
 
 def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -402,21 +442,20 @@ def _table_label(spec: DecisionSpec, outcomes: Sequence[str], bits: Sequence[Any
     return "+".join(dict.fromkeys(hits))
 
 
-def _table(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
+def _table(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
+    run = _run(plan, env, trace)
     spec = plan.spec
-    raw = _run(plan, env, trace)
-    outcomes = [rule.outcome or "" for rule, v, _ in raw if v is not None]
-    values = [v for _, v, _ in raw if v is not None]
-    if _known(values):
-        outcome = _table_label(spec, outcomes, values)
-        labels = tuple(outcome.split("+")) if spec.hit_policy == "COLLECT" else (outcome,)
-        return Decision(spec, outcome, labels, (), (), tuple(raw), env, ruleset, params, trace)
-    outcome, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
+    outcome = plan.table.get(tuple(run[0])) if plan.table is not None else None
     if outcome is None:
-        return Decision(spec, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
-                        tuple(raw), env, ruleset, params, trace)
+        live = [(rule.outcome or "", v) for (rule, _), v in zip(plan.items, run[0]) if v is not None]
+        outcomes, values = [o for o, _ in live], [v for _, v in live]
+        settled, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
+        if settled is None:
+            return Decision(plan, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
+                            run, env, ruleset, trace)
+        outcome = settled
     labels = tuple(outcome.split("+")) if spec.hit_policy == "COLLECT" else (outcome,)
-    return Decision(spec, outcome, labels, (), (), tuple(raw), env, ruleset, params, trace)
+    return Decision(plan, outcome, labels, (), (), run, env, ruleset, trace)
 
 
 def _table_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -460,20 +499,20 @@ class _Descending:
         return f"desc({self.value!r})"
 
 
-def _ranking_item(plan: _Plan, ruleset: Ruleset, env: Env, params: dict[str, ParameterValue], trace: bool) -> Decision:
+def _ranking_item(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
     """One household's place in a ranking: which criteria it meets, and its sort key."""
     spec = plan.spec
-    raw = _run(plan, env, trace)
-    flags = [v for _, v, _ in raw if v is not None]
+    run = _run(plan, env, trace)
+    flags = _live(run[0])
     env.rec = None
     breaks = [fn(env) for fn in plan.tiebreaks]
     missing = _missing([*flags, *breaks])
-    met = tuple(rule.id for rule, v, _ in raw if v is True)
+    met = tuple(rule.id for (rule, _), v in zip(plan.items, run[0]) if v is True)
     if missing:
-        return Decision(spec, UNDETERMINED, met, missing, (), tuple(raw), env, ruleset, params, trace)
+        return Decision(plan, UNDETERMINED, met, missing, (), run, env, ruleset, trace)
     head: tuple[Any, ...] = (-len(met),) if spec.order == "count" else tuple(0 if f else 1 for f in flags)
     tail = tuple(_Descending(v) if t.descending else v for v, t in zip(breaks, spec.tiebreak))
-    return Decision(spec, RANKED, met, (), (), tuple(raw), env, ruleset, params, trace, sort_key=head + tail)
+    return Decision(plan, RANKED, met, (), (), run, env, ruleset, trace, sort_key=head + tail)
 
 
 def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from povrules._version import __version__
 from povrules.lang import ast
-from povrules.lang.compiler import Leaf, Unknown
+from povrules.lang.compiler import Leaf, Unknown, element_path
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking, RuleResult
@@ -65,12 +65,12 @@ def _result(value: Any) -> str:
     return "true" if value else "false"
 
 
-def _operand(node: ast.Node, value: Any, where: tuple[str, ...]) -> dict[str, Any]:
+def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...]) -> dict[str, Any]:
     out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     if isinstance(node, ast.FactRef):
         out["fact"] = "hh." + ".".join(node.path)
     elif isinstance(node, ast.VarRef) and where:
-        out["fact"] = where[-1] + "".join("." + p for p in node.path)
+        out["fact"] = element_path(where[-1]) + "".join("." + p for p in node.path)
     elif isinstance(node, ast.ParamRef):
         out["parameter"] = node.name
     return out
@@ -80,7 +80,7 @@ def _condition(leaf: Leaf) -> dict[str, Any]:
     node, left, right, result, where = leaf
     out: dict[str, Any] = {"expr": node.text, "result": _result(result)}
     if where:
-        out["where"] = list(where)
+        out["where"] = [element_path(w) for w in where]
     if isinstance(node, ast.Compare):
         out["op"] = node.op
         out["left"] = _operand(node.left, left, where)
@@ -218,7 +218,7 @@ def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
     return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
 
 
-def _describe(node: ast.Node, value: Any, where: tuple[str, ...], decision: Decision, lang: str) -> str:
+def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
     if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
         field = node.field
         label = field.zh if lang == "zh" else field.en
@@ -226,7 +226,7 @@ def _describe(node: ast.Node, value: Any, where: tuple[str, ...], decision: Deci
             parent = node.trail[-2]
             label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
         if isinstance(node, ast.VarRef) and where:
-            label = f"{where[-1].removeprefix('hh.')} {label}"
+            label = f"{element_path(where[-1]).removeprefix('hh.')} {label}"
         text = f"{label} {_format(value, field.unit, lang)}"
         if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
             text += _judgement(decision.household, node.path, lang)

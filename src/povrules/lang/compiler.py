@@ -48,14 +48,20 @@ class Env:
         self.params = params
         self.as_of = as_of
         self.rec = rec
-        self.scope: dict[str, tuple[Any, str]] = {}
-        self.where: tuple[str, ...] = ()
+        self.scope: dict[str, tuple[Any, str, int]] = {}
+        self.where: tuple[tuple[str, int], ...] = ()
 
 
 Fn = Callable[[Env], Any]
 # A leaf record: (node, left, right, result, where). ``where`` names the list
-# elements the leaf was evaluated for, e.g. ("hh.members[1]",).
-Leaf = tuple[ast.Node, Any, Any, Any, tuple[str, ...]]
+# elements the leaf was evaluated for as (list path, index) pairs, e.g.
+# (("hh.members", 1),); paths are formatted only when a trace is rendered.
+Leaf = tuple[ast.Node, Any, Any, Any, tuple[tuple[str, int], ...]]
+
+
+def element_path(where: tuple[str, int]) -> str:
+    """``("hh.members", 1)`` → ``"hh.members[1]"``."""
+    return f"{where[0]}[{where[1]}]"
 
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
           "==": operator.eq, "!=": operator.ne}
@@ -143,9 +149,7 @@ class Compiler:
         return self.derived[node.name]
 
     def _factref(self, node: ast.FactRef) -> Fn:
-        dotted = ".".join(node.path + (("value",) if node.field.judged else ()))
-        get = operator.attrgetter(dotted)
-        missing = Unknown(frozenset({ROOT + "." + ".".join(node.path)}))
+        get, missing = self._fact_reader(node)
 
         def fact(env: Env) -> Any:
             try:
@@ -165,40 +169,95 @@ class Compiler:
         suffix = "." + ".".join(path)
 
         def element_fact(env: Env) -> Any:
-            obj, where = env.scope[var]
+            obj, base, index = env.scope[var]
             try:
                 v = get(obj)
             except AttributeError:
-                return Unknown(frozenset({where + suffix}))
-            return Unknown(frozenset({where + suffix})) if v is None else v
+                v = None
+            return Unknown(frozenset({f"{base}[{index}]{suffix}"})) if v is None else v
 
         return element_fact
 
     # Operators
 
+    def _fact_reader(self, node: ast.FactRef) -> tuple[Callable[[Any], Any], Unknown]:
+        dotted = ".".join(node.path + (("value",) if node.field.judged else ()))
+        return operator.attrgetter(dotted), Unknown(frozenset({ROOT + "." + ".".join(node.path)}))
+
     def _compare(self, node: ast.Compare) -> Fn:
-        left, right, op = self.value(node.left), self.value(node.right), node.op
+        """A leaf comparison. The common shapes — a fact (of the household or of a list
+        element) against a literal or a parameter — read both sides inside one closure."""
+        op, traced = node.op, self.traced
         if op == "in":
             test: Callable[[Any, Any], bool] = lambda a, b: a in b  # noqa: E731
         elif op == "not_in":
             test = lambda a, b: a not in b  # noqa: E731
         else:
             test = _ORDER[op]
-        if not self.traced:
-            def compare(env: Env) -> Any:
-                a, b = left(env), right(env)
-                if a.__class__ is Unknown or b.__class__ is Unknown:
-                    return _unknown_of(a, b)
-                return test(a, b)
-            return compare
+        left_node, right_node = node.left, node.right
+        if isinstance(right_node, (ast.Const, ast.ListLit)):
+            constant: Any = self.value(right_node)(None)  # type: ignore[arg-type]
+            read_right: Callable[[Env], Any] | None = None
+            param = None
+        elif isinstance(right_node, ast.ParamRef):
+            constant, read_right, param = None, None, right_node.name
+        else:
+            constant, read_right, param = None, self.value(right_node), None
 
-        def compare_traced(env: Env) -> Any:
-            a, b = left(env), right(env)
+        if isinstance(left_node, ast.FactRef) and read_right is None:
+            get, missing = self._fact_reader(left_node)
+
+            def compare_fact(env: Env) -> Any:
+                try:
+                    a = get(env.hh)
+                except AttributeError:  # a record on the way is unknown
+                    a = None
+                b = constant if param is None else env.params[param]
+                if a is None:
+                    a = result = missing
+                else:
+                    result = test(a, b)
+                if traced:
+                    env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
+                return result
+
+            return compare_fact
+
+        if isinstance(left_node, ast.VarRef) and left_node.path and read_right is None:
+            var = left_node.var
+            judged = left_node.field is not None and left_node.field.judged
+            get = operator.attrgetter(".".join(left_node.path + (("value",) if judged else ())))
+            suffix = "." + ".".join(left_node.path)
+
+            def compare_element(env: Env) -> Any:
+                obj, base, index = env.scope[var]
+                try:
+                    a = get(obj)
+                except AttributeError:
+                    a = None
+                b = constant if param is None else env.params[param]
+                if a is None:
+                    a = result = Unknown(frozenset({f"{base}[{index}]{suffix}"}))
+                else:
+                    result = test(a, b)
+                if traced:
+                    env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
+                return result
+
+            return compare_element
+
+        left = self.value(left_node)
+        right = read_right
+
+        def compare(env: Env) -> Any:
+            a = left(env)
+            b = right(env) if right is not None else constant if param is None else env.params[param]
             result = _unknown_of(a, b) if a.__class__ is Unknown or b.__class__ is Unknown else test(a, b)
-            env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
+            if traced:
+                env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
             return result
 
-        return compare_traced
+        return compare
 
     def _and(self, node: ast.And) -> Fn:
         items = tuple(self.condition(i) for i in node.items)
@@ -292,55 +351,88 @@ class Compiler:
             return lambda env: text
         if isinstance(node, ast.VarRef):
             var, suffix = node.var, "".join("." + p for p in node.path)
-            return lambda env: env.scope[var][1] + suffix
+
+            def nested(env: Env) -> str:
+                _, base, index = env.scope[var]
+                return f"{base}[{index}]{suffix}"
+
+            return nested
         return lambda env: node.text
 
     def _quant(self, node: ast.Quant) -> Fn:
-        source, var, func = self.value(node.source), node.var, node.func
+        """any/all stop at the first element that settles them; count/sum visit every element.
+
+        Each element is bound in ``env.scope`` as (item, list path, index); traced
+        closures also push (list path, index) on ``env.where`` so that leaves know
+        which element they were evaluated for.
+        """
+        source, var, func, traced = self.value(node.source), node.var, node.func, self.traced
         path_of = self._source_path(node.source)
-        element = self.condition(node.element) if node.element.type is not None and node.element.type.name == "bool" \
-            else self.value(node.element)
+        # A household list has a fixed path; only a list inside an element needs working out.
+        fixed = ROOT + "." + ".".join(node.source.path) if isinstance(node.source, ast.FactRef) else None
+        is_bool = node.element.type is not None and node.element.type.name == "bool"
+        element = self.condition(node.element) if is_bool else self.value(node.element)
         where = self.condition(node.where) if node.where is not None else None
+
+        if func in ("any", "all"):
+            stop = func == "any"  # the value that settles it: True for any, False for all
+
+            def any_all(env: Env) -> Any:
+                items = source(env)
+                if items.__class__ is Unknown:
+                    return items
+                if not items:
+                    return not stop
+                base, outer, scope = fixed or path_of(env), env.where, env.scope
+                unknown = None
+                for index, item in enumerate(items):
+                    scope[var] = (item, base, index)
+                    if traced:
+                        env.where = outer + ((base, index),)
+                    if where is not None:
+                        keep = where(env)
+                        if keep is not True:
+                            if keep.__class__ is Unknown:
+                                unknown = keep if unknown is None else unknown.merge(keep)
+                            continue
+                    v = element(env)
+                    if v is stop:
+                        env.where = outer
+                        return stop
+                    if v.__class__ is Unknown:
+                        unknown = v if unknown is None else unknown.merge(v)
+                env.where = outer
+                return (not stop) if unknown is None else unknown
+
+            return any_all
+
         counts_var = func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
 
-        def visit(env: Env) -> Any:
+        def count_sum(env: Env) -> Any:
             items = source(env)
             if items.__class__ is Unknown:
                 return items
-            base = path_of(env)
-            outer = env.where
+            base, outer, scope = fixed or path_of(env), env.where, env.scope
             unknown = None
             total: Any = 0
-            try:
-                for i, item in enumerate(items):
-                    here = f"{base}[{i}]"
-                    env.scope[var] = (item, here)
-                    env.where = outer + (here,)
-                    if where is not None:
-                        keep = where(env)
-                        if keep is False:
-                            continue
+            for index, item in enumerate(items):
+                scope[var] = (item, base, index)
+                if traced:
+                    env.where = outer + ((base, index),)
+                if where is not None:
+                    keep = where(env)
+                    if keep is not True:
                         if keep.__class__ is Unknown:
                             unknown = keep if unknown is None else unknown.merge(keep)
-                            continue
-                    v = True if counts_var else element(env)
-                    if v.__class__ is Unknown:
-                        unknown = v if unknown is None else unknown.merge(v)
-                    elif func == "any":
-                        if v:
-                            return True
-                    elif func == "all":
-                        if not v:
-                            return False
-                    elif func == "count":
-                        total += 1 if v else 0
-                    else:
-                        total += v
-            finally:
-                env.scope.pop(var, None)
-                env.where = outer
-            if unknown is not None:
-                return unknown
-            return {"any": False, "all": True}.get(func, total)
+                        continue
+                v = True if counts_var else element(env)
+                if v.__class__ is Unknown:
+                    unknown = v if unknown is None else unknown.merge(v)
+                elif func == "count":
+                    total += 1 if v else 0
+                else:
+                    total += v
+            env.where = outer
+            return total if unknown is None else unknown
 
-        return visit
+        return count_sum

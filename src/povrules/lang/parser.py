@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast as pyast
 import re
+import warnings
 from decimal import Decimal
 
 import attrs
@@ -63,8 +64,11 @@ def parse(text: str) -> ast.Expr:
     if text.count("(") > MAX_DEPTH * 2 or text.count("[") > MAX_DEPTH * 2:
         raise SyntaxProblem(f"expression nests too deeply (at most {MAX_DEPTH} levels)", 1, 1)
     try:
-        # Leading blank lines are kept, so that line numbers match the text as given.
-        tree = pyast.parse(text, mode="eval")
+        # Leading blank lines are kept, so that line numbers match the text as given. What Python
+        # only warns about (`1and x`) is an error in a ruleset: an author should never guess.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = pyast.parse(text, mode="eval")
     except SyntaxError as exc:
         lines = _lines(text.rstrip()) or [""]
         at_end = not exc.offset or (exc.lineno or 1, exc.offset) > (len(lines), len(lines[-1]))

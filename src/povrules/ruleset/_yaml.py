@@ -44,7 +44,12 @@ _SCALAR_TAGS = frozenset({f"tag:yaml.org,2002:{t}" for t in ("str", "int", "floa
 
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into located values."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: the reader refuses the text before parsing
+        before = text[:exc.position]
+        where = Location(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        raise RulesetError(f"invalid YAML: character {exc.character:#06x} is not allowed in YAML text", where) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -96,7 +101,7 @@ class _Converter:
                 raise RulesetError(f"{node.value!r} is not a decimal number", where) from None
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):  # e.g. `2021-02-30`, `!!int x`
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError):  # `2021-02-30`, `!!int x`
             raise RulesetError(f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}", where) from None
 
     def _mapping(self, node: yaml.MappingNode) -> YMap:

@@ -195,10 +195,13 @@ class Ruleset:
     traced: Program
     plain: Program
     # Memos filled on first use; a race between threads only computes the same entry twice.
-    _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any]]] = attrs.field(factory=dict, repr=False)
+    _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any], bool]] = attrs.field(
+        factory=dict, repr=False)
     _plans: dict[Any, Any] = attrs.field(factory=dict, repr=False)
 
-    def _in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any]]:
+    def in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any], bool]:
+        """The parameters in force on ``day``: dated values, bare values (what conditions read),
+        and whether every parameter has one. Memoised per date."""
         cached = self._as_of_cache.get(day)
         if cached is None:
             dated = {}
@@ -206,7 +209,7 @@ class Ruleset:
                 value = parameter.at(day)
                 if value is not None:
                     dated[name] = value
-            cached = (dated, {name: pv.value for name, pv in dated.items()})
+            cached = (dated, {name: pv.value for name, pv in dated.items()}, len(dated) == len(self.parameters))
             if len(self._as_of_cache) > 4096:  # bound the memo for long-running services
                 self._as_of_cache.clear()
             self._as_of_cache[day] = cached
@@ -214,11 +217,11 @@ class Ruleset:
 
     def parameters_as_of(self, day: date) -> dict[str, ParameterValue]:
         """Every parameter's dated value in force on ``day`` (parameters with none are left out)."""
-        return self._in_force(day)[0]
+        return self.in_force(day)[0]
 
     def values_as_of(self, day: date) -> dict[str, Any]:
         """Every parameter's bare value in force on ``day``: what conditions read."""
-        return self._in_force(day)[1]
+        return self.in_force(day)[1]
 
     def decision(self, name: str) -> DecisionSpec:
         try:
