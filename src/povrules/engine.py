@@ -15,7 +15,7 @@ reasons are worked out when someone reads them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from itertools import product
 from typing import Any
 
@@ -58,24 +58,47 @@ class RuleResult:
 class Decision:
     """The answer to one decision for one household, with everything needed to explain it."""
 
-    __slots__ = ("_plan", "outcome", "labels", "missing", "possible", "household", "as_of", "ruleset", "traced",
-                 "sort_key", "_values", "_leaves", "_explained")
+    # Kept small: the common case (one label, nothing missing) stores no ``_extra``
+    # tuple, and statuses and reasons are worked out only when someone reads them.
+    __slots__ = ("_plan", "household", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained")
 
-    def __init__(self, plan: _Plan, outcome: str, labels: tuple[str, ...], missing: tuple[str, ...],
-                 possible: tuple[str, ...], run: _Run, env: Env, ruleset: Ruleset, traced: bool,
-                 sort_key: tuple[Any, ...] = ()):
+    def __init__(self, plan: _Plan, household: Household, as_of: date, outcome: str, run: _Run,
+                 extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None):
         self._plan = plan
+        self.household = household
+        self.as_of = as_of
         self.outcome = outcome
-        self.labels = labels
-        self.missing = missing
-        self.possible = possible
-        self.household: Household = env.hh
-        self.as_of: date = env.as_of
-        self.ruleset = ruleset
-        self.traced = traced
-        self.sort_key = sort_key
         self._values, self._leaves = run
-        self._explained: tuple[tuple[RuleResult, ...], tuple[str, ...]] | None = None
+        self._extra = extra  # (labels, missing, possible, sort_key)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels given (several under a COLLECT table; the criteria met, for a ranking)."""
+        return (self.outcome,) if self._extra is None else self._extra[0]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Paths of the missing facts that could change an undetermined outcome."""
+        return () if self._extra is None else self._extra[1]
+
+    @property
+    def possible(self) -> tuple[str, ...]:
+        """The outcomes an undetermined decision could still take."""
+        return () if self._extra is None else self._extra[2]
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        """A ranking item's place: compare keys to order households."""
+        return () if self._extra is None else self._extra[3]
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self._plan.ruleset
+
+    @property
+    def traced(self) -> bool:
+        """Whether leaf conditions were recorded."""
+        return self._plan.traced
 
     @property
     def _raw(self) -> list[Raw]:
@@ -112,9 +135,11 @@ class Decision:
         return self._explain()[1]
 
     def _explain(self) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
-        if self._explained is None:
+        try:
+            return self._explained  # type: ignore[no-any-return]
+        except AttributeError:  # first reading
             self._explained = _STATUSES[self.kind](self._plan.spec, self)
-        return self._explained
+            return self._explained
 
     def trace(self) -> dict[str, Any]:
         """The ``povrules.trace.v1`` document of this decision."""
@@ -142,10 +167,13 @@ class Decision:
 # Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class _Plan:
+    ruleset: Ruleset
     spec: DecisionSpec
+    traced: bool
     items: tuple[tuple[Rule, Fn], ...]  # criteria then exceptions, or rows, in the decision's order
+    fns: tuple[Fn, ...]  # the items' closures, in the same order
     n_criteria: int
     has_default: bool
     tiebreaks: tuple[Fn, ...]
@@ -153,6 +181,7 @@ class _Plan:
     # The label of every true/false pattern of the items, when it depends on nothing else
     # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
     table: dict[tuple[bool, ...], str] | None
+    run: Callable[[_Plan, Env], Decision]  # the decision kind's evaluation
 
 
 MAX_TABLE = 10  # items; 2**10 labels at most per decision
@@ -163,14 +192,16 @@ def _plan(ruleset: Ruleset, decision: str, traced: bool) -> _Plan:
     program = ruleset.traced if traced else ruleset.plain
     ids = spec.criteria + spec.exceptions + spec.rows
     rules = [ruleset.rules[r] for r in ids]
+    fns = tuple(program.rules[r] for r in ids)
     has_default = any(ruleset.rules[r].strength == "default" for r in spec.exceptions)
     dated = any(rule.valid_from is not None or rule.valid_to is not None for rule in rules)
     table = None
     if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
         table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
-    plan = _Plan(spec=spec, items=tuple(zip(rules, (program.rules[r] for r in ids))), n_criteria=len(spec.criteria),
-                 has_default=has_default, tiebreaks=program.tiebreaks.get(spec.name, ()), dated=dated, table=table)
-    ruleset._plans[(decision, traced)] = plan
+    plan = _Plan(ruleset=ruleset, spec=spec, traced=traced, items=tuple(zip(rules, fns)), fns=fns,
+                 n_criteria=len(spec.criteria), has_default=has_default,
+                 tiebreaks=program.tiebreaks.get(spec.name, ()), dated=dated, table=table, run=_EVALUATE[spec.kind])
+    ruleset._plans[traced][decision] = plan
     return plan
 
 
@@ -191,13 +222,39 @@ def evaluate(household: Household, ruleset: Ruleset, decision: str, *, as_of: da
     """
     if household.__class__ is not Household and not isinstance(household, Household):
         raise TypeError("evaluate() takes a Household; validate JSON with povrules.parse_household first")
-    if as_of.__class__ is not date and not isinstance(as_of, date):
-        raise TypeError("as_of must be a datetime.date")
-    plan = ruleset._plans.get((decision, trace)) or _plan(ruleset, decision, trace)
-    dated, values, complete = ruleset.in_force(as_of)
-    if not complete:
-        _check_parameters(ruleset, plan, dated, as_of)
-    return _EVALUATE[plan.spec.kind](plan, ruleset, Env(household, values, as_of, None), trace)
+    plan, params = _prepare(ruleset, decision, as_of, trace)
+    return plan.run(plan, Env(household, params, as_of, None))
+
+
+def evaluate_many(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as_of: date,
+                  trace: bool = True) -> list[Decision]:
+    """Answer ``decision`` for many households as of one date: a county batch.
+
+    The answers are those :func:`evaluate` gives one by one; what does not depend
+    on the household (the decision's plan, the parameters in force) is looked up once.
+    """
+    plan, params = _prepare(ruleset, decision, as_of, trace)
+    run = plan.run
+    env = Env(None, params, as_of, None)  # one per batch: each evaluation resets what it uses
+    decisions = []
+    for household in households:
+        if household.__class__ is not Household and not isinstance(household, Household):
+            raise TypeError("evaluate_many() takes Households; validate JSON with povrules.parse_household first")
+        env.hh = household
+        decisions.append(run(plan, env))
+    return decisions
+
+
+def _prepare(ruleset: Ruleset, decision: str, as_of: date, trace: bool) -> tuple[_Plan, dict[str, Any]]:
+    """The decision's plan and the parameter values it reads on ``as_of``."""
+    if as_of.__class__ is not date and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
+        raise TypeError("as_of must be a datetime.date (a day, not a datetime)")
+    traced = True if trace else False
+    plan = ruleset._plans[traced].get(decision) or _plan(ruleset, decision, traced)
+    in_force = ruleset._as_of_cache.get(as_of) or ruleset.in_force(as_of)
+    if not in_force[2]:
+        _check_parameters(ruleset, plan, in_force[0], as_of)
+    return plan, in_force[1]
 
 
 def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, ParameterValue], as_of: date) -> None:
@@ -218,10 +275,10 @@ def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, Parameter
 _Run = tuple[list[Value], "list[list[Leaf]] | None"]
 
 
-def _run(plan: _Plan, env: Env, trace: bool) -> _Run:
+def _run(plan: _Plan, env: Env) -> _Run:
     values: list[Value] = []
     if plan.dated:
-        leaves: list[list[Leaf]] | None = [] if trace else None
+        leaves: list[list[Leaf]] | None = [] if plan.traced else None
         as_of = env.as_of
         for rule, fn in plan.items:
             if (rule.valid_from is not None and as_of < rule.valid_from) or (rule.valid_to is not None and as_of > rule.valid_to):
@@ -234,14 +291,14 @@ def _run(plan: _Plan, env: Env, trace: bool) -> _Run:
                 leaves.append(rec)
             values.append(fn(env))
         return values, leaves
-    if trace:
+    if plan.traced:
         leaves = []
-        for _, fn in plan.items:
+        for fn in plan.fns:
             env.rec = rec = []
             values.append(fn(env))
             leaves.append(rec)
         return values, leaves
-    for _, fn in plan.items:
+    for fn in plan.fns:
         values.append(fn(env))
     return values, None
 
@@ -360,13 +417,14 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
-    run = _run(plan, env, trace)
+def _eligibility(plan: _Plan, env: Env) -> Decision:
+    run = _run(plan, env)
     values = run[0]
     # Every value known (an Unknown never matches a key) and nothing else to weigh: one lookup.
-    outcome = plan.table.get(tuple(values)) if plan.table is not None else None
-    if outcome is not None:
-        return Decision(plan, outcome, (outcome,), (), (), run, env, ruleset, trace)
+    if plan.table is not None:
+        outcome = plan.table.get(tuple(values))
+        if outcome is not None:
+            return Decision(plan, env.hh, env.as_of, outcome, run)
     spec, n = plan.spec, plan.n_criteria
     base = _kleene_all(_live(values[:n]))
     active = [(rule, v) for (rule, _), v in zip(plan.items[n:], values[n:]) if v is not None]
@@ -378,9 +436,9 @@ def _eligibility(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decisi
     settled, relevant, possible = _settle(
         items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
     if settled is None:
-        return Decision(plan, UNDETERMINED, (UNDETERMINED,), _missing(items[i] for i in relevant), possible,
-                        run, env, ruleset, trace)
-    return Decision(plan, settled, (settled,), (), (), run, env, ruleset, trace)
+        missing = _missing(items[i] for i in relevant)
+        return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
+    return Decision(plan, env.hh, env.as_of, settled, run)
 
 
 def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -442,8 +500,8 @@ def _table_label(spec: DecisionSpec, outcomes: Sequence[str], bits: Sequence[Any
     return "+".join(dict.fromkeys(hits))
 
 
-def _table(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
-    run = _run(plan, env, trace)
+def _table(plan: _Plan, env: Env) -> Decision:
+    run = _run(plan, env)
     spec = plan.spec
     outcome = plan.table.get(tuple(run[0])) if plan.table is not None else None
     if outcome is None:
@@ -451,11 +509,12 @@ def _table(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
         outcomes, values = [o for o, _ in live], [v for _, v in live]
         settled, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
         if settled is None:
-            return Decision(plan, UNDETERMINED, (UNDETERMINED,), _missing(values[i] for i in relevant), possible,
-                            run, env, ruleset, trace)
+            missing = _missing(values[i] for i in relevant)
+            return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
         outcome = settled
-    labels = tuple(outcome.split("+")) if spec.hit_policy == "COLLECT" else (outcome,)
-    return Decision(plan, outcome, labels, (), (), run, env, ruleset, trace)
+    if spec.hit_policy == "COLLECT" and "+" in outcome:
+        return Decision(plan, env.hh, env.as_of, outcome, run, (tuple(outcome.split("+")), (), (), ()))
+    return Decision(plan, env.hh, env.as_of, outcome, run)
 
 
 def _table_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -499,20 +558,20 @@ class _Descending:
         return f"desc({self.value!r})"
 
 
-def _ranking_item(plan: _Plan, ruleset: Ruleset, env: Env, trace: bool) -> Decision:
+def _ranking_item(plan: _Plan, env: Env) -> Decision:
     """One household's place in a ranking: which criteria it meets, and its sort key."""
     spec = plan.spec
-    run = _run(plan, env, trace)
+    run = _run(plan, env)
     flags = _live(run[0])
     env.rec = None
     breaks = [fn(env) for fn in plan.tiebreaks]
     missing = _missing([*flags, *breaks])
     met = tuple(rule.id for (rule, _), v in zip(plan.items, run[0]) if v is True)
     if missing:
-        return Decision(plan, UNDETERMINED, met, missing, (), run, env, ruleset, trace)
+        return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, (met, missing, (), ()))
     head: tuple[Any, ...] = (-len(met),) if spec.order == "count" else tuple(0 if f else 1 for f in flags)
     tail = tuple(_Descending(v) if t.descending else v for v, t in zip(breaks, spec.tiebreak))
-    return Decision(plan, RANKED, met, (), (), run, env, ruleset, trace, sort_key=head + tail)
+    return Decision(plan, env.hh, env.as_of, RANKED, run, (met, (), (), head + tail))
 
 
 def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -520,7 +579,7 @@ def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult
     return results, tuple(r.rule.id for r in results if r.status == "met")
 
 
-_EVALUATE: dict[str, Callable[..., Decision]] = {
+_EVALUATE: dict[str, Callable[[_Plan, Env], Decision]] = {
     "eligibility": _eligibility, "table": _table, "ranking": _ranking_item,
 }
 _STATUSES: dict[str, Callable[[DecisionSpec, Decision], tuple[tuple[RuleResult, ...], tuple[str, ...]]]] = {

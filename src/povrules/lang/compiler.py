@@ -366,10 +366,18 @@ class Compiler:
         closures also push (list path, index) on ``env.where`` so that leaves know
         which element they were evaluated for.
         """
-        source, var, func, traced = self.value(node.source), node.var, node.func, self.traced
+        var, func, traced = node.var, node.func, self.traced
         path_of = self._source_path(node.source)
-        # A household list has a fixed path; only a list inside an element needs working out.
-        fixed = ROOT + "." + ".".join(node.source.path) if isinstance(node.source, ast.FactRef) else None
+        # A household list is read in one C call and has a fixed path; only a list inside an
+        # element goes through its closure and has its path worked out.
+        source: Callable[[Env], Any] = self.value(node.source)
+        fixed, missing = None, None
+        if isinstance(node.source, ast.FactRef) and not node.source.field.judged:
+            fixed = ROOT + "." + ".".join(node.source.path)
+            source = operator.attrgetter("hh." + ".".join(node.source.path))
+            missing = Unknown(frozenset({fixed}))
+        # Trace paths of the first elements of a top-level list, made once rather than per element.
+        first = tuple(((fixed, i),) for i in range(16)) if fixed is not None else ()
         is_bool = node.element.type is not None and node.element.type.name == "bool"
         element = self.condition(node.element) if is_bool else self.value(node.element)
         where = self.condition(node.where) if node.where is not None else None
@@ -378,7 +386,12 @@ class Compiler:
             stop = func == "any"  # the value that settles it: True for any, False for all
 
             def any_all(env: Env) -> Any:
-                items = source(env)
+                try:
+                    items = source(env)
+                except AttributeError:  # a record on the way is missing
+                    return missing
+                if items is None:
+                    return missing
                 if items.__class__ is Unknown:
                     return items
                 if not items:
@@ -388,7 +401,7 @@ class Compiler:
                 for index, item in enumerate(items):
                     scope[var] = (item, base, index)
                     if traced:
-                        env.where = outer + ((base, index),)
+                        env.where = first[index] if not outer and index < len(first) else outer + ((base, index),)
                     if where is not None:
                         keep = where(env)
                         if keep is not True:
@@ -409,7 +422,12 @@ class Compiler:
         counts_var = func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
 
         def count_sum(env: Env) -> Any:
-            items = source(env)
+            try:
+                items = source(env)
+            except AttributeError:  # a record on the way is missing
+                return missing
+            if items is None:
+                return missing
             if items.__class__ is Unknown:
                 return items
             base, outer, scope = fixed or path_of(env), env.where, env.scope
@@ -418,7 +436,7 @@ class Compiler:
             for index, item in enumerate(items):
                 scope[var] = (item, base, index)
                 if traced:
-                    env.where = outer + ((base, index),)
+                    env.where = first[index] if not outer and index < len(first) else outer + ((base, index),)
                 if where is not None:
                     keep = where(env)
                     if keep is not True:

@@ -197,7 +197,7 @@ class Ruleset:
     # Memos filled on first use; a race between threads only computes the same entry twice.
     _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any], bool]] = attrs.field(
         factory=dict, repr=False)
-    _plans: dict[Any, Any] = attrs.field(factory=dict, repr=False)
+    _plans: dict[bool, dict[str, Any]] = attrs.field(factory=lambda: {True: {}, False: {}}, repr=False)  # by traced
 
     def in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any], bool]:
         """The parameters in force on ``day``: dated values, bare values (what conditions read),
