@@ -451,6 +451,29 @@ def all_json(ruleset, households):
     return [povrules.evaluate(h, ruleset, name, as_of=day).to_json() for name, day in CASES for h in households]
 
 
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_batch_gives_what_one_call_per_household_gives(identify_rs, build, trace):
+    households = sample_households(build)
+    for name, day in CASES:
+        batch = povrules.evaluate_many(households, identify_rs, name, as_of=day, trace=trace)
+        single = [povrules.evaluate(h, identify_rs, name, as_of=day, trace=trace) for h in households]
+        assert [d.to_json() for d in batch] == [d.to_json() for d in single]
+        assert [d.household.id for d in batch] == [h.id for h in households]
+    outcomes = {d.outcome for d in povrules.evaluate_many(households, identify_rs, "identify", as_of=AS_OF)}
+    assert {"identified", "undetermined", "excluded", "needs_deliberation"} <= outcomes
+
+
+def test_bad_batch_calls_are_refused(identify_rs, build):
+    from datetime import datetime
+    with pytest.raises(TypeError, match="Household"):
+        povrules.evaluate_many([eligible(build), {"id": "raw"}], identify_rs, "identify", as_of=AS_OF)
+    with pytest.raises(TypeError, match="not a datetime"):
+        povrules.evaluate_many([eligible(build)], identify_rs, "identify", as_of=datetime(2021, 3, 1, 12))
+    with pytest.raises(TypeError, match="not a datetime"):
+        povrules.evaluate(eligible(build), identify_rs, "identify", as_of=datetime(2021, 3, 1, 12))
+    assert povrules.evaluate_many([], identify_rs, "identify", as_of=AS_OF) == []
+
+
 def test_repeated_runs_give_byte_identical_records(identify_rs, build):
     households = sample_households(build)
     first = all_json(identify_rs, households)
