@@ -1,0 +1,721 @@
+"""Policy tests: YAML cases beside a ruleset, each stating the answer a decision must give.
+
+A test file lives in ``rulesets/<ruleset>/tests/`` and holds named cases: facts
+(whole, or a named template with values replaced at dotted paths), the
+decision, the date, and what is expected: the outcome, and optionally the
+reasons, the missing facts, or a ranking's order. Loading checks everything it
+can before any case runs, and every problem is a
+:class:`~povrules.errors.RulesetError` at ``file:line:col``.
+
+    cases = load_policy_tests("rulesets/")
+    for case in cases:
+        result = run_case(case)
+        if not result.passed:
+            print(result.message)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
+from povrules.errors import EvaluationError, FactsError, Location, RulesetError
+from povrules.facts import parse_household
+from povrules.lang.checker import did_you_mean
+from povrules.ruleset import Ruleset, load_ruleset
+from povrules.ruleset._yaml import YList, YMap, load_yaml
+from povrules.ruleset.model import DecisionSpec, Text
+
+try:  # rulesets about other subjects (villages, counties), where the facts module knows them
+    from povrules.facts import parse_facts as _parse_facts  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - household facts only
+    _parse_facts = None
+
+__all__ = [
+    "CaseResult", "Expectations", "PolicyCase", "load_policy_file", "load_policy_tests", "policy_test_files",
+    "run_case", "run_cases",
+]
+
+FILE_KEYS = frozenset({"ruleset", "decision", "as_of", "bases", "cases"})
+CASE_KEYS = frozenset({
+    "name", "base", "set", "facts", "expect", "reasons", "missing", "decision", "as_of",
+    "households", "expect_order", "not_eligible", "undetermined",
+})
+SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing"})
+RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
+HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
+TEST_SUFFIXES = (".yaml", ".yml")
+
+
+# What a case is, and what running it gives
+
+
+@attrs.frozen
+class Expectations:
+    """What a case expects; ``None`` means "not checked".
+
+    ``outcome`` is one label, or several for a COLLECT table. ``order`` holds
+    the ranking's places, each a set of the household ids tied there.
+    """
+
+    outcome: str | frozenset[str] | None = None
+    reasons: frozenset[str] | None = None
+    missing: frozenset[str] | None = None
+    order: tuple[frozenset[str], ...] | None = None
+    not_eligible: frozenset[str] | None = None
+    undetermined: frozenset[str] | None = None
+
+
+@attrs.frozen(eq=False)
+class PolicyCase:
+    """One case of a policy test file, checked and ready to run.
+
+    ``facts`` holds the validated facts of a single case; ``households`` the
+    facts of each entry of a ranking case. Exactly one of them is set.
+    """
+
+    file: str
+    line: int
+    name: str
+    ruleset: Ruleset
+    decision: str
+    as_of: date
+    facts: Any | None
+    households: tuple[Any, ...] | None
+    expectations: Expectations
+
+    @property
+    def id(self) -> str:
+        """``<ruleset>/<file>::<case name>``: a name that stays the same wherever the files are checked out."""
+        return f"{self.ruleset.id}/{Path(self.file).name}::{self.name}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@attrs.frozen(eq=False)
+class CaseResult:
+    """The outcome of running one case.
+
+    ``expected`` and ``got`` describe what was checked (on a failure, the
+    outcome and the parts that differ); ``explanation`` is the decision's (or
+    the ranking's) explanation in Chinese and English.
+    """
+
+    case: PolicyCase
+    passed: bool
+    expected: str
+    got: str
+    message: str
+    explanation: Text
+
+
+# Finding test files
+
+
+def policy_test_files(path: str | Path) -> list[Path]:
+    """The test files under ``path``: a test file, a ruleset folder, its ``tests/`` folder, or a folder of rulesets.
+
+    A ruleset folder without tests gives none; a path that is none of these is an error.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise RulesetError(f"{path}: no such file or folder")
+    if (path / "tests").is_dir() or (path / "ruleset.yaml").is_file():
+        return _yaml_files(path / "tests")
+    if path.name == "tests":
+        return _yaml_files(path)
+    children = sorted(child for child in path.iterdir() if child.is_dir())
+    rulesets = [child for child in children if (child / "tests").is_dir() or (child / "ruleset.yaml").is_file()]
+    if not rulesets:
+        raise RulesetError(f"{path}: neither a ruleset folder (ruleset.yaml, tests/) nor a folder of them")
+    return [file for child in rulesets for file in _yaml_files(child / "tests")]
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(file for file in folder.iterdir() if file.is_file() and file.suffix in TEST_SUFFIXES)
+
+
+def load_policy_tests(path: str | Path) -> list[PolicyCase]:
+    """Every case of every test file under ``path`` (see :func:`policy_test_files`), in file order."""
+    return [case for file in policy_test_files(path) for case in load_policy_file(file)]
+
+
+def load_policy_file(file: str | Path) -> list[PolicyCase]:
+    """The cases of one test file, each checked against its ruleset."""
+    return _FileLoader(Path(file)).load()
+
+
+# Rulesets, loaded once per path (and again only if one of their files changed)
+
+_RULESETS: dict[Path, tuple[tuple[tuple[str, int], ...], Ruleset]] = {}
+
+
+def _stamp(files: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    stamps = []
+    for name in files:
+        try:
+            stamps.append((name, os.stat(name).st_mtime_ns))
+        except OSError:
+            stamps.append((name, -1))
+    return tuple(stamps)
+
+
+def _ruleset_at(path: Path) -> Ruleset:
+    key = path.resolve()
+    cached = _RULESETS.get(key)
+    if cached is not None and _stamp(cached[1].files) == cached[0]:
+        return cached[1]
+    ruleset = load_ruleset(path)
+    _RULESETS[key] = (_stamp(ruleset.files), ruleset)
+    return ruleset
+
+
+# Set paths: dotted names, with [n] for list items
+
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*")
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _parse_path(text: str) -> list[str | int] | None:
+    """``members[0].age`` → ``["members", 0, "age"]``; None if it is not a path."""
+    if not _PATH.fullmatch(text):
+        return None
+    return [name if name else int(index) for name, index in _STEP.findall(text)]
+
+
+def _show_path(steps: Sequence[str | int]) -> str:
+    out = ""
+    for step in steps:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, date):
+        return "a date"
+    if value is None:
+        return "null"
+    return "text"
+
+
+# Facts, composed with the place each value was written
+
+
+def _plain(value: Any) -> Any:
+    """Located YAML values → plain dicts and lists (a copy: templates are never changed)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _record(places: dict[str, Location], prefix: str, value: Any) -> None:
+    """Remember where each value below ``prefix`` was written."""
+    if isinstance(value, YMap):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            places[path] = value.at(key)
+            _record(places, path, item)
+    elif isinstance(value, YList):
+        for index, item in enumerate(value):
+            path = f"{prefix}[{index}]"
+            places[path] = value.item_locations[index]
+            _record(places, path, item)
+
+
+def _forget(places: dict[str, Location], prefix: str) -> None:
+    for path in [p for p in places if p.startswith((prefix + ".", prefix + "["))]:
+        del places[path]
+
+
+def _place_of(places: dict[str, Location], path: str, fallback: Location) -> Location:
+    """Where the value at ``path`` (or its nearest written parent) came from."""
+    while path:
+        if path in places:
+            return places[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return fallback
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _shown(values: Any) -> str:
+    return "[" + ", ".join(sorted(values)) + "]"
+
+
+def _show_order(order: Sequence[frozenset[str]]) -> str:
+    parts = [next(iter(group)) if len(group) == 1 else _shown(group) for group in order]
+    return "[" + ", ".join(parts) + "]"
+
+
+class _FileLoader:
+    """One test file → checked cases. Every problem is raised at its ``file:line:col``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = str(path)
+
+    def fail(self, message: str, where: Location | None = None, hint: str | None = None) -> RulesetError:
+        return RulesetError(message, where or Location(self.file, 1, 1), hint)
+
+    def load(self) -> list[PolicyCase]:
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise RulesetError(f"{self.file}: cannot read ({exc.strerror})") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = Location(self.file, data.count(b"\n", 0, exc.start) + 1, 1)
+            raise self.fail(f"not UTF-8 text (byte {exc.start})", where, "save the file as UTF-8") from None
+        doc = load_yaml(text, self.file)
+        if not isinstance(doc, YMap):
+            raise self.fail("a policy test file is a mapping with 'cases' (and optionally ruleset, decision, "
+                            "as_of, bases)", getattr(doc, "location", None))
+        self.keys(doc, FILE_KEYS, "a policy test file")
+        self.ruleset = self.load_ruleset(doc)
+        self.default_decision = self.decision_name(doc, "decision", "the file") if "decision" in doc else None
+        self.default_as_of = self.as_of(doc) if "as_of" in doc else None
+        self.bases = self.load_bases(doc)
+        cases = doc.get("cases")
+        if not isinstance(cases, YList) or not cases:
+            raise self.fail("'cases' must be a list of cases, each with 'name' and 'expect'",
+                            doc.at("cases") if "cases" in doc else doc.location)
+        seen: dict[str, Location] = {}
+        out = []
+        for index, entry in enumerate(cases):
+            if not isinstance(entry, YMap):
+                raise self.fail("each case is a mapping with 'name' and 'expect'", cases.item_locations[index])
+            out.append(self.case(entry, seen))
+        return out
+
+    # Small checks
+
+    def keys(self, entry: YMap, allowed: frozenset[str], what: str) -> None:
+        for key in entry:
+            if key not in allowed:
+                raise self.fail(f"unknown key {key!r} in {what}", entry.at(key),
+                                did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
+
+    def text(self, entry: YMap, key: str, what: str) -> str:
+        value = entry.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{what} needs '{key}' as text", entry.at(key) if key in entry else entry.location)
+        return value
+
+    def names(self, entry: YMap, key: str, what: str) -> list[str]:
+        value = entry.get(key)
+        if not isinstance(value, YList) or not all(isinstance(item, str) for item in value):
+            raise self.fail(f"'{key}' of {what} must be a list of names", entry.at(key))
+        for index, item in enumerate(value):
+            if item in value[:index]:
+                raise self.fail(f"{item!r} is listed twice in '{key}'", value.item_locations[index])
+        return list(value)
+
+    def as_of(self, entry: YMap) -> date:
+        value = _date(entry.get("as_of"))
+        if value is None:
+            raise self.fail("'as_of' must be a date (YYYY-MM-DD)", entry.at("as_of"))
+        return value
+
+    # The file's header
+
+    def load_ruleset(self, doc: YMap) -> Ruleset:
+        if "ruleset" in doc:
+            ref = doc["ruleset"]
+            if not isinstance(ref, str) or not ref.strip():
+                raise self.fail("'ruleset' is the path of the ruleset, relative to this file", doc.at("ruleset"))
+            target = self.path.parent / ref
+            where = doc.at("ruleset")
+        elif self.path.parent.name == "tests":
+            target, where = self.path.parent.parent, Location(self.file, 1, 1)
+        else:
+            raise self.fail("this file is not in a ruleset's tests/ folder, so it needs 'ruleset:' (the path of "
+                            "the ruleset, relative to this file)", doc.location)
+        if not (target.is_file() or (target / "ruleset.yaml").is_file()):
+            raise self.fail(f"no ruleset at {target} (a ruleset file, or a folder holding ruleset.yaml)", where)
+        return _ruleset_at(target)
+
+    def decision_name(self, entry: YMap, key: str, what: str) -> str:
+        name = self.text(entry, key, what)
+        if name not in self.ruleset.decisions:
+            raise self.fail(f"ruleset {self.ruleset.id!r} has no decision {name!r}", entry.at(key),
+                            did_you_mean(name, self.ruleset.decisions)
+                            or "decisions: " + ", ".join(self.ruleset.decisions))
+        return name
+
+    def load_bases(self, doc: YMap) -> YMap:
+        bases = doc.get("bases")
+        if bases is None:
+            empty = YMap()
+            empty.location, empty.key_locations, empty.nodes = doc.location, {}, {}
+            return empty
+        if not isinstance(bases, YMap):
+            raise self.fail("'bases' maps template names to facts", doc.at("bases"))
+        for name, facts in bases.items():
+            if not isinstance(facts, YMap):
+                raise self.fail(f"base {name!r} must be a mapping of facts", bases.at(name))
+        return bases
+
+    # Cases
+
+    def case(self, entry: YMap, seen: dict[str, Location]) -> PolicyCase:
+        self.keys(entry, CASE_KEYS, "a case")
+        name = self.text(entry, "name", "each case")
+        if name in seen:
+            raise self.fail(f"duplicate case name {name!r} (first at line {seen[name].line})", entry.at("name"))
+        seen[name] = entry.at("name")
+        what = f"case {name!r}"
+        if "decision" in entry:
+            decision = self.decision_name(entry, "decision", "a case")
+        elif self.default_decision is not None:
+            decision = self.default_decision
+        else:
+            raise self.fail(f"{what} needs 'decision' (here or at the top of the file)", entry.location)
+        if "as_of" in entry:
+            as_of = self.as_of(entry)
+        elif self.default_as_of is not None:
+            as_of = self.default_as_of
+        else:
+            raise self.fail(f"{what} needs 'as_of' (here or at the top of the file)", entry.location)
+        spec = self.ruleset.decision(decision)
+        ranking_keys = [key for key in entry if key in RANKING_KEYS]
+        if ranking_keys:
+            return self.ranking_case(entry, name, spec, as_of, ranking_keys)
+        if "expect" not in entry:
+            raise self.fail(f"{what} needs 'expect' (or, for a ranking, 'households' and 'expect_order')",
+                            entry.location)
+        facts = self.facts(entry, what, entry.location)
+        expectations = Expectations(
+            outcome=self.outcome(entry, spec),
+            reasons=frozenset(self.reasons(entry, spec, what)) if "reasons" in entry else None,
+            missing=frozenset(self.names(entry, "missing", what)) if "missing" in entry else None,
+        )
+        return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
+                          expectations)
+
+    def outcome(self, entry: YMap, spec: DecisionSpec) -> str | frozenset[str]:
+        value = entry["expect"]
+        known = self.outcomes_of(spec)
+        collect = spec.kind == "table" and spec.hit_policy == "COLLECT"
+        if isinstance(value, YList) and collect and value and all(isinstance(v, str) for v in value):
+            labels = list(value)
+            for index, label in enumerate(labels):
+                if label not in known:
+                    raise self.unknown_outcome(label, spec, known, value.item_locations[index])
+            return frozenset(labels)
+        if not isinstance(value, str) or not value.strip():
+            extra = " (or, for this COLLECT table, a list of them)" if collect else ""
+            raise self.fail(f"'expect' is an outcome of decision {spec.name!r}{extra}", entry.at("expect"),
+                            "outcomes: " + ", ".join(sorted(known)))
+        if value not in known:
+            raise self.unknown_outcome(value, spec, known, entry.at("expect"))
+        return frozenset([value]) if collect else value
+
+    def unknown_outcome(self, label: str, spec: DecisionSpec, known: set[str], where: Location) -> RulesetError:
+        return self.fail(f"decision {spec.name!r} has no outcome {label!r}", where,
+                         did_you_mean(label, known) or "outcomes: " + ", ".join(sorted(known)))
+
+    def outcomes_of(self, spec: DecisionSpec) -> set[str]:
+        rules = self.ruleset.rules
+        if spec.kind == "eligibility":
+            found = {spec.yes, spec.no, NEEDS_DELIBERATION, CONFLICT}
+            found |= {rules[r].outcome for r in spec.exceptions if rules[r].outcome}  # type: ignore[misc]
+        elif spec.kind == "table":
+            found = {rules[r].outcome for r in spec.rows if rules[r].outcome} | {spec.default}  # type: ignore[misc]
+            if spec.hit_policy == "UNIQUE":
+                found.add(CONFLICT)
+        else:
+            found = {RANKED}
+        return found | {UNDETERMINED}
+
+    def reasons(self, entry: YMap, spec: DecisionSpec, what: str) -> list[str]:
+        reasons = self.names(entry, "reasons", what)
+        node = entry["reasons"]
+        for index, rule_id in enumerate(reasons):
+            if rule_id not in spec.rule_ids:
+                raise self.fail(f"{rule_id!r} is not a rule of decision {spec.name!r}", node.item_locations[index],
+                                did_you_mean(rule_id, spec.rule_ids) or "rules: " + ", ".join(spec.rule_ids))
+        return reasons
+
+    def facts(self, entry: YMap, what: str, fallback: Location, household_id: str | None = None) -> Any:
+        """Compose and validate the facts of a case or of a ranking entry."""
+        places: dict[str, Location] = {}
+        if "facts" in entry and "base" in entry:
+            raise self.fail(f"{what} gives both 'facts' and 'base'; give one", entry.at("facts"))
+        if "facts" in entry:
+            given = entry["facts"]
+            if not isinstance(given, YMap):
+                raise self.fail(f"'facts' of {what} must be a mapping of facts", entry.at("facts"))
+            facts, origin = _plain(given), entry.at("facts")
+            _record(places, "", given)
+        elif "base" in entry:
+            base = entry["base"]
+            if not isinstance(base, str) or base not in self.bases:
+                raise self.fail(f"unknown base {base!r}" if isinstance(base, str) else "'base' names a template of 'bases'",
+                                entry.at("base"),
+                                (did_you_mean(base, self.bases) if isinstance(base, str) else None)
+                                or ("bases: " + ", ".join(self.bases) if self.bases else "the file has no 'bases'"))
+            facts, origin = _plain(self.bases[base]), entry.at("base")
+            _record(places, "", self.bases[base])
+        else:
+            facts, origin = {}, fallback
+        if household_id is not None:
+            facts["id"] = household_id
+            places["id"] = entry.at("id")
+        if "set" in entry:
+            self.apply_set(entry, facts, places, what)
+        subject = self.ruleset.subject
+        try:
+            if subject == "household" or _parse_facts is None:
+                return parse_household(facts)
+            return _parse_facts(facts, subject)
+        except FactsError as exc:
+            first = exc.problems[0]
+            where = _place_of(places, first.path, origin)
+            problems = "; ".join(str(p) for p in exc.problems)
+            raise self.fail(f"{what}: invalid {subject} facts: {problems}", where) from None
+
+    def apply_set(self, entry: YMap, facts: dict[str, Any], places: dict[str, Location], what: str) -> None:
+        changes = entry["set"]
+        if not isinstance(changes, YMap):
+            raise self.fail(f"'set' of {what} maps dotted paths to values (members[0].age: 70)", entry.at("set"))
+        for text, value in changes.items():
+            where = changes.at(text)
+            steps = _parse_path(text)
+            if steps is None:
+                raise self.fail(f"{text!r} is not a path: names joined by dots, with [n] for list items "
+                                "(income.per_capita_net, members[0].age)", where)
+            container: Any = facts
+            for depth, step in enumerate(steps):
+                last = depth == len(steps) - 1
+                here = _show_path(steps[:depth]) or "the facts"
+                if isinstance(step, str):
+                    if not isinstance(container, dict):
+                        raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
+                                        f"not an object, so it has no field {step!r}", where)
+                    if last:
+                        container[step] = _plain(value)
+                    else:
+                        if container.get(step) is None:  # a missing parent is created
+                            container[step] = [] if isinstance(steps[depth + 1], int) else {}
+                        container = container[step]
+                else:
+                    if not isinstance(container, list):
+                        raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
+                                        f"not a list, so it has no item [{step}]", where)
+                    if step > len(container):
+                        raise self.fail(f"'set' path {text!r} does not fit: {here} has {len(container)} item(s), "
+                                        f"so [{step}] is past its end ([{len(container)}] adds an item)", where)
+                    if step == len(container):
+                        container.append(None)
+                    if last:
+                        container[step] = _plain(value)
+                    else:
+                        if container[step] is None:
+                            container[step] = [] if isinstance(steps[depth + 1], int) else {}
+                        container = container[step]
+            path = _show_path(steps)
+            _forget(places, path)
+            places[path] = where
+            _record(places, path, value)
+
+    def ranking_case(self, entry: YMap, name: str, spec: DecisionSpec, as_of: date,
+                     ranking_keys: list[str]) -> PolicyCase:
+        what = f"case {name!r}"
+        if spec.kind != "ranking":
+            key = ranking_keys[0]
+            raise self.fail(f"{key!r} is for a ranking decision; {spec.name!r} is a {spec.kind} decision",
+                            entry.at(key), "use 'expect' (and base/set or facts) for a single household")
+        stray = [key for key in entry if key in SINGLE_KEYS]
+        if stray:
+            raise self.fail(f"a ranking case lists its households under 'households', so {stray[0]!r} does not "
+                            "belong here", entry.at(stray[0]), "put base/set/facts in each household entry")
+        if "households" not in entry:
+            raise self.fail(f"{what} needs 'households': the list of households to rank", entry.location)
+        if not any(key in entry for key in ("expect_order", "not_eligible", "undetermined")):
+            raise self.fail(f"{what} needs 'expect_order' (or 'not_eligible' / 'undetermined')", entry.location)
+        listed = entry["households"]
+        if not isinstance(listed, YList) or not listed:
+            raise self.fail("'households' is a list of entries, each {id, base?, set?, facts?}", entry.at("households"))
+        households, ids = [], {}
+        for index, item in enumerate(listed):
+            where = listed.item_locations[index]
+            if not isinstance(item, YMap):
+                raise self.fail("each household is a mapping {id, base?, set?, facts?}", where)
+            self.keys(item, HOUSEHOLD_KEYS, "a household entry")
+            hid = item.get("id")
+            if not isinstance(hid, str) or not hid.strip():
+                raise self.fail("each household needs 'id' as text", item.at("id") if "id" in item else where)
+            if hid in ids:
+                raise self.fail(f"duplicate household id {hid!r} (first at line {ids[hid].line})", item.at("id"))
+            ids[hid] = item.at("id")
+            households.append(self.facts(item, f"household {hid!r} of {what}", where, household_id=hid))
+        order = self.order(entry, ids) if "expect_order" in entry else None
+        not_eligible = self.id_set(entry, "not_eligible", ids, what)
+        undetermined = self.id_set(entry, "undetermined", ids, what)
+        if not_eligible is not None and spec.among_decision is None:
+            raise self.fail(f"decision {spec.name!r} has no 'among' gate, so no household is left out as not eligible",
+                            entry.at("not_eligible"))
+        placed = set().union(*order) if order else set()
+        for key, group in (("not_eligible", not_eligible), ("undetermined", undetermined)):
+            both = placed & (group or set())
+            if both:
+                raise self.fail(f"{sorted(both)[0]!r} is both in 'expect_order' and in {key!r}", entry.at(key))
+        if not_eligible and undetermined and not_eligible & undetermined:
+            raise self.fail(f"{sorted(not_eligible & undetermined)[0]!r} is both not eligible and undetermined",
+                            entry.at("undetermined"))
+        expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined)
+        return PolicyCase(self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None,
+                          tuple(households), expectations)
+
+    def order(self, entry: YMap, ids: dict[str, Location]) -> tuple[frozenset[str], ...]:
+        value = entry["expect_order"]
+        shape = "'expect_order' is a list of household ids; a nested list is a group tied at one place"
+        if not isinstance(value, YList) or not value:
+            raise self.fail(shape, entry.at("expect_order"))
+        groups: list[frozenset[str]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(value):
+            where = value.item_locations[index]
+            members = list(item) if isinstance(item, YList) else [item]
+            if not members or not all(isinstance(m, str) for m in members):
+                raise self.fail(shape, where)
+            for member in members:
+                if member not in ids:
+                    raise self.fail(f"no household {member!r} in this case", where,
+                                    did_you_mean(member, ids) or "households: " + ", ".join(ids))
+                if member in seen:
+                    raise self.fail(f"household {member!r} is placed twice in 'expect_order'", where)
+                seen.add(member)
+            groups.append(frozenset(members))
+        return tuple(groups)
+
+    def id_set(self, entry: YMap, key: str, ids: dict[str, Location], what: str) -> frozenset[str] | None:
+        if key not in entry:
+            return None
+        names = self.names(entry, key, what)
+        node = entry[key]
+        for index, member in enumerate(names):
+            if member not in ids:
+                raise self.fail(f"no household {member!r} in this case", node.item_locations[index],
+                                did_you_mean(member, ids) or "households: " + ", ".join(ids))
+        return frozenset(names)
+
+
+# Running
+
+
+def run_case(case: PolicyCase) -> CaseResult:
+    """Evaluate one case and compare what the ruleset gives with what the case expects."""
+    try:
+        if case.households is not None:
+            return _run_ranking(case)
+        return _run_single(case)
+    except EvaluationError as exc:
+        got = f"an evaluation error ({exc})"
+        expected = _describe_expected(case.expectations) or "a decision"
+        return CaseResult(case, False, expected, got, f"{case.where}: {case.name}: expected {expected}, got {got}",
+                          Text("", ""))
+
+
+def run_cases(cases: Sequence[PolicyCase]) -> list[CaseResult]:
+    return [run_case(case) for case in cases]
+
+
+def _describe_expected(e: Expectations) -> str:
+    parts = []
+    if e.outcome is not None:
+        parts.append(e.outcome if isinstance(e.outcome, str) else _shown(e.outcome))
+    if e.reasons is not None:
+        parts.append(f"reasons {_shown(e.reasons)}")
+    if e.missing is not None:
+        parts.append(f"missing {_shown(e.missing)}")
+    if e.order is not None:
+        parts.append(f"order {_show_order(e.order)}")
+    if e.not_eligible is not None:
+        parts.append(f"not_eligible {_shown(e.not_eligible)}")
+    if e.undetermined is not None:
+        parts.append(f"undetermined {_shown(e.undetermined)}")
+    return "; ".join(parts)
+
+
+def _result(case: PolicyCase, checks: list[tuple[str, str, str, bool]], explanation: Text) -> CaseResult:
+    """``checks``: (what, expected, got, is_the_outcome) for each thing the case checks."""
+    wrong = [check for check in checks if check[1] != check[2]]
+    shown = checks if not wrong else [c for c in checks if c[3] or c[1] != c[2]]
+    expected = "; ".join(c[1] if c[3] else f"{c[0]} {c[1]}" for c in shown)
+    got = "; ".join(c[2] if c[3] else f"{c[0]} {c[2]}" for c in shown)
+    verdict = "passed" if not wrong else f"expected {expected}, got {got}"
+    return CaseResult(case, not wrong, expected, got, f"{case.where}: {case.name}: {verdict}", explanation)
+
+
+def _run_single(case: PolicyCase) -> CaseResult:
+    decision = evaluate(case.facts, case.ruleset, case.decision, as_of=case.as_of)
+    e = case.expectations
+    checks: list[tuple[str, str, str, bool]] = []
+    if isinstance(e.outcome, frozenset):  # a COLLECT table: the labels, in any order
+        checks.append(("outcome", _shown(e.outcome), _shown(set(decision.labels)), True))
+    elif e.outcome is not None:
+        checks.append(("outcome", e.outcome, decision.outcome, True))
+    if e.reasons is not None:
+        checks.append(("reasons", _shown(e.reasons), _shown(set(decision.reasons)), False))
+    if e.missing is not None:
+        checks.append(("missing", _shown(e.missing), _shown(set(decision.missing)), False))
+    return _result(case, checks, Text(decision.explain("zh"), decision.explain("en")))
+
+
+def _run_ranking(case: PolicyCase) -> CaseResult:
+    ranking = rank(case.households, case.ruleset, case.decision, as_of=case.as_of)  # type: ignore[arg-type]
+    e = case.expectations
+    checks: list[tuple[str, str, str, bool]] = []
+    if e.order is not None:
+        groups: list[set[str]] = []
+        last = None
+        for entry in ranking.entries:
+            if entry.position == last:
+                groups[-1].add(entry.household)
+            else:
+                groups.append({entry.household})
+                last = entry.position
+        checks.append(("order", _show_order(e.order), _show_order([frozenset(g) for g in groups]), False))
+    if e.not_eligible is not None:
+        checks.append(("not_eligible", _shown(e.not_eligible),
+                       _shown({d.household.id for d in ranking.not_eligible}), False))
+    if e.undetermined is not None:
+        checks.append(("undetermined", _shown(e.undetermined),
+                       _shown({d.household.id for d in ranking.undetermined}), False))
+    return _result(case, checks, Text(ranking.explain("zh"), ranking.explain("en")))
