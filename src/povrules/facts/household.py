@@ -40,6 +40,10 @@ RiskCause = Literal[
     "illness", "education", "disability", "disaster", "accident", "industry_failure",
     "unstable_employment", "lack_of_labour", "housing", "drinking_water", "other",
 ]
+PovertyCause = Literal[
+    "illness", "disability", "education", "disaster", "lack_of_land", "lack_of_water", "lack_of_skills",
+    "lack_of_labour", "lack_of_funds", "poor_transport", "lack_of_motivation", "other",
+]
 DisasterSeverity = Literal["none", "minor", "severe"]
 OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定"]
 OverrideOutcome = Literal["set_aside", "upheld"]
@@ -176,6 +180,10 @@ class Registration(FactModel):
     dibao: bool | None = fact("低保户", "Receives minimum living allowance (低保)")
     dibao_whole_household: bool | None = fact("整户低保", "Whole household on 低保")
     tekun: Literal["none", "dispersed", "centralised"] | None = fact("特困供养", "Support for people in extreme hardship")
+    wubao: bool | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
+    poverty_causes: tuple[PovertyCause, ...] | None = fact(
+        "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
 
 
 class Monitoring(FactModel):
@@ -197,7 +205,17 @@ class Assessments(FactModel):
     income_sharply_reduced: Judged[bool] | None = fact("收入大幅缩减", "Income fell sharply (大幅缩减)")
     basic_living_severe_difficulty: Judged[bool] | None = fact("基本生活出现严重困难", "Basic living in severe difficulty")
     income_stable: Judged[bool] | None = fact("收入持续稳定", "Income continuously stable")
+    reaches_exit_line: Judged[bool] | None = fact(
+        "收入达到脱贫线", "Per-capita income reaches the exit line in force (脱贫线, 现行标准; judged where no figure is cited)"
+    )
     risk_causes: tuple[RiskCause, ...] | None = fact("风险类型", "Causes of the risk (因病, 因灾, 因意外 …)")
+    development_willingness: Judged[bool] | None = fact("有发展意愿", "Willing to develop (发展意愿, assessed at the home visit)")
+    overall_hardship: Judged[bool] | None = fact(
+        "综合困难状况", "Hardship weighed across labour, willingness, health, education, housing and assets (综合…困难状况, judged)"
+    )
+    uninhabitable_location: Judged[bool] | None = fact(
+        "一方水土不能养活一方人", "Lives where the land cannot support its people, or in a harsh remote natural village (judged)"
+    )
 
 
 class Look(FactModel):
