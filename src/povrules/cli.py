@@ -19,6 +19,7 @@ from povrules.citations import check_citations
 from povrules.engine import evaluate
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import household_schema, parse_household
+from povrules.policytest import load_policy_tests, run_case
 from povrules.ruleset import load_ruleset
 from povrules.trace import canonical_json, trace_schema
 
@@ -26,8 +27,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 EPILOG = """exit codes:
   0  success
-  1  the command ran and found problems (lint: a quote that does not match its source)
-  2  bad input: usage, unreadable file, invalid ruleset or household facts, evaluation error
+  1  the command ran and found problems (lint: a quote that does not match its source;
+     test: a policy test case that fails)
+  2  bad input: usage, unreadable file, invalid ruleset, household facts or policy test file, evaluation error
 """
 
 
@@ -140,6 +142,29 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _indented(text: str) -> str:
+    return "".join(f"    {line}\n" if line.strip() else "\n" for line in text.splitlines())
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    cases = [case for path in args.paths for case in load_policy_tests(path)]  # every file checked before any runs
+    passed = failed = 0
+    for case in cases:
+        result = run_case(case)
+        if result.passed:
+            passed += 1
+            if args.verbose:
+                sys.stdout.write(f"{case.where}: {case.name}: ok ({result.got})\n")
+            continue
+        failed += 1
+        sys.stdout.write(result.message + "\n")
+        for text in (result.explanation.zh, result.explanation.en):
+            if text:
+                sys.stdout.write(_indented(text))
+    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="povrules", description="Decisions on poverty identification and monitoring, from rulesets, with traces.",
@@ -178,6 +203,16 @@ def parser() -> argparse.ArgumentParser:
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     decide.set_defaults(run=cmd_decide)
+
+    test = command("test", "Run the policy tests (YAML cases in each ruleset's tests/ folder) and report failures.")
+    test.description += ("\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
+                         "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
+                         "A bad test file\nor ruleset stops the run before any case with one line naming "
+                         "file:line:col.")
+    test.add_argument("paths", nargs="+", metavar="PATH",
+                      help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
+    test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
+    test.set_defaults(run=cmd_test)
     return top
 
 
