@@ -12,11 +12,11 @@ The public API::
 from povrules._version import __version__
 from povrules.engine import Decision, Ranking, RankEntry, RuleResult, evaluate, evaluate_many, rank
 from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
-from povrules.facts import Household, household_schema, parse_household
+from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
 from povrules.ruleset import Ruleset, load_ruleset
 
 __all__ = [
-    "Decision", "EvaluationError", "FactsError", "Household", "Location", "PovrulesError", "RankEntry", "Ranking",
-    "RuleResult", "Ruleset", "RulesetError", "__version__", "evaluate", "evaluate_many", "household_schema", "load_ruleset",
-    "parse_household", "rank",
+    "County", "Decision", "EvaluationError", "FactsError", "Household", "Location", "PovrulesError", "RankEntry",
+    "Ranking", "RuleResult", "Ruleset", "RulesetError", "Village", "__version__", "evaluate", "evaluate_many",
+    "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household", "rank",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from povrules.errors import EvaluationError
-from povrules.facts import Household, Override
+from povrules.facts import FactModel, Household, Override
 from povrules.lang.ast import ParamRef, walk
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
@@ -60,12 +60,12 @@ class Decision:
 
     # Kept small: the common case (one label, nothing missing) stores no ``_extra``
     # tuple, and statuses and reasons are worked out only when someone reads them.
-    __slots__ = ("_plan", "household", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained")
+    __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained")
 
-    def __init__(self, plan: _Plan, household: Household, as_of: date, outcome: str, run: _Run,
+    def __init__(self, plan: _Plan, facts: FactModel, as_of: date, outcome: str, run: _Run,
                  extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None):
         self._plan = plan
-        self.household = household
+        self.facts = facts  # the subject's facts: a Household, Village or County
         self.as_of = as_of
         self.outcome = outcome
         self._values, self._leaves = run
@@ -90,6 +90,11 @@ class Decision:
     def sort_key(self) -> tuple[Any, ...]:
         """A ranking item's place: compare keys to order households."""
         return () if self._extra is None else self._extra[3]
+
+    @property
+    def household(self) -> Household:
+        """The facts decided on, by the name most decisions know them by (a ``Village`` for a village ruleset)."""
+        return self.facts  # type: ignore[return-value]
 
     @property
     def ruleset(self) -> Ruleset:
@@ -161,7 +166,7 @@ class Decision:
 
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""
-        return f"<Decision {self.decision}={self.outcome} household={self.household.id}{extra}>"
+        return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts.id}{extra}>"
 
 
 # Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
@@ -172,6 +177,7 @@ class _Plan:
     ruleset: Ruleset
     spec: DecisionSpec
     traced: bool
+    facts_type: type[FactModel]
     items: tuple[tuple[Rule, Fn], ...]  # criteria then exceptions, or rows, in the decision's order
     fns: tuple[Fn, ...]  # the items' closures, in the same order
     n_criteria: int
@@ -198,7 +204,7 @@ def _plan(ruleset: Ruleset, decision: str, traced: bool) -> _Plan:
     table = None
     if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
         table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
-    plan = _Plan(ruleset=ruleset, spec=spec, traced=traced, items=tuple(zip(rules, fns)), fns=fns,
+    plan = _Plan(ruleset=ruleset, spec=spec, traced=traced, facts_type=ruleset.facts_type, items=tuple(zip(rules, fns)), fns=fns,
                  n_criteria=len(spec.criteria), has_default=has_default,
                  tiebreaks=program.tiebreaks.get(spec.name, ()), dated=dated, table=table, run=_EVALUATE[spec.kind])
     ruleset._plans[traced][decision] = plan
@@ -214,35 +220,43 @@ def _label_of(spec: DecisionSpec, rules: Sequence[Rule], bits: tuple[bool, ...])
     return _eligibility_label(spec, effects, (all(bits[:n]), *bits[n:]))
 
 
-def evaluate(household: Household, ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True) -> Decision:
-    """Answer ``decision`` for one household as of a date.
+def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True) -> Decision:
+    """Answer ``decision`` for one household (or village, or county: the ruleset's subject) as of a date.
 
     ``trace=False`` skips recording leaf conditions (faster; the decision still
-    lists rule results). The household must be a validated :class:`Household`.
+    lists rule results). The facts must be validated: a :class:`Household` from
+    :func:`povrules.parse_household`, or the subject's model from :func:`povrules.parse_facts`.
     """
-    if household.__class__ is not Household and not isinstance(household, Household):
-        raise TypeError("evaluate() takes a Household; validate JSON with povrules.parse_household first")
     plan, params = _prepare(ruleset, decision, as_of, trace)
-    return plan.run(plan, Env(household, params, as_of, None))
+    if facts.__class__ is not plan.facts_type and not isinstance(facts, plan.facts_type):
+        raise _wrong_facts("evaluate", plan, facts)
+    return plan.run(plan, Env(facts, params, as_of, None))
 
 
-def evaluate_many(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as_of: date,
+def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
                   trace: bool = True) -> list[Decision]:
-    """Answer ``decision`` for many households as of one date: a county batch.
+    """Answer ``decision`` for many households (or villages, or counties) as of one date: a county batch.
 
     The answers are those :func:`evaluate` gives one by one; what does not depend
     on the household (the decision's plan, the parameters in force) is looked up once.
     """
     plan, params = _prepare(ruleset, decision, as_of, trace)
-    run = plan.run
+    run, facts_type = plan.run, plan.facts_type
     env = Env(None, params, as_of, None)  # one per batch: each evaluation resets what it uses
     decisions = []
-    for household in households:
-        if household.__class__ is not Household and not isinstance(household, Household):
-            raise TypeError("evaluate_many() takes Households; validate JSON with povrules.parse_household first")
-        env.hh = household
+    for facts in many:
+        if facts.__class__ is not facts_type and not isinstance(facts, facts_type):
+            raise _wrong_facts("evaluate_many", plan, facts)
+        env.facts = facts
         decisions.append(run(plan, env))
     return decisions
+
+
+def _wrong_facts(caller: str, plan: _Plan, facts: object) -> TypeError:
+    subject = plan.ruleset.subject
+    parse = "povrules.parse_household" if subject == "household" else f"povrules.parse_facts(data, {subject!r})"
+    return TypeError(f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
+                     f"not {type(facts).__name__}; validate JSON with {parse} first")
 
 
 def _prepare(ruleset: Ruleset, decision: str, as_of: date, trace: bool) -> tuple[_Plan, dict[str, Any]]:
@@ -361,7 +375,7 @@ def _kleene_all(values: Iterable[Value]) -> Value:
 def _override(rule: Rule, household: Household, as_of: date) -> Override | None:
     """The latest decision, on or before ``as_of``, of a body the rule names."""
     found = None
-    for item in household.overrides or ():
+    for item in getattr(household, "overrides", None) or ():  # villages and counties record none
         if item.rule == rule.id and item.body in rule.override_by and item.decided_on <= as_of:
             if found is None or item.decided_on >= found.decided_on:
                 found = item
@@ -424,12 +438,12 @@ def _eligibility(plan: _Plan, env: Env) -> Decision:
     if plan.table is not None:
         outcome = plan.table.get(tuple(values))
         if outcome is not None:
-            return Decision(plan, env.hh, env.as_of, outcome, run)
+            return Decision(plan, env.facts, env.as_of, outcome, run)
     spec, n = plan.spec, plan.n_criteria
     base = _kleene_all(_live(values[:n]))
     active = [(rule, v) for (rule, _), v in zip(plan.items[n:], values[n:]) if v is not None]
     if plan.has_default:
-        effects = [(rule, _effect(rule, env.hh, env.as_of)) for rule, _ in active]
+        effects = [(rule, _effect(rule, env.facts, env.as_of)) for rule, _ in active]
     else:
         effects = [(rule, "fired") for rule, _ in active]
     items = [base, *(v for _, v in active)]
@@ -437,8 +451,8 @@ def _eligibility(plan: _Plan, env: Env) -> Decision:
         items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
     if settled is None:
         missing = _missing(items[i] for i in relevant)
-        return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
-    return Decision(plan, env.hh, env.as_of, settled, run)
+        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
+    return Decision(plan, env.facts, env.as_of, settled, run)
 
 
 def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -510,11 +524,11 @@ def _table(plan: _Plan, env: Env) -> Decision:
         settled, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
         if settled is None:
             missing = _missing(values[i] for i in relevant)
-            return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
+            return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
         outcome = settled
     if spec.hit_policy == "COLLECT" and "+" in outcome:
-        return Decision(plan, env.hh, env.as_of, outcome, run, (tuple(outcome.split("+")), (), (), ()))
-    return Decision(plan, env.hh, env.as_of, outcome, run)
+        return Decision(plan, env.facts, env.as_of, outcome, run, (tuple(outcome.split("+")), (), (), ()))
+    return Decision(plan, env.facts, env.as_of, outcome, run)
 
 
 def _table_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -568,10 +582,10 @@ def _ranking_item(plan: _Plan, env: Env) -> Decision:
     missing = _missing([*flags, *breaks])
     met = tuple(rule.id for (rule, _), v in zip(plan.items, run[0]) if v is True)
     if missing:
-        return Decision(plan, env.hh, env.as_of, UNDETERMINED, run, (met, missing, (), ()))
+        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, (met, missing, (), ()))
     head: tuple[Any, ...] = (-len(met),) if spec.order == "count" else tuple(0 if f else 1 for f in flags)
     tail = tuple(_Descending(v) if t.descending else v for v, t in zip(breaks, spec.tiebreak))
-    return Decision(plan, env.hh, env.as_of, RANKED, run, (met, (), (), head + tail))
+    return Decision(plan, env.facts, env.as_of, RANKED, run, (met, (), (), head + tail))
 
 
 def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:

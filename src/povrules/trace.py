@@ -36,9 +36,9 @@ def canonical_json(document: Any) -> str:
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def facts_digest(household: BaseModel) -> str:
-    """sha256 of the household's canonical JSON (unknown facts left out)."""
-    data = household.model_dump(mode="json", exclude_none=True)
+def facts_digest(facts: BaseModel) -> str:
+    """sha256 of the facts' canonical JSON (unknown facts left out)."""
+    data = facts.model_dump(mode="json", exclude_none=True)
     return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
@@ -65,10 +65,10 @@ def _result(value: Any) -> str:
     return "true" if value else "false"
 
 
-def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], root: str) -> dict[str, Any]:
     out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     if isinstance(node, ast.FactRef):
-        out["fact"] = "hh." + ".".join(node.path)
+        out["fact"] = root + "." + ".".join(node.path)
     elif isinstance(node, ast.VarRef) and where:
         out["fact"] = element_path(where[-1]) + "".join("." + p for p in node.path)
     elif isinstance(node, ast.ParamRef):
@@ -76,17 +76,17 @@ def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...]) -> 
     return out
 
 
-def _condition(leaf: Leaf) -> dict[str, Any]:
+def _condition(leaf: Leaf, root: str) -> dict[str, Any]:
     node, left, right, result, where = leaf
     out: dict[str, Any] = {"expr": node.text, "result": _result(result)}
     if where:
         out["where"] = [element_path(w) for w in where]
     if isinstance(node, ast.Compare):
         out["op"] = node.op
-        out["left"] = _operand(node.left, left, where)
-        out["right"] = _operand(node.right, right, where)
+        out["left"] = _operand(node.left, left, where, root)
+        out["right"] = _operand(node.right, right, where, root)
     else:
-        out["value"] = _operand(node, left, where)
+        out["value"] = _operand(node, left, where, root)
     return out
 
 
@@ -95,7 +95,7 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
         "strength": rule.strength, "result": _result(result.value), "status": result.status,
-        "conditions": [_condition(leaf) for leaf in result.leaves],
+        "conditions": [_condition(leaf, decision.ruleset.root) for leaf in result.leaves],
         "parameters": [],
     }
     if rule.outcome is not None:
@@ -141,8 +141,9 @@ def to_trace(decision: Decision) -> dict[str, Any]:
         "decision": {"name": decision.decision, "kind": decision.kind,
                      "title": {"zh": spec.title.zh, "en": spec.title.en}},
         "as_of": decision.as_of.isoformat(),
-        "household": decision.household.id,
-        "facts_digest": facts_digest(decision.household),
+        "subject": decision.ruleset.subject,
+        "facts_id": decision.facts.id,
+        "facts_digest": facts_digest(decision.facts),
         "traced": decision.traced,
         "outcome": decision.outcome,
         "labels": list(decision.labels),
@@ -188,6 +189,8 @@ _WORDS = {
 def _number(value: Decimal | int) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
         return f"{int(value):,}"
+    if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
+        return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 
 
@@ -226,10 +229,10 @@ def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], de
             parent = node.trail[-2]
             label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
         if isinstance(node, ast.VarRef) and where:
-            label = f"{element_path(where[-1]).removeprefix('hh.')} {label}"
+            label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
         text = f"{label} {_format(value, field.unit, lang)}"
         if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
-            text += _judgement(decision.household, node.path, lang)
+            text += _judgement(decision.facts, node.path, lang)
         return text
     if isinstance(node, ast.AsOf):
         return f"{_WORDS[lang]['as_of']} {value}"
@@ -240,6 +243,10 @@ def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], de
         return f"{parameter.title(lang)} {_format(value, parameter.unit, lang)}{since}"
     if isinstance(node, ast.Const):
         return _format(value, None, lang)
+    if isinstance(node, ast.DerivedRef):
+        derived = decision.ruleset.derived[node.name]
+        if derived.title.zh:
+            return f"{derived.title(lang)} {_format(value, None, lang)}"
     return f"{node.text} = {_format(value, None, lang)}"
 
 
@@ -262,7 +269,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     spec = ruleset.decisions[decision.decision]
     colon = "：" if lang == "zh" else ": "
     lines = [
-        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.household.id}"
+        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts.id}"
         f" → {spec.label(decision.outcome, lang)}",
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]

@@ -1,4 +1,4 @@
-"""Household facts: the models, reading them from JSON, and their JSON Schema."""
+"""Facts: the models of each subject (household, village, county), reading them from JSON, their JSON Schema."""
 
 from __future__ import annotations
 
@@ -28,16 +28,24 @@ from povrules.facts.household import (
     Registration,
     Vehicle,
 )
+from povrules.facts.places import County, Village, VillageIncome
+
+# Each subject a ruleset can decide about: its model, and the name conditions call it by.
+SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
+    "household": (Household, "hh"),
+    "village": (Village, "village"),
+    "county": (County, "county"),
+}
 
 __all__ = [
     "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
-    "ProjectBenefit", "Property", "Registration", "Vehicle",
-    "household_schema", "parse_household",
+    "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
+    "facts_schema", "household_schema", "parse_facts", "parse_household",
 ]
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
+def _path(loc: tuple[int | str, ...], whole: str) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -46,7 +54,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
             continue  # pydantic's internal step names, not part of the user's path
         else:
             out += f".{part}" if out else part
-    return out or "(household)"
+    return out or whole
 
 
 def _given(value: Any) -> str:
@@ -64,7 +72,7 @@ _EXPECTED = {
 }
 
 
-def problems_of(error: ValidationError) -> list[FactProblem]:
+def problems_of(error: ValidationError, subject: str = "household") -> list[FactProblem]:
     """Turn a pydantic error into problems that name the field path."""
     problems = []
     for item in error.errors(include_url=False):
@@ -76,27 +84,41 @@ def problems_of(error: ValidationError) -> list[FactProblem]:
         message = message[len("Input should be "):] if message.startswith("Input should be ") else message
         expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
         given = None if kind == "missing" else _given(item.get("input"))
-        problems.append(FactProblem(_path(item["loc"]), expected, given))
+        problems.append(FactProblem(_path(item["loc"], f"({subject})"), expected, given))
     return problems
 
 
-def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
-    """Validate household facts from JSON text or a decoded object.
+def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", source: str | None = None) -> FactModel:
+    """Validate the facts of a subject (``household``, ``village``, ``county``) from JSON text or a decoded object.
 
-    Raises :class:`FactsError` naming every bad field; a household that fails
-    validation is never evaluated.
+    Raises :class:`FactsError` naming every bad field; facts that fail
+    validation are never evaluated.
     """
     try:
+        model = SUBJECTS[subject][0]
+    except KeyError:
+        raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}") from None
+    try:
         if isinstance(data, (str, bytes, bytearray)):
-            return Household.model_validate_json(data)
-        return Household.model_validate(data)  # decoded JSON: anything but an object is refused by the model
+            return model.model_validate_json(data)
+        return model.model_validate(data)  # decoded JSON: anything but an object is refused by the model
     except ValidationError as exc:
-        raise FactsError(problems_of(exc), source) from None
+        raise FactsError(problems_of(exc, subject), source) from None
+
+
+def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
+    """Validate household facts from JSON text or a decoded object (see :func:`parse_facts`)."""
+    return parse_facts(data, "household", source)  # type: ignore[return-value]
+
+
+def facts_schema(subject: str = "household") -> dict[str, Any]:
+    """The JSON Schema of a subject's facts, for app developers."""
+    schema = SUBJECTS[subject][0].model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"povrules.{subject}.v1"
+    return schema
 
 
 def household_schema() -> dict[str, Any]:
-    """The JSON Schema of household facts, for app developers."""
-    schema = Household.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "povrules.household.v1"
-    return schema
+    """The JSON Schema of household facts."""
+    return facts_schema("household")

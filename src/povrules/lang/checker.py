@@ -18,10 +18,11 @@ from povrules.lang.types import (
     BOOL, DATE, DECIMAL, INT, STR, EnumType, ListType, RecordType, Type, compatible, is_number, is_stringy,
 )
 
-ROOT = "hh"
+ROOT = "hh"  # what conditions call a household; a village ruleset says `village`, a county one `county`
+ROOTS = {"hh": "household", "village": "village", "county": "county"}
 PARAMS = "p"
 AS_OF = "as_of"
-RESERVED = frozenset({ROOT, PARAMS, AS_OF})
+RESERVED = frozenset({*ROOTS, PARAMS, AS_OF})
 
 
 @attrs.frozen
@@ -41,6 +42,7 @@ class Scope:
     params: dict[str, Type]
     derived: dict[str, Type]
     variables: dict[str, Type] = attrs.Factory(dict)
+    root: str = ROOT  # the name of the subject's facts in conditions
 
     def bind(self, var: str, typ: Type) -> Scope:
         return attrs.evolve(self, variables={**self.variables, var: typ})
@@ -102,8 +104,11 @@ class _Checker:
             return ast.AsOf(span=node.span, text=node.text, type=DATE)
         if name in self.scope.derived:
             return ast.DerivedRef(span=node.span, text=node.text, name=name, type=self.scope.derived[name])
-        if name == ROOT:
-            raise self.fail(node, f"'{ROOT}' is the household; name one of its facts, e.g. {ROOT}.income")
+        if name == self.scope.root:
+            raise self.fail(node, f"'{name}' is the {ROOTS.get(name, name)}; name one of its facts, e.g. {name}.<fact>")
+        if name in ROOTS:
+            raise self.fail(node, f"'{name}' names a {ROOTS[name]}'s facts, but this ruleset decides about "
+                            f"{ROOTS.get(self.scope.root, self.scope.root)}s: use {self.scope.root}.<fact>")
         if name == PARAMS:
             raise self.fail(node, f"'{PARAMS}' holds the parameters; name one, e.g. {PARAMS}.<name>")
         known = [*self.scope.variables, *self.scope.derived, *RESERVED]
@@ -117,7 +122,7 @@ class _Checker:
             base = base.obj
         chain.reverse()
         if not isinstance(base, ast.Name):
-            raise self.fail(node, "attributes may follow only the household, a parameter or a loop variable")
+            raise self.fail(node, f"attributes may follow only {self.scope.root}, a parameter or a loop variable")
         names = tuple(a.name for a in chain)
         if base.id == PARAMS:
             if len(names) != 1:
@@ -130,8 +135,8 @@ class _Checker:
             record = self.scope.variables[base.id]
             field, typ, _ = self._walk(record, chain, f"{base.id}")
             return ast.VarRef(span=node.span, text=node.text, var=base.id, path=names, field=field, type=typ)
-        if base.id == ROOT:
-            field, typ, trail = self._walk(self.scope.subject, chain, ROOT)
+        if base.id == self.scope.root:
+            field, typ, trail = self._walk(self.scope.subject, chain, base.id)
             assert field is not None
             return ast.FactRef(span=node.span, text=node.text, path=names, field=field, type=typ, trail=trail)
         named = self._name(base)  # raises if the name is unknown

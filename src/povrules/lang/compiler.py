@@ -39,12 +39,12 @@ class Unknown:
 
 
 class Env:
-    """What one evaluation reads: the facts, the parameters in force, the date, the trace."""
+    """What one evaluation reads: the subject's facts, the parameters in force, the date, the trace."""
 
-    __slots__ = ("hh", "params", "as_of", "rec", "scope", "where")
+    __slots__ = ("facts", "params", "as_of", "rec", "scope", "where")
 
-    def __init__(self, hh: Any, params: dict[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
-        self.hh = hh
+    def __init__(self, facts: Any, params: dict[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
+        self.facts = facts
         self.params = params
         self.as_of = as_of
         self.rec = rec
@@ -105,9 +105,10 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 class Compiler:
     """Compiles checked expressions of one ruleset."""
 
-    def __init__(self, derived: dict[str, Fn], traced: bool):
+    def __init__(self, derived: dict[str, Fn], traced: bool, root: str = ROOT):
         self.derived = derived
         self.traced = traced
+        self.root = root  # the subject's name in conditions, which starts the paths of missing facts
 
     def condition(self, node: ast.Expr) -> Fn:
         """A closure for an expression in a true/false position (recorded as a leaf if it is one)."""
@@ -153,7 +154,7 @@ class Compiler:
 
         def fact(env: Env) -> Any:
             try:
-                v = get(env.hh)
+                v = get(env.facts)
             except AttributeError:  # a record on the way is unknown
                 return missing
             return missing if v is None else v
@@ -182,7 +183,7 @@ class Compiler:
 
     def _fact_reader(self, node: ast.FactRef) -> tuple[Callable[[Any], Any], Unknown]:
         dotted = ".".join(node.path + (("value",) if node.field.judged else ()))
-        return operator.attrgetter(dotted), Unknown(frozenset({ROOT + "." + ".".join(node.path)}))
+        return operator.attrgetter(dotted), Unknown(frozenset({self.root + "." + ".".join(node.path)}))
 
     def _compare(self, node: ast.Compare) -> Fn:
         """A leaf comparison. The common shapes — a fact (of the household or of a list
@@ -209,7 +210,7 @@ class Compiler:
 
             def compare_fact(env: Env) -> Any:
                 try:
-                    a = get(env.hh)
+                    a = get(env.facts)
                 except AttributeError:  # a record on the way is unknown
                     a = None
                 b = constant if param is None else env.params[param]
@@ -347,7 +348,7 @@ class Compiler:
 
     def _source_path(self, node: ast.Expr) -> Callable[[Env], str]:
         if isinstance(node, ast.FactRef):
-            text = ROOT + "." + ".".join(node.path)
+            text = self.root + "." + ".".join(node.path)
             return lambda env: text
         if isinstance(node, ast.VarRef):
             var, suffix = node.var, "".join("." + p for p in node.path)
@@ -373,8 +374,8 @@ class Compiler:
         source: Callable[[Env], Any] = self.value(node.source)
         fixed, missing = None, None
         if isinstance(node.source, ast.FactRef) and not node.source.field.judged:
-            fixed = ROOT + "." + ".".join(node.source.path)
-            source = operator.attrgetter("hh." + ".".join(node.source.path))
+            fixed = self.root + "." + ".".join(node.source.path)
+            source = operator.attrgetter("facts." + ".".join(node.source.path))
             missing = Unknown(frozenset({fixed}))
         # Trace paths of the first elements of a top-level list, made once rather than per element.
         first = tuple(((fixed, i),) for i in range(16)) if fixed is not None else ()

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from povrules.errors import Location, RulesetError
-from povrules.facts import Household
+from povrules.facts import SUBJECTS
 from povrules.lang import ast
-from povrules.lang.checker import CheckProblem, Scope, check, check_condition, did_you_mean
+from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
@@ -27,7 +27,6 @@ from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
 )
 
-SUBJECTS = {"household": Household}
 SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
 TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "extends", "description", *SECTIONS})
 
@@ -194,7 +193,8 @@ class _Builder:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
         self.sources = self._sources()
         parameters = self._parameters()
-        self.scope = Scope(record_of(SUBJECTS[subject]), {n: p.type for n, p in parameters.items()}, {})
+        model, self.root = SUBJECTS[subject]
+        self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
         rules = self._rules()
         decisions = self._decisions(rules)
@@ -318,7 +318,7 @@ class _Builder:
             if not isinstance(entry, YMap):
                 raise self._fail(f"{what} must be a mapping with 'expr'", section.at(name))
             self._keys(entry, {"title", "expr", "note"}, what)
-            if name in ("hh", "p", "as_of"):
+            if name in RESERVED:
                 raise self._fail(f"{name!r} is reserved", section.at(name))
             expr = self._expr(entry, "expr", what, condition=False)
             out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name))
@@ -472,7 +472,7 @@ class _Builder:
     def _compile(self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec],
                  traced: bool) -> Program:
         compiled_derived: dict[str, Fn] = {}
-        compiler = Compiler(compiled_derived, traced)
+        compiler = Compiler(compiled_derived, traced, self.root)
         for name, item in derived.items():
             compile_one: Callable[[ast.Expr], Fn] = compiler.condition if item.expr.type == BOOL else compiler.value
             compiled_derived[name] = compile_one(item.expr)

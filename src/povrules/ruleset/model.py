@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from povrules.errors import EvaluationError, Location
+from povrules.facts import SUBJECTS, FactModel
 from povrules.lang import ast
 from povrules.lang.types import Type
 
@@ -198,6 +199,16 @@ class Ruleset:
     _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any], bool]] = attrs.field(
         factory=dict, repr=False)
     _plans: dict[bool, dict[str, Any]] = attrs.field(factory=lambda: {True: {}, False: {}}, repr=False)  # by traced
+
+    @property
+    def facts_type(self) -> type[FactModel]:
+        """The model of the facts this ruleset decides on (``Household``, ``Village``, ``County``)."""
+        return SUBJECTS[self.subject][0]
+
+    @property
+    def root(self) -> str:
+        """What conditions call the subject's facts (``hh``, ``village``, ``county``)."""
+        return SUBJECTS[self.subject][1]
 
     def in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any], bool]:
         """The parameters in force on ``day``: dated values, bare values (what conditions read),

@@ -1,0 +1,56 @@
+"""The facts of the other subjects a decision can be about: a village and a county.
+
+Exit standards are not only about households: a poor village leaves the list
+(出列) and a poor county is delisted (摘帽) on figures of their own. These
+models hold those figures as the statistics office or the poverty register
+reports them. As with households, every fact may be unknown.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+from povrules.facts._base import FactModel, Money, fact
+
+# A growth rate in per cent, as statistics report it: it may be negative.
+Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False)]
+
+
+class VillageIncome(FactModel):
+    """Rural residents' income in the village (农村居民收入), from the statistics."""
+
+    disposable_per_capita: Money | None = fact("农村居民人均可支配收入", "Rural residents' per-capita disposable income, this year", unit="元")
+    disposable_per_capita_previous: Money | None = fact(
+        "上年农村居民人均可支配收入", "Rural residents' per-capita disposable income, the year before", unit="元")
+    county_non_poor_villages_growth: Percent | None = fact(
+        "全县非贫困村农村居民可支配收入平均增长幅度",
+        "Average growth of rural disposable income over the county's non-poor villages, this year", unit="%")
+
+
+class Village(FactModel):
+    """A village (行政村) as an exit or monitoring rule sees it."""
+
+    id: str = Field(min_length=1, description="Village identifier (村编号)", json_schema_extra={"zh": "村编号"})
+    name: str | None = fact("村名", "Village name")
+    county: str | None = fact("所属县", "County the village belongs to")
+    is_poor_village: bool | None = fact("建档立卡贫困村", "On the register of poor villages (建档立卡贫困村)")
+    households: int | None = fact("户数", "Households in the village", unit="户", ge=0)
+    population: int | None = fact("人口", "People in the village (registered population)", unit="人", ge=0)
+    poor_households: int | None = fact("贫困户数", "Registered poor households not yet exited", unit="户", ge=0)
+    poor_population: int | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
+    income: VillageIncome | None = fact("收入", "Income of the village's rural residents")
+    collective_income: Money | None = fact("村集体经济收入", "Income of the village collective economy, this year", unit="元")
+
+
+class County(FactModel):
+    """A county (县) as an exit rule sees it."""
+
+    id: str = Field(min_length=1, description="County identifier (县编号)", json_schema_extra={"zh": "县编号"})
+    name: str | None = fact("县名", "County name")
+    is_poor_county: bool | None = fact("贫困县", "Listed as a poor county (贫困县)")
+    rural_population: int | None = fact("农业人口", "Rural (agricultural-registration) population", unit="人", ge=0)
+    poor_population: int | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
+    poor_villages: int | None = fact("贫困村数", "Registered poor villages not yet exited", unit="个", ge=0)
