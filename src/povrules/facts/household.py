@@ -208,9 +208,6 @@ class Assessments(FactModel):
     reaches_exit_line: Judged[bool] | None = fact(
         "收入达到脱贫线", "Per-capita income reaches the exit line in force (脱贫线, 现行标准; judged where no figure is cited)"
     )
-    reaches_exit_line: Judged[bool] | None = fact(
-        "收入达到脱贫线", "Per-capita income reaches the exit line in force (脱贫线, 现行标准; judged where no figure is cited)"
-    )
     risk_causes: tuple[RiskCause, ...] | None = fact("风险类型", "Causes of the risk (因病, 因灾, 因意外 …)")
     development_willingness: Judged[bool] | None = fact("有发展意愿", "Willing to develop (发展意愿, assessed at the home visit)")
     overall_hardship: Judged[bool] | None = fact(
