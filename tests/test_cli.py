@@ -30,6 +30,28 @@ def test_schema_prints_the_household_schema(capsys):
     assert code == 0 and schema["title"] == "Household" and "members" in schema["properties"]
 
 
+@pytest.mark.parametrize(("subject", "title", "field"), [("village", "Village", "is_poor_village"),
+                                                          ("county", "County", "rural_population")])
+def test_schema_of_other_subjects(capsys, subject, title, field):
+    code, out, _ = run(capsys, "schema", "--subject", subject)
+    schema = json.loads(out)
+    assert code == 0 and schema["title"] == title and field in schema["properties"]
+
+
+def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
+    village = tmp_path / "village.json"
+    village.write_text(json.dumps({"id": "新村", "is_poor_village": True, "income": {
+        "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000",
+        "county_non_poor_villages_growth": "12.5"}}), encoding="utf-8")
+    rs = str(ROOT / "rulesets" / "cn-yunnan-weishan-village")
+    code, out, _ = run(capsys, "decide", rs, "one_higher", str(village), "--as-of", "2016-12-31")
+    trace = json.loads(out)
+    assert code == 0 and (trace["subject"], trace["facts_id"], trace["outcome"]) == ("village", "新村", "met")
+    village.write_text(json.dumps({"id": "新村", "rural_hukou": True}), encoding="utf-8")  # a household's fact
+    code, out, err = run(capsys, "decide", rs, "one_higher", str(village), "--as-of", "2016-12-31")
+    assert code == 2 and out == "" and "rural_hukou" in err
+
+
 def test_schema_of_traces(capsys):
     code, out, _ = run(capsys, "schema", "--trace")
     assert code == 0 and json.loads(out)["$id"] == "povrules.trace.v1"

@@ -18,7 +18,7 @@ from pathlib import Path
 from povrules.citations import check_citations
 from povrules.engine import evaluate
 from povrules.errors import FactsError, PovrulesError
-from povrules.facts import household_schema, parse_household
+from povrules.facts import SUBJECTS, facts_schema, parse_facts
 from povrules.policytest import load_policy_tests, run_case
 from povrules.ruleset import load_ruleset
 from povrules.trace import canonical_json, trace_schema
@@ -29,7 +29,7 @@ EPILOG = """exit codes:
   0  success
   1  the command ran and found problems (lint: a quote that does not match its source;
      test: a policy test case that fails)
-  2  bad input: usage, unreadable file, invalid ruleset, household facts or policy test file, evaluation error
+  2  bad input: usage, unreadable file, invalid ruleset, facts or policy test file, evaluation error
 """
 
 
@@ -77,7 +77,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schema = trace_schema() if args.trace else household_schema()
+    schema = trace_schema() if args.trace else facts_schema(args.subject)
     _write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
 
@@ -129,10 +129,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
     pieces = []
     for where, text in _households(args.input, args.jsonl):
         try:
-            household = parse_household(text, source=where)
+            facts = parse_facts(text, ruleset.subject, source=where)
         except FactsError as exc:
             raise _Failure(str(exc)) from None
-        decision = evaluate(household, ruleset, args.decision, as_of=as_of, trace=not args.no_trace)
+        decision = evaluate(facts, ruleset, args.decision, as_of=as_of, trace=not args.no_trace)
         if args.format == "json":
             pieces.append(canonical_json(decision.trace()))
         else:
@@ -177,8 +177,10 @@ def parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=help, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    schema = command("schema", "Print the JSON Schema of household facts (or, with --trace, of traces).")
+    schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
     schema.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v1 documents")
+    schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
+                        help="whose facts: household (default), village or county")
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
     schema.set_defaults(run=cmd_schema)
 
@@ -191,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     lint.set_defaults(run=cmd_lint)
 
-    decide = command("decide", "Decide for one household (JSON) or many (JSONL), with the trace or an explanation.")
+    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, or many as JSONL, with the trace or an explanation.")
     decide.add_argument("ruleset", help="ruleset file or folder")
     decide.add_argument("decision", help="the decision to make, e.g. identify_poor_household")
     decide.add_argument("input", nargs="?", default="-", help="household JSON file, .jsonl file, or - for standard input")
