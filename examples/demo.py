@@ -15,9 +15,11 @@ HERE = Path(__file__).parent
 RULESETS = HERE.parent / "rulesets"
 
 
-def households(name: str) -> list[povrules.Household]:
+def households(name: str, subject: str = "household") -> list[povrules.Household]:
+    """The facts in ``examples/<name>.jsonl`` (households, or villages or counties), validated."""
     lines = (HERE / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [povrules.parse_household(line, source=f"{name}.jsonl:{n}") for n, line in enumerate(lines, 1) if line]
+    return [povrules.parse_facts(line, subject, source=f"{name}.jsonl:{n}")  # type: ignore[misc]
+            for n, line in enumerate(lines, 1) if line]
 
 
 def heading(text: str) -> None:
@@ -29,7 +31,7 @@ def summary(decisions: list[povrules.Decision], lang: str = "zh") -> None:
         spec = d.ruleset.decisions[d.decision]
         extra = f"   尚缺 / missing: {', '.join(d.missing)}" if d.missing else ""
         reasons = f"   [{', '.join(d.reasons)}]" if d.reasons else ""
-        print(f"  {d.household.id:<8} → {spec.label(d.outcome, lang)} / {spec.label(d.outcome, 'en')}{reasons}{extra}")
+        print(f"  {d.facts.id:<8} → {spec.label(d.outcome, lang)} / {spec.label(d.outcome, 'en')}{reasons}{extra}")
 
 
 def weishan() -> None:
@@ -58,13 +60,30 @@ def weishan() -> None:
     print(ranking.explain("en"))
 
 
+def weishan_villages_and_county() -> None:
+    ruleset = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan-village")
+    as_of = date(2016, 12, 31)
+    decisions = povrules.evaluate_many(households(ruleset.id, "village"), ruleset, "one_higher", as_of=as_of)
+    heading(f"巍山县 贫困村“一高” — {ruleset.id} {ruleset.version}, as of {as_of}")
+    summary(decisions)
+    heading("“一高”：增长幅度须高于全县非贫困村平均水平 / 'One higher': growth must exceed the non-poor average")
+    print(decisions[0].explain("zh"))
+    print()
+    print(decisions[1].explain("en"))
+
+    county_rs = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan-county")
+    county = households(county_rs.id, "county")[0]
+    heading("巍山县 贫困发生率 / Weishan county: poverty incidence against the 3 % target")
+    print(povrules.evaluate(county, county_rs, "county_exit_incidence", as_of=as_of).explain("zh"))
+
+
 def hunan() -> None:
     ruleset = povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
     as_of = date(2021, 6, 30)
     decisions = [povrules.evaluate(h, ruleset, "monitoring_type", as_of=as_of) for h in households(ruleset.id)]
     heading(f"湖南某县 防返贫监测对象（方案4）— {ruleset.id} {ruleset.version}, as of {as_of}")
     summary(decisions)
-    at_line = next(d for d in decisions if d.household.id == "HN-0202")
+    at_line = next(d for d in decisions if d.facts.id == "HN-0202")
     heading("收入恰在监测线上 / Income exactly at the 6,500 元 line: 「以內」 includes it")
     print(at_line.explain("zh"))
     print()
@@ -76,4 +95,5 @@ def hunan() -> None:
 
 if __name__ == "__main__":
     weishan()
+    weishan_villages_and_county()
     hunan()
