@@ -53,6 +53,7 @@ SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing"}
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
 HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
 TEST_SUFFIXES = (".yaml", ".yml")
+_KINDS = {"eligibility": "an eligibility decision", "table": "a decision table", "ranking": "a ranking"}
 
 
 # What a case is, and what running it gives
@@ -558,7 +559,7 @@ class _FileLoader:
         what = f"case {name!r}"
         if spec.kind != "ranking":
             key = ranking_keys[0]
-            raise self.fail(f"{key!r} is for a ranking decision; {spec.name!r} is a {spec.kind} decision",
+            raise self.fail(f"{key!r} is for a ranking decision; {spec.name!r} is {_KINDS[spec.kind]}",
                             entry.at(key), "use 'expect' (and base/set or facts) for a single household")
         stray = [key for key in entry if key in SINGLE_KEYS]
         if stray:
