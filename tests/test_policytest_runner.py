@@ -414,13 +414,16 @@ def test_a_collect_table_expects_its_labels_in_any_order(tmp_path):
       - name: only some of them
         facts: {id: t2, income: {per_capita_net: 2500}, registration: {dibao: true}}
         expect: [low, middle]
+      - name: the engine's own form for several labels
+        facts: {id: t4, income: {per_capita_net: 2500}, registration: {dibao: true}}
+        expect: middle+dibao+low
       - name: one label
         decision: first
         facts: {id: t3, income: {per_capita_net: 2500}, registration: {dibao: true}}
         expect: dibao
     """, fixture="tables", head=head)
     results = [run_case(case) for case in load_policy_file(file)]
-    assert [r.passed for r in results] == [True, False, True]
+    assert [r.passed for r in results] == [True, False, True, True]
     assert results[1].got == "[dibao, low, middle]"
 
 
@@ -607,3 +610,11 @@ def test_the_sample_file_of_the_hunan_ruleset(capsys):
     assert len(cases) >= 5 and all(run_case(case).passed for case in cases)
     code, out, _ = cli(capsys, str(sample))
     assert code == 0 and out == f"{len(cases)} passed, 0 failed\n"
+
+
+def test_an_unknown_label_of_a_collect_table(tmp_path, capsys):
+    head = "decision: collect\nas_of: 2021-01-01\ncases:\n"
+    file, err = bad(tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: low+nope\n", fixture="tables", head=head)
+    assert err.startswith(f"povrules test: {at(file, 'expect:')}: decision 'collect' has no outcome 'nope'")
+    file, err = bad(tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: [low, nope]\n", fixture="tables", head=head)
+    assert err.startswith(f"povrules test: {at(file, 'nope')}: decision 'collect' has no outcome 'nope'")

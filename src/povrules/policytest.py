@@ -442,9 +442,15 @@ class _FileLoader:
             extra = " (or, for this COLLECT table, a list of them)" if collect else ""
             raise self.fail(f"'expect' is an outcome of decision {spec.name!r}{extra}", entry.at("expect"),
                             "outcomes: " + ", ".join(sorted(known)))
+        if collect:  # the engine's own form for several labels, "a+b", is accepted too
+            labels = value.split("+")
+            for label in labels:
+                if label not in known:
+                    raise self.unknown_outcome(label, spec, known, entry.at("expect"))
+            return frozenset(labels)
         if value not in known:
             raise self.unknown_outcome(value, spec, known, entry.at("expect"))
-        return frozenset([value]) if collect else value
+        return value
 
     def unknown_outcome(self, label: str, spec: DecisionSpec, known: set[str], where: Location) -> RulesetError:
         return self.fail(f"decision {spec.name!r} has no outcome {label!r}", where,
