@@ -18,6 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
+	$(BIN)/povrules test rulesets/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/identification.py
