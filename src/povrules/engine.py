@@ -188,6 +188,8 @@ class _Plan:
     # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
     table: dict[tuple[bool, ...], str] | None
     run: Callable[[_Plan, Env], Decision]  # the decision kind's evaluation
+    # The parameter values the plan reads, per evaluation date, once checked to be all in force.
+    bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
 
 
 MAX_TABLE = 10  # items; 2**10 labels at most per decision
@@ -227,7 +229,10 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     lists rule results). The facts must be validated: a :class:`Household` from
     :func:`povrules.parse_household`, or the subject's model from :func:`povrules.parse_facts`.
     """
-    plan, params = _prepare(ruleset, decision, as_of, trace)
+    plan = ruleset._plans[True if trace else False].get(decision) or _plan(ruleset, decision, bool(trace))
+    params = plan.bound.get(as_of)
+    if params is None:
+        params = _bind(plan, as_of)
     if facts.__class__ is not plan.facts_type and not isinstance(facts, plan.facts_type):
         raise _wrong_facts("evaluate", plan, facts)
     return plan.run(plan, Env(facts, params, as_of, None))
@@ -240,7 +245,10 @@ def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *,
     The answers are those :func:`evaluate` gives one by one; what does not depend
     on the household (the decision's plan, the parameters in force) is looked up once.
     """
-    plan, params = _prepare(ruleset, decision, as_of, trace)
+    plan = ruleset._plans[True if trace else False].get(decision) or _plan(ruleset, decision, bool(trace))
+    params = plan.bound.get(as_of)
+    if params is None:
+        params = _bind(plan, as_of)
     run, facts_type = plan.run, plan.facts_type
     env = Env(None, params, as_of, None)  # one per batch: each evaluation resets what it uses
     decisions = []
@@ -259,16 +267,18 @@ def _wrong_facts(caller: str, plan: _Plan, facts: object) -> TypeError:
                      f"not {type(facts).__name__}; validate JSON with {parse} first")
 
 
-def _prepare(ruleset: Ruleset, decision: str, as_of: date, trace: bool) -> tuple[_Plan, dict[str, Any]]:
-    """The decision's plan and the parameter values it reads on ``as_of``."""
+def _bind(plan: _Plan, as_of: date) -> dict[str, Any]:
+    """The parameter values ``plan`` reads on ``as_of``, checked once per date and memoised on the plan."""
     if as_of.__class__ is not date and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
         raise TypeError("as_of must be a datetime.date (a day, not a datetime)")
-    traced = True if trace else False
-    plan = ruleset._plans[traced].get(decision) or _plan(ruleset, decision, traced)
-    in_force = ruleset._as_of_cache.get(as_of) or ruleset.in_force(as_of)
-    if not in_force[2]:
-        _check_parameters(ruleset, plan, in_force[0], as_of)
-    return plan, in_force[1]
+    ruleset = plan.ruleset
+    dated, values, complete = ruleset.in_force(as_of)
+    if not complete:
+        _check_parameters(ruleset, plan, dated, as_of)
+    if len(plan.bound) > 4096:  # bound the memo for long-running services
+        plan.bound.clear()
+    plan.bound[as_of] = values
+    return values
 
 
 def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, ParameterValue], as_of: date) -> None:
