@@ -618,3 +618,10 @@ def test_an_unknown_label_of_a_collect_table(tmp_path, capsys):
     assert err.startswith(f"povrules test: {at(file, 'expect:')}: decision 'collect' has no outcome 'nope'")
     file, err = bad(tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: [low, nope]\n", fixture="tables", head=head)
     assert err.startswith(f"povrules test: {at(file, 'nope')}: decision 'collect' has no outcome 'nope'")
+
+
+def test_a_ruleset_file_means_its_tests_and_a_file_named_twice_runs_once(tmp_path, capsys):
+    file = write(tmp_path, "  - {name: one, base: poor, expect: identified}\n")
+    ruleset = file.parent.parent / "ruleset.yaml"
+    assert policy_test_files(ruleset) == [file]
+    assert cli(capsys, str(ruleset), str(tmp_path), str(file)) == (0, "1 passed, 0 failed\n", "")

@@ -19,7 +19,7 @@ from povrules.citations import check_citations
 from povrules.engine import evaluate
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SUBJECTS, facts_schema, parse_facts
-from povrules.policytest import load_policy_tests, run_case
+from povrules.policytest import load_policy_file, policy_test_files, run_case
 from povrules.ruleset import load_ruleset
 from povrules.trace import canonical_json, trace_schema
 
@@ -147,7 +147,11 @@ def _indented(text: str) -> str:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    cases = [case for path in args.paths for case in load_policy_tests(path)]  # every file checked before any runs
+    files: dict[Path, Path] = {}  # a file named twice (rulesets/ and rulesets/x) runs once
+    for path in args.paths:
+        for file in policy_test_files(path):
+            files.setdefault(file.resolve(), file)
+    cases = [case for file in files.values() for case in load_policy_file(file)]  # every file checked before any runs
     passed = failed = 0
     for case in cases:
         result = run_case(case)

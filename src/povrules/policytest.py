@@ -124,13 +124,14 @@ class CaseResult:
 
 
 def policy_test_files(path: str | Path) -> list[Path]:
-    """The test files under ``path``: a test file, a ruleset folder, its ``tests/`` folder, or a folder of rulesets.
+    """The test files under ``path``: a test file, a ruleset (file or folder), its ``tests/`` folder, or a folder
+    of rulesets.
 
     A ruleset folder without tests gives none; a path that is none of these is an error.
     """
     path = Path(path)
     if path.is_file():
-        return [path]
+        return _yaml_files(path.parent / "tests") if path.name == "ruleset.yaml" else [path]
     if not path.is_dir():
         raise RulesetError(f"{path}: no such file or folder")
     if (path / "tests").is_dir() or (path / "ruleset.yaml").is_file():
