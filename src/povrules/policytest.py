@@ -28,16 +28,11 @@ import attrs
 
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
-from povrules.facts import parse_household
+from povrules.facts import parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset._yaml import YList, YMap, load_yaml
 from povrules.ruleset.model import DecisionSpec, Text
-
-try:  # rulesets about other subjects (villages, counties), where the facts module knows them
-    from povrules.facts import parse_facts as _parse_facts  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - household facts only
-    _parse_facts = None
 
 __all__ = [
     "CaseResult", "Expectations", "PolicyCase", "load_policy_file", "load_policy_tests", "policy_test_files",
@@ -508,9 +503,7 @@ class _FileLoader:
             self.apply_set(entry, facts, places, what)
         subject = self.ruleset.subject
         try:
-            if subject == "household" or _parse_facts is None:
-                return parse_household(facts)
-            return _parse_facts(facts, subject)
+            return parse_facts(facts, subject)
         except FactsError as exc:
             first = exc.problems[0]
             where = _place_of(places, first.path, origin)
