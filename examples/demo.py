@@ -60,6 +60,22 @@ def weishan() -> None:
     print(ranking.explain("en"))
 
 
+def weishan_exit() -> None:
+    ruleset = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan")
+    as_of = date(2016, 11, 30)
+    exiting = households("cn-yunnan-weishan-exit")
+    heading(f"巍山县 脱贫退出与“三优先” — {ruleset.id} {ruleset.version}, as of {as_of}")
+    summary(povrules.evaluate_many(exiting, ruleset, "household_exit", as_of=as_of))
+    order = povrules.rank(exiting, ruleset, "exit_priority_order", as_of=as_of)
+    heading("三优先退出顺序 / Three-priorities exit order of the households that meet the exit standard")
+    print(order.explain("zh"))
+    print()
+    print(order.explain("en"))
+    first = order.entries[0].decision
+    heading(f"排在首位的原因 / Why {first.facts.id} comes first")
+    print(first.explain("zh"))
+
+
 def weishan_villages_and_county() -> None:
     ruleset = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan-village")
     as_of = date(2016, 12, 31)
@@ -95,5 +111,6 @@ def hunan() -> None:
 
 if __name__ == "__main__":
     weishan()
+    weishan_exit()
     weishan_villages_and_county()
     hunan()

@@ -241,7 +241,7 @@ def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], de
         pv = decision.parameters.get(node.name)
         since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
         return f"{parameter.title(lang)} {_format(value, parameter.unit, lang)}{since}"
-    if isinstance(node, ast.Const):
+    if isinstance(node, (ast.Const, ast.ListLit)):
         return _format(value, None, lang)
     if isinstance(node, ast.DerivedRef):
         derived = decision.ruleset.derived[node.name]
@@ -315,8 +315,10 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
             raw = value.value if hasattr(value, "value") else value
             lines.append(f"     {tb.expr.text} = {_format(raw, None, lang)}")
     for decision in ranking.not_eligible:
-        lines.append(("未参与排序" if lang == "zh" else "not ranked") + f": {decision.household.id} → {decision.outcome}")
+        gate = decision.ruleset.decisions[decision.decision]
+        lines.append(("未参与排序" if lang == "zh" else "not ranked")
+                     + f": {decision.facts.id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
     for decision in ranking.undetermined:
-        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.household.id}, "
+        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts.id}, "
                      + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
     return "\n".join(lines)
