@@ -60,6 +60,8 @@ class Member(FactModel):
     on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity: full, partial, weak (半弱), none")
+    labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
+        "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
     health: Health | None = fact("健康状况", "Health status")
     chronic_heavy_burden: bool | None = fact("慢性病负担较重", "Chronic illness with a heavy burden")
@@ -157,6 +159,7 @@ class Assets(FactModel):
     deposits_total: Money | None = fact("存款", "Bank deposits", unit="元")
     securities_total: Money | None = fact("金融资产", "Funds, shares, investment insurance", unit="元")
     has_large_enterprise: Judged[bool] | None = fact("有较大实体产业", "Runs a relatively large business (较大, judged)")
+    has_dwelling: bool | None = fact("有房住", "Has a dwelling to live in (有房住)")
 
 
 class Guarantees(FactModel):
@@ -216,6 +219,31 @@ class Assessments(FactModel):
     uninhabitable_location: Judged[bool] | None = fact(
         "一方水土不能养活一方人", "Lives where the land cannot support its people, or in a harsh remote natural village (judged)"
     )
+    development_potential: Judged[bool] | None = fact("有发展潜质", "Has potential to develop (发展潜质, judged)")
+    capital_need: Judged[bool] | None = fact("有资金需求", "Needs funds for production (资金需求, judged)")
+    repayment_capacity: Judged[bool] | None = fact("有还款来源或还贷能力", "Has a source of repayment, able to repay a loan (judged)")
+    loan_willingness: Judged[bool] | None = fact("有贷款意愿", "Willing to borrow (贷款意愿, judged)")
+    enterprise_potential: Judged[bool] | None = fact("有就业创业潜质", "Has potential for employment or starting a business (judged)")
+    skills: Judged[bool] | None = fact("有技能素质", "Has skills (技能素质, judged)")
+    migration_willingness: Judged[bool] | None = fact("有转移就业意愿", "Willing to take work off the farm or away (转移就业意愿, judged)")
+    industry_willingness: Judged[bool] | None = fact("有产业发展意愿", "Willing to develop an industry (产业发展意愿, judged)")
+    relocation_willingness: Judged[bool] | None = fact(
+        "有改善住房条件、易地安置意愿", "Wishes to improve its housing and to be resettled elsewhere (judged)")
+    industrial_policy_compliant: Judged[bool] | None = fact(
+        "从事符合国家产(行)业政策的产业", "Its production complies with national industrial policy (judged)")
+    fixed_income_source: Judged[bool] | None = fact("有固定收入来源", "Has a fixed source of income (judged)")
+    stable_income_source: Judged[bool] | None = fact("有稳定收入来源", "Has a stable source of income (judged)")
+    has_resources: Judged[bool] | None = fact("有资源", "Has resources it can use (资源, judged)")
+    location_lacks_subsistence: Judged[bool] | None = fact(
+        "不具备生存发展条件", "Lives where there are no conditions for subsistence and development (judged)")
+    in_situ_exit_costly: Judged[bool] | None = fact("就地脱贫成本高、难度大", "Escaping poverty where it lives is costly and hard (judged)")
+    returned_to_poverty: Judged[bool] | None = fact("返贫", "Fell (back) into poverty (返贫, judged)")
+    income_secured: Judged[bool] | None = fact("收入有保障", "Income secured (收入有保障, judged)")
+    old_age_secured: Judged[bool] | None = fact("养老有保障", "Old-age support secured (养老有保障, judged)")
+    surplus_labour: Judged[bool] | None = fact("有富裕的劳动力", "Has surplus labour (富裕的劳动力, judged)")
+    unused_potential: Judged[bool] | None = fact(
+        "有可开发的资源和可挖掘的潜力未能有效利用", "Has resources or potential it has not put to use (judged)")
+    livelihood_difficulty: Judged[bool] | None = fact("生活困难", "In difficulty in daily living (生活困难, judged)")
 
 
 class Look(FactModel):
@@ -284,5 +312,7 @@ class Household(FactModel):
     disaster: Disaster | None = fact("受灾情况", "Disaster")
     projects: tuple[ProjectBenefit, ...] | None = fact("受益项目", "Projects that reached the household")
     refuses_asset_verification: bool | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
+    credit_rated: bool | None = fact(
+        "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)")
     months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")

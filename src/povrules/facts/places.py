@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from povrules.facts._base import FactModel, Money, fact
+from povrules.facts._base import FactModel, Judged, Money, fact
 
 # A growth rate in per cent, as statistics report it: it may be negative.
 Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False)]
@@ -43,6 +43,24 @@ class Village(FactModel):
     poor_population: int | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
     income: VillageIncome | None = fact("收入", "Income of the village's rural residents")
     collective_income: Money | None = fact("村集体经济收入", "Income of the village collective economy, this year", unit="元")
+    collective_own_income: Money | None = fact("村集体经济自有收入", "Own income of the village collective (自有收入), this year", unit="元")
+    collective_operating_income: Money | None = fact(
+        "村集体经济经营性收入", "Operating income of the village collective (经营性收入), this year", unit="元")
+    collective_own_income_2014: Money | None = fact("2014年村集体经济自有收入", "Own income of the village collective in 2014", unit="元")
+    per_capita_net_income: Money | None = fact("农民人均纯收入", "Rural residents' per-capita net income (纯收入), this year", unit="元")
+    industry_income_share: Percent | None = fact(
+        "产业收入占农民人均纯收入的比例", "Industry income as a share of per-capita net income", unit="%")
+    grain_per_capita: Money | None = fact("人均产粮", "Grain output per person, this year", unit="公斤")
+    all_households_subsistence_secure: bool | None = fact(
+        "全村所有农户稳定解决温饱", "Every household of the village has food and clothing, stably")
+    safe_drinking_water_solved: bool | None = fact("基本解决群众安全饮水问题", "Safe drinking water basically solved for the villagers")
+    all_eligible_in_social_security: bool | None = fact(
+        "符合条件的困难家庭人口全部纳入社会保障", "Every eligible member of a hardship family is covered by social security")
+    is_key_poverty_village: bool | None = fact("扶贫工作重点村", "A key village of poverty work (扶贫工作重点村)")
+    collective_economy_weak: Judged[bool] | None = fact("集体经济薄弱、资源缺乏", "Weak collective economy and scarce resources (薄弱, judged)")
+    provincial_weak_village: bool | None = fact("省定经济薄弱村", "Designated by the province as an economically weak village")
+    natural_village: bool | None = fact("自然村", "A natural village (自然村) rather than an administrative one")
+    parent_is_poor_village: bool | None = fact("所属行政村为贫困村", "A natural village whose administrative village is a poor village")
 
 
 class County(FactModel):
