@@ -187,6 +187,72 @@ def test_an_evaluation_error_fails_the_case_and_the_run_goes_on(tmp_path, capsys
     assert out.endswith("1 passed, 1 failed\n")
 
 
+# Expecting an evaluation error
+
+
+def test_an_expected_evaluation_error_passes(tmp_path, capsys):
+    file = write(tmp_path, """\
+      - name: before any income line is in force
+        base: poor
+        as_of: 2019-12-31
+        expect_error: "'income_line' (used by rule 'low_income') has no value in force on 2019-12-31"
+    """)
+    result = only(file)
+    assert result.passed
+    assert result.expected == (
+        "an evaluation error containing \"'income_line' (used by rule 'low_income') "
+        "has no value in force on 2019-12-31\""
+    )
+    assert result.got.startswith("an evaluation error (parameter 'income_line'")
+    assert result.message.endswith(": before any income line is in force: passed")
+    assert cli(capsys, str(file)) == (0, "1 passed, 0 failed\n", "")
+
+
+def test_an_expected_error_that_does_not_come_fails_with_the_answer(tmp_path, capsys):
+    file = write(tmp_path, """\
+      - name: the line is in force on this date
+        base: poor
+        as_of: 2020-01-01
+        expect_error: has no value in force
+    """)
+    result = only(file)
+    assert not result.passed
+    assert result.expected == "an evaluation error containing 'has no value in force'"
+    assert result.got == "no evaluation error but the outcome identified"
+    assert "Decision: Identification [identify] for base → identified" in result.explanation.en
+    code, out, _ = cli(capsys, str(file))
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"{file}:{line_of(file, '- name: the line')}: the line is in force on this date: expected an evaluation "
+        "error containing 'has no value in force', got no evaluation error but the outcome identified"
+    )
+    assert out.endswith("0 passed, 1 failed\n")
+
+
+def test_an_evaluation_error_with_another_message_fails(tmp_path, capsys):
+    file = write(tmp_path, """\
+      - name: an error, but not the one expected
+        base: poor
+        as_of: 2019-06-01
+        expect_error: first value starts 2021-07-01
+    """)
+    result = only(file)
+    assert not result.passed
+    assert result.got == ("an evaluation error (parameter 'income_line' (used by rule 'low_income') has no value in "
+                          "force on 2019-06-01; its first value starts 2020-01-01)")
+    code, out, _ = cli(capsys, str(file))
+    assert code == 1
+    assert "expected an evaluation error containing 'first value starts 2021-07-01', got an evaluation error" in out
+
+
+def test_a_ranking_case_may_expect_an_error_and_fails_when_it_is_ranked(tmp_path):
+    file = write(tmp_path, "  - name: no error here\n" + RANKING_HOUSEHOLDS + "    expect_error: no value in force\n",
+                 fixture="ranking", head=RANKING_HEAD)
+    result = only(file)
+    assert not result.passed
+    assert result.got == "no evaluation error but the order [A, [B, C], D]"
+
+
 # Reasons and missing facts
 
 
@@ -487,6 +553,22 @@ BAD_CASES = [
     ("an unknown fact",
      "  - name: a\n    facts: {id: x, rural: true}\n    expect: identified\n", "rural: true",
      "rural: expected no such field"),
+    ("expect_error with expect",
+     "  - name: a\n    base: poor\n    expect: identified\n    expect_error: no value\n", "expect_error:",
+     "'expect_error' and 'expect' in one case (lines 13 and 14): "
+     "a case expects either an evaluation error or an answer"),
+    ("expect_error before reasons",
+     "  - name: a\n    base: poor\n    expect_error: no value\n    reasons: []\n", "reasons:",
+     "'expect_error' and 'reasons' in one case (lines 13 and 14)"),
+    ("expect_error with missing",
+     "  - name: a\n    base: poor\n    missing: []\n    expect_error: no value\n", "expect_error:",
+     "'expect_error' and 'missing' in one case"),
+    ("expect_error that is not text",
+     "  - name: a\n    base: poor\n    expect_error: [no value]\n", "expect_error:",
+     "'expect_error' is the text the evaluation error's message must contain"),
+    ("empty expect_error",
+     "  - name: a\n    base: poor\n    expect_error: ''\n", "expect_error:",
+     "'expect_error' is the text the evaluation error's message must contain"),
     ("a date that is not a date",
      "  - name: a\n    base: poor\n    as_of: 2021-13-01\n    expect: identified\n", "2021-13-01", "is not a valid"),
 ]
@@ -581,6 +663,13 @@ RANKING_BAD = [
      "not_eligible:", "'A' is both in 'expect_order' and in 'not_eligible'"),
     ("an unknown household left out",
      "  - name: r\n    households: [{id: A, base: none}]\n    undetermined: [Z]\n", "Z]", "no household 'Z' in this case"),
+    ("expect_error with expect_order",
+     "  - name: r\n    households: [{id: A, base: none}]\n    expect_order: [A]\n    expect_error: x\n",
+     "expect_error:",
+     "'expect_error' and 'expect_order' in one case"),
+    ("expect_error with not_eligible",
+     "  - name: r\n    households: [{id: A, base: none}]\n    expect_error: x\n    not_eligible: [A]\n",
+     "not_eligible:", "'expect_error' and 'not_eligible' in one case"),
     ("invalid facts of one household",
      "  - name: r\n    households:\n      - id: A\n        set: {'members[0].age': many}\n    expect_order: [A]\n",
      "'members[0].age'", "household 'A' of case 'r': invalid household facts: members[0].age: expected a valid integer"),

@@ -3,7 +3,8 @@
 A test file lives in ``rulesets/<ruleset>/tests/`` and holds named cases: facts
 (whole, or a named template with values replaced at dotted paths), the
 decision, the date, and what is expected: the outcome, and optionally the
-reasons, the missing facts, or a ranking's order. Loading checks everything it
+reasons, the missing facts, or a ranking's order; or instead an evaluation
+error whose message contains a given text. Loading checks everything it
 can before any case runs, and every problem is a
 :class:`~povrules.errors.RulesetError` at ``file:line:col``.
 
@@ -42,10 +43,12 @@ __all__ = [
 FILE_KEYS = frozenset({"ruleset", "decision", "as_of", "bases", "cases"})
 CASE_KEYS = frozenset({
     "name", "base", "set", "facts", "expect", "reasons", "missing", "decision", "as_of",
-    "households", "expect_order", "not_eligible", "undetermined",
+    "households", "expect_order", "not_eligible", "undetermined", "expect_error",
 })
 SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing"})
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
+# The expectations of an answer; a case that expects an evaluation error gives none of them.
+ANSWER_KEYS = ("expect", "reasons", "missing", "expect_order", "not_eligible", "undetermined")
 HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
 TEST_SUFFIXES = (".yaml", ".yml")
 _KINDS = {"eligibility": "an eligibility decision", "table": "a decision table", "ranking": "a ranking"}
@@ -60,6 +63,8 @@ class Expectations:
 
     ``outcome`` is one label, or several for a COLLECT table. ``order`` holds
     the ranking's places, each a set of the household ids tied there.
+    ``error`` is text the message of an :class:`~povrules.errors.EvaluationError`
+    must contain; a case with ``error`` expects no answer, so the others are ``None``.
     """
 
     outcome: str | frozenset[str] | None = None
@@ -68,6 +73,7 @@ class Expectations:
     order: tuple[frozenset[str], ...] | None = None
     not_eligible: frozenset[str] | None = None
     undetermined: frozenset[str] | None = None
+    error: str | None = None
 
 
 @attrs.frozen(eq=False)
@@ -409,13 +415,17 @@ class _FileLoader:
         else:
             raise self.fail(f"{what} needs 'as_of' (here or at the top of the file)", entry.location)
         spec = self.ruleset.decision(decision)
+        error = self.expected_error(entry) if "expect_error" in entry else None
         ranking_keys = [key for key in entry if key in RANKING_KEYS]
         if ranking_keys:
-            return self.ranking_case(entry, name, spec, as_of, ranking_keys)
-        if "expect" not in entry:
-            raise self.fail(f"{what} needs 'expect' (or, for a ranking, 'households' and 'expect_order')",
-                            entry.location)
+            return self.ranking_case(entry, name, spec, as_of, ranking_keys, error)
+        if error is None and "expect" not in entry:
+            raise self.fail(f"{what} needs 'expect' (or 'expect_error'; or, for a ranking, 'households' and "
+                            "'expect_order')", entry.location)
         facts = self.facts(entry, what, entry.location)
+        if error is not None:
+            return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
+                              Expectations(error=error))
         expectations = Expectations(
             outcome=self.outcome(entry, spec),
             reasons=frozenset(self.reasons(entry, spec, what)) if "reasons" in entry else None,
@@ -423,6 +433,21 @@ class _FileLoader:
         )
         return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
                           expectations)
+
+    def expected_error(self, entry: YMap) -> str:
+        """The text of ``expect_error``; an answer expected beside it is refused at the place of either key."""
+        where = entry.at("expect_error")
+        for key in ANSWER_KEYS:
+            if key in entry:
+                other = entry.at(key)
+                first, second = sorted((other, where), key=lambda place: (place.line, place.column))
+                raise self.fail(f"'expect_error' and {key!r} in one case (lines {first.line} and {second.line}): "
+                                "a case expects either an evaluation error or an answer", second,
+                                f"remove {key!r}, or make it a case of its own")
+        value = entry["expect_error"]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail("'expect_error' is the text the evaluation error's message must contain", where)
+        return value
 
     def outcome(self, entry: YMap, spec: DecisionSpec) -> str | frozenset[str]:
         value = entry["expect"]
@@ -555,7 +580,7 @@ class _FileLoader:
             _record(places, path, value)
 
     def ranking_case(self, entry: YMap, name: str, spec: DecisionSpec, as_of: date,
-                     ranking_keys: list[str]) -> PolicyCase:
+                     ranking_keys: list[str], error: str | None = None) -> PolicyCase:
         what = f"case {name!r}"
         if spec.kind != "ranking":
             key = ranking_keys[0]
@@ -567,8 +592,9 @@ class _FileLoader:
                             "belong here", entry.at(stray[0]), "put base/set/facts in each household entry")
         if "households" not in entry:
             raise self.fail(f"{what} needs 'households': the list of households to rank", entry.location)
-        if not any(key in entry for key in ("expect_order", "not_eligible", "undetermined")):
-            raise self.fail(f"{what} needs 'expect_order' (or 'not_eligible' / 'undetermined')", entry.location)
+        if error is None and not any(key in entry for key in ("expect_order", "not_eligible", "undetermined")):
+            raise self.fail(f"{what} needs 'expect_order' (or 'not_eligible' / 'undetermined', or 'expect_error')",
+                            entry.location)
         listed = entry["households"]
         if not isinstance(listed, YList) or not listed:
             raise self.fail("'households' is a list of entries, each {id, base?, set?, facts?}", entry.at("households"))
@@ -599,7 +625,7 @@ class _FileLoader:
         if not_eligible and undetermined and not_eligible & undetermined:
             raise self.fail(f"{sorted(not_eligible & undetermined)[0]!r} is both not eligible and undetermined",
                             entry.at("undetermined"))
-        expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined)
+        expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined, error=error)
         return PolicyCase(self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None,
                           tuple(households), expectations)
 
@@ -641,7 +667,12 @@ class _FileLoader:
 
 
 def run_case(case: PolicyCase) -> CaseResult:
-    """Evaluate one case and compare what the ruleset gives with what the case expects."""
+    """Evaluate one case and compare what the ruleset gives with what the case expects.
+
+    A case with ``expect_error`` passes when the evaluation raises an
+    :class:`~povrules.errors.EvaluationError` whose message contains that text, and
+    fails when it raises another one or gives an answer.
+    """
     try:
         if case.households is not None:
             return _run_ranking(case)
@@ -649,8 +680,10 @@ def run_case(case: PolicyCase) -> CaseResult:
     except EvaluationError as exc:
         got = f"an evaluation error ({exc})"
         expected = _describe_expected(case.expectations) or "a decision"
-        return CaseResult(case, False, expected, got, f"{case.where}: {case.name}: expected {expected}, got {got}",
-                          Text("", ""))
+        wanted = case.expectations.error
+        passed = wanted is not None and wanted in str(exc)
+        verdict = "passed" if passed else f"expected {expected}, got {got}"
+        return CaseResult(case, passed, expected, got, f"{case.where}: {case.name}: {verdict}", Text("", ""))
 
 
 def run_cases(cases: Sequence[PolicyCase]) -> list[CaseResult]:
@@ -659,6 +692,8 @@ def run_cases(cases: Sequence[PolicyCase]) -> list[CaseResult]:
 
 def _describe_expected(e: Expectations) -> str:
     parts = []
+    if e.error is not None:
+        parts.append(f"an evaluation error containing {e.error!r}")
     if e.outcome is not None:
         parts.append(e.outcome if isinstance(e.outcome, str) else _shown(e.outcome))
     if e.reasons is not None:
@@ -684,9 +719,19 @@ def _result(case: PolicyCase, checks: list[tuple[str, str, str, bool]], explanat
     return CaseResult(case, not wrong, expected, got, f"{case.where}: {case.name}: {verdict}", explanation)
 
 
+def _answered(case: PolicyCase, got: str, explanation: Text) -> CaseResult:
+    """A case that expected an evaluation error got an answer instead."""
+    expected = _describe_expected(case.expectations)
+    got = f"no evaluation error but {got}"
+    return CaseResult(case, False, expected, got, f"{case.where}: {case.name}: expected {expected}, got {got}",
+                      explanation)
+
+
 def _run_single(case: PolicyCase) -> CaseResult:
     decision = evaluate(case.facts, case.ruleset, case.decision, as_of=case.as_of)
     e = case.expectations
+    if e.error is not None:
+        return _answered(case, f"the outcome {decision.outcome}", Text(decision.explain("zh"), decision.explain("en")))
     checks: list[tuple[str, str, str, bool]] = []
     if isinstance(e.outcome, frozenset):  # a COLLECT table: the labels, in any order
         checks.append(("outcome", _shown(e.outcome), _shown(set(decision.labels)), True))
@@ -702,17 +747,20 @@ def _run_single(case: PolicyCase) -> CaseResult:
 def _run_ranking(case: PolicyCase) -> CaseResult:
     ranking = rank(case.households, case.ruleset, case.decision, as_of=case.as_of)  # type: ignore[arg-type]
     e = case.expectations
+    groups: list[set[str]] = []
+    last = None
+    for entry in ranking.entries:
+        if entry.position == last:
+            groups[-1].add(entry.household)
+        else:
+            groups.append({entry.household})
+            last = entry.position
+    order = _show_order([frozenset(g) for g in groups])
+    if e.error is not None:
+        return _answered(case, f"the order {order}", Text(ranking.explain("zh"), ranking.explain("en")))
     checks: list[tuple[str, str, str, bool]] = []
     if e.order is not None:
-        groups: list[set[str]] = []
-        last = None
-        for entry in ranking.entries:
-            if entry.position == last:
-                groups[-1].add(entry.household)
-            else:
-                groups.append({entry.household})
-                last = entry.position
-        checks.append(("order", _show_order(e.order), _show_order([frozenset(g) for g in groups]), False))
+        checks.append(("order", _show_order(e.order), order, False))
     if e.not_eligible is not None:
         checks.append(("not_eligible", _shown(e.not_eligible),
                        _shown({d.household.id for d in ranking.not_eligible}), False))
