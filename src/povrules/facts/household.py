@@ -219,6 +219,10 @@ class Assessments(FactModel):
     uninhabitable_location: Judged[bool] | None = fact(
         "一方水土不能养活一方人", "Lives where the land cannot support its people, or in a harsh remote natural village (judged)"
     )
+    harsh_environment_area: Judged[bool] | None = fact(
+        "居住在生存条件恶劣、生态环境脆弱、自然灾害频发等地区",
+        "Lives in an area of harsh living conditions, fragile ecology, frequent natural disasters or the like (judged)",
+    )
     development_potential: Judged[bool] | None = fact("有发展潜质", "Has potential to develop (发展潜质, judged)")
     capital_need: Judged[bool] | None = fact("有资金需求", "Needs funds for production (资金需求, judged)")
     repayment_capacity: Judged[bool] | None = fact("有还款来源或还贷能力", "Has a source of repayment, able to repay a loan (judged)")
@@ -314,5 +318,6 @@ class Household(FactModel):
     refuses_asset_verification: bool | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
     credit_rated: bool | None = fact(
         "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)")
+    relocation_consent: bool | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
     months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
