@@ -6,7 +6,7 @@ three-valued logic. A missing fact is an ``Unknown`` that names the fact path.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -328,3 +328,44 @@ def test_as_of_changes_the_result():
     text = "months_between(hh.monitoring.included_on, as_of) >= 6"
     assert evaluate(text, hh, as_of=date(2021, 7, 14)) is False
     assert evaluate(text, hh, as_of=date(2021, 7, 15)) is True
+
+
+@pytest.mark.parametrize(("start", "n", "expected"), [
+    ("2021-01-15", 1, "2021-02-15"),
+    ("2021-01-31", 1, "2021-02-28"),   # a day the month lacks: its last day (民法典 第202条)
+    ("2020-01-31", 1, "2020-02-29"),
+    ("2021-03-31", -1, "2021-02-28"),
+    ("2021-11-30", 3, "2022-02-28"),
+    ("2021-05-05", 0, "2021-05-05"),
+])
+def test_add_months(start, n, expected):
+    assert evaluate(f'add_months(date("{start}"), {n}) == date("{expected}")') is True
+
+
+@pytest.mark.parametrize(("start", "n", "expected"), [
+    ("2016-07-01", 2, "2018-07-01"),
+    ("2020-02-29", 1, "2021-02-28"),   # no 29 February in 2021
+    ("2020-02-29", 4, "2024-02-29"),
+    ("2018-07-01", -2, "2016-07-01"),
+])
+def test_add_years(start, n, expected):
+    assert evaluate(f'add_years(date("{start}"), {n}) == date("{expected}")') is True
+
+
+@given(st.dates(date(1950, 1, 1), date(2090, 12, 31)), st.integers(-600, 600))
+def test_add_months_is_the_end_of_a_period_of_whole_months(start, n):
+    from povrules.lang.compiler import add_months
+    end = add_months(start, n)
+    assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == n
+    assert end.day == start.day or (end.day < start.day and (end + timedelta(days=1)).day == 1)
+
+
+def test_add_months_checks_its_arguments_and_keeps_unknowns():
+    hh = {"id": "h", "monitoring": {"included_on": "2021-01-31"}}
+    assert evaluate("as_of <= add_months(hh.monitoring.included_on, 6)", hh, as_of=date(2021, 7, 31)) is True
+    assert evaluate("as_of <= add_months(hh.monitoring.included_on, 6)", hh, as_of=date(2021, 8, 1)) is False
+    assert missing(evaluate("as_of <= add_years(hh.monitoring.included_on, 1)")) == {"hh.monitoring.included_on"}
+    with pytest.raises(CheckProblem, match=r"add_months\(\) takes a date and a whole number"):
+        evaluate('add_months(date("2021-01-01"), 1.5) == as_of')
+    with pytest.raises(CheckProblem, match=r"add_years\(\) takes a date and a whole number"):
+        evaluate("add_years(3, 1) == as_of")

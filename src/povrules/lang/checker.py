@@ -243,6 +243,10 @@ class _Checker:
             if len(args) != 2 or any(a.type != DATE for a in args):
                 raise self.fail(node, f"{func}() takes two dates: {func}(<earlier>, <later>)")
             return attrs.evolve(node, args=args, type=INT)
+        if func in ("add_months", "add_years"):
+            if len(args) != 2 or args[0].type != DATE or args[1].type != INT:
+                raise self.fail(node, f"{func}() takes a date and a whole number: {func}(<date>, <n>)")
+            return attrs.evolve(node, args=args, type=DATE)
         if func == "len":
             if len(args) != 1 or not isinstance(args[0].type, ListType):
                 raise self.fail(node, "len() takes one list")

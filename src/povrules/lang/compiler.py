@@ -12,6 +12,7 @@ append one tuple per leaf condition to ``env.rec``; untraced ones do not.
 
 from __future__ import annotations
 
+import calendar
 import operator
 from collections.abc import Callable
 from datetime import date
@@ -96,9 +97,25 @@ def days_between(start: date, end: date) -> int:
     return (end - start).days
 
 
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later (or earlier); a day the month lacks becomes its last day
+    (《民法典》第202条: a period ending in a month without that day ends on the month's last day)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise EvaluationError(f"add_months({start}, {months}) falls outside the calendar")
+    return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def add_years(start: date, years: int) -> date:
+    """The same day ``years`` later (or earlier); 29 February becomes 28 February in a common year."""
+    return add_months(start, 12 * years)
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len, "abs": abs, "min": min, "max": max,
     "days_between": days_between, "months_between": months_between, "years_between": years_between,
+    "add_months": add_months, "add_years": add_years,
 }
 
 

@@ -22,7 +22,8 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 32
 MAX_NODES = 400
 
-FUNCTIONS = frozenset({"len", "abs", "min", "max", "date", "days_between", "months_between", "years_between"})
+FUNCTIONS = frozenset({"len", "abs", "min", "max", "date", "days_between", "months_between", "years_between",
+                       "add_months", "add_years"})
 QUANTIFIERS = frozenset({"any", "all", "count", "sum"})
 
 _COMPARE = {
