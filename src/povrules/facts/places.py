@@ -61,6 +61,8 @@ class Village(FactModel):
     provincial_weak_village: bool | None = fact("省定经济薄弱村", "Designated by the province as an economically weak village")
     natural_village: bool | None = fact("自然村", "A natural village (自然村) rather than an administrative one")
     parent_is_poor_village: bool | None = fact("所属行政村为贫困村", "A natural village whose administrative village is a poor village")
+    poverty_areas: tuple[str, ...] | None = fact(
+        "所在扶贫片区", "Designated poverty areas the village lies in (片区, 聚居区), by the names the plan uses")
 
 
 class County(FactModel):
