@@ -577,7 +577,7 @@ def test_ranking_from_eight_threads_matches_serial(fixtures_dir, build):
 
 def test_every_fixture_ruleset_loads_and_cites_the_design_page(fixtures_dir):
     files = sorted(fixtures_dir.glob("*.yaml"))
-    assert [f.stem for f in files] == ["defeasible", "identify", "ranking", "tables"]
+    assert [f.stem for f in files] == ["defeasible", "identify", "lifecycle", "ranking", "tables"]
     for file in files:
         ruleset = povrules.load_ruleset(file)
         assert ruleset.rules and all(rule.citation is not None for rule in ruleset.rules.values())

@@ -13,10 +13,12 @@ from povrules._version import __version__
 from povrules.engine import Decision, Ranking, RankEntry, RuleResult, evaluate, evaluate_many, rank
 from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
+from povrules.lifecycle import Transition, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 
 __all__ = [
     "County", "Decision", "EvaluationError", "FactsError", "Household", "Location", "PovrulesError", "RankEntry",
-    "Ranking", "RuleResult", "Ruleset", "RulesetError", "Village", "__version__", "evaluate", "evaluate_many",
-    "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household", "rank",
+    "Ranking", "RuleResult", "Ruleset", "RulesetError", "Transition", "TransitionRefused", "Village", "__version__",
+    "evaluate", "evaluate_many", "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household",
+    "rank", "transition",
 ]

@@ -39,6 +39,7 @@ MonitoringType = Literal["unstable_exited", "edge_vulnerable", "sudden_hardship"
 RiskCause = Literal[
     "illness", "education", "disability", "disaster", "accident", "industry_failure",
     "unstable_employment", "lack_of_labour", "housing", "drinking_water", "other",
+    "family_change",
 ]
 PovertyCause = Literal[
     "illness", "disability", "education", "disaster", "lack_of_land", "lack_of_water", "lack_of_skills",
@@ -79,6 +80,8 @@ class Member(FactModel):
     stable_salary: bool | None = fact("工资收入稳定", "Has a stable salary")
     village_post: VillagePost | None = fact("村干部职务", "Village post held")
     migrant_worker: bool | None = fact("外出务工", "Works away from home")
+    special_needs_medical: bool | None = fact(
+        "有特需医疗等高消费", "Has special-needs medical care (美容, 正畸 …) or other high consumption")
     illegal_conduct: tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None = fact(
         "违法犯罪行为", "Illegal conduct on record"
     )
@@ -91,6 +94,9 @@ class Vehicle(FactModel):
     value: Money | None = fact("价值", "Current value", unit="元")
     use: Literal["private", "production", "commercial"] | None = fact("用途", "Use")
     acquired_on: date | None = fact("购置日期", "Date acquired")
+    high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
+    size_class: Literal["large", "medium", "small", "mini"] | None = fact(
+        "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)")
 
 
 class Property(FactModel):
@@ -103,6 +109,7 @@ class Property(FactModel):
     newly_built: Judged[bool] | None = fact("新建住房", "A newly built house (新建: the texts give no time window, so it is judged)")
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
+    high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
 
 
 class Enterprise(FactModel):
@@ -114,6 +121,8 @@ class Enterprise(FactModel):
     fixed_assets: Money | None = fact("固定资产", "Fixed assets", unit="元")
     employees: int | None = fact("雇工人数", "Number of employees", unit="人", ge=0)
     employs_others_long_term: bool | None = fact("长期雇用他人", "Employs others long-term")
+    annual_inspection_record: bool | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
+    income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
 
 
 class Income(FactModel):
@@ -197,6 +206,11 @@ class Monitoring(FactModel):
     included_on: date | None = fact("纳入监测日期", "Date included as a monitoring object")
     measures_started_on: date | None = fact("帮扶措施落实日期", "Date assistance measures started")
     risk_eliminated_on: date | None = fact("风险消除日期", "Date risk was marked eliminated")
+    income_stable_since: date | None = fact("收入持续稳定起始日期", "Date from which the income has been continuously stable")
+    household_acknowledged: bool | None = fact("监测对象户认可", "The household has acknowledged the end of its monitoring")
+    status_since: date | None = fact("当前状态起始日期", "Date the current monitoring status began")
+    rolled_back_on: date | None = fact("风险消除回退日期", "Date a risk elimination was rolled back")
+    removed_on: date | None = fact("退出监测日期", "Date the household was removed from monitoring")
 
 
 class Assessments(FactModel):
@@ -248,6 +262,32 @@ class Assessments(FactModel):
     unused_potential: Judged[bool] | None = fact(
         "有可开发的资源和可挖掘的潜力未能有效利用", "Has resources or potential it has not put to use (judged)")
     livelihood_difficulty: Judged[bool] | None = fact("生活困难", "In difficulty in daily living (生活困难, judged)")
+    rigid_expenditure_exceeds_income_markedly: Judged[bool] | None = fact(
+        "刚性支出明显超过上年度收入", "Rigid expenditure markedly (明显) exceeds the previous year's income (judged)")
+    basic_living_affected: Judged[bool] | None = fact("影响基本生活", "Basic living is affected (judged)")
+    rigid_expenditure_surged: Judged[bool] | None = fact("刚性支出骤增", "Rigid expenditure surged (骤增, judged)")
+    production_living_severe_difficulty: Judged[bool] | None = fact(
+        "生产生活严重困难", "Severe difficulty in production and living (基本生产生活受到严重影响, judged)")
+    guarantees_prominent_problem: Judged[bool] | None = fact(
+        "“三保障”和安全饮水出现突出问题", "A prominent (突出) problem in the three guarantees or safe drinking water (judged)")
+    cannot_resolve_alone: Judged[bool] | None = fact(
+        "依靠自身力量难以解决", "The household cannot resolve the difficulty by its own efforts (judged)")
+    supporters_can_secure_living: Judged[bool] | None = fact(
+        "法定赡养、抚养、扶养人收入水平较高，明显具备抵御风险能力，能保障其基本生活",
+        "Legal supporters earn relatively well, can clearly bear the risk and secure the household's basic living (judged)")
+    large_deposits_or_securities: Judged[bool] | None = fact(
+        "有大额存款或有价证券", "Has large (大额) deposits, or funds, shares, investment insurance (judged)")
+    measures_effective: Judged[bool] | None = fact(
+        "针对性帮扶措施有效落实", "The measures taken against the risk are effectively in place (judged)")
+    rigid_expenditure_resolved: Judged[bool] | None = fact(
+        "大额刚性支出稳定解决", "Large rigid expenditure is stably resolved (judged)")
+    rigid_expenditure_uncontrollable: Judged[bool] | None = fact(
+        "刚性支出不可控", "Rigid expenditure cannot be controlled (judged)")
+    elimination_stability_weak: Judged[bool] | None = fact(
+        "风险消除稳定性较弱", "The elimination of the risk is weakly stable (较弱, judged)")
+    risk_eliminated: Judged[bool] | None = fact("返贫致贫风险已经消除", "The risk of (returning to) poverty is eliminated (judged)")
+    risk_stably_eliminated: Judged[bool] | None = fact(
+        "返贫致贫风险已经稳定消除", "The risk of (returning to) poverty is stably eliminated (judged)")
 
 
 class Look(FactModel):
@@ -319,5 +359,9 @@ class Household(FactModel):
     credit_rated: bool | None = fact(
         "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)")
     relocation_consent: bool | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
+    relocated_urban_hukou: bool | None = fact(
+        "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration")
+    urban_resident_benefits: bool | None = fact(
+        "享受城镇居民保障措施和待遇", "Receives the protection measures and benefits of urban residents")
     months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")

@@ -13,20 +13,24 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
+from povrules.facts.household import MonitoringType
 from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
+from povrules.lifecycle import ALLOWED, STATUSES
 from povrules.ruleset._yaml import YList, YMap, expression_location, load_yaml
 from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
+    TransitionSpec,
 )
 
+MONITORING_TYPES = get_args(MonitoringType)
 SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
 TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "extends", "description", *SECTIONS})
 
@@ -391,6 +395,16 @@ class _Builder:
                 if rule_id not in rules:
                     raise self._fail(f"{what} names unknown rule {rule_id!r}", self._item_at(entry, rule_id),
                                      did_you_mean(rule_id, rules))
+            if spec.transition is not None:
+                if spec.kind == "ranking":
+                    raise self._fail(f"{what} is a ranking: it orders households and moves no status",
+                                     entry.at("transition"))
+                possible = _outcomes(spec, rules)
+                on = entry["transition"]["on"]
+                for outcome in spec.transition.on:
+                    if outcome not in possible:
+                        raise self._fail(f"{what} never gives the outcome {outcome!r}", on.at(outcome),
+                                         did_you_mean(outcome, possible) or "outcomes: " + ", ".join(sorted(possible)))
             out[name] = spec
         for spec in out.values():
             if spec.among_decision is not None and spec.among_decision not in out:
@@ -406,11 +420,50 @@ class _Builder:
         return entry.location
 
     def _base(self, name: str, entry: YMap, what: str, extra: set[str]) -> dict[str, Any]:
-        self._keys(entry, {"kind", "title", "note", "labels"} | extra, what)
+        self._keys(entry, {"kind", "title", "note", "labels", "transition"} | extra, what)
         labels_node = self._map(entry, "labels", what)
         labels = {label: self._text(labels_node, label, f"label {label!r} of {what}") for label in labels_node}
         return {"name": name, "title": self._text(entry, "title", what), "kind": entry["kind"],
-                "location": entry.location, "labels": labels}
+                "location": entry.location, "labels": labels, "transition": self._transition(entry, what)}
+
+    def _transition(self, entry: YMap, what: str) -> TransitionSpec | None:
+        """A decision's ``transition``: the monitoring statuses it applies to and where each outcome leads."""
+        if "transition" not in entry:
+            return None
+        if self.root != "hh":
+            raise self._fail(f"{what}: only household decisions move a monitoring status", entry.at("transition"))
+        node = self._map(entry, "transition", what, required=True)
+        where = f"'transition' of {what}"
+        self._keys(node, {"applies_to", "on"}, where)
+        applies_to = self._ids(node, "applies_to", where)
+        for status in applies_to:
+            if status not in STATUSES:
+                raise self._fail(f"unknown monitoring status {status!r}", self._item_at(node, status),
+                                 did_you_mean(status, STATUSES) or "statuses: " + ", ".join(STATUSES))
+        if not applies_to:
+            raise self._fail(f"{where} needs 'applies_to': the statuses it may change", node.location)
+        on_node = self._map(node, "on", where, required=True)
+        on: dict[str, tuple[str, str | None]] = {}
+        for outcome, target in on_node.items():
+            at = on_node.at(outcome)
+            if isinstance(target, YMap):
+                self._keys(target, {"status", "type"}, f"outcome {outcome!r} in {where}")
+                status, kind = target.get("status"), target.get("type")
+            else:
+                status, kind = target, None
+            if status not in STATUSES:
+                raise self._fail(f"outcome {outcome!r} leads to unknown monitoring status {status!r}", at,
+                                 (did_you_mean(status, STATUSES) if isinstance(status, str) else None)
+                                 or "statuses: " + ", ".join(STATUSES))
+            if kind is not None and kind not in MONITORING_TYPES:
+                raise self._fail(f"unknown monitoring type {kind!r}", at, "types: " + ", ".join(MONITORING_TYPES))
+            for start in applies_to:
+                if status != start and status not in ALLOWED[start]:
+                    raise self._fail(f"outcome {outcome!r} would move a household from {start} to {status}, which "
+                                     f"the monitoring lifecycle does not allow", at,
+                                     f"from {start}: " + ", ".join(sorted(ALLOWED[start])))
+            on[outcome] = (status, kind)
+        return TransitionSpec(applies_to=applies_to, on=on, location=node.location)
 
     def _eligibility(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
         base = self._base(name, entry, what, {"criteria", "exceptions", "outcomes"})
@@ -481,3 +534,9 @@ class _Builder:
             tiebreaks={name: tuple(compiler.value(t.expr) for t in spec.tiebreak) for name, spec in decisions.items()},
         )
 
+
+def _outcomes(spec: DecisionSpec, rules: dict[str, Rule]) -> set[str]:
+    """The settled outcomes a decision can give (not undetermined, needs_deliberation or conflict)."""
+    if spec.kind == "eligibility":
+        return {spec.yes, spec.no, *(rules[r].outcome for r in spec.exceptions if rules[r].outcome)}
+    return {spec.default, *(rules[r].outcome for r in spec.rows if rules[r].outcome)}

@@ -131,6 +131,16 @@ class TieBreak:
 
 
 @attrs.frozen
+class TransitionSpec:
+    """How a decision moves a household's monitoring status: the statuses it applies to, and the
+    (status, monitoring type) each outcome leads to. Outcomes not listed leave the status as it is."""
+
+    applies_to: tuple[str, ...]
+    on: Mapping[str, tuple[str, str | None]]
+    location: Location | None = None
+
+
+@attrs.frozen
 class DecisionSpec:
     """How rules combine into the answer to one question.
 
@@ -157,6 +167,7 @@ class DecisionSpec:
     order: Literal["count", "lexicographic"] = "count"
     tiebreak: tuple[TieBreak, ...] = ()
     labels: Mapping[str, Text] = attrs.field(factory=dict)
+    transition: TransitionSpec | None = None
     location: Location | None = None
 
     def label(self, outcome: str, lang: str) -> str:
