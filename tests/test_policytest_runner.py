@@ -714,3 +714,68 @@ def test_a_ruleset_file_means_its_tests_and_a_file_named_twice_runs_once(tmp_pat
     ruleset = file.parent.parent / "ruleset.yaml"
     assert policy_test_files(ruleset) == [file]
     assert cli(capsys, str(ruleset), str(tmp_path), str(file)) == (0, "1 passed, 0 failed\n", "")
+
+
+LIFECYCLE_HEAD = """\
+as_of: 2021-06-30
+bases:
+  exited_poor:
+    id: h1
+    registration: {status: exited}
+    income: {per_capita_net: "5000"}
+cases:
+"""
+
+
+def test_a_case_can_expect_the_monitoring_status_a_transition_leaves(tmp_path):
+    file = write(tmp_path, """\
+      - name: taken into monitoring
+        decision: identify_monitoring_object
+        base: exited_poor
+        expect: unstable_exited
+        status: monitored
+      - name: already monitored, so identification is refused
+        decision: identify_monitoring_object
+        base: exited_poor
+        set: {monitoring: {status: monitored}}
+        expect: unstable_exited
+        status: refused
+      - name: expects elimination of a household never monitored
+        decision: mark_risk_eliminated
+        base: exited_poor
+        set:
+          income.per_capita_net: "6500"
+          assessments: {income_stable: {value: true, by: 王某, "on": 2021-06-01}}
+        expect: eliminated
+        status: risk_eliminated
+    """, fixture="lifecycle", head=LIFECYCLE_HEAD)
+    results = [run_case(case) for case in load_policy_file(file)]
+    assert [r.passed for r in results] == [True, True, False]
+    assert results[2].expected == "eliminated; status risk_eliminated"
+    assert results[2].got.startswith("eliminated; status refused (decision 'mark_risk_eliminated' applies to")
+
+
+@pytest.mark.parametrize(("body", "needle", "message"), [
+    ("""\
+      - name: a status on a decision that moves none
+        decision: identify
+        base: poor
+        expect: identified
+        status: monitored
+    """, "status: monitored", "declares no 'transition'"),
+    ("""\
+      - name: an unknown status
+        decision: identify_monitoring_object
+        base: exited_poor
+        expect: unstable_exited
+        status: monitord
+    """, "status: monitord", "did you mean 'monitored'"),
+])
+def test_a_bad_status_expectation_is_refused_at_its_place(tmp_path, body, needle, message):
+    if "decision: identify\n" in body:
+        file = write(tmp_path, body)
+    else:
+        file = write(tmp_path, body, fixture="lifecycle", head=LIFECYCLE_HEAD)
+    with pytest.raises(RulesetError, match=message) as caught:
+        load_policy_file(file)
+    assert str(caught.value).startswith(at(file, needle))

@@ -31,6 +31,7 @@ from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, 
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
 from povrules.facts import parse_facts
 from povrules.lang.checker import did_you_mean
+from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset._yaml import YList, YMap, load_yaml
 from povrules.ruleset.model import DecisionSpec, Text
@@ -43,12 +44,13 @@ __all__ = [
 FILE_KEYS = frozenset({"ruleset", "decision", "as_of", "bases", "cases"})
 CASE_KEYS = frozenset({
     "name", "base", "set", "facts", "expect", "reasons", "missing", "decision", "as_of",
-    "households", "expect_order", "not_eligible", "undetermined", "expect_error",
+    "households", "expect_order", "not_eligible", "undetermined", "expect_error", "status",
 })
-SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing"})
+SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing", "status"})
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
 # The expectations of an answer; a case that expects an evaluation error gives none of them.
-ANSWER_KEYS = ("expect", "reasons", "missing", "expect_order", "not_eligible", "undetermined")
+ANSWER_KEYS = ("expect", "reasons", "missing", "status", "expect_order", "not_eligible", "undetermined")
+REFUSED = "refused"  # the ``status`` a case gives when it expects the transition to be refused
 HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
 TEST_SUFFIXES = (".yaml", ".yml")
 _KINDS = {"eligibility": "an eligibility decision", "table": "a decision table", "ranking": "a ranking"}
@@ -65,6 +67,8 @@ class Expectations:
     the ranking's places, each a set of the household ids tied there.
     ``error`` is text the message of an :class:`~povrules.errors.EvaluationError`
     must contain; a case with ``error`` expects no answer, so the others are ``None``.
+    ``status`` is the monitoring status the decision's transition leaves the
+    household in, or ``refused``.
     """
 
     outcome: str | frozenset[str] | None = None
@@ -74,6 +78,7 @@ class Expectations:
     not_eligible: frozenset[str] | None = None
     undetermined: frozenset[str] | None = None
     error: str | None = None
+    status: str | None = None
 
 
 @attrs.frozen(eq=False)
@@ -430,6 +435,7 @@ class _FileLoader:
             outcome=self.outcome(entry, spec),
             reasons=frozenset(self.reasons(entry, spec, what)) if "reasons" in entry else None,
             missing=frozenset(self.names(entry, "missing", what)) if "missing" in entry else None,
+            status=self.status(entry, spec) if "status" in entry else None,
         )
         return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
                           expectations)
@@ -472,6 +478,19 @@ class _FileLoader:
         if value not in known:
             raise self.unknown_outcome(value, spec, known, entry.at("expect"))
         return value
+
+    def status(self, entry: YMap, spec: DecisionSpec) -> str:
+        """The monitoring status expected after the decision's transition, or ``refused``."""
+        if spec.transition is None:
+            raise self.fail(f"decision {spec.name!r} declares no 'transition', so a case cannot expect a status",
+                            entry.at("status"))
+        value = entry["status"]
+        allowed = (*STATUSES, REFUSED)
+        if value not in allowed:
+            raise self.fail(f"'status' is a monitoring status or {REFUSED!r}, not {value!r}", entry.at("status"),
+                            (did_you_mean(value, allowed) if isinstance(value, str) else None)
+                            or "statuses: " + ", ".join(allowed))
+        return str(value)
 
     def unknown_outcome(self, label: str, spec: DecisionSpec, known: set[str], where: Location) -> RulesetError:
         return self.fail(f"decision {spec.name!r} has no outcome {label!r}", where,
@@ -706,6 +725,8 @@ def _describe_expected(e: Expectations) -> str:
         parts.append(f"not_eligible {_shown(e.not_eligible)}")
     if e.undetermined is not None:
         parts.append(f"undetermined {_shown(e.undetermined)}")
+    if e.status is not None:
+        parts.append(f"status {e.status}")
     return "; ".join(parts)
 
 
@@ -741,6 +762,12 @@ def _run_single(case: PolicyCase) -> CaseResult:
         checks.append(("reasons", _shown(e.reasons), _shown(set(decision.reasons)), False))
     if e.missing is not None:
         checks.append(("missing", _shown(e.missing), _shown(set(decision.missing)), False))
+    if e.status is not None:
+        try:
+            after = transition(case.facts, case.ruleset, case.decision, as_of=case.as_of).after
+        except TransitionRefused as exc:
+            after = f"{REFUSED} ({exc})" if e.status != REFUSED else REFUSED
+        checks.append(("status", e.status, after, False))
     return _result(case, checks, Text(decision.explain("zh"), decision.explain("en")))
 
 
