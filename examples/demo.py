@@ -109,8 +109,52 @@ def hunan() -> None:
     print(sudden.explain("zh"))
 
 
+def monitoring() -> None:
+    hunan = povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
+    as_of = date(2021, 6, 30)
+    types = povrules.evaluate_many(households(hunan.id), hunan, "monitoring_type", as_of=as_of)
+    heading("防返贫监测对象的三种类型 / A household of each monitoring type (湖南某县, 方案4)")
+    for outcome in ("unstable_exited", "edge_vulnerable", "sudden_hardship"):
+        print(next(d for d in types if d.outcome == outcome).explain("zh" if outcome != "edge_vulnerable" else "en"))
+        print()
+
+    town = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
+    decisions = povrules.evaluate_many(households(town.id), town, "monitoring_object", as_of=as_of)
+    heading("负面清单与村民代表会议评议 / The negative list, and the meeting that may set an item aside (方案7)")
+    summary(decisions)
+    print()
+    print(decisions[1].explain("zh"))   # kept out: the meeting upheld the item
+    print()
+    print(decisions[2].explain("en"))   # let in: the meeting set the item aside
+
+    heading("风险消除：5000元收入线 / Risk elimination and the 5,000 元 floor (方案4)")
+    for household in households("cn-hunan-county-plan4-elimination"):
+        try:
+            moved = povrules.transition(household, hunan, "mark_risk_eliminated", as_of=date(2021, 9, 1))
+        except povrules.TransitionRefused as refused:
+            print(f"  {household.id}: {refused}")
+            continue
+        print(f"  {household.id}: {moved.before} → {moved.after}")
+        if not moved.changed:
+            print(moved.explain("zh"))
+            print()
+            print(moved.explain("en"))
+
+    yingkou = povrules.load_ruleset(RULESETS / "cn-liaoning-yingkou")
+    rechecked = povrules.evaluate_many(households(yingkou.id), yingkou, "risk_elimination_recheck",
+                                       as_of=date(2022, 5, 10))
+    heading("风险消除回头看：回退 / The recheck of eliminated risks: one rolled back (方案5, 6600 元)")
+    summary(rechecked)
+    print()
+    rolled = next(d for d in rechecked if d.outcome == "rolled_back")
+    print(rolled.explain("zh"))
+    print()
+    print(rolled.explain("en"))
+
+
 if __name__ == "__main__":
     weishan()
     weishan_exit()
     weishan_villages_and_county()
     hunan()
+    monitoring()

@@ -60,7 +60,7 @@ class Member(FactModel):
     id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)", pattern=r"^\d{17}[\dXx]$")
     on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
-    labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity: full, partial, weak (半弱), none")
+    labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
         "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
@@ -186,7 +186,7 @@ class Guarantees(FactModel):
 class Registration(FactModel):
     """Poverty registration (建档立卡) and social assistance."""
 
-    status: RegistrationStatus | None = fact("建档立卡状态", "general, registered_poor, exited, exited_no_policy")
+    status: RegistrationStatus | None = fact("建档立卡状态", "Registration status")
     registered_on: date | None = fact("建档立卡日期", "Date registered as poor")
     exited_on: date | None = fact("脱贫日期", "Date of exit from poverty")
     dibao: bool | None = fact("低保户", "Receives minimum living allowance (低保)")
@@ -311,7 +311,7 @@ class FiveLooks(FactModel):
 class Disaster(FactModel):
     """The most recent disaster that hit the household."""
 
-    severity: DisasterSeverity | None = fact("受灾程度", "none, minor, severe (重灾)")
+    severity: DisasterSeverity | None = fact("受灾程度", "Disaster severity")
     occurred_on: date | None = fact("受灾日期", "Date of the disaster")
 
 
