@@ -26,6 +26,14 @@ def heading(text: str) -> None:
     print(f"\n{'=' * 100}\n{text}\n{'=' * 100}")
 
 
+def both(decision: povrules.Decision) -> None:
+    """A decision explained in Chinese, then in English."""
+    print(decision.explain("zh"))
+    print()
+    print(decision.explain("en"))
+    print()
+
+
 def summary(decisions: list[povrules.Decision], lang: str = "zh") -> None:
     for d in decisions:
         spec = d.ruleset.decisions[d.decision]
@@ -115,17 +123,15 @@ def monitoring() -> None:
     types = povrules.evaluate_many(households(hunan.id), hunan, "monitoring_type", as_of=as_of)
     heading("防返贫监测对象的三种类型 / A household of each monitoring type (湖南某县, 方案4)")
     for outcome in ("unstable_exited", "edge_vulnerable", "sudden_hardship"):
-        print(next(d for d in types if d.outcome == outcome).explain("zh" if outcome != "edge_vulnerable" else "en"))
-        print()
+        both(next(d for d in types if d.outcome == outcome))
 
     town = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
     decisions = povrules.evaluate_many(households(town.id), town, "monitoring_object", as_of=as_of)
     heading("负面清单与村民代表会议评议 / The negative list, and the meeting that may set an item aside (方案7)")
     summary(decisions)
     print()
-    print(decisions[1].explain("zh"))   # kept out: the meeting upheld the item
-    print()
-    print(decisions[2].explain("en"))   # let in: the meeting set the item aside
+    both(decisions[1])   # kept out: the meeting upheld the item
+    both(decisions[2])   # let in: the meeting set the item aside
 
     heading("风险消除：5000元收入线 / Risk elimination and the 5,000 元 floor (方案4)")
     for household in households("cn-hunan-county-plan4-elimination"):
