@@ -65,7 +65,7 @@ class Member(FactModel):
         "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
     health: Health | None = fact("健康状况", "Health status")
-    chronic_heavy_burden: bool | None = fact("慢性病负担较重", "Chronic illness with a heavy burden")
+    chronic_heavy_burden: Judged[bool] | None = fact("慢性病负担较重", "Chronic illness with a heavy (较重) burden (judged)")
     disability_grade: int | None = fact("残疾等级", "Disability certificate grade 1 (most severe) to 4; 0 for none", ge=0, le=4)
     adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact("失能状况", "Activities of daily living")
     education_stage: EducationStage | None = fact("学段", "Education stage")
@@ -288,6 +288,15 @@ class Assessments(FactModel):
     risk_eliminated: Judged[bool] | None = fact("返贫致贫风险已经消除", "The risk of (returning to) poverty is eliminated (judged)")
     risk_stably_eliminated: Judged[bool] | None = fact(
         "返贫致贫风险已经稳定消除", "The risk of (returning to) poverty is stably eliminated (judged)")
+    income_markedly_reduced: Judged[bool] | None = fact(
+        "家庭人均纯收入较上一年度明显减少", "Per-capita net income fell markedly (明显减少) from the previous year (judged)")
+    income_outlook_unstable: Judged[bool] | None = fact(
+        "家庭收入在未来一段时间内缺乏稳定性", "The household's income lacks stability for some time to come (judged)")
+    many_children: Judged[bool] | None = fact("多子女", "Has many children (多子女: the texts give no number, judged)")
+    wage_income_share_high: Judged[bool] | None = fact(
+        "务工收入占比较高", "Wage work is a relatively high (较高) share of the income (judged)")
+    work_time_unstable: Judged[bool] | None = fact("务工时间不稳定", "The time in wage work is not stable (judged)")
+    family_burden_heavy: Judged[bool] | None = fact("家庭负担较重", "The family's burden is relatively heavy (较重, judged)")
 
 
 class Look(FactModel):
@@ -363,5 +372,7 @@ class Household(FactModel):
         "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration")
     urban_resident_benefits: bool | None = fact(
         "享受城镇居民保障措施和待遇", "Receives the protection measures and benefits of urban residents")
+    renovation_other_department_funds: bool | None = fact(
+        "参加其他行业部门资金危房改造", "Takes part in a dilapidated-house renovation funded by another sector's department")
     months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
