@@ -93,6 +93,7 @@ def test_the_lifecycle_graph():
     assert all(targets <= set(STATUSES) for targets in ALLOWED.values())
     assert "risk_eliminated" not in ALLOWED["none"]          # nobody is eliminated before being monitored
     assert ALLOWED["rolled_back"] >= {"risk_eliminated"}      # a rolled-back household can be eliminated again
+    assert ALLOWED["risk_eliminated"] >= {"rolled_back", "tracked_attention"}  # what a recheck may find
     assert not ALLOWED["removed"] - {"monitored"}
 
 

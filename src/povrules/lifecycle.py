@@ -2,10 +2,8 @@
 
 A household under return-to-poverty monitoring (防返贫监测) has one status at a time:
 
-    none ─► monitored ─► tracked_attention ─► risk_eliminated ─► rolled_back
-               │  ▲            │  │                 │  │             │
-               │  └────────────┘  │                 │  └► monitored  │
-               └─► risk_eliminated, removed ◄───────┴────────────────┘
+    none ─► monitored ⇄ tracked_attention ─► risk_eliminated ─► rolled_back
+    (the full list of moves is ALLOWED below; docs/lifecycle.md draws it as a table)
 
 A decision changes the status only if its ruleset says so (a ``transition`` in
 the decision: the statuses it applies to, and the status each outcome leads
@@ -33,12 +31,14 @@ STATUSES = ("none", "monitored", "tracked_attention", "risk_eliminated", "rolled
 # Where each status may lead. Leaving monitoring is ``removed`` (wrongly included, moved away,
 # deceased); a household whose risk was eliminated, or that was removed, is taken in afresh
 # as ``monitored`` when a new risk is found; a rolled-back elimination puts the household back
-# under monitoring in its own status, so that the rollback stays visible.
+# under monitoring in its own status, so that the rollback stays visible; a recheck may also
+# find an elimination premature and keep the household under tracked attention instead
+# (方案5: measures in place for under half a year).
 ALLOWED: dict[str, frozenset[str]] = {
     "none": frozenset({"monitored"}),
     "monitored": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
     "tracked_attention": frozenset({"monitored", "risk_eliminated", "removed"}),
-    "risk_eliminated": frozenset({"rolled_back", "monitored", "removed"}),
+    "risk_eliminated": frozenset({"rolled_back", "tracked_attention", "monitored", "removed"}),
     "rolled_back": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
     "removed": frozenset({"monitored"}),
 }
