@@ -355,6 +355,8 @@ class Household(FactModel):
     rural_hukou: bool | None = fact("农村户籍", "Rural household registration")
     members: tuple[Member, ...] | None = fact("家庭成员", "Members of the household")
     income: Income | None = fact("收入", "Income")
+    income_same_period_last_year: Income | None = fact(
+        "上年同期收入", "Income of the same period one year earlier, by item, for a year-on-year comparison")
     expenditure: Expenditure | None = fact("支出", "Expenditure")
     assets: Assets | None = fact("资产", "Assets")
     guarantees: Guarantees | None = fact("两不愁三保障", "Food, clothing, education, medical care, housing, water")
