@@ -439,6 +439,8 @@ class Compiler:
 
         counts_var = func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
 
+        # The same element loop as any_all, written out again: a shared per-element helper would
+        # add a call per element on the hot path, and these loops run for every household.
         def count_sum(env: Env) -> Any:
             try:
                 items = source(env)
