@@ -1,0 +1,29 @@
+"""Auditing: decision records that prove what was decided, on which facts, under which rules."""
+
+from povrules.audit.log import (
+    DecisionLog,
+    LogEntry,
+    LogError,
+    LogProblem,
+    LogReport,
+    Repair,
+    iter_log,
+    verify_log,
+)
+from povrules.audit.record import (
+    RECORD_SCHEMA,
+    RecordError,
+    load_record,
+    make_record,
+    record_digest,
+    record_json,
+    record_schema,
+    redact_facts,
+    verify_record,
+)
+
+__all__ = [
+    "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "record_digest", "record_json", "record_schema",
+    "redact_facts", "verify_record",
+    "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "iter_log", "verify_log",
+]
