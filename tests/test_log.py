@@ -389,6 +389,53 @@ def test_a_killed_writer_leaves_a_log_valid_to_its_last_whole_line(log_path: Pat
     assert DecisionLog(log_path).append(record(-1)).seq == total + 1
 
 
+def _die_half_way_through_a_write(path: str) -> None:
+    import povrules.audit.log as module
+
+    def half_then_killed(fd: int, data: bytes) -> int:
+        cut = data.index(b"\n") + 1 + 30  # the batch's first line and 30 bytes of the second
+        os.write(fd, data[:cut])  # the real write, cut short
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("not reached")
+
+    module.os = _OsWithWrite(half_then_killed)  # type: ignore[assignment]
+    DecisionLog(path).append_many(record(n, pad=200) for n in range(100, 110))
+
+
+class _OsWithWrite:
+    """The os module, but with another ``write``: only the child process that dies uses it."""
+
+    def __init__(self, write: Any):
+        self.write = write
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+def test_a_writer_killed_inside_its_write_leaves_one_partial_line_that_repair_removes(log_path: Path) -> None:
+    before = DecisionLog(log_path).append_many(record(n) for n in range(100))
+    whole = log_path.read_bytes()
+    writer = FORK.Process(target=_die_half_way_through_a_write, args=(str(log_path),))
+    writer.start()
+    writer.join(60)
+    assert writer.exitcode == -signal.SIGKILL
+    assert log_path.read_bytes().startswith(whole)
+
+    # The batch's first line reached the file whole and chains on; the second is cut at 30 bytes.
+    report = verify_log(log_path)
+    assert (report.lines, report.entries) == (102, 101)
+    assert report.problem is not None and (report.problem.kind, report.problem.line) == ("truncated", 102)
+    first = json.loads(log_path.read_bytes().splitlines()[100])
+    assert first["prev"] == before[-1].digest and first["record"] == record(100, pad=200)
+    with pytest.raises(LogError, match="repair"):
+        DecisionLog(log_path).append(record(200))
+    repaired = DecisionLog(log_path).repair()
+    assert repaired is not None and (repaired.line, repaired.removed) == (102, 30)
+    after = verify_log(log_path)
+    assert after.ok and after.entries == after.lines == 101
+    assert DecisionLog(log_path).append(record(200)).seq == 102
+
+
 def _append_one_by_one(path: str, writer: str, count: int, go: Any) -> None:
     log = DecisionLog(path)
     go.wait()

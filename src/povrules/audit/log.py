@@ -31,7 +31,7 @@ Appends
 
 Crashes
     A process killed in the middle of its write can leave at most one partial line, at the end,
-    without its ``\\n``. :func:`verify_log` reports it as ``truncated`` at that line; everything
+    without its ``\\n`` (after a batch's first lines, whole and chained, if the write was a batch). :func:`verify_log` reports it as ``truncated`` at that line; everything
     before it still verifies. :meth:`DecisionLog.append` refuses to write after it: chaining a new
     entry onto a line that may be half of one would hide where the damage is. A person decides, then
     calls :meth:`DecisionLog.repair`, which logs what it removes (line, offset, size, the start of the
@@ -444,7 +444,11 @@ class DecisionLog:
         return self._append([_record_json(record, 0, str(self.path))], [record])[0]
 
     def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[LogEntry]:
-        """Append records in order, in one write: all of them follow one another, or none is written."""
+        """Append records in order, in one write, so that no other writer's entry comes between them.
+
+        On an error nothing is written. A crash during the write can leave the batch's first lines,
+        whole and chained, followed by at most one partial line.
+        """
         records = list(records)
         texts = [_record_json(r, i, str(self.path)) for i, r in enumerate(records)]
         return self._append(texts, records) if records else []
