@@ -14,6 +14,12 @@ Format
     * ``digest``: ``"sha256:"`` and the hex sha256 of the UTF-8 canonical JSON of
       ``{"seq": …, "prev": …, "record": …}``.
 
+    Since the writer writes canonical JSON, the digest is also the sha256 of the line's own bytes
+    from ``"prev"`` to the end (newline left out), with a ``{`` put before them: that is what
+    :func:`verify_log` checks, without writing each record out again. A line whose digest does not
+    match its bytes is then written out again in canonical form, to tell an edit (the content's
+    digest differs) from a change of layout alone (spaces, key order: reported as ``malformed``).
+
     Changing any byte of a record changes its line's digest; changing the digest as well breaks the
     ``prev`` of the next line. Removing or moving lines breaks the run of ``seq`` numbers. So an edit,
     a deletion or a reordering anywhere shows at the first line it touches. What the chain alone
@@ -31,8 +37,9 @@ Appends
 
 Crashes
     A process killed in the middle of its write can leave at most one partial line, at the end,
-    without its ``\\n`` (after a batch's first lines, whole and chained, if the write was a batch). :func:`verify_log` reports it as ``truncated`` at that line; everything
-    before it still verifies. :meth:`DecisionLog.append` refuses to write after it: chaining a new
+    without its ``\\n`` (after a batch's first lines, whole and chained, if the write was a batch).
+    :func:`verify_log` reports it as ``truncated`` at that line; everything before it still verifies.
+    :meth:`DecisionLog.append` refuses to write after it: chaining a new
     entry onto a line that may be half of one would hide where the damage is. A person decides, then
     calls :meth:`DecisionLog.repair`, which logs what it removes (line, offset, size, the start of the
     text), cuts the file back to the end of the last whole line and returns the same description.
@@ -73,6 +80,7 @@ PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _FIELDS = frozenset({"seq", "prev", "record", "digest"})
 _CHUNK = 1 << 16
+_BODY_AT = len('{"digest":"sha256:') + 64 + 2  # where "prev" starts in a line
 
 
 class LogError(PovrulesError):
@@ -238,6 +246,13 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogProblem:
             return LogProblem(line, "malformed", f"{name} must be 'sha256:' and 64 hex digits, found {value!r}")
     if not isinstance(record, dict):
         return LogProblem(line, "malformed", f"record must be a JSON object, found {type(record).__name__}")
+    # Fast path: the line is laid out as the writer lays it out, and its digest is the sha256 of its
+    # bytes from "prev" on; those bytes are then the canonical JSON that was hashed when it was written.
+    head = b'{"digest":"' + digest.encode("ascii") + b'","prev":"' + prev.encode("ascii") + b'","record":{'
+    if raw.startswith(head) and raw.endswith(b',"seq":' + str(seq).encode("ascii") + b"}\n"):
+        if "sha256:" + hashlib.sha256(b"{" + raw[_BODY_AT:-1]).hexdigest() == digest:
+            return LogEntry(seq, prev, record, digest)
+    # Otherwise write the content out again, to tell an edit from a change of layout only.
     try:
         again, computed = _encode(seq, prev, canonical_json(record))
     except (ValueError, UnicodeEncodeError) as exc:
