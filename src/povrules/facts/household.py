@@ -57,7 +57,9 @@ class Member(FactModel):
 
     id: str | None = fact("成员编号", "Member identifier within the household", min_length=1)
     name: str | None = fact("姓名", "Name (redactable in records)")
-    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)", pattern=r"^\d{17}[\dXx]$")
+    # The redacted form (a keyed hash) is accepted too, so that a redacted record's facts can be replayed.
+    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)",
+                                 pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
     on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
