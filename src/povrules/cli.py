@@ -1,7 +1,17 @@
 """The ``povrules`` command.
 
 Every command either succeeds whole or fails with one line on standard error
-naming where the problem is, and writes no partial output.
+naming where the problem is, and writes no partial output: a file given with
+``-o`` is written to a temporary file renamed into place, and ``decide --log``
+appends its whole batch in one locked write or nothing.
+
+Exit codes
+    0  success: the command did what was asked (``replay``: the decision came out identical;
+       ``verify-log``: the log verified)
+    1  the command ran and found something: ``lint`` a misquoted clause, ``test`` a failing case,
+       ``verify-log`` a problem in the log, ``replay`` a divergent decision
+    2  bad input: usage, an unreadable file, malformed JSON, facts failing validation, an invalid or
+       unknown ruleset, a malformed record, a ruleset version not in the store, an evaluation error
 """
 
 from __future__ import annotations
@@ -15,21 +25,25 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from povrules.audit import DecisionLog, LogError, RecordError, load_record, make_record, record_json, verify_log
+from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import check_citations
 from povrules.engine import evaluate
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SUBJECTS, facts_schema, parse_facts
 from povrules.policytest import load_policy_file, policy_test_files, run_case
 from povrules.ruleset import load_ruleset
-from povrules.trace import canonical_json, trace_schema
+from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _WORDS, canonical_json, trace_schema
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 EPILOG = """exit codes:
-  0  success
+  0  success (replay: identical; verify-log: the log verifies)
   1  the command ran and found problems (lint: a quote that does not match its source;
-     test: a policy test case that fails)
-  2  bad input: usage, unreadable file, invalid ruleset, facts or policy test file, evaluation error
+     test: a policy test case that fails; verify-log: a problem in the log; replay: divergent)
+  2  bad input: usage, unreadable file, malformed JSON, invalid ruleset, facts, record or
+     policy test file, a ruleset version not in the store, a truncated log passed to --log,
+     evaluation error; nothing is written
 """
 
 
@@ -60,20 +74,36 @@ def _ruleset_files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
+def _stage(text: str, output: str) -> Path:
+    """Write ``text`` to a temporary file beside ``output``; :func:`_commit` renames it into place."""
+    target = Path(output)
+    try:
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _Failure(f"{output}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return Path(temp)
+
+
+def _commit(temp: Path, output: str) -> None:
+    try:
+        os.replace(temp, output)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def _write(text: str, output: str | None) -> None:
     """All or nothing: to a file through a temporary file renamed into place, or to standard output."""
     if output is None:
         sys.stdout.write(text)
         return
-    target = Path(output)
-    handle, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    _commit(_stage(text, output), output)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -119,26 +149,198 @@ def _households(source: str, jsonl: bool) -> list[tuple[str, bytes]]:
     return [(f"{name}:{number}", line) for number, line in enumerate(data.splitlines(), start=1) if line.strip()]
 
 
+PROGRESS_FROM = 200  # households: fewer are decided before anyone could read a counter
+
+
+class _Progress:
+    """A counter on standard error (``\\r``-rewritten), only for a large input and only on a terminal."""
+
+    def __init__(self, total: int, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.total = total
+        isatty = getattr(self.stream, "isatty", None)
+        self.on = total >= PROGRESS_FROM and bool(isatty and isatty())
+        self.step = max(1, total // 100)
+
+    def update(self, done: int) -> None:
+        if self.on and (done % self.step == 0 or done == self.total):
+            self.stream.write(f"\r{done}/{self.total} ({100 * done // self.total}%)")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.stream.write("\r" + " " * (2 * len(str(self.total)) + 8) + "\r")
+            self.stream.flush()
+
+
+def _redact_key(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise _Failure(f"--redact-key-file {path}: cannot read ({exc.strerror})") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise _Failure(f"--redact-key-file {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
+                       "(a short key lets anyone test guesses)")
+    return key
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     try:
         as_of = date.fromisoformat(args.as_of)
     except ValueError:
         raise _Failure(f"--as-of: expected a date as YYYY-MM-DD, got {args.as_of!r}") from None
+    recording = args.record or args.log is not None or args.redact_key_file is not None
+    if recording and args.format == "text":
+        raise _Failure("--format text explains decisions; records (--record, --log, --redact-key-file) are JSON")
+    key = _redact_key(args.redact_key_file)
     ruleset = load_ruleset(args.ruleset)
     ruleset.decision(args.decision)  # fail before reading any household
-    pieces = []
-    for where, text in _households(args.input, args.jsonl):
-        try:
-            facts = parse_facts(text, ruleset.subject, source=where)
-        except FactsError as exc:
-            raise _Failure(str(exc)) from None
-        decision = evaluate(facts, ruleset, args.decision, as_of=as_of, trace=not args.no_trace)
-        if args.format == "json":
-            pieces.append(canonical_json(decision.trace()))
-        else:
-            pieces.append(decision.explain(args.lang))
+    households = _households(args.input, args.jsonl)
+    progress = _Progress(len(households))
+    pieces, records = [], []
+    try:
+        for done, (where, text) in enumerate(households, start=1):
+            try:
+                facts = parse_facts(text, ruleset.subject, source=where)
+            except FactsError as exc:
+                raise _Failure(str(exc)) from None
+            decision = evaluate(facts, ruleset, args.decision, as_of=as_of, trace=recording or not args.no_trace)
+            if recording:
+                record = make_record(decision, redact_key=key)
+                records.append(record)
+                pieces.append(record_json(record))
+            elif args.format == "json":
+                pieces.append(canonical_json(decision.trace()))
+            else:
+                pieces.append(decision.explain(args.lang))
+            progress.update(done)
+    finally:
+        progress.close()
     separator = "\n" if args.format == "json" else "\n\n"
-    _write(separator.join(pieces) + "\n", args.output)
+    text = separator.join(pieces) + "\n" if pieces else ""
+    if args.log is None:
+        _write(text, args.output)
+        return EXIT_OK
+    # The records go to the log in one locked write; -o, if given, is staged first and renamed only
+    # once the log has taken them, so a failure leaves neither.
+    temp = _stage(text, args.output) if args.output is not None else None
+    try:
+        entries = DecisionLog(args.log).append_many(records)
+    except BaseException:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        raise
+    if temp is not None:
+        _commit(temp, args.output)
+    if entries:
+        summary = f"{args.log}: appended {len(entries)} record(s), seq {entries[0].seq} to {entries[-1].seq}"
+    else:
+        summary = f"{args.log}: no household in the input, nothing appended"
+    print(summary)
+    return EXIT_OK
+
+
+def _read_record(path: str) -> dict:
+    """A record file, parsed and verified; any problem is one line naming the file and the field."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise _Failure(f"{name}: cannot read ({exc.strerror})") from None
+    try:
+        return load_record(data)
+    except RecordError as exc:
+        raise _Failure(f"{name}: invalid record: {'; '.join(exc.problems)}") from None
+
+
+def _value_text(operand: dict, lang: str) -> str:
+    value = operand.get("value")
+    if isinstance(value, dict) and set(value) == {"unknown"}:
+        shown = _WORDS[lang]["unknown_value"]
+    elif isinstance(value, bool):
+        shown = _WORDS[lang]["yes"] if value else _WORDS[lang]["no"]
+    else:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
+        return shown  # a constant written in the rule: its value says it all
+    return f"{operand.get('expr', '?')} = {shown}"
+
+
+def explain_record(record: dict, lang: str = "zh") -> str:
+    """A record's decision as text, read from its trace alone: nothing is evaluated again.
+
+    The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
+    trace shows them (expression = value), since the ruleset's field titles are not in the record.
+    """
+    words = _WORDS[lang]
+    colon = "：" if lang == "zh" else ": "
+    trace = record["trace"]
+    ruleset = record["ruleset"]
+    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
+    lines = [
+        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+        f" → {record['outcome']}",
+        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+        f"({ruleset['digest'][:19]})",
+        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
+        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
+    ]
+    if record["missing"]:
+        lines.append(f"  {words['missing']}{colon}{', '.join(record['missing'])}")
+    if trace.get("possible"):
+        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
+    for rule in trace.get("rules", []):
+        status = _STATUS[lang].get(rule.get("status"), rule.get("status"))
+        override = rule.get("override")
+        if override:
+            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
+                       else f" ({override.get('body')}, {override.get('decided_on')})")
+        mark = _MARK.get(rule.get("result"), "?")
+        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
+        for condition in rule.get("conditions", []):
+            verdict = _RESULT[lang].get(condition.get("result"), condition.get("result"))
+            if "op" in condition:
+                text = (f"{_value_text(condition['left'], lang)} {_OPS[lang].get(condition['op'], condition['op'])} "
+                        f"{_value_text(condition['right'], lang)}")
+            else:
+                text = _value_text(condition.get("value", {}), lang)
+            lines.append(f"      {text} → {verdict}")
+        for parameter in rule.get("parameters", []):
+            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
+            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
+                     else f" (from {parameter.get('from')})")
+            value = parameter.get("value")
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
+        if rule.get("missing"):
+            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
+        cite = rule.get("cite")
+        if cite:
+            where = f"{cite['file']}:{cite['line']}" + (f"-{cite['end_line']}" if cite.get("end_line") not in (None, cite["line"]) else "")
+            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
+                         else f"      {words['source']}: {where} “{cite['quote']}”")
+    return "\n".join(lines)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    record = _read_record(args.record)
+    _write(explain_record(record, args.lang) + "\n", args.output)
+    return EXIT_OK
+
+
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    if not Path(args.log).is_file():
+        raise _Failure(f"{args.log}: no such log file")
+    report = verify_log(args.log)
+    if report.problem is not None:
+        p = report.problem
+        print(f"{args.log}:{p.line}: {p.kind}: {p.message}")
+        print(f"{report.entries} of {report.lines} line(s) verified before line {p.line}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"{args.log}: {report.entries} record(s) on {report.lines} line(s), {report.size} bytes; OK")
+    print(f"head: seq {report.last_seq} {report.last_digest}")
     return EXIT_OK
 
 
@@ -197,7 +399,10 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     lint.set_defaults(run=cmd_lint)
 
-    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, or many as JSONL, with the trace or an explanation.")
+    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, or many as JSONL, with the trace, an explanation or a decision record.")
+    decide.description += ("\n\nA JSONL input of 200 households or more shows a counter on standard error when it "
+                           "is a terminal.\nA bad household stops the run with one line naming FILE:LINE; nothing "
+                           "is written or logged.")
     decide.add_argument("ruleset", help="ruleset file or folder")
     decide.add_argument("decision", help="the decision to make, e.g. identify_poor_household")
     decide.add_argument("input", nargs="?", default="-", help="household JSON file, .jsonl file, or - for standard input")
@@ -207,6 +412,15 @@ def parser() -> argparse.ArgumentParser:
     decide.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of --format text")
     decide.add_argument("--jsonl", action="store_true", help="the input holds one household per line")
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
+    decide.add_argument("--record", action="store_true",
+                        help="write povrules.record.v1 decision records (one per line) instead of traces")
+    decide.add_argument("--redact-key-file", metavar="PATH",
+                        help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
+                             f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
+    decide.add_argument("--log", metavar="PATH",
+                        help="append the records to this decision log (created if absent), the whole batch in one "
+                             "locked write or nothing; implies --record. The records are then written only to -o, "
+                             "and a summary line to standard output")
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     decide.set_defaults(run=cmd_decide)
 
@@ -219,6 +433,23 @@ def parser() -> argparse.ArgumentParser:
                       help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
     test.set_defaults(run=cmd_test)
+
+    explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
+    explain.description += ("\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
+                            "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
+                            "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
+    explain.add_argument("record", help="a record file (one povrules.record.v1 JSON document), or - for standard input")
+    explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
+    explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
+    explain.set_defaults(run=cmd_explain)
+
+    verify = command("verify-log", "Verify a decision log's hash chain from its first line to its last.")
+    verify.description += ("\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
+                           "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
+                           "deleted,\nreordered, truncated or malformed line it prints 'LOG:LINE: KIND: message' "
+                           "and exits 1.\nAn unreadable log exits 2.")
+    verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
+    verify.set_defaults(run=cmd_verify_log)
     return top
 
 

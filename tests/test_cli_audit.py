@@ -1,0 +1,299 @@
+"""The auditor's commands: decide --record/--log, explain, verify-log; their outputs and every error path."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from povrules import cli
+from povrules.audit import load_record, verify_log
+from povrules.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+WEISHAN = str(ROOT / "rulesets" / "cn-yunnan-weishan")
+EXAMPLE = ROOT / "examples" / "cn-yunnan-weishan.jsonl"
+DECISION = "identify_poor_household"
+AS_OF = "2016-06-30"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> bool:
+    return len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def household(tmp_path) -> Path:
+    path = tmp_path / "h.json"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def record_file(capsys, tmp_path, household) -> Path:
+    path = tmp_path / "record.json"
+    code, _, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record", "-o", str(path))
+    assert code == 0
+    return path
+
+
+@pytest.fixture
+def log_file(capsys, tmp_path) -> Path:
+    path = tmp_path / "decisions.jsonl"
+    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(path))
+    assert code == 0 and "appended 7 record(s), seq 1 to 7" in out
+    return path
+
+
+# --- decide --record / --redact-key-file / --log -----------------------------------------------------
+
+def test_decide_record_writes_a_verified_record(capsys, household):
+    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")
+    record = load_record(out.strip())  # parses, checks the schema, verifies both digests
+    assert code == 0 and record["schema"] == "povrules.record.v1"
+    assert (record["facts"]["id"], record["outcome"], record["redacted"]) == ("WS-0101", "excluded", False)
+
+
+def test_decide_record_is_byte_identical_run_to_run(capsys, household):
+    first = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")[1]
+    second = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")[1]
+    assert first == second and first.count("\n") == 1
+
+
+def test_decide_record_jsonl_gives_one_record_per_line(capsys):
+    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--record")
+    records = [load_record(line) for line in out.splitlines()]
+    ids = [json.loads(line)["id"] for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert code == 0 and [r["facts"]["id"] for r in records] == ids
+
+
+def test_decide_with_a_redaction_key_hides_names_and_id_numbers(capsys, tmp_path, household):
+    facts = json.loads(household.read_text(encoding="utf-8"))
+    facts["members"][0].update(name="张三丰", id_number="53292319600101001X")
+    household.write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
+    key = tmp_path / "key"
+    key.write_bytes(b"0123456789abcdef-county-office")
+    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF,
+                       "--redact-key-file", str(key))
+    record = load_record(out.strip())
+    member = record["facts"]["members"][0]
+    assert code == 0 and record["redacted"] is True and record["outcome"] == "excluded"
+    assert member["name"].startswith("hmac-sha256:") and member["id_number"].startswith("hmac-sha256:")
+    assert "张三丰" not in out and "53292319600101001X" not in out
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"short", "the key is 5 bytes; at least 16 are needed"),
+    (b"", "the key is 0 bytes"),
+    (None, "cannot read"),
+])
+def test_decide_refuses_a_missing_or_short_key(capsys, tmp_path, household, content, expected):
+    key, output = tmp_path / "key", tmp_path / "out.jsonl"
+    if content is not None:
+        key.write_bytes(content)
+    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF,
+                         "--redact-key-file", str(key), "-o", str(output))
+    assert code == 2 and out == "" and one_line(err)
+    assert f"--redact-key-file {key}" in err and expected in err
+    assert not output.exists()
+
+
+def test_decide_log_appends_every_record_and_the_log_verifies(capsys, log_file):
+    report = verify_log(log_file)
+    assert report.ok and report.entries == 7
+    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file))
+    assert code == 0 and "seq 8 to 14" in out and verify_log(log_file).entries == 14
+
+
+def test_decide_log_with_output_writes_the_same_records(capsys, tmp_path):
+    log, output = tmp_path / "log.jsonl", tmp_path / "records.jsonl"
+    code, _, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log),
+                     "-o", str(output))
+    logged = [json.loads(line)["record"] for line in log.read_text(encoding="utf-8").splitlines()]
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert code == 0 and logged == written and len(written) == 7
+
+
+def test_decide_log_bad_household_appends_nothing(capsys, tmp_path, log_file):
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    batch, output = tmp_path / "batch.jsonl", tmp_path / "out.jsonl"
+    batch.write_text("\n".join([lines[0], lines[1], '{"id": "bad", "rural_hukou": "maybe"}']) + "\n", encoding="utf-8")
+    before = log_file.read_bytes()
+    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(batch), "--as-of", AS_OF, "--log", str(log_file),
+                         "-o", str(output))
+    assert code == 2 and out == "" and one_line(err) and "batch.jsonl:3: invalid household facts: rural_hukou" in err
+    assert log_file.read_bytes() == before and not output.exists()
+
+
+def test_decide_log_refuses_a_truncated_log_and_writes_nothing(capsys, tmp_path, log_file):
+    data = log_file.read_bytes()
+    log_file.write_bytes(data[:-40])  # a write cut short
+    output = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file),
+                         "-o", str(output))
+    assert code == 2 and out == "" and one_line(err)
+    assert f"{log_file}:7: the last line" in err and "not a whole entry" in err
+    assert log_file.read_bytes() == data[:-40] and not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_decide_records_are_json_only(capsys, household):
+    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record",
+                         "--format", "text")
+    assert code == 2 and out == "" and one_line(err) and "records" in err
+
+
+# --- the progress counter ------------------------------------------------------------------------
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_counts_on_a_terminal_only_for_large_inputs():
+    shown = _Terminal(True)
+    progress = cli._Progress(cli.PROGRESS_FROM, shown)
+    for done in range(1, cli.PROGRESS_FROM + 1):
+        progress.update(done)
+    progress.close()
+    text = shown.getvalue()
+    assert f"\r{cli.PROGRESS_FROM}/{cli.PROGRESS_FROM} (100%)" in text and text.endswith("\r")
+    for stream, total in ((_Terminal(False), cli.PROGRESS_FROM), (_Terminal(True), cli.PROGRESS_FROM - 1)):
+        quiet = cli._Progress(total, stream)
+        for done in range(1, total + 1):
+            quiet.update(done)
+        quiet.close()
+        assert stream.getvalue() == ""
+
+
+def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsys, tmp_path):
+    line = EXAMPLE.read_text(encoding="utf-8").splitlines()[0]
+    batch = tmp_path / "many.jsonl"
+    batch.write_text((line + "\n") * cli.PROGRESS_FROM, encoding="utf-8")
+    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(batch), "--as-of", AS_OF, "--no-trace")
+    assert code == 0 and err == "" and len(out.splitlines()) == cli.PROGRESS_FROM
+
+
+# --- explain -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lang", "head", "rule"), [
+    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → excluded",
+     "[wubulu_motor_vehicle] — applies"),
+    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → excluded", "[wubulu_motor_vehicle] — 适用"),
+])
+def test_explain_a_record(capsys, record_file, lang, head, rule):
+    code, out, _ = run(capsys, "explain", str(record_file), "--lang", lang)
+    assert code == 0 and out.splitlines()[0] == head and rule in out
+    assert "有机动车的不录" in out  # the clause quoted from the trace
+
+
+def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ruleset reachable; evaluation would fail
+    monkeypatch.setattr(cli, "evaluate", lambda *a, **k: pytest.fail("explain evaluated again"))
+    code, out, _ = run(capsys, "explain", str(record_file), "--lang", "en")
+    assert code == 0 and "→ excluded" in out
+
+
+def _tampered(record_file: Path, change) -> None:
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    change(record)
+    record_file.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda r: r.pop("facts_digest"), "facts_digest: missing"),
+    (lambda r: r.update(outcome="identified"), "outcome and trace.outcome differ"),
+    (lambda r: r.update(schema="povrules.record.v0"), "schema"),
+    (lambda r: r["facts"].update(id="WS-9999"), "facts_digest: recorded"),
+])
+def test_explain_a_bad_record_names_the_field(capsys, tmp_path, record_file, change, expected):
+    _tampered(record_file, change)
+    output = tmp_path / "out.txt"
+    code, out, err = run(capsys, "explain", str(record_file), "-o", str(output))
+    assert code == 2 and out == "" and one_line(err)
+    assert err.startswith(f"povrules explain: {record_file}: invalid record: ") and expected in err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"schema": ', "(json) line 1 column 12"),
+    ("[1, 2]", "(record): expected a JSON object"),
+    ('{"a": 1.5}', "(json): number 1.5"),
+])
+def test_explain_malformed_json(capsys, tmp_path, text, expected):
+    bad = tmp_path / "bad.json"
+    bad.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "explain", str(bad))
+    assert code == 2 and out == "" and one_line(err) and expected in err and str(bad) in err
+
+
+def test_explain_a_missing_file(capsys, tmp_path):
+    code, out, err = run(capsys, "explain", str(tmp_path / "nowhere.json"))
+    assert code == 2 and out == "" and one_line(err) and "nowhere.json: cannot read" in err
+
+
+# --- verify-log ----------------------------------------------------------------------------------
+
+def test_verify_log_ok(capsys, log_file):
+    code, out, err = run(capsys, "verify-log", str(log_file))
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith(f"{log_file}: 7 record(s) on 7 line(s)") and out.splitlines()[0].endswith("OK")
+    assert out.splitlines()[1].startswith("head: seq 7 sha256:")
+
+
+def _lines(log: Path) -> list[bytes]:
+    return log.read_bytes().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(("damage", "line", "kind"), [
+    (lambda ls: ls[:2] + [ls[2].replace(b'"WS-', b'"XS-', 1)] + ls[3:], 3, "edited"),
+    (lambda ls: ls[:3] + ls[4:], 4, "deleted"),
+    (lambda ls: ls[:1] + [ls[2], ls[1]] + ls[3:], 2, "reordered"),
+    (lambda ls: ls[:-1] + [ls[-1][:50]], 7, "truncated"),
+    (lambda ls: ls[:4] + [b"not json\n"] + ls[4:], 5, "malformed"),
+])
+def test_verify_log_names_the_problem_and_its_line(capsys, log_file, damage, line, kind):
+    log_file.write_bytes(b"".join(damage(_lines(log_file))))
+    code, out, _ = run(capsys, "verify-log", str(log_file))
+    assert code == 1 and one_line(out) and out.startswith(f"{log_file}:{line}: {kind}: ")
+
+
+def test_verify_log_unreadable(capsys, tmp_path):
+    code, out, err = run(capsys, "verify-log", str(tmp_path / "nowhere.jsonl"))
+    assert code == 2 and out == "" and one_line(err) and "nowhere.jsonl: no such log file" in err
+    code, out, err = run(capsys, "verify-log", str(tmp_path))
+    assert code == 2 and out == "" and one_line(err)
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["schema", "check", "lint", "decide", "test", "explain", "verify-log"])
+def test_every_command_has_help_with_exit_codes(capsys, command):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and f"usage: povrules {command}" in out and "exit codes:" in out
+
+
+def test_top_level_help_lists_the_audit_commands_and_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("explain", "verify-log")) and "1  the command ran" in out
+
+
+def test_explain_help_says_nothing_is_evaluated_again(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    assert "nothing is evaluated again" in capsys.readouterr().out
