@@ -21,9 +21,18 @@ from povrules.audit.record import (
     redact_facts,
     verify_record,
 )
+from povrules.audit.replay import (
+    Divergence,
+    Replay,
+    ReplayError,
+    RulesetStore,
+    replay,
+    replay_with_current,
+)
 
 __all__ = [
     "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "record_digest", "record_json", "record_schema",
     "redact_facts", "verify_record",
     "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "iter_log", "verify_log",
+    "Divergence", "Replay", "ReplayError", "RulesetStore", "replay", "replay_with_current",
 ]
