@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from povrules import cli
-from povrules.audit import load_record, verify_log
+from povrules.audit import load_record, record_digest, verify_log
+from povrules.trace import canonical_json
 from povrules.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,9 +282,134 @@ def test_verify_log_unreadable(capsys, tmp_path):
     assert code == 2 and out == "" and one_line(err)
 
 
+# --- replay --------------------------------------------------------------------------------------
+
+STORE = str(ROOT / "rulesets")
+
+
+def test_replay_identical(capsys, record_file):
+    code, out, err = run(capsys, "replay", str(record_file), "--store", STORE)
+    assert code == 0 and err == "" and out.startswith("Replay identical: record sha256:")
+    assert "cn-yunnan-weishan 2016.2" in out
+
+
+def test_replay_json(capsys, record_file):
+    code, out, _ = run(capsys, "replay", str(record_file), "--store", STORE, "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and result["identical"] is True and result["divergence"] is None
+
+
+def _forge(record_file: Path) -> None:
+    """Rewrite the facts (no car any more) and every digest, as a forger who knows the format would."""
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    record["facts"]["assets"]["vehicles"] = []
+    digest = "sha256:" + hashlib.sha256(canonical_json(record["facts"]).encode("utf-8")).hexdigest()
+    record["facts_digest"] = record["trace"]["facts_digest"] = digest
+    record["digest"] = record_digest(record)
+    load_record(canonical_json(record))  # the forgery verifies on its own
+    record_file.write_text(canonical_json(record), encoding="utf-8")
+
+
+def test_replay_divergent_names_the_first_rule_and_condition(capsys, record_file):
+    _forge(record_file)
+    code, out, _ = run(capsys, "replay", str(record_file), "--store", STORE)
+    assert code == 1 and out.startswith("Replay differs")
+    assert "rule wubulu_motor_vehicle, condition" in out and "recorded" in out and "replayed" in out
+    code, out, _ = run(capsys, "replay", str(record_file), "--store", STORE, "--format", "json")
+    divergence = json.loads(out)["divergence"]
+    assert code == 1 and divergence["rule"] == "wubulu_motor_vehicle" and divergence["recorded"] != divergence["replayed"]
+
+
+def test_replay_missing_ruleset_version_fails_in_one_line(capsys, tmp_path, record_file):
+    output = tmp_path / "out.txt"
+    code, out, err = run(capsys, "replay", str(record_file), "--store", str(ROOT / "rulesets" / "cn-hunan-county-plan4"),
+                         "-o", str(output))
+    assert code == 2 and out == "" and one_line(err) and not output.exists()
+    assert "ruleset cn-yunnan-weishan 2016.2 (sha256:" in err and "is not in the store" in err
+
+
+def _git_checkout() -> bool:
+    if shutil.which("git") is None:
+        return False
+    result = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "HEAD"], capture_output=True,
+                            check=False)
+    return result.returncode == 0
+
+
+@pytest.mark.skipif(not _git_checkout(), reason="needs git and a git checkout of the project")
+def test_replay_from_a_git_revision(capsys, record_file):
+    code, out, _ = run(capsys, "replay", str(record_file), "--git", "HEAD", "--repo", str(ROOT))
+    assert code == 0 and out.startswith("Replay identical")
+    code, out, err = run(capsys, "replay", str(record_file), "--git", "no-such-revision", "--repo", str(ROOT))
+    assert code == 2 and out == "" and one_line(err) and "no-such-revision" in err
+
+
+def _changed_weishan(tmp_path: Path) -> Path:
+    """A copy of the rulesets in which a car no longer counts as a motor vehicle."""
+    copy = tmp_path / "rulesets"
+    for name in ("cn-national", "cn-yunnan-weishan"):
+        shutil.copytree(ROOT / "rulesets" / name, copy / name)
+    ruleset = copy / "cn-yunnan-weishan" / "ruleset.yaml"
+    text = ruleset.read_text(encoding="utf-8")
+    assert "value: [car, minivan," in text
+    ruleset.write_text(text.replace("value: [car, minivan,", "value: [minivan,", 1), encoding="utf-8")
+    return copy / "cn-yunnan-weishan"
+
+
+def test_replay_with_current_lists_what_changed(capsys, tmp_path, record_file):
+    current = _changed_weishan(tmp_path)
+    code, out, _ = run(capsys, "replay", str(record_file), "--with-current", str(current), "--store", STORE)
+    assert code == 1 and out.startswith("Compared with the current ruleset (not a faithful replay)")
+    assert "rule wubulu_motor_vehicle" in out and "~ parameter motor_vehicle_kinds:" in out
+    code, out, _ = run(capsys, "replay", str(record_file), "--with-current", WEISHAN)
+    assert code == 0 and "The same" in out
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], "say where the recorded ruleset is"),
+    (["--store", STORE, "--git", "HEAD"], "--store and --git name two stores"),
+    (["--store", str(ROOT / "nowhere")], "no such folder or file"),
+    (["--with-current", str(ROOT / "rulesets" / "nowhere")], "no ruleset file at"),
+])
+def test_replay_bad_arguments(capsys, record_file, argv, expected):
+    code, out, err = run(capsys, "replay", str(record_file), *argv)
+    assert code == 2 and out == "" and one_line(err) and expected in err
+
+
+def test_replay_a_bad_record(capsys, tmp_path, record_file):
+    _tampered(record_file, lambda r: r.pop("trace"))
+    code, out, err = run(capsys, "replay", str(record_file), "--store", STORE)
+    assert code == 2 and out == "" and one_line(err) and f"{record_file}: invalid record: trace: missing" in err
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+def test_diff_text_and_json(capsys, tmp_path):
+    current = _changed_weishan(tmp_path)
+    code, out, _ = run(capsys, "diff", WEISHAN, str(current))
+    assert code == 0 and "~ parameter motor_vehicle_kinds:" in out and "~ from 2016-01-01:" in out
+    code, out, _ = run(capsys, "diff", WEISHAN, str(current), "--format", "json")
+    changes = json.loads(out)
+    changed = changes["parameters"]["changed"]
+    assert code == 0 and changes["empty"] is False and [p["name"] for p in changed] == ["motor_vehicle_kinds"]
+    assert changed[0]["values_changed"][0]["from"] == "2016-01-01"
+
+
+def test_diff_of_a_ruleset_with_itself_is_empty(capsys):
+    code, out, _ = run(capsys, "diff", WEISHAN, WEISHAN, "--format", "json")
+    assert code == 0 and json.loads(out)["empty"] is True
+
+
+def test_diff_unknown_ruleset(capsys, tmp_path):
+    output = tmp_path / "out.txt"
+    code, out, err = run(capsys, "diff", WEISHAN, str(ROOT / "rulesets" / "nowhere"), "-o", str(output))
+    assert code == 2 and out == "" and one_line(err) and "no ruleset file at" in err and not output.exists()
+
+
 # --- help ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["schema", "check", "lint", "decide", "test", "explain", "verify-log"])
+@pytest.mark.parametrize("command", ["schema", "check", "lint", "decide", "test", "explain", "verify-log", "replay",
+                                     "diff"])
 def test_every_command_has_help_with_exit_codes(capsys, command):
     with pytest.raises(SystemExit) as stop:
         main([command, "--help"])
@@ -290,10 +421,29 @@ def test_top_level_help_lists_the_audit_commands_and_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert all(name in out for name in ("explain", "verify-log")) and "1  the command ran" in out
+    assert all(name in out for name in ("explain", "verify-log", "replay", "diff")) and "1  the command ran" in out
 
 
 def test_explain_help_says_nothing_is_evaluated_again(capsys):
     with pytest.raises(SystemExit):
         main(["explain", "--help"])
     assert "nothing is evaluated again" in capsys.readouterr().out
+
+
+# --- the README's replay in three commands -------------------------------------------------------
+
+def test_the_readme_replay_runs_as_written(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Replay a decision", 1)[1]
+    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert script.count("povrules ") == 3
+    for name in ("rulesets", "examples"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "appended 1 record(s)" in result.stdout and "; OK" in result.stdout
+    assert "Replay identical" in result.stdout
+    assert verify_log(tmp_path / "decisions.jsonl").entries == 1

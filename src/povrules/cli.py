@@ -344,6 +344,51 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store(args: argparse.Namespace):
+    from povrules.audit.replay import RulesetStore
+
+    if args.git is not None:
+        return RulesetStore.from_git(args.repo, args.git, args.path)
+    if args.store:
+        return RulesetStore(*args.store)
+    return None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from povrules.audit.replay import replay, replay_with_current
+
+    if args.git is None and not args.store and args.with_current is None:
+        raise _Failure("say where the recorded ruleset is: --store DIR or --git REV (or compare with "
+                       "--with-current RULESET)")
+    if args.git is not None and args.store:
+        raise _Failure("--store and --git name two stores: give one")
+    record = _read_record(args.record)
+    store = _store(args)
+    if args.with_current is not None:
+        result = replay_with_current(record, load_ruleset(args.with_current), store)
+    else:
+        result = replay(record, store)
+    if args.format == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    else:
+        text = result.explain(args.lang) + "\n"
+    _write(text, args.output)
+    return EXIT_OK if result.identical else EXIT_FINDINGS
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from povrules.ruleset.diff import diff_rulesets
+
+    old, new = load_ruleset(args.old), load_ruleset(args.new)
+    changes = diff_rulesets(old, new)
+    if args.format == "json":
+        text = json.dumps(changes.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = changes.explain(args.lang) + "\n"
+    _write(text, args.output)
+    return EXIT_OK
+
+
 def _indented(text: str) -> str:
     return "".join(f"    {line}\n" if line.strip() else "\n" for line in text.splitlines())
 
@@ -450,6 +495,41 @@ def parser() -> argparse.ArgumentParser:
                            "and exits 1.\nAn unreadable log exits 2.")
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     verify.set_defaults(run=cmd_verify_log)
+
+    replay = command("replay", "Decide a recorded decision again under the ruleset it names, and compare.")
+    replay.description += (
+        "\n\nThe ruleset is found by the content digest the record names, in a store: folders of versioned\n"
+        "rulesets (--store) or the rulesets folder of a git revision (--git). If the store does not hold it,\n"
+        "replay stops (exit 2): it never falls back to another version. The record's facts are evaluated\n"
+        "as of its date and the record rebuilt; the result is 'identical' (exit 0) or the first divergent\n"
+        "rule and condition with the recorded and replayed values (exit 1).\n\n"
+        "--with-current RULESET compares on purpose with another ruleset (usually today's) and, when the\n"
+        "store holds the recorded one, lists what changed between them.")
+    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v1), or - for standard input")
+    replay.add_argument("--store", nargs="+", action="extend", metavar="DIR", default=[],
+                        help="folders (or ruleset files) holding versioned rulesets, searched by digest "
+                             "(put RECORD before it)")
+    replay.add_argument("--git", metavar="REV", help="use the rulesets as they were at this git revision")
+    replay.add_argument("--repo", default=".", metavar="PATH", help="the git repository for --git (default: .)")
+    replay.add_argument("--path", default="rulesets", help="the rulesets folder inside the repository for --git "
+                                                          "(default: rulesets)")
+    replay.add_argument("--with-current", metavar="RULESET",
+                        help="decide again under this ruleset instead (not a faithful replay) and list what changed")
+    replay.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    replay.add_argument("--lang", choices=("zh", "en"), default="en", help="language of --format text (default en)")
+    replay.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
+    replay.set_defaults(run=cmd_replay)
+
+    diff = command("diff", "List what changed between two versions of a ruleset: rules, parameters (with dates), "
+                           "derived facts and decisions.")
+    diff.description += ("\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
+                         "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
+    diff.add_argument("old", metavar="OLD", help="the older ruleset file or folder")
+    diff.add_argument("new", metavar="NEW", help="the newer ruleset file or folder")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    diff.add_argument("--lang", choices=("zh", "en"), default="en", help="language of --format text (default en)")
+    diff.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
+    diff.set_defaults(run=cmd_diff)
     return top
 
 
