@@ -279,7 +279,12 @@ def test_verify_log_unreadable(capsys, tmp_path):
     code, out, err = run(capsys, "verify-log", str(tmp_path / "nowhere.jsonl"))
     assert code == 2 and out == "" and one_line(err) and "nowhere.jsonl: no such log file" in err
     code, out, err = run(capsys, "verify-log", str(tmp_path))
-    assert code == 2 and out == "" and one_line(err)
+    assert code == 2 and out == "" and one_line(err) and "not a file" in err
+
+
+def test_output_into_a_missing_folder_fails_in_one_line(capsys, tmp_path, record_file):
+    code, out, err = run(capsys, "explain", str(record_file), "-o", str(tmp_path / "nowhere" / "out.txt"))
+    assert code == 2 and out == "" and one_line(err) and "nowhere/out.txt: cannot write" in err
 
 
 # --- replay --------------------------------------------------------------------------------------

@@ -331,8 +331,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_log(args: argparse.Namespace) -> int:
-    if not Path(args.log).is_file():
+    if not Path(args.log).exists():
         raise _Failure(f"{args.log}: no such log file")
+    if not Path(args.log).is_file():
+        raise _Failure(f"{args.log}: not a file")
     report = verify_log(args.log)
     if report.problem is not None:
         p = report.problem
