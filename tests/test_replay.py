@@ -362,3 +362,51 @@ def test_from_git_with_an_unknown_revision_or_path_is_an_error(tmp_path):
     assert not (repo / "pwned").exists()
     with pytest.raises(ReplayError, match="'elsewhere'"):
         RulesetStore.from_git(repo, "HEAD", path="elsewhere")
+
+
+def test_a_record_from_another_engine_version_names_the_engine_field(versions):
+    record = _record(povrules.load_ruleset(versions / "test-identify" / "1"))
+
+    def edit(r):
+        r["engine"] = dict(r["engine"], version="0.0.1")
+        r["trace"]["engine"] = dict(r["engine"])
+
+    result = replay(_edit_trace(record, edit), RulesetStore(versions))
+    assert not result.identical
+    assert result.divergence.field == "engine" and result.divergence.rule is None
+    assert result.divergence.recorded["version"] == "0.0.1"
+    assert result.divergence.replayed["version"] == povrules.__version__
+
+
+def test_replay_to_dict_is_json_ready(versions):
+    v1 = povrules.load_ruleset(versions / "test-identify" / "1")
+    v2 = povrules.load_ruleset(versions / "test-identify" / "2")
+    document = replay_with_current(_record(v1), v2, store=RulesetStore(versions)).to_dict()
+    assert json.loads(json.dumps(document)) == document
+    assert document["with_current"] is True and document["identical"] is False
+    assert document["outcome"] == {"recorded": "not_identified", "replayed": "identified"}
+    assert document["divergence"]["rule"] == "low_income" and document["divergence"]["where"] == []
+    assert document["changes"]["parameters"]["changed"][0]["name"] == "income_line"
+
+
+def test_a_divergence_in_a_condition_over_list_elements_names_the_element(shipped_store, weishan):
+    line = (EXAMPLES / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    record = make_record(povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household",
+                                           as_of=date(2016, 6, 30)))
+    places = [(i, j) for i, rule in enumerate(record["trace"]["rules"])
+              for j, condition in enumerate(rule["conditions"]) if condition.get("where")]
+    assert places
+    i, j = places[0]
+    condition = record["trace"]["rules"][i]["conditions"][j]
+    flipped = {"true": "false", "false": "true"}[condition["result"]]
+
+    def edit(r):
+        r["trace"]["rules"][i]["conditions"][j]["result"] = flipped
+
+    result = replay(_edit_trace(record, edit), shipped_store)
+    d = result.divergence
+    assert d.field == f"trace.rules[{i}].conditions[{j}]"
+    assert d.rule == record["trace"]["rules"][i]["id"] and d.condition == condition["expr"]
+    assert d.where == tuple(condition["where"]) and d.where[0].startswith("hh.")
+    assert (d.recorded["result"], d.replayed["result"]) == (flipped, condition["result"])
+    assert f"(for {d.where[0]}" in d.explain("en") and f"（对 {d.where[0]}" in d.explain("zh")
