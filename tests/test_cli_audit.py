@@ -196,7 +196,8 @@ def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsy
 @pytest.mark.parametrize(("lang", "head", "rule"), [
     ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → excluded",
      "[wubulu_motor_vehicle] — applies"),
-    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → excluded", "[wubulu_motor_vehicle] — 适用"),
+    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → excluded",
+     "[wubulu_motor_vehicle] — 适用"),
 ])
 def test_explain_a_record(capsys, record_file, lang, head, rule):
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", lang)
@@ -254,7 +255,8 @@ def test_explain_a_missing_file(capsys, tmp_path):
 def test_verify_log_ok(capsys, log_file):
     code, out, err = run(capsys, "verify-log", str(log_file))
     assert code == 0 and err == ""
-    assert out.splitlines()[0].startswith(f"{log_file}: 7 record(s) on 7 line(s)") and out.splitlines()[0].endswith("OK")
+    first = out.splitlines()[0]
+    assert first.startswith(f"{log_file}: 7 record(s) on 7 line(s)") and first.endswith("OK")
     assert out.splitlines()[1].startswith("head: seq 7 sha256:")
 
 
@@ -322,13 +324,14 @@ def test_replay_divergent_names_the_first_rule_and_condition(capsys, record_file
     assert "rule wubulu_motor_vehicle, condition" in out and "recorded" in out and "replayed" in out
     code, out, _ = run(capsys, "replay", str(record_file), "--store", STORE, "--format", "json")
     divergence = json.loads(out)["divergence"]
-    assert code == 1 and divergence["rule"] == "wubulu_motor_vehicle" and divergence["recorded"] != divergence["replayed"]
+    assert code == 1 and divergence["rule"] == "wubulu_motor_vehicle"
+    assert divergence["recorded"] != divergence["replayed"]
 
 
 def test_replay_missing_ruleset_version_fails_in_one_line(capsys, tmp_path, record_file):
     output = tmp_path / "out.txt"
-    code, out, err = run(capsys, "replay", str(record_file), "--store", str(ROOT / "rulesets" / "cn-hunan-county-plan4"),
-                         "-o", str(output))
+    other = str(ROOT / "rulesets" / "cn-hunan-county-plan4")
+    code, out, err = run(capsys, "replay", str(record_file), "--store", other, "-o", str(output))
     assert code == 2 and out == "" and one_line(err) and not output.exists()
     assert "ruleset cn-yunnan-weishan 2016.2 (sha256:" in err and "is not in the store" in err
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from povrules.audit import DecisionLog, LogError, RecordError, load_record, make_record, record_json, verify_log
+from povrules.audit import DecisionLog, RecordError, load_record, make_record, record_json, verify_log
 from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import check_citations
 from povrules.engine import evaluate
@@ -318,7 +318,9 @@ def explain_record(record: dict, lang: str = "zh") -> str:
             lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
         cite = rule.get("cite")
         if cite:
-            where = f"{cite['file']}:{cite['line']}" + (f"-{cite['end_line']}" if cite.get("end_line") not in (None, cite["line"]) else "")
+            where = f"{cite['file']}:{cite['line']}"
+            if cite.get("end_line") not in (None, cite["line"]):
+                where += f"-{cite['end_line']}"
             lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
                          else f"      {words['source']}: {where} “{cite['quote']}”")
     return "\n".join(lines)
@@ -446,7 +448,8 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     lint.set_defaults(run=cmd_lint)
 
-    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, or many as JSONL, with the trace, an explanation or a decision record.")
+    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, "
+                               "or many as JSONL, with the trace, an explanation or a decision record.")
     decide.description += ("\n\nA JSONL input of 200 households or more shows a counter on standard error when it "
                            "is a terminal.\nA bad household stops the run with one line naming FILE:LINE; nothing "
                            "is written or logged.")
