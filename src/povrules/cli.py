@@ -33,7 +33,7 @@ from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SUBJECTS, facts_schema, parse_facts
 from povrules.policytest import load_policy_file, policy_test_files, run_case
 from povrules.ruleset import load_ruleset
-from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _WORDS, canonical_json, trace_schema
+from povrules.trace import canonical_json, explain_record, trace_schema
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -253,77 +253,6 @@ def _read_record(path: str) -> dict:
         return load_record(data)
     except RecordError as exc:
         raise _Failure(f"{name}: invalid record: {'; '.join(exc.problems)}") from None
-
-
-def _value_text(operand: dict, lang: str) -> str:
-    value = operand.get("value")
-    if isinstance(value, dict) and set(value) == {"unknown"}:
-        shown = _WORDS[lang]["unknown_value"]
-    elif isinstance(value, bool):
-        shown = _WORDS[lang]["yes"] if value else _WORDS[lang]["no"]
-    else:
-        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
-    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
-        return shown  # a constant written in the rule: its value says it all
-    return f"{operand.get('expr', '?')} = {shown}"
-
-
-def explain_record(record: dict, lang: str = "zh") -> str:
-    """A record's decision as text, read from its trace alone: nothing is evaluated again.
-
-    The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
-    trace shows them (expression = value), since the ruleset's field titles are not in the record.
-    """
-    words = _WORDS[lang]
-    colon = "：" if lang == "zh" else ": "
-    trace = record["trace"]
-    ruleset = record["ruleset"]
-    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
-    lines = [
-        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
-        f" → {record['outcome']}",
-        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
-        f"({ruleset['digest'][:19]})",
-        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
-        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
-    ]
-    if record["missing"]:
-        lines.append(f"  {words['missing']}{colon}{', '.join(record['missing'])}")
-    if trace.get("possible"):
-        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
-    for rule in trace.get("rules", []):
-        status = _STATUS[lang].get(rule.get("status"), rule.get("status"))
-        override = rule.get("override")
-        if override:
-            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
-                       else f" ({override.get('body')}, {override.get('decided_on')})")
-        mark = _MARK.get(rule.get("result"), "?")
-        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
-        for condition in rule.get("conditions", []):
-            verdict = _RESULT[lang].get(condition.get("result"), condition.get("result"))
-            if "op" in condition:
-                text = (f"{_value_text(condition['left'], lang)} {_OPS[lang].get(condition['op'], condition['op'])} "
-                        f"{_value_text(condition['right'], lang)}")
-            else:
-                text = _value_text(condition.get("value", {}), lang)
-            lines.append(f"      {text} → {verdict}")
-        for parameter in rule.get("parameters", []):
-            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
-            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
-                     else f" (from {parameter.get('from')})")
-            value = parameter.get("value")
-            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
-            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
-        if rule.get("missing"):
-            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
-        cite = rule.get("cite")
-        if cite:
-            where = f"{cite['file']}:{cite['line']}"
-            if cite.get("end_line") not in (None, cite["line"]):
-                where += f"-{cite['end_line']}"
-            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
-                         else f"      {words['source']}: {where} “{cite['quote']}”")
-    return "\n".join(lines)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -322,3 +322,78 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
         lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts.id}, "
                      + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
     return "\n".join(lines)
+
+
+# Explanations of stored records
+
+
+def _value_text(operand: dict[str, Any], lang: str) -> str:
+    value = operand.get("value")
+    if isinstance(value, dict) and set(value) == {"unknown"}:
+        shown = _WORDS[lang]["unknown_value"]
+    elif isinstance(value, bool):
+        shown = _WORDS[lang]["yes"] if value else _WORDS[lang]["no"]
+    else:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
+        return shown  # a constant written in the rule: its value says it all
+    return f"{operand.get('expr', '?')} = {shown}"
+
+
+def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
+    """A stored decision record (``povrules.record.v1``) as text, read from its trace alone:
+    nothing is evaluated again and no ruleset is needed.
+
+    The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
+    trace shows them (expression = value), since the ruleset's field titles are not in the record.
+    """
+    words = _WORDS[lang]
+    colon = "：" if lang == "zh" else ": "
+    trace = record["trace"]
+    ruleset = record["ruleset"]
+    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
+    lines = [
+        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+        f" → {record['outcome']}",
+        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+        f"({ruleset['digest'][:19]})",
+        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
+        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
+    ]
+    if record["missing"]:
+        lines.append(f"  {words['missing']}{colon}{', '.join(record['missing'])}")
+    if trace.get("possible"):
+        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
+    for rule in trace.get("rules", []):
+        status = _STATUS[lang].get(rule.get("status"), rule.get("status"))
+        override = rule.get("override")
+        if override:
+            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
+                       else f" ({override.get('body')}, {override.get('decided_on')})")
+        mark = _MARK.get(rule.get("result"), "?")
+        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
+        for condition in rule.get("conditions", []):
+            verdict = _RESULT[lang].get(condition.get("result"), condition.get("result"))
+            if "op" in condition:
+                text = (f"{_value_text(condition['left'], lang)} {_OPS[lang].get(condition['op'], condition['op'])} "
+                        f"{_value_text(condition['right'], lang)}")
+            else:
+                text = _value_text(condition.get("value", {}), lang)
+            lines.append(f"      {text} → {verdict}")
+        for parameter in rule.get("parameters", []):
+            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
+            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
+                     else f" (from {parameter.get('from')})")
+            value = parameter.get("value")
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
+        if rule.get("missing"):
+            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
+        cite = rule.get("cite")
+        if cite:
+            where = f"{cite['file']}:{cite['line']}"
+            if cite.get("end_line") not in (None, cite["line"]):
+                where += f"-{cite['end_line']}"
+            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
+                         else f"      {words['source']}: {where} “{cite['quote']}”")
+    return "\n".join(lines)
