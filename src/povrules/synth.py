@@ -286,6 +286,16 @@ class _Gen:
         self.p = profile
         self.as_of = as_of
         self.iso = as_of.isoformat()
+        # Date strings and judges are drawn from precomputed tuples: the judged facts are most of the draws.
+        self._before: dict[tuple[int, int], tuple[str, ...]] = {}
+        self._judged_days = self._window(*profile.judged_days_before)
+        self._judges = profile.judges
+
+    def _window(self, lo: int, hi: int) -> tuple[str, ...]:
+        key = (lo, hi)
+        if key not in self._before:
+            self._before[key] = tuple((self.as_of - timedelta(days=d)).isoformat() for d in range(lo, hi + 1))
+        return self._before[key]
 
     def chance(self, share: float) -> bool:
         return self.r.random() < share
@@ -298,11 +308,13 @@ class _Gen:
         return (start + timedelta(days=self.r.randint(0, max(span, 0)))).isoformat()
 
     def days_before(self, lo: int, hi: int) -> str:
-        return (self.as_of - timedelta(days=self.r.randint(lo, hi))).isoformat()
+        days = self._window(lo, hi)
+        return days[int(self.r.random() * len(days))]
 
     def judged(self, value: Any) -> dict[str, Any]:
-        lo, hi = self.p.judged_days_before
-        return {"value": value, "by": self.r.choice(self.p.judges), "on": self.days_before(lo, hi)}
+        rnd = self.r.random
+        judges, days = self._judges, self._judged_days
+        return {"value": value, "by": judges[int(rnd() * len(judges))], "on": days[int(rnd() * len(days))]}
 
     def unknown(self) -> bool:
         return self.r.random() < self.p.unknown_share
@@ -696,6 +708,11 @@ def county_json(n: int, seed: int, *, profile: str | Profile = "default",
 
 def county(n: int, seed: int, *, profile: str | Profile = "default",
            as_of: date = date(2021, 6, 30)) -> list[Household]:
-    """``n`` synthetic households, each validated as a :class:`Household`; same seed, same county."""
+    """``n`` synthetic households, each validated as a :class:`Household`; same seed, same county.
+
+    Validation is kept: building the models with ``model_construct`` (converting amounts, dates and
+    nested models by hand) was measured slower than pydantic's validation, about 0.7 ms against 0.5 ms
+    a household.
+    """
     validate = Household.model_validate
     return [validate(d) for d in county_json(n, seed, profile=profile, as_of=as_of)]
