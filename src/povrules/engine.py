@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,6 +26,9 @@ from povrules.facts import FactModel, Household, Override
 from povrules.lang.ast import ParamRef, walk
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
+
+if TYPE_CHECKING:
+    from povrules.html import HTML
 
 UNDETERMINED = "undetermined"
 NEEDS_DELIBERATION = "needs_deliberation"
@@ -163,6 +166,15 @@ class Decision:
         from povrules.trace import explain
 
         return explain(self, lang)
+
+    def html(self, lang: str = "zh") -> HTML:
+        """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace."""
+        from povrules.html import decision_html
+
+        return decision_html(self, lang)
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display
+        return self.html()._repr_html_()
 
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""

@@ -19,6 +19,7 @@ from povrules.lang import ast
 from povrules.lang.types import Type
 
 if TYPE_CHECKING:
+    from povrules.html import HTML
     from povrules.lang.compiler import Fn
 
 
@@ -253,6 +254,15 @@ class Ruleset:
 
             hint = did_you_mean(name, self.decisions) or "decisions: " + ", ".join(self.decisions)
             raise EvaluationError(f"ruleset {self.id!r} has no decision {name!r} ({hint})") from None
+
+    def html(self, lang: str = "zh") -> HTML:
+        """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
+        from povrules.html import ruleset_html
+
+        return ruleset_html(self, lang)
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display
+        return self.html()._repr_html_()
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.id} {self.version} {self.digest[:19]}>"
