@@ -10,6 +10,7 @@ The public API::
 """
 
 from povrules._version import __version__
+from povrules.compare import Cause, Change, Comparison, Sweep, compare, sweep
 from povrules.engine import Decision, Ranking, RankEntry, RuleResult, evaluate, evaluate_many, rank
 from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
@@ -17,8 +18,8 @@ from povrules.lifecycle import Transition, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 
 __all__ = [
-    "County", "Decision", "EvaluationError", "FactsError", "Household", "Location", "PovrulesError", "RankEntry",
-    "Ranking", "RuleResult", "Ruleset", "RulesetError", "Transition", "TransitionRefused", "Village", "__version__",
-    "evaluate", "evaluate_many", "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household",
-    "rank", "transition",
+    "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "Location",
+    "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",
+    "TransitionRefused", "Village", "__version__", "compare", "evaluate", "evaluate_many", "facts_schema",
+    "household_schema", "load_ruleset", "parse_facts", "parse_household", "rank", "sweep", "transition",
 ]

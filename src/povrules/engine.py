@@ -199,7 +199,7 @@ class _Plan:
     # The label of every true/false pattern of the items, when it depends on nothing else
     # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
     table: dict[tuple[bool, ...], str] | None
-    run: Callable[[_Plan, Env], Decision]  # the decision kind's evaluation
+    run: Callable[..., Decision]  # the decision kind's evaluation: (plan, env[, known item values]) → Decision
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
     bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
 
@@ -453,8 +453,9 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: _Plan, env: Env) -> Decision:
-    run = _run(plan, env)
+def _eligibility(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
+    if run is None:  # given only when the items' values are already known (a what-if comparison)
+        run = _run(plan, env)
     values = run[0]
     # Every value known (an Unknown never matches a key) and nothing else to weigh: one lookup.
     if plan.table is not None:
@@ -536,8 +537,9 @@ def _table_label(spec: DecisionSpec, outcomes: Sequence[str], bits: Sequence[Any
     return "+".join(dict.fromkeys(hits))
 
 
-def _table(plan: _Plan, env: Env) -> Decision:
-    run = _run(plan, env)
+def _table(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
+    if run is None:
+        run = _run(plan, env)
     spec = plan.spec
     outcome = plan.table.get(tuple(run[0])) if plan.table is not None else None
     if outcome is None:
@@ -594,10 +596,11 @@ class _Descending:
         return f"desc({self.value!r})"
 
 
-def _ranking_item(plan: _Plan, env: Env) -> Decision:
+def _ranking_item(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
     """One household's place in a ranking: which criteria it meets, and its sort key."""
     spec = plan.spec
-    run = _run(plan, env)
+    if run is None:
+        run = _run(plan, env)
     flags = _live(run[0])
     env.rec = None
     breaks = [fn(env) for fn in plan.tiebreaks]
@@ -615,7 +618,7 @@ def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult
     return results, tuple(r.rule.id for r in results if r.status == "met")
 
 
-_EVALUATE: dict[str, Callable[[_Plan, Env], Decision]] = {
+_EVALUATE: dict[str, Callable[..., Decision]] = {
     "eligibility": _eligibility, "table": _table, "ranking": _ranking_item,
 }
 _STATUSES: dict[str, Callable[[DecisionSpec, Decision], tuple[tuple[RuleResult, ...], tuple[str, ...]]]] = {

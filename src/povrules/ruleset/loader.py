@@ -125,10 +125,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def definition_digest(definition: YMap) -> str:
+    """sha256 of a resolved definition's canonical JSON: what identifies a ruleset."""
+    return "sha256:" + hashlib.sha256(
+        json.dumps(_plain(definition), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
 class _Builder:
-    def __init__(self, definition: YMap, lines: dict[str, list[str]]):
+    def __init__(self, definition: YMap, lines: dict[str, list[str]], *, cite_required: bool = True):
         self.d = definition
         self.lines = lines
+        # A variant may propose values and rules no text states yet; a ruleset file may not.
+        self.cite_required = cite_required
 
     # Small typed getters, each naming the location of what is wrong.
 
@@ -202,15 +211,13 @@ class _Builder:
         derived = self._derived()
         rules = self._rules()
         decisions = self._decisions(rules)
-        digest = "sha256:" + hashlib.sha256(
-            json.dumps(_plain(d), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-        ).hexdigest()
+        digest = definition_digest(d)
         traced, plain = (self._compile(derived, rules, decisions, flavour) for flavour in (True, False))
         return Ruleset(
             id=ruleset_id, version=self._str(d, "version", "the ruleset"), title=self._text(d, "title", "the ruleset"),
             jurisdiction=self._str(d, "jurisdiction", "the ruleset", required=False), subject=subject,
             sources=self.sources, parameters=parameters, derived=derived, rules=rules, decisions=decisions,
-            digest=digest, files=files, traced=traced, plain=plain,
+            digest=digest, files=files, traced=traced, plain=plain, definition=d, lines=self.lines,
         )
 
     def _sources(self) -> dict[str, Source]:
@@ -226,7 +233,7 @@ class _Builder:
     def _citation(self, parent: YMap, what: str, required: bool) -> Citation | None:
         entry = parent.get("cite")
         if entry is None:
-            if required:
+            if required and self.cite_required:
                 raise self._fail(f"{what} needs 'cite' (source, line, quote): every rule quotes its clause", parent.location)
             return None
         if not isinstance(entry, YMap):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -211,6 +212,12 @@ class Ruleset:
     _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any], bool]] = attrs.field(
         factory=dict, repr=False)
     _plans: dict[bool, dict[str, Any]] = attrs.field(factory=lambda: {True: {}, False: {}}, repr=False)  # by traced
+    # What variants are built from, so that making one rereads no file: the resolved definition
+    # (located YAML values) and the lines of the files it came from.
+    definition: Any = attrs.field(default=None, repr=False)
+    lines: Mapping[str, list[str]] = attrs.field(factory=dict, repr=False)
+    base: Ruleset | None = attrs.field(default=None, repr=False)  # for a variant: the ruleset it was made from
+    variant: Text | None = None  # for a variant: what it changes, in words
 
     @property
     def facts_type(self) -> type[FactModel]:
@@ -255,6 +262,37 @@ class Ruleset:
             hint = did_you_mean(name, self.decisions) or "decisions: " + ", ".join(self.decisions)
             raise EvaluationError(f"ruleset {self.id!r} has no decision {name!r} ({hint})") from None
 
+    # Variants: the same ruleset with a change, checked whole, for what-if comparisons.
+
+    def with_parameter(self, name: str, value: Any, *, from_: date | None = None, note: str | None = None) -> Ruleset:
+        """A variant in which parameter ``name`` is ``value`` from ``from_`` on (values it had before that date
+        are kept); without ``from_``, throughout."""
+        from povrules.ruleset.variant import parameter_overlay, with_overlay
+
+        return with_overlay(self, parameter_overlay(name, value, from_, note), f"with_parameter({name!r})")
+
+    def with_rule(self, rule_id: str, *, add_to: tuple[str, str] | None = None, **fields: Any) -> Ruleset:
+        """A variant in which rule ``rule_id`` has the given fields (ruleset syntax: ``when``, ``title``,
+        ``outcome`` …), or is a new rule; a new rule names where it goes: ``add_to=(decision, role)``,
+        role ``criteria``, ``exceptions`` or ``rows``."""
+        from povrules.ruleset.variant import rule_overlay, with_overlay
+
+        return with_overlay(self, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
+
+    def without_rule(self, rule_id: str) -> Ruleset:
+        """A variant without rule ``rule_id``, taken out of every decision that names it."""
+        from povrules.ruleset.variant import with_overlay
+
+        return with_overlay(self, {"without": [rule_id]}, f"without_rule({rule_id!r})")
+
+    def with_overlay(self, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
+        """A variant described by an overlay: a YAML file (or its mapping) of changes; see docs/what-if.md."""
+        from povrules.ruleset.variant import load_overlay, with_overlay
+
+        if isinstance(overlay, Mapping):
+            return with_overlay(self, overlay, "overlay")
+        return with_overlay(self, *load_overlay(Path(overlay)))
+
     def html(self, lang: str = "zh") -> HTML:
         """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
         from povrules.html import ruleset_html
@@ -265,4 +303,5 @@ class Ruleset:
         return self.html()._repr_html_()
 
     def __repr__(self) -> str:
-        return f"<Ruleset {self.id} {self.version} {self.digest[:19]}>"
+        variant = f" variant {self.variant.en!r}" if self.variant is not None else ""
+        return f"<Ruleset {self.id} {self.version} {self.digest[:19]}{variant}>"

@@ -1,0 +1,479 @@
+"""What-if comparisons: the same households decided under a ruleset and under a variant of it.
+
+:func:`compare` evaluates the baseline once. For the variant it re-evaluates only the rules a change
+can reach: a rule whose own condition or validity changed, which reads a parameter whose value on
+the date differs, or which uses a changed derived fact. Every other rule's value is the baseline's.
+When the decision itself is unchanged and no re-evaluated rule changes its value for a household,
+that household keeps its outcome without being combined again. Each household that changes
+outcome is listed with the rules whose values differ and the changes (:class:`Cause`) behind them.
+
+:func:`sweep` runs one comparison per value of a parameter against a single baseline pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from povrules.engine import Decision, _bind, _plan, _Plan, evaluate
+from povrules.errors import EvaluationError
+from povrules.facts import FactModel
+from povrules.lang import ast
+from povrules.lang.compiler import Env, Unknown
+from povrules.ruleset.diff import _decision_fields
+from povrules.ruleset.model import Rule, Ruleset
+
+if TYPE_CHECKING:
+    from povrules.html import HTML
+
+_NONE = object()  # a parameter with no value on the date
+
+
+@attrs.frozen
+class Cause:
+    """One change between baseline and variant that a rule's value depends on.
+
+    ``kind`` is ``parameter`` (``old``/``new``: the values in force on the date), ``rule`` or
+    ``derived`` (the condition texts; ``None`` when added or removed), or ``decision`` (how the
+    decision combines its rules changed).
+    """
+
+    kind: Literal["parameter", "rule", "derived", "decision"]
+    name: str
+    old: Any = None
+    new: Any = None
+
+    def describe(self, lang: str = "en") -> str:
+        """The cause in words, in ``"zh"`` or ``"en"``."""
+        zh = lang == "zh"
+        if self.kind == "parameter":
+            old = "无" if zh and self.old is None else ("none" if self.old is None else self.old)
+            new = "无" if zh and self.new is None else ("none" if self.new is None else self.new)
+            return f"{'参数' if zh else 'parameter'} {self.name}: {old} → {new}"
+        if self.kind == "decision":
+            return f"决定 {self.name} 的组合方式改变" if zh else f"decision {self.name}: how it combines its rules changed"
+        word = {"rule": ("规则", "rule"), "derived": ("派生事实", "derived fact")}[self.kind][0 if zh else 1]
+        if self.old is None:
+            return f"{word} {self.name} {'新增' if zh else 'added'}"
+        if self.new is None:
+            return f"{word} {self.name} {'去掉' if zh else 'removed'}"
+        return f"{word} {self.name} {'修改' if zh else 'changed'}: {self.old} → {self.new}"
+
+    def __str__(self) -> str:
+        return self.describe("en")
+
+
+@attrs.frozen
+class Change:
+    """A household whose outcome differs: before, after, the rules whose values differ, and why."""
+
+    id: str
+    before: str
+    after: str
+    rules: tuple[str, ...]
+    causes: tuple[Cause, ...]
+
+
+@attrs.frozen(eq=False)
+class Comparison:
+    """The outcome of every household under the baseline and the variant.
+
+    ``counts`` maps each (before, after) pair, unchanged ones included, to its number of households;
+    ``changes`` lists the households that changed, in the order given.
+    """
+
+    baseline: Ruleset
+    variant: Ruleset
+    decision: str
+    as_of: date
+    total: int
+    counts: Mapping[tuple[str, str], int]
+    changes: tuple[Change, ...]
+    reevaluated: tuple[str, ...]  # the variant's rules that were evaluated again
+    households: Sequence[FactModel] = attrs.field(repr=False)
+
+    @property
+    def changed(self) -> int:
+        """How many households changed outcome."""
+        return len(self.changes)
+
+    @property
+    def before(self) -> Counter[str]:
+        """Households per outcome under the baseline."""
+        out: Counter[str] = Counter()
+        for (before, _), n in self.counts.items():
+            out[before] += n
+        return out
+
+    @property
+    def after(self) -> Counter[str]:
+        """Households per outcome under the variant."""
+        out: Counter[str] = Counter()
+        for (_, after), n in self.counts.items():
+            out[after] += n
+        return out
+
+    def transitions(self) -> dict[tuple[str, str], int]:
+        """Households per (before, after) pair that differ, largest first."""
+        moved = [(pair, n) for pair, n in self.counts.items() if pair[0] != pair[1]]
+        return dict(sorted(moved, key=lambda item: (-item[1], item[0])))
+
+    def by_cause(self, lang: str = "en") -> dict[str, int]:
+        """Households changed per cause (a household with two causes counts under both), largest first."""
+        counted: Counter[str] = Counter(c.describe(lang) for change in self.changes for c in change.causes)
+        return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
+
+    def label(self, outcome: str, lang: str = "en") -> str:
+        """An outcome in words, from the variant's labels (or the baseline's)."""
+        spec = self.variant.decisions.get(self.decision) or self.baseline.decisions[self.decision]
+        words = spec.label(outcome, lang)
+        if words == outcome and self.decision in self.baseline.decisions:
+            words = self.baseline.decisions[self.decision].label(outcome, lang)
+        return words
+
+    def change(self, household_id: str) -> Change | None:
+        """The change of one household, or None if its outcome is the same."""
+        return next((c for c in self.changes if c.id == household_id), None)
+
+    def pair(self, household_id: str) -> tuple[Decision, Decision]:
+        """Both decisions of one household, traced: to explain or display them side by side."""
+        for facts in self.households:
+            if facts.id == household_id:
+                return (evaluate(facts, self.baseline, self.decision, as_of=self.as_of),
+                        evaluate(facts, self.variant, self.decision, as_of=self.as_of))
+        raise KeyError(f"no household {household_id!r} in the comparison")
+
+    def summary(self, lang: str = "en") -> str:
+        """The comparison in a few lines of text."""
+        zh = lang == "zh"
+        name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
+        lines = [f"{self.decision} @ {self.as_of}: {name}",
+                 (f"{self.total} 户中 {self.changed} 户结果改变" if zh
+                  else f"{self.changed} of {self.total} households change outcome")]
+        for (before, after), n in self.transitions().items():
+            lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}: {n}")
+        causes = self.by_cause(lang)
+        if causes:
+            lines.append("原因：" if zh else "because of:")
+            lines.extend(f"  {cause}: {n}" for cause, n in causes.items())
+        return "\n".join(lines)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain row per changed household: id, before, after, rules, causes (for tables and frames)."""
+        return [{"id": c.id, "before": c.before, "after": c.after, "rules": ", ".join(c.rules),
+                 "causes": "; ".join(str(cause) for cause in c.causes)} for c in self.changes]
+
+    def to_frame(self, library: Literal["pandas", "polars"] = "pandas", *, what: Literal["changes", "counts"] = "changes") -> Any:
+        """A data frame of the changed households (``what="changes"``) or of every (before, after) count."""
+        if what == "counts":
+            rows = [{"before": b, "after": a, "households": n} for (b, a), n in sorted(self.counts.items())]
+            return _frame(rows, ("before", "after", "households"), library)
+        return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
+
+    def html(self, lang: str = "zh") -> HTML:
+        """The comparison as an HTML view: counts by transition, the households changed and why."""
+        from povrules.html import comparison_html
+
+        return comparison_html(self, lang)
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display
+        return self.html()._repr_html_()
+
+    def __repr__(self) -> str:
+        return f"<Comparison {self.decision} @ {self.as_of}: {self.changed} of {self.total} changed>"
+
+
+@attrs.frozen(eq=False)
+class Sweep:
+    """The outcome counts of one decision as one parameter takes each of several values."""
+
+    parameter: str
+    values: tuple[Any, ...]
+    decision: str
+    as_of: date
+    total: int
+    baseline: Mapping[str, int]  # outcome counts under the ruleset as it is
+    comparisons: tuple[Comparison, ...]  # one per value, in order
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Every outcome seen, in a fixed order."""
+        seen = set(self.baseline)
+        for comparison in self.comparisons:
+            seen |= set(comparison.after)
+        return tuple(sorted(seen))
+
+    def counts(self) -> list[dict[str, int]]:
+        """Households per outcome, for each value in order (zero where none)."""
+        return [{o: c.after.get(o, 0) for o in self.outcomes} for c in self.comparisons]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per value: the value, households per outcome, and how many changed from the baseline."""
+        return [{self.parameter: _plain(value), **counts, "changed": c.changed}
+                for value, counts, c in zip(self.values, self.counts(), self.comparisons)]
+
+    def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
+        return _frame(self.rows(), (self.parameter, *self.outcomes, "changed"), library)
+
+    def plot(self, ax: Any = None, *, outcomes: Iterable[str] | None = None, lang: str = "en") -> Any:
+        """Households per outcome against the parameter's value (matplotlib); returns the axes."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("plotting needs matplotlib: pip install 'povrules[notebook]'") from None
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        xs = [float(v) if isinstance(v, (int, float)) or hasattr(v, "as_tuple") else str(v) for v in self.values]
+        counts = self.counts()
+        spec = self.comparisons[0].variant.decisions[self.decision] if self.comparisons else None
+        for outcome in outcomes if outcomes is not None else self.outcomes:
+            label = spec.label(outcome, lang) if spec else outcome
+            ax.plot(xs, [row.get(outcome, 0) for row in counts], marker="o", label=label)
+        ax.set_xlabel(self.parameter)
+        ax.set_ylabel("户数" if lang == "zh" else "households")
+        ax.set_title(f"{self.decision} @ {self.as_of}")
+        ax.legend()
+        return ax
+
+    def html(self, lang: str = "zh") -> HTML:
+        from povrules.html import sweep_html
+
+        return sweep_html(self, lang)
+
+    def _repr_html_(self) -> str:
+        return self.html()._repr_html_()
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.parameter} over {len(self.values)} values, {self.decision} @ {self.as_of}>"
+
+
+def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *,
+            as_of: date) -> Comparison:
+    """Decide ``decision`` for every household under ``baseline`` and ``variant`` and say what changes and why.
+
+    ``variant`` is usually made from ``baseline`` (``with_parameter``, ``with_rule``, ``without_rule``,
+    ``with_overlay``), but may be any ruleset with the same subject, such as another version of it.
+    """
+    return _Comparer(baseline, list(households), decision, as_of).against(variant)
+
+
+def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: Iterable[FactModel], decision: str, *,
+          as_of: date, from_: date | None = None) -> Sweep:
+    """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout)."""
+    if parameter not in ruleset.parameters:
+        from povrules.lang.checker import did_you_mean
+
+        raise EvaluationError(f"ruleset {ruleset.id!r} has no parameter {parameter!r}"
+                              + (f" ({did_you_mean(parameter, ruleset.parameters)})"
+                                 if did_you_mean(parameter, ruleset.parameters) else ""))
+    comparer = _Comparer(ruleset, list(households), decision, as_of)
+    values = tuple(values)
+    comparisons = tuple(comparer.against(ruleset.with_parameter(parameter, v, from_=from_)) for v in values)
+    baseline = Counter(d.outcome for d in comparer.decisions)
+    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
+                 comparisons)
+
+
+# The comparison itself.
+
+
+def _plan_of(ruleset: Ruleset, decision: str) -> _Plan:
+    plan = ruleset._plans[False].get(decision) or _plan(ruleset, decision, False)
+    if plan.spec.kind == "ranking":
+        raise EvaluationError(f"decision {decision!r} is a ranking: compare the orders rank() gives instead")
+    return plan
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or (a.__class__ is Unknown and b.__class__ is Unknown and a.missing == b.missing)
+
+
+def _text(expr: ast.Expr) -> str:
+    return " ".join(expr.text.split())
+
+
+def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
+    """The derived facts an expression uses, directly or through other derived facts."""
+    found: set[str] = set()
+    todo = [expr]
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.DerivedRef) and node.name not in found:
+                found.add(node.name)
+                todo.append(ruleset.derived[node.name].expr)
+    return found
+
+
+def _combines(rule: Rule) -> tuple[Any, ...]:
+    """What of a rule the decision's combination reads (besides its value)."""
+    return (rule.strength, rule.outcome, rule.level, rule.override_by)
+
+
+class _Comparer:
+    """One baseline pass over the households, compared with as many variants as asked."""
+
+    def __init__(self, baseline: Ruleset, households: list[FactModel], decision: str, as_of: date):
+        self.baseline, self.households, self.decision, self.as_of = baseline, households, decision, as_of
+        plan = self.plan = _plan_of(baseline, decision)
+        self.params = plan.bound.get(as_of) or _bind(plan, as_of)
+        env = Env(None, self.params, as_of, None)
+        run, facts_type = plan.run, plan.facts_type
+        decisions = []
+        for facts in households:
+            if not isinstance(facts, facts_type):
+                raise TypeError(f"compare() takes {facts_type.__name__} facts for ruleset {baseline.id!r}, "
+                                f"not {type(facts).__name__}")
+            env.facts = facts
+            decisions.append(run(plan, env))
+        self.decisions = decisions
+
+    def _causes(self, variant: Ruleset, vparams: Mapping[str, Any], rule_id: str) -> tuple[Cause, ...]:
+        """Why a rule of the variant may not keep its baseline value: empty if nothing it reads changed."""
+        base, as_of = self.baseline, self.as_of
+        rule = variant.rules[rule_id]
+        old = base.rules.get(rule_id)
+        if old is None:
+            return (Cause("rule", rule_id, None, _text(rule.when)),)
+        causes = []
+        if _text(old.when) != _text(rule.when) or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to):
+            causes.append(Cause("rule", rule_id, _text(old.when), _text(rule.when)))
+        for name in rule.parameters:
+            before, after = self.params.get(name, _NONE), vparams.get(name, _NONE)
+            if before is _NONE or after is _NONE or before != after:
+                causes.append(Cause("parameter", name, None if before is _NONE else before,
+                                    None if after is _NONE else after))
+        for name in sorted(_derived_used(variant, rule.when)):
+            was = base.derived.get(name)
+            if was is None or _text(was.expr) != _text(variant.derived[name].expr):
+                causes.append(Cause("derived", name, None if was is None else _text(was.expr),
+                                    _text(variant.derived[name].expr)))
+        if rule_id not in self.plan.spec.rule_ids and not causes:
+            causes.append(Cause("rule", rule_id, None, _text(rule.when)))  # in the base, but new to this decision
+        return tuple(causes)
+
+    def against(self, variant: Ruleset) -> Comparison:
+        if variant.subject != self.baseline.subject:
+            raise EvaluationError(f"the variant decides on {variant.subject}s, the baseline on {self.baseline.subject}s")
+        base_plan, as_of = self.plan, self.as_of
+        plan = _plan_of(variant, self.decision)
+        vparams = plan.bound.get(as_of) or _bind(plan, as_of)
+        base_index = {rule.id: i for i, (rule, _) in enumerate(base_plan.items)}
+        # For each of the variant's items: where its baseline value is, and whether it must be evaluated again.
+        index: list[int | None] = []
+        causes: dict[str, tuple[Cause, ...]] = {}
+        reached: list[tuple[int, Any]] = []
+        template: list[Any] = []
+        for i, (rule, fn) in enumerate(plan.items):
+            j = base_index.get(rule.id)
+            index.append(j)
+            causes[rule.id] = self._causes(variant, vparams, rule.id)
+            in_force = rule.in_force(as_of)
+            if causes[rule.id] and in_force:
+                reached.append((i, fn))
+            template.append(None if not in_force else 0)  # filled per household: reused, or reached (new items are)
+        same_items = [r.id for r, _ in plan.items] == [r.id for r, _ in base_plan.items]
+        combines_same = same_items and _decision_fields(plan.spec) == _decision_fields(base_plan.spec) and all(
+            _combines(rule) == _combines(old) for (rule, _), (old, _) in zip(plan.items, base_plan.items))
+        removed = [(j, rule) for j, (rule, _) in enumerate(base_plan.items) if rule.id not in variant.rules
+                   or rule.id not in plan.spec.rule_ids]
+        combination_causes = () if combines_same else self._combination_causes(variant, plan, removed)
+
+        counts: Counter[tuple[str, str]] = Counter()
+        changes: list[Change] = []
+        if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
+            for d in self.decisions:
+                counts[(d.outcome, d.outcome)] += 1
+            return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts), (),
+                              (), self.households)
+        env = Env(None, vparams, as_of, None)
+        run = plan.run
+        reuse = [(i, j) for i, j in enumerate(index) if j is not None and template[i] is not None]
+        for d in self.decisions:
+            base_values = d._values
+            values = list(template)
+            for i, j in reuse:
+                values[i] = base_values[j]
+            env.facts = d.facts
+            differs = False
+            for i, fn in reached:
+                value = fn(env)
+                j = index[i]
+                if j is None or not _same(value, base_values[j]):
+                    differs = True
+                values[i] = value
+            if combines_same and not differs:
+                counts[(d.outcome, d.outcome)] += 1
+                continue
+            after = run(plan, env, (values, None)).outcome
+            counts[(d.outcome, after)] += 1
+            if after != d.outcome:
+                changes.append(self._change(d, after, plan, values, index, causes, removed, combination_causes))
+        return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
+                          tuple(changes), tuple(plan.items[i][0].id for i, _ in reached), self.households)
+
+    def _combination_causes(self, variant: Ruleset, plan: _Plan,
+                            removed: list[tuple[int, Rule]]) -> tuple[Cause, ...]:
+        out: list[Cause] = [Cause("rule", rule.id, _text(rule.when), None) for _, rule in removed]
+        for rule, _ in plan.items:
+            old = self.baseline.rules.get(rule.id)
+            if old is not None and _combines(old) != _combines(rule):
+                out.append(Cause("rule", rule.id, _describe_combines(old), _describe_combines(rule)))
+        if _decision_fields(plan.spec) != _decision_fields(self.plan.spec) and not out:
+            out.append(Cause("decision", self.decision))
+        return tuple(out)
+
+    def _change(self, d: Decision, after: str, plan: _Plan, values: list[Any], index: list[int | None],
+                causes: Mapping[str, tuple[Cause, ...]], removed: list[tuple[int, Rule]],
+                combination_causes: tuple[Cause, ...]) -> Change:
+        """Attribute one household's change: the rules whose values differ, and what changed under them."""
+        base_values = d._values
+        rules: list[str] = []
+        found: list[Cause] = []
+        for i, (rule, _) in enumerate(plan.items):
+            j = index[i]
+            value = values[i]
+            differs = (j is None and value is not False and value is not None) or (
+                j is not None and not _same(value, base_values[j]))
+            if differs:
+                rules.append(rule.id)
+                found.extend(causes[rule.id])
+        for j, rule in removed:
+            if base_values[j] is not False and base_values[j] is not None:  # it held, or might have
+                rules.append(rule.id)
+        for cause in combination_causes:
+            if cause.kind != "rule" or cause.name in rules or cause.new is not None:
+                found.append(cause)
+        if not found:
+            found.extend(combination_causes or (Cause("decision", self.decision),))
+        return Change(d.facts.id, d.outcome, after, tuple(dict.fromkeys(rules)), tuple(dict.fromkeys(found)))
+
+
+def _describe_combines(rule: Rule) -> str:
+    return f"strength {rule.strength}, outcome {rule.outcome}, level {rule.level}"
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value for a table cell: numbers stay numbers."""
+    if hasattr(value, "as_tuple"):  # Decimal
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str], library: str) -> Any:
+    if library == "pandas":
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame('pandas') needs pandas: pip install 'povrules[notebook]'") from None
+        return pd.DataFrame(rows, columns=list(columns))
+    if library == "polars":
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_frame('polars') needs polars: pip install 'povrules[notebook]'") from None
+        return pl.DataFrame(rows, schema=list(columns), orient="row") if rows else pl.DataFrame(schema=list(columns))
+    raise ValueError(f"library is 'pandas' or 'polars', not {library!r}")
