@@ -310,15 +310,16 @@ class _Builder:
         if not isinstance(text, str) or not text.strip():
             raise self._fail(f"{what} needs '{key}': an expression", entry.at(key) if key in entry else entry.location)
         node = entry.nodes[key]
-        lines = self.lines.get(entry.location.file, [])
+        file = entry.at(key).file  # a variant's patched field comes from another file than its entry
+        lines = self.lines.get(file, [])
         try:
             tree = parse(text)
             return check_condition(tree, self.scope) if condition else check(tree, self.scope)
         except SyntaxProblem as exc:
-            where = expression_location(entry.location.file, lines, node, exc.line, exc.column)
+            where = expression_location(file, lines, node, exc.line, exc.column)
             raise self._fail(f"in {what}: {exc.message}", where, exc.hint) from None
         except CheckProblem as exc:
-            where = expression_location(entry.location.file, lines, node, exc.span.line, exc.span.column)
+            where = expression_location(file, lines, node, exc.span.line, exc.span.column)
             raise self._fail(f"in {what}: {exc.message}", where, exc.hint) from None
 
     def _derived(self) -> dict[str, Derived]:

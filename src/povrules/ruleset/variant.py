@@ -78,15 +78,19 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     all_lines = {**base.lines, label: lines or []}
     builder = _Builder(definition, all_lines, cite_required=False)
     text = _variant_text(changes, label)
-    if _values_only(changes):
-        # Same rules, same types: the base's compiled closures read parameters by name, so they serve as they are.
-        builder.sources = builder._sources()
-        parameters = builder._parameters()
-        if all(parameters[name].type == base.parameters[name].type for name in base.parameters):
-            return attrs.evolve(base, parameters=parameters, digest=definition_digest(definition),
-                                definition=definition, lines=all_lines, base=base, variant=text,
-                                as_of_cache={}, plans={True: {}, False: {}})
     try:
+        if _values_only(changes):
+            # Same rules, same types: the base's compiled closures read parameters by name, so they serve as they are.
+            builder.sources = builder._sources()
+            parameters = builder._parameters()
+            for name, parameter in parameters.items():
+                if name in base.parameters and parameter.type != base.parameters[name].type:
+                    raise RulesetError(f"parameter {name!r} holds {base.parameters[name].type} values; the variant "
+                                       f"gives {parameter.type}", changes["parameters"].at(name))
+            if parameters.keys() == base.parameters.keys():
+                return attrs.evolve(base, parameters=parameters, digest=definition_digest(definition),
+                                    definition=definition, lines=all_lines, base=base, variant=text,
+                                    as_of_cache={}, plans={True: {}, False: {}})
         ruleset = builder.build(base.files)
     except RulesetError as exc:
         if exc.location is not None and exc.location.file == label:
