@@ -384,34 +384,50 @@ class _Comparer:
 
         counts: Counter[tuple[str, str]] = Counter()
         changes: list[Change] = []
-        if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
-            for d in self.decisions:
-                counts[(d.outcome, d.outcome)] += 1
-            return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts), (),
-                              (), self.households)
         env = Env(None, vparams, as_of, None)
         run = plan.run
-        reuse = [(i, j) for i, j in enumerate(index) if j is not None and template[i] is not None]
-        for d in self.decisions:
-            base_values = d._values
-            values = list(template)
-            for i, j in reuse:
-                values[i] = base_values[j]
-            env.facts = d.facts
-            differs = False
-            for i, fn in reached:
-                value = fn(env)
-                j = index[i]
-                if j is None or not _same(value, base_values[j]):
-                    differs = True
-                values[i] = value
-            if combines_same and not differs:
-                counts[(d.outcome, d.outcome)] += 1
-                continue
+
+        def settle(d: Decision, values: list[Any]) -> None:
+            """Combine the variant's values for one household whose values (or decision) differ."""
             after = run(plan, env, (values, None)).outcome
             counts[(d.outcome, after)] += 1
             if after != d.outcome:
                 changes.append(self._change(d, after, plan, values, index, causes, removed, combination_causes))
+
+        if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
+            for d in self.decisions:
+                counts[(d.outcome, d.outcome)] += 1
+        elif len(reached) == len(plan.items) and index == list(range(len(index))) and not plan.dated:
+            # Every item reached, in the baseline's order: evaluate them all and compare the lists in one go.
+            # (Unknowns compare unequal, so a household with one is combined again, never wrongly kept.)
+            fns = plan.fns
+            for d in self.decisions:
+                env.facts = d.facts
+                values = [fn(env) for fn in fns]
+                if combines_same and values == d._values:
+                    counts[(d.outcome, d.outcome)] += 1
+                else:
+                    settle(d, values)
+        else:
+            reached_at = {i for i, _ in reached}
+            reuse = [(i, j) for i, j in enumerate(index)
+                     if j is not None and template[i] is not None and i not in reached_at]
+            for d in self.decisions:
+                base_values = d._values
+                values = list(template)
+                for i, j in reuse:
+                    values[i] = base_values[j]
+                env.facts = d.facts
+                differs = False
+                for i, fn in reached:
+                    value = values[i] = fn(env)
+                    j = index[i]
+                    if j is None or not _same(value, base_values[j]):
+                        differs = True
+                if combines_same and not differs:
+                    counts[(d.outcome, d.outcome)] += 1
+                else:
+                    settle(d, values)
         return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
                           tuple(changes), tuple(plan.items[i][0].id for i, _ in reached), self.households)
 
