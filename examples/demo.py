@@ -158,9 +158,28 @@ def monitoring() -> None:
     print(rolled.explain("en"))
 
 
+def what_if() -> None:
+    from povrules.synth import county
+
+    hunan = povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
+    as_of = date(2021, 6, 30)
+    people = county(5_000, seed=2021)
+    heading("如果监测线从6500元提高到7000元？/ What if the monitoring line rose from 6,500 to 7,000 元? "
+            "(5,000 synthetic households)")
+    comparison = povrules.compare(hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type",
+                                  as_of=as_of)
+    print(comparison.summary("zh"))
+    print()
+    print(comparison.summary("en"))
+    heading("如果去掉5000元收入底线？/ What if the 5,000 元 floor for marking risk eliminated were dropped?")
+    print(povrules.compare(hunan, hunan.without_rule("elim_income_floor"), people, "mark_risk_eliminated",
+                           as_of=as_of).summary("en"))
+
+
 if __name__ == "__main__":
     weishan()
     weishan_exit()
     weishan_villages_and_county()
     hunan()
     monitoring()
+    what_if()

@@ -269,7 +269,9 @@ class Ruleset:
         are kept); without ``from_``, throughout."""
         from povrules.ruleset.variant import parameter_overlay, with_overlay
 
-        return with_overlay(self, parameter_overlay(name, value, from_, note), f"with_parameter({name!r})")
+        known = self.parameters.get(name)
+        overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
+        return with_overlay(self, overlay, f"with_parameter({name!r})")
 
     def with_rule(self, rule_id: str, *, add_to: tuple[str, str] | None = None, **fields: Any) -> Ruleset:
         """A variant in which rule ``rule_id`` has the given fields (ruleset syntax: ``when``, ``title``,

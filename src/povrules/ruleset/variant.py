@@ -100,15 +100,17 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     return attrs.evolve(ruleset, base=base, variant=text)
 
 
-def parameter_overlay(name: str, value: Any, from_: date | None, note: str | None) -> dict[str, Any]:
-    """The overlay of :meth:`Ruleset.with_parameter`."""
+def parameter_overlay(name: str, value: Any, from_: date | None, note: str | None,
+                      title: Text | None = None) -> dict[str, Any]:
+    """The overlay of :meth:`Ruleset.with_parameter`; ``title`` names the parameter in the variant's description."""
     change: dict[str, Any] = {"value": value, "note": note or "variant"}
     if from_ is not None:
         change["from"] = from_
     shown = _show(value)
     since = f" from {from_}" if from_ else ""
     zh_since = f"自 {from_} 起" if from_ else ""
-    return {"variant": {"zh": f"{name} {zh_since}改为 {shown}", "en": f"{name} = {shown}{since}"},
+    zh_name = f"{title.zh}（{name}）" if title is not None and title.zh else name
+    return {"variant": {"zh": f"{zh_name}{zh_since}改为 {shown}", "en": f"{name} = {shown}{since}"},
             "parameters": {name: {"set": change}}}
 
 
