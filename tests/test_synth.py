@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from povrules import evaluate_many, load_ruleset
 from povrules.facts.household import Household
@@ -40,6 +42,49 @@ def test_county_and_json_agree() -> None:
         Household.model_validate(d).model_dump(mode="json", exclude_none=True) for d in county_json(50, 11)
     ]
     assert len({h.id for h in hs}) == 50
+
+
+def _shape(x: object) -> object:
+    """Everything validation decides about a value: types, field sets, field order, exact Decimal digits."""
+    if isinstance(x, BaseModel):
+        return (type(x), sorted(x.__pydantic_fields_set__), x.__pydantic_extra__, x.__pydantic_private__,
+                [(k, _shape(v)) for k, v in x.__dict__.items()])
+    if isinstance(x, (tuple, list)):
+        return (type(x), [_shape(v) for v in x])
+    return (type(x), str(x))
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_county_is_what_validating_its_json_gives(profile: str) -> None:
+    # county() builds the models without validating them: each must be what validation of its JSON
+    # (decoded or as text) gives, down to the types, the fields set and the dump.
+    built = county(300, 5, profile=profile)
+    raw = list(county_json(300, 5, profile=profile))
+    assert len(built) == len(raw) == 300
+    for h, d in zip(built, raw, strict=True):
+        for validated in (Household.model_validate(d), Household.model_validate_json(json.dumps(d))):
+            assert h == validated
+            assert _shape(h) == _shape(validated)
+            assert json.dumps(h.model_dump(mode="json")) == json.dumps(validated.model_dump(mode="json"))
+            assert h.model_dump() == validated.model_dump()
+    # The draw reaches the optional parts, so that the comparison covers them.
+    assert any(h.assets and h.assets.enterprises for h in built)
+    assert any(h.monitoring and h.monitoring.risk_eliminated_on for h in built)
+    assert any(h.registration and h.registration.exited_on for h in built)
+    assert any(h.members and any(m.refuses_to_work for m in h.members) for h in built)
+
+
+def test_shape_sees_what_equality_misses() -> None:
+    # Equality alone would pass an int where validation gives a Decimal, or 5 where it gives 5.00.
+    assert Decimal("5") == 5 and Decimal("5.00") == Decimal("5")
+    assert _shape(Decimal("5")) != _shape(5)
+    assert _shape(Decimal("5.00")) != _shape(Decimal("5"))
+    assert _shape((1,)) != _shape([1])
+
+
+def test_county_is_deterministic() -> None:
+    assert county(200, 9) == county(200, 9)
+    assert county(200, 9) != county(200, 10)
 
 
 def test_every_household_validates(population: list[Household]) -> None:
