@@ -1,0 +1,587 @@
+"""HTML views of decisions and rulesets, for notebooks and browsers, in Chinese and English.
+
+Each view is an :class:`HTML` value: a fragment that Jupyter displays (``_repr_html_``)
+and that :meth:`HTML.page` turns into a standalone document. The views use no script,
+no font and nothing fetched from elsewhere; one small stylesheet with ``pv-`` classes
+keeps clear of the notebook's own styles and uses neutral colours that read on light
+and dark themes. Every outcome and result also carries a textual mark (✔ ✘ ? –), so a
+view stays readable where styles are stripped (an untrusted notebook, a text dump).
+
+Building blocks shared by every view (and meant for further views, such as comparison
+tables): :func:`words` (the fixed words, zh/en), :func:`tag` and :class:`Markup` (escaping),
+:func:`table`, :func:`badge`, :func:`citation`, :func:`outcome_label`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from povrules.lang.compiler import Unknown
+from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _describe, _format, _result
+
+if TYPE_CHECKING:
+    from povrules.engine import Decision, RuleResult
+    from povrules.ruleset.model import Citation, DecisionSpec, Ruleset
+
+LANGS = ("zh", "en")
+
+# The fixed words of the views. Labels and titles come from the ruleset itself.
+_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "household": "对象", "as_of": "评估日", "ruleset": "规则集", "version": "版本", "digest": "摘要",
+        "decision_kind": "决定类型", "outcome": "结果", "reasons": "决定依据", "no_reasons": "没有起决定作用的规则",
+        "missing": "尚缺事实", "possible": "可能结果", "parameters_used": "所用参数", "trace": "逐条检查",
+        "rules_tried": "条规则", "condition": "条件", "values": "比较的值", "result": "结果",
+        "not_traced": "未记录条件（评估时 trace=False）", "no_conditions": "没有可列出的条件（例如清单为空）",
+        "source": "依据", "note": "解释", "parameter": "参数", "value": "数值", "from": "起始日",
+        "citation": "出处", "title": "名称", "jurisdiction": "适用地区", "subject": "决定对象",
+        "decisions": "决定", "rules": "规则", "derived": "派生事实", "sources": "政策文件",
+        "criteria": "条件（须全部满足）", "priorities": "优先条件", "exceptions": "例外", "rows": "表格行",
+        "labels": "结果说明",
+        "strength": "效力", "id": "编号", "expression": "表达式", "outcome_of_rule": "产生结果",
+        "valid": "有效期", "hit_policy": "命中规则", "default": "无行命中时",
+        "among": "参与排序的对象", "order": "排序方式", "tiebreak": "并列时", "variant": "变体",
+        "met_criteria": "满足的优先条件", "none": "无", "facts_digest": "事实摘要",
+        "until": "至", "descending": "降序", "ascending": "升序", "parameters": "参数",
+        # decision kinds, rule strengths and roles
+        "eligibility": "资格认定", "table": "决策表", "ranking": "排序",
+        "hard": "刚性", "default_strength": "可评议", "criterion": "条件", "exception": "例外", "row": "表格行",
+        "count": "按满足条件数", "lexicographic": "按条件先后",
+        # outcomes the engine gives of its own
+        "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
+        "yes": "是", "no": "否",
+    },
+    "en": {
+        "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
+        "decision_kind": "Kind", "outcome": "Outcome", "reasons": "Decided by", "no_reasons": "No rule decided it",
+        "missing": "Facts still needed", "possible": "Possible outcomes", "parameters_used": "Parameters used",
+        "trace": "Trace", "rules_tried": "rules tried", "condition": "Condition", "values": "Values compared",
+        "result": "Result", "not_traced": "Conditions not recorded (evaluated with trace=False)",
+        "no_conditions": "No condition to list (for instance, an empty list)",
+        "source": "Source", "note": "Interpretation", "parameter": "Parameter", "value": "Value",
+        "from": "From", "citation": "Citation", "title": "Title", "jurisdiction": "Jurisdiction",
+        "subject": "Decides on", "decisions": "Decisions", "rules": "Rules", "derived": "Derived facts",
+        "sources": "Policy documents", "criteria": "Criteria (all must hold)", "priorities": "Priority criteria",
+        "exceptions": "Exceptions", "rows": "Table rows", "labels": "Outcomes", "strength": "Strength", "id": "Id",
+        "expression": "Expression", "outcome_of_rule": "Gives", "valid": "In force",
+        "hit_policy": "Hit policy", "default": "When no row matches", "among": "Ranks", "order": "Order",
+        "tiebreak": "Ties broken by", "variant": "Variant", "met_criteria": "Priority criteria met", "none": "none",
+        "facts_digest": "Facts digest", "until": "until", "descending": "descending",
+        "ascending": "ascending", "parameters": "Parameters",
+        "eligibility": "eligibility", "table": "decision table", "ranking": "ranking",
+        "hard": "hard", "default_strength": "open to deliberation", "criterion": "criterion", "exception": "exception",
+        "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
+        "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
+        "ranked": "ranked", "yes": "yes", "no": "no",
+    },
+}
+
+CSS = """
+.pv{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;
+ line-height:1.45;color:inherit;max-width:72rem;margin:.25rem 0}
+.pv h3.pv-h{font-size:1.15em;margin:.2em 0 .4em}
+.pv h4.pv-h{font-size:1em;margin:.9em 0 .3em}
+.pv .pv-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.75}
+.pv code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;
+ background:rgba(127,127,127,.12);padding:0 .25em;border-radius:3px;white-space:pre-wrap}
+.pv dl.pv-meta{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.3em 0}
+.pv dl.pv-meta dt{opacity:.7}
+.pv dl.pv-meta dd{margin:0}
+.pv table.pv-table{border-collapse:collapse;margin:.3em 0;font-size:.92em}
+.pv table.pv-table th,.pv table.pv-table td{border:1px solid rgba(127,127,127,.35);padding:.2em .5em;
+ text-align:left;vertical-align:top}
+.pv table.pv-table th{background:rgba(127,127,127,.12);font-weight:600}
+.pv .pv-badge{display:inline-block;padding:.05em .6em;border-radius:1em;border:1px solid rgba(127,127,127,.6);
+ font-weight:600;margin-right:.3em}
+.pv .pv-badge.pv-yes{border-color:rgba(40,150,80,.8);background:rgba(40,150,80,.15)}
+.pv .pv-badge.pv-no{border-color:rgba(200,60,50,.8);background:rgba(200,60,50,.13)}
+.pv .pv-badge.pv-open{border-style:dashed;border-color:rgba(210,150,20,.9);background:rgba(210,150,20,.15)}
+.pv .pv-fail{background:rgba(200,60,50,.12)}
+.pv li.pv-fail,.pv tr.pv-fail>td:first-child{box-shadow:inset 3px 0 0 rgba(200,60,50,.75)}
+.pv .pv-unknown{background:rgba(210,150,20,.12)}
+.pv li.pv-unknown,.pv tr.pv-unknown>td:first-child{box-shadow:inset 3px 0 0 rgba(210,150,20,.8)}
+.pv .pv-off{opacity:.6}
+.pv .pv-mark{font-weight:700;display:inline-block;min-width:1.1em}
+.pv blockquote.pv-quote{margin:.3em 0 .5em;padding:.2em .8em;border-left:3px solid rgba(127,127,127,.55);
+ background:rgba(127,127,127,.08)}
+.pv .pv-cite{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.85;
+ white-space:nowrap}
+.pv .pv-note{font-size:.88em;opacity:.8;margin:.2em 0}
+.pv details.pv-details{margin:.6em 0;border:1px solid rgba(127,127,127,.35);border-radius:4px;padding:.2em .6em}
+.pv details.pv-details>summary{cursor:pointer;font-weight:600}
+.pv ol.pv-rules{padding-left:1.2em;margin:.4em 0}
+.pv ol.pv-rules>li.pv-rule{margin:.4em 0;padding:.2em .4em;border-radius:3px}
+.pv ul.pv-list{margin:.2em 0;padding-left:1.4em}
+.pv .pv-decisive{outline:1px solid rgba(127,127,127,.6)}
+""".strip()
+
+
+def words(lang: str) -> Mapping[str, str]:
+    """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``); any other is a ValueError."""
+    try:
+        return _WORDS[lang]
+    except (KeyError, TypeError):
+        raise ValueError(f"lang must be one of {', '.join(repr(x) for x in LANGS)}, not {lang!r}") from None
+
+
+# Escaping: text is escaped unless it is Markup, i.e. built here from escaped parts.
+
+
+class Markup(str):
+    """A piece of HTML that is already safe: built by :func:`tag` or :func:`esc`, never from raw input."""
+
+    __slots__ = ()
+
+
+def esc(value: Any) -> Markup:
+    """``value`` as HTML text: escaped, unless it is already :class:`Markup`."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(_html.escape("" if value is None else str(value), quote=True))
+
+
+def join(parts: Iterable[Any], sep: str = "") -> Markup:
+    """Escaped parts joined by ``sep`` (itself escaped)."""
+    return Markup(esc(sep).join(esc(p) for p in parts))
+
+
+_VOID = frozenset({"meta", "br", "hr", "img", "link", "wbr"})
+
+
+def tag(name: str, *children: Any, cls: str | Sequence[str] | None = None, **attributes: Any) -> Markup:
+    """An element: children are escaped unless Markup; attributes with value None or False are left out,
+    True gives a bare attribute; a trailing underscore is dropped (``for_``) and ``_`` becomes ``-``."""
+    names = [cls] if isinstance(cls, str) else [c for c in (cls or ()) if c]
+    attrs_text = f' class="{esc(" ".join(names))}"' if names and any(names) else ""
+    for key, value in attributes.items():
+        if value is None or value is False:
+            continue
+        key = key.rstrip("_").replace("_", "-")
+        attrs_text += f" {key}" if value is True else f' {key}="{esc(value)}"'
+    if name in _VOID:
+        return Markup(f"<{name}{attrs_text}>")
+    return Markup(f"<{name}{attrs_text}>{join(children)}</{name}>")
+
+
+def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, cls: str | None = None,
+          row_classes: Iterable[str | None] | None = None) -> Markup:
+    """A table with one header row; cells are escaped unless Markup; ``row_classes`` gives a class per row."""
+    head = tag("thead", tag("tr", *(tag("th", h, scope="col") for h in headers)))
+    classes = iter(row_classes) if row_classes is not None else None
+    body = []
+    for row in rows:
+        row_cls = next(classes, None) if classes is not None else None
+        body.append(tag("tr", *(tag("td", cell) for cell in row), cls=row_cls))
+    return tag("table", head, tag("tbody", *body), cls=["pv-table", cls] if cls else "pv-table")
+
+
+def badge(text: Any, tone: str | None = None, *, mark: str | None = None, title: str | None = None) -> Markup:
+    """An outcome as a badge; ``tone`` is ``yes``, ``no`` or ``open`` (colour only: ``mark`` carries the meaning
+    in text as well)."""
+    inner = [tag("span", mark, cls="pv-mark"), " "] if mark else []
+    return tag("span", *inner, text, cls=["pv-badge", f"pv-{tone}" if tone else ""], title=title)
+
+
+def citation(cite: Citation | Mapping[str, Any] | None, *, ruleset: Ruleset | None = None, quote: bool = True,
+             block: bool = False) -> Markup:
+    """A cited clause: the quote (as a block quote if ``block``) and ``file:line`` (the document's title, when the
+    ruleset lists it, in a title attribute). Takes a ruleset ``Citation`` or a trace's ``cite`` mapping."""
+    if cite is None:
+        return Markup("")
+    if isinstance(cite, Mapping):
+        file, line, end, text = cite["file"], cite["line"], cite.get("end_line"), cite.get("quote", "")
+    else:
+        file, line, end, text = cite.file, cite.line, cite.end_line, cite.quote
+    where = f"{file}:{line}" if end in (None, line) else f"{file}:{line}-{end}"
+    document = None
+    if ruleset is not None:
+        document = next((s.title for s in ruleset.sources.values() if s.file == file), None)
+    ref = tag("cite", where, cls="pv-cite", title=document)
+    if not quote or not text:
+        return ref
+    if block:
+        return join([tag("blockquote", "「", text, "」", cls="pv-quote"), ref])
+    return join([tag("span", "「", text, "」", cls="pv-quote"), " ", ref])
+
+
+def outcome_label(spec: DecisionSpec, outcome: str, lang: str) -> str:
+    """An outcome in words: the ruleset's label, else the view's word for the engine's own outcomes."""
+    if outcome in spec.labels:
+        return spec.label(outcome, lang)
+    if "+" in outcome and spec.kind == "table":  # several labels under a COLLECT table
+        return "、".join(outcome_label(spec, o, lang) for o in outcome.split("+")) if lang == "zh" else \
+            "; ".join(outcome_label(spec, o, lang) for o in outcome.split("+"))
+    return words(lang).get(outcome, outcome) if outcome in _ENGINE_OUTCOMES else outcome
+
+
+_ENGINE_OUTCOMES = frozenset({"undetermined", "needs_deliberation", "conflict", "ranked"})
+
+
+def outcome_tone(spec: DecisionSpec, outcome: str) -> str:
+    """``open`` when not settled (undetermined, deliberation, conflict); ``yes`` for an eligibility's yes or a
+    table's matched row or a ranked household; ``no`` otherwise."""
+    if outcome in ("undetermined", "needs_deliberation", "conflict"):
+        return "open"
+    if spec.kind == "eligibility":
+        return "yes" if outcome == spec.yes else "no"
+    if spec.kind == "table":
+        return "no" if outcome == spec.default else "yes"
+    return "yes"
+
+
+_TONE_MARK = {"yes": "✔", "no": "✘", "open": "?"}
+_RESULT_CLASS = {"true": "pv-pass", "false": "pv-fail", "unknown": "pv-unknown", "not_in_force": "pv-off"}
+# A rule's class follows its status: a criterion not met or a row not matched is a failure; an exception that
+# does not apply is the ordinary case and is not highlighted.
+_STATUS_CLASS = {
+    "met": "pv-pass", "applied": "pv-pass", "selected": "pv-pass", "matched": "pv-pass",
+    "not_met": "pv-fail", "not_matched": "pv-fail", "not_applicable": "pv-clear",
+    "unknown": "pv-unknown", "awaiting_deliberation": "pv-unknown",
+    "overridden": "pv-off", "superseded": "pv-off", "not_in_force": "pv-off",
+}
+
+
+def _meta(items: Iterable[tuple[Any, Any]]) -> Markup:
+    return tag("dl", *(join([tag("dt", k), tag("dd", v)]) for k, v in items if v not in (None, "")), cls="pv-meta")
+
+
+def _h(level: int, *children: Any) -> Markup:
+    return tag(f"h{level}", *children, cls="pv-h")
+
+
+def _ident(text: Any) -> Markup:
+    return tag("span", "[", text, "]", cls="pv-id")
+
+
+def _digest(digest: str) -> Markup:
+    return tag("code", digest[:19], title=digest)
+
+
+def _lang_attr(lang: str) -> str:
+    return "zh-CN" if lang == "zh" else "en"
+
+
+@attrs.frozen
+class HTML:
+    """A rendered view. ``str()`` and ``_repr_html_()`` give the fragment with its stylesheet (what a notebook
+    shows); :meth:`page` gives a whole HTML5 document to save and open in a browser."""
+
+    body: str
+    lang: str = "zh"
+    title: str = ""
+
+    @property
+    def fragment(self) -> str:
+        """The view with its stylesheet in front, ready to embed in a page or a notebook output."""
+        return f"<style>{CSS}</style>{self.body}"
+
+    def _repr_html_(self) -> str:
+        return self.fragment
+
+    def __html__(self) -> str:  # for template engines that honour the markup protocol
+        return self.fragment
+
+    def __str__(self) -> str:
+        return self.fragment
+
+    def page(self, title: str | None = None) -> str:
+        """A standalone HTML5 document (UTF-8, stylesheet inline, nothing fetched): save it and open it anywhere."""
+        heading = self.title if title is None else title
+        return (
+            "<!doctype html>\n"
+            f'<html lang="{_lang_attr(self.lang)}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{esc(heading)}</title>\n<style>\n{CSS}\n"
+            "body{margin:1.5rem auto;max-width:76rem;padding:0 1rem}\n"
+            "@media (prefers-color-scheme: dark){body{background:#1e1e1e;color:#ddd}}\n"
+            f"</style>\n</head>\n<body>\n{self.body}\n</body>\n</html>\n"
+        )
+
+    def save(self, path: str | Path, title: str | None = None) -> Path:
+        """Write :meth:`page` to ``path`` as UTF-8; returns the path."""
+        path = Path(path)
+        path.write_text(self.page(title), encoding="utf-8")
+        return path
+
+
+# The decision view.
+
+
+def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -> str:
+    status = _STATUS[lang].get(result.status, result.status)
+    override = rule_trace.get("override")
+    if override:
+        body, on = override.get("body"), override.get("decided_on")
+        status += f"（{body} {on}）" if lang == "zh" else f" ({body}, {on})"
+    elif result.status == "awaiting_deliberation":
+        bodies = "、".join(result.rule.override_by)
+        status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
+    return status
+
+
+def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any],
+                    lang: str) -> tuple[list[list[Any]], list[str]]:
+    """One row per leaf condition: expression, the values compared (in words), result with its mark."""
+    from povrules.lang import ast
+
+    rows, classes = [], []
+    for leaf, condition in zip(result.leaves, rule_trace["conditions"]):
+        node, left, right, value, where = leaf
+        outcome = condition["result"]
+        if isinstance(node, ast.Compare):
+            compared = (f"{_describe(node.left, left, where, decision, lang)} {_OPS[lang][node.op]} "
+                        f"{_describe(node.right, right, where, decision, lang)}")
+        else:
+            compared = _describe(node, left, where, decision, lang)
+        mark = tag("span", _MARK[outcome], cls="pv-mark")
+        rows.append([tag("code", condition["expr"]), compared, join([mark, " ", _RESULT[lang][outcome]])])
+        classes.append(_RESULT_CLASS[outcome])
+    return rows, classes
+
+
+def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], lang: str,
+                decisive: bool) -> Markup:
+    w = words(lang)
+    rule = result.rule
+    outcome = rule_trace["result"]
+    mark = tag("span", _MARK[outcome], cls="pv-mark")
+    head = tag("div", mark, " ", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
+               tag("span", _status_text(result, rule_trace, lang), cls="pv-status"),
+               " ", tag("span", "(", w[result.role], ")", cls="pv-id"))
+    parts = [head]
+    if result.leaves:
+        rows, classes = _condition_rows(decision, result, rule_trace, lang)
+        parts.append(table([w["condition"], w["values"], w["result"]], rows, cls="pv-conds", row_classes=classes))
+    elif outcome != "not_in_force":
+        parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
+    if rule_trace.get("missing"):
+        parts.append(tag("p", w["missing"], "：" if lang == "zh" else ": ",
+                         join((tag("code", m) for m in rule_trace["missing"]), ", "), cls="pv-note"))
+    if rule.citation:
+        parts.append(tag("p", w["source"], "：" if lang == "zh" else ": ",
+                         citation(rule.citation, ruleset=decision.ruleset), cls="pv-note"))
+    if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
+        parts.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note.split()), cls="pv-note"))
+    return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
+               data_rule=rule.id, data_status=result.status)
+
+
+def _parameters_used(decision: Decision, rules: Sequence[Mapping[str, Any]], lang: str) -> Markup:
+    w = words(lang)
+    seen: dict[str, Mapping[str, Any]] = {}
+    for rule in rules:
+        for parameter in rule["parameters"]:
+            seen.setdefault(parameter["name"], parameter)
+    if not seen:
+        return Markup("")
+    rows = []
+    for name, entry in seen.items():
+        parameter = decision.ruleset.parameters[name]
+        pv = decision.parameters.get(name)
+        value = _format(pv.value, parameter.unit, lang) if pv is not None else w["none"]
+        rows.append([join([parameter.title(lang), " ", _ident(name)]), value, entry.get("from") or "",
+                     citation(pv.citation if pv is not None else None, ruleset=decision.ruleset)])
+    return join([_h(4, w["parameters_used"]),
+                 table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params")])
+
+
+def decision_html(decision: Decision, lang: str = "zh") -> HTML:
+    """A decision as HTML: its outcome in words, who and when, the decisive clauses quoted with ``file:line``,
+    the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
+    w = words(lang)
+    colon = "：" if lang == "zh" else ": "
+    trace = decision.trace()
+    ruleset = decision.ruleset
+    spec = ruleset.decisions[decision.decision]
+    title = spec.title(lang)
+    tone = outcome_tone(spec, decision.outcome)
+    outcome = badge(outcome_label(spec, decision.outcome, lang), tone, mark=_TONE_MARK[tone], title=decision.outcome)
+
+    parts = [_h(3, title, " ", _ident(decision.decision))]
+    parts.append(tag("p", tag("span", w["outcome"], colon, cls="pv-id"), outcome, cls="pv-outcome"))
+    parts.append(_meta([
+        (w["household"], tag("code", decision.facts.id)),
+        (w["as_of"], decision.as_of.isoformat()),
+        (w["ruleset"], join([ruleset.title(lang), " ", _ident(f"{ruleset.id} {ruleset.version}"), " ",
+                             _digest(ruleset.digest)])),
+        (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
+        (w["decision_kind"], w[decision.kind]),
+        (w["facts_digest"], _digest(trace["facts_digest"])),
+    ]))
+
+    if decision.missing:
+        parts.append(join([_h(4, w["missing"]),
+                           tag("ul", *(tag("li", tag("code", m)) for m in decision.missing), cls="pv-list missing")]))
+    if decision.possible:
+        parts.append(tag("p", w["possible"], colon,
+                         join((badge(outcome_label(spec, p, lang), outcome_tone(spec, p)) for p in decision.possible),
+                              " "), cls="pv-possible"))
+
+    by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
+    if decision.kind == "ranking":
+        met = [ruleset.rules[r].title(lang) for r in decision.labels if r in ruleset.rules]
+        listed = ("、" if lang == "zh" else "; ").join(met) or w["none"]
+        parts.append(tag("p", w["met_criteria"], colon, listed, cls="pv-met"))
+    parts.append(_h(4, w["reasons"]))
+    if decision.reasons:
+        items = []
+        for rule_id in decision.reasons:
+            result, rule_trace = by_id[rule_id]
+            rule = result.rule
+            items.append(tag("li", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
+                             _status_text(result, rule_trace, lang),
+                             citation(rule.citation, ruleset=ruleset, block=True) if rule.citation else "",
+                             cls="pv-reason", data_rule=rule.id))
+        parts.append(tag("ul", *items, cls="pv-list pv-reasons"))
+    else:
+        parts.append(tag("p", w["no_reasons"], cls="pv-note pv-reasons"))
+
+    parts.append(_parameters_used(decision, trace["rules"], lang))
+
+    decisive = set(decision.reasons)
+    entries = [_rule_entry(decision, result, rule_trace, lang, result.rule.id in decisive)
+               for result, rule_trace in zip(decision.results, trace["rules"])]
+    summary = tag("summary", w["trace"], f"（{len(entries)} {w['rules_tried']}）" if lang == "zh"
+                  else f" ({len(entries)} {w['rules_tried']})")
+    parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))
+
+    body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
+    return HTML(body, lang, f"{title} — {decision.facts.id} — {decision.as_of.isoformat()}")
+
+
+# The ruleset view.
+
+
+def _outcome_labels(spec: DecisionSpec, lang: str) -> Markup:
+    w = words(lang)
+    rows = [[tag("code", name), label(lang)] for name, label in spec.labels.items()]
+    return table([w["id"], w["outcome"]], rows, cls="pv-labels")
+
+
+def _rule_list(ruleset: Ruleset, spec: DecisionSpec, ids: Sequence[str], lang: str) -> Markup:
+    w = words(lang)
+    rows = []
+    for rule_id in ids:
+        rule = ruleset.rules[rule_id]
+        rows.append([tag("code", rule.id), rule.title(lang), _strength(rule.strength, lang),
+                     rule_outcome(ruleset, rule.outcome, lang, spec) if rule.outcome else ""])
+    return table([w["id"], w["title"], w["strength"], w["outcome_of_rule"]], rows, cls="pv-decision-rules")
+
+
+def rule_outcome(ruleset: Ruleset, outcome: str, lang: str, spec: DecisionSpec | None = None) -> Markup:
+    """What a rule gives, in words with its code: looked up in ``spec``'s labels, else in whichever of the
+    ruleset's decisions labels it."""
+    specs = ([spec] if spec is not None else []) + list(ruleset.decisions.values())
+    for candidate in specs:
+        if outcome in candidate.labels:
+            return join([candidate.label(outcome, lang), " ", tag("code", outcome)])
+    return tag("code", outcome)
+
+
+def _strength(strength: str, lang: str) -> str:
+    w = words(lang)
+    return w["hard"] if strength == "hard" else w["default_strength"]
+
+
+def _decision_section(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> Markup:
+    w = words(lang)
+    meta: list[tuple[Any, Any]] = [(w["decision_kind"], w[spec.kind])]
+    if spec.kind == "eligibility":
+        meta.append((w["yes"], join([outcome_label(spec, spec.yes, lang), " ", tag("code", spec.yes)])))
+        meta.append((w["no"], join([outcome_label(spec, spec.no, lang), " ", tag("code", spec.no)])))
+    elif spec.kind == "table":
+        meta.append((w["hit_policy"], tag("code", spec.hit_policy)))
+        meta.append((w["default"], join([outcome_label(spec, spec.default, lang), " ", tag("code", spec.default)])))
+    else:
+        if spec.among_decision:
+            among = ruleset.decisions.get(spec.among_decision)
+            names = [outcome_label(among, o, lang) if among else o for o in spec.among_outcomes]
+            meta.append((w["among"], join([tag("code", spec.among_decision), " → ", "、".join(names)])))
+        meta.append((w["order"], w[spec.order]))
+        if spec.tiebreak:
+            meta.append((w["tiebreak"], join((join([tag("code", t.expr.text), " (",
+                                                    w["descending"] if t.descending else w["ascending"], ")"])
+                                              for t in spec.tiebreak), "; ")))
+    parts = [_h(4, spec.title(lang), " ", _ident(spec.name)), _meta(meta)]
+    criteria = "priorities" if spec.kind == "ranking" else "criteria"
+    for role, ids in ((criteria, spec.criteria), ("exceptions", spec.exceptions), ("rows", spec.rows)):
+        if ids:
+            parts.append(tag("div", tag("strong", w[role]), _rule_list(ruleset, spec, ids, lang), cls="pv-role"))
+    if spec.labels:
+        parts.append(tag("div", tag("strong", w["labels"]), _outcome_labels(spec, lang), cls="pv-role"))
+    return tag("section", *parts, cls="pv-decision-spec", data_decision=spec.name)
+
+
+def _parameters_table(ruleset: Ruleset, lang: str) -> Markup:
+    w = words(lang)
+    rows = []
+    for name, parameter in ruleset.parameters.items():
+        for index, pv in enumerate(parameter.values):
+            rows.append([
+                join([parameter.title(lang), " ", _ident(name)]) if index == 0 else "",
+                _format(pv.value, parameter.unit, lang), pv.start.isoformat(),
+                citation(pv.citation, ruleset=ruleset),
+            ])
+    return table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params")
+
+
+def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
+    w = words(lang)
+    rows = []
+    for rule in ruleset.rules.values():
+        name = [tag("strong", rule.title(lang)), tag("br"), tag("code", rule.id)]
+        if rule.valid_from or rule.valid_to:
+            name += [tag("br"), tag("span", w["valid"], " ", rule.valid_from or "…", " ", w["until"], " ",
+                                    rule.valid_to or "…", cls="pv-note")]
+        strength = _strength(rule.strength, lang)
+        if rule.override_by:
+            strength += ("（" if lang == "zh" else " (") + "、".join(rule.override_by) + ("）" if lang == "zh" else ")")
+        source = [citation(rule.citation, ruleset=ruleset, block=True)]
+        if rule.note:
+            source.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note.split()),
+                              cls="pv-note"))
+        rows.append([join(name), tag("code", rule.when.text), strength,
+                     rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])
+    return table([w["rules"], w["condition"], w["strength"], w["outcome_of_rule"], w["source"]], rows, cls="pv-rules")
+
+
+def ruleset_html(ruleset: Ruleset, lang: str = "zh") -> HTML:
+    """A ruleset as HTML: id, version and digest; its decisions with their rules; the parameters with their dated
+    values; every rule with its condition, strength, outcome and the clause it encodes."""
+    w = words(lang)
+    title = ruleset.title(lang)
+    parts = [_h(3, title)]
+    sources = join((tag("span", tag("code", s.file), " ", s.title, cls="pv-source") for s in ruleset.sources.values()),
+                   "; ")
+    parts.append(_meta([
+        (w["ruleset"], tag("code", ruleset.id)),
+        (w["version"], ruleset.version),
+        (w["digest"], _digest(ruleset.digest)),
+        (w["jurisdiction"], ruleset.jurisdiction),
+        (w["subject"], ruleset.subject),
+        (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
+        (w["sources"], sources),
+    ]))
+    parts.append(tag("details", tag("summary", w["decisions"], f" ({len(ruleset.decisions)})"),
+                     *(_decision_section(ruleset, spec, lang) for spec in ruleset.decisions.values()),
+                     cls="pv-details pv-decisions", open=True))
+    parts.append(tag("details", tag("summary", w["parameters"], f" ({len(ruleset.parameters)})"),
+                     _parameters_table(ruleset, lang), cls="pv-details pv-parameters"))
+    if ruleset.derived:
+        rows = [[join([d.title(lang), " ", _ident(d.name)]) if d.title.zh else tag("code", d.name),
+                 tag("code", d.expr.text)] for d in ruleset.derived.values()]
+        parts.append(tag("details", tag("summary", w["derived"], f" ({len(ruleset.derived)})"),
+                         table([w["title"], w["expression"]], rows, cls="pv-derived"), cls="pv-details pv-derived"))
+    parts.append(tag("details", tag("summary", w["rules"], f" ({len(ruleset.rules)})"), _rules_table(ruleset, lang),
+                     cls="pv-details pv-rule-list"))
+    body = tag("div", *parts, cls=["pv", "pv-ruleset"], lang=_lang_attr(lang), data_ruleset=ruleset.id)
+    return HTML(body, lang, f"{title} — {ruleset.id} {ruleset.version}")
+
+
+__all__ = ["CSS", "HTML", "LANGS", "Markup", "badge", "citation", "decision_html", "esc", "join", "outcome_label",
+           "outcome_tone", "rule_outcome", "ruleset_html", "table", "tag", "words"]
