@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from povrules.lang.compiler import Unknown
-from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _describe, _format, _result
+from povrules.lang import ast
+from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _describe, _format
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, RuleResult
@@ -327,8 +327,6 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
 def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any],
                     lang: str) -> tuple[list[list[Any]], list[str]]:
     """One row per leaf condition: expression, the values compared (in words), result with its mark."""
-    from povrules.lang import ast
-
     rows, classes = [], []
     for leaf, condition in zip(result.leaves, rule_trace["conditions"]):
         node, left, right, value, where = leaf

@@ -1,0 +1,554 @@
+"""HTML views of decisions and rulesets (povrules.html).
+
+The views are parsed with the standard library's HTMLParser into a small tree, so the
+tests check structure (balanced tags, one trace entry per rule tried, classes on the
+rows that failed) rather than only the presence of words.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import povrules
+from povrules.html import HTML, badge, citation, decision_html, esc, ruleset_html, table, tag, words
+
+REPO = Path(__file__).resolve().parent.parent
+RULESETS = REPO / "rulesets"
+EXAMPLES = REPO / "examples"
+WEISHAN_DAY = date(2016, 6, 30)
+HUNAN_DAY = date(2021, 6, 30)
+VOID = {"meta", "br", "hr", "img", "link", "wbr", "input", "col", "area", "base", "source"}
+
+
+# A small tree of the parsed markup.
+
+
+class Node:
+    def __init__(self, name: str, attrs: dict[str, str | None], parent: Node | None):
+        self.name, self.attrs, self.parent = name, attrs, parent
+        self.children: list[Node | str] = []
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def walk(self) -> list[Node]:
+        out = []
+        for child in self.children:
+            if isinstance(child, Node):
+                out.append(child)
+                out.extend(child.walk())
+        return out
+
+    def find_all(self, name: str | None = None, cls: str | None = None) -> list[Node]:
+        return [n for n in self.walk() if (name is None or n.name == name) and (cls is None or cls in n.classes)]
+
+    def find(self, name: str | None = None, cls: str | None = None) -> Node:
+        found = self.find_all(name, cls)
+        assert found, f"no <{name or '*'}> with class {cls!r}"
+        return found[0]
+
+    def children_named(self, name: str) -> list[Node]:
+        return [c for c in self.children if isinstance(c, Node) and c.name == name]
+
+
+class Collector(HTMLParser):
+    """Builds a Node tree and records every tag that does not close in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {}, None)
+        self.current = self.root
+        self.errors: list[str] = []
+        self.declarations: list[str] = []
+
+    def handle_decl(self, decl: str) -> None:
+        self.declarations.append(decl)
+
+    def handle_starttag(self, name: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(name, dict(attrs), self.current)
+        self.current.children.append(node)
+        if name not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, name: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.current.children.append(Node(name, dict(attrs), self.current))
+
+    def handle_endtag(self, name: str) -> None:
+        if name in VOID:
+            return
+        if self.current.name != name:
+            self.errors.append(f"</{name}> closes <{self.current.name}>")
+            return
+        self.current = self.current.parent or self.root
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+
+def parse(markup: str) -> Node:
+    collector = Collector()
+    collector.feed(markup)
+    collector.close()
+    assert collector.errors == [], collector.errors
+    assert collector.current is collector.root, f"<{collector.current.name}> left open"
+    return collector.root
+
+
+def view(view_html: HTML) -> Node:
+    """The view's root element, checked to be balanced."""
+    root = parse(str(view_html))
+    (div,) = [c for c in root.children if isinstance(c, Node) and c.name == "div"]
+    return div
+
+
+# Fixtures: real rulesets and households.
+
+
+@pytest.fixture(scope="module")
+def weishan() -> povrules.Ruleset:
+    return povrules.load_ruleset(RULESETS / "cn-yunnan-weishan")
+
+
+@pytest.fixture(scope="module")
+def hunan() -> povrules.Ruleset:
+    return povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
+
+
+def _examples(name: str) -> dict[str, dict[str, Any]]:
+    rows = [json.loads(line) for line in (EXAMPLES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["id"]: row for row in rows}
+
+
+@pytest.fixture(scope="module")
+def weishan_households() -> dict[str, dict[str, Any]]:
+    return _examples("cn-yunnan-weishan.jsonl")
+
+
+def identify(ruleset: povrules.Ruleset, data: dict[str, Any], **kw: Any) -> povrules.Decision:
+    household = povrules.parse_household(json.dumps(data, ensure_ascii=False))
+    return povrules.evaluate(household, ruleset, "identify_poor_household", as_of=WEISHAN_DAY, **kw)
+
+
+@pytest.fixture(scope="module")
+def identified(weishan, weishan_households) -> povrules.Decision:
+    decision = identify(weishan, weishan_households["WS-0102"])
+    assert decision.outcome == "identified"
+    return decision
+
+
+@pytest.fixture(scope="module")
+def excluded(weishan, weishan_households) -> povrules.Decision:
+    decision = identify(weishan, weishan_households["WS-0107"])
+    assert decision.outcome == "excluded"
+    assert set(decision.reasons) == {"wubulu_urban_commodity_housing", "wubulu_public_official"}
+    return decision
+
+
+@pytest.fixture(scope="module")
+def undetermined(weishan, weishan_households) -> povrules.Decision:
+    data = json.loads(json.dumps(weishan_households["WS-0102"]))
+    del data["registration"]["dibao"]  # the dibao pool is the first criterion: without it nothing is decided
+    decision = identify(weishan, data)
+    assert decision.outcome == "undetermined"
+    assert decision.missing == ("hh.registration.dibao",)
+    return decision
+
+
+HUNAN_EXITED = {
+    "id": "exited-1", "rural_hukou": True, "registration": {"status": "exited"},
+    "income": {"per_capita_net": "6000.00"},
+    "assessments": {"return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-10"}},
+}
+
+
+def monitoring(ruleset: povrules.Ruleset, income: str) -> povrules.Decision:
+    data = json.loads(json.dumps(HUNAN_EXITED))
+    data["income"]["per_capita_net"] = income
+    data["assessments"]["poverty_risk"] = {"value": False, "by": "村第一书记 王某", "on": "2021-05-10"}
+    return povrules.evaluate(povrules.parse_household(data), ruleset, "monitoring_type", as_of=HUNAN_DAY)
+
+
+# The decision view.
+
+
+def test_decision_view_is_balanced_and_says_the_outcome_in_words(excluded):
+    cases = (("zh", "五不录排除", "建档立卡贫困户识别"),
+             ("en", "excluded by the five exclusions", "Identification as a registered poor household"))
+    for lang, label, title in cases:
+        root = view(decision_html(excluded, lang))
+        assert {"pv", "pv-decision"} <= root.classes
+        assert root.attrs["lang"] == ("zh-CN" if lang == "zh" else "en")
+        assert title in root.find("h3").text()
+        outcome = root.find("span", "pv-badge")
+        assert label in outcome.text()
+        assert "pv-no" in outcome.classes and "✘" in outcome.text()  # the mark reads without colour
+        meta = root.find("dl", "pv-meta")
+        assert [dt.text() for dt in meta.children_named("dt")][:2] == [words(lang)["household"], words(lang)["as_of"]]
+        dds = [dd.text() for dd in meta.children_named("dd")]
+        assert dds[0] == "WS-0107" and dds[1] == "2016-06-30"
+
+
+def test_decision_view_quotes_every_decisive_clause_with_its_citation(excluded):
+    root = view(excluded.html("en"))
+    reasons = root.find("ul", "pv-reasons").children_named("li")
+    assert [li.attrs["data-rule"] for li in reasons] == list(excluded.reasons)
+    for li in reasons:
+        rule = excluded.ruleset.rules[li.attrs["data-rule"]]
+        quote = li.find("blockquote", "pv-quote").text()
+        assert rule.citation.quote in quote
+        assert li.find("cite").text() == f"{rule.citation.file}:{rule.citation.line}"
+    assert "有城镇商品房的不录" in root.find("ul", "pv-reasons").text()
+    assert "002_f25b4d77f22fc531.txt:293" in root.find("ul", "pv-reasons").text()
+    # the cited document's title is kept for a tooltip
+    assert reasons[0].find("cite").attrs["title"] == excluded.ruleset.sources["S002"].title
+
+
+def test_trace_is_collapsible_with_one_entry_per_rule_tried(excluded):
+    root = view(excluded.html("zh"))
+    details = root.find("details", "pv-trace")
+    assert "open" not in details.attrs  # collapsed until clicked
+    summary = details.children_named("summary")[0].text()
+    assert f"{len(excluded.results)} 条规则" in summary
+    entries = details.find("ol", "pv-rules").children_named("li")
+    assert len(entries) == len(excluded.results) == 7
+    assert [li.attrs["data-rule"] for li in entries] == [r.rule.id for r in excluded.results]
+    assert [li.attrs["data-status"] for li in entries] == [r.status for r in excluded.results]
+    assert not root.find_all("script")
+
+
+def test_trace_conditions_show_expression_values_and_result_with_failures_marked(excluded):
+    trace = excluded.trace()
+    root = view(excluded.html("en"))
+    entries = root.find("details", "pv-trace").find("ol").children_named("li")
+    failed = 0
+    for li, rule in zip(entries, trace["rules"]):
+        rows = li.find_all("tr")[1:]  # after the header row
+        assert len(rows) == len(rule["conditions"])
+        for tr, condition in zip(rows, rule["conditions"]):
+            expr, compared, result = (td.text() for td in tr.children_named("td"))
+            assert expr == condition["expr"]
+            if condition["result"] == "false":
+                failed += 1
+                assert "pv-fail" in tr.classes and result.startswith("✘") and "does not hold" in result
+            else:
+                assert "pv-fail" not in tr.classes
+            if condition["result"] == "true":
+                assert result.startswith("✔") and "holds" in result
+    assert failed >= 2  # WS-0107: a member who is no public official, no large business, …
+    # values in words: the judged fact says who judged it
+    enterprise = next(li for li in entries if li.attrs["data-rule"] == "wubulu_large_enterprise")
+    assert "judged by 村第一书记 李某, 2016-03-15" in enterprise.find("table").text()
+
+
+def test_rules_not_met_are_highlighted_and_marked(weishan, weishan_households):
+    decision = identify(weishan, weishan_households["WS-0106"])  # not on dibao
+    assert decision.outcome == "not_identified"
+    root = view(decision.html("zh"))
+    entries = {li.attrs["data-rule"]: li for li in root.find("details").find("ol").children_named("li")}
+    dibao = entries["dibao_household"]
+    assert "pv-fail" in dibao.classes and "pv-decisive" in dibao.classes
+    assert dibao.text().lstrip().startswith("✘") and "不满足" in dibao.text()
+    assert "pv-fail" not in entries["five_looks_recorded"].classes
+    assert "pv-pass" in entries["five_looks_recorded"].classes and "满足" in entries["five_looks_recorded"].text()
+    # an exception that does not apply is the ordinary case: marked, not highlighted
+    assert "pv-fail" not in entries["wubulu_motor_vehicle"].classes
+    assert "不适用" in entries["wubulu_motor_vehicle"].text()
+
+
+def test_undetermined_lists_the_missing_facts_and_the_possible_outcomes(undetermined):
+    root = view(undetermined.html("zh"))
+    badge_node = root.find("span", "pv-badge")
+    assert "无法判定" in badge_node.text() and "pv-open" in badge_node.classes
+    missing = root.find("ul", "missing")
+    assert [li.text() for li in missing.children_named("li")] == ["hh.registration.dibao"]
+    possible = root.find("p", "pv-possible").text()
+    assert "识别为贫困户" in possible and "不识别" in possible
+    assert root.find("p", "pv-reasons").text() == "没有起决定作用的规则"
+    entry = next(li for li in root.find("details").find("ol").children_named("li")
+                 if li.attrs["data-rule"] == "dibao_household")
+    assert "pv-unknown" in entry.classes and "尚缺事实" in entry.text() and "hh.registration.dibao" in entry.text()
+    en = view(undetermined.html("en"))
+    assert en.find("h4").text() == "Facts still needed"
+
+
+def test_zh_and_en_differ_and_use_their_own_words(excluded):
+    zh, en = str(excluded.html("zh")), str(excluded.html("en"))
+    assert zh != en
+    for word in ("决定依据", "逐条检查", "评估日", "五不录排除", "适用"):
+        assert word in zh and word not in en
+    for word in ("Decided by", "Trace", "As of", "excluded by the five exclusions", "applies"):
+        assert word in en and word not in zh
+    # the structure is the same in both languages
+    assert [n.name for n in view(excluded.html("zh")).walk()] == [n.name for n in view(excluded.html("en")).walk()]
+
+
+def test_the_word_tables_have_the_same_entries():
+    assert set(words("zh")) == set(words("en"))
+    assert all(words("zh")[k] != words("en")[k] for k in ("outcome", "trace", "reasons", "missing"))
+
+
+def test_an_unknown_language_is_a_value_error_naming_the_choices(excluded, weishan):
+    for call in (lambda: decision_html(excluded, "fr"), lambda: ruleset_html(weishan, "EN"),
+                 lambda: excluded.html("zh-CN")):
+        with pytest.raises(ValueError, match="'zh', 'en'"):
+            call()
+
+
+def test_household_text_is_escaped(weishan, weishan_households):
+    data = dict(weishan_households["WS-0102"], id="<script>alert('x')</script>&")
+    decision = identify(weishan, data)
+    markup = str(decision.html("en"))
+    assert "<script>" not in markup
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;" in markup
+    root = view(decision.html("en"))
+    assert not root.find_all("script")
+    assert root.find("dl").children_named("dd")[0].text() == "<script>alert('x')</script>&"
+    page = decision.html("zh").page()
+    assert "<title>" in page and "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_judged_fact_provenance_is_escaped(weishan, weishan_households):
+    data = json.loads(json.dumps(weishan_households["WS-0107"]))
+    data["assets"]["has_large_enterprise"]["by"] = "<b>李某</b>"
+    markup = str(identify(weishan, data).html("zh"))
+    assert "<b>" not in markup and "&lt;b&gt;李某&lt;/b&gt;" in markup
+
+
+def test_parameters_used_show_value_unit_date_and_citation(hunan):
+    decision = monitoring(hunan, "6500.00")  # at the line: 以内 includes it
+    assert decision.outcome == "unstable_exited"
+    root = view(decision.html("zh"))
+    params = root.find("table", "pv-params")
+    rows = {tr.find("span", "pv-id").text(): [td.text() for td in tr.children_named("td")]
+            for tr in params.find("tbody").children_named("tr")}
+    name, value, start, cite = rows["[monitoring_line]"]
+    assert name.startswith("监测基准线") and value == "6,500 元" and start == "2021-01-01"
+    assert "6500元為基準線" in cite and cite.endswith("003_e3e29ff1be94684a.txt:276")
+    # the comparison at the line, in words, with the line's date
+    row = next(li for li in root.find("details").find("ol").children_named("li")
+               if li.attrs["data-rule"] == "unstable_exited")
+    assert "6,500 元 不高于 监测基准线（家庭人均纯收入） 6,500 元（2021-01-01 起）" in row.text()
+
+
+def test_table_decision_below_at_and_above_the_line(hunan):
+    for income, outcome, tone in (("6499.99", "unstable_exited", "pv-yes"), ("6500.00", "unstable_exited", "pv-yes"),
+                                  ("6500.01", "not_monitored", "pv-no")):
+        decision = monitoring(hunan, income)
+        assert decision.outcome == outcome
+        root = view(decision.html("en"))
+        badge_node = root.find("span", "pv-badge")
+        assert tone in badge_node.classes
+        assert hunan.decisions["monitoring_type"].label(outcome, "en") in badge_node.text()
+        entries = {li.attrs["data-rule"]: li for li in root.find("details").find("ol").children_named("li")}
+        assert len(entries) == 3
+        selected = "pv-pass" in entries["unstable_exited"].classes
+        assert selected == (outcome == "unstable_exited")
+        assert ("pv-fail" in entries["unstable_exited"].classes) == (not selected)
+        income_row = next(tr for tr in entries["unstable_exited"].find_all("tr")
+                          if "p.monitoring_line" in tr.text())
+        assert ("pv-fail" in income_row.classes) == (income == "6500.01")
+
+
+def test_a_default_table_outcome_names_no_decisive_rule(hunan):
+    decision = monitoring(hunan, "9000.00")
+    assert decision.outcome == "not_monitored" and decision.reasons == ()
+    root = view(decision.html("en"))
+    assert root.find("p", "pv-reasons").text() == "No rule decided it"
+    assert "not a monitoring object" in root.find("span", "pv-badge").text()
+
+
+def test_deliberation_statuses_name_the_body():
+    ruleset = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
+    rows = [povrules.parse_household(line) for line in
+            (EXAMPLES / "cn-guizhou-qianxinan-town-plan7.jsonl").read_text(encoding="utf-8").splitlines()]
+    decisions = [povrules.evaluate(h, ruleset, "monitoring_object", as_of=HUNAN_DAY) for h in rows]
+    assert [d.outcome for d in decisions] == ["needs_deliberation", "not_monitored", "monitored"]
+    pending, upheld, set_aside = (view(d.html("zh")) for d in decisions)
+    label = ruleset.decisions["monitoring_object"].label("needs_deliberation", "zh")
+    assert label in pending.find("span", "pv-badge").text() and "pv-open" in pending.find("span", "pv-badge").classes
+    car = next(li for li in pending.find("details").find("ol").children_named("li")
+               if li.attrs["data-rule"] == "neg_luxury_car")
+    assert "pv-unknown" in car.classes and "待评议（" in car.text()
+    entry = next(li for li in set_aside.find("details").find("ol").children_named("li")
+                 if li.attrs["data-rule"] == "neg_luxury_car")
+    assert "已被评议排除（村民代表会议 2021-06-01）" in entry.text() and "pv-off" in entry.classes
+    assert "村民代表会议 2021-06-01" in upheld.find("ul", "pv-reasons").text()
+
+
+def test_untraced_decision_says_its_conditions_were_not_recorded(weishan, weishan_households):
+    decision = identify(weishan, weishan_households["WS-0107"], trace=False)
+    root = view(decision.html("en"))
+    entries = root.find("details").find("ol").children_named("li")
+    assert len(entries) == 7 and not root.find("details").find_all("table")
+    assert all("not recorded" in li.text() for li in entries)
+
+
+def test_ranking_item_lists_the_priorities_met(weishan, weishan_households):
+    households = [povrules.parse_household(row) for row in weishan_households.values()]
+    ranking = povrules.rank(households, weishan, "six_priorities", as_of=WEISHAN_DAY)
+    entry = ranking.entries[0]
+    root = view(entry.decision.html("zh"))
+    assert "已排序" in root.find("span", "pv-badge").text()
+    met = root.find("p", "pv-met").text()
+    for rule_id in entry.met:
+        assert weishan.rules[rule_id].title("zh") in met
+    entries = root.find("details").find("ol").children_named("li")
+    assert len(entries) == len(weishan.decisions["six_priorities"].criteria)
+
+
+def test_repr_html_hooks_give_the_chinese_view(excluded, weishan):
+    assert excluded._repr_html_() == str(decision_html(excluded, "zh"))
+    assert weishan._repr_html_() == str(ruleset_html(weishan, "zh"))
+    assert excluded.html("en") == decision_html(excluded, "en")
+
+
+# HTML values and pages.
+
+
+def test_page_is_a_whole_standalone_document(excluded, tmp_path):
+    page = excluded.html("en").page("WS-0107 <review>")
+    assert page.startswith("<!doctype html>\n")
+    collector = Collector()
+    collector.feed(page)
+    assert collector.errors == [] and collector.declarations == ["doctype html"]
+    (html_node,) = collector.root.children_named("html")
+    assert html_node.attrs["lang"] == "en"
+    head, body = html_node.children_named("head")[0], html_node.children_named("body")[0]
+    assert head.find("meta").attrs == {"charset": "utf-8"}
+    assert head.find("title").text() == "WS-0107 <review>"
+    assert ".pv-badge" in head.find("style").text() and not body.find_all("style")
+    assert body.find("div", "pv-decision")
+    for external in ("<script", "<link", "http://", "https://", "@import", "url("):
+        assert external not in page
+    # without a title, the view's own
+    default = excluded.html("zh").page()
+    assert "<title>建档立卡贫困户识别 — WS-0107 — 2016-06-30</title>" in default
+    saved = excluded.html("zh").save(tmp_path / "decision.html")
+    assert saved.read_text(encoding="utf-8") == default
+
+
+def test_fragment_carries_its_stylesheet_and_is_immutable(excluded):
+    view_html = excluded.html("zh")
+    assert str(view_html) == view_html._repr_html_() == view_html.fragment
+    assert str(view_html).startswith("<style>") and str(view_html).count("<style>") == 1
+    assert view_html.fragment.endswith(view_html.body)
+    with pytest.raises(AttributeError):
+        view_html.body = "<p>changed</p>"  # type: ignore[misc]
+
+
+def test_css_is_scoped_to_the_prefix():
+    from povrules.html import CSS
+
+    selectors = [part.split("{")[0] for part in CSS.split("}") if "{" in part]
+    for selector in selectors:
+        for one in selector.split(","):
+            assert one.strip().startswith(".pv"), one
+
+
+# The building blocks.
+
+
+def test_tag_escapes_text_and_attributes_but_not_markup():
+    assert tag("td", "a<b") == "<td>a&lt;b</td>"
+    assert tag("span", "x", cls="pv-id", title='say "hi"') == '<span class="pv-id" title="say &quot;hi&quot;">x</span>'
+    assert tag("td", tag("code", "<i>")) == "<td><code>&lt;i&gt;</code></td>"
+    assert tag("details", "s", open=True, hidden=False, data_rule="r") == '<details open data-rule="r">s</details>'
+    assert tag("br") == "<br>"
+    assert esc(esc("<")) == "&lt;"
+
+
+def test_table_badge_and_citation_helpers(weishan):
+    root = parse(table(["a", "b"], [["1", tag("b", "2")], ["<3>", "4"]], cls="pv-x", row_classes=["pv-fail", None]))
+    (tbl,) = root.children_named("table")
+    assert tbl.classes == {"pv-table", "pv-x"}
+    rows = tbl.find("tbody").children_named("tr")
+    assert [tr.classes for tr in rows] == [{"pv-fail"}, set()]
+    assert rows[1].children_named("td")[0].text() == "<3>" and rows[0].find("b").text() == "2"
+    (b,) = parse(badge("识别为贫困户", "yes", mark="✔")).children_named("span")
+    assert b.classes == {"pv-badge", "pv-yes"} and b.text() == "✔ 识别为贫困户"
+    rule = weishan.rules["wubulu_public_official"]
+    cite = parse(citation(rule.citation, ruleset=weishan, block=True))
+    assert cite.find("blockquote").text() == "「有公职人员的不录」"
+    assert cite.find("cite").text() == "002_f25b4d77f22fc531.txt:293"
+    # a trace's cite mapping gives the same; a range of lines shows both ends
+    mapping = {"file": "x.txt", "line": 3, "end_line": 5, "quote": "<q>"}
+    text = parse(citation(mapping)).text()
+    assert text == "「<q>」 x.txt:3-5"
+    assert citation(None) == ""
+
+
+# The ruleset view.
+
+
+def test_ruleset_view_shows_id_version_digest_and_title(weishan):
+    root = view(weishan.html("en"))
+    assert {"pv", "pv-ruleset"} <= root.classes and root.attrs["data-ruleset"] == "cn-yunnan-weishan"
+    assert root.find("h3").text() == weishan.title.en
+    meta = dict(zip((dt.text() for dt in root.find("dl").children_named("dt")),
+                    root.find("dl").children_named("dd")))
+    assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.2"
+    digest = meta["Digest"].find("code")
+    assert digest.text() == weishan.digest[:19] and len(digest.text()) < len(weishan.digest)
+    assert digest.attrs["title"] == weishan.digest
+    zh = view(weishan.html("zh"))
+    assert zh.find("h3").text() == weishan.title.zh
+
+
+def test_ruleset_view_lists_decisions_with_kind_and_rules(weishan, hunan):
+    for ruleset in (weishan, hunan):
+        root = view(ruleset_html(ruleset, "zh"))
+        sections = root.find("details", "pv-decisions").find_all("section", "pv-decision-spec")
+        assert [s.attrs["data-decision"] for s in sections] == list(ruleset.decisions)
+        for section, spec in zip(sections, ruleset.decisions.values()):
+            assert spec.title.zh in section.find("h4").text()
+            assert words("zh")[spec.kind] in section.find("dl").text()
+            listed = [tr.find("code").text() for t in section.find_all("table", "pv-decision-rules")
+                      for tr in t.find("tbody").children_named("tr")]
+            assert listed == list(spec.rule_ids)
+    table_spec = view(hunan.html("en")).find_all("section", "pv-decision-spec")
+    monitoring_section = next(s for s in table_spec if s.attrs["data-decision"] == "monitoring_type")
+    assert "UNIQUE" in monitoring_section.text() and "not a monitoring object" in monitoring_section.text()
+
+
+def test_ruleset_view_lists_every_dated_parameter_value_with_its_citation(hunan):
+    root = view(hunan.html("en"))
+    body = root.find("details", "pv-parameters").find("tbody").children_named("tr")
+    assert len(body) == sum(len(p.values) for p in hunan.parameters.values())
+    line = next(tr for tr in body if "[monitoring_line]" in tr.text())
+    cells = [td.text() for td in line.children_named("td")]
+    assert cells[1] == "6,500 元" and cells[2] == "2021-01-01" and cells[3].endswith("003_e3e29ff1be94684a.txt:276")
+
+
+def test_ruleset_view_gives_every_rule_with_condition_strength_outcome_and_clause(weishan):
+    root = view(weishan.html("zh"))
+    rows = root.find("details", "pv-rule-list").find("tbody").children_named("tr")
+    assert len(rows) == len(weishan.rules)
+    for tr, rule in zip(rows, weishan.rules.values()):
+        name, condition, strength, outcome, source = tr.children_named("td")
+        assert rule.id in name.text() and rule.title.zh in name.text()
+        assert condition.text() == rule.when.text
+        expected = words("zh")["hard"] if rule.strength == "hard" else words("zh")["default_strength"]
+        assert strength.text().startswith(expected)
+        if rule.outcome:
+            assert rule.outcome in outcome.text()
+        if rule.citation:
+            assert rule.citation.quote in source.find("blockquote").text()
+            assert source.find("cite").text() == str(rule.citation)
+    excluded_row = next(tr for tr in rows if "wubulu_public_official" in tr.text())
+    assert "五不录排除" in excluded_row.text()
+
+
+def test_ruleset_view_escapes_rule_text(weishan):
+    markup = str(weishan.html("en"))
+    assert 'any(m.health == &quot;serious_illness&quot; for m in hh.members)' in markup
+    assert "<script" not in markup
