@@ -552,3 +552,18 @@ def test_ruleset_view_escapes_rule_text(weishan):
     markup = str(weishan.html("en"))
     assert 'any(m.health == &quot;serious_illness&quot; for m in hh.members)' in markup
     assert "<script" not in markup
+
+
+def test_a_collect_table_shows_every_label_given():
+    ruleset = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
+    members = [{"id": "a", "age": 40, "health": "serious_illness", "disability_grade": 1, "adl_status": "independent"},
+               {"id": "b", "age": 75, "health": "healthy", "disability_grade": 0, "adl_status": "independent"}]
+    household = povrules.parse_household({"id": "f-2", "rural_hukou": True, "members": members})
+    decision = povrules.evaluate(household, ruleset, "focus_group", as_of=HUNAN_DAY)
+    assert decision.labels == ("serious_illness", "severe_disability")
+    spec = ruleset.decisions["focus_group"]
+    for lang, sep in (("zh", "、"), ("en", "; ")):
+        text = view(decision.html(lang)).find("span", "pv-badge").text()
+        assert text == "✔ " + sep.join(spec.label(label, lang) for label in decision.labels)
+    reasons = view(decision.html("en")).find("ul", "pv-reasons").children_named("li")
+    assert [li.attrs["data-rule"] for li in reasons] == ["focus_serious_illness", "focus_severe_disability"]
