@@ -567,3 +567,67 @@ def test_a_collect_table_shows_every_label_given():
         assert text == "✔ " + sep.join(spec.label(label, lang) for label in decision.labels)
     reasons = view(decision.html("en")).find("ul", "pv-reasons").children_named("li")
     assert [li.attrs["data-rule"] for li in reasons] == ["focus_serious_illness", "focus_severe_disability"]
+
+
+# The comparison and sweep views.
+
+
+def _exited(hid: str, income: str) -> povrules.Household:
+    data = json.loads(json.dumps(HUNAN_EXITED))
+    data["id"], data["income"]["per_capita_net"] = hid, income
+    data["assessments"]["poverty_risk"] = {"value": False, "by": "村第一书记 王某", "on": "2021-05-10"}
+    return povrules.parse_household(data)
+
+
+@pytest.fixture(scope="module")
+def raised(hunan):
+    people = [_exited("<script>x</script>", "6800.00"), _exited("E-6400", "6400.00"), _exited("E-7200", "7200.00"),
+              _exited("E-6900", "6900.00")]
+    return povrules.compare(hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type",
+                            as_of=HUNAN_DAY)
+
+
+def test_comparison_view_counts_each_transition_and_lists_each_change(raised):
+    assert raised.changed == 2  # 6800 and 6900 come into the range; 6400 was in it, 7200 stays out
+    root = view(raised.html("en"))
+    assert "pv-comparison" in root.classes
+    transitions = root.find("table", "pv-transitions")
+    rows = transitions.find("tbody").children_named("tr")
+    assert len(rows) == len(raised.counts)  # one row per (before, after) pair
+    changed_rows = [r for r in rows if "pv-changed" in r.classes]
+    assert len(changed_rows) == len(raised.transitions()) == 1
+    assert [td.text() for td in changed_rows[0].children_named("td")][-1] == "2"
+    listed = root.find("table", "pv-changes").find("tbody").children_named("tr")
+    assert len(listed) == raised.changed
+    assert "parameter monitoring_line: 6500 → 7000" in root.find("table", "pv-causes").text()
+    assert "monitoring_line = 7000" in root.find("h3").text()
+
+
+def test_comparison_view_escapes_ids_and_speaks_both_languages(raised):
+    markup = str(raised.html("zh"))
+    assert "<script>x" not in markup and "&lt;script&gt;x&lt;/script&gt;" in markup
+    zh, en = view(raised.html("zh")), view(raised.html("en"))
+    assert "结果变化" in zh.text() and "脱贫不稳定户" in zh.text() and "参数 monitoring_line" in zh.text()
+    assert "Outcome changes" in en.text() and "unstably exited household" in en.text()
+    assert raised._repr_html_() == str(raised.html("zh"))
+    with pytest.raises(ValueError, match="lang"):
+        raised.html("fr")
+
+
+def test_comparison_view_lists_at_most_the_limit(raised):
+    from povrules.html import comparison_html
+
+    root = view(comparison_html(raised, "en", listed=1))
+    assert len(root.find("table", "pv-changes").find("tbody").children_named("tr")) == 1
+    assert "1 more not listed" in root.find("details", "pv-changed-list").text()
+
+
+def test_sweep_view_has_a_row_per_value_and_the_baseline(hunan):
+    people = [_exited(f"E-{n}", f"{n}.00") for n in (6000, 6600, 7100, 7600)]
+    swept = povrules.sweep(hunan, "monitoring_line", [6500, 7000, 7500], people, "monitoring_type", as_of=HUNAN_DAY)
+    root = view(swept.html("en"))
+    rows = root.find("table", "pv-sweep").find("tbody").children_named("tr")
+    assert [r.children_named("td")[0].text() for r in rows] == ["6500", "7000", "7500", "Baseline"]
+    heads = [th.text() for th in root.find("table", "pv-sweep").find("thead").find_all("th")]
+    column = heads.index("unstably exited household")
+    assert [r.children_named("td")[column].text() for r in rows] == ["1", "2", "3", "1"]

@@ -25,6 +25,7 @@ from povrules.lang import ast
 from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _describe, _format
 
 if TYPE_CHECKING:
+    from povrules.compare import Comparison, Sweep
     from povrules.engine import Decision, RuleResult
     from povrules.ruleset.model import Citation, DecisionSpec, Ruleset
 
@@ -55,6 +56,11 @@ _WORDS: dict[str, dict[str, str]] = {
         # outcomes the engine gives of its own
         "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
         "yes": "是", "no": "否",
+        # comparisons and sweeps
+        "what_if": "如果", "baseline": "现行规则", "households": "户数", "changed": "结果改变", "before": "现行结果",
+        "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
+        "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
+        "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
     },
     "en": {
         "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
@@ -78,6 +84,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
         "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
         "ranked": "ranked", "yes": "yes", "no": "no",
+        "what_if": "What if", "baseline": "Baseline", "households": "Households", "changed": "Changed",
+        "before": "Baseline outcome", "after": "Variant outcome", "transitions": "Outcome changes",
+        "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
+        "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
+        "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
     },
 }
 
@@ -106,6 +117,7 @@ CSS = """
 .pv .pv-unknown{background:rgba(210,150,20,.12)}
 .pv li.pv-unknown,.pv tr.pv-unknown>td:first-child{box-shadow:inset 3px 0 0 rgba(210,150,20,.8)}
 .pv .pv-off{opacity:.6}
+.pv tr.pv-changed>td:first-child{box-shadow:inset 3px 0 0 rgba(60,120,210,.8)}
 .pv .pv-mark{font-weight:700;display:inline-block;min-width:1.1em}
 .pv blockquote.pv-quote{margin:.3em 0 .5em;padding:.2em .8em;border-left:3px solid rgba(127,127,127,.55);
  background:rgba(127,127,127,.08)}
@@ -581,5 +593,79 @@ def ruleset_html(ruleset: Ruleset, lang: str = "zh") -> HTML:
     return HTML(body, lang, f"{title} — {ruleset.id} {ruleset.version}")
 
 
-__all__ = ["CSS", "HTML", "LANGS", "Markup", "badge", "citation", "decision_html", "esc", "join", "outcome_label",
-           "outcome_tone", "rule_outcome", "ruleset_html", "table", "tag", "words"]
+# The comparison and sweep views.
+
+MAX_LISTED = 200  # changed households listed in a comparison view; the frame has them all
+
+
+def _outcome_badge(spec: DecisionSpec, outcome: str, lang: str) -> Markup:
+    tone = outcome_tone(spec, outcome)
+    return badge(outcome_label(spec, outcome, lang), tone, mark=_TONE_MARK[tone], title=outcome)
+
+
+def comparison_html(comparison: Comparison, lang: str = "zh", *, listed: int = MAX_LISTED) -> HTML:
+    """A what-if comparison as HTML: the change in words, households per (before, after) pair, the causes, and the
+    households that change with the rules behind each (the first ``listed`` of them)."""
+    w = words(lang)
+    baseline, variant = comparison.baseline, comparison.variant
+    spec = variant.decisions.get(comparison.decision) or baseline.decisions[comparison.decision]
+    change = variant.variant(lang) if variant.variant is not None else _digest(variant.digest)
+    title = spec.title(lang)
+    parts = [_h(3, w["what_if"], "：" if lang == "zh" else ": ", change)]
+    parts.append(_meta([
+        (w["decision_kind"], join([title, " ", _ident(comparison.decision)])),
+        (w["as_of"], comparison.as_of.isoformat()),
+        (w["baseline"], join([baseline.title(lang), " ", _ident(f"{baseline.id} {baseline.version}"), " ",
+                              _digest(baseline.digest)])),
+        (w["variant"], _digest(variant.digest)),
+        (w["changed"], f"{comparison.changed} / {comparison.total}"),
+        (w["reevaluated"], join((tag("code", r) for r in comparison.reevaluated), ", ") or w["none"]),
+    ]))
+    moved = comparison.transitions()
+    stayed = sorted(((pair, n) for pair, n in comparison.counts.items() if pair[0] == pair[1]), key=lambda x: -x[1])
+    rows = [[_outcome_badge(spec, b, lang), "→", _outcome_badge(spec, a, lang), n] for (b, a), n in moved.items()]
+    rows += [[_outcome_badge(spec, b, lang), "=", w["unchanged"], n] for (b, _), n in stayed]
+    parts.append(_h(4, w["transitions"]))
+    parts.append(table([w["before"], "", w["after"], w["households"]], rows, cls="pv-transitions",
+                       row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed)))
+    causes = comparison.by_cause(lang)
+    if causes:
+        parts.append(_h(4, w["causes"]))
+        parts.append(table([w["causes"], w["households"]], [[c, n] for c, n in causes.items()], cls="pv-causes"))
+    if comparison.changes:
+        shown = comparison.changes[:listed]
+        rows = [[tag("code", c.id), _outcome_badge(spec, c.before, lang), _outcome_badge(spec, c.after, lang),
+                 join((tag("code", r) for r in c.rules), ", "),
+                 join((cause.describe(lang) for cause in c.causes), "; ")] for c in shown]
+        more = len(comparison.changes) - len(shown)
+        summary = tag("summary", w["changed_households"], f" ({len(comparison.changes)})")
+        note = tag("p", w["more"].format(n=more), cls="pv-note") if more else ""
+        parts.append(tag("details", summary,
+                         table([w["household"], w["before"], w["after"], w["rules_differ"], w["causes"]], rows,
+                               cls="pv-changes"), note, cls="pv-details pv-changed-list"))
+    body = tag("div", *parts, cls=["pv", "pv-comparison"], lang=_lang_attr(lang), data_decision=comparison.decision)
+    return HTML(body, lang, f"{w['what_if']}: {variant.variant(lang) if variant.variant else variant.digest[:19]}")
+
+
+def sweep_html(sweep: Sweep, lang: str = "zh") -> HTML:
+    """A parameter sweep as HTML: households per outcome for each value, and how many change from the baseline."""
+    w = words(lang)
+    ruleset = sweep.comparisons[0].baseline if sweep.comparisons else None
+    spec = ruleset.decisions[sweep.decision] if ruleset is not None else None
+    parameter = ruleset.parameters.get(sweep.parameter) if ruleset is not None else None
+    name = join([parameter.title(lang), " ", _ident(sweep.parameter)]) if parameter is not None else sweep.parameter
+    outcomes = sweep.outcomes
+    heads = [w["value"], *(outcome_label(spec, o, lang) if spec else o for o in outcomes), w["changed"]]
+    rows = [[str(value), *(counts.get(o, 0) for o in outcomes), c.changed]
+            for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)]
+    rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
+    parts = [_h(3, w["sweep"], "：" if lang == "zh" else ": ", name),
+             _meta([(w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
+                    (w["as_of"], sweep.as_of.isoformat()), (w["households"], sweep.total)]),
+             table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"])]
+    body = tag("div", *parts, cls=["pv", "pv-sweep"], lang=_lang_attr(lang), data_parameter=sweep.parameter)
+    return HTML(body, lang, f"{w['sweep']}: {sweep.parameter}")
+
+
+__all__ = ["CSS", "HTML", "LANGS", "Markup", "badge", "citation", "comparison_html", "decision_html", "esc", "join", "outcome_label",
+           "outcome_tone", "rule_outcome", "ruleset_html", "sweep_html", "table", "tag", "words"]
