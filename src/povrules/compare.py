@@ -129,11 +129,11 @@ class Comparison:
 
     def label(self, outcome: str, lang: str = "en") -> str:
         """An outcome in words, from the variant's labels (or the baseline's)."""
-        spec = self.variant.decisions.get(self.decision) or self.baseline.decisions[self.decision]
-        words = spec.label(outcome, lang)
-        if words == outcome and self.decision in self.baseline.decisions:
-            words = self.baseline.decisions[self.decision].label(outcome, lang)
-        return words
+        for ruleset in (self.variant, self.baseline):
+            spec = ruleset.decisions.get(self.decision)
+            if spec is not None and outcome in spec.labels:
+                return spec.label(outcome, lang)
+        return outcome
 
     def change(self, household_id: str) -> Change | None:
         """The change of one household, or None if its outcome is the same."""
