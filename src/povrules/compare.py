@@ -24,7 +24,7 @@ from povrules.errors import EvaluationError
 from povrules.facts import FactModel
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
-from povrules.ruleset.diff import _decision_fields
+from povrules.ruleset.diff import _decision_fields, _text
 from povrules.ruleset.model import Rule, Ruleset
 
 if TYPE_CHECKING:
@@ -290,10 +290,6 @@ def _plan_of(ruleset: Ruleset, decision: str) -> _Plan:
 
 def _same(a: Any, b: Any) -> bool:
     return a is b or (a.__class__ is Unknown and b.__class__ is Unknown and a.missing == b.missing)
-
-
-def _text(expr: ast.Expr) -> str:
-    return " ".join(expr.text.split())
 
 
 def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
