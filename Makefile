@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-log bench-compare clean
+.PHONY: demo test bench bench-log bench-compare bench-county clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench-log: $(STAMP)
 
 bench-compare: $(STAMP)
 	$(BIN)/python benchmarks/compare.py
+
+bench-county: $(STAMP)
+	$(BIN)/python benchmarks/county.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import IO, Any
 
 from povrules.audit import DecisionLog, RecordError, load_record, make_record, record_json, verify_log
 from povrules.audit.record import MIN_KEY_BYTES
@@ -137,40 +138,42 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
-def _households(source: str, jsonl: bool) -> list[tuple[str, bytes]]:
-    """(where, text) for each household in the input: one JSON object, or one per line."""
-    name = "<stdin>" if source == "-" else source
-    try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as exc:
-        raise _Failure(f"{name}: cannot read ({exc.strerror})") from None
-    if not (jsonl or name.endswith(".jsonl")):
-        return [(name, data)]
-    return [(f"{name}:{number}", line) for number, line in enumerate(data.splitlines(), start=1) if line.strip()]
-
-
-PROGRESS_FROM = 200  # households: fewer are decided before anyone could read a counter
+PROGRESS_FROM = 200  # subjects: fewer are decided before anyone could read a bar
 
 
 class _Progress:
-    """A counter on standard error (``\\r``-rewritten), only for a large input and only on a terminal."""
+    """A progress bar (count, rate, ETA) on standard error, only on a terminal and only once the input is large."""
 
-    def __init__(self, total: int, stream=None):
+    def __init__(self, total: int | None, stream: IO[str] | None = None):
         self.stream = stream if stream is not None else sys.stderr
         self.total = total
         isatty = getattr(self.stream, "isatty", None)
-        self.on = total >= PROGRESS_FROM and bool(isatty and isatty())
-        self.step = max(1, total // 100)
+        self.on = bool(isatty and isatty()) and (total is None or total >= PROGRESS_FROM)
+        self.bar: Any = None
 
     def update(self, done: int) -> None:
-        if self.on and (done % self.step == 0 or done == self.total):
-            self.stream.write(f"\r{done}/{self.total} ({100 * done // self.total}%)")
-            self.stream.flush()
+        if not self.on or (self.bar is None and done < PROGRESS_FROM and self.total is None):
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, file=self.stream, unit=" subjects", unit_scale=True,
+                            dynamic_ncols=True, leave=False, smoothing=0.1)
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
-        if self.on:
-            self.stream.write("\r" + " " * (2 * len(str(self.total)) + 8) + "\r")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _count_lines(path: str) -> int | None:
+    """Lines of a JSON Lines file, for the bar's ETA: a fast pass over the bytes (page cache warmed for the run)."""
+    try:
+        with open(path, "rb") as f:
+            return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return None
 
 
 def _redact_key(path: str | None) -> bytes | None:
@@ -186,59 +189,89 @@ def _redact_key(path: str | None) -> bytes | None:
     return key
 
 
+TABLE_FORMATS = ("parquet", "csv")
+
+
+def _output_kind(args: argparse.Namespace, recording: bool) -> tuple[str, str | None]:
+    """(what each subject gives, the table format): from --format, else from the output's extension."""
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+        fmt = suffix if suffix in TABLE_FORMATS else "json"
+    if fmt in TABLE_FORMATS:
+        if args.output is None:
+            raise _Failure(f"--format {fmt} writes a decision table to a file: give -o FILE.{fmt}")
+        return "table", fmt
+    if fmt == "text":
+        if recording:
+            raise _Failure("--format text explains decisions; records (--record, --log, --redact-key-file) are JSON")
+        return "text", None
+    return ("record" if recording else "trace"), None
+
+
+def _source(args: argparse.Namespace, subject: str) -> Any:
+    """The caseload to read: a file or standard input; one JSON document is a caseload of one."""
+    from povrules.caseload import Item
+
+    if args.input == "-":
+        if args.jsonl:
+            return sys.stdin.buffer
+        data = _read_bounded(sys.stdin.buffer, "<stdin>")
+        return [Item("<stdin>", data)]
+    path = Path(args.input)
+    if not path.exists():
+        raise _Failure(f"{args.input}: cannot read (No such file or directory)")
+    suffix = path.suffix.lower()
+    if args.jsonl or args.mapping or suffix in (".jsonl", ".csv", ".xlsx", ".parquet"):
+        return args.input
+    try:
+        with open(path, "rb") as f:
+            return [Item(args.input, _read_bounded(f, args.input))]
+    except OSError as exc:
+        raise _Failure(f"{args.input}: cannot read ({exc.strerror})") from None
+
+
+MAX_DOCUMENT = 64 << 20  # bytes of one JSON document of facts
+
+
+def _read_bounded(stream: Any, name: str) -> bytes:
+    data = stream.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise _Failure(f"{name}: more than {MAX_DOCUMENT >> 20} MiB for one JSON document of facts; "
+                       "give many households as JSON Lines (.jsonl)")
+    return bytes(data)
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
+    from povrules.batch import decide_caseload
+
     try:
         as_of = date.fromisoformat(args.as_of)
     except ValueError:
         raise _Failure(f"--as-of: expected a date as YYYY-MM-DD, got {args.as_of!r}") from None
     recording = args.record or args.log is not None or args.redact_key_file is not None
-    if recording and args.format == "text":
-        raise _Failure("--format text explains decisions; records (--record, --log, --redact-key-file) are JSON")
+    write, _ = _output_kind(args, recording)
+    if args.workers is not None and args.workers < 1:
+        raise _Failure(f"--workers: expected 1 or more, got {args.workers}")
     key = _redact_key(args.redact_key_file)
     ruleset = load_ruleset(args.ruleset)
     ruleset.decision(args.decision)  # fail before reading any household
-    households = _households(args.input, args.jsonl)
-    progress = _Progress(len(households))
-    pieces, records = [], []
+    source = _source(args, ruleset.subject)
+    total = _count_lines(source) if isinstance(source, str) and source.endswith(".jsonl") else None
+    progress = _Progress(total)
     try:
-        for done, (where, text) in enumerate(households, start=1):
-            try:
-                facts = parse_facts(text, ruleset.subject, source=where)
-            except FactsError as exc:
-                raise _Failure(str(exc)) from None
-            decision = evaluate(facts, ruleset, args.decision, as_of=as_of, trace=recording or not args.no_trace)
-            if recording:
-                record = make_record(decision, redact_key=key)
-                records.append(record)
-                pieces.append(record_json(record))
-            elif args.format == "json":
-                pieces.append(canonical_json(decision.trace()))
-            else:
-                pieces.append(decision.explain(args.lang))
-            progress.update(done)
+        report = decide_caseload(
+            ruleset, args.decision, source, as_of=as_of, write=write,  # type: ignore[arg-type]
+            output=args.output if args.output is not None or args.log is not None else sys.stdout.buffer,
+            lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
+            trace=not args.no_trace, progress=progress.update)
     finally:
         progress.close()
-    separator = "\n" if args.format == "json" else "\n\n"
-    text = separator.join(pieces) + "\n" if pieces else ""
-    if args.log is None:
-        _write(text, args.output)
-        return EXIT_OK
-    # The records go to the log in one locked write; -o, if given, is staged first and renamed only
-    # once the log has taken them, so a failure leaves neither.
-    temp = _stage(text, args.output) if args.output is not None else None
-    try:
-        entries = DecisionLog(args.log).append_many(records)
-    except BaseException:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
-        raise
-    if temp is not None:
-        _commit(temp, args.output)
-    if entries:
-        summary = f"{args.log}: appended {len(entries)} record(s), seq {entries[0].seq} to {entries[-1].seq}"
-    else:
-        summary = f"{args.log}: no household in the input, nothing appended"
-    print(summary)
+    if args.log is not None:
+        if report.first_seq is not None:
+            print(f"{args.log}: appended {report.subjects} record(s), seq {report.first_seq} to {report.last_seq}")
+        else:
+            print(f"{args.log}: no household in the input, nothing appended")
     return EXIT_OK
 
 
@@ -377,19 +410,29 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     lint.set_defaults(run=cmd_lint)
 
-    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) as JSON, "
-                               "or many as JSONL, with the trace, an explanation or a decision record.")
-    decide.description += ("\n\nA JSONL input of 200 households or more shows a counter on standard error when it "
-                           "is a terminal.\nA bad household stops the run with one line naming FILE:LINE; nothing "
-                           "is written or logged.")
+    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) or a whole "
+                               "caseload, with traces, explanations, decision records or a decision table.")
+    decide.description += (
+        "\n\nThe input is one JSON document, or a caseload: JSON Lines (.jsonl), Parquet (.parquet), or CSV and Excel\n"
+        "(.csv, .xlsx) with a column mapping (--mapping; see docs/caseloads.md). It is read as a stream and\n"
+        "decided by --workers processes; the output is the same, byte for byte, whatever their number.\n"
+        "A bad household stops the run with one line naming FILE:LINE (or sheet and row); nothing is\n"
+        "written and nothing logged. On a terminal, a progress bar shows the count, the rate and the ETA.")
     decide.add_argument("ruleset", help="ruleset file or folder")
     decide.add_argument("decision", help="the decision to make, e.g. identify_poor_household")
-    decide.add_argument("input", nargs="?", default="-", help="household JSON file, .jsonl file, or - for standard input")
+    decide.add_argument("input", nargs="?", default="-",
+                        help="a JSON file of one household, a caseload (.jsonl, .csv, .xlsx, .parquet), or - for "
+                             "standard input")
     decide.add_argument("--as-of", required=True, help="the date the decision is made as of (YYYY-MM-DD)")
-    decide.add_argument("--format", choices=("json", "text"), default="json",
-                        help="json: the trace, one per line; text: the explanation")
+    decide.add_argument("--format", choices=("json", "text", *TABLE_FORMATS), default=None,
+                        help="json: the trace (or record), one per line (default); text: the explanation; "
+                             "parquet, csv: a decision table, one row per subject (default when -o ends so)")
     decide.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of --format text")
     decide.add_argument("--jsonl", action="store_true", help="the input holds one household per line")
+    decide.add_argument("--mapping", metavar="FILE",
+                        help="the column mapping of a CSV, Excel or flat Parquet caseload (YAML: headers → facts)")
+    decide.add_argument("--workers", type=int, metavar="N",
+                        help="processes deciding in parallel (default: every core)")
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
     decide.add_argument("--record", action="store_true",
                         help="write povrules.record.v1 decision records (one per line) instead of traces")
@@ -397,9 +440,9 @@ def parser() -> argparse.ArgumentParser:
                         help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
                              f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
     decide.add_argument("--log", metavar="PATH",
-                        help="append the records to this decision log (created if absent), the whole batch in one "
-                             "locked write or nothing; implies --record. The records are then written only to -o, "
-                             "and a summary line to standard output")
+                        help="append the records to this decision log (created if absent) as one batch, committed "
+                             "whole at the end or not at all; implies --record. The records are then written only "
+                             "to -o, and a summary line to standard output")
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     decide.set_defaults(run=cmd_decide)
 

@@ -1,0 +1,376 @@
+"""Batch decisions: a caseload in, decisions out, in bounded memory on every core.
+
+:func:`decide_caseload` reads a caseload as a stream (:mod:`povrules.caseload`: JSON Lines, CSV or
+Excel with a column mapping, Parquet), cuts it into chunks, and has worker processes validate,
+decide and serialise each chunk. The parent writes the chunks' output in input order, so the bytes
+are the same for one worker or many, and appends records to the decision log as one batch.
+
+Memory does not grow with the input: the parent keeps at most a few chunks in flight per worker,
+each chunk's output is written as soon as the chunks before it are, and nothing about a household
+outlives its chunk.
+
+All or nothing: the output goes to a temporary file beside the target and the records to a log
+batch (:meth:`povrules.audit.DecisionLog.batch`). A household that fails validation or evaluation
+stops the run with a :class:`BatchError` naming its location (``FILE:LINE``, or the sheet and row);
+the temporary file is removed and the log batch cut back, so no output and no log entry remain.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import attrs
+
+from povrules.audit import DecisionLog, make_record, record_json
+from povrules.caseload import Item, open_table, read_caseload
+from povrules.engine import Plan, plan
+from povrules.errors import FactsError, PovrulesError
+from povrules.facts import SUBJECTS
+from povrules.ruleset import Ruleset
+from povrules.trace import canonical_json
+
+__all__ = ["BatchError", "BatchReport", "Output", "decide_caseload", "TABLE_COLUMNS"]
+
+Output = Literal["trace", "record", "text", "table"]
+"""What is written for each subject: its trace (JSON Lines), its decision record (JSON Lines), its
+explanation (text, one paragraph each), or one row of a decision table (Parquet or CSV)."""
+
+TABLE_COLUMNS = ("id", "outcome", "labels", "missing", "reasons", "record_digest")
+"""The columns of a decision table, in order."""
+
+CHUNK = 250  # subjects per chunk: large enough to amortise the hand-over, small enough to keep memory flat
+AHEAD = 3  # chunks in flight per worker: keeps every worker busy while the parent writes
+
+
+class BatchError(PovrulesError):
+    """A batch stopped: a subject failed validation or evaluation, or an input or output failed.
+
+    ``where`` is the subject's location in the input (``FILE:LINE``, or the sheet and row), when the
+    problem is one subject's. Nothing was written and nothing was logged.
+    """
+
+    def __init__(self, message: str, where: str | None = None):
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@attrs.frozen
+class BatchReport:
+    """What a batch did: how many subjects, their outcomes, and where the records went."""
+
+    decision: str
+    as_of: date
+    subjects: int
+    outcomes: dict[str, int]
+    workers: int
+    seconds: float
+    output: str | None
+    log: str | None
+    first_seq: int | None  # the log's seq numbers of the batch's records, when logged
+    last_seq: int | None
+
+    @property
+    def rate(self) -> float:
+        """Subjects per second."""
+        return self.subjects / self.seconds if self.seconds > 0 else 0.0
+
+
+# What a worker does with a chunk. The job is set once per process (by the pool's initializer,
+# or directly for one worker) and read by every chunk.
+
+
+@attrs.frozen
+class _Job:
+    ruleset: Ruleset
+    decision: str
+    as_of: date
+    output: Output
+    lang: str
+    records: bool  # make a record of each decision (for the log, record output or the digest column)
+    redact_key: bytes | None
+    traced: bool  # record leaf conditions (records always do; a table needs none)
+
+
+@attrs.frozen
+class _Done:
+    """A chunk's result: its output bytes, the records' JSON (for the log), table rows, outcome counts."""
+
+    text: bytes
+    records: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    outcomes: dict[str, int]
+    count: int
+    error: tuple[str, str] | None = None  # (where, message): the chunk stopped at this subject
+
+
+_job: _Job | None = None
+_plan: Plan | None = None
+
+
+def _start(job: _Job) -> None:
+    global _job, _plan
+    _job = job
+    _plan = plan(job.ruleset, job.decision, traced=job.traced)
+
+
+def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
+    job, p = _job, _plan
+    assert job is not None and p is not None, "the worker was not started"
+    model = SUBJECTS[job.ruleset.subject][0]
+    as_of = job.as_of
+    pieces: list[str] = []
+    records: list[str] = []
+    rows: list[tuple[Any, ...]] = []
+    outcomes: Counter[str] = Counter()
+    for where, data in items:
+        try:
+            facts = model.model_validate_json(data) if isinstance(data, bytes) else model.model_validate(data)
+        except Exception as exc:  # pydantic's ValidationError, turned into the located problems
+            return _Done(b"", (), (), {}, 0, (where, _facts_problem(exc, job.ruleset.subject)))
+        try:
+            decision = p.decide(facts, as_of)
+            outcomes[decision.outcome] += 1
+            digest = None
+            if job.records:
+                record = make_record(decision, redact_key=job.redact_key)
+                text = record_json(record)
+                records.append(text)
+                digest = record["digest"]
+                if job.output == "record":
+                    pieces.append(text)
+            if job.output == "trace":
+                pieces.append(canonical_json(decision.trace()))
+            elif job.output == "text":
+                pieces.append(decision.explain(job.lang))
+            elif job.output == "table":
+                rows.append((facts.id, decision.outcome, list(decision.labels), list(decision.missing),
+                             list(decision.reasons), digest))
+        except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
+            return _Done(b"", (), (), {}, 0, (where, f"{job.ruleset.subject} {facts.id!r}: cannot be decided: "
+                                                     f"{type(exc).__name__}: {exc}"))
+    separator = "\n\n" if job.output == "text" else "\n"
+    text = "".join(piece + separator for piece in pieces).encode("utf-8")
+    return _Done(text, tuple(records), tuple(rows), dict(outcomes), len(items))
+
+
+def _facts_problem(exc: Exception, subject: str) -> str:
+    from pydantic import ValidationError
+
+    from povrules.facts import problems_of
+
+    if isinstance(exc, ValidationError):
+        return str(FactsError(problems_of(exc, subject)))
+    return f"invalid {subject} facts: {exc}"
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[tuple[str, Any]]]:
+    chunk: list[tuple[str, Any]] = []
+    for item in items:
+        chunk.append((item.where, item.data))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _in_order(chunks: Iterator[list[tuple[str, Any]]], job: _Job, workers: int) -> Iterator[_Done]:
+    """Each chunk's result, in input order: from a process pool, or in this process for one worker
+    or an input of one chunk (starting processes would cost more than the chunk)."""
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    if workers == 1 or second is None:
+        _start(job)
+        for chunk in itertools.chain((first, second), chunks):
+            if chunk is not None:
+                yield _decide_chunk(chunk)
+        return
+    # fork hands the job to the workers as it is; where there is no fork, the ruleset is pickled.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                             initializer=_start, initargs=(job,)) as pool:
+        pending: deque[Future[_Done]] = deque()
+        try:
+            for chunk in itertools.chain((first, second), chunks):
+                pending.append(pool.submit(_decide_chunk, chunk))
+                if len(pending) >= AHEAD * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+class _Sink:
+    """Where a batch's output goes, kept back until the batch is whole.
+
+    A file is written to a temporary file beside it, renamed into place at the end; a stream gets a
+    spooled copy (a temporary file, not memory) at the end; a table goes through its own writer.
+    """
+
+    def __init__(self, output: str | os.PathLike[str] | IO[bytes] | None, kind: Output):
+        self.kind = kind
+        self.table: Any = None
+        self.file: IO[bytes] | None = None  # the temporary file written while deciding
+        self.temp: Path | None = None
+        self.target: Path | None = None
+        self.stream: IO[bytes] | None = None  # the stream the spooled output is copied to at the end
+        if kind == "table":
+            if output is None or not isinstance(output, (str, os.PathLike)):
+                raise BatchError("a decision table is written to a file (.parquet or .csv)")
+            self.table = open_table(output)
+        elif isinstance(output, (str, os.PathLike)):
+            self.target = Path(output)
+            try:
+                fd, temp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".tmp")
+            except OSError as exc:
+                raise BatchError(f"{output}: cannot write ({exc.strerror})") from None
+            self.temp = Path(temp)
+            self.file = os.fdopen(fd, "wb")
+        elif output is not None:
+            self.stream = output
+            self.file = tempfile.TemporaryFile()
+
+    def write(self, done: _Done) -> None:
+        try:
+            if self.table is not None:
+                self.table.write(done.rows)
+            elif done.text and self.file is not None:
+                self.file.write(done.text)
+        except OSError as exc:
+            raise BatchError(f"{self.target or 'output'}: cannot write ({exc.strerror or exc})") from None
+
+    def finish(self) -> None:
+        """Make the output durable, short of putting it in place: what may fail, fails here."""
+        if self.file is not None and self.target is not None:
+            try:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            except OSError as exc:
+                raise BatchError(f"{self.target}: cannot write ({exc.strerror or exc})") from None
+
+    def commit(self) -> None:
+        if self.table is not None:
+            self.table.commit()
+        elif self.file is not None and self.target is not None and self.temp is not None:
+            self.file.close()
+            os.replace(self.temp, self.target)
+        elif self.file is not None and self.stream is not None:
+            self.file.seek(0)
+            shutil.copyfileobj(self.file, self.stream, 1 << 20)
+            self.file.close()
+            self.stream.flush()
+
+    def abort(self) -> None:
+        if self.table is not None:
+            self.table.abort()
+        if self.file is not None and not self.file.closed:
+            self.file.close()
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
+
+
+def decide_caseload(
+    ruleset: Ruleset,
+    decision: str,
+    source: str | os.PathLike[str] | IO[bytes] | Iterable[Item],
+    *,
+    as_of: date,
+    output: str | os.PathLike[str] | IO[bytes] | None = None,
+    write: Output = "trace",
+    lang: str = "zh",
+    log: str | os.PathLike[str] | None = None,
+    redact_key: bytes | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+    format: str | None = None,
+    workers: int | None = None,
+    chunk: int = CHUNK,
+    trace: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> BatchReport:
+    """Decide ``decision`` for every subject of a caseload as of ``as_of``; write the output whole or not at all.
+
+    ``source`` is a caseload file (JSON Lines, CSV, .xlsx or Parquet, by extension or ``format``; CSV
+    and Excel need a ``mapping`` file), a binary stream of JSON Lines, or :class:`~povrules.caseload.Item`\\ s.
+    ``write`` says what each subject gives: ``trace``, ``record``, ``text`` or ``table`` (a
+    Parquet or CSV file, by ``output``'s extension). ``output`` is a file (written through a
+    temporary file renamed into place at the end), a binary stream, or ``None`` (nothing written:
+    the decisions go only to the log, or are only counted). ``trace=False`` records no leaf
+    conditions (records always do).
+    With ``log``, every decision's record is appended to that decision log as one batch that is
+    committed at the end, or cut back if anything fails. ``workers`` processes decide chunks of
+    ``chunk`` subjects (default: every core); the output is byte-identical whatever their number.
+    ``progress`` is called with the number of subjects decided so far after each chunk.
+
+    Raises :class:`BatchError` (a subject's facts or evaluation, naming its location; an unwritable
+    output), :class:`~povrules.caseload.CaseloadError` (an unreadable input, a bad cell),
+    :class:`~povrules.audit.LogError` (the log), :class:`~povrules.EvaluationError` (an unknown
+    decision, a parameter not in force). In every case nothing is written and nothing is logged.
+    """
+    ruleset.decision(decision)  # an unknown decision fails before any input is read
+    if write not in ("trace", "record", "text", "table"):
+        raise ValueError(f"write must be trace, record, text or table, not {write!r}")
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    records = write == "record" or log is not None or redact_key is not None
+    traced = records or (trace and write != "table")
+    job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced)
+    if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
+        items: Iterable[Item] = read_caseload(source, format=format, mapping=mapping,  # type: ignore[arg-type]
+                                              subject=ruleset.subject)
+    else:
+        items = source  # type: ignore[assignment]
+    started = time.perf_counter()
+    sink = _Sink(output, write)
+    outcomes: Counter[str] = Counter()
+    count = 0
+    entries: tuple[int, int] | None = None
+    try:
+        batch = DecisionLog(log).batch() if log is not None else None
+        with batch if batch is not None else _nothing() as adding:
+            for done in _in_order(_chunks(items, chunk), job, workers):
+                if done.error is not None:
+                    raise BatchError(done.error[1], done.error[0])
+                sink.write(done)
+                if adding is not None:
+                    for text in done.records:
+                        adding.add_json(text)
+                outcomes.update(done.outcomes)
+                count += done.count
+                if progress is not None:
+                    progress(count)
+            sink.finish()  # the output is on disk before the log batch commits
+            if adding is not None:
+                entries = adding.span()
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    return BatchReport(decision, as_of, count, dict(sorted(outcomes.items())), workers,
+                       time.perf_counter() - started, None if output is None or hasattr(output, "write") else str(output),
+                       None if log is None else str(log), *(entries or (None, None)))
+
+
+class _nothing:
+    """A context that gives ``None``: the batch's place when there is no log."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,218 @@
+"""Batch decisions over a caseload: one worker or many give the same bytes; a bad subject leaves nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+import povrules
+from povrules.audit import DecisionLog, iter_log, verify_log
+from povrules.batch import BatchError, decide_caseload
+from povrules.caseload import Item
+from povrules.cli import main
+from povrules.synth import county_json
+
+ROOT = Path(__file__).resolve().parents[1]
+HUNAN = ROOT / "rulesets" / "cn-hunan-county-plan4"
+YINGKOU = ROOT / "rulesets" / "cn-liaoning-yingkou"
+AS_OF = date(2021, 6, 30)
+DECISION = "monitoring_type"
+
+
+@pytest.fixture(scope="module")
+def hunan() -> povrules.Ruleset:
+    return povrules.load_ruleset(HUNAN)
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    """600 synthetic households, some with unknown facts, as JSON Lines."""
+    path = tmp_path_factory.mktemp("county") / "county.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(h) + b"\n" for h in county_json(600, 7)))
+    return path
+
+
+@pytest.mark.parametrize("write", ["trace", "record", "text"])
+def test_one_worker_and_two_give_the_same_bytes(hunan, county, tmp_path, write):
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"{write}-{workers}.out"
+        report = decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write=write, workers=workers,
+                                 chunk=64)
+        assert report.subjects == 600 and report.workers == workers
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"\n\n" if write == "text" else b"\n") == 600
+
+
+def test_the_output_is_what_evaluate_gives_one_by_one(hunan, county, tmp_path):
+    out = tmp_path / "traces.jsonl"
+    decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, workers=2, chunk=50)
+    expected = [povrules.evaluate(povrules.parse_household(line), hunan, DECISION, as_of=AS_OF).to_json()
+                for line in county.read_bytes().splitlines()]
+    assert out.read_text(encoding="utf-8").splitlines() == expected
+
+
+def test_records_go_to_the_log_as_one_committed_batch(hunan, county, tmp_path):
+    log, out = tmp_path / "decisions.log", tmp_path / "records.jsonl"
+    DecisionLog(log).append({"note": "an entry before the batch"})
+    report = decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write="record", log=log, workers=2,
+                             chunk=64)
+    assert verify_log(log).ok
+    logged = [entry.record for entry in iter_log(log)]
+    assert logged[0] == {"note": "an entry before the batch"} and len(logged) == 601
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert logged[1:] == written
+    assert (report.first_seq, report.last_seq) is not None and report.subjects == 600
+    assert sum(report.outcomes.values()) == 600
+
+
+def _with_bad_line(county: Path, tmp_path: Path, at: int, bad: bytes) -> Path:
+    lines = county.read_bytes().splitlines()
+    lines.insert(at, bad)
+    path = tmp_path / "with-bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bad_household_in_the_middle_leaves_no_output_and_no_log_entry(hunan, county, tmp_path, workers):
+    source = _with_bad_line(county, tmp_path, 400, b'{"id": "bad", "members": [{"age": 200}]}')
+    log, out = tmp_path / "decisions.log", tmp_path / "records.jsonl"
+    DecisionLog(log).append({"note": "kept"})
+    before = log.read_bytes()
+    with pytest.raises(BatchError) as caught:
+        decide_caseload(hunan, DECISION, source, as_of=AS_OF, output=out, write="record", log=log,
+                        workers=workers, chunk=64)
+    assert caught.value.where == f"{source}:401"
+    assert "members[0].age: expected less than or equal to 130, got 200" in str(caught.value)
+    assert log.read_bytes() == before and verify_log(log).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.log", "with-bad.jsonl"]
+
+
+def test_a_table_has_one_row_per_household(hunan, county, tmp_path):
+    pyarrow = pytest.importorskip("pyarrow.parquet")
+    tables = {}
+    for workers in (1, 2):
+        out = tmp_path / f"decisions-{workers}.parquet"
+        decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write="table", workers=workers, chunk=64)
+        tables[workers] = pyarrow.read_table(out).to_pylist()
+    assert tables[1] == tables[2] and len(tables[1]) == 600
+    first = povrules.evaluate(povrules.parse_household(county.read_bytes().splitlines()[0]), hunan, DECISION,
+                              as_of=AS_OF)
+    row = tables[1][0]
+    assert row["id"] == first.facts.id and row["outcome"] == first.outcome
+    assert row["labels"] == list(first.labels) and row["missing"] == list(first.missing)
+    assert row["reasons"] == list(first.reasons) and row["record_digest"] is None
+
+
+def test_a_table_with_records_carries_each_records_digest(hunan, county, tmp_path):
+    pyarrow = pytest.importorskip("pyarrow.parquet")
+    out, log = tmp_path / "decisions.parquet", tmp_path / "decisions.log"
+    decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write="table", log=log, workers=2, chunk=64)
+    digests = [row["record_digest"] for row in pyarrow.read_table(out).to_pylist()]
+    assert digests == [entry.record["digest"] for entry in iter_log(log)]
+
+
+def test_an_evaluation_error_names_the_line_and_the_household(tmp_path):
+    """营口 divides by the number of members: a household with none cannot be decided, and the batch says which."""
+    yingkou = povrules.load_ruleset(YINGKOU)
+    households = [dict(h, members=[]) for h in county_json(20, 3)]
+    failing = []
+    for h in households:
+        try:
+            povrules.evaluate(povrules.parse_household(h), yingkou, "identify_monitoring_object", as_of=date(2022, 6, 30))
+        except povrules.EvaluationError:
+            failing.append(h)
+    assert failing, "no synthetic household divides by zero members"
+    good = next(iter(county_json(1, 4)))
+    source = tmp_path / "yingkou.jsonl"
+    source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(failing[0]) + b"\n")
+    with pytest.raises(BatchError) as caught:
+        decide_caseload(yingkou, "identify_monitoring_object", source, as_of=date(2022, 6, 30),
+                        output=tmp_path / "out.jsonl")
+    assert caught.value.where == f"{source}:2"
+    assert f"household {failing[0]['id']!r}: cannot be decided" in str(caught.value)
+    assert "division by zero" in str(caught.value)
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_items_and_streams_are_caseloads_too(hunan, county, tmp_path):
+    lines = county.read_bytes().splitlines()[:30]
+    from_items = io.BytesIO()
+    decide_caseload(hunan, DECISION, [Item(f"mem:{i}", line) for i, line in enumerate(lines, 1)], as_of=AS_OF,
+                    output=from_items)
+    from_stream = io.BytesIO()
+    decide_caseload(hunan, DECISION, io.BytesIO(b"\n".join(lines) + b"\n"), as_of=AS_OF, output=from_stream)
+    assert from_items.getvalue() == from_stream.getvalue() and from_items.getvalue().count(b"\n") == 30
+
+
+def test_bad_arguments(hunan, county):
+    with pytest.raises(povrules.EvaluationError, match="has no decision 'monitoring_typ'"):
+        decide_caseload(hunan, "monitoring_typ", county, as_of=AS_OF)
+    with pytest.raises(ValueError, match="workers"):
+        decide_caseload(hunan, DECISION, county, as_of=AS_OF, workers=0)
+    with pytest.raises(ValueError, match="write must be"):
+        decide_caseload(hunan, DECISION, county, as_of=AS_OF, write="html")  # type: ignore[arg-type]
+
+
+def test_the_report_pickles_and_counts(hunan, county):
+    report = decide_caseload(hunan, DECISION, county, as_of=AS_OF, workers=1)
+    assert report.subjects == 600 and report.output is None and report.rate > 0
+    assert pickle.loads(pickle.dumps(report)) == report
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_workers_give_the_same_output(capsys, county, tmp_path):
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}.jsonl"
+        code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "--record",
+                           "--workers", workers, "-o", str(out))
+        assert code == 0, err
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and outs[0].count(b"\n") == 600
+
+
+def test_cli_table_from_the_output_extension(capsys, county, tmp_path):
+    out = tmp_path / "decisions.csv"
+    code, stdout, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
+                            "-o", str(out))
+    assert code == 0 and stdout == "", err
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert rows[0].split(",")[:2] == ["id", "outcome"] and len(rows) == 601
+
+
+def test_cli_table_needs_a_file(capsys, county):
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
+                       "--format", "parquet")
+    assert code == 2 and "-o FILE.parquet" in err
+
+
+def test_cli_bad_row_writes_nothing_and_logs_nothing(capsys, county, tmp_path):
+    source = _with_bad_line(county, tmp_path, 300, b'{"id": "bad", "rural_hukou": "maybe"}')
+    out, log = tmp_path / "out.jsonl", tmp_path / "decisions.log"
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30", "--log",
+                       str(log), "-o", str(out), "--workers", "2")
+    assert code == 2 and f"with-bad.jsonl:301: invalid household facts: rural_hukou" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists() and (not log.exists() or log.read_bytes() == b"")
+
+
+def test_cli_bad_workers(capsys, county):
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
+                       "--workers", "0")
+    assert code == 2 and "--workers: expected 1 or more" in err
