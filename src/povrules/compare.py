@@ -24,7 +24,7 @@ from povrules.errors import EvaluationError
 from povrules.facts import FactModel
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
-from povrules.ruleset.diff import _decision_fields, _text
+from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
 
 if TYPE_CHECKING:
@@ -333,10 +333,10 @@ class _Comparer:
         rule = variant.rules[rule_id]
         old = base.rules.get(rule_id)
         if old is None:
-            return (Cause("rule", rule_id, None, _text(rule.when)),)
+            return (Cause("rule", rule_id, None, expression_text(rule.when)),)
         causes = []
-        if _text(old.when) != _text(rule.when) or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to):
-            causes.append(Cause("rule", rule_id, _text(old.when), _text(rule.when)))
+        if expression_text(old.when) != expression_text(rule.when) or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to):
+            causes.append(Cause("rule", rule_id, expression_text(old.when), expression_text(rule.when)))
         for name in rule.parameters:
             before, after = self.params.get(name, _NONE), vparams.get(name, _NONE)
             if before is _NONE or after is _NONE or before != after:
@@ -344,11 +344,11 @@ class _Comparer:
                                     None if after is _NONE else after))
         for name in sorted(_derived_used(variant, rule.when)):
             was = base.derived.get(name)
-            if was is None or _text(was.expr) != _text(variant.derived[name].expr):
-                causes.append(Cause("derived", name, None if was is None else _text(was.expr),
-                                    _text(variant.derived[name].expr)))
+            if was is None or expression_text(was.expr) != expression_text(variant.derived[name].expr):
+                causes.append(Cause("derived", name, None if was is None else expression_text(was.expr),
+                                    expression_text(variant.derived[name].expr)))
         if rule_id not in self.plan.spec.rule_ids and not causes:
-            causes.append(Cause("rule", rule_id, None, _text(rule.when)))  # in the base, but new to this decision
+            causes.append(Cause("rule", rule_id, None, expression_text(rule.when)))  # in the base, but new to this decision
         return tuple(causes)
 
     def against(self, variant: Ruleset) -> Comparison:
@@ -372,7 +372,7 @@ class _Comparer:
                 reached.append((i, fn))
             template.append(None if not in_force else 0)  # filled per household: reused, or reached (new items are)
         same_items = [r.id for r, _ in plan.items] == [r.id for r, _ in base_plan.items]
-        combines_same = same_items and _decision_fields(plan.spec) == _decision_fields(base_plan.spec) and all(
+        combines_same = same_items and decision_fields(plan.spec) == decision_fields(base_plan.spec) and all(
             _combines(rule) == _combines(old) for (rule, _), (old, _) in zip(plan.items, base_plan.items))
         removed = [(j, rule) for j, (rule, _) in enumerate(base_plan.items) if rule.id not in variant.rules
                    or rule.id not in plan.spec.rule_ids]
@@ -429,12 +429,12 @@ class _Comparer:
 
     def _combination_causes(self, variant: Ruleset, plan: _Plan,
                             removed: list[tuple[int, Rule]]) -> tuple[Cause, ...]:
-        out: list[Cause] = [Cause("rule", rule.id, _text(rule.when), None) for _, rule in removed]
+        out: list[Cause] = [Cause("rule", rule.id, expression_text(rule.when), None) for _, rule in removed]
         for rule, _ in plan.items:
             old = self.baseline.rules.get(rule.id)
             if old is not None and _combines(old) != _combines(rule):
                 out.append(Cause("rule", rule.id, _describe_combines(old), _describe_combines(rule)))
-        if _decision_fields(plan.spec) != _decision_fields(self.plan.spec) and not out:
+        if decision_fields(plan.spec) != decision_fields(self.plan.spec) and not out:
             out.append(Cause("decision", self.decision))
         return tuple(out)
 

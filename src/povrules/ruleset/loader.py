@@ -24,7 +24,7 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.ruleset._yaml import YList, YMap, expression_location, load_yaml
+from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
     TransitionSpec,
@@ -39,7 +39,7 @@ def load_ruleset(path: str | Path) -> Ruleset:
     """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``."""
     reader = _Reader()
     definition = reader.read(Path(path), (), None)
-    return _Builder(definition, reader.lines).build(tuple(reader.files))
+    return RulesetBuilder(definition, reader.lines).build(tuple(reader.files))
 
 
 # Reading and merging
@@ -132,7 +132,15 @@ def definition_digest(definition: YMap) -> str:
     ).hexdigest()
 
 
-class _Builder:
+class RulesetBuilder:
+    """A resolved definition (located YAML values) → a checked, compiled :class:`Ruleset`.
+
+    The one way a ruleset is built: from a file (:func:`load_ruleset`), from an overlay
+    (``variant.with_overlay``) and when a pickled ruleset is rebuilt. ``lines`` are the source files'
+    lines, by file name, for error positions inside expressions. Every method raises
+    :class:`RulesetError` at the offending value.
+    """
+
     def __init__(self, definition: YMap, lines: dict[str, list[str]], *, cite_required: bool = True):
         self.d = definition
         self.lines = lines
@@ -198,14 +206,19 @@ class _Builder:
 
     # Sections
 
+    def build_parameters(self) -> dict[str, Parameter]:
+        """The definition's sources and parameters alone, checked: all a change of values only needs."""
+        self.sources = self._sources()
+        return self._parameters()
+
     def build(self, files: tuple[str, ...]) -> Ruleset:
+        """The whole ruleset; ``files`` are the files it was read from (kept for ``Ruleset.files``)."""
         d = self.d
         ruleset_id = self._str(d, "id", "the ruleset")
         subject = self._str(d, "subject", "the ruleset", required=False) or "household"
         if subject not in SUBJECTS:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
-        self.sources = self._sources()
-        parameters = self._parameters()
+        parameters = self.build_parameters()
         model, self.root = SUBJECTS[subject]
         self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
