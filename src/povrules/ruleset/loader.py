@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_args
 
+import attrs
+
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
 from povrules.facts.household import MonitoringType
@@ -24,11 +26,11 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
     TransitionSpec,
 )
+from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
 MONITORING_TYPES = get_args(MonitoringType)
 SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
@@ -40,6 +42,27 @@ def load_ruleset(path: str | Path) -> Ruleset:
     reader = _Reader()
     definition = reader.read(Path(path), (), None)
     return RulesetBuilder(definition, reader.lines).build(tuple(reader.files))
+
+
+def rebuild_ruleset(definition: YMap, lines: dict[str, list[str]], files: tuple[str, ...], digest: str,
+                    base: Ruleset | None = None, variant: Text | None = None) -> Ruleset:
+    """A pickled ruleset built again from its resolved definition: no file is read.
+
+    A variant (``variant`` given) is built as variants are, without requiring citations. Raises
+    :class:`RulesetError` if the definition no longer builds, or builds to another digest than
+    ``digest`` (the pickle was altered, or this version of povrules reads the definition differently).
+    """
+    try:
+        ruleset = RulesetBuilder(definition, lines, cite_required=variant is None).build(tuple(files))
+    except RulesetError as exc:
+        raise RulesetError(f"a pickled ruleset ({digest[:19]}) no longer builds: {exc.message}", exc.location,
+                           exc.hint) from None
+    if ruleset.digest != digest:
+        raise RulesetError(f"a pickled ruleset {ruleset.id!r} was pickled with digest {digest} but rebuilds to "
+                           f"{ruleset.digest}: the pickle was altered, or was made by another version of povrules")
+    if base is not None or variant is not None:
+        ruleset = attrs.evolve(ruleset, base=base, variant=variant)
+    return ruleset
 
 
 # Reading and merging

@@ -34,9 +34,9 @@ import yaml
 
 from povrules.errors import Location, RulesetError
 from povrules.lang.checker import did_you_mean
-from povrules.ruleset.yaml import YList, YMap, load_yaml
 from povrules.ruleset.loader import RulesetBuilder, definition_digest
 from povrules.ruleset.model import Ruleset, Text
+from povrules.ruleset.yaml import YList, YMap, load_yaml
 
 OVERLAY_KEYS = ("variant", "parameters", "derived", "rules", "decisions", "without")
 PARAMETER_KEYS = frozenset({"title", "unit", "type", "values", "note", "set"})
