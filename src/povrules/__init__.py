@@ -7,11 +7,16 @@ The public API::
     household = povrules.parse_household(json_text)
     decision = povrules.evaluate(household, ruleset, "identify_poor_household", as_of=date(2016, 6, 30))
     print(decision.outcome, decision.explain("zh"))
+
+For a caseload, ``evaluate_iter`` decides one household at a time in constant memory;
+``plan(ruleset, decision)`` gives the prepared :class:`Plan` that every evaluation runs.
 """
 
 from povrules._version import __version__
 from povrules.compare import Cause, Change, Comparison, Sweep, compare, sweep
-from povrules.engine import Decision, Ranking, RankEntry, RuleResult, evaluate, evaluate_many, rank
+from povrules.engine import (
+    Decision, Plan, Ranking, RankEntry, RuleResult, evaluate, evaluate_iter, evaluate_many, plan, rank,
+)
 from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
 from povrules.lifecycle import Transition, TransitionRefused, transition
@@ -19,7 +24,8 @@ from povrules.ruleset import Ruleset, load_ruleset
 
 __all__ = [
     "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "Location",
-    "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",
-    "TransitionRefused", "Village", "__version__", "compare", "evaluate", "evaluate_many", "facts_schema",
-    "household_schema", "load_ruleset", "parse_facts", "parse_household", "rank", "sweep", "transition",
+    "Plan", "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",
+    "TransitionRefused", "Village", "__version__", "compare", "evaluate", "evaluate_iter", "evaluate_many",
+    "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household", "plan", "rank", "sweep",
+    "transition",
 ]

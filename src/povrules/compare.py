@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from povrules.engine import Decision, _bind, _plan, _Plan, evaluate
+from povrules.engine import Decision, Plan, evaluate, plan
 from povrules.errors import EvaluationError
 from povrules.facts import FactModel
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
-from povrules.ruleset.diff import _decision_fields, _text
+from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
 
 if TYPE_CHECKING:
@@ -281,11 +281,11 @@ def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: I
 # The comparison itself.
 
 
-def _plan_of(ruleset: Ruleset, decision: str) -> _Plan:
-    plan = ruleset._plans[False].get(decision) or _plan(ruleset, decision, False)
-    if plan.spec.kind == "ranking":
+def _plan_of(ruleset: Ruleset, decision: str) -> Plan:
+    found = plan(ruleset, decision, traced=False)
+    if found.spec.kind == "ranking":
         raise EvaluationError(f"decision {decision!r} is a ranking: compare the orders rank() gives instead")
-    return plan
+    return found
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -314,18 +314,9 @@ class _Comparer:
 
     def __init__(self, baseline: Ruleset, households: list[FactModel], decision: str, as_of: date):
         self.baseline, self.households, self.decision, self.as_of = baseline, households, decision, as_of
-        plan = self.plan = _plan_of(baseline, decision)
-        self.params = plan.bound.get(as_of) or _bind(plan, as_of)
-        env = Env(None, self.params, as_of, None)
-        run, facts_type = plan.run, plan.facts_type
-        decisions = []
-        for facts in households:
-            if not isinstance(facts, facts_type):
-                raise TypeError(f"compare() takes {facts_type.__name__} facts for ruleset {baseline.id!r}, "
-                                f"not {type(facts).__name__}")
-            env.facts = facts
-            decisions.append(run(plan, env))
-        self.decisions = decisions
+        base_plan = self.plan = _plan_of(baseline, decision)
+        self.params = base_plan.bind(as_of)
+        self.decisions = list(base_plan.decide_each(households, as_of))
 
     def _causes(self, variant: Ruleset, vparams: Mapping[str, Any], rule_id: str) -> tuple[Cause, ...]:
         """Why a rule of the variant may not keep its baseline value: empty if nothing it reads changed."""
@@ -333,10 +324,11 @@ class _Comparer:
         rule = variant.rules[rule_id]
         old = base.rules.get(rule_id)
         if old is None:
-            return (Cause("rule", rule_id, None, _text(rule.when)),)
+            return (Cause("rule", rule_id, None, expression_text(rule.when)),)
         causes = []
-        if _text(old.when) != _text(rule.when) or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to):
-            causes.append(Cause("rule", rule_id, _text(old.when), _text(rule.when)))
+        if (expression_text(old.when) != expression_text(rule.when)
+                or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to)):
+            causes.append(Cause("rule", rule_id, expression_text(old.when), expression_text(rule.when)))
         for name in rule.parameters:
             before, after = self.params.get(name, _NONE), vparams.get(name, _NONE)
             if before is _NONE or after is _NONE or before != after:
@@ -344,26 +336,27 @@ class _Comparer:
                                     None if after is _NONE else after))
         for name in sorted(_derived_used(variant, rule.when)):
             was = base.derived.get(name)
-            if was is None or _text(was.expr) != _text(variant.derived[name].expr):
-                causes.append(Cause("derived", name, None if was is None else _text(was.expr),
-                                    _text(variant.derived[name].expr)))
+            if was is None or expression_text(was.expr) != expression_text(variant.derived[name].expr):
+                causes.append(Cause("derived", name, None if was is None else expression_text(was.expr),
+                                    expression_text(variant.derived[name].expr)))
         if rule_id not in self.plan.spec.rule_ids and not causes:
-            causes.append(Cause("rule", rule_id, None, _text(rule.when)))  # in the base, but new to this decision
+            # In the base, but new to this decision.
+            causes.append(Cause("rule", rule_id, None, expression_text(rule.when)))
         return tuple(causes)
 
     def against(self, variant: Ruleset) -> Comparison:
         if variant.subject != self.baseline.subject:
             raise EvaluationError(f"the variant decides on {variant.subject}s, the baseline on {self.baseline.subject}s")
         base_plan, as_of = self.plan, self.as_of
-        plan = _plan_of(variant, self.decision)
-        vparams = plan.bound.get(as_of) or _bind(plan, as_of)
-        base_index = {rule.id: i for i, (rule, _) in enumerate(base_plan.items)}
+        var_plan = _plan_of(variant, self.decision)
+        vparams = var_plan.bind(as_of)
+        base_index = {rule.id: i for i, rule in enumerate(base_plan.rules)}
         # For each of the variant's items: where its baseline value is, and whether it must be evaluated again.
         index: list[int | None] = []
         causes: dict[str, tuple[Cause, ...]] = {}
         reached: list[tuple[int, Any]] = []
         template: list[Any] = []
-        for i, (rule, fn) in enumerate(plan.items):
+        for i, (rule, fn) in enumerate(zip(var_plan.rules, var_plan.fns)):
             j = base_index.get(rule.id)
             index.append(j)
             causes[rule.id] = self._causes(variant, vparams, rule.id)
@@ -371,36 +364,35 @@ class _Comparer:
             if causes[rule.id] and in_force:
                 reached.append((i, fn))
             template.append(None if not in_force else 0)  # filled per household: reused, or reached (new items are)
-        same_items = [r.id for r, _ in plan.items] == [r.id for r, _ in base_plan.items]
-        combines_same = same_items and _decision_fields(plan.spec) == _decision_fields(base_plan.spec) and all(
-            _combines(rule) == _combines(old) for (rule, _), (old, _) in zip(plan.items, base_plan.items))
-        removed = [(j, rule) for j, (rule, _) in enumerate(base_plan.items) if rule.id not in variant.rules
-                   or rule.id not in plan.spec.rule_ids]
-        combination_causes = () if combines_same else self._combination_causes(variant, plan, removed)
+        same_items = [r.id for r in var_plan.rules] == [r.id for r in base_plan.rules]
+        combines_same = same_items and decision_fields(var_plan.spec) == decision_fields(base_plan.spec) and all(
+            _combines(rule) == _combines(old) for rule, old in zip(var_plan.rules, base_plan.rules))
+        removed = [(j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
+                   or rule.id not in var_plan.spec.rule_ids]
+        combination_causes = () if combines_same else self._combination_causes(variant, var_plan, removed)
 
         counts: Counter[tuple[str, str]] = Counter()
         changes: list[Change] = []
-        env = Env(None, vparams, as_of, None)
-        run = plan.run
+        env = Env(None, vparams, as_of, None)  # for the reached rules' closures, one household at a time
 
-        def settle(d: Decision, values: list[Any]) -> None:
+        def settle(d: Decision, values: Sequence[Any]) -> None:
             """Combine the variant's values for one household whose values (or decision) differ."""
-            after = run(plan, env, (values, None)).outcome
+            after = var_plan.combine(d.facts, as_of, values).outcome
             counts[(d.outcome, after)] += 1
             if after != d.outcome:
-                changes.append(self._change(d, after, plan, values, index, causes, removed, combination_causes))
+                changes.append(self._change(d, after, var_plan, values, index, causes, removed, combination_causes))
 
         if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
             for d in self.decisions:
                 counts[(d.outcome, d.outcome)] += 1
-        elif len(reached) == len(plan.items) and index == list(range(len(index))) and not plan.dated:
+        elif len(reached) == len(var_plan.rules) and index == list(range(len(index))) and not var_plan.dated:
             # Every item reached, in the baseline's order: evaluate them all and compare the lists in one go.
             # (Unknowns compare unequal, so a household with one is combined again, never wrongly kept.)
-            fns = plan.fns
+            fns = var_plan.fns
             for d in self.decisions:
                 env.facts = d.facts
-                values = [fn(env) for fn in fns]
-                if combines_same and values == d._values:
+                values = tuple([fn(env) for fn in fns])
+                if combines_same and values == d.values:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
                     settle(d, values)
@@ -409,7 +401,7 @@ class _Comparer:
             reuse = [(i, j) for i, j in enumerate(index)
                      if j is not None and template[i] is not None and i not in reached_at]
             for d in self.decisions:
-                base_values = d._values
+                base_values = d.values
                 values = list(template)
                 for i, j in reuse:
                     values[i] = base_values[j]
@@ -425,27 +417,27 @@ class _Comparer:
                 else:
                     settle(d, values)
         return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
-                          tuple(changes), tuple(plan.items[i][0].id for i, _ in reached), self.households)
+                          tuple(changes), tuple(var_plan.rules[i].id for i, _ in reached), self.households)
 
-    def _combination_causes(self, variant: Ruleset, plan: _Plan,
+    def _combination_causes(self, variant: Ruleset, plan: Plan,
                             removed: list[tuple[int, Rule]]) -> tuple[Cause, ...]:
-        out: list[Cause] = [Cause("rule", rule.id, _text(rule.when), None) for _, rule in removed]
-        for rule, _ in plan.items:
+        out: list[Cause] = [Cause("rule", rule.id, expression_text(rule.when), None) for _, rule in removed]
+        for rule in plan.rules:
             old = self.baseline.rules.get(rule.id)
             if old is not None and _combines(old) != _combines(rule):
                 out.append(Cause("rule", rule.id, _describe_combines(old), _describe_combines(rule)))
-        if _decision_fields(plan.spec) != _decision_fields(self.plan.spec) and not out:
+        if decision_fields(plan.spec) != decision_fields(self.plan.spec) and not out:
             out.append(Cause("decision", self.decision))
         return tuple(out)
 
-    def _change(self, d: Decision, after: str, plan: _Plan, values: list[Any], index: list[int | None],
+    def _change(self, d: Decision, after: str, plan: Plan, values: Sequence[Any], index: list[int | None],
                 causes: Mapping[str, tuple[Cause, ...]], removed: list[tuple[int, Rule]],
                 combination_causes: tuple[Cause, ...]) -> Change:
         """Attribute one household's change: the rules whose values differ, and what changed under them."""
-        base_values = d._values
+        base_values = d.values
         rules: list[str] = []
         found: list[Cause] = []
-        for i, (rule, _) in enumerate(plan.items):
+        for i, rule in enumerate(plan.rules):
             j = index[i]
             value = values[i]
             differs = (j is None and value is not False and value is not None) or (

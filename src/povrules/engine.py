@@ -10,11 +10,17 @@ the missing facts listed are those of the items whose value could change it.
 
 The hot path records only tuples (rule, value, leaves); rule statuses and
 reasons are worked out when someone reads them.
+
+:class:`Plan` is the public seam: :func:`plan` gives the prepared evaluation of one
+decision, which :func:`evaluate`, :func:`evaluate_many`, :func:`evaluate_iter`,
+:func:`rank` and :mod:`povrules.compare` all run. It can also evaluate a subject's
+rules without combining them (:meth:`Plan.rule_values`) and combine rule values
+obtained elsewhere (:meth:`Plan.combine`), which is what a what-if comparison needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import product
 from typing import TYPE_CHECKING, Any
@@ -36,8 +42,11 @@ CONFLICT = "conflict"
 RANKED = "ranked"
 MAX_ENUMERATED = 12  # unknown items; beyond this every unknown item is reported as relevant
 
-Value = Any  # True, False or Unknown
+Value = Any  # True, False or Unknown; None for a rule not in force on the date
 Raw = tuple[Rule, Value, Sequence[Leaf]]  # value None: the rule is not in force on the date
+# What evaluating a plan's rules gives: each rule's value, in the plan's order, and, when
+# traced, each rule's leaf records (None when not traced).
+RuleValues = tuple[tuple[Value, ...], "list[list[Leaf]] | None"]
 
 
 @attrs.frozen
@@ -65,7 +74,7 @@ class Decision:
     # tuple, and statuses and reasons are worked out only when someone reads them.
     __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained")
 
-    def __init__(self, plan: _Plan, facts: FactModel, as_of: date, outcome: str, run: _Run,
+    def __init__(self, plan: Plan, facts: FactModel, as_of: date, outcome: str, run: RuleValues,
                  extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None):
         self._plan = plan
         self.facts = facts  # the subject's facts: a Household, Village or County
@@ -73,6 +82,17 @@ class Decision:
         self.outcome = outcome
         self._values, self._leaves = run
         self._extra = extra  # (labels, missing, possible, sort_key)
+
+    @property
+    def plan(self) -> Plan:
+        """The plan that made this decision (its ruleset, decision, rules in order, traced or not)."""
+        return self._plan
+
+    @property
+    def values(self) -> tuple[Value, ...]:
+        """Each rule's value, in the order of ``plan.rules``: ``True``, ``False``, an ``Unknown``
+        (with the missing facts' paths), or ``None`` for a rule not in force on the date."""
+        return self._values
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -112,7 +132,7 @@ class Decision:
     def _raw(self) -> list[Raw]:
         """(rule, value, leaves) for every rule of the decision, in its order."""
         leaves = self._leaves or [()] * len(self._values)
-        return [(rule, value, tuple(rec)) for (rule, _), value, rec in zip(self._plan.items, self._values, leaves)]
+        return [(rule, value, tuple(rec)) for rule, value, rec in zip(self._plan.rules, self._values, leaves)]
 
     @property
     def decision(self) -> str:
@@ -185,44 +205,141 @@ class Decision:
 
 
 @attrs.frozen(eq=False)
-class _Plan:
+class Plan:
+    """The prepared evaluation of one decision of one ruleset, traced or not: get it with :func:`plan`.
+
+    ``rules`` are the decision's rules in its order (criteria then exceptions, or rows), and ``fns``
+    their compiled closures (``Env → value``) in the same order; every ``values`` tuple the plan
+    takes or gives follows that order. ``dated`` is true when some rule has a validity period, so
+    that its value on a date may be ``None`` (not in force). The other fields are the engine's
+    working state and not part of the API.
+    """
+
     ruleset: Ruleset
     spec: DecisionSpec
     traced: bool
-    facts_type: type[FactModel]
-    items: tuple[tuple[Rule, Fn], ...]  # criteria then exceptions, or rows, in the decision's order
-    fns: tuple[Fn, ...]  # the items' closures, in the same order
-    n_criteria: int
-    has_default: bool
-    tiebreaks: tuple[Fn, ...]
-    dated: bool  # some rule has a validity period, so each evaluation checks it
-    # The label of every true/false pattern of the items, when it depends on nothing else
+    facts_type: type[FactModel]  # the subject's model: Household, Village or County
+    rules: tuple[Rule, ...]
+    fns: tuple[Fn, ...]
+    dated: bool
+    _items: tuple[tuple[Rule, Fn], ...]  # (rule, closure) pairs, for the loops that need both
+    _n_criteria: int
+    _has_default: bool
+    _tiebreaks: tuple[Fn, ...]
+    # The label of every true/false pattern of the rules, when it depends on nothing else
     # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
-    table: dict[tuple[bool, ...], str] | None
-    run: Callable[..., Decision]  # the decision kind's evaluation: (plan, env[, known item values]) → Decision
+    _table: dict[tuple[bool, ...], str] | None
+    _kind: Callable[..., Decision]  # the decision kind's combination: (plan, env[, rule values]) → Decision
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
-    bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
+    _bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
+
+    def bind(self, as_of: date) -> Mapping[str, Any]:
+        """The parameter values in force on ``as_of`` (what conditions read), checked once per date and memoised.
+
+        Raises ``TypeError`` if ``as_of`` is not a ``datetime.date`` (a datetime is refused), and
+        :class:`EvaluationError` if a parameter one of the rules in force reads has no value yet on that date.
+        """
+        params = self._bound.get(as_of)
+        return params if params is not None else _bind(self, as_of)
+
+    def rule_values(self, facts: FactModel, as_of: date) -> RuleValues:
+        """Evaluate the rules for one subject without combining them: ``(values, leaves)``.
+
+        ``values`` holds each rule's value in the order of ``rules`` (``None`` when not in force on
+        ``as_of``); ``leaves`` holds each rule's leaf records when the plan is traced, else None.
+        Raises as :meth:`bind` does, and ``TypeError`` for facts of the wrong model.
+        """
+        params = self.bind(as_of)
+        self._check(facts, "rule_values")
+        return _run(self, Env(facts, params, as_of, None))
+
+    def combine(self, facts: FactModel, as_of: date, values: Sequence[Value],
+                leaves: Sequence[Sequence[Leaf]] | None = None) -> Decision:
+        """Combine given rule values (in the order of ``rules``, ``None`` for a rule not in force) into a Decision.
+
+        The rules are not run: ``values`` may come from :meth:`rule_values`, from another decision or
+        from a what-if. ``facts`` are still read where the combination needs them (overrides of
+        default-strength exceptions, ranking tiebreaks). ``leaves``, if given, are kept for the trace.
+        Raises as :meth:`bind` does, ``TypeError`` for facts of the wrong model, and ``ValueError``
+        when ``values`` (or ``leaves``) do not have one entry per rule.
+        """
+        params = self.bind(as_of)
+        self._check(facts, "combine")
+        values = tuple(values)
+        if len(values) != len(self.rules) or (leaves is not None and len(leaves) != len(self.rules)):
+            raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
+                             f"combine() was given {len(values)} values")
+        kept = None if leaves is None else [list(rec) for rec in leaves]
+        return self._kind(self, Env(facts, params, as_of, None), (values, kept))
+
+    def decide(self, facts: FactModel, as_of: date) -> Decision:
+        """The decision for one subject as of a date: what :func:`evaluate` gives.
+
+        Raises as :meth:`bind` does, and ``TypeError`` for facts of the wrong model.
+        """
+        params = self._bound.get(as_of)
+        if params is None:
+            params = _bind(self, as_of)
+        if facts.__class__ is not self.facts_type and not isinstance(facts, self.facts_type):
+            raise _wrong_facts("decide", self, facts)
+        return self._kind(self, Env(facts, params, as_of, None))
+
+    def decide_each(self, many: Iterable[FactModel], as_of: date) -> Iterator[Decision]:
+        """The decisions for many subjects as of one date, one at a time, as ``many`` is read.
+
+        Returns a generator: nothing is kept between items, so a caseload of any size runs in
+        constant memory. ``as_of`` is checked (and parameters bound) at the call, raising as
+        :meth:`bind` does; facts of the wrong model raise ``TypeError`` when they are reached.
+        """
+        return self._each(many, self.bind(as_of), as_of, "decide_each")
+
+    def _each(self, many: Iterable[FactModel], params: Mapping[str, Any], as_of: date,
+              caller: str) -> Iterator[Decision]:
+        kind, facts_type = self._kind, self.facts_type
+        env = Env(None, params, as_of, None)  # one for all: each evaluation resets what it uses
+        for facts in many:
+            if facts.__class__ is not facts_type and not isinstance(facts, facts_type):
+                raise _wrong_facts(caller, self, facts)
+            env.facts = facts
+            yield kind(self, env)
+
+    def _check(self, facts: object, caller: str) -> None:
+        if facts.__class__ is not self.facts_type and not isinstance(facts, self.facts_type):
+            raise _wrong_facts(caller, self, facts)
+
+    def __repr__(self) -> str:
+        flavour = "traced" if self.traced else "plain"
+        return f"<Plan {self.ruleset.id} {self.spec.name} ({self.spec.kind}, {len(self.rules)} rules, {flavour})>"
 
 
-MAX_TABLE = 10  # items; 2**10 labels at most per decision
+MAX_TABLE = 10  # rules; 2**10 labels at most per decision
 
 
-def _plan(ruleset: Ruleset, decision: str, traced: bool) -> _Plan:
+def plan(ruleset: Ruleset, decision: str, *, traced: bool = True) -> Plan:
+    """The :class:`Plan` of ``decision`` in ``ruleset``, prepared on first use and memoised on the ruleset.
+
+    Raises :class:`EvaluationError` if the ruleset has no such decision.
+    """
+    found = ruleset._plans[True if traced else False].get(decision)
+    return found if found is not None else _make_plan(ruleset, decision, bool(traced))
+
+
+def _make_plan(ruleset: Ruleset, decision: str, traced: bool) -> Plan:
     spec = ruleset.decision(decision)
     program = ruleset.traced if traced else ruleset.plain
     ids = spec.criteria + spec.exceptions + spec.rows
-    rules = [ruleset.rules[r] for r in ids]
+    rules = tuple(ruleset.rules[r] for r in ids)
     fns = tuple(program.rules[r] for r in ids)
     has_default = any(ruleset.rules[r].strength == "default" for r in spec.exceptions)
     dated = any(rule.valid_from is not None or rule.valid_to is not None for rule in rules)
     table = None
     if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
         table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
-    plan = _Plan(ruleset=ruleset, spec=spec, traced=traced, facts_type=ruleset.facts_type, items=tuple(zip(rules, fns)), fns=fns,
-                 n_criteria=len(spec.criteria), has_default=has_default,
-                 tiebreaks=program.tiebreaks.get(spec.name, ()), dated=dated, table=table, run=_EVALUATE[spec.kind])
-    ruleset._plans[traced][decision] = plan
-    return plan
+    made = Plan(ruleset=ruleset, spec=spec, traced=traced, facts_type=ruleset.facts_type, rules=rules, fns=fns,
+                dated=dated, items=tuple(zip(rules, fns)), n_criteria=len(spec.criteria), has_default=has_default,
+                tiebreaks=program.tiebreaks.get(spec.name, ()), table=table, kind=_EVALUATE[spec.kind])
+    ruleset._plans[traced][decision] = made
+    return made
 
 
 def _label_of(spec: DecisionSpec, rules: Sequence[Rule], bits: tuple[bool, ...]) -> str:
@@ -240,14 +357,32 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     ``trace=False`` skips recording leaf conditions (faster; the decision still
     lists rule results). The facts must be validated: a :class:`Household` from
     :func:`povrules.parse_household`, or the subject's model from :func:`povrules.parse_facts`.
+    The same as ``plan(ruleset, decision, traced=trace).decide(facts, as_of)``.
+    Raises :class:`EvaluationError` (no such decision; a parameter with no value on the date)
+    and ``TypeError`` (facts not validated; ``as_of`` not a date).
     """
-    plan = ruleset._plans[True if trace else False].get(decision) or _plan(ruleset, decision, bool(trace))
-    params = plan.bound.get(as_of)
+    # Plan.decide, inlined: this is the hot path, and a method call is a measurable share of it.
+    found = ruleset._plans[True if trace else False].get(decision)
+    prepared = found if found is not None else _make_plan(ruleset, decision, bool(trace))
+    params = prepared._bound.get(as_of)
     if params is None:
-        params = _bind(plan, as_of)
-    if facts.__class__ is not plan.facts_type and not isinstance(facts, plan.facts_type):
-        raise _wrong_facts("evaluate", plan, facts)
-    return plan.run(plan, Env(facts, params, as_of, None))
+        params = _bind(prepared, as_of)
+    if facts.__class__ is not prepared.facts_type and not isinstance(facts, prepared.facts_type):
+        raise _wrong_facts("evaluate", prepared, facts)
+    return prepared._kind(prepared, Env(facts, params, as_of, None))
+
+
+def evaluate_iter(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
+                  trace: bool = True) -> Iterator[Decision]:
+    """Answer ``decision`` for each household (or village, or county) of ``many`` as it is read: a generator.
+
+    Memory does not grow with the input, so this is the call for a whole caseload read from a
+    file or a database. The answers are those :func:`evaluate` gives one by one. An unknown
+    decision or a bad ``as_of`` raise at the call; facts of the wrong model raise ``TypeError``
+    when they are reached.
+    """
+    prepared = plan(ruleset, decision, traced=trace)
+    return prepared._each(many, prepared.bind(as_of), as_of, "evaluate_iter")
 
 
 def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
@@ -256,30 +391,21 @@ def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *,
 
     The answers are those :func:`evaluate` gives one by one; what does not depend
     on the household (the decision's plan, the parameters in force) is looked up once.
+    The list holds every decision (with its trace, when traced) until it is dropped: for a
+    caseload too large for that, iterate :func:`evaluate_iter` instead. Raises as :func:`evaluate`.
     """
-    plan = ruleset._plans[True if trace else False].get(decision) or _plan(ruleset, decision, bool(trace))
-    params = plan.bound.get(as_of)
-    if params is None:
-        params = _bind(plan, as_of)
-    run, facts_type = plan.run, plan.facts_type
-    env = Env(None, params, as_of, None)  # one per batch: each evaluation resets what it uses
-    decisions = []
-    for facts in many:
-        if facts.__class__ is not facts_type and not isinstance(facts, facts_type):
-            raise _wrong_facts("evaluate_many", plan, facts)
-        env.facts = facts
-        decisions.append(run(plan, env))
-    return decisions
+    prepared = plan(ruleset, decision, traced=trace)
+    return list(prepared._each(many, prepared.bind(as_of), as_of, "evaluate_many"))
 
 
-def _wrong_facts(caller: str, plan: _Plan, facts: object) -> TypeError:
+def _wrong_facts(caller: str, plan: Plan, facts: object) -> TypeError:
     subject = plan.ruleset.subject
     parse = "povrules.parse_household" if subject == "household" else f"povrules.parse_facts(data, {subject!r})"
     return TypeError(f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
                      f"not {type(facts).__name__}; validate JSON with {parse} first")
 
 
-def _bind(plan: _Plan, as_of: date) -> dict[str, Any]:
+def _bind(plan: Plan, as_of: date) -> dict[str, Any]:
     """The parameter values ``plan`` reads on ``as_of``, checked once per date and memoised on the plan."""
     if as_of.__class__ is not date and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
         raise TypeError("as_of must be a datetime.date (a day, not a datetime)")
@@ -287,15 +413,15 @@ def _bind(plan: _Plan, as_of: date) -> dict[str, Any]:
     dated, values, complete = ruleset.in_force(as_of)
     if not complete:
         _check_parameters(ruleset, plan, dated, as_of)
-    if len(plan.bound) > 4096:  # bound the memo for long-running services
-        plan.bound.clear()
-    plan.bound[as_of] = values
+    if len(plan._bound) > 4096:  # bound the memo for long-running services
+        plan._bound.clear()
+    plan._bound[as_of] = values
     return values
 
 
-def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, ParameterValue], as_of: date) -> None:
+def _check_parameters(ruleset: Ruleset, plan: Plan, params: dict[str, ParameterValue], as_of: date) -> None:
     """Refuse to evaluate with a parameter that has no value yet on the date."""
-    used = [(f"rule {rule.id!r}", name) for rule, _ in plan.items if rule.in_force(as_of) for name in rule.parameters]
+    used = [(f"rule {rule.id!r}", name) for rule in plan.rules if rule.in_force(as_of) for name in rule.parameters]
     used += [(f"a tiebreak of {plan.spec.name!r}", node.name) for tiebreak in plan.spec.tiebreak
              for node in walk(tiebreak.expr) if isinstance(node, ParamRef)]
     for user, name in used:
@@ -306,17 +432,12 @@ def _check_parameters(ruleset: Ruleset, plan: _Plan, params: dict[str, Parameter
             )
 
 
-# What evaluating a plan's rules gives: each rule's value (None when the rule is not
-# in force on the date) and, when traced, each rule's leaf records.
-_Run = tuple[list[Value], "list[list[Leaf]] | None"]
-
-
-def _run(plan: _Plan, env: Env) -> _Run:
-    values: list[Value] = []
+def _run(plan: Plan, env: Env) -> RuleValues:
     if plan.dated:
+        values: list[Value] = []
         leaves: list[list[Leaf]] | None = [] if plan.traced else None
         as_of = env.as_of
-        for rule, fn in plan.items:
+        for rule, fn in plan._items:
             if (rule.valid_from is not None and as_of < rule.valid_from) or (rule.valid_to is not None and as_of > rule.valid_to):
                 values.append(None)
                 if leaves is not None:
@@ -326,20 +447,19 @@ def _run(plan: _Plan, env: Env) -> _Run:
                 env.rec = rec = []
                 leaves.append(rec)
             values.append(fn(env))
-        return values, leaves
+        return tuple(values), leaves
     if plan.traced:
+        values = []
         leaves = []
         for fn in plan.fns:
             env.rec = rec = []
             values.append(fn(env))
             leaves.append(rec)
-        return values, leaves
-    for fn in plan.fns:
-        values.append(fn(env))
-    return values, None
+        return tuple(values), leaves
+    return tuple([fn(env) for fn in plan.fns]), None
 
 
-def _live(values: list[Value]) -> list[Value]:
+def _live(values: Sequence[Value]) -> list[Value]:
     """The values of the rules in force."""
     return [v for v in values if v is not None]
 
@@ -453,19 +573,19 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
+def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
     if run is None:  # given only when the items' values are already known (a what-if comparison)
         run = _run(plan, env)
     values = run[0]
     # Every value known (an Unknown never matches a key) and nothing else to weigh: one lookup.
-    if plan.table is not None:
-        outcome = plan.table.get(tuple(values))
+    if plan._table is not None:
+        outcome = plan._table.get(values)
         if outcome is not None:
             return Decision(plan, env.facts, env.as_of, outcome, run)
-    spec, n = plan.spec, plan.n_criteria
+    spec, n = plan.spec, plan._n_criteria
     base = _kleene_all(_live(values[:n]))
-    active = [(rule, v) for (rule, _), v in zip(plan.items[n:], values[n:]) if v is not None]
-    if plan.has_default:
+    active = [(rule, v) for (rule, _), v in zip(plan._items[n:], values[n:]) if v is not None]
+    if plan._has_default:
         effects = [(rule, _effect(rule, env.facts, env.as_of)) for rule, _ in active]
     else:
         effects = [(rule, "fired") for rule, _ in active]
@@ -537,13 +657,13 @@ def _table_label(spec: DecisionSpec, outcomes: Sequence[str], bits: Sequence[Any
     return "+".join(dict.fromkeys(hits))
 
 
-def _table(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
+def _table(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
     if run is None:
         run = _run(plan, env)
     spec = plan.spec
-    outcome = plan.table.get(tuple(run[0])) if plan.table is not None else None
+    outcome = plan._table.get(run[0]) if plan._table is not None else None
     if outcome is None:
-        live = [(rule.outcome or "", v) for (rule, _), v in zip(plan.items, run[0]) if v is not None]
+        live = [(rule.outcome or "", v) for (rule, _), v in zip(plan._items, run[0]) if v is not None]
         outcomes, values = [o for o, _ in live], [v for _, v in live]
         settled, relevant, possible = _settle(values, lambda bits: _table_label(spec, outcomes, bits), lambda lab: lab)
         if settled is None:
@@ -596,16 +716,16 @@ class _Descending:
         return f"desc({self.value!r})"
 
 
-def _ranking_item(plan: _Plan, env: Env, run: _Run | None = None) -> Decision:
+def _ranking_item(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
     """One household's place in a ranking: which criteria it meets, and its sort key."""
     spec = plan.spec
     if run is None:
         run = _run(plan, env)
     flags = _live(run[0])
     env.rec = None
-    breaks = [fn(env) for fn in plan.tiebreaks]
+    breaks = [fn(env) for fn in plan._tiebreaks]
     missing = _missing([*flags, *breaks])
-    met = tuple(rule.id for (rule, _), v in zip(plan.items, run[0]) if v is True)
+    met = tuple(rule.id for (rule, _), v in zip(plan._items, run[0]) if v is True)
     if missing:
         return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, (met, missing, (), ()))
     head: tuple[Any, ...] = (-len(met),) if spec.order == "count" else tuple(0 if f else 1 for f in flags)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from povrules.lang import ast
-from povrules.trace import _MARK, _OPS, _RESULT, _STATUS, _describe, _format
+from povrules.trace import OPERATOR_WORDS, RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, describe_operand, format_value
 
 if TYPE_CHECKING:
     from povrules.compare import Comparison, Sweep
@@ -325,7 +325,7 @@ class HTML:
 
 
 def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -> str:
-    status = _STATUS[lang].get(result.status, result.status)
+    status = STATUS_WORDS[lang].get(result.status, result.status)
     override = rule_trace.get("override")
     if override:
         body, on = override.get("body"), override.get("decided_on")
@@ -344,12 +344,13 @@ def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[
         node, left, right, value, where = leaf
         outcome = condition["result"]
         if isinstance(node, ast.Compare):
-            compared = (f"{_describe(node.left, left, where, decision, lang)} {_OPS[lang][node.op]} "
-                        f"{_describe(node.right, right, where, decision, lang)}")
+            lhs = describe_operand(node.left, left, where, decision, lang)
+            rhs = describe_operand(node.right, right, where, decision, lang)
+            compared = f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs}"
         else:
-            compared = _describe(node, left, where, decision, lang)
-        mark = tag("span", _MARK[outcome], cls="pv-mark")
-        rows.append([tag("code", condition["expr"]), compared, join([mark, " ", _RESULT[lang][outcome]])])
+            compared = describe_operand(node, left, where, decision, lang)
+        mark = tag("span", RESULT_MARKS[outcome], cls="pv-mark")
+        rows.append([tag("code", condition["expr"]), compared, join([mark, " ", RESULT_WORDS[lang][outcome]])])
         classes.append(_RESULT_CLASS[outcome])
     return rows, classes
 
@@ -359,7 +360,7 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
     w = words(lang)
     rule = result.rule
     outcome = rule_trace["result"]
-    mark = tag("span", _MARK[outcome], cls="pv-mark")
+    mark = tag("span", RESULT_MARKS[outcome], cls="pv-mark")
     head = tag("div", mark, " ", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
                tag("span", _status_text(result, rule_trace, lang), cls="pv-status"),
                " ", tag("span", "(", w[result.role], ")", cls="pv-id"))
@@ -393,7 +394,7 @@ def _parameters_used(decision: Decision, rules: Sequence[Mapping[str, Any]], lan
     for name, entry in seen.items():
         parameter = decision.ruleset.parameters[name]
         pv = decision.parameters.get(name)
-        value = _format(pv.value, parameter.unit, lang) if pv is not None else w["none"]
+        value = format_value(pv.value, parameter.unit, lang) if pv is not None else w["none"]
         rows.append([join([parameter.title(lang), " ", _ident(name)]), value, entry.get("from") or "",
                      citation(pv.citation if pv is not None else None, ruleset=decision.ruleset)])
     return join([_h(4, w["parameters_used"]),
@@ -534,7 +535,7 @@ def _parameters_table(ruleset: Ruleset, lang: str) -> Markup:
         for index, pv in enumerate(parameter.values):
             rows.append([
                 join([parameter.title(lang), " ", _ident(name)]) if index == 0 else "",
-                _format(pv.value, parameter.unit, lang), pv.start.isoformat(),
+                format_value(pv.value, parameter.unit, lang), pv.start.isoformat(),
                 citation(pv.citation, ruleset=ruleset),
             ])
     return table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params")

@@ -33,8 +33,8 @@ from povrules.facts import parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
-from povrules.ruleset._yaml import YList, YMap, load_yaml
 from povrules.ruleset.model import DecisionSpec, Text
+from povrules.ruleset.yaml import YList, YMap, load_yaml
 
 __all__ = [
     "CaseResult", "Expectations", "PolicyCase", "load_policy_file", "load_policy_tests", "policy_test_files",

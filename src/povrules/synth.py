@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 from pydantic import BaseModel
 
-from povrules.facts._base import Judged
+from povrules.facts import Judged
 from povrules.facts.household import (
     Assessments,
     Assets,

@@ -156,15 +156,15 @@ def to_trace(decision: Decision) -> dict[str, Any]:
 
 # Explanations
 
-_OPS = {
+OPERATOR_WORDS = {
     "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
            "in": "属于", "not_in": "不属于"},
     "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
            "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
 }
-_RESULT = {"zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
+RESULT_WORDS = {"zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
            "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
-_STATUS = {
+STATUS_WORDS = {
     "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
            "awaiting_deliberation": "待评议", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
            "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
@@ -174,7 +174,7 @@ _STATUS = {
            "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
            "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
 }
-_MARK = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
+RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
 _WORDS = {
     "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
            "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
@@ -194,7 +194,8 @@ def _number(value: Decimal | int) -> str:
     return f"{value:,}"
 
 
-def _format(value: Any, unit: str | None, lang: str) -> str:
+def format_value(value: Any, unit: str | None, lang: str) -> str:
+    """A value as a caseworker reads it in ``lang`` (grouped digits, yes/no, a set in braces), with its unit."""
     words = _WORDS[lang]
     if isinstance(value, Unknown):
         return f"{words['unknown_value']}"
@@ -203,7 +204,7 @@ def _format(value: Any, unit: str | None, lang: str) -> str:
     elif isinstance(value, (int, Decimal)):
         text = _number(value)
     elif isinstance(value, (tuple, list, frozenset)):
-        text = "{" + ", ".join(_format(v, None, lang) for v in value) + "}"
+        text = "{" + ", ".join(format_value(v, None, lang) for v in value) + "}"
     elif isinstance(value, BaseModel):
         text = type(value).__name__
     else:
@@ -221,7 +222,11 @@ def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
     return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
 
 
-def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
+def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
+    """One side of a leaf condition in words: the fact, parameter or derived fact it names and its value.
+
+    ``where`` is the leaf's loop positions (which member); the explanations and the HTML views share it.
+    """
     if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
         field = node.field
         label = field.zh if lang == "zh" else field.en
@@ -230,7 +235,7 @@ def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], de
             label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
         if isinstance(node, ast.VarRef) and where:
             label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
-        text = f"{label} {_format(value, field.unit, lang)}"
+        text = f"{label} {format_value(value, field.unit, lang)}"
         if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
             text += _judgement(decision.facts, node.path, lang)
         return text
@@ -240,24 +245,24 @@ def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], de
         parameter = decision.ruleset.parameters[node.name]
         pv = decision.parameters.get(node.name)
         since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
-        return f"{parameter.title(lang)} {_format(value, parameter.unit, lang)}{since}"
+        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang)}{since}"
     if isinstance(node, (ast.Const, ast.ListLit)):
-        return _format(value, None, lang)
+        return format_value(value, None, lang)
     if isinstance(node, ast.DerivedRef):
         derived = decision.ruleset.derived[node.name]
         if derived.title.zh:
-            return f"{derived.title(lang)} {_format(value, None, lang)}"
-    return f"{node.text} = {_format(value, None, lang)}"
+            return f"{derived.title(lang)} {format_value(value, None, lang)}"
+    return f"{node.text} = {format_value(value, None, lang)}"
 
 
 def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
     node, left, right, result, where = leaf
-    verdict = _RESULT[lang][_result(result)]
+    verdict = RESULT_WORDS[lang][_result(result)]
     if isinstance(node, ast.Compare):
-        lhs = _describe(node.left, left, where, decision, lang)
-        rhs = _describe(node.right, right, where, decision, lang)
-        return f"{lhs} {_OPS[lang][node.op]} {rhs} → {verdict}"
-    return f"{_describe(node, left, where, decision, lang)} → {verdict}"
+        lhs = describe_operand(node.left, left, where, decision, lang)
+        rhs = describe_operand(node.right, right, where, decision, lang)
+        return f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs} → {verdict}"
+    return f"{describe_operand(node, left, where, decision, lang)} → {verdict}"
 
 
 def explain(decision: Decision, lang: str = "zh") -> str:
@@ -279,8 +284,8 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
     for result in decision.results:
         rule = result.rule
-        mark = _MARK[_result(result.value)]
-        status = _STATUS[lang][result.status]
+        mark = RESULT_MARKS[_result(result.value)]
+        status = STATUS_WORDS[lang][result.status]
         if result.override is not None:
             o = result.override
             status += f"（{o.body} {o.decided_on}）" if lang == "zh" else f" ({o.body}, {o.decided_on})"
@@ -313,7 +318,7 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
         lines.append(f"{entry.position}. {entry.household}{tie}: {reason or none}")
         for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
             raw = value.value if hasattr(value, "value") else value
-            lines.append(f"     {tb.expr.text} = {_format(raw, None, lang)}")
+            lines.append(f"     {tb.expr.text} = {format_value(raw, None, lang)}")
     for decision in ranking.not_eligible:
         gate = decision.ruleset.decisions[decision.decision]
         lines.append(("未参与排序" if lang == "zh" else "not ranked")
@@ -365,17 +370,17 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     if trace.get("possible"):
         lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
     for rule in trace.get("rules", []):
-        status = _STATUS[lang].get(rule.get("status"), rule.get("status"))
+        status = STATUS_WORDS[lang].get(rule.get("status"), rule.get("status"))
         override = rule.get("override")
         if override:
             status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
                        else f" ({override.get('body')}, {override.get('decided_on')})")
-        mark = _MARK.get(rule.get("result"), "?")
+        mark = RESULT_MARKS.get(rule.get("result"), "?")
         lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
         for condition in rule.get("conditions", []):
-            verdict = _RESULT[lang].get(condition.get("result"), condition.get("result"))
+            verdict = RESULT_WORDS[lang].get(condition.get("result"), condition.get("result"))
             if "op" in condition:
-                text = (f"{_value_text(condition['left'], lang)} {_OPS[lang].get(condition['op'], condition['op'])} "
+                text = (f"{_value_text(condition['left'], lang)} {OPERATOR_WORDS[lang].get(condition['op'], condition['op'])} "
                         f"{_value_text(condition['right'], lang)}")
             else:
                 text = _value_text(condition.get("value", {}), lang)

@@ -17,7 +17,7 @@ from typing import Any, Literal, Union
 import attrs
 from pydantic import BaseModel
 
-from povrules.facts._base import Judged
+from povrules.facts import Judged
 
 
 @attrs.frozen

@@ -15,8 +15,11 @@ from povrules.ruleset.model import Citation, DecisionSpec, Parameter, ParameterV
 from povrules.trace import json_value
 
 
-def _text(expr: Any) -> str:
-    """An expression's text with its layout normalised: a re-wrapped line is not a change."""
+def expression_text(expr: Any) -> str:
+    """An expression's text with its layout normalised: a re-wrapped line is not a change.
+
+    Public because :mod:`povrules.compare` names changed conditions with the same text.
+    """
     return " ".join(expr.text.split())
 
 
@@ -249,7 +252,7 @@ _WORDS = {
 
 def _rule_fields(rule: Rule) -> dict[str, Any]:
     return {
-        "condition": _text(rule.when),
+        "condition": expression_text(rule.when),
         "strength": rule.strength,
         "outcome": rule.outcome,
         "level": rule.level,
@@ -262,7 +265,7 @@ def _rule_fields(rule: Rule) -> dict[str, Any]:
 
 
 def _entry(rule: Rule) -> RuleEntry:
-    return RuleEntry(rule.id, {"zh": rule.title.zh, "en": rule.title.en}, _text(rule.when), rule.outcome,
+    return RuleEntry(rule.id, {"zh": rule.title.zh, "en": rule.title.en}, expression_text(rule.when), rule.outcome,
                      _cite(rule.citation))
 
 
@@ -293,7 +296,8 @@ def _parameter_change(old: Parameter, new: Parameter) -> ParameterChange | None:
     return ParameterChange(new.name, new.unit, added, removed, changed, fields)
 
 
-def _decision_fields(spec: DecisionSpec) -> dict[str, Any]:
+def decision_fields(spec: DecisionSpec) -> dict[str, Any]:
+    """A decision's fields as plain values (expressions as :func:`expression_text`), to compare two versions of it."""
     transition = None
     if spec.transition is not None:
         transition = {"applies_to": list(spec.transition.applies_to),
@@ -304,7 +308,7 @@ def _decision_fields(spec: DecisionSpec) -> dict[str, Any]:
         "hit_policy": spec.hit_policy, "rows": list(spec.rows), "default": spec.default,
         "priority": list(spec.priority), "among_decision": spec.among_decision,
         "among_outcomes": list(spec.among_outcomes), "order": spec.order,
-        "tiebreak": [{"expr": _text(t.expr), "descending": t.descending} for t in spec.tiebreak],
+        "tiebreak": [{"expr": expression_text(t.expr), "descending": t.descending} for t in spec.tiebreak],
         "labels": {k: {"zh": v.zh, "en": v.en} for k, v in sorted(spec.labels.items())},
         "transition": transition,
     }
@@ -359,7 +363,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
                                  for n in sorted(old.parameters.keys() - new.parameters.keys())),
         parameters_changed=tuple(parameters_changed),
         derived_changed=_named(dict(old.derived), dict(new.derived),
-                               lambda d: {"expr": _text(d.expr), "title": {"zh": d.title.zh, "en": d.title.en}}),
-        decisions_changed=_named(dict(old.decisions), dict(new.decisions), _decision_fields),
+                               lambda d: {"expr": expression_text(d.expr), "title": {"zh": d.title.zh, "en": d.title.en}}),
+        decisions_changed=_named(dict(old.decisions), dict(new.decisions), decision_fields),
         changes=own,
     )

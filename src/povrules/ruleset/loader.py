@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_args
 
+import attrs
+
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
 from povrules.facts.household import MonitoringType
@@ -24,11 +26,11 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.ruleset._yaml import YList, YMap, expression_location, load_yaml
 from povrules.ruleset.model import (
     Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
     TransitionSpec,
 )
+from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
 MONITORING_TYPES = get_args(MonitoringType)
 SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
@@ -39,7 +41,28 @@ def load_ruleset(path: str | Path) -> Ruleset:
     """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``."""
     reader = _Reader()
     definition = reader.read(Path(path), (), None)
-    return _Builder(definition, reader.lines).build(tuple(reader.files))
+    return RulesetBuilder(definition, reader.lines).build(tuple(reader.files))
+
+
+def rebuild_ruleset(definition: YMap, lines: dict[str, list[str]], files: tuple[str, ...], digest: str,
+                    base: Ruleset | None = None, variant: Text | None = None) -> Ruleset:
+    """A pickled ruleset built again from its resolved definition: no file is read.
+
+    A variant (``variant`` given) is built as variants are, without requiring citations. Raises
+    :class:`RulesetError` if the definition no longer builds, or builds to another digest than
+    ``digest`` (the pickle was altered, or this version of povrules reads the definition differently).
+    """
+    try:
+        ruleset = RulesetBuilder(definition, lines, cite_required=variant is None).build(tuple(files))
+    except RulesetError as exc:
+        raise RulesetError(f"a pickled ruleset ({digest[:19]}) no longer builds: {exc.message}", exc.location,
+                           exc.hint) from None
+    if ruleset.digest != digest:
+        raise RulesetError(f"a pickled ruleset {ruleset.id!r} was pickled with digest {digest} but rebuilds to "
+                           f"{ruleset.digest}: the pickle was altered, or was made by another version of povrules")
+    if base is not None or variant is not None:
+        ruleset = attrs.evolve(ruleset, base=base, variant=variant)
+    return ruleset
 
 
 # Reading and merging
@@ -132,7 +155,15 @@ def definition_digest(definition: YMap) -> str:
     ).hexdigest()
 
 
-class _Builder:
+class RulesetBuilder:
+    """A resolved definition (located YAML values) → a checked, compiled :class:`Ruleset`.
+
+    The one way a ruleset is built: from a file (:func:`load_ruleset`), from an overlay
+    (``variant.with_overlay``) and when a pickled ruleset is rebuilt. ``lines`` are the source files'
+    lines, by file name, for error positions inside expressions. Every method raises
+    :class:`RulesetError` at the offending value.
+    """
+
     def __init__(self, definition: YMap, lines: dict[str, list[str]], *, cite_required: bool = True):
         self.d = definition
         self.lines = lines
@@ -198,14 +229,19 @@ class _Builder:
 
     # Sections
 
+    def build_parameters(self) -> dict[str, Parameter]:
+        """The definition's sources and parameters alone, checked: all a change of values only needs."""
+        self.sources = self._sources()
+        return self._parameters()
+
     def build(self, files: tuple[str, ...]) -> Ruleset:
+        """The whole ruleset; ``files`` are the files it was read from (kept for ``Ruleset.files``)."""
         d = self.d
         ruleset_id = self._str(d, "id", "the ruleset")
         subject = self._str(d, "subject", "the ruleset", required=False) or "household"
         if subject not in SUBJECTS:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
-        self.sources = self._sources()
-        parameters = self._parameters()
+        parameters = self.build_parameters()
         model, self.root = SUBJECTS[subject]
         self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()

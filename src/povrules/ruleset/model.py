@@ -295,6 +295,20 @@ class Ruleset:
             return with_overlay(self, overlay, "overlay")
         return with_overlay(self, *load_overlay(Path(overlay)))
 
+    # Pickling: compiled closures cannot be pickled, so a ruleset travels as what it was built from (the
+    # resolved definition and the files' lines) and is built again, by the loader's builder, when unpickled.
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the resolved definition, lines, files, digest and (for a variant) ``base`` and ``variant``.
+
+        The memos are left behind. Raises ``TypeError`` for a ruleset not built from a definition.
+        """
+        if self.definition is None:
+            raise TypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
+        from povrules.ruleset.loader import rebuild_ruleset
+
+        return (rebuild_ruleset, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
+
     def html(self, lang: str = "zh") -> HTML:
         """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
         from povrules.html import ruleset_html

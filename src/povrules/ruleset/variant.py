@@ -34,9 +34,9 @@ import yaml
 
 from povrules.errors import Location, RulesetError
 from povrules.lang.checker import did_you_mean
-from povrules.ruleset._yaml import YList, YMap, load_yaml
-from povrules.ruleset.loader import _Builder, definition_digest
+from povrules.ruleset.loader import RulesetBuilder, definition_digest
 from povrules.ruleset.model import Ruleset, Text
+from povrules.ruleset.yaml import YList, YMap, load_yaml
 
 OVERLAY_KEYS = ("variant", "parameters", "derived", "rules", "decisions", "without")
 PARAMETER_KEYS = frozenset({"title", "unit", "type", "values", "note", "set"})
@@ -76,13 +76,12 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
                                did_you_mean(key, OVERLAY_KEYS) or "keys: " + ", ".join(OVERLAY_KEYS))
     definition = _Merge(base.definition, changes).definition
     all_lines = {**base.lines, label: lines or []}
-    builder = _Builder(definition, all_lines, cite_required=False)
+    builder = RulesetBuilder(definition, all_lines, cite_required=False)
     text = _variant_text(changes, label)
     try:
         if _values_only(changes):
             # Same rules, same types: the base's compiled closures read parameters by name, so they serve as they are.
-            builder.sources = builder._sources()
-            parameters = builder._parameters()
+            parameters = builder.build_parameters()
             for name, parameter in parameters.items():
                 if name in base.parameters and parameter.type != base.parameters[name].type:
                     raise RulesetError(f"parameter {name!r} holds {base.parameters[name].type} values; the variant "

@@ -26,10 +26,33 @@ class YMap(dict[str, Any]):
     def at(self, key: str) -> Location:
         return self.key_locations.get(key, self.location)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickled ruleset keeps its definition. Of each node only what places an error inside an
+        # expression is kept: whole subtrees, and the file text every mark points into, would make
+        # the pickle ten times the size of the file.
+        nodes = {key: _slim(node) for key, node in self.nodes.items()}
+        return (_ymap, (dict(self), self.location, self.key_locations, nodes))
+
 
 class YList(list[Any]):
     location: Location
     item_locations: list[Location]
+
+
+def _ymap(items: dict[str, Any], where: Location, key_locations: dict[str, Location],
+          nodes: dict[str, yaml.Node]) -> YMap:
+    """A YMap from its parts: how pickle rebuilds one."""
+    out = YMap(items)
+    out.location, out.key_locations, out.nodes = where, key_locations, nodes
+    return out
+
+
+def _slim(node: yaml.Node) -> yaml.Node:
+    """A node with its position, style and (for a scalar) text, without children or the file's text."""
+    start, end = (yaml.Mark(m.name, m.index, m.line, m.column, None, None) for m in (node.start_mark, node.end_mark))
+    if isinstance(node, yaml.ScalarNode):
+        return yaml.ScalarNode(node.tag, node.value, start, end, node.style)
+    return type(node)(node.tag, [], start, end)
 
 
 def location(file: str, mark: yaml.Mark) -> Location:
