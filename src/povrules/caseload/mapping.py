@@ -484,9 +484,9 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
 
 
 def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool, file: str) -> Column:
-    from povrules.ruleset._yaml import YMap
+    from povrules.ruleset._yaml import YMap, location
 
-    origin = str(doc.at(header))
+    origin = str(location(file, doc.nodes[header].start_mark)) if header in doc.nodes else str(doc.at(header))
     values: dict[str, Any] = {}
     empty = None
     separators = DEFAULT_SEPARATORS
@@ -497,7 +497,7 @@ def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool
         if "fact" not in spec:
             raise CaseloadError("a column's entry needs 'fact:', the fact path it holds", str(spec.location))
         fact = spec["fact"]
-        origin = str(spec.at("fact"))
+        origin = str(location(file, spec.nodes["fact"].start_mark))
         raw_values = spec.get("values") or {}
         if not isinstance(raw_values, dict):
             raise CaseloadError("values: expected a mapping from cell text to a fact's value", str(spec.at("values")))
@@ -590,13 +590,11 @@ def _leaf_kind_is_group(node: dict[str, Any]) -> bool:
 
 
 def _suggest(schema: _Schema, fact: str, name: str, done: str, props: dict[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(props), n=3, cutoff=0.6)
-    if close:
-        return _did_you_mean_text([f"{done}.{c}" if done else c for c in close])
+    # The same field elsewhere first (age → members[].age: a level left out), then near spellings.
     paths = schema.paths()
-    by_label = [p for p, zh in paths.items() if zh and zh == name]
-    by_name = [p for p in paths if p.rsplit(".", 1)[-1] == name]
-    candidates = by_label or by_name or difflib.get_close_matches(fact, list(paths), n=3, cutoff=0.6)
+    by_name = [p for p in paths if p.rsplit(".", 1)[-1] == name and not p.endswith("[]")]
+    close = [f"{done}.{c}" if done else c for c in difflib.get_close_matches(name, list(props), n=3, cutoff=0.6)]
+    candidates = by_name or close or difflib.get_close_matches(fact, list(paths), n=3, cutoff=0.6)
     return _did_you_mean_text(candidates[:3])
 
 
