@@ -666,12 +666,12 @@ class _Bound:
 
     def _cell(self, number: int, position: int, col: Column, cells: Sequence[Any]) -> Any:
         try:
-            return col.convert(cells[position] if position < len(cells) else None)
+            return col.convert(cells[position])
         except _Bad as exc:
             raise self._error(number, position, col, cells, exc.expected) from None
 
     def _error(self, number: int, position: int, col: Column, cells: Sequence[Any], expected: str) -> CaseloadError:
-        given = cells[position] if position < len(cells) else None
+        given = cells[position] if position < len(cells) else None  # () when the row is gone
         shown = repr(given) if not isinstance(given, str) else repr(given.strip())
         return CaseloadError(f"column {col.header} ({col.fact}): expected {expected}, got {shown}",
                              self.locate.cell(number, position))
@@ -688,9 +688,15 @@ class _Bound:
         if self.mapping.rows == "member":
             yield from self._by_member(rows)
             return
+        width = self.width
         for number, cells in rows:
+            if len(cells) < width:  # CSV rows may stop short; Parquet and Excel rows are whole
+                cells = [*cells, *[None] * (width - len(cells))]
             data: dict[str, Any] = {}
             for position, col in self.household:
+                cell = cells[position]
+                if cell is None or cell == "":
+                    continue
                 value = self._cell(number, position, col, cells)
                 if value is not None:
                     self._fill(number, data, col, position, value, cells)
@@ -703,16 +709,19 @@ class _Bound:
         recent: OrderedDict[str, str] = OrderedDict()
         key: str | None = None
         first = 0
-        values: dict[int, tuple[Any, int]] = {}
+        values: dict[int, tuple[Any, int, Any]] = {}
         members: list[dict[str, Any]] = []
+        width = self.width
         for number, cells in rows:
-            raw = cells[id_position] if id_position < len(cells) else None
+            if len(cells) < width:
+                cells = [*cells, *[None] * (width - len(cells))]
+            raw = cells[id_position]
             try:
                 this = _as_text(raw.strip() if isinstance(raw, str) else raw) if raw is not None else ""
             except _Bad:
                 this = str(raw)
             if not this:
-                if all(_blank(cells[p] if p < len(cells) else None) for p, _ in self.household + self.members):
+                if all(_blank(cells[p]) for p, _ in self.household + self.members):
                     continue  # a blank row
                 if key is None:
                     raise CaseloadError(f"the first row has no {self.mapping.household_id}",
@@ -731,12 +740,17 @@ class _Bound:
                         f"{self.mapping.household_id})", self.locate.row(number))
                 key, first, values, members = this, number, {}, []
             for position, col in self.household:
+                cell = cells[position]
+                if cell is None or cell == "":
+                    continue
+                before = values.get(position)
+                if before is not None and before[2] == cell:
+                    continue  # the household's columns repeated on its next member row: converted once
                 value = self._cell(number, position, col, cells)
                 if value is None:
                     continue
-                before = values.get(position)
                 if before is None:
-                    values[position] = (value, number)
+                    values[position] = (value, number, cell)
                 elif before[0] != value:
                     raise CaseloadError(
                         f"column {col.header}: {value!r} here but {before[0]!r} at {self.locate.row(before[1])}; "
@@ -744,6 +758,9 @@ class _Bound:
                         self.locate.cell(number, position))
             member: dict[str, Any] = {}
             for position, col in self.members:
+                cell = cells[position]
+                if cell is None or cell == "":
+                    continue
                 value = self._cell(number, position, col, cells)
                 if value is not None:
                     self._fill(number, member, col, position, value, cells)
@@ -752,10 +769,10 @@ class _Bound:
         if key is not None:
             yield self._household(first, values, members)
 
-    def _household(self, first: int, values: dict[int, tuple[Any, int]], members: list[dict[str, Any]]) -> Item:
+    def _household(self, first: int, values: dict[int, tuple[Any, int, Any]], members: list[dict[str, Any]]) -> Item:
         data: dict[str, Any] = {}
         by_position = dict(self.household)
-        for position, (value, number) in values.items():
+        for position, (value, number, _) in values.items():
             self._fill(number, data, by_position[position], position, value, ())
         if members:
             if "members" in data:
