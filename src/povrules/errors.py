@@ -66,3 +66,17 @@ class FactsError(PovrulesError):
 
 class EvaluationError(PovrulesError):
     """An evaluation cannot proceed: unknown decision, parameter not in force on the date."""
+
+
+class CaseloadError(PovrulesError):
+    """A caseload file cannot be read, or a decision table cannot be written.
+
+    ``where`` is the place to fix: ``file:line`` (JSON Lines, CSV), ``file:sheet!row``
+    or ``file:sheet!cell`` (Excel), ``file:row N`` (Parquet), ``file:line:column`` (a
+    mapping file), or the file alone.
+    """
+
+    def __init__(self, message: str, where: str | None = None):
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
