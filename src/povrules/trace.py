@@ -6,7 +6,6 @@ only when asked, so that tracing costs little on the hot path.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from povrules._version import __version__
+from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
 from povrules.lang.compiler import Leaf, Unknown, element_path
 
@@ -31,20 +31,12 @@ def trace_schema() -> dict[str, Any]:
     return json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
 
 
-def canonical_json(document: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 text kept as is: the same document always gives the same bytes."""
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def facts_digest(facts: BaseModel) -> str:
-    """sha256 of the facts' canonical JSON (unknown facts left out)."""
-    data = facts.model_dump(mode="json", exclude_none=True)
-    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def json_value(value: Any) -> Any:
     """A fact or parameter value as JSON: decimals and dates as strings, unknown as the facts it lacks."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if type(value) in _SCALARS or value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, (Decimal, date)):
         return str(value)
@@ -66,7 +58,7 @@ def _result(value: Any) -> str:
 
 
 def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], root: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
+    out: dict[str, Any] = {"expr": node.text, "value": value if type(value) in _SCALARS else json_value(value)}
     if isinstance(node, ast.FactRef):
         out["fact"] = root + "." + ".".join(node.path)
     elif isinstance(node, ast.VarRef) and where:
@@ -90,32 +82,69 @@ def _condition(leaf: Leaf, root: str) -> dict[str, Any]:
     return out
 
 
+# What a rule's trace entry shows that depends only on the ruleset and the date: worked out once per
+# (ruleset, rule, date) and kept as immutable pieces, so that each trace still gets dicts of its own (a
+# caller may edit a trace, as the tests of tampered records do, without touching another).
+_Static = tuple[tuple[str, str], tuple[tuple[str, Any, str | None, str | None, tuple[Any, ...] | None], ...],
+                tuple[Any, ...] | None, tuple[Any, Any] | None]
+_STATIC: dict[tuple[int, int, date], tuple[Any, Any, _Static]] = {}
+_STATIC_MAX = 1 << 14  # entries; a long-running service making variants must not grow it without end
+
+
+def _static(decision: Decision, rule: Any) -> _Static:
+    ruleset = decision.ruleset
+    key = (id(ruleset), id(rule), decision.as_of)
+    hit = _STATIC.get(key)
+    if hit is not None and hit[0] is ruleset and hit[1] is rule:
+        return hit[2]
+    in_force = decision.parameters
+    parameters = []
+    for name in rule.parameters:
+        pv = in_force.get(name)
+        parameters.append((name, pv.value if pv else None, str(pv.start) if pv else None,
+                           ruleset.parameters[name].unit or None,
+                           _cite_tuple(pv.citation) if pv and pv.citation else None))
+    static: _Static = ((rule.title.zh, rule.title.en), tuple(parameters),
+                       _cite_tuple(rule.citation) if rule.citation else None,
+                       (rule.valid_from, rule.valid_to) if rule.valid_from or rule.valid_to else None)
+    if len(_STATIC) >= _STATIC_MAX:
+        _STATIC.clear()
+    _STATIC[key] = (ruleset, rule, static)  # holding both keeps their ids from being reused while cached
+    return static
+
+
+def _cite_tuple(citation: Any) -> tuple[Any, ...]:
+    return (citation.file, citation.line, citation.end_line, citation.quote)
+
+
 def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     rule = result.rule
+    title, parameters, cite, valid = _static(decision, rule)
+    root = decision.ruleset.root
+    value = result.value
     out: dict[str, Any] = {
-        "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
-        "strength": rule.strength, "result": _result(result.value), "status": result.status,
-        "conditions": [_condition(leaf, decision.ruleset.root) for leaf in result.leaves],
+        "id": rule.id, "role": result.role, "title": {"zh": title[0], "en": title[1]},
+        "strength": rule.strength, "result": _result(value), "status": result.status,
+        "conditions": [_condition(leaf, root) for leaf in result.leaves],
         "parameters": [],
     }
     if rule.outcome is not None:
         out["outcome"] = rule.outcome
-    if isinstance(result.value, Unknown):
-        out["missing"] = sorted(result.value.missing)
-    for name in rule.parameters:
-        pv = decision.parameters.get(name)
-        parameter = decision.ruleset.parameters[name]
-        entry: dict[str, Any] = {"name": name, "value": json_value(pv.value if pv else None),
-                                 "from": str(pv.start) if pv else None}
-        if parameter.unit:
-            entry["unit"] = parameter.unit
-        if pv and pv.citation:
-            entry["cite"] = _cite(pv.citation)
-        out["parameters"].append(entry)
-    if rule.citation:
-        out["cite"] = _cite(rule.citation)
-    if rule.valid_from or rule.valid_to:
-        out["valid"] = {"from": json_value(rule.valid_from), "to": json_value(rule.valid_to)}
+    if isinstance(value, Unknown):
+        out["missing"] = sorted(value.missing)
+    entries = out["parameters"]
+    for name, pvalue, start, unit, pcite in parameters:
+        entry: dict[str, Any] = {"name": name, "value": pvalue if type(pvalue) in _SCALARS else json_value(pvalue),
+                                 "from": start}
+        if unit:
+            entry["unit"] = unit
+        if pcite is not None:
+            entry["cite"] = {"file": pcite[0], "line": pcite[1], "end_line": pcite[2], "quote": pcite[3]}
+        entries.append(entry)
+    if cite is not None:
+        out["cite"] = {"file": cite[0], "line": cite[1], "end_line": cite[2], "quote": cite[3]}
+    if valid is not None:
+        out["valid"] = {"from": json_value(valid[0]), "to": json_value(valid[1])}
     if rule.override_by:
         out["override_by"] = list(rule.override_by)
     if result.override is not None:
@@ -129,10 +158,17 @@ def _cite(citation: Any) -> dict[str, Any]:
     return {"file": citation.file, "line": citation.line, "end_line": citation.end_line, "quote": citation.quote}
 
 
-def to_trace(decision: Decision) -> dict[str, Any]:
-    """The full trace document of a decision."""
+def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
+    """The full trace document of a decision.
+
+    ``facts_digest``, when the caller has it already (:func:`povrules.audit.make_record` dumps the
+    facts once for the record and the digest), saves dumping and hashing the facts again; it must be
+    :func:`povrules.canonical.facts_digest` of ``decision.facts``.
+    """
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
+    if facts_digest is None:
+        facts_digest = _facts_digest(decision.facts)
     return {
         "schema": TRACE_SCHEMA,
         "engine": {"name": "povrules", "version": __version__},
@@ -141,9 +177,9 @@ def to_trace(decision: Decision) -> dict[str, Any]:
         "decision": {"name": decision.decision, "kind": decision.kind,
                      "title": {"zh": spec.title.zh, "en": spec.title.en}},
         "as_of": decision.as_of.isoformat(),
-        "subject": decision.ruleset.subject,
+        "subject": ruleset.subject,
         "facts_id": decision.facts.id,
-        "facts_digest": facts_digest(decision.facts),
+        "facts_digest": facts_digest,
         "traced": decision.traced,
         "outcome": decision.outcome,
         "labels": list(decision.labels),
@@ -152,6 +188,9 @@ def to_trace(decision: Decision) -> dict[str, Any]:
         "reasons": list(decision.reasons),
         "rules": [_rule(decision, r) for r in decision.results],
     }
+
+
+_facts_digest = facts_digest  # to_trace's keyword hides the module's name
 
 
 # Explanations

@@ -13,8 +13,10 @@ from povrules.audit.log import (
 from povrules.audit.record import (
     RECORD_SCHEMA,
     RecordError,
+    explain_record,
     load_record,
     make_record,
+    make_record_json,
     record_digest,
     record_json,
     record_schema,
@@ -30,10 +32,8 @@ from povrules.audit.replay import (
     replay_with_current,
 )
 
-from povrules.trace import explain_record
-
 __all__ = [
-    "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "record_digest", "record_json", "record_schema",
+    "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "make_record_json", "record_digest", "record_json", "record_schema",
     "redact_facts", "verify_record",
     "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "iter_log", "verify_log",
     "Divergence", "Replay", "ReplayError", "RulesetStore", "replay", "replay_with_current", "explain_record",

@@ -20,6 +20,21 @@ Format
     match its bytes is then written out again in canonical form, to tell an edit (the content's
     digest differs) from a change of layout alone (spaces, key order: reported as ``malformed``).
 
+    Batch markers. A batch written by :meth:`DecisionLog.batch` is framed by two marker lines, chained
+    and numbered like entries (markers take ``seq`` numbers, so line *n* still holds ``seq`` *n*)::
+
+        {"digest":"sha256:<hex>","mark":"begin","prev":"sha256:<hex>","seq":7}
+        … the batch's entries …
+        {"count":3,"digest":"sha256:<hex>","mark":"commit","prev":"sha256:<hex>","seq":11}
+
+    A marker's ``digest`` is the sha256 of the canonical JSON of the marker without it; ``count`` is
+    the number of entries between the two. A batch without its commit at the *end* of the file
+    (a writer killed in the middle; its last line may be partial) is not part of the log: readers
+    leave it out and :func:`verify_log` reports its size (:attr:`LogReport.uncommitted_lines`).
+    Anywhere else a begin without a commit, a commit without a begin, or a wrong ``count`` is
+    ``malformed``. Logs written before markers existed have none and verify as before. Readers that
+    predate markers refuse a log that has them (not an entry): the format is newer, not different.
+
     Changing any byte of a record changes its line's digest; changing the digest as well breaks the
     ``prev`` of the next line. Removing or moving lines breaks the run of ``seq`` numbers. So an edit,
     a deletion or a reordering anywhere shows at the first line it touches. What the chain alone
@@ -34,6 +49,19 @@ Appends
     release the lock. Writers in several processes therefore take turns: no entry is lost and no two
     are mixed. A write that reports fewer bytes than it was given, or fails, is cut back before the
     lock is released.
+
+Batches
+    :meth:`DecisionLog.batch` holds the lock for the whole batch. Before its first byte, it writes
+    ``<log>.pending`` (``{"offset": <where the batch begins>}``, written to a temporary file, synced
+    and renamed into place); then the begin line; then the entries, made as they are added and
+    written in pieces of about 1 MB (memory stays bounded for any size); then the commit line and an
+    ``fsync``; then it removes the note. An exception inside the ``with`` cuts the file back to the
+    offset. A process killed at any point leaves the note: the next writer (append, batch or repair)
+    holds the lock, which proves the old writer gone (``flock`` is released when a process dies),
+    reads the note, and cuts the file back to the offset unless the file ends with that batch's
+    commit (killed after the commit, before the note was removed); it logs what it removed (a
+    warning on ``povrules.audit.log``). So a batch is wholly present or wholly absent, and finding an
+    abandoned batch costs one small file's existence check, not a scan of the log.
 
 Crashes
     A process killed in the middle of its write can leave at most one partial line, at the end,
@@ -50,6 +78,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -60,13 +89,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import attrs
+import orjson
 
+from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
-from povrules.trace import canonical_json
 
 __all__ = [
-    "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair",
-    "iter_log", "verify_log",
+    "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark", "LogProblem", "LogReport",
+    "Repair", "iter_log", "verify_log",
 ]
 
 _log = logging.getLogger(__name__)
@@ -80,6 +110,9 @@ PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _FIELDS = frozenset({"seq", "prev", "record", "digest"})
 _CHUNK = 1 << 16
+_BLOCK = 1 << 20  # reading ahead for a batch's commit
+_WRITE_CHUNK = 1 << 20  # a batch writes its lines in pieces of about this size
+PENDING_SUFFIX = ".pending"
 _BODY_AT = len('{"digest":"sha256:') + 64 + 2  # where "prev" starts in a line
 
 
@@ -107,6 +140,23 @@ class LogEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "prev": self.prev, "record": self.record, "digest": self.digest}
+
+
+@attrs.frozen
+class LogMark:
+    """A batch marker line: ``begin`` opens a batch, ``commit`` closes it (``count``: the records between)."""
+
+    seq: int
+    prev: str
+    mark: str
+    digest: str
+    count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"seq": self.seq, "prev": self.prev, "mark": self.mark, "digest": self.digest}
+        if self.count is not None:
+            out["count"] = self.count
+        return out
 
 
 @attrs.frozen
@@ -151,13 +201,23 @@ class LogReport:
     last_seq: int
     last_digest: str
     problem: LogProblem | None
+    uncommitted_lines: int = 0
+    uncommitted_bytes: int = 0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def uncommitted(self) -> bool:
+        """Whether the file ends in a batch that was begun and never committed (ignored: not part of the log)."""
+        return self.uncommitted_lines > 0
+
     def __str__(self) -> str:
         head = f"{self.path}: {self.entries} entries verified of {self.lines} lines"
+        if self.uncommitted:
+            head += (f" ({self.uncommitted_lines} lines, {self.uncommitted_bytes} bytes at the end: a batch never "
+                     "committed, not part of the log)")
         if self.problem is None:
             return f"{head}, ok; head seq {self.last_seq} {self.last_digest}"
         p = self.problem
@@ -216,13 +276,60 @@ def _is_partial(raw: bytes) -> bool:
     if not raw.endswith(b"\n"):
         return True
     try:
-        json.loads(raw)
+        _loads(raw)
     except (ValueError, UnicodeDecodeError):
         return True
     return False
 
 
-def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogProblem:
+def _loads(text: bytes) -> Any:
+    """orjson's parse; the stdlib's for what orjson refuses (ints beyond 64 bits, NaN, lone surrogates)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+_MARK_FIELDS = {"begin": frozenset({"digest", "mark", "prev", "seq"}),
+                "commit": frozenset({"count", "digest", "mark", "prev", "seq"})}
+
+
+def _mark_body(seq: int, prev: str, mark: str, count: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"mark": mark, "prev": prev, "seq": seq}
+    if count is not None:
+        body["count"] = count
+    return body
+
+
+def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None) -> tuple[bytes, str]:
+    body = _mark_body(seq, prev, mark, count)
+    digest = "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
+    return canonical_bytes({**body, "digest": digest}) + b"\n", digest
+
+
+def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogProblem:
+    mark = obj.get("mark")
+    fields = _MARK_FIELDS.get(mark) if isinstance(mark, str) else None
+    if fields is None or obj.keys() != fields:
+        return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
+                          + (f" and mark {mark!r}" if fields is None else ""))
+    seq, prev, digest, count = obj["seq"], obj["prev"], obj["digest"], obj.get("count")
+    if type(seq) is not int or seq < 1:
+        return LogProblem(line, "malformed", f"seq must be a whole number from 1, found {seq!r}")
+    if mark == "commit" and (type(count) is not int or count < 0):
+        return LogProblem(line, "malformed", f"a commit's count must be a whole number, found {count!r}")
+    for name, value in (("prev", prev), ("digest", digest)):
+        if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+            return LogProblem(line, "malformed", f"{name} must be 'sha256:' and 64 hex digits, found {value!r}")
+    again, computed = _encode_mark(seq, prev, mark, count)
+    if computed != digest:
+        return LogProblem(line, "edited", f"seq {seq} ({mark}): the content's digest is {computed}, the line says {digest}")
+    if again != raw:
+        return LogProblem(line, "malformed", f"seq {seq} ({mark}): the digest matches but the line is not in canonical form")
+    return LogMark(seq, prev, mark, digest, count)
+
+
+def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProblem:
     """One line (with its newline, if it has one) → the entry, or what is wrong with it on its own."""
     if last and _is_partial(raw):
         return LogProblem(line, "truncated", f"the last line ({len(raw)} bytes) is not a whole entry: "
@@ -231,9 +338,11 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogProblem:
     if not text:
         return LogProblem(line, "malformed", "empty line")
     try:
-        obj = json.loads(text)
+        obj = _loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         return LogProblem(line, "malformed", f"not JSON ({exc})")
+    if isinstance(obj, dict) and "mark" in obj and "record" not in obj:
+        return _decode_mark(obj, raw, line)
     if not isinstance(obj, dict) or obj.keys() != _FIELDS:
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         return LogProblem(line, "malformed", f"not a log entry: expected the fields digest, prev, record, seq, "
@@ -250,7 +359,9 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogProblem:
     # bytes from "prev" on; those bytes are then the canonical JSON that was hashed when it was written.
     head = b'{"digest":"' + digest.encode("ascii") + b'","prev":"' + prev.encode("ascii") + b'","record":{'
     if raw.startswith(head) and raw.endswith(b',"seq":' + str(seq).encode("ascii") + b"}\n"):
-        if "sha256:" + hashlib.sha256(b"{" + raw[_BODY_AT:-1]).hexdigest() == digest:
+        hashed = hashlib.sha256(b"{")
+        hashed.update(memoryview(raw)[_BODY_AT:-1])  # no copy of the line
+        if "sha256:" + hashed.hexdigest() == digest:
             return LogEntry(seq, prev, record, digest)
     # Otherwise write the content out again, to tell an edit from a change of layout only.
     try:
@@ -270,8 +381,30 @@ class _Chain:
     def __init__(self) -> None:
         self.seq = 0
         self.digest = GENESIS
+        self.open: tuple[int, int, str] | None = None  # an open batch: its begin's line, the head before it
+        self.in_batch = 0  # records since the open batch's begin
 
-    def link(self, entry: LogEntry, line: int) -> LogProblem | None:
+    def batch(self, item: LogEntry | LogMark, line: int) -> LogProblem | None:
+        """Follow the batch markers: a begin inside an open batch, a commit outside one or with the wrong count."""
+        if isinstance(item, LogEntry):
+            self.in_batch += 1
+            return None
+        if item.mark == "begin":
+            if self.open is not None:
+                return LogProblem(line, "malformed", f"a batch begins (seq {item.seq}) while the batch begun at line "
+                                  f"{self.open[0]} has no commit: that batch was abandoned and not removed")
+            # link() has moved the head onto the begin already: keep the head before it, which its prev names.
+            self.open, self.in_batch = (line, item.seq - 1, item.prev), 0
+            return None
+        if self.open is None:
+            return LogProblem(line, "malformed", f"a commit (seq {item.seq}) with no batch begun before it")
+        if item.count != self.in_batch:
+            return LogProblem(line, "malformed", f"the commit (seq {item.seq}) counts {item.count} records, the batch "
+                              f"begun at line {self.open[0]} has {self.in_batch}")
+        self.open = None
+        return None
+
+    def link(self, entry: LogEntry | LogMark, line: int) -> LogProblem | None:
         expected = self.seq + 1
         if entry.seq == expected:
             if entry.prev != self.digest:
@@ -314,15 +447,19 @@ def _lines(f: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
         yield number, previous, True
 
 
-def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[LogEntry | LogProblem]:
+def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[LogEntry | LogMark | LogProblem]:
     """Entries in order; stops after yielding the first problem (its kind settled)."""
     for number, raw, last in lines:
         item = _decode(raw, number, last)
-        if isinstance(item, LogEntry):
+        if not isinstance(item, LogProblem):
             problem = chain.link(item, number)
             if problem is None:
-                yield item
-                continue
+                problem = chain.batch(item, number)
+                if problem is None:
+                    yield item
+                    continue
+                yield problem
+                return
             if problem.kind == "deleted":
                 problem = _classify_gap(problem, chain.seq + 1, item.seq, (r for _, r, _ in lines))
             item = problem
@@ -332,7 +469,7 @@ def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[
 
 def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        return open(path, "rb")  # noqa: SIM115 - closed by the callers' with
+        return open(path, "rb", buffering=_CHUNK)  # noqa: SIM115 - closed by the callers' with
     except OSError as exc:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
 
@@ -340,30 +477,56 @@ def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
 def verify_log(path: str | os.PathLike[str]) -> LogReport:
     """Read the log from start to end and report the first problem, if any (see :class:`LogProblem`).
 
-    The file is read a line at a time: memory does not grow with the log's length.
+    The file is read in large blocks, a line at a time: memory does not grow with the log's length.
+    A batch begun and never committed at the end of the file (a writer killed in the middle; its
+    last line may be partial) is not part of the log: it is not a problem, and the report gives its
+    size (``uncommitted_lines``, ``uncommitted_bytes``); ``entries`` and the head leave it out.
     """
+    # Each line's parse makes hundreds of objects, all freed at once by reference counting: the cycle
+    # collector would only walk them again and again (a third of the time), so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify(path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify(path: str | os.PathLike[str]) -> LogReport:
     chain = _Chain()
     entries = 0
     problem: LogProblem | None = None
+    begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
     with _open_for_reading(path) as f:
         counted = _Counted(_lines(f))
         for item in _check(counted, chain):
             if isinstance(item, LogProblem):
-                problem = item
+                if not (item.kind == "truncated" and chain.open is not None):
+                    problem = item  # a partial line inside an open batch is part of the uncommitted tail
+            elif isinstance(item, LogMark):
+                begun = (entries, counted.offset - counted.size) if item.mark == "begin" else None
             else:
                 entries += 1
         for _ in counted:  # count the lines after the first problem
             pass
         size = os.fstat(f.fileno()).st_size
+    if problem is None and chain.open is not None and begun is not None:
+        line, seq, digest = chain.open
+        entries, offset = begun
+        return LogReport(str(path), counted.count, entries, size, seq, digest, None,
+                         counted.count - line + 1, size - offset)
     return LogReport(str(path), counted.count, entries, size, chain.seq, chain.digest, problem)
 
 
 class _Counted:
-    """Wraps the line iterator to count the lines it has handed out."""
+    """Wraps the line iterator to count the lines and bytes it has handed out."""
 
     def __init__(self, lines: Iterator[tuple[int, bytes, bool]]):
         self._lines = lines
         self.count = 0
+        self.offset = 0  # bytes up to the end of the last line handed out
+        self.size = 0  # that line's size
 
     def __iter__(self) -> _Counted:
         return self
@@ -371,20 +534,47 @@ class _Counted:
     def __next__(self) -> tuple[int, bytes, bool]:
         item = next(self._lines)
         self.count = item[0]
+        self.size = len(item[1])
+        self.offset += self.size
         return item
 
 
+def _committed(path: str | os.PathLike[str], offset: int) -> bool:
+    """Whether a commit line follows ``offset`` (the end of a begin line); reads ahead in blocks."""
+    marker = b'\n{"count":'
+    with _open_for_reading(path) as f:
+        f.seek(max(offset - 1, 0))
+        tail = b""
+        while True:
+            block = f.read(_BLOCK)
+            if not block:
+                return False
+            data = tail + block
+            if marker in data:
+                return True
+            tail = data[-len(marker):]
+
+
 def iter_log(path: str | os.PathLike[str]) -> Iterator[LogEntry]:
-    """The log's entries in order, each checked as it is read.
+    """The log's record entries in order, each checked as it is read (batch markers are checked, not handed out).
 
     Raises :class:`LogError` (with ``line`` and ``kind``) at the first problem, after yielding every
-    entry before it: a caller never receives an entry past a break in the chain.
+    entry before it: a caller never receives an entry past a break in the chain. A batch begun and
+    never committed at the end of the file is not part of the log: its records are not handed out
+    (the file is read ahead to the batch's commit before its first record is).
     """
     chain = _Chain()
     with _open_for_reading(path) as f:
-        for item in _check(_lines(f), chain):
+        counted = _Counted(_lines(f))
+        for item in _check(counted, chain):
             if isinstance(item, LogProblem):
+                if item.kind == "truncated" and chain.open is not None:
+                    return
                 raise LogError(path, f"{item.kind}: {item.message}", item.line, item.kind)
+            if isinstance(item, LogMark):
+                if item.mark == "begin" and not _committed(path, counted.offset):
+                    return
+                continue
             yield item
 
 
@@ -428,6 +618,15 @@ def _line_number(fd: int, offset: int) -> int:
     return count + 1
 
 
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "write returned no bytes")
+        view = view[written:]
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path.parent, os.O_RDONLY)
@@ -468,6 +667,65 @@ class DecisionLog:
         texts = [_record_json(r, i, str(self.path)) for i, r in enumerate(records)]
         return self._append(texts, records) if records else []
 
+    def batch(self, *, chunk_bytes: int = _WRITE_CHUNK) -> LogBatch:
+        """A batch of records that joins the log whole or not at all, of any size, in bounded memory.
+
+        ::
+
+            with DecisionLog(path).batch() as batch:   # holds the exclusive flock until the end
+                batch.add(record)                       # a record (a JSON object), or
+                batch.add_json(text)                    # its canonical JSON, made already (not parsed again)
+
+        On a normal exit the batch is committed (a ``commit`` line, ``fsync``); on an exception the
+        file is cut back to where it was. A process killed at any point leaves either the whole
+        batch or a tail that readers ignore and the next writer removes (see the module docstring).
+        """
+        return LogBatch(self, chunk_bytes)
+
+    @property
+    def pending_path(self) -> Path:
+        """Where a batch in progress notes the offset it began at (removed when it ends)."""
+        return self.path.with_name(self.path.name + PENDING_SUFFIX)
+
+    def _recover(self, fd: int) -> int:
+        """Under the lock: remove what a batch whose writer died left (that writer is gone: flock is free);
+        returns the file's size after."""
+        size = os.fstat(fd).st_size
+        pending = self.pending_path
+        try:
+            note = pending.read_bytes()
+        except FileNotFoundError:
+            return size
+        except OSError as exc:
+            raise LogError(pending, f"cannot read the note of an unfinished batch: {exc.strerror}") from None
+        try:
+            offset = json.loads(note)["offset"]
+            if type(offset) is not int or offset < 0:
+                raise ValueError(offset)
+        except (ValueError, KeyError, TypeError):
+            raise LogError(pending, "the note of an unfinished batch is not {\"offset\": <bytes>}: look at the log "
+                           "and remove the note by hand") from None
+        if size > offset and not self._committed_at(fd, offset, size):
+            line = _line_number(fd, offset)
+            _log.warning("removing a batch that was never committed from the decision log: %s:%d, %d bytes from "
+                         "offset %d (its writer stopped before the commit)", self.path, line, size - offset, offset)
+            os.ftruncate(fd, offset)
+            os.fsync(fd)
+            size = offset
+        pending.unlink(missing_ok=True)
+        _fsync_dir(pending)
+        return size
+
+    @staticmethod
+    def _committed_at(fd: int, offset: int, size: int) -> bool:
+        """Whether the batch begun at ``offset`` ends the file with its commit (its writer died after it)."""
+        first = _pread(fd, 512, offset)
+        begin = _decode(first[:first.find(b"\n") + 1], 0, False) if b"\n" in first else None
+        _, last = _last_line(fd, size)
+        commit = _decode(last, 0, True) if last.endswith(b"\n") else None
+        return (isinstance(begin, LogMark) and begin.mark == "begin" and isinstance(commit, LogMark)
+                and commit.mark == "commit" and commit.seq == begin.seq + (commit.count or 0) + 1)
+
     def verify(self) -> LogReport:
         return verify_log(self.path)
 
@@ -486,7 +744,7 @@ class DecisionLog:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
+            size = self._recover(fd)
             offset, last = _last_line(fd, size)
             if not last or not _is_partial(last):
                 return None
@@ -526,7 +784,7 @@ class DecisionLog:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
+            size = self._recover(fd)
             seq, prev = self._head(fd, size)
             lines, entries = [], []
             for text, record in zip(texts, records, strict=True):
@@ -549,3 +807,144 @@ class DecisionLog:
             return entries
         finally:
             os.close(fd)  # closing releases the lock
+
+
+class LogBatch:
+    """Records that join a :class:`DecisionLog` together: see :meth:`DecisionLog.batch`.
+
+    Lines are made as records are added and written in pieces of about ``chunk_bytes``, so memory
+    stays bounded for batches of millions. ``count`` is the number of records added, ``head`` the
+    ``(seq, digest)`` of the last line written (after the exit, of the commit line).
+    """
+
+    def __init__(self, log: DecisionLog, chunk_bytes: int = _WRITE_CHUNK):
+        self.log = log
+        self.count = 0
+        self.head: tuple[int, str] = (0, GENESIS)
+        self._chunk = max(1, chunk_bytes)
+        self._fd: int | None = None
+        self._start = 0
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+
+    def __enter__(self) -> LogBatch:
+        log = self.log
+        try:
+            fd = os.open(log.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise LogError(log.path, f"cannot open the log: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = log._recover(fd)
+            seq, prev = log._head(fd, size)
+            self._note(size)
+            line, digest = _encode_mark(seq + 1, prev, "begin")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._start = fd, size
+        self._buffer, self._buffered = [line], len(line)
+        self.head = (seq + 1, digest)
+        return self
+
+    def _note(self, offset: int) -> None:
+        """Say where the batch begins, durably, before its first byte reaches the log."""
+        pending = self.log.pending_path
+        temporary = pending.with_name(pending.name + ".tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                _write_all(fd, json.dumps({"offset": offset, "pid": os.getpid()}).encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, pending)  # the note appears whole or not at all
+            _fsync_dir(pending)
+        except OSError as exc:
+            raise LogError(pending, f"cannot write the note of a batch: {exc.strerror}") from None
+
+    def add(self, record: Mapping[str, Any]) -> int:
+        """Add a record (a JSON object); returns its ``seq``. Raises :class:`LogError` for a record that is
+        not a JSON object or has no canonical JSON."""
+        return self.add_json(_record_json(record, self.count, str(self.log.path)))
+
+    def add_json(self, text: str | bytes) -> int:
+        """Add a record given as its canonical JSON text (:func:`povrules.audit.record_json`, or the bytes of
+        :func:`povrules.audit.make_record_json`), which is written as it is; returns its ``seq``.
+
+        Only the shape is checked here (one JSON object on one line); text that is not canonical makes a
+        line that :func:`verify_log` reports as ``malformed``. Raises :class:`LogError`.
+        """
+        if self._fd is None:
+            raise LogError(self.log.path, "the batch is not open: use it as `with log.batch() as batch:`")
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        if data[:1] != b"{" or data[-1:] != b"}" or b"\n" in data:
+            raise LogError(self.log.path, f"record {self.count}: expected the canonical JSON of one object on one "
+                           f"line, got {data[:40]!r}")
+        seq, prev = self.head
+        seq += 1
+        body = b'{"prev":"' + prev.encode("ascii") + b'","record":' + data + b',"seq":' + str(seq).encode("ascii") + b"}"
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        line = b'{"digest":"' + digest.encode("ascii") + b'",' + body[1:] + b"\n"
+        self._buffer.append(line)
+        self._buffered += len(line)
+        self.head = (seq, digest)
+        self.count += 1
+        if self._buffered >= self._chunk:
+            self._flush()
+        return seq
+
+    def _flush(self) -> None:
+        assert self._fd is not None
+        if self._buffer:
+            data = b"".join(self._buffer)
+            self._buffer, self._buffered = [], 0
+            try:
+                _write_all(self._fd, data)
+            except OSError as exc:
+                raise LogError(self.log.path, f"batch write failed: {exc.strerror or exc}") from None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        fd = self._fd
+        if fd is None:
+            return
+        self._fd = None
+        try:
+            if exc_type is None:
+                try:
+                    line, digest = _encode_mark(self.head[0] + 1, self.head[1], "commit", self.count)
+                    self._buffer.append(line)
+                    self._fd = fd
+                    self._flush()
+                    self._fd = None
+                    os.fsync(fd)
+                    self.head = (self.head[0] + 1, digest)
+                except BaseException:
+                    self._fd = None
+                    self._abandon(fd)
+                    raise
+                if self._start == 0:
+                    _fsync_dir(self.log.path)
+                self._forget()
+            else:
+                self._abandon(fd)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _abandon(self, fd: int) -> None:
+        """Cut the file back to where the batch began."""
+        self._buffer, self._buffered = [], 0
+        try:
+            os.ftruncate(fd, self._start)
+            os.fsync(fd)
+        except OSError as exc:  # the note stays: the next writer cuts the batch off
+            _log.error("could not cut an abandoned batch off %s: %s", self.log.path, exc)
+            return
+        self._forget()
+
+    def _forget(self) -> None:
+        try:
+            self.log.pending_path.unlink(missing_ok=True)
+            _fsync_dir(self.log.pending_path)
+        except OSError as exc:  # harmless: the next writer finds the batch committed, or already cut
+            _log.warning("could not remove %s: %s", self.log.pending_path, exc)

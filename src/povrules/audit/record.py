@@ -9,6 +9,23 @@ With a redaction key, the personal values in the facts (members' names and
 ID numbers, the names of the people who judged or visited, free-text notes)
 are replaced by a keyed hash (HMAC-SHA256) of the value, here and wherever
 the trace shows them.
+
+Records by reference (``make_record(..., facts="digest")``)
+    For callers who keep the facts elsewhere (a register, a data lake), a record may leave the
+    facts out and name them by ``facts_digest`` alone: it then has ``"facts_ref": "digest"`` and no
+    ``facts``. This stays ``povrules.record.v1``, as an additive, optional field, because nothing
+    else changes meaning: ``facts_digest`` already commits to the facts exactly (the record's own
+    digest covers it), the trace is the same, and a record with its facts is byte for byte what it
+    was. A reader that does not know ``facts_ref`` fails closed on such a record ("facts: missing")
+    rather than misreading it. :func:`verify_record`, :func:`load_record` and replay take the facts
+    back through a ``facts`` argument and check them against the digest; without them a replay stops
+    with a clear error.
+
+Speed
+    The facts are dumped once; their canonical bytes give ``facts_digest`` and are spliced into the
+    record's canonical bytes, which are put together from pieces (the keys of a record sort in a
+    fixed order) rather than serialised again; :func:`make_record_json` hands those bytes on without
+    the dict round trip. Everything goes through :mod:`povrules.canonical` (orjson).
 """
 
 from __future__ import annotations
@@ -17,14 +34,16 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
 from povrules.errors import PovrulesError
 from povrules.facts import Judged, Look, Member, Override
-from povrules.trace import canonical_json, to_trace
+from povrules.canonical import canonical_bytes, canonical_json, facts_json
+from povrules.trace import explain_record as _explain_trace_record
+from povrules.trace import to_trace
 
 if TYPE_CHECKING:
     from povrules.engine import Decision
@@ -204,36 +223,39 @@ def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes
 
 
 def _sha256(document: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(document)).hexdigest()
 
 
 def record_digest(record: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the record without its ``digest`` field."""
+    """sha256 of the canonical JSON of the record without its ``digest`` field.
+
+    Raises :class:`povrules.canonical.CanonicalError` for a record that has no canonical JSON.
+    """
     return _sha256({k: v for k, v in record.items() if k != "digest"})
 
 
-def make_record(decision: Decision, *, redact_key: bytes | None = None) -> dict[str, Any]:
-    """The ``povrules.record.v1`` document of a decision.
+FactsMode = Literal["embed", "digest"]
+FACTS_MODES = ("embed", "digest")
 
-    The same decision (facts, ruleset digest, decision, date, engine version)
-    always gives a byte-identical :func:`record_json`. A decision evaluated
-    without a trace is evaluated again with one: a record keeps the full trace.
-    With ``redact_key`` (at least 16 bytes), personal values are replaced by
-    their HMAC-SHA256 under the key, in the facts and in the trace, and
-    ``facts_digest`` is taken over the redacted facts.
-    """
+
+def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tuple[dict[str, Any], bytes, bytes]:
+    """The record (without its digest), the canonical bytes of its part before ``"digest"`` and after it."""
+    if facts_mode not in FACTS_MODES:
+        raise RecordError(f"facts: expected one of {', '.join(map(repr, FACTS_MODES))}, got {facts_mode!r}")
     if not decision.traced:
         from povrules.engine import evaluate
 
         decision = evaluate(decision.facts, decision.ruleset, decision.decision, as_of=decision.as_of, trace=True)
-    trace = to_trace(decision)
     ruleset = decision.ruleset
-    if redact_key is None:
-        facts = decision.facts.model_dump(mode="json", exclude_none=True)
-    else:
+    facts = facts_json(decision.facts)
+    if redact_key is not None:
         key = _check_key(redact_key)
-        facts = _redact_model(decision.facts, decision.facts.model_dump(mode="json", exclude_none=True), key)
-        trace = _redact_trace(trace, decision.facts, ruleset.root, key, _sha256(facts))
+        facts = _redact_model(decision.facts, facts, key)
+    facts_bytes = canonical_bytes(facts)
+    digest_of_facts = "sha256:" + hashlib.sha256(facts_bytes).hexdigest()
+    trace = to_trace(decision, facts_digest=digest_of_facts)
+    if redact_key is not None:
+        trace = _redact_trace(trace, decision.facts, ruleset.root, key, digest_of_facts)
     record: dict[str, Any] = {
         "schema": RECORD_SCHEMA,
         "engine": dict(trace["engine"]),
@@ -242,20 +264,69 @@ def make_record(decision: Decision, *, redact_key: bytes | None = None) -> dict[
         "decision": decision.decision,
         "as_of": decision.as_of.isoformat(),
         "facts": facts,
-        "facts_digest": _sha256(facts),
+        "facts_digest": digest_of_facts,
         "redacted": redact_key is not None,
         "outcome": decision.outcome,
         "labels": list(decision.labels),
         "missing": list(decision.missing),
         "trace": trace,
     }
-    record["digest"] = record_digest(record)
+    # The keys sort as as_of < decision < (digest) < engine < facts < facts_digest < facts_ref < labels
+    # < missing < outcome < redacted < ruleset < schema < trace: canonical JSON of the whole is these
+    # pieces joined, and the facts and the trace, the bulk, are serialised once each.
+    middle = {"facts_digest": digest_of_facts, "labels": record["labels"], "missing": record["missing"],
+              "outcome": record["outcome"], "redacted": record["redacted"], "ruleset": record["ruleset"],
+              "schema": RECORD_SCHEMA}
+    if facts_mode == "digest":
+        del record["facts"]
+        record["facts_ref"] = middle["facts_ref"] = "digest"
+    head = canonical_bytes({"as_of": record["as_of"], "decision": record["decision"]})[:-1]
+    tail = (canonical_bytes({"engine": record["engine"]})[1:-1]
+            + (b',"facts":' + facts_bytes if facts_mode == "embed" else b"")
+            + b"," + canonical_bytes(middle)[1:-1] + b',"trace":' + canonical_bytes(trace) + b"}")
+    return record, head, tail
+
+
+def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed") -> dict[str, Any]:
+    """The ``povrules.record.v1`` document of a decision.
+
+    The same decision (facts, ruleset digest, decision, date, engine version)
+    always gives a byte-identical :func:`record_json`. A decision evaluated
+    without a trace is evaluated again with one: a record keeps the full trace.
+    With ``redact_key`` (at least 16 bytes), personal values are replaced by
+    their HMAC-SHA256 under the key, in the facts and in the trace, and
+    ``facts_digest`` is taken over the redacted facts.
+
+    ``facts="digest"`` leaves the facts out: the record names them by ``facts_digest`` and says
+    ``"facts_ref": "digest"`` (see the module docstring). Raises :class:`RecordError` for a bad key
+    or mode, :class:`povrules.canonical.CanonicalError` for facts with no canonical JSON.
+    """
+    record, head, tail = _build(decision, redact_key, facts)
+    record["digest"] = "sha256:" + hashlib.sha256(head + b"," + tail).hexdigest()
     return record
 
 
+def make_record_json(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed") -> bytes:
+    """``record_json(make_record(decision, ...))`` as UTF-8 bytes, made without serialising the record twice:
+    for writing straight to a log (:meth:`povrules.audit.log.LogBatch.add_json`). Raises as :func:`make_record`."""
+    _, head, tail = _build(decision, redact_key, facts)
+    digest = "sha256:" + hashlib.sha256(head + b"," + tail).hexdigest()
+    return head + b',"digest":"' + digest.encode("ascii") + b'",' + tail
+
+
 def record_json(record: dict[str, Any]) -> str:
-    """The record as canonical JSON: sorted keys, no spaces, the same bytes for the same record."""
+    """The record as canonical JSON: sorted keys, no spaces, the same bytes for the same record.
+
+    Raises :class:`povrules.canonical.CanonicalError` for a record that has no canonical JSON.
+    """
     return canonical_json(record)
+
+
+def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
+    """:func:`povrules.trace.explain_record`, for records by reference too (the facts' id is then the trace's)."""
+    if "facts" not in record and isinstance(record.get("trace"), dict):
+        record = dict(record, facts={"id": record["trace"].get("facts_id")})
+    return _explain_trace_record(record, lang)
 
 
 REQUIRED = ("schema", "engine", "ruleset", "decision", "as_of", "facts", "facts_digest", "redacted", "outcome",
@@ -272,7 +343,14 @@ def _shape(record: Any) -> list[str]:
     """The problems of the record's top level: missing fields and wrong types."""
     if not isinstance(record, dict):
         return [f"(record): expected a JSON object, got {type(record).__name__}"]
-    problems = [f"{name}: missing (a {RECORD_SCHEMA} record has it)" for name in REQUIRED if name not in record]
+    by_ref = "facts_ref" in record
+    problems = [f"{name}: missing (a {RECORD_SCHEMA} record has it)" for name in REQUIRED
+                if name not in record and not (by_ref and name == "facts")]
+    if by_ref:
+        if record["facts_ref"] != "digest":
+            problems.append(f"facts_ref: expected 'digest', got {json.dumps(record['facts_ref'], ensure_ascii=False)[:60]}")
+        if "facts" in record:
+            problems.append("facts: present in a record with facts_ref (a record holds its facts or names them, not both)")
     for name, types in _TYPES.items():
         if name in record and not isinstance(record[name], types):
             problems.append(f"{name}: expected {_JSON_TYPE[types[0]]}, got {json.dumps(record[name], ensure_ascii=False)[:60]}")
@@ -287,12 +365,20 @@ def _differs(problems: list[str], field: str, recorded: Any, expected: Any, agai
         problems.append(f"{against} and {field} differ: {against} is {show(expected)}, {field} is {show(recorded)}")
 
 
-def verify_record(record: dict[str, Any]) -> None:
+def _given_facts(facts: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    return facts_json(facts) if isinstance(facts, BaseModel) else dict(facts)
+
+
+def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any] | None = None) -> None:
     """Check that a record is whole and unchanged; raise :class:`RecordError` naming each field that differs.
 
     The record's parts must agree with each other (the facts with
     ``facts_digest``, the trace with the outcome, labels, missing facts,
     ruleset, decision, date and engine) and the whole with ``digest``.
+
+    For a record by reference (``"facts_ref": "digest"``), ``facts`` (the facts as a model, or as the
+    record would hold them: redacted, for a redacted record) are checked against ``facts_digest`` and
+    the trace's ``facts_id`` when given; without them the rest is still checked.
     """
     problems = _shape(record)
     if problems:
@@ -300,15 +386,20 @@ def verify_record(record: dict[str, Any]) -> None:
     for name in ("digest", "facts_digest"):
         if not _DIGEST.match(record[name]):
             problems.append(f"{name}: expected sha256:<64 hex digits>, got {record[name]!r}")
-    computed_facts = _sha256(record["facts"])
-    if record["facts_digest"] != computed_facts:
-        problems.append(f"facts_digest: recorded {record['facts_digest']} but facts give {computed_facts} "
-                        "(the facts or their digest were changed)")
+    held = record.get("facts")
+    if held is None and facts is not None:
+        held = _given_facts(facts)
+    if held is not None:
+        computed_facts = _sha256(held)
+        if record["facts_digest"] != computed_facts:
+            problems.append(f"facts_digest: recorded {record['facts_digest']} but "
+                            + ("facts give" if "facts" in record else "the facts given give")
+                            + f" {computed_facts} (the facts or their digest were changed)")
     trace = record["trace"]
     ruleset = record["ruleset"]
-    checks = [
+    checks: list[tuple[str, Any, Any, str] | None] = [
         ("trace.facts_digest", trace.get("facts_digest"), record["facts_digest"], "facts_digest"),
-        ("trace.facts_id", trace.get("facts_id"), record["facts"].get("id"), "facts.id"),
+        ("trace.facts_id", trace.get("facts_id"), held.get("id"), "facts.id") if held is not None else None,
         ("trace.outcome", trace.get("outcome"), record["outcome"], "outcome"),
         ("trace.labels", trace.get("labels"), record["labels"], "labels"),
         ("trace.missing", trace.get("missing"), record["missing"], "missing"),
@@ -320,8 +411,9 @@ def verify_record(record: dict[str, Any]) -> None:
         ("trace.ruleset", trace.get("ruleset"),
          {k: ruleset.get(k) for k in ("id", "version", "digest", "jurisdiction")}, "ruleset"),
     ]
-    for field, recorded, expected, against in checks:
-        _differs(problems, field, recorded, expected, against)
+    for check in checks:
+        if check is not None:
+            _differs(problems, *check)
     computed = record_digest(record)
     if record["digest"] != computed:
         problems.append(f"digest: recorded {record['digest']} but the record's content gives {computed} "
@@ -373,9 +465,10 @@ def _schema_problems(record: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_record(text: str | bytes) -> dict[str, Any]:
+def load_record(text: str | bytes, *, facts: BaseModel | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read a record from JSON text: parse it, check its format and schema, and verify its digests.
 
+    ``facts``: for a record by reference, the facts it names, checked as :func:`verify_record` does.
     Raises :class:`RecordError` naming the field (or the JSON position) of every problem.
     """
     try:
@@ -392,5 +485,5 @@ def load_record(text: str | bytes) -> dict[str, Any]:
     problems = _schema_problems(record)
     if problems:
         raise RecordError(problems)
-    verify_record(record)
+    verify_record(record, facts=facts)
     return record

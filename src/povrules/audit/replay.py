@@ -20,12 +20,13 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import attrs
+from pydantic import BaseModel
 
 from povrules.audit.record import load_record, make_record, record_json
 from povrules.engine import evaluate
@@ -439,12 +440,29 @@ class Replay:
         return "\n".join(lines)
 
 
-def _load(record: dict[str, Any] | str | bytes) -> dict[str, Any]:
+Facts = BaseModel | Mapping[str, Any] | None
+
+
+def _load(record: dict[str, Any] | str | bytes, facts: Facts = None) -> dict[str, Any]:
     if isinstance(record, (str, bytes, bytearray)):
-        return load_record(record)
-    if isinstance(record, dict):
-        return load_record(record_json(record))  # the same checks as for a record read from a file
-    raise TypeError(f"replay: expected a record (a dict or its JSON text), got {type(record).__name__}")
+        rec = load_record(record, facts=facts)
+    elif isinstance(record, dict):
+        rec = load_record(record_json(record), facts=facts)  # the same checks as for a record read from a file
+    else:
+        raise TypeError(f"replay: expected a record (a dict or its JSON text), got {type(record).__name__}")
+    if "facts" not in rec:
+        if facts is None:
+            raise ReplayError(f"record {_short(rec['digest'])} holds its facts by reference (facts_ref: digest): "
+                              "give them back (facts=...) to replay it")
+        # The facts given passed the digest check above: put them where a record holding its facts has them.
+        rec = dict(rec, facts=facts.model_dump(mode="json", exclude_none=True) if isinstance(facts, BaseModel)
+                   else dict(facts))
+    return rec
+
+
+def _as_recorded(rec: dict[str, Any]) -> dict[str, Any]:
+    """The record as stored: without the facts given back for a record by reference."""
+    return {k: v for k, v in rec.items() if k != "facts"} if "facts_ref" in rec else rec
 
 
 def _identity(ruleset: Ruleset) -> dict[str, Any]:
@@ -462,10 +480,11 @@ def _rebuild(record: dict[str, Any], ruleset: Ruleset) -> dict[str, Any]:
         decision = evaluate(facts, ruleset, record["decision"], as_of=date.fromisoformat(record["as_of"]))
     except PovrulesError as exc:
         raise ReplayError(f"cannot decide the record again under {ruleset.id} {ruleset.version}: {exc}") from None
-    return make_record(decision, redact_key=_REPLAY_KEY if record["redacted"] else None)
+    return make_record(decision, redact_key=_REPLAY_KEY if record["redacted"] else None,
+                       facts="digest" if "facts_ref" in record else "embed")
 
 
-def replay(record: dict[str, Any] | str | bytes, store: RulesetStore) -> Replay:
+def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: Facts = None) -> Replay:
     """Decide a recorded decision again under the ruleset the record names, and compare.
 
     The record is loaded and verified first (:func:`load_record`). The
@@ -475,11 +494,16 @@ def replay(record: dict[str, Any] | str | bytes, store: RulesetStore) -> Replay:
     of the record's date; the record is rebuilt the same way (redacted or not)
     and compared byte for byte. If it differs, ``divergence`` names the first
     difference in trace order.
+
+    A record by reference (``"facts_ref": "digest"``) needs its ``facts`` given back (a model, or
+    the facts as the record would hold them); they must match ``facts_digest``. Without them,
+    :class:`ReplayError`.
     """
-    rec = _load(record)
+    rec = _load(record, facts)
     named = rec["ruleset"]
     ruleset = store.get(named["digest"], ruleset_id=named.get("id"), version=named.get("version"))
     replayed = _rebuild(rec, ruleset)
+    rec = _as_recorded(rec)
     divergence = None if replayed["digest"] == rec["digest"] else first_divergence(rec, replayed)
     if divergence is None and replayed["digest"] != rec["digest"]:  # pragma: no cover - a difference shows somewhere
         divergence = Divergence("digest", rec["digest"], replayed["digest"])
@@ -493,18 +517,19 @@ def _identity_of(named: dict[str, Any]) -> dict[str, Any]:
 
 
 def replay_with_current(record: dict[str, Any] | str | bytes, ruleset: Ruleset,
-                        store: RulesetStore | None = None) -> Replay:
+                        store: RulesetStore | None = None, *, facts: Facts = None) -> Replay:
     """Decide a recorded decision again under ``ruleset`` (usually today's), on purpose not the recorded one.
 
     The result is marked ``with_current=True``. ``identical`` means the
     decision and its whole trace agree apart from which ruleset made it;
     otherwise ``divergence`` names the first difference. If ``store`` holds
     the recorded ruleset, ``changes`` is the :class:`RulesetDiff` from it to
-    ``ruleset``.
+    ``ruleset``. ``facts``: as for :func:`replay`.
     """
-    rec = _load(record)
+    rec = _load(record, facts)
     named = rec["ruleset"]
     replayed = _rebuild(rec, ruleset)
+    rec = _as_recorded(rec)
     divergence = first_divergence(rec, replayed, ignore_ruleset=True)
     changes = None
     if store is not None:

@@ -1,0 +1,396 @@
+"""Frozen copy (reference for byte-identity tests). Decision records: the ``povrules.record.v1`` document.
+
+A record keeps everything an auditor needs to check a decision later: the
+facts, the date, the ruleset's id, version and content digest, the engine
+version, the outcome and the full trace. It is canonical JSON, so the same
+decision always gives the same bytes, and it ends with its own digest.
+
+With a redaction key, the personal values in the facts (members' names and
+ID numbers, the names of the people who judged or visited, free-text notes)
+are replaced by a keyed hash (HMAC-SHA256) of the value, here and wherever
+the trace shows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from povrules.errors import PovrulesError
+from povrules.facts import Judged, Look, Member, Override
+from _legacy_v1.trace import canonical_json, to_trace
+
+if TYPE_CHECKING:
+    from povrules.engine import Decision
+
+RECORD_SCHEMA = "povrules.record.v1"
+REDACTED_PREFIX = "hmac-sha256:"
+MIN_KEY_BYTES = 16
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REDACTED = re.compile(r"^hmac-sha256:[0-9a-f]{64}$")
+
+# The facts that identify a person, or may, by the model that holds them. Rules never read
+# them (no shipped ruleset does; a redacted record would still replay if one compared two of
+# them, since equal values keep equal hashes). Free text (notes, evidence, minutes) is
+# redacted too: nothing stops a caseworker writing a name or an illness into it.
+PERSONAL: dict[type[BaseModel], tuple[str, ...]] = {
+    Member: ("name", "id_number"),  # 姓名, 身份证号
+    Judged: ("by", "evidence"),  # who judged (e.g. 村第一书记 王某), what the judgement rests on
+    Look: ("assessor", "note"),  # who made the 五看 home visit, what was seen
+    Override: ("minutes",),  # reference to the minutes of the deliberating body
+}
+
+
+class RecordError(PovrulesError):
+    """A record is malformed, fails its schema, or does not match its own digest.
+
+    ``problems`` lists each finding as ``"<field>: <what is wrong>"``.
+    """
+
+    def __init__(self, problems: str | Iterable[str]):
+        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def record_schema() -> dict[str, Any]:
+    """The JSON Schema of ``povrules.record.v1`` documents, self-contained.
+
+    The file ``schemas/record.v1.json`` refers to the trace schema by its id
+    (``povrules.trace.v1``); this function embeds that schema under ``$defs``
+    so that any draft 2020-12 validator resolves the reference on its own.
+    """
+    from importlib.resources import files
+
+    from povrules.trace import trace_schema
+
+    schema = json.loads(files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8"))
+    schema.setdefault("$defs", {})["trace"] = trace_schema()
+    return schema
+
+
+# Redaction
+
+
+def _keyed(value: str, key: bytes) -> str:
+    if _REDACTED.match(value):
+        return value  # already redacted: redacting again keeps it, so a redacted record replays to itself
+    return REDACTED_PREFIX + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _check_key(key: object) -> bytes:
+    if not isinstance(key, (bytes, bytearray)):
+        raise RecordError(f"redact_key: expected bytes, got {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise RecordError(f"redact_key: expected at least {MIN_KEY_BYTES} bytes (a short key lets anyone test guesses), "
+                          f"got {len(key)}")
+    return bytes(key)
+
+
+def _personal_fields(model: BaseModel) -> tuple[str, ...]:
+    for cls, names in PERSONAL.items():
+        if isinstance(model, cls):
+            return names
+    return ()
+
+
+def _redact_model(model: BaseModel, data: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """``data`` is ``model``'s JSON dump; return it with the personal values replaced."""
+    personal = _personal_fields(model)
+    out: dict[str, Any] = {}
+    for name, dumped in data.items():
+        value = getattr(model, name)
+        if name in personal:
+            out[name] = _redact_value(dumped, key)
+        elif isinstance(value, BaseModel):
+            out[name] = _redact_model(value, dumped, key)
+        elif isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
+            out[name] = [_redact_model(v, d, key) for v, d in zip(value, dumped)]
+        else:
+            out[name] = dumped
+    return out
+
+
+def _redact_value(dumped: Any, key: bytes) -> Any:
+    if isinstance(dumped, str):
+        return _keyed(dumped, key)
+    if isinstance(dumped, list):
+        return [_redact_value(v, key) for v in dumped]
+    return dumped  # not text: nothing to hide
+
+
+def redact_facts(facts: BaseModel, key: bytes) -> dict[str, Any]:
+    """A subject's facts as canonical JSON data, with every personal value replaced by its keyed hash.
+
+    Redaction is deterministic: the holder of the key can redact the facts in
+    the register again and compare ``facts_digest`` with a record's.
+    """
+    return _redact_model(facts, facts.model_dump(mode="json", exclude_none=True), _check_key(key))
+
+
+_STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _resolve(facts: BaseModel, root: str, path: str) -> tuple[Any, str | None, Any]:
+    """Follow a trace's fact path (``hh.members[0].name``) into the facts: (parent, field name, value)."""
+    parent: Any = None
+    name: str | None = None
+    obj: Any = facts
+    rest = path[len(root):] if path.startswith(root) else None
+    if rest is None:
+        return None, None, None
+    for match in _STEP.finditer(rest):
+        field, index = match.groups()
+        if field is not None:
+            parent, name, obj = obj, field, getattr(obj, field, None)
+        elif isinstance(obj, tuple) and int(index) < len(obj):
+            obj = obj[int(index)]
+        else:
+            return None, None, None
+        if obj is None:
+            return None, None, None
+    return parent, name, obj
+
+
+def _redact_operand(operand: dict[str, Any], facts: BaseModel, root: str, key: bytes) -> dict[str, Any]:
+    """An operand that shows a fact: redact its value if the fact, or a part of it, is personal."""
+    path = operand.get("fact")
+    if path is None:
+        return operand
+    parent, name, obj = _resolve(facts, root, path)
+    value = operand["value"]
+    if parent is not None and name in _personal_fields(parent):
+        value = _redact_value(value, key)
+    elif isinstance(obj, BaseModel) and isinstance(value, dict):
+        value = _redact_model(obj, value, key)
+    elif isinstance(obj, tuple) and isinstance(value, list) and len(obj) == len(value):
+        value = [_redact_model(o, v, key) if isinstance(o, BaseModel) and isinstance(v, dict) else v
+                 for o, v in zip(obj, value)]
+    return dict(operand, value=value)
+
+
+def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes, facts_digest: str) -> dict[str, Any]:
+    """Redact where the trace shows facts: the operands of conditions, and recorded overrides."""
+    out = dict(trace, facts_digest=facts_digest)
+    rules = []
+    for rule in trace["rules"]:
+        rule = dict(rule)
+        conditions = []
+        for condition in rule["conditions"]:
+            condition = dict(condition)
+            for side in ("left", "right", "value"):
+                if side in condition:
+                    condition[side] = _redact_operand(condition[side], facts, root, key)
+            conditions.append(condition)
+        rule["conditions"] = conditions
+        if "override" in rule:
+            override = dict(rule["override"])
+            for name in PERSONAL[Override]:
+                if name in override:
+                    override[name] = _redact_value(override[name], key)
+            rule["override"] = override
+        rules.append(rule)
+    out["rules"] = rules
+    return out
+
+
+# Making and checking records
+
+
+def _sha256(document: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+def record_digest(record: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the record without its ``digest`` field."""
+    return _sha256({k: v for k, v in record.items() if k != "digest"})
+
+
+def make_record(decision: Decision, *, redact_key: bytes | None = None) -> dict[str, Any]:
+    """The ``povrules.record.v1`` document of a decision.
+
+    The same decision (facts, ruleset digest, decision, date, engine version)
+    always gives a byte-identical :func:`record_json`. A decision evaluated
+    without a trace is evaluated again with one: a record keeps the full trace.
+    With ``redact_key`` (at least 16 bytes), personal values are replaced by
+    their HMAC-SHA256 under the key, in the facts and in the trace, and
+    ``facts_digest`` is taken over the redacted facts.
+    """
+    if not decision.traced:
+        from povrules.engine import evaluate
+
+        decision = evaluate(decision.facts, decision.ruleset, decision.decision, as_of=decision.as_of, trace=True)
+    trace = to_trace(decision)
+    ruleset = decision.ruleset
+    if redact_key is None:
+        facts = decision.facts.model_dump(mode="json", exclude_none=True)
+    else:
+        key = _check_key(redact_key)
+        facts = _redact_model(decision.facts, decision.facts.model_dump(mode="json", exclude_none=True), key)
+        trace = _redact_trace(trace, decision.facts, ruleset.root, key, _sha256(facts))
+    record: dict[str, Any] = {
+        "schema": RECORD_SCHEMA,
+        "engine": dict(trace["engine"]),
+        "ruleset": {"id": ruleset.id, "version": ruleset.version, "digest": ruleset.digest,
+                    "jurisdiction": ruleset.jurisdiction, "subject": ruleset.subject},
+        "decision": decision.decision,
+        "as_of": decision.as_of.isoformat(),
+        "facts": facts,
+        "facts_digest": _sha256(facts),
+        "redacted": redact_key is not None,
+        "outcome": decision.outcome,
+        "labels": list(decision.labels),
+        "missing": list(decision.missing),
+        "trace": trace,
+    }
+    record["digest"] = record_digest(record)
+    return record
+
+
+def record_json(record: dict[str, Any]) -> str:
+    """The record as canonical JSON: sorted keys, no spaces, the same bytes for the same record."""
+    return canonical_json(record)
+
+
+REQUIRED = ("schema", "engine", "ruleset", "decision", "as_of", "facts", "facts_digest", "redacted", "outcome",
+            "labels", "missing", "trace", "digest")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "schema": (str,), "engine": (dict,), "ruleset": (dict,), "decision": (str,), "as_of": (str,), "facts": (dict,),
+    "facts_digest": (str,), "redacted": (bool,), "outcome": (str,), "labels": (list,), "missing": (list,),
+    "trace": (dict,), "digest": (str,),
+}
+_JSON_TYPE = {str: "a string", dict: "an object", list: "an array", bool: "true or false"}
+
+
+def _shape(record: Any) -> list[str]:
+    """The problems of the record's top level: missing fields and wrong types."""
+    if not isinstance(record, dict):
+        return [f"(record): expected a JSON object, got {type(record).__name__}"]
+    problems = [f"{name}: missing (a {RECORD_SCHEMA} record has it)" for name in REQUIRED if name not in record]
+    for name, types in _TYPES.items():
+        if name in record and not isinstance(record[name], types):
+            problems.append(f"{name}: expected {_JSON_TYPE[types[0]]}, got {json.dumps(record[name], ensure_ascii=False)[:60]}")
+    if "schema" in record and isinstance(record["schema"], str) and record["schema"] != RECORD_SCHEMA:
+        problems.append(f"schema: expected {RECORD_SCHEMA!r}, got {record['schema']!r}")
+    return problems
+
+
+def _differs(problems: list[str], field: str, recorded: Any, expected: Any, against: str) -> None:
+    if recorded != expected:
+        show = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+        problems.append(f"{against} and {field} differ: {against} is {show(expected)}, {field} is {show(recorded)}")
+
+
+def verify_record(record: dict[str, Any]) -> None:
+    """Check that a record is whole and unchanged; raise :class:`RecordError` naming each field that differs.
+
+    The record's parts must agree with each other (the facts with
+    ``facts_digest``, the trace with the outcome, labels, missing facts,
+    ruleset, decision, date and engine) and the whole with ``digest``.
+    """
+    problems = _shape(record)
+    if problems:
+        raise RecordError(problems)
+    for name in ("digest", "facts_digest"):
+        if not _DIGEST.match(record[name]):
+            problems.append(f"{name}: expected sha256:<64 hex digits>, got {record[name]!r}")
+    computed_facts = _sha256(record["facts"])
+    if record["facts_digest"] != computed_facts:
+        problems.append(f"facts_digest: recorded {record['facts_digest']} but facts give {computed_facts} "
+                        "(the facts or their digest were changed)")
+    trace = record["trace"]
+    ruleset = record["ruleset"]
+    checks = [
+        ("trace.facts_digest", trace.get("facts_digest"), record["facts_digest"], "facts_digest"),
+        ("trace.facts_id", trace.get("facts_id"), record["facts"].get("id"), "facts.id"),
+        ("trace.outcome", trace.get("outcome"), record["outcome"], "outcome"),
+        ("trace.labels", trace.get("labels"), record["labels"], "labels"),
+        ("trace.missing", trace.get("missing"), record["missing"], "missing"),
+        ("trace.decision.name", trace["decision"].get("name") if isinstance(trace.get("decision"), dict) else None,
+         record["decision"], "decision"),
+        ("trace.as_of", trace.get("as_of"), record["as_of"], "as_of"),
+        ("trace.engine", trace.get("engine"), record["engine"], "engine"),
+        ("trace.subject", trace.get("subject"), ruleset.get("subject"), "ruleset.subject"),
+        ("trace.ruleset", trace.get("ruleset"),
+         {k: ruleset.get(k) for k in ("id", "version", "digest", "jurisdiction")}, "ruleset"),
+    ]
+    for field, recorded, expected, against in checks:
+        _differs(problems, field, recorded, expected, against)
+    computed = record_digest(record)
+    if record["digest"] != computed:
+        problems.append(f"digest: recorded {record['digest']} but the record's content gives {computed} "
+                        "(the record was changed after it was made)")
+    if problems:
+        raise RecordError(problems)
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"duplicate key {key!r} (a reader could take either value)")
+        out[key] = value
+    return out
+
+
+def _no_float(text: str) -> Any:
+    raise _Refused(f"number {text} (records hold exact decimals as strings, never floating-point numbers)")
+
+
+def _no_constant(text: str) -> Any:
+    raise _Refused(f"{text} is not JSON")
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(record)"
+
+
+def _schema_problems(record: dict[str, Any]) -> list[str]:
+    """Validate against the JSON Schema when ``jsonschema`` is installed (the ``test`` extra installs it)."""
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - the top-level shape and the digests are still checked
+        return []
+    validator = jsonschema.Draft202012Validator(record_schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    problems = []
+    for error in errors[:5]:
+        best = jsonschema.exceptions.best_match([error])
+        problems.append(f"{_path(best.absolute_path)}: {best.message}")
+    return problems
+
+
+def load_record(text: str | bytes) -> dict[str, Any]:
+    """Read a record from JSON text: parse it, check its format and schema, and verify its digests.
+
+    Raises :class:`RecordError` naming the field (or the JSON position) of every problem.
+    """
+    try:
+        record = json.loads(text, object_pairs_hook=_object, parse_float=_no_float, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"(json) line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except _Refused as exc:
+        raise RecordError(f"(json): {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"(json): not UTF-8 text ({exc.reason})") from None
+    problems = _shape(record)
+    if problems:
+        raise RecordError(problems)
+    problems = _schema_problems(record)
+    if problems:
+        raise RecordError(problems)
+    verify_record(record)
+    return record

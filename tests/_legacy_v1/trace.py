@@ -1,0 +1,399 @@
+"""Frozen copy (reference for byte-identity tests). Traces: the ``povrules.trace.v1`` document and explanations in Chinese and English.
+
+Evaluation records tuples; this module turns them into JSON and sentences
+only when asked, so that tracing costs little on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from povrules._version import __version__
+from povrules.lang import ast
+from povrules.lang.compiler import Leaf, Unknown, element_path
+
+if TYPE_CHECKING:
+    from povrules.engine import Decision, Ranking, RuleResult
+
+TRACE_SCHEMA = "povrules.trace.v1"
+
+
+def trace_schema() -> dict[str, Any]:
+    """The JSON Schema of ``povrules.trace.v1`` documents."""
+    from importlib.resources import files
+
+    return json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+
+
+def canonical_json(document: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 text kept as is: the same document always gives the same bytes."""
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def facts_digest(facts: BaseModel) -> str:
+    """sha256 of the facts' canonical JSON (unknown facts left out)."""
+    data = facts.model_dump(mode="json", exclude_none=True)
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def json_value(value: Any) -> Any:
+    """A fact or parameter value as JSON: decimals and dates as strings, unknown as the facts it lacks."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    if isinstance(value, Unknown):
+        return {"unknown": sorted(value.missing)}
+    if isinstance(value, (tuple, list, frozenset)):
+        return [json_value(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return str(value)
+
+
+def _result(value: Any) -> str:
+    if value is None:
+        return "not_in_force"
+    if isinstance(value, Unknown):
+        return "unknown"
+    return "true" if value else "false"
+
+
+def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], root: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
+    if isinstance(node, ast.FactRef):
+        out["fact"] = root + "." + ".".join(node.path)
+    elif isinstance(node, ast.VarRef) and where:
+        out["fact"] = element_path(where[-1]) + "".join("." + p for p in node.path)
+    elif isinstance(node, ast.ParamRef):
+        out["parameter"] = node.name
+    return out
+
+
+def _condition(leaf: Leaf, root: str) -> dict[str, Any]:
+    node, left, right, result, where = leaf
+    out: dict[str, Any] = {"expr": node.text, "result": _result(result)}
+    if where:
+        out["where"] = [element_path(w) for w in where]
+    if isinstance(node, ast.Compare):
+        out["op"] = node.op
+        out["left"] = _operand(node.left, left, where, root)
+        out["right"] = _operand(node.right, right, where, root)
+    else:
+        out["value"] = _operand(node, left, where, root)
+    return out
+
+
+def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
+    rule = result.rule
+    out: dict[str, Any] = {
+        "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
+        "strength": rule.strength, "result": _result(result.value), "status": result.status,
+        "conditions": [_condition(leaf, decision.ruleset.root) for leaf in result.leaves],
+        "parameters": [],
+    }
+    if rule.outcome is not None:
+        out["outcome"] = rule.outcome
+    if isinstance(result.value, Unknown):
+        out["missing"] = sorted(result.value.missing)
+    for name in rule.parameters:
+        pv = decision.parameters.get(name)
+        parameter = decision.ruleset.parameters[name]
+        entry: dict[str, Any] = {"name": name, "value": json_value(pv.value if pv else None),
+                                 "from": str(pv.start) if pv else None}
+        if parameter.unit:
+            entry["unit"] = parameter.unit
+        if pv and pv.citation:
+            entry["cite"] = _cite(pv.citation)
+        out["parameters"].append(entry)
+    if rule.citation:
+        out["cite"] = _cite(rule.citation)
+    if rule.valid_from or rule.valid_to:
+        out["valid"] = {"from": json_value(rule.valid_from), "to": json_value(rule.valid_to)}
+    if rule.override_by:
+        out["override_by"] = list(rule.override_by)
+    if result.override is not None:
+        out["override"] = result.override.model_dump(mode="json", exclude_none=True)
+    if rule.note:
+        out["note"] = rule.note
+    return out
+
+
+def _cite(citation: Any) -> dict[str, Any]:
+    return {"file": citation.file, "line": citation.line, "end_line": citation.end_line, "quote": citation.quote}
+
+
+def to_trace(decision: Decision) -> dict[str, Any]:
+    """The full trace document of a decision."""
+    ruleset = decision.ruleset
+    spec = ruleset.decisions[decision.decision]
+    return {
+        "schema": TRACE_SCHEMA,
+        "engine": {"name": "povrules", "version": __version__},
+        "ruleset": {"id": ruleset.id, "version": ruleset.version, "digest": ruleset.digest,
+                    "jurisdiction": ruleset.jurisdiction},
+        "decision": {"name": decision.decision, "kind": decision.kind,
+                     "title": {"zh": spec.title.zh, "en": spec.title.en}},
+        "as_of": decision.as_of.isoformat(),
+        "subject": decision.ruleset.subject,
+        "facts_id": decision.facts.id,
+        "facts_digest": facts_digest(decision.facts),
+        "traced": decision.traced,
+        "outcome": decision.outcome,
+        "labels": list(decision.labels),
+        "missing": list(decision.missing),
+        "possible": list(decision.possible),
+        "reasons": list(decision.reasons),
+        "rules": [_rule(decision, r) for r in decision.results],
+    }
+
+
+# Explanations
+
+_OPS = {
+    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
+           "in": "属于", "not_in": "不属于"},
+    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
+           "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
+}
+_RESULT = {"zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
+           "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
+_STATUS = {
+    "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
+           "awaiting_deliberation": "待评议", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
+           "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
+           "not_in_force": "不在有效期"},
+    "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
+           "awaiting_deliberation": "awaits deliberation", "superseded": "superseded by a higher exception",
+           "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
+           "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
+}
+_MARK = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
+_WORDS = {
+    "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
+           "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
+           "override": "评议", "unknown_value": "未知", "for": "对"},
+    "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
+           "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
+           "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
+           "unknown_value": "unknown", "for": "for"},
+}
+
+
+def _number(value: Decimal | int) -> str:
+    if isinstance(value, int) or value == value.to_integral_value():
+        return f"{int(value):,}"
+    if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
+        return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
+    return f"{value:,}"
+
+
+def _format(value: Any, unit: str | None, lang: str) -> str:
+    words = _WORDS[lang]
+    if isinstance(value, Unknown):
+        return f"{words['unknown_value']}"
+    if isinstance(value, bool):
+        text = words["yes"] if value else words["no"]
+    elif isinstance(value, (int, Decimal)):
+        text = _number(value)
+    elif isinstance(value, (tuple, list, frozenset)):
+        text = "{" + ", ".join(_format(v, None, lang) for v in value) + "}"
+    elif isinstance(value, BaseModel):
+        text = type(value).__name__
+    else:
+        text = str(value)
+    return f"{text} {unit}" if unit and not isinstance(value, bool) else text
+
+
+def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
+    """Who judged a judged fact, and when."""
+    obj: Any = household
+    for name in path:
+        obj = getattr(obj, name, None)
+    if obj is None:
+        return ""
+    return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
+
+
+def _describe(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
+    if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
+        field = node.field
+        label = field.zh if lang == "zh" else field.en
+        if isinstance(node, ast.FactRef) and len(node.trail) >= 3:
+            parent = node.trail[-2]
+            label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
+        if isinstance(node, ast.VarRef) and where:
+            label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
+        text = f"{label} {_format(value, field.unit, lang)}"
+        if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
+            text += _judgement(decision.facts, node.path, lang)
+        return text
+    if isinstance(node, ast.AsOf):
+        return f"{_WORDS[lang]['as_of']} {value}"
+    if isinstance(node, ast.ParamRef):
+        parameter = decision.ruleset.parameters[node.name]
+        pv = decision.parameters.get(node.name)
+        since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
+        return f"{parameter.title(lang)} {_format(value, parameter.unit, lang)}{since}"
+    if isinstance(node, (ast.Const, ast.ListLit)):
+        return _format(value, None, lang)
+    if isinstance(node, ast.DerivedRef):
+        derived = decision.ruleset.derived[node.name]
+        if derived.title.zh:
+            return f"{derived.title(lang)} {_format(value, None, lang)}"
+    return f"{node.text} = {_format(value, None, lang)}"
+
+
+def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
+    node, left, right, result, where = leaf
+    verdict = _RESULT[lang][_result(result)]
+    if isinstance(node, ast.Compare):
+        lhs = _describe(node.left, left, where, decision, lang)
+        rhs = _describe(node.right, right, where, decision, lang)
+        return f"{lhs} {_OPS[lang][node.op]} {rhs} → {verdict}"
+    return f"{_describe(node, left, where, decision, lang)} → {verdict}"
+
+
+def explain(decision: Decision, lang: str = "zh") -> str:
+    """A decision as text: the outcome, then every rule tried with its conditions and source."""
+    if lang not in ("zh", "en"):
+        raise ValueError("lang is 'zh' or 'en'")
+    words = _WORDS[lang]
+    ruleset = decision.ruleset
+    spec = ruleset.decisions[decision.decision]
+    colon = "：" if lang == "zh" else ": "
+    lines = [
+        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts.id}"
+        f" → {spec.label(decision.outcome, lang)}",
+        f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
+    ]
+    if decision.missing:
+        lines.append(f"  {words['missing']}{colon}{', '.join(decision.missing)}")
+    if decision.possible:
+        lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
+    for result in decision.results:
+        rule = result.rule
+        mark = _MARK[_result(result.value)]
+        status = _STATUS[lang][result.status]
+        if result.override is not None:
+            o = result.override
+            status += f"（{o.body} {o.decided_on}）" if lang == "zh" else f" ({o.body}, {o.decided_on})"
+        elif result.status == "awaiting_deliberation":
+            bodies = "、".join(rule.override_by)
+            status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
+        lines.append(f"  {mark} {rule.title(lang)} [{rule.id}] — {status}")
+        for leaf in result.leaves:
+            lines.append(f"      {_sentence(leaf, decision, lang)}")
+        if isinstance(result.value, Unknown):
+            lines.append(f"      {words['missing']}{colon}{', '.join(sorted(result.value.missing))}")
+        if rule.citation:
+            c = rule.citation
+            lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
+        if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
+            lines.append(f"      {words['note']}{colon}{' '.join(rule.note.split())}")
+    return "\n".join(lines)
+
+
+def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
+    """A ranking as text: each position with the criteria that put the household there."""
+    lines = []
+    for entry in ranking.entries:
+        decision = entry.decision
+        spec = decision.ruleset.decisions[decision.decision]
+        met = [decision.ruleset.rules[r].title(lang) for r in entry.met]
+        tie = ("（并列）" if lang == "zh" else " (tied)") if entry.tied else ""
+        reason = "、".join(met) if lang == "zh" else "; ".join(met)
+        none = "无优先情形" if lang == "zh" else "no priority criterion"
+        lines.append(f"{entry.position}. {entry.household}{tie}: {reason or none}")
+        for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
+            raw = value.value if hasattr(value, "value") else value
+            lines.append(f"     {tb.expr.text} = {_format(raw, None, lang)}")
+    for decision in ranking.not_eligible:
+        gate = decision.ruleset.decisions[decision.decision]
+        lines.append(("未参与排序" if lang == "zh" else "not ranked")
+                     + f": {decision.facts.id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
+    for decision in ranking.undetermined:
+        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts.id}, "
+                     + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
+    return "\n".join(lines)
+
+
+# Explanations of stored records
+
+
+def _value_text(operand: dict[str, Any], lang: str) -> str:
+    value = operand.get("value")
+    if isinstance(value, dict) and set(value) == {"unknown"}:
+        shown = _WORDS[lang]["unknown_value"]
+    elif isinstance(value, bool):
+        shown = _WORDS[lang]["yes"] if value else _WORDS[lang]["no"]
+    else:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
+        return shown  # a constant written in the rule: its value says it all
+    return f"{operand.get('expr', '?')} = {shown}"
+
+
+def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
+    """A stored decision record (``povrules.record.v1``) as text, read from its trace alone:
+    nothing is evaluated again and no ruleset is needed.
+
+    The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
+    trace shows them (expression = value), since the ruleset's field titles are not in the record.
+    """
+    words = _WORDS[lang]
+    colon = "：" if lang == "zh" else ": "
+    trace = record["trace"]
+    ruleset = record["ruleset"]
+    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
+    lines = [
+        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+        f" → {record['outcome']}",
+        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+        f"({ruleset['digest'][:19]})",
+        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
+        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
+    ]
+    if record["missing"]:
+        lines.append(f"  {words['missing']}{colon}{', '.join(record['missing'])}")
+    if trace.get("possible"):
+        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
+    for rule in trace.get("rules", []):
+        status = _STATUS[lang].get(rule.get("status"), rule.get("status"))
+        override = rule.get("override")
+        if override:
+            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
+                       else f" ({override.get('body')}, {override.get('decided_on')})")
+        mark = _MARK.get(rule.get("result"), "?")
+        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
+        for condition in rule.get("conditions", []):
+            verdict = _RESULT[lang].get(condition.get("result"), condition.get("result"))
+            if "op" in condition:
+                text = (f"{_value_text(condition['left'], lang)} {_OPS[lang].get(condition['op'], condition['op'])} "
+                        f"{_value_text(condition['right'], lang)}")
+            else:
+                text = _value_text(condition.get("value", {}), lang)
+            lines.append(f"      {text} → {verdict}")
+        for parameter in rule.get("parameters", []):
+            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
+            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
+                     else f" (from {parameter.get('from')})")
+            value = parameter.get("value")
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
+        if rule.get("missing"):
+            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
+        cite = rule.get("cite")
+        if cite:
+            where = f"{cite['file']}:{cite['line']}"
+            if cite.get("end_line") not in (None, cite["line"]):
+                where += f"-{cite['end_line']}"
+            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
+                         else f"      {words['source']}: {where} “{cite['quote']}”")
+    return "\n".join(lines)
