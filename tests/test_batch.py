@@ -192,7 +192,7 @@ def test_cli_table_from_the_output_extension(capsys, county, tmp_path):
     code, stdout, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
                             "-o", str(out))
     assert code == 0 and stdout == "", err
-    rows = out.read_text(encoding="utf-8").splitlines()
+    rows = out.read_text(encoding="utf-8-sig").splitlines()  # with a BOM, so that Excel reads it as UTF-8
     assert rows[0].split(",")[:2] == ["id", "outcome"] and len(rows) == 601
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from povrules import cli
-from povrules.audit import load_record, record_digest, verify_log
+from povrules.audit import DecisionLog, iter_log, load_record, record_digest, verify_log
 from povrules.trace import canonical_json
 from povrules.cli import main
 
@@ -54,7 +55,7 @@ def record_file(capsys, tmp_path, household) -> Path:
 def log_file(capsys, tmp_path) -> Path:
     path = tmp_path / "decisions.jsonl"
     code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(path))
-    assert code == 0 and "appended 7 record(s), seq 1 to 7" in out
+    assert code == 0 and "appended 7 record(s), seq 2 to 8" in out
     return path
 
 
@@ -115,14 +116,14 @@ def test_decide_log_appends_every_record_and_the_log_verifies(capsys, log_file):
     report = verify_log(log_file)
     assert report.ok and report.entries == 7
     code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file))
-    assert code == 0 and "seq 8 to 14" in out and verify_log(log_file).entries == 14
+    assert code == 0 and "seq 11 to 17" in out and verify_log(log_file).entries == 14
 
 
 def test_decide_log_with_output_writes_the_same_records(capsys, tmp_path):
     log, output = tmp_path / "log.jsonl", tmp_path / "records.jsonl"
     code, _, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log),
                      "-o", str(output))
-    logged = [json.loads(line)["record"] for line in log.read_text(encoding="utf-8").splitlines()]
+    logged = [entry.record for entry in iter_log(log)]  # the records, without the batch's begin and commit lines
     written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert code == 0 and logged == written and len(written) == 7
 
@@ -145,7 +146,7 @@ def test_decide_log_refuses_a_truncated_log_and_writes_nothing(capsys, tmp_path,
     code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file),
                          "-o", str(output))
     assert code == 2 and out == "" and one_line(err)
-    assert f"{log_file}:7: the last line" in err and "not a whole entry" in err
+    assert f"{log_file}:9: the last line" in err and "not a whole entry" in err
     assert log_file.read_bytes() == data[:-40] and not output.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
@@ -167,20 +168,33 @@ class _Terminal(io.StringIO):
         return self.tty
 
 
-def test_progress_counts_on_a_terminal_only_for_large_inputs():
+def test_progress_shows_a_bar_with_rate_and_eta_on_a_terminal_only_for_large_inputs():
     shown = _Terminal(True)
-    progress = cli._Progress(cli.PROGRESS_FROM, shown)
-    for done in range(1, cli.PROGRESS_FROM + 1):
+    progress = cli._Progress(cli.PROGRESS_FROM, shown, every=0)
+    for done in range(50, cli.PROGRESS_FROM + 1, 50):
         progress.update(done)
+    assert progress.bar is not None and progress.bar.n == cli.PROGRESS_FROM
     progress.close()
     text = shown.getvalue()
-    assert f"\r{cli.PROGRESS_FROM}/{cli.PROGRESS_FROM} (100%)" in text and text.endswith("\r")
+    # the count of the total, the rate and the ETA (tqdm skips redraws it deems too close together)
+    assert re.search(rf"\b[1-9]\d*/{cli.PROGRESS_FROM} \[", text) and "subjects/s" in text and "<00:" in text
     for stream, total in ((_Terminal(False), cli.PROGRESS_FROM), (_Terminal(True), cli.PROGRESS_FROM - 1)):
         quiet = cli._Progress(total, stream)
         for done in range(1, total + 1):
             quiet.update(done)
         quiet.close()
         assert stream.getvalue() == ""
+
+
+def test_progress_of_an_input_of_unknown_length_starts_once_it_is_large():
+    shown = _Terminal(True)
+    progress = cli._Progress(None, shown, every=0)
+    progress.update(cli.PROGRESS_FROM - 1)
+    assert progress.bar is None
+    progress.update(cli.PROGRESS_FROM)
+    assert progress.bar is not None
+    progress.close()
+    assert str(cli.PROGRESS_FROM) in shown.getvalue()
 
 
 def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsys, tmp_path):
@@ -256,8 +270,8 @@ def test_verify_log_ok(capsys, log_file):
     code, out, err = run(capsys, "verify-log", str(log_file))
     assert code == 0 and err == ""
     first = out.splitlines()[0]
-    assert first.startswith(f"{log_file}: 7 record(s) on 7 line(s)") and first.endswith("OK")
-    assert out.splitlines()[1].startswith("head: seq 7 sha256:")
+    assert first.startswith(f"{log_file}: 7 record(s) on 9 line(s)") and first.endswith("OK")  # and begin, commit
+    assert out.splitlines()[1].startswith("head: seq 9 sha256:") and len(out.splitlines()) == 2
 
 
 def _lines(log: Path) -> list[bytes]:
@@ -268,13 +282,30 @@ def _lines(log: Path) -> list[bytes]:
     (lambda ls: ls[:2] + [ls[2].replace(b'"WS-', b'"XS-', 1)] + ls[3:], 3, "edited"),
     (lambda ls: ls[:3] + ls[4:], 4, "deleted"),
     (lambda ls: ls[:1] + [ls[2], ls[1]] + ls[3:], 2, "reordered"),
-    (lambda ls: ls[:-1] + [ls[-1][:50]], 7, "truncated"),
+    (lambda ls: ls[:3] + ls[4:5] + [ls[3]] + ls[5:], 4, "reordered"),
     (lambda ls: ls[:4] + [b"not json\n"] + ls[4:], 5, "malformed"),
 ])
 def test_verify_log_names_the_problem_and_its_line(capsys, log_file, damage, line, kind):
     log_file.write_bytes(b"".join(damage(_lines(log_file))))
     code, out, _ = run(capsys, "verify-log", str(log_file))
     assert code == 1 and one_line(out) and out.startswith(f"{log_file}:{line}: {kind}: ")
+
+
+def test_verify_log_passes_a_batch_cut_before_its_commit_and_says_so(capsys, log_file):
+    """What a writer killed mid-batch leaves: the batch is absent, not damage; verify-log says so."""
+    log_file.write_bytes(b"".join(_lines(log_file)[:-1]) + _lines(log_file)[-1][:50])
+    code, out, _ = run(capsys, "verify-log", str(log_file))
+    assert code == 0 and out.splitlines()[0].startswith(f"{log_file}: 0 record(s) on 9 line(s)")
+    assert "the last 9 line(s)" in out and "never committed" in out
+
+
+def test_verify_log_finds_a_truncated_single_append(capsys, tmp_path):
+    log = tmp_path / "single.jsonl"
+    for n in range(3):
+        DecisionLog(log).append({"n": n})
+    log.write_bytes(log.read_bytes()[:-30])
+    code, out, _ = run(capsys, "verify-log", str(log))
+    assert code == 1 and one_line(out) and out.startswith(f"{log}:3: truncated: ")
 
 
 def test_verify_log_unreadable(capsys, tmp_path):

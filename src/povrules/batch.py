@@ -17,6 +17,7 @@ the temporary file is removed and the log batch cut back, so no output and no lo
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -32,13 +33,14 @@ from typing import IO, Any, Literal
 
 import attrs
 
-from povrules.audit import DecisionLog, make_record, record_json
+from povrules.audit import DecisionLog, make_record_json
+from povrules.audit.log import LogBatch
 from povrules.caseload import Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SUBJECTS
 from povrules.ruleset import Ruleset
-from povrules.trace import canonical_json
+from povrules.canonical import canonical_bytes
 
 __all__ = ["BatchError", "BatchReport", "Output", "decide_caseload", "TABLE_COLUMNS"]
 
@@ -108,7 +110,7 @@ class _Done:
     """A chunk's result: its output bytes, the records' JSON (for the log), table rows, outcome counts."""
 
     text: bytes
-    records: tuple[str, ...]
+    records: tuple[bytes, ...]  # each a record's canonical JSON
     rows: tuple[tuple[Any, ...], ...]
     outcomes: dict[str, int]
     count: int
@@ -130,8 +132,8 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
     assert job is not None and p is not None, "the worker was not started"
     model = SUBJECTS[job.ruleset.subject][0]
     as_of = job.as_of
-    pieces: list[str] = []
-    records: list[str] = []
+    pieces: list[bytes] = []
+    records: list[bytes] = []
     rows: list[tuple[Any, ...]] = []
     outcomes: Counter[str] = Counter()
     for where, data in items:
@@ -144,24 +146,25 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
             outcomes[decision.outcome] += 1
             digest = None
             if job.records:
-                record = make_record(decision, redact_key=job.redact_key)
-                text = record_json(record)
-                records.append(text)
-                digest = record["digest"]
+                data = make_record_json(decision, redact_key=job.redact_key)
+                records.append(data)
+                # A record's keys sort as_of < decision < digest: its own digest is the first one in it.
+                at = data.index(b',"digest":"') + 11
+                digest = data[at:at + 71].decode("ascii")
                 if job.output == "record":
-                    pieces.append(text)
+                    pieces.append(data)
             if job.output == "trace":
-                pieces.append(canonical_json(decision.trace()))
+                pieces.append(canonical_bytes(decision.trace()))
             elif job.output == "text":
-                pieces.append(decision.explain(job.lang))
+                pieces.append(decision.explain(job.lang).encode("utf-8"))
             elif job.output == "table":
                 rows.append((facts.id, decision.outcome, list(decision.labels), list(decision.missing),
                              list(decision.reasons), digest))
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
             return _Done(b"", (), (), {}, 0, (where, f"{job.ruleset.subject} {facts.id!r}: cannot be decided: "
                                                      f"{type(exc).__name__}: {exc}"))
-    separator = "\n\n" if job.output == "text" else "\n"
-    text = "".join(piece + separator for piece in pieces).encode("utf-8")
+    separator = b"\n\n" if job.output == "text" else b"\n"
+    text = b"".join(piece + separator for piece in pieces)
     return _Done(text, tuple(records), tuple(rows), dict(outcomes), len(items))
 
 
@@ -339,38 +342,30 @@ def decide_caseload(
     sink = _Sink(output, write)
     outcomes: Counter[str] = Counter()
     count = 0
-    entries: tuple[int, int] | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
     try:
-        batch = DecisionLog(log).batch() if log is not None else None
-        with batch if batch is not None else _nothing() as adding:
+        with contextlib.ExitStack() as stack:
+            adding: LogBatch | None = None  # opened at the first record: an empty caseload leaves the log as it is
             for done in _in_order(_chunks(items, chunk), job, workers):
                 if done.error is not None:
                     raise BatchError(done.error[1], done.error[0])
                 sink.write(done)
-                if adding is not None:
-                    for text in done.records:
-                        adding.add_json(text)
+                if log is not None and done.records:
+                    if adding is None:
+                        adding = stack.enter_context(DecisionLog(log).batch())
+                    for data in done.records:
+                        last_seq = adding.add_json(data)
+                        first_seq = last_seq if first_seq is None else first_seq
                 outcomes.update(done.outcomes)
                 count += done.count
                 if progress is not None:
                     progress(count)
-            sink.finish()  # the output is on disk before the log batch commits
-            if adding is not None:
-                entries = adding.span()
+            sink.finish()  # the output is on disk before the log batch commits (on leaving the stack)
         sink.commit()
     except BaseException:
         sink.abort()
         raise
     return BatchReport(decision, as_of, count, dict(sorted(outcomes.items())), workers,
                        time.perf_counter() - started, None if output is None or hasattr(output, "write") else str(output),
-                       None if log is None else str(log), *(entries or (None, None)))
-
-
-class _nothing:
-    """A context that gives ``None``: the batch's place when there is no log."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+                       None if log is None else str(log), first_seq, last_seq)

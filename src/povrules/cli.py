@@ -144,8 +144,9 @@ PROGRESS_FROM = 200  # subjects: fewer are decided before anyone could read a ba
 class _Progress:
     """A progress bar (count, rate, ETA) on standard error, only on a terminal and only once the input is large."""
 
-    def __init__(self, total: int | None, stream: IO[str] | None = None):
+    def __init__(self, total: int | None, stream: IO[str] | None = None, *, every: float = 0.5):
         self.stream = stream if stream is not None else sys.stderr
+        self.every = every  # seconds between redraws
         self.total = total
         isatty = getattr(self.stream, "isatty", None)
         self.on = bool(isatty and isatty()) and (total is None or total >= PROGRESS_FROM)
@@ -157,8 +158,8 @@ class _Progress:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, file=self.stream, unit=" subjects", unit_scale=True,
-                            dynamic_ncols=True, leave=False, smoothing=0.1)
+            self.bar = tqdm(total=self.total, file=self.stream, unit=" subjects", dynamic_ncols=True,
+                            leave=False, smoothing=0.1, mininterval=self.every)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -307,6 +308,9 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     print(f"{args.log}: {report.entries} record(s) on {report.lines} line(s), {report.size} bytes; OK")
     print(f"head: seq {report.last_seq} {report.last_digest}")
+    if report.uncommitted:
+        print(f"not counted: the last {report.uncommitted_lines} line(s) ({report.uncommitted_bytes} bytes) are a batch "
+              "that was never committed (its writer stopped); the next append removes them")
     return EXIT_OK
 
 

@@ -401,7 +401,7 @@ class Mapping:
             if key not in positions:
                 raise CaseloadError(
                     f"no column {col.header!r} in the header row (the mapping names it at {col.origin})"
-                    + _did_you_mean(key, [k for k in keys if k]), where)
+                    + did_you_mean(key, [k for k in keys if k]), where)
             if key in twice:
                 raise CaseloadError(f"the header row has two columns {col.header!r}; rename one", where)
             bound.append((positions[key], col))
@@ -411,7 +411,7 @@ class Mapping:
             key = header_key(self.household_id)
             if key not in positions:
                 raise CaseloadError(f"no column {self.household_id!r} (household_id) in the header row"
-                                    + _did_you_mean(key, [k for k in keys if k]), where)
+                                    + did_you_mean(key, [k for k in keys if k]), where)
             id_position = positions[key]
         return _Bound(self, tuple(bound), id_position, locate)
 
@@ -423,7 +423,7 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     fact path (with a did-you-mean), a ``values`` entry that does not fit its fact, or bad YAML.
     """
     from povrules.caseload._files import check_regular
-    from povrules.ruleset._yaml import YMap, load_yaml
+    from povrules.ruleset.yaml import YMap, load_yaml
 
     if subject not in SUBJECTS:
         raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
@@ -447,7 +447,7 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
         raise CaseloadError("a mapping file is a YAML mapping with a 'columns' key", f"{name}:1:1")
     for key in doc:
         if key not in _TOP_KEYS:
-            raise CaseloadError(f"unknown key {key!r}" + _did_you_mean(key, _TOP_KEYS), str(doc.at(key)))
+            raise CaseloadError(f"unknown key {key!r}" + did_you_mean(key, _TOP_KEYS), str(doc.at(key)))
     rows = doc.get("rows", "household")
     if rows not in ROW_KINDS:
         raise CaseloadError(f"rows: expected household or member, got {rows!r}", str(doc.at("rows")))
@@ -484,7 +484,7 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
 
 
 def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool, file: str) -> Column:
-    from povrules.ruleset._yaml import YMap, location
+    from povrules.ruleset.yaml import YMap, location
 
     origin = str(location(file, doc.nodes[header].start_mark)) if header in doc.nodes else str(doc.at(header))
     values: dict[str, Any] = {}
@@ -493,7 +493,7 @@ def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool
     if isinstance(spec, YMap):
         for key in spec:
             if key not in _COLUMN_KEYS:
-                raise CaseloadError(f"unknown key {key!r}" + _did_you_mean(key, _COLUMN_KEYS), str(spec.at(key)))
+                raise CaseloadError(f"unknown key {key!r}" + did_you_mean(key, _COLUMN_KEYS), str(spec.at(key)))
         if "fact" not in spec:
             raise CaseloadError("a column's entry needs 'fact:', the fact path it holds", str(spec.location))
         fact = spec["fact"]
@@ -598,7 +598,8 @@ def _suggest(schema: _Schema, fact: str, name: str, done: str, props: dict[str, 
     return _did_you_mean_text(candidates[:3])
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """"; did you mean X or Y?" for the close matches of a word among choices, or "" when none is close."""
     return _did_you_mean_text(difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5))
 
 

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from povrules.caseload._extras import need
 from povrules.caseload._files import check_regular, display_name, lines, not_utf8, open_binary
-from povrules.caseload.mapping import Item, Locator, Mapping, _did_you_mean, load_mapping
+from povrules.caseload.mapping import Item, Locator, Mapping, did_you_mean, load_mapping
 from povrules.errors import CaseloadError
 from povrules.facts import SUBJECTS, facts_schema
 
@@ -206,7 +206,7 @@ def _read_excel(path: str | os.PathLike[str], mapping: Mapping) -> Iterator[Item
     if wanted is None or wanted not in sheets:
         workbook.close()
         raise CaseloadError(f"no sheet {wanted!r}; the sheets are {', '.join(sheets)}"
-                            + _did_you_mean(str(wanted), sheets), name)
+                            + did_you_mean(str(wanted), sheets), name)
     try:
         # calamine decodes the whole sheet here (Rust memory); iter_rows then makes Python rows one at a time.
         sheet = workbook.get_sheet_by_name(wanted)
@@ -272,7 +272,7 @@ def _read_parquet(path: str | os.PathLike[str], mapping: Mapping | None, subject
     fields = facts_schema(subject).get("properties", {})
     for column in names:
         if column not in fields:
-            raise CaseloadError(f"column {column!r} is not a fact of a {subject}" + _did_you_mean(column, fields)
+            raise CaseloadError(f"column {column!r} is not a fact of a {subject}" + did_you_mean(column, fields)
                                 + "; give a mapping file for flat columns with other names", name)
     return _parquet_nested(parquet, name)
 
