@@ -201,7 +201,7 @@ def main() -> int:
             out = WORK / f"out-{n}-{workers}.jsonl"
             log = WORK / f"log-{n}-{workers}.jsonl"
             log.unlink(missing_ok=True)
-            args = [RULESET, DECISION, str(county), "--as-of", AS_OF, "-o", str(out), "--workers", str(workers),
+            args = ["decide", RULESET, DECISION, str(county), "--as-of", AS_OF, "-o", str(out), "--workers", str(workers),
                     *[a.replace("{log}", str(log)) for a in extra]]
             seconds, peak = run(args)
             results[(label, workers)] = (seconds, peak)
@@ -215,7 +215,7 @@ def main() -> int:
                                check=True, stdout=subprocess.DEVNULL)
                 seconds = time.perf_counter() - started
                 print(f"{'verify-log':<36}{n / seconds:>14,.0f} records/s")
-            log.unlink()
+            log.unlink(missing_ok=True)
     same = all(outputs[(label, 1)] == outputs[(label, CORES)] for label in ("traces", "records + log"))
     print(f"\noutputs of 1 and {CORES} workers byte-identical: {'yes' if same else 'NO'}")
     if not options.no_large:
@@ -225,7 +225,7 @@ def main() -> int:
         log = WORK / f"log-{10 * n}.jsonl"
         log.unlink(missing_ok=True)
         out = WORK / f"out-{10 * n}.jsonl"
-        seconds, peak = run([RULESET, DECISION, str(large), "--as-of", AS_OF, "-o", str(out), "--record",
+        seconds, peak = run(["decide", RULESET, DECISION, str(large), "--as-of", AS_OF, "-o", str(out), "--record",
                              "--log", str(log), "--workers", str(CORES)])
         small = results[("records + log", CORES)][1]
         print(f"records + log, {CORES} workers, {10 * n:,} households: {10 * n / seconds:,.0f} households/s, "

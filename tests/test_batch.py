@@ -168,6 +168,31 @@ def test_the_report_pickles_and_counts(hunan, county):
     assert pickle.loads(pickle.dumps(report)) == report
 
 
+CASELOAD = ROOT / "examples" / "caseload"
+
+
+@pytest.mark.parametrize(("ruleset", "decision", "as_of"), [
+    ("cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30)),
+    ("cn-hunan-county-plan4", "monitoring_type", AS_OF),
+])
+@pytest.mark.parametrize(("name", "mapping"), [
+    ("households.csv", "mapping.yaml"), ("households.xlsx", "mapping.yaml"),
+    ("households-flat.parquet", "mapping.yaml"), ("households.parquet", None),
+])
+def test_every_input_format_decides_the_example_households_as_json_lines_does(tmp_path, ruleset, decision, as_of,
+                                                                               name, mapping):
+    rs = povrules.load_ruleset(ROOT / "rulesets" / ruleset)
+    jsonl = tmp_path / "examples.jsonl"
+    jsonl.write_bytes(b"".join((ROOT / "examples" / f"{source}.jsonl").read_bytes()
+                               for source in ("cn-yunnan-weishan", "cn-hunan-county-plan4")))
+    expected, got = io.BytesIO(), io.BytesIO()
+    decide_caseload(rs, decision, jsonl, as_of=as_of, output=expected, write="record")
+    decide_caseload(rs, decision, CASELOAD / name, as_of=as_of, output=got, write="record",
+                    mapping=CASELOAD / mapping if mapping else None)
+    by_id = lambda data: {json.loads(line)["facts"]["id"]: line for line in data.splitlines()}  # noqa: E731
+    assert len(by_id(expected.getvalue())) == 12 and by_id(got.getvalue()) == by_id(expected.getvalue())
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -216,3 +241,40 @@ def test_cli_bad_workers(capsys, county):
     code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
                        "--workers", "0")
     assert code == 2 and "--workers: expected 1 or more" in err
+
+
+# --- a writer killed at random points -------------------------------------------------------------
+
+def test_a_batch_killed_at_random_points_leaves_a_log_that_verifies_with_the_batch_whole_or_absent(tmp_path):
+    """SIGKILL (no clean-up runs) at 20 points of a 1,500-household ``decide --log`` run, on one log."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "county.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(h) + b"\n" for h in county_json(1500, 11)))
+    log = tmp_path / "decisions.log"
+    povrules_command = str(Path(sys.executable).with_name("povrules"))
+    rng = random.Random(20261205)
+    counts, outcomes = [0], {"whole": 0, "absent": 0}
+    for point in range(20):
+        before = counts[-1]
+        process = subprocess.Popen([povrules_command, "decide", str(HUNAN), DECISION, str(source), "--as-of",
+                                    "2021-06-30", "--log", str(log), "--workers", "2"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(0.2, 0.8))
+        os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers, as a crash would
+        process.wait()
+        report = verify_log(log) if log.exists() else None
+        assert report is None or report.ok, f"kill point {point}: {report}"
+        after = report.entries if report is not None else 0
+        assert after in (before, before + 1500), f"kill point {point}: {before} → {after} records"
+        outcomes["whole" if after == before + 1500 else "absent"] += 1
+        counts.append(after)
+    # the next writer cuts what a killed batch left and appends after it
+    DecisionLog(log).append({"note": "after the kills"})
+    assert verify_log(log).ok and verify_log(log).entries == counts[-1] + 1
+    assert outcomes["absent"] > 0  # the kills did land mid-batch

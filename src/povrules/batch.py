@@ -154,7 +154,7 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
                 if job.output == "record":
                     pieces.append(data)
             if job.output == "trace":
-                pieces.append(canonical_bytes(decision.trace()))
+                pieces.append(canonical_bytes(decision.trace(), floats=False))  # traces hold no float
             elif job.output == "text":
                 pieces.append(decision.explain(job.lang).encode("utf-8"))
             elif job.output == "table":

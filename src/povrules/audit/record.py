@@ -251,7 +251,7 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
     if redact_key is not None:
         key = _check_key(redact_key)
         facts = _redact_model(decision.facts, facts, key)
-    facts_bytes = canonical_bytes(facts)
+    facts_bytes = canonical_bytes(facts, floats=False)  # a model's JSON dump: decimals are strings
     digest_of_facts = "sha256:" + hashlib.sha256(facts_bytes).hexdigest()
     trace = to_trace(decision, facts_digest=digest_of_facts)
     if redact_key is not None:
@@ -283,7 +283,7 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
     head = canonical_bytes({"as_of": record["as_of"], "decision": record["decision"]})[:-1]
     tail = (canonical_bytes({"engine": record["engine"]})[1:-1]
             + (b',"facts":' + facts_bytes if facts_mode == "embed" else b"")
-            + b"," + canonical_bytes(middle)[1:-1] + b',"trace":' + canonical_bytes(trace) + b"}")
+            + b"," + canonical_bytes(middle)[1:-1] + b',"trace":' + canonical_bytes(trace, floats=False) + b"}")
     return record, head, tail
 
 
