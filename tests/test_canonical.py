@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import enum
 import json
 from collections import OrderedDict
@@ -55,6 +56,25 @@ def test_canonical_bytes_are_its_utf8_or_refused(doc: Any) -> None:
         return
     assert canonical_bytes(doc) == encoded
     assert sha256_digest(doc).startswith("sha256:")
+
+
+float_free = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(),
+                                     st.integers(min_value=-(2**80), max_value=2**80), text),
+                           lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)),
+                           max_leaves=40)
+
+
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+@given(float_free)
+def test_float_free_documents_skip_only_checks_that_cannot_fail(doc: Any) -> None:
+    """``floats=False`` (povrules' own traces and facts) gives the same bytes, or the same refusal."""
+    try:
+        expected = canonical_bytes(doc)
+    except CanonicalError as exc:
+        with pytest.raises(CanonicalError, match=re.escape(exc.message)):
+            canonical_bytes(doc, floats=False)
+        return
+    assert canonical_bytes(doc, floats=False) == expected
 
 
 @pytest.mark.parametrize("value", [1e-05, 1.234e-05, 6.2e-07, 5e-324, 1e16, 1.5e16, 1e22, 0.0001, -0.0, 0.1,
