@@ -176,6 +176,32 @@ def what_if() -> None:
                            as_of=as_of).summary("en"))
 
 
+def caseload() -> None:
+    """A village ledger kept in Excel (Chinese headers), decided whole: a table, and the records in a log."""
+    import tempfile
+
+    from povrules.audit import verify_log
+    from povrules.batch import decide_caseload
+
+    weishan = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan")
+    ledger = HERE / "caseload" / "households.xlsx"
+    heading("一本台账整体判定 / A whole ledger decided: examples/caseload/households.xlsx (sheet 农户台账), "
+            "mapped by mapping.yaml")
+    with tempfile.TemporaryDirectory() as folder:
+        table, log = Path(folder) / "decisions.csv", Path(folder) / "decisions.log"
+        report = decide_caseload(weishan, "identify_poor_household", ledger, mapping=HERE / "caseload" / "mapping.yaml",
+                                 as_of=date(2016, 6, 30), output=table, write="table", log=log)
+        spec = weishan.decisions["identify_poor_household"]
+        for outcome, count in report.outcomes.items():
+            print(f"  {spec.label(outcome, 'zh')} / {spec.label(outcome, 'en')}: {count}")
+        print("  (the ledger also holds Hunan's households, which lack facts Weishan's rules read: undetermined)")
+        print(f"  {report.subjects} 户 / households; records seq {report.first_seq}–{report.last_seq} "
+              f"in the log, which verifies: {verify_log(log).ok}")
+        print("  " + table.read_text(encoding="utf-8-sig").splitlines()[0])
+        for row in table.read_text(encoding="utf-8-sig").splitlines()[1:4]:
+            print("  " + row[:110])
+
+
 if __name__ == "__main__":
     weishan()
     weishan_exit()
@@ -183,3 +209,4 @@ if __name__ == "__main__":
     hunan()
     monitoring()
     what_if()
+    caseload()
