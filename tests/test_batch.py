@@ -278,3 +278,25 @@ def test_a_batch_killed_at_random_points_leaves_a_log_that_verifies_with_the_bat
     DecisionLog(log).append({"note": "after the kills"})
     assert verify_log(log).ok and verify_log(log).entries == counts[-1] + 1
     assert outcomes["absent"] > 0  # the kills did land mid-batch
+
+
+def test_cli_records_by_digest_replay_with_the_facts_given_back(capsys, tmp_path):
+    source = ROOT / "examples" / "cn-hunan-county-plan4.jsonl"
+    out = tmp_path / "records.jsonl"
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30",
+                       "--facts-by-digest", "-o", str(out))
+    assert code == 0, err
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 5 and all("facts" not in r and r["facts_ref"] == "digest" for r in records)
+    record, facts = tmp_path / "record.json", tmp_path / "facts.json"
+    record.write_text(out.read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
+    facts.write_text(source.read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
+    code, stdout, err = run(capsys, "replay", str(record), "--store", str(ROOT / "rulesets"), "--facts", str(facts))
+    assert code == 0 and "identical" in stdout.lower(), err
+    code, _, err = run(capsys, "replay", str(record), "--store", str(ROOT / "rulesets"))
+    assert code == 2 and "give them back" in err
+    other = json.loads(facts.read_text(encoding="utf-8"))
+    other["id"] = "someone-else"
+    facts.write_text(json.dumps(other), encoding="utf-8")
+    code, _, err = run(capsys, "replay", str(record), "--store", str(ROOT / "rulesets"), "--facts", str(facts))
+    assert code == 2 and "facts_digest" in err

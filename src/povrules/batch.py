@@ -35,6 +35,7 @@ import attrs
 
 from povrules.audit import DecisionLog, make_record_json
 from povrules.audit.log import LogBatch
+from povrules.audit.record import FACTS_MODES, FactsMode
 from povrules.caseload import Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
@@ -103,6 +104,7 @@ class _Job:
     records: bool  # make a record of each decision (for the log, record output or the digest column)
     redact_key: bytes | None
     traced: bool  # record leaf conditions (records always do; a table needs none)
+    facts: FactsMode  # records hold the facts ("embed") or name them by digest ("digest")
 
 
 @attrs.frozen
@@ -146,7 +148,7 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
             outcomes[decision.outcome] += 1
             digest = None
             if job.records:
-                data = make_record_json(decision, redact_key=job.redact_key)
+                data = make_record_json(decision, redact_key=job.redact_key, facts=job.facts)
                 records.append(data)
                 # A record's keys sort as_of < decision < digest: its own digest is the first one in it.
                 at = data.index(b',"digest":"') + 11
@@ -302,6 +304,7 @@ def decide_caseload(
     workers: int | None = None,
     chunk: int = CHUNK,
     trace: bool = True,
+    facts: FactsMode = "embed",
     progress: Callable[[int], None] | None = None,
 ) -> BatchReport:
     """Decide ``decision`` for every subject of a caseload as of ``as_of``; write the output whole or not at all.
@@ -312,7 +315,9 @@ def decide_caseload(
     Parquet or CSV file, by ``output``'s extension). ``output`` is a file (written through a
     temporary file renamed into place at the end), a binary stream, or ``None`` (nothing written:
     the decisions go only to the log, or are only counted). ``trace=False`` records no leaf
-    conditions (records always do).
+    conditions (records always do). ``facts="digest"`` makes records that name the facts by their
+    digest instead of holding them, for callers who keep the facts elsewhere (see
+    :func:`povrules.audit.make_record`).
     With ``log``, every decision's record is appended to that decision log as one batch that is
     committed at the end, or cut back if anything fails. ``workers`` processes decide chunks of
     ``chunk`` subjects (default: every core); the output is byte-identical whatever their number.
@@ -332,7 +337,9 @@ def decide_caseload(
         raise ValueError("workers must be at least 1")
     records = write == "record" or log is not None or redact_key is not None
     traced = records or (trace and write != "table")
-    job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced)
+    if facts not in FACTS_MODES:
+        raise ValueError(f"facts must be {' or '.join(FACTS_MODES)}, not {facts!r}")
+    job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced, facts)
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         items: Iterable[Item] = read_caseload(source, format=format, mapping=mapping,  # type: ignore[arg-type]
                                               subject=ruleset.subject)

@@ -250,7 +250,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         as_of = date.fromisoformat(args.as_of)
     except ValueError:
         raise _Failure(f"--as-of: expected a date as YYYY-MM-DD, got {args.as_of!r}") from None
-    recording = args.record or args.log is not None or args.redact_key_file is not None
+    recording = args.record or args.log is not None or args.redact_key_file is not None or args.facts_by_digest
     write, _ = _output_kind(args, recording)
     if args.workers is not None and args.workers < 1:
         raise _Failure(f"--workers: expected 1 or more, got {args.workers}")
@@ -265,7 +265,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
             ruleset, args.decision, source, as_of=as_of, write=write,  # type: ignore[arg-type]
             output=args.output if args.output is not None or args.log is not None else sys.stdout.buffer,
             lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
-            trace=not args.no_trace, progress=progress.update)
+            trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update)
     finally:
         progress.close()
     if args.log is not None:
@@ -276,7 +276,25 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_record(path: str) -> dict:
+def _read_facts(path: str) -> dict[str, Any]:
+    """The facts a record by reference names (one JSON object, as the record would hold them)."""
+    import orjson
+
+    try:
+        with open(path, "rb") as f:
+            data = _read_bounded(f, path)
+    except OSError as exc:
+        raise _Failure(f"--facts {path}: cannot read ({exc.strerror})") from None
+    try:
+        facts = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise _Failure(f"--facts {path}: not JSON ({exc})") from None
+    if not isinstance(facts, dict):
+        raise _Failure(f"--facts {path}: expected a JSON object of facts")
+    return facts
+
+
+def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict:
     """A record file, parsed and verified; any problem is one line naming the file and the field."""
     name = "<stdin>" if path == "-" else path
     try:
@@ -284,7 +302,7 @@ def _read_record(path: str) -> dict:
     except OSError as exc:
         raise _Failure(f"{name}: cannot read ({exc.strerror})") from None
     try:
-        return load_record(data)
+        return load_record(data, facts=facts)
     except RecordError as exc:
         raise _Failure(f"{name}: invalid record: {'; '.join(exc.problems)}") from None
 
@@ -332,12 +350,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
                        "--with-current RULESET)")
     if args.git is not None and args.store:
         raise _Failure("--store and --git name two stores: give one")
-    record = _read_record(args.record)
+    facts = _read_facts(args.facts) if args.facts is not None else None
+    record = _read_record(args.record, facts)
     store = _store(args)
     if args.with_current is not None:
-        result = replay_with_current(record, load_ruleset(args.with_current), store)
+        result = replay_with_current(record, load_ruleset(args.with_current), store, facts=facts)
     else:
-        result = replay(record, store)
+        result = replay(record, store, facts=facts)
     if args.format == "json":
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     else:
@@ -443,6 +462,9 @@ def parser() -> argparse.ArgumentParser:
     decide.add_argument("--redact-key-file", metavar="PATH",
                         help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
                              f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
+    decide.add_argument("--facts-by-digest", action="store_true",
+                        help="records name the facts by their digest (facts_digest) instead of holding them, for "
+                             "callers who keep the facts elsewhere; replay then needs the facts given back")
     decide.add_argument("--log", metavar="PATH",
                         help="append the records to this decision log (created if absent) as one batch, committed "
                              "whole at the end or not at all; implies --record. The records are then written only "
@@ -496,6 +518,9 @@ def parser() -> argparse.ArgumentParser:
                                                           "(default: rulesets)")
     replay.add_argument("--with-current", metavar="RULESET",
                         help="decide again under this ruleset instead (not a faithful replay) and list what changed")
+    replay.add_argument("--facts", metavar="FILE",
+                        help="the facts of a record made with --facts-by-digest (one JSON object, checked against "
+                             "the record's facts_digest)")
     replay.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     replay.add_argument("--lang", choices=("zh", "en"), default="en", help="language of --format text (default en)")
     replay.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
