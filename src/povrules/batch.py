@@ -160,10 +160,11 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
             elif job.output == "text":
                 pieces.append(decision.explain(job.lang).encode("utf-8"))
             elif job.output == "table":
-                rows.append((facts.id, decision.outcome, list(decision.labels), list(decision.missing),
+                rows.append((getattr(facts, "id", None), decision.outcome, list(decision.labels), list(decision.missing),
                              list(decision.reasons), digest))
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
-            return _Done(b"", (), (), {}, 0, (where, f"{job.ruleset.subject} {facts.id!r}: cannot be decided: "
+            return _Done(b"", (), (), {}, 0, (where, f"{job.ruleset.subject} {getattr(facts, 'id', None)!r}: "
+                                                     "cannot be decided: "
                                                      f"{type(exc).__name__}: {exc}"))
     separator = b"\n\n" if job.output == "text" else b"\n"
     text = b"".join(piece + separator for piece in pieces)
@@ -209,6 +210,8 @@ def _in_order(chunks: Iterator[list[tuple[str, Any]]], job: _Job, workers: int) 
         pending: deque[Future[_Done]] = deque()
         try:
             for chunk in itertools.chain((first, second), chunks):
+                if chunk is None:
+                    continue
                 pending.append(pool.submit(_decide_chunk, chunk))
                 if len(pending) >= AHEAD * workers:
                     yield pending.popleft().result()
