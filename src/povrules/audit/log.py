@@ -487,7 +487,8 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     follows the chain over what they found. The report is the same either way. The parallel reading
     covers the file's size when verification starts (later appends are not read).
 
-    Raises :class:`LogError` when the file cannot be opened (or is replaced while workers read it).
+    Raises :class:`LogError` when the file cannot be opened (or is replaced while workers read it);
+    ``OSError`` from reading it passes up, as does ``BrokenProcessPool`` if a worker is killed.
     A batch begun and never committed at the end of the file (a writer killed in the middle; its
     last line may be partial) is not part of the log: it is not a problem, and the report gives its
     size (``uncommitted_lines``, ``uncommitted_bytes``); ``entries`` and the head leave it out.
@@ -656,13 +657,15 @@ _HEX = re.compile(rb"[0-9a-f]{64}")
 _FRAME_DIGEST = b'{"digest":"sha256:'
 _FRAME_PREV = b'","prev":"sha256:'
 _FRAME_RECORD = b'","record":{'
-_PREV_AT = len(_FRAME_DIGEST) + 64 + len(_FRAME_PREV)
+_PREV_FRAME_AT = len(_FRAME_DIGEST) + 64  # where each piece of the frame begins in a line
+_PREV_AT = _PREV_FRAME_AT + len(_FRAME_PREV)
+_RECORD_FRAME_AT = _PREV_AT + 64
 
 
 def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact]]:
     validate = _json_object_validator()
     sha256, hex_match = hashlib.sha256, _HEX.fullmatch
-    digest_at, prev_end, record_at = len(_FRAME_DIGEST), _PREV_AT + 64, _RECORD_AT
+    digest_at, prev_end, record_at = len(_FRAME_DIGEST), _RECORD_FRAME_AT, _RECORD_AT
     facts: list[Fact] = []
     index = 0  # lines seen so far in the range
     # The line before, when it was a whole entry or marker: its seq and the hex of its digest (valid hex,
@@ -692,8 +695,8 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
             # two parts is one JSON object. Such a line is exactly what _decode accepts as an entry;
             # the record is checked but never built.
             seq = 0
-            if (nl >= 0 and data.startswith(_FRAME_DIGEST, pos) and data.startswith(_FRAME_PREV, pos + 82)
-                    and data.startswith(_FRAME_RECORD, pos + 163)):
+            if (nl >= 0 and data.startswith(_FRAME_DIGEST, pos) and data.startswith(_FRAME_PREV, pos + _PREV_FRAME_AT)
+                    and data.startswith(_FRAME_RECORD, pos + _RECORD_FRAME_AT)):
                 cut = data.rfind(b',"seq":', max(nl - _TAIL_MAX, pos + record_at + 2), nl)
                 digits = data[cut + 7:nl - 1] if cut > 0 else b""
                 # ,"seq":<1 to 19 digits, no leading zero>} up to the newline: the text str(seq) writes.
