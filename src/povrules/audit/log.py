@@ -86,13 +86,17 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import orjson
 
 from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+    from multiprocessing.context import BaseContext
 
 __all__ = [
     "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark", "LogProblem", "LogReport",
@@ -478,6 +482,13 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     """Read the log from start to end and report the first problem, if any (see :class:`LogProblem`).
 
     The file is read in large blocks, a line at a time: memory does not grow with the log's length.
+    A file larger than 64 MiB on a machine with more than one core is read in byte ranges by worker
+    processes (one per core this process may run on), which check each line on its own; this process
+    follows the chain over what they found. The report is the same either way. The parallel reading
+    covers the file's size when verification starts (later appends are not read).
+
+    Raises :class:`LogError` when the file cannot be opened (or is replaced while workers read it);
+    ``OSError`` from reading it passes up, as does ``BrokenProcessPool`` if a worker is killed.
     A batch begun and never committed at the end of the file (a writer killed in the middle; its
     last line may be partial) is not part of the log: it is not a problem, and the report gives its
     size (``uncommitted_lines``, ``uncommitted_bytes``); ``entries`` and the head leave it out.
@@ -487,13 +498,21 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _verify(path)
+        workers = _cores()
+        if workers > 1:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                size = 0  # the sequential path raises the LogError for it
+            if size > _PARALLEL_FROM:
+                return _verify_parallel(path, workers)
+        return _verify_sequential(path)
     finally:
         if collecting:
             gc.enable()
 
 
-def _verify(path: str | os.PathLike[str]) -> LogReport:
+def _verify_sequential(path: str | os.PathLike[str]) -> LogReport:
     chain = _Chain()
     entries = 0
     problem: LogProblem | None = None
@@ -537,6 +556,291 @@ class _Counted:
         self.size = len(item[1])
         self.offset += self.size
         return item
+
+
+# --- verifying in worker processes ------------------------------------------------------------------
+#
+# Per line, almost all of verify's time is the JSON check of the record and the sha256 of the line;
+# neither depends on any other line. Workers do that for byte ranges of the file and send back only
+# compact facts (seq, prev, digest of lines that do not simply follow on; runs of lines that do; a
+# line's own problem): never the records. The parent then follows the chain over those facts with the
+# same _Chain as the sequential path, so the report is the same, problem for problem.
+
+_PARALLEL_FROM = 64 << 20  # smaller files: starting the workers would cost more than it saves
+_RANGE = 8 << 20  # bytes of the file a worker takes at a time (many more ranges than workers: even load)
+_READ = 4 << 20  # a worker reads its range in blocks of this size, so its memory stays bounded
+_RECORD_AT = _BODY_AT + len('"prev":"sha256:') + 64 + len('","record":')  # where the record starts in a line
+_TAIL_MAX = len(',"seq":}') + 19  # up to 19 digits: an int that orjson reads too
+
+# A worker's facts. Line indexes count from 0 within the range; offsets are the file's.
+_ENTRY, _MARK, _RUN, _PROBLEM = 0, 1, 2, 3
+# (_ENTRY, index, offset, size, seq, prev, digest)                 an entry that does not follow the line before
+# (_MARK, index, offset, size, seq, prev, digest, mark, count)     a batch marker
+# (_RUN, n, seq, digest)                                           n entries, each following on from the line before
+# (_PROBLEM, index, offset, size, kind, message)                   a line wrong on its own; the worker stops there
+Fact = tuple[Any, ...]
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+_validator: Any = None
+
+
+def _json_object_validator() -> Any:
+    """A check that bytes are one JSON object, without making Python objects of its content.
+
+    pydantic-core (through pydantic, a dependency already) parses the whole text in Rust, checking the
+    syntax and the UTF-8 of every string, and with no fields and extra keys ignored builds nothing but an
+    empty dict: about 2/3 of the time of ``orjson.loads``, which makes every string and number. It accepts
+    nothing that orjson and the stdlib both refuse (``tests/test_log_parallel.py`` checks); what it
+    refuses goes to :func:`_decode`, which decides as the sequential path does.
+    """
+    global _validator
+    if _validator is None:
+        from pydantic_core import SchemaValidator, core_schema
+
+        _validator = SchemaValidator(core_schema.typed_dict_schema({}, extra_behavior="ignore")).validate_json
+    return _validator
+
+
+def _scan_range(path: str, identity: tuple[int, int], start: int, end: int, size: int) -> tuple[int, list[Fact]] | None:
+    """In a worker: check the lines that begin in ``[start, end)`` of the first ``size`` bytes of the file.
+
+    Returns (the number of lines, their facts), the facts ending at the first line with a problem of its
+    own (then the count is only up to it), or ``None`` if ``path`` is no longer the file the parent
+    opened. ``OSError`` from reading passes up.
+    """
+    with open(path, "rb", buffering=0) as f:
+        stat = os.fstat(f.fileno())
+        if (stat.st_dev, stat.st_ino) != identity:
+            return None
+        return _scan(f, start, end, size)
+
+
+def _read_at(f: IO[bytes], buffer: bytearray, offset: int, size: int) -> int:
+    """Fill ``buffer`` from ``offset``, up to ``size`` bytes; returns how many were read (fewer at the end)."""
+    view = memoryview(buffer)[:size]
+    f.seek(offset)
+    done = 0
+    while done < size:
+        got = f.readinto(view[done:])  # type: ignore[attr-defined]
+        if not got:
+            break
+        done += got
+    return done
+
+
+def _line_start(f: IO[bytes], start: int, size: int) -> int:
+    """The offset of the first line that begins at ``start`` or later (``size`` if none does)."""
+    if start == 0:
+        return 0
+    at = start - 1  # a newline just before start makes start a line's beginning
+    buffer = bytearray(_CHUNK)
+    while at < size:
+        got = _read_at(f, buffer, at, min(_CHUNK, size - at))
+        if not got:
+            break
+        nl = buffer.find(b"\n", 0, got)
+        if nl >= 0:
+            return at + nl + 1
+        at += got
+    return size
+
+
+_HEX = re.compile(rb"[0-9a-f]{64}")
+_FRAME_DIGEST = b'{"digest":"sha256:'
+_FRAME_PREV = b'","prev":"sha256:'
+_FRAME_RECORD = b'","record":{'
+_PREV_FRAME_AT = len(_FRAME_DIGEST) + 64  # where each piece of the frame begins in a line
+_PREV_AT = _PREV_FRAME_AT + len(_FRAME_PREV)
+_RECORD_FRAME_AT = _PREV_AT + 64
+
+
+def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact]]:
+    validate = _json_object_validator()
+    sha256, hex_match = hashlib.sha256, _HEX.fullmatch
+    digest_at, prev_end, record_at = len(_FRAME_DIGEST), _RECORD_FRAME_AT, _RECORD_AT
+    facts: list[Fact] = []
+    index = 0  # lines seen so far in the range
+    # The line before, when it was a whole entry or marker: its seq and the hex of its digest (valid hex,
+    # since it was checked). An entry that follows on from it only adds to the run after it.
+    follow_seq, follow_hex = -1, b""
+    run = 0
+
+    def fact_of_run() -> Fact:
+        return _RUN, run, follow_seq, "sha256:" + follow_hex.decode("ascii")
+
+    # One buffer, read into again and again: no new memory per block. Blocks always begin at a line's beginning.
+    buffer = bytearray(_READ)
+    data = buffer  # the name the loop reads through
+    at = _line_start(f, start, size)
+    while at < end and at < size:
+        asked = min(len(buffer), size - at)
+        n = _read_at(f, buffer, at, asked)
+        eof = n < asked or at + n >= size
+        pos = 0
+        while pos < n and at + pos < end:
+            nl = data.find(b"\n", pos, n)
+            if nl < 0 and not eof:
+                break  # the line goes on past the block: read again from its beginning
+            stop = n if nl < 0 else nl + 1
+            # Fast path: the line is laid out as the writer lays it out (its frame checked byte by byte),
+            # its digest is the sha256 of its bytes from "prev" on, and what lies between the frame's
+            # two parts is one JSON object. Such a line is exactly what _decode accepts as an entry;
+            # the record is checked but never built.
+            seq = 0
+            if (nl >= 0 and data.startswith(_FRAME_DIGEST, pos) and data.startswith(_FRAME_PREV, pos + _PREV_FRAME_AT)
+                    and data.startswith(_FRAME_RECORD, pos + _RECORD_FRAME_AT)):
+                cut = data.rfind(b',"seq":', max(nl - _TAIL_MAX, pos + record_at + 2), nl)
+                digits = data[cut + 7:nl - 1] if cut > 0 else b""
+                # ,"seq":<1 to 19 digits, no leading zero>} up to the newline: the text str(seq) writes.
+                if digits.isdigit() and digits[0] != 48 and len(digits) <= 19 and data[nl - 1] == 125:
+                    hashed = sha256(b"{")
+                    hashed.update(memoryview(data)[pos + _BODY_AT:nl])  # no copy of the line
+                    hexdigest = hashed.hexdigest().encode("ascii")
+                    # Equal to the computed digest, the line's digest is 64 lowercase hex digits too.
+                    if data[pos + digest_at:pos + digest_at + 64] == hexdigest:
+                        prev = data[pos + _PREV_AT:pos + prev_end]
+                        try:
+                            validate(data[pos + record_at:cut])
+                        except ValueError:  # pydantic-core's ValidationError is one
+                            pass
+                        else:
+                            seq = int(digits)
+            if seq:
+                if seq == follow_seq + 1 and prev == follow_hex:
+                    run += 1
+                    follow_seq, follow_hex = seq, hexdigest
+                    index += 1
+                    pos = stop
+                    continue
+                if hex_match(prev):
+                    if run:
+                        facts.append(fact_of_run())
+                        run = 0
+                    facts.append((_ENTRY, index, at + pos, stop - pos, seq, "sha256:" + prev.decode("ascii"),
+                                  "sha256:" + hexdigest.decode("ascii")))
+                    follow_seq, follow_hex = seq, hexdigest
+                    index += 1
+                    pos = stop
+                    continue
+            # Anything else is decided as the sequential path decides it.
+            item = _decode(bytes(data[pos:stop]), 0, eof and stop == n)
+            if run:
+                facts.append(fact_of_run())
+                run = 0
+            if isinstance(item, LogProblem):
+                # The parent stops at the first problem: nothing after it in this range is needed.
+                facts.append((_PROBLEM, index, at + pos, stop - pos, item.kind, item.message))
+                return index + 1, facts
+            if isinstance(item, LogMark):
+                facts.append((_MARK, index, at + pos, stop - pos, item.seq, item.prev, item.digest, item.mark,
+                              item.count))
+            else:
+                facts.append((_ENTRY, index, at + pos, stop - pos, item.seq, item.prev, item.digest))
+            follow_seq, follow_hex = item.seq, item.digest[7:].encode("ascii")
+            index += 1
+            pos = stop
+        if pos == 0 and not eof:
+            buffer = data = bytearray(2 * len(buffer))  # a line longer than the buffer
+            continue
+        at += pos
+        if eof:
+            break
+    if run:
+        facts.append(fact_of_run())
+    return index, facts
+
+
+def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE) -> LogReport:
+    """:func:`_verify_sequential`'s report, the lines checked by ``workers`` processes (see above)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_start_method()) as pool:
+        return _verify_ranges(path, pool, range_bytes)
+
+
+def _start_method() -> BaseContext:
+    """fork when this process has one thread (the workers start in milliseconds, with everything imported
+    already); otherwise forkserver, since forking a process with other threads can copy a lock one of them
+    holds into the child, where nothing ever releases it."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int) -> LogReport:
+    """Follow the chain over the facts ``pool``'s workers find in ranges of ``range_bytes`` of the file."""
+    with _open_for_reading(path) as f:
+        stat = os.fstat(f.fileno())
+        size = stat.st_size
+        identity = (stat.st_dev, stat.st_ino)
+        futures = [pool.submit(_scan_range, os.fsdecode(path), identity, start, min(start + range_bytes, size), size)
+                   for start in range(0, size, range_bytes)]
+        chain = _Chain()
+        entries = lines = 0
+        problem: LogProblem | None = None
+        begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
+        for future in futures:
+            scanned = future.result()
+            if scanned is None:
+                raise LogError(path, "the file was replaced while it was being verified")
+            count, facts = scanned
+            for fact in facts:
+                kind = fact[0]
+                if kind == _RUN:  # each entry follows on: link() would move the head, batch() count it
+                    entries += fact[1]
+                    chain.in_batch += fact[1]
+                    chain.seq, chain.digest = fact[2], fact[3]
+                    continue
+                number, offset, length = lines + fact[1] + 1, fact[2], fact[3]
+                if kind == _PROBLEM:
+                    problem = LogProblem(number, fact[4], fact[5])
+                    if problem.kind == "truncated" and chain.open is not None:
+                        problem = None  # a partial line inside an open batch is part of the uncommitted tail
+                        break
+                else:
+                    item: LogEntry | LogMark = (LogEntry(fact[4], fact[5], {}, fact[6]) if kind == _ENTRY
+                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8]))
+                    problem = chain.link(item, number)
+                    if problem is None:
+                        problem = chain.batch(item, number)
+                        if problem is None:
+                            if isinstance(item, LogMark):
+                                begun = (entries, offset) if item.mark == "begin" else None
+                            else:
+                                entries += 1
+                            continue
+                    elif problem.kind == "deleted":
+                        f.seek(offset + length)
+                        problem = _classify_gap(problem, chain.seq + 1, item.seq, f)
+                if problem is not None:
+                    # The rest is only counted, here: the workers' ranges still to come are not needed.
+                    for pending in futures:
+                        pending.cancel()
+                    f.seek(offset + length)
+                    lines = number + sum(1 for _ in f)
+                    return LogReport(str(path), lines, entries, size, chain.seq, chain.digest, problem)
+            else:
+                lines += count
+                continue
+            lines = number  # a partial line, the last: the file's last line
+            break
+    if chain.open is not None and begun is not None:
+        line, seq, digest = chain.open
+        entries, offset = begun
+        return LogReport(str(path), lines, entries, size, seq, digest, None, lines - line + 1, size - offset)
+    return LogReport(str(path), lines, entries, size, chain.seq, chain.digest, None)
 
 
 def _committed(path: str | os.PathLike[str], offset: int) -> bool:
