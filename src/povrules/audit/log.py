@@ -1081,7 +1081,9 @@ class DecisionLog:
                            "nothing is appended after it: run verify_log", line, item.kind)
         return item.seq, item.digest
 
-    def _append(self, texts: list[str], records: list[Mapping[str, Any]]) -> list[LogEntry]:
+    def _open_at_head(self) -> tuple[int, int, int, str]:
+        """Open the log for appending, take the exclusive lock, remove what a dead batch left, and read
+        the head: (descriptor, size, seq, digest). The caller closes the descriptor (releasing the lock)."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
@@ -1090,6 +1092,14 @@ class DecisionLog:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = self._recover(fd)
             seq, prev = self._head(fd, size)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, size, seq, prev
+
+    def _append(self, texts: list[str], records: list[Mapping[str, Any]]) -> list[LogEntry]:
+        fd, size, seq, prev = self._open_at_head()
+        try:
             lines, entries = [], []
             for text, record in zip(texts, records, strict=True):
                 seq += 1
@@ -1132,15 +1142,8 @@ class LogBatch:
         self._buffered = 0
 
     def __enter__(self) -> LogBatch:
-        log = self.log
+        fd, size, seq, prev = self.log._open_at_head()
         try:
-            fd = os.open(log.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise LogError(log.path, f"cannot open the log: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = log._recover(fd)
-            seq, prev = log._head(fd, size)
             self._note(size)
             line, digest = _encode_mark(seq + 1, prev, "begin")
         except BaseException:
