@@ -221,7 +221,10 @@ def test_explain_a_record(capsys, record_file, lang, head, rule):
 
 def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ruleset reachable; evaluation would fail
-    monkeypatch.setattr(cli, "evaluate", lambda *a, **k: pytest.fail("explain evaluated again"))
+    import povrules.engine
+
+    monkeypatch.setattr(povrules.engine, "evaluate", lambda *a, **k: pytest.fail("explain evaluated again"))
+    monkeypatch.setattr(povrules.engine.Plan, "decide", lambda *a, **k: pytest.fail("explain evaluated again"))
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", "en")
     assert code == 0 and "→ excluded" in out
 

@@ -236,7 +236,7 @@ def test_verify_log_takes_the_parallel_path_for_large_files(base: tuple[Path, Li
         return real(p, workers, 500)
 
     monkeypatch.setattr(logmod, "_verify_parallel", spy)
-    monkeypatch.setattr(logmod, "_cores", lambda: 2)
+    monkeypatch.setattr(logmod, "cores", lambda: 2)
     monkeypatch.setattr(logmod, "_PARALLEL_FROM", path.stat().st_size - 1)
     assert verify_log(path) == logmod._verify_sequential(path)
     assert calls == [2]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -32,18 +31,20 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import attrs
+from pydantic import ValidationError
 
 from povrules.audit import DecisionLog, make_record_json
 from povrules.audit.log import LogBatch
 from povrules.audit.record import FACTS_MODES, FactsMode
+from povrules.canonical import canonical_bytes
 from povrules.caseload import Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SUBJECTS
+from povrules.facts import SUBJECTS, problems_of
+from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
-from povrules.canonical import canonical_bytes
 
-__all__ = ["BatchError", "BatchReport", "Output", "decide_caseload", "TABLE_COLUMNS"]
+__all__ = ["TABLE_COLUMNS", "BatchError", "BatchReport", "Output", "decide_caseload"]
 
 Output = Literal["trace", "record", "text", "table"]
 """What is written for each subject: its trace (JSON Lines), its decision record (JSON Lines), its
@@ -141,8 +142,8 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
     for where, data in items:
         try:
             facts = model.model_validate_json(data) if isinstance(data, bytes) else model.model_validate(data)
-        except Exception as exc:  # pydantic's ValidationError, turned into the located problems
-            return _Done(b"", (), (), {}, 0, (where, _facts_problem(exc, job.ruleset.subject)))
+        except ValidationError as exc:
+            return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject)))))
         try:
             decision = p.decide(facts, as_of)
             outcomes[decision.outcome] += 1
@@ -163,22 +164,11 @@ def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
                 rows.append((getattr(facts, "id", None), decision.outcome, list(decision.labels), list(decision.missing),
                              list(decision.reasons), digest))
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
-            return _Done(b"", (), (), {}, 0, (where, f"{job.ruleset.subject} {getattr(facts, 'id', None)!r}: "
-                                                     "cannot be decided: "
-                                                     f"{type(exc).__name__}: {exc}"))
+            subject = f"{job.ruleset.subject} {getattr(facts, 'id', None)!r}"
+            return _Done(b"", (), (), {}, 0, (where, f"{subject}: cannot be decided: {type(exc).__name__}: {exc}"))
     separator = b"\n\n" if job.output == "text" else b"\n"
     text = b"".join(piece + separator for piece in pieces)
     return _Done(text, tuple(records), tuple(rows), dict(outcomes), len(items))
-
-
-def _facts_problem(exc: Exception, subject: str) -> str:
-    from pydantic import ValidationError
-
-    from povrules.facts import problems_of
-
-    if isinstance(exc, ValidationError):
-        return str(FactsError(problems_of(exc, subject)))
-    return f"invalid {subject} facts: {exc}"
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[tuple[str, Any]]]:
@@ -203,10 +193,8 @@ def _in_order(chunks: Iterator[list[tuple[str, Any]]], job: _Job, workers: int) 
             if chunk is not None:
                 yield _decide_chunk(chunk)
         return
-    # fork hands the job to the workers as it is; where there is no fork, the ruleset is pickled.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_start, initargs=(job,)) as pool:
+    # Forked workers get the job as it is; started afresh (forkserver, spawn), they get it pickled.
+    with ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_start, initargs=(job,)) as pool:
         pending: deque[Future[_Done]] = deque()
         try:
             for chunk in itertools.chain((first, second), chunks):
@@ -250,7 +238,7 @@ class _Sink:
             self.file = os.fdopen(fd, "wb")
         elif output is not None:
             self.stream = output
-            self.file = tempfile.TemporaryFile()
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by commit or abort
 
     def write(self, done: _Done) -> None:
         try:
@@ -335,7 +323,7 @@ def decide_caseload(
     if write not in ("trace", "record", "text", "table"):
         raise ValueError(f"write must be trace, record, text or table, not {write!r}")
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = cores()
     if workers < 1:
         raise ValueError("workers must be at least 1")
     records = write == "record" or log is not None or redact_key is not None

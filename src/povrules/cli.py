@@ -26,15 +26,14 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from povrules.audit import DecisionLog, RecordError, explain_record, load_record, make_record, record_json, verify_log
+from povrules.audit import RecordError, explain_record, load_record, verify_log
 from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import check_citations
-from povrules.engine import evaluate
-from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SUBJECTS, facts_schema, parse_facts
+from povrules.errors import PovrulesError
+from povrules.facts import SUBJECTS, facts_schema
 from povrules.policytest import load_policy_file, policy_test_files, run_case
 from povrules.ruleset import load_ruleset
-from povrules.trace import canonical_json, trace_schema
+from povrules.trace import trace_schema
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 

@@ -91,12 +91,12 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
+from povrules.canonical import canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
+from povrules.processes import cores, start_context
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
-    from multiprocessing.context import BaseContext
 
 __all__ = [
     "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark", "LogProblem", "LogReport",
@@ -473,7 +473,7 @@ def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[
 
 def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        return open(path, "rb", buffering=_CHUNK)  # noqa: SIM115 - closed by the callers' with
+        return open(path, "rb", buffering=_CHUNK)
     except OSError as exc:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
 
@@ -498,7 +498,7 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        workers = _cores()
+        workers = cores()
         if workers > 1:
             try:
                 size = os.stat(path).st_size
@@ -579,14 +579,6 @@ _ENTRY, _MARK, _RUN, _PROBLEM = 0, 1, 2, 3
 # (_RUN, n, seq, digest)                                           n entries, each following on from the line before
 # (_PROBLEM, index, offset, size, kind, message)                   a line wrong on its own; the worker stops there
 Fact = tuple[Any, ...]
-
-
-def _cores() -> int:
-    """The cores this process may run on (its affinity, where the platform tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 _validator: Any = None
@@ -762,21 +754,8 @@ def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: in
     """:func:`_verify_sequential`'s report, the lines checked by ``workers`` processes (see above)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_start_method()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=start_context()) as pool:
         return _verify_ranges(path, pool, range_bytes)
-
-
-def _start_method() -> BaseContext:
-    """fork when this process has one thread (the workers start in milliseconds, with everything imported
-    already); otherwise forkserver, since forking a process with other threads can copy a lock one of them
-    holds into the child, where nothing ever releases it."""
-    import multiprocessing
-    import threading
-
-    methods = multiprocessing.get_all_start_methods()
-    if threading.active_count() == 1 and "fork" in methods:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int) -> LogReport:
