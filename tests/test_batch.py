@@ -300,3 +300,38 @@ def test_cli_records_by_digest_replay_with_the_facts_given_back(capsys, tmp_path
     facts.write_text(json.dumps(other), encoding="utf-8")
     code, _, err = run(capsys, "replay", str(record), "--store", str(ROOT / "rulesets"), "--facts", str(facts))
     assert code == 2 and "facts_digest" in err
+
+
+def test_workers_started_afresh_get_the_ruleset_pickled_and_give_the_same_bytes(hunan, county, tmp_path, monkeypatch):
+    """Where fork is unsafe (a process with threads) or missing, workers start afresh: same bytes."""
+    import multiprocessing
+
+    import povrules.batch
+
+    forked = tmp_path / "forked.jsonl"
+    decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=forked, workers=2, chunk=100)
+    monkeypatch.setattr(povrules.batch, "start_context", lambda: multiprocessing.get_context("spawn"))
+    spawned = tmp_path / "spawned.jsonl"
+    decide_caseload(hunan.with_parameter("monitoring_line", 7000), DECISION, county, as_of=AS_OF, output=spawned,
+                    workers=2, chunk=100)
+    variant = tmp_path / "variant.jsonl"
+    decide_caseload(hunan.with_parameter("monitoring_line", 7000), DECISION, county, as_of=AS_OF, output=variant,
+                    workers=1)
+    assert spawned.read_bytes() == variant.read_bytes() != forked.read_bytes()
+
+
+def test_processes_fork_only_without_other_threads():
+    import threading
+
+    from povrules.processes import cores, start_context
+
+    assert cores() >= 1
+    assert start_context().get_start_method() == ("fork" if threading.active_count() == 1 else "forkserver")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert start_context().get_start_method() == "forkserver"
+    finally:
+        stop.set()
+        thread.join()
