@@ -133,6 +133,9 @@ def test_decide_jsonl_names_the_bad_line_and_writes_nothing(capsys, tmp_path):
     (["decide", HUNAN, "monitoring_typ", "--as-of", "2021-01-01"], "has no decision 'monitoring_typ'"),
     (["decide", HUNAN, "monitoring_type", "--as-of", "2021-02-30"], "--as-of: expected a date as YYYY-MM-DD"),
     (["decide", HUNAN, "monitoring_type", "missing.json", "--as-of", "2021-01-01"], "missing.json: cannot read"),
+    (["decide", HUNAN, "monitoring_type", "/dev/zero", "--as-of", "2021-01-01"], "/dev/zero: not a regular file"),
+    (["decide", HUNAN, "monitoring_type", str(ROOT / "examples" / "caseload" / "households.csv"), "--as-of",
+      "2021-01-01"], "needs a mapping file"),
     (["decide", HUNAN, "monitoring_type", str(EXAMPLE), "--as-of", "2015-01-01"], "has no value in force on 2015-01-01"),
     (["check", str(ROOT / "README.md") + "x"], "no such file or folder"),
 ])

@@ -221,6 +221,8 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
     path = Path(args.input)
     if not path.exists():
         raise _Failure(f"{args.input}: cannot read (No such file or directory)")
+    if not path.is_file():
+        raise _Failure(f"{args.input}: not a regular file (a folder, device or pipe is not read)")
     suffix = path.suffix.lower()
     if args.jsonl or args.mapping or suffix in (".jsonl", ".csv", ".xlsx", ".parquet"):
         return args.input
