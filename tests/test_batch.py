@@ -335,3 +335,19 @@ def test_processes_fork_only_without_other_threads():
     finally:
         stop.set()
         thread.join()
+
+
+def test_batches_in_threads_share_nothing(hunan, county, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rulesets = [hunan, hunan.with_parameter("monitoring_line", 7000)] * 2
+
+    def run_one(index: int) -> bytes:
+        out = io.BytesIO()
+        decide_caseload(rulesets[index], DECISION, county, as_of=AS_OF, output=out, workers=1, chunk=50)
+        return out.getvalue()
+
+    alone = [run_one(i) for i in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run_one, range(4)))
+    assert together == alone * 2 and alone[0] != alone[1]

@@ -37,7 +37,7 @@ from povrules.audit import DecisionLog, make_record_json
 from povrules.audit.log import LogBatch
 from povrules.audit.record import FACTS_MODES, FactsMode
 from povrules.canonical import canonical_bytes
-from povrules.caseload import Item, open_table, read_caseload
+from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SUBJECTS, problems_of
@@ -50,8 +50,8 @@ Output = Literal["trace", "record", "text", "table"]
 """What is written for each subject: its trace (JSON Lines), its decision record (JSON Lines), its
 explanation (text, one paragraph each), or one row of a decision table (Parquet or CSV)."""
 
-TABLE_COLUMNS = ("id", "outcome", "labels", "missing", "reasons", "record_digest")
-"""The columns of a decision table, in order."""
+TABLE_COLUMNS = COLUMNS
+"""The columns of a decision table, in order (those :func:`povrules.caseload.open_table` writes)."""
 
 CHUNK = 250  # subjects per chunk: large enough to amortise the hand-over, small enough to keep memory flat
 AHEAD = 3  # chunks in flight per worker: keeps every worker busy while the parent writes
@@ -91,8 +91,9 @@ class BatchReport:
         return self.subjects / self.seconds if self.seconds > 0 else 0.0
 
 
-# What a worker does with a chunk. The job is set once per process (by the pool's initializer,
-# or directly for one worker) and read by every chunk.
+# What a worker does with a chunk. In a worker process the job and its plan are set once, by the
+# pool's initializer, and read by every chunk; deciding in this process passes them explicitly, so
+# that batches run from several threads share nothing.
 
 
 @attrs.frozen
@@ -120,19 +121,20 @@ class _Done:
     error: tuple[str, str] | None = None  # (where, message): the chunk stopped at this subject
 
 
-_job: _Job | None = None
-_plan: Plan | None = None
+_worker: tuple[_Job, Plan] | None = None  # set in worker processes only
 
 
-def _start(job: _Job) -> None:
-    global _job, _plan
-    _job = job
-    _plan = plan(job.ruleset, job.decision, traced=job.traced)
+def _start_worker(job: _Job) -> None:
+    global _worker
+    _worker = (job, plan(job.ruleset, job.decision, traced=job.traced))
 
 
-def _decide_chunk(items: Sequence[tuple[str, Any]]) -> _Done:
-    job, p = _job, _plan
-    assert job is not None and p is not None, "the worker was not started"
+def _decide_in_worker(items: Sequence[tuple[str, Any]]) -> _Done:
+    assert _worker is not None, "the worker process was not started"
+    return _decide_chunk(items, *_worker)
+
+
+def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done:
     model = SUBJECTS[job.ruleset.subject][0]
     as_of = job.as_of
     pieces: list[bytes] = []
@@ -188,19 +190,19 @@ def _in_order(chunks: Iterator[list[tuple[str, Any]]], job: _Job, workers: int) 
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
     if workers == 1 or second is None:
-        _start(job)
+        p = plan(job.ruleset, job.decision, traced=job.traced)
         for chunk in itertools.chain((first, second), chunks):
             if chunk is not None:
-                yield _decide_chunk(chunk)
+                yield _decide_chunk(chunk, job, p)
         return
     # Forked workers get the job as it is; started afresh (forkserver, spawn), they get it pickled.
-    with ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_start, initargs=(job,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_start_worker, initargs=(job,)) as pool:
         pending: deque[Future[_Done]] = deque()
         try:
             for chunk in itertools.chain((first, second), chunks):
                 if chunk is None:
                     continue
-                pending.append(pool.submit(_decide_chunk, chunk))
+                pending.append(pool.submit(_decide_in_worker, chunk))
                 if len(pending) >= AHEAD * workers:
                     yield pending.popleft().result()
             while pending:
