@@ -440,7 +440,7 @@ class Translator:
                 raise self._refuse(node, f"{func} of numbers")
             if func == "days_between":
                 return Num((end - start).dt.total_days().cast(pl.Int64), 0, 7, False)
-            months = _months_between(start, end)
+            months = months_between_expr(start, end)
             if func == "months_between":
                 return Num(months, 0, 6, False)
             # Whole years counted like an age: towards zero.
@@ -453,7 +453,7 @@ class Translator:
             months = count.expr.cast(pl.Int64) * (12 if func == "add_years" else 1)
             if count.digits + 2 > INT64_DIGITS:
                 raise self._refuse(node, f"{func} with a count too large")
-            result, outside = _add_months(start, months)
+            result, outside = add_months_expr(start, months)
             self._hazard(outside.fill_null(False))
             return result
         raise self._refuse(node, f"function {func!r}")
@@ -531,7 +531,7 @@ class Translator:
         return shape.item
 
 
-def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+def months_between_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     """Whole months from start to end, a month complete on the same day-of-month (as compiler.py)."""
     months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
               + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
@@ -541,7 +541,7 @@ def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
             .otherwise(months))
 
 
-def _add_months(start: pl.Expr, months: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def add_months_expr(start: pl.Expr, months: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """The same day ``months`` later, the month's last day where it lacks that day; and whether the
     result falls outside years 1–9999 (where the row engine raises: those rows are hazards)."""
     index = start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64) - 1 + months
