@@ -330,7 +330,7 @@ class Translator:
             raise self._refuse(node, "a comparison of two quotients")
         r = self._num(other)
         product = self._mul(node, r, d, check_decimal=False)
-        a, b, digits = self._align(node, n, product)
+        a, b, _ = self._align(node, n, product)
         scale = max(n.scale, product.scale)
         if n.digits - n.scale + scale > DECIMAL_DIGITS - 2:
             raise self._refuse(node, "a quotient whose 28-digit rounding could change the comparison")
