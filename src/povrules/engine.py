@@ -201,6 +201,15 @@ class Decision:
         return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts.id}{extra}>"
 
 
+@attrs.frozen
+class Settled:
+    """What a pattern of rule values combines to (see :meth:`Plan.settle`)."""
+
+    outcome: str
+    labels: tuple[str, ...]
+    possible: tuple[str, ...]
+
+
 # Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
 
 
@@ -271,6 +280,33 @@ class Plan:
                              f"combine() was given {len(values)} values")
         kept = None if leaves is None else [list(rec) for rec in leaves]
         return self._kind(self, Env(facts, params, as_of, None), (values, kept))
+
+    @property
+    def reads_facts(self) -> bool:
+        """Whether combining rule values reads the subject's facts too: overrides of default-strength
+        exceptions, or a ranking's sort key. Such a plan cannot :meth:`settle` bare values."""
+        return self._has_default or self.spec.kind == "ranking"
+
+    def settle(self, values: Sequence[Value], as_of: date) -> Settled:
+        """Combine rule values alone (in the order of ``rules``; ``None`` for a rule not in force, an
+        ``Unknown`` for an unknown one) into outcome, labels and the outcomes still possible.
+
+        The same combination as :meth:`combine`, for a plan that reads no facts while combining, so
+        that one pattern of values settles every subject that has it (the columnar evaluator's use).
+        Missing facts are not named: an ``Unknown`` may carry none. Raises :class:`EvaluationError`
+        when :attr:`reads_facts`, ``ValueError`` when ``values`` has not one entry per rule, and as
+        :meth:`bind` does.
+        """
+        if self.reads_facts:
+            raise EvaluationError(f"decision {self.spec.name!r} reads facts while combining "
+                                  "(default-strength exceptions or a ranking); use combine()")
+        params = self.bind(as_of)
+        values = tuple(values)
+        if len(values) != len(self.rules):
+            raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
+                             f"settle() was given {len(values)} values")
+        made = self._kind(self, Env(None, params, as_of, None), (values, None))
+        return Settled(made.outcome, made.labels, made.possible)
 
     def decide(self, facts: FactModel, as_of: date) -> Decision:
         """The decision for one subject as of a date: what :func:`evaluate` gives.

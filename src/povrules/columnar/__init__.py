@@ -1,0 +1,30 @@
+"""Columnar evaluation: a caseload as one polars frame, each checked rule as one polars expression.
+
+The row engine (:mod:`povrules.engine`) decides one subject at a time from compiled closures. This
+package decides a whole frame at once, with the same answers: :mod:`.frame` turns facts into a
+frame whose schema follows the fact models, :mod:`.translate` turns each checked rule into a polars
+expression (null is unknown), and :mod:`.evaluate` gives rule values and outcomes per row. See
+docs/columnar.md.
+
+polars (and pyarrow, for Parquet) are optional: ``pip install 'povrules[columnar]'``. Importing
+this package without them raises :class:`povrules.PovrulesError` naming that extra.
+"""
+
+from __future__ import annotations
+
+from povrules.errors import PovrulesError
+
+try:
+    import polars  # noqa: F401  # only to fail early, with a message naming the extra
+except ImportError as error:  # pragma: no cover - the test environment has polars
+    raise PovrulesError(
+        "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
+
+from povrules.columnar.evaluate import decide_frame, rule_values_frame, translate_decision
+from povrules.columnar.frame import FrameShape, caseload_frame, facts_of, frame_shape, read_frame
+from povrules.columnar.translate import NotSupported, Translator
+
+__all__ = [
+    "FrameShape", "NotSupported", "Translator", "caseload_frame", "decide_frame", "facts_of", "frame_shape",
+    "read_frame", "rule_values_frame", "translate_decision",
+]

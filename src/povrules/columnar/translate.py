@@ -1,0 +1,557 @@
+"""Checked tree → polars expression, with the row engine's semantics (null is unknown).
+
+Only the checked tree (``povrules.lang.ast``) is read, never ruleset text, and nothing is
+evaluated as code. The semantics followed are those of :mod:`povrules.lang.compiler`:
+
+* ``and``/``or``/``not`` are Kleene's, which polars' ``&``, ``|`` and ``~`` on nullable booleans
+  already are. A comparison, arithmetic, a call or a condition with an unknown operand is unknown.
+* ``then if test else orelse`` with an unknown test is unknown (polars' ``when`` would take the
+  ``otherwise`` branch, so the null test is caught first).
+* Quantifiers: polars' ``list.any``/``list.all`` skip nulls, povrules does not. ``any`` is true if
+  some kept element is true, else unknown if some element (or its ``where``) is unknown, else
+  false; ``all`` dually; ``count``/``sum`` are unknown as soon as one element or ``where`` is. An
+  unknown list is unknown; an empty one gives false, true, 0, 0.
+* Numbers are scaled integers (see :mod:`.frame`) whose scale and largest digit count are tracked
+  here. The row engine's ``Decimal`` arithmetic rounds to 28 significant digits, so an operation
+  involving a decimal whose result could need more is refused rather than computed differently;
+  integers are exact in both (Int64, or Int128 where more than 18 digits may occur).
+* ``a / b`` is translated only as a side of a comparison, exactly, by cross-multiplying with the
+  sign of ``b`` (see :meth:`Translator._divide_compare` for why that equals the row engine's
+  28-digit quotient). A zero divisor makes the row engine raise when it gets there; such rows are
+  *hazards*: they are marked for the row engine rather than given a value here. ``add_months``
+  past the calendar's ends is a hazard too.
+* The date functions compute what ``compiler.py`` computes: whole months counted on the
+  day-of-month, a day the target month lacks becoming its last day (《民法典》第202条).
+
+Inside a quantifier the element is ``pl.element()`` of ``list.eval``, which cannot see the row's
+other columns: an element expression that reads anything but its own element (a household fact,
+a derived fact, an outer loop variable) is refused with :class:`NotSupported`, as is every other
+construct without a faithful translation. Nothing untranslatable is ever given a different answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import polars as pl
+
+from povrules.columnar.frame import INT64_DIGITS, FrameShape, frame_shape
+from povrules.errors import PovrulesError
+from povrules.lang import ast
+from povrules.lang.types import BOOL, INT, ListType, RecordType, Type
+from povrules.ruleset.model import Ruleset
+
+DECIMAL_DIGITS = 28  # the precision of Python's default decimal context, which the row engine uses
+INT128_DIGITS = 38
+
+
+class NotSupported(PovrulesError, NotImplementedError):
+    """A rule uses a construct the columnar evaluator cannot translate faithfully."""
+
+    def __init__(self, rule: str, construct: str, text: str):
+        super().__init__(f"rule {rule!r}: {construct} has no faithful columnar translation (in {text!r})")
+        self.rule = rule
+        self.construct = construct
+        self.text = text
+
+
+@attrs.frozen
+class Num:
+    """A number column: the value is ``expr / 10**scale``; ``expr`` has at most ``digits`` decimal
+    digits; ``decimal`` when the row engine computes it as a ``Decimal`` (not a Python int)."""
+
+    expr: pl.Expr
+    scale: int
+    digits: int
+    decimal: bool
+
+
+@attrs.frozen
+class Translated:
+    """A rule as a polars expression: its value (Boolean, null = unknown) and the rows the row engine
+    must decide instead (``hazard`` true), or no hazard at all."""
+
+    rule: str
+    value: pl.Expr
+    hazard: pl.Expr | None
+
+
+@attrs.frozen
+class _Scope:
+    """What an expression may read: the whole row, or one list element (``var``) of ``shape``."""
+
+    var: str | None
+    shape: FrameShape | None
+
+
+def _int_expr(expr: pl.Expr, digits: int) -> pl.Expr:
+    """Widen to Int128 where an Int64 could overflow (polars wraps silently)."""
+    return expr.cast(pl.Int128) if digits > INT64_DIGITS else expr.cast(pl.Int64)
+
+
+def _digits(n: int) -> int:
+    return len(str(abs(n)))
+
+
+def _null_if_any(exprs: Sequence[pl.Expr], then: pl.Expr) -> pl.Expr:
+    """``then``, or null when any of ``exprs`` is null: an unknown operand makes the result unknown."""
+    missing = exprs[0].is_null()
+    for e in exprs[1:]:
+        missing = missing | e.is_null()
+    return pl.when(missing).then(None).otherwise(then)
+
+
+class Translator:
+    """Translates the rules of one ruleset for one evaluation date (parameters become literals)."""
+
+    def __init__(self, ruleset: Ruleset, as_of: date):
+        self.ruleset = ruleset
+        self.as_of = as_of
+        self.params: Mapping[str, Any] = ruleset.values_as_of(as_of)
+        self.shape = frame_shape(ruleset.subject)
+        self._rule = ""
+        self._hazards: list[pl.Expr] = []
+        self._scope = _Scope(None, None)
+
+    def rule(self, rule_id: str) -> Translated:
+        """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
+        the construct, and ``KeyError`` for an unknown rule id."""
+        rule = self.ruleset.rules[rule_id]
+        self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
+        value = self._bool(rule.when)
+        hazard = None
+        for h in self._hazards:
+            hazard = h if hazard is None else hazard | h
+        return Translated(rule_id, value.alias(rule_id), hazard)
+
+    # Dispatch
+
+    def _refuse(self, node: ast.Node, construct: str) -> NotSupported:
+        return NotSupported(self._rule, construct, node.text)
+
+    def _value(self, node: ast.Expr) -> pl.Expr | Num:
+        method: Callable[[Any], pl.Expr | Num] | None = getattr(self, "_" + type(node).__name__.lower(), None)
+        if method is None:
+            raise self._refuse(node, f"a {type(node).__name__} node")
+        return method(node)
+
+    def _bool(self, node: ast.Expr) -> pl.Expr:
+        value = self._value(node)
+        if isinstance(value, Num) or node.type != BOOL:
+            raise self._refuse(node, "a non-boolean value in a true/false position")
+        return value
+
+    def _num(self, node: ast.Expr) -> Num:
+        value = self._value(node)
+        if not isinstance(value, Num):
+            raise self._refuse(node, f"a {node.type} where a number is needed")
+        return value
+
+    # References
+
+    def _literal(self, node: ast.Node, value: Any, typ: Type | None) -> pl.Expr | Num:
+        if isinstance(value, bool):
+            return pl.lit(value, dtype=pl.Boolean)
+        if isinstance(value, int):
+            return Num(pl.lit(value, dtype=pl.Int128 if _digits(value) > INT64_DIGITS else pl.Int64),
+                       0, _digits(value), False)
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise self._refuse(node, "a non-finite decimal")
+            exponent = value.as_tuple().exponent
+            scale = max(0, -int(exponent))
+            whole = int(value.scaleb(scale))
+            digits = _digits(whole)
+            if digits > INT128_DIGITS:
+                raise self._refuse(node, "a decimal with more than 38 digits")
+            return Num(pl.lit(whole, dtype=pl.Int128 if digits > INT64_DIGITS else pl.Int64), scale, digits, True)
+        if isinstance(value, date):
+            return pl.lit(value, dtype=pl.Date)
+        if isinstance(value, str):
+            return pl.lit(value, dtype=pl.String)
+        raise self._refuse(node, f"a literal of type {type(value).__name__}")
+
+    def _const(self, node: ast.Const) -> pl.Expr | Num:
+        return self._literal(node, node.value, node.type)
+
+    def _paramref(self, node: ast.ParamRef) -> pl.Expr | Num:
+        if node.name not in self.params:
+            raise self._refuse(node, f"parameter {node.name!r} with no value on {self.as_of}")
+        value = self.params[node.name]
+        if isinstance(value, tuple):
+            raise self._refuse(node, "a list parameter outside 'in'")
+        return self._literal(node, value, node.type)
+
+    def _asof(self, node: ast.AsOf) -> pl.Expr:
+        return pl.lit(self.as_of, dtype=pl.Date)
+
+    def _derivedref(self, node: ast.DerivedRef) -> pl.Expr | Num:
+        if self._scope.var is not None:
+            raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
+        # Inlined: polars' optimiser shares common subexpressions between rules of one select.
+        return self._value(self.ruleset.derived[node.name].expr)
+
+    def _path(self, node: ast.Node, start: pl.Expr, shape: FrameShape, path: Sequence[str],
+              judged_value: bool) -> tuple[pl.Expr, FrameShape]:
+        expr = start
+        for name in path:
+            if shape.kind != "record" or name not in shape.fields:
+                raise self._refuse(node, f"a path through {name!r}")
+            expr, shape = expr.struct.field(name), shape.fields[name]
+        if shape.kind == "judged" and judged_value:
+            expr, shape = expr.struct.field("value"), shape.fields["value"]
+        return expr, shape
+
+    def _typed(self, node: ast.Node, expr: pl.Expr, shape: FrameShape) -> pl.Expr | Num:
+        if shape.kind == "int":
+            return Num(expr, 0, shape.digits, False)
+        if shape.kind == "decimal":
+            return Num(expr, shape.scale, shape.digits, True)
+        if shape.kind in ("record", "judged"):
+            raise self._refuse(node, "a record used as a value")
+        return expr
+
+    def _factref(self, node: ast.FactRef) -> pl.Expr | Num:
+        if self._scope.var is not None:
+            raise self._refuse(node, "a fact of the subject inside a quantifier's element")
+        first, *rest = node.path
+        if first not in self.shape.fields:
+            raise self._refuse(node, f"fact {first!r}")
+        expr, shape = self._path(node, pl.col(first), self.shape.fields[first], rest, node.field.judged)
+        return self._typed(node, expr, shape)
+
+    def _varref(self, node: ast.VarRef) -> pl.Expr | Num:
+        if node.var != self._scope.var or self._scope.shape is None:
+            raise self._refuse(node, f"loop variable {node.var!r} inside another quantifier's element")
+        judged = node.field is not None and node.field.judged
+        expr, shape = self._path(node, pl.element(), self._scope.shape, node.path, judged)
+        return self._typed(node, expr, shape)
+
+    def _listlit(self, node: ast.ListLit) -> pl.Expr:
+        raise self._refuse(node, "a list literal outside 'in'")
+
+    # Comparisons
+
+    def _known_list(self, node: ast.Expr) -> tuple[Any, ...] | None:
+        """The values of a list known when translating (a literal or a list parameter), else None."""
+        if isinstance(node, ast.ListLit):
+            return tuple(item.value for item in node.items)  # type: ignore[union-attr]
+        if isinstance(node, ast.ParamRef) and isinstance(self.params.get(node.name), tuple):
+            return self.params[node.name]  # type: ignore[no-any-return]
+        return None
+
+    def _compare(self, node: ast.Compare) -> pl.Expr:
+        if node.op in ("in", "not_in"):
+            found = self._membership(node)
+            return ~found if node.op == "not_in" else found
+        for side, other, flip in ((node.left, node.right, False), (node.right, node.left, True)):
+            side = self._unwrap(side)
+            if isinstance(side, ast.Arith) and side.op == "/":
+                return self._divide_compare(node, side, other, flip)
+        left, right = self._value(node.left), self._value(node.right)
+        if isinstance(left, Num) != isinstance(right, Num):
+            raise self._refuse(node, "a comparison of a number with a non-number")
+        if isinstance(left, Num) and isinstance(right, Num):
+            a, b, _ = self._align(node, left, right)
+            return self._order(node.op, a, b)
+        if isinstance(node.left.type, (ListType, RecordType)) or isinstance(node.right.type, (ListType, RecordType)):
+            raise self._refuse(node, "a comparison of lists or records")
+        # Strings order the same in Python and polars (UTF-8 bytes order as code points do).
+        return self._order(node.op, left, right)  # type: ignore[arg-type]
+
+    def _unwrap(self, node: ast.Expr) -> ast.Expr:
+        """A derived fact's own expression (a quotient is often named, then compared)."""
+        while isinstance(node, ast.DerivedRef) and self._scope.var is None:
+            node = self.ruleset.derived[node.name].expr
+        return node
+
+    @staticmethod
+    def _order(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+
+    def _align(self, node: ast.Node, a: Num, b: Num) -> tuple[pl.Expr, pl.Expr, int]:
+        """Both numbers at one scale (the larger), as integers wide enough for their digits."""
+        scale = max(a.scale, b.scale)
+        da, db = a.digits + scale - a.scale, b.digits + scale - b.scale
+        if max(da, db) > INT128_DIGITS:
+            raise self._refuse(node, "numbers too large to compare exactly")
+        wide = max(da, db) > INT64_DIGITS
+        ea = _int_expr(a.expr, INT128_DIGITS if wide else da) * (10 ** (scale - a.scale))
+        eb = _int_expr(b.expr, INT128_DIGITS if wide else db) * (10 ** (scale - b.scale))
+        return ea, eb, max(da, db)
+
+    def _membership(self, node: ast.Compare) -> pl.Expr:
+        values = self._known_list(node.right)
+        if values is not None:
+            left = self._value(node.left)
+            if isinstance(left, Num):
+                if not values:
+                    return _null_if_any([left.expr], pl.lit(False))
+                tests = [self._order("==", *self._align(node, left, self._num_literal(node, v))[:2]) for v in values]
+                out = tests[0]
+                for t in tests[1:]:
+                    out = out | t
+                return out
+            if not values:
+                return _null_if_any([left], pl.lit(False))
+            return _null_if_any([left], left.is_in(list(values)))
+        right_type = node.right.type
+        if not isinstance(right_type, ListType) or isinstance(right_type.item, RecordType):
+            raise self._refuse(node, "'in' over a list of records")
+        left, right = self._value(node.left), self._value(node.right)
+        if isinstance(left, Num) or isinstance(right, Num):
+            if not (isinstance(left, Num) and left.scale == 0 and right_type.item == INT):
+                raise self._refuse(node, "'in' over a list of decimals")
+            left = left.expr
+        assert isinstance(right, pl.Expr) and isinstance(left, pl.Expr)
+        return _null_if_any([left, right], right.list.contains(left))
+
+    def _num_literal(self, node: ast.Node, value: Any) -> Num:
+        made = self._literal(node, value, None)
+        if not isinstance(made, Num):
+            raise self._refuse(node, "'in' mixing numbers and other values")
+        return made
+
+    def _divide_compare(self, node: ast.Compare, quotient: ast.Arith, other: ast.Expr, flip: bool) -> pl.Expr:
+        """``n / d  op  r`` as ``n  op  r·d`` (op reversed when d < 0); a zero divisor is a hazard.
+
+        Why this equals the row engine's comparison of the quotient rounded to 28 digits, q': the
+        two differ only if r lies between q = n/d and q' (or on q'). If q ≠ r, then
+        |q − r| = |n − r·d| / |d| ≥ 10^−S / |d|, S the scale of n − r·d, while |q − q'| ≤
+        |q|·10^−27 / 2 = |n|·10^−27 / (2|d|). So they agree when |n| < 2·10^(27−S), which is checked
+        from n's digits; and if q = r, r has few digits and q' = q. Otherwise the rule is refused.
+        """
+        n, d = self._num(quotient.left), self._num(quotient.right)
+        if isinstance(self._unwrap(other), ast.Arith) and self._unwrap(other).op == "/":  # type: ignore[union-attr]
+            raise self._refuse(node, "a comparison of two quotients")
+        r = self._num(other)
+        product = self._mul(node, r, d, check_decimal=False)
+        a, b, _ = self._align(node, n, product)
+        scale = max(n.scale, product.scale)
+        if n.digits - n.scale + scale > DECIMAL_DIGITS - 2:
+            raise self._refuse(node, "a quotient whose 28-digit rounding could change the comparison")
+        op = node.op
+        if flip:  # r op n/d  ≡  n/d op' r
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op]
+        reverse = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op]
+        self._hazard(_null_if_any([n.expr, d.expr], d.expr == 0).fill_null(False))
+        positive = self._order(op, a, b)
+        negative = self._order(reverse, a, b)
+        return _null_if_any([n.expr, d.expr, r.expr],
+                            pl.when(d.expr > 0).then(positive).when(d.expr < 0).then(negative).otherwise(None))
+
+    def _hazard(self, expr: pl.Expr) -> None:
+        self._hazards.append(expr)
+
+    # Logic
+
+    def _and(self, node: ast.And) -> pl.Expr:
+        items = [self._bool(i) for i in node.items]
+        out = items[0]
+        for item in items[1:]:
+            out = out & item
+        return out
+
+    def _or(self, node: ast.Or) -> pl.Expr:
+        items = [self._bool(i) for i in node.items]
+        out = items[0]
+        for item in items[1:]:
+            out = out | item
+        return out
+
+    def _not(self, node: ast.Not) -> pl.Expr:
+        return ~self._bool(node.item)
+
+    def _cond(self, node: ast.Cond) -> pl.Expr | Num:
+        test = self._bool(node.test)
+        then, orelse = self._value(node.then), self._value(node.orelse)
+        if isinstance(then, Num) != isinstance(orelse, Num):
+            raise self._refuse(node, "a condition choosing between a number and a non-number")
+        if isinstance(then, Num) and isinstance(orelse, Num):
+            a, b, digits = self._align(node, then, orelse)
+            chosen = pl.when(test.is_null()).then(None).when(test).then(a).otherwise(b)
+            return Num(chosen, max(then.scale, orelse.scale), digits, then.decimal or orelse.decimal)
+        return pl.when(test.is_null()).then(None).when(test).then(then).otherwise(orelse)  # type: ignore[arg-type]
+
+    # Arithmetic
+
+    def _arith(self, node: ast.Arith) -> Num:
+        if node.op == "/":
+            raise self._refuse(node, "a division other than as a side of a comparison")
+        a, b = self._num(node.left), self._num(node.right)
+        if node.op == "*":
+            return self._mul(node, a, b)
+        ea, eb, digits = self._align(node, a, b)
+        digits += 1
+        decimal = a.decimal or b.decimal
+        self._check_digits(node, digits, decimal)
+        ea, eb = _int_expr(ea, digits), _int_expr(eb, digits)
+        return Num(ea + eb if node.op == "+" else ea - eb, max(a.scale, b.scale), digits, decimal)
+
+    def _mul(self, node: ast.Node, a: Num, b: Num, check_decimal: bool = True) -> Num:
+        digits = a.digits + b.digits
+        decimal = a.decimal or b.decimal
+        if check_decimal:
+            self._check_digits(node, digits, decimal)
+        elif digits > INT128_DIGITS:
+            raise self._refuse(node, "a product too large for exact integers")
+        return Num(_int_expr(a.expr, digits) * _int_expr(b.expr, digits), a.scale + b.scale, digits, decimal)
+
+    def _check_digits(self, node: ast.Node, digits: int, decimal: bool) -> None:
+        if decimal and digits > DECIMAL_DIGITS:
+            raise self._refuse(node, "decimal arithmetic that the row engine could round (over 28 digits)")
+        if digits > INT128_DIGITS:
+            raise self._refuse(node, "arithmetic too large for exact integers")
+
+    def _neg(self, node: ast.Neg) -> Num:
+        a = self._num(node.item)
+        return Num(-a.expr, a.scale, a.digits, a.decimal)
+
+    # Calls
+
+    def _call(self, node: ast.Call) -> pl.Expr | Num:
+        func = node.func
+        if func == "len":
+            (arg,) = node.args
+            value = self._value(arg)
+            if isinstance(value, Num):
+                raise self._refuse(node, "len of a number")
+            measured = value.list.len() if isinstance(arg.type, ListType) else value.str.len_chars()
+            return Num(measured.cast(pl.Int64), 0, 10, False)
+        if func in ("abs", "min", "max"):
+            nums = [self._num(a) for a in node.args]
+            if func == "abs":
+                (a,) = nums
+                return Num(a.expr.abs(), a.scale, a.digits, a.decimal)
+            scale = max(n.scale for n in nums)
+            digits = max(n.digits + scale - n.scale for n in nums)
+            if digits > INT128_DIGITS:
+                raise self._refuse(node, "numbers too large to compare exactly")
+            exprs = [_int_expr(n.expr, digits) * (10 ** (scale - n.scale)) for n in nums]
+            pick = pl.min_horizontal(exprs) if func == "min" else pl.max_horizontal(exprs)
+            return Num(_null_if_any(exprs, pick), scale, digits, any(n.decimal for n in nums))
+        if func in ("days_between", "months_between", "years_between"):
+            start, end = (self._value(a) for a in node.args)
+            if isinstance(start, Num) or isinstance(end, Num):
+                raise self._refuse(node, f"{func} of numbers")
+            if func == "days_between":
+                return Num((end - start).dt.total_days().cast(pl.Int64), 0, 7, False)
+            months = months_between_expr(start, end)
+            if func == "months_between":
+                return Num(months, 0, 6, False)
+            # Whole years counted like an age: towards zero.
+            years = pl.when(months >= 0).then(months // 12).otherwise(-((-months) // 12))
+            return Num(years, 0, 5, False)
+        if func in ("add_months", "add_years"):
+            start, count = self._value(node.args[0]), self._num(node.args[1])
+            if isinstance(start, Num) or count.scale != 0 or count.decimal:
+                raise self._refuse(node, f"{func} with a non-integer count")
+            months = count.expr.cast(pl.Int64) * (12 if func == "add_years" else 1)
+            if count.digits + 2 > INT64_DIGITS:
+                raise self._refuse(node, f"{func} with a count too large")
+            result, outside = add_months_expr(start, months)
+            self._hazard(outside.fill_null(False))
+            return result
+        raise self._refuse(node, f"function {func!r}")
+
+    # Quantifiers
+
+    def _quant(self, node: ast.Quant) -> pl.Expr | Num:
+        source_type = node.source.type
+        if not isinstance(source_type, ListType):
+            raise self._refuse(node, "a quantifier over a non-list")
+        source = self._value(node.source)
+        if isinstance(source, Num):
+            raise self._refuse(node, "a quantifier over a number")
+        item_shape = self._list_item_shape(node.source)
+        outer_scope, outer_hazards = self._scope, self._hazards
+        self._scope, self._hazards = _Scope(node.var, item_shape), []
+        try:
+            keep = self._bool(node.where) if node.where is not None else None
+            counts_var = node.func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
+            element = None if counts_var else self._value(node.element)
+            inner_hazards = self._hazards
+        finally:
+            self._scope, self._hazards = outer_scope, outer_hazards
+        for h in inner_hazards:  # an element's hazard marks the row (conservatively: any element)
+            self._hazard(source.list.eval(h).list.any().fill_null(False))
+        func = node.func
+        if func in ("any", "all"):
+            if isinstance(element, Num) or element is None:
+                raise self._refuse(node, f"{func} of a non-boolean")
+            # Each element's say: a skipped one (where false) settles nothing; an unknown where is unknown.
+            skip = pl.lit(func == "all")
+            say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
+            said = source.list.eval(say)
+            if func == "any":
+                settled = said.list.eval(pl.element() == True).list.any()  # noqa: E712
+            else:
+                settled = said.list.eval(pl.element() == False).list.any()  # noqa: E712
+            unknown = said.list.eval(pl.element().is_null()).list.any()
+            result = (pl.when(source.is_null()).then(None).when(settled).then(pl.lit(func == "any"))
+                      .when(unknown).then(None).otherwise(pl.lit(func == "all")))
+            return result
+        if func == "count":
+            if isinstance(element, Num):
+                raise self._refuse(node, "count of a number")
+            hit = pl.lit(True) if element is None else element
+            per = hit if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(hit).otherwise(False)
+            said = source.list.eval(per)
+            unknown = said.list.eval(pl.element().is_null()).list.any()
+            total = said.list.eval(pl.element().cast(pl.Int64)).list.sum()
+            return Num(pl.when(source.is_null() | unknown).then(None).otherwise(total.cast(pl.Int64)), 0, 10, False)
+        if func == "sum":
+            if not isinstance(element, Num):
+                raise self._refuse(node, "sum of a non-number")
+            digits = element.digits + 10
+            self._check_digits(node, digits, element.decimal)
+            value = _int_expr(element.expr, digits)
+            per = value if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(value).otherwise(0)
+            said = source.list.eval(per)
+            unknown = said.list.eval(pl.element().is_null()).list.any()
+            total = said.list.sum()
+            return Num(pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
+                       element.scale, digits, element.decimal)
+        raise self._refuse(node, f"quantifier {func!r}")
+
+    def _list_item_shape(self, node: ast.Expr) -> FrameShape:
+        if isinstance(node, ast.FactRef):
+            first, *rest = node.path
+            _, shape = self._path(node, pl.col(first), self.shape.fields[first], rest, False)
+        elif isinstance(node, ast.VarRef) and self._scope.shape is not None:
+            _, shape = self._path(node, pl.element(), self._scope.shape, node.path, False)
+        else:
+            raise self._refuse(node, "a quantifier over a computed list")
+        if shape.kind != "list" or shape.item is None:
+            raise self._refuse(node, "a quantifier over a non-list")
+        return shape.item
+
+
+def months_between_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Whole months from start to end, a month complete on the same day-of-month (as compiler.py)."""
+    months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
+              + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
+    sd, ed = start.dt.day(), end.dt.day()
+    return (pl.when((ed < sd) & (months > 0)).then(months - 1)
+            .when((ed > sd) & (months < 0)).then(months + 1)
+            .otherwise(months))
+
+
+def add_months_expr(start: pl.Expr, months: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The same day ``months`` later, the month's last day where it lacks that day; and whether the
+    result falls outside years 1–9999 (where the row engine raises: those rows are hazards)."""
+    index = start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64) - 1 + months
+    year = index // 12
+    month = index - year * 12 + 1
+    outside = (year < 1) | (year > 9999)
+    safe_year = year.clip(1, 9999)
+    first = pl.date(safe_year, month, 1)
+    last_day = first.dt.month_end().dt.day().cast(pl.Int64)
+    day = pl.min_horizontal(start.dt.day().cast(pl.Int64), last_day)
+    result = first + pl.duration(days=day - 1)
+    return pl.when(outside).then(None).otherwise(result), outside
+
