@@ -1,6 +1,6 @@
 """Households per second: the columnar evaluator beside the row engine (Hunan monitoring_type).
 
-Usage: python benchmarks/columnar.py [N]   (default 200000). Frame building is timed apart from
+Usage: python benchmarks/columnar_steps.py [N]   (default 200000). Frame building is timed apart from
 evaluation. Not a test: numbers depend on the machine.
 """
 
