@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload]'
+	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
