@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-log bench-compare bench-county clean
+.PHONY: demo test bench bench-log bench-compare bench-county bench-columnar clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar]'
+	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,6 +31,9 @@ bench-compare: $(STAMP)
 
 bench-county: $(STAMP)
 	$(BIN)/python benchmarks/county.py
+
+bench-columnar: $(STAMP)
+	$(BIN)/python benchmarks/columnar.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
