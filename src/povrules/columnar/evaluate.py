@@ -194,9 +194,11 @@ def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Ser
     needed = sorted({i for rules in relevant.values() for i in rules})
     translator = Translator(ruleset, as_of)
     try:
-        per_rule = {i: translator.missing(prepared.rules[i].id) for i in needed if in_force[i]}
+        parts = {i: translator.missing_parts(prepared.rules[i].id, f"_missing{i}_") for i in needed if in_force[i]}
     except NotSupported:
         return None
+    per_rule = {i: paths for i, (_, paths) in parts.items()}
+    helpers = [h for found, _ in parts.values() for h in found]
     empty = pl.lit([], dtype=pl.List(pl.String))
     rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
     n = result.height
@@ -205,7 +207,7 @@ def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Ser
     table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
                          schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
     subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
-    subset = subset.join(table, on="_code", how="left", maintain_order="left")
+    subset = subset.join(table, on="_code", how="left", maintain_order="left").with_columns(helpers)
     union = pl.concat_list([pl.when(pl.col("_relevant").list.contains(i)).then(expr).otherwise(empty)
                             for i, expr in per_rule.items()]).list.unique().list.sort()
     found = subset.select(pl.col("_row"), union.alias("missing"))

@@ -154,6 +154,8 @@ class Translator:
         self._rule = ""
         self._hazards: list[pl.Expr] = []
         self._scope = _Scope(None, None)
+        self._helper_prefix: str | None = None
+        self._helpers: list[pl.Expr] = []
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -174,11 +176,35 @@ class Translator:
         Raises :class:`NotSupported` for a rule :meth:`rule` refuses, and for a quantifier inside a
         quantifier's element (its paths would name two indices); ``KeyError`` for an unknown rule id.
         """
+        helpers, paths = self._missing(rule_id, None)
+        assert not helpers
+        return paths
+
+    def missing_parts(self, rule_id: str, prefix: str) -> tuple[list[pl.Expr], pl.Expr]:
+        """:meth:`missing` in two steps, for a frame: helper columns (named ``prefix`` + a number) to
+        add first, then the paths, reading them. Computing each unknown-test once as a column keeps
+        the expression small (inline, every gate repeats a rule's whole value). Raises as
+        :meth:`missing` does."""
+        return self._missing(rule_id, prefix)
+
+    def _missing(self, rule_id: str, prefix: str | None) -> tuple[list[pl.Expr], pl.Expr]:
         rule = self.ruleset.rules[rule_id]
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
-        found = self._miss(rule.when)
-        self._hazards = []  # hazards are the business of rule(); these rows go to the row engine
-        return found.paths().list.unique().list.sort().alias(rule_id)
+        self._helper_prefix, self._helpers = prefix, []
+        try:
+            found = self._miss(rule.when)
+            return self._helpers, found.paths().list.unique().list.sort().alias(rule_id)
+        finally:
+            # hazards are the business of rule(): hazard rows go to the row engine
+            self._hazards, self._helpers, self._helper_prefix = [], [], None
+
+    def _helper(self, expr: pl.Expr) -> pl.Expr:
+        """``expr`` as a helper column when computing for a frame (outside quantifiers), else itself."""
+        if self._helper_prefix is None or self._scope.var is not None:
+            return expr
+        name = f"{self._helper_prefix}{len(self._helpers)}"
+        self._helpers.append(expr.alias(name))
+        return pl.col(name)
 
     # Dispatch
 
@@ -587,7 +613,7 @@ class Translator:
     def _null(self, node: ast.Expr) -> pl.Expr:
         """Whether the node's value is unknown."""
         value = self._value(node)
-        return (value.expr if isinstance(value, Num) else value).is_null()
+        return self._helper((value.expr if isinstance(value, Num) else value).is_null())
 
     def _miss(self, node: ast.Expr) -> Missing:
         """The missing facts of ``node``'s value where it is unknown (see :class:`Missing`)."""
@@ -623,7 +649,7 @@ class Translator:
             return found.gated(self._null(node))
         if isinstance(node, ast.Cond):
             # An unknown test is the value (the branches are not evaluated); else the chosen branch's.
-            test = self._bool(node.test)
+            test = self._helper(self._bool(node.test))
             return (self._miss(node.test).gated(test.is_null())
                     .union(self._miss(node.then).gated(test.fill_null(False)))
                     .union(self._miss(node.orelse).gated((~test).fill_null(False))))
