@@ -11,9 +11,14 @@ The row engine still decides, row by row from the facts (turned back into models
 
 * rows with a *hazard* (a zero divisor, a date past the calendar's end), where the row engine may
   raise: it then raises here too;
-* the missing facts of undetermined rows (an unknown column carries no paths);
 * decisions whose combination reads facts (default-strength exceptions, which look up overrides):
-  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`.
+  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`, and their
+  undetermined rows' missing facts come from the row engine;
+* undetermined rows of a decision with a rule whose missing facts have no translation.
+
+Otherwise missing facts are computed in columns: each pattern's settlement names the relevant
+rules (``Settled.relevant``), and an undetermined row's missing facts are the sorted union of those
+rules' missing sets (:meth:`.translate.Translator.missing_parts`).
 
 Rankings are not decided here (their sort keys are not translated yet); their rule values are.
 """

@@ -23,6 +23,9 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
 * The date functions compute what ``compiler.py`` computes: whole months counted on the
   day-of-month, a day the target month lacks becoming its last day (《民法典》第202条).
 
+Beside each value, :meth:`Translator.missing` gives the fact paths the row engine's
+``Unknown.missing`` would hold for the row (see :class:`Missing`), merged as ``compiler.py`` merges.
+
 Inside a quantifier the element is ``pl.element()`` of ``list.eval``, which cannot see the row's
 other columns: an element expression that reads anything but its own element (a household fact,
 a derived fact, an outer loop variable) is refused with :class:`NotSupported`, as is every other
