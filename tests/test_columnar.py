@@ -116,11 +116,31 @@ def _cases() -> list[Any]:
     return cases
 
 
+def _hazard_rows(frame: Any, ruleset: povrules.Ruleset, prepared: povrules.Plan, day: date) -> set[str]:
+    """The ids of the rows some rule in force marks as a hazard (decided by the row engine)."""
+    translator = Translator(ruleset, day)
+    hazards = [h for rule in prepared.rules if rule.in_force(day)
+               for h in [translator.rule(rule.id).hazard] if h is not None]
+    if not hazards:
+        return set()
+    return set(frame.filter(pl.any_horizontal(hazards))["id"].to_list())
+
+
 @pytest.mark.parametrize(("path", "decision"), _cases())
-def test_columnar_equals_row_engine(path: Path, decision: str) -> None:
+def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ruleset = _ruleset(path)
     subjects, frame = _county(ruleset.subject)
     prepared = povrules.plan(ruleset, decision, traced=False)
+    # Which rows decide_frame hands to the row engine: only hazard rows, unless the combination
+    # reads facts (so that missing facts are compared as computed in columns).
+    handed: list[str] = []
+    decide = povrules.Plan.decide
+
+    def recording(self: povrules.Plan, facts: Any, as_of: date) -> Any:
+        handed.append(facts.id)
+        return decide(self, facts, as_of)
+
+    monkeypatch.setattr(povrules.Plan, "decide", recording)
     for day in _days(ruleset):
         try:
             expected_rows = [prepared.rule_values(s, day)[0] for s in subjects]
@@ -137,7 +157,10 @@ def test_columnar_equals_row_engine(path: Path, decision: str) -> None:
             with pytest.raises(NotSupported):
                 decide_frame(frame, ruleset, decision, day)
             continue
+        handed.clear()
         decided = decide_frame(frame, ruleset, decision, day)
+        if not prepared.reads_facts:
+            assert set(handed) <= _hazard_rows(frame, ruleset, prepared, day), day
         rows = decided.iter_rows()
         for made, (ident, outcome, labels, missing) in zip(povrules.evaluate_iter(
                 subjects, ruleset, decision, as_of=day, trace=False), rows):
@@ -218,3 +241,62 @@ def test_a_zero_divisor_goes_to_the_row_engine() -> None:
         decide_frame(frame, ruleset, name, day)
     decided = decide_frame(frame.tail(1), ruleset, name, day)
     assert decided["outcome"].to_list() == [povrules.evaluate(counties[1], ruleset, name, as_of=day).outcome]
+
+
+def test_missing_facts_need_no_row_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ordinary decision's undetermined rows get their missing facts from columns alone."""
+    ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-hunan-county-plan4"))
+    subjects, frame = _county("household")
+    expected = list(povrules.evaluate_iter(subjects, ruleset, "monitoring_type", as_of=BASE_DAY, trace=False))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the row engine was called")
+
+    monkeypatch.setattr(povrules.Plan, "decide", refuse)
+    monkeypatch.setattr(povrules.Plan, "combine", refuse)
+    monkeypatch.setattr(povrules.Plan, "rule_values", refuse)
+    decided = decide_frame(frame, ruleset, "monitoring_type", BASE_DAY)
+    assert sum(1 for d in expected if d.missing) > 20  # the test means something
+    assert decided["missing"].to_list() == [list(d.missing) for d in expected]
+    assert decided["outcome"].to_list() == [d.outcome for d in expected]
+
+
+def test_translated_missing_of_one_rule_equals_unknown_missing() -> None:
+    """Translator.missing on its own: each rule's sorted paths where its value is unknown, else empty."""
+    ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-hunan-county-plan4"))
+    subjects, frame = _county("household")
+    prepared = povrules.plan(ruleset, "monitoring_type", traced=False)
+    translator = Translator(ruleset, BASE_DAY)
+    got = frame.select(*(translator.missing(rule.id) for rule in prepared.rules))
+    for index, subject in enumerate(subjects):
+        values = prepared.rule_values(subject, BASE_DAY)[0]
+        wanted = tuple(sorted(v.missing) if v.__class__ is Unknown else [] for v in values)
+        assert got.row(index) == wanted, index
+
+
+def test_plan_settle_names_the_relevant_rules() -> None:
+    ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-hunan-county-plan4"))
+    prepared = povrules.plan(ruleset, "monitoring_type", traced=False)
+    unknown = Unknown(frozenset({"hh.x"}))
+    everything = prepared.settle([unknown] * len(prepared.rules), BASE_DAY)
+    assert everything.outcome == "undetermined" and everything.relevant
+    assert set(everything.relevant) <= set(range(len(prepared.rules)))
+    known = prepared.settle([False] * len(prepared.rules), BASE_DAY)
+    assert known.relevant == ()
+
+
+def test_a_nested_quantifier_has_its_missing_facts_from_the_row_engine() -> None:
+    """Missing facts of a quantifier inside a quantifier are refused in columns; decide_frame then
+    asks the row engine for them, with the same answers."""
+    ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-national"))
+    variant = ruleset.with_rule("nested", add_to=("household_exit", "criteria"),
+                                when="any(any(c == 'drugs' for c in m.illegal_conduct) for m in hh.members)",
+                                title={"zh": "测试", "en": "test"})
+    with pytest.raises(NotSupported, match="nested"):
+        Translator(variant, BASE_DAY).missing("nested")
+    subjects, frame = _county("household")
+    decided = decide_frame(frame, variant, "household_exit", BASE_DAY)
+    expected = list(povrules.evaluate_iter(subjects, variant, "household_exit", as_of=BASE_DAY, trace=False))
+    assert any(d.missing for d in expected)
+    assert decided["missing"].to_list() == [list(d.missing) for d in expected]
+    assert decided["outcome"].to_list() == [d.outcome for d in expected]

@@ -203,11 +203,15 @@ class Decision:
 
 @attrs.frozen
 class Settled:
-    """What a pattern of rule values combines to (see :meth:`Plan.settle`)."""
+    """What a pattern of rule values combines to (see :meth:`Plan.settle`).
+
+    ``relevant``: the indices (into :attr:`Plan.rules`) of the unknown rules whose missing facts an
+    undetermined outcome names; empty when the outcome is determined."""
 
     outcome: str
     labels: tuple[str, ...]
     possible: tuple[str, ...]
+    relevant: tuple[int, ...] = ()
 
 
 # Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
@@ -293,8 +297,10 @@ class Plan:
 
         The same combination as :meth:`combine`, for a plan that reads no facts while combining, so
         that one pattern of values settles every subject that has it (the columnar evaluator's use).
-        Missing facts are not named: an ``Unknown`` may carry none. Raises :class:`EvaluationError`
-        when :attr:`reads_facts`, ``ValueError`` when ``values`` has not one entry per rule, and as
+        Missing facts are not named (an ``Unknown`` may carry none); instead ``relevant`` lists the
+        unknown rules whose missing facts :meth:`decide` would report: a subject's ``missing`` is the
+        sorted union of those rules' ``Unknown.missing``. Raises :class:`EvaluationError` when
+        :attr:`reads_facts`, ``ValueError`` when ``values`` has not one entry per rule, and as
         :meth:`bind` does.
         """
         if self.reads_facts:
@@ -305,8 +311,13 @@ class Plan:
         if len(values) != len(self.rules):
             raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
                              f"settle() was given {len(values)} values")
-        made = self._kind(self, Env(None, params, as_of, None), (values, None))
-        return Settled(made.outcome, made.labels, made.possible)
+        # Each unknown rule is given a missing set naming only itself (its index). The combination
+        # reports the union of the missing sets of the items that could change the verdict (a base
+        # of criteria carries the union of its unknown criteria's), so the "paths" it reports are
+        # exactly the relevant rules, found by the same code that decides a subject's ``missing``.
+        tagged = tuple(Unknown(frozenset({str(i)})) if v.__class__ is Unknown else v for i, v in enumerate(values))
+        made = self._kind(self, Env(None, params, as_of, None), (tagged, None))
+        return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)))
 
     def decide(self, facts: FactModel, as_of: date) -> Decision:
         """The decision for one subject as of a date: what :func:`evaluate` gives.

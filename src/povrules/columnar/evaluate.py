@@ -11,9 +11,14 @@ The row engine still decides, row by row from the facts (turned back into models
 
 * rows with a *hazard* (a zero divisor, a date past the calendar's end), where the row engine may
   raise: it then raises here too;
-* the missing facts of undetermined rows (an unknown column carries no paths);
 * decisions whose combination reads facts (default-strength exceptions, which look up overrides):
-  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`.
+  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`, and their
+  undetermined rows' missing facts come from the row engine;
+* undetermined rows of a decision with a rule whose missing facts have no translation.
+
+Otherwise missing facts are computed in columns: each pattern's settlement names the relevant
+rules (``Settled.relevant``), and an undetermined row's missing facts are the sorted union of those
+rules' missing sets (:meth:`.translate.Translator.missing_parts`).
 
 Rankings are not decided here (their sort keys are not translated yet); their rule values are.
 """
@@ -125,6 +130,7 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
     outcome: list[str | None] = [None] * n
     labels: list[list[str] | None] = [None] * n
 
+    relevant: dict[Any, tuple[int, ...]] | None = None  # pattern code → rules whose missing facts count
     if prepared.reads_facts:
         # Overrides are looked up per row, from the facts: combine the columnar values row by row.
         models = _models(frame, list(range(n)), ruleset.subject, facts)
@@ -138,8 +144,11 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
         coded = values.select(pl.col("id"), _pattern_code(names).alias("_code"), *names)
         patterns = coded.select("_code", *names).unique(subset="_code")
         answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": []}
+        relevant = {}
         for code, *row in patterns.iter_rows():
             made = prepared.settle(_engine_values(row, in_force), as_of)
+            if made.relevant:
+                relevant[code] = made.relevant
             answers["_code"].append(code)
             answers["outcome"].append(made.outcome)
             answers["labels"].append(list(made.labels))
@@ -148,24 +157,68 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
         settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
 
     result = values.select("id", HAZARD).hstack(settled)
-    # Rows the row engine decides whole: hazards always; undetermined ones for their missing facts.
+    in_columns = None  # the missing facts of undetermined rows, computed in columns (None: cannot be)
+    if missing and relevant is not None:
+        in_columns = _missing_in_columns(frame, result, coded["_code"], relevant, ruleset, as_of, prepared, in_force)
+    # Rows the row engine decides whole: hazards always; undetermined ones for their missing facts
+    # when those cannot be computed in columns (the combination reads facts, or a rule's missing
+    # facts have no translation).
     redo = pl.col(HAZARD)
-    if missing:
+    if missing and in_columns is None:
         redo = redo | (pl.col("outcome") == "undetermined")
     again = result.select(pl.arg_where(redo)).to_series().to_list()
-    missing_col: list[list[str]] = [[] for _ in range(n)]
+    if in_columns is not None:
+        result = result.with_columns(in_columns.alias("missing"))
+    elif missing:
+        result = result.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("missing"))
     if again:
         out_list, lab_list = result["outcome"].to_list(), result["labels"].to_list()
+        miss_list = result["missing"].to_list() if missing else None
         for index, f in zip(again, _models(frame, again, ruleset.subject, facts)):
             made = prepared.decide(f, as_of)
             out_list[index], lab_list[index] = made.outcome, list(made.labels)
-            missing_col[index] = list(made.missing)
+            if miss_list is not None:
+                miss_list[index] = list(made.missing)
         result = result.with_columns(pl.Series("outcome", out_list, dtype=pl.String),
                                      pl.Series("labels", lab_list, dtype=pl.List(pl.String)))
+        if miss_list is not None:
+            result = result.with_columns(pl.Series("missing", miss_list, dtype=pl.List(pl.String)))
     result = result.drop(HAZARD)
     if missing:
-        result = result.with_columns(pl.Series("missing", missing_col, dtype=pl.List(pl.String)))
+        result = result.select("id", "outcome", "labels", "missing")
     return result
+
+
+def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Series,
+                        relevant: dict[Any, tuple[int, ...]], ruleset: Ruleset, as_of: date, prepared: Plan,
+                        in_force: list[bool]) -> pl.Series | None:
+    """Each row's missing facts (empty for determined and hazard rows): the sorted union of the
+    relevant rules' missing sets, the relevant rules being learnt once per pattern (``relevant``:
+    pattern code → rule indices, from :meth:`Plan.settle`). Only undetermined rows are computed.
+    None when a rule the patterns name has no translation of its missing facts."""
+    needed = sorted({i for rules in relevant.values() for i in rules})
+    translator = Translator(ruleset, as_of)
+    try:
+        parts = {i: translator.missing_parts(prepared.rules[i].id, f"_missing{i}_") for i in needed if in_force[i]}
+    except NotSupported:
+        return None
+    per_rule = {i: paths for i, (_, paths) in parts.items()}
+    helpers = [h for found, _ in parts.values() for h in found]
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
+    n = result.height
+    if rows.len() == 0 or not per_rule:
+        return pl.Series("missing", [[] for _ in range(n)], dtype=pl.List(pl.String))
+    table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
+                         schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
+    subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
+    subset = subset.join(table, on="_code", how="left", maintain_order="left").with_columns(helpers)
+    union = pl.concat_list([pl.when(pl.col("_relevant").list.contains(i)).then(expr).otherwise(empty)
+                            for i, expr in per_rule.items()]).list.unique().list.sort()
+    found = subset.select(pl.col("_row"), union.alias("missing"))
+    whole = (pl.DataFrame({"_row": pl.int_range(n, eager=True, dtype=rows.dtype)})
+             .join(found, on="_row", how="left", maintain_order="left"))
+    return whole["missing"].fill_null(empty)
 
 
 def _engine_values(row: Any, in_force: list[bool]) -> tuple[Any, ...]:

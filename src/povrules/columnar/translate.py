@@ -23,6 +23,9 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
 * The date functions compute what ``compiler.py`` computes: whole months counted on the
   day-of-month, a day the target month lacks becoming its last day (《民法典》第202条).
 
+Beside each value, :meth:`Translator.missing` gives the fact paths the row engine's
+``Unknown.missing`` would hold for the row (see :class:`Missing`), merged as ``compiler.py`` merges.
+
 Inside a quantifier the element is ``pl.element()`` of ``list.eval``, which cannot see the row's
 other columns: an element expression that reads anything but its own element (a household fact,
 a derived fact, an outer loop variable) is refused with :class:`NotSupported`, as is every other
@@ -81,6 +84,44 @@ class Translated:
 
 
 @attrs.frozen
+class Missing:
+    """The facts an expression's unknown value lacks, as the row engine's ``Unknown.missing`` holds them.
+
+    ``static`` maps a path known when translating (``hh.income.per_capita_net``; inside a
+    quantifier's element, the suffix after the element, ``.age``) to a Boolean expression: whether
+    that path is in the row's set. ``dynamic`` holds the paths that name a list element
+    (``hh.members[2].age``), as ``(gate, paths)``: a List(String) expression counted where ``gate``
+    is true. Both are empty (false) where the value is known.
+    """
+
+    static: Mapping[str, pl.Expr]
+    dynamic: tuple[tuple[pl.Expr, pl.Expr], ...] = ()
+
+    def union(self, other: Missing) -> Missing:
+        """What the row engine's ``Unknown.merge`` gives: the union of both sets."""
+        static = dict(self.static)
+        for key, present in other.static.items():
+            static[key] = static[key] | present if key in static else present
+        return Missing(static, self.dynamic + other.dynamic)
+
+    def gated(self, gate: pl.Expr) -> Missing:
+        """The same set where ``gate`` is true, empty elsewhere."""
+        return Missing({k: b & gate for k, b in self.static.items()}, tuple((g & gate, p) for g, p in self.dynamic))
+
+    def paths(self) -> pl.Expr:
+        """The set as a List(String) expression, unordered, possibly with repeats."""
+        parts = [pl.when(b).then(pl.lit(k, dtype=pl.String)) for k, b in self.static.items()]
+        parts += [pl.when(g).then(p.fill_null(_EMPTY)).otherwise(_EMPTY) for g, p in self.dynamic]
+        if not parts:
+            return _EMPTY
+        return pl.concat_list(parts).list.drop_nulls()
+
+
+_EMPTY = pl.lit([], dtype=pl.List(pl.String))
+_NOTHING = Missing({})
+
+
+@attrs.frozen
 class _Scope:
     """What an expression may read: the whole row, or one list element (``var``) of ``shape``."""
 
@@ -116,6 +157,8 @@ class Translator:
         self._rule = ""
         self._hazards: list[pl.Expr] = []
         self._scope = _Scope(None, None)
+        self._helper_prefix: str | None = None
+        self._helpers: list[pl.Expr] = []
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -127,6 +170,44 @@ class Translator:
         for h in self._hazards:
             hazard = h if hazard is None else hazard | h
         return Translated(rule_id, value.alias(rule_id), hazard)
+
+    def missing(self, rule_id: str) -> pl.Expr:
+        """The paths of the facts a rule's unknown value lacks, per row, as the row engine's
+        ``Unknown.missing`` holds them (sorted; empty where the value is known), a List(String)
+        expression named by the rule id. Hazard rows are not covered (the row engine decides them).
+
+        Raises :class:`NotSupported` for a rule :meth:`rule` refuses, and for a quantifier inside a
+        quantifier's element (its paths would name two indices); ``KeyError`` for an unknown rule id.
+        """
+        helpers, paths = self._missing(rule_id, None)
+        assert not helpers
+        return paths
+
+    def missing_parts(self, rule_id: str, prefix: str) -> tuple[list[pl.Expr], pl.Expr]:
+        """:meth:`missing` in two steps, for a frame: helper columns (named ``prefix`` + a number) to
+        add first, then the paths, reading them. Computing each unknown-test once as a column keeps
+        the expression small (inline, every gate repeats a rule's whole value). Raises as
+        :meth:`missing` does."""
+        return self._missing(rule_id, prefix)
+
+    def _missing(self, rule_id: str, prefix: str | None) -> tuple[list[pl.Expr], pl.Expr]:
+        rule = self.ruleset.rules[rule_id]
+        self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
+        self._helper_prefix, self._helpers = prefix, []
+        try:
+            found = self._miss(rule.when)
+            return self._helpers, found.paths().list.unique().list.sort().alias(rule_id)
+        finally:
+            # hazards are the business of rule(): hazard rows go to the row engine
+            self._hazards, self._helpers, self._helper_prefix = [], [], None
+
+    def _helper(self, expr: pl.Expr) -> pl.Expr:
+        """``expr`` as a helper column when computing for a frame (outside quantifiers), else itself."""
+        if self._helper_prefix is None or self._scope.var is not None:
+            return expr
+        name = f"{self._helper_prefix}{len(self._helpers)}"
+        self._helpers.append(expr.alias(name))
+        return pl.col(name)
 
     # Dispatch
 
@@ -529,6 +610,90 @@ class Translator:
         if shape.kind != "list" or shape.item is None:
             raise self._refuse(node, "a quantifier over a non-list")
         return shape.item
+
+    # Missing facts: the row engine's Unknown.missing, rule for rule (see compiler.py)
+
+    def _null(self, node: ast.Expr) -> pl.Expr:
+        """Whether the node's value is unknown."""
+        value = self._value(node)
+        return self._helper((value.expr if isinstance(value, Num) else value).is_null())
+
+    def _miss(self, node: ast.Expr) -> Missing:
+        """The missing facts of ``node``'s value where it is unknown (see :class:`Missing`)."""
+        if isinstance(node, (ast.Const, ast.ListLit, ast.ParamRef, ast.AsOf)):
+            return _NOTHING
+        if isinstance(node, ast.DerivedRef):
+            if self._scope.var is not None:
+                raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
+            return self._miss(self.ruleset.derived[node.name].expr)
+        if isinstance(node, ast.FactRef):
+            return Missing({self.ruleset.root + "." + ".".join(node.path): self._null(node)})
+        if isinstance(node, ast.VarRef):
+            if not node.path:  # the element itself, never unknown
+                return _NOTHING
+            return Missing({"." + ".".join(node.path): self._null(node)})
+        # An unknown operand makes these unknown, with the union of the operands' missing facts
+        # (compiler's _unknown_of); a known operand contributes nothing.
+        if isinstance(node, (ast.Compare, ast.Arith)):
+            return self._miss(node.left).union(self._miss(node.right))
+        if isinstance(node, (ast.Neg, ast.Not)):
+            return self._miss(node.item)
+        if isinstance(node, ast.Call):
+            found = _NOTHING
+            for arg in node.args:
+                found = found.union(self._miss(arg))
+            return found
+        if isinstance(node, (ast.And, ast.Or)):
+            # Kleene: where a false (for and) or true (for or) item settles it, nothing is missing;
+            # where it stays unknown, the unknown items' sets merge.
+            found = _NOTHING
+            for item in node.items:
+                found = found.union(self._miss(item))
+            return found.gated(self._null(node))
+        if isinstance(node, ast.Cond):
+            # An unknown test is the value (the branches are not evaluated); else the chosen branch's.
+            test = self._helper(self._bool(node.test))
+            return (self._miss(node.test).gated(test.is_null())
+                    .union(self._miss(node.then).gated(test.fill_null(False)))
+                    .union(self._miss(node.orelse).gated((~test).fill_null(False))))
+        if isinstance(node, ast.Quant):
+            return self._miss_quant(node)
+        raise self._refuse(node, f"a {type(node).__name__} node (missing facts)")
+
+    def _miss_quant(self, node: ast.Quant) -> Missing:
+        """An unknown list's own path; else, where the result is unknown, each element's missing
+        facts: its ``where``'s, and its element's where the ``where`` holds (an unknown ``where``
+        skips the element, as the row engine's loop does), named ``<list path>[<index>]<suffix>``."""
+        if self._scope.var is not None:
+            raise self._refuse(node, "a quantifier inside a quantifier's element (missing facts)")
+        if not isinstance(node.source, ast.FactRef):
+            raise self._refuse(node, "a quantifier over a computed list")
+        source = self._value(node.source)
+        if isinstance(source, Num):
+            raise self._refuse(node, "a quantifier over a number")
+        base = self.ruleset.root + "." + ".".join(node.source.path)
+        own = self._miss(node.source)
+        item_shape = self._list_item_shape(node.source)
+        outer_scope = self._scope
+        self._scope = _Scope(node.var, item_shape)
+        try:
+            keep = self._bool(node.where) if node.where is not None else None
+            of_where = self._miss(node.where) if node.where is not None else _NOTHING
+            counts_var = node.func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
+            of_element = _NOTHING if counts_var else self._miss(node.element)
+        finally:
+            self._scope = outer_scope
+        if keep is not None:
+            of_element = of_element.gated(keep.fill_null(False))
+        per_element = of_where.union(of_element)
+        # Stopping early (any found true, all found false) drops every unknown: gate on the result.
+        gate = self._null(node) & source.is_not_null()
+        lists = []
+        for suffix, present in sorted(per_element.static.items()):
+            index = pl.int_range(pl.len()).cast(pl.String)
+            named = pl.concat_str([pl.lit(base + "["), index, pl.lit("]" + suffix)])
+            lists.append((gate, source.list.eval(pl.when(present).then(named)).list.drop_nulls()))
+        return own.union(Missing({}, tuple(lists)))
 
 
 def months_between_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
