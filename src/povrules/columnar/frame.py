@@ -17,6 +17,7 @@ The frame holds every fact, so that a row can be turned back into the subject's 
 
 from __future__ import annotations
 
+import itertools
 import types as pytypes
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from povrules.facts import SUBJECTS, FactModel, Judged, parse_facts
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
 INT64_DIGITS = 18  # every integer of up to 18 decimal digits fits an Int64
+ITEM_BATCH = 8192  # subjects per batch on the item path (CSV, Excel, mapped Parquet)
 
 
 @attrs.frozen
@@ -214,20 +216,42 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
-def read_frame(source: str | Path, *, format: str | None = None, mapping: Any = None,
+def read_frame(source: str | Path | Any, *, format: str | None = None, mapping: Any = None,
                subject: str = "household") -> pl.DataFrame:
     """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as a frame.
 
+    JSON Lines, and Parquet without a mapping, are read column-wise (no model per subject) and
+    validated as the row path validates: the frame, and the first error, are those of validating
+    every item with :func:`povrules.facts.parse_facts`. CSV, Excel and mapped Parquet go item by
+    item through the mapping, then models, a batch at a time (as does a Parquet file with a column
+    type the fast path does not read, such as float amounts or timestamps).
+
     Raises :class:`povrules.CaseloadError` for an unreadable file and :class:`povrules.FactsError`
-    (naming the file position) for facts that fail validation.
+    (``source`` the file position, ``file:line`` or ``file:row N``) for the first subject whose facts
+    fail validation.
     """
     from povrules.caseload import read_caseload
 
-    def validated() -> Iterable[FactModel]:
-        for item in read_caseload(source, format=format, mapping=mapping, subject=subject):
-            yield parse_facts(item.data, subject, item.where)
-
-    return caseload_frame(validated(), subject=subject)
+    stream = hasattr(source, "read") or str(source) == "-"
+    if format is None:
+        format = "jsonl" if stream else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+                                         ".pq": "parquet"}.get(Path(str(source)).suffix.lower())
+    if format == "jsonl" and mapping is None:
+        return _jsonl_frame(source, subject)
+    if format == "parquet" and mapping is None:
+        made = _parquet_frame(source, subject)
+        if made is not None:
+            return made
+    frames = []
+    items = read_caseload(source, format=format, mapping=mapping, subject=subject)
+    while True:  # a batch of models at a time: the row dicts of a whole county need not be held at once
+        batch = [parse_facts(item.data, subject, item.where) for item in itertools.islice(items, ITEM_BATCH)]
+        if not batch and frames:
+            break
+        frames.append(caseload_frame(batch, subject=subject))
+        if len(batch) < ITEM_BATCH:
+            break
+    return pl.concat(frames) if len(frames) > 1 else frames[0]
 
 
 # Rows → facts, for the rows the row engine decides.
@@ -627,3 +651,127 @@ def _jsonl_frame(source: Any, subject: str) -> pl.DataFrame:
     if batch or not out:
         out.append(chunk(batch))
     return pl.from_arrow(pa.concat_tables(out))  # type: ignore[return-value]
+
+
+def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return True
+    if spec.kind in ("record", "judged"):
+        return pa.types.is_struct(kind) and all(
+            _parquet_leaf_ok(spec.fields[kind.field(i).name], kind.field(i).type)
+            for i in range(kind.num_fields) if kind.field(i).name in spec.fields)
+    if spec.kind == "list":
+        assert spec.item is not None
+        return (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and _parquet_leaf_ok(spec.item, kind.value_type)
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    if spec.kind == "str":
+        return text
+    if spec.kind == "decimal":  # decimals are read through their text, as the row path formats them
+        return text or pa.types.is_decimal(kind)
+    if spec.kind == "date":
+        return text or pa.types.is_date32(kind)
+    if spec.kind == "int":
+        return pa.types.is_signed_integer(kind) or kind in (pa.uint8(), pa.uint16(), pa.uint32())
+    return pa.types.is_boolean(kind)
+
+
+def _parquet_frame(source: str | Path, subject: str) -> pl.DataFrame | None:
+    """A nested Parquet caseload, or None when a column's type is one the fast path does not read."""
+    import pyarrow.parquet as pq
+
+    from povrules.caseload import read_caseload
+    from povrules.errors import CaseloadError
+
+    # The row path's own checks of the file and its columns (CaseloadError as it raises them).
+    items = read_caseload(source, format="parquet", subject=subject)
+    spec = _record_spec(SUBJECTS[subject][0])
+    try:
+        table = pq.read_table(source)
+    except Exception as exc:  # pyarrow's errors are several classes; the row path reports the same way
+        raise CaseloadError(f"cannot read it as Parquet ({exc})", str(source)) from None
+    if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in table.schema if f.name in spec.fields):
+        return None
+    fast, marked = _convert_table(table, subject)
+    replaced: dict[int, FactModel] = {}
+    if marked:  # one pass over the row path's items, to validate exactly the rows marked
+        wanted = set(marked)
+        for number, item in enumerate(items):
+            if number in wanted:
+                replaced[number] = parse_facts(item.data, subject, item.where)
+                if len(replaced) == len(wanted):
+                    break
+    return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+# Frame → files: the facts' JSON form (amounts as text with their declared places, dates ISO).
+
+
+def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
+    if shape.kind == "decimal":
+        if shape.scale == 0:
+            return expr.cast(pl.String)
+        sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        size = 10 ** shape.scale
+        return pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
+                              (expr.abs() % size).cast(pl.String).str.zfill(shape.scale)])
+    if shape.kind == "date":
+        return expr.dt.to_string("%Y-%m-%d")
+    if shape.kind == "list":
+        assert shape.item is not None
+        if shape.item.kind in ("bool", "int", "str"):
+            return expr
+        return expr.list.eval(_json_form(shape.item, pl.element()))
+    if shape.kind in ("record", "judged"):
+        inner = pl.struct([_json_form(s, expr.struct.field(n)).alias(n) for n, s in shape.fields.items()])
+        return pl.when(expr.is_null()).then(None).otherwise(inner)
+    return expr
+
+
+def _field_names(shape: FrameShape, out: set[str]) -> set[str]:
+    for name, field in shape.fields.items():
+        out.add(name)
+        if field.kind in ("record", "judged"):
+            _field_names(field, out)
+        elif field.kind == "list" and field.item is not None and field.item.kind in ("record", "judged"):
+            _field_names(field.item, out)
+    return out
+
+
+def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = None,
+                subject: str = "household") -> None:
+    """Write a frame made by :func:`caseload_frame` or :func:`read_frame` as a caseload file.
+
+    JSON Lines (``.jsonl``): one line per row, the facts' JSON form as
+    ``model_dump(mode="json", exclude_none=True)`` gives it (unknown facts absent; amounts as text
+    with the field's declared places, so ``"100.00"`` where the facts said ``"100"``). Parquet
+    (``.parquet``): the same nested form, unknown facts null. Either reads back with
+    :func:`read_frame` to an equal frame. Raises ``ValueError`` for an unknown format and
+    :class:`PovrulesError` for a frame whose schema is not the subject's.
+    """
+    import re
+
+    shape = frame_shape(subject)
+    if format is None:
+        format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
+            Path(path).suffix.lower())
+    if format not in ("jsonl", "parquet"):
+        raise ValueError(f"unknown format {format!r}; formats: jsonl, parquet")
+    expected = {name: s.dtype for name, s in shape.fields.items()}
+    if dict(frame.schema) != expected:
+        raise PovrulesError(f"the frame's schema is not that of a {subject}'s facts")
+    form = frame.select([_json_form(s, pl.col(n)).alias(n) for n, s in shape.fields.items()])
+    if format == "parquet":
+        form.write_parquet(path)
+        return
+    names = "|".join(re.escape(n) for n in sorted(_field_names(shape, set())))
+    # json_encode writes unknown facts as null; the JSON form leaves them out. A key is always
+    # preceded by "{" or ",", which an escaped quote inside a string value never is.
+    text = (form.select(pl.struct(pl.all()).struct.json_encode().alias("line"))["line"]
+            .str.replace_all(rf',"(?:{names})":null', "")
+            .str.replace_all(rf'\{{"(?:{names})":null,?', "{"))
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for chunk in text.to_frame().iter_slices(65_536):
+            out.write("\n".join(chunk["line"].to_list()))
+            out.write("\n")
