@@ -17,6 +17,7 @@ The frame holds every fact, so that a row can be turned back into the subject's 
 
 from __future__ import annotations
 
+import itertools
 import types as pytypes
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from povrules.facts import SUBJECTS, FactModel, Judged, parse_facts
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
 INT64_DIGITS = 18  # every integer of up to 18 decimal digits fits an Int64
+ITEM_BATCH = 8192  # subjects per batch on the item path (CSV, Excel, mapped Parquet)
 
 
 @attrs.frozen
@@ -214,20 +216,42 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
-def read_frame(source: str | Path, *, format: str | None = None, mapping: Any = None,
+def read_frame(source: str | Path | Any, *, format: str | None = None, mapping: Any = None,
                subject: str = "household") -> pl.DataFrame:
     """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as a frame.
 
+    JSON Lines, and Parquet without a mapping, are read column-wise (no model per subject) and
+    validated as the row path validates: the frame, and the first error, are those of validating
+    every item with :func:`povrules.facts.parse_facts`. CSV, Excel and mapped Parquet go item by
+    item through the mapping, then models, a batch at a time (as does a Parquet file with a column
+    type the fast path does not read, such as float amounts or timestamps).
+
     Raises :class:`povrules.CaseloadError` for an unreadable file and :class:`povrules.FactsError`
-    (naming the file position) for facts that fail validation.
+    (``source`` the file position, ``file:line`` or ``file:row N``) for the first subject whose facts
+    fail validation.
     """
     from povrules.caseload import read_caseload
 
-    def validated() -> Iterable[FactModel]:
-        for item in read_caseload(source, format=format, mapping=mapping, subject=subject):
-            yield parse_facts(item.data, subject, item.where)
-
-    return caseload_frame(validated(), subject=subject)
+    stream = hasattr(source, "read") or str(source) == "-"
+    if format is None:
+        format = "jsonl" if stream else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+                                         ".pq": "parquet"}.get(Path(str(source)).suffix.lower())
+    if format == "jsonl" and mapping is None:
+        return _jsonl_frame(source, subject)
+    if format == "parquet" and mapping is None:
+        made = _parquet_frame(source, subject)
+        if made is not None:
+            return made
+    frames = []
+    items = read_caseload(source, format=format, mapping=mapping, subject=subject)
+    while True:  # a batch of models at a time: the row dicts of a whole county need not be held at once
+        batch = [parse_facts(item.data, subject, item.where) for item in itertools.islice(items, ITEM_BATCH)]
+        if not batch and frames:
+            break
+        frames.append(caseload_frame(batch, subject=subject))
+        if len(batch) < ITEM_BATCH:
+            break
+    return pl.concat(frames) if len(frames) > 1 else frames[0]
 
 
 # Rows → facts, for the rows the row engine decides.
@@ -256,3 +280,498 @@ def facts_of(frame: pl.DataFrame, rows: Sequence[int], *, subject: str = "househ
     rows = list(rows)
     picked = frame[rows].to_dicts() if rows else []  # one gather, rather than a lookup per row
     return [parse_facts(_from_row(shape, data), subject, f"row {index}") for index, data in zip(rows, picked)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files → frame without a model per subject, validated as the row path validates.
+#
+# The approach: a strict reader (pyarrow's JSON reader with an explicit schema refuses unknown
+# fields and every change of JSON type; Parquet columns are checked against the same schema) gives
+# the raw columns; vectorised checks, read from the models' constraints, mark every row that might
+# not be exactly what pydantic accepts, with the value the frame would hold. Marked rows, and lines
+# the reader refuses, are validated one at a time with pydantic: the first invalid one raises the
+# row path's own ``FactsError`` (so the problem texts are pydantic's, word for word); the valid
+# ones (a lax form the checks do not reproduce, say ``"+1"`` for an amount) are built through
+# their models. So a row is either proved canonical vectorised or decided by the row path itself.
+
+
+@attrs.frozen
+class _Spec:
+    """What the fast path checks for one fact: how it is read raw, and the model's constraints."""
+
+    kind: Kind
+    raw: Any  # the pyarrow type it is read as (amounts and dates as text)
+    required: bool = False
+    nullable: bool = True
+    default: Any = None  # for a field neither required nor nullable (a judgement's evidence)
+    constraints: Mapping[str, Any] = attrs.field(factory=dict)
+    allowed: tuple[str, ...] | None = None  # a Literal's values
+    opaque: bool = False  # a constraint the checks do not know: every non-null value goes to pydantic
+    fields: Mapping[str, _Spec] = attrs.field(factory=dict)
+    item: _Spec | None = None
+    model: type[BaseModel] | None = None
+    validated: tuple[str, ...] = ()  # fields with a custom validator and no vectorised twin
+    whole_model_validated: bool = False
+
+
+# Constraint names the vectorised checks reproduce (from annotated_types and pydantic's metadata).
+_KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_digits", "decimal_places",
+          "allow_inf_nan"}
+# Custom field validators with a vectorised twin, by (model, validator name): the twin marks a
+# superset of the rows the validator refuses (pydantic then gives the exact text). A validator not
+# listed here marks every row where its field is known.
+_TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = {
+    ("Income", "_period_in_order"): lambda f: (f["period_end"] < f["period_start"]).fill_null(False),
+}
+_specs: dict[type[BaseModel], _Spec] = {}
+
+
+def _constraint_items(item: Any) -> dict[str, Any]:
+    import dataclasses
+
+    from pydantic import WithJsonSchema
+
+    if isinstance(item, WithJsonSchema):
+        return {}  # documentation only
+    if dataclasses.is_dataclass(item):
+        return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+    if hasattr(item, "__dict__"):
+        return {k: v for k, v in vars(item).items() if v is not None}
+    return {"?": item}
+
+
+def _record_spec(model: type[BaseModel]) -> _Spec:
+    found = _specs.get(model)
+    if found is not None:
+        return found
+    fields = {name: _field_spec(info.annotation, tuple(info.metadata), info.is_required(), info.default)
+              for name, info in model.model_fields.items()}
+    decorators = model.__pydantic_decorators__
+    validated: list[str] = []
+    for name, decorator in decorators.field_validators.items():
+        if (model.__name__, name) not in _TWINS:
+            validated.extend(decorator.info.fields)
+    import pyarrow as pa
+
+    spec = _Spec("record", pa.struct([pa.field(n, s.raw) for n, s in fields.items()]), fields=fields, model=model,
+                 validated=tuple(validated), whole_model_validated=bool(decorators.model_validators))
+    _specs[model] = spec
+    return spec
+
+
+def _field_spec(annotation: Any, metadata: tuple[Any, ...], required: bool, default: Any) -> _Spec:
+    import pyarrow as pa
+
+    nullable = False
+    found: list[Any] = list(metadata)
+    while True:  # peel Optional[...] and Annotated[...] layers, gathering constraints
+        origin = typing.get_origin(annotation)
+        if origin in (Union, pytypes.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            nullable = nullable or len(args) < len(typing.get_args(annotation))
+            if len(args) != 1:
+                raise PovrulesError(f"a union the columnar frame cannot hold: {annotation!r}")
+            annotation = args[0]
+        elif origin is typing.Annotated:
+            base, *extra = typing.get_args(annotation)
+            for item in extra:
+                found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+            annotation = base
+        else:
+            break
+    constraints: dict[str, Any] = {}
+    for item in found:
+        constraints.update(_constraint_items(item))
+    opaque = any(k not in _KNOWN for k, v in constraints.items() if v is not None and v is not False) or \
+        constraints.get("allow_inf_nan") is True
+    common = dict(required=required, nullable=nullable, default=None if required else default,
+                  constraints=constraints, opaque=opaque)
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        if not all(isinstance(a, str) for a in allowed):
+            return _Spec("str", pa.string(), **{**common, "opaque": True})
+        return _Spec("str", pa.string(), allowed=tuple(allowed), **common)
+    if origin in (tuple, list):
+        item = _field_spec(typing.get_args(annotation)[0], (), True, None)
+        return _Spec("list", pa.list_(item.raw), item=item, **common)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        record = _record_spec(annotation)
+        return attrs.evolve(record, **common)
+    kinds = {bool: ("bool", pa.bool_()), int: ("int", pa.int64()), str: ("str", pa.string()),
+             date: ("date", pa.string()), Decimal: ("decimal", pa.string())}
+    if annotation not in kinds:
+        raise PovrulesError(f"fact type {annotation!r} has no columnar form")
+    kind, raw = kinds[annotation]
+    return _Spec(kind, raw, **common)  # type: ignore[arg-type]
+
+
+def _int_bound(value: Any, scale: int) -> int | None:
+    """A bound at the stored scale, or None when it is not a whole number there (then: pydantic)."""
+    moved = Decimal(str(value)).scaleb(scale)
+    return int(moved) if moved == moved.to_integral_value() else None
+
+
+def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
+    """A raw leaf array → (its frame values, a mask of the values pydantic must look at)."""
+    import pyarrow as pa
+
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    known = series.is_not_null()
+    bad = known & False
+    c = spec.constraints
+    if spec.opaque:
+        bad = known
+    if spec.kind == "decimal":
+        if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
+            series = pl.from_arrow(array.cast(pa.string()))  # type: ignore[assignment]
+        places = int(c.get("decimal_places", 0))
+        digits = int(c.get("max_digits", INT64_DIGITS))
+        whole = max(digits - places, 1)
+        # The canonical form only: no sign, no exponent, no leading zero, at most the declared places.
+        shape = rf"^(0|[1-9]\d{{0,{whole - 1}}})" + (rf"(\.\d{{1,{places}}})?$" if places else "$")
+        canonical = series.str.contains(shape).fill_null(False)
+        bad = bad | (known & ~canonical)
+        text = pl.when(canonical).then(series)
+        frame = pl.DataFrame({"t": series}).select(text.alias("t"))["t"]
+        units = frame.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+        fraction = frame.str.extract(r"\.(\d+)$", 1).str.pad_end(places, "0").cast(pl.Int64, strict=False).fill_null(0)
+        values = units * (10 ** places) + fraction
+        bad = bad | _bounds(values, c, places)
+    elif spec.kind == "date":
+        if series.dtype == pl.Date:
+            values = series
+        else:
+            canonical = series.str.contains(r"^\d{4}-\d{2}-\d{2}$").fill_null(False)
+            values = pl.DataFrame({"t": series}).select(
+                pl.when(canonical).then(pl.col("t")).str.to_date("%Y-%m-%d", strict=False))["t"]
+            bad = bad | (known & (values.is_null() | (values.dt.year() < 1)).fill_null(True))
+    elif spec.kind == "int":
+        values = series.cast(pl.Int64)
+        bad = bad | _bounds(values, c, 0)
+    elif spec.kind == "str":
+        values = series.cast(pl.String)
+        if spec.allowed is not None:
+            bad = bad | (known & ~values.is_in(list(spec.allowed)).fill_null(False))
+        if c.get("min_length") is not None:
+            bad = bad | (values.str.len_chars() < int(c["min_length"])).fill_null(False)
+        if c.get("max_length") is not None:
+            bad = bad | (values.str.len_chars() > int(c["max_length"])).fill_null(False)
+        if c.get("pattern") is not None:  # pydantic searches, as polars does (both the Rust regex crate)
+            bad = bad | (known & ~values.str.contains(str(c["pattern"])).fill_null(False))
+    else:
+        values = series.cast(pl.Boolean)
+    return values.to_arrow(), bad
+
+
+def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
+    bad = values.is_not_null() & False
+    for name, test in (("ge", values.__lt__), ("gt", values.__le__), ("le", values.__gt__), ("lt", values.__ge__)):
+        if c.get(name) is None:
+            continue
+        bound = _int_bound(c[name], scale)
+        if bound is None:
+            bad = bad | values.is_not_null()
+        else:
+            bad = bad | test(bound).fill_null(False)
+    return bad
+
+
+def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
+    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if array.type == pa.null():
+        array = pa.nulls(len(array), spec.raw)
+    if spec.opaque and spec.kind in ("record", "list"):
+        marked.append(rows.filter(array.is_valid()))
+    if spec.kind in ("record", "judged"):
+        valid = array.is_valid()
+        children = {array.type.field(i).name: child for i, child in enumerate(array.flatten())}
+        for name, child in children.items():  # a Parquet column the model lacks: refused where it holds a value
+            if name not in spec.fields:
+                marked.append(rows.filter(child.is_valid()))
+        out = []
+        made: dict[str, Any] = {}
+        for name, field in spec.fields.items():
+            child = children.get(name)
+            if child is None:
+                child = pa.nulls(len(array), field.raw)
+            if field.required:
+                marked.append(rows.filter(pc.and_(valid, child.is_null())))
+            converted = _walk(field, child, rows, marked)
+            if not field.required and not field.nullable:
+                # Absent means the model's default (JSON Lines marks an explicit null separately).
+                fill = pa.scalar(list(field.default) if isinstance(field.default, tuple) else field.default,
+                                 converted.type)
+                converted = pc.if_else(pc.and_(valid, converted.is_null()), fill, converted)
+            if name in spec.validated:
+                marked.append(rows.filter(converted.is_valid()))
+            made[name] = converted
+            out.append(converted)
+        assert spec.model is not None
+        for key, decorator in spec.model.__pydantic_decorators__.field_validators.items():
+            twin = _TWINS.get((spec.model.__name__, key))
+            if twin is not None:
+                flags = twin({n: pl.from_arrow(a) for n, a in made.items()})  # type: ignore[misc]
+                marked.append(rows.filter(flags.to_arrow()))
+        if spec.whole_model_validated:
+            marked.append(rows.filter(valid))
+        return pa.StructArray.from_arrays(out, fields=[pa.field(n, a.type) for n, a in zip(spec.fields, out)],
+                                          mask=pc.invert(valid))
+    if spec.kind == "list":
+        assert spec.item is not None
+        valid = array.is_valid()
+        values = array.flatten()
+        inner_rows = rows.take(pc.list_parent_indices(array))
+        marked.append(inner_rows.filter(values.is_null()))  # a null element: never valid facts
+        converted = _walk(spec.item, values, inner_rows, marked)
+        offsets = pc.subtract(array.offsets, array.offsets[0])
+        maker = pa.LargeListArray if pa.types.is_large_list(array.type) else pa.ListArray
+        return maker.from_arrays(offsets, converted, mask=pc.invert(valid))
+    values, bad = _leaf(spec, array)
+    marked.append(rows.filter(bad.to_arrow()))
+    return values
+
+
+# Lines per JSON Lines chunk: parsed by pyarrow in one call (a few tens of megabytes of text).
+JSONL_CHUNK = 32_768
+# A refused chunk is halved until its pieces are this small, then its lines go to pydantic one by one.
+_SMALLEST = 16
+
+
+def _target_schema(subject: str) -> Any:
+    shape = frame_shape(subject)
+    return pl.DataFrame(schema={name: s.dtype for name, s in shape.fields.items()}).to_arrow().schema
+
+
+def _convert_table(table: Any, subject: str) -> tuple[Any, list[int]]:
+    """A raw table (columns in the facts' JSON shape) → the frame's table, and the rows to look at."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spec = _record_spec(SUBJECTS[subject][0])
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    whole = pa.StructArray.from_arrays(columns, names=table.column_names) if columns else pa.nulls(0, spec.raw)
+    rows = pa.array(range(table.num_rows), pa.int64())
+    marked: list[Any] = []
+    converted = _walk(spec, whole, rows, marked)
+    flagged = pc.unique(pa.concat_arrays([m.cast(pa.int64()) for m in marked])) if marked else pa.array([], pa.int64())
+    out = pa.Table.from_struct_array(converted).cast(_target_schema(subject))
+    return out, sorted(flagged.to_pylist())
+
+
+def _splice(fast: Any, replaced: Mapping[int, FactModel], subject: str) -> Any:
+    """The fast table with the given rows replaced by their models' rows (as :func:`caseload_frame` makes them)."""
+    import pyarrow as pa
+
+    if not replaced:
+        return fast
+    order = sorted(replaced)
+    slow = caseload_frame([replaced[i] for i in order], subject=subject).to_arrow().cast(fast.schema)
+    position = {row: fast.num_rows + k for k, row in enumerate(order)}
+    take = pa.array([position.get(i, i) for i in range(fast.num_rows)], pa.int64())
+    return pa.concat_tables([fast, slow]).take(take)
+
+
+def _null_field_names(spec: _Spec, out: set[str]) -> set[str]:
+    """Names of fields whose explicit ``null`` pydantic refuses although absence is fine (defaults)."""
+    for name, field in spec.fields.items():
+        if not field.required and not field.nullable:
+            out.add(name)
+        if field.kind == "record":
+            _null_field_names(field, out)
+        elif field.kind == "list" and field.item is not None and field.item.kind == "record":
+            _null_field_names(field.item, out)
+    return out
+
+
+def _jsonl_frame(source: Any, subject: str) -> pl.DataFrame:
+    import re
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from povrules.caseload import read_jsonl
+    from povrules.errors import CaseloadError
+
+    spec = _record_spec(SUBJECTS[subject][0])
+    options = pj.ParseOptions(explicit_schema=pa.schema([pa.field(n, s.raw) for n, s in spec.fields.items()]),
+                              unexpected_field_behavior="error")
+    names = sorted(_null_field_names(spec, set()))
+    # An explicit null where the model has a default: pyarrow reads it as absent, pydantic refuses it.
+    null_default = re.compile(rb'"(' + b"|".join(re.escape(n.encode()) for n in names) + rb')"\s*:\s*null') \
+        if names else None
+    empty = pa.Table.from_pylist([], schema=options.explicit_schema)
+
+    def parse(lines: list[bytes]) -> list[Any]:
+        """Tables in order; a line pyarrow refuses becomes a one-row null table (pydantic decides it)."""
+        try:
+            table = pj.read_json(pa.py_buffer(b"\n".join(lines)), parse_options=options,
+                                 read_options=pj.ReadOptions(block_size=1 << 26))
+            if table.num_rows == len(lines):  # two objects on one line would read as two rows
+                return [table]
+        except pa.ArrowInvalid:
+            pass
+        if len(lines) <= _SMALLEST:
+            return [None] * len(lines)
+        half = len(lines) // 2
+        return parse(lines[:half]) + parse(lines[half:])
+
+    def chunk(items: list[Any]) -> Any:
+        lines = [item.data for item in items]
+        parts = parse(lines)
+        refused = [k for k, p in enumerate(parts) if p is None] if any(p is None for p in parts) else []
+        tables = [p if p is not None else pa.Table.from_pylist([{}], schema=empty.schema) for p in parts]
+        fast, marked = _convert_table(pa.concat_tables(tables) if tables else empty, subject)
+        suspect = set(marked) | set(refused)
+        if null_default is not None:
+            suspect.update(k for k, line in enumerate(lines) if b"null" in line and null_default.search(line))
+        # In file order: the first invalid line raises, as on the row path.
+        replaced = {k: parse_facts(lines[k], subject, items[k].where) for k in sorted(suspect)}
+        return _splice(fast, replaced, subject)
+
+    out = []
+    items = read_jsonl(source)
+    batch: list[Any] = []
+    while True:
+        try:
+            for item in items:
+                batch.append(item)
+                if len(batch) == JSONL_CHUNK:
+                    out.append(chunk(batch))
+                    batch = []
+        except CaseloadError:
+            if batch:  # an invalid line before the unreadable one is reported first, as on the row path
+                chunk(batch)
+            raise
+        break
+    if batch or not out:
+        out.append(chunk(batch))
+    return pl.from_arrow(pa.concat_tables(out))  # type: ignore[return-value]
+
+
+def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_null(kind):
+        return True
+    if spec.kind in ("record", "judged"):
+        return pa.types.is_struct(kind) and all(
+            _parquet_leaf_ok(spec.fields[kind.field(i).name], kind.field(i).type)
+            for i in range(kind.num_fields) if kind.field(i).name in spec.fields)
+    if spec.kind == "list":
+        assert spec.item is not None
+        return (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and _parquet_leaf_ok(spec.item, kind.value_type)
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    if spec.kind == "str":
+        return text
+    if spec.kind == "decimal":  # decimals are read through their text, as the row path formats them
+        return text or pa.types.is_decimal(kind)
+    if spec.kind == "date":
+        return text or pa.types.is_date32(kind)
+    if spec.kind == "int":
+        return pa.types.is_signed_integer(kind) or kind in (pa.uint8(), pa.uint16(), pa.uint32())
+    return pa.types.is_boolean(kind)
+
+
+def _parquet_frame(source: str | Path, subject: str) -> pl.DataFrame | None:
+    """A nested Parquet caseload, or None when a column's type is one the fast path does not read."""
+    import pyarrow.parquet as pq
+
+    from povrules.caseload import read_caseload
+    from povrules.errors import CaseloadError
+
+    # The row path's own checks of the file and its columns (CaseloadError as it raises them).
+    items = read_caseload(source, format="parquet", subject=subject)
+    spec = _record_spec(SUBJECTS[subject][0])
+    try:
+        table = pq.read_table(source)
+    except Exception as exc:  # pyarrow's errors are several classes; the row path reports the same way
+        raise CaseloadError(f"cannot read it as Parquet ({exc})", str(source)) from None
+    if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in table.schema if f.name in spec.fields):
+        return None
+    fast, marked = _convert_table(table, subject)
+    replaced: dict[int, FactModel] = {}
+    if marked:  # one pass over the row path's items, to validate exactly the rows marked
+        wanted = set(marked)
+        for number, item in enumerate(items):
+            if number in wanted:
+                replaced[number] = parse_facts(item.data, subject, item.where)
+                if len(replaced) == len(wanted):
+                    break
+    return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+# Frame → files: the facts' JSON form (amounts as text with their declared places, dates ISO).
+
+
+def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
+    if shape.kind == "decimal":
+        if shape.scale == 0:
+            return expr.cast(pl.String)
+        sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        size = 10 ** shape.scale
+        return pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
+                              (expr.abs() % size).cast(pl.String).str.zfill(shape.scale)])
+    if shape.kind == "date":
+        return expr.dt.to_string("%Y-%m-%d")
+    if shape.kind == "list":
+        assert shape.item is not None
+        if shape.item.kind in ("bool", "int", "str"):
+            return expr
+        return expr.list.eval(_json_form(shape.item, pl.element()))
+    if shape.kind in ("record", "judged"):
+        inner = pl.struct([_json_form(s, expr.struct.field(n)).alias(n) for n, s in shape.fields.items()])
+        return pl.when(expr.is_null()).then(None).otherwise(inner)
+    return expr
+
+
+def _field_names(shape: FrameShape, out: set[str]) -> set[str]:
+    for name, field in shape.fields.items():
+        out.add(name)
+        if field.kind in ("record", "judged"):
+            _field_names(field, out)
+        elif field.kind == "list" and field.item is not None and field.item.kind in ("record", "judged"):
+            _field_names(field.item, out)
+    return out
+
+
+def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = None,
+                subject: str = "household") -> None:
+    """Write a frame made by :func:`caseload_frame` or :func:`read_frame` as a caseload file.
+
+    JSON Lines (``.jsonl``): one line per row, the facts' JSON form as
+    ``model_dump(mode="json", exclude_none=True)`` gives it (unknown facts absent; amounts as text
+    with the field's declared places, so ``"100.00"`` where the facts said ``"100"``). Parquet
+    (``.parquet``): the same nested form, unknown facts null. Either reads back with
+    :func:`read_frame` to an equal frame. Raises ``ValueError`` for an unknown format and
+    :class:`PovrulesError` for a frame whose schema is not the subject's.
+    """
+    import re
+
+    shape = frame_shape(subject)
+    if format is None:
+        format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
+            Path(path).suffix.lower())
+    if format not in ("jsonl", "parquet"):
+        raise ValueError(f"unknown format {format!r}; formats: jsonl, parquet")
+    expected = {name: s.dtype for name, s in shape.fields.items()}
+    if dict(frame.schema) != expected:
+        raise PovrulesError(f"the frame's schema is not that of a {subject}'s facts")
+    form = frame.select([_json_form(s, pl.col(n)).alias(n) for n, s in shape.fields.items()])
+    if format == "parquet":
+        form.write_parquet(path)
+        return
+    names = "|".join(re.escape(n) for n in sorted(_field_names(shape, set())))
+    # json_encode writes unknown facts as null; the JSON form leaves them out. A key is always
+    # preceded by "{" or ",", which an escaped quote inside a string value never is.
+    text = (form.select(pl.struct(pl.all()).struct.json_encode().alias("line"))["line"]
+            .str.replace_all(rf',"(?:{names})":null', "")
+            .str.replace_all(rf'\{{"(?:{names})":null,?', "{"))
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for chunk in text.to_frame().iter_slices(65_536):
+            out.write("\n".join(chunk["line"].to_list()))
+            out.write("\n")
