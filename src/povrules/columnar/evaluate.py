@@ -208,7 +208,7 @@ def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Ser
     rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
     n = result.height
     if rows.len() == 0 or not per_rule:
-        return pl.Series("missing", [[] for _ in range(n)], dtype=pl.List(pl.String))
+        return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)  # no Python list per row
     table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
                          schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
     subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
