@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar]'
+	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
