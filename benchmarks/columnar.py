@@ -469,6 +469,21 @@ def spark_arrow_polars(data: Data) -> Callable[[], Outcomes]:
                                  .mapInArrow(apply, "outcome tinyint"))
 
 
+def spark_columnar(data: Data) -> Callable[[], Outcomes]:
+    """povrules.spark: each Arrow batch validated column-wise into the engine's frame and decided
+    (outcome, labels, missing facts) by the columnar engine on the executors."""
+    import povrules
+    from povrules.spark import decide_spark
+
+    spark = spark_session()
+    ruleset = povrules.load_ruleset(RULESET)
+    def run() -> Outcomes:
+        decided = decide_spark(spark.read.parquet(str(data.nested)), ruleset, DECISION, AS_OF)
+        return {row[0]: row[1] for row in decided.groupBy("outcome").count().collect()}
+
+    return run
+
+
 def _engine_frame(nested: Any) -> Any:
     """The benchmark's nested facts in the columnar engine's layout: amounts as integer fen (the
     engine's exact scaled integers), the rest as it is. Not timed: a caseload is read into this
@@ -536,24 +551,6 @@ def columnar_hunan(data: Data) -> Callable[[], Outcomes]:
     return run
 
 
-# COLUMNAR: the rows issue 12 adds. Each is listed now and skipped, with the reason printed, until its
-# builder is written: give it a builder like the ones above (returning outcome codes per household,
-# or counts per label) and drop its ``pending`` text. No runner ever reports a number it did not time.
-
-
-def _pending_columnar(what: str) -> Callable[[], str | None]:
-    def reason() -> str | None:
-        try:
-            found = importlib.util.find_spec("povrules.columnar") is not None
-        except ImportError:
-            found = False
-        if not found:
-            return "povrules.columnar is not in this tree yet (issue 12)"
-        return f"povrules.columnar is there but {what} is not wired into this benchmark yet"
-
-    return reason
-
-
 def _needs(*modules: str, java: bool = False) -> Callable[[], str | None]:
     def reason() -> str | None:
         missing = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -600,8 +597,8 @@ RUNNERS: list[Runner] = [
            available=_needs("pyspark", "polars", java=True)),
     Runner("Spark local[2], mapInArrow + polars expression", spark_arrow_polars, threads="2",
            available=_needs("pyspark", "polars", java=True)),
-    Runner("Spark local[2], mapInArrow + columnar", None, threads="2",
-           available=_pending_columnar("the Spark runner")),
+    Runner("Spark local[2], mapInArrow + columnar", spark_columnar, threads="2",
+           available=_needs("pyspark", "polars", java=True)),
 ]
 
 BY_NAME = {runner.name: runner for runner in RUNNERS}

@@ -196,3 +196,20 @@ def test_csv_with_a_mapping_stays_on_the_item_path(tmp_path: Path) -> None:
     path.write_text("id\nH1\n", encoding="utf-8")
     with pytest.raises(CaseloadError):
         read_frame(path)
+
+
+def test_an_arrow_table_or_batch_is_a_frame_validated_as_the_row_path_validates() -> None:
+    from povrules.columnar import arrow_frame
+
+    rows = list(_county())
+    table = pa.Table.from_pylist(rows)
+    expected = caseload_frame([povrules.parse_household(row) for row in rows])
+    assert arrow_frame(table).equals(expected)
+    assert arrow_frame(table.to_batches()[0]).equals(expected.head(table.to_batches()[0].num_rows))
+    bad = [copy.deepcopy(row) for row in rows[:40]]
+    index = next(i for i, row in enumerate(bad) if row.get("members"))
+    bad[index]["members"][0]["age"] = 200
+    with pytest.raises(FactsError) as raised:
+        arrow_frame(pa.Table.from_pylist(bad), where=lambda row: f"batch 3, row {row}")
+    assert raised.value.source == f"batch 3, row {index}"
+    assert "members[0].age" in str(raised.value)

@@ -2,11 +2,11 @@
 
 A Spark DataFrame of facts (one row per household, village or county, in the facts' nested JSON
 shape: records as structs, lists as arrays, dates as dates, amounts as strings or decimals) is
-decided with ``DataFrame.mapInArrow``: on the executors, each Arrow batch is validated into the
-subject's models (:func:`povrules.parse_facts`, as the row engine requires), made a columnar frame
-(:func:`povrules.columnar.caseload_frame`), decided (:func:`povrules.columnar.decide_frame`, which
-reads the kept models for the rows the row engine must decide) and returned as an Arrow batch of
-``id, outcome, labels, missing``. The answers are the row engine's, row for row.
+decided with ``DataFrame.mapInArrow``: on the executors, each Arrow batch is made a columnar frame
+and validated as the row path validates (:func:`povrules.columnar.arrow_frame`: column checks, and
+pydantic for the rows they flag), decided (:func:`povrules.columnar.decide_frame`, missing facts
+included) and returned as an Arrow batch of ``id, outcome, labels, missing``. The answers are the
+row engine's, row for row.
 
 The ruleset travels **by value**: it is pickled once on the driver and carried in the task closure,
 so executors need no access to the ruleset's files, only ``povrules[columnar]`` installed.
@@ -24,9 +24,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from povrules.columnar import FrameShape, NotSupported, caseload_frame, decide_frame, frame_shape, translate_decision
+from povrules.columnar import FrameShape, NotSupported, arrow_frame, decide_frame, frame_shape, translate_decision
 from povrules.errors import PovrulesError
-from povrules.facts import SUBJECTS, parse_facts
+from povrules.facts import SUBJECTS
 from povrules.ruleset.model import Ruleset
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
@@ -125,16 +125,6 @@ def _ruleset(key: str, blob: bytes) -> Ruleset:
     return found
 
 
-def _known(value: Any) -> Any:
-    """A decoded row in the facts' JSON form: null fields dropped, since a struct field the row lacks
-    comes back as null and some fields (a judged fact's ``evidence``) may be absent but not null."""
-    if isinstance(value, dict):
-        return {k: _known(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_known(v) for v in value]
-    return value
-
-
 def _output_schema(missing: bool) -> tuple[pa.Schema, str]:
     import pyarrow as pa
 
@@ -186,9 +176,9 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            models = [parse_facts(_known(row), subject, f"row id={row.get('id')!r}") for row in batch.to_pylist()]
-            frame = caseload_frame(models, subject=subject)
-            decided = decide_frame(frame, local, decision, as_of, missing=missing, facts=models)
+            ids = batch.column("id").to_pylist() if "id" in batch.schema.names else [None] * batch.num_rows
+            frame = arrow_frame(batch, subject=subject, where=lambda row: f"row id={ids[row]!r}")
+            decided = decide_frame(frame, local, decision, as_of, missing=missing)
             # polars gives large (64-bit offset) strings and lists; Spark's Arrow reader expects the plain ones.
             table = pa.Table.from_batches(decided.to_arrow().to_batches()).cast(out_schema)
             yield from table.combine_chunks().to_batches()

@@ -21,10 +21,19 @@ except ImportError as error:  # pragma: no cover - the test environment has pola
         "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
 
 from povrules.columnar.evaluate import decide_frame, rule_values_frame, translate_decision
-from povrules.columnar.frame import FrameShape, caseload_frame, facts_of, frame_shape, read_frame, write_frame
+from povrules.columnar.frame import (
+    FrameShape,
+    arrow_frame,
+    caseload_frame,
+    facts_of,
+    frame_shape,
+    read_frame,
+    write_frame,
+)
 from povrules.columnar.translate import NotSupported, Translator
 
 __all__ = [
-    "FrameShape", "NotSupported", "Translator", "caseload_frame", "decide_frame", "facts_of", "frame_shape",
+    "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "facts_of",
+    "frame_shape",
     "read_frame", "rule_values_frame", "translate_decision", "write_frame",
 ]

@@ -705,6 +705,41 @@ def _parquet_frame(source: str | Path, subject: str) -> pl.DataFrame | None:
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
 
 
+def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int], str] | None = None) -> pl.DataFrame:
+    """A pyarrow table (or record batch) of facts in their nested JSON shape — amounts as text or
+    decimals, dates as text or dates, unknown facts null — as a frame, validated as the row path
+    validates: column-wise, with pydantic only for the rows a column check flags (or every row, when
+    a column's type is one the column checks do not read). For Spark's Arrow batches and Arrow data
+    already in memory.
+
+    Raises :class:`povrules.FactsError` for the first subject whose facts fail validation, its
+    ``source`` given by ``where(row)`` (default ``row N``, counting from 1).
+    """
+    import pyarrow as pa
+
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    name = where if where is not None else (lambda row: f"row {row + 1}")
+    spec = _record_spec(SUBJECTS[subject][0])
+    if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in table.schema if f.name in spec.fields):
+        rows = table.to_pylist()
+        return caseload_frame([parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)],
+                              subject=subject)
+    fast, marked = _convert_table(table, subject)
+    replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
+    return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+def _present(value: Any) -> Any:
+    """A decoded Arrow row in the facts' JSON form: a field an Arrow struct lacks comes back null, and
+    some fields (a judged fact's ``evidence``) may be absent but not null, so nulls are dropped."""
+    if isinstance(value, dict):
+        return {k: _present(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_present(v) for v in value]
+    return value
+
+
 # Frame → files: the facts' JSON form (amounts as text with their declared places, dates ISO).
 
 
