@@ -300,3 +300,17 @@ def test_a_nested_quantifier_has_its_missing_facts_from_the_row_engine() -> None
     assert any(d.missing for d in expected)
     assert decided["missing"].to_list() == [list(d.missing) for d in expected]
     assert decided["outcome"].to_list() == [d.outcome for d in expected]
+
+
+def test_a_rows_trace_on_demand_is_the_row_engines_byte_for_byte() -> None:
+    from povrules.columnar import caseload_frame, explain_row
+
+    ruleset = povrules.load_ruleset(Path(__file__).resolve().parent.parent / "rulesets" / "cn-hunan-county-plan4")
+    households = synth.county(300, 5)
+    frame = caseload_frame(households)
+    as_of = date(2021, 6, 30)
+    for row in (0, 17, 299, -1):
+        alone = povrules.evaluate(households[row], ruleset, "monitoring_type", as_of=as_of)
+        assert explain_row(frame, row, ruleset, "monitoring_type", as_of).to_json() == alone.to_json()
+    with pytest.raises(IndexError, match="outside the frame"):
+        explain_row(frame, 300, ruleset, "monitoring_type", as_of)

@@ -33,7 +33,7 @@ import polars as pl
 
 from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import NotSupported, Translated, Translator
-from povrules.engine import Plan, plan
+from povrules.engine import Decision, Plan, plan
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
@@ -187,6 +187,20 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
     if missing:
         result = result.select("id", "outcome", "labels", "missing")
     return result
+
+
+def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, as_of: date, *,
+                trace: bool = True) -> Decision:
+    """One row's decision with its full trace, on demand: the row's facts taken back from the frame
+    (:func:`povrules.columnar.facts_of`) and decided by the row engine, so that ``to_json()``,
+    ``explain()`` and records are byte for byte those of deciding the household alone.
+
+    Raises ``IndexError`` for a row outside the frame, and as :func:`povrules.evaluate` raises.
+    """
+    if not -frame.height <= row < frame.height:
+        raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
+    facts = facts_of(frame, [row % frame.height], subject=ruleset.subject)[0]
+    return plan(ruleset, decision, traced=trace).decide(facts, as_of)
 
 
 def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Series,
