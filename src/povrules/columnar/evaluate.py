@@ -213,7 +213,8 @@ def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Ser
     needed = sorted({i for rules in relevant.values() for i in rules})
     translator = Translator(ruleset, as_of)
     try:
-        parts = {i: translator.missing_parts(prepared.rules[i].id, f"_missing{i}_") for i in needed if in_force[i]}
+        parts = {i: translator.missing_parts(prepared.rules[i].id, f"_missing{i}_", sort=False)  # sorted once, below
+                 for i in needed if in_force[i]}
     except NotSupported:
         return None
     per_rule = {i: paths for i, (_, paths) in parts.items()}

@@ -183,20 +183,22 @@ class Translator:
         assert not helpers
         return paths
 
-    def missing_parts(self, rule_id: str, prefix: str) -> tuple[list[pl.Expr], pl.Expr]:
+    def missing_parts(self, rule_id: str, prefix: str, *, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
         """:meth:`missing` in two steps, for a frame: helper columns (named ``prefix`` + a number) to
         add first, then the paths, reading them. Computing each unknown-test once as a column keeps
-        the expression small (inline, every gate repeats a rule's whole value). Raises as
-        :meth:`missing` does."""
-        return self._missing(rule_id, prefix)
+        the expression small (inline, every gate repeats a rule's whole value). ``sort=False`` leaves
+        the paths in no order and possibly repeated, for a caller that merges several rules' paths and
+        sorts once. Raises as :meth:`missing` does."""
+        return self._missing(rule_id, prefix, sort)
 
-    def _missing(self, rule_id: str, prefix: str | None) -> tuple[list[pl.Expr], pl.Expr]:
+    def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
         rule = self.ruleset.rules[rule_id]
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
         try:
             found = self._miss(rule.when)
-            return self._helpers, found.paths().list.unique().list.sort().alias(rule_id)
+            paths = found.paths()
+            return self._helpers, (paths.list.unique().list.sort() if sort else paths).alias(rule_id)
         finally:
             # hazards are the business of rule(): hazard rows go to the row engine
             self._hazards, self._helpers, self._helper_prefix = [], [], None
