@@ -151,13 +151,13 @@ def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
             outcomes[decision.outcome] += 1
             digest = None
             if job.records:
-                data = make_record_json(decision, redact_key=job.redact_key, facts=job.facts)
-                records.append(data)
+                record = make_record_json(decision, redact_key=job.redact_key, facts=job.facts)
+                records.append(record)
                 # A record's keys sort as_of < decision < digest: its own digest is the first one in it.
-                at = data.index(b',"digest":"') + 11
-                digest = data[at:at + 71].decode("ascii")
+                at = record.index(b',"digest":"') + 11
+                digest = record[at:at + 71].decode("ascii")
                 if job.output == "record":
-                    pieces.append(data)
+                    pieces.append(record)
             if job.output == "trace":
                 pieces.append(canonical_bytes(decision.trace(), floats=False))  # traces hold no float
             elif job.output == "text":
