@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from processtree import descendants  # benchmarks/processtree.py: run as a script, this folder is on the path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -641,29 +642,10 @@ def _status(pid: int | str = "self") -> dict[str, int]:
     return out
 
 
-def _descendants(root: int) -> list[int]:
-    """``root`` and every process under it (the JVM and the Python workers, for Spark)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    parent = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, ()))
-    return out
-
-
 def _reset_peaks() -> dict[int, int]:
     """Reset the high-water mark of this process and those under it; their resident sizes now."""
     base = {}
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             with open(f"/proc/{pid}/clear_refs", "w") as f:
                 f.write("5")
@@ -675,7 +657,7 @@ def _reset_peaks() -> dict[int, int]:
 
 def _peak_above(base: dict[int, int]) -> int:
     """The summed high-water marks since the reset, less the resident sizes at the reset."""
-    return sum(max(_status(pid).get("VmHWM", 0) - base.get(pid, 0), 0) for pid in _descendants(os.getpid()))
+    return sum(max(_status(pid).get("VmHWM", 0) - base.get(pid, 0), 0) for pid in descendants(os.getpid()))
 
 
 def _summary(outcomes: Outcomes, check: int) -> tuple[dict[str, int], str | None, int]:

@@ -45,6 +45,7 @@ from pathlib import Path
 import povrules
 from povrules.facts import Household
 from povrules.synth import county_json
+from processtree import descendants  # benchmarks/processtree.py: run as a script, this folder is on the path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -109,24 +110,6 @@ def floor(path: Path, processes: int) -> tuple[float, int]:
 
 # Peak memory of a process tree.
 
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, ()))
-    return out
-
-
 def _pss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
@@ -145,7 +128,7 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.05):
-            self.peak = max(self.peak, sum(_pss(p) for p in _tree(self.pid)))
+            self.peak = max(self.peak, sum(_pss(p) for p in descendants(self.pid)))
 
 
 def run(args: Sequence[str]) -> tuple[float, int]:

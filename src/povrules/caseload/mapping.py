@@ -684,6 +684,18 @@ class _Bound:
         except _Bad as exc:
             raise self._error(number, position, col, cells, exc.expected) from None
 
+    def _record(self, number: int, cells: Sequence[Any], columns: Sequence[tuple[int, Column]]) -> dict[str, Any]:
+        """The facts one row's ``columns`` give (empty cells are unknown facts, left out)."""
+        data: dict[str, Any] = {}
+        for position, col in columns:
+            cell = cells[position]
+            if cell is None or cell == "":
+                continue
+            value = self._cell(number, position, col, cells)
+            if value is not None:
+                self._fill(number, data, col, position, value, cells)
+        return data
+
     def subjects(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Item]:
         """The subjects of the rows after the header: one per row, or one per run of member rows."""
         if self.mapping.rows == "member":
@@ -693,14 +705,7 @@ class _Bound:
         for number, cells in rows:
             if len(cells) < width:  # CSV rows may stop short; Parquet and Excel rows are whole
                 cells = [*cells, *[None] * (width - len(cells))]
-            data: dict[str, Any] = {}
-            for position, col in self.household:
-                cell = cells[position]
-                if cell is None or cell == "":
-                    continue
-                value = self._cell(number, position, col, cells)
-                if value is not None:
-                    self._fill(number, data, col, position, value, cells)
+            data = self._record(number, cells, self.household)
             if data:  # a blank row is no household
                 yield Item(self.locate.row(number), _finish(data) if self.slots else data)
 
@@ -757,14 +762,7 @@ class _Bound:
                         f"column {col.header}: {value!r} here but {before[0]!r} at {self.locate.row(before[1])}; "
                         f"a household column must agree on all the rows of household {key}",
                         self.locate.cell(number, position))
-            member: dict[str, Any] = {}
-            for position, col in self.members:
-                cell = cells[position]
-                if cell is None or cell == "":
-                    continue
-                value = self._cell(number, position, col, cells)
-                if value is not None:
-                    self._fill(number, member, col, position, value, cells)
+            member = self._record(number, cells, self.members)
             if member:
                 members.append(_finish(member) if self.slots else member)
         if key is not None:
