@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from povrules.columnar import FrameShape, NotSupported, arrow_frame, decide_frame, frame_shape, translate_decision
+from povrules.columnar import FramePlan, FrameShape, NotSupported, arrow_frame, frame_shape, translate_decision
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS
 from povrules.ruleset.model import Ruleset
@@ -115,13 +115,14 @@ def read_caseload_spark(spark: SparkSession, path: str | Path, *, format: Litera
 
 # Rulesets already unpickled in this (executor's Python worker) process, by the digest of their
 # pickle: a worker that runs many tasks rebuilds the ruleset, and compiles its plan, only once.
-_loaded: dict[str, Ruleset] = {}
+_loaded: dict[tuple[str, str, date], FramePlan] = {}
 
 
-def _ruleset(key: str, blob: bytes) -> Ruleset:
-    found = _loaded.get(key)
+def _frame_plan(key: str, blob: bytes, decision: str, as_of: date) -> FramePlan:
+    """The decision translated once per worker process (and its settled patterns kept across batches)."""
+    found = _loaded.get((key, decision, as_of))
     if found is None:
-        found = _loaded[key] = pickle.loads(blob)
+        found = _loaded[(key, decision, as_of)] = FramePlan(pickle.loads(blob), decision, as_of)
     return found
 
 
@@ -172,13 +173,13 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
         # Runs on the executors: only this closure's values (the pickled ruleset among them) travel.
         import pyarrow as pa
 
-        local = _ruleset(key, blob)
+        local = _frame_plan(key, blob, decision, as_of)
         for batch in batches:
             if batch.num_rows == 0:
                 continue
             ids = batch.column("id").to_pylist() if "id" in batch.schema.names else [None] * batch.num_rows
             frame = arrow_frame(batch, subject=subject, where=lambda row: f"row id={ids[row]!r}")
-            decided = decide_frame(frame, local, decision, as_of, missing=missing)
+            decided = local.decide(frame, missing=missing)
             # polars gives large (64-bit offset) strings and lists; Spark's Arrow reader expects the plain ones.
             table = pa.Table.from_batches(decided.to_arrow().to_batches()).cast(out_schema)
             yield from table.combine_chunks().to_batches()

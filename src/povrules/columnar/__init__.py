@@ -20,7 +20,14 @@ except ImportError as error:  # pragma: no cover - the test environment has pola
     raise PovrulesError(
         "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
 
-from povrules.columnar.evaluate import decide_frame, explain_row, rule_values_frame, translate_decision
+from povrules.columnar.evaluate import (
+    FramePlan,
+    decide_frame,
+    explain_row,
+    frame_plan,
+    rule_values_frame,
+    translate_decision,
+)
 from povrules.columnar.frame import (
     FrameShape,
     arrow_frame,
@@ -33,7 +40,7 @@ from povrules.columnar.frame import (
 from povrules.columnar.translate import NotSupported, Translator
 
 __all__ = [
-    "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
-    "frame_shape",
+    "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
+    "frame_plan", "frame_shape",
     "read_frame", "rule_values_frame", "translate_decision", "write_frame",
 ]

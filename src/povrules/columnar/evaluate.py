@@ -33,7 +33,7 @@ import polars as pl
 
 from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import NotSupported, Translated, Translator
-from povrules.engine import Decision, Plan, plan
+from povrules.engine import Decision, Plan, Settled, plan
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
@@ -75,6 +75,175 @@ def _models(frame: pl.DataFrame, rows: list[int], subject: str, facts: Sequence[
     return facts_of(frame, rows, subject=subject)
 
 
+class FramePlan:
+    """One decision of one ruleset on one date, translated once, to decide any number of frames.
+
+    Made by :func:`frame_plan`. Translating a decision and settling its patterns cost far more than
+    deciding a small frame, so a caller that decides a caseload block by block (a stream, Spark's
+    Arrow batches) keeps one ``FramePlan``: each distinct pattern of rule values is settled once for
+    all the frames it decides. Safe to share between threads (the cache of settled patterns only
+    ever gains entries that are equal whoever computes them).
+    """
+
+    def __init__(self, ruleset: Ruleset, decision: str, as_of: date):
+        self.ruleset, self.decision, self.as_of = ruleset, decision, as_of
+        self.plan, self.translated = translate_decision(ruleset, decision, as_of)
+        self.in_force = [t is not None for t in self.translated]
+        self.names = [rule.id for rule in self.plan.rules]
+        self._settled: dict[Any, Settled] = {}
+        self._missing_parts: dict[int, tuple[list[pl.Expr], pl.Expr]] | None = None
+        self._missing_refused = False
+
+    @property
+    def is_ranking(self) -> bool:
+        """Whether the decision is a ranking (its sort keys are not decided in columns)."""
+        return self.plan.spec.kind == "ranking"
+
+    def rule_values(self, frame: pl.DataFrame, *, facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
+        """See :func:`rule_values_frame`."""
+        values = _values(frame, self.translated, self.plan.rules)
+        risky = values.select(pl.arg_where(pl.col(HAZARD))).to_series().to_list()
+        if risky:
+            models = _models(frame, risky, self.ruleset.subject, facts)
+            redone = [[_row_value(v) for v in self.plan.rule_values(f, self.as_of)[0]] for f in models]
+            for position, rule in enumerate(self.plan.rules):
+                column = values[rule.id].to_list()
+                for index, row in zip(risky, redone):
+                    column[index] = row[position]
+                values = values.with_columns(pl.Series(rule.id, column, dtype=pl.Boolean))
+        return values.drop(HAZARD)
+
+    def settle(self, code: Any, row: Sequence[Any]) -> Settled:
+        """The settlement of one pattern of rule values (``row``, one per rule; ``code`` its key),
+        computed once per plan."""
+        made = self._settled.get(code)
+        if made is None:
+            made = self._settled[code] = self.plan.settle(_engine_values(row, self.in_force), self.as_of)
+        return made
+
+    def decide(self, frame: pl.DataFrame, *, missing: bool = True,
+               facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
+        """See :func:`decide_frame`."""
+        if self.is_ranking:
+            raise NotSupported(self.decision, "a ranking decision (sort keys)", self.plan.spec.name)
+        prepared, as_of, names = self.plan, self.as_of, self.names
+        values = _values(frame, self.translated, prepared.rules)
+        n = values.height
+        outcome: list[str | None] = [None] * n
+        labels: list[list[str] | None] = [None] * n
+
+        relevant: dict[Any, tuple[int, ...]] | None = None  # pattern code → rules whose missing facts count
+        if prepared.reads_facts:
+            # Overrides are looked up per row, from the facts: combine the columnar values row by row.
+            models = _models(frame, list(range(n)), self.ruleset.subject, facts)
+            rows = values.select(names).iter_rows()
+            for index, (f, row) in enumerate(zip(models, rows)):
+                made = prepared.combine(f, as_of, _engine_values(row, self.in_force))
+                outcome[index], labels[index] = made.outcome, list(made.labels)
+            settled = pl.DataFrame({"outcome": outcome, "labels": labels},
+                                   schema={"outcome": pl.String, "labels": pl.List(pl.String)})
+        else:
+            coded = values.select(pl.col("id"), _pattern_code(names).alias("_code"), *names)
+            patterns = coded.select("_code", *names).unique(subset="_code")
+            answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": []}
+            relevant = {}
+            for code, *row in patterns.iter_rows():
+                made = self.settle(code, row)
+                if made.relevant:
+                    relevant[code] = made.relevant
+                answers["_code"].append(code)
+                answers["outcome"].append(made.outcome)
+                answers["labels"].append(list(made.labels))
+            table = pl.DataFrame(answers, schema={"_code": coded.schema["_code"], "outcome": pl.String,
+                                                  "labels": pl.List(pl.String)})
+            settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
+
+        result = values.select("id", HAZARD).hstack(settled)
+        in_columns = None  # the missing facts of undetermined rows, computed in columns (None: cannot be)
+        if missing and relevant is not None:
+            in_columns = self._missing_in_columns(frame, result, coded["_code"], relevant)
+        # Rows the row engine decides whole: hazards always; undetermined ones for their missing facts
+        # when those cannot be computed in columns (the combination reads facts, or a rule's missing
+        # facts have no translation).
+        redo = pl.col(HAZARD)
+        if missing and in_columns is None:
+            redo = redo | (pl.col("outcome") == "undetermined")
+        again = result.select(pl.arg_where(redo)).to_series().to_list()
+        if in_columns is not None:
+            result = result.with_columns(in_columns.alias("missing"))
+        elif missing:
+            result = result.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("missing"))
+        if again:
+            out_list, lab_list = result["outcome"].to_list(), result["labels"].to_list()
+            miss_list = result["missing"].to_list() if missing else None
+            for index, f in zip(again, _models(frame, again, self.ruleset.subject, facts)):
+                made = prepared.decide(f, as_of)
+                out_list[index], lab_list[index] = made.outcome, list(made.labels)
+                if miss_list is not None:
+                    miss_list[index] = list(made.missing)
+            result = result.with_columns(pl.Series("outcome", out_list, dtype=pl.String),
+                                         pl.Series("labels", lab_list, dtype=pl.List(pl.String)))
+            if miss_list is not None:
+                result = result.with_columns(pl.Series("missing", miss_list, dtype=pl.List(pl.String)))
+        result = result.drop(HAZARD)
+        if missing:
+            result = result.select("id", "outcome", "labels", "missing")
+        return result
+
+    def _parts(self, needed: Sequence[int]) -> dict[int, tuple[list[pl.Expr], pl.Expr]] | None:
+        """Each needed rule's missing facts as (helper columns, unsorted paths), translated once;
+        None when one of them has no translation."""
+        if self._missing_refused:
+            return None
+        if self._missing_parts is None:
+            self._missing_parts = {}
+        translator = None
+        for i in needed:
+            if i in self._missing_parts or not self.in_force[i]:
+                continue
+            translator = translator or Translator(self.ruleset, self.as_of)
+            try:
+                self._missing_parts[i] = translator.missing_parts(self.plan.rules[i].id, f"_missing{i}_", sort=False)
+            except NotSupported:
+                self._missing_refused = True
+                return None
+        return {i: self._missing_parts[i] for i in needed if self.in_force[i]}
+
+    def _missing_in_columns(self, frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Series,
+                            relevant: dict[Any, tuple[int, ...]]) -> pl.Series | None:
+        """Each row's missing facts (empty for determined and hazard rows): the sorted union of the
+        relevant rules' missing sets, the relevant rules being learnt once per pattern (``relevant``:
+        pattern code → rule indices, from :meth:`Plan.settle`). Only undetermined rows are computed.
+        None when a rule the patterns name has no translation of its missing facts."""
+        needed = sorted({i for rules in relevant.values() for i in rules})
+        parts = self._parts(needed)
+        if parts is None:
+            return None
+        per_rule = {i: paths for i, (_, paths) in parts.items()}
+        helpers = [h for found, _ in parts.values() for h in found]
+        empty = pl.lit([], dtype=pl.List(pl.String))
+        rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
+        n = result.height
+        if rows.len() == 0 or not per_rule:
+            return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)  # no Python list per row
+        table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
+                             schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
+        subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
+        subset = subset.join(table, on="_code", how="left", maintain_order="left").with_columns(helpers)
+        union = pl.concat_list([pl.when(pl.col("_relevant").list.contains(i)).then(expr).otherwise(empty)
+                                for i, expr in per_rule.items()]).list.unique().list.sort()
+        found = subset.select(pl.col("_row"), union.alias("missing"))
+        whole = (pl.DataFrame({"_row": pl.int_range(n, eager=True, dtype=rows.dtype)})
+                 .join(found, on="_row", how="left", maintain_order="left"))
+        return whole["missing"].fill_null(empty)
+
+
+def frame_plan(ruleset: Ruleset, decision: str, as_of: date) -> FramePlan:
+    """``decision`` of ``ruleset`` on ``as_of``, translated for frames (see :class:`FramePlan`).
+    Raises as :func:`translate_decision` does."""
+    return FramePlan(ruleset, decision, as_of)
+
+
 def rule_values_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
                       facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
     """A frame of ``id`` and one Boolean column per rule of the decision (named by rule id, in the
@@ -84,18 +253,7 @@ def rule_values_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_o
     its order) when given, else from facts rebuilt from the frame. Raises as :func:`translate_decision` does, and
     :class:`povrules.EvaluationError` where the row engine raises for a hazard row.
     """
-    prepared, translated = translate_decision(ruleset, decision, as_of)
-    values = _values(frame, translated, prepared.rules)
-    risky = values.select(pl.arg_where(pl.col(HAZARD))).to_series().to_list()
-    if risky:
-        models = _models(frame, risky, ruleset.subject, facts)
-        redone = [[_row_value(v) for v in prepared.rule_values(f, as_of)[0]] for f in models]
-        for position, rule in enumerate(prepared.rules):
-            column = values[rule.id].to_list()
-            for index, row in zip(risky, redone):
-                column[index] = row[position]
-            values = values.with_columns(pl.Series(rule.id, column, dtype=pl.Boolean))
-    return values.drop(HAZARD)
+    return FramePlan(ruleset, decision, as_of).rule_values(frame, facts=facts)
 
 
 def _pattern_code(names: list[str]) -> pl.Expr:
@@ -117,76 +275,11 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
     for a determined one), equal to what :func:`povrules.evaluate` gives row by row. Rows the row
     engine decides read ``facts`` (the frame's subjects as models, in its order) when given.
 
+    Translates the decision anew on each call; to decide many frames, keep a :func:`frame_plan`.
     Raises :class:`NotSupported` for a ranking or an untranslatable rule, and
     :class:`povrules.EvaluationError` where the row engine raises (hazard rows).
     """
-    prepared, translated = translate_decision(ruleset, decision, as_of)
-    if prepared.spec.kind == "ranking":
-        raise NotSupported(decision, "a ranking decision (sort keys)", prepared.spec.name)
-    in_force = [t is not None for t in translated]
-    names = [rule.id for rule in prepared.rules]
-    values = _values(frame, translated, prepared.rules)
-    n = values.height
-    outcome: list[str | None] = [None] * n
-    labels: list[list[str] | None] = [None] * n
-
-    relevant: dict[Any, tuple[int, ...]] | None = None  # pattern code → rules whose missing facts count
-    if prepared.reads_facts:
-        # Overrides are looked up per row, from the facts: combine the columnar values row by row.
-        models = _models(frame, list(range(n)), ruleset.subject, facts)
-        rows = values.select(names).iter_rows()
-        for index, (f, row) in enumerate(zip(models, rows)):
-            made = prepared.combine(f, as_of, _engine_values(row, in_force))
-            outcome[index], labels[index] = made.outcome, list(made.labels)
-        settled = pl.DataFrame({"outcome": outcome, "labels": labels},
-                               schema={"outcome": pl.String, "labels": pl.List(pl.String)})
-    else:
-        coded = values.select(pl.col("id"), _pattern_code(names).alias("_code"), *names)
-        patterns = coded.select("_code", *names).unique(subset="_code")
-        answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": []}
-        relevant = {}
-        for code, *row in patterns.iter_rows():
-            made = prepared.settle(_engine_values(row, in_force), as_of)
-            if made.relevant:
-                relevant[code] = made.relevant
-            answers["_code"].append(code)
-            answers["outcome"].append(made.outcome)
-            answers["labels"].append(list(made.labels))
-        table = pl.DataFrame(answers, schema={"_code": coded.schema["_code"], "outcome": pl.String,
-                                              "labels": pl.List(pl.String)})
-        settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
-
-    result = values.select("id", HAZARD).hstack(settled)
-    in_columns = None  # the missing facts of undetermined rows, computed in columns (None: cannot be)
-    if missing and relevant is not None:
-        in_columns = _missing_in_columns(frame, result, coded["_code"], relevant, ruleset, as_of, prepared, in_force)
-    # Rows the row engine decides whole: hazards always; undetermined ones for their missing facts
-    # when those cannot be computed in columns (the combination reads facts, or a rule's missing
-    # facts have no translation).
-    redo = pl.col(HAZARD)
-    if missing and in_columns is None:
-        redo = redo | (pl.col("outcome") == "undetermined")
-    again = result.select(pl.arg_where(redo)).to_series().to_list()
-    if in_columns is not None:
-        result = result.with_columns(in_columns.alias("missing"))
-    elif missing:
-        result = result.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("missing"))
-    if again:
-        out_list, lab_list = result["outcome"].to_list(), result["labels"].to_list()
-        miss_list = result["missing"].to_list() if missing else None
-        for index, f in zip(again, _models(frame, again, ruleset.subject, facts)):
-            made = prepared.decide(f, as_of)
-            out_list[index], lab_list[index] = made.outcome, list(made.labels)
-            if miss_list is not None:
-                miss_list[index] = list(made.missing)
-        result = result.with_columns(pl.Series("outcome", out_list, dtype=pl.String),
-                                     pl.Series("labels", lab_list, dtype=pl.List(pl.String)))
-        if miss_list is not None:
-            result = result.with_columns(pl.Series("missing", miss_list, dtype=pl.List(pl.String)))
-    result = result.drop(HAZARD)
-    if missing:
-        result = result.select("id", "outcome", "labels", "missing")
-    return result
+    return FramePlan(ruleset, decision, as_of).decide(frame, missing=missing, facts=facts)
 
 
 def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, as_of: date, *,
@@ -201,39 +294,6 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
         raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
     facts = facts_of(frame, [row % frame.height], subject=ruleset.subject)[0]
     return plan(ruleset, decision, traced=trace).decide(facts, as_of)
-
-
-def _missing_in_columns(frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Series,
-                        relevant: dict[Any, tuple[int, ...]], ruleset: Ruleset, as_of: date, prepared: Plan,
-                        in_force: list[bool]) -> pl.Series | None:
-    """Each row's missing facts (empty for determined and hazard rows): the sorted union of the
-    relevant rules' missing sets, the relevant rules being learnt once per pattern (``relevant``:
-    pattern code → rule indices, from :meth:`Plan.settle`). Only undetermined rows are computed.
-    None when a rule the patterns name has no translation of its missing facts."""
-    needed = sorted({i for rules in relevant.values() for i in rules})
-    translator = Translator(ruleset, as_of)
-    try:
-        parts = {i: translator.missing_parts(prepared.rules[i].id, f"_missing{i}_", sort=False)  # sorted once, below
-                 for i in needed if in_force[i]}
-    except NotSupported:
-        return None
-    per_rule = {i: paths for i, (_, paths) in parts.items()}
-    helpers = [h for found, _ in parts.values() for h in found]
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
-    n = result.height
-    if rows.len() == 0 or not per_rule:
-        return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)  # no Python list per row
-    table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
-                         schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
-    subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
-    subset = subset.join(table, on="_code", how="left", maintain_order="left").with_columns(helpers)
-    union = pl.concat_list([pl.when(pl.col("_relevant").list.contains(i)).then(expr).otherwise(empty)
-                            for i, expr in per_rule.items()]).list.unique().list.sort()
-    found = subset.select(pl.col("_row"), union.alias("missing"))
-    whole = (pl.DataFrame({"_row": pl.int_range(n, eager=True, dtype=rows.dtype)})
-             .join(found, on="_row", how="left", maintain_order="left"))
-    return whole["missing"].fill_null(empty)
 
 
 def _engine_values(row: Any, in_force: list[bool]) -> tuple[Any, ...]:
