@@ -162,10 +162,10 @@ def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pyte
         if not prepared.reads_facts:
             assert set(handed) <= _hazard_rows(frame, ruleset, prepared, day), day
         rows = decided.iter_rows()
-        for made, (ident, outcome, labels, missing) in zip(povrules.evaluate_iter(
+        for made, (ident, outcome, labels, missing, reasons) in zip(povrules.evaluate_iter(
                 subjects, ruleset, decision, as_of=day, trace=False), rows):
-            assert (ident, outcome, labels, missing) == (made.facts.id, made.outcome, list(made.labels),
-                                                         list(made.missing))
+            assert (ident, outcome, labels, missing, reasons) == (
+                made.facts.id, made.outcome, list(made.labels), list(made.missing), list(made.reasons))
 
 
 def test_every_shipped_rule_translates() -> None:

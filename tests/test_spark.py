@@ -72,12 +72,12 @@ def _expected(rows: list[dict[str, Any]], ruleset: Any, decision: str, as_of: da
     out = {}
     for row in rows:
         made = povrules.evaluate(povrules.parse_facts(row), ruleset, decision, as_of=as_of, trace=False)
-        out[row["id"]] = (made.outcome, list(made.labels), list(made.missing))
+        out[row["id"]] = (made.outcome, list(made.labels), list(made.missing), list(made.reasons))
     return out
 
 
 def _compare(decided: Any, expected: dict[str, tuple[Any, ...]]) -> None:
-    got = {r["id"]: (r["outcome"], list(r["labels"]), list(r["missing"])) for r in decided.collect()}
+    got = {r["id"]: (r["outcome"], list(r["labels"]), list(r["missing"]), list(r["reasons"])) for r in decided.collect()}
     assert len(got) == len(expected)
     differing = [i for i in expected if got.get(i) != expected[i]]
     assert not differing, [(i, got.get(i), expected[i]) for i in differing[:5]]
@@ -94,7 +94,7 @@ def test_hunan_jsonl_as_the_row_engine(spark: SparkSession, tmp_path: Path) -> N
     assert df.rdd.getNumPartitions() == 4
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / name)
     decided = decide_spark(df, ruleset, decision, as_of)
-    assert decided.columns == ["id", "outcome", "labels", "missing"]
+    assert decided.columns == ["id", "outcome", "labels", "missing", "reasons"]
     _compare(decided, _expected(rows, ruleset, decision, as_of))
 
 
@@ -118,7 +118,7 @@ def test_without_missing_and_refusals_on_the_driver(spark: SparkSession, tmp_pat
     df = read_caseload_spark(spark, _write_jsonl(tmp_path / "c", rows, parts=1), format="json")
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / name)
     plain = decide_spark(df, ruleset, decision, as_of, missing=False)
-    assert plain.columns == ["id", "outcome", "labels"]
+    assert plain.columns == ["id", "outcome", "labels", "reasons"]
     expected = _expected(rows, ruleset, decision, as_of)
     assert {r["id"]: r["outcome"] for r in plain.collect()} == {k: v[0] for k, v in expected.items()}
 

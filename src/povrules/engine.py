@@ -206,12 +206,14 @@ class Settled:
     """What a pattern of rule values combines to (see :meth:`Plan.settle`).
 
     ``relevant``: the indices (into :attr:`Plan.rules`) of the unknown rules whose missing facts an
-    undetermined outcome names; empty when the outcome is determined."""
+    undetermined outcome names; empty when the outcome is determined. ``reasons``: the ids of the
+    rules that decided the outcome, as :attr:`Decision.reasons` gives them."""
 
     outcome: str
     labels: tuple[str, ...]
     possible: tuple[str, ...]
     relevant: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
 
 
 # Plans: what evaluating one decision needs, prepared once per ruleset, decision and flavour.
@@ -317,7 +319,8 @@ class Plan:
         # exactly the relevant rules, found by the same code that decides a subject's ``missing``.
         tagged = tuple(Unknown(frozenset({str(i)})) if v.__class__ is Unknown else v for i, v in enumerate(values))
         made = self._kind(self, Env(None, params, as_of, None), (tagged, None))
-        return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)))
+        return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)),
+                       made.reasons)
 
     def decide(self, facts: FactModel, as_of: date) -> Decision:
         """The decision for one subject as of a date: what :func:`evaluate` gives.

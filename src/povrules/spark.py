@@ -5,7 +5,7 @@ shape: records as structs, lists as arrays, dates as dates, amounts as strings o
 decided with ``DataFrame.mapInArrow``: on the executors, each Arrow batch is made a columnar frame
 and validated as the row path validates (:func:`povrules.columnar.arrow_frame`: column checks, and
 pydantic for the rows they flag), decided (:func:`povrules.columnar.decide_frame`, missing facts
-included) and returned as an Arrow batch of ``id, outcome, labels, missing``. The answers are the
+included) and returned as an Arrow batch of ``id, outcome, labels, missing, reasons``. The answers are the
 row engine's, row for row.
 
 The ruleset travels **by value**: it is pickled once on the driver and carried in the task closure,
@@ -39,7 +39,7 @@ Amounts = Literal["string", "decimal"]
 __all__ = ["OUTPUT_COLUMNS", "decide_spark", "read_caseload_spark", "spark_schema"]
 
 # The decision columns, in order (``missing`` only when asked for).
-OUTPUT_COLUMNS = ("id", "outcome", "labels", "missing")
+OUTPUT_COLUMNS = ("id", "outcome", "labels", "missing", "reasons")
 
 
 def _types() -> Any:
@@ -135,6 +135,8 @@ def _output_schema(missing: bool) -> tuple[pa.Schema, str]:
     if missing:
         fields.append(pa.field("missing", pa.list_(pa.string())))
         ddl += ", missing array<string>"
+    fields.append(pa.field("reasons", pa.list_(pa.string())))
+    ddl += ", reasons array<string>"
     return pa.schema(fields), ddl
 
 

@@ -39,6 +39,7 @@ from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
 
 HAZARD = "_hazard"
+_SETTLED = {"outcome": pl.String, "labels": pl.List(pl.String), "reasons": pl.List(pl.String)}
 _NO_PATHS = Unknown(frozenset())
 
 
@@ -131,6 +132,7 @@ class FramePlan:
         n = values.height
         outcome: list[str | None] = [None] * n
         labels: list[list[str] | None] = [None] * n
+        reasons: list[list[str] | None] = [None] * n
 
         relevant: dict[Any, tuple[int, ...]] | None = None  # pattern code → rules whose missing facts count
         if prepared.reads_facts:
@@ -139,13 +141,13 @@ class FramePlan:
             rows = values.select(names).iter_rows()
             for index, (f, row) in enumerate(zip(models, rows)):
                 made = prepared.combine(f, as_of, _engine_values(row, self.in_force))
-                outcome[index], labels[index] = made.outcome, list(made.labels)
-            settled = pl.DataFrame({"outcome": outcome, "labels": labels},
-                                   schema={"outcome": pl.String, "labels": pl.List(pl.String)})
+                outcome[index], labels[index], reasons[index] = made.outcome, list(made.labels), list(made.reasons)
+            settled = pl.DataFrame({"outcome": outcome, "labels": labels, "reasons": reasons},
+                                   schema=_SETTLED)
         else:
             coded = values.select(pl.col("id"), _pattern_code(names).alias("_code"), *names)
             patterns = coded.select("_code", *names).unique(subset="_code")
-            answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": []}
+            answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": [], "reasons": []}
             relevant = {}
             for code, *row in patterns.iter_rows():
                 made = self.settle(code, row)
@@ -154,8 +156,8 @@ class FramePlan:
                 answers["_code"].append(code)
                 answers["outcome"].append(made.outcome)
                 answers["labels"].append(list(made.labels))
-            table = pl.DataFrame(answers, schema={"_code": coded.schema["_code"], "outcome": pl.String,
-                                                  "labels": pl.List(pl.String)})
+                answers["reasons"].append(list(made.reasons))
+            table = pl.DataFrame(answers, schema={"_code": coded.schema["_code"], **_SETTLED})
             settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
 
         result = values.select("id", HAZARD).hstack(settled)
@@ -174,21 +176,20 @@ class FramePlan:
         elif missing:
             result = result.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("missing"))
         if again:
-            out_list, lab_list = result["outcome"].to_list(), result["labels"].to_list()
+            out_list, lab_list, why_list = (result[c].to_list() for c in ("outcome", "labels", "reasons"))
             miss_list = result["missing"].to_list() if missing else None
             for index, f in zip(again, _models(frame, again, self.ruleset.subject, facts)):
                 made = prepared.decide(f, as_of)
-                out_list[index], lab_list[index] = made.outcome, list(made.labels)
+                out_list[index], lab_list[index], why_list[index] = made.outcome, list(made.labels), list(made.reasons)
                 if miss_list is not None:
                     miss_list[index] = list(made.missing)
             result = result.with_columns(pl.Series("outcome", out_list, dtype=pl.String),
-                                         pl.Series("labels", lab_list, dtype=pl.List(pl.String)))
+                                         pl.Series("labels", lab_list, dtype=pl.List(pl.String)),
+                                         pl.Series("reasons", why_list, dtype=pl.List(pl.String)))
             if miss_list is not None:
                 result = result.with_columns(pl.Series("missing", miss_list, dtype=pl.List(pl.String)))
         result = result.drop(HAZARD)
-        if missing:
-            result = result.select("id", "outcome", "labels", "missing")
-        return result
+        return result.select("id", "outcome", "labels", *(["missing"] if missing else []), "reasons")
 
     def _parts(self, needed: Sequence[int]) -> dict[int, tuple[list[pl.Expr], pl.Expr]] | None:
         """Each needed rule's missing facts as (helper columns, unsorted paths), translated once;
@@ -270,9 +271,10 @@ def _pattern_code(names: list[str]) -> pl.Expr:
 
 def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
                  missing: bool = True, facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
-    """The decision for every row: a frame of ``id``, ``outcome`` (str), ``labels`` (list of str) and,
+    """The decision for every row: a frame of ``id``, ``outcome`` (str), ``labels`` (list of str),
     with ``missing``, ``missing`` (the paths of the facts an undetermined outcome waits for; empty
-    for a determined one), equal to what :func:`povrules.evaluate` gives row by row. Rows the row
+    for a determined one), and ``reasons`` (the ids of the rules that decided), equal to what
+    :func:`povrules.evaluate` gives row by row. Rows the row
     engine decides read ``facts`` (the frame's subjects as models, in its order) when given.
 
     Translates the decision anew on each call; to decide many frames, keep a :func:`frame_plan`.
