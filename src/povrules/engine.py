@@ -752,9 +752,9 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
                 status = {"pending": "awaiting_deliberation", CONTRADICTED: CONTRADICTED}.get(effect, "applied")
         elif value is False:
             status = "not_applicable"
-        if status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT):
-            reasons.append(rule.id)
-        elif status == CONTRADICTED and final == CONFLICT:  # its records, read both ways, made the conflict
+        # A contradicted exception decided only if its records, read both ways, made the conflict.
+        if ((status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT))
+                or (status == CONTRADICTED and final == CONFLICT)):
             reasons.append(rule.id)
         results.append(RuleResult(rule, "exception", value, tuple(leaves), status, override, contradicting))
     return tuple(results), tuple(reasons)

@@ -23,7 +23,13 @@ import attrs
 
 from povrules.lang import ast
 from povrules.trace import (
-    OPERATOR_WORDS, RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, contradicting_text, describe_operand, format_value,
+    OPERATOR_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    contradicting_text,
+    describe_operand,
+    format_value,
 )
 
 if TYPE_CHECKING:
