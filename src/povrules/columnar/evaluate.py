@@ -11,10 +11,10 @@ The row engine still decides, row by row from the facts (turned back into models
 
 * rows with a *hazard* (a zero divisor, a date past the calendar's end), where the row engine may
   raise: it then raises here too;
-* decisions whose combination reads facts (default-strength exceptions, which look up overrides):
-  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`, and their
-  undetermined rows' missing facts come from the row engine;
 * undetermined rows of a decision with a rule whose missing facts have no translation.
+
+Default-strength exceptions look up the overrides recorded in the facts: their effects are
+computed in columns from the ``overrides`` list (:func:`_effects`) and are part of the pattern.
 
 Otherwise missing facts are computed in columns: each pattern's settlement names the relevant
 rules (``Settled.relevant``), and an undetermined row's missing facts are the sorted union of those
