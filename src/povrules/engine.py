@@ -735,7 +735,8 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
     top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
               default=None)
     for rule, value, leaves in exceptions:
-        override, contradicting = None, ()
+        override: Override | None = None
+        contradicting: tuple[Override, ...] = ()
         if rule.strength == "default" and value is not None and given is None:
             if effects[rule.id] == CONTRADICTED:
                 contradicting = _latest(rule, d.household, d.as_of)

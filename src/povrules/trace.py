@@ -313,7 +313,8 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
     """The override records of one date that contradict one another (as the trace shows them), in
     brackets: body, date and what each decided, in the order recorded."""
     words = OVERRIDE_OUTCOME_WORDS[lang]
-    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(r.get('outcome'), r.get('outcome'))}" for r in records]
+    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}"
+             for r in records]
     return f"（{'；'.join(parts)}）" if lang == "zh" else f" ({'; '.join(parts)})"
 
 
