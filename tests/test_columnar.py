@@ -349,6 +349,9 @@ def test_plan_settle_names_the_relevant_rules() -> None:
     assert set(everything.relevant) <= set(range(len(prepared.rules)))
     known = prepared.settle([False] * len(prepared.rules), BASE_DAY)
     assert known.relevant == ()
+    # No default-strength exception: no effects to give, and giving none changes nothing.
+    assert prepared.defeasible == ()
+    assert prepared.settle([unknown] * len(prepared.rules), BASE_DAY, effects=()) == everything
 
 
 def test_a_nested_quantifier_has_its_missing_facts_from_the_row_engine() -> None:

@@ -357,7 +357,7 @@ class Plan:
         # exactly the relevant rules, found by the same code that decides a subject's ``missing``.
         tagged = tuple(Unknown(frozenset({str(i)})) if v.__class__ is Unknown else v for i, v in enumerate(values))
         env = Env(None, params, as_of, None)
-        made = _eligibility(self, env, (tagged, None), given) if given is not None else self._kind(self, env, (tagged, None))
+        made = _eligibility(self, env, (tagged, None), given) if given else self._kind(self, env, (tagged, None))
         return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)),
                        made.reasons)
 
