@@ -15,13 +15,13 @@ pl = pytest.importorskip("polars")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-import povrules  # noqa: E402
-from povrules.batch import decide_caseload  # noqa: E402
-from povrules.caseload import COLUMNS, read_caseload  # noqa: E402
-from povrules.cli import main  # noqa: E402
-from povrules.columnar import NotSupported, caseload_frame, decide_file, read_frame, read_frames  # noqa: E402
-from povrules.errors import CaseloadError, FactsError  # noqa: E402
-from povrules.synth import county_json  # noqa: E402
+import povrules
+from povrules.batch import decide_caseload
+from povrules.caseload import COLUMNS, read_caseload
+from povrules.cli import main
+from povrules.columnar import NotSupported, caseload_frame, decide_file, read_frame, read_frames
+from povrules.errors import CaseloadError, FactsError
+from povrules.synth import county_json
 
 ROOT = Path(__file__).resolve().parents[1]
 HUNAN = ROOT / "rulesets" / "cn-hunan-county-plan4"
@@ -153,7 +153,7 @@ def test_nested_parquet_and_mapped_csv_give_the_row_paths_table(hunan: povrules.
     expected = _row_table(hunan, county_parquet, tmp_path / "row.csv")
     decide_file(hunan, DECISION, county_parquet, as_of=AS_OF, output=tmp_path / "columnar.csv", block=128)
     assert (tmp_path / "columnar.csv").read_bytes() == expected.read_bytes()
-    mapped = dict(mapping=CASELOAD / "mapping.yaml")
+    mapped = {"mapping": CASELOAD / "mapping.yaml"}
     expected = _row_table(hunan, CASELOAD / "households.csv", tmp_path / "row-mapped.csv", **mapped)
     decide_file(hunan, DECISION, CASELOAD / "households.csv", as_of=AS_OF, output=tmp_path / "mapped.csv", block=3,
                 **mapped)
