@@ -244,3 +244,16 @@ def test_cli_columnar_bad_line_is_located_and_writes_nothing(capsys: pytest.Capt
     assert code == 2 and "with-bad.jsonl:301: invalid household facts: rural_hukou" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["with-bad.jsonl"]
+
+
+def test_cli_columnar_reads_json_lines_from_standard_input(capsys: pytest.CaptureFixture[str], county: Path,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(county.read_bytes())))
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, "--jsonl", "--as-of", "2021-06-30",
+                       "--engine", "columnar", "-o", str(tmp_path / "stdin.csv"))
+    assert code == 0, err
+    expected = _row_table(povrules.load_ruleset(HUNAN), county, tmp_path / "row.csv")
+    assert (tmp_path / "stdin.csv").read_bytes() == expected.read_bytes()
