@@ -278,12 +278,10 @@ def _blocks(pieces: Iterator[Any], block: int, subject: str) -> Iterator[pl.Data
             made = True
             rest = whole.slice(block)
             held, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-    if held or not made:
-        yield pl.from_arrow(pa.concat_tables(held)) if held else pl.DataFrame(schema=_target_schema_polars(subject))  # type: ignore[misc]
-
-
-def _target_schema_polars(subject: str) -> dict[str, Any]:
-    return {name: s.dtype for name, s in frame_shape(subject).fields.items()}
+    if held:
+        yield pl.from_arrow(pa.concat_tables(held))  # type: ignore[misc]
+    elif not made:  # an empty file: one empty frame, with the subject's schema
+        yield pl.DataFrame(schema={name: s.dtype for name, s in frame_shape(subject).fields.items()})
 
 
 def _item_pieces(source: Any, format: str | None, mapping: Any, subject: str, size: int) -> Iterator[Any]:
