@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-log bench-compare bench-county bench-columnar clean
+.PHONY: demo test bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-county: $(STAMP)
 
 bench-columnar: $(STAMP)
 	$(BIN)/python benchmarks/columnar.py
+
+bench-columnar-stream: $(STAMP)
+	$(BIN)/python benchmarks/columnar_stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

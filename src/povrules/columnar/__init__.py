@@ -35,12 +35,14 @@ from povrules.columnar.frame import (
     facts_of,
     frame_shape,
     read_frame,
+    read_frames,
     write_frame,
 )
+from povrules.columnar.stream import FileReport, decide_file
 from povrules.columnar.translate import NotSupported, Translator
 
 __all__ = [
-    "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
+    "FileReport", "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_file", "decide_frame", "explain_row", "facts_of",
     "frame_plan", "frame_shape",
-    "read_frame", "rule_values_frame", "translate_decision", "write_frame",
+    "read_frame", "read_frames", "rule_values_frame", "translate_decision", "write_frame",
 ]
