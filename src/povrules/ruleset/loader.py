@@ -329,6 +329,10 @@ class RulesetBuilder:
         if "value" not in item:
             raise self._fail(f"each value of {what} needs 'value'", item.location)
         value = item["value"]
+        # NaN and infinity are no amount: refused here, where files and variants both pass, rather than
+        # raising InvalidOperation or OverflowError in the middle of an evaluation.
+        if any(isinstance(v, Decimal) and not v.is_finite() for v in (value if isinstance(value, YList) else [value])):
+            raise self._fail(f"a value of {what} must be a finite number, not {value!r}", item.at("value"))
         if isinstance(value, YList):
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
