@@ -304,6 +304,20 @@ def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
     return found
 
 
+def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
+    """Raise if the variant changes only parameters that no rule of the decision reads: its comparison would
+    report no change, which reads as "the change does not matter" when the decision never looks at it."""
+    changed = sorted(name for name in {*baseline.parameters, *variant.parameters}
+                     if getattr(baseline.parameters.get(name), "values", None)
+                     != getattr(variant.parameters.get(name), "values", None))
+    read = {name for rule in var_plan.rules for name in rule.parameters}
+    unread = [name for name in changed if name not in read]
+    if unread and len(unread) == len(changed):
+        names = ", ".join(map(repr, unread))
+        raise EvaluationError(f"the variant changes parameter {names}, which no rule of decision "
+                              f"{var_plan.spec.name!r} reads: comparing would report no change for any household")
+
+
 def _combines(rule: Rule) -> tuple[Any, ...]:
     """What of a rule the decision's combination reads (besides its value)."""
     return (rule.strength, rule.outcome, rule.level, rule.override_by)
@@ -370,6 +384,8 @@ class _Comparer:
         removed = [(j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
                    or rule.id not in var_plan.spec.rule_ids]
         combination_causes = () if combines_same else self._combination_causes(variant, var_plan, removed)
+        if not reached and combines_same and not removed:
+            _refuse_unread(self.baseline, variant, var_plan)
 
         counts: Counter[tuple[str, str]] = Counter()
         changes: list[Change] = []

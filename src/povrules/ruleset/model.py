@@ -138,6 +138,11 @@ class Rule:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
+# The outcomes the engine gives besides those a ruleset names: when it cannot settle (unknown facts, a
+# default-strength exception not yet deliberated, exceptions that disagree), and a ranking's placed item.
+UNSETTLED = ("undetermined", "needs_deliberation", "conflict")
+RANKED = "ranked"
+
 DecisionKind = Literal["eligibility", "table", "ranking"]
 HitPolicy = Literal["UNIQUE", "FIRST", "PRIORITY", "COLLECT"]
 
@@ -199,6 +204,17 @@ class DecisionSpec:
 
 
 @attrs.frozen
+class LoadWarning:
+    """Something a ruleset loads with but its author should look at: a parameter no rule reads."""
+
+    message: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"{self.location}: warning: {self.message}"
+
+
+@attrs.frozen
 class Program:
     """The compiled closures of a ruleset, in one flavour (traced or not)."""
 
@@ -225,6 +241,7 @@ class Ruleset:
     files: tuple[str, ...]
     traced: Program
     plain: Program
+    warnings: tuple[LoadWarning, ...] = ()  # found when loading; `povrules check` and `lint` print them
     # Memos filled on first use; a race between threads only computes the same entry twice.
     _as_of_cache: dict[date, tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]] = attrs.field(
         factory=dict, repr=False)
