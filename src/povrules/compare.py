@@ -305,17 +305,26 @@ def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
 
 
 def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
-    """Raise if the variant changes only parameters that no rule of the decision reads: its comparison would
-    report no change, which reads as "the change does not matter" when the decision never looks at it."""
+    """Raise if the variant changes only parameters that no rule of the ruleset reads (its load warnings name
+    them): the comparison would report no change, which reads as "the change does not matter" when nothing
+    ever looks at the value. A parameter another decision reads is compared as usual."""
     changed = sorted(name for name in {*baseline.parameters, *variant.parameters}
                      if getattr(baseline.parameters.get(name), "values", None)
                      != getattr(variant.parameters.get(name), "values", None))
-    read = {name for rule in var_plan.rules for name in rule.parameters}
+    read = {name for rule in variant.rules.values() for name in rule.parameters}
+    read |= {name for spec in variant.decisions.values() for t in spec.tiebreak for name in _parameters_of(variant, t.expr)}
     unread = [name for name in changed if name not in read]
     if unread and len(unread) == len(changed):
         names = ", ".join(map(repr, unread))
-        raise EvaluationError(f"the variant changes parameter {names}, which no rule of decision "
-                              f"{var_plan.spec.name!r} reads: comparing would report no change for any household")
+        raise EvaluationError(f"the variant changes parameter {names}, which no rule of ruleset {variant.id!r} "
+                              f"reads: comparing on decision {var_plan.spec.name!r} would report no change for any "
+                              "household")
+
+
+def _parameters_of(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
+    """The parameters an expression reads, directly or through derived facts."""
+    exprs = [expr, *(ruleset.derived[name].expr for name in _derived_used(ruleset, expr))]
+    return {node.name for e in exprs for node in ast.walk(e) if isinstance(node, ast.ParamRef)}
 
 
 def _combines(rule: Rule) -> tuple[Any, ...]:
