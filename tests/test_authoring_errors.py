@@ -214,7 +214,7 @@ def weishan() -> povrules.Ruleset:
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("Infinity"),
-                                   [Decimal("1"), Decimal("-Infinity")]])
+                                   [Decimal(1), Decimal("-Infinity")]])
 def test_with_parameter_refuses_what_is_no_number(tmp_path: Path, value: object) -> None:
     rs = load_ruleset(write(tmp_path, ruleset(tmp_path)))
     with pytest.raises(RulesetError, match="finite"):

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 import povrules
 from povrules.audit import (
     DecisionLog,
+    RulesetStore,
     explain_record,
     load_record,
     make_record,
@@ -31,7 +32,6 @@ from povrules.audit import (
     redact_decision,
     redact_facts,
     replay,
-    RulesetStore,
 )
 from povrules.cli import main
 from povrules.facts import Household, Judged, personal_fields

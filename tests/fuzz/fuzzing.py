@@ -64,9 +64,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event == "exec":
         if args and _from_input(args[0]):
             _EVENTS.append((event, args))
-    elif event in _RUNS:
-        _EVENTS.append((event, args))
-    elif event in ("open", "import", "os.listdir", "os.remove", "shutil.rmtree") and CANARY in repr(args):
+    elif event in _RUNS or event in ("open", "import", "os.listdir", "os.remove", "shutil.rmtree") and CANARY in repr(args):
         _EVENTS.append((event, args))
 
 
@@ -96,7 +94,7 @@ def ended(target: str, how: str) -> None:
 # Mutations of valid inputs: most random text fails at the first byte, so the targets start from real
 # inputs and change them a little, by text (bytes cut, repeated or put in) or by tree (one value replaced).
 
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import strategies as st
 
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40)
@@ -163,22 +161,36 @@ def mutated_tree(draw: st.DrawFn, tree: Any, rounds: int = 2) -> Any:
         path = draw(st.sampled_from(_paths(tree)))
         op = draw(st.sampled_from(["value", "drop", "rename", "add", "wrap"]))
         if op == "value":
-            new = draw(JSON)
-            tree = _replace(tree, path, lambda _: new)
+            tree = _replace(tree, path, _constant(draw(JSON)))
         elif op == "wrap":
-            tree = _replace(tree, path, lambda old: draw(st.sampled_from([[old], {"zh": old}, str(old), None])))
+            shape = draw(st.sampled_from(["list", "mapping", "text", "null"]))
+            tree = _replace(tree, path, lambda old, shape=shape: {"list": [old], "mapping": {"zh": old},
+                                                                  "text": str(old), "null": None}[shape])
         elif path and op in ("drop", "rename"):
-            parent, last = path[:-1], path[-1]
-            suffix = draw(st.text(min_size=1, max_size=2))
-
-            def edit(node: Any) -> Any:
-                if isinstance(node, dict):
-                    return {(k + suffix if op == "rename" and k == last else k): v for k, v in node.items()
-                            if op == "rename" or k != last}
-                return [v for i, v in enumerate(node) if i != last]
-            tree = _replace(tree, parent, edit)
+            tree = _replace(tree, path[:-1], _edit(op, path[-1], draw(st.text(min_size=1, max_size=2))))
         else:
-            key, value = draw(st.text(max_size=10)), draw(JSON)
-            tree = _replace(tree, path, lambda node: {**node, key: value} if isinstance(node, dict)
-                            else [*node, value] if isinstance(node, list) else node)
+            tree = _replace(tree, path, _added(draw(st.text(max_size=10)), draw(JSON)))
     return tree
+
+
+def _constant(value: Any) -> Any:
+    return lambda _: value
+
+
+def _edit(op: str, last: Any, suffix: str) -> Any:
+    """Drop the child ``last`` of a node, or (``rename``) add ``suffix`` to its key."""
+    def edit(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {(k + suffix if op == "rename" and k == last else k): v for k, v in node.items()
+                    if op == "rename" or k != last}
+        return [v for i, v in enumerate(node) if i != last]
+    return edit
+
+
+def _added(key: str, value: Any) -> Any:
+    """Add ``key: value`` to a mapping, or ``value`` to a list."""
+    def add(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {**node, key: value}
+        return [*node, value] if isinstance(node, list) else node
+    return add

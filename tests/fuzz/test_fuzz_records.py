@@ -84,7 +84,7 @@ def _resealed(record: Any) -> str:
     if isinstance(record, dict):
         try:
             record = dict(record, digest=record_digest(record))
-        except Exception:  # noqa: BLE001 - no canonical JSON: the reader must refuse it on its own
+        except Exception:  # noqa: BLE001, S110 - no canonical JSON: the reader must refuse it on its own
             pass
     return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 

@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.errors import PovrulesError
 from povrules.facts import personal_fields
-from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
 

@@ -27,8 +27,8 @@ from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
 from povrules.ruleset.model import (
-    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Rule, Ruleset, Source,
-    Text, TieBreak, TransitionSpec,
+    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Rule, Ruleset,
+    Source, Text, TieBreak, TransitionSpec,
 )
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
@@ -291,7 +291,8 @@ class RulesetBuilder:
                 raise self._fail(f"source {key!r} must be a mapping with 'file' and 'title'", section.at(key))
             self._keys(entry, {"file", "title"}, f"source {key!r}")
             file = self._str(entry, "file", f"source {key!r}")
-            if PurePath(file).is_absolute() or PureWindowsPath(file).is_absolute() or ".." in PureWindowsPath(file).parts:
+            windows = PureWindowsPath(file)  # splits at '/' and at a backslash, so no '..' step hides
+            if PurePath(file).is_absolute() or windows.is_absolute() or ".." in windows.parts:
                 raise self._fail(f"source {key!r} names {file!r}: a source file is named relative to the sources "
                                  "folder, without '..' or a leading '/'", entry.at("file"))
             out[key] = Source(key, file, self._str(entry, "title", f"source {key!r}"))
@@ -509,7 +510,7 @@ class RulesetBuilder:
     def _check_labels(self, spec: DecisionSpec, entry: YMap, what: str, rules: dict[str, Rule]) -> None:
         """Every key of ``labels`` is an outcome the decision can give (a misspelt one would never be shown)."""
         given = possible_outcomes(spec, rules)
-        labels = entry.get("labels")
+        labels = self._map(entry, "labels", what)
         for outcome in spec.labels:
             parts = outcome.split("+") if spec.kind == "table" and spec.hit_policy == "COLLECT" else [outcome]
             if outcome in given or all(part in given for part in parts):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -25,11 +25,7 @@ if TYPE_CHECKING:
     from povrules.lang.compiler import Fn
 
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def read_only(mapping: Mapping[K, V]) -> Mapping[K, V]:
+def read_only(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """A read-only view of a copy of ``mapping``: what a loaded ruleset's sections are.
 
     Assigning to it (``ruleset.parameters[name] = …``) raises ``TypeError``, so a ruleset's answers

@@ -23,6 +23,7 @@ A variant may leave out ``cite``: it proposes what no text states yet. Its value
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -192,7 +193,7 @@ def _located(value: Any, label: str) -> Any:
         items.location, items.item_locations = where, [where] * len(items)
         return items
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise RulesetError(f"{value!r} is not a number a ruleset can hold: give a finite amount", where)
         return Decimal(str(value))  # the number as written, not its binary approximation
     return value
