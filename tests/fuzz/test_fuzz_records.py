@@ -155,3 +155,16 @@ def test_damaged_logs(damaged: bytes, tmp_path_factory: pytest.TempPathFactory) 
         if report.ok and not report.uncommitted:
             assert len(entries) == report.entries
         ended(target, "ok" if report.ok else "problem reported, entries read")
+
+
+def test_found_a_verified_record_without_an_operand_is_explained() -> None:
+    """Found by this campaign: a record whose comparison lacks its right operand passes the schema and its
+    digests, and explaining it raised KeyError."""
+    record = json.loads(RECORDS[0])
+    rule = next(r for r in record["trace"]["rules"] if any("op" in c for c in r["conditions"]))
+    condition = next(c for c in rule["conditions"] if "op" in c)
+    del condition["right"]
+    rule.pop("cite", None)
+    text = _resealed(record)
+    loaded = load_record(text)
+    assert f"{condition['left']['expr']} = " in explain_record(loaded, "en") and " ?" in explain_record(loaded, "zh")
