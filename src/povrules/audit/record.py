@@ -233,12 +233,20 @@ def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes
             conditions.append(condition)
         entry["conditions"] = conditions
         if "override" in entry:
-            override = _recorded_override(facts, entry["override"])
-            entry["override"] = (_redact_model(override, dict(entry["override"]), key, rules) if override is not None
-                                 else {k: _redact_value(v, key) for k, v in entry["override"].items()})  # fail closed
+            entry["override"] = _redact_override(facts, entry["override"], key, rules)
+        if "contradicting" in entry:  # the records of one date that disagree: each shown as the facts hold it
+            entry["contradicting"] = [_redact_override(facts, o, key, rules) for o in entry["contradicting"]]
         shown.append(entry)
     out["rules"] = shown
     return out
+
+
+def _redact_override(facts: BaseModel, shown: Mapping[str, Any], key: bytes, rules: Collection[str]) -> dict[str, Any]:
+    """A recorded override as a trace shows it, redacted as the override model declares."""
+    override = _recorded_override(facts, shown)
+    if override is None:  # not one of the facts' overrides: hide every value (fail closed)
+        return {k: _redact_value(v, key) for k, v in shown.items()}
+    return _redact_model(override, dict(shown), key, rules)
 
 
 def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel | None:
