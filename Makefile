@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
+
+# The fuzz campaign at length (tests/fuzz; `make test` runs it briefly). FUZZ_EXAMPLES: inputs per target.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	POVRULES_FUZZ=long POVRULES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz \
+		-W ignore::hypothesis.errors.HypothesisWarning
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/identification.py

@@ -116,6 +116,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     lines = []
     for file in _ruleset_files(args.rulesets):
         ruleset = load_ruleset(file)
+        for warning in ruleset.warnings:
+            print(warning, file=sys.stderr)
         lines.append(f"{file}: {ruleset.id} {ruleset.version} {ruleset.digest} "
                      f"({len(ruleset.rules)} rules, {len(ruleset.parameters)} parameters, "
                      f"decisions: {', '.join(ruleset.decisions)})")
@@ -130,7 +132,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     problems = []
     files = _ruleset_files(args.rulesets)
     for file in files:
-        problems.extend(check_citations(load_ruleset(file), sources))
+        ruleset = load_ruleset(file)
+        for warning in ruleset.warnings:
+            print(warning, file=sys.stderr)
+        problems.extend(check_citations(ruleset, sources))
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"lint: {len(files)} ruleset(s), {len(problems)} citation problem(s)")

@@ -387,6 +387,12 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
 # Explanations of stored records
 
 
+def _part(condition: dict[str, Any], side: str) -> dict[str, Any]:
+    """One operand of a recorded condition, or an empty one (shown as "?") if the record has none."""
+    operand = condition.get(side)
+    return operand if isinstance(operand, dict) else {"expr": "?", "value": "?"}
+
+
 def _value_text(operand: dict[str, Any], lang: str) -> str:
     value = operand.get("value")
     if isinstance(value, dict) and set(value) == {"unknown"}:
@@ -437,10 +443,12 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
         for condition in rule.get("conditions", []):
             verdict = RESULT_WORDS[lang].get(condition.get("result"), condition.get("result"))
             if "op" in condition:
-                text = (f"{_value_text(condition['left'], lang)} {OPERATOR_WORDS[lang].get(condition['op'], condition['op'])} "
-                        f"{_value_text(condition['right'], lang)}")
+                # A verified record may still lack an operand the schema leaves optional: shown as "?", never a crash.
+                op = condition["op"]
+                text = (f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
+                        f"{_value_text(_part(condition, 'right'), lang)}")
             else:
-                text = _value_text(condition.get("value", {}), lang)
+                text = _value_text(_part(condition, "value"), lang)
             lines.append(f"      {text} → {verdict}")
         for parameter in rule.get("parameters", []):
             unit = f" {parameter['unit']}" if parameter.get("unit") else ""
@@ -448,14 +456,15 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
                      else f" (from {parameter.get('from')})")
             value = parameter.get("value")
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
-            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
+            lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
         if rule.get("missing"):
             lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
         cite = rule.get("cite")
         if cite:
-            where = f"{cite['file']}:{cite['line']}"
-            if cite.get("end_line") not in (None, cite["line"]):
+            where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
+            if cite.get("end_line") not in (None, cite.get("line")):
                 where += f"-{cite['end_line']}"
-            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
-                         else f"      {words['source']}: {where} “{cite['quote']}”")
+            quote = cite.get("quote", "")
+            lines.append(f"      {words['source']}{colon}{where}「{quote}」" if lang == "zh"
+                         else f"      {words['source']}: {where} “{quote}”")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
-from povrules.facts._base import FactModel, Judged
+from povrules.facts._base import PERSONAL_KINDS, FactModel, Judged, Personal, personal_fields
 from povrules.facts.household import (
     Assessments,
     Assets,
@@ -41,7 +41,8 @@ __all__ = [
     "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
-    "facts_schema", "household_schema", "parse_facts", "parse_household",
+    "facts_schema", "household_schema", "parse_facts", "parse_household", "PERSONAL_KINDS", "Personal",
+    "personal_fields",
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import FactModel, Judged, Money, fact
+from povrules.facts._base import FactModel, Judged, Money, fact, labels
 from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
@@ -55,10 +55,10 @@ Delivery = Literal["to_household", "coverage"]
 class Member(FactModel):
     """One person of the household (家庭成员)."""
 
-    id: str | None = fact("成员编号", "Member identifier within the household", min_length=1)
-    name: str | None = fact("姓名", "Name (redactable in records)")
+    id: str | None = fact("成员编号", "Member identifier within the household", min_length=1, personal="identifier")
+    name: str | None = fact("姓名", "Name (redactable in records)", personal="identifier")
     # The redacted form (a keyed hash) is accepted too, so that a redacted record's facts can be replayed.
-    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)",
+    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
                                  pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
     on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
@@ -305,8 +305,8 @@ class Look(FactModel):
     """One of the 五看 home-visit assessments."""
 
     assessed_on: date = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
-    assessor: str = Field(min_length=1, description="Who assessed", json_schema_extra={"zh": "评估人"})
-    note: str | None = fact("情况记录", "What was seen")
+    assessor: str = Field(min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier"))
+    note: str | None = fact("情况记录", "What was seen", personal="free_text")
 
 
 class FiveLooks(FactModel):
@@ -329,7 +329,8 @@ class Disaster(FactModel):
 class ProjectBenefit(FactModel):
     """A project that reached the household (三优先)."""
 
-    project: str = Field(min_length=1, description="Project name or code", json_schema_extra={"zh": "项目"})
+    project: str = Field(min_length=1, description="Project name or code",
+                         json_schema_extra=labels("项目", personal="identifier"))
     fund_class: FundClass = Field(description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"})
     delivery: Delivery = Field(description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"})
     delivered_on: date | None = fact("受益日期", "Date the benefit reached the household")
@@ -338,7 +339,8 @@ class ProjectBenefit(FactModel):
 class Override(FactModel):
     """A recorded decision of the body a default-strength rule names (民主评议 …)."""
 
-    rule: str = Field(min_length=1, description="Id of the rule the body ruled on", json_schema_extra={"zh": "规则"})
+    rule: str = Field(min_length=1, description="Id of the rule the body ruled on",
+                      json_schema_extra=labels("规则", personal="rule_reference"))
     # The schema lists both forms of each name: either is accepted, and read as the canonical one.
     body: OverrideBody = Field(description="Body that decided (Simplified or Traditional form)",
                                json_schema_extra={"zh": "决定机构", "enum": list(FORMS)})
@@ -347,7 +349,7 @@ class Override(FactModel):
         description="set_aside: the rule does not apply to this household; upheld: it does",
         json_schema_extra={"zh": "结果"},
     )
-    minutes: str | None = fact("会议记录", "Reference to the minutes")
+    minutes: str | None = fact("会议记录", "Reference to the minutes", personal="free_text")
 
     @field_validator("body", mode="before")
     @classmethod
@@ -359,9 +361,10 @@ class Override(FactModel):
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
-    id: str = Field(min_length=1, description="Household identifier (户编号)", json_schema_extra={"zh": "户编号"})
-    jurisdiction: str | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan")
-    village: str | None = fact("村", "Village")
+    id: str = Field(min_length=1, description="Household identifier (户编号)",
+                    json_schema_extra=labels("户编号", personal="identifier"))
+    jurisdiction: str | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan", personal="identifier")
+    village: str | None = fact("村", "Village", personal="identifier")
     rural_hukou: bool | None = fact("农村户籍", "Rural household registration")
     members: tuple[Member, ...] | None = fact("家庭成员", "Members of the household")
     income: Income | None = fact("收入", "Income")
