@@ -32,13 +32,16 @@ from typing import Any
 import polars as pl
 
 from povrules.columnar.frame import facts_of
-from povrules.columnar.translate import NotSupported, Translated, Translator
+from povrules.columnar.translate import Missing, NotSupported, Translated, Translator
 from povrules.engine import Decision, Plan, Settled, plan
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
 
 HAZARD = "_hazard"
+_LOOKUP_LIMIT = 1 << 16  # patterns coded into at most this many values are indexed by a lookup array
+_WORD = 62  # static missing paths per Int64 mask word
+_EMPTY = pl.lit([], dtype=pl.List(pl.String))
 _SETTLED = {"outcome": pl.String, "labels": pl.List(pl.String), "reasons": pl.List(pl.String)}
 _NO_PATHS = Unknown(frozenset())
 
@@ -92,7 +95,7 @@ class FramePlan:
         self.in_force = [t is not None for t in self.translated]
         self.names = [rule.id for rule in self.plan.rules]
         self._settled: dict[Any, Settled] = {}
-        self._missing_parts: dict[int, tuple[list[pl.Expr], pl.Expr]] | None = None
+        self._missing_parts: dict[int, tuple[list[pl.Expr], Missing]] | None = None
         self._missing_refused = False
 
     @property
@@ -134,7 +137,7 @@ class FramePlan:
         labels: list[list[str] | None] = [None] * n
         reasons: list[list[str] | None] = [None] * n
 
-        relevant: dict[Any, tuple[int, ...]] | None = None  # pattern code → rules whose missing facts count
+        relevant: dict[Any, tuple[int, ...]] | None = None  # pattern → rules whose missing facts count
         if prepared.reads_facts:
             # Overrides are looked up per row, from the facts: combine the columnar values row by row.
             models = _models(frame, list(range(n)), self.ruleset.subject, facts)
@@ -145,25 +148,13 @@ class FramePlan:
             settled = pl.DataFrame({"outcome": outcome, "labels": labels, "reasons": reasons},
                                    schema=_SETTLED)
         else:
-            coded = values.select(pl.col("id"), _pattern_code(names).alias("_code"), *names)
-            patterns = coded.select("_code", *names).unique(subset="_code")
-            answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": [], "reasons": []}
-            relevant = {}
-            for code, *row in patterns.iter_rows():
-                made = self.settle(code, row)
-                if made.relevant:
-                    relevant[code] = made.relevant
-                answers["_code"].append(code)
-                answers["outcome"].append(made.outcome)
-                answers["labels"].append(list(made.labels))
-                answers["reasons"].append(list(made.reasons))
-            table = pl.DataFrame(answers, schema={"_code": coded.schema["_code"], **_SETTLED})
-            settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
+            patterns, table, relevant = self._patterns(values)
+            settled = table.select(pl.all().gather(patterns))
 
         result = values.select("id", HAZARD).hstack(settled)
         in_columns = None  # the missing facts of undetermined rows, computed in columns (None: cannot be)
         if missing and relevant is not None:
-            in_columns = self._missing_in_columns(frame, result, coded["_code"], relevant)
+            in_columns = self._missing_in_columns(frame, result, patterns, relevant)
         # Rows the row engine decides whole: hazards always; undetermined ones for their missing facts
         # when those cannot be computed in columns (the combination reads facts, or a rule's missing
         # facts have no translation).
@@ -174,26 +165,45 @@ class FramePlan:
         if in_columns is not None:
             result = result.with_columns(in_columns.alias("missing"))
         elif missing:
-            result = result.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("missing"))
+            result = result.with_columns(_empty_lists(n))
         if again:
-            out_list, lab_list, why_list = (result[c].to_list() for c in ("outcome", "labels", "reasons"))
-            miss_list = result["missing"].to_list() if missing else None
-            for index, f in zip(again, _models(frame, again, self.ruleset.subject, facts)):
-                made = prepared.decide(f, as_of)
-                out_list[index], lab_list[index], why_list[index] = made.outcome, list(made.labels), list(made.reasons)
-                if miss_list is not None:
-                    miss_list[index] = list(made.missing)
-            result = result.with_columns(pl.Series("outcome", out_list, dtype=pl.String),
-                                         pl.Series("labels", lab_list, dtype=pl.List(pl.String)),
-                                         pl.Series("reasons", why_list, dtype=pl.List(pl.String)))
-            if miss_list is not None:
-                result = result.with_columns(pl.Series("missing", miss_list, dtype=pl.List(pl.String)))
+            made_again = [prepared.decide(f, as_of) for f in _models(frame, again, self.ruleset.subject, facts)]
+            redone = {"outcome": [m.outcome for m in made_again], "labels": [list(m.labels) for m in made_again],
+                      "reasons": [list(m.reasons) for m in made_again]}
+            if missing:
+                redone["missing"] = [list(m.missing) for m in made_again]
+            result = result.with_columns(_patched(result[c], again, v) for c, v in redone.items())
         result = result.drop(HAZARD)
         return result.select("id", "outcome", "labels", *(["missing"] if missing else []), "reasons")
 
-    def _parts(self, needed: Sequence[int]) -> dict[int, tuple[list[pl.Expr], pl.Expr]] | None:
-        """Each needed rule's missing facts as (helper columns, unsorted paths), translated once;
-        None when one of them has no translation."""
+    def _patterns(self, values: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, dict[int, tuple[int, ...]]]:
+        """Each row's pattern of rule values as a dense index into a table of the distinct patterns'
+        outcome, labels and reasons (each settled once), and the relevant rules of each pattern
+        whose outcome is undetermined (by index)."""
+        names = self.names
+        codes = values.select(_pattern_code(names)).to_series()
+        distinct = codes.unique().to_list()
+        answers: dict[str, list[Any]] = {"outcome": [], "labels": [], "reasons": []}
+        relevant: dict[int, tuple[int, ...]] = {}
+        for index, code in enumerate(distinct):
+            made = self.settle(code, _pattern_values(code, len(names)))
+            if made.relevant:
+                relevant[index] = made.relevant
+            answers["outcome"].append(made.outcome)
+            answers["labels"].append(list(made.labels))
+            answers["reasons"].append(list(made.reasons))
+        if 3 ** len(names) <= _LOOKUP_LIMIT:
+            # Few rules: the code itself indexes a lookup array (no hashing per row).
+            lookup = pl.zeros(3 ** len(names), dtype=pl.UInt32, eager=True)
+            lookup.scatter(distinct, _count(0, len(distinct)))
+            patterns = lookup.gather(codes)
+        else:
+            patterns = codes.replace_strict(distinct, list(range(len(distinct))), return_dtype=pl.UInt32)
+        return patterns, pl.DataFrame(answers, schema=_SETTLED), relevant
+
+    def _parts(self, needed: Sequence[int]) -> dict[int, tuple[list[pl.Expr], Missing]] | None:
+        """Each needed rule's missing facts as (helper columns, :class:`Missing` reading them),
+        translated once; None when one of them has no translation."""
         if self._missing_refused:
             return None
         if self._missing_parts is None:
@@ -204,39 +214,74 @@ class FramePlan:
                 continue
             translator = translator or Translator(self.ruleset, self.as_of)
             try:
-                self._missing_parts[i] = translator.missing_parts(self.plan.rules[i].id, f"_missing{i}_", sort=False)
+                self._missing_parts[i] = translator.missing_set(self.plan.rules[i].id, f"_missing{i}_")
             except NotSupported:
                 self._missing_refused = True
                 return None
         return {i: self._missing_parts[i] for i in needed if self.in_force[i]}
 
-    def _missing_in_columns(self, frame: pl.DataFrame, result: pl.DataFrame, codes: pl.Series,
+    def _missing_in_columns(self, frame: pl.DataFrame, result: pl.DataFrame, patterns: pl.Series,
                             relevant: dict[Any, tuple[int, ...]]) -> pl.Series | None:
         """Each row's missing facts (empty for determined and hazard rows): the sorted union of the
         relevant rules' missing sets, the relevant rules being learnt once per pattern (``relevant``:
-        pattern code → rule indices, from :meth:`Plan.settle`). Only undetermined rows are computed.
-        None when a rule the patterns name has no translation of its missing facts."""
+        pattern (a value of ``patterns``) → rule indices, from :meth:`Plan.settle`). None when a rule
+        the patterns name has no translation of its missing facts.
+
+        Only undetermined rows are computed, and strings are not built per row: each path known
+        when translating is one bit of a row's mask (set where the path is missing and one of the
+        row's relevant rules names it), each distinct mask is made a sorted list once, and rows
+        get it by index. Paths naming a list element are built only on rows where one can occur."""
+        n = result.height
         needed = sorted({i for rules in relevant.values() for i in rules})
         parts = self._parts(needed)
         if parts is None:
             return None
-        per_rule = {i: paths for i, (_, paths) in parts.items()}
-        helpers = [h for found, _ in parts.values() for h in found]
-        empty = pl.lit([], dtype=pl.List(pl.String))
         rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
-        n = result.height
-        if rows.len() == 0 or not per_rule:
-            return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)  # no Python list per row
-        table = pl.DataFrame({"_code": list(relevant), "_relevant": [list(r) for r in relevant.values()]},
-                             schema={"_code": codes.dtype, "_relevant": pl.List(pl.Int64)})
-        subset = frame[rows].with_columns(codes.gather(rows).alias("_code"), rows.alias("_row"))
-        subset = subset.join(table, on="_code", how="left", maintain_order="left").with_columns(helpers)
-        union = pl.concat_list([pl.when(pl.col("_relevant").list.contains(i)).then(expr).otherwise(empty)
-                                for i, expr in per_rule.items()]).list.unique().list.sort()
-        found = subset.select(pl.col("_row"), union.alias("missing"))
-        whole = (pl.DataFrame({"_row": pl.int_range(n, eager=True, dtype=rows.dtype)})
-                 .join(found, on="_row", how="left", maintain_order="left"))
-        return whole["missing"].fill_null(empty)
+        if rows.len() == 0 or not parts:
+            return _empty_lists(n)
+        # Per rule, whether it is relevant to the row's pattern.
+        keys = list(relevant)
+        on_rows = patterns.gather(rows)
+        gates = {i: f"_relevant{i}" for i in parts}
+        relevance = [on_rows.is_in([k for k in keys if i in relevant[k]]).alias(gates[i]) for i in parts]
+        helpers = [h for found, _ in parts.values() for h in found]
+        made = {h.meta.output_name() for h in helpers} | set(gates.values())
+        roots = sorted({r for found, m in parts.values() for e in [*found, *m.static.values(),
+                        *(x for pair in m.dynamic for x in pair)] for r in e.meta.root_names()} - made)
+        sub = frame.select(roots)[rows].with_columns(relevance).with_columns(helpers)
+
+        paths = sorted({p for _, m in parts.values() for p in m.static})
+        bits = []
+        for p in paths:
+            present = [(pl.col(gates[i]) & m.static[p]).fill_null(False) for i, (_, m) in parts.items() if p in m.static]
+            bits.append(pl.any_horizontal(present))
+        dynamic = [((pl.col(gates[i]) & gate).fill_null(False), listed)
+                   for i, (_, m) in parts.items() for gate, listed in m.dynamic]
+        words = [pl.sum_horizontal([b.cast(pl.Int64) * (1 << j) for j, b in enumerate(bits[w:w + _WORD])])
+                 .alias(f"_word{w}") for w in range(0, len(bits), _WORD)]
+        any_dynamic = pl.any_horizontal([g for g, _ in dynamic]) if dynamic else pl.lit(False)
+        coded = sub.select(*words, any_dynamic.alias("_dynamic"))
+        word_names = [f"_word{w}" for w in range(0, len(bits), _WORD)]
+        mask, first = _dense(coded, word_names)
+        # Each distinct mask's paths, in sorted order (bits follow the sorted paths).
+        lists = []
+        for row in coded.select(word_names)[first].iter_rows():
+            lists.append([p for w, word in enumerate(row) for j, p in enumerate(paths[w * _WORD:(w + 1) * _WORD])
+                          if word >> j & 1])
+        table = pl.Series("missing", [[], *lists], dtype=pl.List(pl.String))
+        index = pl.zeros(n, dtype=pl.UInt32, eager=True)
+        index.scatter(rows, mask + 1)
+        with_elements = coded.select(pl.arg_where(pl.col("_dynamic"))).to_series()
+        if with_elements.len():
+            # Rows where a list element may be named: their static paths plus the element paths.
+            named = table.gather(mask.gather(with_elements) + 1)
+            extra = sub[with_elements].with_columns(named.alias("_static")).select(
+                pl.concat_list([pl.col("_static"), *(pl.when(g).then(listed.fill_null(_EMPTY)).otherwise(_EMPTY)
+                                                     for g, listed in dynamic)])
+                .list.unique().list.sort().alias("missing")).to_series()
+            index.scatter(rows.gather(with_elements), _count(table.len(), extra.len()))
+            table = pl.concat([table, extra])
+        return table.gather(index).alias("missing")
 
 
 def frame_plan(ruleset: Ruleset, decision: str, as_of: date) -> FramePlan:
@@ -296,6 +341,42 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
         raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
     facts = facts_of(frame, [row % frame.height], subject=ruleset.subject)[0]
     return plan(ruleset, decision, traced=trace).decide(facts, as_of)
+
+
+def _pattern_values(code: int, rules: int) -> tuple[bool | None, ...]:
+    """The rule values a pattern code stands for (see :func:`_pattern_code`)."""
+    return tuple((False, True, None)[code // 3 ** i % 3] for i in range(rules))
+
+
+def _dense(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.Series, pl.Series]:
+    """Each row's distinct combination of ``columns`` (integers) as a dense index from 0, and the
+    first row of each combination."""
+    key: pl.Series | None = None
+    for name in columns:
+        rank = frame[name].rank("dense").cast(pl.UInt64)
+        key = rank if key is None else (key * (rank.max() + 1) + rank).rank("dense").cast(pl.UInt64)  # type: ignore[operator]
+    if key is None:  # no static paths at all: one combination
+        return pl.Series([0] * frame.height, dtype=pl.UInt32), pl.Series([0], dtype=pl.UInt32)
+    index = (key - 1).cast(pl.UInt32)
+    first = index.arg_unique()
+    return index, first.gather(index.gather(first).arg_sort())
+
+
+def _empty_lists(n: int) -> pl.Series:
+    """``n`` empty lists of paths, without a Python list per row."""
+    return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)
+
+
+def _patched(column: pl.Series, rows: Sequence[int], values: Sequence[Any]) -> pl.Series:
+    """``column`` with ``rows`` given ``values`` instead."""
+    index = _count(0, column.len())
+    index.scatter(list(rows), _count(column.len(), len(rows)))
+    return pl.concat([column, pl.Series(column.name, values, dtype=column.dtype)]).gather(index)
+
+
+def _count(start: int, n: int) -> pl.Series:
+    """``start``, ``start + 1``, … (``n`` of them) as UInt32 row indices."""
+    return pl.int_range(start, start + n, dtype=pl.UInt32, eager=True)
 
 
 def _engine_values(row: Any, in_force: list[bool]) -> tuple[Any, ...]:

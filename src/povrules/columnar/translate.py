@@ -191,17 +191,26 @@ class Translator:
         sorts once. Raises as :meth:`missing` does."""
         return self._missing(rule_id, prefix, sort)
 
-    def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
+    def missing_set(self, rule_id: str, prefix: str) -> tuple[list[pl.Expr], Missing]:
+        """:meth:`missing_parts` before the paths are made strings: helper columns (named ``prefix``
+        + a number) to add first, then the rule's set as a :class:`Missing` reading them, so that a
+        caller can code each static path as a bit. Raises as :meth:`missing` does."""
+        return self._missing_set(rule_id, prefix)
+
+    def _missing_set(self, rule_id: str, prefix: str | None) -> tuple[list[pl.Expr], Missing]:
         rule = self.ruleset.rules[rule_id]
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
         try:
-            found = self._miss(rule.when)
-            paths = found.paths()
-            return self._helpers, (paths.list.unique().list.sort() if sort else paths).alias(rule_id)
+            return self._helpers, self._miss(rule.when)
         finally:
             # hazards are the business of rule(): hazard rows go to the row engine
             self._hazards, self._helpers, self._helper_prefix = [], [], None
+
+    def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
+        helpers, found = self._missing_set(rule_id, prefix)
+        paths = found.paths()
+        return helpers, (paths.list.unique().list.sort() if sort else paths).alias(rule_id)
 
     def _helper(self, expr: pl.Expr) -> pl.Expr:
         """``expr`` as a helper column when computing for a frame (outside quantifiers), else itself."""
