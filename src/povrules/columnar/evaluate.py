@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from povrules.columnar.flat import nested_frame
 from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import Missing, NotSupported, Translated, Translator
 from povrules.engine import Decision, Plan, Settled, plan
@@ -105,6 +106,7 @@ class FramePlan:
 
     def rule_values(self, frame: pl.DataFrame, *, facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
         """See :func:`rule_values_frame`."""
+        frame = nested_frame(frame, subject=self.ruleset.subject)
         values = _values(frame, self.translated, self.plan.rules)
         risky = values.select(pl.arg_where(pl.col(HAZARD))).to_series().to_list()
         if risky:
@@ -131,6 +133,7 @@ class FramePlan:
         if self.is_ranking:
             raise NotSupported(self.decision, "a ranking decision (sort keys)", self.plan.spec.name)
         prepared, as_of, names = self.plan, self.as_of, self.names
+        frame = nested_frame(frame, subject=self.ruleset.subject)
         values = _values(frame, self.translated, prepared.rules)
         n = values.height
         outcome: list[str | None] = [None] * n
@@ -339,7 +342,7 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
     """
     if not -frame.height <= row < frame.height:
         raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
-    facts = facts_of(frame, [row % frame.height], subject=ruleset.subject)[0]
+    facts = facts_of(nested_frame(frame, subject=ruleset.subject), [row % frame.height], subject=ruleset.subject)[0]
     return plan(ruleset, decision, traced=trace).decide(facts, as_of)
 
 
