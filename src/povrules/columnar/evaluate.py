@@ -30,6 +30,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from povrules.columnar.flat import nested_frame
 from povrules.columnar.frame import facts_of
@@ -136,12 +137,12 @@ class FramePlan:
         frame = nested_frame(frame, subject=self.ruleset.subject)
         values = _values(frame, self.translated, prepared.rules)
         n = values.height
-        outcome: list[str | None] = [None] * n
-        labels: list[list[str] | None] = [None] * n
-        reasons: list[list[str] | None] = [None] * n
 
         relevant: dict[Any, tuple[int, ...]] | None = None  # pattern → rules whose missing facts count
         if prepared.reads_facts:
+            outcome: list[str | None] = [None] * n
+            labels: list[list[str] | None] = [None] * n
+            reasons: list[list[str] | None] = [None] * n
             # Overrides are looked up per row, from the facts: combine the columnar values row by row.
             models = _models(frame, list(range(n)), self.ruleset.subject, facts)
             rows = values.select(names).iter_rows()
@@ -367,7 +368,8 @@ def _dense(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.Series, pl.S
 
 def _empty_lists(n: int) -> pl.Series:
     """``n`` empty lists of paths, without a Python list per row."""
-    return pl.Series("missing", [[]], dtype=pl.List(pl.String)).new_from_index(0, n)
+    offsets = pa.repeat(pa.scalar(0, pa.int64()), n + 1)  # all lists start and end at 0
+    return pl.Series("missing", pa.LargeListArray.from_arrays(offsets, pa.array([], pa.string())))
 
 
 def _patched(column: pl.Series, rows: Sequence[int], values: Sequence[Any]) -> pl.Series:

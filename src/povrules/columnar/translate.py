@@ -10,7 +10,9 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
 * Quantifiers: polars' ``list.any``/``list.all`` skip nulls, povrules does not. ``any`` is true if
   some kept element is true, else unknown if some element (or its ``where``) is unknown, else
   false; ``all`` dually; ``count``/``sum`` are unknown as soon as one element or ``where`` is. An
-  unknown list is unknown; an empty one gives false, true, 0, 0.
+  unknown list is unknown; an empty one gives false, true, 0, 0. ``any``/``all``/``count`` take one
+  pass over the elements: each element's say is coded as a small integer (false 0, unknown 1,
+  true 2; for a count, an unknown adds 2**32), and the list's largest, smallest or sum settles it.
 * Numbers are scaled integers (see :mod:`.frame`) whose scale and largest digit count are tracked
   here. The row engine's ``Decimal`` arithmetic rounds to 28 significant digits, so an operation
   involving a decimal whose result could need more is refused rather than computed differently;
@@ -118,6 +120,9 @@ class Missing:
 
 
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
+# What an unknown element adds to a count: more than a list of facts has elements (a household's
+# members, a county's villages), and few enough of them cannot overflow an Int64 sum.
+_UNKNOWN_COUNT = 1 << 32
 _NOTHING = Missing({})
 
 
@@ -578,24 +583,20 @@ class Translator:
             # Each element's say: a skipped one (where false) settles nothing; an unknown where is unknown.
             skip = pl.lit(func == "all")
             say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
-            said = source.list.eval(say)
-            if func == "any":
-                settled = said.list.eval(pl.element() == True).list.any()  # noqa: E712
-            else:
-                settled = said.list.eval(pl.element() == False).list.any()  # noqa: E712
-            unknown = said.list.eval(pl.element().is_null()).list.any()
-            result = (pl.when(source.is_null()).then(None).when(settled).then(pl.lit(func == "any"))
-                      .when(unknown).then(None).otherwise(pl.lit(func == "all")))
-            return result
+            # One pass over the elements: each say coded false 0, unknown 1, true 2; the largest code
+            # settles any (the smallest, all), an empty list having none.
+            coded = source.list.eval(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
+            extreme, settling = (coded.list.max(), 2) if func == "any" else (coded.list.min(), 0)
+            return (pl.when(source.is_null()).then(None).when(extreme == settling).then(pl.lit(func == "any"))
+                    .when(extreme == 1).then(None).otherwise(pl.lit(func == "all")))
         if func == "count":
             if isinstance(element, Num):
                 raise self._refuse(node, "count of a number")
             hit = pl.lit(True) if element is None else element
             per = hit if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(hit).otherwise(False)
-            said = source.list.eval(per)
-            unknown = said.list.eval(pl.element().is_null()).list.any()
-            total = said.list.eval(pl.element().cast(pl.Int64)).list.sum()
-            return Num(pl.when(source.is_null() | unknown).then(None).otherwise(total.cast(pl.Int64)), 0, 10, False)
+            # One pass: an unknown element counts _UNKNOWN_COUNT, more than any list has elements.
+            total = source.list.eval(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
+            return Num(pl.when(source.is_null() | (total >= _UNKNOWN_COUNT)).then(None).otherwise(total), 0, 10, False)
         if func == "sum":
             if not isinstance(element, Num):
                 raise self._refuse(node, "sum of a non-number")
