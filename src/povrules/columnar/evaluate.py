@@ -43,6 +43,7 @@ from povrules.ruleset.model import Ruleset
 HAZARD = "_hazard"
 _LOOKUP_LIMIT = 1 << 16  # patterns coded into at most this many values are indexed by a lookup array
 _WORD = 62  # static missing paths per Int64 mask word
+_DIRECT_BITS = 12  # up to this many static missing paths, a table of every mask rather than of those found
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
 _SETTLED = {"outcome": pl.String, "labels": pl.List(pl.String), "reasons": pl.List(pl.String)}
 _NO_PATHS = Unknown(frozenset())
@@ -218,7 +219,7 @@ class FramePlan:
                 continue
             translator = translator or Translator(self.ruleset, self.as_of)
             try:
-                self._missing_parts[i] = translator.missing_set(self.plan.rules[i].id, f"_missing{i}_")
+                self._missing_parts[i] = translator.missing_set(self.plan.rules[i].id, f"_missing{i}_", where_unknown=True)
             except NotSupported:
                 self._missing_refused = True
                 return None
@@ -240,11 +241,11 @@ class FramePlan:
         parts = self._parts(needed)
         if parts is None:
             return None
-        rows = result.select(pl.arg_where((pl.col("outcome") == "undetermined") & ~pl.col(HAZARD))).to_series()
+        keys = list(relevant)
+        rows = result.select(pl.arg_where(pl.lit(patterns).is_in(keys) & ~pl.col(HAZARD))).to_series()
         if rows.len() == 0 or not parts:
             return _empty_lists(n)
-        # Per rule, whether it is relevant to the row's pattern.
-        keys = list(relevant)
+        # Per rule, whether it is relevant to the row's pattern (and so unknown).
         on_rows = patterns.gather(rows)
         gates = {i: f"_relevant{i}" for i in parts}
         relevance = [on_rows.is_in([k for k in keys if i in relevant[k]]).alias(gates[i]) for i in parts]
@@ -266,19 +267,30 @@ class FramePlan:
         any_dynamic = pl.any_horizontal([g for g, _ in dynamic]) if dynamic else pl.lit(False)
         coded = sub.select(*words, any_dynamic.alias("_dynamic"))
         word_names = [f"_word{w}" for w in range(0, len(bits), _WORD)]
-        mask, first = _dense(coded, word_names)
-        # Each distinct mask's paths, in sorted order (bits follow the sorted paths).
-        lists = []
-        for row in coded.select(word_names)[first].iter_rows():
-            lists.append([p for w, word in enumerate(row) for j, p in enumerate(paths[w * _WORD:(w + 1) * _WORD])
-                          if word >> j & 1])
-        table = pl.Series("missing", [[], *lists], dtype=pl.List(pl.String))
-        index = pl.zeros(n, dtype=pl.UInt32, eager=True)
-        index.scatter(rows, mask + 1)
+        lists: list[list[str]]
+        if len(paths) <= _DIRECT_BITS:
+            # Few paths: the mask itself indexes a table of every mask (0, no path, for other rows).
+            mask = coded["_word0"].cast(pl.UInt32) if paths else pl.zeros(rows.len(), dtype=pl.UInt32, eager=True)
+            lists = [[] for _ in range(1 << len(paths))]
+            for code in mask.unique().to_list():
+                lists[code] = [p for j, p in enumerate(paths) if code >> j & 1]
+            table = pl.Series("missing", lists, dtype=pl.List(pl.String))
+            index = pl.zeros(n, dtype=pl.UInt32, eager=True)
+            index.scatter(rows, mask)
+        else:
+            mask, first = _dense(coded, word_names)
+            # Each distinct mask's paths, in sorted order (bits follow the sorted paths).
+            lists = [[]]  # 0: no path, for other rows
+            for row in coded.select(word_names)[first].iter_rows():
+                lists.append([p for w, word in enumerate(row)
+                              for j, p in enumerate(paths[w * _WORD:(w + 1) * _WORD]) if word >> j & 1])
+            table = pl.Series("missing", lists, dtype=pl.List(pl.String))
+            index = pl.zeros(n, dtype=pl.UInt32, eager=True)
+            index.scatter(rows, mask + 1)
         with_elements = coded.select(pl.arg_where(pl.col("_dynamic"))).to_series()
         if with_elements.len():
             # Rows where a list element may be named: their static paths plus the element paths.
-            named = table.gather(mask.gather(with_elements) + 1)
+            named = table.gather(index.gather(rows.gather(with_elements)))
             extra = sub[with_elements].with_columns(named.alias("_static")).select(
                 pl.concat_list([pl.col("_static"), *(pl.when(g).then(listed.fill_null(_EMPTY)).otherwise(_EMPTY)
                                                      for g, listed in dynamic)])

@@ -164,6 +164,7 @@ class Translator:
         self._scope = _Scope(None, None)
         self._helper_prefix: str | None = None
         self._helpers: list[pl.Expr] = []
+        self._unknown: ast.Expr | None = None  # a node known unknown wherever a missing set is read
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -196,21 +197,24 @@ class Translator:
         sorts once. Raises as :meth:`missing` does."""
         return self._missing(rule_id, prefix, sort)
 
-    def missing_set(self, rule_id: str, prefix: str) -> tuple[list[pl.Expr], Missing]:
+    def missing_set(self, rule_id: str, prefix: str, *, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
         """:meth:`missing_parts` before the paths are made strings: helper columns (named ``prefix``
         + a number) to add first, then the rule's set as a :class:`Missing` reading them, so that a
-        caller can code each static path as a bit. Raises as :meth:`missing` does."""
-        return self._missing_set(rule_id, prefix)
+        caller can code each static path as a bit. ``where_unknown``: the caller reads the set only
+        on rows where the rule's value is unknown, so the tests of the rule's own value being
+        unknown are left out (they would recompute it). Raises as :meth:`missing` does."""
+        return self._missing_set(rule_id, prefix, where_unknown)
 
-    def _missing_set(self, rule_id: str, prefix: str | None) -> tuple[list[pl.Expr], Missing]:
+    def _missing_set(self, rule_id: str, prefix: str | None, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
         rule = self.ruleset.rules[rule_id]
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
+        self._unknown = rule.when if where_unknown else None
         try:
             return self._helpers, self._miss(rule.when)
         finally:
             # hazards are the business of rule(): hazard rows go to the row engine
-            self._hazards, self._helpers, self._helper_prefix = [], [], None
+            self._hazards, self._helpers, self._helper_prefix, self._unknown = [], [], None, None
 
     def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
         helpers, found = self._missing_set(rule_id, prefix)
@@ -637,7 +641,10 @@ class Translator:
         if isinstance(node, ast.DerivedRef):
             if self._scope.var is not None:
                 raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
-            return self._miss(self.ruleset.derived[node.name].expr)
+            expr = self.ruleset.derived[node.name].expr
+            if node is self._unknown:  # a derived fact is unknown where its expression is
+                self._unknown = expr
+            return self._miss(expr)
         if isinstance(node, ast.FactRef):
             return Missing({self.ruleset.root + "." + ".".join(node.path): self._null(node)})
         if isinstance(node, ast.VarRef):
@@ -649,6 +656,8 @@ class Translator:
         if isinstance(node, (ast.Compare, ast.Arith)):
             return self._miss(node.left).union(self._miss(node.right))
         if isinstance(node, (ast.Neg, ast.Not)):
+            if node is self._unknown:
+                self._unknown = node.item
             return self._miss(node.item)
         if isinstance(node, ast.Call):
             found = _NOTHING
@@ -661,7 +670,7 @@ class Translator:
             found = _NOTHING
             for item in node.items:
                 found = found.union(self._miss(item))
-            return found.gated(self._null(node))
+            return found if node is self._unknown else found.gated(self._null(node))
         if isinstance(node, ast.Cond):
             # An unknown test is the value (the branches are not evaluated); else the chosen branch's.
             test = self._helper(self._bool(node.test))
@@ -699,7 +708,7 @@ class Translator:
             of_element = of_element.gated(keep.fill_null(False))
         per_element = of_where.union(of_element)
         # Stopping early (any found true, all found false) drops every unknown: gate on the result.
-        gate = self._null(node) & source.is_not_null()
+        gate = source.is_not_null() if node is self._unknown else self._null(node) & source.is_not_null()
         lists = []
         for suffix, present in sorted(per_element.static.items()):
             index = pl.int_range(pl.len()).cast(pl.String)
