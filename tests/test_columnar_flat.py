@@ -139,3 +139,12 @@ def test_patterns_by_lookup_array_and_by_hashing_agree(monkeypatch: pytest.Monke
                 assert plan.decide(frame).equals(looked_up), name
             checked += 1
     assert checked > 10
+
+
+def test_field_lists_laid_out_differently_are_aligned_by_their_lengths() -> None:
+    """Field lists need the same lengths and unknown rows, not the same buffers: one sliced, one not."""
+    kinds = pl.Series("assets.vehicles.kind", [["bus"], ["car", "truck"], [], None], dtype=pl.List(pl.String))
+    values = pl.Series("assets.vehicles.value", [[100_000, 250], [], None], dtype=pl.List(pl.Int64))
+    nested = nested_frame(pl.DataFrame([pl.Series("id", ["a", "b", "c"]), kinds.slice(1), values]))
+    assert nested["assets"].struct.field("vehicles").to_list() == [
+        [{"kind": "car", "value": 100_000}, {"kind": "truck", "value": 250}], [], None]

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from povrules.columnar.frame import FrameShape, frame_shape
 from povrules.errors import PovrulesError
@@ -127,19 +128,42 @@ def _nest(given: Given, shape: FrameShape, where: str, *, element: bool = False)
 
 def _nest_list(given: dict[str, Given], item: FrameShape, where: str) -> pl.Series:
     """A list of records from its fields' aligned list columns: one struct per element over the
-    fields' flattened values, with the lists' shared lengths and unknown rows."""
-    leaves = _leaves(given, where)
-    first_name, first = leaves[0]
-    lengths, unknown = first.list.len().fill_null(0), first.is_null()
-    for name, column in leaves[1:]:
-        if not column.is_null().equals(unknown) or not column.list.len().fill_null(0).equals(lengths):
-            raise PovrulesError(f"column {name!r}: its lists are not aligned with {first_name!r}'s "
-                                "(one entry per element, unknown on the same rows)")
-    inner = {f: _one_level_down(g) for f, g in given.items()}
-    items = _nest(inner, item, where, element=True)
-    offsets = pa.array(pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cast(pl.Int64).cum_sum()]).to_arrow())
-    array = pa.LargeListArray.from_arrays(offsets, items.to_arrow(), mask=unknown.to_arrow())
-    return pl.Series(where, array)
+    fields' values, with the lists' shared offsets and unknown rows (Arrow, no copy where the
+    field lists already share their offsets)."""
+    leaves = {name: _arrow(column) for name, column in _leaves(given, where)}
+    (first_name, first), *others = leaves.items()
+    unknown = first.is_null()
+    for name, array in others:
+        if not array.is_null().equals(unknown):
+            raise _misaligned(name, first_name)
+    if all(array.offsets.equals(first.offsets) and len(array.values) == len(first.values) for _, array in others):
+        offsets, values = first.offsets, {name: array.values for name, array in leaves.items()}
+    else:
+        lengths = pl.Series(pc.list_value_length(first)).fill_null(0)
+        for name, array in others:
+            if not pl.Series(pc.list_value_length(array)).fill_null(0).equals(lengths):
+                raise _misaligned(name, first_name)
+        offsets = _arrow(pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cast(pl.Int64).cum_sum()]))
+        values = {name: array.flatten() for name, array in leaves.items()}
+    items = _nest(_down(given, where, values), item, where, element=True)
+    return pl.Series(where, pa.LargeListArray.from_arrays(offsets, _arrow(items), mask=unknown))
+
+
+def _misaligned(name: str, first: str) -> PovrulesError:
+    return PovrulesError(f"column {name!r}: its lists are not aligned with {first!r}'s "
+                         "(one entry per element, unknown on the same rows)")
+
+
+def _arrow(column: pl.Series) -> pa.Array:
+    """A column as one Arrow array in polars' own layout (string views: no copy)."""
+    return column.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _down(given: Given, where: str, values: dict[str, pa.Array]) -> Given:
+    """The elements' own columns: each field list's values, one level down."""
+    if isinstance(given, pl.Series):
+        return pl.Series(given.name, values[where])
+    return {f: _down(g, f"{where}{SEPARATOR}{f}", values) for f, g in given.items()}
 
 
 def _leaves(given: Given, where: str) -> list[tuple[str, pl.Series]]:
@@ -149,13 +173,6 @@ def _leaves(given: Given, where: str) -> list[tuple[str, pl.Series]]:
                                 f"found {given.dtype}")
         return [(where, given)]
     return [leaf for f, g in given.items() for leaf in _leaves(g, f"{where}{SEPARATOR}{f}")]
-
-
-def _one_level_down(given: Given) -> Given:
-    """The elements' own columns: each field list flattened by one level (null lists hold none)."""
-    if isinstance(given, pl.Series):
-        return pl.Series(given.name, given.to_arrow().flatten())
-    return {f: _one_level_down(g) for f, g in given.items()}
 
 
 # Nested → flat
@@ -171,13 +188,10 @@ def _flatten(column: pl.Series, shape: FrameShape, where: str) -> list[pl.Series
     fields = {f: s for f, s in fields.items() if f in held}
     if shape.kind in ("record", "judged"):
         return [c for f in fields for c in _flatten(column.struct.field(f), fields[f], f"{where}{SEPARATOR}{f}")]
-    array = column.to_arrow()
-    lengths, unknown = column.list.len().fill_null(0), column.is_null()
-    offsets = pa.array(pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cast(pl.Int64).cum_sum()]).to_arrow())
-    items = pl.Series(where, array.flatten())
+    array = _arrow(column)
+    items, unknown = pl.Series(where, array.values), array.is_null()
     out = []
     for f in fields:
         for inner in _flatten(items.struct.field(f), fields[f], f"{where}{SEPARATOR}{f}"):
-            lists = pa.LargeListArray.from_arrays(offsets, inner.to_arrow(), mask=unknown.to_arrow())
-            out.append(pl.Series(inner.name, lists))
+            out.append(pl.Series(inner.name, pa.LargeListArray.from_arrays(array.offsets, _arrow(inner), mask=unknown)))
     return out
