@@ -45,7 +45,7 @@ _LOOKUP_LIMIT = 1 << 16  # patterns coded into at most this many values are inde
 _WORD = 62  # static missing paths per Int64 mask word
 _DIRECT_BITS = 12  # up to this many static missing paths, a table of every mask rather than of those found
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
-_SETTLED = {"outcome": pl.String, "labels": pl.List(pl.String), "reasons": pl.List(pl.String)}
+_SETTLED: dict[str, Any] = {"outcome": pl.String, "labels": pl.List(pl.String), "reasons": pl.List(pl.String)}
 _NO_PATHS = Unknown(frozenset())
 
 
@@ -173,7 +173,7 @@ class FramePlan:
             result = result.with_columns(_empty_lists(n))
         if again:
             made_again = [prepared.decide(f, as_of) for f in _models(frame, again, self.ruleset.subject, facts)]
-            redone = {"outcome": [m.outcome for m in made_again], "labels": [list(m.labels) for m in made_again],
+            redone: dict[str, list[Any]] = {"outcome": [m.outcome for m in made_again], "labels": [list(m.labels) for m in made_again],
                       "reasons": [list(m.reasons) for m in made_again]}
             if missing:
                 redone["missing"] = [list(m.missing) for m in made_again]

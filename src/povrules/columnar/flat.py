@@ -183,8 +183,8 @@ def _flatten(column: pl.Series, shape: FrameShape, where: str) -> list[pl.Series
     if fields is None:
         return [column.alias(where)]
     # The fields the column holds (a frame may hold only some), in the shape's order.
-    inner = column.dtype.inner if isinstance(column.dtype, pl.List) else column.dtype  # type: ignore[union-attr]
-    held = {f.name for f in inner.fields} if isinstance(inner, pl.Struct) else set()
+    record = column.dtype.inner if isinstance(column.dtype, pl.List) else column.dtype
+    held = {f.name for f in record.fields} if isinstance(record, pl.Struct) else set()
     fields = {f: s for f, s in fields.items() if f in held}
     if shape.kind in ("record", "judged"):
         return [c for f in fields for c in _flatten(column.struct.field(f), fields[f], f"{where}{SEPARATOR}{f}")]
