@@ -556,6 +556,24 @@ def test_redaction_reaches_the_minutes_of_an_override_in_the_trace(identify_rs) 
     assert "张三丰" not in record_json(record)
 
 
+def test_redaction_reaches_the_minutes_of_contradicting_overrides(identify_rs, validator) -> None:
+    minutes = ("2020年第3次会议 张三丰户", "2020年第4次会议 张三丰户")
+    household = povrules.parse_household({
+        "id": "h1", "rural_hukou": True, "income": {"per_capita_net": "3000"}, "assets": {"vehicles": []},
+        "members": [{"is_public_official": True}],
+        "overrides": [{"rule": "public_official", "body": "村民代表會議", "decided_on": "2020-05-01",
+                       "outcome": outcome, "minutes": text} for outcome, text in zip(("set_aside", "upheld"), minutes)],
+    })
+    decision = povrules.evaluate(household, identify_rs, "identify", as_of=date(2020, 6, 1))
+    plain, record = make_record(decision), make_record(decision, redact_key=KEY)
+    assert plain["outcome"] == record["outcome"] == "conflict"
+    (rule,) = [rule for rule in record["trace"]["rules"] if "contradicting" in rule]
+    assert [o["minutes"] for o in rule["contradicting"]] == [_keyed(text) for text in minutes]
+    assert [o["body"] for o in rule["contradicting"]] == ["村民代表会议", "村民代表会议"]
+    assert "张三丰" not in record_json(record) and "张三丰" in record_json(plain)
+    validator.validate(record)
+
+
 @pytest.mark.parametrize("key, message", [
     (b"short", r"redact_key: expected at least 16 bytes"),
     ("a text key of enough length", r"redact_key: expected bytes, got str"),

@@ -214,6 +214,9 @@ def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes
                 if name in override:
                     override[name] = _redact_value(override[name], key)
             rule["override"] = override
+        if "contradicting" in rule:
+            rule["contradicting"] = [{k: _redact_value(v, key) if k in PERSONAL[Override] else v for k, v in o.items()}
+                                     for o in rule["contradicting"]]
         rules.append(rule)
     out["rules"] = rules
     return out

@@ -3,22 +3,23 @@
 Rule values come from the translated expressions (:mod:`.translate`), all in one ``select``.
 Outcomes are not computed per row: the rows are grouped by their *pattern* of rule values
 (true, false or unknown per rule), each distinct pattern is settled once by the engine's own
-combination (:meth:`povrules.Plan.settle`), and the answers are joined back. A county has few
-distinct patterns, so this costs almost nothing beside the rule values.
+combination (:meth:`povrules.Plan.settle`), and each row gathers its answers from that small
+table by the pattern's index. A county has few distinct patterns, so this costs almost nothing
+beside the rule values. A frame in the flat layout (:mod:`.flat`) is nested first.
 
 The row engine still decides, row by row from the facts (turned back into models with
 :func:`.frame.facts_of`):
 
 * rows with a *hazard* (a zero divisor, a date past the calendar's end), where the row engine may
   raise: it then raises here too;
-* decisions whose combination reads facts (default-strength exceptions, which look up overrides):
-  the columnar rule values are combined per row with :meth:`povrules.Plan.combine`, and their
-  undetermined rows' missing facts come from the row engine;
 * undetermined rows of a decision with a rule whose missing facts have no translation.
+
+Default-strength exceptions look up the overrides recorded in the facts: their effects are
+computed in columns from the ``overrides`` list (:func:`_effects`) and are part of the pattern.
 
 Otherwise missing facts are computed in columns: each pattern's settlement names the relevant
 rules (``Settled.relevant``), and an undetermined row's missing facts are the sorted union of those
-rules' missing sets (:meth:`.translate.Translator.missing_parts`).
+rules' missing sets (:meth:`.translate.Translator.missing_set`), coded as bit masks of paths.
 
 Rankings are not decided here (their sort keys are not translated yet); their rule values are.
 """
@@ -35,7 +36,7 @@ import pyarrow as pa
 from povrules.columnar.flat import nested_frame
 from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import Missing, NotSupported, Translated, Translator
-from povrules.engine import Decision, Plan, Settled, plan
+from povrules.engine import CONTRADICTED, EFFECTS, Decision, Plan, Settled, plan
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
@@ -141,17 +142,9 @@ class FramePlan:
 
         relevant: dict[Any, tuple[int, ...]] | None = None  # pattern → rules whose missing facts count
         if prepared.reads_facts:
-            outcome: list[str | None] = [None] * n
-            labels: list[list[str] | None] = [None] * n
-            reasons: list[list[str] | None] = [None] * n
-            # Overrides are looked up per row, from the facts: combine the columnar values row by row.
-            models = _models(frame, list(range(n)), self.ruleset.subject, facts)
-            rows = values.select(names).iter_rows()
-            for index, (f, row) in enumerate(zip(models, rows)):
-                made = prepared.combine(f, as_of, _engine_values(row, self.in_force))
-                outcome[index], labels[index], reasons[index] = made.outcome, list(made.labels), list(made.reasons)
-            settled = pl.DataFrame({"outcome": outcome, "labels": labels, "reasons": reasons},
-                                   schema=_SETTLED)
+            # Overrides looked up in columns: each default-strength exception's effect joins the pattern.
+            coded, settled, relevant = self._settle_with_effects(frame, values)
+            patterns = coded["_code"]
         else:
             patterns, table, relevant = self._patterns(values)
             settled = table.select(pl.all().gather(patterns))
@@ -180,6 +173,44 @@ class FramePlan:
             result = result.with_columns(_patched(result[c], again, v) for c, v in redone.items())
         result = result.drop(HAZARD)
         return result.select("id", "outcome", "labels", *(["missing"] if missing else []), "reasons")
+
+    def _settle_with_effects(self, frame: pl.DataFrame,
+                             values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict[Any, tuple[int, ...]]]:
+        """For a decision whose exceptions look up overrides: each row's pattern of rule values and
+        exception effects (:func:`_effects`) as one code, each distinct pattern settled once
+        (:meth:`povrules.Plan.settle` with ``effects``). Returns (id and code per row, the settled
+        outcome, labels and reasons per row, pattern code → relevant rules)."""
+        prepared, names = self.plan, self.names
+        defeasible = prepared.defeasible
+        effects = [f"_effect{i}" for i in defeasible]
+        wide = 3 ** len(names) * len(EFFECTS) ** len(effects) >= 2 ** 63
+        dtype = pl.Int128 if wide else pl.Int64
+        code = _pattern_code(names).cast(dtype)
+        for position, column in enumerate(effects):
+            code = code + pl.col(column).cast(dtype) * (3 ** len(names) * len(EFFECTS) ** position)
+        # Where the rule does not hold its effect cannot matter: fired (0), so that it adds no pattern.
+        masked = [pl.when(pl.col(names[i]).eq_missing(False)).then(pl.lit(0, dtype=pl.Int8)).otherwise(pl.col(column))
+                  .alias(column) for i, column in zip(defeasible, effects)]
+        with_effects = values.hstack(frame.select(_effects(prepared, self.as_of, self.in_force, frame.columns)))
+        coded = with_effects.with_columns(masked).select(pl.col("id"), code.alias("_code"), *names, *effects)
+        patterns = coded.select("_code", *names, *effects).unique(subset="_code")
+        answers: dict[str, list[Any]] = {"_code": [], "outcome": [], "labels": [], "reasons": []}
+        relevant: dict[Any, tuple[int, ...]] = {}
+        for key, *row in patterns.iter_rows():
+            made = self._settled.get(key)
+            if made is None:
+                pattern = _engine_values(row[:len(names)], self.in_force)
+                made = self._settled[key] = prepared.settle(pattern, self.as_of,
+                                                            effects=[EFFECTS[e] for e in row[len(names):]])
+            if made.relevant:
+                relevant[key] = made.relevant
+            answers["_code"].append(key)
+            answers["outcome"].append(made.outcome)
+            answers["labels"].append(list(made.labels))
+            answers["reasons"].append(list(made.reasons))
+        table = pl.DataFrame(answers, schema={"_code": dtype, **_SETTLED})
+        settled = coded.select("_code").join(table, on="_code", how="left", maintain_order="left").drop("_code")
+        return coded.select("id", "_code"), settled, relevant
 
     def _patterns(self, values: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, dict[int, tuple[int, ...]]]:
         """Each row's pattern of rule values as a dense index into a table of the distinct patterns'
@@ -357,6 +388,39 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
         raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
     facts = facts_of(nested_frame(frame, subject=ruleset.subject), [row % frame.height], subject=ruleset.subject)[0]
     return plan(ruleset, decision, traced=trace).decide(facts, as_of)
+
+
+def _effects(prepared: Plan, as_of: date, in_force: list[bool], columns: Sequence[str]) -> list[pl.Expr]:
+    """Each default-strength exception's effect per row, as its index in :data:`povrules.engine.EFFECTS`
+    (named ``_effect{i}``, ``i`` the rule's index), from the frame's ``overrides`` list as
+    :meth:`povrules.Plan.effects` reads them: of the records of this rule by a body it names, dated
+    on or before ``as_of``, the latest date's decide (upheld: fired; set aside: overridden; both:
+    contradicted); none, or an unknown list, leaves it pending. A rule not in force is given fired
+    (0): its effect cannot matter."""
+    fired, pending, overridden, contradicted = (EFFECTS.index(e) for e in ("fired", "pending", "overridden",
+                                                                              CONTRADICTED))
+    record = pl.element()
+    out = []
+    for i in prepared.defeasible:
+        rule, name = prepared.rules[i], f"_effect{i}"
+        if not in_force[i] or "overrides" not in columns:  # no column: nothing recorded, as for a null list
+            out.append(pl.lit(fired if not in_force[i] else pending, dtype=pl.Int8).alias(name))
+            continue
+        of_rule = ((record.struct.field("rule") == rule.id) & record.struct.field("body").is_in(list(rule.override_by))
+                   & (record.struct.field("decided_on") <= pl.lit(as_of)))
+
+        def last(outcome: str, of_rule: pl.Expr = of_rule) -> pl.Expr:
+            """The latest date this rule was decided ``outcome`` (null: never, or the list unknown)."""
+            chosen = record.filter(of_rule & (record.struct.field("outcome") == outcome))
+            return pl.col("overrides").list.eval(chosen.struct.field("decided_on")).list.max()
+
+        upheld, set_aside = last("upheld"), last("set_aside")
+        effect = (pl.when(upheld.is_null() & set_aside.is_null()).then(pending)
+                  .when(set_aside.is_null() | (upheld > set_aside)).then(fired)
+                  .when(upheld.is_null() | (set_aside > upheld)).then(overridden)
+                  .otherwise(contradicted))
+        out.append(effect.cast(pl.Int8).alias(name))
+    return out
 
 
 def _pattern_values(code: int, rules: int) -> tuple[bool | None, ...]:

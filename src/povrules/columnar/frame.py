@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, FactModel, Judged, parse_facts
+from povrules.facts.bodies import BODIES
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
 INT64_DIGITS = 18  # every integer of up to 18 decimal digits fits an Int64
@@ -322,6 +323,8 @@ _KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_di
 # listed here marks every row where its field is known.
 _TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = {
     ("Income", "_period_in_order"): lambda f: (f["period_end"] < f["period_start"]).fill_null(False),
+    # Reads a body's Traditional name as its canonical one: the rows with a name not canonical.
+    ("Override", "_canonical_body"): lambda f: (~f["body"].is_in(list(BODIES))).fill_null(False),
 }
 _specs: dict[type[BaseModel], _Spec] = {}
 

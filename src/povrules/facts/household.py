@@ -14,6 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from povrules.facts._base import FactModel, Judged, Money, fact
+from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
 Health = Literal["healthy", "chronic", "serious_illness"]
@@ -46,7 +47,6 @@ PovertyCause = Literal[
     "lack_of_labour", "lack_of_funds", "poor_transport", "lack_of_motivation", "other",
 ]
 DisasterSeverity = Literal["none", "minor", "severe"]
-OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定"]
 OverrideOutcome = Literal["set_aside", "upheld"]
 FundClass = Literal["poverty", "agri_related", "other"]
 Delivery = Literal["to_household", "coverage"]
@@ -339,13 +339,21 @@ class Override(FactModel):
     """A recorded decision of the body a default-strength rule names (民主评议 …)."""
 
     rule: str = Field(min_length=1, description="Id of the rule the body ruled on", json_schema_extra={"zh": "规则"})
-    body: OverrideBody = Field(description="Body that decided", json_schema_extra={"zh": "决定机构"})
+    # The schema lists both forms of each name: either is accepted, and read as the canonical one.
+    body: OverrideBody = Field(description="Body that decided (Simplified or Traditional form)",
+                               json_schema_extra={"zh": "决定机构", "enum": list(FORMS)})
     decided_on: date = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
     outcome: OverrideOutcome = Field(
         description="set_aside: the rule does not apply to this household; upheld: it does",
         json_schema_extra={"zh": "结果"},
     )
     minutes: str | None = fact("会议记录", "Reference to the minutes")
+
+    @field_validator("body", mode="before")
+    @classmethod
+    def _canonical_body(cls, value: object) -> object:
+        """A body's Traditional name read as its canonical (Simplified) one; other names are left to be refused."""
+        return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
 class Household(FactModel):

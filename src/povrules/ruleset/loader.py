@@ -19,6 +19,7 @@ import attrs
 
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
+from povrules.facts.bodies import BODIES, FORMS, canonical_body
 from povrules.facts.household import MonitoringType
 from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
@@ -218,6 +219,20 @@ class RulesetBuilder:
             raise self._fail(f"'{key}' in {what} must be a list of names", parent.at(key))
         return tuple(value)
 
+    def _bodies(self, entry: YMap, what: str) -> tuple[str, ...]:
+        """``override_by``: names of the vocabulary of bodies, in either form, read as their canonical forms."""
+        names = self._ids(entry, "override_by", what)
+        out: list[str] = []
+        for position, name in enumerate(names):
+            body = canonical_body(name)
+            if body is None:
+                where = entry["override_by"].item_locations[position]
+                raise self._fail(f"'override_by' of {what} names {name!r}, which is not a body facts can record",
+                                 where, did_you_mean(name, FORMS) or "bodies: " + ", ".join(BODIES))
+            if body not in out:
+                out.append(body)
+        return tuple(out)
+
     def _text(self, parent: YMap, key: str, what: str, required: bool = True) -> Text:
         value = parent.get(key)
         if value is None and not required:
@@ -399,7 +414,7 @@ class RulesetBuilder:
             strength = entry.get("strength", "hard")
             if strength not in ("hard", "default"):
                 raise self._fail(f"'strength' of {what} is 'hard' or 'default'", entry.at("strength"))
-            override_by = self._ids(entry, "override_by", what)
+            override_by = self._bodies(entry, what)
             if strength == "default" and not override_by:
                 raise self._fail(f"{what} is default-strength: name who may set it aside in 'override_by' "
                                  "(e.g. [村民代表会议])", entry.at("strength"))
