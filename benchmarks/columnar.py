@@ -17,8 +17,11 @@ What is measured
       expressions, and ``mapInArrow`` handing each Arrow batch to Python, once doing nothing (the
       cost of the hand-over alone) and once applying the polars expression (the path the
       columnar evaluator will take on Spark);
-    * the columnar engine's rows (issue 12), skipped with a printed reason until
-      ``povrules.columnar`` exists and its runners are wired: see COLUMNAR below.
+    * the columnar engine (``povrules.columnar.decide_frame``: outcome, labels, missing facts and
+      reasons for every household) over the nested facts, over them with one income in ten and one
+      vehicle list in twenty unknown, over the flat layout (``income.per_capita_net`` and
+      ``assets.vehicles.kind`` as top-level columns, prepared beforehand as OpenFisca's are), and on
+      Hunan ``monitoring_type``.
 
 How
     The nested facts are generated vectorised (numpy, Arrow) with ``make_households``'s
@@ -513,6 +516,26 @@ def columnar_nested(data: Data) -> Callable[[], Outcomes]:
     return run
 
 
+def columnar_flat(data: Data) -> Callable[[], Outcomes]:
+    """The columnar engine on the three rules over the flat layout, prepared beforehand as
+    OpenFisca's columns are: ``income.per_capita_net`` (fen) and ``assets.vehicles.kind`` (a list of
+    kinds per household), the rules' text unchanged. Outcome, labels and missing facts."""
+    import polars as pl
+
+    import povrules
+    from povrules.columnar import decide_frame, flat_frame
+
+    ruleset = povrules.load_ruleset(RULESET)
+    frame = flat_frame(_engine_frame(pl.read_parquet(data.nested)))
+    codes = pl.Enum(LABELS)
+
+    def run() -> Outcomes:
+        decided = decide_frame(frame, ruleset, DECISION, AS_OF)
+        return decided["outcome"].cast(codes).to_physical().to_numpy()
+
+    return run
+
+
 def columnar_nested_unknown(data: Data) -> Callable[[], Outcomes]:
     """The same, with one income in ten and one vehicle list in twenty unknown (null): undetermined
     households and their missing facts. Its answers differ from the other runners' by design."""
@@ -582,9 +605,7 @@ RUNNERS: list[Runner] = [
            available=_needs("polars")),
     Runner("columnar, three rules, nested facts, 10 % unknown", columnar_nested_unknown, threads="polars",
            checked=False, available=_needs("polars")),
-    Runner("columnar, three rules, flat columns", None,
-           available=lambda: "the engine reads facts in their nested shape; a flat-column layout (fact paths "
-                             "as top-level columns) is not built yet"),
+    Runner("columnar, three rules, flat columns", columnar_flat, threads="polars", available=_needs("polars")),
     Runner("columnar, Hunan monitoring_type", columnar_hunan, data="Hunan county", rows="subset", threads="polars",
            available=_needs("polars")),
     Runner("OpenFisca vectorised, flat columns", openfisca_flat, available=_needs("openfisca_core")),
