@@ -17,6 +17,7 @@ The frame holds every fact, so that a row can be turned back into the subject's 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import types as pytypes
 import typing
@@ -478,11 +479,16 @@ def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
     return bad
 
 
-def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
-    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``."""
+def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown: bool = True) -> Any:
+    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``.
+
+    An array with no known value has nothing to check: it becomes nulls of the frame's type at once
+    (most facts of a caseload are unknown, and their checks were most of a batch's cost)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if skip_unknown and array.null_count == len(array):
+        return pa.nulls(len(array), _walked_type(spec))
     if array.type == pa.null():
         array = pa.nulls(len(array), spec.raw)
     if spec.opaque and spec.kind in ("record", "list"):
@@ -536,12 +542,27 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
     return values
 
 
+_walked: dict[int, tuple[_Spec, Any]] = {}
+
+
+def _walked_type(spec: _Spec) -> Any:
+    """The Arrow type :func:`_walk` gives a fact, found once by walking an empty array."""
+    import pyarrow as pa
+
+    found = _walked.get(id(spec))
+    if found is None:  # the spec is kept beside its type, so that its id is not reused
+        empty = _walk(spec, pa.array([], spec.raw), pa.array([], pa.int64()), [], skip_unknown=False)
+        found = _walked[id(spec)] = (spec, empty.type)
+    return found[1]
+
+
 # Lines per JSON Lines chunk: parsed by pyarrow in one call (a few tens of megabytes of text).
 JSONL_CHUNK = 32_768
 # A refused chunk is halved until its pieces are this small, then its lines go to pydantic one by one.
 _SMALLEST = 16
 
 
+@functools.cache
 def _target_schema(subject: str) -> Any:
     shape = frame_shape(subject)
     return pl.DataFrame(schema={name: s.dtype for name, s in shape.fields.items()}).to_arrow().schema
