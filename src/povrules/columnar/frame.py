@@ -424,7 +424,18 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     c = spec.constraints
     if spec.opaque:
         bad = known
-    if spec.kind == "decimal":
+    if spec.kind == "decimal" and _exact_decimal(array.type, spec):
+        # A decimal at no more places than declared: its text (as the row path formats it) is
+        # canonical exactly when it is not negative and has at most ``whole`` digits before the point.
+        places = int(c.get("decimal_places", 0))
+        whole = max(int(c.get("max_digits", INT64_DIGITS)) - places, 1)
+        unscaled = series.to_physical()
+        canonical = ((unscaled >= 0) & (unscaled < 10 ** (whole + array.type.scale))).fill_null(False)
+        bad = bad | (known & ~canonical)
+        values = pl.DataFrame({"u": unscaled, "ok": canonical}).select(
+            pl.when("ok").then(pl.col("u")).cast(pl.Int64) * 10 ** (places - array.type.scale))["u"]
+        bad = bad | _bounds(values, c, places)
+    elif spec.kind == "decimal":
         if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
             series = pl.from_arrow(array.cast(pa.string()))  # type: ignore[assignment]
         places = int(c.get("decimal_places", 0))
@@ -464,6 +475,13 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     else:
         values = series.cast(pl.Boolean)
     return values.to_arrow(), bad
+
+
+def _exact_decimal(kind: Any, spec: _Spec) -> bool:
+    """Whether a decimal leaf's Arrow type is read from its integers rather than its text."""
+    import pyarrow as pa
+
+    return pa.types.is_decimal128(kind) and 0 <= kind.scale <= int(spec.constraints.get("decimal_places", 0))
 
 
 def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
@@ -746,9 +764,48 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
         rows = table.to_pylist()
         return caseload_frame([parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)],
                               subject=subject)
+    known = _known_columns(table, subject)
+    if known is not None:
+        return _with_unknown(known, table.num_rows, subject)
     fast, marked = _convert_table(table, subject)
     replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+def _known_columns(table: Any, subject: str) -> dict[str, Any] | None:
+    """The frame's columns that hold a known value, by name, as the frame types them; None when a
+    check flags a row (then pydantic must look at it, on the general path)."""
+    import pyarrow as pa
+
+    spec = _record_spec(SUBJECTS[subject][0])
+    n = table.num_rows
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    whole = pa.StructArray.from_arrays(columns, names=table.column_names) if columns else pa.nulls(n, spec.raw)
+    marked: list[Any] = []
+    converted = _walk(spec, whole, pl.int_range(n, eager=True, dtype=pl.Int64).to_arrow(), marked)
+    if any(len(m) for m in marked):
+        return None
+    target = _target_schema(subject)
+    return {name: column.cast(target.field(name).type)
+            for name, column in zip(spec.fields, converted.flatten()) if column.null_count < n}
+
+
+# A frame of unknown facts per subject, sliced for the columns a batch has no value in: polars takes
+# longer to build a wide nested column of nulls than to check and convert the known ones.
+_unknown: dict[str, pl.DataFrame] = {}
+
+
+def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFrame:
+    """The frame of ``n`` rows with the ``known`` columns (Arrow arrays, the frame's types) and
+    every other fact unknown."""
+    import pyarrow as pa
+
+    nulls = _unknown.get(subject)
+    if nulls is None or nulls.height < n:
+        nulls = _unknown[subject] = pl.from_arrow(_target_schema(subject).empty_table()).clear(n)  # type: ignore[union-attr]
+    given = pl.from_arrow(pa.table(dict(known))) if known else None
+    assert given is None or isinstance(given, pl.DataFrame)
+    return pl.DataFrame([given[c] if c in known else nulls[c].slice(0, n) for c in nulls.columns])
 
 
 def _present(value: Any) -> Any:
