@@ -179,8 +179,8 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            ids = batch.column("id").to_pylist() if "id" in batch.schema.names else [None] * batch.num_rows
-            frame = arrow_frame(batch, subject=subject, where=lambda row: f"row id={ids[row]!r}")
+            ids = batch.column("id") if "id" in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
+            frame = arrow_frame(batch, subject=subject, where=lambda row: f"row id={ids[row].as_py()!r}")
             decided = local.decide(frame, missing=missing)
             # polars gives large (64-bit offset) strings and lists; Spark's Arrow reader expects the plain ones.
             table = pa.Table.from_batches(decided.to_arrow().to_batches()).cast(out_schema)
