@@ -802,9 +802,11 @@ def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFram
 
     nulls = _unknown.get(subject)
     if nulls is None or nulls.height < n:
-        nulls = _unknown[subject] = pl.from_arrow(_target_schema(subject).empty_table()).clear(n)  # type: ignore[union-attr]
-    given = pl.from_arrow(pa.table(dict(known))) if known else None
-    assert given is None or isinstance(given, pl.DataFrame)
+        empty = pl.from_arrow(_target_schema(subject).empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        nulls = _unknown[subject] = empty.clear(n)
+    given = pl.from_arrow(pa.table(dict(known))) if known else pl.DataFrame()
+    assert isinstance(given, pl.DataFrame)
     return pl.DataFrame([given[c] if c in known else nulls[c].slice(0, n) for c in nulls.columns])
 
 
