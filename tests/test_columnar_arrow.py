@@ -56,6 +56,17 @@ def test_a_sparse_batch_is_the_models_frame() -> None:
     assert arrow_frame(longer).equals(_models_frame(rows * 50))
 
 
+def test_a_batch_longer_than_the_kept_unknowns_is_the_models_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The frame of unknowns is kept at UNKNOWN_ROWS rows; a longer batch repeats it in chunks.
+    monkeypatch.setattr("povrules.columnar.frame.UNKNOWN_ROWS", 7)
+    monkeypatch.setattr("povrules.columnar.frame._unknown", {})
+    rows: list[dict[str, Any]] = [{"id": f"h{i}", "income": {"per_capita_net": f"{i}.50"}} for i in range(30)]
+    made = arrow_frame(_table(rows))
+    assert made["members"].n_chunks() > 1
+    assert made.equals(_models_frame(rows))
+    assert arrow_frame(_table(rows[:5])).equals(_models_frame(rows[:5]))
+
+
 def test_a_county_batch_is_the_models_frame() -> None:
     rows = list(synth.county_json(300, 11))
     assert arrow_frame(_table(rows)).equals(_models_frame(rows))

@@ -791,8 +791,10 @@ def _known_columns(table: Any, subject: str) -> dict[str, Any] | None:
 
 
 # A frame of unknown facts per subject, sliced for the columns a batch has no value in: polars takes
-# longer to build a wide nested column of nulls than to check and convert the known ones.
+# longer to build a wide nested column of nulls than to check and convert the known ones. Its rows
+# are capped (a household's row of nulls takes about a kilobyte); a longer frame repeats it in chunks.
 _unknown: dict[str, pl.DataFrame] = {}
+UNKNOWN_ROWS = 16_384
 
 
 def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFrame:
@@ -801,10 +803,12 @@ def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFram
     import pyarrow as pa
 
     nulls = _unknown.get(subject)
-    if nulls is None or nulls.height < n:
+    if nulls is None:
         empty = pl.from_arrow(_target_schema(subject).empty_table())
         assert isinstance(empty, pl.DataFrame)
-        nulls = _unknown[subject] = empty.clear(n)
+        nulls = _unknown[subject] = empty.clear(UNKNOWN_ROWS)
+    if n > nulls.height:  # chunks that share the same buffers, not a copy
+        nulls = pl.concat([nulls] * -(-n // nulls.height), rechunk=False)
     given = pl.from_arrow(pa.table(dict(known))) if known else pl.DataFrame()
     assert isinstance(given, pl.DataFrame)
     return pl.DataFrame([given[c] if c in known else nulls[c].slice(0, n) for c in nulls.columns])
