@@ -15,8 +15,11 @@ What is measured
       and deciding it (the like-for-like of a Spark job);
     * Spark ``local[2]`` over the nested facts in Parquet: the three rules as Spark SQL
       expressions, and ``mapInArrow`` handing each Arrow batch to Python, once doing nothing (the
-      cost of the hand-over alone) and once applying the polars expression (the path the
-      columnar evaluator will take on Spark);
+      cost of the hand-over alone), once applying the polars expression, once doing nothing but
+      return columns of the decisions' types, written to Parquet (the hand-over bound of
+      ``povrules.spark``), and ``povrules.spark`` itself, its decisions written to Parquet;
+    * the columnar engine doing that Spark job's work in one process: the same nested Parquet
+      file read (``read_frame``), decided and the decisions written to Parquet;
     * the columnar engine's rows (issue 12), skipped with a printed reason until
       ``povrules.columnar`` exists and its runners are wired: see COLUMNAR below.
 
