@@ -17,6 +17,7 @@ The frame holds every fact, so that a row can be turned back into the subject's 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import types as pytypes
 import typing
@@ -470,7 +471,18 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     c = spec.constraints
     if spec.opaque:
         bad = known
-    if spec.kind == "decimal":
+    if spec.kind == "decimal" and _exact_decimal(array.type, spec):
+        # A decimal at no more places than declared: its text (as the row path formats it) is
+        # canonical exactly when it is not negative and has at most ``whole`` digits before the point.
+        places = int(c.get("decimal_places", 0))
+        whole = max(int(c.get("max_digits", INT64_DIGITS)) - places, 1)
+        unscaled = series.to_physical()
+        canonical = ((unscaled >= 0) & (unscaled < 10 ** (whole + array.type.scale))).fill_null(False)
+        bad = bad | (known & ~canonical)
+        values = pl.DataFrame({"u": unscaled, "ok": canonical}).select(
+            pl.when("ok").then(pl.col("u")).cast(pl.Int64) * 10 ** (places - array.type.scale))["u"]
+        bad = bad | _bounds(values, c, places)
+    elif spec.kind == "decimal":
         if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
             series = pl.from_arrow(array.cast(pa.string()))  # type: ignore[assignment]
         places = int(c.get("decimal_places", 0))
@@ -512,6 +524,13 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     return values.to_arrow(), bad
 
 
+def _exact_decimal(kind: Any, spec: _Spec) -> bool:
+    """Whether a decimal leaf's Arrow type is read from its integers rather than its text."""
+    import pyarrow as pa
+
+    return pa.types.is_decimal128(kind) and 0 <= kind.scale <= int(spec.constraints.get("decimal_places", 0))
+
+
 def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
     bad = values.is_not_null() & False
     for name, test in (("ge", values.__lt__), ("gt", values.__le__), ("le", values.__gt__), ("lt", values.__ge__)):
@@ -525,11 +544,16 @@ def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
     return bad
 
 
-def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
-    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``."""
+def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown: bool = True) -> Any:
+    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``.
+
+    An array with no known value has nothing to check: it becomes nulls of the frame's type at once
+    (most facts of a caseload are unknown, and their checks were most of a batch's cost)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if skip_unknown and array.null_count == len(array):
+        return pa.nulls(len(array), _walked_type(spec))
     if array.type == pa.null():
         array = pa.nulls(len(array), spec.raw)
     if spec.opaque and spec.kind in ("record", "list"):
@@ -583,6 +607,20 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
     return values
 
 
+_walked: dict[int, tuple[_Spec, Any]] = {}
+
+
+def _walked_type(spec: _Spec) -> Any:
+    """The Arrow type :func:`_walk` gives a fact, found once by walking an empty array."""
+    import pyarrow as pa
+
+    found = _walked.get(id(spec))
+    if found is None:  # the spec is kept beside its type, so that its id is not reused
+        empty = _walk(spec, pa.array([], spec.raw), pa.array([], pa.int64()), [], skip_unknown=False)
+        found = _walked[id(spec)] = (spec, empty.type)
+    return found[1]
+
+
 # Lines per JSON Lines chunk, parsed by pyarrow in one call: about 70 MB of text for synthetic
 # households. Larger chunks save little (8% of the time over 32,768) and hold more text at once.
 JSONL_CHUNK = 8192
@@ -590,6 +628,7 @@ JSONL_CHUNK = 8192
 _SMALLEST = 16
 
 
+@functools.cache
 def _target_schema(subject: str) -> Any:
     shape = frame_shape(subject)
     return pl.DataFrame(schema={name: s.dtype for name, s in shape.fields.items()}).to_arrow().schema
@@ -787,9 +826,54 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
         rows = table.to_pylist()
         return caseload_frame([parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)],
                               subject=subject)
+    known = _known_columns(table, subject)
+    if known is not None:
+        return _with_unknown(known, table.num_rows, subject)
     fast, marked = _convert_table(table, subject)
     replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+def _known_columns(table: Any, subject: str) -> dict[str, Any] | None:
+    """The frame's columns that hold a known value, by name, as the frame types them; None when a
+    check flags a row (then pydantic must look at it, on the general path)."""
+    import pyarrow as pa
+
+    spec = _record_spec(SUBJECTS[subject][0])
+    n = table.num_rows
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    whole = pa.StructArray.from_arrays(columns, names=table.column_names) if columns else pa.nulls(n, spec.raw)
+    marked: list[Any] = []
+    converted = _walk(spec, whole, pl.int_range(n, eager=True, dtype=pl.Int64).to_arrow(), marked)
+    if any(len(m) for m in marked):
+        return None
+    target = _target_schema(subject)
+    return {name: column.cast(target.field(name).type)
+            for name, column in zip(spec.fields, converted.flatten()) if column.null_count < n}
+
+
+# A frame of unknown facts per subject, sliced for the columns a batch has no value in: polars takes
+# longer to build a wide nested column of nulls than to check and convert the known ones. Its rows
+# are capped (a household's row of nulls takes about a kilobyte); a longer frame repeats it in chunks.
+_unknown: dict[str, pl.DataFrame] = {}
+UNKNOWN_ROWS = 16_384
+
+
+def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFrame:
+    """The frame of ``n`` rows with the ``known`` columns (Arrow arrays, the frame's types) and
+    every other fact unknown."""
+    import pyarrow as pa
+
+    nulls = _unknown.get(subject)
+    if nulls is None:
+        empty = pl.from_arrow(_target_schema(subject).empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        nulls = _unknown[subject] = empty.clear(UNKNOWN_ROWS)
+    if n > nulls.height:  # chunks that share the same buffers, not a copy
+        nulls = pl.concat([nulls] * -(-n // nulls.height), rechunk=False)
+    given = pl.from_arrow(pa.table(dict(known))) if known else pl.DataFrame()
+    assert isinstance(given, pl.DataFrame)
+    return pl.DataFrame([given[c] if c in known else nulls[c].slice(0, n) for c in nulls.columns])
 
 
 def _present(value: Any) -> Any:
