@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 
+from povrules.reading import MAX_SOURCE, read_bounded
 from povrules.ruleset.model import Citation, Ruleset
 
 _PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]+\)")
@@ -58,7 +59,9 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
     def lines_of(file: str) -> list[str] | None:
         if file not in cache:
             path = sources / file
-            cache[file] = path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
+            # A missing source is a finding; a folder, device or huge file where a source should be is an error.
+            cache[file] = (read_bounded(path, limit=MAX_SOURCE, what="a cited source").decode("utf-8").splitlines()
+                           if path.exists() else None)
         return cache[file]
 
     items: list[tuple[str, Citation]] = []

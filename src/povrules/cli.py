@@ -32,6 +32,7 @@ from povrules.citations import check_citations
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, facts_schema
 from povrules.policytest import load_policy_file, policy_test_files, run_case
+from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
 from povrules.ruleset import load_ruleset
 from povrules.trace import trace_schema
 
@@ -180,9 +181,9 @@ def _redact_key(path: str | None) -> bytes | None:
     if path is None:
         return None
     try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        raise _Failure(f"--redact-key-file {path}: cannot read ({exc.strerror})") from None
+        key = read_bounded(path, limit=MAX_KEY, what="a key", name=f"--redact-key-file {path}")
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
     if len(key) < MIN_KEY_BYTES:
         raise _Failure(f"--redact-key-file {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
                        "(a short key lets anyone test guesses)")
@@ -216,8 +217,7 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
     if args.input == "-":
         if args.jsonl:
             return sys.stdin.buffer
-        data = _read_bounded(sys.stdin.buffer, "<stdin>")
-        return [Item("<stdin>", data)]
+        return [Item("<stdin>", _read_document(sys.stdin.buffer, "<stdin>"))]
     path = Path(args.input)
     if not path.exists():
         raise _Failure(f"{args.input}: cannot read (No such file or directory)")
@@ -226,22 +226,18 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
     suffix = path.suffix.lower()
     if args.jsonl or args.mapping or suffix in (".jsonl", ".csv", ".xlsx", ".parquet"):
         return args.input
+    return [Item(args.input, _read_document(args.input, args.input))]
+
+
+def _read_document(source: str | IO[bytes], name: str) -> bytes:
+    """One JSON document of facts, bounded in size and depth."""
     try:
-        with open(path, "rb") as f:
-            return [Item(args.input, _read_bounded(f, args.input))]
-    except OSError as exc:
-        raise _Failure(f"{args.input}: cannot read ({exc.strerror})") from None
-
-
-MAX_DOCUMENT = 64 << 20  # bytes of one JSON document of facts
-
-
-def _read_bounded(stream: Any, name: str) -> bytes:
-    data = stream.read(MAX_DOCUMENT + 1)
-    if len(data) > MAX_DOCUMENT:
-        raise _Failure(f"{name}: more than {MAX_DOCUMENT >> 20} MiB for one JSON document of facts; "
-                       "give many households as JSON Lines (.jsonl)")
-    return bytes(data)
+        data = read_bounded(source, limit=MAX_DOCUMENT, name=name,
+                            what="one JSON document of facts (give many households as JSON Lines, .jsonl)")
+        check_json_depth(data, name=name)
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
+    return data
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -281,11 +277,7 @@ def _read_facts(path: str) -> dict[str, Any]:
     """The facts a record by reference names (one JSON object, as the record would hold them)."""
     import orjson
 
-    try:
-        with open(path, "rb") as f:
-            data = _read_bounded(f, path)
-    except OSError as exc:
-        raise _Failure(f"--facts {path}: cannot read ({exc.strerror})") from None
+    data = _read_document(path, f"--facts {path}")
     try:
         facts = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -299,9 +291,10 @@ def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict:
     """A record file, parsed and verified; any problem is one line naming the file and the field."""
     name = "<stdin>" if path == "-" else path
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise _Failure(f"{name}: cannot read ({exc.strerror})") from None
+        data = read_bounded(sys.stdin.buffer if path == "-" else path, limit=MAX_DOCUMENT, name=name,
+                            what="one decision record")
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
     try:
         return load_record(data, facts=facts)
     except RecordError as exc:
