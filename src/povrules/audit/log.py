@@ -80,6 +80,7 @@ import errno
 import fcntl
 import gc
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -91,16 +92,18 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from povrules.canonical import canonical_bytes, canonical_json
+from povrules.audit.record import RECORD_SCHEMA, record_digest
+from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
 from povrules.processes import cores, start_context
+from povrules.reading import MAX_DOCUMENT
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
 __all__ = [
-    "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark", "LogProblem", "LogReport",
-    "Repair", "iter_log", "verify_log",
+    "ANCHOR_PREFIX", "GENESIS", "MAX_LINE", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark",
+    "LogProblem", "LogReport", "Repair", "anchor_of", "iter_log", "parse_head", "verify_log",
 ]
 
 _log = logging.getLogger(__name__)
@@ -108,7 +111,7 @@ _log = logging.getLogger(__name__)
 GENESIS = "sha256:" + hashlib.sha256(b"").hexdigest()
 """The ``prev`` of the first entry: the sha256 of the empty string."""
 
-PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed")
+PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed", "cut", "unanchored")
 """What :func:`verify_log` can find, see :class:`LogProblem`."""
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -117,6 +120,11 @@ _CHUNK = 1 << 16
 _BLOCK = 1 << 20  # reading ahead for a batch's commit
 _WRITE_CHUNK = 1 << 20  # a batch writes its lines in pieces of about this size
 PENDING_SUFFIX = ".pending"
+MAX_LINE = MAX_DOCUMENT + (1 << 12)
+"""Bytes of one line: a record of at most :data:`povrules.reading.MAX_DOCUMENT` and its frame. A longer
+line is not read into memory; it is ``malformed``."""
+ANCHOR_PREFIX = "hmac-sha256:"
+_ANCHOR_CONTEXT = b"povrules.log.anchor.v1\n"  # an anchor's HMAC is of this and the commit's body: never another use
 _BODY_AT = len('{"digest":"sha256:') + 64 + 2  # where "prev" starts in a line
 
 
@@ -155,11 +163,14 @@ class LogMark:
     mark: str
     digest: str
     count: int | None = None
+    anchor: str | None = None  # a commit's HMAC under the writer's anchor key, when it held one
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "prev": self.prev, "mark": self.mark, "digest": self.digest}
         if self.count is not None:
             out["count"] = self.count
+        if self.anchor is not None:
+            out["anchor"] = self.anchor
         return out
 
 
@@ -171,14 +182,21 @@ class LogProblem:
 
     * ``edited``: the line's digest does not match its content; or its ``seq`` follows on but its
       ``prev`` is not the digest of the line before (that line, or this one, was rewritten and its
-      digest computed again);
+      digest computed again); or its record, a ``povrules.record.v1`` record, does not match its own
+      ``digest`` (the record was changed and the chain computed again after it); or, checked against
+      a head kept elsewhere, the line that head names has another digest; or, under an anchor key,
+      a commit's anchor is not the HMAC of its content (the chain was rewritten without the key);
     * ``deleted``: ``seq`` jumps forward and the numbers skipped appear nowhere later in the file;
     * ``reordered``: ``seq`` jumps forward and a skipped number appears further on, or ``seq`` goes
       back (a line moved or copied);
     * ``truncated``: the last line is not a whole entry: no ``\\n`` at its end, or not JSON (what a
       write cut short leaves);
     * ``malformed``: a line that is not JSON before the end, an empty line, a JSON value that is not
-      an entry (fields, types), or an entry not written in canonical form.
+      an entry (fields, types), an entry not written in canonical form, or a line longer than
+      :data:`MAX_LINE`;
+    * ``cut``: a head kept elsewhere names a line past the log's end: lines were removed from the end;
+    * ``unanchored``: under an anchor key, committed lines follow the last commit with a valid anchor
+      (or no commit has one): nothing proves that a key holder wrote them.
     """
 
     line: int
@@ -195,7 +213,8 @@ class LogReport:
 
     ``entries`` counts the entries verified from the start up to the first problem; ``lines`` counts
     every line of the file, a partial last line included. ``last_seq`` and ``last_digest`` are the head
-    of the verified part (0 and :data:`GENESIS` when it is empty).
+    of the verified part (0 and :data:`GENESIS` when it is empty). ``anchored_seq`` is set when the log
+    was verified under an anchor key: the head of the last commit whose anchor verified.
     """
 
     path: str
@@ -207,6 +226,7 @@ class LogReport:
     problem: LogProblem | None
     uncommitted_lines: int = 0
     uncommitted_bytes: int = 0
+    anchored_seq: int | None = None  # with an anchor key: the last seq a valid anchor covers (0: none)
 
     @property
     def ok(self) -> bool:
@@ -230,17 +250,30 @@ class LogReport:
 
 @attrs.frozen
 class Repair:
-    """The partial tail :meth:`DecisionLog.repair` removed (or would remove, with ``dry_run``)."""
+    """The tail :meth:`DecisionLog.repair` removed (or would remove, with ``dry_run``).
+
+    ``line`` to ``last_line`` are the lines removed, ``removed`` bytes from ``offset``; ``records`` of
+    them were records; ``digests`` are the digests of the whole lines removed, in order (a partial
+    line has none); ``preview`` is the start of the last line's text. ``kind`` says what the tail
+    was: ``"partial line"`` (a write cut short) or ``"uncommitted batch"`` (a batch whose writer
+    stopped before its commit).
+    """
 
     path: str
     line: int
     offset: int
     removed: int
     preview: str
+    kind: str = "partial line"
+    last_line: int | None = None
+    records: int = 0
+    digests: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return (f"{self.path}:{self.line}: {self.removed} bytes from offset {self.offset} "
-                f"(a line that is not a whole entry): {self.preview}")
+        lines = f"line {self.line}" if self.last_line in (None, self.line) else f"lines {self.line} to {self.last_line}"
+        what = ("a line that is not a whole entry" if self.kind == "partial line"
+                else f"a batch never committed, {self.records} record(s)")
+        return f"{self.path}:{self.line}: {lines}, {self.removed} bytes from offset {self.offset} ({what}): {self.preview}"
 
 
 # --- encoding -------------------------------------------------------------------------------------
@@ -296,6 +329,7 @@ def _loads(text: bytes) -> Any:
 
 _MARK_FIELDS = {"begin": frozenset({"digest", "mark", "prev", "seq"}),
                 "commit": frozenset({"count", "digest", "mark", "prev", "seq"})}
+_ANCHOR = re.compile(r"hmac-sha256:[0-9a-f]{64}")
 
 
 def _mark_body(seq: int, prev: str, mark: str, count: int | None) -> dict[str, Any]:
@@ -305,8 +339,21 @@ def _mark_body(seq: int, prev: str, mark: str, count: int | None) -> dict[str, A
     return body
 
 
-def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None) -> tuple[bytes, str]:
+def anchor_of(key: bytes, seq: int, prev: str, count: int) -> str:
+    """The anchor of a commit line: the HMAC-SHA256, under ``key``, of the commit's body without it.
+
+    The body names ``prev``, the digest of the line before, which chains back to the first line: a
+    valid anchor vouches for every line up to its commit. Whoever rewrites the chain without the
+    key cannot make one.
+    """
+    message = _ANCHOR_CONTEXT + canonical_bytes(_mark_body(seq, prev, "commit", count))
+    return ANCHOR_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None, anchor: str | None = None) -> tuple[bytes, str]:
     body = _mark_body(seq, prev, mark, count)
+    if anchor is not None:
+        body["anchor"] = anchor
     digest = "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
     return canonical_bytes({**body, "digest": digest}) + b"\n", digest
 
@@ -314,6 +361,9 @@ def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None) -> tu
 def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogProblem:
     mark = obj.get("mark")
     fields = _MARK_FIELDS.get(mark) if isinstance(mark, str) else None
+    anchor = obj.get("anchor") if mark == "commit" else None
+    if anchor is not None and fields is not None:
+        fields = fields | {"anchor"}
     if fields is None or obj.keys() != fields:
         return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
                           + (f" and mark {mark!r}" if fields is None else ""))
@@ -325,16 +375,25 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
     for name, value in (("prev", prev), ("digest", digest)):
         if not isinstance(value, str) or not _DIGEST.fullmatch(value):
             return LogProblem(line, "malformed", f"{name} must be 'sha256:' and 64 hex digits, found {value!r}")
-    again, computed = _encode_mark(seq, prev, mark, count)
+    if anchor is not None and (not isinstance(anchor, str) or not _ANCHOR.fullmatch(anchor)):
+        return LogProblem(line, "malformed", f"an anchor must be 'hmac-sha256:' and 64 hex digits, found {anchor!r}")
+    again, computed = _encode_mark(seq, prev, mark, count, anchor)
     if computed != digest:
         return LogProblem(line, "edited", f"seq {seq} ({mark}): the content's digest is {computed}, the line says {digest}")
     if again != raw:
         return LogProblem(line, "malformed", f"seq {seq} ({mark}): the digest matches but the line is not in canonical form")
-    return LogMark(seq, prev, mark, digest, count)
+    return LogMark(seq, prev, mark, digest, count, anchor)
+
+
+def _too_long(line: int) -> LogProblem:
+    return LogProblem(line, "malformed", f"the line is longer than {MAX_LINE} bytes (a record is at most "
+                      f"{MAX_DOCUMENT >> 20} MiB): not read")
 
 
 def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProblem:
     """One line (with its newline, if it has one) → the entry, or what is wrong with it on its own."""
+    if len(raw) > MAX_LINE:
+        return _too_long(line)
     if last and _is_partial(raw):
         return LogProblem(line, "truncated", f"the last line ({len(raw)} bytes) is not a whole entry: "
                           + ("no newline at its end" if not raw.endswith(b"\n") else "not JSON"))
@@ -366,7 +425,9 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         hashed = hashlib.sha256(b"{")
         hashed.update(memoryview(raw)[_BODY_AT:-1])  # no copy of the line
         if "sha256:" + hashed.hexdigest() == digest:
-            return LogEntry(seq, prev, record, digest)
+            tail = len(',"seq":}\n') + len(str(seq))
+            return _own_digest(record, memoryview(raw)[len(head) - 1:len(raw) - tail], line, seq) or \
+                LogEntry(seq, prev, record, digest)
     # Otherwise write the content out again, to tell an edit from a change of layout only.
     try:
         again, computed = _encode(seq, prev, canonical_json(record))
@@ -376,7 +437,48 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         return LogProblem(line, "edited", f"seq {seq}: the content's digest is {computed}, the line says {digest}")
     if again != raw:
         return LogProblem(line, "malformed", f"seq {seq}: the digest matches but the line is not in canonical form")
-    return LogEntry(seq, prev, record, digest)
+    return _own_digest(record, None, line, seq) or LogEntry(seq, prev, record, digest)
+
+
+def _own_digest(record: dict[str, Any], text: memoryview | None, line: int, seq: int) -> LogProblem | None:
+    """A ``povrules.record.v1`` record must match its own ``digest``: an edit made and the chain computed
+    again after it shows here. ``text``: the record's canonical JSON as the line holds it, when known.
+
+    Other records are the caller's business: the log stores them as given.
+    """
+    if record.get("schema") != RECORD_SCHEMA:
+        return None
+    claimed = record.get("digest")
+    computed = _digest_in_place(record, claimed, text) if text is not None else None
+    if computed is None:
+        try:
+            computed = record_digest(record)
+        except CanonicalError as exc:
+            return LogProblem(line, "malformed", f"seq {seq}: the record has no canonical JSON ({exc})")
+    if computed != claimed:
+        return LogProblem(line, "edited", f"seq {seq}: the record's own digest is {computed}, it says "
+                          f"{str(claimed)[:80]}: the record was changed and the chain's digests computed again after it")
+    return None
+
+
+def _digest_in_place(record: Mapping[str, Any], claimed: Any, text: memoryview | bytes) -> str | None:
+    """sha256 of a record's canonical JSON ``text`` with its ``"digest"`` member left out, without writing
+    the record out again; ``None`` when ``text`` is not laid out as expected (the caller then does)."""
+    if not isinstance(claimed, str):
+        return None
+    try:
+        before = canonical_bytes({k: record[k] for k in record if k < "digest"})[:-1]  # the keys sorting first
+        member = b'"digest":' + canonical_bytes(claimed)
+    except CanonicalError:
+        return None
+    if len(before) > 1:
+        member = b"," + member
+    end = len(before) + len(member)
+    if bytes(text[:end]) != before + member or bytes(text[end:end + 1]) not in (b",", b"}"):
+        return None
+    hashed = hashlib.sha256(before)
+    hashed.update(text[end + 1:] if len(before) == 1 and bytes(text[end:end + 1]) == b"," else text[end:])
+    return "sha256:" + hashed.hexdigest()
 
 
 class _Chain:
@@ -439,16 +541,38 @@ def _classify_gap(problem: LogProblem, low: int, high: int, rest: Iterable[bytes
 
 
 def _lines(f: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, bytes, is last) for each line of a file opened in binary, one line in memory ahead."""
+    """(line number, bytes, is last) for each line of a file opened in binary, one line in memory ahead.
+
+    A line longer than :data:`MAX_LINE` is handed out as its first ``MAX_LINE + 1`` bytes (which
+    :func:`_decode` refuses); the rest of it is skipped, not read into memory.
+    """
     number = 0
     previous = None
-    for raw in f:
+    readline = f.readline
+    while True:
+        raw = readline(MAX_LINE + 1)
+        if not raw:
+            break
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while True:  # skip to the end of the line, a block at a time
+                rest = readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
         if previous is not None:
             yield number, previous, False
         number += 1
         previous = raw
     if previous is not None:
         yield number, previous, True
+
+
+def _count_lines(f: IO[bytes]) -> int:
+    """The lines from ``f``'s position to its end (a last line without a newline counts), in blocks."""
+    count, last = 0, b"\n"
+    for block in iter(lambda: f.read(_BLOCK), b""):
+        count += block.count(b"\n")
+        last = block[-1:]
+    return count + (last != b"\n")
 
 
 def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[LogEntry | LogMark | LogProblem]:
@@ -597,7 +721,10 @@ def _json_object_validator() -> Any:
     if _validator is None:
         from pydantic_core import SchemaValidator, core_schema
 
-        _validator = SchemaValidator(core_schema.typed_dict_schema({}, extra_behavior="ignore")).validate_json
+        # Only the fields that place a record's own digest are built (see _digest_in_place).
+        optional = core_schema.typed_dict_field(core_schema.any_schema(), required=False)
+        fields = {name: optional for name in ("as_of", "decision", "digest", "schema")}
+        _validator = SchemaValidator(core_schema.typed_dict_schema(fields, extra_behavior="ignore")).validate_json
     return _validator
 
 
@@ -700,11 +827,14 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                     if data[pos + digest_at:pos + digest_at + 64] == hexdigest:
                         prev = data[pos + _PREV_AT:pos + prev_end]
                         try:
-                            validate(data[pos + record_at:cut])
+                            got = validate(data[pos + record_at:cut])
                         except ValueError:  # pydantic-core's ValidationError is one
                             pass
                         else:
-                            seq = int(digits)
+                            # A povrules record must match its own digest; a mismatch is left to _decode.
+                            if got.get("schema") != RECORD_SCHEMA or _digest_in_place(
+                                    got, got.get("digest"), memoryview(data)[pos + record_at:cut]) == got.get("digest"):
+                                seq = int(digits)
             if seq:
                 if seq == follow_seq + 1 and prev == follow_hex:
                     run += 1
@@ -740,6 +870,12 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
             index += 1
             pos = stop
         if pos == 0 and not eof:
+            if len(buffer) > MAX_LINE:  # refused for its length, as on the sequential path
+                if run:
+                    facts.append(fact_of_run())
+                long = _too_long(0)
+                facts.append((_PROBLEM, index, at, _line_start(f, at + len(buffer), size) - at, long.kind, long.message))
+                return index + 1, facts
             buffer = data = bytearray(2 * len(buffer))  # a line longer than the buffer
             continue
         at += pos
@@ -802,13 +938,13 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
                             continue
                     elif problem.kind == "deleted":
                         f.seek(offset + length)
-                        problem = _classify_gap(problem, chain.seq + 1, item.seq, f)
+                        problem = _classify_gap(problem, chain.seq + 1, item.seq, (raw for _, raw, _ in _lines(f)))
                 if problem is not None:
                     # The rest is only counted, here: the workers' ranges still to come are not needed.
                     for pending in futures:
                         pending.cancel()
                     f.seek(offset + length)
-                    lines = number + sum(1 for _ in f)
+                    lines = number + _count_lines(f)
                     return LogReport(str(path), lines, entries, size, chain.seq, chain.digest, problem)
             else:
                 lines += count
@@ -875,10 +1011,15 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def _last_line(fd: int, size: int) -> tuple[int, bytes]:
-    """(offset, bytes) of the file's last line, read backwards from the end in growing chunks."""
+def _last_line(fd: int, size: int, path: str | os.PathLike[str] = "") -> tuple[int, bytes]:
+    """(offset, bytes) of the file's last line, read backwards from the end in growing chunks.
+
+    Raises :class:`LogError` for a last line longer than :data:`MAX_LINE` (not read into memory)."""
     start, buf, chunk = size, b"", _CHUNK
     while start > 0:
+        if len(buf) > MAX_LINE:
+            raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
+                           None, "malformed")
         step = min(chunk, start)
         start -= step
         buf = _pread(fd, step, start) + buf
