@@ -83,8 +83,6 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused below.
         fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ReadError(shown, "no such file") from None
     except IsADirectoryError:
         raise ReadError(shown, f"is a folder, not a file of {what}") from None
     except OSError as exc:

@@ -107,6 +107,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_MIN_KEY = 16  # bytes of an anchor key, as of a redaction key
 
 GENESIS = "sha256:" + hashlib.sha256(b"").hexdigest()
 """The ``prev`` of the first entry: the sha256 of the empty string."""
@@ -484,11 +485,13 @@ def _digest_in_place(record: Mapping[str, Any], claimed: Any, text: memoryview |
 class _Chain:
     """The running head while reading a log from its start."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchor_key: bytes | None = None) -> None:
         self.seq = 0
         self.digest = GENESIS
         self.open: tuple[int, int, str] | None = None  # an open batch: its begin's line, the head before it
         self.in_batch = 0  # records since the open batch's begin
+        self.anchor_key = anchor_key
+        self.anchored = 0  # the seq of the last commit whose anchor verified under anchor_key
 
     def batch(self, item: LogEntry | LogMark, line: int) -> LogProblem | None:
         """Follow the batch markers: a begin inside an open batch, a commit outside one or with the wrong count."""
@@ -508,6 +511,12 @@ class _Chain:
             return LogProblem(line, "malformed", f"the commit (seq {item.seq}) counts {item.count} records, the batch "
                               f"begun at line {self.open[0]} has {self.in_batch}")
         self.open = None
+        if self.anchor_key is not None and item.anchor is not None:
+            if not hmac.compare_digest(item.anchor, anchor_of(self.anchor_key, item.seq, item.prev, item.count or 0)):
+                return LogProblem(line, "edited", f"seq {item.seq} (commit): its anchor is not the HMAC of its content "
+                                  "under the key: the chain up to here was rewritten by someone without the key "
+                                  "(or the key is not the writer's)")
+            self.anchored = item.seq
         return None
 
     def link(self, entry: LogEntry | LogMark, line: int) -> LogProblem | None:
@@ -602,8 +611,15 @@ def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
 
 
-def verify_log(path: str | os.PathLike[str]) -> LogReport:
+def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
+               expect_head: tuple[int, str] | None = None) -> LogReport:
     """Read the log from start to end and report the first problem, if any (see :class:`LogProblem`).
+
+    ``anchor_key``: the writer's anchor key. Every commit's anchor is checked, and the log must end
+    with an anchored commit: committed lines after the last valid anchor are ``unanchored``.
+    ``expect_head``: a head kept elsewhere, ``(seq, digest)`` (:func:`parse_head` reads
+    ``povrules log-head``'s line): a log ending before ``seq`` is ``cut``; another digest at
+    ``seq`` is ``edited``. Either closes what the chain alone cannot show.
 
     The file is read in large blocks, a line at a time: memory does not grow with the log's length.
     A file larger than 64 MiB on a machine with more than one core is read in byte ranges by worker
@@ -621,23 +637,81 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     # collector would only walk them again and again (a third of the time), so it waits until the end.
     collecting = gc.isenabled()
     gc.disable()
+    chain = _Chain(anchor_key)
     try:
         workers = cores()
+        size = 0
         if workers > 1:
             try:
                 size = os.stat(path).st_size
             except OSError:
-                size = 0  # the sequential path raises the LogError for it
-            if size > _PARALLEL_FROM:
-                return _verify_parallel(path, workers)
-        return _verify_sequential(path)
+                pass  # the sequential path raises the LogError for it
+        if size > _PARALLEL_FROM:
+            report = _verify_parallel(path, workers, chain=chain)
+        else:
+            report = _verify_sequential(path, chain)
     finally:
         if collecting:
             gc.enable()
+    if anchor_key is not None:
+        report = attrs.evolve(report, anchored_seq=chain.anchored)
+    if report.problem is None and expect_head is not None:
+        report = attrs.evolve(report, problem=_against_head(path, report, *expect_head))
+    if report.problem is None and anchor_key is not None and chain.anchored < report.last_seq:
+        after = chain.anchored + 1
+        report = attrs.evolve(report, problem=LogProblem(
+            after, "unanchored", f"seq {after} to {report.last_seq} follow the last valid anchor "
+            + (f"(seq {chain.anchored})" if chain.anchored else "(there is none)")
+            + ": nothing proves that the holder of the key wrote them"))
+    return report
 
 
-def _verify_sequential(path: str | os.PathLike[str]) -> LogReport:
-    chain = _Chain()
+def parse_head(text: str) -> tuple[int, str]:
+    """A head as ``povrules log-head`` prints it (``SEQ sha256:<hex>``; ``seq`` or ``head: seq`` before
+    it is allowed, as ``verify-log`` prints it) → ``(seq, digest)``. Raises :class:`ValueError`."""
+    words = text.split()
+    while words and words[0] in ("head:", "seq"):
+        words = words[1:]
+    if len(words) != 2 or not words[0].isdigit() or not _DIGEST.fullmatch(words[1]):
+        raise ValueError(f"expected a head as 'SEQ sha256:<64 hex digits>', got {text.strip()[:100]!r}")
+    return int(words[0]), words[1]
+
+
+def _against_head(path: str | os.PathLike[str], report: LogReport, seq: int, digest: str) -> LogProblem | None:
+    """Compare a verified log with a head kept elsewhere (line *n* of a verified log holds seq *n*)."""
+    if seq > report.last_seq:
+        return LogProblem(report.last_seq + 1, "cut", f"the head kept names seq {seq} ({digest}); the log ends at seq "
+                          f"{report.last_seq}: {seq - report.last_seq} line(s) were removed from the end")
+    found = report.last_digest if seq == report.last_seq else _digest_at(path, seq)
+    if found != digest:
+        return LogProblem(seq, "edited", f"seq {seq} has the digest {found}; the head kept says {digest}: the chain "
+                          "was rewritten up to here")
+    return None
+
+
+def _digest_at(path: str | os.PathLike[str], seq: int) -> str | None:
+    """The digest of line ``seq`` (found by counting newlines in blocks)."""
+    with _open_for_reading(path) as f:
+        newlines, offset = 0, 0
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            found = block.count(b"\n")
+            if newlines + found >= seq - 1:
+                at = -1
+                for _ in range(seq - 1 - newlines):
+                    at = block.index(b"\n", at + 1)
+                f.seek(offset + at + 1)
+                break
+            newlines += found
+            offset += len(block)
+        else:
+            return None
+        raw = f.readline(MAX_LINE + 1)
+    item = _decode(raw, seq, False)
+    return None if isinstance(item, LogProblem) else item.digest
+
+
+def _verify_sequential(path: str | os.PathLike[str], chain: _Chain | None = None) -> LogReport:
+    chain = chain if chain is not None else _Chain()
     entries = 0
     problem: LogProblem | None = None
     begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
@@ -699,7 +773,7 @@ _TAIL_MAX = len(',"seq":}') + 19  # up to 19 digits: an int that orjson reads to
 # A worker's facts. Line indexes count from 0 within the range; offsets are the file's.
 _ENTRY, _MARK, _RUN, _PROBLEM = 0, 1, 2, 3
 # (_ENTRY, index, offset, size, seq, prev, digest)                 an entry that does not follow the line before
-# (_MARK, index, offset, size, seq, prev, digest, mark, count)     a batch marker
+# (_MARK, index, offset, size, seq, prev, digest, mark, count, anchor)  a batch marker
 # (_RUN, n, seq, digest)                                           n entries, each following on from the line before
 # (_PROBLEM, index, offset, size, kind, message)                   a line wrong on its own; the worker stops there
 Fact = tuple[Any, ...]
@@ -863,7 +937,7 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                 return index + 1, facts
             if isinstance(item, LogMark):
                 facts.append((_MARK, index, at + pos, stop - pos, item.seq, item.prev, item.digest, item.mark,
-                              item.count))
+                              item.count, item.anchor))
             else:
                 facts.append((_ENTRY, index, at + pos, stop - pos, item.seq, item.prev, item.digest))
             follow_seq, follow_hex = item.seq, item.digest[7:].encode("ascii")
@@ -886,15 +960,17 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
     return index, facts
 
 
-def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE) -> LogReport:
+def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE,
+                     chain: _Chain | None = None) -> LogReport:
     """:func:`_verify_sequential`'s report, the lines checked by ``workers`` processes (see above)."""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=start_context()) as pool:
-        return _verify_ranges(path, pool, range_bytes)
+        return _verify_ranges(path, pool, range_bytes, chain)
 
 
-def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int) -> LogReport:
+def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int,
+                   chain: _Chain | None = None) -> LogReport:
     """Follow the chain over the facts ``pool``'s workers find in ranges of ``range_bytes`` of the file."""
     with _open_for_reading(path) as f:
         stat = os.fstat(f.fileno())
@@ -902,7 +978,7 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
         identity = (stat.st_dev, stat.st_ino)
         futures = [pool.submit(_scan_range, os.fsdecode(path), identity, start, min(start + range_bytes, size), size)
                    for start in range(0, size, range_bytes)]
-        chain = _Chain()
+        chain = chain if chain is not None else _Chain()
         entries = lines = 0
         problem: LogProblem | None = None
         begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
@@ -926,7 +1002,7 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
                         break
                 else:
                     item: LogEntry | LogMark = (LogEntry(fact[4], fact[5], {}, fact[6]) if kind == _ENTRY
-                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8]))
+                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8], fact[9]))
                     problem = chain.link(item, number)
                     if problem is None:
                         problem = chain.batch(item, number)
@@ -1071,8 +1147,14 @@ class DecisionLog:
     file, so it may be shared by threads and survives a ``fork``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, anchor_key: bytes | None = None):
+        """``anchor_key`` (at least 16 bytes, kept by the writer): every batch's commit line then carries an
+        anchor, the HMAC-SHA256 of its content under the key (:func:`anchor_of`), which
+        ``verify_log(..., anchor_key=...)`` checks."""
         self.path = Path(path)
+        if anchor_key is not None and (not isinstance(anchor_key, bytes) or len(anchor_key) < _MIN_KEY):
+            raise LogError(self.path, f"an anchor key must be at least {_MIN_KEY} bytes (a short key can be guessed)")
+        self.anchor_key = anchor_key
 
     def __repr__(self) -> str:
         return f"DecisionLog({str(self.path)!r})"
@@ -1157,48 +1239,80 @@ class DecisionLog:
         return iter_log(self.path)
 
     def repair(self, *, dry_run: bool = False) -> Repair | None:
-        """Remove a partial last line (see :class:`LogProblem` ``truncated``) and say what was removed.
+        """Remove a crashed tail and say what was removed: a batch never committed (its writer stopped),
+        or a partial last line (see :class:`LogProblem` ``truncated``).
 
-        Returns ``None`` when the last line is whole. The description is logged (``povrules.audit.log``,
-        warning) before the file is cut. With ``dry_run`` nothing is cut.
+        Holds the exclusive lock and verifies the whole log first: a log whose committed part fails
+        verification is refused (:class:`LogError` naming the line), since what is wrong there is for a
+        person to look at. Returns ``None`` when there is no tail to remove. The description is logged
+        (``povrules.audit.log``, warning) before the file is cut. With ``dry_run`` nothing is cut.
         """
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = self._recover(fd)
-            offset, last = _last_line(fd, size)
-            if not last or not _is_partial(last):
+            fcntl.flock(fd, fcntl.LOCK_EX)  # the writers wait; one that died has released it
+            report = verify_log(self.path)
+            problem = report.problem
+            if problem is not None and not (problem.kind == "truncated" and problem.line == report.lines):
+                raise LogError(self.path, f"the log fails verification ({problem.kind}: {problem.message}); repair "
+                               "removes only a crashed tail and leaves this for a person to look at",
+                               problem.line, problem.kind)
+            size = os.fstat(fd).st_size
+            if report.uncommitted:
+                offset, kind, first = size - report.uncommitted_bytes, "uncommitted batch", \
+                    report.lines - report.uncommitted_lines + 1
+            elif problem is not None:
+                offset, kind, first = _last_line(fd, size, self.path)[0], "partial line", problem.line
+            else:
+                if not dry_run:
+                    self._recover(fd)  # a note left by a batch that did commit: only the note goes
                 return None
-            preview = last[:80].decode("utf-8", errors="replace")
-            repair = Repair(str(self.path), _line_number(fd, offset), offset, len(last),
-                            repr(preview) + ("…" if len(last) > 80 else ""))
+            repair = self._describe(fd, offset, size, first, report.lines, kind)
             if dry_run:
                 return repair
             _log.warning("repairing the decision log: removing %s", repair)
             os.ftruncate(fd, offset)
             os.fsync(fd)
+            self.pending_path.unlink(missing_ok=True)
+            _fsync_dir(self.pending_path)
             return repair
         finally:
             os.close(fd)
+
+    def _describe(self, fd: int, offset: int, size: int, first: int, last: int, kind: str) -> Repair:
+        """What lies from ``offset`` to ``size`` (lines ``first`` to ``last``), read a line at a time."""
+        digests: list[str] = []
+        records = 0
+        tail = b""
+        with os.fdopen(os.dup(fd), "rb") as f:
+            f.seek(offset)
+            for _, raw, _ in _lines(f):
+                item = _decode(raw, 0, False) if raw.endswith(b"\n") else None
+                if isinstance(item, (LogEntry, LogMark)):
+                    digests.append(item.digest)
+                    records += isinstance(item, LogEntry)
+                tail = raw
+        preview = tail[:80].decode("utf-8", errors="replace")
+        return Repair(str(self.path), first, offset, size - offset, repr(preview) + ("…" if len(tail) > 80 else ""),
+                      kind, last, records, tuple(digests))
 
     def _head(self, fd: int, size: int) -> tuple[int, str]:
         """(seq, digest) of the last entry, checked; refuses a partial or foreign last line."""
         if size == 0:
             return 0, GENESIS
-        offset, last = _last_line(fd, size)
+        offset, last = _last_line(fd, size, self.path)
         if _is_partial(last):
             line = _line_number(fd, offset)
             raise LogError(self.path, f"the last line ({len(last)} bytes) is not a whole entry, left by a write "
-                           "that did not finish; nothing is appended after it until DecisionLog.repair() "
+                           f"that did not finish; nothing is appended after it until `povrules repair {self.path}` "
                            "removes it", line, "truncated")
         item = _decode(last, 0, True)
         if isinstance(item, LogProblem):
             line = _line_number(fd, offset)
             raise LogError(self.path, f"the last line is not a valid entry ({item.kind}: {item.message}); "
-                           "nothing is appended after it: run verify_log", line, item.kind)
+                           f"nothing is appended after it: run `povrules verify-log {self.path}`", line, item.kind)
         return item.seq, item.digest
 
     def _open_at_head(self) -> tuple[int, int, int, str]:
@@ -1339,7 +1453,10 @@ class LogBatch:
         try:
             if exc_type is None:
                 try:
-                    line, digest = _encode_mark(self.head[0] + 1, self.head[1], "commit", self.count)
+                    seq, prev = self.head[0] + 1, self.head[1]
+                    key = self.log.anchor_key
+                    anchor = anchor_of(key, seq, prev, self.count) if key is not None else None
+                    line, digest = _encode_mark(seq, prev, "commit", self.count, anchor)
                     self._buffer.append(line)
                     self._fd = fd
                     self._flush()
