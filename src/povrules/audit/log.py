@@ -1100,9 +1100,14 @@ def _last_line(fd: int, size: int, path: str | os.PathLike[str] = "") -> tuple[i
         start -= step
         buf = _pread(fd, step, start) + buf
         cut = buf.rfind(b"\n", 0, len(buf) - 1)  # a newline before the file's final byte
+        if cut >= 0 and len(buf) - cut - 1 > MAX_LINE:
+            break
         if cut >= 0:
             return start + cut + 1, buf[cut + 1:]
         chunk *= 2
+    if len(buf) > MAX_LINE:
+        raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
+                       None, "malformed")
     return 0, buf
 
 
