@@ -3,15 +3,19 @@
 Every command either succeeds whole or fails with one line on standard error
 naming where the problem is, and writes no partial output: a file given with
 ``-o`` is written to a temporary file renamed into place, and ``decide --log``
-appends its whole batch in one locked write or nothing.
+appends its whole batch in one locked write or nothing. A write that fails (a full
+disk; standard output too) is one line and exit 2. Files are read through
+:func:`povrules.reading.read_bounded`: regular files only, each up to a limit.
 
 Exit codes
     0  success: the command did what was asked (``replay``: the decision came out identical;
        ``verify-log``: the log verified)
     1  the command ran and found something: ``lint`` a misquoted clause, ``test`` a failing case,
-       ``verify-log`` a problem in the log, ``replay`` a divergent decision
-    2  bad input: usage, an unreadable file, malformed JSON, facts failing validation, an invalid or
-       unknown ruleset, a malformed record, a ruleset version not in the store, an evaluation error
+       ``verify-log`` a problem in the log, ``replay`` a divergent decision, ``repair`` and
+       ``log-head`` a log that fails verification before any crashed tail
+    2  bad input: usage, an unreadable, special or oversized file, malformed or too deeply nested
+       JSON, facts failing validation, an invalid or unknown ruleset, a malformed record, a ruleset
+       version not in the store, an evaluation error; a write that fails
 """
 
 from __future__ import annotations
@@ -43,10 +47,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 EPILOG = """exit codes:
   0  success (replay: identical; verify-log: the log verifies)
   1  the command ran and found problems (lint: a quote that does not match its source;
-     test: a policy test case that fails; verify-log: a problem in the log; replay: divergent)
-  2  bad input: usage, unreadable file, malformed JSON, invalid ruleset, facts, record or
-     policy test file, a ruleset version not in the store, a truncated log passed to --log,
-     evaluation error; nothing is written
+     test: a policy test case that fails; verify-log: a problem in the log; replay: divergent;
+     repair, log-head: the log fails verification)
+  2  bad input: usage, unreadable, special or oversized file, malformed JSON, invalid ruleset,
+     facts, record or policy test file, a ruleset version not in the store, a truncated log
+     passed to --log, evaluation error; a write that fails (a full disk); nothing is written
 """
 
 
@@ -599,8 +604,9 @@ def parser() -> argparse.ArgumentParser:
     verify = command("verify-log", "Verify a decision log's hash chain from its first line to its last.")
     verify.description += ("\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
                            "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
-                           "deleted,\nreordered, truncated or malformed line it prints 'LOG:LINE: KIND: message' "
-                           "and exits 1.\nAn unreadable log exits 2.")
+                           "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
+                           "a cut, or\nunanchored lines, when a head or a key is given) it prints "
+                           "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     verify.add_argument("--anchor-key-file", metavar="PATH",
                         help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "

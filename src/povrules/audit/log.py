@@ -10,7 +10,8 @@ Format
       intact log holds ``seq`` *n*.
     * ``prev``: the ``digest`` of the line before; for the first line, the sha256 of the empty
       string (:data:`GENESIS`).
-    * ``record``: the decision record, a JSON object, stored as given (the log does not look inside).
+    * ``record``: the decision record, a JSON object, stored as given; a ``povrules.record.v1`` record
+      is also checked against its own ``digest`` (an edit made and the chain computed again after it).
     * ``digest``: ``"sha256:"`` and the hex sha256 of the UTF-8 canonical JSON of
       ``{"seq": …, "prev": …, "record": …}``.
 
@@ -38,9 +39,17 @@ Format
     Changing any byte of a record changes its line's digest; changing the digest as well breaks the
     ``prev`` of the next line. Removing or moving lines breaks the run of ``seq`` numbers. So an edit,
     a deletion or a reordering anywhere shows at the first line it touches. What the chain alone
-    cannot show is the removal of whole lines at the *end*: a shorter log is a valid log. Keep the
-    head (:attr:`LogReport.last_seq` and :attr:`LogReport.last_digest`) somewhere else — a report,
-    a signed note — and compare it with a later :func:`verify_log` to close that gap.
+    cannot show is a chain rewritten with care from some line on, and the removal of whole lines at
+    the *end*: a shorter log is a valid log. Anchors close both. A writer holding an anchor key
+    (``DecisionLog(path, anchor_key=...)``) gives each batch's commit an ``anchor``: ``hmac-sha256:``
+    and the HMAC-SHA256 under the key of :data:`_ANCHOR_CONTEXT` and the commit's canonical body
+    without ``anchor`` and ``digest`` (:func:`anchor_of`); the commit's ``digest`` covers the anchor.
+    ``verify_log(path, anchor_key=...)`` checks them and that the log ends anchored. And the head
+    (:attr:`LogReport.last_seq`, :attr:`LogReport.last_digest`), kept somewhere else, is checked by
+    ``verify_log(path, expect_head=...)``: a log ending before it is ``cut``.
+
+    Every line is read bounded: a line longer than :data:`MAX_LINE` is ``malformed`` and is skipped,
+    never held in memory.
 
 Appends
     :meth:`DecisionLog.append` and :meth:`DecisionLog.append_many` take an exclusive ``flock`` on the
@@ -69,9 +78,11 @@ Crashes
     :func:`verify_log` reports it as ``truncated`` at that line; everything before it still verifies.
     :meth:`DecisionLog.append` refuses to write after it: chaining a new
     entry onto a line that may be half of one would hide where the damage is. A person decides, then
-    calls :meth:`DecisionLog.repair`, which logs what it removes (line, offset, size, the start of the
-    text), cuts the file back to the end of the last whole line and returns the same description.
-    ``repair`` removes only that tail; any other problem is left for a person to look at.
+    runs ``povrules repair`` (:meth:`DecisionLog.repair`), which verifies the log under its lock, logs
+    what it removes (lines, offset, size, records, digests, the start of a partial line), cuts the file
+    back to the end of the last committed line and returns the same description. ``repair`` removes
+    only a crashed tail (a partial line, a batch never committed); a log failing anywhere else is
+    refused and left for a person to look at.
 """
 
 from __future__ import annotations
