@@ -210,6 +210,23 @@ def test_verify_log_refuses_a_device(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 2 and one_line(err)
 
 
+def test_a_log_that_is_not_a_regular_file_is_refused(fifo: Path, tmp_path: Path) -> None:
+    for path in (fifo, Path("/dev/zero")):
+        if not path.exists():
+            continue
+        with pytest.raises(logmod.LogError, match="not a regular file"):
+            logmod.DecisionLog(path).append({"n": 1})
+        with pytest.raises(logmod.LogError, match="not a regular file"):
+            verify_log(path)
+        with pytest.raises(logmod.LogError, match="not a regular file"):
+            logmod.DecisionLog(path).repair()
+    log = tmp_path / "log.jsonl"
+    logmod.DecisionLog(log).append({"n": 1})
+    logmod.DecisionLog(log).pending_path.symlink_to("/dev/zero")
+    with pytest.raises(logmod.LogError, match="is a device"):
+        logmod.DecisionLog(log).append({"n": 2})
+
+
 # --- full disks ------------------------------------------------------------------------------------------
 
 def _enospc(*args: object, **kwargs: object) -> None:

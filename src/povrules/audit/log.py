@@ -96,6 +96,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -107,7 +108,7 @@ from povrules.audit.record import RECORD_SCHEMA, record_digest
 from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
 from povrules.processes import cores, start_context
-from povrules.reading import MAX_DOCUMENT
+from povrules.reading import MAX_DOCUMENT, ReadError, read_bounded
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -132,6 +133,7 @@ _CHUNK = 1 << 16
 _BLOCK = 1 << 20  # reading ahead for a batch's commit
 _WRITE_CHUNK = 1 << 20  # a batch writes its lines in pieces of about this size
 PENDING_SUFFIX = ".pending"
+_NOTE_MAX = 4096  # bytes of a pending note: {"offset": …, "pid": …}
 MAX_LINE = MAX_DOCUMENT + (1 << 12)
 """Bytes of one line: a record of at most :data:`povrules.reading.MAX_DOCUMENT` and its frame. A longer
 line is not read into memory; it is ``malformed``."""
@@ -617,9 +619,21 @@ def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[
 
 def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        return open(path, "rb", buffering=_CHUNK)
+        f = open(path, "rb", buffering=_CHUNK)  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
+    try:
+        _regular(f.fileno(), path)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _regular(fd: int, path: str | os.PathLike[str]) -> None:
+    """Refuse a log that is not a regular file (a device such as ``/dev/zero`` never ends; a FIFO blocks)."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise LogError(path, "not a regular file: a decision log is a file (a folder, device or pipe is not one)")
 
 
 def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
@@ -1214,12 +1228,12 @@ class DecisionLog:
         returns the file's size after."""
         size = os.fstat(fd).st_size
         pending = self.pending_path
-        try:
-            note = pending.read_bytes()
-        except FileNotFoundError:
+        if not pending.exists():
             return size
-        except OSError as exc:
-            raise LogError(pending, f"cannot read the note of an unfinished batch: {exc.strerror}") from None
+        try:
+            note = read_bounded(pending, limit=_NOTE_MAX, what="the note of an unfinished batch")
+        except ReadError as exc:
+            raise LogError(pending, f"cannot read the note of an unfinished batch: {exc.message}") from None
         try:
             offset = json.loads(note)["offset"]
             if type(offset) is not int or offset < 0:
@@ -1264,10 +1278,12 @@ class DecisionLog:
         (``povrules.audit.log``, warning) before the file is cut. With ``dry_run`` nothing is cut.
         """
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError as exc:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
+            _regular(fd, self.path)
+            os.set_blocking(fd, True)
             fcntl.flock(fd, fcntl.LOCK_EX)  # the writers wait; one that died has released it
             report = verify_log(self.path)
             problem = report.problem
@@ -1335,10 +1351,12 @@ class DecisionLog:
         """Open the log for appending, take the exclusive lock, remove what a dead batch left, and read
         the head: (descriptor, size, seq, digest). The caller closes the descriptor (releasing the lock)."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
+            _regular(fd, self.path)
+            os.set_blocking(fd, True)
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = self._recover(fd)
             seq, prev = self._head(fd, size)
