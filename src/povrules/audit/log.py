@@ -619,15 +619,16 @@ def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[
 
 def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        f = open(path, "rb", buffering=_CHUNK)  # noqa: SIM115 - the caller closes it
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO is refused, not waited on
     except OSError as exc:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
     try:
-        _regular(f.fileno(), path)
+        _regular(fd, path)
+        os.set_blocking(fd, True)
     except BaseException:
-        f.close()
+        os.close(fd)
         raise
-    return f
+    return open(fd, "rb", buffering=_CHUNK)
 
 
 def _regular(fd: int, path: str | os.PathLike[str]) -> None:
