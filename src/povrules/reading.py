@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from itertools import accumulate
 from typing import IO
 
@@ -75,10 +76,10 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
     if not isinstance(source, (str, os.PathLike)):
         shown = name or "<stdin>"
         try:
-            data = source.read(limit + 1)
+            data = _read_upto(source.read, limit + 1, _BLOCK)
         except OSError as exc:
             raise ReadError(shown, f"cannot read ({exc.strerror or exc})") from None
-        return _within(bytes(data), limit, what, shown)
+        return _within(data, limit, what, shown)
     shown = name or os.fsdecode(source)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused below.
@@ -88,17 +89,35 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
     except OSError as exc:
         raise ReadError(shown, f"cannot read ({exc.strerror or exc})") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ReadError(shown, f"is {_special(mode)}, not a regular file: {what} is read only from a file")
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise ReadError(shown, f"is {_special(status.st_mode)}, not a regular file: {what} is read only from a file")
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(limit + 1)
+        # The first read asks for the file's size (plus one byte, to see a file that grew): a buffer
+        # of the limit's size is never allocated for a small file.
+        data = _read_upto(lambda n: os.read(fd, n), limit + 1, min(status.st_size, limit) + 1)
     except OSError as exc:
         raise ReadError(shown, f"cannot read ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
     return _within(data, limit, what, shown)
+
+
+_BLOCK = 1 << 16
+
+
+def _read_upto(read: Callable[[int], bytes | None], most: int, first: int) -> bytes:
+    """Up to ``most`` bytes from ``read``, asking for ``first`` bytes, then blocks, until it gives none."""
+    parts: list[bytes] = []
+    total, ask = 0, first
+    while total < most:
+        block = read(min(ask, most - total))
+        if not block:
+            break
+        parts.append(bytes(block))
+        total += len(block)
+        ask = _BLOCK if total < first else max(_BLOCK, total)  # past the size hint: grow geometrically
+    return b"".join(parts)
 
 
 def _within(data: bytes, limit: int, what: str, shown: str) -> bytes:
