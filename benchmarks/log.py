@@ -9,7 +9,7 @@ What is measured
     * ``DecisionLog.append``, one record a call, on the same log once it is full (so each call
       reads the last line of a large file): one lock, one write and one ``fsync`` per record;
     * ``verify_log`` over the whole file: every line's record checked as JSON, its digest computed
-      again, the chain followed; once on the sequential path and once as ``verify_log`` chooses (in
+      again (and a decision record's own digest), the chain followed; once on the sequential path and once as ``verify_log`` chooses (in
       worker processes, one per core, for a file above 64 MiB on a machine with more than one);
     * ``iter_log``, which does the same work and hands out the entries.
 

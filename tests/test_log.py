@@ -327,11 +327,14 @@ def test_repair_says_what_it_removes_before_removing_it(log_path: Path, caplog: 
     assert any("decisions.jsonl:4" in r.getMessage() and "19 bytes" in r.getMessage() for r in caplog.records)
 
 
-def test_repair_leaves_a_whole_foreign_line_and_append_still_refuses(log_path: Path) -> None:
+def test_repair_refuses_a_whole_foreign_line_and_append_still_refuses(log_path: Path) -> None:
     lines = filled(log_path, 3)
     log_path.write_bytes(b"".join(lines) + b'{"hello":"world"}\n')
     log = DecisionLog(log_path)
-    assert log.repair() is None
+    with pytest.raises(LogError) as refused:  # not a crashed tail: for a person to look at
+        log.repair()
+    assert (refused.value.line, refused.value.kind) == (4, "malformed")
+    assert log_path.read_bytes().endswith(b'{"hello":"world"}\n')
     with pytest.raises(LogError) as caught:
         log.append(record(3))
     assert (caught.value.line, caught.value.kind) == (4, "malformed")

@@ -231,9 +231,9 @@ def test_verify_log_takes_the_parallel_path_for_large_files(base: tuple[Path, Li
     calls: list[int] = []
     real = logmod._verify_parallel
 
-    def spy(p: Any, workers: int, range_bytes: int = logmod._RANGE) -> LogReport:
+    def spy(p: Any, workers: int, range_bytes: int = logmod._RANGE, chain: Any = None) -> LogReport:
         calls.append(workers)
-        return real(p, workers, 500)
+        return real(p, workers, 500, chain)
 
     monkeypatch.setattr(logmod, "_verify_parallel", spy)
     monkeypatch.setattr(logmod, "cores", lambda: 2)

@@ -299,6 +299,7 @@ def decide_caseload(
     write: Output = "trace",
     lang: str = "zh",
     log: str | os.PathLike[str] | None = None,
+    anchor_key: bytes | None = None,
     redact_key: bytes | None = None,
     mapping: str | os.PathLike[str] | None = None,
     format: str | None = None,
@@ -320,7 +321,8 @@ def decide_caseload(
     digest instead of holding them, for callers who keep the facts elsewhere (see
     :func:`povrules.audit.make_record`).
     With ``log``, every decision's record is appended to that decision log as one batch that is
-    committed at the end, or cut back if anything fails. ``workers`` processes decide chunks of
+    committed at the end, or cut back if anything fails; with ``anchor_key``, its commit carries an
+    anchor (see :class:`povrules.audit.DecisionLog`). ``workers`` processes decide chunks of
     ``chunk`` subjects (default: every core); the output is byte-identical whatever their number.
     ``progress`` is called with the number of subjects decided so far after each chunk.
 
@@ -361,7 +363,7 @@ def decide_caseload(
                 sink.write(done)
                 if log is not None and done.records:
                     if adding is None:
-                        adding = stack.enter_context(DecisionLog(log).batch())
+                        adding = stack.enter_context(DecisionLog(log, anchor_key=anchor_key).batch())
                     for data in done.records:
                         last_seq = adding.add_json(data)
                         first_seq = last_seq if first_seq is None else first_seq

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 
+from povrules.reading import MAX_SOURCE, read_bounded
 from povrules.ruleset.model import Citation, Ruleset
 
 _PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]+\)")
@@ -78,12 +79,14 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
             path = source_path(sources, file)
             if path is None:
                 cache[file] = f"source file {file} is outside {sources} (name it relative to that folder, without '..')"
-            elif not path.is_file():
+            elif not path.exists():
                 cache[file] = f"no source file {file} in {sources}"
             else:
+                # A folder, device or huge file where a source should be is an error, not a finding.
+                data = read_bounded(path, limit=MAX_SOURCE, what="a cited source")
                 try:
-                    cache[file] = path.read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError) as exc:
+                    cache[file] = data.decode("utf-8").splitlines()
+                except UnicodeDecodeError as exc:
                     cache[file] = f"source file {file} cannot be read as UTF-8 text ({exc})"
         return cache[file]
 

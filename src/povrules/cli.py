@@ -3,20 +3,25 @@
 Every command either succeeds whole or fails with one line on standard error
 naming where the problem is, and writes no partial output: a file given with
 ``-o`` is written to a temporary file renamed into place, and ``decide --log``
-appends its whole batch in one locked write or nothing.
+appends its whole batch in one locked write or nothing. A write that fails (a full
+disk; standard output too) is one line and exit 2. Files are read through
+:func:`povrules.reading.read_bounded`: regular files only, each up to a limit.
 
 Exit codes
     0  success: the command did what was asked (``replay``: the decision came out identical;
        ``verify-log``: the log verified)
     1  the command ran and found something: ``lint`` a misquoted clause, ``test`` a failing case,
-       ``verify-log`` a problem in the log, ``replay`` a divergent decision
-    2  bad input: usage, an unreadable file, malformed JSON, facts failing validation, an invalid or
-       unknown ruleset, a malformed record, a ruleset version not in the store, an evaluation error
+       ``verify-log`` a problem in the log, ``replay`` a divergent decision, ``repair`` and
+       ``log-head`` a log that fails verification before any crashed tail
+    2  bad input: usage, an unreadable, special or oversized file, malformed or too deeply nested
+       JSON, facts failing validation, an invalid or unknown ruleset, a malformed record, a ruleset
+       version not in the store, an evaluation error; a write that fails
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -27,11 +32,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from povrules.audit import RecordError, explain_record, load_record, verify_log
+from povrules.audit.log import parse_head
 from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import check_citations
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, facts_schema
 from povrules.policytest import load_policy_file, policy_test_files, run_case
+from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
 from povrules.ruleset import load_ruleset
 from povrules.trace import trace_schema
 
@@ -40,10 +47,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 EPILOG = """exit codes:
   0  success (replay: identical; verify-log: the log verifies)
   1  the command ran and found problems (lint: a quote that does not match its source;
-     test: a policy test case that fails; verify-log: a problem in the log; replay: divergent)
-  2  bad input: usage, unreadable file, malformed JSON, invalid ruleset, facts, record or
-     policy test file, a ruleset version not in the store, a truncated log passed to --log,
-     evaluation error; nothing is written
+     test: a policy test case that fails; verify-log: a problem in the log; replay: divergent;
+     repair, log-head: the log fails verification)
+  2  bad input: usage, unreadable, special or oversized file, malformed JSON, invalid ruleset,
+     facts, record or policy test file, a ruleset version not in the store, a truncated log
+     passed to --log, evaluation error; a write that fails (a full disk); nothing is written
 """
 
 
@@ -75,7 +83,10 @@ def _ruleset_files(paths: Sequence[str]) -> list[Path]:
 
 
 def _stage(text: str, output: str) -> Path:
-    """Write ``text`` to a temporary file beside ``output``; :func:`_commit` renames it into place."""
+    """Write ``text`` to a temporary file beside ``output``, synced; :func:`_commit` renames it into place.
+
+    A write that fails (a full disk, a quota) removes the temporary file and is one line, exit 2.
+    """
     target = Path(output)
     try:
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -84,6 +95,11 @@ def _stage(text: str, output: str) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())  # a full disk shows here, not after the rename
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise _Failure(f"{output}: cannot write ({exc.strerror or exc}); nothing written") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -93,15 +109,51 @@ def _stage(text: str, output: str) -> Path:
 def _commit(temp: Path, output: str) -> None:
     try:
         os.replace(temp, output)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _Failure(f"{output}: cannot write ({exc.strerror or exc}); nothing written") from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
+class _WholeWrites:
+    """Standard output that takes every byte or raises: a buffered write onto a full disk may stop short
+    and say so only in the count it returns, which a plain ``write`` or ``copyfileobj`` ignores."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                written = self.stream.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, "took no more bytes (is the disk full?)")
+                view = view[written:]
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write ({exc.strerror or exc})", "<stdout>") from None
+        return len(data)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write ({exc.strerror or exc})", "<stdout>") from None
+
+
+def _stdout() -> _WholeWrites:
+    sys.stdout.flush()  # what print() buffered goes first
+    return _WholeWrites(sys.stdout.buffer)
+
+
 def _write(text: str, output: str | None) -> None:
     """All or nothing: to a file through a temporary file renamed into place, or to standard output."""
     if output is None:
-        sys.stdout.write(text)
+        out = _stdout()
+        out.write(text.encode("utf-8"))
+        out.flush()
         return
     _commit(_stage(text, output), output)
 
@@ -182,14 +234,19 @@ def _count_lines(path: str) -> int | None:
 
 
 def _redact_key(path: str | None) -> bytes | None:
+    return _key(path, "--redact-key-file")
+
+
+def _key(path: str | None, option: str) -> bytes | None:
+    """The bytes of a key file given with ``option``, bounded and at least :data:`MIN_KEY_BYTES` long."""
     if path is None:
         return None
     try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        raise _Failure(f"--redact-key-file {path}: cannot read ({exc.strerror})") from None
+        key = read_bounded(path, limit=MAX_KEY, what="a key", name=f"{option} {path}")
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
     if len(key) < MIN_KEY_BYTES:
-        raise _Failure(f"--redact-key-file {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
+        raise _Failure(f"{option} {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
                        "(a short key lets anyone test guesses)")
     return key
 
@@ -221,8 +278,7 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
     if args.input == "-":
         if args.jsonl:
             return sys.stdin.buffer
-        data = _read_bounded(sys.stdin.buffer, "<stdin>")
-        return [Item("<stdin>", data)]
+        return [Item("<stdin>", _read_document(sys.stdin.buffer, "<stdin>"))]
     path = Path(args.input)
     if not path.exists():
         raise _Failure(f"{args.input}: cannot read (No such file or directory)")
@@ -231,22 +287,18 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
     suffix = path.suffix.lower()
     if args.jsonl or args.mapping or suffix in (".jsonl", ".csv", ".xlsx", ".parquet"):
         return args.input
+    return [Item(args.input, _read_document(args.input, args.input))]
+
+
+def _read_document(source: str | IO[bytes], name: str) -> bytes:
+    """One JSON document of facts, bounded in size and depth."""
     try:
-        with open(path, "rb") as f:
-            return [Item(args.input, _read_bounded(f, args.input))]
-    except OSError as exc:
-        raise _Failure(f"{args.input}: cannot read ({exc.strerror})") from None
-
-
-MAX_DOCUMENT = 64 << 20  # bytes of one JSON document of facts
-
-
-def _read_bounded(stream: Any, name: str) -> bytes:
-    data = stream.read(MAX_DOCUMENT + 1)
-    if len(data) > MAX_DOCUMENT:
-        raise _Failure(f"{name}: more than {MAX_DOCUMENT >> 20} MiB for one JSON document of facts; "
-                       "give many households as JSON Lines (.jsonl)")
-    return bytes(data)
+        data = read_bounded(source, limit=MAX_DOCUMENT, name=name,
+                            what="one JSON document of facts (give many households as JSON Lines, .jsonl)")
+        check_json_depth(data, name=name)
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
+    return data
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -263,6 +315,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise _Failure(f"--workers: expected 1 or more, got {args.workers}")
     key = _redact_key(args.redact_key_file)
+    if args.anchor_key_file is not None and args.log is None:
+        raise _Failure("--anchor-key-file anchors a decision log: give --log LOG")
+    anchor_key = _key(args.anchor_key_file, "--anchor-key-file")
     ruleset = load_ruleset(args.ruleset)
     ruleset.decision(args.decision)  # fail before reading any household
     source = _source(args, ruleset.subject)
@@ -271,9 +326,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
     try:
         report = decide_caseload(
             ruleset, args.decision, source, as_of=as_of, write=write,  # type: ignore[arg-type]
-            output=args.output if args.output is not None or args.log is not None else sys.stdout.buffer,
+            output=args.output if args.output is not None or args.log is not None else _stdout(),  # type: ignore[arg-type]
             lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
-            trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update)
+            trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update,
+            anchor_key=anchor_key)
     finally:
         progress.close()
     if args.log is not None:
@@ -319,11 +375,7 @@ def _read_facts(path: str) -> dict[str, Any]:
     """The facts a record by reference names (one JSON object, as the record would hold them)."""
     import orjson
 
-    try:
-        with open(path, "rb") as f:
-            data = _read_bounded(f, path)
-    except OSError as exc:
-        raise _Failure(f"--facts {path}: cannot read ({exc.strerror})") from None
+    data = _read_document(path, f"--facts {path}")
     try:
         facts = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -337,9 +389,10 @@ def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict:
     """A record file, parsed and verified; any problem is one line naming the file and the field."""
     name = "<stdin>" if path == "-" else path
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise _Failure(f"{name}: cannot read ({exc.strerror})") from None
+        data = read_bounded(sys.stdin.buffer if path == "-" else path, limit=MAX_DOCUMENT, name=name,
+                            what="one decision record")
+    except ReadError as exc:
+        raise _Failure(str(exc)) from None
     try:
         return load_record(data, facts=facts)
     except RecordError as exc:
@@ -352,12 +405,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _log_file(path: str) -> None:
+    if not Path(path).exists():
+        raise _Failure(f"{path}: no such log file")
+    if not Path(path).is_file():
+        raise _Failure(f"{path}: not a file (a folder, device or pipe is not a log)")
+
+
 def cmd_verify_log(args: argparse.Namespace) -> int:
-    if not Path(args.log).exists():
-        raise _Failure(f"{args.log}: no such log file")
-    if not Path(args.log).is_file():
-        raise _Failure(f"{args.log}: not a file")
-    report = verify_log(args.log)
+    _log_file(args.log)
+    key = _key(args.anchor_key_file, "--anchor-key-file")
+    try:
+        head = parse_head(args.expect_head) if args.expect_head is not None else None
+    except ValueError as exc:
+        raise _Failure(f"--expect-head: {exc}") from None
+    report = verify_log(args.log, anchor_key=key, expect_head=head)
     if report.problem is not None:
         p = report.problem
         print(f"{args.log}:{p.line}: {p.kind}: {p.message}")
@@ -365,9 +427,53 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     print(f"{args.log}: {report.entries} record(s) on {report.lines} line(s), {report.size} bytes; OK")
     print(f"head: seq {report.last_seq} {report.last_digest}")
+    if key is not None:
+        print(f"anchored: every line up to seq {report.anchored_seq} (the head) carries a valid anchor under the key")
+    if head is not None:
+        print(f"the head kept (seq {head[0]}) is in the log: nothing before it was cut or rewritten")
     if report.uncommitted:
         print(f"not counted: the last {report.uncommitted_lines} line(s) ({report.uncommitted_bytes} bytes) are a batch "
-              "that was never committed (its writer stopped); the next append removes them")
+              "that was never committed (its writer stopped); `povrules repair` or the next append removes them")
+    return EXIT_OK
+
+
+def cmd_log_head(args: argparse.Namespace) -> int:
+    _log_file(args.log)
+    report = verify_log(args.log)
+    if report.problem is not None:
+        p = report.problem
+        print(f"{args.log}:{p.line}: {p.kind}: {p.message}", file=sys.stderr)
+        print(f"povrules log-head: {args.log} does not verify: no head is given for it", file=sys.stderr)
+        return EXIT_FINDINGS
+    _write(f"{report.last_seq} {report.last_digest}\n", args.output)
+    return EXIT_OK
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from povrules.audit import DecisionLog, LogError
+
+    _log_file(args.log)
+    try:
+        done = DecisionLog(args.log).repair(dry_run=args.dry_run)
+    except LogError as exc:
+        if exc.kind is None:
+            raise
+        print(f"povrules repair: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS
+    if done is None:
+        print(f"{args.log}: no crashed tail; nothing removed")
+        return EXIT_OK
+    lines = f"line {done.line}" if done.last_line in (None, done.line) else f"lines {done.line} to {done.last_line}"
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{args.log}: {verb} {lines}, {done.removed} bytes from offset {done.offset}: {done.kind}, "
+          f"{done.records} record(s)")
+    shown = done.digests[:10]
+    for digest in shown:
+        print(f"  {digest}")
+    if len(done.digests) > len(shown):
+        print(f"  … and {len(done.digests) - len(shown)} more line digest(s)")
+    if len(done.digests) < (done.last_line or done.line) - done.line + 1:
+        print(f"  and a partial last line: {done.preview}")
     return EXIT_OK
 
 
@@ -508,6 +614,9 @@ def parser() -> argparse.ArgumentParser:
                         help="append the records to this decision log (created if absent) as one batch, committed "
                              "whole at the end or not at all; implies --record. The records are then written only "
                              "to -o, and a summary line to standard output")
+    decide.add_argument("--anchor-key-file", metavar="PATH",
+                        help="anchor the --log batch: its commit line carries an HMAC-SHA256 under the bytes of this "
+                             f"file (at least {MIN_KEY_BYTES}), which verify-log --anchor-key-file checks")
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     decide.add_argument("--engine", choices=("row", "columnar"), default="row",
                         help="row (default): every output; columnar: a caseload file to a decision table only "
@@ -536,10 +645,34 @@ def parser() -> argparse.ArgumentParser:
     verify = command("verify-log", "Verify a decision log's hash chain from its first line to its last.")
     verify.description += ("\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
                            "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
-                           "deleted,\nreordered, truncated or malformed line it prints 'LOG:LINE: KIND: message' "
-                           "and exits 1.\nAn unreadable log exits 2.")
+                           "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
+                           "a cut, or\nunanchored lines, when a head or a key is given) it prints "
+                           "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
+    verify.add_argument("--anchor-key-file", metavar="PATH",
+                        help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "
+                             "ends with an anchored commit; a chain rewritten without the key is found")
+    verify.add_argument("--expect-head", metavar="'SEQ DIGEST'",
+                        help="a head kept elsewhere (as log-head printed it): a log that ends before it (lines cut "
+                             "from the end) or holds another digest at its seq fails")
     verify.set_defaults(run=cmd_verify_log)
+
+    head = command("log-head", "Print a verified decision log's head, 'SEQ DIGEST', to keep elsewhere.")
+    head.description += ("\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
+                         "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
+                         "there, then\nfail. A log that does not verify gives no head (exit 1).")
+    head.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
+    head.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
+    head.set_defaults(run=cmd_log_head)
+
+    repair = command("repair", "Remove a crashed tail from a decision log, saying what is removed.")
+    repair.description += ("\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
+                           "write cut\nshort). The log is verified first, under its lock: if anything before the "
+                           "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
+                           "bytes, records and digests\nremoved.")
+    repair.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
+    repair.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    repair.set_defaults(run=cmd_repair)
 
     replay = command("replay", "Decide a recorded decision again under the ruleset it names, and compare.")
     replay.description += (
@@ -590,6 +723,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except PovrulesError as exc:
         print(f"povrules {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as exc:  # a write or read no command caught (standard output on a full disk): one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"povrules {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_INPUT
     return code
 

@@ -32,6 +32,7 @@ from povrules.errors import EvaluationError, FactsError, Location, RulesetError
 from povrules.facts import parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
+from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset.model import DecisionSpec, Text
 from povrules.ruleset.yaml import YList, YMap, load_yaml
@@ -301,9 +302,9 @@ class _FileLoader:
 
     def load(self) -> list[PolicyCase]:
         try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise RulesetError(f"{self.file}: cannot read ({exc.strerror})") from None
+            data = read_bounded(self.path, limit=MAX_YAML, what="a policy test file", name=self.file)
+        except ReadError as exc:
+            raise RulesetError(str(exc)) from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

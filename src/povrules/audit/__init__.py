@@ -7,7 +7,9 @@ from povrules.audit.log import (
     LogProblem,
     LogReport,
     Repair,
+    anchor_of,
     iter_log,
+    parse_head,
     verify_log,
 )
 from povrules.audit.record import (
@@ -37,6 +39,7 @@ from povrules.audit.replay import (
 __all__ = [
     "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "make_record_json", "record_digest", "record_json", "record_schema",
     "redact_decision", "redact_facts", "redact_id", "verify_record",
-    "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "iter_log", "verify_log",
+    "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "anchor_of", "iter_log", "parse_head",
+    "verify_log",
     "Divergence", "Replay", "ReplayError", "RulesetStore", "replay", "replay_with_current", "explain_record",
 ]

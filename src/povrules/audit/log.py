@@ -10,7 +10,8 @@ Format
       intact log holds ``seq`` *n*.
     * ``prev``: the ``digest`` of the line before; for the first line, the sha256 of the empty
       string (:data:`GENESIS`).
-    * ``record``: the decision record, a JSON object, stored as given (the log does not look inside).
+    * ``record``: the decision record, a JSON object, stored as given; a ``povrules.record.v1`` record
+      is also checked against its own ``digest`` (an edit made and the chain computed again after it).
     * ``digest``: ``"sha256:"`` and the hex sha256 of the UTF-8 canonical JSON of
       ``{"seq": …, "prev": …, "record": …}``.
 
@@ -38,9 +39,17 @@ Format
     Changing any byte of a record changes its line's digest; changing the digest as well breaks the
     ``prev`` of the next line. Removing or moving lines breaks the run of ``seq`` numbers. So an edit,
     a deletion or a reordering anywhere shows at the first line it touches. What the chain alone
-    cannot show is the removal of whole lines at the *end*: a shorter log is a valid log. Keep the
-    head (:attr:`LogReport.last_seq` and :attr:`LogReport.last_digest`) somewhere else — a report,
-    a signed note — and compare it with a later :func:`verify_log` to close that gap.
+    cannot show is a chain rewritten with care from some line on, and the removal of whole lines at
+    the *end*: a shorter log is a valid log. Anchors close both. A writer holding an anchor key
+    (``DecisionLog(path, anchor_key=...)``) gives each batch's commit an ``anchor``: ``hmac-sha256:``
+    and the HMAC-SHA256 under the key of :data:`_ANCHOR_CONTEXT` and the commit's canonical body
+    without ``anchor`` and ``digest`` (:func:`anchor_of`); the commit's ``digest`` covers the anchor.
+    ``verify_log(path, anchor_key=...)`` checks them and that the log ends anchored. And the head
+    (:attr:`LogReport.last_seq`, :attr:`LogReport.last_digest`), kept somewhere else, is checked by
+    ``verify_log(path, expect_head=...)``: a log ending before it is ``cut``.
+
+    Every line is read bounded: a line longer than :data:`MAX_LINE` is ``malformed`` and is skipped,
+    never held in memory.
 
 Appends
     :meth:`DecisionLog.append` and :meth:`DecisionLog.append_many` take an exclusive ``flock`` on the
@@ -69,9 +78,11 @@ Crashes
     :func:`verify_log` reports it as ``truncated`` at that line; everything before it still verifies.
     :meth:`DecisionLog.append` refuses to write after it: chaining a new
     entry onto a line that may be half of one would hide where the damage is. A person decides, then
-    calls :meth:`DecisionLog.repair`, which logs what it removes (line, offset, size, the start of the
-    text), cuts the file back to the end of the last whole line and returns the same description.
-    ``repair`` removes only that tail; any other problem is left for a person to look at.
+    runs ``povrules repair`` (:meth:`DecisionLog.repair`), which verifies the log under its lock, logs
+    what it removes (lines, offset, size, records, digests, the start of a partial line), cuts the file
+    back to the end of the last committed line and returns the same description. ``repair`` removes
+    only a crashed tail (a partial line, a batch never committed); a log failing anywhere else is
+    refused and left for a person to look at.
 """
 
 from __future__ import annotations
@@ -80,10 +91,12 @@ import errno
 import fcntl
 import gc
 import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -91,24 +104,27 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from povrules.canonical import canonical_bytes, canonical_json
+from povrules.audit.record import RECORD_SCHEMA, record_digest
+from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError
 from povrules.processes import cores, start_context
+from povrules.reading import MAX_DOCUMENT, ReadError, read_bounded
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
 __all__ = [
-    "GENESIS", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark", "LogProblem", "LogReport",
-    "Repair", "iter_log", "verify_log",
+    "ANCHOR_PREFIX", "GENESIS", "MAX_LINE", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark",
+    "LogProblem", "LogReport", "Repair", "anchor_of", "iter_log", "parse_head", "verify_log",
 ]
 
 _log = logging.getLogger(__name__)
+_MIN_KEY = 16  # bytes of an anchor key, as of a redaction key
 
 GENESIS = "sha256:" + hashlib.sha256(b"").hexdigest()
 """The ``prev`` of the first entry: the sha256 of the empty string."""
 
-PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed")
+PROBLEM_KINDS = ("edited", "deleted", "reordered", "truncated", "malformed", "cut", "unanchored")
 """What :func:`verify_log` can find, see :class:`LogProblem`."""
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -117,6 +133,12 @@ _CHUNK = 1 << 16
 _BLOCK = 1 << 20  # reading ahead for a batch's commit
 _WRITE_CHUNK = 1 << 20  # a batch writes its lines in pieces of about this size
 PENDING_SUFFIX = ".pending"
+_NOTE_MAX = 4096  # bytes of a pending note: {"offset": …, "pid": …}
+MAX_LINE = MAX_DOCUMENT + (1 << 12)
+"""Bytes of one line: a record of at most :data:`povrules.reading.MAX_DOCUMENT` and its frame. A longer
+line is not read into memory; it is ``malformed``."""
+ANCHOR_PREFIX = "hmac-sha256:"
+_ANCHOR_CONTEXT = b"povrules.log.anchor.v1\n"  # an anchor's HMAC is of this and the commit's body: never another use
 _BODY_AT = len('{"digest":"sha256:') + 64 + 2  # where "prev" starts in a line
 
 
@@ -155,11 +177,14 @@ class LogMark:
     mark: str
     digest: str
     count: int | None = None
+    anchor: str | None = None  # a commit's HMAC under the writer's anchor key, when it held one
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "prev": self.prev, "mark": self.mark, "digest": self.digest}
         if self.count is not None:
             out["count"] = self.count
+        if self.anchor is not None:
+            out["anchor"] = self.anchor
         return out
 
 
@@ -171,14 +196,21 @@ class LogProblem:
 
     * ``edited``: the line's digest does not match its content; or its ``seq`` follows on but its
       ``prev`` is not the digest of the line before (that line, or this one, was rewritten and its
-      digest computed again);
+      digest computed again); or its record, a ``povrules.record.v1`` record, does not match its own
+      ``digest`` (the record was changed and the chain computed again after it); or, checked against
+      a head kept elsewhere, the line that head names has another digest; or, under an anchor key,
+      a commit's anchor is not the HMAC of its content (the chain was rewritten without the key);
     * ``deleted``: ``seq`` jumps forward and the numbers skipped appear nowhere later in the file;
     * ``reordered``: ``seq`` jumps forward and a skipped number appears further on, or ``seq`` goes
       back (a line moved or copied);
     * ``truncated``: the last line is not a whole entry: no ``\\n`` at its end, or not JSON (what a
       write cut short leaves);
     * ``malformed``: a line that is not JSON before the end, an empty line, a JSON value that is not
-      an entry (fields, types), or an entry not written in canonical form.
+      an entry (fields, types), an entry not written in canonical form, or a line longer than
+      :data:`MAX_LINE`;
+    * ``cut``: a head kept elsewhere names a line past the log's end: lines were removed from the end;
+    * ``unanchored``: under an anchor key, committed lines follow the last commit with a valid anchor
+      (or no commit has one): nothing proves that a key holder wrote them.
     """
 
     line: int
@@ -195,7 +227,8 @@ class LogReport:
 
     ``entries`` counts the entries verified from the start up to the first problem; ``lines`` counts
     every line of the file, a partial last line included. ``last_seq`` and ``last_digest`` are the head
-    of the verified part (0 and :data:`GENESIS` when it is empty).
+    of the verified part (0 and :data:`GENESIS` when it is empty). ``anchored_seq`` is set when the log
+    was verified under an anchor key: the head of the last commit whose anchor verified.
     """
 
     path: str
@@ -207,6 +240,7 @@ class LogReport:
     problem: LogProblem | None
     uncommitted_lines: int = 0
     uncommitted_bytes: int = 0
+    anchored_seq: int | None = None  # with an anchor key: the last seq a valid anchor covers (0: none)
 
     @property
     def ok(self) -> bool:
@@ -230,17 +264,30 @@ class LogReport:
 
 @attrs.frozen
 class Repair:
-    """The partial tail :meth:`DecisionLog.repair` removed (or would remove, with ``dry_run``)."""
+    """The tail :meth:`DecisionLog.repair` removed (or would remove, with ``dry_run``).
+
+    ``line`` to ``last_line`` are the lines removed, ``removed`` bytes from ``offset``; ``records`` of
+    them were records; ``digests`` are the digests of the whole lines removed, in order (a partial
+    line has none); ``preview`` is the start of the last line's text. ``kind`` says what the tail
+    was: ``"partial line"`` (a write cut short) or ``"uncommitted batch"`` (a batch whose writer
+    stopped before its commit).
+    """
 
     path: str
     line: int
     offset: int
     removed: int
     preview: str
+    kind: str = "partial line"
+    last_line: int | None = None
+    records: int = 0
+    digests: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return (f"{self.path}:{self.line}: {self.removed} bytes from offset {self.offset} "
-                f"(a line that is not a whole entry): {self.preview}")
+        lines = f"line {self.line}" if self.last_line in (None, self.line) else f"lines {self.line} to {self.last_line}"
+        what = ("a line that is not a whole entry" if self.kind == "partial line"
+                else f"a batch never committed, {self.records} record(s)")
+        return f"{self.path}:{self.line}: {lines}, {self.removed} bytes from offset {self.offset} ({what}): {self.preview}"
 
 
 # --- encoding -------------------------------------------------------------------------------------
@@ -296,6 +343,7 @@ def _loads(text: bytes) -> Any:
 
 _MARK_FIELDS = {"begin": frozenset({"digest", "mark", "prev", "seq"}),
                 "commit": frozenset({"count", "digest", "mark", "prev", "seq"})}
+_ANCHOR = re.compile(r"hmac-sha256:[0-9a-f]{64}")
 
 
 def _mark_body(seq: int, prev: str, mark: str, count: int | None) -> dict[str, Any]:
@@ -305,8 +353,21 @@ def _mark_body(seq: int, prev: str, mark: str, count: int | None) -> dict[str, A
     return body
 
 
-def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None) -> tuple[bytes, str]:
+def anchor_of(key: bytes, seq: int, prev: str, count: int) -> str:
+    """The anchor of a commit line: the HMAC-SHA256, under ``key``, of the commit's body without it.
+
+    The body names ``prev``, the digest of the line before, which chains back to the first line: a
+    valid anchor vouches for every line up to its commit. Whoever rewrites the chain without the
+    key cannot make one.
+    """
+    message = _ANCHOR_CONTEXT + canonical_bytes(_mark_body(seq, prev, "commit", count))
+    return ANCHOR_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None, anchor: str | None = None) -> tuple[bytes, str]:
     body = _mark_body(seq, prev, mark, count)
+    if anchor is not None:
+        body["anchor"] = anchor
     digest = "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
     return canonical_bytes({**body, "digest": digest}) + b"\n", digest
 
@@ -314,6 +375,9 @@ def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None) -> tu
 def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogProblem:
     mark = obj.get("mark")
     fields = _MARK_FIELDS.get(mark) if isinstance(mark, str) else None
+    anchor = obj.get("anchor") if mark == "commit" else None
+    if anchor is not None and fields is not None:
+        fields = fields | {"anchor"}
     if fields is None or obj.keys() != fields:
         return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
                           + (f" and mark {mark!r}" if fields is None else ""))
@@ -325,16 +389,25 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
     for name, value in (("prev", prev), ("digest", digest)):
         if not isinstance(value, str) or not _DIGEST.fullmatch(value):
             return LogProblem(line, "malformed", f"{name} must be 'sha256:' and 64 hex digits, found {value!r}")
-    again, computed = _encode_mark(seq, prev, mark, count)
+    if anchor is not None and (not isinstance(anchor, str) or not _ANCHOR.fullmatch(anchor)):
+        return LogProblem(line, "malformed", f"an anchor must be 'hmac-sha256:' and 64 hex digits, found {anchor!r}")
+    again, computed = _encode_mark(seq, prev, mark, count, anchor)
     if computed != digest:
         return LogProblem(line, "edited", f"seq {seq} ({mark}): the content's digest is {computed}, the line says {digest}")
     if again != raw:
         return LogProblem(line, "malformed", f"seq {seq} ({mark}): the digest matches but the line is not in canonical form")
-    return LogMark(seq, prev, mark, digest, count)
+    return LogMark(seq, prev, mark, digest, count, anchor)
+
+
+def _too_long(line: int) -> LogProblem:
+    return LogProblem(line, "malformed", f"the line is longer than {MAX_LINE} bytes (a record is at most "
+                      f"{MAX_DOCUMENT >> 20} MiB): not read")
 
 
 def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProblem:
     """One line (with its newline, if it has one) → the entry, or what is wrong with it on its own."""
+    if len(raw) > MAX_LINE:
+        return _too_long(line)
     if last and _is_partial(raw):
         return LogProblem(line, "truncated", f"the last line ({len(raw)} bytes) is not a whole entry: "
                           + ("no newline at its end" if not raw.endswith(b"\n") else "not JSON"))
@@ -366,7 +439,9 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         hashed = hashlib.sha256(b"{")
         hashed.update(memoryview(raw)[_BODY_AT:-1])  # no copy of the line
         if "sha256:" + hashed.hexdigest() == digest:
-            return LogEntry(seq, prev, record, digest)
+            tail = len(',"seq":}\n') + len(str(seq))
+            return _own_digest(record, memoryview(raw)[len(head) - 1:len(raw) - tail], line, seq) or \
+                LogEntry(seq, prev, record, digest)
     # Otherwise write the content out again, to tell an edit from a change of layout only.
     try:
         again, computed = _encode(seq, prev, canonical_json(record))
@@ -376,17 +451,60 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         return LogProblem(line, "edited", f"seq {seq}: the content's digest is {computed}, the line says {digest}")
     if again != raw:
         return LogProblem(line, "malformed", f"seq {seq}: the digest matches but the line is not in canonical form")
-    return LogEntry(seq, prev, record, digest)
+    return _own_digest(record, None, line, seq) or LogEntry(seq, prev, record, digest)
+
+
+def _own_digest(record: dict[str, Any], text: memoryview | None, line: int, seq: int) -> LogProblem | None:
+    """A ``povrules.record.v1`` record must match its own ``digest``: an edit made and the chain computed
+    again after it shows here. ``text``: the record's canonical JSON as the line holds it, when known.
+
+    Other records are the caller's business: the log stores them as given.
+    """
+    if record.get("schema") != RECORD_SCHEMA:
+        return None
+    claimed = record.get("digest")
+    computed = _digest_in_place(record, claimed, text) if text is not None else None
+    if computed is None:
+        try:
+            computed = record_digest(record)
+        except CanonicalError as exc:
+            return LogProblem(line, "malformed", f"seq {seq}: the record has no canonical JSON ({exc})")
+    if computed != claimed:
+        return LogProblem(line, "edited", f"seq {seq}: the record's own digest is {computed}, it says "
+                          f"{str(claimed)[:80]}: the record was changed and the chain's digests computed again after it")
+    return None
+
+
+def _digest_in_place(record: Mapping[str, Any], claimed: Any, text: memoryview | bytes) -> str | None:
+    """sha256 of a record's canonical JSON ``text`` with its ``"digest"`` member left out, without writing
+    the record out again; ``None`` when ``text`` is not laid out as expected (the caller then does)."""
+    if not isinstance(claimed, str):
+        return None
+    try:
+        before = canonical_bytes({k: record[k] for k in record if k < "digest"})[:-1]  # the keys sorting first
+        member = b'"digest":' + canonical_bytes(claimed)
+    except CanonicalError:
+        return None
+    if len(before) > 1:
+        member = b"," + member
+    end = len(before) + len(member)
+    if bytes(text[:end]) != before + member or bytes(text[end:end + 1]) not in (b",", b"}"):
+        return None
+    hashed = hashlib.sha256(before)
+    hashed.update(text[end + 1:] if len(before) == 1 and bytes(text[end:end + 1]) == b"," else text[end:])
+    return "sha256:" + hashed.hexdigest()
 
 
 class _Chain:
     """The running head while reading a log from its start."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchor_key: bytes | None = None) -> None:
         self.seq = 0
         self.digest = GENESIS
         self.open: tuple[int, int, str] | None = None  # an open batch: its begin's line, the head before it
         self.in_batch = 0  # records since the open batch's begin
+        self.anchor_key = anchor_key
+        self.anchored = 0  # the seq of the last commit whose anchor verified under anchor_key
 
     def batch(self, item: LogEntry | LogMark, line: int) -> LogProblem | None:
         """Follow the batch markers: a begin inside an open batch, a commit outside one or with the wrong count."""
@@ -406,6 +524,12 @@ class _Chain:
             return LogProblem(line, "malformed", f"the commit (seq {item.seq}) counts {item.count} records, the batch "
                               f"begun at line {self.open[0]} has {self.in_batch}")
         self.open = None
+        if self.anchor_key is not None and item.anchor is not None:
+            if not hmac.compare_digest(item.anchor, anchor_of(self.anchor_key, item.seq, item.prev, item.count or 0)):
+                return LogProblem(line, "edited", f"seq {item.seq} (commit): its anchor is not the HMAC of its content "
+                                  "under the key: the chain up to here was rewritten by someone without the key "
+                                  "(or the key is not the writer's)")
+            self.anchored = item.seq
         return None
 
     def link(self, entry: LogEntry | LogMark, line: int) -> LogProblem | None:
@@ -439,16 +563,38 @@ def _classify_gap(problem: LogProblem, low: int, high: int, rest: Iterable[bytes
 
 
 def _lines(f: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, bytes, is last) for each line of a file opened in binary, one line in memory ahead."""
+    """(line number, bytes, is last) for each line of a file opened in binary, one line in memory ahead.
+
+    A line longer than :data:`MAX_LINE` is handed out as its first ``MAX_LINE + 1`` bytes (which
+    :func:`_decode` refuses); the rest of it is skipped, not read into memory.
+    """
     number = 0
     previous = None
-    for raw in f:
+    readline = f.readline
+    while True:
+        raw = readline(MAX_LINE + 1)
+        if not raw:
+            break
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while True:  # skip to the end of the line, a block at a time
+                rest = readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
         if previous is not None:
             yield number, previous, False
         number += 1
         previous = raw
     if previous is not None:
         yield number, previous, True
+
+
+def _count_lines(f: IO[bytes]) -> int:
+    """The lines from ``f``'s position to its end (a last line without a newline counts), in blocks."""
+    count, last = 0, b"\n"
+    for block in iter(lambda: f.read(_BLOCK), b""):
+        count += block.count(b"\n")
+        last = block[-1:]
+    return count + (last != b"\n")
 
 
 def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[LogEntry | LogMark | LogProblem]:
@@ -473,13 +619,33 @@ def _check(lines: Iterator[tuple[int, bytes, bool]], chain: _Chain) -> Iterator[
 
 def _open_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        return open(path, "rb", buffering=_CHUNK)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO is refused, not waited on
     except OSError as exc:
         raise LogError(path, f"cannot open the log: {exc.strerror}") from None
+    try:
+        _regular(fd, path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb", buffering=_CHUNK)
 
 
-def verify_log(path: str | os.PathLike[str]) -> LogReport:
+def _regular(fd: int, path: str | os.PathLike[str]) -> None:
+    """Refuse a log that is not a regular file (a device such as ``/dev/zero`` never ends; a FIFO blocks)."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise LogError(path, "not a regular file: a decision log is a file (a folder, device or pipe is not one)")
+
+
+def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
+               expect_head: tuple[int, str] | None = None) -> LogReport:
     """Read the log from start to end and report the first problem, if any (see :class:`LogProblem`).
+
+    ``anchor_key``: the writer's anchor key. Every commit's anchor is checked, and the log must end
+    with an anchored commit: committed lines after the last valid anchor are ``unanchored``.
+    ``expect_head``: a head kept elsewhere, ``(seq, digest)`` (:func:`parse_head` reads
+    ``povrules log-head``'s line): a log ending before ``seq`` is ``cut``; another digest at
+    ``seq`` is ``edited``. Either closes what the chain alone cannot show.
 
     The file is read in large blocks, a line at a time: memory does not grow with the log's length.
     A file larger than 64 MiB on a machine with more than one core is read in byte ranges by worker
@@ -497,23 +663,81 @@ def verify_log(path: str | os.PathLike[str]) -> LogReport:
     # collector would only walk them again and again (a third of the time), so it waits until the end.
     collecting = gc.isenabled()
     gc.disable()
+    chain = _Chain(anchor_key)
     try:
         workers = cores()
+        size = 0
         if workers > 1:
             try:
                 size = os.stat(path).st_size
             except OSError:
-                size = 0  # the sequential path raises the LogError for it
-            if size > _PARALLEL_FROM:
-                return _verify_parallel(path, workers)
-        return _verify_sequential(path)
+                pass  # the sequential path raises the LogError for it
+        if size > _PARALLEL_FROM:
+            report = _verify_parallel(path, workers, chain=chain)
+        else:
+            report = _verify_sequential(path, chain)
     finally:
         if collecting:
             gc.enable()
+    if anchor_key is not None:
+        report = attrs.evolve(report, anchored_seq=chain.anchored)
+    if report.problem is None and expect_head is not None:
+        report = attrs.evolve(report, problem=_against_head(path, report, *expect_head))
+    if report.problem is None and anchor_key is not None and chain.anchored < report.last_seq:
+        after = chain.anchored + 1
+        report = attrs.evolve(report, problem=LogProblem(
+            after, "unanchored", f"seq {after} to {report.last_seq} follow the last valid anchor "
+            + (f"(seq {chain.anchored})" if chain.anchored else "(there is none)")
+            + ": nothing proves that the holder of the key wrote them"))
+    return report
 
 
-def _verify_sequential(path: str | os.PathLike[str]) -> LogReport:
-    chain = _Chain()
+def parse_head(text: str) -> tuple[int, str]:
+    """A head as ``povrules log-head`` prints it (``SEQ sha256:<hex>``; ``seq`` or ``head: seq`` before
+    it is allowed, as ``verify-log`` prints it) → ``(seq, digest)``. Raises :class:`ValueError`."""
+    words = text.split()
+    while words and words[0] in ("head:", "seq"):
+        words = words[1:]
+    if len(words) != 2 or not words[0].isdigit() or not _DIGEST.fullmatch(words[1]):
+        raise ValueError(f"expected a head as 'SEQ sha256:<64 hex digits>', got {text.strip()[:100]!r}")
+    return int(words[0]), words[1]
+
+
+def _against_head(path: str | os.PathLike[str], report: LogReport, seq: int, digest: str) -> LogProblem | None:
+    """Compare a verified log with a head kept elsewhere (line *n* of a verified log holds seq *n*)."""
+    if seq > report.last_seq:
+        return LogProblem(report.last_seq + 1, "cut", f"the head kept names seq {seq} ({digest}); the log ends at seq "
+                          f"{report.last_seq}: {seq - report.last_seq} line(s) were removed from the end")
+    found = report.last_digest if seq == report.last_seq else _digest_at(path, seq)
+    if found != digest:
+        return LogProblem(seq, "edited", f"seq {seq} has the digest {found}; the head kept says {digest}: the chain "
+                          "was rewritten up to here")
+    return None
+
+
+def _digest_at(path: str | os.PathLike[str], seq: int) -> str | None:
+    """The digest of line ``seq`` (found by counting newlines in blocks)."""
+    with _open_for_reading(path) as f:
+        newlines, offset = 0, 0
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            found = block.count(b"\n")
+            if newlines + found >= seq - 1:
+                at = -1
+                for _ in range(seq - 1 - newlines):
+                    at = block.index(b"\n", at + 1)
+                f.seek(offset + at + 1)
+                break
+            newlines += found
+            offset += len(block)
+        else:
+            return None
+        raw = f.readline(MAX_LINE + 1)
+    item = _decode(raw, seq, False)
+    return None if isinstance(item, LogProblem) else item.digest
+
+
+def _verify_sequential(path: str | os.PathLike[str], chain: _Chain | None = None) -> LogReport:
+    chain = chain if chain is not None else _Chain()
     entries = 0
     problem: LogProblem | None = None
     begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
@@ -575,7 +799,7 @@ _TAIL_MAX = len(',"seq":}') + 19  # up to 19 digits: an int that orjson reads to
 # A worker's facts. Line indexes count from 0 within the range; offsets are the file's.
 _ENTRY, _MARK, _RUN, _PROBLEM = 0, 1, 2, 3
 # (_ENTRY, index, offset, size, seq, prev, digest)                 an entry that does not follow the line before
-# (_MARK, index, offset, size, seq, prev, digest, mark, count)     a batch marker
+# (_MARK, index, offset, size, seq, prev, digest, mark, count, anchor)  a batch marker
 # (_RUN, n, seq, digest)                                           n entries, each following on from the line before
 # (_PROBLEM, index, offset, size, kind, message)                   a line wrong on its own; the worker stops there
 Fact = tuple[Any, ...]
@@ -597,7 +821,10 @@ def _json_object_validator() -> Any:
     if _validator is None:
         from pydantic_core import SchemaValidator, core_schema
 
-        _validator = SchemaValidator(core_schema.typed_dict_schema({}, extra_behavior="ignore")).validate_json
+        # Only the fields that place a record's own digest are built (see _digest_in_place).
+        optional = core_schema.typed_dict_field(core_schema.any_schema(), required=False)
+        fields = {name: optional for name in ("as_of", "decision", "digest", "schema")}
+        _validator = SchemaValidator(core_schema.typed_dict_schema(fields, extra_behavior="ignore")).validate_json
     return _validator
 
 
@@ -700,11 +927,14 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                     if data[pos + digest_at:pos + digest_at + 64] == hexdigest:
                         prev = data[pos + _PREV_AT:pos + prev_end]
                         try:
-                            validate(data[pos + record_at:cut])
+                            got = validate(data[pos + record_at:cut])
                         except ValueError:  # pydantic-core's ValidationError is one
                             pass
                         else:
-                            seq = int(digits)
+                            # A povrules record must match its own digest; a mismatch is left to _decode.
+                            if got.get("schema") != RECORD_SCHEMA or _digest_in_place(
+                                    got, got.get("digest"), memoryview(data)[pos + record_at:cut]) == got.get("digest"):
+                                seq = int(digits)
             if seq:
                 if seq == follow_seq + 1 and prev == follow_hex:
                     run += 1
@@ -733,13 +963,19 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                 return index + 1, facts
             if isinstance(item, LogMark):
                 facts.append((_MARK, index, at + pos, stop - pos, item.seq, item.prev, item.digest, item.mark,
-                              item.count))
+                              item.count, item.anchor))
             else:
                 facts.append((_ENTRY, index, at + pos, stop - pos, item.seq, item.prev, item.digest))
             follow_seq, follow_hex = item.seq, item.digest[7:].encode("ascii")
             index += 1
             pos = stop
         if pos == 0 and not eof:
+            if len(buffer) > MAX_LINE:  # refused for its length, as on the sequential path
+                if run:
+                    facts.append(fact_of_run())
+                long = _too_long(0)
+                facts.append((_PROBLEM, index, at, _line_start(f, at + len(buffer), size) - at, long.kind, long.message))
+                return index + 1, facts
             buffer = data = bytearray(2 * len(buffer))  # a line longer than the buffer
             continue
         at += pos
@@ -750,15 +986,17 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
     return index, facts
 
 
-def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE) -> LogReport:
+def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE,
+                     chain: _Chain | None = None) -> LogReport:
     """:func:`_verify_sequential`'s report, the lines checked by ``workers`` processes (see above)."""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=start_context()) as pool:
-        return _verify_ranges(path, pool, range_bytes)
+        return _verify_ranges(path, pool, range_bytes, chain)
 
 
-def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int) -> LogReport:
+def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int,
+                   chain: _Chain | None = None) -> LogReport:
     """Follow the chain over the facts ``pool``'s workers find in ranges of ``range_bytes`` of the file."""
     with _open_for_reading(path) as f:
         stat = os.fstat(f.fileno())
@@ -766,7 +1004,7 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
         identity = (stat.st_dev, stat.st_ino)
         futures = [pool.submit(_scan_range, os.fsdecode(path), identity, start, min(start + range_bytes, size), size)
                    for start in range(0, size, range_bytes)]
-        chain = _Chain()
+        chain = chain if chain is not None else _Chain()
         entries = lines = 0
         problem: LogProblem | None = None
         begun: tuple[int, int] | None = None  # entries and byte offset at the open batch's begin
@@ -790,7 +1028,7 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
                         break
                 else:
                     item: LogEntry | LogMark = (LogEntry(fact[4], fact[5], {}, fact[6]) if kind == _ENTRY
-                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8]))
+                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8], fact[9]))
                     problem = chain.link(item, number)
                     if problem is None:
                         problem = chain.batch(item, number)
@@ -802,13 +1040,13 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
                             continue
                     elif problem.kind == "deleted":
                         f.seek(offset + length)
-                        problem = _classify_gap(problem, chain.seq + 1, item.seq, f)
+                        problem = _classify_gap(problem, chain.seq + 1, item.seq, (raw for _, raw, _ in _lines(f)))
                 if problem is not None:
                     # The rest is only counted, here: the workers' ranges still to come are not needed.
                     for pending in futures:
                         pending.cancel()
                     f.seek(offset + length)
-                    lines = number + sum(1 for _ in f)
+                    lines = number + _count_lines(f)
                     return LogReport(str(path), lines, entries, size, chain.seq, chain.digest, problem)
             else:
                 lines += count
@@ -875,17 +1113,27 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def _last_line(fd: int, size: int) -> tuple[int, bytes]:
-    """(offset, bytes) of the file's last line, read backwards from the end in growing chunks."""
+def _last_line(fd: int, size: int, path: str | os.PathLike[str] = "") -> tuple[int, bytes]:
+    """(offset, bytes) of the file's last line, read backwards from the end in growing chunks.
+
+    Raises :class:`LogError` for a last line longer than :data:`MAX_LINE` (not read into memory)."""
     start, buf, chunk = size, b"", _CHUNK
     while start > 0:
+        if len(buf) > MAX_LINE:
+            raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
+                           None, "malformed")
         step = min(chunk, start)
         start -= step
         buf = _pread(fd, step, start) + buf
         cut = buf.rfind(b"\n", 0, len(buf) - 1)  # a newline before the file's final byte
+        if cut >= 0 and len(buf) - cut - 1 > MAX_LINE:
+            break
         if cut >= 0:
             return start + cut + 1, buf[cut + 1:]
         chunk *= 2
+    if len(buf) > MAX_LINE:
+        raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
+                       None, "malformed")
     return 0, buf
 
 
@@ -930,8 +1178,14 @@ class DecisionLog:
     file, so it may be shared by threads and survives a ``fork``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, anchor_key: bytes | None = None):
+        """``anchor_key`` (at least 16 bytes, kept by the writer): every batch's commit line then carries an
+        anchor, the HMAC-SHA256 of its content under the key (:func:`anchor_of`), which
+        ``verify_log(..., anchor_key=...)`` checks."""
         self.path = Path(path)
+        if anchor_key is not None and (not isinstance(anchor_key, bytes) or len(anchor_key) < _MIN_KEY):
+            raise LogError(self.path, f"an anchor key must be at least {_MIN_KEY} bytes (a short key can be guessed)")
+        self.anchor_key = anchor_key
 
     def __repr__(self) -> str:
         return f"DecisionLog({str(self.path)!r})"
@@ -975,12 +1229,12 @@ class DecisionLog:
         returns the file's size after."""
         size = os.fstat(fd).st_size
         pending = self.pending_path
-        try:
-            note = pending.read_bytes()
-        except FileNotFoundError:
+        if not pending.exists():
             return size
-        except OSError as exc:
-            raise LogError(pending, f"cannot read the note of an unfinished batch: {exc.strerror}") from None
+        try:
+            note = read_bounded(pending, limit=_NOTE_MAX, what="the note of an unfinished batch")
+        except ReadError as exc:
+            raise LogError(pending, f"cannot read the note of an unfinished batch: {exc.message}") from None
         try:
             offset = json.loads(note)["offset"]
             if type(offset) is not int or offset < 0:
@@ -1016,58 +1270,94 @@ class DecisionLog:
         return iter_log(self.path)
 
     def repair(self, *, dry_run: bool = False) -> Repair | None:
-        """Remove a partial last line (see :class:`LogProblem` ``truncated``) and say what was removed.
+        """Remove a crashed tail and say what was removed: a batch never committed (its writer stopped),
+        or a partial last line (see :class:`LogProblem` ``truncated``).
 
-        Returns ``None`` when the last line is whole. The description is logged (``povrules.audit.log``,
-        warning) before the file is cut. With ``dry_run`` nothing is cut.
+        Holds the exclusive lock and verifies the whole log first: a log whose committed part fails
+        verification is refused (:class:`LogError` naming the line), since what is wrong there is for a
+        person to look at. Returns ``None`` when there is no tail to remove. The description is logged
+        (``povrules.audit.log``, warning) before the file is cut. With ``dry_run`` nothing is cut.
         """
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError as exc:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = self._recover(fd)
-            offset, last = _last_line(fd, size)
-            if not last or not _is_partial(last):
+            _regular(fd, self.path)
+            os.set_blocking(fd, True)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # the writers wait; one that died has released it
+            report = verify_log(self.path)
+            problem = report.problem
+            if problem is not None and not (problem.kind == "truncated" and problem.line == report.lines):
+                raise LogError(self.path, f"the log fails verification ({problem.kind}: {problem.message}); repair "
+                               "removes only a crashed tail and leaves this for a person to look at",
+                               problem.line, problem.kind)
+            size = os.fstat(fd).st_size
+            if report.uncommitted:
+                offset, kind, first = size - report.uncommitted_bytes, "uncommitted batch", \
+                    report.lines - report.uncommitted_lines + 1
+            elif problem is not None:
+                offset, kind, first = _last_line(fd, size, self.path)[0], "partial line", problem.line
+            else:
+                if not dry_run:
+                    self._recover(fd)  # a note left by a batch that did commit: only the note goes
                 return None
-            preview = last[:80].decode("utf-8", errors="replace")
-            repair = Repair(str(self.path), _line_number(fd, offset), offset, len(last),
-                            repr(preview) + ("…" if len(last) > 80 else ""))
+            repair = self._describe(fd, offset, size, first, report.lines, kind)
             if dry_run:
                 return repair
             _log.warning("repairing the decision log: removing %s", repair)
             os.ftruncate(fd, offset)
             os.fsync(fd)
+            self.pending_path.unlink(missing_ok=True)
+            _fsync_dir(self.pending_path)
             return repair
         finally:
             os.close(fd)
+
+    def _describe(self, fd: int, offset: int, size: int, first: int, last: int, kind: str) -> Repair:
+        """What lies from ``offset`` to ``size`` (lines ``first`` to ``last``), read a line at a time."""
+        digests: list[str] = []
+        records = 0
+        tail = b""
+        with os.fdopen(os.dup(fd), "rb") as f:
+            f.seek(offset)
+            for _, raw, _ in _lines(f):
+                item = _decode(raw, 0, False) if raw.endswith(b"\n") else None
+                if isinstance(item, (LogEntry, LogMark)):
+                    digests.append(item.digest)
+                    records += isinstance(item, LogEntry)
+                tail = raw
+        preview = tail[:80].decode("utf-8", errors="replace")
+        return Repair(str(self.path), first, offset, size - offset, repr(preview) + ("…" if len(tail) > 80 else ""),
+                      kind, last, records, tuple(digests))
 
     def _head(self, fd: int, size: int) -> tuple[int, str]:
         """(seq, digest) of the last entry, checked; refuses a partial or foreign last line."""
         if size == 0:
             return 0, GENESIS
-        offset, last = _last_line(fd, size)
+        offset, last = _last_line(fd, size, self.path)
         if _is_partial(last):
             line = _line_number(fd, offset)
             raise LogError(self.path, f"the last line ({len(last)} bytes) is not a whole entry, left by a write "
-                           "that did not finish; nothing is appended after it until DecisionLog.repair() "
+                           f"that did not finish; nothing is appended after it until `povrules repair {self.path}` "
                            "removes it", line, "truncated")
         item = _decode(last, 0, True)
         if isinstance(item, LogProblem):
             line = _line_number(fd, offset)
             raise LogError(self.path, f"the last line is not a valid entry ({item.kind}: {item.message}); "
-                           "nothing is appended after it: run verify_log", line, item.kind)
+                           f"nothing is appended after it: run `povrules verify-log {self.path}`", line, item.kind)
         return item.seq, item.digest
 
     def _open_at_head(self) -> tuple[int, int, int, str]:
         """Open the log for appending, take the exclusive lock, remove what a dead batch left, and read
         the head: (descriptor, size, seq, digest). The caller closes the descriptor (releasing the lock)."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             raise LogError(self.path, f"cannot open the log: {exc.strerror}") from None
         try:
+            _regular(fd, self.path)
+            os.set_blocking(fd, True)
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = self._recover(fd)
             seq, prev = self._head(fd, size)
@@ -1198,7 +1488,10 @@ class LogBatch:
         try:
             if exc_type is None:
                 try:
-                    line, digest = _encode_mark(self.head[0] + 1, self.head[1], "commit", self.count)
+                    seq, prev = self.head[0] + 1, self.head[1]
+                    key = self.log.anchor_key
+                    anchor = anchor_of(key, seq, prev, self.count) if key is not None else None
+                    line, digest = _encode_mark(seq, prev, "commit", self.count, anchor)
                     self._buffer.append(line)
                     self._fd = fd
                     self._flush()

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from povrules.reading import ReadError, check_json_depth
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.errors import PovrulesError
 from povrules.facts import personal_fields
@@ -509,8 +510,13 @@ def load_record(text: str | bytes, *, facts: BaseModel | Mapping[str, Any] | Non
     """Read a record from JSON text: parse it, check its format and schema, and verify its digests.
 
     ``facts``: for a record by reference, the facts it names, checked as :func:`verify_record` does.
-    Raises :class:`RecordError` naming the field (or the JSON position) of every problem.
+    Raises :class:`RecordError` naming the field (or the JSON position) of every problem; a text
+    nested more than :data:`povrules.reading.MAX_JSON_DEPTH` deep is refused before it is parsed.
     """
+    try:
+        check_json_depth(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text, name="(json)")
+    except ReadError as exc:
+        raise RecordError(f"(json): {exc.message}") from None
     try:
         record = json.loads(text, object_pairs_hook=_object, parse_float=_no_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:

@@ -423,6 +423,7 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     fact path (with a did-you-mean), a ``values`` entry that does not fit its fact, or bad YAML.
     """
     from povrules.caseload._files import check_regular
+    from povrules.reading import MAX_YAML, ReadError, read_bounded
     from povrules.ruleset.yaml import YMap, load_yaml
 
     if subject not in SUBJECTS:
@@ -430,11 +431,11 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     name = str(path)
     check_regular(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = read_bounded(path, limit=MAX_YAML, what="a column mapping", name=name).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CaseloadError("the mapping file is not UTF-8; save it as UTF-8", name) from None
-    except OSError as exc:
-        raise CaseloadError(f"cannot read ({exc.strerror})", name) from None
+    except ReadError as exc:
+        raise CaseloadError(exc.message, name) from None
     try:
         doc = load_yaml(text, name)
     except RulesetError as exc:

@@ -31,6 +31,7 @@ from povrules.ruleset.model import (
     RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Rule, Ruleset,
     Source, Text, TieBreak, TransitionSpec,
 )
+from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
 MONITORING_TYPES = get_args(MonitoringType)
@@ -82,12 +83,12 @@ class _Reader:
         resolved = path.resolve()
         if resolved in chain:
             raise RulesetError("'extends' forms a cycle: " + " → ".join(str(p) for p in (*chain, resolved)), via)
+        if not path.exists():
+            raise RulesetError(f"no ruleset file at {shown}", via)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise RulesetError(f"no ruleset file at {shown}", via) from None
-        except OSError as exc:
-            raise RulesetError(f"{shown}: cannot read ({exc.strerror})", via) from None
+            data = read_bounded(path, limit=MAX_YAML, what="a ruleset", name=shown)
+        except ReadError as exc:
+            raise RulesetError(str(exc), via) from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

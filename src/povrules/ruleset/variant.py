@@ -35,6 +35,7 @@ import yaml
 
 from povrules.errors import Location, RulesetError
 from povrules.lang.checker import did_you_mean
+from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset.loader import RulesetBuilder, definition_digest
 from povrules.ruleset.model import Ruleset, Text
 from povrules.ruleset.yaml import YList, YMap, load_yaml
@@ -50,14 +51,14 @@ ROLES = ("criteria", "exceptions", "rows")
 def load_overlay(path: Path) -> tuple[YMap, str, list[str]]:
     """Read an overlay file: its located values, its name, and its lines (for error positions)."""
     shown = str(path)
+    if not path.exists():
+        raise RulesetError(f"no overlay file at {shown}")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise RulesetError(f"no overlay file at {shown}") from None
+        text = read_bounded(path, limit=MAX_YAML, what="an overlay", name=shown).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
-    except OSError as exc:
-        raise RulesetError(f"{shown}: cannot read ({exc.strerror})") from None
+    except ReadError as exc:
+        raise RulesetError(str(exc)) from None
     doc = load_yaml(text, shown)
     if not isinstance(doc, YMap):
         raise RulesetError("an overlay is a mapping of changes (parameters, rules, without …)", Location(shown, 1, 1))
