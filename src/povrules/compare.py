@@ -285,18 +285,29 @@ def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel]
 def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: Iterable[FactModel], decision: str, *,
           as_of: date, from_: date | None = None) -> Sweep:
     """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout)."""
+    variants = sweep_variants(ruleset, parameter, values, from_=from_)
+    comparer = _Comparer(ruleset, list(households), decision, as_of)
+    values = tuple(value for value, _ in variants)
+    comparisons = tuple(comparer.against(variant) for _, variant in variants)
+    baseline = Counter(d.outcome for d in comparer.decisions)
+    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
+                 comparisons)
+
+
+def sweep_variants(ruleset: Ruleset, parameter: str, values: Iterable[Any], *,
+                   from_: date | None = None) -> tuple[tuple[Any, Ruleset], ...]:
+    """The (value, variant) pairs a sweep compares with ``ruleset``, in order.
+
+    Raises :class:`EvaluationError` (with a did-you-mean) if ``ruleset`` has no such parameter, and
+    as ``with_parameter`` does for a value of the wrong type.
+    """
     if parameter not in ruleset.parameters:
         from povrules.lang.checker import did_you_mean
 
         raise EvaluationError(f"ruleset {ruleset.id!r} has no parameter {parameter!r}"
                               + (f" ({did_you_mean(parameter, ruleset.parameters)})"
                                  if did_you_mean(parameter, ruleset.parameters) else ""))
-    comparer = _Comparer(ruleset, list(households), decision, as_of)
-    values = tuple(values)
-    comparisons = tuple(comparer.against(ruleset.with_parameter(parameter, v, from_=from_)) for v in values)
-    baseline = Counter(d.outcome for d in comparer.decisions)
-    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
-                 comparisons)
+    return tuple((value, ruleset.with_parameter(parameter, value, from_=from_)) for value in values)
 
 
 # The comparison itself.

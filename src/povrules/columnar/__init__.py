@@ -20,6 +20,7 @@ except ImportError as error:  # pragma: no cover - the test environment has pola
     raise PovrulesError(
         "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
 
+from povrules.columnar.compare import FrameHouseholds, compare_frame, sweep_frame
 from povrules.columnar.evaluate import (
     FramePlan,
     decide_frame,
@@ -43,4 +44,5 @@ __all__ = [
     "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
     "frame_plan", "frame_shape",
     "read_frame", "rule_values_frame", "translate_decision", "write_frame",
+    "FrameHouseholds", "compare_frame", "sweep_frame",
 ]
