@@ -127,17 +127,17 @@ class _Settler:
         self.settled: dict[tuple[Any, ...], str] = {}
 
     def outcomes(self, values: pl.DataFrame, frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.Series:
-        """The outcome of each row of ``values`` (one Boolean column per rule of the plan, in order);
-        ``rows``: the rows of ``frame`` they belong to (all of them when None)."""
+        """The outcome of each of ``rows`` of ``frame`` (all of them when None), from ``values``: one
+        Boolean column per rule of the plan, in order, one row per row asked for."""
         names = values.columns
+        at = list(range(frame.height)) if rows is None else rows.to_list()
         if self.plan.reads_facts:  # overrides are looked up in the facts: combine row by row
-            at = list(range(values.height)) if rows is None else rows.to_list()
+            patterns = values.iter_rows() if names else iter(lambda: (), None)
             models = facts_of(frame, at, subject=self.subject)
-            return pl.Series("outcome", [
-                self.plan.combine(f, self.as_of, self._engine(row)).outcome
-                for f, row in zip(models, values.iter_rows())], dtype=pl.String)
-        if values.height == 0:
-            return pl.Series("outcome", [], dtype=pl.String)
+            return pl.Series("outcome", [self.plan.combine(f, self.as_of, self._engine(row)).outcome
+                                         for f, row in zip(models, patterns)], dtype=pl.String)
+        if not names or not at:  # one pattern (or none) for every row
+            return pl.Series("outcome", [self._settle(())] * len(at) if at else [], dtype=pl.String)
         groups = values.with_row_index(_ROW).group_by(names).agg(pl.col(_ROW))
         answers = [self._settle(row) for row in groups.select(names).iter_rows()]
         table = pl.DataFrame({_ROW: groups[_ROW], "outcome": answers},
@@ -183,7 +183,7 @@ class _FrameComparer:
                 columns.append(reached[i].alias(f"v{i}"))
             else:
                 columns.append(self.values[f"b{j}"].alias(f"v{i}"))
-        values = pl.DataFrame(columns)
+        values = pl.DataFrame(columns)  # no columns when the variant's decision has no rule left
 
         after = self.before
         if diff.reached or not diff.combines_same:
@@ -191,11 +191,13 @@ class _FrameComparer:
             if diff.combines_same:
                 # Combine again only the rows where a reached value differs (null against null is the
                 # same for the outcome; a rule not in force differs from any value).
-                both = pl.concat([self.values, values], how="horizontal")
-                differs = pl.any_horizontal([
-                    pl.col(f"v{i}").ne_missing(pl.col(f"b{j}")) if j is not None and self.in_force[j] else pl.lit(True)
-                    for i in diff.reached for j in [diff.index[i]]])
-                rows = both.select(pl.arg_where(differs)).to_series()
+                pairs = [(i, diff.index[i]) for i in diff.reached]
+                if all(j is not None and self.in_force[j] for _, j in pairs):
+                    both = pl.concat([self.values, values], how="horizontal")
+                    differs = pl.any_horizontal([pl.col(f"v{i}").ne_missing(pl.col(f"b{j}")) for i, j in pairs])
+                    rows = both.select(pl.arg_where(differs)).to_series()
+                else:  # a rule new to the decision, or newly in force: its value differs everywhere
+                    rows = pl.int_range(frame.height, eager=True, dtype=pl.UInt32)
                 if rows.len():
                     after = self.before.clone()
                     after.scatter(rows, settler.outcomes(values[rows], frame, rows))
@@ -233,8 +235,7 @@ class _FrameComparer:
     def _changes(self, diff: Difference, values: pl.DataFrame, var_hazard: pl.Expr, changed: pl.Series,
                  outcomes: pl.DataFrame) -> tuple[Change, ...]:
         """Each changed row attributed by :meth:`Difference.change`, in row order."""
-        base_rows = self.values[changed].rows()
-        var_rows = values[changed].rows()
+        base_rows, var_rows = _rows(self.values, changed), _rows(values, changed)
         ids = self.frame["id"].gather(changed).to_list()
         befores = outcomes["before"].gather(changed).to_list()
         afters = outcomes["after"].gather(changed).to_list()
@@ -304,6 +305,11 @@ class _UnknownPairs:
     def of(self, k: int) -> dict[int, tuple[Any, Any]]:
         """The variant rule positions of changed row ``k`` unknown under both, with both Unknowns."""
         return self.found.get(k, {})
+
+
+def _rows(values: pl.DataFrame, rows: pl.Series) -> list[tuple[Any, ...]]:
+    """Some rows of a frame of rule values, as tuples (empty ones when the decision has no rules)."""
+    return values[rows].rows() if values.width else [()] * rows.len()
 
 
 def _any_hazard(hazards: Sequence[pl.Expr | None]) -> pl.Expr:
