@@ -239,21 +239,46 @@ def test_unknowns_are_told_apart_by_their_missing_facts(extra: str) -> None:
     assert_same(row, compare_frame(hunan, variant, caseload_frame(households), "mark_risk_eliminated", as_of=day))
 
 
+def _with_overrides(households: list[povrules.Household], ruleset: povrules.Ruleset, decision: str,
+                    day: date) -> list[povrules.Household]:
+    """The households, every third given recorded decisions on the decision's default-strength
+    exceptions: upheld or set aside, by the body the rule names or another, before or after ``day``."""
+    rules = [r for r in ruleset.decisions[decision].exceptions if ruleset.rules[r].strength == "default"]
+    bodies = ["村民代表会议", "乡镇审核"]
+    out = []
+    for k, household in enumerate(households):
+        if k % 3:
+            out.append(household)
+            continue
+        made = [{"rule": rules[(k + n) % len(rules)], "body": bodies[(k // 3 + n) % 2],
+                 "decided_on": (day - timedelta(days=30 - 45 * ((k // 6 + n) % 2))).isoformat(),
+                 "outcome": ("set_aside", "upheld")[(k // 9 + n) % 2]} for n in range(1 + k % 2)]
+        out.append(povrules.parse_household({**household.model_dump(mode="json", exclude_unset=True),
+                                             "overrides": made}))
+    return out
+
+
 def test_combinations_that_read_facts_are_combined_from_models() -> None:
-    """Default-strength exceptions look up overrides in the facts: the rows to combine again become models."""
-    households, frame = _county()
+    """Default-strength exceptions look up the recorded overrides: households with and without them."""
+    changed: list[int] = []
     for name, decision in (("cn-hebei-lingshou", "identify_monitoring_object"),
                            ("cn-guizhou-qianxinan-town-plan7", "monitoring_object")):
         ruleset = _ruleset(name)
         assert povrules.plan(ruleset, decision, traced=False).reads_facts
         day = _day(ruleset)
+        households = _with_overrides(_county()[0][:600], ruleset, decision, day)
+        frame = caseload_frame(households)
         first = ruleset.decisions[decision].exceptions[0]
         for variant in (ruleset.with_parameter("monitoring_line", 9000),
                         ruleset.with_rule(first, strength="hard"),  # the combination changes
-                        ruleset.without_rule(first)):
-            assert_same(compare(ruleset, variant, households, decision, as_of=day),
-                        compare_frame(ruleset, variant, frame, decision, as_of=day))
-
+                        ruleset.without_rule(first),
+                        ruleset.with_rule(first, override_by=["乡镇审核"])):
+            row = compare(ruleset, variant, households, decision, as_of=day)
+            changed.append(row.changed)
+            assert_same(row, compare_frame(ruleset, variant, frame, decision, as_of=day))
+        assert {d.outcome for d in povrules.evaluate_many(households, ruleset, decision, as_of=day, trace=False)
+                } >= {"needs_deliberation"}  # overrides missing for some households: the test means something
+    assert sum(1 for n in changed if n) >= 6 and changed[3]  # [3]: Lingshou's override body changed
 
 def test_a_rule_not_in_force_and_a_changed_validity() -> None:
     xiangyin = _ruleset("cn-hunan-xiangyin")

@@ -11,8 +11,9 @@ a model per household:
   the baseline's;
 * outcomes are settled once per distinct pattern of rule values (:meth:`povrules.Plan.settle`); under
   the variant, only for the rows whose reached values differ, unless the decision combines its
-  rules differently. A decision whose combination reads facts (default-strength exceptions) is
-  combined row by row from models instead, for those rows only;
+  rules differently. A decision whose combination reads facts (default-strength exceptions look
+  up the subject's recorded ``overrides``) is combined once per pattern and list of overrides,
+  from the model of one row of each;
 * the changed rows are found by a filter, and each is attributed by :meth:`Difference.change`, the
   code :func:`povrules.compare` uses, from its rule values. Where a rule is unknown under both
   rulesets, the row engine tells the two apart by their missing facts; those are computed in columns
@@ -43,6 +44,7 @@ from povrules.ruleset.model import Ruleset
 
 _NO_PATHS = Unknown(frozenset())
 _ROW = "_row"
+OVERRIDES = "overrides"  # the fact a combination reads (see Plan.reads_facts)
 _BLOCK = 1024  # rows turned into models at a time when iterating
 
 
@@ -130,16 +132,27 @@ class _Settler:
         """The outcome of each of ``rows`` of ``frame`` (all of them when None), from ``values``: one
         Boolean column per rule of the plan, in order, one row per row asked for."""
         names = values.columns
-        at = list(range(frame.height)) if rows is None else rows.to_list()
-        if self.plan.reads_facts:  # overrides are looked up in the facts: combine row by row
-            patterns = values.iter_rows() if names else iter(lambda: (), None)
-            models = facts_of(frame, at, subject=self.subject)
-            return pl.Series("outcome", [self.plan.combine(f, self.as_of, self._engine(row)).outcome
-                                         for f, row in zip(models, patterns)], dtype=pl.String)
-        if not names or not at:  # one pattern (or none) for every row
-            return pl.Series("outcome", [self._settle(())] * len(at) if at else [], dtype=pl.String)
-        groups = values.with_row_index(_ROW).group_by(names).agg(pl.col(_ROW))
-        answers = [self._settle(row) for row in groups.select(names).iter_rows()]
+        n = frame.height if rows is None else rows.len()
+        if n == 0:
+            return pl.Series("outcome", [], dtype=pl.String)
+        if not names:  # a decision left with no rules: one pattern for every row
+            values = pl.DataFrame({"_none": pl.repeat(None, n, dtype=pl.Boolean, eager=True)})
+        keys = values.columns
+        reads = self.plan.reads_facts
+        if reads and OVERRIDES in frame.columns:
+            # The combination reads the subject's recorded overrides (Plan.reads_facts): rows with the
+            # same pattern and the same overrides combine alike, so one model per group is made.
+            recorded = frame[OVERRIDES] if rows is None else frame[OVERRIDES].gather(rows)
+            values, keys = values.with_columns(recorded), [*keys, OVERRIDES]
+        groups = values.with_row_index(_ROW).group_by(keys).agg(pl.col(_ROW))
+        patterns = groups.select(names).iter_rows() if names else iter(lambda: (), None)
+        if reads:
+            firsts = [group[0] for group in groups[_ROW].to_list()]
+            at = firsts if rows is None else rows.gather(firsts).to_list()
+            answers = [self.plan.combine(f, self.as_of, self._engine(row)).outcome
+                       for f, row in zip(facts_of(frame, at, subject=self.subject), patterns)]
+        else:
+            answers = [self._settle(row) for row, _ in zip(patterns, range(groups.height))]
         table = pl.DataFrame({_ROW: groups[_ROW], "outcome": answers},
                              schema={_ROW: groups.schema[_ROW], "outcome": pl.String})
         return table.explode(_ROW).sort(_ROW)["outcome"]
