@@ -220,10 +220,10 @@ def _columnar(args: argparse.Namespace, frame: Any, ruleset: povrules.Ruleset,
     for (name, decision, variant), row_rate in zip(changes, row_rates):
         plan = frame_plan(ruleset, decision, AS_OF)
 
-        def plain() -> Any:
+        def plain(plan: Any = plan) -> Any:
             return plan.decide(frame, missing=False)
 
-        def comparison() -> povrules.Comparison:
+        def comparison(variant: povrules.Ruleset = variant, decision: str = decision) -> povrules.Comparison:
             return compare_frame(ruleset, variant, frame, decision, as_of=AS_OF)
 
         checked, peak = _peak(comparison)

@@ -523,8 +523,8 @@ class _Comparer:
                 differs = False
                 for i, fn in reached:
                     value = values[i] = fn(env)
-                    j = index[i]
-                    if j is None or not _same(value, base_values[j]):
+                    at = index[i]
+                    if at is None or not _same(value, base_values[at]):
                         differs = True
                 if combines_same and not differs:
                     counts[(d.outcome, d.outcome)] += 1

@@ -44,5 +44,5 @@ __all__ = [
     "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
     "frame_plan", "frame_shape",
     "read_frame", "rule_values_frame", "translate_decision", "write_frame",
-    "FrameHouseholds", "compare_frame", "sweep_frame",
 ]
+__all__ += ["FrameHouseholds", "compare_frame", "sweep_frame"]  # what-if comparisons (.compare)
