@@ -85,6 +85,14 @@ def _status(field: str) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
+def _resident() -> float:
+    """The resident set in MB (nan where /proc is not there)."""
+    try:
+        return _status("VmRSS") / 1024
+    except OSError:
+        return float("nan")
+
+
 def _peak(fn: Callable[[], Any]) -> tuple[Any, float]:
     """``fn()`` and the peak resident memory (MB) it added above the resident set before it (nan if
     the high-water mark cannot be reset)."""
@@ -126,9 +134,11 @@ def main() -> int:
     n_row = min(args.households, args.row_households or ROW_MAX)
 
     ruleset = load_ruleset(ROOT / "rulesets" / "cn-hunan-county-plan4")
+    resident = _resident()
     start = time.perf_counter()
     households = county(n_row, args.seed)
     generated = time.perf_counter() - start
+    resident = _resident() - resident
 
     changes: list[tuple[str, str, povrules.Ruleset]] = [
         ("monitoring line 6500 → 7000", "monitoring_type", ruleset.with_parameter("monitoring_line", 7000)),
@@ -144,7 +154,7 @@ def main() -> int:
     print(f"povrules {povrules.__version__}, Python {platform.python_version()}, {platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"synthetic county: {n_row:,} households in {generated:.2f} s "
-          f"({n_row / generated:,.0f}/s), seed {args.seed}")
+          f"({n_row / generated:,.0f}/s), seed {args.seed}, {resident:,.0f} MB resident as models")
     frame = None
     if not args.no_columnar:
         frame, read = _frame(args.households, args.seed)
