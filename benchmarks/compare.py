@@ -28,8 +28,8 @@ How
     households both engines decide); exit status 1 if not.
 
     The frame is read with ``read_frame`` from the county's JSON Lines file,
-    ``.benchmarks/county-N-SEED.jsonl`` (the file ``benchmarks/county.py`` makes; written here if
-    missing). The row engine runs on the first ``--row-households`` of the same county (all of
+    ``.benchmarks/synth-county-N-SEED.jsonl`` (``povrules.synth.county_json``; written here if
+    missing, which takes minutes for a million). The row engine runs on the first ``--row-households`` of the same county (all of
     them by default, up to 100,000: a million models would not fit in memory): its figures are
     per household, so the ratios between the two paths compare rates.
 
@@ -111,7 +111,9 @@ def _frame(n: int, seed: int) -> tuple[Any, float]:
     """The county as a frame, read from its JSON Lines file (written first if missing), and the read's time."""
     from povrules.columnar import read_frame
 
-    path = WORK / f"county-{n}-{seed}.jsonl"
+    # Not benchmarks/county.py's county-N-SEED.jsonl: its larger files are copies of a smaller county
+    # with prefixed ids, where the row engine's households are povrules.synth.county(N, SEED)'s prefix.
+    path = WORK / f"synth-county-{n}-{seed}.jsonl"
     if not path.exists():
         from county import make_county  # benchmarks/county.py: run as a script, this folder is on the path
 
