@@ -111,9 +111,9 @@ def sweep_frame(ruleset: Ruleset, parameter: str, values: Iterable[Any], frame: 
     variants = sweep_variants(ruleset, parameter, values, from_=from_)
     comparer = _FrameComparer(ruleset, frame, decision, as_of)
     comparisons = tuple(comparer.against(v) for _, v in variants)
-    counts = comparer.before.value_counts().rows()
+    counts = sorted((outcome, n) for (outcome, _), n in comparer.unchanged.items())
     return Sweep(parameter, tuple(value for value, _ in variants), decision, as_of, frame.height,
-                 dict(sorted(counts)), comparisons)
+                 dict(counts), comparisons)
 
 
 def _engine_value(value: bool | None, in_force: bool) -> Any:
@@ -182,6 +182,11 @@ class _FrameComparer:
         self.values = raw.select([pl.col(rule.id).alias(f"b{j}") for j, rule in enumerate(self.plan.rules)])
         self.hazard = _any_hazard([t.hazard for t in prepared.translated if t is not None])
         self.before = _Settler(self.plan, as_of, self.in_force, self.subject).outcomes(self.values, frame)
+        # Each outcome's count and first row: compare() lists its counts in the order they first occur.
+        firsts = (pl.DataFrame({"before": self.before}).with_row_index(_ROW).group_by("before")
+                  .agg(pl.col(_ROW).min(), pl.len()).sort(_ROW))
+        self.first = {outcome: row for outcome, row, _ in firsts.iter_rows()}
+        self.unchanged = {(outcome, outcome): n for outcome, _, n in firsts.iter_rows()}
         self.households = FrameHouseholds(frame, self.subject)
 
     def against(self, variant: Ruleset) -> Comparison:
@@ -198,30 +203,55 @@ class _FrameComparer:
                 columns.append(self.values[f"b{j}"].alias(f"v{i}"))
         values = pl.DataFrame(columns)  # no columns when the variant's decision has no rule left
 
-        after = self.before
-        if diff.reached or not diff.combines_same:
+        # The rows to combine again: none when nothing the decision reads differs; when it combines
+        # its rules as before, those where a reached value differs (null against null is the same for
+        # the outcome; a rule not in force differs from any value); else all.
+        everything = pl.int_range(frame.height, eager=True, dtype=pl.UInt32)
+        rows = everything.clear()
+        if not diff.combines_same:
+            rows = everything
+        elif diff.reached:
+            pairs = [(i, diff.index[i]) for i in diff.reached]
+            if all(j is not None and self.in_force[j] for _, j in pairs):
+                both = pl.concat([self.values, values], how="horizontal")
+                differs = pl.any_horizontal([pl.col(f"v{i}").ne_missing(pl.col(f"b{j}")) for i, j in pairs])
+                rows = both.select(pl.arg_where(differs)).to_series()
+            else:  # a rule new to the decision, or newly in force: its value differs everywhere
+                rows = everything
+        counts = dict(self.unchanged)
+        changes: tuple[Change, ...] = ()
+        if rows.len():
+            # Counts and changes from these rows alone: every other row keeps its outcome.
             settler = _Settler(diff.variant, as_of, diff.in_force, self.subject)
-            if diff.combines_same:
-                # Combine again only the rows where a reached value differs (null against null is the
-                # same for the outcome; a rule not in force differs from any value).
-                pairs = [(i, diff.index[i]) for i in diff.reached]
-                if all(j is not None and self.in_force[j] for _, j in pairs):
-                    both = pl.concat([self.values, values], how="horizontal")
-                    differs = pl.any_horizontal([pl.col(f"v{i}").ne_missing(pl.col(f"b{j}")) for i, j in pairs])
-                    rows = both.select(pl.arg_where(differs)).to_series()
-                else:  # a rule new to the decision, or newly in force: its value differs everywhere
-                    rows = pl.int_range(frame.height, eager=True, dtype=pl.UInt32)
-                if rows.len():
-                    after = self.before.clone()
-                    after.scatter(rows, settler.outcomes(values[rows], frame, rows))
-            else:
-                after = settler.outcomes(values, frame)
-        outcomes = pl.DataFrame({"before": self.before, "after": after})
-        counts = {(b, a): n for b, a, n in outcomes.group_by("before", "after").len().iter_rows()}
-        changed = outcomes.select(pl.arg_where(pl.col("before") != pl.col("after"))).to_series()
-        changes = self._changes(diff, values, var_hazard, changed, outcomes) if changed.len() else ()
+            whole = rows.len() == frame.height
+            after = settler.outcomes(values if whole else values[rows], frame, None if whole else rows)
+            moved = pl.DataFrame({"row": rows, "before": self.before if whole else self.before.gather(rows),
+                                  "after": after})
+            for before, now, n in moved.group_by("before", "after").len().iter_rows():
+                if before != now:
+                    counts[(before, before)] -= n
+                    counts[(before, now)] = n
+            changed = moved.filter(pl.col("before") != pl.col("after"))
+            counts = self._in_order({pair: n for pair, n in counts.items() if n}, changed)
+            if changed.height:
+                changes = self._changes(diff, values, var_hazard, changed)
         return Comparison(self.baseline, variant, self.decision, as_of, frame.height, counts, changes,
                           diff.reevaluated, self.households)
+
+    def _in_order(self, counts: dict[tuple[str, str], int], changed: pl.DataFrame) -> dict[tuple[str, str], int]:
+        """``counts`` in the order their pairs first occur among the rows, as compare() counts them."""
+        first = {(b, a): row for b, a, row in
+                 changed.group_by("before", "after").agg(pl.col("row").min()).iter_rows()}
+        moved = set(changed["row"].to_list())
+        for (before, after) in counts:
+            if before == after:
+                row = self.first[before]
+                if row in moved:  # that row changed: the first row of this outcome that did not
+                    kept = (pl.DataFrame({"before": self.before}).with_row_index(_ROW)
+                            .filter((pl.col("before") == before) & ~pl.col(_ROW).is_in(list(moved))))
+                    row = kept[_ROW][0]
+                first[(before, after)] = row
+        return dict(sorted(counts.items(), key=lambda item: first[item[0]]))
 
     def _reached(self, variant: Ruleset, diff: Difference) -> tuple[dict[int, pl.Series], pl.Expr]:
         """The reached rules' values under the variant, as columns: translated and evaluated, and
@@ -245,13 +275,14 @@ class _FrameComparer:
                 out[i] = pl.Series(f"v{i}", column, dtype=pl.Boolean)
         return out, hazard
 
-    def _changes(self, diff: Difference, values: pl.DataFrame, var_hazard: pl.Expr, changed: pl.Series,
-                 outcomes: pl.DataFrame) -> tuple[Change, ...]:
-        """Each changed row attributed by :meth:`Difference.change`, in row order."""
+    def _changes(self, diff: Difference, values: pl.DataFrame, var_hazard: pl.Expr,
+                 moved: pl.DataFrame) -> tuple[Change, ...]:
+        """Each changed row (``moved``: row, before, after, in row order) attributed by
+        :meth:`Difference.change`."""
+        changed = moved["row"]
         base_rows, var_rows = _rows(self.values, changed), _rows(values, changed)
         ids = self.frame["id"].gather(changed).to_list()
-        befores = outcomes["before"].gather(changed).to_list()
-        afters = outcomes["after"].gather(changed).to_list()
+        befores, afters = moved["before"].to_list(), moved["after"].to_list()
         missing = _UnknownPairs(self, diff, var_hazard, changed, base_rows, var_rows)
         changes = []
         reached = set(diff.reached)
