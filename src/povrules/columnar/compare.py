@@ -14,7 +14,8 @@ a model per household:
   rules differently. A decision whose combination reads facts (default-strength exceptions look
   up the subject's recorded ``overrides``) is combined once per pattern and list of overrides,
   from the model of one row of each;
-* the changed rows are found by a filter, and each is attributed by :meth:`Difference.change`, the
+* counts come from the rows combined again (every other row keeps its outcome), in the order
+  :func:`povrules.compare` gives them; the changed rows are found by a filter, and each is attributed by :meth:`Difference.change`, the
   code :func:`povrules.compare` uses, from its rule values. Where a rule is unknown under both
   rulesets, the row engine tells the two apart by their missing facts; those are computed in columns
   for the changed rows (:meth:`.translate.Translator.missing`), or by the row engine for a row it
