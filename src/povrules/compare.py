@@ -8,10 +8,14 @@ that household keeps its outcome without being combined again. Each household th
 outcome is listed with the rules whose values differ and the changes (:class:`Cause`) behind them.
 
 :func:`sweep` runs one comparison per value of a parameter against a single baseline pass.
+
+What to re-evaluate and how to attribute a change are worked out once per variant by
+:func:`difference`, public so that :func:`povrules.columnar.compare_frame` does the same in columns.
 """
 
 from __future__ import annotations
 
+import abc
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -78,12 +82,26 @@ class Change:
     causes: tuple[Cause, ...]
 
 
+class LazyHouseholds(Sequence[FactModel], abc.ABC):
+    """Households made on demand (from a frame, say) rather than kept as models.
+
+    A :class:`Comparison` may hold one as its ``households``: indexing or iterating makes each
+    model when it is reached, and :meth:`find` lets :meth:`Comparison.pair` fetch one household
+    without making the others.
+    """
+
+    @abc.abstractmethod
+    def find(self, household_id: str) -> FactModel | None:
+        """The household with this id, or None."""
+
+
 @attrs.frozen(eq=False)
 class Comparison:
     """The outcome of every household under the baseline and the variant.
 
     ``counts`` maps each (before, after) pair, unchanged ones included, to its number of households;
-    ``changes`` lists the households that changed, in the order given.
+    ``changes`` lists the households that changed, in the order given. ``households`` are the
+    households compared: models, or a :class:`LazyHouseholds` that makes them on demand.
     """
 
     baseline: Ruleset
@@ -141,11 +159,14 @@ class Comparison:
 
     def pair(self, household_id: str) -> tuple[Decision, Decision]:
         """Both decisions of one household, traced: to explain or display them side by side."""
-        for facts in self.households:
-            if facts.id == household_id:
-                return (evaluate(facts, self.baseline, self.decision, as_of=self.as_of),
-                        evaluate(facts, self.variant, self.decision, as_of=self.as_of))
-        raise KeyError(f"no household {household_id!r} in the comparison")
+        if isinstance(self.households, LazyHouseholds):
+            found = self.households.find(household_id)
+        else:
+            found = next((facts for facts in self.households if facts.id == household_id), None)
+        if found is None:
+            raise KeyError(f"no household {household_id!r} in the comparison")
+        return (evaluate(found, self.baseline, self.decision, as_of=self.as_of),
+                evaluate(found, self.variant, self.decision, as_of=self.as_of))
 
     def summary(self, lang: str = "en") -> str:
         """The comparison in a few lines of text."""
@@ -264,18 +285,29 @@ def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel]
 def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: Iterable[FactModel], decision: str, *,
           as_of: date, from_: date | None = None) -> Sweep:
     """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout)."""
+    variants = sweep_variants(ruleset, parameter, values, from_=from_)
+    comparer = _Comparer(ruleset, list(households), decision, as_of)
+    values = tuple(value for value, _ in variants)
+    comparisons = tuple(comparer.against(variant) for _, variant in variants)
+    baseline = Counter(d.outcome for d in comparer.decisions)
+    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
+                 comparisons)
+
+
+def sweep_variants(ruleset: Ruleset, parameter: str, values: Iterable[Any], *,
+                   from_: date | None = None) -> tuple[tuple[Any, Ruleset], ...]:
+    """The (value, variant) pairs a sweep compares with ``ruleset``, in order.
+
+    Raises :class:`EvaluationError` (with a did-you-mean) if ``ruleset`` has no such parameter, and
+    as ``with_parameter`` does for a value of the wrong type.
+    """
     if parameter not in ruleset.parameters:
         from povrules.lang.checker import did_you_mean
 
         raise EvaluationError(f"ruleset {ruleset.id!r} has no parameter {parameter!r}"
                               + (f" ({did_you_mean(parameter, ruleset.parameters)})"
                                  if did_you_mean(parameter, ruleset.parameters) else ""))
-    comparer = _Comparer(ruleset, list(households), decision, as_of)
-    values = tuple(values)
-    comparisons = tuple(comparer.against(ruleset.with_parameter(parameter, v, from_=from_)) for v in values)
-    baseline = Counter(d.outcome for d in comparer.decisions)
-    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
-                 comparisons)
+    return tuple((value, ruleset.with_parameter(parameter, value, from_=from_)) for value in values)
 
 
 # The comparison itself.
@@ -332,69 +364,152 @@ def _combines(rule: Rule) -> tuple[Any, ...]:
     return (rule.strength, rule.outcome, rule.level, rule.override_by)
 
 
+@attrs.frozen(eq=False)
+class Difference:
+    """How a variant's plan of one decision differs from the baseline's on one date.
+
+    It says which of the variant's rules must be evaluated again (``reached``: in force, with a
+    :class:`Cause`), where every other rule's baseline value is (``index``), whether the decision
+    still combines its rules as before (``combines_same``), and attributes one household's change
+    (:meth:`change`). Made by :func:`difference`. It is the seam :func:`compare` (row by row) and
+    :func:`povrules.columnar.compare_frame` (in columns) share, so that both attribute alike.
+
+    Rule values follow the engine's convention, in the order of each plan's ``rules``: ``True``,
+    ``False``, an ``Unknown`` (compared by its missing facts), or ``None`` (not in force).
+    """
+
+    baseline: Plan
+    variant: Plan
+    as_of: date
+    index: tuple[int | None, ...]  # per variant rule: its position among the baseline's rules, or None
+    in_force: tuple[bool, ...]  # per variant rule, on as_of
+    causes: Mapping[str, tuple[Cause, ...]]  # per variant rule id: what it reads that changed
+    reached: tuple[int, ...]  # the variant's rules evaluated again (positions), in order
+    removed: tuple[tuple[int, Rule], ...]  # (position, rule) of the baseline's rules its decision lacks
+    combination_causes: tuple[Cause, ...]  # why the combination differs; empty when it does not
+    combines_same: bool  # same items, same decision fields, same strengths, outcomes, levels, overrides
+
+    @property
+    def decision(self) -> str:
+        """The decision compared."""
+        return self.baseline.spec.name
+
+    @property
+    def reevaluated(self) -> tuple[str, ...]:
+        """The ids of the reached rules, as :attr:`Comparison.reevaluated` gives them."""
+        return tuple(self.variant.rules[i].id for i in self.reached)
+
+    def change(self, household_id: str, before: str, after: str, base_values: Sequence[Any],
+               values: Sequence[Any]) -> Change:
+        """Attribute one household's change: the rules whose values differ, and what changed under them.
+
+        ``base_values`` are the household's values under the baseline's plan, ``values`` under the
+        variant's; a rule that was not reached may be given its baseline value.
+        """
+        rules: list[str] = []
+        found: list[Cause] = []
+        for i, rule in enumerate(self.variant.rules):
+            j = self.index[i]
+            value = values[i]
+            differs = (j is None and value is not False and value is not None) or (
+                j is not None and not _same(value, base_values[j]))
+            if differs:
+                rules.append(rule.id)
+                found.extend(self.causes[rule.id])
+        for j, rule in self.removed:
+            if base_values[j] is not False and base_values[j] is not None:  # it held, or might have
+                rules.append(rule.id)
+        for cause in self.combination_causes:
+            if cause.kind != "rule" or cause.name in rules or cause.new is not None:
+                found.append(cause)
+        if not found:
+            found.extend(self.combination_causes or (Cause("decision", self.decision),))
+        return Change(household_id, before, after, tuple(dict.fromkeys(rules)), tuple(dict.fromkeys(found)))
+
+
+def difference(baseline: Ruleset, variant: Ruleset, decision: str, as_of: date) -> Difference:
+    """The :class:`Difference` of ``variant`` from ``baseline`` for ``decision`` on ``as_of``.
+
+    Raises :class:`EvaluationError` when the subjects differ, the decision is a ranking or missing,
+    a parameter a rule in force reads has no value on the date, or the variant changes only parameters
+    that no rule reads (every comparison would then report no change).
+    """
+    if variant.subject != baseline.subject:
+        raise EvaluationError(f"the variant decides on {variant.subject}s, the baseline on {baseline.subject}s")
+    base_plan, var_plan = _plan_of(baseline, decision), _plan_of(variant, decision)
+    params, vparams = base_plan.bind(as_of), var_plan.bind(as_of)
+    base_index = {rule.id: i for i, rule in enumerate(base_plan.rules)}
+    index = tuple(base_index.get(rule.id) for rule in var_plan.rules)
+    in_force = tuple(rule.in_force(as_of) for rule in var_plan.rules)
+    causes = {rule.id: _causes(base_plan, params, variant, vparams, rule.id) for rule in var_plan.rules}
+    reached = tuple(i for i, rule in enumerate(var_plan.rules) if causes[rule.id] and in_force[i])
+    same_items = [r.id for r in var_plan.rules] == [r.id for r in base_plan.rules]
+    combines_same = same_items and decision_fields(var_plan.spec) == decision_fields(base_plan.spec) and all(
+        _combines(rule) == _combines(old) for rule, old in zip(var_plan.rules, base_plan.rules))
+    removed = tuple((j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
+                    or rule.id not in var_plan.spec.rule_ids)
+    combination = () if combines_same else _combination_causes(base_plan, var_plan, removed)
+    if not reached and combines_same and not removed:
+        _refuse_unread(baseline, variant, var_plan)
+    return Difference(base_plan, var_plan, as_of, index, in_force, causes, reached, removed, combination,
+                      combines_same)
+
+
+def _causes(base_plan: Plan, params: Mapping[str, Any], variant: Ruleset, vparams: Mapping[str, Any],
+            rule_id: str) -> tuple[Cause, ...]:
+    """Why a rule of the variant may not keep its baseline value: empty if nothing it reads changed."""
+    base = base_plan.ruleset
+    rule = variant.rules[rule_id]
+    old = base.rules.get(rule_id)
+    if old is None:
+        return (Cause("rule", rule_id, None, expression_text(rule.when)),)
+    causes = []
+    if (expression_text(old.when) != expression_text(rule.when)
+            or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to)):
+        causes.append(Cause("rule", rule_id, expression_text(old.when), expression_text(rule.when)))
+    for name in rule.parameters:
+        before, after = params.get(name, _NONE), vparams.get(name, _NONE)
+        if before is _NONE or after is _NONE or before != after:
+            causes.append(Cause("parameter", name, None if before is _NONE else before,
+                                None if after is _NONE else after))
+    for name in sorted(_derived_used(variant, rule.when)):
+        was = base.derived.get(name)
+        if was is None or expression_text(was.expr) != expression_text(variant.derived[name].expr):
+            causes.append(Cause("derived", name, None if was is None else expression_text(was.expr),
+                                expression_text(variant.derived[name].expr)))
+    if rule_id not in base_plan.spec.rule_ids and not causes:
+        # In the base, but new to this decision.
+        causes.append(Cause("rule", rule_id, None, expression_text(rule.when)))
+    return tuple(causes)
+
+
+def _combination_causes(base_plan: Plan, plan: Plan, removed: Sequence[tuple[int, Rule]]) -> tuple[Cause, ...]:
+    out: list[Cause] = [Cause("rule", rule.id, expression_text(rule.when), None) for _, rule in removed]
+    for rule in plan.rules:
+        old = base_plan.ruleset.rules.get(rule.id)
+        if old is not None and _combines(old) != _combines(rule):
+            out.append(Cause("rule", rule.id, _describe_combines(old), _describe_combines(rule)))
+    if decision_fields(plan.spec) != decision_fields(base_plan.spec) and not out:
+        out.append(Cause("decision", base_plan.spec.name))
+    return tuple(out)
+
+
 class _Comparer:
     """One baseline pass over the households, compared with as many variants as asked."""
 
     def __init__(self, baseline: Ruleset, households: list[FactModel], decision: str, as_of: date):
         self.baseline, self.households, self.decision, self.as_of = baseline, households, decision, as_of
-        base_plan = self.plan = _plan_of(baseline, decision)
-        self.params = base_plan.bind(as_of)
-        self.decisions = list(base_plan.decide_each(households, as_of))
-
-    def _causes(self, variant: Ruleset, vparams: Mapping[str, Any], rule_id: str) -> tuple[Cause, ...]:
-        """Why a rule of the variant may not keep its baseline value: empty if nothing it reads changed."""
-        base, as_of = self.baseline, self.as_of
-        rule = variant.rules[rule_id]
-        old = base.rules.get(rule_id)
-        if old is None:
-            return (Cause("rule", rule_id, None, expression_text(rule.when)),)
-        causes = []
-        if (expression_text(old.when) != expression_text(rule.when)
-                or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to)):
-            causes.append(Cause("rule", rule_id, expression_text(old.when), expression_text(rule.when)))
-        for name in rule.parameters:
-            before, after = self.params.get(name, _NONE), vparams.get(name, _NONE)
-            if before is _NONE or after is _NONE or before != after:
-                causes.append(Cause("parameter", name, None if before is _NONE else before,
-                                    None if after is _NONE else after))
-        for name in sorted(_derived_used(variant, rule.when)):
-            was = base.derived.get(name)
-            if was is None or expression_text(was.expr) != expression_text(variant.derived[name].expr):
-                causes.append(Cause("derived", name, None if was is None else expression_text(was.expr),
-                                    expression_text(variant.derived[name].expr)))
-        if rule_id not in self.plan.spec.rule_ids and not causes:
-            # In the base, but new to this decision.
-            causes.append(Cause("rule", rule_id, None, expression_text(rule.when)))
-        return tuple(causes)
+        self.decisions = list(_plan_of(baseline, decision).decide_each(households, as_of))
 
     def against(self, variant: Ruleset) -> Comparison:
-        if variant.subject != self.baseline.subject:
-            raise EvaluationError(f"the variant decides on {variant.subject}s, the baseline on {self.baseline.subject}s")
-        base_plan, as_of = self.plan, self.as_of
-        var_plan = _plan_of(variant, self.decision)
+        as_of = self.as_of
+        diff = difference(self.baseline, variant, self.decision, as_of)
+        var_plan, combines_same = diff.variant, diff.combines_same
         vparams = var_plan.bind(as_of)
-        base_index = {rule.id: i for i, rule in enumerate(base_plan.rules)}
         # For each of the variant's items: where its baseline value is, and whether it must be evaluated again.
-        index: list[int | None] = []
-        causes: dict[str, tuple[Cause, ...]] = {}
-        reached: list[tuple[int, Any]] = []
-        template: list[Any] = []
-        for i, (rule, fn) in enumerate(zip(var_plan.rules, var_plan.fns)):
-            j = base_index.get(rule.id)
-            index.append(j)
-            causes[rule.id] = self._causes(variant, vparams, rule.id)
-            in_force = rule.in_force(as_of)
-            if causes[rule.id] and in_force:
-                reached.append((i, fn))
-            template.append(None if not in_force else 0)  # filled per household: reused, or reached (new items are)
-        same_items = [r.id for r in var_plan.rules] == [r.id for r in base_plan.rules]
-        combines_same = same_items and decision_fields(var_plan.spec) == decision_fields(base_plan.spec) and all(
-            _combines(rule) == _combines(old) for rule, old in zip(var_plan.rules, base_plan.rules))
-        removed = [(j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
-                   or rule.id not in var_plan.spec.rule_ids]
-        combination_causes = () if combines_same else self._combination_causes(variant, var_plan, removed)
-        if not reached and combines_same and not removed:
-            _refuse_unread(self.baseline, variant, var_plan)
+        index = list(diff.index)
+        reached = [(i, var_plan.fns[i]) for i in diff.reached]
+        template: list[Any] = [0 if live else None for live in diff.in_force]  # filled per household
 
         counts: Counter[tuple[str, str]] = Counter()
         changes: list[Change] = []
@@ -405,7 +520,7 @@ class _Comparer:
             after = var_plan.combine(d.facts, as_of, values).outcome
             counts[(d.outcome, after)] += 1
             if after != d.outcome:
-                changes.append(self._change(d, after, var_plan, values, index, causes, removed, combination_causes))
+                changes.append(diff.change(d.facts.id, d.outcome, after, d.values, values))
 
         if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
             for d in self.decisions:
@@ -434,51 +549,15 @@ class _Comparer:
                 differs = False
                 for i, fn in reached:
                     value = values[i] = fn(env)
-                    j = index[i]
-                    if j is None or not _same(value, base_values[j]):
+                    at = index[i]
+                    if at is None or not _same(value, base_values[at]):
                         differs = True
                 if combines_same and not differs:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
                     settle(d, values)
         return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
-                          tuple(changes), tuple(var_plan.rules[i].id for i, _ in reached), self.households)
-
-    def _combination_causes(self, variant: Ruleset, plan: Plan,
-                            removed: list[tuple[int, Rule]]) -> tuple[Cause, ...]:
-        out: list[Cause] = [Cause("rule", rule.id, expression_text(rule.when), None) for _, rule in removed]
-        for rule in plan.rules:
-            old = self.baseline.rules.get(rule.id)
-            if old is not None and _combines(old) != _combines(rule):
-                out.append(Cause("rule", rule.id, _describe_combines(old), _describe_combines(rule)))
-        if decision_fields(plan.spec) != decision_fields(self.plan.spec) and not out:
-            out.append(Cause("decision", self.decision))
-        return tuple(out)
-
-    def _change(self, d: Decision, after: str, plan: Plan, values: Sequence[Any], index: list[int | None],
-                causes: Mapping[str, tuple[Cause, ...]], removed: list[tuple[int, Rule]],
-                combination_causes: tuple[Cause, ...]) -> Change:
-        """Attribute one household's change: the rules whose values differ, and what changed under them."""
-        base_values = d.values
-        rules: list[str] = []
-        found: list[Cause] = []
-        for i, rule in enumerate(plan.rules):
-            j = index[i]
-            value = values[i]
-            differs = (j is None and value is not False and value is not None) or (
-                j is not None and not _same(value, base_values[j]))
-            if differs:
-                rules.append(rule.id)
-                found.extend(causes[rule.id])
-        for j, rule in removed:
-            if base_values[j] is not False and base_values[j] is not None:  # it held, or might have
-                rules.append(rule.id)
-        for cause in combination_causes:
-            if cause.kind != "rule" or cause.name in rules or cause.new is not None:
-                found.append(cause)
-        if not found:
-            found.extend(combination_causes or (Cause("decision", self.decision),))
-        return Change(d.facts.id, d.outcome, after, tuple(dict.fromkeys(rules)), tuple(dict.fromkeys(found)))
+                          tuple(changes), diff.reevaluated, self.households)
 
 
 def _describe_combines(rule: Rule) -> str:

@@ -16,7 +16,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import attrs

@@ -20,6 +20,7 @@ except ImportError as error:  # pragma: no cover - the test environment has pola
     raise PovrulesError(
         "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
 
+from povrules.columnar.compare import FrameHouseholds, compare_frame, sweep_frame
 from povrules.columnar.evaluate import (
     FramePlan,
     decide_frame,
@@ -47,3 +48,4 @@ __all__ = [
     "decide_file", "decide_frame", "explain_row", "facts_of", "flat_frame", "frame_plan", "frame_shape", "is_flat",
     "nested_frame", "read_frame", "read_frames", "rule_values_frame", "translate_decision", "write_frame",
 ]
+__all__ += ["FrameHouseholds", "compare_frame", "sweep_frame"]  # what-if comparisons (.compare)

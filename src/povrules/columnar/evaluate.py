@@ -135,7 +135,7 @@ class FramePlan:
         """See :func:`decide_frame`."""
         if self.is_ranking:
             raise NotSupported(self.decision, "a ranking decision (sort keys)", self.plan.spec.name)
-        prepared, as_of, names = self.plan, self.as_of, self.names
+        prepared, as_of = self.plan, self.as_of
         frame = nested_frame(frame, subject=self.ruleset.subject)
         values = _values(frame, self.translated, prepared.rules)
         n = values.height
