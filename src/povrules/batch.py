@@ -40,7 +40,7 @@ from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SUBJECTS, problems_of
+from povrules.facts import SUBJECTS, problems_of, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
 
@@ -143,9 +143,11 @@ def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
     outcomes: Counter[str] = Counter()
     for where, data in items:
         try:
-            facts = model.model_validate_json(data) if isinstance(data, bytes) else model.model_validate(data)
+            facts = validate_json(model, data) if isinstance(data, bytes) else model.model_validate(data)
         except ValidationError as exc:
             return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject)))))
+        except FactsError as exc:
+            return _Done(b"", (), (), {}, 0, (where, str(exc)))
         try:
             decision = p.decide(facts, as_of)
             outcomes[decision.outcome] += 1

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from povrules.errors import PovrulesError
-from povrules.facts import SUBJECTS, FactModel, Judged, parse_facts
+from povrules.facts import MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
 INT64_DIGITS = 18  # every integer of up to 18 decimal digits fits an Int64
@@ -316,12 +316,13 @@ class _Spec:
 
 # Constraint names the vectorised checks reproduce (from annotated_types and pydantic's metadata).
 _KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_digits", "decimal_places",
-          "allow_inf_nan"}
+          "allow_inf_nan", "strict"}  # strict JSON types: the reader's explicit schema refuses every other type
 # Custom field validators with a vectorised twin, by (model, validator name): the twin marks a
 # superset of the rows the validator refuses (pydantic then gives the exact text). A validator not
 # listed here marks every row where its field is known.
 _TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = {
     ("Income", "_period_in_order"): lambda f: (f["period_end"] < f["period_start"]).fill_null(False),
+    ("Household", "_someone"): lambda f: (f["members"].list.len() == 0).fill_null(False),
 }
 _specs: dict[type[BaseModel], _Spec] = {}
 
@@ -333,6 +334,8 @@ def _constraint_items(item: Any) -> dict[str, Any]:
 
     if isinstance(item, WithJsonSchema):
         return {}  # documentation only
+    if getattr(item, "func", None) in MIRRORED_CHECKS:
+        return {}  # strict dates and amounts: the leaf checks pass canonical text only
     if dataclasses.is_dataclass(item):
         return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
     if hasattr(item, "__dict__"):
@@ -430,7 +433,8 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         digits = int(c.get("max_digits", INT64_DIGITS))
         whole = max(digits - places, 1)
         # The canonical form only: no sign, no exponent, no leading zero, at most the declared places.
-        shape = rf"^(0|[1-9]\d{{0,{whole - 1}}})" + (rf"(\.\d{{1,{places}}})?$" if places else "$")
+        # ASCII digits: the regex crate's \d matches any decimal digit (full-width ones too).
+        shape = rf"^(0|[1-9][0-9]{{0,{whole - 1}}})" + (rf"(\.[0-9]{{1,{places}}})?$" if places else "$")
         canonical = series.str.contains(shape).fill_null(False)
         bad = bad | (known & ~canonical)
         text = pl.when(canonical).then(series)
@@ -443,7 +447,7 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         if series.dtype == pl.Date:
             values = series
         else:
-            canonical = series.str.contains(r"^\d{4}-\d{2}-\d{2}$").fill_null(False)
+            canonical = series.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$").fill_null(False)
             values = pl.DataFrame({"t": series}).select(
                 pl.when(canonical).then(pl.col("t")).str.to_date("%Y-%m-%d", strict=False))["t"]
             bad = bad | (known & (values.is_null() | (values.dt.year() < 1)).fill_null(True))
@@ -740,7 +744,7 @@ def _present(value: Any) -> Any:
     return value
 
 
-# Frame → files: the facts' JSON form (amounts as text with their declared places, dates ISO).
+# Frame → files: the facts' JSON form (amounts as canonical text, dates ISO).
 
 
 def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
@@ -749,8 +753,10 @@ def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
             return expr.cast(pl.String)
         sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
         size = 10 ** shape.scale
-        return pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
+        text = pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
                               (expr.abs() % size).cast(pl.String).str.zfill(shape.scale)])
+        # The facts' canonical form: no trailing zeros after the point, no point without digits after it.
+        return text.str.replace(r"0+$", "").str.replace(r"\.$", "")
     if shape.kind == "date":
         return expr.dt.to_string("%Y-%m-%d")
     if shape.kind == "list":

@@ -6,13 +6,85 @@ missing fact, never as false or zero. An empty list means "known to be none".
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
+
+# Strict facts. A fact's JSON value is taken as what it is, never converted: ``true`` is not an
+# age, ``"58"`` is not a number, ``"false"`` is not a boolean, ``0`` is not a date. pydantic's lax
+# mode would accept all of these (and full-width digits in text), so every scalar fact type below
+# is strict. The checks behave alike for JSON text and for decoded JSON (dicts and lists), so that
+# a caseload's mapping path, which builds JSON values from cells, is held to the same rules.
+Flag = Annotated[bool, Strict()]
+Whole = Annotated[int, Strict()]
+Text = Annotated[str, Strict()]
+
+# Text printed on a line of its own in explanations (ids, names, who judged): a control character
+# (a newline, a carriage return, an escape) could forge or hide a line, so it is refused. The
+# pattern is a constraint the JSON Schema states and the columnar readers check column-wise.
+SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Label = Annotated[str, Strict(), Field(pattern=SINGLE_LINE)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def strict_date(value: Any) -> Any:
+    """Let through a date, or text of the form YYYY-MM-DD in ASCII digits; refuse anything else.
+
+    Refused: numbers (lax mode reads ``0`` as 1970-01-01), date-times, week and ordinal dates,
+    text with a time, full-width digits, days the calendar lacks (2016-02-30).
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_value", "a valid date, one the calendar has, as YYYY-MM-DD") from None
+    raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")
+
+
+Day = Annotated[date, BeforeValidator(strict_date)]
+
+# An amount as text: ASCII digits, an optional sign the bounds then check, at most one point. No
+# exponent ("1E+3"), no full-width digits, no spaces: the JSON Schema's pattern says the same.
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def strict_amount(value: Any) -> Any:
+    """Let through a JSON number or a Decimal, or decimal text in ASCII digits; refuse the rest.
+
+    Refused: booleans, text with an exponent, full-width digits or spaces.
+    """
+    if isinstance(value, bool):
+        raise PydanticCustomError("amount_type", "a number, or decimal text such as 1234.5")
+    if isinstance(value, str) and not _AMOUNT_TEXT.fullmatch(value):
+        raise PydanticCustomError("amount_text", "a number, or decimal text such as 1234.5 (ASCII digits, no exponent)")
+    return value
+
+
+def canonical_amount(value: Decimal) -> Decimal:
+    """The one form of an amount: no trailing zeros after the point, no exponent, no negative zero.
+
+    ``1000``, ``"1000.00"``, ``1E+3`` and ``"+1000"`` are one amount, so they are one fact: the same
+    text in records, the same facts digest. An amount written without trailing zeros (the usual
+    case, and what earlier versions stored for such input) keeps its text, so its digest is unchanged.
+    """
+    if value == 0:
+        return Decimal(0)
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+
+
+# The validators a columnar reader may take as mirrored by its own leaf checks (canonical dates and
+# amounts as text, JSON types held by the reader's schema); any other validator sends values to pydantic.
+MIRRORED_CHECKS: tuple[Any, ...] = (strict_date, strict_amount, canonical_amount)
 
 # Yuan, exact. Negative amounts are refused: the seeds define no negative income or
 # expenditure, and a negative figure in a household file is a data-entry error.
@@ -25,7 +97,8 @@ MONEY_SCHEMA: dict[str, Any] = {
     ]
 }
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), WithJsonSchema(MONEY_SCHEMA)
+    Decimal, BeforeValidator(strict_amount), Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(canonical_amount), WithJsonSchema(MONEY_SCHEMA)
 ]
 
 
@@ -54,7 +127,11 @@ class Judged(FactModel, Generic[T]):
     when, and on what evidence, because the text gives no number to check it by.
     """
 
+    # Strict as a whole, the value included (``Judged[bool]`` takes only true or false); the
+    # evidence list alone is lax, so that decoded JSON (a list) is accepted as JSON text is.
+    model_config = ConfigDict(strict=True)
+
     value: T = Field(description="The judgement.")
-    by: str = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).")
-    on: date = Field(description="When the judgement was made.")
-    evidence: tuple[str, ...] = Field(default=(), description="What it rests on: visit records, documents.")
+    by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).")
+    on: Day = Field(description="When the judgement was made.")
+    evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.")
