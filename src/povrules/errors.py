@@ -68,6 +68,11 @@ class EvaluationError(PovrulesError):
     """An evaluation cannot proceed: unknown decision, parameter not in force on the date."""
 
 
+class JurisdictionWarning(UserWarning):
+    """A household's ``jurisdiction`` lies outside the ruleset's: rules written for one place are
+    deciding a household of another. Given once per ruleset decision and household jurisdiction."""
+
+
 class CaseloadError(PovrulesError):
     """A caseload file cannot be read, or a decision table cannot be written.
 

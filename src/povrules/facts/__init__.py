@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
-from povrules.facts._base import MIRRORED_CHECKS, SINGLE_LINE, FactModel, Judged
+from povrules.facts._base import MIRRORED_CHECKS, SINGLE_LINE, FactModel, Judged, parse_date
 from povrules.facts.household import (
     Assessments,
     Assets,
@@ -41,7 +41,7 @@ __all__ = [
     "MIRRORED_CHECKS", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
-    "encoding_problem", "facts_schema", "household_schema", "parse_facts", "parse_household", "validate_json",
+    "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
 ]
 
 

@@ -34,6 +34,17 @@ Label = Annotated[str, Strict(), Field(pattern=SINGLE_LINE)]
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def parse_date(text: str) -> date:
+    """A date from text of the form YYYY-MM-DD (ASCII digits), the one form facts, records and the
+    command line take. ``date.fromisoformat`` alone would also take ``20160630`` and ``2016-W26-4``.
+
+    Raises ``ValueError`` for any other text, or a day the calendar lacks.
+    """
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
+
+
 def strict_date(value: Any) -> Any:
     """Let through a date, or text of the form YYYY-MM-DD in ASCII digits; refuse anything else.
 
@@ -44,7 +55,7 @@ def strict_date(value: Any) -> Any:
         return value
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            return parse_date(value)
         except ValueError:
             raise PydanticCustomError("date_value", "a valid date, one the calendar has, as YYYY-MM-DD") from None
     raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")

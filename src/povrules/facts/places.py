@@ -14,7 +14,16 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from povrules.facts._base import (
-    FactModel, Flag, Judged, Label, Money, Text, Whole, canonical_amount, fact, strict_amount,
+    FactModel,
+    Flag,
+    Judged,
+    Label,
+    Money,
+    Text,
+    Whole,
+    canonical_amount,
+    fact,
+    strict_amount,
 )
 
 # A growth rate in per cent, as statistics report it: it may be negative. Strict and canonical as Money is.
