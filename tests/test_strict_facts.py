@@ -349,3 +349,21 @@ def test_parse_date_takes_yyyy_mm_dd_only():
     for text in ("20160630", "2016-W26-4", "2016-06-30T00:00", "2016-02-30"):
         with pytest.raises(ValueError):
             parse_date(text)
+
+
+# The JSON Schema states what the model refuses.
+
+
+@pytest.mark.parametrize("facts", [
+    {"id": "H1", "members": []},
+    {"id": "H1\nH2"},
+    {"id": "H1", "registration": {"registered_on": "20160630"}},
+    {"id": "H1", "registration": {"dibao": "false"}},
+    {"id": "H1", "members": [{"age": "58"}]},
+    {"id": "H1", "income": {"wage": "1E+3"}},
+])
+def test_the_schema_refuses_what_the_model_refuses(facts):
+    import jsonschema
+
+    refused(facts)
+    assert list(jsonschema.Draft202012Validator(povrules.household_schema()).iter_errors(facts))

@@ -61,7 +61,8 @@ def strict_date(value: Any) -> Any:
     raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")
 
 
-Day = Annotated[date, BeforeValidator(strict_date)]
+Day = Annotated[date, BeforeValidator(strict_date),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
 
 # An amount as text: ASCII digits, an optional sign the bounds then check, at most one point. No
 # exponent ("1E+3"), no full-width digits, no spaces: the JSON Schema's pattern says the same.
@@ -113,13 +114,14 @@ Money = Annotated[
 ]
 
 
-def fact(zh: str, en: str, unit: str | None = None, **constraints: Any) -> Any:
+def fact(zh: str, en: str, unit: str | None = None, schema: dict[str, Any] | None = None, **constraints: Any) -> Any:
     """A fact field: unknown (``None``) by default, labelled in Chinese and English.
 
     The labels are what explanations and the JSON Schema show; ``unit`` is
-    printed after values (e.g. ``元``).
+    printed after values (e.g. ``元``). ``schema`` adds keywords to the field's JSON Schema, for a
+    check a validator makes that pydantic cannot state itself.
     """
-    extra: dict[str, Any] = {"zh": zh}
+    extra: dict[str, Any] = {"zh": zh, **(schema or {})}
     if unit:
         extra["unit"] = unit
     return Field(default=None, description=en, json_schema_extra=extra, **constraints)

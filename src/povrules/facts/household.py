@@ -356,7 +356,8 @@ class Household(FactModel):
     village: Label | None = fact("村", "Village")
     rural_hukou: Flag | None = fact("农村户籍", "Rural household registration")
     members: tuple[Member, ...] | None = fact(
-        "家庭成员", "Members of the household: at least one (unknown members are null, not an empty list)")
+        "家庭成员", "Members of the household: at least one (unknown members are null, not an empty list)",
+        schema={"minItems": 1})
     income: Income | None = fact("收入", "Income")
     income_same_period_last_year: Income | None = fact(
         "上年同期收入", "Income of the same period one year earlier, by item, for a year-on-year comparison")
