@@ -478,7 +478,7 @@ def _place(plan: Plan, place: str) -> None:
 
     A warning, not a refusal: jurisdiction codes are free text (a prefecture's ruleset may rightly
     decide a county's household whose code does not extend the prefecture's), so only the caller can
-    tell a mistake from a deliberate use (docs/interpretations.md, I-S-4).
+    tell a mistake from a deliberate use (docs/interpretations.md, I-S-3).
     """
     ok = within(place, plan.ruleset.jurisdiction)
     plan._places[place] = ok

@@ -43,7 +43,7 @@ class JudgedReader:
     """Reads a judged fact's value as of the decision date.
 
     A judgement made after that date was not known on it: deciding with it would let a later
-    assessment decide an earlier date, so it is refused (docs/interpretations.md, I-S-3). A
+    assessment decide an earlier date, so it is refused (docs/interpretations.md, I-S-2). A
     missing record on the way, or a missing judgement, reads as ``None`` (unknown).
     """
 
