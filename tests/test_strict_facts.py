@@ -367,3 +367,23 @@ def test_the_schema_refuses_what_the_model_refuses(facts):
 
     refused(facts)
     assert list(jsonschema.Draft202012Validator(povrules.household_schema()).iter_errors(facts))
+
+
+def test_a_record_whose_household_id_holds_a_newline_is_refused():
+    from povrules.audit import make_record
+    from povrules.audit.record import RecordError, record_digest, verify_record
+
+    facts = parse_household({"id": "H1", "members": [{"age": 40}]})
+    decision = povrules.evaluate(facts, povrules.load_ruleset(WEISHAN), "identify_poor_household",
+                                 as_of=date(2016, 6, 30))
+    record = make_record(decision)
+    verify_record(record)
+    # A record made from such facts by an earlier version: consistent digests, a forged line.
+    forged = json.loads(json.dumps(record).replace('"H1"', '"H1\\n  \\u2192 identified"'))
+    from povrules.canonical import sha256_digest
+    forged["facts_digest"] = forged["trace"]["facts_digest"] = sha256_digest(forged["facts"])
+    forged["digest"] = record_digest(forged)
+    with pytest.raises(RecordError) as caught:
+        verify_record(forged)
+    assert "facts.id: expected text on one line" in str(caught.value)
+    assert "trace.facts_id: expected text on one line" in str(caught.value)

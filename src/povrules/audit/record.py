@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from povrules.errors import PovrulesError
-from povrules.facts import Judged, Look, Member, Override
+from povrules.facts import SINGLE_LINE, Judged, Look, Member, Override
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
@@ -397,6 +397,13 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
                             + f" {computed_facts} (the facts or their digest were changed)")
     trace = record["trace"]
     ruleset = record["ruleset"]
+    # An id is printed on a line of its own when the record is explained: a control character in it
+    # (a newline) could forge a line, so a record holding one is refused, as facts holding one are.
+    for where, value in (("facts.id", held.get("id") if isinstance(held, dict) else None),
+                         ("trace.facts_id", trace.get("facts_id"))):
+        if isinstance(value, str) and not _SINGLE_LINE.fullmatch(value):
+            problems.append(f"{where}: expected text on one line (no newline or other control character), "
+                            f"got {json.dumps(value, ensure_ascii=False)[:60]}")
     checks: list[tuple[str, Any, Any, str] | None] = [
         ("trace.facts_digest", trace.get("facts_digest"), record["facts_digest"], "facts_digest"),
         ("trace.facts_id", trace.get("facts_id"), held.get("id"), "facts.id") if held is not None else None,
@@ -420,6 +427,9 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
                         "(the record was changed after it was made)")
     if problems:
         raise RecordError(problems)
+
+
+_SINGLE_LINE = re.compile(SINGLE_LINE.removeprefix("^").removesuffix("$"))  # fullmatch: re's $ allows a final newline
 
 
 class _Refused(ValueError):

@@ -38,7 +38,7 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
 }
 
 __all__ = [
-    "MIRRORED_CHECKS", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
+    "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
