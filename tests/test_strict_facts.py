@@ -84,6 +84,13 @@ def test_an_amount_is_a_number_or_ascii_decimal_text(value):
     assert path == "income.wage" and "decimal text" in expected
 
 
+def test_a_percentage_is_stored_with_its_four_places():
+    village = parse_facts({"id": "V1", "income": {"county_non_poor_villages_growth": "-0"}}, "village")
+    assert facts_json(village)["income"]["county_non_poor_villages_growth"] == "0.0000"
+    village = parse_facts('{"id":"V1","income":{"county_non_poor_villages_growth":10.6}}', "village")
+    assert facts_json(village)["income"]["county_non_poor_villages_growth"] == "10.6000"
+
+
 def test_village_percentages_are_strict_too():
     path, _, _ = one_problem({"id": "V1", "income": {"county_non_poor_villages_growth": "1e1"}}, "village")
     assert path == "income.county_non_poor_villages_growth"
@@ -97,13 +104,14 @@ def test_village_percentages_are_strict_too():
 def test_equal_amounts_are_one_fact_with_one_digest(written):
     base = parse_household('{"id":"H1","income":{"wage":1000}}')
     facts = parse_household('{"id":"H1","income":{"wage":%s}}' % written)
-    assert facts_json(facts) == {"id": "H1", "income": {"wage": "1000"}}
+    assert facts_json(facts) == {"id": "H1", "income": {"wage": "1000.00"}}
     assert facts_digest(facts) == facts_digest(base)
 
 
-@pytest.mark.parametrize("written, stored", [('"-0"', "0"), ("-0", "0"), ("-0.0", "0"), ('"0.00"', "0"),
-                                             ('"1234.50"', "1234.5"), ("0.10", "0.1"), ('"00012.3"', "12.3")])
-def test_an_amount_is_stored_without_exponent_sign_or_trailing_zeros(written, stored):
+@pytest.mark.parametrize("written, stored", [('"-0"', "0.00"), ("-0", "0.00"), ("-0.0", "0.00"), ("0", "0.00"),
+                                             ('"1234.5"', "1234.50"), ("0.1", "0.10"), ('"00012.3"', "12.30"),
+                                             ("1234.56", "1234.56")])
+def test_an_amount_is_stored_to_the_fen_without_exponent_or_sign(written, stored):
     facts = parse_household('{"id":"H1","income":{"wage":%s}}' % written)
     assert facts_json(facts)["income"]["wage"] == stored
     record = povrules.evaluate(facts, povrules.load_ruleset(WEISHAN), "identify_poor_household",

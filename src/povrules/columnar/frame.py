@@ -744,7 +744,7 @@ def _present(value: Any) -> Any:
     return value
 
 
-# Frame → files: the facts' JSON form (amounts as canonical text, dates ISO).
+# Frame → files: the facts' JSON form (amounts as text with their declared places, dates ISO).
 
 
 def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
@@ -753,10 +753,8 @@ def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
             return expr.cast(pl.String)
         sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
         size = 10 ** shape.scale
-        text = pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
+        return pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
                               (expr.abs() % size).cast(pl.String).str.zfill(shape.scale)])
-        # The facts' canonical form: no trailing zeros after the point, no point without digits after it.
-        return text.str.replace(r"0+$", "").str.replace(r"\.$", "")
     if shape.kind == "date":
         return expr.dt.to_string("%Y-%m-%d")
     if shape.kind == "list":

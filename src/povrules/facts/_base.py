@@ -81,22 +81,34 @@ def strict_amount(value: Any) -> Any:
     return value
 
 
-def canonical_amount(value: Decimal) -> Decimal:
-    """The one form of an amount: no trailing zeros after the point, no exponent, no negative zero.
+_FEN = Decimal("0.01")
+_TEN_THOUSANDTH = Decimal("0.0001")
 
-    ``1000``, ``"1000.00"``, ``1E+3`` and ``"+1000"`` are one amount, so they are one fact: the same
-    text in records, the same facts digest. An amount written without trailing zeros (the usual
-    case, and what earlier versions stored for such input) keeps its text, so its digest is unchanged.
+
+def _fixed(value: Decimal, unit: Decimal) -> Decimal:
+    # Exact: the type's bounds already limit the places; copy_abs turns -0.00 into 0.00.
+    value = value.quantize(unit)
+    return value.copy_abs() if value.is_zero() else value
+
+
+def canonical_money(value: Decimal) -> Decimal:
+    """The one form of an amount of money: yuan to the fen, two places, no exponent, no negative zero.
+
+    ``1000``, ``"1000.0"``, ``1E+3`` and ``"+1000"`` are one amount, so they are one fact:
+    ``"1000.00"`` in records, one facts digest. Two places is the form amounts already took when
+    written to the fen (as synthetic caseloads and most exports write them), so those keep their digests.
     """
-    if value == 0:
-        return Decimal(0)
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+    return _fixed(value, _FEN)
+
+
+def canonical_percent(value: Decimal) -> Decimal:
+    """The one form of a percentage: four places (the type's), no exponent, no negative zero."""
+    return _fixed(value, _TEN_THOUSANDTH)
 
 
 # The validators a columnar reader may take as mirrored by its own leaf checks (canonical dates and
 # amounts as text, JSON types held by the reader's schema); any other validator sends values to pydantic.
-MIRRORED_CHECKS: tuple[Any, ...] = (strict_date, strict_amount, canonical_amount)
+MIRRORED_CHECKS: tuple[Any, ...] = (strict_date, strict_amount, canonical_money, canonical_percent)
 
 # Yuan, exact. Negative amounts are refused: the seeds define no negative income or
 # expenditure, and a negative figure in a household file is a data-entry error.
@@ -110,7 +122,7 @@ MONEY_SCHEMA: dict[str, Any] = {
 }
 Money = Annotated[
     Decimal, BeforeValidator(strict_amount), Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(canonical_amount), WithJsonSchema(MONEY_SCHEMA)
+    AfterValidator(canonical_money), WithJsonSchema(MONEY_SCHEMA)
 ]
 
 

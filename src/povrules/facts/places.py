@@ -21,15 +21,15 @@ from povrules.facts._base import (
     Money,
     Text,
     Whole,
-    canonical_amount,
+    canonical_percent,
     fact,
     strict_amount,
 )
 
-# A growth rate in per cent, as statistics report it: it may be negative. Strict and canonical as Money is.
+# A growth rate in per cent, as statistics report it: it may be negative. Strict as Money is; four places.
 Percent = Annotated[Decimal, BeforeValidator(strict_amount),
                     Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False),
-                    AfterValidator(canonical_amount)]
+                    AfterValidator(canonical_percent)]
 
 
 class VillageIncome(FactModel):
