@@ -225,7 +225,7 @@ def test_replay_with_current_names_the_first_divergent_rule_and_condition_with_b
     assert "~ parameter income_line:\n    ~ from 2021-07-01: 4500 元 → 5000 元" in text
     zh = result.explain("zh")
     assert zh.startswith("与当前规则集比较（不是忠实重放）")
-    assert "记录为 4800 < 4500 → 不成立，重放为 4800 < 5000 → 成立" in zh
+    assert "记录为 4800.00 < 4500 → 不成立，重放为 4800.00 < 5000 → 成立" in zh
     assert "~ 参数 income_line:\n    ~ 2021-07-01 起: 4500 元 → 5000 元" in zh
 
 
