@@ -64,8 +64,8 @@ def strict_date(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(strict_date),
                 WithJsonSchema({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
 
-# An amount as text: ASCII digits, an optional sign the bounds then check, at most one point. No
-# exponent ("1E+3"), no full-width digits, no spaces: the JSON Schema's pattern says the same.
+# An amount as text: ASCII digits, at most one point, and an optional sign (which the bounds then
+# check, so that "-5" is refused as below zero). No exponent ("1E+3"), full-width digits or spaces.
 _AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
@@ -95,8 +95,8 @@ def canonical_money(value: Decimal) -> Decimal:
     """The one form of an amount of money: yuan to the fen, two places, no exponent, no negative zero.
 
     ``1000``, ``"1000.0"``, ``1E+3`` and ``"+1000"`` are one amount, so they are one fact:
-    ``"1000.00"`` in records, one facts digest. Two places is the form amounts already took when
-    written to the fen (as synthetic caseloads and most exports write them), so those keep their digests.
+    ``"1000.00"`` in records, one facts digest. Facts that already gave amounts to the fen (as the
+    synthetic caseloads do) keep their digests.
     """
     return _fixed(value, _FEN)
 
