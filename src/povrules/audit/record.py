@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from povrules.errors import PovrulesError
-from povrules.facts import SINGLE_LINE, Judged, Look, Member, Override
+from povrules.errors import FactsError, PovrulesError
+from povrules.facts import SINGLE_LINE, SUBJECTS, Judged, Look, Member, Override, parse_facts
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
@@ -365,8 +365,15 @@ def _differs(problems: list[str], field: str, recorded: Any, expected: Any, agai
         problems.append(f"{against} and {field} differ: {against} is {show(expected)}, {field} is {show(recorded)}")
 
 
-def _given_facts(facts: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
-    return facts_json(facts) if isinstance(facts, BaseModel) else dict(facts)
+def _given_facts(facts: BaseModel | Mapping[str, Any], subject: Any) -> dict[str, Any]:
+    """The facts given back as a record holds them: validated, so that amounts are in their canonical
+    form whatever form the caller's file wrote them in. Facts that fail validation are compared as given."""
+    if isinstance(facts, BaseModel):
+        return facts_json(facts)
+    try:
+        return facts_json(parse_facts(dict(facts), subject if subject in SUBJECTS else "household"))
+    except FactsError:
+        return dict(facts)
 
 
 def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any] | None = None) -> None:
@@ -388,7 +395,7 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
             problems.append(f"{name}: expected sha256:<64 hex digits>, got {record[name]!r}")
     held = record.get("facts")
     if held is None and facts is not None:
-        held = _given_facts(facts)
+        held = _given_facts(facts, record["ruleset"].get("subject"))
     if held is not None:
         computed_facts = _sha256(held)
         if record["facts_digest"] != computed_facts:
