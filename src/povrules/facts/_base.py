@@ -1,7 +1,8 @@
 """Building blocks of the fact models: labelled fields, money, judged facts.
 
 Every fact is optional and ``None`` means *unknown*: the engine treats it as a
-missing fact, never as false or zero. An empty list means "known to be none".
+missing fact, never as false or zero. An empty list means "known to be none" (but a household
+has at least one member). Facts are strict: a JSON value is never converted to another type.
 """
 
 from __future__ import annotations
