@@ -131,6 +131,9 @@ def test_a_negative_amount_is_still_refused():
     ('{"id":"H1","id":"H2"}', '"id"'),
     ('{"id":"H1","members":[{"age":30,"age":31}]}', '"age"'),
     ('{"id":"H1","registration":{"dibao":true},"registration":{"dibao":false}}', '"registration"'),
+    ('{"id":"H1", "village" :"a", "village":"b"}', '"village"'),  # a blank before one colon
+    ('{"id":"H1","village":"a\\":","village":"b"}', '"village"'),  # text holding the marks of a key
+    ('{"id" : "H1", "id" : "H2"}', '"id"'),
 ])
 def test_a_key_given_twice_is_refused(text, key):
     for data in (text, text.encode()):
@@ -139,6 +142,12 @@ def test_a_key_given_twice_is_refused(text, key):
         (problem,) = caught.value.problems
         assert problem.path == "(json)" and problem.given == f"{key} twice"
         assert str(caught.value).startswith("h.json: ")
+
+
+@pytest.mark.parametrize("text", ['{"id":"H1","village":"a\\":b"}', '{"id" : "H1" , "village" : "a"}',
+                                  '{"id":"H1","members":[{"age":30},{"age":31}]}'])
+def test_keys_that_only_look_repeated_are_accepted(text):
+    assert parse_household(text.encode()).id == "H1"
 
 
 def test_a_key_given_twice_in_a_caseload_names_its_line(tmp_path):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
@@ -135,6 +137,40 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _CHECK_KEYS = json.JSONDecoder(object_pairs_hook=_once)
+# A key followed by blanks before its colon: the fast count below cannot vouch for such text.
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _key_count(value: Any) -> int:
+    count = 0
+    if value.__class__ is dict:
+        count = len(value)
+        value = value.values()
+    for item in value:
+        if item.__class__ is dict or item.__class__ is list:
+            count += _key_count(item)
+    return count
+
+
+def _duplicate_key(data: str | bytes) -> str | None:
+    """A key given twice in one object of valid JSON text, or None.
+
+    Fast path: orjson keeps one value per key, so the keys it returns number fewer than the text's
+    ``":`` marks when a key is repeated; when the counts agree (and no key has blanks before its
+    colon) every mark is a distinct key. Otherwise (a repeat, or ``":`` inside some text) the
+    stdlib's parser looks at each object's keys.
+    """
+    if isinstance(data, bytes):
+        try:
+            if not _SPACED_COLON.search(data) and _key_count(orjson.loads(data)) == data.count(b'":'):
+                return None
+        except orjson.JSONDecodeError:
+            pass  # what orjson refuses and pydantic took (a lone surrogate escape, say): the stdlib decides
+    try:
+        _CHECK_KEYS.decode(data if isinstance(data, str) else data.decode("utf-8", "replace"))
+    except _DuplicateKey as exc:
+        return exc.key
+    return None
 
 
 def validate_json(model: type[FactModel], data: str | bytes) -> FactModel:
@@ -155,11 +191,9 @@ def validate_json(model: type[FactModel], data: str | bytes) -> FactModel:
     elif data.startswith("\ufeff"):
         data = data[1:]
     facts = model.model_validate_json(data)
-    try:
-        _CHECK_KEYS.decode(data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data)
-    except _DuplicateKey as exc:
-        raise FactsError([FactProblem("(json)", "each key at most once in an object",
-                                      f"{_given(exc.key)} twice")]) from None
+    key = _duplicate_key(data if isinstance(data, str) else bytes(data))
+    if key is not None:
+        raise FactsError([FactProblem("(json)", "each key at most once in an object", f"{_given(key)} twice")])
     return facts
 
 

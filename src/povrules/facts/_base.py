@@ -50,15 +50,12 @@ def strict_date(value: Any) -> Any:
     """Let through a date, or text of the form YYYY-MM-DD in ASCII digits; refuse anything else.
 
     Refused: numbers (lax mode reads ``0`` as 1970-01-01), date-times, week and ordinal dates,
-    text with a time, full-width digits, days the calendar lacks (2016-02-30).
+    text with a time, full-width digits. A day the calendar lacks (2016-02-30) is refused after it.
     """
+    if value.__class__ is str and _ISO_DATE.fullmatch(value):
+        return value  # pydantic's own date parsing then checks the calendar, in Rust
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return parse_date(value)
-        except ValueError:
-            raise PydanticCustomError("date_value", "a valid date, one the calendar has, as YYYY-MM-DD") from None
     raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")
 
 
@@ -121,8 +118,9 @@ MONEY_SCHEMA: dict[str, Any] = {
         {"type": "string", "pattern": r"^\+?\d{1,12}(\.\d{1,2})?$"},
     ]
 }
+# The bounds come first, so that pydantic checks them in its core rather than in Python.
 Money = Annotated[
-    Decimal, BeforeValidator(strict_amount), Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), BeforeValidator(strict_amount),
     AfterValidator(canonical_money), WithJsonSchema(MONEY_SCHEMA)
 ]
 
@@ -159,5 +157,5 @@ class Judged(FactModel, Generic[T]):
 
     value: T = Field(description="The judgement.")
     by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).")
-    on: Day = Field(description="When the judgement was made.")
+    on: Day = Field(strict=False, description="When the judgement was made.")  # Day is strict itself
     evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.")

@@ -27,9 +27,8 @@ from povrules.facts._base import (
 )
 
 # A growth rate in per cent, as statistics report it: it may be negative. Strict as Money is; four places.
-Percent = Annotated[Decimal, BeforeValidator(strict_amount),
-                    Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False),
-                    AfterValidator(canonical_percent)]
+Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False),
+                    BeforeValidator(strict_amount), AfterValidator(canonical_percent)]
 
 
 class VillageIncome(FactModel):
