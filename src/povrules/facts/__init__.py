@@ -137,35 +137,25 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _CHECK_KEYS = json.JSONDecoder(object_pairs_hook=_once)
-# A key followed by blanks before its colon: the fast count below cannot vouch for such text.
-_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
-
-
-def _key_count(value: Any) -> int:
-    count = 0
-    if value.__class__ is dict:
-        count = len(value)
-        value = value.values()
-    for item in value:
-        if item.__class__ is dict or item.__class__ is list:
-            count += _key_count(item)
-    return count
+# Text the fast count below cannot vouch for: a key with blanks before its colon, or an escape
+# that could spell a quote or a colon (``\u0022``, ``\u003a``).
+_UNCOUNTABLE = re.compile(rb'"[ \t\r\n]+:|\\u')
 
 
 def _duplicate_key(data: str | bytes) -> str | None:
     """A key given twice in one object of valid JSON text, or None.
 
-    Fast path: orjson keeps one value per key, so the keys it returns number fewer than the text's
-    ``":`` marks when a key is repeated; when the counts agree (and no key has blanks before its
-    colon) every mark is a distinct key. Otherwise (a repeat, or ``":`` inside some text) the
-    stdlib's parser looks at each object's keys.
+    Fast path: orjson keeps one value per key and writes every key, and every quote inside text,
+    as the input wrote them (``"key":``, ``\"``), so its output has as many ``":`` marks as the
+    input exactly when nothing was dropped: a repeated key loses at least its own mark. Text with
+    an escape or a blank before a colon goes to the stdlib's parser, which looks at each object's keys.
     """
-    if isinstance(data, bytes):
+    if isinstance(data, bytes) and not _UNCOUNTABLE.search(data):
         try:
-            if not _SPACED_COLON.search(data) and _key_count(orjson.loads(data)) == data.count(b'":'):
+            if orjson.dumps(orjson.loads(data)).count(b'":') == data.count(b'":'):
                 return None
-        except orjson.JSONDecodeError:
-            pass  # what orjson refuses and pydantic took (a lone surrogate escape, say): the stdlib decides
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass  # what orjson refuses and pydantic took: the stdlib decides
     try:
         _CHECK_KEYS.decode(data if isinstance(data, str) else data.decode("utf-8", "replace"))
     except _DuplicateKey as exc:
