@@ -404,3 +404,10 @@ def test_a_record_whose_household_id_holds_a_newline_is_refused():
         verify_record(forged)
     assert "facts.id: expected text on one line" in str(caught.value)
     assert "trace.facts_id: expected text on one line" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", [rb'{"id":"H1","village":"x","village":"\u0022:"}',
+                                  rb'{"id":"H1","village":"\u003a","village":"\"\u003a"}'])
+def test_a_key_given_twice_is_found_whatever_its_text_escapes(text):
+    with pytest.raises(FactsError, match='"village" twice'):
+        parse_household(text)
