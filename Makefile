@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-log bench-compare bench-county bench-columnar clean
+.PHONY: demo test fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ test: $(STAMP)
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
 
+# The fuzz campaign at length (tests/fuzz; `make test` runs it briefly). FUZZ_EXAMPLES: inputs per target.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	POVRULES_FUZZ=long POVRULES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz \
+		-W ignore::hypothesis.errors.HypothesisWarning
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/identification.py
 
@@ -34,6 +40,9 @@ bench-county: $(STAMP)
 
 bench-columnar: $(STAMP)
 	$(BIN)/python benchmarks/columnar.py
+
+bench-columnar-stream: $(STAMP)
+	$(BIN)/python benchmarks/columnar_stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -26,7 +26,7 @@ from povrules.columnar import (  # noqa: E402
 )
 from povrules.columnar.translate import add_months_expr, months_between_expr  # noqa: E402
 from povrules.errors import EvaluationError  # noqa: E402
-from povrules.facts import SUBJECTS  # noqa: E402
+from povrules.facts import SUBJECTS, Override  # noqa: E402
 from povrules.lang import compiler  # noqa: E402
 from povrules.lang.compiler import Unknown  # noqa: E402
 from povrules.lang.types import BOOL, DATE, DECIMAL, INT, EnumType, ListType, RecordType, record_of  # noqa: E402
@@ -88,9 +88,76 @@ def _random_record(rnd: random.Random, record: RecordType) -> dict[str, Any]:
     return out
 
 
+# Synthetic overrides: synth makes none, so the households are given records of the bodies' decisions
+# on the shipped default-strength rules (and on other rules), by bodies the rules name and others,
+# before and after the county's date, contradictory and duplicated ones among them, and now and then
+# an unknown list. Most households whose decision awaits deliberation get a record on the rules it
+# awaits, so that the records change outcomes.
+
+
+@cache
+def _default_rules() -> dict[str, tuple[str, ...]]:
+    """Each shipped default-strength rule's id and the bodies it names."""
+    return {rule.id: rule.override_by for path in RULESETS for rule in _ruleset(path).rules.values()
+            if rule.strength == "default"}
+
+
+def _awaited(households: list[Any]) -> dict[str, set[str]]:
+    """Household id → the default-strength rules a shipped decision of it awaits deliberation on."""
+    out: dict[str, set[str]] = {}
+    for path in RULESETS:
+        ruleset = _ruleset(path)
+        for name in ruleset.decisions:
+            if ruleset.subject == "household" and povrules.plan(ruleset, name, traced=False).defeasible:
+                for made in povrules.evaluate_iter(households, ruleset, name, as_of=_days(ruleset)[0], trace=False):
+                    if made.outcome == "needs_deliberation":
+                        out.setdefault(made.facts.id, set()).update(
+                            r.rule.id for r in made.results if r.status == "awaiting_deliberation")
+    return out
+
+
+def _with_overrides(households: list[Any], seed: int) -> list[Any]:
+    rnd = random.Random(seed)
+    rules = [*sorted(_default_rules()), "wubulu_motor_vehicle"]
+    awaited = _awaited(households)
+    bodies = ["村民代表会议", "村民代表会议", "村民主评议", "村民主评议", "乡镇审核"]
+    out = []
+    for household in households:
+        u = rnd.random()
+        chosen = sorted(awaited.get(household.id, ())) if rnd.random() < 0.8 else []
+        if chosen:
+            u = 0.5
+        if u < 0.05:
+            out.append(household.model_copy(update={"overrides": None}))
+            continue
+        if u > 0.6:
+            out.append(household)
+            continue
+        records = []
+        for rule in chosen + rnd.sample(rules, rnd.randint(1, 5)):
+            awaits = rule in chosen  # then by a body the rules name, decided by the county's date
+            record = {"rule": rule, "body": rnd.choice(_default_rules()[rule] if awaits else bodies),
+                      "decided_on": BASE_DAY - timedelta(days=rnd.randint(1 if awaits else -90, 700)),
+                      "outcome": rnd.choice(["upheld", "set_aside"])}
+            records.append(record)
+            v = rnd.random()
+            if v < 0.3:  # the same date decided the other way, by the same body or another the rule may name
+                records.append(dict(record, body=rnd.choice(_default_rules()[rule] if awaits else bodies[:4]),
+                                    outcome="upheld" if record["outcome"] == "set_aside" else "set_aside"))
+            elif v < 0.4:  # an identical duplicate
+                records.append(dict(record))
+            elif v < 0.6:  # an earlier or later decision on the same rule
+                records.append(dict(record, decided_on=record["decided_on"] + timedelta(days=rnd.choice([-30, 30])),
+                                    outcome=rnd.choice(["upheld", "set_aside"])))
+        rnd.shuffle(records)
+        made = tuple(Override.model_validate(r) for r in records)
+        out.append(household.model_copy(update={"overrides": made}))
+    return out
+
+
 def _subjects(subject: str, n: int, seed: int) -> list[Any]:
     if subject == "household":
-        return synth.county(n, seed)
+        return _with_overrides(synth.county(n, seed), seed)
     rnd = random.Random(seed)
     record = record_of(SUBJECTS[subject][0])
     out = []
@@ -131,8 +198,8 @@ def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pyte
     ruleset = _ruleset(path)
     subjects, frame = _county(ruleset.subject)
     prepared = povrules.plan(ruleset, decision, traced=False)
-    # Which rows decide_frame hands to the row engine: only hazard rows, unless the combination
-    # reads facts (so that missing facts are compared as computed in columns).
+    # Which rows decide_frame hands to the row engine: only hazard rows (so that missing facts, and
+    # the effects of overrides, are compared as computed in columns).
     handed: list[str] = []
     decide = povrules.Plan.decide
 
@@ -159,8 +226,7 @@ def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pyte
             continue
         handed.clear()
         decided = decide_frame(frame, ruleset, decision, day)
-        if not prepared.reads_facts:
-            assert set(handed) <= _hazard_rows(frame, ruleset, prepared, day), day
+        assert set(handed) <= _hazard_rows(frame, ruleset, prepared, day), day
         rows = decided.iter_rows()
         for made, (ident, outcome, labels, missing, reasons) in zip(povrules.evaluate_iter(
                 subjects, ruleset, decision, as_of=day, trace=False), rows):
@@ -203,7 +269,7 @@ def test_frame_round_trips_to_the_same_facts() -> None:
     assert facts_of(frame, range(40)) == subjects[:40]
     assert frame.schema["income"].fields[2].dtype == pl.Int64  # per_capita_net in fen
     as_json = list(synth.county_json(40, 20240))
-    assert caseload_frame(as_json).equals(frame.head(40))
+    assert caseload_frame(as_json).equals(caseload_frame(synth.county(40, 20240)))
 
 
 def test_plan_settle_refuses_a_combination_that_reads_facts() -> None:
@@ -283,6 +349,9 @@ def test_plan_settle_names_the_relevant_rules() -> None:
     assert set(everything.relevant) <= set(range(len(prepared.rules)))
     known = prepared.settle([False] * len(prepared.rules), BASE_DAY)
     assert known.relevant == ()
+    # No default-strength exception: no effects to give, and giving none changes nothing.
+    assert prepared.defeasible == ()
+    assert prepared.settle([unknown] * len(prepared.rules), BASE_DAY, effects=()) == everything
 
 
 def test_a_nested_quantifier_has_its_missing_facts_from_the_row_engine() -> None:
@@ -314,3 +383,55 @@ def test_a_rows_trace_on_demand_is_the_row_engines_byte_for_byte() -> None:
         assert explain_row(frame, row, ruleset, "monitoring_type", as_of).to_json() == alone.to_json()
     with pytest.raises(IndexError, match="outside the frame"):
         explain_row(frame, 300, ruleset, "monitoring_type", as_of)
+
+
+def test_override_effects_in_columns_are_the_row_engines() -> None:
+    """Each default-strength exception's effect, computed from the frame's overrides list, is the one
+    Plan.effects reads from the facts, row by row; the synthetic overrides reach every effect where
+    the rule holds, and contradictory ones give conflicts in columns as in the row engine."""
+    from povrules.columnar.evaluate import _effects
+    from povrules.engine import EFFECTS
+
+    subjects, frame = _county("household")
+    seen: set[str] = set()
+    conflicts = 0
+    for path in RULESETS:
+        ruleset = _ruleset(path)
+        for name in ruleset.decisions:
+            prepared = povrules.plan(ruleset, name, traced=False)
+            if not prepared.defeasible:
+                continue
+            day = _days(ruleset)[0]
+            in_force = [rule.in_force(day) for rule in prepared.rules]
+            got = frame.select(_effects(prepared, day, in_force, frame.columns))
+            for index, subject in enumerate(subjects):
+                wanted = prepared.effects(subject, day)
+                assert tuple(EFFECTS[e] for e in got.row(index)) == wanted, (name, index)
+                values = prepared.rule_values(subject, day)[0]
+                seen.update(e for i, e in zip(prepared.defeasible, wanted) if values[i] is True)
+            decided = decide_frame(frame, ruleset, name, day)["outcome"].to_list()
+            for made, outcome in zip(povrules.evaluate_iter(subjects, ruleset, name, as_of=day, trace=False), decided):
+                if made.outcome == "conflict" and any(r.status == "contradicted" for r in made.results):
+                    conflicts += 1
+                    assert outcome == "conflict"
+    assert seen == set(EFFECTS)
+    assert conflicts >= 5, conflicts  # the test means something
+
+
+def test_a_traditional_body_name_in_json_facts_is_read_as_the_canonical_one() -> None:
+    ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-hebei-lingshou"))
+    prepared = povrules.plan(ruleset, "identify_monitoring_object", traced=False)
+    rule = prepared.rules[prepared.defeasible[0]]
+    households = []
+    for index, household in enumerate(synth.county_json(60, 7)):
+        household["overrides"] = [{"rule": rule.id, "body": "村民代表會議" if index % 2 else "村民代表会议",
+                                   "decided_on": "2021-01-05", "outcome": "set_aside"}]
+        households.append(household)
+    frame = caseload_frame(households)
+    bodies = frame.select(pl.col("overrides").list.eval(pl.element().struct.field("body")).list.first())
+    assert bodies.to_series().unique().to_list() == ["村民代表会议"]
+    day = _days(ruleset)[0]
+    facts = [povrules.parse_household(h) for h in households]
+    decided = decide_frame(frame, ruleset, "identify_monitoring_object", day)
+    assert decided["outcome"].to_list() == [d.outcome for d in povrules.evaluate_iter(
+        facts, ruleset, "identify_monitoring_object", as_of=day, trace=False)]

@@ -258,6 +258,104 @@ def test_the_override_is_in_the_trace(identify_rs, build):
     assert rule["override_by"] == ["村民代表会议", "村民主评议"]
 
 
+# Contradictory records (same rule, same date, bodies it names, opposite outcomes) and the bodies' names.
+
+
+def test_contradictory_latest_overrides_are_a_conflict_naming_both_records(identify_rs, build):
+    upheld = build.override("public_official", body="村民主评议", outcome="upheld")
+    set_aside = build.override("public_official", body="村民代表会议", outcome="set_aside")
+    for order in ([upheld, set_aside], [set_aside, upheld]):  # never decided by the order recorded
+        d = decide(identify_rs, official(build, order))
+        assert d.outcome == "conflict" and d.missing == ()
+        assert d.reasons == ("public_official",)
+        r = result(d, "public_official")
+        assert r.status == "contradicted" and r.override is None
+        assert [(o.body, o.outcome) for o in r.contradicting] == [(o["body"], o["outcome"]) for o in order]
+    (rule,) = [r for r in d.trace()["rules"] if r["id"] == "public_official"]
+    assert rule["status"] == "contradicted" and "override" not in rule
+    assert [(o["body"], o["decided_on"], o["outcome"]) for o in rule["contradicting"]] == [
+        ("村民代表会议", "2021-02-01", "set_aside"), ("村民主评议", "2021-02-01", "upheld")]
+    assert "评议决定相互矛盾（村民代表会议 2021-02-01 排除；村民主评议 2021-02-01 维持）" in d.explain("zh")
+    assert ("recorded deliberations contradict each other (村民代表会议 2021-02-01 set aside; "
+            "村民主评议 2021-02-01 upheld)") in d.explain("en")
+    assert "评议决定相互矛盾（村民代表会议 2021-02-01 排除；村民主评议 2021-02-01 维持）" in str(d.html("zh"))
+
+
+def test_the_same_body_contradicting_itself_on_one_date_is_a_conflict(identify_rs, build):
+    twice = [build.override("public_official", outcome="upheld"), build.override("public_official")]
+    assert decide(identify_rs, official(build, twice)).outcome == "conflict"
+    # A later decision settles it; an earlier one, or one by a body the rule does not name, does not.
+    later = build.override("public_official", on="2021-02-20", outcome="upheld")
+    assert decide(identify_rs, official(build, [*twice, later])).outcome == "excluded"
+    earlier = build.override("public_official", on="2021-01-20", outcome="upheld")
+    stranger = build.override("public_official", body="乡镇审核", on="2021-02-20", outcome="upheld")
+    assert decide(identify_rs, official(build, [earlier, *twice, stranger])).outcome == "conflict"
+    # Not yet decided on an earlier date: the earlier decision stands.
+    assert decide(identify_rs, official(build, [earlier, *twice]), as_of=date(2021, 1, 31)).outcome == "excluded"
+
+
+def test_identical_duplicate_overrides_are_no_conflict(identify_rs, build):
+    same = [build.override("public_official"), build.override("public_official", body="村民主评议")]
+    d = decide(identify_rs, official(build, same))
+    assert d.outcome == "identified"
+    assert result(d, "public_official").status == "overridden" and result(d, "public_official").contradicting == ()
+
+
+def test_contradictory_overrides_of_an_exception_that_does_not_hold_change_nothing(identify_rs, build):
+    both = [build.override("public_official", outcome="upheld"), build.override("public_official")]
+    d = decide(identify_rs, eligible(build, overrides=both))
+    assert d.outcome == "identified" and result(d, "public_official").status == "not_applicable"
+    unknown = decide(identify_rs, eligible(build, members=None, overrides=both))
+    assert unknown.outcome == "undetermined" and unknown.possible == ("conflict", "identified")
+
+
+def test_contradictory_overrides_that_cannot_change_the_outcome_are_no_conflict(defeasible_rs, build, status_of):
+    # Upheld, the level-2 exclusion excludes; set aside, the level-1 car exclusion does: excluded either way.
+    both = [build.override("official_pending", outcome="upheld"), build.override("official_pending")]
+    h = dibao(build, assets=CAR, members=[{"is_public_official": True}], overrides=both)
+    d = decide(defeasible_rs, h, "identify_deliberated")
+    assert d.outcome == "excluded"
+    assert status_of(d)["official_pending"] == "contradicted"
+    without_car = dibao(build, assets={"vehicles": []}, members=[{"is_public_official": True}], overrides=both)
+    assert decide(defeasible_rs, without_car, "identify_deliberated").outcome == "conflict"
+
+
+def test_a_body_named_in_traditional_form_can_set_a_rule_aside(identify_rs, fixtures_dir, tmp_path, build):
+    """Issue 13, row 4: the sources write 村民代表會議; ruleset and facts both read it as 村民代表会议."""
+    text = (fixtures_dir / "identify.yaml").read_text(encoding="utf-8")
+    assert "override_by: [村民代表会议, 村民主评议]" in text
+    traditional = tmp_path / "identify.yaml"
+    traditional.write_text(text.replace("override_by: [村民代表会议, 村民主评议]", "override_by: [村民代表會議]"),
+                           encoding="utf-8")
+    ruleset = povrules.load_ruleset(traditional)
+    assert ruleset.rules["public_official"].override_by == ("村民代表会议",)
+    for body in ("村民代表會議", "村民代表会议"):
+        h = official(build, [build.override("public_official", body=body)])
+        assert h.overrides[0].body == "村民代表会议"
+        d = decide(ruleset, h)
+        assert d.outcome == "identified" and result(d, "public_official").status == "overridden"
+
+
+def test_plan_effects_and_settle_with_effects_give_what_deciding_gives(identify_rs, build):
+    prepared = povrules.plan(identify_rs, "identify", traced=False)
+    assert [prepared.rules[i].id for i in prepared.defeasible] == ["public_official"]
+    cases = [[], [build.override("public_official")], [build.override("public_official", outcome="upheld")],
+             [build.override("public_official", outcome="upheld"), build.override("public_official")]]
+    seen = set()
+    for overrides in cases:
+        h = official(build, overrides)
+        effects = prepared.effects(h, AS_OF)
+        seen.add(effects)
+        made = prepared.settle(prepared.rule_values(h, AS_OF)[0], AS_OF, effects=effects)
+        d = prepared.decide(h, AS_OF)
+        assert (made.outcome, made.labels, made.possible, made.reasons) == (d.outcome, d.labels, d.possible, d.reasons)
+    assert seen == {("pending",), ("overridden",), ("fired",), ("contradicted",)}
+    with pytest.raises(povrules.EvaluationError, match="effects"):
+        prepared.settle([True] * len(prepared.rules), AS_OF)
+    with pytest.raises(ValueError, match="default-strength"):
+        prepared.settle([True] * len(prepared.rules), AS_OF, effects=("maybe",))
+
+
 # Conflicts and levels (defeasible.yaml).
 
 

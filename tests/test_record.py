@@ -30,7 +30,7 @@ from povrules.audit import (
     redact_facts,
     verify_record,
 )
-from povrules.audit.record import PERSONAL
+from povrules.facts import personal_fields
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS
 from povrules.trace import facts_digest
@@ -432,10 +432,15 @@ def test_redaction_removes_names_and_id_numbers_from_the_whole_record(redacted) 
 def test_redaction_keeps_everything_that_is_not_personal(redacted, personal_household) -> None:
     original = personal_household.model_dump(mode="json", exclude_none=True)
     member = redacted["facts"]["members"][0]
-    assert member["age"] == 44 and member["labour_capacity"] == "full" and member["id"] == "m1"
+    assert member["age"] == 44 and member["labour_capacity"] == "full"
     assert member["refuses_to_work"]["value"] is False and member["refuses_to_work"]["on"] == "2016-03-15"
-    assert redacted["facts"]["overrides"][0]["rule"] == "any_member_public_official"
-    assert redacted["facts"]["id"] == original["id"] and redacted["facts"]["village"] == original["village"]
+    # An override's rule is kept when it names a rule of the ruleset; this one names none of cn-yunnan-weishan's,
+    # so it is text nothing reads, and may hold anything.
+    assert redacted["facts"]["overrides"][0]["rule"] == _keyed("any_member_public_official")
+    # Ids and places are personal too (an id may be an ID number, a village narrows a household down).
+    assert member["id"] == _keyed("m1") and redacted["facts"]["id"] == _keyed(original["id"])
+    assert redacted["facts"]["village"] == _keyed(original["village"])
+    assert redacted["trace"]["facts_id"] == _keyed(original["id"])
     assert redacted["facts"]["assets"]["vehicles"] == original["assets"]["vehicles"]
     judged = redacted["facts"]["assets"]["has_large_enterprise"]  # judged facts keep value and date, not who or why
     assert judged["value"] is False and judged["on"] == "2016-03-15"
@@ -458,7 +463,7 @@ def test_redaction_leaves_the_outcome_and_the_rules_unchanged(redacted, personal
     for field in ("outcome", "labels", "missing", "decision", "as_of", "ruleset", "engine"):
         assert redacted[field] == plain[field], field
     assert plain["outcome"] == "undetermined" and plain["missing"]  # is_public_official is not given
-    strip = lambda t: {k: v for k, v in t.items() if k != "facts_digest"}  # noqa: E731
+    strip = lambda t: {k: v for k, v in t.items() if k not in ("facts_digest", "facts_id")}  # noqa: E731
     assert strip(redacted["trace"]) == strip(plain["trace"])  # no rule of this ruleset reads a personal fact
 
 
@@ -556,6 +561,24 @@ def test_redaction_reaches_the_minutes_of_an_override_in_the_trace(identify_rs) 
     assert "张三丰" not in record_json(record)
 
 
+def test_redaction_reaches_the_minutes_of_contradicting_overrides(identify_rs, validator) -> None:
+    minutes = ("2020年第3次会议 张三丰户", "2020年第4次会议 张三丰户")
+    household = povrules.parse_household({
+        "id": "h1", "rural_hukou": True, "income": {"per_capita_net": "3000"}, "assets": {"vehicles": []},
+        "members": [{"is_public_official": True}],
+        "overrides": [{"rule": "public_official", "body": "村民代表會議", "decided_on": "2020-05-01",
+                       "outcome": outcome, "minutes": text} for outcome, text in zip(("set_aside", "upheld"), minutes)],
+    })
+    decision = povrules.evaluate(household, identify_rs, "identify", as_of=date(2020, 6, 1))
+    plain, record = make_record(decision), make_record(decision, redact_key=KEY)
+    assert plain["outcome"] == record["outcome"] == "conflict"
+    (rule,) = [rule for rule in record["trace"]["rules"] if "contradicting" in rule]
+    assert [o["minutes"] for o in rule["contradicting"]] == [_keyed(text) for text in minutes]
+    assert [o["body"] for o in rule["contradicting"]] == ["村民代表会议", "村民代表会议"]
+    assert "张三丰" not in record_json(record) and "张三丰" in record_json(plain)
+    validator.validate(record)
+
+
 @pytest.mark.parametrize("key, message", [
     (b"short", r"redact_key: expected at least 16 bytes"),
     ("a text key of enough length", r"redact_key: expected bytes, got str"),
@@ -584,20 +607,36 @@ def _text_fields(model: type[BaseModel], seen: set[type]) -> set[tuple[str, str]
     return found
 
 
-# Text that names no person: identifiers the register gives, places, ruleset ids, project names.
+# Text that names no person: a village's or a county's own ids and names (a place, not a household).
 NOT_PERSONAL = {
-    ("Household", "id"), ("Household", "jurisdiction"), ("Household", "village"), ("Member", "id"),
-    ("ProjectBenefit", "project"), ("Override", "rule"),
     ("Village", "id"), ("Village", "name"), ("Village", "county"), ("Village", "poverty_areas"),
     ("County", "id"), ("County", "name"),
 }
 
 
+def _declared(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[tuple[str, str]]:
+    """(model, field) of every field declared personal, in ``model`` and the models it holds."""
+    if model in seen:
+        return set()
+    seen.add(model)
+    found = {(model.__name__.split("[")[0], name) for name in personal_fields(model)}
+    for info in model.model_fields.values():
+        stack = [info.annotation]
+        while stack:
+            tp = stack.pop()
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                found |= _declared(tp, seen)
+            else:
+                stack.extend(a for a in typing.get_args(tp) if a is not Ellipsis)
+    return found
+
+
 def test_every_text_fact_is_either_redacted_or_known_not_to_name_a_person() -> None:
     text_fields: set[tuple[str, str]] = set()
+    personal: set[tuple[str, str]] = set()
     for model, _ in SUBJECTS.values():
         text_fields |= _text_fields(model, set())
-    personal = {(cls.__name__, name) for cls, names in PERSONAL.items() for name in names}
+        personal |= _declared(model, set())
     assert personal <= text_fields
     unclassified = text_fields - personal - NOT_PERSONAL
     assert unclassified == set(), f"decide whether these facts identify a person: {sorted(unclassified)}"

@@ -6,7 +6,8 @@ ruleset its file name names, for every decision and three dates, plain and redac
 synthetic households (``synth.county(2000, 11)``) under three decisions, in blocks of 100. The
 records are made now by ``make_record`` + ``record_json`` and by ``make_record_json``; a record holds
 its trace, so traces are covered too. (If the synthetic county's generator changes, its blocks are
-made again by the code of the day, once the examples' groups still agree.)
+made again by the code of the day, once the examples' groups still agree.) The redacted groups were
+made again when redaction came to cover ids, places and project names as well.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def test_a_record_by_reference_names_the_facts_by_digest(key: bytes | None) -> N
     other = parse_facts(dict(full["facts"], id="WS-OTHER")) if key is None else dict(full["facts"], id="WS-OTHER")
     with pytest.raises(RecordError, match="facts_digest: recorded .* the facts given give"):
         verify_record(ref, facts=other)
-    assert "WS-" in explain_record(ref, "en")
+    assert ("WS-" in explain_record(ref, "en")) is (key is None)  # redacted, the explanation shows the id's hash
     store = RulesetStore(REPO / "rulesets")
     with pytest.raises(ReplayError, match="by reference .* give them back"):
         replay(text, store)

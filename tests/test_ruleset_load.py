@@ -494,6 +494,24 @@ def test_a_default_strength_rule_with_override_by_loads(tmp_path):
     assert r.strength == "default" and r.override_by == ("村民代表会议",)
 
 
+def test_override_by_in_traditional_form_is_read_as_the_canonical_name(tmp_path):
+    text = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n"
+                                           "    override_by: [村民代表會議, 村民主评议, 村民代表会议]\n")
+    r = load_ruleset(write(tmp_path, text)).rules["r1"]
+    assert r.override_by == ("村民代表会议", "村民主评议")  # one vocabulary: the same body named twice counts once
+
+
+def test_override_by_a_body_outside_the_vocabulary_is_refused_with_a_suggestion(tmp_path):
+    text = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n"
+                                           "    override_by: [村民主评议, 村民代表大会]\n")
+    err = error(tmp_path, text)
+    assert err.message == ("'override_by' of rule 'r1' names '村民代表大会', which is not a body facts can record")
+    assert err.hint == "did you mean '村民代表会议'?"
+    assert position(err) == at(text, "村民代表大会")
+    far = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n    override_by: [镇政府]\n")
+    assert error(tmp_path, far).hint.startswith("bodies: 村民代表会议, 村民主评议")
+
+
 def test_strength_is_hard_or_default(tmp_path):
     text = HEADER + rule("hh.rural_hukou", "    strength: soft\n")
     err = error(tmp_path, text)

@@ -33,14 +33,14 @@ from typing import IO, Any, Literal
 import attrs
 from pydantic import ValidationError
 
-from povrules.audit import DecisionLog, make_record_json
+from povrules.audit import DecisionLog, make_record_json, redact_id
 from povrules.audit.log import LogBatch
 from povrules.audit.record import FACTS_MODES, FactsMode
 from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SUBJECTS, problems_of, validate_json
+from povrules.facts import SUBJECTS, personal_fields, problems_of, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
 
@@ -134,6 +134,14 @@ def _decide_in_worker(items: Sequence[tuple[str, Any]]) -> _Done:
     return _decide_chunk(items, *_worker)
 
 
+def _shown_id(facts: Any, job: _Job) -> str | None:
+    """The subject's id as the output may show it: its keyed hash when the run redacts."""
+    value = getattr(facts, "id", None)
+    if job.redact_key is not None and isinstance(value, str) and "id" in personal_fields(type(facts)):
+        return redact_id(value, job.redact_key)
+    return value
+
+
 def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done:
     model = SUBJECTS[job.ruleset.subject][0]
     as_of = job.as_of
@@ -165,10 +173,10 @@ def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
             elif job.output == "text":
                 pieces.append(decision.explain(job.lang).encode("utf-8"))
             elif job.output == "table":
-                rows.append((getattr(facts, "id", None), decision.outcome, list(decision.labels), list(decision.missing),
+                rows.append((_shown_id(facts, job), decision.outcome, list(decision.labels), list(decision.missing),
                              list(decision.reasons), digest))
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
-            subject = f"{job.ruleset.subject} {getattr(facts, 'id', None)!r}"
+            subject = f"{job.ruleset.subject} {_shown_id(facts, job)!r}"
             return _Done(b"", (), (), {}, 0, (where, f"{subject}: cannot be decided: {type(exc).__name__}: {exc}"))
     separator = b"\n\n" if job.output == "text" else b"\n"
     text = b"".join(piece + separator for piece in pieces)

@@ -50,15 +50,41 @@ def quote_found(quote: str, text: str) -> bool:
     return True
 
 
+def source_path(sources: Path, file: str) -> Path | None:
+    """Where a cited ``file`` is inside the folder ``sources``, or None if it would lie outside it.
+
+    A citation names a file relative to the sources folder; an absolute path, a ``..`` step or a
+    symbolic link that leads out of the folder names no source, so nothing outside is ever read.
+    """
+    root = sources.resolve()
+    if Path(file).is_absolute() or ".." in Path(file).parts:
+        return None
+    path = (root / file).resolve()
+    return path if path.is_relative_to(root) else None
+
+
 def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
-    """Every citation of a ruleset (rules and parameter values) checked against the files in ``sources``."""
-    cache: dict[str, list[str] | None] = {}
+    """Every citation of a ruleset (rules and parameter values) checked against the files in ``sources``.
+
+    A cited file outside ``sources`` (see :func:`source_path`), unreadable or not UTF-8 is a problem
+    of its own; only regular files inside the folder are read.
+    """
+    cache: dict[str, list[str] | str] = {}
     problems: list[CitationProblem] = []
 
-    def lines_of(file: str) -> list[str] | None:
+    def lines_of(file: str) -> list[str] | str:
+        """The file's lines, or why there are none."""
         if file not in cache:
-            path = sources / file
-            cache[file] = path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
+            path = source_path(sources, file)
+            if path is None:
+                cache[file] = f"source file {file} is outside {sources} (name it relative to that folder, without '..')"
+            elif not path.is_file():
+                cache[file] = f"no source file {file} in {sources}"
+            else:
+                try:
+                    cache[file] = path.read_text(encoding="utf-8").splitlines()
+                except (OSError, UnicodeDecodeError) as exc:
+                    cache[file] = f"source file {file} cannot be read as UTF-8 text ({exc})"
         return cache[file]
 
     items: list[tuple[str, Citation]] = []
@@ -71,8 +97,8 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
                 items.append((f"{parameter.location} parameter {parameter.name!r} from {value.start}", value.citation))
     for where, citation in items:
         lines = lines_of(citation.file)
-        if lines is None:
-            problems.append(CitationProblem(where, citation, f"no source file {citation.file} in {sources}"))
+        if isinstance(lines, str):
+            problems.append(CitationProblem(where, citation, lines))
         elif citation.end_line > len(lines):
             problems.append(CitationProblem(where, citation, f"the source has only {len(lines)} lines"))
         elif not quote_found(citation.quote, "\n".join(lines[citation.line - 1:citation.end_line])):

@@ -115,6 +115,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     lines = []
     for file in _ruleset_files(args.rulesets):
         ruleset = load_ruleset(file)
+        for warning in ruleset.warnings:
+            print(warning, file=sys.stderr)
         lines.append(f"{file}: {ruleset.id} {ruleset.version} {ruleset.digest} "
                      f"({len(ruleset.rules)} rules, {len(ruleset.parameters)} parameters, "
                      f"decisions: {', '.join(ruleset.decisions)})")
@@ -129,7 +131,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     problems = []
     files = _ruleset_files(args.rulesets)
     for file in files:
-        problems.extend(check_citations(load_ruleset(file), sources))
+        ruleset = load_ruleset(file)
+        for warning in ruleset.warnings:
+            print(warning, file=sys.stderr)
+        problems.extend(check_citations(ruleset, sources))
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"lint: {len(files)} ruleset(s), {len(problems)} citation problem(s)")
@@ -252,6 +257,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     except ValueError:
         raise _Failure(f"--as-of: expected a date as YYYY-MM-DD, got {args.as_of!r}") from None
     recording = args.record or args.log is not None or args.redact_key_file is not None or args.facts_by_digest
+    if args.engine == "columnar":
+        return _decide_columnar(args, as_of, recording)
     write, _ = _output_kind(args, recording)
     if args.workers is not None and args.workers < 1:
         raise _Failure(f"--workers: expected 1 or more, got {args.workers}")
@@ -274,6 +281,37 @@ def cmd_decide(args: argparse.Namespace) -> int:
             print(f"{args.log}: appended {report.subjects} record(s), seq {report.first_seq} to {report.last_seq}")
         else:
             print(f"{args.log}: no household in the input, nothing appended")
+    return EXIT_OK
+
+
+def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> int:
+    """``decide --engine columnar``: a caseload file to a decision table (see docs/batch.md)."""
+    from povrules.columnar import decide_file
+
+    if args.log is not None:
+        raise _Failure("--engine columnar: --log is refused: a log holds decision records, and records need the "
+                       "traces only the row engine makes")
+    if recording:
+        raise _Failure("--engine columnar: --record, --redact-key-file and --facts-by-digest make decision records, "
+                       "which need the traces only the row engine makes")
+    if _output_kind(args, False)[0] != "table":
+        raise _Failure("--engine columnar writes a decision table only: give -o FILE.parquet or -o FILE.csv "
+                       "(traces and explanations need the row engine)")
+    if args.workers is not None:
+        raise _Failure("--engine columnar: --workers is refused: the columnar engine decides in one process "
+                       "(polars uses the cores)")
+    ruleset = load_ruleset(args.ruleset)
+    ruleset.decision(args.decision)  # fail before reading any household
+    source = _source(args, ruleset.subject)
+    if isinstance(source, list):
+        raise _Failure("--engine columnar reads a caseload file (.jsonl, .parquet, or .csv/.xlsx with --mapping) "
+                       "or JSON Lines on standard input (--jsonl), not one JSON document")
+    progress = _Progress(_count_lines(source) if isinstance(source, str) and source.endswith(".jsonl") else None)
+    try:
+        decide_file(ruleset, args.decision, source, as_of=as_of, output=args.output, mapping=args.mapping,
+                    table_format=args.format, progress=progress.update)
+    finally:
+        progress.close()
     return EXIT_OK
 
 
@@ -471,6 +509,9 @@ def parser() -> argparse.ArgumentParser:
                              "whole at the end or not at all; implies --record. The records are then written only "
                              "to -o, and a summary line to standard output")
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
+    decide.add_argument("--engine", choices=("row", "columnar"), default="row",
+                        help="row (default): every output; columnar: a caseload file to a decision table only "
+                             "(-o FILE.parquet|csv), block by block in one process, record_digest null")
     decide.set_defaults(run=cmd_decide)
 
     test = command("test", "Run the policy tests (YAML cases in each ruleset's tests/ folder) and report failures.")

@@ -304,6 +304,29 @@ def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
     return found
 
 
+def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
+    """Raise if the variant changes only parameters that no rule of the ruleset reads (its load warnings name
+    them): the comparison would report no change, which reads as "the change does not matter" when nothing
+    ever looks at the value. A parameter another decision reads is compared as usual."""
+    changed = sorted(name for name in {*baseline.parameters, *variant.parameters}
+                     if getattr(baseline.parameters.get(name), "values", None)
+                     != getattr(variant.parameters.get(name), "values", None))
+    read = {name for rule in variant.rules.values() for name in rule.parameters}
+    read |= {name for spec in variant.decisions.values() for t in spec.tiebreak for name in _parameters_of(variant, t.expr)}
+    unread = [name for name in changed if name not in read]
+    if unread and len(unread) == len(changed):
+        names = ", ".join(map(repr, unread))
+        raise EvaluationError(f"the variant changes parameter {names}, which no rule of ruleset {variant.id!r} "
+                              f"reads: comparing on decision {var_plan.spec.name!r} would report no change for any "
+                              "household")
+
+
+def _parameters_of(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
+    """The parameters an expression reads, directly or through derived facts."""
+    exprs = [expr, *(ruleset.derived[name].expr for name in _derived_used(ruleset, expr))]
+    return {node.name for e in exprs for node in ast.walk(e) if isinstance(node, ast.ParamRef)}
+
+
 def _combines(rule: Rule) -> tuple[Any, ...]:
     """What of a rule the decision's combination reads (besides its value)."""
     return (rule.strength, rule.outcome, rule.level, rule.override_by)
@@ -370,6 +393,8 @@ class _Comparer:
         removed = [(j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
                    or rule.id not in var_plan.spec.rule_ids]
         combination_causes = () if combines_same else self._combination_causes(variant, var_plan, removed)
+        if not reached and combines_same and not removed:
+            _refuse_unread(self.baseline, variant, var_plan)
 
         counts: Counter[tuple[str, str]] = Counter()
         changes: list[Change] = []

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 UNDETERMINED = "undetermined"
 NEEDS_DELIBERATION = "needs_deliberation"
 CONFLICT = "conflict"
+# The effects a default-strength exception can have (see :meth:`Plan.effects`). CONTRADICTED: the
+# latest records of the bodies it names, all of one date, disagree (one upheld, one set aside).
+EFFECTS = ("fired", "pending", "overridden", "contradicted")
+CONTRADICTED = "contradicted"
 RANKED = "ranked"
 MAX_ENUMERATED = 12  # unknown items; beyond this every unknown item is reported as relevant
 
@@ -55,9 +59,11 @@ class RuleResult:
     """One rule tried: its value, the leaf conditions behind it, and what became of its effect.
 
     ``status`` is one of: ``met``, ``not_met`` (criteria and ranking criteria);
-    ``applied``, ``overridden``, ``awaiting_deliberation``, ``superseded``,
+    ``applied``, ``overridden``, ``awaiting_deliberation``, ``contradicted``, ``superseded``,
     ``not_applicable`` (exceptions); ``selected``, ``matched``, ``not_matched``
-    (table rows); ``unknown``; ``not_in_force``.
+    (table rows); ``unknown``; ``not_in_force``. ``override`` is the recorded decision that stands
+    for a default-strength exception; ``contradicting``, the records of one date that disagree
+    (then ``override`` is None).
     """
 
     rule: Rule
@@ -66,6 +72,7 @@ class RuleResult:
     leaves: tuple[Leaf, ...]
     status: str
     override: Override | None = None
+    contradicting: tuple[Override, ...] = ()
 
 
 class Decision:
@@ -73,16 +80,19 @@ class Decision:
 
     # Kept small: the common case (one label, nothing missing) stores no ``_extra``
     # tuple, and statuses and reasons are worked out only when someone reads them.
-    __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained")
+    __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained", "_effects")
 
     def __init__(self, plan: Plan, facts: FactModel, as_of: date, outcome: str, run: RuleValues,
-                 extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None):
+                 extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None,
+                 effects: Mapping[str, str] | None = None):
         self._plan = plan
         self.facts = facts  # the subject's facts: a Household, Village or County
         self.as_of = as_of
         self.outcome = outcome
         self._values, self._leaves = run
         self._extra = extra  # (labels, missing, possible, sort_key)
+        # Effects of default-strength exceptions given to Plan.settle, by rule id (None: read from the facts).
+        self._effects = effects
 
     @property
     def plan(self) -> Plan:
@@ -293,35 +303,64 @@ class Plan:
     @property
     def reads_facts(self) -> bool:
         """Whether combining rule values reads the subject's facts too: overrides of default-strength
-        exceptions, or a ranking's sort key. Such a plan cannot :meth:`settle` bare values."""
+        exceptions, or a ranking's sort key. Such a plan :meth:`settle` s bare values only when given
+        the exceptions' ``effects`` (never a ranking)."""
         return self._has_default or self.spec.kind == "ranking"
 
-    def settle(self, values: Sequence[Value], as_of: date) -> Settled:
+    @property
+    def defeasible(self) -> tuple[int, ...]:
+        """The indices (into :attr:`rules`) of the default-strength exceptions, whose effects
+        :meth:`effects` gives and :meth:`settle` takes, in this order."""
+        n = self._n_criteria
+        return tuple(n + i for i, (rule, _) in enumerate(self._items[n:]) if rule.strength == "default")
+
+    def effects(self, facts: FactModel, as_of: date) -> tuple[str, ...]:
+        """What each default-strength exception (in the order of :attr:`defeasible`) does if it holds,
+        from the subject's recorded overrides on ``as_of``: one of :data:`EFFECTS`. ``fired``: the latest
+        decision of a body the rule names upheld it; ``overridden``: set it aside; ``pending``: no
+        decision yet; ``contradicted``: the latest date's decisions disagree. Raises ``TypeError``
+        for facts of the wrong model."""
+        self._check(facts, "effects")
+        return tuple(_effect(self.rules[i], facts, as_of) for i in self.defeasible)  # type: ignore[arg-type]
+
+    def settle(self, values: Sequence[Value], as_of: date, effects: Sequence[str] | None = None) -> Settled:
         """Combine rule values alone (in the order of ``rules``; ``None`` for a rule not in force, an
         ``Unknown`` for an unknown one) into outcome, labels and the outcomes still possible.
 
-        The same combination as :meth:`combine`, for a plan that reads no facts while combining, so
-        that one pattern of values settles every subject that has it (the columnar evaluator's use).
-        Missing facts are not named (an ``Unknown`` may carry none); instead ``relevant`` lists the
-        unknown rules whose missing facts :meth:`decide` would report: a subject's ``missing`` is the
-        sorted union of those rules' ``Unknown.missing``. Raises :class:`EvaluationError` when
-        :attr:`reads_facts`, ``ValueError`` when ``values`` has not one entry per rule, and as
-        :meth:`bind` does.
+        The same combination as :meth:`combine`, without facts, so that one pattern of values
+        settles every subject that has it (the columnar evaluator's use). A plan that looks up
+        overrides (:attr:`defeasible` not empty) needs ``effects`` too, one of :data:`EFFECTS` per
+        default-strength exception as :meth:`effects` gives them; the pattern is then values and
+        effects together. Missing facts are not named (an ``Unknown`` may carry none); instead
+        ``relevant`` lists the unknown rules whose missing facts :meth:`decide` would report: a
+        subject's ``missing`` is the sorted union of those rules' ``Unknown.missing``. Raises
+        :class:`EvaluationError` for a ranking or a plan that needs ``effects`` without them,
+        ``ValueError`` when ``values`` has not one entry per rule or ``effects`` not one known effect
+        per default-strength exception, and as :meth:`bind` does.
         """
-        if self.reads_facts:
+        if self.spec.kind == "ranking" or (self._has_default and effects is None):
             raise EvaluationError(f"decision {self.spec.name!r} reads facts while combining "
-                                  "(default-strength exceptions or a ranking); use combine()")
+                                  "(default-strength exceptions or a ranking); give their effects, or use combine()")
         params = self.bind(as_of)
         values = tuple(values)
         if len(values) != len(self.rules):
             raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
                              f"settle() was given {len(values)} values")
+        given = None
+        if effects is not None:
+            effects = tuple(effects)
+            defeasible = self.defeasible
+            if len(effects) != len(defeasible) or not all(e in EFFECTS for e in effects):
+                raise ValueError(f"decision {self.spec.name!r} has {len(defeasible)} default-strength exceptions; "
+                                 f"settle() takes one of {', '.join(EFFECTS)} for each, not {list(effects)}")
+            given = {self.rules[i].id: e for i, e in zip(defeasible, effects)}
         # Each unknown rule is given a missing set naming only itself (its index). The combination
         # reports the union of the missing sets of the items that could change the verdict (a base
         # of criteria carries the union of its unknown criteria's), so the "paths" it reports are
         # exactly the relevant rules, found by the same code that decides a subject's ``missing``.
         tagged = tuple(Unknown(frozenset({str(i)})) if v.__class__ is Unknown else v for i, v in enumerate(values))
-        made = self._kind(self, Env(None, params, as_of, None), (tagged, None))
+        env = Env(None, params, as_of, None)
+        made = _eligibility(self, env, (tagged, None), given) if given else self._kind(self, env, (tagged, None))
         return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)),
                        made.reasons)
 
@@ -611,27 +650,39 @@ def _kleene_all(values: Iterable[Value]) -> Value:
     return True if unknown is None else unknown
 
 
-def _override(rule: Rule, household: Household, as_of: date) -> Override | None:
-    """The latest decision, on or before ``as_of``, of a body the rule names."""
-    found = None
+def _latest(rule: Rule, household: Household | None, as_of: date) -> tuple[Override, ...]:
+    """The latest decisions, on or before ``as_of``, of the bodies the rule names: every record of
+    the latest date, in the order recorded. An unknown list of overrides is read as none recorded."""
+    found: list[Override] = []
     for item in getattr(household, "overrides", None) or ():  # villages and counties record none
         if item.rule == rule.id and item.body in rule.override_by and item.decided_on <= as_of:
-            if found is None or item.decided_on >= found.decided_on:
-                found = item
-    return found
+            if not found or item.decided_on > found[0].decided_on:
+                found = [item]
+            elif item.decided_on == found[0].decided_on:
+                found.append(item)
+    return tuple(found)
+
+
+def _override(rule: Rule, household: Household | None, as_of: date) -> Override | None:
+    """The decision that stands: the latest (of one date, the last recorded; they agree unless contradicted)."""
+    latest = _latest(rule, household, as_of)
+    return latest[-1] if latest else None
 
 
 # Eligibility: criteria (all must hold) and defeasible exceptions.
 
 
-def _effect(rule: Rule, household: Household, as_of: date) -> str:
-    """What an exception does if it holds: fire, await deliberation, or stand set aside."""
+def _effect(rule: Rule, household: Household | None, as_of: date) -> str:
+    """What an exception does if it holds: fire, await deliberation, stand set aside, or neither
+    when the latest decisions contradict one another (identical records do not)."""
     if rule.strength == "hard":
         return "fired"
-    override = _override(rule, household, as_of)
-    if override is None:
+    outcomes = {item.outcome for item in _latest(rule, household, as_of)}
+    if not outcomes:
         return "pending"
-    return "fired" if override.outcome == "upheld" else "overridden"
+    if len(outcomes) > 1:
+        return CONTRADICTED
+    return "fired" if "upheld" in outcomes else "overridden"
 
 
 def _verdict(spec: DecisionSpec, label: str) -> str:
@@ -641,11 +692,25 @@ def _verdict(spec: DecisionSpec, label: str) -> str:
 
 
 def _eligibility_label(spec: DecisionSpec, active: Sequence[tuple[Rule, str]], bits: Sequence[Any]) -> str:
-    """The label for one true/false assignment: bits[0] is the base, bits[1:] the active exceptions."""
+    """The label for one true/false assignment: bits[0] is the base, bits[1:] the active exceptions.
+
+    An exception whose latest recorded decisions contradict one another is read both ways (upheld,
+    set aside): if the readings give different labels, the records decide nothing and the outcome
+    is ``conflict``; if they give the same label, that label stands.
+    """
     base_label = spec.yes if bits[0] else spec.no
     live = [(rule.level, effect, rule.outcome) for (rule, effect), on in zip(active, bits[1:])
             if on is True and effect != "overridden"]
-    return _resolve(spec, live, base_label)
+    split = [i for i, item in enumerate(live) if item[1] == CONTRADICTED]
+    if not split:
+        return _resolve(spec, live, base_label)
+    labels = set()
+    for reading in product((True, False), repeat=len(split)):
+        read = dict(zip(split, reading))  # index → upheld (True) or set aside (False)
+        kept = [item if i not in read else (item[0], "fired", item[2]) for i, item in enumerate(live)
+                if read.get(i, True)]
+        labels.add(_resolve(spec, kept, base_label))
+    return labels.pop() if len(labels) == 1 else CONFLICT
 
 
 def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_label: str) -> str:
@@ -670,7 +735,8 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
+def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None, given: Mapping[str, str] | None = None) -> Decision:
+    """``given``: the default-strength exceptions' effects by rule id (:meth:`Plan.settle`), else read from the facts."""
     if run is None:  # given only when the items' values are already known (a what-if comparison)
         run = _run(plan, env)
     values = run[0]
@@ -682,7 +748,9 @@ def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None) -> Decisio
     spec, n = plan.spec, plan._n_criteria
     base = _kleene_all(_live(values[:n]))
     active = [(rule, v) for (rule, _), v in zip(plan._items[n:], values[n:]) if v is not None]
-    if plan._has_default:
+    if given is not None:
+        effects = [(rule, given.get(rule.id, "fired")) for rule, _ in active]
+    elif plan._has_default:
         effects = [(rule, _effect(rule, env.facts, env.as_of)) for rule, _ in active]
     else:
         effects = [(rule, "fired") for rule, _ in active]
@@ -691,8 +759,9 @@ def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None) -> Decisio
         items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
     if settled is None:
         missing = _missing(items[i] for i in relevant)
-        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()))
-    return Decision(plan, env.facts, env.as_of, settled, run)
+        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()),
+                        given)
+    return Decision(plan, env.facts, env.as_of, settled, run, None, given)
 
 
 def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
@@ -706,12 +775,20 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
         if (final == spec.no and status == "not_met") or (final == spec.yes and status == "met"):
             reasons.append(rule.id)
     exceptions = d._raw[n:]
-    effects = {rule.id: _effect(rule, d.household, d.as_of) for rule, value, _ in exceptions if value is not None}
+    given = d._effects
+    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.household, d.as_of)
+               for rule, value, _ in exceptions if value is not None}
     # Only an exception in effect (hard, or upheld) supersedes lower ones; one awaiting deliberation not yet.
     top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
               default=None)
     for rule, value, leaves in exceptions:
-        override = _override(rule, d.household, d.as_of) if rule.strength == "default" and value is not None else None
+        override: Override | None = None
+        contradicting: tuple[Override, ...] = ()
+        if rule.strength == "default" and value is not None and given is None:
+            if effects[rule.id] == CONTRADICTED:
+                contradicting = _latest(rule, d.household, d.as_of)
+            else:
+                override = _override(rule, d.household, d.as_of)
         status = _status(value)
         if value is True:
             effect = effects[rule.id]
@@ -720,12 +797,14 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             elif top is not None and rule.level < top:
                 status = "superseded"
             else:
-                status = "awaiting_deliberation" if effect == "pending" else "applied"
+                status = {"pending": "awaiting_deliberation", CONTRADICTED: CONTRADICTED}.get(effect, "applied")
         elif value is False:
             status = "not_applicable"
-        if status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT):
+        # A contradicted exception decided only if its records, read both ways, made the conflict.
+        if ((status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT))
+                or (status == CONTRADICTED and final == CONFLICT)):
             reasons.append(rule.id)
-        results.append(RuleResult(rule, "exception", value, tuple(leaves), status, override))
+        results.append(RuleResult(rule, "exception", value, tuple(leaves), status, override, contradicting))
     return tuple(results), tuple(reasons)
 
 

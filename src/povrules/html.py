@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from povrules.lang import ast
-from povrules.trace import OPERATOR_WORDS, RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, describe_operand, format_value
+from povrules.trace import (
+    OPERATOR_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    contradicting_text,
+    describe_operand,
+    format_value,
+)
 
 if TYPE_CHECKING:
     from povrules.compare import Comparison, Sweep
@@ -253,7 +261,7 @@ _RESULT_CLASS = {"true": "pv-pass", "false": "pv-fail", "unknown": "pv-unknown",
 _STATUS_CLASS = {
     "met": "pv-pass", "applied": "pv-pass", "selected": "pv-pass", "matched": "pv-pass",
     "not_met": "pv-fail", "not_matched": "pv-fail", "not_applicable": "pv-clear",
-    "unknown": "pv-unknown", "awaiting_deliberation": "pv-unknown",
+    "unknown": "pv-unknown", "awaiting_deliberation": "pv-unknown", "contradicted": "pv-unknown",
     "overridden": "pv-off", "superseded": "pv-off", "not_in_force": "pv-off",
 }
 
@@ -330,6 +338,8 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
     if override:
         body, on = override.get("body"), override.get("decided_on")
         status += f"（{body} {on}）" if lang == "zh" else f" ({body}, {on})"
+    elif rule_trace.get("contradicting"):
+        status += contradicting_text(rule_trace["contradicting"], lang)
     elif result.status == "awaiting_deliberation":
         bodies = "、".join(result.rule.override_by)
         status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -126,6 +126,14 @@ def _frame_plan(key: str, blob: bytes, decision: str, as_of: date) -> FramePlan:
     return found
 
 
+def _row_id(batch: pa.RecordBatch) -> Callable[[int], str]:
+    """How an error names a row of the batch: by its ``id`` (read only for the row named)."""
+    import pyarrow as pa
+
+    ids = batch.column("id") if "id" in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
+    return lambda row: f"row id={ids[row].as_py()!r}"
+
+
 def _output_schema(missing: bool) -> tuple[pa.Schema, str]:
     import pyarrow as pa
 
@@ -179,8 +187,7 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            ids = batch.column("id").to_pylist() if "id" in batch.schema.names else [None] * batch.num_rows
-            frame = arrow_frame(batch, subject=subject, where=lambda row: f"row id={ids[row]!r}")
+            frame = arrow_frame(batch, subject=subject, where=_row_id(batch))
             decided = local.decide(frame, missing=missing)
             # polars gives large (64-bit offset) strings and lists; Spark's Arrow reader expects the plain ones.
             table = pa.Table.from_batches(decided.to_arrow().to_batches()).cast(out_schema)

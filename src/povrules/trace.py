@@ -7,6 +7,7 @@ only when asked, so that tracing costs little on the hot path.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -149,6 +150,8 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
         out["override_by"] = list(rule.override_by)
     if result.override is not None:
         out["override"] = result.override.model_dump(mode="json", exclude_none=True)
+    if result.contradicting:
+        out["contradicting"] = [o.model_dump(mode="json", exclude_none=True) for o in result.contradicting]
     if rule.note:
         out["note"] = rule.note
     return out
@@ -205,14 +208,16 @@ RESULT_WORDS = {"zh": {"true": "成立", "false": "不成立", "unknown": "未�
            "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
 STATUS_WORDS = {
     "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
-           "awaiting_deliberation": "待评议", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
+           "awaiting_deliberation": "待评议", "contradicted": "评议决定相互矛盾", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
            "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
            "not_in_force": "不在有效期"},
     "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
-           "awaiting_deliberation": "awaits deliberation", "superseded": "superseded by a higher exception",
+           "awaiting_deliberation": "awaits deliberation",
+           "contradicted": "recorded deliberations contradict each other", "superseded": "superseded by a higher exception",
            "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
            "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
 }
+OVERRIDE_OUTCOME_WORDS = {"zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
 RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
 _WORDS = {
     "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
@@ -304,6 +309,15 @@ def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
     return f"{describe_operand(node, left, where, decision, lang)} → {verdict}"
 
 
+def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """The override records of one date that contradict one another (as the trace shows them), in
+    brackets: body, date and what each decided, in the order recorded."""
+    words = OVERRIDE_OUTCOME_WORDS[lang]
+    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}"
+             for r in records]
+    return f"（{'；'.join(parts)}）" if lang == "zh" else f" ({'; '.join(parts)})"
+
+
 def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions and source."""
     if lang not in ("zh", "en"):
@@ -328,6 +342,8 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         if result.override is not None:
             o = result.override
             status += f"（{o.body} {o.decided_on}）" if lang == "zh" else f" ({o.body}, {o.decided_on})"
+        elif result.contradicting:
+            status += contradicting_text([o.model_dump(mode="json") for o in result.contradicting], lang)
         elif result.status == "awaiting_deliberation":
             bodies = "、".join(rule.override_by)
             status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
@@ -369,6 +385,12 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
 
 
 # Explanations of stored records
+
+
+def _part(condition: dict[str, Any], side: str) -> dict[str, Any]:
+    """One operand of a recorded condition, or an empty one (shown as "?") if the record has none."""
+    operand = condition.get(side)
+    return operand if isinstance(operand, dict) else {"expr": "?", "value": "?"}
 
 
 def _value_text(operand: dict[str, Any], lang: str) -> str:
@@ -414,15 +436,19 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
         if override:
             status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
                        else f" ({override.get('body')}, {override.get('decided_on')})")
+        elif rule.get("contradicting"):
+            status += contradicting_text(rule["contradicting"], lang)
         mark = RESULT_MARKS.get(rule.get("result"), "?")
         lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
         for condition in rule.get("conditions", []):
             verdict = RESULT_WORDS[lang].get(condition.get("result"), condition.get("result"))
             if "op" in condition:
-                text = (f"{_value_text(condition['left'], lang)} {OPERATOR_WORDS[lang].get(condition['op'], condition['op'])} "
-                        f"{_value_text(condition['right'], lang)}")
+                # A verified record may still lack an operand the schema leaves optional: shown as "?", never a crash.
+                op = condition["op"]
+                text = (f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
+                        f"{_value_text(_part(condition, 'right'), lang)}")
             else:
-                text = _value_text(condition.get("value", {}), lang)
+                text = _value_text(_part(condition, "value"), lang)
             lines.append(f"      {text} → {verdict}")
         for parameter in rule.get("parameters", []):
             unit = f" {parameter['unit']}" if parameter.get("unit") else ""
@@ -430,14 +456,15 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
                      else f" (from {parameter.get('from')})")
             value = parameter.get("value")
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
-            lines.append(f"      {parameter['name']} = {shown}{unit}{since}")
+            lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
         if rule.get("missing"):
             lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
         cite = rule.get("cite")
         if cite:
-            where = f"{cite['file']}:{cite['line']}"
-            if cite.get("end_line") not in (None, cite["line"]):
+            where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
+            if cite.get("end_line") not in (None, cite.get("line")):
                 where += f"-{cite['end_line']}"
-            lines.append(f"      {words['source']}{colon}{where}「{cite['quote']}」" if lang == "zh"
-                         else f"      {words['source']}: {where} “{cite['quote']}”")
+            quote = cite.get("quote", "")
+            lines.append(f"      {words['source']}{colon}{where}「{quote}」" if lang == "zh"
+                         else f"      {words['source']}: {where} “{quote}”")
     return "\n".join(lines)

@@ -20,7 +20,9 @@ from povrules.audit.record import (
     record_digest,
     record_json,
     record_schema,
+    redact_decision,
     redact_facts,
+    redact_id,
     verify_record,
 )
 from povrules.audit.replay import (
@@ -34,7 +36,7 @@ from povrules.audit.replay import (
 
 __all__ = [
     "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "make_record_json", "record_digest", "record_json", "record_schema",
-    "redact_facts", "verify_record",
+    "redact_decision", "redact_facts", "redact_id", "verify_record",
     "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "iter_log", "verify_log",
     "Divergence", "Replay", "ReplayError", "RulesetStore", "replay", "replay_with_current", "explain_record",
 ]

@@ -5,10 +5,11 @@ facts, the date, the ruleset's id, version and content digest, the engine
 version, the outcome and the full trace. It is canonical JSON, so the same
 decision always gives the same bytes, and it ends with its own digest.
 
-With a redaction key, the personal values in the facts (members' names and
-ID numbers, the names of the people who judged or visited, free-text notes)
-are replaced by a keyed hash (HMAC-SHA256) of the value, here and wherever
-the trace shows them.
+With a redaction key, the personal values in the facts (every field the fact
+models declare ``personal``: ids, names, ID numbers, places, the people who
+judged or visited, free-text notes) are replaced by a keyed hash
+(HMAC-SHA256) of the value, here and wherever the trace shows them (the
+facts' id included).
 
 Records by reference (``make_record(..., facts="digest")``)
     For callers who keep the facts elsewhere (a register, a data lake), a record may leave the
@@ -34,14 +35,14 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SINGLE_LINE, SUBJECTS, Judged, Look, Member, Override, parse_facts
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
+from povrules.errors import FactsError, PovrulesError
+from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
 
@@ -55,16 +56,11 @@ MIN_KEY_BYTES = 16
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _REDACTED = re.compile(r"^hmac-sha256:[0-9a-f]{64}$")
 
-# The facts that identify a person, or may, by the model that holds them. Rules never read
-# them (no shipped ruleset does; a redacted record would still replay if one compared two of
-# them, since equal values keep equal hashes). Free text (notes, evidence, minutes) is
-# redacted too: nothing stops a caseworker writing a name or an illness into it.
-PERSONAL: dict[type[BaseModel], tuple[str, ...]] = {
-    Member: ("name", "id_number"),  # 姓名, 身份证号
-    Judged: ("by", "evidence"),  # who judged (e.g. 村第一书记 王某), what the judgement rests on
-    Look: ("assessor", "note"),  # who made the 五看 home visit, what was seen
-    Override: ("minutes",),  # reference to the minutes of the deliberating body
-}
+# Which facts are personal is declared on the fact models' fields (``personal=``, see
+# povrules.facts.personal_fields), not listed here: a field added to a model is redacted as soon as
+# it is declared. Rules never read them (no shipped ruleset does; a redacted record would still
+# replay if one compared two of them, since equal values keep equal hashes). Free text (notes,
+# evidence, minutes) is redacted too: nothing stops a caseworker writing a name or an illness into it.
 
 
 class RecordError(PovrulesError):
@@ -112,25 +108,28 @@ def _check_key(key: object) -> bytes:
     return bytes(key)
 
 
-def _personal_fields(model: BaseModel) -> tuple[str, ...]:
-    for cls, names in PERSONAL.items():
-        if isinstance(model, cls):
-            return names
-    return ()
+def _hidden(model: BaseModel, name: str, dumped: Any, rules: Collection[str]) -> bool:
+    """Whether field ``name`` of ``model`` (dumped as ``dumped``) is redacted."""
+    kind = personal_fields(type(model)).get(name)
+    if kind == "rule_reference":
+        return dumped not in rules  # a rule of the ruleset is public; any other text nothing reads, and may be anything
+    return kind is not None
 
 
-def _redact_model(model: BaseModel, data: dict[str, Any], key: bytes) -> dict[str, Any]:
-    """``data`` is ``model``'s JSON dump; return it with the personal values replaced."""
-    personal = _personal_fields(model)
+def _redact_model(model: BaseModel, data: dict[str, Any], key: bytes, rules: Collection[str] = ()) -> dict[str, Any]:
+    """``data`` is ``model``'s JSON dump; return it with the personal values replaced.
+
+    ``rules``: the ids of the ruleset's rules, which a ``rule_reference`` field keeps.
+    """
     out: dict[str, Any] = {}
     for name, dumped in data.items():
         value = getattr(model, name)
-        if name in personal:
+        if _hidden(model, name, dumped, rules):
             out[name] = _redact_value(dumped, key)
         elif isinstance(value, BaseModel):
-            out[name] = _redact_model(value, dumped, key)
+            out[name] = _redact_model(value, dumped, key, rules)
         elif isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
-            out[name] = [_redact_model(v, d, key) for v, d in zip(value, dumped)]
+            out[name] = [_redact_model(v, d, key, rules) for v, d in zip(value, dumped)]
         else:
             out[name] = dumped
     return out
@@ -144,13 +143,34 @@ def _redact_value(dumped: Any, key: bytes) -> Any:
     return dumped  # not text: nothing to hide
 
 
-def redact_facts(facts: BaseModel, key: bytes) -> dict[str, Any]:
+def redact_facts(facts: BaseModel, key: bytes, *, rules: Collection[str] = ()) -> dict[str, Any]:
     """A subject's facts as canonical JSON data, with every personal value replaced by its keyed hash.
 
     Redaction is deterministic: the holder of the key can redact the facts in
-    the register again and compare ``facts_digest`` with a record's.
+    the register again and compare ``facts_digest`` with a record's. ``rules``
+    are the ids of the ruleset's rules: an override naming one keeps it (give
+    ``ruleset.rules`` to redact as a record of that ruleset does).
     """
-    return _redact_model(facts, facts.model_dump(mode="json", exclude_none=True), _check_key(key))
+    return _redact_model(facts, facts_json(facts), _check_key(key), rules)
+
+
+def redact_id(value: str, key: bytes) -> str:
+    """One identifier (a household's id, say) as redaction writes it: its keyed hash under ``key``."""
+    return _keyed(value, _check_key(key))
+
+
+def redact_decision(decision: Decision, key: bytes) -> Decision:
+    """The decision made again on the redacted facts: what explanations and HTML views of a decision should
+    be made from when they may be seen by someone who must not see personal values.
+
+    Rules read no personal field, so the outcome is the same; every value a view prints that comes from
+    the facts (the id, who judged, operand values) is then a keyed hash.
+    """
+    from povrules.engine import evaluate
+
+    ruleset = decision.ruleset
+    redacted = ruleset.facts_type.model_validate(redact_facts(decision.facts, key, rules=ruleset.rules))
+    return evaluate(redacted, ruleset, decision.decision, as_of=decision.as_of, trace=decision.traced)
 
 
 _STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -177,46 +197,66 @@ def _resolve(facts: BaseModel, root: str, path: str) -> tuple[Any, str | None, A
     return parent, name, obj
 
 
-def _redact_operand(operand: dict[str, Any], facts: BaseModel, root: str, key: bytes) -> dict[str, Any]:
+def _redact_operand(operand: dict[str, Any], facts: BaseModel, root: str, key: bytes,
+                    rules: Collection[str]) -> dict[str, Any]:
     """An operand that shows a fact: redact its value if the fact, or a part of it, is personal."""
     path = operand.get("fact")
     if path is None:
         return operand
     parent, name, obj = _resolve(facts, root, path)
     value = operand["value"]
-    if parent is not None and name in _personal_fields(parent):
+    if parent is not None and name is not None and _hidden(parent, name, value, rules):
         value = _redact_value(value, key)
     elif isinstance(obj, BaseModel) and isinstance(value, dict):
-        value = _redact_model(obj, value, key)
+        value = _redact_model(obj, value, key, rules)
     elif isinstance(obj, tuple) and isinstance(value, list) and len(obj) == len(value):
-        value = [_redact_model(o, v, key) if isinstance(o, BaseModel) and isinstance(v, dict) else v
+        value = [_redact_model(o, v, key, rules) if isinstance(o, BaseModel) and isinstance(v, dict) else v
                  for o, v in zip(obj, value)]
     return dict(operand, value=value)
 
 
-def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes, facts_digest: str) -> dict[str, Any]:
-    """Redact where the trace shows facts: the operands of conditions, and recorded overrides."""
+def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes, facts_digest: str,
+                  rules: Collection[str]) -> dict[str, Any]:
+    """Redact where the trace shows facts: the facts' id, the operands of conditions, and recorded overrides."""
     out = dict(trace, facts_digest=facts_digest)
-    rules = []
-    for rule in trace["rules"]:
-        rule = dict(rule)
+    if isinstance(out.get("facts_id"), str) and "id" in personal_fields(type(facts)):
+        out["facts_id"] = _keyed(out["facts_id"], key)
+    shown: list[dict[str, Any]] = []
+    for entry in trace["rules"]:
+        entry = dict(entry)
         conditions = []
-        for condition in rule["conditions"]:
+        for condition in entry["conditions"]:
             condition = dict(condition)
             for side in ("left", "right", "value"):
                 if side in condition:
-                    condition[side] = _redact_operand(condition[side], facts, root, key)
+                    condition[side] = _redact_operand(condition[side], facts, root, key, rules)
             conditions.append(condition)
-        rule["conditions"] = conditions
-        if "override" in rule:
-            override = dict(rule["override"])
-            for name in PERSONAL[Override]:
-                if name in override:
-                    override[name] = _redact_value(override[name], key)
-            rule["override"] = override
-        rules.append(rule)
-    out["rules"] = rules
+        entry["conditions"] = conditions
+        if "override" in entry:
+            entry["override"] = _redact_override(facts, entry["override"], key, rules)
+        if "contradicting" in entry:  # the records of one date that disagree: each shown as the facts hold it
+            entry["contradicting"] = [_redact_override(facts, o, key, rules) for o in entry["contradicting"]]
+        shown.append(entry)
+    out["rules"] = shown
     return out
+
+
+def _redact_override(facts: BaseModel, shown: Mapping[str, Any], key: bytes, rules: Collection[str]) -> dict[str, Any]:
+    """A recorded override as a trace shows it, redacted as the override model declares."""
+    override = _recorded_override(facts, shown)
+    if override is None:  # not one of the facts' overrides: hide every value (fail closed)
+        return {k: _redact_value(v, key) for k, v in shown.items()}
+    return _redact_model(override, dict(shown), key, rules)
+
+
+def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel | None:
+    """The override of the facts that a trace's rule entry shows (the same rule, body and date)."""
+    for item in getattr(facts, "overrides", None) or ():
+        if (item.rule, item.body, item.decided_on.isoformat()) == (shown.get("rule"), shown.get("body"),
+                                                                     shown.get("decided_on")):
+            return item
+    return None
+
 
 
 # Making and checking records
@@ -250,12 +290,12 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
     facts = facts_json(decision.facts)
     if redact_key is not None:
         key = _check_key(redact_key)
-        facts = _redact_model(decision.facts, facts, key)
+        facts = _redact_model(decision.facts, facts, key, ruleset.rules)
     facts_bytes = canonical_bytes(facts, floats=False)  # a model's JSON dump: decimals are strings
     digest_of_facts = "sha256:" + hashlib.sha256(facts_bytes).hexdigest()
     trace = to_trace(decision, facts_digest=digest_of_facts)
     if redact_key is not None:
-        trace = _redact_trace(trace, decision.facts, ruleset.root, key, digest_of_facts)
+        trace = _redact_trace(trace, decision.facts, ruleset.root, key, digest_of_facts, ruleset.rules)
     record: dict[str, Any] = {
         "schema": RECORD_SCHEMA,
         "engine": dict(trace["engine"]),

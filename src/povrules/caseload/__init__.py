@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from povrules.caseload._files import MAX_LINE
 from povrules.caseload.mapping import Column, Item, Mapping, load_mapping
-from povrules.caseload.readers import FORMATS, read_caseload, read_chunks, read_jsonl
+from povrules.caseload.readers import FORMATS, parquet_facts, read_caseload, read_chunks, read_jsonl
 from povrules.caseload.tables import COLUMNS, TABLE_FORMATS, TableWriter, open_table
 from povrules.errors import CaseloadError
 
 __all__ = [
     "COLUMNS", "FORMATS", "MAX_LINE", "TABLE_FORMATS", "CaseloadError", "Column", "Item", "Mapping", "TableWriter",
-    "load_mapping", "open_table", "read_caseload", "read_chunks", "read_jsonl",
+    "load_mapping", "open_table", "parquet_facts", "read_caseload", "read_chunks", "read_jsonl",
 ]

@@ -304,6 +304,13 @@ def _batches(parquet: Any, columns: list[str] | None, name: str) -> Iterator[Any
         parquet.close()
 
 
+def parquet_facts(row: dict[str, Any], where: str) -> Any:
+    """One decoded row of a nested Parquet caseload (``pyarrow``'s ``to_pylist``) in the facts' JSON
+    shape, as :func:`read_caseload` gives it: for readers that read the columns themselves and
+    validate only some rows. Raises :class:`CaseloadError` at ``where`` for a value no fact can hold."""
+    return _json_shape(row, where)
+
+
 def _json_shape(value: Any, where: str) -> Any:
     """A nested Parquet value in the facts' JSON shape: nulls dropped (unknown), decimals and dates as text."""
     if isinstance(value, dict):

@@ -2,7 +2,7 @@
 
 The row engine (:mod:`povrules.engine`) decides one subject at a time from compiled closures. This
 package decides a whole frame at once, with the same answers: :mod:`.frame` turns facts into a
-frame whose schema follows the fact models, :mod:`.translate` turns each checked rule into a polars
+frame whose schema follows the fact models (or, in :mod:`.flat`'s layout, one column per fact path), :mod:`.translate` turns each checked rule into a polars
 expression (null is unknown), and :mod:`.evaluate` gives rule values and outcomes per row. See
 docs/columnar.md.
 
@@ -28,6 +28,7 @@ from povrules.columnar.evaluate import (
     rule_values_frame,
     translate_decision,
 )
+from povrules.columnar.flat import flat_frame, is_flat, nested_frame
 from povrules.columnar.frame import (
     FrameShape,
     arrow_frame,
@@ -35,12 +36,14 @@ from povrules.columnar.frame import (
     facts_of,
     frame_shape,
     read_frame,
+    read_frames,
     write_frame,
 )
+from povrules.columnar.stream import FileReport, decide_file
 from povrules.columnar.translate import NotSupported, Translator
 
 __all__ = [
-    "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame", "decide_frame", "explain_row", "facts_of",
-    "frame_plan", "frame_shape",
-    "read_frame", "rule_values_frame", "translate_decision", "write_frame",
+    "FileReport", "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame",
+    "decide_file", "decide_frame", "explain_row", "facts_of", "flat_frame", "frame_plan", "frame_shape", "is_flat",
+    "nested_frame", "read_frame", "read_frames", "rule_values_frame", "translate_decision", "write_frame",
 ]

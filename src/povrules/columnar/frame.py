@@ -17,10 +17,11 @@ The frame holds every fact, so that a row can be turned back into the subject's 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import types as pytypes
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from pydantic.fields import FieldInfo
 
 from povrules.errors import PovrulesError
 from povrules.facts import MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
+from povrules.facts.bodies import BODIES
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
 INT64_DIGITS = 18  # every integer of up to 18 decimal digits fits an Int64
@@ -220,38 +222,82 @@ def read_frame(source: str | Path | Any, *, format: str | None = None, mapping: 
                subject: str = "household") -> pl.DataFrame:
     """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as a frame.
 
-    JSON Lines, and Parquet without a mapping, are read column-wise (no model per subject) and
-    validated as the row path validates: the frame, and the first error, are those of validating
-    every item with :func:`povrules.facts.parse_facts`. CSV, Excel and mapped Parquet go item by
-    item through the mapping, then models, a batch at a time (as does a Parquet file with a column
-    type the fast path does not read, such as float amounts or timestamps).
-
-    Raises :class:`povrules.CaseloadError` for an unreadable file and :class:`povrules.FactsError`
-    (``source`` the file position, ``file:line`` or ``file:row N``) for the first subject whose facts
-    fail validation.
+    The concatenation of :func:`read_frames`' blocks: it holds the whole file, so a caller that can
+    work a block at a time should use :func:`read_frames`. Raises as :func:`read_frames` does.
     """
-    from povrules.caseload import read_caseload
+    return pl.concat(list(read_frames(source, format=format, mapping=mapping, subject=subject)), rechunk=False)
 
+
+BLOCK = 16_384  # subjects per block of read_frames: the frame of a block is about 50 MB for synthetic households
+
+
+def read_frames(source: str | Path | Any, *, format: str | None = None, mapping: Any = None,
+                subject: str = "household", block: int = BLOCK) -> Iterator[pl.DataFrame]:
+    """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as
+    frames of ``block`` subjects each, in file order (the last may hold fewer; an empty file gives one
+    empty frame, so the schema is always there). Memory holds about one block, whatever the file's size.
+
+    JSON Lines, and Parquet without a mapping, are read column-wise (no model per subject; Parquet a
+    record batch at a time) and validated as the row path validates: the frames, and the first
+    error, are those of validating every item with :func:`povrules.facts.parse_facts`. CSV, Excel and
+    mapped Parquet go item by item through the mapping, then models (as does a Parquet file with a
+    column type the fast path does not read, such as float amounts or timestamps).
+
+    Raises ``ValueError`` for a block below 1, :class:`povrules.CaseloadError` for an unreadable file
+    and :class:`povrules.FactsError` (``source`` the file position, ``file:line`` or ``file:row N``)
+    for the first subject whose facts fail validation; the frames before it have been yielded.
+    """
+    if block < 1:
+        raise ValueError("a block holds at least one subject")
     stream = hasattr(source, "read") or str(source) == "-"
     if format is None:
         format = "jsonl" if stream else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
                                          ".pq": "parquet"}.get(Path(str(source)).suffix.lower())
     if format == "jsonl" and mapping is None:
-        return _jsonl_frame(source, subject)
-    if format == "parquet" and mapping is None:
-        made = _parquet_frame(source, subject)
-        if made is not None:
-            return made
-    frames = []
+        from povrules.caseload import read_jsonl
+
+        pieces = _jsonl_pieces(read_jsonl(source), subject, min(block, JSONL_CHUNK))
+    elif format == "parquet" and mapping is None and (found := _parquet_pieces(source, subject, block)) is not None:
+        pieces = found
+    else:
+        pieces = _item_pieces(source, format, mapping, subject, min(block, ITEM_BATCH))
+    return _blocks(pieces, block, subject)
+
+
+def _blocks(pieces: Iterator[Any], block: int, subject: str) -> Iterator[pl.DataFrame]:
+    """Arrow tables of at most ``block`` rows each → frames of exactly ``block`` rows (the last fewer)."""
+    import pyarrow as pa
+
+    held: list[Any] = []
+    rows = 0
+    made = False
+    for piece in pieces:
+        held.append(piece)
+        rows += piece.num_rows
+        if rows >= block:
+            whole = pa.concat_tables(held)
+            yield pl.from_arrow(whole.slice(0, block))  # type: ignore[misc]
+            made = True
+            rest = whole.slice(block)
+            held, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+    if held:
+        yield pl.from_arrow(pa.concat_tables(held))  # type: ignore[misc]
+    elif not made:  # an empty file: one empty frame, with the subject's schema
+        yield pl.DataFrame(schema={name: s.dtype for name, s in frame_shape(subject).fields.items()})
+
+
+def _item_pieces(source: Any, format: str | None, mapping: Any, subject: str, size: int) -> Iterator[Any]:
+    """The item path: each item through the mapping and its model, ``size`` at a time, as Arrow tables."""
+    from povrules.caseload import read_caseload
+
     items = read_caseload(source, format=format, mapping=mapping, subject=subject)
     while True:  # a batch of models at a time: the row dicts of a whole county need not be held at once
-        batch = [parse_facts(item.data, subject, item.where) for item in itertools.islice(items, ITEM_BATCH)]
-        if not batch and frames:
-            break
-        frames.append(caseload_frame(batch, subject=subject))
-        if len(batch) < ITEM_BATCH:
-            break
-    return pl.concat(frames) if len(frames) > 1 else frames[0]
+        batch = [parse_facts(item.data, subject, item.where) for item in itertools.islice(items, size)]
+        if not batch:
+            return
+        yield caseload_frame(batch, subject=subject).to_arrow()
+        if len(batch) < size:
+            return
 
 
 # Rows → facts, for the rows the row engine decides.
@@ -323,6 +369,8 @@ _KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_di
 _TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = {
     ("Income", "_period_in_order"): lambda f: (f["period_end"] < f["period_start"]).fill_null(False),
     ("Household", "_someone"): lambda f: (f["members"].list.len() == 0).fill_null(False),
+    # Reads a body's Traditional name as its canonical one: the rows with a name not canonical.
+    ("Override", "_canonical_body"): lambda f: (~f["body"].is_in(list(BODIES))).fill_null(False),
 }
 _specs: dict[type[BaseModel], _Spec] = {}
 
@@ -426,7 +474,18 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     c = spec.constraints
     if spec.opaque:
         bad = known
-    if spec.kind == "decimal":
+    if spec.kind == "decimal" and _exact_decimal(array.type, spec):
+        # A decimal at no more places than declared: its text (as the row path formats it) is
+        # canonical exactly when it is not negative and has at most ``whole`` digits before the point.
+        places = int(c.get("decimal_places", 0))
+        whole = max(int(c.get("max_digits", INT64_DIGITS)) - places, 1)
+        unscaled = series.to_physical()
+        canonical = ((unscaled >= 0) & (unscaled < 10 ** (whole + array.type.scale))).fill_null(False)
+        bad = bad | (known & ~canonical)
+        values = pl.DataFrame({"u": unscaled, "ok": canonical}).select(
+            pl.when("ok").then(pl.col("u")).cast(pl.Int64) * 10 ** (places - array.type.scale))["u"]
+        bad = bad | _bounds(values, c, places)
+    elif spec.kind == "decimal":
         if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
             series = pl.from_arrow(array.cast(pa.string()))  # type: ignore[assignment]
         places = int(c.get("decimal_places", 0))
@@ -469,6 +528,13 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
     return values.to_arrow(), bad
 
 
+def _exact_decimal(kind: Any, spec: _Spec) -> bool:
+    """Whether a decimal leaf's Arrow type is read from its integers rather than its text."""
+    import pyarrow as pa
+
+    return pa.types.is_decimal128(kind) and 0 <= kind.scale <= int(spec.constraints.get("decimal_places", 0))
+
+
 def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
     bad = values.is_not_null() & False
     for name, test in (("ge", values.__lt__), ("gt", values.__le__), ("le", values.__gt__), ("lt", values.__ge__)):
@@ -482,11 +548,16 @@ def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
     return bad
 
 
-def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
-    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``."""
+def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown: bool = True) -> Any:
+    """A raw array of one fact → the frame's array; appends the row numbers to look at to ``marked``.
+
+    An array with no known value has nothing to check: it becomes nulls of the frame's type at once
+    (most facts of a caseload are unknown, and their checks were most of a batch's cost)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if skip_unknown and array.null_count == len(array):
+        return pa.nulls(len(array), _walked_type(spec))
     if array.type == pa.null():
         array = pa.nulls(len(array), spec.raw)
     if spec.opaque and spec.kind in ("record", "list"):
@@ -540,12 +611,28 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any]) -> Any:
     return values
 
 
-# Lines per JSON Lines chunk: parsed by pyarrow in one call (a few tens of megabytes of text).
-JSONL_CHUNK = 32_768
+_walked: dict[int, tuple[_Spec, Any]] = {}
+
+
+def _walked_type(spec: _Spec) -> Any:
+    """The Arrow type :func:`_walk` gives a fact, found once by walking an empty array."""
+    import pyarrow as pa
+
+    found = _walked.get(id(spec))
+    if found is None:  # the spec is kept beside its type, so that its id is not reused
+        empty = _walk(spec, pa.array([], spec.raw), pa.array([], pa.int64()), [], skip_unknown=False)
+        found = _walked[id(spec)] = (spec, empty.type)
+    return found[1]
+
+
+# Lines per JSON Lines chunk, parsed by pyarrow in one call: about 70 MB of text for synthetic
+# households. Larger chunks save little (8% of the time over 32,768) and hold more text at once.
+JSONL_CHUNK = 8192
 # A refused chunk is halved until its pieces are this small, then its lines go to pydantic one by one.
 _SMALLEST = 16
 
 
+@functools.cache
 def _target_schema(subject: str) -> Any:
     shape = frame_shape(subject)
     return pl.DataFrame(schema={name: s.dtype for name, s in shape.fields.items()}).to_arrow().schema
@@ -592,13 +679,14 @@ def _null_field_names(spec: _Spec, out: set[str]) -> set[str]:
     return out
 
 
-def _jsonl_frame(source: Any, subject: str) -> pl.DataFrame:
+def _jsonl_pieces(items: Iterator[Any], subject: str, size: int) -> Iterator[Any]:
+    """JSON Lines items (:func:`povrules.caseload.read_jsonl`), ``size`` lines at a time, as validated
+    Arrow tables in the frame's schema."""
     import re
 
     import pyarrow as pa
     import pyarrow.json as pj
 
-    from povrules.caseload import read_jsonl
     from povrules.errors import CaseloadError
 
     spec = _record_spec(SUBJECTS[subject][0])
@@ -637,24 +725,19 @@ def _jsonl_frame(source: Any, subject: str) -> pl.DataFrame:
         replaced = {k: parse_facts(lines[k], subject, items[k].where) for k in sorted(suspect)}
         return _splice(fast, replaced, subject)
 
-    out = []
-    items = read_jsonl(source)
     batch: list[Any] = []
-    while True:
-        try:
-            for item in items:
-                batch.append(item)
-                if len(batch) == JSONL_CHUNK:
-                    out.append(chunk(batch))
-                    batch = []
-        except CaseloadError:
-            if batch:  # an invalid line before the unreadable one is reported first, as on the row path
-                chunk(batch)
-            raise
-        break
-    if batch or not out:
-        out.append(chunk(batch))
-    return pl.from_arrow(pa.concat_tables(out))  # type: ignore[return-value]
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) == size:
+                yield chunk(batch)
+                batch = []
+    except CaseloadError:
+        if batch:  # an invalid line before the unreadable one is reported first, as on the row path
+            chunk(batch)
+        raise
+    if batch:
+        yield chunk(batch)
 
 
 def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
@@ -681,32 +764,50 @@ def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
     return pa.types.is_boolean(kind)
 
 
-def _parquet_frame(source: str | Path, subject: str) -> pl.DataFrame | None:
-    """A nested Parquet caseload, or None when a column's type is one the fast path does not read."""
+def _parquet_pieces(source: str | Path, subject: str, size: int) -> Iterator[Any] | None:
+    """A nested Parquet caseload a record batch of ``size`` rows at a time, as validated Arrow tables;
+    None when a column's type is one the fast path does not read."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from povrules.caseload import read_caseload
+    from povrules.caseload import parquet_facts, read_caseload
     from povrules.errors import CaseloadError
 
     # The row path's own checks of the file and its columns (CaseloadError as it raises them).
-    items = read_caseload(source, format="parquet", subject=subject)
+    read_caseload(source, format="parquet", subject=subject)
+    name = str(source)
     spec = _record_spec(SUBJECTS[subject][0])
     try:
-        table = pq.read_table(source)
+        parquet = pq.ParquetFile(source)
     except Exception as exc:  # pyarrow's errors are several classes; the row path reports the same way
-        raise CaseloadError(f"cannot read it as Parquet ({exc})", str(source)) from None
-    if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in table.schema if f.name in spec.fields):
+        raise CaseloadError(f"cannot read it as Parquet ({exc})", name) from None
+    if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in parquet.schema_arrow if f.name in spec.fields):
+        parquet.close()
         return None
-    fast, marked = _convert_table(table, subject)
-    replaced: dict[int, FactModel] = {}
-    if marked:  # one pass over the row path's items, to validate exactly the rows marked
-        wanted = set(marked)
-        for number, item in enumerate(items):
-            if number in wanted:
-                replaced[number] = parse_facts(item.data, subject, item.where)
-                if len(replaced) == len(wanted):
-                    break
-    return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+    def pieces() -> Iterator[Any]:
+        start = 0
+        try:
+            batches = parquet.iter_batches(batch_size=size)
+            while True:
+                try:
+                    batch = next(batches, None)
+                except (pa.ArrowException, OSError) as exc:
+                    raise CaseloadError(f"cannot read it as Parquet ({exc})", name) from None
+                if batch is None:
+                    return
+                table = pa.Table.from_batches([batch])
+                fast, marked = _convert_table(table, subject)
+                replaced: dict[int, FactModel] = {}
+                for k in marked:  # in file order: the first invalid row raises, as on the row path
+                    where = f"{name}:row {start + k + 1}"
+                    replaced[k] = parse_facts(parquet_facts(table.slice(k, 1).to_pylist()[0], where), subject, where)
+                yield _splice(fast, replaced, subject)
+                start += table.num_rows
+        finally:
+            parquet.close()
+
+    return pieces()
 
 
 def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int], str] | None = None) -> pl.DataFrame:
@@ -729,9 +830,54 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
         rows = table.to_pylist()
         return caseload_frame([parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)],
                               subject=subject)
+    known = _known_columns(table, subject)
+    if known is not None:
+        return _with_unknown(known, table.num_rows, subject)
     fast, marked = _convert_table(table, subject)
     replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
+
+
+def _known_columns(table: Any, subject: str) -> dict[str, Any] | None:
+    """The frame's columns that hold a known value, by name, as the frame types them; None when a
+    check flags a row (then pydantic must look at it, on the general path)."""
+    import pyarrow as pa
+
+    spec = _record_spec(SUBJECTS[subject][0])
+    n = table.num_rows
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    whole = pa.StructArray.from_arrays(columns, names=table.column_names) if columns else pa.nulls(n, spec.raw)
+    marked: list[Any] = []
+    converted = _walk(spec, whole, pl.int_range(n, eager=True, dtype=pl.Int64).to_arrow(), marked)
+    if any(len(m) for m in marked):
+        return None
+    target = _target_schema(subject)
+    return {name: column.cast(target.field(name).type)
+            for name, column in zip(spec.fields, converted.flatten()) if column.null_count < n}
+
+
+# A frame of unknown facts per subject, sliced for the columns a batch has no value in: polars takes
+# longer to build a wide nested column of nulls than to check and convert the known ones. Its rows
+# are capped (a household's row of nulls takes about a kilobyte); a longer frame repeats it in chunks.
+_unknown: dict[str, pl.DataFrame] = {}
+UNKNOWN_ROWS = 16_384
+
+
+def _with_unknown(known: Mapping[str, Any], n: int, subject: str) -> pl.DataFrame:
+    """The frame of ``n`` rows with the ``known`` columns (Arrow arrays, the frame's types) and
+    every other fact unknown."""
+    import pyarrow as pa
+
+    nulls = _unknown.get(subject)
+    if nulls is None:
+        empty = pl.from_arrow(_target_schema(subject).empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        nulls = _unknown[subject] = empty.clear(UNKNOWN_ROWS)
+    if n > nulls.height:  # chunks that share the same buffers, not a copy
+        nulls = pl.concat([nulls] * -(-n // nulls.height), rechunk=False)
+    given = pl.from_arrow(pa.table(dict(known))) if known else pl.DataFrame()
+    assert isinstance(given, pl.DataFrame)
+    return pl.DataFrame([given[c] if c in known else nulls[c].slice(0, n) for c in nulls.columns])
 
 
 def _present(value: Any) -> Any:

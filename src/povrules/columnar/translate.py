@@ -10,7 +10,9 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
 * Quantifiers: polars' ``list.any``/``list.all`` skip nulls, povrules does not. ``any`` is true if
   some kept element is true, else unknown if some element (or its ``where``) is unknown, else
   false; ``all`` dually; ``count``/``sum`` are unknown as soon as one element or ``where`` is. An
-  unknown list is unknown; an empty one gives false, true, 0, 0.
+  unknown list is unknown; an empty one gives false, true, 0, 0. ``any``/``all``/``count`` take one
+  pass over the elements: each element's say is coded as a small integer (false 0, unknown 1,
+  true 2; for a count, an unknown adds 2**32), and the list's largest, smallest or sum settles it.
 * Numbers are scaled integers (see :mod:`.frame`) whose scale and largest digit count are tracked
   here. The row engine's ``Decimal`` arithmetic rounds to 28 significant digits, so an operation
   involving a decimal whose result could need more is refused rather than computed differently;
@@ -118,6 +120,9 @@ class Missing:
 
 
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
+# What an unknown element adds to a count: more than a list of facts has elements (a household's
+# members, a county's villages), and few enough of them cannot overflow an Int64 sum.
+_UNKNOWN_COUNT = 1 << 32
 _NOTHING = Missing({})
 
 
@@ -159,6 +164,7 @@ class Translator:
         self._scope = _Scope(None, None)
         self._helper_prefix: str | None = None
         self._helpers: list[pl.Expr] = []
+        self._unknown: ast.Expr | None = None  # a node known unknown wherever a missing set is read
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -191,17 +197,29 @@ class Translator:
         sorts once. Raises as :meth:`missing` does."""
         return self._missing(rule_id, prefix, sort)
 
-    def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
+    def missing_set(self, rule_id: str, prefix: str, *, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
+        """:meth:`missing_parts` before the paths are made strings: helper columns (named ``prefix``
+        + a number) to add first, then the rule's set as a :class:`Missing` reading them, so that a
+        caller can code each static path as a bit. ``where_unknown``: the caller reads the set only
+        on rows where the rule's value is unknown, so the tests of the rule's own value being
+        unknown are left out (they would recompute it). Raises as :meth:`missing` does."""
+        return self._missing_set(rule_id, prefix, where_unknown)
+
+    def _missing_set(self, rule_id: str, prefix: str | None, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
         rule = self.ruleset.rules[rule_id]
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
+        self._unknown = rule.when if where_unknown else None
         try:
-            found = self._miss(rule.when)
-            paths = found.paths()
-            return self._helpers, (paths.list.unique().list.sort() if sort else paths).alias(rule_id)
+            return self._helpers, self._miss(rule.when)
         finally:
             # hazards are the business of rule(): hazard rows go to the row engine
-            self._hazards, self._helpers, self._helper_prefix = [], [], None
+            self._hazards, self._helpers, self._helper_prefix, self._unknown = [], [], None, None
+
+    def _missing(self, rule_id: str, prefix: str | None, sort: bool = True) -> tuple[list[pl.Expr], pl.Expr]:
+        helpers, found = self._missing_set(rule_id, prefix)
+        paths = found.paths()
+        return helpers, (paths.list.unique().list.sort() if sort else paths).alias(rule_id)
 
     def _helper(self, expr: pl.Expr) -> pl.Expr:
         """``expr`` as a helper column when computing for a frame (outside quantifiers), else itself."""
@@ -571,24 +589,20 @@ class Translator:
             # Each element's say: a skipped one (where false) settles nothing; an unknown where is unknown.
             skip = pl.lit(func == "all")
             say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
-            said = source.list.eval(say)
-            if func == "any":
-                settled = said.list.eval(pl.element() == True).list.any()  # noqa: E712
-            else:
-                settled = said.list.eval(pl.element() == False).list.any()  # noqa: E712
-            unknown = said.list.eval(pl.element().is_null()).list.any()
-            result = (pl.when(source.is_null()).then(None).when(settled).then(pl.lit(func == "any"))
-                      .when(unknown).then(None).otherwise(pl.lit(func == "all")))
-            return result
+            # One pass over the elements: each say coded false 0, unknown 1, true 2; the largest code
+            # settles any (the smallest, all), an empty list having none.
+            coded = source.list.eval(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
+            extreme, settling = (coded.list.max(), 2) if func == "any" else (coded.list.min(), 0)
+            return (pl.when(source.is_null()).then(None).when(extreme == settling).then(pl.lit(func == "any"))
+                    .when(extreme == 1).then(None).otherwise(pl.lit(func == "all")))
         if func == "count":
             if isinstance(element, Num):
                 raise self._refuse(node, "count of a number")
             hit = pl.lit(True) if element is None else element
             per = hit if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(hit).otherwise(False)
-            said = source.list.eval(per)
-            unknown = said.list.eval(pl.element().is_null()).list.any()
-            total = said.list.eval(pl.element().cast(pl.Int64)).list.sum()
-            return Num(pl.when(source.is_null() | unknown).then(None).otherwise(total.cast(pl.Int64)), 0, 10, False)
+            # One pass: an unknown element counts _UNKNOWN_COUNT, more than any list has elements.
+            total = source.list.eval(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
+            return Num(pl.when(source.is_null() | (total >= _UNKNOWN_COUNT)).then(None).otherwise(total), 0, 10, False)
         if func == "sum":
             if not isinstance(element, Num):
                 raise self._refuse(node, "sum of a non-number")
@@ -629,7 +643,10 @@ class Translator:
         if isinstance(node, ast.DerivedRef):
             if self._scope.var is not None:
                 raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
-            return self._miss(self.ruleset.derived[node.name].expr)
+            expr = self.ruleset.derived[node.name].expr
+            if node is self._unknown:  # a derived fact is unknown where its expression is
+                self._unknown = expr
+            return self._miss(expr)
         if isinstance(node, ast.FactRef):
             return Missing({self.ruleset.root + "." + ".".join(node.path): self._null(node)})
         if isinstance(node, ast.VarRef):
@@ -641,6 +658,8 @@ class Translator:
         if isinstance(node, (ast.Compare, ast.Arith)):
             return self._miss(node.left).union(self._miss(node.right))
         if isinstance(node, (ast.Neg, ast.Not)):
+            if node is self._unknown:
+                self._unknown = node.item
             return self._miss(node.item)
         if isinstance(node, ast.Call):
             found = _NOTHING
@@ -653,7 +672,7 @@ class Translator:
             found = _NOTHING
             for item in node.items:
                 found = found.union(self._miss(item))
-            return found.gated(self._null(node))
+            return found if node is self._unknown else found.gated(self._null(node))
         if isinstance(node, ast.Cond):
             # An unknown test is the value (the branches are not evaluated); else the chosen branch's.
             test = self._helper(self._bool(node.test))
@@ -691,7 +710,7 @@ class Translator:
             of_element = of_element.gated(keep.fill_null(False))
         per_element = of_where.union(of_element)
         # Stopping early (any found true, all found false) drops every unknown: gate on the result.
-        gate = self._null(node) & source.is_not_null()
+        gate = source.is_not_null() if node is self._unknown else self._null(node) & source.is_not_null()
         lists = []
         for suffix, present in sorted(per_element.static.items()):
             index = pl.int_range(pl.len()).cast(pl.String)

@@ -10,7 +10,9 @@ import orjson
 from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
-from povrules.facts._base import MIRRORED_CHECKS, SINGLE_LINE, FactModel, Judged, parse_date
+from povrules.facts._base import (
+    MIRRORED_CHECKS, PERSONAL_KINDS, SINGLE_LINE, FactModel, Judged, Personal, parse_date, personal_fields,
+)
 from povrules.facts.household import (
     Assessments,
     Assets,
@@ -44,6 +46,7 @@ __all__ = [
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
+    "PERSONAL_KINDS", "Personal", "personal_fields",
 ]
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from functools import cache
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -125,17 +126,56 @@ Money = Annotated[
 ]
 
 
-def fact(zh: str, en: str, unit: str | None = None, schema: dict[str, Any] | None = None, **constraints: Any) -> Any:
+# What a field holds about a person, declared where the field is (``personal=`` of :func:`fact`):
+#
+# * ``identifier``: a value that names or points at a person or a household: a name, an ID number, an id,
+#   a village or jurisdiction (a place small enough to narrow a household down), a project's name;
+# * ``free_text``: text a person wrote (a note, minutes, evidence): anything may be in it;
+# * ``rule_reference``: the id of a rule (an override's ``rule``): public when it names a rule of the
+#   ruleset, and otherwise text that nothing reads, which may hold anything.
+#
+# Redaction (``povrules.audit.redact_facts``) replaces every such value by a keyed hash; rules do not read
+# them (a redacted record must replay to the same decision).
+Personal = Literal["identifier", "free_text", "rule_reference"]
+PERSONAL_KINDS: tuple[str, ...] = get_args(Personal)
+
+
+def fact(zh: str, en: str, unit: str | None = None, schema: dict[str, Any] | None = None, *,
+         personal: Personal | None = None, **constraints: Any) -> Any:
     """A fact field: unknown (``None``) by default, labelled in Chinese and English.
 
     The labels are what explanations and the JSON Schema show; ``unit`` is
-    printed after values (e.g. ``元``). ``schema`` adds keywords to the field's JSON Schema, for a
-    check a validator makes that pydantic cannot state itself.
+    printed after values (e.g. ``元``); ``personal`` declares what the field
+    holds about a person (see :data:`Personal`). ``schema`` adds keywords to the field's JSON Schema,
+    for a check a validator makes that pydantic cannot state itself.
     """
-    extra: dict[str, Any] = {"zh": zh, **(schema or {})}
+    extra = {**labels(zh, unit, personal=personal), **(schema or {})}
+    return Field(default=None, description=en, json_schema_extra=extra, **constraints)
+
+
+def labels(zh: str, unit: str | None = None, *, personal: Personal | None = None) -> dict[str, Any]:
+    """A field's ``json_schema_extra``: its Chinese label, unit and personal-data kind (for fields that
+    :func:`fact` does not make, such as required ones)."""
+    if personal is not None and personal not in PERSONAL_KINDS:
+        raise ValueError(f"personal: expected one of {', '.join(PERSONAL_KINDS)}, got {personal!r}")
+    extra: dict[str, Any] = {"zh": zh}
     if unit:
         extra["unit"] = unit
-    return Field(default=None, description=en, json_schema_extra=extra, **constraints)
+    if personal:
+        extra["personal"] = personal
+    return extra
+
+
+@cache
+def personal_fields(model: type[BaseModel]) -> dict[str, Personal]:
+    """The fields of a fact model that hold personal data, by name, with their kind (its own fields only,
+    not those of the models it holds)."""
+    out: dict[str, Personal] = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("personal"):
+            out[name] = extra["personal"]  # type: ignore[assignment]
+    return out
 
 
 class FactModel(BaseModel):
@@ -156,6 +196,8 @@ class Judged(FactModel, Generic[T]):
     model_config = ConfigDict(strict=True)
 
     value: T = Field(description="The judgement.")
-    by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).")
+    by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).",
+                      json_schema_extra=labels("研判人", personal="identifier"))
     on: Day = Field(strict=False, description="When the judgement was made.")  # Day is strict itself
-    evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.")
+    evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.",
+                                       json_schema_extra=labels("依据", personal="free_text"))

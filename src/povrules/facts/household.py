@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Text, Whole, fact
+from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Text, Whole, fact, labels
+from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
 Health = Literal["healthy", "chronic", "serious_illness"]
@@ -46,7 +47,6 @@ PovertyCause = Literal[
     "lack_of_labour", "lack_of_funds", "poor_transport", "lack_of_motivation", "other",
 ]
 DisasterSeverity = Literal["none", "minor", "severe"]
-OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定"]
 OverrideOutcome = Literal["set_aside", "upheld"]
 FundClass = Literal["poverty", "agri_related", "other"]
 Delivery = Literal["to_household", "coverage"]
@@ -55,10 +55,10 @@ Delivery = Literal["to_household", "coverage"]
 class Member(FactModel):
     """One person of the household (家庭成员)."""
 
-    id: Label | None = fact("成员编号", "Member identifier within the household", min_length=1)
-    name: Label | None = fact("姓名", "Name (redactable in records)")
+    id: Label | None = fact("成员编号", "Member identifier within the household", min_length=1, personal="identifier")
+    name: Label | None = fact("姓名", "Name (redactable in records)", personal="identifier")
     # The redacted form (a keyed hash) is accepted too, so that a redacted record's facts can be replayed.
-    id_number: Text | None = fact("身份证号", "Resident ID number (redactable in records)",
+    id_number: Text | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
                                  pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     age: Whole | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
@@ -305,8 +305,8 @@ class Look(FactModel):
     """One of the 五看 home-visit assessments."""
 
     assessed_on: Day = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
-    assessor: Label = Field(min_length=1, description="Who assessed", json_schema_extra={"zh": "评估人"})
-    note: Text | None = fact("情况记录", "What was seen")
+    assessor: Label = Field(min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier"))
+    note: Text | None = fact("情况记录", "What was seen", personal="free_text")
 
 
 class FiveLooks(FactModel):
@@ -329,7 +329,8 @@ class Disaster(FactModel):
 class ProjectBenefit(FactModel):
     """A project that reached the household (三优先)."""
 
-    project: Label = Field(min_length=1, description="Project name or code", json_schema_extra={"zh": "项目"})
+    project: Label = Field(min_length=1, description="Project name or code",
+                           json_schema_extra=labels("项目", personal="identifier"))
     fund_class: FundClass = Field(description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"})
     delivery: Delivery = Field(description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"})
     delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
@@ -338,22 +339,32 @@ class ProjectBenefit(FactModel):
 class Override(FactModel):
     """A recorded decision of the body a default-strength rule names (民主评议 …)."""
 
-    rule: Label = Field(min_length=1, description="Id of the rule the body ruled on", json_schema_extra={"zh": "规则"})
-    body: OverrideBody = Field(description="Body that decided", json_schema_extra={"zh": "决定机构"})
+    rule: Label = Field(min_length=1, description="Id of the rule the body ruled on",
+                        json_schema_extra=labels("规则", personal="rule_reference"))
+    # The schema lists both forms of each name: either is accepted, and read as the canonical one.
+    body: OverrideBody = Field(description="Body that decided (Simplified or Traditional form)",
+                               json_schema_extra={"zh": "决定机构", "enum": list(FORMS)})
     decided_on: Day = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
     outcome: OverrideOutcome = Field(
         description="set_aside: the rule does not apply to this household; upheld: it does",
         json_schema_extra={"zh": "结果"},
     )
-    minutes: Text | None = fact("会议记录", "Reference to the minutes")
+    minutes: Text | None = fact("会议记录", "Reference to the minutes", personal="free_text")
+
+    @field_validator("body", mode="before")
+    @classmethod
+    def _canonical_body(cls, value: object) -> object:
+        """A body's Traditional name read as its canonical (Simplified) one; other names are left to be refused."""
+        return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
-    id: Label = Field(min_length=1, description="Household identifier (户编号)", json_schema_extra={"zh": "户编号"})
-    jurisdiction: Label | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan")
-    village: Label | None = fact("村", "Village")
+    id: Label = Field(min_length=1, description="Household identifier (户编号)",
+                      json_schema_extra=labels("户编号", personal="identifier"))
+    jurisdiction: Label | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan", personal="identifier")
+    village: Label | None = fact("村", "Village", personal="identifier")
     rural_hukou: Flag | None = fact("农村户籍", "Rural household registration")
     members: tuple[Member, ...] | None = fact(
         "家庭成员", "Members of the household: at least one (unknown members are null, not an empty list)",

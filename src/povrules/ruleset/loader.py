@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, get_args
 
 import attrs
 
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
+from povrules.facts.bodies import BODIES, FORMS, canonical_body
 from povrules.facts.household import MonitoringType
 from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
@@ -27,8 +28,8 @@ from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
 from povrules.ruleset.model import (
-    Citation, DecisionSpec, Derived, Parameter, ParameterValue, Program, Rule, Ruleset, Source, Text, TieBreak,
-    TransitionSpec,
+    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Rule, Ruleset,
+    Source, Text, TieBreak, TransitionSpec,
 )
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
@@ -167,7 +168,9 @@ class RulesetBuilder:
     def __init__(self, definition: YMap, lines: dict[str, list[str]], *, cite_required: bool = True):
         self.d = definition
         self.lines = lines
-        # A variant may propose values and rules no text states yet; a ruleset file may not.
+        # A variant may propose values and rules no text states yet; a ruleset file may not. A variant may
+        # also leave behind the label of an outcome it no longer gives (taking out a rule is a fair what-if),
+        # where in a ruleset file such a label, or an `among` outcome never given, is a misspelling.
         self.cite_required = cite_required
 
     # Small typed getters, each naming the location of what is wrong.
@@ -202,6 +205,17 @@ class RulesetBuilder:
             raise self._fail(f"{what} needs '{key}' as text", parent.at(key) if key in parent else parent.location)
         return value
 
+    def _free_text(self, parent: YMap, key: str, what: str) -> str | None:
+        """An optional free-text field (``note``, ``unit``, ``description``): text or absent, never a mapping
+        or a list, which a renderer would then have to print."""
+        value = parent.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        hint = ("a ':' or '{' starts a mapping in YAML: quote the text, or write it after '|'"
+                if isinstance(value, (YMap, YList)) else None)
+        raise self._fail(f"'{key}' of {what} is free text: write it as one string, not {_kind(value)}",
+                         parent.at(key), hint)
+
     def _date(self, parent: YMap, key: str, what: str, required: bool = False) -> Any:
         value = parent.get(key)
         if value is None and not required:
@@ -217,6 +231,20 @@ class RulesetBuilder:
         if not isinstance(value, YList) or not all(isinstance(v, str) for v in value):
             raise self._fail(f"'{key}' in {what} must be a list of names", parent.at(key))
         return tuple(value)
+
+    def _bodies(self, entry: YMap, what: str) -> tuple[str, ...]:
+        """``override_by``: names of the vocabulary of bodies, in either form, read as their canonical forms."""
+        names = self._ids(entry, "override_by", what)
+        out: list[str] = []
+        for position, name in enumerate(names):
+            body = canonical_body(name)
+            if body is None:
+                where = entry["override_by"].item_locations[position]
+                raise self._fail(f"'override_by' of {what} names {name!r}, which is not a body facts can record",
+                                 where, did_you_mean(name, FORMS) or "bodies: " + ", ".join(BODIES))
+            if body not in out:
+                out.append(body)
+        return tuple(out)
 
     def _text(self, parent: YMap, key: str, what: str, required: bool = True) -> Text:
         value = parent.get(key)
@@ -238,6 +266,7 @@ class RulesetBuilder:
         """The whole ruleset; ``files`` are the files it was read from (kept for ``Ruleset.files``)."""
         d = self.d
         ruleset_id = self._str(d, "id", "the ruleset")
+        self._free_text(d, "description", "the ruleset")
         subject = self._str(d, "subject", "the ruleset", required=False) or "household"
         if subject not in SUBJECTS:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
@@ -254,7 +283,20 @@ class RulesetBuilder:
             jurisdiction=self._str(d, "jurisdiction", "the ruleset", required=False), subject=subject,
             sources=self.sources, parameters=parameters, derived=derived, rules=rules, decisions=decisions,
             digest=digest, files=files, traced=traced, plain=plain, definition=d, lines=self.lines,
+            warnings=self._unread(parameters, rules, decisions),
         )
+
+    def _unread(self, parameters: dict[str, Parameter], rules: dict[str, Rule],
+                decisions: dict[str, DecisionSpec]) -> tuple[LoadWarning, ...]:
+        """A warning for each parameter no rule (nor tiebreak) reads: changing it changes no decision, which
+        is rarely what its author meant (an amount cited but never compared with, a misspelt reference)."""
+        read = {name for rule in rules.values() for name in rule.parameters}
+        for spec in decisions.values():
+            for tiebreak in spec.tiebreak:
+                read |= self._parameters_used(tiebreak.expr)
+        return tuple(LoadWarning(f"parameter {name!r} is read by no rule: changing it changes no decision",
+                                 parameter.location)
+                     for name, parameter in parameters.items() if name not in read)
 
     def _sources(self) -> dict[str, Source]:
         out = {}
@@ -263,7 +305,12 @@ class RulesetBuilder:
             if not isinstance(entry, YMap):
                 raise self._fail(f"source {key!r} must be a mapping with 'file' and 'title'", section.at(key))
             self._keys(entry, {"file", "title"}, f"source {key!r}")
-            out[key] = Source(key, self._str(entry, "file", f"source {key!r}"), self._str(entry, "title", f"source {key!r}"))
+            file = self._str(entry, "file", f"source {key!r}")
+            windows = PureWindowsPath(file)  # splits at '/' and at a backslash, so no '..' step hides
+            if PurePath(file).is_absolute() or windows.is_absolute() or ".." in windows.parts:
+                raise self._fail(f"source {key!r} names {file!r}: a source file is named relative to the sources "
+                                 "folder, without '..' or a leading '/'", entry.at("file"))
+            out[key] = Source(key, file, self._str(entry, "title", f"source {key!r}"))
         return out
 
     def _citation(self, parent: YMap, what: str, required: bool) -> Citation | None:
@@ -317,18 +364,23 @@ class RulesetBuilder:
                     kinds.add(type_of_value(value))
                 except TypeError as exc:
                     raise self._fail(f"{what}: {exc}", item.at("value")) from None
-                values.append(ParameterValue(start, value, self._citation(item, what, required=True), item.get("note")))
+                values.append(ParameterValue(start, value, self._citation(item, what, required=True),
+                                             self._free_text(item, "note", f"a value of {what}")))
             if len(kinds) > 1 and not all(is_number(k) for k in kinds):
                 raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
             typ = kinds.pop() if len(kinds) == 1 else DECIMAL  # int and decimal values mix as decimal
-            out[name] = Parameter(name, self._text(entry, "title", what), entry.get("unit"), typ, tuple(values),
-                                  entry.get("note"), section.at(name))
+            out[name] = Parameter(name, self._text(entry, "title", what), self._free_text(entry, "unit", what), typ,
+                                  tuple(values), self._free_text(entry, "note", what), section.at(name))
         return out
 
     def _value(self, item: YMap, what: str, declared: Any) -> Any:
         if "value" not in item:
             raise self._fail(f"each value of {what} needs 'value'", item.location)
         value = item["value"]
+        # NaN and infinity are no amount: refused here, where files and variants both pass, rather than
+        # raising InvalidOperation or OverflowError in the middle of an evaluation.
+        if any(isinstance(v, Decimal) and not v.is_finite() for v in (value if isinstance(value, YList) else [value])):
+            raise self._fail(f"a value of {what} must be a finite number, not {value!r}", item.at("value"))
         if isinstance(value, YList):
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
@@ -369,6 +421,7 @@ class RulesetBuilder:
             if name in RESERVED:
                 raise self._fail(f"{name!r} is reserved", section.at(name))
             expr = self._expr(entry, "expr", what, condition=False)
+            self._free_text(entry, "note", what)
             out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name))
             assert expr.type is not None
             self.scope.derived[name] = expr.type  # later derived facts may use earlier ones
@@ -399,7 +452,7 @@ class RulesetBuilder:
             strength = entry.get("strength", "hard")
             if strength not in ("hard", "default"):
                 raise self._fail(f"'strength' of {what} is 'hard' or 'default'", entry.at("strength"))
-            override_by = self._ids(entry, "override_by", what)
+            override_by = self._bodies(entry, what)
             if strength == "default" and not override_by:
                 raise self._fail(f"{what} is default-strength: name who may set it aside in 'override_by' "
                                  "(e.g. [村民代表会议])", entry.at("strength"))
@@ -417,7 +470,7 @@ class RulesetBuilder:
             out[rule_id] = Rule(
                 id=rule_id, title=self._text(entry, "title", what), when=when, strength=strength, outcome=outcome,
                 level=level, citation=self._citation(entry, what, required=True), valid_from=valid_from,
-                valid_to=valid_to, note=entry.get("note"), override_by=override_by,
+                valid_to=valid_to, note=self._free_text(entry, "note", what), override_by=override_by,
                 parameters=tuple(sorted(self._parameters_used(when))), location=section.at(rule_id),
             )
         return out
@@ -449,12 +502,36 @@ class RulesetBuilder:
                     if outcome not in possible:
                         raise self._fail(f"{what} never gives the outcome {outcome!r}", on.at(outcome),
                                          did_you_mean(outcome, possible) or "outcomes: " + ", ".join(sorted(possible)))
+            if self.cite_required:
+                self._check_labels(spec, entry, what, rules)
             out[name] = spec
         for spec in out.values():
             if spec.among_decision is not None and spec.among_decision not in out:
                 raise self._fail(f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
                                  spec.location, did_you_mean(spec.among_decision, out))
+            if spec.among_decision is not None and self.cite_required:
+                gate = out[spec.among_decision]
+                given = possible_outcomes(gate, rules)
+                among = section[spec.name]["among"]
+                for outcome in spec.among_outcomes:
+                    if outcome not in given:
+                        # Such a household could never be ranked: say so now, not by an empty ranking.
+                        raise self._fail(
+                            f"decision {spec.name!r} ranks among outcome {outcome!r} of {gate.name!r}, "
+                            "which that decision never gives", self._item_at(among, outcome),
+                            did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))
         return out
+
+    def _check_labels(self, spec: DecisionSpec, entry: YMap, what: str, rules: dict[str, Rule]) -> None:
+        """Every key of ``labels`` is an outcome the decision can give (a misspelt one would never be shown)."""
+        given = possible_outcomes(spec, rules)
+        labels = self._map(entry, "labels", what)
+        for outcome in spec.labels:
+            parts = outcome.split("+") if spec.kind == "table" and spec.hit_policy == "COLLECT" else [outcome]
+            if outcome in given or all(part in given for part in parts):
+                continue
+            raise self._fail(f"{what} has a label for {outcome!r}, an outcome it never gives", labels.at(outcome),
+                             did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))
 
     def _item_at(self, entry: YMap, item: str) -> Location:
         """Where ``item`` is written in one of the lists of ``entry`` (criteria, exceptions, rows)."""
@@ -465,6 +542,7 @@ class RulesetBuilder:
 
     def _base(self, name: str, entry: YMap, what: str, extra: set[str]) -> dict[str, Any]:
         self._keys(entry, {"kind", "title", "note", "labels", "transition"} | extra, what)
+        self._free_text(entry, "note", what)
         labels_node = self._map(entry, "labels", what)
         labels = {label: self._text(labels_node, label, f"label {label!r} of {what}") for label in labels_node}
         return {"name": name, "title": self._text(entry, "title", what), "kind": entry["kind"],
@@ -579,7 +657,19 @@ class RulesetBuilder:
         )
 
 
-def _outcomes(spec: DecisionSpec, rules: dict[str, Rule]) -> set[str]:
+def _kind(value: Any) -> str:
+    return {YMap: "a mapping", YList: "a list", bool: "true or false", date: "a date"}.get(type(value), "a number")
+
+
+def possible_outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]:
+    """Every outcome a decision can give: its settled ones and those the engine gives when it cannot settle
+    (``undetermined``, ``needs_deliberation``, ``conflict``; a ranking's item is ``ranked`` or undetermined)."""
+    if spec.kind == "ranking":
+        return {RANKED, UNSETTLED[0]}
+    return _outcomes(spec, rules) | set(UNSETTLED)
+
+
+def _outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]:
     """The settled outcomes a decision can give (not undetermined, needs_deliberation or conflict)."""
     if spec.kind == "eligibility":
         return {spec.yes, spec.no, *(rules[r].outcome for r in spec.exceptions if rules[r].outcome)}

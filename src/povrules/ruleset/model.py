@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -22,6 +23,17 @@ from povrules.lang.types import Type
 if TYPE_CHECKING:
     from povrules.html import HTML
     from povrules.lang.compiler import Fn
+
+
+def read_only(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """A read-only view of a copy of ``mapping``: what a loaded ruleset's sections are.
+
+    Assigning to it (``ruleset.parameters[name] = …``) raises ``TypeError``, so a ruleset's answers
+    cannot drift from its digest. A ruleset pickles by its definition, never by these views.
+    """
+    if isinstance(mapping, MappingProxyType):
+        return mapping
+    return MappingProxyType(dict(mapping))
 
 
 @attrs.frozen
@@ -122,6 +134,11 @@ class Rule:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
+# The outcomes the engine gives besides those a ruleset names: when it cannot settle (unknown facts, a
+# default-strength exception not yet deliberated, exceptions that disagree), and a ranking's placed item.
+UNSETTLED = ("undetermined", "needs_deliberation", "conflict")
+RANKED = "ranked"
+
 DecisionKind = Literal["eligibility", "table", "ranking"]
 HitPolicy = Literal["UNIQUE", "FIRST", "PRIORITY", "COLLECT"]
 
@@ -138,7 +155,7 @@ class TransitionSpec:
     (status, monitoring type) each outcome leads to. Outcomes not listed leave the status as it is."""
 
     applies_to: tuple[str, ...]
-    on: Mapping[str, tuple[str, str | None]]
+    on: Mapping[str, tuple[str, str | None]] = attrs.field(converter=read_only)
     location: Location | None = None
 
 
@@ -168,7 +185,7 @@ class DecisionSpec:
     among_outcomes: tuple[str, ...] = ()
     order: Literal["count", "lexicographic"] = "count"
     tiebreak: tuple[TieBreak, ...] = ()
-    labels: Mapping[str, Text] = attrs.field(factory=dict)
+    labels: Mapping[str, Text] = attrs.field(factory=dict, converter=read_only)
     transition: TransitionSpec | None = None
     location: Location | None = None
 
@@ -183,11 +200,22 @@ class DecisionSpec:
 
 
 @attrs.frozen
+class LoadWarning:
+    """Something a ruleset loads with but its author should look at: a parameter no rule reads."""
+
+    message: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"{self.location}: warning: {self.message}"
+
+
+@attrs.frozen
 class Program:
     """The compiled closures of a ruleset, in one flavour (traced or not)."""
 
-    rules: Mapping[str, Fn]
-    tiebreaks: Mapping[str, tuple[Fn, ...]]
+    rules: Mapping[str, Fn] = attrs.field(converter=read_only)
+    tiebreaks: Mapping[str, tuple[Fn, ...]] = attrs.field(converter=read_only)
 
 
 @attrs.frozen(eq=False)
@@ -199,23 +227,25 @@ class Ruleset:
     title: Text
     jurisdiction: str | None
     subject: str
-    sources: Mapping[str, Source]
-    parameters: Mapping[str, Parameter]
-    derived: Mapping[str, Derived]
-    rules: Mapping[str, Rule]
-    decisions: Mapping[str, DecisionSpec]
+    # Read-only views (see :func:`read_only`): a loaded ruleset never changes, so its digest names its answers.
+    sources: Mapping[str, Source] = attrs.field(converter=read_only)
+    parameters: Mapping[str, Parameter] = attrs.field(converter=read_only)
+    derived: Mapping[str, Derived] = attrs.field(converter=read_only)
+    rules: Mapping[str, Rule] = attrs.field(converter=read_only)
+    decisions: Mapping[str, DecisionSpec] = attrs.field(converter=read_only)
     digest: str
     files: tuple[str, ...]
     traced: Program
     plain: Program
+    warnings: tuple[LoadWarning, ...] = ()  # found when loading; `povrules check` and `lint` print them
     # Memos filled on first use; a race between threads only computes the same entry twice.
-    _as_of_cache: dict[date, tuple[dict[str, ParameterValue], dict[str, Any], bool]] = attrs.field(
+    _as_of_cache: dict[date, tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]] = attrs.field(
         factory=dict, repr=False)
     _plans: dict[bool, dict[str, Any]] = attrs.field(factory=lambda: {True: {}, False: {}}, repr=False)  # by traced
     # What variants are built from, so that making one rereads no file: the resolved definition
     # (located YAML values) and the lines of the files it came from.
     definition: Any = attrs.field(default=None, repr=False)
-    lines: Mapping[str, list[str]] = attrs.field(factory=dict, repr=False)
+    lines: Mapping[str, list[str]] = attrs.field(factory=dict, repr=False, converter=read_only)
     base: Ruleset | None = attrs.field(default=None, repr=False)  # for a variant: the ruleset it was made from
     variant: Text | None = None  # for a variant: what it changes, in words
 
@@ -229,9 +259,9 @@ class Ruleset:
         """What conditions call the subject's facts (``hh``, ``village``, ``county``)."""
         return SUBJECTS[self.subject][1]
 
-    def in_force(self, day: date) -> tuple[dict[str, ParameterValue], dict[str, Any], bool]:
+    def in_force(self, day: date) -> tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]:
         """The parameters in force on ``day``: dated values, bare values (what conditions read),
-        and whether every parameter has one. Memoised per date."""
+        and whether every parameter has one. Memoised per date, so both mappings are read-only."""
         cached = self._as_of_cache.get(day)
         if cached is None:
             dated = {}
@@ -239,17 +269,18 @@ class Ruleset:
                 value = parameter.at(day)
                 if value is not None:
                     dated[name] = value
-            cached = (dated, {name: pv.value for name, pv in dated.items()}, len(dated) == len(self.parameters))
+            cached = (MappingProxyType(dated), MappingProxyType({name: pv.value for name, pv in dated.items()}),
+                      len(dated) == len(self.parameters))
             if len(self._as_of_cache) > 4096:  # bound the memo for long-running services
                 self._as_of_cache.clear()
             self._as_of_cache[day] = cached
         return cached
 
-    def parameters_as_of(self, day: date) -> dict[str, ParameterValue]:
+    def parameters_as_of(self, day: date) -> Mapping[str, ParameterValue]:
         """Every parameter's dated value in force on ``day`` (parameters with none are left out)."""
         return self.in_force(day)[0]
 
-    def values_as_of(self, day: date) -> dict[str, Any]:
+    def values_as_of(self, day: date) -> Mapping[str, Any]:
         """Every parameter's bare value in force on ``day``: what conditions read."""
         return self.in_force(day)[1]
 
@@ -283,8 +314,9 @@ class Ruleset:
 
     def without_rule(self, rule_id: str) -> Ruleset:
         """A variant without rule ``rule_id``, taken out of every decision that names it."""
-        from povrules.ruleset.variant import with_overlay
+        from povrules.ruleset.variant import require, with_overlay
 
+        require("rule_id", rule_id, str, "a rule id (text)")
         return with_overlay(self, {"without": [rule_id]}, f"without_rule({rule_id!r})")
 
     def with_overlay(self, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
@@ -293,6 +325,9 @@ class Ruleset:
 
         if isinstance(overlay, Mapping):
             return with_overlay(self, overlay, "overlay")
+        if not isinstance(overlay, (str, Path)):
+            raise TypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
+                            f"got {type(overlay).__name__}")
         return with_overlay(self, *load_overlay(Path(overlay)))
 
     # Pickling: compiled closures cannot be pickled, so a ruleset travels as what it was built from (the

@@ -23,6 +23,7 @@ A variant may leave out ``cite``: it proposes what no text states yet. Its value
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -99,9 +100,28 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     return attrs.evolve(ruleset, base=base, variant=text)
 
 
+def require(argument: str, value: Any, expected: type | tuple[type, ...], words: str) -> None:
+    """Raise ``TypeError`` naming ``argument`` unless ``value`` is an instance of ``expected`` (bool is no number)."""
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in (
+            expected if isinstance(expected, tuple) else (expected,))):
+        raise TypeError(f"{argument}: expected {words}, got {type(value).__name__} {value!r}")
+
+
 def parameter_overlay(name: str, value: Any, from_: date | None, note: str | None,
                       title: Text | None = None) -> dict[str, Any]:
-    """The overlay of :meth:`Ruleset.with_parameter`; ``title`` names the parameter in the variant's description."""
+    """The overlay of :meth:`Ruleset.with_parameter`; ``title`` names the parameter in the variant's description.
+
+    Raises ``TypeError`` for an argument of the wrong type (a name that is not text, a ``from_`` that is
+    not a date) and :class:`RulesetError` for a value no ruleset holds (NaN, infinity).
+    """
+    require("name", name, str, "a parameter name (text)")
+    if from_ is not None and (not isinstance(from_, date) or isinstance(from_, datetime)):
+        raise TypeError(f"from_: expected a date, got {type(from_).__name__} {from_!r}")
+    if note is not None:
+        require("note", note, str, "text")
+    if isinstance(value, (float, Decimal)) and not isinstance(value, bool) and not Decimal(value).is_finite():
+        raise RulesetError(f"with_parameter({name!r}): {value!r} is not a number a ruleset can hold: "
+                           "give a finite amount")
     change: dict[str, Any] = {"value": value, "note": note or "variant"}
     if from_ is not None:
         change["from"] = from_
@@ -114,7 +134,8 @@ def parameter_overlay(name: str, value: Any, from_: date | None, note: str | Non
 
 
 def rule_overlay(rule_id: str, add_to: tuple[str, str] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The overlay of :meth:`Ruleset.with_rule`."""
+    """The overlay of :meth:`Ruleset.with_rule`; ``TypeError`` for a rule id that is not text."""
+    require("rule_id", rule_id, str, "a rule id (text)")
     entry = dict(fields)
     if add_to is not None:
         entry["add_to"] = list(add_to)
@@ -172,6 +193,8 @@ def _located(value: Any, label: str) -> Any:
         items.location, items.item_locations = where, [where] * len(items)
         return items
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RulesetError(f"{value!r} is not a number a ruleset can hold: give a finite amount", where)
         return Decimal(str(value))  # the number as written, not its binary approximation
     return value
 
