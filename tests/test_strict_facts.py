@@ -309,6 +309,36 @@ def test_a_household_of_another_jurisdiction_is_warned_about_once():
     assert "'cn-jiangsu'" in str(found[0].message) and "'cn-yunnan-weishan'" in str(found[0].message)
 
 
+def test_a_run_that_redacts_warns_of_a_jurisdiction_by_its_keyed_hash(tmp_path):
+    # A household's jurisdiction is personal data: the warning of a redacting run does not show it.
+    source = tmp_path / "hh.jsonl"
+    source.write_text('{"id":"JS-1","jurisdiction":"cn-jiangsu-secret","members":[{"age":40}]}\n', encoding="utf-8")
+    key = b"0123456789abcdef-warnings"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decide_caseload(povrules.load_ruleset(WEISHAN), "identify_poor_household", source, as_of=date(2016, 6, 30),
+                        output=tmp_path / "out.jsonl", write="record", redact_key=key, workers=1)
+    shown = [str(w.message) for w in caught if issubclass(w.category, JurisdictionWarning)]
+    assert len(shown) == 1 and "hmac-sha256:" in shown[0] and "secret" not in shown[0]
+    assert "'cn-yunnan-weishan'" in shown[0]
+
+
+def test_a_redacted_record_replays_without_a_jurisdiction_warning():
+    # Its jurisdiction is a keyed hash, which names no place to compare; the decision was warned about.
+    from povrules.audit import RulesetStore, make_record, record_json, replay
+
+    elsewhere = parse_household({"id": "JS-1", "jurisdiction": "cn-jiangsu", "members": [{"age": 40}]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decision = povrules.evaluate(elsewhere, povrules.load_ruleset(WEISHAN), "identify_poor_household",
+                                     as_of=date(2016, 6, 30))
+    assert [w for w in caught if issubclass(w.category, JurisdictionWarning)]
+    text = record_json(make_record(decision, redact_key=b"0123456789abcdef-warnings"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JurisdictionWarning)
+        assert replay(text, RulesetStore(ROOT / "rulesets")).identical
+
+
 @pytest.mark.parametrize("place", ["cn-yunnan-weishan", "cn-yunnan-weishan-maojie", None])
 def test_a_household_within_the_jurisdiction_is_not_warned_about(place):
     weishan = povrules.load_ruleset(WEISHAN)

@@ -20,6 +20,7 @@ obtained elsewhere (:meth:`Plan.combine`), which is what a what-if comparison ne
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -33,6 +34,8 @@ from povrules.facts import FactModel, Household, Override
 from povrules.lang.ast import ParamRef, walk
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
+
+_REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
 
 if TYPE_CHECKING:
     from povrules.html import HTML
@@ -519,12 +522,12 @@ def _place(plan: Plan, place: str) -> None:
     decide a county's household whose code does not extend the prefecture's), so only the caller can
     tell a mistake from a deliberate use (docs/interpretations.md, I-S-3).
     """
-    ok = within(place, plan.ruleset.jurisdiction)
+    # A redacted jurisdiction (its keyed hash, when a redacted record is replayed) names no place to
+    # compare: it is not checked, as a household with no jurisdiction is not.
+    ok = within(place, plan.ruleset.jurisdiction) or _REDACTED.fullmatch(place) is not None
     plan._places[place] = ok
     if not ok:
-        warnings.warn(JurisdictionWarning(
-            f"households of jurisdiction {place!r} are decided under ruleset {plan.ruleset.id!r}, "
-            f"whose jurisdiction is {plan.ruleset.jurisdiction!r}"), stacklevel=3)
+        warnings.warn(JurisdictionWarning(place, plan.ruleset.id, plan.ruleset.jurisdiction), stacklevel=3)
 
 
 def _not_a_ruleset(caller: str, ruleset: object) -> TypeError:
