@@ -11,7 +11,14 @@ from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
 from povrules.facts._base import (
-    MIRRORED_CHECKS, PERSONAL_KINDS, SINGLE_LINE, FactModel, Judged, Personal, parse_date, personal_fields,
+    MIRRORED_CHECKS,
+    PERSONAL_KINDS,
+    SINGLE_LINE,
+    FactModel,
+    Judged,
+    Personal,
+    parse_date,
+    personal_fields,
 )
 from povrules.facts.household import (
     Assessments,
