@@ -121,25 +121,34 @@ def test_a_table_with_records_carries_each_records_digest(hunan, county, tmp_pat
 
 
 def test_an_evaluation_error_names_the_line_and_the_household(tmp_path):
-    """营口 divides by the number of members: a household with none cannot be decided, and the batch says which."""
-    yingkou = povrules.load_ruleset(YINGKOU)
-    households = [dict(h, members=[]) for h in county_json(20, 3)]
-    failing = []
-    for h in households:
-        try:
-            povrules.evaluate(povrules.parse_household(h), yingkou, "identify_monitoring_object", as_of=date(2022, 6, 30))
-        except povrules.EvaluationError:
-            failing.append(h)
-    assert failing, "no synthetic household divides by zero members"
+    """灵寿 adds a year to the date from which income is stable: past the calendar's end it cannot be
+    decided, and the batch says which household, on which line."""
+    lingshou = povrules.load_ruleset(ROOT / "rulesets" / "cn-hebei-lingshou")
+    judged = {"value": True, "by": "村第一书记 王某", "on": "2021-03-01"}
+    failing = {"id": "LS-2", "monitoring": {"status": "monitored", "income_stable_since": "9999-12-01"},
+               "assessments": {"risk_eliminated": judged, "income_stable": judged}}
     good = next(iter(county_json(1, 4)))
-    source = tmp_path / "yingkou.jsonl"
-    source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(failing[0]) + b"\n")
+    source = tmp_path / "lingshou.jsonl"
+    source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(failing) + b"\n")
     with pytest.raises(BatchError) as caught:
-        decide_caseload(yingkou, "identify_monitoring_object", source, as_of=date(2022, 6, 30),
+        decide_caseload(lingshou, "mark_risk_eliminated", source, as_of=date(2022, 6, 30),
                         output=tmp_path / "out.jsonl")
     assert caught.value.where == f"{source}:2"
-    assert f"household {failing[0]['id']!r}: cannot be decided" in str(caught.value)
-    assert "division by zero" in str(caught.value)
+    assert "household 'LS-2': cannot be decided" in str(caught.value)
+    assert "outside the calendar" in str(caught.value)
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_a_household_of_nobody_is_refused_before_any_division(tmp_path):
+    """营口 divides by the number of members: a household with none is refused when it is read."""
+    good = next(iter(county_json(1, 4)))
+    source = tmp_path / "yingkou.jsonl"
+    source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(dict(good, members=[])) + b"\n")
+    with pytest.raises(BatchError) as caught:
+        decide_caseload(povrules.load_ruleset(YINGKOU), "identify_monitoring_object", source,
+                        as_of=date(2022, 6, 30), output=tmp_path / "out.jsonl")
+    assert caught.value.where == f"{source}:2"
+    assert "members: expected at least one member" in str(caught.value)
     assert list(tmp_path.iterdir()) == [source]
 
 

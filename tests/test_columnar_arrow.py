@@ -108,3 +108,47 @@ def test_a_bad_row_in_a_sparse_batch_names_its_row() -> None:
         arrow_frame(_table(bad), where=lambda i: f"row id={bad[i]['id']}")
     assert raised.value.source == "row id=h17"
     assert "assets.vehicles[0].kind" in str(raised.value)
+
+
+_OVERRIDE = {"rule": "r", "body": "村两委", "decided_on": "2016-06-30", "outcome": "upheld"}
+
+
+@pytest.mark.parametrize("bad", [
+    {"members": []},  # at least one member
+    {"id": "h1\nforged"},  # ids, names and places on one line
+    {"members": [{"name": "a\rb"}]},
+    {"village": "v\x1b[2J"},
+    {"income": {"per_capita_net": "４０００"}},  # amounts in ASCII digits, without exponent
+    {"income": {"per_capita_net": "4E+3"}},
+    {"overrides": [dict(_OVERRIDE, decided_on="2016-W26-4")]},  # dates as YYYY-MM-DD only
+    {"overrides": [dict(_OVERRIDE, decided_on="２０１６-06-30")]},
+    {"rural_hukou": 1},  # JSON types never converted
+    {"members": [{"age": "58"}]},
+])
+def test_the_fast_paths_refuse_what_the_strict_models_refuse(bad: dict[str, Any]) -> None:
+    # The refused value in a sparse batch (its column otherwise unknown, so the unknown-column and
+    # known-columns fast paths are taken for the rest), as the model refuses it.
+    rows: list[dict[str, Any]] = [{"id": f"h{i}"} for i in range(5)]
+    rows[3] = {"id": "h3", **bad}
+    with pytest.raises(FactsError) as expected:
+        povrules.parse_household(rows[3])
+    with pytest.raises(FactsError) as raised:
+        arrow_frame(_table(rows), where=lambda i: f"row id=h{i}")
+    assert raised.value.source == "row id=h3"
+    assert raised.value.problems == expected.value.problems
+
+
+@pytest.mark.parametrize("given", [
+    {"income": {"per_capita_net": "+4000"}},  # accepted, and stored as 4000.00
+    {"overrides": [dict(_OVERRIDE, body="村兩委")]},  # a Traditional name, read as the canonical one
+])
+def test_what_the_strict_models_rewrite_the_fast_paths_rewrite_alike(given: dict[str, Any]) -> None:
+    rows: list[dict[str, Any]] = [{"id": "h0"}, {"id": "h1", **given}]
+    assert arrow_frame(_table(rows)).equals(_models_frame(rows))
+
+
+@pytest.mark.parametrize("value, kind", [(Decimal("-0.00"), MONEY), (Decimal("1.5"), pa.decimal128(14, 1))])
+def test_a_decimal_read_from_its_integers_is_the_models_amount(value: Decimal, kind: Any) -> None:
+    # No negative zero, and fewer places than declared: the amount to the fen, as the model stores it.
+    made = arrow_frame(_incomes([value], kind))
+    assert made.equals(_models_frame([{"id": "h0", "income": {"per_capita_net": value}}]))

@@ -127,6 +127,21 @@ def _bad_lines() -> dict[str, str]:
         "null list element": _set(base, "members", [None]),
         "vehicle without kind": _set(base, "assets.vehicles", [{"value": "1.00"}]),
         "id number pattern": _set(base, "members.0.id_number", "123"),
+        # Strict facts: no coercion of JSON types, and what the row path refuses besides.
+        "age as text": _set(base, "members.0.age", "12"),
+        "age as a float": _set(base, "members.0.age", 12.0),
+        "age as a boolean": _set(base, "members.0.age", True),
+        "boolean as text": _set(base, "rural_hukou", "true"),
+        "judged value as a number": _set(base, "assessments.return_risk", {"value": 1, "by": "x", "on": "2021-01-01"}),
+        "date as a number": _set(base, "income.period_start", 0),
+        "date with full-width digits": _set(base, "income.period_start", "２０２１-０２-０１"),
+        "week date": _set(base, "income.period_start", "2021-W05-1"),
+        "amount with full-width digits": _set(base, "income.wage", "１０００"),
+        "amount with an exponent": _set(base, "income.wage", "1E+3"),
+        "amount as a boolean": _set(base, "income.wage", True),
+        "no members": _set(base, "members", []),
+        "newline in the id": _set(base, "id", "H1\nH2"),
+        "control character in a name": _set(base, "members.0.name", "\u001b[2J"),
     }
     lines = {name: json.dumps(row, ensure_ascii=False) for name, row in made.items()}
     for name in ("required field missing",):
@@ -166,9 +181,8 @@ def test_lax_forms_pydantic_accepts_are_read_as_the_row_path_reads_them(tmp_path
         _set(base, "income.wage", 12.5),  # an amount as a JSON number
         _set(base, "income.wage", "+1"),
         _set(base, "income.wage", "1.500"),
-        _set(base, "members.0.age", "12"),
-        _set(base, "members.0.age", 12.0),
-        _set(base, "rural_hukou", "true"),
+        _set(base, "income.wage", "1000.00"),  # canonical form: "1000", on both paths
+        _set(base, "income.wage", "-0"),
         _set(base, "village", None),
     ]
     path = _write_jsonl(tmp_path / "lax.jsonl", [*_county()[:5], *rows])

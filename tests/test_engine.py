@@ -25,6 +25,8 @@ import pytest
 import povrules
 
 AS_OF = date(2021, 3, 1)  # the income line is 4000 on this date
+# One member whom no member rule of the test rulesets picks out (a household has at least one member).
+NOBODY_NOTABLE = {"age": 30, "is_public_official": False}
 
 
 def decide(ruleset, household, decision="identify", as_of=AS_OF, **kw):
@@ -61,7 +63,7 @@ def test_base_false_makes_an_unknown_exclusion_irrelevant(identify_rs, build, st
 
 
 def test_one_false_criterion_decides_even_when_the_other_is_unknown(identify_rs, build, status_of):
-    d = decide(identify_rs, build.household(rural_hukou=False, assets={"vehicles": []}, members=[]))
+    d = decide(identify_rs, build.household(rural_hukou=False, assets={"vehicles": []}, members=[NOBODY_NOTABLE]))
     assert d.outcome == "not_identified" and d.missing == ()
     assert status_of(d)["low_income"] == "unknown" and status_of(d)["rural"] == "not_met"
     assert d.reasons == ("rural",)
@@ -87,7 +89,7 @@ def test_base_true_and_an_exclusion_unknown_lists_only_that_exclusions_facts(ide
 
 
 def test_an_unknown_record_is_reported_as_the_fact_the_rule_reads(identify_rs, build):
-    h = build.household(rural_hukou=True, income={"per_capita_net": 1000}, members=[])  # no 'assets' at all
+    h = build.household(rural_hukou=True, income={"per_capita_net": 1000}, members=[NOBODY_NOTABLE])  # no 'assets' at all
     assert decide(identify_rs, h).missing == ("hh.assets.vehicles",)
 
 
@@ -129,7 +131,7 @@ def test_quantifier_unknowns_name_the_element(identify_rs, build):
 def test_quantifier_decides_when_a_known_element_settles_it(identify_rs, build):
     d = decide(identify_rs, build.household(members=[{}, {"age": 71}, {}]), "elder")
     assert d.outcome == "has_elder" and d.missing == ()
-    assert decide(identify_rs, build.household(members=[]), "elder").outcome == "no_elder"
+    assert decide(identify_rs, build.household(members=[NOBODY_NOTABLE]), "elder").outcome == "no_elder"
 
 
 def test_quantifier_unknowns_in_an_exclusion_name_the_element(identify_rs, build):
@@ -358,7 +360,7 @@ def test_plan_effects_and_settle_with_effects_give_what_deciding_gives(identify_
 
 
 def dibao(build, dibao=True, **facts):
-    base = {"registration": {"dibao": dibao}, "members": [], "assets": {"vehicles": []},
+    base = {"registration": {"dibao": dibao}, "members": [NOBODY_NOTABLE], "assets": {"vehicles": []},
             "disaster": {"severity": "none"}, "refuses_asset_verification": False}
     return build.household(**{**base, **facts})
 
@@ -408,7 +410,7 @@ def test_a_possible_conflict_is_undetermined(defeasible_rs, build):
 def test_only_the_unknowns_that_could_change_the_verdict_are_listed(defeasible_rs, build):
     # The car excludes at level 1 unless the positive exception makes it a conflict or the level-2
     # exclusion supersedes it; either way the dibao criterion can no longer matter.
-    h = build.household(assets=CAR, members=[])  # dibao, disaster and asset verification unknown
+    h = build.household(assets=CAR, members=[NOBODY_NOTABLE])  # dibao, disaster and asset verification unknown
     d = decide(defeasible_rs, h)
     assert d.outcome == "undetermined"
     assert d.missing == ("hh.disaster.severity", "hh.refuses_asset_verification")

@@ -92,7 +92,7 @@ def test_the_line_and_its_date_are_in_the_trace(hunan, build):
     line = [p for p in row["parameters"] if p["name"] == "monitoring_line"][0]
     assert (line["value"], line["from"], line["unit"]) == ("6500", "2021-01-01", "元")
     comparison = [c for c in row["conditions"] if c.get("op") == "<="][0]
-    assert comparison["left"]["value"] == "6500" and comparison["right"]["value"] == "6500"
+    assert comparison["left"]["value"] == "6500.00" and comparison["right"]["value"] == "6500"
 
 
 def test_either_large_rigid_expenditure_or_a_sharp_income_fall(hunan, build):

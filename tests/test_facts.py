@@ -48,7 +48,7 @@ INVALID = {
     "an amount with fractions of a fen": (
         {"income": {"wage": "10.005"}}, "income.wage", "2 decimal places", '"10.005"'),
     "an amount that is not finite": (
-        {"income": {"wage": "NaN"}}, "income.wage", "finite number", '"NaN"'),
+        {"income": {"wage": "NaN"}}, "income.wage", "decimal text", '"NaN"'),
     "unknown field at the top": (
         {"income_total": 3000}, "income_total", "no such field", "3000"),
     "unknown field in a member": (
@@ -65,7 +65,7 @@ INVALID = {
     "disability grade out of range": (
         {"members": [{"disability_grade": 5}]}, "members[0].disability_grade", "less than or equal to 4", "5"),
     "missing household id": (
-        {"members": []}, "id", "required", None),
+        {"village": "V1"}, "id", "required", None),
     "judged fact without who judged": (
         {"assessments": {"income_stable": {"value": True, "on": "2021-03-01"}}},
         "assessments.income_stable.by", "required", None),
@@ -196,8 +196,8 @@ def test_valid_household_keeps_exact_money_and_dates(build):
 
 
 def test_unknown_is_none_and_an_empty_list_is_known_to_be_none(build):
-    h = build.household(members=[], assets={"vehicles": []})
-    assert h.members == () and h.assets.vehicles == ()
+    h = build.household(projects=[], assets={"vehicles": []})
+    assert h.projects == () and h.assets.vehicles == ()
     assert h.income is None and h.assets.properties is None and h.rural_hukou is None
 
 

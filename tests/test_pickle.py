@@ -58,7 +58,8 @@ def test_memos_are_not_pickled() -> None:
     ruleset = load_ruleset(RULESETS / "cn-yunnan-weishan")
     fresh = len(pickle.dumps(ruleset))
     for name in ruleset.decisions:
-        povrules.evaluate_many(HOUSEHOLDS[:5], ruleset, name, as_of=date(2016, 6, 30))
+        # Households of 2016, so that no judgement postdates the decision date.
+        povrules.evaluate_many(county(5, 2021, as_of=date(2016, 6, 30)), ruleset, name, as_of=date(2016, 6, 30))
     assert ruleset._plans[True]
     assert len(pickle.dumps(ruleset)) == fresh
     back = pickle.loads(pickle.dumps(ruleset))

@@ -162,7 +162,7 @@ def test_a_case_with_its_whole_facts(tmp_path):
     file = write(tmp_path, """\
       - name: not rural
         facts: {id: h9, rural_hukou: false, income: {per_capita_net: 100}, assets: {vehicles: []},
-                members: []}
+                members: [{age: 30, is_public_official: false}]}
         expect: not_identified
         reasons: [rural]
     """)

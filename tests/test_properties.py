@@ -70,7 +70,7 @@ def full_slots(draw) -> dict[tuple, Any]:
     }
     for name in JUDGED:
         s[("assessments", name)] = judged(draw(st.booleans()))
-    count = draw(st.integers(0, 3))
+    count = draw(st.integers(1, 3))  # a household has at least one member
     s[("members",)] = count
     for i in range(count):
         s[("members", i, "age")] = draw(st.integers(0, 100))

@@ -108,8 +108,8 @@ def test_record_holds_the_decision_its_facts_and_its_trace() -> None:
 
 def test_facts_keep_decimals_as_strings_and_dates_as_iso(household_record: dict[str, Any]) -> None:
     vehicle = household_record["facts"]["assets"]["vehicles"][0]
-    assert vehicle == {"kind": "car", "value": "42000", "acquired_on": "2015-08-01"}
-    assert '"value":"42000"' in record_json(household_record)
+    assert vehicle == {"kind": "car", "value": "42000.00", "acquired_on": "2015-08-01"}  # to the fen
+    assert '"value":"42000.00"' in record_json(household_record)
 
 
 def test_record_json_is_canonical(household_record: dict[str, Any]) -> None:
@@ -364,7 +364,7 @@ def test_load_record_detects_a_tampered_digest(household_record) -> None:
 
 
 def test_load_record_detects_changed_content_under_the_old_digest(household_record) -> None:
-    text = record_json(household_record).replace('"value":"42000"', '"value":"4200"')
+    text = record_json(household_record).replace('"value":"42000.00"', '"value":"4200.00"')
     assert text != record_json(household_record)
     with pytest.raises(RecordError) as caught:
         load_record(text)

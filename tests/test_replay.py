@@ -210,8 +210,8 @@ def test_replay_with_current_names_the_first_divergent_rule_and_condition_with_b
     assert d.rule == "low_income"
     assert d.condition == "hh.income.per_capita_net < p.income_line"
     assert d.field == "trace.rules[0].conditions[0]"
-    assert d.recorded == {"result": "false", "left": "4800", "right": "4500", "op": "<"}
-    assert d.replayed == {"result": "true", "left": "4800", "right": "5000", "op": "<"}
+    assert d.recorded == {"result": "false", "left": "4800.00", "right": "4500", "op": "<"}
+    assert d.replayed == {"result": "true", "left": "4800.00", "right": "5000", "op": "<"}
     assert result.replayed["outcome"] == "identified" and result.recorded_outcome == "not_identified"
     assert isinstance(result.changes, RulesetDiff)
     [changed] = result.changes.parameters_changed
@@ -220,12 +220,12 @@ def test_replay_with_current_names_the_first_divergent_rule_and_condition_with_b
     text = result.explain("en")
     assert text.startswith("Compared with the current ruleset (not a faithful replay)")
     assert ("first difference: rule low_income, condition hh.income.per_capita_net < p.income_line: "
-            "recorded 4800 < 4500 → does not hold, replayed 4800 < 5000 → holds") in text
+            "recorded 4800.00 < 4500 → does not hold, replayed 4800.00 < 5000 → holds") in text
     assert "outcome: recorded not_identified, now identified" in text
     assert "~ parameter income_line:\n    ~ from 2021-07-01: 4500 元 → 5000 元" in text
     zh = result.explain("zh")
     assert zh.startswith("与当前规则集比较（不是忠实重放）")
-    assert "记录为 4800 < 4500 → 不成立，重放为 4800 < 5000 → 成立" in zh
+    assert "记录为 4800.00 < 4500 → 不成立，重放为 4800.00 < 5000 → 成立" in zh
     assert "~ 参数 income_line:\n    ~ 2021-07-01 起: 4500 元 → 5000 元" in zh
 
 

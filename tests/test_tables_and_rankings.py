@@ -234,7 +234,8 @@ def test_ties_are_listed_by_household_id_whatever_the_input_order(ranking_rs, bu
 
 def test_undetermined_households_are_listed_apart(ranking_rs, village, build):
     unknown_student = rank_household(build, "u", ill=True, members=[{"health": "healthy"}])
-    unknown_gate = build.household("v", members=[], disaster={"severity": "none"})
+    unknown_gate = build.household("v", members=[{"health": "healthy", "enrolled_in_school": False}],
+                                   disaster={"severity": "none"})
     r = povrules.rank([*village, unknown_student, unknown_gate], ranking_rs, "by_count", as_of=AS_OF)
     assert "u" not in r.order() and "v" not in r.order()
     apart = {d.household.id: d for d in r.undetermined}

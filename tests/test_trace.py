@@ -69,7 +69,7 @@ def test_trace_records_leaf_operands_parameter_dates_and_citation():
     edge = next(r for r in document["rules"] if r["id"] == "edge_vulnerable")
     assert edge["status"] == "selected"
     income = next(c for c in edge["conditions"] if c.get("op") == "<=")
-    assert income["left"] == {"expr": "hh.income.per_capita_net", "value": "6500", "fact": "hh.income.per_capita_net"}
+    assert income["left"] == {"expr": "hh.income.per_capita_net", "value": "6500.00", "fact": "hh.income.per_capita_net"}
     assert income["right"]["parameter"] == "monitoring_line" and income["right"]["value"] == "6500"
     assert income["result"] == "true"
     assert edge["parameters"][0]["from"] == "2021-01-01"

@@ -17,13 +17,13 @@ from povrules.compare import Cause, Change, Comparison, Sweep, compare, sweep
 from povrules.engine import (
     Decision, Plan, Ranking, RankEntry, RuleResult, evaluate, evaluate_iter, evaluate_many, plan, rank,
 )
-from povrules.errors import EvaluationError, FactsError, Location, PovrulesError, RulesetError
+from povrules.errors import EvaluationError, FactsError, JurisdictionWarning, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
 from povrules.lifecycle import Transition, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 
 __all__ = [
-    "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "Location",
+    "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "JurisdictionWarning", "Location",
     "Plan", "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",
     "TransitionRefused", "Village", "__version__", "compare", "evaluate", "evaluate_iter", "evaluate_many",
     "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household", "plan", "rank", "sweep",

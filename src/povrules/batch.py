@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,8 +40,8 @@ from povrules.audit.record import FACTS_MODES, FactsMode
 from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
-from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SUBJECTS, personal_fields, problems_of
+from povrules.errors import FactsError, JurisdictionWarning, PovrulesError
+from povrules.facts import SUBJECTS, personal_fields, problems_of, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
 
@@ -143,6 +144,21 @@ def _shown_id(facts: Any, job: _Job) -> str | None:
 
 
 def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done:
+    if job.redact_key is None:
+        return _decide_items(items, job, p)
+    # A household's jurisdiction is personal data: a run that redacts warns about it by its keyed hash.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", JurisdictionWarning)
+        done = _decide_items(items, job, p)
+    for found in caught:
+        if isinstance(found.message, JurisdictionWarning):
+            warnings.warn(found.message.shown_as(redact_id(found.message.place, job.redact_key)), stacklevel=2)
+        else:
+            warnings.warn_explicit(found.message, found.category, found.filename, found.lineno)
+    return done
+
+
+def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done:
     model = SUBJECTS[job.ruleset.subject][0]
     as_of = job.as_of
     pieces: list[bytes] = []
@@ -151,9 +167,11 @@ def _decide_chunk(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
     outcomes: Counter[str] = Counter()
     for where, data in items:
         try:
-            facts = model.model_validate_json(data) if isinstance(data, bytes) else model.model_validate(data)
+            facts = validate_json(model, data) if isinstance(data, bytes) else model.model_validate(data)
         except ValidationError as exc:
             return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject)))))
+        except FactsError as exc:
+            return _Done(b"", (), (), {}, 0, (where, str(exc)))
         try:
             decision = p.decide(facts, as_of)
             outcomes[decision.outcome] += 1

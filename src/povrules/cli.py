@@ -27,7 +27,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -303,9 +302,10 @@ def _read_document(source: str | IO[bytes], name: str) -> bytes:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     from povrules.batch import decide_caseload
+    from povrules.facts import parse_date
 
     try:
-        as_of = date.fromisoformat(args.as_of)
+        as_of = parse_date(args.as_of)  # YYYY-MM-DD only, as the help says (not 20160630 or 2016-W26-4)
     except ValueError:
         raise _Failure(f"--as-of: expected a date as YYYY-MM-DD, got {args.as_of!r}") from None
     recording = args.record or args.log is not None or args.redact_key_file is not None or args.facts_by_digest

@@ -20,6 +20,8 @@ obtained elsewhere (:meth:`Plan.combine`), which is what a what-if comparison ne
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import product
@@ -27,11 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from povrules.errors import EvaluationError
+from povrules.errors import EvaluationError, JurisdictionWarning
 from povrules.facts import FactModel, Household, Override
 from povrules.lang.ast import ParamRef, walk
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
+
+_REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
 
 if TYPE_CHECKING:
     from povrules.html import HTML
@@ -257,6 +261,8 @@ class Plan:
     _kind: Callable[..., Decision]  # the decision kind's combination: (plan, env[, rule values]) → Decision
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
     _bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
+    # Household jurisdictions met so far, and whether each lies within the ruleset's (see _place).
+    _places: dict[str, bool] = attrs.field(factory=dict)
 
     def bind(self, as_of: date) -> Mapping[str, Any]:
         """The parameter values in force on ``as_of`` (what conditions read), checked once per date and memoised.
@@ -371,6 +377,8 @@ class Plan:
             params = _bind(self, as_of)
         if facts.__class__ is not self.facts_type and not isinstance(facts, self.facts_type):
             raise _wrong_facts("decide", self, facts)
+        if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
+            _place(self, facts.jurisdiction)
         return self._kind(self, Env(facts, params, as_of, None))
 
     def decide_each(self, many: Iterable[FactModel], as_of: date) -> Iterator[Decision]:
@@ -389,12 +397,16 @@ class Plan:
         for facts in many:
             if facts.__class__ is not facts_type and not isinstance(facts, facts_type):
                 raise _wrong_facts(caller, self, facts)
+            if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
+                _place(self, facts.jurisdiction)
             env.facts = facts
             yield kind(self, env)
 
     def _check(self, facts: object, caller: str) -> None:
         if facts.__class__ is not self.facts_type and not isinstance(facts, self.facts_type):
             raise _wrong_facts(caller, self, facts)
+        if isinstance(facts, Household) and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
+            _place(self, facts.jurisdiction)
 
     def __repr__(self) -> str:
         flavour = "traced" if self.traced else "plain"
@@ -407,9 +419,13 @@ MAX_TABLE = 10  # rules; 2**10 labels at most per decision
 def plan(ruleset: Ruleset, decision: str, *, traced: bool = True) -> Plan:
     """The :class:`Plan` of ``decision`` in ``ruleset``, prepared on first use and memoised on the ruleset.
 
-    Raises :class:`EvaluationError` if the ruleset has no such decision.
+    Raises :class:`EvaluationError` if the ruleset has no such decision, and ``TypeError`` if
+    ``ruleset`` is not a :class:`Ruleset` (a path, say).
     """
-    found = ruleset._plans[True if traced else False].get(decision)
+    try:
+        found = ruleset._plans[True if traced else False].get(decision)
+    except AttributeError:
+        raise _not_a_ruleset("plan", ruleset) from None
     return found if found is not None else _make_plan(ruleset, decision, bool(traced))
 
 
@@ -448,16 +464,21 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     :func:`povrules.parse_household`, or the subject's model from :func:`povrules.parse_facts`.
     The same as ``plan(ruleset, decision, traced=trace).decide(facts, as_of)``.
     Raises :class:`EvaluationError` (no such decision; a parameter with no value on the date)
-    and ``TypeError`` (facts not validated; ``as_of`` not a date).
+    and ``TypeError`` (facts not validated; ``ruleset`` not a loaded :class:`Ruleset`; ``as_of`` not a date).
     """
     # Plan.decide, inlined: this is the hot path, and a method call is a measurable share of it.
-    found = ruleset._plans[True if trace else False].get(decision)
+    try:
+        found = ruleset._plans[True if trace else False].get(decision)
+    except AttributeError:
+        raise _not_a_ruleset("evaluate", ruleset) from None
     prepared = found if found is not None else _make_plan(ruleset, decision, bool(trace))
     params = prepared._bound.get(as_of)
     if params is None:
         params = _bind(prepared, as_of)
     if facts.__class__ is not prepared.facts_type and not isinstance(facts, prepared.facts_type):
         raise _wrong_facts("evaluate", prepared, facts)
+    if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in prepared._places:
+        _place(prepared, facts.jurisdiction)
     return prepared._kind(prepared, Env(facts, params, as_of, None))
 
 
@@ -485,6 +506,35 @@ def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *,
     """
     prepared = plan(ruleset, decision, traced=trace)
     return list(prepared._each(many, prepared.bind(as_of), as_of, "evaluate_many"))
+
+
+def within(place: str, jurisdiction: str | None) -> bool:
+    """Whether a household's ``place`` lies within a ruleset's ``jurisdiction``: the same code, or one
+    that extends it after a hyphen (``cn-yunnan-weishan`` lies within ``cn-yunnan`` and ``cn``).
+    A ruleset with no jurisdiction is taken to hold everywhere."""
+    return jurisdiction is None or place == jurisdiction or place.startswith(jurisdiction + "-")
+
+
+def _place(plan: Plan, place: str) -> None:
+    """Note a household jurisdiction met for the first time; warn when it lies outside the ruleset's.
+
+    A warning, not a refusal: jurisdiction codes are free text (a prefecture's ruleset may rightly
+    decide a county's household whose code does not extend the prefecture's), so only the caller can
+    tell a mistake from a deliberate use (docs/interpretations.md, I-S-3).
+    """
+    # A redacted jurisdiction (its keyed hash, when a redacted record is replayed) names no place to
+    # compare: it is not checked, as a household with no jurisdiction is not.
+    ok = within(place, plan.ruleset.jurisdiction) or _REDACTED.fullmatch(place) is not None
+    plan._places[place] = ok
+    if not ok:
+        warnings.warn(JurisdictionWarning(place, plan.ruleset.id, plan.ruleset.jurisdiction), stacklevel=3)
+
+
+def _not_a_ruleset(caller: str, ruleset: object) -> TypeError:
+    shown = repr(ruleset)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return TypeError(f"{caller}() takes a Ruleset, not {type(ruleset).__name__} {shown}; "
+                     "load it first with povrules.load_ruleset(path)")
 
 
 def _wrong_facts(caller: str, plan: Plan, facts: object) -> TypeError:

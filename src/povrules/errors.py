@@ -7,6 +7,7 @@ expected*, so that an app can show it to the person who can fix the input.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -66,6 +67,27 @@ class FactsError(PovrulesError):
 
 class EvaluationError(PovrulesError):
     """An evaluation cannot proceed: unknown decision, parameter not in force on the date."""
+
+
+class JurisdictionWarning(UserWarning):
+    """A household's ``jurisdiction`` lies outside the ruleset's: rules written for one place are
+    deciding a household of another. Given once per ruleset decision and household jurisdiction.
+
+    ``place`` is the household's jurisdiction as the message shows it: a household's jurisdiction is
+    personal data, so a run that redacts shows it by its keyed hash (:meth:`shown_as`).
+    """
+
+    def __init__(self, place: str, ruleset: str, jurisdiction: str | None):
+        self.place, self.ruleset, self.jurisdiction = place, ruleset, jurisdiction
+        super().__init__(f"households of jurisdiction {place!r} are decided under ruleset {ruleset!r}, "
+                         f"whose jurisdiction is {jurisdiction!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its fields, not its message
+        return (type(self), (self.place, self.ruleset, self.jurisdiction))
+
+    def shown_as(self, place: str) -> JurisdictionWarning:
+        """The same warning, with the household's jurisdiction shown as ``place``."""
+        return JurisdictionWarning(place, self.ruleset, self.jurisdiction)
 
 
 class CaseloadError(PovrulesError):

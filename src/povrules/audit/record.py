@@ -42,8 +42,8 @@ from pydantic import BaseModel
 
 from povrules.reading import ReadError, check_json_depth
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
-from povrules.errors import PovrulesError
-from povrules.facts import personal_fields
+from povrules.errors import FactsError, PovrulesError
+from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
 
@@ -406,8 +406,15 @@ def _differs(problems: list[str], field: str, recorded: Any, expected: Any, agai
         problems.append(f"{against} and {field} differ: {against} is {show(expected)}, {field} is {show(recorded)}")
 
 
-def _given_facts(facts: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
-    return facts_json(facts) if isinstance(facts, BaseModel) else dict(facts)
+def _given_facts(facts: BaseModel | Mapping[str, Any], subject: Any) -> dict[str, Any]:
+    """The facts given back as a record holds them: validated, so that amounts are in their canonical
+    form whatever form the caller's file wrote them in. Facts that fail validation are compared as given."""
+    if isinstance(facts, BaseModel):
+        return facts_json(facts)
+    try:
+        return facts_json(parse_facts(dict(facts), subject if subject in SUBJECTS else "household"))
+    except FactsError:
+        return dict(facts)
 
 
 def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any] | None = None) -> None:
@@ -429,7 +436,7 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
             problems.append(f"{name}: expected sha256:<64 hex digits>, got {record[name]!r}")
     held = record.get("facts")
     if held is None and facts is not None:
-        held = _given_facts(facts)
+        held = _given_facts(facts, record["ruleset"].get("subject"))
     if held is not None:
         computed_facts = _sha256(held)
         if record["facts_digest"] != computed_facts:
@@ -438,6 +445,13 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
                             + f" {computed_facts} (the facts or their digest were changed)")
     trace = record["trace"]
     ruleset = record["ruleset"]
+    # An id is printed on a line of its own when the record is explained: a control character in it
+    # (a newline) could forge a line, so a record holding one is refused, as facts holding one are.
+    for where, value in (("facts.id", held.get("id") if isinstance(held, dict) else None),
+                         ("trace.facts_id", trace.get("facts_id"))):
+        if isinstance(value, str) and not _SINGLE_LINE.fullmatch(value):
+            problems.append(f"{where}: expected text on one line (no newline or other control character), "
+                            f"got {json.dumps(value, ensure_ascii=False)[:60]}")
     checks: list[tuple[str, Any, Any, str] | None] = [
         ("trace.facts_digest", trace.get("facts_digest"), record["facts_digest"], "facts_digest"),
         ("trace.facts_id", trace.get("facts_id"), held.get("id"), "facts.id") if held is not None else None,
@@ -461,6 +475,9 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
                         "(the record was changed after it was made)")
     if problems:
         raise RecordError(problems)
+
+
+_SINGLE_LINE = re.compile(SINGLE_LINE.removeprefix("^").removesuffix("$"))  # fullmatch: re's $ allows a final newline
 
 
 class _Refused(ValueError):

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from povrules.errors import PovrulesError
-from povrules.facts import SUBJECTS, FactModel, Judged, parse_facts
+from povrules.facts import MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
 from povrules.facts.bodies import BODIES
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
@@ -362,12 +362,13 @@ class _Spec:
 
 # Constraint names the vectorised checks reproduce (from annotated_types and pydantic's metadata).
 _KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_digits", "decimal_places",
-          "allow_inf_nan"}
+          "allow_inf_nan", "strict"}  # strict JSON types: the reader's explicit schema refuses every other type
 # Custom field validators with a vectorised twin, by (model, validator name): the twin marks a
 # superset of the rows the validator refuses (pydantic then gives the exact text). A validator not
 # listed here marks every row where its field is known.
 _TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = {
     ("Income", "_period_in_order"): lambda f: (f["period_end"] < f["period_start"]).fill_null(False),
+    ("Household", "_someone"): lambda f: (f["members"].list.len() == 0).fill_null(False),
     # Reads a body's Traditional name as its canonical one: the rows with a name not canonical.
     ("Override", "_canonical_body"): lambda f: (~f["body"].is_in(list(BODIES))).fill_null(False),
 }
@@ -381,6 +382,8 @@ def _constraint_items(item: Any) -> dict[str, Any]:
 
     if isinstance(item, WithJsonSchema):
         return {}  # documentation only
+    if getattr(item, "func", None) in MIRRORED_CHECKS:
+        return {}  # strict dates and amounts: the leaf checks pass canonical text only
     if dataclasses.is_dataclass(item):
         return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
     if hasattr(item, "__dict__"):
@@ -489,7 +492,8 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         digits = int(c.get("max_digits", INT64_DIGITS))
         whole = max(digits - places, 1)
         # The canonical form only: no sign, no exponent, no leading zero, at most the declared places.
-        shape = rf"^(0|[1-9]\d{{0,{whole - 1}}})" + (rf"(\.\d{{1,{places}}})?$" if places else "$")
+        # ASCII digits: the regex crate's \d matches any decimal digit (full-width ones too).
+        shape = rf"^(0|[1-9][0-9]{{0,{whole - 1}}})" + (rf"(\.[0-9]{{1,{places}}})?$" if places else "$")
         canonical = series.str.contains(shape).fill_null(False)
         bad = bad | (known & ~canonical)
         text = pl.when(canonical).then(series)
@@ -502,7 +506,7 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         if series.dtype == pl.Date:
             values = series
         else:
-            canonical = series.str.contains(r"^\d{4}-\d{2}-\d{2}$").fill_null(False)
+            canonical = series.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$").fill_null(False)
             values = pl.DataFrame({"t": series}).select(
                 pl.when(canonical).then(pl.col("t")).str.to_date("%Y-%m-%d", strict=False))["t"]
             bad = bad | (known & (values.is_null() | (values.dt.year() < 1)).fill_null(True))

@@ -304,6 +304,8 @@ class Translator:
                 raise self._refuse(node, f"a path through {name!r}")
             expr, shape = expr.struct.field(name), shape.fields[name]
         if shape.kind == "judged" and judged_value:
+            # A judgement made after the decision date: the row engine refuses it, so it decides that row.
+            self._hazard((expr.struct.field("on") > pl.lit(self.as_of, dtype=pl.Date)).fill_null(False))
             expr, shape = expr.struct.field("value"), shape.fields["value"]
         return expr, shape
 

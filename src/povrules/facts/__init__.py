@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from povrules.errors import FactProblem, FactsError
-from povrules.facts._base import PERSONAL_KINDS, FactModel, Judged, Personal, personal_fields
+from povrules.facts._base import (
+    MIRRORED_CHECKS,
+    PERSONAL_KINDS,
+    SINGLE_LINE,
+    FactModel,
+    Judged,
+    Personal,
+    parse_date,
+    personal_fields,
+)
 from povrules.facts.household import (
     Assessments,
     Assets,
@@ -38,11 +49,11 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
 }
 
 __all__ = [
-    "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
+    "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
-    "facts_schema", "household_schema", "parse_facts", "parse_household", "PERSONAL_KINDS", "Personal",
-    "personal_fields",
+    "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
+    "PERSONAL_KINDS", "Personal", "personal_fields",
 ]
 
 
@@ -83,17 +94,115 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
             continue
         message = item["msg"]
         message = message[len("Input should be "):] if message.startswith("Input should be ") else message
-        expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
+        if kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == SINGLE_LINE:
+            expected = "text on one line (no newline or other control character)"
+        else:
+            expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
         given = None if kind == "missing" else _given(item.get("input"))
         problems.append(FactProblem(_path(item["loc"], f"({subject})"), expected, given))
     return problems
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+               (b"\xfe\xff", "UTF-16"))
+
+
+def encoding_problem(data: bytes) -> str | None:
+    """What is wrong with the encoding of JSON bytes that are not UTF-8, with a hint; None when they are UTF-8.
+
+    Names a UTF-16 or UTF-32 byte-order mark, and text that decodes as GBK/GB18030 (the usual
+    encoding of Chinese government exports and of Excel on Chinese Windows). A UTF-8 byte-order
+    mark is not a problem: :func:`parse_facts` skips it.
+    """
+    for mark, name in _OTHER_BOMS:
+        if data.startswith(mark):
+            return f"the text is {name} (it starts with a {name} byte-order mark); save it as UTF-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            data.decode("gb18030")
+        except UnicodeDecodeError:
+            return f"the text is not UTF-8 (byte {exc.start + 1} cannot start a UTF-8 character); save it as UTF-8"
+        return ("the text is not UTF-8 (it looks like GBK/GB18030); save it as UTF-8 or convert it, "
+                "e.g. iconv -f GB18030 -t UTF-8")
+    return None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return found
+
+
+_CHECK_KEYS = json.JSONDecoder(object_pairs_hook=_once)
+# Text the fast count below cannot vouch for: a key with blanks before its colon, or an escape
+# that could spell a quote or a colon (``\u0022``, ``\u003a``).
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _duplicate_key(data: str | bytes) -> str | None:
+    """A key given twice in one object of valid JSON text, or None.
+
+    Fast path: orjson keeps one value per key and writes every key, and every quote inside text,
+    as the input wrote them (``"key":``, ``\"``), so its output has as many ``":`` marks as the
+    input exactly when nothing was dropped: a repeated key loses at least its own mark. Text with
+    an escape or a blank before a colon goes to the stdlib's parser, which looks at each object's keys.
+    """
+    if isinstance(data, bytes) and b"\\u" not in data and not _SPACED_COLON.search(data):
+        try:
+            if orjson.dumps(orjson.loads(data)).count(b'":') == data.count(b'":'):
+                return None
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass  # what orjson refuses and pydantic took: the stdlib decides
+    try:
+        _CHECK_KEYS.decode(data if isinstance(data, str) else data.decode("utf-8", "replace"))
+    except _DuplicateKey as exc:
+        return exc.key
+    return None
+
+
+def validate_json(model: type[FactModel], data: str | bytes) -> FactModel:
+    """Validate the facts of one subject from JSON text, strictly: the row path's one way in.
+
+    Beyond the model's own checks, a key given twice in one object is refused (JSON parsers
+    differ on which one wins: a caseload must not depend on it), and text that is not UTF-8 is
+    named with its likely encoding. A UTF-8 byte-order mark at the start is skipped. Raises
+    :class:`pydantic.ValidationError` from the model, or :class:`FactsError` for the checks above.
+    """
+    if isinstance(data, (bytes, bytearray)):
+        if data.startswith(_UTF8_BOM):
+            data = data[3:]
+        elif data[:1] in (b"\xff", b"\xfe", b"\x00") or not data.isascii():
+            problem = encoding_problem(bytes(data))
+            if problem is not None:
+                raise FactsError([FactProblem("(encoding)", "JSON text in UTF-8", problem)])
+    elif data.startswith("\ufeff"):
+        data = data[1:]
+    facts = model.model_validate_json(data)
+    key = _duplicate_key(data if isinstance(data, str) else bytes(data))
+    if key is not None:
+        raise FactsError([FactProblem("(json)", "each key at most once in an object", f"{_given(key)} twice")])
+    return facts
+
+
 def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", source: str | None = None) -> FactModel:
     """Validate the facts of a subject (``household``, ``village``, ``county``) from JSON text or a decoded object.
 
-    Raises :class:`FactsError` naming every bad field; facts that fail
-    validation are never evaluated.
+    Validation is strict (see :func:`validate_json`): a fact's JSON type is never converted.
+    Raises :class:`FactsError` naming every bad field, a duplicate key or the text's encoding;
+    facts that fail validation are never evaluated.
     """
     try:
         model = SUBJECTS[subject][0]
@@ -101,10 +210,12 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
         raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}") from None
     try:
         if isinstance(data, (str, bytes, bytearray)):
-            return model.model_validate_json(data)
+            return validate_json(model, data)
         return model.model_validate(data)  # decoded JSON: anything but an object is refused by the model
     except ValidationError as exc:
         raise FactsError(problems_of(exc, subject), source) from None
+    except FactsError as exc:
+        raise FactsError(exc.problems, source) from None
 
 
 def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:

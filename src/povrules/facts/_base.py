@@ -1,19 +1,113 @@
 """Building blocks of the fact models: labelled fields, money, judged facts.
 
 Every fact is optional and ``None`` means *unknown*: the engine treats it as a
-missing fact, never as false or zero. An empty list means "known to be none".
+missing fact, never as false or zero. An empty list means "known to be none" (but a household
+has at least one member). Facts are strict: a JSON value is never converted to another type.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
+
+# Strict facts. A fact's JSON value is taken as what it is, never converted: ``true`` is not an
+# age, ``"58"`` is not a number, ``"false"`` is not a boolean, ``0`` is not a date. pydantic's lax
+# mode would accept all of these (and full-width digits in text), so every scalar fact type below
+# is strict. The checks behave alike for JSON text and for decoded JSON (dicts and lists), so that
+# a caseload's mapping path, which builds JSON values from cells, is held to the same rules.
+Flag = Annotated[bool, Strict()]
+Whole = Annotated[int, Strict()]
+Text = Annotated[str, Strict()]
+
+# Text printed on a line of its own in explanations (ids, names, who judged): a control character
+# (a newline, a carriage return, an escape) could forge or hide a line, so it is refused. The
+# pattern is a constraint the JSON Schema states and the columnar readers check column-wise.
+SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Label = Annotated[str, Strict(), Field(pattern=SINGLE_LINE)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_date(text: str) -> date:
+    """A date from text of the form YYYY-MM-DD (ASCII digits), the one form facts, records and the
+    command line take. ``date.fromisoformat`` alone would also take ``20160630`` and ``2016-W26-4``.
+
+    Raises ``ValueError`` for any other text, or a day the calendar lacks.
+    """
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return date.fromisoformat(text)
+
+
+def strict_date(value: Any) -> Any:
+    """Let through a date, or text of the form YYYY-MM-DD in ASCII digits; refuse anything else.
+
+    Refused: numbers (lax mode reads ``0`` as 1970-01-01), date-times, week and ordinal dates,
+    text with a time, full-width digits. A day the calendar lacks (2016-02-30) is refused after it.
+    """
+    if value.__class__ is str and _ISO_DATE.fullmatch(value):
+        return value  # pydantic's own date parsing then checks the calendar, in Rust
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")
+
+
+Day = Annotated[date, BeforeValidator(strict_date),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+
+# An amount as text: ASCII digits, at most one point, and an optional sign (which the bounds then
+# check, so that "-5" is refused as below zero). No exponent ("1E+3"), full-width digits or spaces.
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def strict_amount(value: Any) -> Any:
+    """Let through a JSON number or a Decimal, or decimal text in ASCII digits; refuse the rest.
+
+    Refused: booleans, text with an exponent, full-width digits or spaces.
+    """
+    if isinstance(value, bool):
+        raise PydanticCustomError("amount_type", "a number, or decimal text such as 1234.5")
+    if isinstance(value, str) and not _AMOUNT_TEXT.fullmatch(value):
+        raise PydanticCustomError("amount_text", "a number, or decimal text such as 1234.5 (ASCII digits, no exponent)")
+    return value
+
+
+_FEN = Decimal("0.01")
+_TEN_THOUSANDTH = Decimal("0.0001")
+
+
+def _fixed(value: Decimal, unit: Decimal) -> Decimal:
+    # Exact: the type's bounds already limit the places; copy_abs turns -0.00 into 0.00.
+    value = value.quantize(unit)
+    return value.copy_abs() if value.is_zero() else value
+
+
+def canonical_money(value: Decimal) -> Decimal:
+    """The one form of an amount of money: yuan to the fen, two places, no exponent, no negative zero.
+
+    ``1000``, ``"1000.0"``, ``1E+3`` and ``"+1000"`` are one amount, so they are one fact:
+    ``"1000.00"`` in records, one facts digest. Facts that already gave amounts to the fen (as the
+    synthetic caseloads do) keep their digests.
+    """
+    return _fixed(value, _FEN)
+
+
+def canonical_percent(value: Decimal) -> Decimal:
+    """The one form of a percentage: four places (the type's), no exponent, no negative zero."""
+    return _fixed(value, _TEN_THOUSANDTH)
+
+
+# The validators a columnar reader may take as mirrored by its own leaf checks (canonical dates and
+# amounts as text, JSON types held by the reader's schema); any other validator sends values to pydantic.
+MIRRORED_CHECKS: tuple[Any, ...] = (strict_date, strict_amount, canonical_money, canonical_percent)
 
 # Yuan, exact. Negative amounts are refused: the seeds define no negative income or
 # expenditure, and a negative figure in a household file is a data-entry error.
@@ -25,8 +119,10 @@ MONEY_SCHEMA: dict[str, Any] = {
         {"type": "string", "pattern": r"^\+?\d{1,12}(\.\d{1,2})?$"},
     ]
 }
+# The bounds come first, so that pydantic checks them in its core rather than in Python.
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), WithJsonSchema(MONEY_SCHEMA)
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), BeforeValidator(strict_amount),
+    AfterValidator(canonical_money), WithJsonSchema(MONEY_SCHEMA)
 ]
 
 
@@ -44,14 +140,17 @@ Personal = Literal["identifier", "free_text", "rule_reference"]
 PERSONAL_KINDS: tuple[str, ...] = get_args(Personal)
 
 
-def fact(zh: str, en: str, unit: str | None = None, *, personal: Personal | None = None, **constraints: Any) -> Any:
+def fact(zh: str, en: str, unit: str | None = None, schema: dict[str, Any] | None = None, *,
+         personal: Personal | None = None, **constraints: Any) -> Any:
     """A fact field: unknown (``None``) by default, labelled in Chinese and English.
 
     The labels are what explanations and the JSON Schema show; ``unit`` is
     printed after values (e.g. ``元``); ``personal`` declares what the field
-    holds about a person (see :data:`Personal`).
+    holds about a person (see :data:`Personal`). ``schema`` adds keywords to the field's JSON Schema,
+    for a check a validator makes that pydantic cannot state itself.
     """
-    return Field(default=None, description=en, json_schema_extra=labels(zh, unit, personal=personal), **constraints)
+    extra = {**labels(zh, unit, personal=personal), **(schema or {})}
+    return Field(default=None, description=en, json_schema_extra=extra, **constraints)
 
 
 def labels(zh: str, unit: str | None = None, *, personal: Personal | None = None) -> dict[str, Any]:
@@ -92,9 +191,13 @@ class Judged(FactModel, Generic[T]):
     when, and on what evidence, because the text gives no number to check it by.
     """
 
+    # Strict as a whole, the value included (``Judged[bool]`` takes only true or false); the
+    # evidence list alone is lax, so that decoded JSON (a list) is accepted as JSON text is.
+    model_config = ConfigDict(strict=True)
+
     value: T = Field(description="The judgement.")
-    by: str = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).",
-                    json_schema_extra=labels("研判人", personal="identifier"))
-    on: date = Field(description="When the judgement was made.")
-    evidence: tuple[str, ...] = Field(default=(), description="What it rests on: visit records, documents.",
-                                      json_schema_extra=labels("依据", personal="free_text"))
+    by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).",
+                      json_schema_extra=labels("研判人", personal="identifier"))
+    on: Day = Field(strict=False, description="When the judgement was made.")  # Day is strict itself
+    evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.",
+                                       json_schema_extra=labels("依据", personal="free_text"))

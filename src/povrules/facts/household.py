@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import FactModel, Judged, Money, fact, labels
+from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Text, Whole, fact, labels
 from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
@@ -55,34 +55,34 @@ Delivery = Literal["to_household", "coverage"]
 class Member(FactModel):
     """One person of the household (家庭成员)."""
 
-    id: str | None = fact("成员编号", "Member identifier within the household", min_length=1, personal="identifier")
-    name: str | None = fact("姓名", "Name (redactable in records)", personal="identifier")
+    id: Label | None = fact("成员编号", "Member identifier within the household", min_length=1, personal="identifier")
+    name: Label | None = fact("姓名", "Name (redactable in records)", personal="identifier")
     # The redacted form (a keyed hash) is accepted too, so that a redacted record's facts can be replayed.
-    id_number: str | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
+    id_number: Text | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
                                  pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
-    on_hukou: bool | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
-    age: int | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
+    on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
+    age: Whole | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
         "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
     health: Health | None = fact("健康状况", "Health status")
     chronic_heavy_burden: Judged[bool] | None = fact("慢性病负担较重", "Chronic illness with a heavy (较重) burden (judged)")
-    disability_grade: int | None = fact("残疾等级", "Disability certificate grade 1 (most severe) to 4; 0 for none", ge=0, le=4)
+    disability_grade: Whole | None = fact("残疾等级", "Disability certificate grade 1 (most severe) to 4; 0 for none", ge=0, le=4)
     adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact("失能状况", "Activities of daily living")
     education_stage: EducationStage | None = fact("学段", "Education stage")
-    enrolled_in_school: bool | None = fact("在校", "Currently enrolled in school")
+    enrolled_in_school: Flag | None = fact("在校", "Currently enrolled in school")
     schooling_kind: Literal["normal", "high_fee_selection", "high_fee_private", "self_funded_abroad"] | None = fact(
         "就学方式", "How the member studies (高费择校, 高收费私立学校, 自费出国留学)"
     )
-    in_basic_medical_insurance: bool | None = fact("参加基本医疗保险", "Enrolled in basic medical insurance")
+    in_basic_medical_insurance: Flag | None = fact("参加基本医疗保险", "Enrolled in basic medical insurance")
     employer_type: EmployerType | None = fact("就业单位类型", "Kind of employer")
-    is_public_official: bool | None = fact("公职人员", "Public official (公职人员)")
-    fiscally_supported: bool | None = fact("财政供养", "Paid from public finances (财政供养/财供人员)")
-    stable_salary: bool | None = fact("工资收入稳定", "Has a stable salary")
+    is_public_official: Flag | None = fact("公职人员", "Public official (公职人员)")
+    fiscally_supported: Flag | None = fact("财政供养", "Paid from public finances (财政供养/财供人员)")
+    stable_salary: Flag | None = fact("工资收入稳定", "Has a stable salary")
     village_post: VillagePost | None = fact("村干部职务", "Village post held")
-    migrant_worker: bool | None = fact("外出务工", "Works away from home")
-    special_needs_medical: bool | None = fact(
+    migrant_worker: Flag | None = fact("外出务工", "Works away from home")
+    special_needs_medical: Flag | None = fact(
         "有特需医疗等高消费", "Has special-needs medical care (美容, 正畸 …) or other high consumption")
     illegal_conduct: tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None = fact(
         "违法犯罪行为", "Illegal conduct on record"
@@ -95,7 +95,7 @@ class Vehicle(FactModel):
     kind: VehicleKind = Field(description="Kind of vehicle or machine", json_schema_extra={"zh": "种类"})
     value: Money | None = fact("价值", "Current value", unit="元")
     use: Literal["private", "production", "commercial"] | None = fact("用途", "Use")
-    acquired_on: date | None = fact("购置日期", "Date acquired")
+    acquired_on: Day | None = fact("购置日期", "Date acquired")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
     size_class: Literal["large", "medium", "small", "mini"] | None = fact(
         "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)")
@@ -107,7 +107,7 @@ class Property(FactModel):
     kind: PropertyKind = Field(description="Kind of property", json_schema_extra={"zh": "类型"})
     location: Literal["urban", "rural"] | None = fact("所在地", "Urban (城镇) or rural")
     origin: PropertyOrigin | None = fact("来源", "How it was obtained")
-    built_or_bought_on: date | None = fact("建成或购置日期", "Date completed or bought")
+    built_or_bought_on: Day | None = fact("建成或购置日期", "Date completed or bought")
     newly_built: Judged[bool] | None = fact("新建住房", "A newly built house (新建: the texts give no time window, so it is judged)")
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
@@ -118,20 +118,20 @@ class Enterprise(FactModel):
     """A business the household runs or holds (实体产业, 企业法人, 股东)."""
 
     role: Literal["owner", "legal_person", "shareholder"] | None = fact("角色", "Member's role in it")
-    registered: bool | None = fact("已注册", "Registered with market regulation")
+    registered: Flag | None = fact("已注册", "Registered with market regulation")
     annual_revenue: Money | None = fact("年营业额", "Annual revenue", unit="元")
     fixed_assets: Money | None = fact("固定资产", "Fixed assets", unit="元")
-    employees: int | None = fact("雇工人数", "Number of employees", unit="人", ge=0)
-    employs_others_long_term: bool | None = fact("长期雇用他人", "Employs others long-term")
-    annual_inspection_record: bool | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
+    employees: Whole | None = fact("雇工人数", "Number of employees", unit="人", ge=0)
+    employs_others_long_term: Flag | None = fact("长期雇用他人", "Employs others long-term")
+    annual_inspection_record: Flag | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
     income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
 
 
 class Income(FactModel):
     """Income over one income period (测算周期)."""
 
-    period_start: date | None = fact("测算周期起", "First day of the income period")
-    period_end: date | None = fact("测算周期止", "Last day of the income period")
+    period_start: Day | None = fact("测算周期起", "First day of the income period")
+    period_end: Day | None = fact("测算周期止", "Last day of the income period")
     per_capita_net: Money | None = fact("人均纯收入", "Per-capita net income (纯收入)", unit="元")
     per_capita_disposable: Money | None = fact("人均可支配收入", "Per-capita disposable income (可支配收入)", unit="元")
     total_net: Money | None = fact("家庭纯收入", "Household net income", unit="元")
@@ -170,18 +170,18 @@ class Assets(FactModel):
     deposits_total: Money | None = fact("存款", "Bank deposits", unit="元")
     securities_total: Money | None = fact("金融资产", "Funds, shares, investment insurance", unit="元")
     has_large_enterprise: Judged[bool] | None = fact("有较大实体产业", "Runs a relatively large business (较大, judged)")
-    has_dwelling: bool | None = fact("有房住", "Has a dwelling to live in (有房住)")
+    has_dwelling: Flag | None = fact("有房住", "Has a dwelling to live in (有房住)")
 
 
 class Guarantees(FactModel):
     """两不愁三保障 and safe drinking water."""
 
-    food_secure: bool | None = fact("不愁吃", "Enough food")
-    clothing_secure: bool | None = fact("不愁穿", "Enough clothing")
-    compulsory_education: bool | None = fact("义务教育有保障", "Compulsory education guaranteed")
-    basic_medical: bool | None = fact("基本医疗有保障", "Basic medical care guaranteed")
-    housing_safe: bool | None = fact("住房安全有保障", "Housing safety guaranteed")
-    drinking_water_safe: bool | None = fact("饮水安全有保障", "Safe drinking water")
+    food_secure: Flag | None = fact("不愁吃", "Enough food")
+    clothing_secure: Flag | None = fact("不愁穿", "Enough clothing")
+    compulsory_education: Flag | None = fact("义务教育有保障", "Compulsory education guaranteed")
+    basic_medical: Flag | None = fact("基本医疗有保障", "Basic medical care guaranteed")
+    housing_safe: Flag | None = fact("住房安全有保障", "Housing safety guaranteed")
+    drinking_water_safe: Flag | None = fact("饮水安全有保障", "Safe drinking water")
     dwelling_safety_grade: SafetyGrade | None = fact("住房安全等级", "Dwelling safety appraisal grade (C, D = 危房)")
 
 
@@ -189,12 +189,12 @@ class Registration(FactModel):
     """Poverty registration (建档立卡) and social assistance."""
 
     status: RegistrationStatus | None = fact("建档立卡状态", "Registration status")
-    registered_on: date | None = fact("建档立卡日期", "Date registered as poor")
-    exited_on: date | None = fact("脱贫日期", "Date of exit from poverty")
-    dibao: bool | None = fact("低保户", "Receives minimum living allowance (低保)")
-    dibao_whole_household: bool | None = fact("整户低保", "Whole household on 低保")
+    registered_on: Day | None = fact("建档立卡日期", "Date registered as poor")
+    exited_on: Day | None = fact("脱贫日期", "Date of exit from poverty")
+    dibao: Flag | None = fact("低保户", "Receives minimum living allowance (低保)")
+    dibao_whole_household: Flag | None = fact("整户低保", "Whole household on 低保")
     tekun: Literal["none", "dispersed", "centralised"] | None = fact("特困供养", "Support for people in extreme hardship")
-    wubao: bool | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
+    wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
     )
@@ -205,14 +205,14 @@ class Monitoring(FactModel):
 
     status: MonitoringStatus | None = fact("监测状态", "Monitoring status")
     type: MonitoringType | None = fact("监测对象类型", "Monitoring-object type")
-    included_on: date | None = fact("纳入监测日期", "Date included as a monitoring object")
-    measures_started_on: date | None = fact("帮扶措施落实日期", "Date assistance measures started")
-    risk_eliminated_on: date | None = fact("风险消除日期", "Date risk was marked eliminated")
-    income_stable_since: date | None = fact("收入持续稳定起始日期", "Date from which the income has been continuously stable")
-    household_acknowledged: bool | None = fact("监测对象户认可", "The household has acknowledged the end of its monitoring")
-    status_since: date | None = fact("当前状态起始日期", "Date the current monitoring status began")
-    rolled_back_on: date | None = fact("风险消除回退日期", "Date a risk elimination was rolled back")
-    removed_on: date | None = fact("退出监测日期", "Date the household was removed from monitoring")
+    included_on: Day | None = fact("纳入监测日期", "Date included as a monitoring object")
+    measures_started_on: Day | None = fact("帮扶措施落实日期", "Date assistance measures started")
+    risk_eliminated_on: Day | None = fact("风险消除日期", "Date risk was marked eliminated")
+    income_stable_since: Day | None = fact("收入持续稳定起始日期", "Date from which the income has been continuously stable")
+    household_acknowledged: Flag | None = fact("监测对象户认可", "The household has acknowledged the end of its monitoring")
+    status_since: Day | None = fact("当前状态起始日期", "Date the current monitoring status began")
+    rolled_back_on: Day | None = fact("风险消除回退日期", "Date a risk elimination was rolled back")
+    removed_on: Day | None = fact("退出监测日期", "Date the household was removed from monitoring")
 
 
 class Assessments(FactModel):
@@ -304,9 +304,9 @@ class Assessments(FactModel):
 class Look(FactModel):
     """One of the 五看 home-visit assessments."""
 
-    assessed_on: date = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
-    assessor: str = Field(min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier"))
-    note: str | None = fact("情况记录", "What was seen", personal="free_text")
+    assessed_on: Day = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
+    assessor: Label = Field(min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier"))
+    note: Text | None = fact("情况记录", "What was seen", personal="free_text")
 
 
 class FiveLooks(FactModel):
@@ -323,33 +323,33 @@ class Disaster(FactModel):
     """The most recent disaster that hit the household."""
 
     severity: DisasterSeverity | None = fact("受灾程度", "Disaster severity")
-    occurred_on: date | None = fact("受灾日期", "Date of the disaster")
+    occurred_on: Day | None = fact("受灾日期", "Date of the disaster")
 
 
 class ProjectBenefit(FactModel):
     """A project that reached the household (三优先)."""
 
-    project: str = Field(min_length=1, description="Project name or code",
-                         json_schema_extra=labels("项目", personal="identifier"))
+    project: Label = Field(min_length=1, description="Project name or code",
+                           json_schema_extra=labels("项目", personal="identifier"))
     fund_class: FundClass = Field(description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"})
     delivery: Delivery = Field(description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"})
-    delivered_on: date | None = fact("受益日期", "Date the benefit reached the household")
+    delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
 
 
 class Override(FactModel):
     """A recorded decision of the body a default-strength rule names (民主评议 …)."""
 
-    rule: str = Field(min_length=1, description="Id of the rule the body ruled on",
-                      json_schema_extra=labels("规则", personal="rule_reference"))
+    rule: Label = Field(min_length=1, description="Id of the rule the body ruled on",
+                        json_schema_extra=labels("规则", personal="rule_reference"))
     # The schema lists both forms of each name: either is accepted, and read as the canonical one.
     body: OverrideBody = Field(description="Body that decided (Simplified or Traditional form)",
                                json_schema_extra={"zh": "决定机构", "enum": list(FORMS)})
-    decided_on: date = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
+    decided_on: Day = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
     outcome: OverrideOutcome = Field(
         description="set_aside: the rule does not apply to this household; upheld: it does",
         json_schema_extra={"zh": "结果"},
     )
-    minutes: str | None = fact("会议记录", "Reference to the minutes", personal="free_text")
+    minutes: Text | None = fact("会议记录", "Reference to the minutes", personal="free_text")
 
     @field_validator("body", mode="before")
     @classmethod
@@ -361,12 +361,14 @@ class Override(FactModel):
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
-    id: str = Field(min_length=1, description="Household identifier (户编号)",
-                    json_schema_extra=labels("户编号", personal="identifier"))
-    jurisdiction: str | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan", personal="identifier")
-    village: str | None = fact("村", "Village", personal="identifier")
-    rural_hukou: bool | None = fact("农村户籍", "Rural household registration")
-    members: tuple[Member, ...] | None = fact("家庭成员", "Members of the household")
+    id: Label = Field(min_length=1, description="Household identifier (户编号)",
+                      json_schema_extra=labels("户编号", personal="identifier"))
+    jurisdiction: Label | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan", personal="identifier")
+    village: Label | None = fact("村", "Village", personal="identifier")
+    rural_hukou: Flag | None = fact("农村户籍", "Rural household registration")
+    members: tuple[Member, ...] | None = fact(
+        "家庭成员", "Members of the household: at least one (unknown members are null, not an empty list)",
+        schema={"minItems": 1})
     income: Income | None = fact("收入", "Income")
     income_same_period_last_year: Income | None = fact(
         "上年同期收入", "Income of the same period one year earlier, by item, for a year-on-year comparison")
@@ -379,15 +381,24 @@ class Household(FactModel):
     five_looks: FiveLooks | None = fact("五看", "The five looks")
     disaster: Disaster | None = fact("受灾情况", "Disaster")
     projects: tuple[ProjectBenefit, ...] | None = fact("受益项目", "Projects that reached the household")
-    refuses_asset_verification: bool | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
-    credit_rated: bool | None = fact(
+    refuses_asset_verification: Flag | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
+    credit_rated: Flag | None = fact(
         "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)")
-    relocation_consent: bool | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
-    relocated_urban_hukou: bool | None = fact(
+    relocation_consent: Flag | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
+    relocated_urban_hukou: Flag | None = fact(
         "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration")
-    urban_resident_benefits: bool | None = fact(
+    urban_resident_benefits: Flag | None = fact(
         "享受城镇居民保障措施和待遇", "Receives the protection measures and benefits of urban residents")
-    renovation_other_department_funds: bool | None = fact(
+    renovation_other_department_funds: Flag | None = fact(
         "参加其他行业部门资金危房改造", "Takes part in a dilapidated-house renovation funded by another sector's department")
-    months_absent: int | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
+    months_absent: Whole | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+
+    @field_validator("members")
+    @classmethod
+    def _someone(cls, members: tuple[Member, ...] | None) -> tuple[Member, ...] | None:
+        # A household is its members: an empty list is a household of nobody, which per-capita
+        # figures divide by and no rule can identify (docs/interpretations.md, I-S-1).
+        if members is not None and not members:
+            raise PydanticCustomError("no_members", "at least one member (null when the members are unknown)")
+        return members

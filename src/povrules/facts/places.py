@@ -11,12 +11,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
-from povrules.facts._base import FactModel, Judged, Money, fact
+from povrules.facts._base import (
+    FactModel,
+    Flag,
+    Judged,
+    Label,
+    Money,
+    Text,
+    Whole,
+    canonical_percent,
+    fact,
+    strict_amount,
+)
 
-# A growth rate in per cent, as statistics report it: it may be negative.
-Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False)]
+# A growth rate in per cent, as statistics report it: it may be negative. Strict as Money is; four places.
+Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_places=4, allow_inf_nan=False),
+                    BeforeValidator(strict_amount), AfterValidator(canonical_percent)]
 
 
 class VillageIncome(FactModel):
@@ -33,14 +45,14 @@ class VillageIncome(FactModel):
 class Village(FactModel):
     """A village (行政村) as an exit or monitoring rule sees it."""
 
-    id: str = Field(min_length=1, description="Village identifier (村编号)", json_schema_extra={"zh": "村编号"})
-    name: str | None = fact("村名", "Village name")
-    county: str | None = fact("所属县", "County the village belongs to")
-    is_poor_village: bool | None = fact("建档立卡贫困村", "On the register of poor villages (建档立卡贫困村)")
-    households: int | None = fact("户数", "Households in the village", unit="户", ge=0)
-    population: int | None = fact("人口", "People in the village (registered population)", unit="人", ge=0)
-    poor_households: int | None = fact("贫困户数", "Registered poor households not yet exited", unit="户", ge=0)
-    poor_population: int | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
+    id: Label = Field(min_length=1, description="Village identifier (村编号)", json_schema_extra={"zh": "村编号"})
+    name: Label | None = fact("村名", "Village name")
+    county: Label | None = fact("所属县", "County the village belongs to")
+    is_poor_village: Flag | None = fact("建档立卡贫困村", "On the register of poor villages (建档立卡贫困村)")
+    households: Whole | None = fact("户数", "Households in the village", unit="户", ge=0)
+    population: Whole | None = fact("人口", "People in the village (registered population)", unit="人", ge=0)
+    poor_households: Whole | None = fact("贫困户数", "Registered poor households not yet exited", unit="户", ge=0)
+    poor_population: Whole | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
     income: VillageIncome | None = fact("收入", "Income of the village's rural residents")
     collective_income: Money | None = fact("村集体经济收入", "Income of the village collective economy, this year", unit="元")
     collective_own_income: Money | None = fact("村集体经济自有收入", "Own income of the village collective (自有收入), this year", unit="元")
@@ -51,26 +63,26 @@ class Village(FactModel):
     industry_income_share: Percent | None = fact(
         "产业收入占农民人均纯收入的比例", "Industry income as a share of per-capita net income", unit="%")
     grain_per_capita: Money | None = fact("人均产粮", "Grain output per person, this year", unit="公斤")
-    all_households_subsistence_secure: bool | None = fact(
+    all_households_subsistence_secure: Flag | None = fact(
         "全村所有农户稳定解决温饱", "Every household of the village has food and clothing, stably")
-    safe_drinking_water_solved: bool | None = fact("基本解决群众安全饮水问题", "Safe drinking water basically solved for the villagers")
-    all_eligible_in_social_security: bool | None = fact(
+    safe_drinking_water_solved: Flag | None = fact("基本解决群众安全饮水问题", "Safe drinking water basically solved for the villagers")
+    all_eligible_in_social_security: Flag | None = fact(
         "符合条件的困难家庭人口全部纳入社会保障", "Every eligible member of a hardship family is covered by social security")
-    is_key_poverty_village: bool | None = fact("扶贫工作重点村", "A key village of poverty work (扶贫工作重点村)")
+    is_key_poverty_village: Flag | None = fact("扶贫工作重点村", "A key village of poverty work (扶贫工作重点村)")
     collective_economy_weak: Judged[bool] | None = fact("集体经济薄弱、资源缺乏", "Weak collective economy and scarce resources (薄弱, judged)")
-    provincial_weak_village: bool | None = fact("省定经济薄弱村", "Designated by the province as an economically weak village")
-    natural_village: bool | None = fact("自然村", "A natural village (自然村) rather than an administrative one")
-    parent_is_poor_village: bool | None = fact("所属行政村为贫困村", "A natural village whose administrative village is a poor village")
-    poverty_areas: tuple[str, ...] | None = fact(
+    provincial_weak_village: Flag | None = fact("省定经济薄弱村", "Designated by the province as an economically weak village")
+    natural_village: Flag | None = fact("自然村", "A natural village (自然村) rather than an administrative one")
+    parent_is_poor_village: Flag | None = fact("所属行政村为贫困村", "A natural village whose administrative village is a poor village")
+    poverty_areas: tuple[Text, ...] | None = fact(
         "所在扶贫片区", "Designated poverty areas the village lies in (片区, 聚居区), by the names the plan uses")
 
 
 class County(FactModel):
     """A county (县) as an exit rule sees it."""
 
-    id: str = Field(min_length=1, description="County identifier (县编号)", json_schema_extra={"zh": "县编号"})
-    name: str | None = fact("县名", "County name")
-    is_poor_county: bool | None = fact("贫困县", "Listed as a poor county (贫困县)")
-    rural_population: int | None = fact("农业人口", "Rural (agricultural-registration) population", unit="人", ge=0)
-    poor_population: int | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
-    poor_villages: int | None = fact("贫困村数", "Registered poor villages not yet exited", unit="个", ge=0)
+    id: Label = Field(min_length=1, description="County identifier (县编号)", json_schema_extra={"zh": "县编号"})
+    name: Label | None = fact("县名", "County name")
+    is_poor_county: Flag | None = fact("贫困县", "Listed as a poor county (贫困县)")
+    rural_population: Whole | None = fact("农业人口", "Rural (agricultural-registration) population", unit="人", ge=0)
+    poor_population: Whole | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
+    poor_villages: Whole | None = fact("贫困村数", "Registered poor villages not yet exited", unit="个", ge=0)

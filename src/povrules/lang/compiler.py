@@ -39,6 +39,33 @@ class Unknown:
         return self if other.missing <= self.missing else Unknown(self.missing | other.missing)
 
 
+class JudgedReader:
+    """Reads a judged fact's value as of the decision date.
+
+    A judgement made after that date was not known on it: deciding with it would let a later
+    assessment decide an earlier date, so it is refused (docs/interpretations.md, I-S-2). A
+    missing record on the way, or a missing judgement, reads as ``None`` (unknown).
+    """
+
+    __slots__ = ("get", "path")
+
+    def __init__(self, path: tuple[str, ...], shown: str):
+        self.get = operator.attrgetter(".".join(path))
+        self.path = shown
+
+    def __call__(self, obj: Any, as_of: date) -> Any:
+        try:
+            judged = self.get(obj)
+        except AttributeError:
+            return None
+        if judged is None:
+            return None
+        if judged.on > as_of:
+            raise EvaluationError(f"{self.path}: judged on {judged.on}, after the decision date {as_of}; "
+                                  "a judgement made later was not known on that date")
+        return judged.value
+
+
 class Env:
     """What one evaluation reads: the subject's facts, the parameters in force, the date, the trace."""
 
@@ -168,6 +195,14 @@ class Compiler:
 
     def _factref(self, node: ast.FactRef) -> Fn:
         get, missing = self._fact_reader(node)
+        if node.field.judged:
+            judged = JudgedReader(node.path, self.root + "." + ".".join(node.path))
+
+            def judged_fact(env: Env) -> Any:
+                v = judged(env.facts, env.as_of)
+                return missing if v is None else v
+
+            return judged_fact
 
         def fact(env: Env) -> Any:
             try:
@@ -183,15 +218,19 @@ class Compiler:
         if not path:
             return lambda env: env.scope[var][0]
         judged = node.field is not None and node.field.judged
-        get = operator.attrgetter(".".join(path + (("value",) if judged else ())))
+        get = operator.attrgetter(".".join(path))
         suffix = "." + ".".join(path)
+        read = JudgedReader(path, var + suffix) if judged else None
 
         def element_fact(env: Env) -> Any:
             obj, base, index = env.scope[var]
-            try:
-                v = get(obj)
-            except AttributeError:
-                v = None
+            if read is not None:
+                v = read(obj, env.as_of)
+            else:
+                try:
+                    v = get(obj)
+                except AttributeError:
+                    v = None
             return Unknown(frozenset({f"{base}[{index}]{suffix}"})) if v is None else v
 
         return element_fact
@@ -224,12 +263,17 @@ class Compiler:
 
         if isinstance(left_node, ast.FactRef) and read_right is None:
             get, missing = self._fact_reader(left_node)
+            judged_read = JudgedReader(left_node.path, self.root + "." + ".".join(left_node.path)) \
+                if left_node.field.judged else None
 
             def compare_fact(env: Env) -> Any:
-                try:
-                    a = get(env.facts)
-                except AttributeError:  # a record on the way is unknown
-                    a = None
+                if judged_read is not None:
+                    a = judged_read(env.facts, env.as_of)
+                else:
+                    try:
+                        a = get(env.facts)
+                    except AttributeError:  # a record on the way is unknown
+                        a = None
                 b = constant if param is None else env.params[param]
                 if a is None:
                     a = result = missing
@@ -244,15 +288,19 @@ class Compiler:
         if isinstance(left_node, ast.VarRef) and left_node.path and read_right is None:
             var = left_node.var
             judged = left_node.field is not None and left_node.field.judged
-            get = operator.attrgetter(".".join(left_node.path + (("value",) if judged else ())))
+            get = operator.attrgetter(".".join(left_node.path))
             suffix = "." + ".".join(left_node.path)
+            element_read = JudgedReader(left_node.path, var + suffix) if judged else None
 
             def compare_element(env: Env) -> Any:
                 obj, base, index = env.scope[var]
-                try:
-                    a = get(obj)
-                except AttributeError:
-                    a = None
+                if element_read is not None:
+                    a = element_read(obj, env.as_of)
+                else:
+                    try:
+                        a = get(obj)
+                    except AttributeError:
+                        a = None
                 b = constant if param is None else env.params[param]
                 if a is None:
                     a = result = Unknown(frozenset({f"{base}[{index}]{suffix}"}))
