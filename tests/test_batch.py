@@ -241,7 +241,7 @@ def test_cli_bad_row_writes_nothing_and_logs_nothing(capsys, county, tmp_path):
     out, log = tmp_path / "out.jsonl", tmp_path / "decisions.log"
     code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30", "--log",
                        str(log), "-o", str(out), "--workers", "2")
-    assert code == 2 and f"with-bad.jsonl:301: invalid household facts: rural_hukou" in err
+    assert code == 2 and "with-bad.jsonl:301: invalid household facts: rural_hukou" in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists() and (not log.exists() or log.read_bytes() == b"")
 

@@ -326,20 +326,22 @@ def test_hunans_own_variants_on_three_decisions() -> None:
 
 
 def test_hazard_rows_are_decided_by_the_row_engine() -> None:
-    """A division by a count that may be zero: rows where it is zero get the row engine's values
-    (here short-circuited to false), and a row where the row engine raises makes both raise."""
+    """A division by a count that may be zero (the members under 100): rows where it is zero get the
+    row engine's values (here short-circuited to false), and a row where the row engine raises makes
+    both raise."""
     hunan = _ruleset("cn-hunan-county-plan4")
     households, _ = _county()
     text = povrules.ruleset.diff.expression_text(hunan.rules["edge_vulnerable"].when)
-    variant = hunan.with_rule("edge_vulnerable",
-                              when=f"({text}) and hh.income.per_capita_net / len(hh.members) >= 0")
-    lonely = [povrules.parse_household({**h.model_dump(mode="json", exclude_unset=True), "members": []})
+    under_100 = "count(m for m in hh.members if m.age < 100)"
+    variant = hunan.with_rule("edge_vulnerable", when=f"({text}) and hh.income.per_capita_net / {under_100} >= 0")
+    centenarian = [{"id": "C-1", "age": 101}]
+    lonely = [povrules.parse_household({**h.model_dump(mode="json", exclude_unset=True), "members": centenarian})
               for h in households[:300] if h.registration is not None and h.registration.status != "general"][:20]
     mixed = [*households[:400], *lonely]
     assert_same(compare(hunan, variant, mixed, "monitoring_type", as_of=BASE_DAY),
                 compare_frame(hunan, variant, caseload_frame(mixed), "monitoring_type", as_of=BASE_DAY))
     general = povrules.parse_household({"id": "G0", "rural_hukou": True, "registration": {"status": "general"},
-                                        "income": {"per_capita_net": "6000.00"}, "members": [],
+                                        "income": {"per_capita_net": "6000.00"}, "members": centenarian,
                                         "assessments": {"poverty_risk": {"value": True, "by": "王某", "on": "2021-05-10"}}})
     with pytest.raises(EvaluationError):
         compare(hunan, variant, [general], "monitoring_type", as_of=BASE_DAY)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import povrules
 from povrules import EvaluationError, RulesetError, load_ruleset
 from povrules.facts import Household
-from povrules.lang import CheckProblem, Compiler, Env, Scope, SyntaxProblem, Unknown, ast, check, parse
+from povrules.lang import CheckProblem, Compiler, Env, Scope, SyntaxProblem, Unknown, check, parse
 from povrules.lang.parser import MAX_DEPTH, MAX_LENGTH
 from povrules.lang.types import DECIMAL, STR, ListType, record_of
 
