@@ -62,7 +62,9 @@ class Profile:
     """Every distribution parameter of the generator. Shares are probabilities in [0, 1]."""
 
     name: str = "default"
-    jurisdiction: str = "cn-synthetic"
+    # Synthetic households stand for no real place: by default they name no jurisdiction, so that any
+    # ruleset decides them without a jurisdiction warning. Give a code to test that warning.
+    jurisdiction: str | None = None
     # Number of villages the households are spread over (uniformly). Assumption.
     villages: int = 50
 
@@ -822,10 +824,12 @@ class _Gen:
         ages = self.ages(size)
         members = [self.member(k, a, poor) for k, a in enumerate(ages)]
         pcn, inc, last = self.income(status, size)
-        hh: dict[str, Any] = {"id": f"H{i + 1:06d}", "jurisdiction": p.jurisdiction,
+        hh: dict[str, Any] = {"id": f"H{i + 1:06d}",
                               "village": self.villages[int(rnd() * len(self.villages))],
                               "rural_hukou": rnd() >= 0.01, "members": tuple(_member(m) for m in members),
                               "income": inc, "income_same_period_last_year": last}
+        if p.jurisdiction is not None:
+            hh["jurisdiction"] = p.jurisdiction
         # Expenditure.
         gauss = self.gauss
         medical = education = 0.0
