@@ -308,7 +308,6 @@ class _Finder:
             counters[kind] = counters.get(kind, 0) + 1
             return counters[kind] - 1
 
-        dates: set[int] = set()  # the number literals of a date(...) literal, mutated as a date
         for part in ast.walk(tree):
             if isinstance(part, ast.Compare):
                 n = count("compare")
@@ -344,14 +343,13 @@ class _Finder:
                 n = count("date")
                 day = _date_literal(part)
                 assert day is not None
-                dates.update(id(arg) for arg in part.args)
                 start, end = places.start(part), places.end(part)
                 for sign, delta in (("+", 1), ("-", -1)):
                     new_day = day + timedelta(days=delta)
-                    new = f"date({new_day.year}, {new_day.month}, {new_day.day})"
+                    new = f'date("{new_day.isoformat()}")'
                     self.add(f"{prefix}: date#{n} {sign}1 day", element, "date", part.text, new,
                              where(part.span.line, part.span.column), path, splice(start, end, new), text)
-            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str)) and id(part) not in dates:
+            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str)):
                 n = count("number")
                 value = part.value
                 step = _step(value, None)
@@ -397,11 +395,11 @@ def _op(op: str) -> str:
 
 
 def _date_literal(call: ast.Call) -> date | None:
-    """``date(2020, 1, 1)`` with three whole-number literals → that day; anything else → None."""
-    if len(call.args) != 3 or not all(isinstance(a, ast.Const) and type(a.value) is int for a in call.args):
+    """``date("2021-01-01")`` → that day; anything else → None."""
+    if len(call.args) != 1 or not isinstance(call.args[0], ast.Const) or not isinstance(call.args[0].value, str):
         return None
     try:
-        return date(*(a.value for a in call.args))  # type: ignore[union-attr, arg-type]
+        return date.fromisoformat(call.args[0].value)
     except ValueError:
         return None
 
