@@ -19,6 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
+	$(BIN)/povrules mutate rulesets/
 
 # Ruleset mutation testing: every mutant of every shipped ruleset against the policy tests (docs/policy-tests.md).
 mutate: $(STAMP)
