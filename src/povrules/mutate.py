@@ -46,8 +46,9 @@ from povrules.ruleset.loader import RulesetBuilder
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, location
 
 __all__ = [
-    "KILLED", "STILLBORN", "SURVIVED", "EQUIVALENT", "Equivalent", "Mutant", "MutationReport", "Outcome",
-    "changed_rulesets", "load_equivalents", "mutants_of", "mutate",
+    "EQUIVALENT", "KILLED", "STILLBORN", "SURVIVED", "Equivalent", "Mutant", "MutationReport", "Outcome",
+    "applies", "build_mutant", "changed_rulesets", "load_equivalents", "mutants_of", "mutate", "parameters_read",
+    "report_json", "report_text",
 ]
 
 KILLED, SURVIVED, EQUIVALENT, STILLBORN = "killed", "survived", "equivalent", "stillborn"
@@ -232,7 +233,7 @@ class _Finder:
             prefix = f"parameter {name} from {start}"
             node = item.nodes["value"]
             where = location(item.location.file, node.start_mark)
-            if isinstance(value, bool) or isinstance(value, str):
+            if isinstance(value, (bool, str)):
                 continue
             if isinstance(value, (int, Decimal)):
                 step = _step(value, unit)
@@ -240,8 +241,8 @@ class _Finder:
                     self.add(f"{prefix}: {sign}{step}", element, "number", str(value), str(new), where, path,
                              new, value)
             elif isinstance(value, date) and not isinstance(value, datetime):
-                for sign, new in (("+", value + timedelta(days=1)), ("-", value - timedelta(days=1))):
-                    self.add(f"{prefix}: {sign}1 day", element, "date", str(value), str(new), where, path, new, value)
+                for sign, day in (("+", value + timedelta(days=1)), ("-", value - timedelta(days=1))):
+                    self.add(f"{prefix}: {sign}1 day", element, "date", str(value), str(day), where, path, day, value)
             elif isinstance(value, YList):
                 for position, member in enumerate(value):
                     rest = _without(value, position)
@@ -490,24 +491,24 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
         return value
     head, rest = path[0], path[1:]
     if isinstance(container, YMap):
-        copy = YMap(container)
-        copy.location, copy.key_locations, copy.nodes = container.location, container.key_locations, container.nodes
-        copy[head] = _replace(container[head], rest, value)  # type: ignore[index]
-        return copy
-    copy = YList(container)
-    copy.location, copy.item_locations = container.location, container.item_locations
-    copy[head] = _replace(container[head], rest, value)  # type: ignore[index]
-    return copy
+        mapping = YMap(container)
+        mapping.location, mapping.key_locations, mapping.nodes = (container.location, container.key_locations,
+                                                                  container.nodes)
+        mapping[head] = _replace(container[head], rest, value)  # type: ignore[index]
+        return mapping
+    items = YList(container)
+    items.location, items.item_locations = container.location, container.item_locations
+    items[head] = _replace(container[head], rest, value)  # type: ignore[index]
+    return items
 
 
 def _at(container: Any, path: Sequence[str | int]) -> Any:
     for step in path:
-        if isinstance(container, dict) and isinstance(step, str) and step in container:
-            container = container[step]
-        elif isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container):
-            container = container[step]
-        else:
+        found = (isinstance(container, dict) and isinstance(step, str) and step in container) or (
+            isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container))
+        if not found:
             return _MISSING
+        container = container[step]
     return container
 
 
@@ -615,13 +616,15 @@ def _ruleset_folders(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path
 
 
 def _load_targets(folders: Sequence[Path]) -> list[_Target]:
-    targets = []
+    """Each folder's ruleset with every case that tests it (a test file elsewhere may name it with ``ruleset:``)."""
+    rulesets = [load_ruleset(folder) for folder in folders]
+    cases: dict[str, list[PolicyCase]] = {}
     for folder in folders:
-        files = policy_test_files(folder)
-        cases = tuple(case for file in files for case in load_policy_file(file))
-        ruleset = cases[0].ruleset if cases else load_ruleset(folder)
-        targets.append(_Target(folder, ruleset, cases))
-    return targets
+        for file in policy_test_files(folder):
+            for case in load_policy_file(file):
+                cases.setdefault(_file(case.ruleset.files[0]), []).append(case)
+    return [_Target(folder, ruleset, tuple(cases.get(_file(ruleset.files[0]), ())))
+            for folder, ruleset in zip(folders, rulesets)]
 
 
 def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
@@ -658,7 +661,8 @@ def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
 
 def _extends_chain(folder: Path) -> list[str]:
     """The files a ruleset is read from, following ``extends`` (without building it)."""
-    chain, path = [], folder / "ruleset.yaml"
+    chain: list[str] = []
+    path = folder / "ruleset.yaml"
     while path.is_file() and len(chain) < 64:
         chain.append(str(path))
         try:
@@ -689,11 +693,12 @@ class _Session:
 _SESSION: _Session | None = None
 
 
-def _session(paths: tuple[str, ...], only: tuple[str, ...] | None) -> _Session:
-    """Load the rulesets and their tests and find the mutants (once per process: a forked worker inherits them)."""
+def _session(paths: tuple[str, ...], only: tuple[str, ...] | None, *, fresh: bool = False) -> _Session:
+    """Load the rulesets and their tests and find the mutants: afresh for a run, once per worker (a forked
+    worker inherits the run's)."""
     global _SESSION
     key = (paths, only)
-    if _SESSION is not None and _SESSION.key == key:
+    if not fresh and _SESSION is not None and _SESSION.key == key:
         return _SESSION
     chosen, universe = _ruleset_folders(paths)
     targets = _load_targets(universe)
@@ -769,7 +774,7 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
     if changed_since is not None:
         picked = changed_rulesets(universe, changed_since)
         only = tuple(sorted(str(f) for f in chosen if f in picked))
-    session = _session(keys, only)
+    session = _session(keys, only, fresh=True)
     mutated = [t for t in session.targets if t.folder in chosen and (only is None or str(t.folder) in only)]
     owners = {t.ruleset.id for t in mutated}
     # The tests any mutant reaches must pass as they are: otherwise every mutant would look killed.
@@ -803,13 +808,13 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
     stale: list[tuple[Equivalent, str]] = []
     for index, mutant in enumerate(session.mutants):
         status, detail = statuses.get(index, (SURVIVED, ""))
-        entry = listed.get((mutant.ruleset, mutant.key))
-        if entry is not None:
+        found = listed.get((mutant.ruleset, mutant.key))
+        if found is not None:
             used.add((mutant.ruleset, mutant.key))
             if status == SURVIVED:
-                outcomes.append(Outcome(mutant, EQUIVALENT, detail, entry.why))
+                outcomes.append(Outcome(mutant, EQUIVALENT, detail, found.why))
                 continue
-            stale.append((entry, f"listed as equivalent but {status}" + (f" by {detail}" if status == KILLED else
+            stale.append((found, f"listed as equivalent but {status}" + (f" by {detail}" if status == KILLED else
                                                                         f" ({detail})" if detail else "")))
         outcomes.append(Outcome(mutant, status, detail))
     if not baseline:
