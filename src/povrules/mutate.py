@@ -199,6 +199,7 @@ class _Finder:
         for name, entry in _section(d, "derived").items():
             if self.own(d["derived"], name) and isinstance(entry, YMap) and isinstance(entry.get("expr"), str):
                 self.expression(("derived", name, "expr"), entry, "expr", f"derived {name}", f"derived {name}")
+                self.requirements(name, entry)
         for rule_id, entry in _section(d, "rules").items():
             if self.own(d["rules"], rule_id) and isinstance(entry, YMap) and isinstance(entry.get("when"), str):
                 self.expression(("rules", rule_id, "when"), entry, "when", f"rule {rule_id}", f"rule {rule_id}")
@@ -248,6 +249,26 @@ class _Finder:
                     rest = _without(value, position)
                     self.add(f"{prefix}: remove {member}", element, "remove-element", _shown(value), _shown(rest),
                              value.item_locations[position], path, rest, value)
+
+    # Requirements of a derived figure
+
+    def requirements(self, name: str, entry: YMap) -> None:
+        """Each requirement's condition mutated, and each requirement dropped (the figure then computed
+        without it)."""
+        listed = entry.get("requires")
+        if not isinstance(listed, YList):
+            return
+        for index, item in enumerate(listed):
+            if isinstance(item, YMap) and isinstance(item.get("expr"), str):
+                element = f"derived {name} requires[{index}]"
+                self.expression(("derived", name, "requires", index, "expr"), item, "expr", element, element)
+        for index, item in enumerate(listed):
+            rest = _without(listed, position=index)
+            # A derived figure with no requirement has no 'requires' (an empty list is refused).
+            changed = _replace(entry, ("requires",), rest) if rest else _dropped(entry, "requires")
+            text = item.get("expr") if isinstance(item, YMap) else None
+            self.add(f"derived {name}: drop requirement {index}", f"derived {name}", "drop-requirement",
+                     str(text), "(dropped)", listed.item_locations[index], ("derived", name), changed, entry)
 
     # Decisions
 
@@ -412,6 +433,15 @@ def _without(items: YList, position: int) -> YList:
     return rest
 
 
+def _dropped(entry: YMap, key: str) -> YMap:
+    """A copy of ``entry`` without ``key``."""
+    out = YMap({k: v for k, v in entry.items() if k != key})
+    out.location = entry.location
+    out.key_locations = {k: v for k, v in entry.key_locations.items() if k != key}
+    out.nodes = {k: v for k, v in entry.nodes.items() if k != key}
+    return out
+
+
 def _section(definition: YMap, name: str) -> YMap:
     value = definition.get(name)
     return value if isinstance(value, YMap) else YMap()
@@ -463,13 +493,13 @@ class _Offsets:
 
 
 def parameters_read(ruleset: Ruleset) -> set[str]:
-    """The parameters some rule, derived fact or tiebreak of ``ruleset`` reads."""
-    read = {name for rule in ruleset.rules.values() for name in rule.parameters}
-    exprs: list[ast.Node] = [d.expr for d in ruleset.derived.values()]
+    """The parameters some rule, derived fact (or its requirements) or tiebreak of ``ruleset`` reads, on the
+    evaluation date or through ``at()``."""
+    exprs: list[ast.Node] = [rule.when for rule in ruleset.rules.values()]
+    for derived in ruleset.derived.values():
+        exprs += [derived.expr, *(r.expr for r in derived.requires)]
     exprs += [t.expr for spec in ruleset.decisions.values() for t in spec.tiebreak]
-    for expr in exprs:
-        read |= {n.name for n in ast.walk(expr) if isinstance(n, ast.ParamRef)}
-    return read
+    return {n.name for expr in exprs for n in ast.walk(expr) if isinstance(n, ast.ParamRef)}
 
 
 def mutants_of(ruleset: Ruleset, read: set[str] | None = None) -> list[Mutant]:
