@@ -265,6 +265,9 @@ def test_cases_carry_their_citations():
     assert second.citations[0].quote == "脱贫户"
     assert cases[2].citations == ()
     assert case_citation_problems(cases, FIXTURES) == []
+    # A source of the ruleset extended is a source of the ruleset extending it.
+    child = load_policy_file(FIXTURES / "mut-child" / "tests" / "identify.yaml")
+    assert [(c.file, c.line) for c in child[0].citations] == [("fixture.txt", 1)]
 
 
 def test_the_equivalents_file_is_not_a_test_file():
