@@ -41,6 +41,7 @@ from povrules.lang import ast
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.policytest import EQUIVALENTS_FILE, PolicyCase, load_policy_file, policy_test_files, run_case
 from povrules.processes import cores, start_context
+from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset.loader import RulesetBuilder
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, location
@@ -576,9 +577,11 @@ def load_equivalents(file: Path, ruleset: str) -> list[Equivalent]:
     """The entries of an equivalents file: ``equivalent:`` a list of ``{mutant: KEY, why: TEXT}``."""
     shown = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesetError(f"{shown}: cannot read ({exc})") from None
+        text = read_bounded(file, limit=MAX_YAML, what="an equivalents file", name=shown).decode("utf-8")
+    except ReadError as exc:
+        raise RulesetError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
     doc = load_yaml(text, shown)
     shape = "an equivalents file is a mapping with 'equivalent': a list of {mutant: KEY, why: TEXT}"
     if not isinstance(doc, YMap) or set(doc) != {"equivalent"} or not isinstance(doc["equivalent"], YList):
