@@ -229,7 +229,7 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str
                      "title": {"zh": spec.title.zh, "en": spec.title.en}},
         "as_of": decision.as_of.isoformat(),
         "subject": ruleset.subject,
-        "facts_id": decision.facts.id,
+        "facts_id": decision.facts_id,
         "facts_digest": facts_digest,
         "traced": decision.traced,
         "outcome": decision.outcome,
@@ -396,7 +396,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     spec = ruleset.decisions[decision.decision]
     colon = "：" if lang == "zh" else ": "
     lines = [
-        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts.id}"
+        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts_id}"
         f" → {spec.label(decision.outcome, lang)}",
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
@@ -456,9 +456,9 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     for decision in ranking.not_eligible:
         gate = decision.ruleset.decisions[decision.decision]
         lines.append(("未参与排序" if lang == "zh" else "not ranked")
-                     + f": {decision.facts.id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
+                     + f": {decision.facts_id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
     for decision in ranking.undetermined:
-        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts.id}, "
+        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts_id}, "
                      + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
     return "\n".join(lines)
 

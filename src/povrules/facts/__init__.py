@@ -50,10 +50,18 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
     "county": (County, "county"),
 }
 
+
+def subject_id(facts: FactModel) -> str:
+    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号."""
+    if isinstance(facts, (Household, Village, County)):
+        return facts.id
+    raise TypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
+
 __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome", "SUBJECTS",
+    "subject_id",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]

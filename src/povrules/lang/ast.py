@@ -191,4 +191,4 @@ def parameter_reads(node: Node) -> tuple[frozenset[str], frozenset[str]]:
              and isinstance(n.args[0], ParamRef)]
     inside = {id(n) for n in dated}
     on_as_of = frozenset(n.name for n in nodes if isinstance(n, ParamRef) and id(n) not in inside)
-    return on_as_of, frozenset(n.name for n in dated)  # type: ignore[attr-defined]
+    return on_as_of, frozenset(n.name for n in dated)

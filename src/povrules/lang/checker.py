@@ -87,7 +87,7 @@ class _Checker:
 
     def _listlit(self, node: ast.ListLit) -> ast.Expr:
         items = tuple(self.expr(i) for i in node.items)
-        kinds = {i.type for i in items}
+        kinds = {i.type for i in items if i.type is not None}  # every checked expression has its type
         if not all(isinstance(i, ast.Const) for i in items):
             raise self.fail(node, "a list written in a condition may hold only literal values")
         if len(kinds) > 1 and not all(is_number(k) for k in kinds):

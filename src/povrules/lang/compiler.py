@@ -71,7 +71,7 @@ class Env:
 
     __slots__ = ("facts", "params", "as_of", "rec", "scope", "where")
 
-    def __init__(self, facts: Any, params: dict[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
+    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
         self.facts = facts
         self.params = params
         self.as_of = as_of
@@ -294,6 +294,7 @@ class Compiler:
                 if left_node.field.judged else None
 
             def compare_fact(env: Env) -> Any:
+                result: Any  # True, False, or the Unknown of a missing fact
                 if judged_read is not None:
                     a = judged_read(env.facts, env.as_of)
                 else:
@@ -320,6 +321,7 @@ class Compiler:
             element_read = JudgedReader(left_node.path, var + suffix) if judged else None
 
             def compare_element(env: Env) -> Any:
+                result: Any  # True, False, or the Unknown of a missing element's fact
                 obj, base, index = env.scope[var]
                 if element_read is not None:
                     a = element_read(obj, env.as_of)
