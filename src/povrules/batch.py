@@ -41,7 +41,7 @@ from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, JurisdictionWarning, PovrulesError
-from povrules.facts import SUBJECTS, personal_fields, problems_of, validate_json
+from povrules.facts import SUBJECTS, FactModel, personal_fields, problems_of, subject_id, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
 
@@ -135,10 +135,10 @@ def _decide_in_worker(items: Sequence[tuple[str, Any]]) -> _Done:
     return _decide_chunk(items, *_worker)
 
 
-def _shown_id(facts: Any, job: _Job) -> str | None:
+def _shown_id(facts: FactModel, job: _Job) -> str:
     """The subject's id as the output may show it: its keyed hash when the run redacts."""
-    value = getattr(facts, "id", None)
-    if job.redact_key is not None and isinstance(value, str) and "id" in personal_fields(type(facts)):
+    value = subject_id(facts)
+    if job.redact_key is not None and "id" in personal_fields(type(facts)):
         return redact_id(value, job.redact_key)
     return value
 
@@ -365,7 +365,7 @@ def decide_caseload(
         items: Iterable[Item] = read_caseload(source, format=format, mapping=mapping,  # type: ignore[arg-type]
                                               subject=ruleset.subject)
     else:
-        items = source  # type: ignore[assignment]
+        items = source
     started = time.perf_counter()
     sink = _Sink(output, write)
     outcomes: Counter[str] = Counter()

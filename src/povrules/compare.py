@@ -542,20 +542,20 @@ class _Comparer:
                      if j is not None and template[i] is not None and i not in reached_at]
             for d in self.decisions:
                 base_values = d.values
-                values = list(template)
+                variant_values = list(template)
                 for i, j in reuse:
-                    values[i] = base_values[j]
+                    variant_values[i] = base_values[j]
                 env.facts = d.facts
                 differs = False
                 for i, fn in reached:
-                    value = values[i] = fn(env)
+                    value = variant_values[i] = fn(env)
                     at = index[i]
                     if at is None or not _same(value, base_values[at]):
                         differs = True
                 if combines_same and not differs:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
-                    settle(d, values)
+                    settle(d, variant_values)
         return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
                           tuple(changes), diff.reevaluated, self.households)
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Context, Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from pydantic import BaseModel
@@ -322,13 +322,14 @@ _SPECIAL_JUDGED = ("poverty_risk", "return_risk", "income_stable", "reaches_exit
 # county. A test validates the JSON of households and compares values, types, field sets and dumps.
 
 _new = object.__new__
+_M = TypeVar("_M", bound=BaseModel)
 _set_dict, _set_fields_set, _set_extra, _set_private = (
     BaseModel.__dict__[name].__set__
     for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 )
 
 
-def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -> Any:
+def _instance(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
     """A ``cls`` holding ``values`` (every field, in declaration order) with ``fields_set``."""
     obj = _new(cls)
     _set_dict(obj, values)
@@ -338,7 +339,7 @@ def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]
     return obj
 
 
-def _maker(cls: type[BaseModel], ordered: bool = False) -> Callable[[dict[str, Any]], Any]:
+def _maker(cls: type[_M], ordered: bool = False) -> Callable[[dict[str, Any]], _M]:
     """A function building a ``cls`` from typed values, as ``cls.model_validate`` of their JSON would.
 
     With ``ordered``, the caller writes the fields in declaration order, so that a dict giving every
@@ -352,7 +353,7 @@ def _maker(cls: type[BaseModel], ordered: bool = False) -> Callable[[dict[str, A
     # of the memory). Pydantic never changes a model's field set in place: copies get their own.
     fields_sets: dict[tuple[str, ...], set[str]] = {}
 
-    def make(values: dict[str, Any]) -> Any:
+    def make(values: dict[str, Any]) -> _M:
         if ordered and len(values) == n_fields:
             d = values
         else:

@@ -29,7 +29,8 @@ def trace_schema() -> dict[str, Any]:
     """The JSON Schema of ``povrules.trace.v1`` documents."""
     from importlib.resources import files
 
-    return json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    return schema
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -283,7 +284,8 @@ _WORDS = {
 def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
         return f"{int(value):,}" if grouped else str(int(value))
-    if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
+    exponent = value.as_tuple().exponent  # an int: facts and parameters hold finite numbers only
+    if isinstance(exponent, int) and exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
         return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 

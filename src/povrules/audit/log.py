@@ -378,7 +378,7 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
     anchor = obj.get("anchor") if mark == "commit" else None
     if anchor is not None and fields is not None:
         fields = fields | {"anchor"}
-    if fields is None or obj.keys() != fields:
+    if fields is None or not isinstance(mark, str) or obj.keys() != fields:  # a mark that is no string has no fields
         return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
                           + (f" and mark {mark!r}" if fields is None else ""))
     seq, prev, digest, count = obj["seq"], obj["prev"], obj["digest"], obj.get("count")

@@ -102,11 +102,11 @@ def read_jsonl(source: Source) -> Iterator[Item]:
     malformed JSON at the item's ``where``. Raises :class:`CaseloadError` for an unreadable or
     special file, a line over 16 MiB, or a line that is not UTF-8.
     """
-    if hasattr(source, "read"):
-        return _jsonl(source, getattr(source, "name", "<stream>"), close=False)  # type: ignore[arg-type]
+    if not isinstance(source, (str, os.PathLike)):  # a binary file object
+        return _jsonl(source, getattr(source, "name", "<stream>"), close=False)
     if str(source) == "-":
         return _jsonl(sys.stdin.buffer, "<stdin>", close=False)
-    return _jsonl(open_binary(source), display_name(source), close=True)  # type: ignore[arg-type]
+    return _jsonl(open_binary(source), display_name(source), close=True)
 
 
 def _jsonl(stream: BinaryIO, name: str, close: bool) -> Iterator[Item]:

@@ -119,7 +119,7 @@ class Missing:
 
     def paths(self) -> pl.Expr:
         """The set as a List(String) expression, unordered, possibly with repeats."""
-        parts = [pl.when(b).then(pl.lit(k, dtype=pl.String)) for k, b in self.static.items()]
+        parts: list[pl.Expr] = [pl.when(b).then(pl.lit(k, dtype=pl.String)) for k, b in self.static.items()]
         parts += [pl.when(g).then(p.fill_null(_EMPTY)).otherwise(_EMPTY) for g, p in self.dynamic]
         if not parts:
             return _EMPTY

@@ -109,8 +109,8 @@ class _Reader:
             return doc
         if not isinstance(parent_ref, str):
             raise RulesetError("'extends' takes the path of the parent ruleset", doc.at("extends"))
-        where = doc.nodes["extends"].start_mark
-        via = Location(shown, where.line + 1, where.column + 1)
+        mark = doc.nodes["extends"].start_mark
+        via = Location(shown, mark.line + 1, mark.column + 1)
         parent = self.read(path.parent / parent_ref, (*chain, resolved), via)
         return _merge(parent, doc)
 
@@ -176,7 +176,7 @@ class RulesetBuilder:
 
     # Small typed getters, each naming the location of what is wrong.
 
-    def _fail(self, message: str, where: Location, hint: str | None = None) -> RulesetError:
+    def _fail(self, message: str, where: Location | None, hint: str | None = None) -> RulesetError:
         return RulesetError(message, where, hint)
 
     def _keys(self, entry: YMap, allowed: set[str], what: str) -> None:
@@ -592,10 +592,10 @@ class RulesetBuilder:
         where = f"'transition' of {what}"
         self._keys(node, {"applies_to", "on"}, where)
         applies_to = self._ids(node, "applies_to", where)
-        for status in applies_to:
-            if status not in STATUSES:
-                raise self._fail(f"unknown monitoring status {status!r}", self._item_at(node, status),
-                                 did_you_mean(status, STATUSES) or "statuses: " + ", ".join(STATUSES))
+        for applied in applies_to:
+            if applied not in STATUSES:
+                raise self._fail(f"unknown monitoring status {applied!r}", self._item_at(node, applied),
+                                 did_you_mean(applied, STATUSES) or "statuses: " + ", ".join(STATUSES))
         if not applies_to:
             raise self._fail(f"{where} needs 'applies_to': the statuses it may change", node.location)
         on_node = self._map(node, "on", where, required=True)
@@ -646,7 +646,7 @@ class RulesetBuilder:
                 raise self._fail(f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location)
         priority = self._ids(entry, "priority", what)
         if policy == "PRIORITY":
-            missing = {rules[r].outcome for r in rows if r in rules} - set(priority)
+            missing = {outcome for r in rows if r in rules and (outcome := rules[r].outcome) is not None} - set(priority)
             if missing:
                 raise self._fail(f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}",
                                  entry.at("priority"))
@@ -709,5 +709,5 @@ def possible_outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]
 def _outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]:
     """The settled outcomes a decision can give (not undetermined, needs_deliberation or conflict)."""
     if spec.kind == "eligibility":
-        return {spec.yes, spec.no, *(rules[r].outcome for r in spec.exceptions if rules[r].outcome)}
-    return {spec.default, *(rules[r].outcome for r in spec.rows if rules[r].outcome)}
+        return {spec.yes, spec.no, *(outcome for r in spec.exceptions if (outcome := rules[r].outcome))}
+    return {spec.default, *(outcome for r in spec.rows if (outcome := rules[r].outcome))}
