@@ -306,7 +306,7 @@ class _Finder:
     # Expressions
 
     def expression(self, path: tuple[str | int, ...], entry: YMap, field: str, element: str, prefix: str) -> None:
-        text = entry[field]
+        text: str = entry[field]  # an expression the ruleset loaded: text
         try:
             tree = parse(text)
         except SyntaxProblem:
@@ -359,9 +359,9 @@ class _Finder:
             elif isinstance(part, ast.Not):
                 n = count("not")
                 start, end = places.start(part), places.end(part)
-                item = text[places.start(part.item):places.end(part.item)]
-                self.add(f"{prefix}: not#{n} dropped", element, "drop-not", part.text, item,
-                         where(part.span.line, part.span.column), path, splice(start, end, f"({item})"), text)
+                operand = text[places.start(part.item):places.end(part.item)]
+                self.add(f"{prefix}: not#{n} dropped", element, "drop-not", part.text, operand,
+                         where(part.span.line, part.span.column), path, splice(start, end, f"({operand})"), text)
             elif isinstance(part, ast.Call) and part.func == "date" and _date_literal(part) is not None:
                 n = count("date")
                 day = _date_literal(part)
@@ -556,7 +556,7 @@ def applies(mutant: Mutant, ruleset: Ruleset) -> bool:
         return False
     if _file(entries.at(str(name)).file) != mutant.location.file:
         return False
-    return _at(d, mutant.path) == mutant.original
+    return bool(_at(d, mutant.path) == mutant.original)
 
 
 def build_mutant(mutant: Mutant, ruleset: Ruleset) -> Ruleset:
