@@ -83,7 +83,7 @@ class Decision:
 
     # Kept small: the common case (one label, nothing missing) stores no ``_extra``
     # tuple, and statuses and reasons are worked out only when someone reads them.
-    __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained", "_effects")
+    __slots__ = ("_effects", "_explained", "_extra", "_leaves", "_plan", "_values", "as_of", "facts", "outcome")
     _explained: tuple[tuple[RuleResult, ...], tuple[str, ...]]  # set on first reading (see _explain)
 
     def __init__(self, plan: Plan, facts: FactModel, as_of: date, outcome: str, run: RuleValues,
@@ -429,7 +429,7 @@ def plan(ruleset: Ruleset, decision: str, *, traced: bool = True) -> Plan:
     ``ruleset`` is not a :class:`Ruleset` (a path, say).
     """
     try:
-        found = ruleset._plans[True if traced else False].get(decision)
+        found = ruleset._plans[bool(traced)].get(decision)
     except AttributeError:
         raise _not_a_ruleset("plan", ruleset) from None
     return found if found is not None else _make_plan(ruleset, decision, bool(traced))
@@ -474,7 +474,7 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     """
     # Plan.decide, inlined: this is the hot path, and a method call is a measurable share of it.
     try:
-        found = ruleset._plans[True if trace else False].get(decision)
+        found = ruleset._plans[True if trace else False].get(decision)  # noqa: SIM210 - no call on the hot path
     except AttributeError:
         raise _not_a_ruleset("evaluate", ruleset) from None
     prepared = found if found is not None else _make_plan(ruleset, decision, bool(trace))

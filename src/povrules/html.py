@@ -352,7 +352,7 @@ def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[
     """One row per leaf condition: expression, the values compared (in words), result with its mark."""
     rows, classes = [], []
     for leaf, condition in zip(result.leaves, rule_trace["conditions"]):
-        node, left, right, value, where = leaf
+        node, left, right, _value, where = leaf
         outcome = condition["result"]
         if isinstance(node, ast.Compare):
             lhs, rhs = describe_pair(node, left, right, where, decision, lang)

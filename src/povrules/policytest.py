@@ -696,9 +696,9 @@ class _FileLoader:
         for key, group in (("not_eligible", not_eligible), ("undetermined", undetermined)):
             both = placed & (group or set())
             if both:
-                raise self.fail(f"{sorted(both)[0]!r} is both in 'expect_order' and in {key!r}", entry.at(key))
+                raise self.fail(f"{min(both)!r} is both in 'expect_order' and in {key!r}", entry.at(key))
         if not_eligible and undetermined and not_eligible & undetermined:
-            raise self.fail(f"{sorted(not_eligible & undetermined)[0]!r} is both not eligible and undetermined",
+            raise self.fail(f"{min(not_eligible & undetermined)!r} is both not eligible and undetermined",
                             entry.at("undetermined"))
         expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined, error=error)
         return PolicyCase(self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None,

@@ -398,8 +398,8 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     spec = ruleset.decisions[decision.decision]
     colon = "：" if lang == "zh" else ": "
     lines = [
-        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts_id}"
-        f" → {spec.label(decision.outcome, lang)}",
+        (f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts_id}"
+         f" → {spec.label(decision.outcome, lang)}"),
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
     if decision.missing:
@@ -500,10 +500,10 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     ruleset = record["ruleset"]
     title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
     lines = [
-        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
-        f" → {record['outcome']}",
-        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
-        f"({ruleset['digest'][:19]})",
+        (f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+         f" → {record['outcome']}"),
+        (f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+         f"({ruleset['digest'][:19]})"),
         ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
         + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
     ]

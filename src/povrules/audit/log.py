@@ -99,7 +99,8 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Self
 
 import attrs
 import orjson
@@ -1410,7 +1411,7 @@ class LogBatch:
         self._buffer: list[bytes] = []
         self._buffered = 0
 
-    def __enter__(self) -> LogBatch:
+    def __enter__(self) -> Self:
         fd, size, seq, prev = self.log._open_at_head()
         try:
             self._note(size)
@@ -1480,7 +1481,8 @@ class LogBatch:
             except OSError as exc:
                 raise LogError(self.log.path, f"batch write failed: {exc.strerror or exc}") from None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         fd = self._fd
         if fd is None:
             return

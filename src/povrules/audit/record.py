@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
 
-from povrules.reading import ReadError, check_json_depth
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
+from povrules.reading import ReadError, check_json_depth
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
 

@@ -436,7 +436,7 @@ class Replay:
                 lines.append("记录所依据的规则集不在规则库中，无法列出变化。" if zh else
                              "The recorded ruleset is not in the store, so what changed cannot be listed.")
             else:
-                lines.append(("规则集的变化：" if zh else "What changed in the ruleset:"))
+                lines.append("规则集的变化：" if zh else "What changed in the ruleset:")
                 lines.append(self.changes.explain(lang))
         return "\n".join(lines)
 

@@ -600,7 +600,7 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown
             made[name] = converted
             out.append(converted)
         assert spec.model is not None
-        for key, decorator in spec.model.__pydantic_decorators__.field_validators.items():
+        for key in spec.model.__pydantic_decorators__.field_validators:
             twin = _TWINS.get((spec.model.__name__, key))
             if twin is not None:
                 flags = twin({n: pl.from_arrow(a) for n, a in made.items()})  # type: ignore[misc]
@@ -793,7 +793,7 @@ def _parquet_pieces(source: str | Path, subject: str, size: int) -> Iterator[Any
     spec = _record_spec(SUBJECTS[subject][0])
     try:
         parquet = pq.ParquetFile(source)
-    except Exception as exc:  # pyarrow's errors are several classes; the row path reports the same way
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors are several classes; the row path reports the same way
         raise CaseloadError(f"cannot read it as Parquet ({exc})", name) from None
     if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in parquet.schema_arrow if f.name in spec.fields):
         parquet.close()

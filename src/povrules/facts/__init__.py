@@ -103,7 +103,7 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
             problems.append(FactProblem("(json)", "well-formed JSON", item["msg"].removeprefix("Invalid JSON: ")))
             continue
         message = item["msg"]
-        message = message[len("Input should be "):] if message.startswith("Input should be ") else message
+        message = message.removeprefix("Input should be ")
         if kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == SINGLE_LINE:
             expected = "text on one line (no newline or other control character)"
         else:

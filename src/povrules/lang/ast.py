@@ -9,7 +9,7 @@ fills every node's ``type``. The compiler accepts only checked trees.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -159,10 +159,10 @@ class AsOf(Node):
     """The evaluation date."""
 
 
-Expr = Union[
-    Const, ListLit, Name, Attr, Compare, And, Or, Not, Arith, Neg, Cond, Call, Quant,
-    FactRef, VarRef, ParamRef, DerivedRef, AsOf,
-]
+Expr = (
+    Const | ListLit | Name | Attr | Compare | And | Or | Not | Arith | Neg | Cond | Call | Quant
+    | FactRef | VarRef | ParamRef | DerivedRef | AsOf
+)
 
 
 def walk(node: Node) -> list[Node]:

@@ -15,7 +15,18 @@ import attrs
 
 from povrules.lang import ast
 from povrules.lang.types import (
-    BOOL, DATE, DECIMAL, INT, STR, EnumType, ListType, RecordType, Type, compatible, is_number, is_stringy,
+    BOOL,
+    DATE,
+    DECIMAL,
+    INT,
+    STR,
+    EnumType,
+    ListType,
+    RecordType,
+    Type,
+    compatible,
+    is_number,
+    is_stringy,
 )
 
 ROOT = "hh"  # what conditions call a household; a village ruleset says `village`, a county one `county`

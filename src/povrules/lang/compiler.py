@@ -69,7 +69,7 @@ class JudgedReader:
 class Env:
     """What one evaluation reads: the subject's facts, the parameters in force, the date, the trace."""
 
-    __slots__ = ("facts", "params", "as_of", "rec", "scope", "where")
+    __slots__ = ("as_of", "facts", "params", "rec", "scope", "where")
 
     def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
         self.facts = facts
@@ -273,9 +273,9 @@ class Compiler:
         element) against a literal or a parameter — read both sides inside one closure."""
         op, traced = node.op, self.traced
         if op == "in":
-            test: Callable[[Any, Any], bool] = lambda a, b: a in b  # noqa: E731
+            test: Callable[[Any, Any], bool] = lambda a, b: a in b
         elif op == "not_in":
-            test = lambda a, b: a not in b  # noqa: E731
+            test = lambda a, b: a not in b
         else:
             test = _ORDER[op]
         left_node, right_node = node.left, node.right
@@ -415,7 +415,12 @@ class Compiler:
 
     def _neg(self, node: ast.Neg) -> Fn:
         item = self.value(node.item)
-        return lambda env: (lambda v: v if v.__class__ is Unknown else -v)(item(env))
+
+        def neg(env: Env) -> Any:
+            v = item(env)
+            return v if v.__class__ is Unknown else -v
+
+        return neg
 
     def _cond(self, node: ast.Cond) -> Fn:
         test, then, orelse = self.condition(node.test), self.value(node.then), self.value(node.orelse)

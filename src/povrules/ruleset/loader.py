@@ -27,11 +27,25 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.ruleset.model import (
-    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Requirement,
-    Rule, Ruleset, Source, Text, TieBreak, TransitionSpec,
-)
 from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.ruleset.model import (
+    RANKED,
+    UNSETTLED,
+    Citation,
+    DecisionSpec,
+    Derived,
+    LoadWarning,
+    Parameter,
+    ParameterValue,
+    Program,
+    Requirement,
+    Rule,
+    Ruleset,
+    Source,
+    Text,
+    TieBreak,
+    TransitionSpec,
+)
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
 MONITORING_TYPES = get_args(MonitoringType)
@@ -393,7 +407,7 @@ class RulesetBuilder:
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
             return tuple(Decimal(v) if isinstance(v, int) else v for v in value)
-        if isinstance(value, bool) or isinstance(value, (str, Decimal)) or (
+        if isinstance(value, (bool, str, Decimal)) or (
                 isinstance(value, date) and not isinstance(value, datetime)):
             return value
         if isinstance(value, int):
