@@ -17,6 +17,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m mypy
+	$(BIN)/ruff check src
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
 	$(BIN)/povrules mutate rulesets/
