@@ -45,6 +45,7 @@ from povrules.trace import trace_schema
 
 if TYPE_CHECKING:  # imported where used: a command loads only what it runs
     from povrules.audit.replay import RulesetStore
+    from povrules.batch import Output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -264,7 +265,7 @@ def _key(path: str | None, option: str) -> bytes | None:
 TABLE_FORMATS = ("parquet", "csv")
 
 
-def _output_kind(args: argparse.Namespace, recording: bool) -> tuple[str, str | None]:
+def _output_kind(args: argparse.Namespace, recording: bool) -> tuple[Output, str | None]:
     """(what each subject gives, the table format): from --format, else from the output's extension."""
     fmt = args.format
     if fmt is None:
@@ -336,8 +337,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     progress = _Progress(total)
     try:
         report = decide_caseload(
-            ruleset, args.decision, source, as_of=as_of, write=write,  # type: ignore[arg-type]
-            output=args.output if args.output is not None or args.log is not None else _stdout(),  # type: ignore[arg-type]
+            ruleset, args.decision, source, as_of=as_of, write=write,
+            output=args.output if args.output is not None or args.log is not None else _stdout(),
             lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
             trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update,
             anchor_key=anchor_key)

@@ -132,6 +132,7 @@ class Decision:
     @property
     def household(self) -> Household:
         """The facts decided on, by the name most decisions know them by (a ``Village`` for a village ruleset)."""
+        # A Village or County too, for their rulesets: this is a name, not a check.
         return self.facts  # type: ignore[return-value]
 
     @property
@@ -898,6 +899,7 @@ class _Descending:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Descending) and bool(self.value == other.value)
 
+    # Unhashable, as any class defining __eq__ alone is; typeshed types __hash__ as a method.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
@@ -964,7 +966,7 @@ class Ranking:
         return explain_ranking(self, lang)
 
 
-def rank(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as_of: date,
+def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
          trace: bool = True) -> Ranking:
     """Order households by a ranking decision (六优先, 三优先 …).
 
@@ -986,11 +988,11 @@ def rank(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as
                 continue
         item = evaluate(household, ruleset, decision, as_of=as_of, trace=trace)
         (placed if item.outcome == RANKED else undetermined).append(item)
-    placed.sort(key=lambda d: (d.sort_key, d.household.id))
+    placed.sort(key=lambda d: (d.sort_key, d.facts_id))
     entries: list[RankEntry] = []
     for index, item in enumerate(placed):
         same_as_previous = index > 0 and placed[index - 1].sort_key == item.sort_key
         same_as_next = index + 1 < len(placed) and placed[index + 1].sort_key == item.sort_key
         position = entries[-1].position if same_as_previous else index + 1
-        entries.append(RankEntry(position, item.household.id, item.labels, same_as_previous or same_as_next, item))
+        entries.append(RankEntry(position, item.facts_id, item.labels, same_as_previous or same_as_next, item))
     return Ranking(decision, as_of, tuple(entries), tuple(not_eligible), tuple(undetermined))

@@ -274,8 +274,9 @@ class _Finder:
     # Decisions
 
     def decision(self, name: str, entry: YMap) -> None:
+        kind = entry.get("kind")
         role = {"eligibility": ("exceptions", "drop-exception", "exception"),
-                "table": ("rows", "drop-row", "row")}.get(entry.get("kind"))  # type: ignore[arg-type]
+                "table": ("rows", "drop-row", "row")}.get(kind) if isinstance(kind, str) else None
         if role is None:
             return
         key, operator, what = role
@@ -372,7 +373,7 @@ class _Finder:
                     new = f'date("{new_day.isoformat()}")'
                     self.add(f"{prefix}: date#{n} {sign}1 day", element, "date", part.text, new,
                              where(part.span.line, part.span.column), path, splice(start, end, new), text)
-            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str)):
+            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str, date)):
                 n = count("number")
                 value = part.value
                 step = _step(value, None)
@@ -525,11 +526,13 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
         mapping = YMap(container)
         mapping.location, mapping.key_locations, mapping.nodes = (container.location, container.key_locations,
                                                                   container.nodes)
-        mapping[head] = _replace(container[head], rest, value)  # type: ignore[index]
+        assert isinstance(head, str), "a mapping is walked by its keys"
+        mapping[head] = _replace(container[head], rest, value)
         return mapping
     items = YList(container)
     items.location, items.item_locations = container.location, container.item_locations
-    items[head] = _replace(container[head], rest, value)  # type: ignore[index]
+    assert isinstance(head, int), "a list is walked by its indexes"
+    items[head] = _replace(container[head], rest, value)
     return items
 
 

@@ -832,7 +832,10 @@ def _run_single(case: PolicyCase) -> CaseResult:
 
 
 def _run_ranking(case: PolicyCase) -> CaseResult:
-    ranking = rank(case.households, case.ruleset, case.decision, as_of=case.as_of)  # type: ignore[arg-type]
+    households = case.households
+    if households is None:
+        raise ValueError(f"{case.where}: a ranking case without households")  # PolicyFile builds none
+    ranking = rank(households, case.ruleset, case.decision, as_of=case.as_of)
     e = case.expectations
     groups: list[set[str]] = []
     last = None

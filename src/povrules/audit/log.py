@@ -849,7 +849,7 @@ def _read_at(f: IO[bytes], buffer: bytearray, offset: int, size: int) -> int:
     f.seek(offset)
     done = 0
     while done < size:
-        got = f.readinto(view[done:])  # type: ignore[attr-defined]
+        got = f.readinto(view[done:])  # type: ignore[attr-defined]  # IO declares no readinto; binary files have it
         if not got:
             break
         done += got

@@ -51,8 +51,9 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
     """
     if subject not in SUBJECTS:
         raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
-    stream = hasattr(source, "read")
-    name = getattr(source, "name", "<stream>") if stream else display_name(source)  # type: ignore[arg-type]
+    path = source if isinstance(source, (str, os.PathLike)) else None  # None: a binary file object
+    stream = path is None
+    name = display_name(path) if path is not None else getattr(source, "name", "<stream>")
     if format is None:
         if stream or name == "<stdin>":
             format = "jsonl"
@@ -71,13 +72,15 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
         if loaded is not None:
             raise CaseloadError("JSON Lines holds the facts themselves: it takes no mapping", name)
         return read_jsonl(source)
+    if path is None:  # refused above: a stream is read as JSON Lines only
+        raise CaseloadError(f"{format} is read from a file only (standard input takes JSON Lines)", name)
     if format == "parquet":
-        return _read_parquet(source, loaded, subject)  # type: ignore[arg-type]
+        return _read_parquet(path, loaded, subject)
     if loaded is None:
         raise CaseloadError(f"a {format} caseload needs a mapping file from its column headers to facts", name)
     if format == "csv":
-        return _read_csv(source, loaded)  # type: ignore[arg-type]
-    return _read_excel(source, loaded)  # type: ignore[arg-type]
+        return _read_csv(path, loaded)
+    return _read_excel(path, loaded)
 
 
 def read_chunks(source: Source, size: int, **options: Any) -> Iterator[list[Item]]:

@@ -215,6 +215,7 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
     except ImportError:  # pragma: no cover - the columnar extra installs it
         return pl.DataFrame(rows, schema=schema)
     arrow = pa.Table.from_pylist(rows, schema=pl.DataFrame(schema=schema).to_arrow().schema)
+    # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
@@ -276,11 +277,13 @@ def _blocks(pieces: Iterator[Any], block: int, subject: str) -> Iterator[pl.Data
         rows += piece.num_rows
         if rows >= block:
             whole = pa.concat_tables(held)
+            # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
             yield pl.from_arrow(whole.slice(0, block))  # type: ignore[misc]
             made = True
             rest = whole.slice(block)
             held, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
     if held:
+        # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
         yield pl.from_arrow(pa.concat_tables(held))  # type: ignore[misc]
     elif not made:  # an empty file: one empty frame, with the subject's schema
         yield pl.DataFrame(schema={name: s.dtype for name, s in frame_shape(subject).fields.items()})
@@ -603,6 +606,7 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown
         for key in spec.model.__pydantic_decorators__.field_validators:
             twin = _TWINS.get((spec.model.__name__, key))
             if twin is not None:
+                # from_arrow of an Array gives a Series; polars types it as DataFrame or Series.
                 flags = twin({n: pl.from_arrow(a) for n, a in made.items()})  # type: ignore[misc]
                 marked.append(rows.filter(flags.to_arrow()))
         if spec.whole_model_validated:
@@ -849,6 +853,7 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
         return _with_unknown(known, table.num_rows, subject)
     fast, marked = _convert_table(table, subject)
     replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
+    # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
 
 

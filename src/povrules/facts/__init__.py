@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
@@ -230,7 +230,7 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
 
 def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
     """Validate household facts from JSON text or a decoded object (see :func:`parse_facts`)."""
-    return parse_facts(data, "household", source)  # type: ignore[return-value]
+    return cast(Household, parse_facts(data, "household", source))  # the household subject's model
 
 
 def facts_schema(subject: str = "household") -> dict[str, Any]:

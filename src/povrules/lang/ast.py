@@ -8,6 +8,7 @@ fills every node's ``type``. The compiler accepts only checked trees.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ class Node:
 
 @attrs.frozen(kw_only=True)
 class Const(Node):
-    value: Decimal | int | str | bool
+    value: Decimal | int | str | bool | date  # a date only from date("YYYY-MM-DD"), folded by the checker
 
 
 @attrs.frozen(kw_only=True)

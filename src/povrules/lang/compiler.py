@@ -191,6 +191,7 @@ class Compiler:
 
         def leaf(env: Env) -> Any:
             v = fn(env)
+            # Built only for a traced plan, whose Env.rec is a list.
             env.rec.append((node, v, None, v, env.where))  # type: ignore[union-attr]
             return v
 
@@ -207,6 +208,7 @@ class Compiler:
         return lambda env: value
 
     def _listlit(self, node: ast.ListLit) -> Fn:
+        # The checker admits only constants in a list literal.
         values = tuple(item.value for item in node.items)  # type: ignore[union-attr]
         return lambda env: values
 
@@ -280,6 +282,7 @@ class Compiler:
             test = _ORDER[op]
         left_node, right_node = node.left, node.right
         if isinstance(right_node, (ast.Const, ast.ListLit)):
+            # A constant's closure reads no Env.
             constant: Any = self.value(right_node)(None)  # type: ignore[arg-type]
             read_right: Callable[[Env], Any] | None = None
             param = None
@@ -308,6 +311,7 @@ class Compiler:
                 else:
                     result = test(a, b)
                 if traced:
+                    # Built only for a traced plan, whose Env.rec is a list.
                     env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
                 return result
 
@@ -336,6 +340,7 @@ class Compiler:
                 else:
                     result = test(a, b)
                 if traced:
+                    # Built only for a traced plan, whose Env.rec is a list.
                     env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
                 return result
 
@@ -349,6 +354,7 @@ class Compiler:
             b = right(env) if right is not None else constant if param is None else env.params[param]
             result = _unknown_of(a, b) if a.__class__ is Unknown or b.__class__ is Unknown else test(a, b)
             if traced:
+                # Built only for a traced plan, whose Env.rec is a list.
                 env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
             return result
 
