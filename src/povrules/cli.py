@@ -657,10 +657,11 @@ def parser() -> argparse.ArgumentParser:
     decide.set_defaults(run=cmd_decide)
 
     test = command("test", "Run the policy tests (YAML cases in each ruleset's tests/ folder) and report failures.")
-    test.description = _described(test) + ("\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
-                         "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
-                         "A bad test file\nor ruleset stops the run before any case with one line naming "
-                         "file:line:col.")
+    test.description = _described(test) + (
+        "\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
+        "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
+        "A bad test file\nor ruleset stops the run before any case with one line naming "
+        "file:line:col.")
     test.add_argument("paths", nargs="+", metavar="PATH",
                       help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
@@ -688,20 +689,22 @@ def parser() -> argparse.ArgumentParser:
     mutate.set_defaults(run=cmd_mutate)
 
     explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
-    explain.description = _described(explain) + ("\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
-                            "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
-                            "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
+    explain.description = _described(explain) + (
+        "\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
+        "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
+        "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
     explain.add_argument("record", help="a record file (one povrules.record.v1 JSON document), or - for standard input")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
     explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     explain.set_defaults(run=cmd_explain)
 
     verify = command("verify-log", "Verify a decision log's hash chain from its first line to its last.")
-    verify.description = _described(verify) + ("\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
-                           "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
-                           "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
-                           "a cut, or\nunanchored lines, when a head or a key is given) it prints "
-                           "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
+    verify.description = _described(verify) + (
+        "\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
+        "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
+        "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
+        "a cut, or\nunanchored lines, when a head or a key is given) it prints "
+        "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     verify.add_argument("--anchor-key-file", metavar="PATH",
                         help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "
@@ -712,18 +715,20 @@ def parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=cmd_verify_log)
 
     head = command("log-head", "Print a verified decision log's head, 'SEQ DIGEST', to keep elsewhere.")
-    head.description = _described(head) + ("\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
-                         "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
-                         "there, then\nfail. A log that does not verify gives no head (exit 1).")
+    head.description = _described(head) + (
+        "\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
+        "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
+        "there, then\nfail. A log that does not verify gives no head (exit 1).")
     head.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     head.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     head.set_defaults(run=cmd_log_head)
 
     repair = command("repair", "Remove a crashed tail from a decision log, saying what is removed.")
-    repair.description = _described(repair) + ("\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
-                           "write cut\nshort). The log is verified first, under its lock: if anything before the "
-                           "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
-                           "bytes, records and digests\nremoved.")
+    repair.description = _described(repair) + (
+        "\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
+        "write cut\nshort). The log is verified first, under its lock: if anything before the "
+        "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
+        "bytes, records and digests\nremoved.")
     repair.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     repair.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
     repair.set_defaults(run=cmd_repair)
@@ -757,8 +762,9 @@ def parser() -> argparse.ArgumentParser:
 
     diff = command("diff", "List what changed between two versions of a ruleset: rules, parameters (with dates), "
                            "derived facts and decisions.")
-    diff.description = _described(diff) + ("\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
-                         "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
+    diff.description = _described(diff) + (
+        "\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
+        "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
     diff.add_argument("old", metavar="OLD", help="the older ruleset file or folder")
     diff.add_argument("new", metavar="NEW", help="the newer ruleset file or folder")
     diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")

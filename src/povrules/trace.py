@@ -285,7 +285,8 @@ def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
         return f"{int(value):,}" if grouped else str(int(value))
     exponent = value.as_tuple().exponent  # an int: facts and parameters hold finite numbers only
-    if isinstance(exponent, int) and exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
+    # A computed ratio: four places are enough to read (the trace keeps it exact).
+    if isinstance(exponent, int) and exponent < -4:
         return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 

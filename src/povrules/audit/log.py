@@ -849,7 +849,8 @@ def _read_at(f: IO[bytes], buffer: bytearray, offset: int, size: int) -> int:
     f.seek(offset)
     done = 0
     while done < size:
-        got = f.readinto(view[done:])  # type: ignore[attr-defined]  # IO declares no readinto; binary files have it
+        # IO declares no readinto; every file opened for bytes has one.
+        got = f.readinto(view[done:])  # type: ignore[attr-defined]
         if not got:
             break
         done += got

@@ -86,7 +86,8 @@ def record_schema() -> dict[str, Any]:
 
     from povrules.trace import trace_schema
 
-    schema: dict[str, Any] = json.loads(files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8"))
+    text = files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     schema.setdefault("$defs", {})["trace"] = trace_schema()
     return schema
 

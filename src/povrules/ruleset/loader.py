@@ -660,7 +660,8 @@ class RulesetBuilder:
                 raise self._fail(f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location)
         priority = self._ids(entry, "priority", what)
         if policy == "PRIORITY":
-            missing = {outcome for r in rows if r in rules and (outcome := rules[r].outcome) is not None} - set(priority)
+            outcomes = {outcome for r in rows if r in rules and (outcome := rules[r].outcome) is not None}
+            missing = outcomes - set(priority)
             if missing:
                 raise self._fail(f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}",
                                  entry.at("priority"))
