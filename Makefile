@@ -54,4 +54,4 @@ bench-columnar-stream: $(STAMP)
 	$(BIN)/python benchmarks/columnar_stream.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
