@@ -41,8 +41,9 @@ def test_schema_of_other_subjects(capsys, subject, title, field):
 def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
     village = tmp_path / "village.json"
     village.write_text(json.dumps({"id": "新村", "is_poor_village": True, "income": {
-        "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000",
-        "county_non_poor_villages_growth": "12.5"}}), encoding="utf-8")
+        "year": 2016, "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000"},
+        "county_non_poor_villages": [{"id": "西坝村", "year": 2016, "disposable_per_capita": "9000",
+                                      "disposable_per_capita_previous": "8000"}]}), encoding="utf-8")
     rs = str(ROOT / "rulesets" / "cn-yunnan-weishan-village")
     code, out, _ = run(capsys, "decide", rs, "one_higher", str(village), "--as-of", "2016-12-31")
     trace = json.loads(out)
