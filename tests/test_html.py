@@ -496,7 +496,7 @@ def test_ruleset_view_shows_id_version_digest_and_title(weishan):
     assert root.find("h3").text() == weishan.title.en
     meta = dict(zip((dt.text() for dt in root.find("dl").children_named("dt")),
                     root.find("dl").children_named("dd")))
-    assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.2"
+    assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.3"
     digest = meta["Digest"].find("code")
     assert digest.text() == weishan.digest[:19] and len(digest.text()) < len(weishan.digest)
     assert digest.attrs["title"] == weishan.digest
