@@ -612,6 +612,7 @@ NOT_PERSONAL = {
     ("Village", "id"), ("Village", "name"), ("Village", "county"), ("Village", "poverty_areas"),
     ("ComparisonVillage", "id"),
     ("County", "id"), ("County", "name"),
+    ("ComparisonVillage", "id"),  # another village of the county, compared with in a village ruleset
 }
 
 
