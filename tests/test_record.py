@@ -610,7 +610,6 @@ def _text_fields(model: type[BaseModel], seen: set[type]) -> set[tuple[str, str]
 # Text that names no person: a village's or a county's own ids and names (a place, not a household).
 NOT_PERSONAL = {
     ("Village", "id"), ("Village", "name"), ("Village", "county"), ("Village", "poverty_areas"),
-    ("ComparisonVillage", "id"),
     ("County", "id"), ("County", "name"),
     ("ComparisonVillage", "id"),  # another village of the county, compared with in a village ruleset
 }
