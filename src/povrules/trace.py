@@ -230,23 +230,24 @@ _WORDS = {
 }
 
 
-def _number(value: Decimal | int) -> str:
+def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
-        return f"{int(value):,}"
+        return f"{int(value):,}" if grouped else str(int(value))
     if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
         return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 
 
-def format_value(value: Any, unit: str | None, lang: str) -> str:
-    """A value as a caseworker reads it in ``lang`` (grouped digits, yes/no, a set in braces), with its unit."""
+def format_value(value: Any, unit: str | None, lang: str, *, grouped: bool = True) -> str:
+    """A value as a caseworker reads it in ``lang`` (grouped digits unless ``grouped`` is false, as for a
+    year; yes/no; a set in braces), with its unit."""
     words = _WORDS[lang]
     if isinstance(value, Unknown):
         return f"{words['unknown_value']}"
     if isinstance(value, bool):
         text = words["yes"] if value else words["no"]
     elif isinstance(value, (int, Decimal)):
-        text = _number(value)
+        text = _number(value, grouped)
     elif isinstance(value, (tuple, list, frozenset)):
         text = "{" + ", ".join(format_value(v, None, lang) for v in value) + "}"
     elif isinstance(value, BaseModel):
@@ -266,11 +267,30 @@ def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
     return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
 
 
-def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
+def is_year(node: ast.Node) -> bool:
+    """Whether a node's value is a calendar year (``year(d)``, a fact counted in 年), which is printed
+    without digit grouping: 2021, not 2,021."""
+    if isinstance(node, ast.Call):
+        return node.func == "year"
+    return isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None and node.field.unit == "年"
+
+
+def describe_pair(node: ast.Compare, left: Any, right: Any, where: tuple[tuple[str, int], ...], decision: Decision,
+                  lang: str) -> tuple[str, str]:
+    """Both sides of a comparison in words; a number compared with a year is printed as a year."""
+    plain = is_year(node.left) or is_year(node.right)
+    return (describe_operand(node.left, left, where, decision, lang, grouped=not plain),
+            describe_operand(node.right, right, where, decision, lang, grouped=not plain))
+
+
+def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str,
+                     *, grouped: bool = True) -> str:
     """One side of a leaf condition in words: the fact, parameter or derived fact it names and its value.
 
     ``where`` is the leaf's loop positions (which member); the explanations and the HTML views share it.
+    ``grouped``: whether digits are grouped (not for a year, see :func:`describe_pair`).
     """
+    grouped = grouped and not is_year(node)
     if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
         field = node.field
         label = field.zh if lang == "zh" else field.en
@@ -279,7 +299,7 @@ def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], .
             label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
         if isinstance(node, ast.VarRef) and where:
             label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
-        text = f"{label} {format_value(value, field.unit, lang)}"
+        text = f"{label} {format_value(value, field.unit, lang, grouped=grouped)}"
         if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
             text += _judgement(decision.facts, node.path, lang)
         return text
@@ -289,22 +309,21 @@ def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], .
         parameter = decision.ruleset.parameters[node.name]
         pv = decision.parameters.get(node.name)
         since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
-        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang)}{since}"
+        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang, grouped=grouped)}{since}"
     if isinstance(node, (ast.Const, ast.ListLit)):
-        return format_value(value, None, lang)
+        return format_value(value, None, lang, grouped=grouped)
     if isinstance(node, ast.DerivedRef):
         derived = decision.ruleset.derived[node.name]
         if derived.title.zh:
-            return f"{derived.title(lang)} {format_value(value, None, lang)}"
-    return f"{node.text} = {format_value(value, None, lang)}"
+            return f"{derived.title(lang)} {format_value(value, None, lang, grouped=grouped)}"
+    return f"{node.text} = {format_value(value, None, lang, grouped=grouped)}"
 
 
 def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
     node, left, right, result, where = leaf
     verdict = RESULT_WORDS[lang][_result(result)]
     if isinstance(node, ast.Compare):
-        lhs = describe_operand(node.left, left, where, decision, lang)
-        rhs = describe_operand(node.right, right, where, decision, lang)
+        lhs, rhs = describe_pair(node, left, right, where, decision, lang)
         return f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs} → {verdict}"
     return f"{describe_operand(node, left, where, decision, lang)} → {verdict}"
 

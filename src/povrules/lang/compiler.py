@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import operator
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
@@ -139,10 +139,19 @@ def add_years(start: date, years: int) -> date:
     return add_months(start, 12 * years)
 
 
+def add_days(start: date, days: int) -> date:
+    """The day ``days`` later (or earlier, when negative)."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise EvaluationError(f"add_days({start}, {days}) falls outside the calendar") from None
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len, "abs": abs, "min": min, "max": max,
     "days_between": days_between, "months_between": months_between, "years_between": years_between,
-    "add_months": add_months, "add_years": add_years,
+    "add_months": add_months, "add_years": add_years, "add_days": add_days,
+    "year": operator.attrgetter("year"), "month": operator.attrgetter("month"), "day": operator.attrgetter("day"),
 }
 
 
