@@ -420,14 +420,14 @@ class _Gen:
         p = self.p = profile
         self.as_of = as_of
         self.as_of_ordinal = as_of.toordinal()
-        self.period_start = as_of - timedelta(days=364)
-        # The income items cover the twelve months before `as_of` (its own day not counted in), the year
-        # a text that counts income back from the procedure's date names (seed 003, line 632).
+        # The income, and each of its items, covers the twelve months before `as_of`, its own day not
+        # counted in: the year a text that counts income back from the procedure's date names (seed 003,
+        # lines 276 and 632).
         try:
-            self.items_start = as_of.replace(year=as_of.year - 1)
+            self.period_start = as_of.replace(year=as_of.year - 1)
         except ValueError:  # 29 February: the year before has no such day
-            self.items_start = as_of.replace(year=as_of.year - 1, day=28)
-        self.items_end = as_of - timedelta(days=1)
+            self.period_start = as_of.replace(year=as_of.year - 1, day=28)
+        self.period_end = as_of - timedelta(days=1)
         judges = p.judges
         # Judged facts: every (value, judge, day) once; a draw picks an index into the value's pool.
         lo, hi = p.judged_days_before
@@ -609,7 +609,7 @@ class _Gen:
         lo, hi = p.disposable_ratio
         sigma = p.income_change_sigma
         inc: dict[str, Any] = {
-            "period_start": self.period_start, "period_end": self.as_of,
+            "period_start": self.period_start, "period_end": self.period_end,
             "per_capita_net": _money(pcn),
             "per_capita_disposable": _money(pcn * (lo + (hi - lo) * rnd())),
             "total_net": _money(total),
@@ -617,8 +617,8 @@ class _Gen:
             "property": _money(parts[2]), "transfer": _money(parts[3]),
             "insurance_claims": _money(500 + 19500 * rnd()) if rnd() < p.insurance_claim_share else _ZERO,
             "previous_year_total": _money(total * math.exp(gauss(0.0, sigma))),
-            "items": tuple(_income_item({"kind": kind, "amount": _money(part), "period_start": self.items_start,
-                                         "period_end": self.items_end})
+            "items": tuple(_income_item({"kind": kind, "amount": _money(part), "period_start": self.period_start,
+                                         "period_end": self.period_end})
                            for kind, part in zip(("wage", "business", "property", "transfer"), parts, strict=True)),
         }
         last = _income({"wage": _money(parts[0] * math.exp(gauss(0.0, sigma))),
