@@ -7,7 +7,7 @@ only when asked, so that tracing costs little on the hot path.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,10 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
         out["outcome"] = rule.outcome
     if isinstance(value, Unknown):
         out["missing"] = sorted(value.missing)
+        refused = refusals(decision.ruleset, value.missing)
+        if refused:
+            out["refused"] = [_refusal(marker, derived, index, requirement)
+                              for marker, derived, index, requirement in refused]
     entries = out["parameters"]
     for name, pvalue, start, unit, pcite in parameters:
         entry: dict[str, Any] = {"name": name, "value": pvalue if type(pvalue) in _SCALARS else json_value(pvalue),
@@ -155,6 +159,48 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     if rule.note:
         out["note"] = rule.note
     return out
+
+
+def refusals(ruleset: Any, missing: Iterable[str]) -> list[tuple[str, Any, int, Any]]:
+    """The entries of a missing-facts set that are refused figures (a ``requires:`` not met), sorted,
+    each with its derived figure, the requirement's index and the requirement."""
+    out = []
+    for marker in sorted(missing):
+        found = ruleset.requirement(marker)
+        if found is not None:
+            out.append((marker, *found))
+    return out
+
+
+def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"marker": marker, "derived": derived.name, "requirement": index,
+                             "expr": requirement.expr.text}
+    if requirement.citation is not None:
+        entry["cite"] = _cite(requirement.citation)
+    if requirement.note:
+        entry["note"] = requirement.note
+    return entry
+
+
+def _refusal_text(entry: Mapping[str, Any], figure: str, lang: str) -> str:
+    """A refused figure in words, from its trace entry: which requirement, its condition, its source and note."""
+    words = _WORDS[lang]
+    index = entry.get("requirement")
+    number = index + 1 if isinstance(index, int) else "?"
+    if lang == "zh":
+        text = f"{words['refused']}：{figure}（{words['requirement']}{number}{words['not_met']}：{entry.get('expr')}）"
+    else:
+        text = f"{words['refused']}: {figure} ({words['requirement']} {number} {words['not_met']}: {entry.get('expr')})"
+    cite = entry.get("cite")
+    if isinstance(cite, Mapping):
+        where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
+        if cite.get("end_line") not in (None, cite.get("line")):
+            where += f"-{cite['end_line']}"
+        text += f"；{words['source']}：{where}「{cite.get('quote', '')}」" if lang == "zh" \
+            else f"; {words['source']}: {where} “{cite.get('quote', '')}”"
+    if entry.get("note"):
+        text += f"；{words['note']}：{entry['note']}" if lang == "zh" else f"; {words['note']}: {entry['note']}"
+    return text
 
 
 def _cite(citation: Any) -> dict[str, Any]:
@@ -222,11 +268,13 @@ RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "
 _WORDS = {
     "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
            "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
-           "override": "评议", "unknown_value": "未知", "for": "对"},
+           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
+           "requirement": "要求", "not_met": "未满足"},
     "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
            "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
            "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
-           "unknown_value": "unknown", "for": "for"},
+           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
+           "requirement": "requirement", "not_met": "not met"},
 }
 
 
@@ -351,7 +399,12 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
     if decision.missing:
-        lines.append(f"  {words['missing']}{colon}{', '.join(decision.missing)}")
+        refused = {marker for marker, *_ in refusals(ruleset, decision.missing)}
+        facts = [path for path in decision.missing if path not in refused]
+        if facts:
+            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
+        if refused:
+            lines.append(f"  {words['refused']}{colon}{', '.join(sorted(refused))}")
     if decision.possible:
         lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
     for result in decision.results:
@@ -370,7 +423,12 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         for leaf in result.leaves:
             lines.append(f"      {_sentence(leaf, decision, lang)}")
         if isinstance(result.value, Unknown):
-            lines.append(f"      {words['missing']}{colon}{', '.join(sorted(result.value.missing))}")
+            refused = refusals(ruleset, result.value.missing)
+            facts = sorted(result.value.missing - {marker for marker, *_ in refused})
+            if facts:
+                lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
+            lines.extend("      " + _refusal_text(_refusal(*entry), entry[1].title(lang) or entry[1].name, lang)
+                         for entry in refused)
         if rule.citation:
             c = rule.citation
             lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
@@ -476,8 +534,12 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
             value = parameter.get("value")
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
             lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
-        if rule.get("missing"):
-            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
+        refused = [r for r in rule.get("refused", []) if isinstance(r, dict)]
+        markers = {r.get("marker") for r in refused}
+        facts = [path for path in rule.get("missing", []) if path not in markers]
+        if facts:
+            lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
+        lines.extend(f"      {_refusal_text(r, str(r.get('derived', '?')), lang)}" for r in refused)
         cite = rule.get("cite")
         if cite:
             where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
