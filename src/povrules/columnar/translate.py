@@ -37,7 +37,7 @@ construct without a faithful translation. Nothing untranslatable is ever given a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +48,7 @@ from povrules.columnar.frame import INT64_DIGITS, FrameShape, frame_shape
 from povrules.errors import PovrulesError
 from povrules.lang import ast
 from povrules.lang.types import BOOL, INT, ListType, RecordType, Type
-from povrules.ruleset.model import Ruleset
+from povrules.ruleset.model import Derived, Ruleset
 
 DECIMAL_DIGITS = 28  # the precision of Python's default decimal context, which the row engine uses
 INT128_DIGITS = 38
@@ -297,7 +297,25 @@ class Translator:
         if self._scope.var is not None:
             raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
         # Inlined: polars' optimiser shares common subexpressions between rules of one select.
-        return self._value(self.ruleset.derived[node.name].expr)
+        derived = self.ruleset.derived[node.name]
+        return self._guarded(derived, self._value(derived.expr))
+
+    def _blocked(self, derived: Derived) -> pl.Expr | None:
+        """Where a derived figure is not computed, as the row engine's ``requiring`` has it: some
+        requirement false (refused) or unknown; None for a figure without requirements."""
+        if not derived.requires:
+            return None
+        checks = [self._bool(r.expr) for r in derived.requires]
+        return pl.any_horizontal([c.is_null() | ~c for c in checks]).fill_null(True)
+
+    def _guarded(self, derived: Derived, value: pl.Expr | Num) -> pl.Expr | Num:
+        """``value`` (the figure's expression) made unknown where the figure is not computed."""
+        blocked = self._blocked(derived)
+        if blocked is None:
+            return value
+        if isinstance(value, Num):
+            return attrs.evolve(value, expr=pl.when(blocked).then(None).otherwise(value.expr))
+        return pl.when(blocked).then(None).otherwise(value)
 
     def _path(self, node: ast.Node, start: pl.Expr, shape: FrameShape, path: Sequence[str],
               judged_value: bool) -> tuple[pl.Expr, FrameShape]:
@@ -355,9 +373,16 @@ class Translator:
             found = self._membership(node)
             return ~found if node.op == "not_in" else found
         for side, other, flip in ((node.left, node.right, False), (node.right, node.left, True)):
-            side = self._unwrap(side)
+            guards = []
+            while isinstance(side, ast.DerivedRef) and self._scope.var is None:
+                derived = self.ruleset.derived[side.name]
+                guards.append(derived)
+                side = derived.expr
             if isinstance(side, ast.Arith) and side.op == "/":
-                return self._divide_compare(node, side, other, flip)
+                result: pl.Expr = self._divide_compare(node, side, other, flip)
+                for derived in reversed(guards):  # a named quotient with requirements is unknown where refused
+                    result = self._guarded(derived, result)  # type: ignore[assignment]
+                return result
         left, right = self._value(node.left), self._value(node.right)
         if isinstance(left, Num) != isinstance(right, Num):
             raise self._refuse(node, "a comparison of a number with a non-number")
@@ -552,6 +577,8 @@ class Translator:
             # Whole years counted like an age: towards zero.
             years = pl.when(months >= 0).then(months // 12).otherwise(-((-months) // 12))
             return Num(years, 0, 5, False)
+        if func == "at":
+            return self._at(node)
         if func in ("year", "month", "day"):
             when = self._value(node.args[0])
             if isinstance(when, Num):
@@ -578,6 +605,42 @@ class Translator:
             self._hazard(outside.fill_null(False))
             return result
         raise self._refuse(node, f"function {func!r}")
+
+    def _at(self, node: ast.Call) -> pl.Expr | Num:
+        """``at(p.x, d)``: each dated value of x as a literal, chosen by the period d falls in. A day in
+        no period makes the row engine raise: such rows are hazards."""
+        param, day_node = node.args
+        assert isinstance(param, ast.ParamRef)
+        day = self._value(day_node)
+        if isinstance(day, Num):
+            raise self._refuse(node, "at() of a number")
+        values = self.ruleset.parameters[param.name].values
+        periods = []
+        for i, v in enumerate(values):
+            last = v.end if v.end is not None else (values[i + 1].start - timedelta(days=1) if i + 1 < len(values) else None)
+            inside = day >= pl.lit(v.start, dtype=pl.Date)
+            if last is not None:
+                inside = inside & (day <= pl.lit(last, dtype=pl.Date))
+            if isinstance(v.value, tuple):
+                raise self._refuse(node, "at() of a list parameter")
+            periods.append((inside, self._literal(node, v.value, param.type)))
+        self._hazard(day.is_not_null() & ~pl.any_horizontal([inside for inside, _ in periods]))
+        nums = [literal for _, literal in periods if isinstance(literal, Num)]
+        if nums and len(nums) != len(periods):
+            raise self._refuse(node, "at() of a parameter mixing numbers and other values")
+        if nums:
+            scale = max(n.scale for n in nums)
+            digits = max(n.digits + scale - n.scale for n in nums)
+            if digits > INT128_DIGITS:
+                raise self._refuse(node, "at() of numbers too large")
+            chosen: Any = pl.when(pl.lit(False)).then(None)
+            for inside, n in zip((inside for inside, _ in periods), nums):
+                chosen = chosen.when(inside).then(_int_expr(n.expr, digits) * (10 ** (scale - n.scale)))
+            return Num(_int_expr(chosen.otherwise(None), digits), scale, digits, any(n.decimal for n in nums))
+        chosen = pl.when(pl.lit(False)).then(None)
+        for inside, literal in periods:
+            chosen = chosen.when(inside).then(literal)
+        return chosen.otherwise(None)  # type: ignore[no-any-return]
 
     # Quantifiers
 
@@ -662,10 +725,21 @@ class Translator:
         if isinstance(node, ast.DerivedRef):
             if self._scope.var is not None:
                 raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
-            expr = self.ruleset.derived[node.name].expr
-            if node is self._unknown:  # a derived fact is unknown where its expression is
-                self._unknown = expr
-            return self._miss(expr)
+            derived = self.ruleset.derived[node.name]
+            expr = derived.expr
+            if not derived.requires:
+                if node is self._unknown:  # a derived fact is unknown where its expression is
+                    self._unknown = expr
+                return self._miss(expr)
+            # As compiler.requiring: a false requirement names its marker and nothing else is read;
+            # otherwise the unknown requirements' facts and the expression's.
+            checks = [self._helper(self._bool(r.expr)) for r in derived.requires]
+            refused = pl.any_horizontal([(~c).fill_null(False) for c in checks])
+            found = Missing({r.marker: (~c).fill_null(False) for r, c in zip(derived.requires, checks)})
+            read = _NOTHING
+            for requirement in derived.requires:
+                read = read.union(self._miss(requirement.expr))
+            return found.union(read.union(self._miss(expr)).gated(~refused))
         if isinstance(node, ast.FactRef):
             return Missing({self.ruleset.root + "." + ".".join(node.path): self._null(node)})
         if isinstance(node, ast.VarRef):
