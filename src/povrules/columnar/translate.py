@@ -17,11 +17,15 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
   here. The row engine's ``Decimal`` arithmetic rounds to 28 significant digits, so an operation
   involving a decimal whose result could need more is refused rather than computed differently;
   integers are exact in both (Int64, or Int128 where more than 18 digits may occur).
-* ``a / b`` is translated only as a side of a comparison, exactly, by cross-multiplying with the
+* ``a / b`` as a side of a comparison is translated exactly, by cross-multiplying with the
   sign of ``b`` (see :meth:`Translator._divide_compare` for why that equals the row engine's
   28-digit quotient). A zero divisor makes the row engine raise when it gets there; such rows are
-  *hazards*: they are marked for the row engine rather than given a value here. ``add_months``
-  past the calendar's ends is a hazard too.
+  *hazards*: they are marked for the row engine rather than given a value here. A quotient used
+  otherwise (inside a sum, compared with another quotient) makes every row where it has a value a
+  hazard. ``add_months`` and ``add_days`` past the calendar's ends, and ``at()`` on a date with no
+  value, are hazards too.
+* A derived figure with ``requires`` is unknown where a requirement is false or unknown, as
+  ``compiler.Compiler.requiring`` has it; its missing facts name the failed requirements.
 * The date functions compute what ``compiler.py`` computes: whole months counted on the
   day-of-month, a day the target month lacks becoming its last day (《民法典》第202条).
 
@@ -168,6 +172,10 @@ class Translator:
         self._helper_prefix: str | None = None
         self._helpers: list[pl.Expr] = []
         self._unknown: ast.Expr | None = None  # a node known unknown wherever a missing set is read
+        # Values of the row that a top-level quantifier's element reads (see _carried): their names,
+        # row expressions and types, and the scope and hazards they are translated in.
+        self._carry: list[tuple[str, pl.Expr, Any]] | None = None
+        self._home: tuple[_Scope, list[pl.Expr]] = (self._scope, self._hazards)
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -294,11 +302,54 @@ class Translator:
         return pl.lit(self.as_of, dtype=pl.Date)
 
     def _derivedref(self, node: ast.DerivedRef) -> pl.Expr | Num:
-        if self._scope.var is not None:
-            raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
-        # Inlined: polars' optimiser shares common subexpressions between rules of one select.
         derived = self.ruleset.derived[node.name]
+        if self._scope.var is not None:
+            return self._carried(node, f"derived fact {node.name!r} inside a quantifier's element",
+                                 lambda: self._guarded(derived, self._value(derived.expr)))
+        # Inlined: polars' optimiser shares common subexpressions between rules of one select.
         return self._guarded(derived, self._value(derived.expr))
+
+    def _carried(self, node: ast.Expr, construct: str, translate: Callable[[], pl.Expr | Num]) -> pl.Expr | Num:
+        """A value of the row (a subject's fact, a derived fact) read inside a quantifier's element.
+
+        ``list.eval`` cannot read other columns, so the value is carried into the list: each element
+        gains a field for it (null), and one more element, the carrier, holds the row's value;
+        inside the element it is read as that field's last entry, and the carrier's own results are
+        dropped (see :meth:`_over`). Only for a top-level quantifier over records, and a scalar value.
+        """
+        scope = self._scope
+        if (self._carry is None or scope.shape is None or scope.shape.kind != "record"
+                or isinstance(node.type, (ListType, RecordType)) or node.type is None):
+            raise self._refuse(node, construct)
+        carry = self._carry
+        hazards = self._hazards
+        self._scope, self._hazards = self._home
+        self._carry = None
+        try:
+            value = translate()
+        finally:
+            self._scope, self._hazards, self._carry = scope, hazards, carry
+        name = f"_outer{len(carry)}"
+        if isinstance(value, Num):
+            dtype: Any = pl.Int128 if value.digits > INT64_DIGITS else pl.Int64
+            carry.append((name, _int_expr(value.expr, value.digits), dtype))
+            return Num(pl.element().struct.field(name).last(), value.scale, value.digits, value.decimal)
+        dtype = {"bool": pl.Boolean, "date": pl.Date}.get(node.type.name, pl.String)
+        carry.append((name, value.cast(dtype), dtype))
+        return pl.element().struct.field(name).last()
+
+    @staticmethod
+    def _over(source: pl.Expr, shape: FrameShape, carry: list[tuple[str, pl.Expr, Any]]) -> Callable[[pl.Expr], pl.Expr]:
+        """``list.eval`` over a list's elements, with the carried values of :meth:`_carried`."""
+        if not carry:
+            return source.list.eval
+        nulls = [pl.lit(None, dtype=dtype).alias(name) for name, _, dtype in carry]
+        widened = source.list.eval(pl.element().struct.with_fields(nulls))
+        carrier = pl.struct([*(pl.lit(None, dtype=f.dtype).alias(f.name) for f in shape.dtype.fields),
+                             *(expr.alias(name) for name, expr, _ in carry)])
+        elements = pl.concat_list([widened, carrier])
+        count = source.list.len()
+        return lambda expr: elements.list.eval(expr).list.head(count)
 
     def _blocked(self, derived: Derived) -> pl.Expr | None:
         """Where a derived figure is not computed, as the row engine's ``requiring`` has it: some
@@ -341,7 +392,7 @@ class Translator:
 
     def _factref(self, node: ast.FactRef) -> pl.Expr | Num:
         if self._scope.var is not None:
-            raise self._refuse(node, "a fact of the subject inside a quantifier's element")
+            return self._carried(node, "a fact of the subject inside a quantifier's element", lambda: self._factref(node))
         first, *rest = node.path
         if first not in self.shape.fields:
             raise self._refuse(node, f"fact {first!r}")
@@ -457,9 +508,7 @@ class Translator:
         from n's digits; and if q = r, r has few digits and q' = q. Otherwise the rule is refused.
         """
         n, d = self._num(quotient.left), self._num(quotient.right)
-        if isinstance(self._unwrap(other), ast.Arith) and self._unwrap(other).op == "/":  # type: ignore[union-attr]
-            raise self._refuse(node, "a comparison of two quotients")
-        r = self._num(other)
+        r = self._num(other)  # another quotient is left to the row engine (see _arith)
         product = self._mul(node, r, d, check_decimal=False)
         a, b, _ = self._align(node, n, product)
         scale = max(n.scale, product.scale)
@@ -511,9 +560,13 @@ class Translator:
     # Arithmetic
 
     def _arith(self, node: ast.Arith) -> Num:
-        if node.op == "/":
-            raise self._refuse(node, "a division other than as a side of a comparison")
         a, b = self._num(node.left), self._num(node.right)
+        if node.op == "/":
+            # A quotient used otherwise than as a side of a comparison (a mean of growth rates, a sum of
+            # ratios) has no exact integer form: the row engine rounds it to 28 significant digits. Every
+            # row where it has a value is a hazard, decided by the row engine; elsewhere it is unknown.
+            self._hazard(a.expr.is_not_null() & b.expr.is_not_null())
+            return Num(pl.lit(None, dtype=pl.Int64), 0, 1, True)
         if node.op == "*":
             return self._mul(node, a, b)
         ea, eb, digits = self._align(node, a, b)
@@ -652,17 +705,22 @@ class Translator:
         if isinstance(source, Num):
             raise self._refuse(node, "a quantifier over a number")
         item_shape = self._list_item_shape(node.source)
-        outer_scope, outer_hazards = self._scope, self._hazards
-        self._scope, self._hazards = _Scope(node.var, item_shape), []
+        outer_scope, outer_hazards, outer_carry, outer_home = self._scope, self._hazards, self._carry, self._home
+        top = outer_scope.var is None
+        carry: list[tuple[str, pl.Expr, Any]] | None = [] if top else None
+        self._scope, self._hazards, self._carry = _Scope(node.var, item_shape), [], carry
+        if top:
+            self._home = (outer_scope, outer_hazards)
         try:
             keep = self._bool(node.where) if node.where is not None else None
             counts_var = node.func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
             element = None if counts_var else self._value(node.element)
             inner_hazards = self._hazards
         finally:
-            self._scope, self._hazards = outer_scope, outer_hazards
+            self._scope, self._hazards, self._carry, self._home = outer_scope, outer_hazards, outer_carry, outer_home
+        over = self._over(source, item_shape, carry or [])
         for h in inner_hazards:  # an element's hazard marks the row (conservatively: any element)
-            self._hazard(source.list.eval(h).list.any().fill_null(False))
+            self._hazard(over(h).list.any().fill_null(False))
         func = node.func
         if func in ("any", "all"):
             if isinstance(element, Num) or element is None:
@@ -672,7 +730,7 @@ class Translator:
             say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
             # One pass over the elements: each say coded false 0, unknown 1, true 2; the largest code
             # settles any (the smallest, all), an empty list having none.
-            coded = source.list.eval(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
+            coded = over(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
             extreme, settling = (coded.list.max(), 2) if func == "any" else (coded.list.min(), 0)
             return (pl.when(source.is_null()).then(None).when(extreme == settling).then(pl.lit(func == "any"))
                     .when(extreme == 1).then(None).otherwise(pl.lit(func == "all")))
@@ -682,7 +740,7 @@ class Translator:
             hit = pl.lit(True) if element is None else element
             per = hit if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(hit).otherwise(False)
             # One pass: an unknown element counts _UNKNOWN_COUNT, more than any list has elements.
-            total = source.list.eval(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
+            total = over(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
             return Num(pl.when(source.is_null() | (total >= _UNKNOWN_COUNT)).then(None).otherwise(total), 0, 10, False)
         if func == "sum":
             if not isinstance(element, Num):
@@ -692,7 +750,7 @@ class Translator:
             self._check_digits(node, digits, element.decimal)
             value = _int_expr(element.expr, digits)
             per = value if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(value).otherwise(0)
-            said = source.list.eval(per)
+            said = over(per)
             unknown = said.list.eval(pl.element().is_null()).list.any()
             total = said.list.sum()
             return Num(pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
