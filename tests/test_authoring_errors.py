@@ -309,3 +309,19 @@ def test_lint_reads_nothing_outside_its_sources_folder(tmp_path: Path) -> None:
     assert problems and all("is outside" in p.message for p in problems)
     rs = load_ruleset(write(tmp_path, ruleset(tmp_path).replace("file: policy.txt", "file: latin1.txt")))
     assert all("cannot be read as UTF-8" in p.message for p in check_citations(rs, sources))
+
+
+# An unquoted comma in a flow mapping makes a third key and cuts the English text
+
+
+def test_a_title_cut_by_an_unquoted_comma_is_a_load_error_at_the_extra_key(tmp_path: Path) -> None:
+    text = ruleset(tmp_path).replace("en: Income line}", "en: Income line, per head}")
+    error = load_error(tmp_path, text)
+    assert error.location.line == line_of(text, "per head")
+    assert error.location.column == text.splitlines()[error.location.line - 1].index("per head") + 1
+    assert "'per head' besides 'zh' and 'en'" in str(error) and "quote the text" in str(error)
+
+
+def test_the_same_title_quoted_loads_whole(tmp_path: Path) -> None:
+    text = ruleset(tmp_path).replace("en: Income line}", 'en: "Income line, per head"}')
+    assert load_ruleset(write(tmp_path, text)).parameters["line"].title.en == "Income line, per head"

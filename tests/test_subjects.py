@@ -129,3 +129,11 @@ def test_a_village_ruleset_names_village_facts_and_nothing_else(tmp_path):
         povrules.load_ruleset(_ruleset(tmp_path, "village", "village.rural_hukou"))
     with pytest.raises(povrules.RulesetError, match="unknown subject 'town'"):
         povrules.load_ruleset(_ruleset(tmp_path, "town", "village.is_poor_village"))
+
+
+def test_invalid_village_facts_are_named_as_a_village_s() -> None:
+    with pytest.raises(povrules.FactsError) as caught:
+        povrules.parse_facts({"id": "v", "households": -1}, "village")
+    assert "invalid village facts: households:" in str(caught.value) and caught.value.subject == "village"
+    with pytest.raises(povrules.FactsError, match="invalid household facts"):
+        povrules.parse_facts({"id": "h", "members": []})

@@ -177,7 +177,7 @@ def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
         try:
             facts = validate_json(model, data) if isinstance(data, bytes) else model.model_validate(data)
         except ValidationError as exc:
-            return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject)))))
+            return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject), subject=job.ruleset.subject))))
         except FactsError as exc:
             return _Done(b"", (), (), {}, 0, (where, str(exc)))
         try:

@@ -55,14 +55,16 @@ class FactProblem:
 
 
 class FactsError(PovrulesError):
-    """Household facts failed validation; nothing is evaluated from them."""
+    """A subject's facts (a household's, a village's, a county's) failed validation; nothing is
+    evaluated from them."""
 
-    def __init__(self, problems: Sequence[FactProblem], source: str | None = None):
+    def __init__(self, problems: Sequence[FactProblem], source: str | None = None, subject: str = "household"):
         self.problems = tuple(problems)
         self.source = source
+        self.subject = subject
         head = f"{source}: " if source else ""
         lines = "; ".join(str(p) for p in self.problems)
-        super().__init__(f"{head}invalid household facts: {lines}")
+        super().__init__(f"{head}invalid {subject} facts: {lines}")
 
 
 class EvaluationError(PovrulesError):

@@ -223,9 +223,9 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
             return validate_json(model, data)
         return model.model_validate(data)  # decoded JSON: anything but an object is refused by the model
     except ValidationError as exc:
-        raise FactsError(problems_of(exc, subject), source) from None
+        raise FactsError(problems_of(exc, subject), source, subject) from None
     except FactsError as exc:
-        raise FactsError(exc.problems, source) from None
+        raise FactsError(exc.problems, source, subject) from None
 
 
 def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:

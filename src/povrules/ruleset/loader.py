@@ -268,6 +268,11 @@ class RulesetBuilder:
         if not isinstance(value, YMap) or not isinstance(value.get("zh"), str) or not isinstance(value.get("en"), str):
             where = parent.at(key) if key in parent else parent.location
             raise self._fail(f"{what} needs '{key}' with 'zh' and 'en' text", where)
+        extra = [k for k in value if k not in ("zh", "en")]
+        if extra:
+            # `{zh: …, en: Income, this year}` reads as a third key `this year`: the English is cut silently.
+            raise self._fail(f"{what}: '{key}' has a key {extra[0]!r} besides 'zh' and 'en'", value.at(extra[0]),
+                             "an unquoted comma splits a text in {…}: quote the text")
         return Text(value["zh"], value["en"])
 
     # Sections
