@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test mutate fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
+	$(BIN)/povrules mutate rulesets/
+
+# Ruleset mutation testing: every mutant of every shipped ruleset against the policy tests (docs/policy-tests.md).
+mutate: $(STAMP)
+	$(BIN)/povrules mutate rulesets/
 
 # The fuzz campaign at length (tests/fuzz; `make test` runs it briefly). FUZZ_EXAMPLES: inputs per target.
 FUZZ_EXAMPLES ?= 3000

@@ -58,6 +58,8 @@ def _days(ruleset: povrules.Ruleset) -> list[date]:
 def _random_value(rnd: random.Random, typ: Any, model: Any, name: str) -> Any:
     if typ == BOOL:
         return rnd.random() < 0.5
+    if typ == INT and name == "year":  # a statistics year, bounded
+        return rnd.choice([2019, 2020, 2021])
     if typ == INT:
         return rnd.choice([0, 0, 1, 2, 5, 10, 50, 100, 300, 1000, 5000, 20000])
     if typ == DECIMAL:
@@ -71,7 +73,9 @@ def _random_value(rnd: random.Random, typ: Any, model: Any, name: str) -> Any:
     if isinstance(typ, EnumType):
         return rnd.choice(typ.values)
     if isinstance(typ, ListType):
-        return [_random_value(rnd, typ.item, model, name) for _ in range(rnd.randint(0, 3))]
+        extra = model.model_fields[name].json_schema_extra if model is not None else None
+        least = extra.get("minItems", 0) if isinstance(extra, dict) else 0
+        return [_random_value(rnd, typ.item, model, name) for _ in range(rnd.randint(least, 3))]
     if isinstance(typ, RecordType):
         return _random_record(rnd, typ)
     return f"x{rnd.randint(0, 9)}"

@@ -37,7 +37,7 @@ from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import check_citations
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, facts_schema
-from povrules.policytest import load_policy_file, policy_test_files, run_case
+from povrules.policytest import case_citation_problems, load_policy_file, policy_test_files, run_case
 from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
 from povrules.ruleset import load_ruleset
 from povrules.trace import trace_schema
@@ -188,6 +188,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
         for warning in ruleset.warnings:
             print(warning, file=sys.stderr)
         problems.extend(check_citations(ruleset, sources))
+    # The lines policy-test cases cite (their `cite`) must stand in the sources too.
+    folders = [file.parent / "tests" for file in files if file.name == "ruleset.yaml"]
+    tests = [case for file in dict.fromkeys(f for folder in folders if folder.is_dir() for f in policy_test_files(folder))
+             for case in load_policy_file(file)]
+    problems.extend(case_citation_problems(tests, sources))
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"lint: {len(files)} ruleset(s), {len(problems)} citation problem(s)")
@@ -551,6 +556,21 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    from povrules.mutate import mutate, report_json, report_text
+
+    if args.workers is not None and args.workers < 1:
+        raise _Failure("--workers takes a positive number of processes")
+    if not 0 <= args.min_score <= 100:
+        raise _Failure("--min-score is a percentage, 0 to 100")
+    report = mutate(args.paths, workers=args.workers, changed_since=args.changed_since)
+    if args.json:
+        _write(json.dumps(report_json(report, args.min_score), ensure_ascii=False, indent=2) + "\n", None)
+    else:
+        _write("\n".join(report_text(report, args.min_score)) + "\n", None)
+    return EXIT_FINDINGS if report.failed(args.min_score) else EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="povrules", description="Decisions on poverty identification and monitoring, from rulesets, with traces.",
@@ -633,6 +653,27 @@ def parser() -> argparse.ArgumentParser:
                       help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
     test.set_defaults(run=cmd_test)
+
+    mutate = command("mutate", "Mutation testing of rulesets: change each number, date, comparator, and/or, list "
+                               "element, exception and table row by one step and check that a policy test fails.")
+    mutate.description += (
+        "\n\nEach mutant is run against the policy tests of its ruleset and of every ruleset extending it. The\n"
+        "report gives per ruleset total / killed / survived / equivalent / stillborn and the score\n"
+        "killed / (total - stillborn), then every survivor as 'file:line:col: operator: before → after\n"
+        "(element)  [key]'. A survivor no test could tell apart is listed, by its key and why, in the\n"
+        "ruleset's tests/equivalent-mutants.yaml (see docs/policy-tests.md). Exit 1 when a survivor is not\n"
+        "listed, an entry there is stale, the tests fail unmutated, or the score is under --min-score.")
+    mutate.add_argument("paths", nargs="+", metavar="PATH",
+                        help="ruleset folders, or a folder of ruleset folders (rulesets extending them are found "
+                             "beside them)")
+    mutate.add_argument("--workers", type=int, metavar="N", help="processes running mutants (default: every core)")
+    mutate.add_argument("--min-score", type=float, default=98.0, metavar="PERCENT",
+                        help="the lowest score that passes (default 98)")
+    mutate.add_argument("--changed-since", metavar="REV",
+                        help="only rulesets with a file changed since this git revision, and the rulesets they "
+                             "extend or that extend them")
+    mutate.add_argument("--json", action="store_true", help="the report as JSON, every mutant with its status")
+    mutate.set_defaults(run=cmd_mutate)
 
     explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
     explain.description += ("\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "

@@ -31,7 +31,7 @@ import attrs
 
 from povrules.errors import EvaluationError, JurisdictionWarning
 from povrules.facts import FactModel, Household, Override
-from povrules.lang.ast import ParamRef, walk
+from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
@@ -560,9 +560,11 @@ def _bind(plan: Plan, as_of: date) -> dict[str, Any]:
 
 def _check_parameters(ruleset: Ruleset, plan: Plan, params: dict[str, ParameterValue], as_of: date) -> None:
     """Refuse to evaluate with a parameter that has no value yet on the date."""
-    used = [(f"rule {rule.id!r}", name) for rule in plan.rules if rule.in_force(as_of) for name in rule.parameters]
-    used += [(f"a tiebreak of {plan.spec.name!r}", node.name) for tiebreak in plan.spec.tiebreak
-             for node in walk(tiebreak.expr) if isinstance(node, ParamRef)]
+    # A parameter read only through at(p.x, <date>) needs a value on that date, not on as_of.
+    used = [(f"rule {rule.id!r}", name) for rule in plan.rules if rule.in_force(as_of) for name in rule.parameters
+            if name not in rule.dated_parameters]
+    used += [(f"a tiebreak of {plan.spec.name!r}", name) for tiebreak in plan.spec.tiebreak
+             for name in sorted(parameter_reads(tiebreak.expr)[0])]
     for user, name in used:
         if name not in params:
             first = ruleset.parameters[name].values[0].start

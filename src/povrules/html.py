@@ -29,6 +29,7 @@ from povrules.trace import (
     STATUS_WORDS,
     contradicting_text,
     describe_operand,
+    describe_pair,
     format_value,
 )
 
@@ -354,8 +355,7 @@ def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[
         node, left, right, value, where = leaf
         outcome = condition["result"]
         if isinstance(node, ast.Compare):
-            lhs = describe_operand(node.left, left, where, decision, lang)
-            rhs = describe_operand(node.right, right, where, decision, lang)
+            lhs, rhs = describe_pair(node, left, right, where, decision, lang)
             compared = f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs}"
         else:
             compared = describe_operand(node, left, where, decision, lang)

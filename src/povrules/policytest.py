@@ -27,25 +27,26 @@ from typing import Any
 
 import attrs
 
+from povrules.citations import quote_found, source_path
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
 from povrules.facts import parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
-from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_SOURCE, MAX_YAML, ReadError, read_bounded
 from povrules.ruleset import Ruleset, load_ruleset
-from povrules.ruleset.model import DecisionSpec, Text
+from povrules.ruleset.model import Citation, DecisionSpec, Text
 from povrules.ruleset.yaml import YList, YMap, load_yaml
 
 __all__ = [
-    "CaseResult", "Expectations", "PolicyCase", "load_policy_file", "load_policy_tests", "policy_test_files",
-    "run_case", "run_cases",
+    "EQUIVALENTS_FILE", "CaseResult", "Expectations", "PolicyCase", "case_citation_problems", "load_policy_file",
+    "load_policy_tests", "policy_test_files", "run_case", "run_cases",
 ]
 
 FILE_KEYS = frozenset({"ruleset", "decision", "as_of", "bases", "cases"})
 CASE_KEYS = frozenset({
     "name", "base", "set", "facts", "expect", "reasons", "missing", "decision", "as_of",
-    "households", "expect_order", "not_eligible", "undetermined", "expect_error", "status",
+    "households", "expect_order", "not_eligible", "undetermined", "expect_error", "status", "cite",
 })
 SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing", "status"})
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
@@ -54,6 +55,9 @@ ANSWER_KEYS = ("expect", "reasons", "missing", "status", "expect_order", "not_el
 REFUSED = "refused"  # the ``status`` a case gives when it expects the transition to be refused
 HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
 TEST_SUFFIXES = (".yaml", ".yml")
+# The file beside the test files that lists a ruleset's equivalent mutants (see povrules.mutate): not a test file.
+EQUIVALENTS_FILE = "equivalent-mutants.yaml"
+CITE_KEYS = frozenset({"source", "line", "lines", "quote"})
 _KINDS = {"eligibility": "an eligibility decision", "table": "a decision table", "ranking": "a ranking"}
 
 
@@ -88,6 +92,8 @@ class PolicyCase:
 
     ``facts`` holds the validated facts of a single case; ``households`` the
     facts of each entry of a ranking case. Exactly one of them is set.
+    ``citations`` are the clauses the case checks, each with the source's file
+    (its quote is empty when the case gives none).
     """
 
     file: str
@@ -99,6 +105,7 @@ class PolicyCase:
     facts: Any | None
     households: tuple[Any, ...] | None
     expectations: Expectations
+    citations: tuple[Citation, ...] = ()  # the lines of the ruleset's sources the case checks (``cite``)
 
     @property
     def id(self) -> str:
@@ -155,7 +162,8 @@ def policy_test_files(path: str | Path) -> list[Path]:
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(file for file in folder.iterdir() if file.is_file() and file.suffix in TEST_SUFFIXES)
+    return sorted(file for file in folder.iterdir()
+                  if file.is_file() and file.suffix in TEST_SUFFIXES and file.name != EQUIVALENTS_FILE)
 
 
 def load_policy_tests(path: str | Path) -> list[PolicyCase]:
@@ -270,6 +278,10 @@ def _place_of(places: dict[str, Location], path: str, fallback: Location) -> Loc
     return fallback
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _date(value: Any) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -328,7 +340,10 @@ class _FileLoader:
         for index, entry in enumerate(cases):
             if not isinstance(entry, YMap):
                 raise self.fail("each case is a mapping with 'name' and 'expect'", cases.item_locations[index])
-            out.append(self.case(entry, seen))
+            case = self.case(entry, seen)
+            if "cite" in entry:
+                case = attrs.evolve(case, citations=self.citations(entry))
+            out.append(case)
         return out
 
     # Small checks
@@ -359,6 +374,45 @@ class _FileLoader:
         if value is None:
             raise self.fail("'as_of' must be a date (YYYY-MM-DD)", entry.at("as_of"))
         return value
+
+    def citations(self, entry: YMap) -> tuple[Citation, ...]:
+        """``cite``: one {source, line | lines, quote?} or a list of them; each source one of the ruleset's."""
+        value = entry["cite"]
+        shape = "'cite' is {source: S003, line: 270} (or lines: [first, last]; quote optional), or a list of them"
+        items = list(value) if isinstance(value, YList) else [value]
+        places = value.item_locations if isinstance(value, YList) else [entry.at("cite")]
+        if not items:
+            raise self.fail(shape, entry.at("cite"))
+        out = []
+        for item, where in zip(items, places):
+            if not isinstance(item, YMap):
+                raise self.fail(shape, where)
+            self.keys(item, CITE_KEYS, "a case's citation")
+            key = item.get("source")
+            if not isinstance(key, str) or key not in self.ruleset.sources:
+                sources = self.ruleset.sources
+                raise self.fail(f"'source' of a case's citation must be one of the sources of ruleset "
+                                f"{self.ruleset.id!r}" + (f", not {key!r}" if isinstance(key, str) else ""),
+                                item.at("source") if "source" in item else where,
+                                (did_you_mean(key, sources) if isinstance(key, str) else None)
+                                or "sources: " + (", ".join(sources) or "none"))
+            if ("line" in item) == ("lines" in item):
+                raise self.fail("a case's citation needs 'line: N' or 'lines: [first, last]' (one of them)", where)
+            lines = item.get("line", item.get("lines"))
+            if _whole(lines):
+                first = last = lines
+            elif isinstance(lines, YList) and len(lines) == 2 and all(_whole(n) for n in lines):
+                first, last = lines
+            else:
+                raise self.fail("'line' is a line number; 'lines' is [first, last]",
+                                item.at("line" if "line" in item else "lines"))
+            if not 1 <= first <= last:
+                raise self.fail("cited lines must be positive and in order", item.at("line" if "line" in item else "lines"))
+            quote = item.get("quote", "")
+            if not isinstance(quote, str):
+                raise self.fail("'quote' of a case's citation is text", item.at("quote"))
+            out.append(Citation(self.ruleset.sources[key].file, first, last, quote))
+        return tuple(out)
 
     # The file's header
 
@@ -796,3 +850,34 @@ def _run_ranking(case: PolicyCase) -> CaseResult:
         checks.append(("undetermined", _shown(e.undetermined),
                        _shown({d.household.id for d in ranking.undetermined}), False))
     return _result(case, checks, Text(ranking.explain("zh"), ranking.explain("en")))
+
+
+# Citations of cases, checked against the sources (``povrules lint --sources``)
+
+
+def case_citation_problems(cases: Sequence[PolicyCase], sources: Path) -> list[str]:
+    """``file:line: case 'name': problem`` for each case citation whose lines are not in its source file
+    under ``sources`` (or whose quote, when given, is not found at them)."""
+    texts: dict[str, list[str] | str] = {}
+    problems: list[str] = []
+    for case in cases:
+        for citation in case.citations:
+            if citation.file not in texts:
+                path = source_path(sources, citation.file)
+                if path is None or not path.is_file():
+                    texts[citation.file] = f"no source file {citation.file} in {sources}"
+                else:
+                    try:
+                        texts[citation.file] = read_bounded(path, limit=MAX_SOURCE, what="a cited source") \
+                            .decode("utf-8").splitlines()
+                    except (ReadError, UnicodeDecodeError) as exc:
+                        texts[citation.file] = f"source file {citation.file} cannot be read ({exc})"
+            lines = texts[citation.file]
+            where = f"{case.where}: case {case.name!r}: {citation}"
+            if isinstance(lines, str):
+                problems.append(f"{where}: {lines}")
+            elif citation.end_line > len(lines):
+                problems.append(f"{where}: the source has only {len(lines)} lines")
+            elif citation.quote and not quote_found(citation.quote, "\n".join(lines[citation.line - 1:citation.end_line])):
+                problems.append(f"{where}: quote not found at the cited lines: 「{citation.quote}」")
+    return problems

@@ -7,7 +7,7 @@ only when asked, so that tracing costs little on the hot path.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,10 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
         out["outcome"] = rule.outcome
     if isinstance(value, Unknown):
         out["missing"] = sorted(value.missing)
+        refused = refusals(decision.ruleset, value.missing)
+        if refused:
+            out["refused"] = [_refusal(marker, derived, index, requirement)
+                              for marker, derived, index, requirement in refused]
     entries = out["parameters"]
     for name, pvalue, start, unit, pcite in parameters:
         entry: dict[str, Any] = {"name": name, "value": pvalue if type(pvalue) in _SCALARS else json_value(pvalue),
@@ -155,6 +159,48 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     if rule.note:
         out["note"] = rule.note
     return out
+
+
+def refusals(ruleset: Any, missing: Iterable[str]) -> list[tuple[str, Any, int, Any]]:
+    """The entries of a missing-facts set that are refused figures (a ``requires:`` not met), sorted,
+    each with its derived figure, the requirement's index and the requirement."""
+    out = []
+    for marker in sorted(missing):
+        found = ruleset.requirement(marker)
+        if found is not None:
+            out.append((marker, *found))
+    return out
+
+
+def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"marker": marker, "derived": derived.name, "requirement": index,
+                             "expr": requirement.expr.text}
+    if requirement.citation is not None:
+        entry["cite"] = _cite(requirement.citation)
+    if requirement.note:
+        entry["note"] = requirement.note
+    return entry
+
+
+def _refusal_text(entry: Mapping[str, Any], figure: str, lang: str) -> str:
+    """A refused figure in words, from its trace entry: which requirement, its condition, its source and note."""
+    words = _WORDS[lang]
+    index = entry.get("requirement")
+    number = index + 1 if isinstance(index, int) else "?"
+    if lang == "zh":
+        text = f"{words['refused']}：{figure}（{words['requirement']}{number}{words['not_met']}：{entry.get('expr')}）"
+    else:
+        text = f"{words['refused']}: {figure} ({words['requirement']} {number} {words['not_met']}: {entry.get('expr')})"
+    cite = entry.get("cite")
+    if isinstance(cite, Mapping):
+        where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
+        if cite.get("end_line") not in (None, cite.get("line")):
+            where += f"-{cite['end_line']}"
+        text += f"；{words['source']}：{where}「{cite.get('quote', '')}」" if lang == "zh" \
+            else f"; {words['source']}: {where} “{cite.get('quote', '')}”"
+    if entry.get("note"):
+        text += f"；{words['note']}：{entry['note']}" if lang == "zh" else f"; {words['note']}: {entry['note']}"
+    return text
 
 
 def _cite(citation: Any) -> dict[str, Any]:
@@ -222,31 +268,34 @@ RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "
 _WORDS = {
     "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
            "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
-           "override": "评议", "unknown_value": "未知", "for": "对"},
+           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
+           "requirement": "要求", "not_met": "未满足"},
     "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
            "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
            "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
-           "unknown_value": "unknown", "for": "for"},
+           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
+           "requirement": "requirement", "not_met": "not met"},
 }
 
 
-def _number(value: Decimal | int) -> str:
+def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
-        return f"{int(value):,}"
+        return f"{int(value):,}" if grouped else str(int(value))
     if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
         return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 
 
-def format_value(value: Any, unit: str | None, lang: str) -> str:
-    """A value as a caseworker reads it in ``lang`` (grouped digits, yes/no, a set in braces), with its unit."""
+def format_value(value: Any, unit: str | None, lang: str, *, grouped: bool = True) -> str:
+    """A value as a caseworker reads it in ``lang`` (grouped digits unless ``grouped`` is false, as for a
+    year; yes/no; a set in braces), with its unit."""
     words = _WORDS[lang]
     if isinstance(value, Unknown):
         return f"{words['unknown_value']}"
     if isinstance(value, bool):
         text = words["yes"] if value else words["no"]
     elif isinstance(value, (int, Decimal)):
-        text = _number(value)
+        text = _number(value, grouped)
     elif isinstance(value, (tuple, list, frozenset)):
         text = "{" + ", ".join(format_value(v, None, lang) for v in value) + "}"
     elif isinstance(value, BaseModel):
@@ -266,11 +315,30 @@ def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
     return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
 
 
-def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str) -> str:
+def is_year(node: ast.Node) -> bool:
+    """Whether a node's value is a calendar year (``year(d)``, a fact counted in 年), which is printed
+    without digit grouping: 2021, not 2,021."""
+    if isinstance(node, ast.Call):
+        return node.func == "year"
+    return isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None and node.field.unit == "年"
+
+
+def describe_pair(node: ast.Compare, left: Any, right: Any, where: tuple[tuple[str, int], ...], decision: Decision,
+                  lang: str) -> tuple[str, str]:
+    """Both sides of a comparison in words; a number compared with a year is printed as a year."""
+    plain = is_year(node.left) or is_year(node.right)
+    return (describe_operand(node.left, left, where, decision, lang, grouped=not plain),
+            describe_operand(node.right, right, where, decision, lang, grouped=not plain))
+
+
+def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str,
+                     *, grouped: bool = True) -> str:
     """One side of a leaf condition in words: the fact, parameter or derived fact it names and its value.
 
     ``where`` is the leaf's loop positions (which member); the explanations and the HTML views share it.
+    ``grouped``: whether digits are grouped (not for a year, see :func:`describe_pair`).
     """
+    grouped = grouped and not is_year(node)
     if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
         field = node.field
         label = field.zh if lang == "zh" else field.en
@@ -279,7 +347,7 @@ def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], .
             label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
         if isinstance(node, ast.VarRef) and where:
             label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
-        text = f"{label} {format_value(value, field.unit, lang)}"
+        text = f"{label} {format_value(value, field.unit, lang, grouped=grouped)}"
         if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
             text += _judgement(decision.facts, node.path, lang)
         return text
@@ -289,22 +357,21 @@ def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], .
         parameter = decision.ruleset.parameters[node.name]
         pv = decision.parameters.get(node.name)
         since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
-        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang)}{since}"
+        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang, grouped=grouped)}{since}"
     if isinstance(node, (ast.Const, ast.ListLit)):
-        return format_value(value, None, lang)
+        return format_value(value, None, lang, grouped=grouped)
     if isinstance(node, ast.DerivedRef):
         derived = decision.ruleset.derived[node.name]
         if derived.title.zh:
-            return f"{derived.title(lang)} {format_value(value, None, lang)}"
-    return f"{node.text} = {format_value(value, None, lang)}"
+            return f"{derived.title(lang)} {format_value(value, None, lang, grouped=grouped)}"
+    return f"{node.text} = {format_value(value, None, lang, grouped=grouped)}"
 
 
 def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
     node, left, right, result, where = leaf
     verdict = RESULT_WORDS[lang][_result(result)]
     if isinstance(node, ast.Compare):
-        lhs = describe_operand(node.left, left, where, decision, lang)
-        rhs = describe_operand(node.right, right, where, decision, lang)
+        lhs, rhs = describe_pair(node, left, right, where, decision, lang)
         return f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs} → {verdict}"
     return f"{describe_operand(node, left, where, decision, lang)} → {verdict}"
 
@@ -332,7 +399,12 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
     if decision.missing:
-        lines.append(f"  {words['missing']}{colon}{', '.join(decision.missing)}")
+        refused = {marker for marker, *_ in refusals(ruleset, decision.missing)}
+        facts = [path for path in decision.missing if path not in refused]
+        if facts:
+            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
+        if refused:
+            lines.append(f"  {words['refused']}{colon}{', '.join(sorted(refused))}")
     if decision.possible:
         lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
     for result in decision.results:
@@ -351,7 +423,12 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         for leaf in result.leaves:
             lines.append(f"      {_sentence(leaf, decision, lang)}")
         if isinstance(result.value, Unknown):
-            lines.append(f"      {words['missing']}{colon}{', '.join(sorted(result.value.missing))}")
+            refused = refusals(ruleset, result.value.missing)
+            facts = sorted(result.value.missing - {marker for marker, *_ in refused})
+            if facts:
+                lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
+            lines.extend("      " + _refusal_text(_refusal(*entry), entry[1].title(lang) or entry[1].name, lang)
+                         for entry in refused)
         if rule.citation:
             c = rule.citation
             lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
@@ -457,8 +534,12 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
             value = parameter.get("value")
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
             lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
-        if rule.get("missing"):
-            lines.append(f"      {words['missing']}{colon}{', '.join(rule['missing'])}")
+        refused = [r for r in rule.get("refused", []) if isinstance(r, dict)]
+        markers = {r.get("marker") for r in refused}
+        facts = [path for path in rule.get("missing", []) if path not in markers]
+        if facts:
+            lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
+        lines.extend(f"      {_refusal_text(r, str(r.get('derived', '?')), lang)}" for r in refused)
         cite = rule.get("cite")
         if cite:
             where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"

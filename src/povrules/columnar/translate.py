@@ -73,6 +73,9 @@ class Num:
     scale: int
     digits: int
     decimal: bool
+    # For a sum (of sums …) of list elements: the digits of the elements added up at the bottom. A
+    # sum of sums adds up no more elements than one list could hold, so it needs no more digits.
+    leaves: int | None = None
 
 
 @attrs.frozen
@@ -549,6 +552,21 @@ class Translator:
             # Whole years counted like an age: towards zero.
             years = pl.when(months >= 0).then(months // 12).otherwise(-((-months) // 12))
             return Num(years, 0, 5, False)
+        if func in ("year", "month", "day"):
+            when = self._value(node.args[0])
+            if isinstance(when, Num):
+                raise self._refuse(node, f"{func} of a number")
+            part = when.dt.year() if func == "year" else when.dt.month() if func == "month" else when.dt.day()
+            return Num(part.cast(pl.Int64), 0, 4 if func == "year" else 2, False)
+        if func == "add_days":
+            start, count = self._value(node.args[0]), self._num(node.args[1])
+            if isinstance(start, Num) or count.scale != 0 or count.decimal:
+                raise self._refuse(node, "add_days with a non-integer count")
+            if count.digits > INT64_DIGITS - 1:
+                raise self._refuse(node, "add_days with a count too large")
+            result, outside = add_days_expr(start, count.expr.cast(pl.Int64))
+            self._hazard(outside.fill_null(False))
+            return result
         if func in ("add_months", "add_years"):
             start, count = self._value(node.args[0]), self._num(node.args[1])
             if isinstance(start, Num) or count.scale != 0 or count.decimal:
@@ -606,7 +624,8 @@ class Translator:
         if func == "sum":
             if not isinstance(element, Num):
                 raise self._refuse(node, "sum of a non-number")
-            digits = element.digits + 10
+            leaves = element.leaves if element.leaves is not None else element.digits
+            digits = leaves + 10
             self._check_digits(node, digits, element.decimal)
             value = _int_expr(element.expr, digits)
             per = value if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(value).otherwise(0)
@@ -614,7 +633,7 @@ class Translator:
             unknown = said.list.eval(pl.element().is_null()).list.any()
             total = said.list.sum()
             return Num(pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
-                       element.scale, digits, element.decimal)
+                       element.scale, digits, element.decimal, leaves)
         raise self._refuse(node, f"quantifier {func!r}")
 
     def _list_item_shape(self, node: ast.Expr) -> FrameShape:
@@ -727,6 +746,20 @@ def months_between_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     return (pl.when((ed < sd) & (months > 0)).then(months - 1)
             .when((ed > sd) & (months < 0)).then(months + 1)
             .otherwise(months))
+
+
+# Python's calendar, as days from 1970-01-01: what date.fromordinal accepts.
+_FIRST_DAY = (date(1, 1, 1) - date(1970, 1, 1)).days
+_LAST_DAY = (date(9999, 12, 31) - date(1970, 1, 1)).days
+
+
+def add_days_expr(start: pl.Expr, days: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The day ``days`` later; and whether it falls outside years 1–9999 (where the row engine
+    raises: those rows are hazards). Computed on day numbers, which cannot overflow an Int64 here."""
+    number = start.cast(pl.Int64) + days
+    outside = (number < _FIRST_DAY) | (number > _LAST_DAY)
+    result = number.clip(_FIRST_DAY, _LAST_DAY).cast(pl.Int32).cast(pl.Date)
+    return pl.when(outside).then(None).otherwise(result), outside
 
 
 def add_months_expr(start: pl.Expr, months: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -26,10 +26,12 @@ from povrules.facts.household import (
     Disaster,
     Enterprise,
     Expenditure,
+    ExpenditureItem,
     FiveLooks,
     Guarantees,
     Household,
     Income,
+    IncomeItem,
     Look,
     Member,
     Monitoring,
@@ -39,7 +41,7 @@ from povrules.facts.household import (
     Registration,
     Vehicle,
 )
-from povrules.facts.places import County, Village, VillageIncome
+from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
 
 # Each subject a ruleset can decide about: its model, and the name conditions call it by.
 SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
@@ -49,9 +51,9 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
 }
 
 __all__ = [
-    "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "FactModel", "FiveLooks",
-    "Guarantees", "Household", "Income", "Judged", "Look", "Member", "Monitoring", "Override",
-    "ProjectBenefit", "Property", "Registration", "Vehicle", "County", "Village", "VillageIncome", "SUBJECTS",
+    "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
+    "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
+    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome", "SUBJECTS",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]

@@ -50,6 +50,50 @@ DisasterSeverity = Literal["none", "minor", "severe"]
 OverrideOutcome = Literal["set_aside", "upheld"]
 FundClass = Literal["poverty", "agri_related", "other"]
 Delivery = Literal["to_household", "coverage"]
+# The income items the texts name: 工资性, 经营性 (生产经营性), 财产性, 转移性 (the four of the statistics),
+# 政策性 (补贴) income (seed 002, seed 003), and 理赔收入 (营口's formula, seed 003).
+IncomeKind = Literal["wage", "business", "property", "transfer", "policy", "insurance_claims", "other"]
+# The expenditure items the texts name: 合规自付 medical cost (营口), medical cost as a whole, education.
+ExpenditureKind = Literal["medical_compliant_out_of_pocket", "medical", "education", "other"]
+
+
+def _period_in_order(end: date | None, info: ValidationInfo) -> date | None:
+    """A period's last day on or after its first (a field validator, so that the problem names period_end)."""
+    start = info.data.get("period_start")
+    if start is not None and end is not None and end < start:
+        raise PydanticCustomError("date_order", "a date on or after period_start ({start})", {"start": str(start)})
+    return end
+
+
+class IncomeItem(FactModel):
+    """One item of income, with the period it was earned over (收入明细).
+
+    Texts define income by computation over a named period (营口: 5月1日 to 30 April; 黔西南: the
+    12 months before the procedure), so an item keeps its own period: a ruleset sums the items and
+    states which period it requires. An unknown period leaves such a requirement unknown.
+    """
+
+    kind: IncomeKind = Field(description="Kind of income: wage (工资性), business (经营性, 生产经营), property (财产性), "
+                                         "transfer (转移性), policy (政策性补贴), insurance_claims (理赔收入), other",
+                             json_schema_extra={"zh": "收入类别"})
+    amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
+    period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
+    period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+
+    _end_after_start = field_validator("period_end")(_period_in_order)
+
+
+class ExpenditureItem(FactModel):
+    """One item of expenditure, with the period it was paid over (支出明细)."""
+
+    kind: ExpenditureKind = Field(
+        description="Kind of expenditure: medical_compliant_out_of_pocket (合规自付医疗费用), medical (医疗), "
+                    "education (教育), other", json_schema_extra={"zh": "支出类别"})
+    amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
+    period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
+    period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+
+    _end_after_start = field_validator("period_end")(_period_in_order)
 
 
 class Member(FactModel):
@@ -61,6 +105,8 @@ class Member(FactModel):
     id_number: Text | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
                                  pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
+    lives_with_household: Flag | None = fact(
+        "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)")
     age: Whole | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
@@ -87,6 +133,8 @@ class Member(FactModel):
     illegal_conduct: tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None = fact(
         "违法犯罪行为", "Illegal conduct on record"
     )
+    income_items: tuple[IncomeItem, ...] | None = fact(
+        "个人收入明细", "The member's own income items, each with its period (an empty list: known to have none)")
 
 
 class Vehicle(FactModel):
@@ -141,15 +189,11 @@ class Income(FactModel):
     transfer: Money | None = fact("转移性收入", "Transfer income", unit="元")
     insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
     previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
+    items: tuple[IncomeItem, ...] | None = fact(
+        "家庭收入明细", "Income items of the household not attributable to one member, each with its period "
+        "(members' own items are on each member; an empty list: known to have none)")
 
-    @field_validator("period_end")
-    @classmethod
-    def _period_in_order(cls, end: date | None, info: ValidationInfo) -> date | None:
-        # A field validator, not a model one, so that the problem names income.period_end itself.
-        start = info.data.get("period_start")
-        if start is not None and end is not None and end < start:
-            raise PydanticCustomError("date_order", "a date on or after period_start ({start})", {"start": str(start)})
-        return end
+    _end_after_start = field_validator("period_end")(_period_in_order)
 
 
 class Expenditure(FactModel):
@@ -159,6 +203,8 @@ class Expenditure(FactModel):
     medical_total: Money | None = fact("医疗支出", "Medical expenditure", unit="元")
     medical_compliant_out_of_pocket: Money | None = fact("合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元")
     education: Money | None = fact("教育支出", "Education expenditure", unit="元")
+    items: tuple[ExpenditureItem, ...] | None = fact(
+        "支出明细", "Expenditure items, each with its period (an empty list: known to have none)")
 
 
 class Assets(FactModel):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from povrules.facts._base import (
     FactModel,
@@ -32,14 +33,28 @@ Percent = Annotated[Decimal, Field(ge=-100, le=10000, max_digits=9, decimal_plac
 
 
 class VillageIncome(FactModel):
-    """Rural residents' income in the village (农村居民收入), from the statistics."""
+    """Rural residents' income in the village (农村居民收入), from the statistics: two yearly levels, so
+    that a ruleset computes the growth itself."""
 
+    year: Whole | None = fact("统计年度", "The year of the this-year figure (the previous-year one is of the year before)",
+                              unit="年", ge=1949, le=9999)
     disposable_per_capita: Money | None = fact("农村居民人均可支配收入", "Rural residents' per-capita disposable income, this year", unit="元")
     disposable_per_capita_previous: Money | None = fact(
         "上年农村居民人均可支配收入", "Rural residents' per-capita disposable income, the year before", unit="元")
     county_non_poor_villages_growth: Percent | None = fact(
         "全县非贫困村农村居民可支配收入平均增长幅度",
-        "Average growth of rural disposable income over the county's non-poor villages, this year", unit="%")
+        "Deprecated: the average growth over the county's non-poor villages, as given; compute it from "
+        "village.county_non_poor_villages instead", unit="%")
+
+
+class ComparisonVillage(FactModel):
+    """Another village of the county that a village is compared with (一高: 全县非贫困村), by its two yearly levels."""
+
+    id: Label = Field(min_length=1, description="Village identifier (村编号)", json_schema_extra={"zh": "村编号"})
+    year: Whole | None = fact("统计年度", "The year of the this-year figure", unit="年", ge=1949, le=9999)
+    disposable_per_capita: Money | None = fact("农村居民人均可支配收入", "Rural residents' per-capita disposable income, this year", unit="元")
+    disposable_per_capita_previous: Money | None = fact(
+        "上年农村居民人均可支配收入", "Rural residents' per-capita disposable income, the year before", unit="元")
 
 
 class Village(FactModel):
@@ -54,6 +69,9 @@ class Village(FactModel):
     poor_households: Whole | None = fact("贫困户数", "Registered poor households not yet exited", unit="户", ge=0)
     poor_population: Whole | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
     income: VillageIncome | None = fact("收入", "Income of the village's rural residents")
+    county_non_poor_villages: tuple[ComparisonVillage, ...] | None = fact(
+        "全县非贫困村", "The county's non-poor villages with their income levels: at least one "
+        "(an average over no village is undefined; unknown is null)", schema={"minItems": 1})
     collective_income: Money | None = fact("村集体经济收入", "Income of the village collective economy, this year", unit="元")
     collective_own_income: Money | None = fact("村集体经济自有收入", "Own income of the village collective (自有收入), this year", unit="元")
     collective_operating_income: Money | None = fact(
@@ -75,6 +93,14 @@ class Village(FactModel):
     parent_is_poor_village: Flag | None = fact("所属行政村为贫困村", "A natural village whose administrative village is a poor village")
     poverty_areas: tuple[Text, ...] | None = fact(
         "所在扶贫片区", "Designated poverty areas the village lies in (片区, 聚居区), by the names the plan uses")
+
+    @field_validator("county_non_poor_villages")
+    @classmethod
+    def _some_village(cls, villages: tuple[ComparisonVillage, ...] | None) -> tuple[ComparisonVillage, ...] | None:
+        # An average over no village is no figure: an empty group is refused, as an empty member list is.
+        if villages is not None and not villages:
+            raise PydanticCustomError("no_villages", "at least one village (null when the group is unknown)")
+        return villages
 
 
 class County(FactModel):

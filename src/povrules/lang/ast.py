@@ -181,3 +181,14 @@ def walk(node: Node) -> list[Node]:
                 children.extend(v for v in value if isinstance(v, Node))
         stack.extend(reversed(children))
     return out
+
+
+def parameter_reads(node: Node) -> tuple[frozenset[str], frozenset[str]]:
+    """The parameters a tree reads: on the evaluation date (``p.x``), and through ``at(p.x, <date>)``
+    on another date (whose value on the evaluation date is not needed). Derived facts are not followed."""
+    nodes = walk(node)
+    dated = [n.args[0] for n in nodes if isinstance(n, Call) and n.func == "at" and n.args
+             and isinstance(n.args[0], ParamRef)]
+    inside = {id(n) for n in dated}
+    on_as_of = frozenset(n.name for n in nodes if isinstance(n, ParamRef) and id(n) not in inside)
+    return on_as_of, frozenset(n.name for n in dated)  # type: ignore[attr-defined]

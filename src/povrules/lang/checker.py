@@ -243,6 +243,28 @@ class _Checker:
             if len(args) != 2 or any(a.type != DATE for a in args):
                 raise self.fail(node, f"{func}() takes two dates: {func}(<earlier>, <later>)")
             return attrs.evolve(node, args=args, type=INT)
+        if func == "at":
+            if len(args) != 2:
+                raise self.fail(node, "at() takes a parameter and a date: at(p.<name>, <date>)")
+            if not isinstance(args[0], ast.ParamRef):
+                raise self.fail(args[0], f"at() takes a parameter first, written p.<name>, but this is {args[0].text!r}")
+            if args[1].type != DATE:
+                raise self.fail(args[1], f"at() takes a date second, but this is {args[1].type}")
+            return attrs.evolve(node, args=args, type=args[0].type)
+        if func in ("year", "month", "day"):
+            if len(args) != 1:
+                raise self.fail(node, f"{func}() takes one date: {func}(<date>)")
+            if args[0].type != DATE:
+                raise self.fail(args[0], f"{func}() takes a date, but this is {args[0].type}")
+            return attrs.evolve(node, args=args, type=INT)
+        if func == "add_days":
+            if len(args) != 2:
+                raise self.fail(node, "add_days() takes a date and a whole number: add_days(<date>, <n>)")
+            if args[0].type != DATE:
+                raise self.fail(args[0], f"add_days() takes a date first, but this is {args[0].type}")
+            if args[1].type != INT:
+                raise self.fail(args[1], f"add_days() takes a whole number of days second, but this is {args[1].type}")
+            return attrs.evolve(node, args=args, type=DATE)
         if func in ("add_months", "add_years"):
             if len(args) != 2 or args[0].type != DATE or args[1].type != INT:
                 raise self.fail(node, f"{func}() takes a date and a whole number: {func}(<date>, <n>)")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import calendar
 import operator
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
 from decimal import Decimal, DivisionByZero, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from povrules.errors import EvaluationError
 from povrules.lang import ast
@@ -139,20 +139,45 @@ def add_years(start: date, years: int) -> date:
     return add_months(start, 12 * years)
 
 
+def add_days(start: date, days: int) -> date:
+    """The day ``days`` later (or earlier, when negative)."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise EvaluationError(f"add_days({start}, {days}) falls outside the calendar") from None
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len, "abs": abs, "min": min, "max": max,
     "days_between": days_between, "months_between": months_between, "years_between": years_between,
-    "add_months": add_months, "add_years": add_years,
+    "add_months": add_months, "add_years": add_years, "add_days": add_days,
+    "year": operator.attrgetter("year"), "month": operator.attrgetter("month"), "day": operator.attrgetter("day"),
 }
+
+
+class DatedSeries(Protocol):
+    """A parameter's dated values, as ``at()`` reads them (``povrules.ruleset.model.Parameter``)."""
+
+    values: Sequence[Any]
+
+    def at(self, day: date) -> Any:
+        """The dated value in force on ``day`` (with its ``value``), or None."""
+
+
+def series_terms(series: DatedSeries) -> str:
+    """When a parameter has values, for messages: ``2019-01-01 to 2019-12-31, 2020-01-01 on``."""
+    return ", ".join(f"{v.start} to {v.end}" if v.end is not None else f"{v.start} on" for v in series.values)
 
 
 class Compiler:
     """Compiles checked expressions of one ruleset."""
 
-    def __init__(self, derived: dict[str, Fn], traced: bool, root: str = ROOT):
+    def __init__(self, derived: dict[str, Fn], traced: bool, root: str = ROOT,
+                 parameters: Mapping[str, DatedSeries] | None = None):
         self.derived = derived
         self.traced = traced
         self.root = root  # the subject's name in conditions, which starts the paths of missing facts
+        self.parameters = parameters or {}  # the dated series at() reads
 
     def condition(self, node: ast.Expr) -> Fn:
         """A closure for an expression in a true/false position (recorded as a leaf if it is one)."""
@@ -399,7 +424,54 @@ class Compiler:
 
         return choose
 
+    def requiring(self, value: Fn, requirements: Sequence[tuple[ast.Expr, str]]) -> Fn:
+        """A derived figure guarded by what the text requires of its inputs: ``value`` unless a
+        requirement is false, when the figure is refused, i.e. unknown naming each failed requirement's
+        marker (and not computed); an unknown requirement leaves the figure unknown with its facts."""
+        checks = tuple((self.condition(expr), Unknown(frozenset({marker}))) for expr, marker in requirements)
+
+        def guarded(env: Env) -> Any:
+            refused: Unknown | None = None
+            unknown: Unknown | None = None
+            for check, marker in checks:
+                v = check(env)
+                if v is False:
+                    refused = marker if refused is None else refused.merge(marker)
+                elif v.__class__ is Unknown:
+                    unknown = v if unknown is None else unknown.merge(v)
+            if refused is not None:
+                return refused
+            result = value(env)
+            if unknown is None:
+                return result
+            return unknown.merge(result) if result.__class__ is Unknown else unknown
+
+        return guarded
+
+    def _at(self, node: ast.Call) -> Fn:
+        """``at(p.x, d)``: the value of parameter x in force on day d. A day with no value is an error,
+        as reading ``p.x`` on an evaluation date without one is: the ruleset has no figure for it."""
+        param = node.args[0]
+        assert isinstance(param, ast.ParamRef)
+        name, series, day_of = param.name, self.parameters.get(param.name), self.value(node.args[1])
+        if series is None:
+            raise ValueError(f"at(): the series of parameter {name!r} was not given to the compiler")
+
+        def at(env: Env) -> Any:
+            day = day_of(env)
+            if day.__class__ is Unknown:
+                return day
+            found = series.at(day)
+            if found is None:
+                raise EvaluationError(f"parameter {name!r} (read by {node.text!r}) has no value in force on {day}; "
+                                      f"it has values {series_terms(series)}")
+            return found.value
+
+        return at
+
     def _call(self, node: ast.Call) -> Fn:
+        if node.func == "at":
+            return self._at(node)
         func = _FUNCTIONS[node.func]
         args = tuple(self.value(a) for a in node.args)
 

@@ -23,7 +23,7 @@ MAX_DEPTH = 32
 MAX_NODES = 400
 
 FUNCTIONS = frozenset({"len", "abs", "min", "max", "date", "days_between", "months_between", "years_between",
-                       "add_months", "add_years"})
+                       "add_months", "add_years", "add_days", "year", "month", "day", "at"})
 QUANTIFIERS = frozenset({"any", "all", "count", "sum"})
 
 _COMPARE = {

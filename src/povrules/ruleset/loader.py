@@ -28,8 +28,8 @@ from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
 from povrules.ruleset.model import (
-    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Rule, Ruleset,
-    Source, Text, TieBreak, TransitionSpec,
+    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Requirement,
+    Rule, Ruleset, Source, Text, TieBreak, TransitionSpec,
 )
 from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
@@ -272,6 +272,7 @@ class RulesetBuilder:
         if subject not in SUBJECTS:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
         parameters = self.build_parameters()
+        self.parameters = parameters
         model, self.root = SUBJECTS[subject]
         self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
@@ -294,7 +295,7 @@ class RulesetBuilder:
         read = {name for rule in rules.values() for name in rule.parameters}
         for spec in decisions.values():
             for tiebreak in spec.tiebreak:
-                read |= self._parameters_used(tiebreak.expr)
+                read |= self._parameters_used(tiebreak.expr) | self._parameters_used(tiebreak.expr, dated=True)
         return tuple(LoadWarning(f"parameter {name!r} is read by no rule: changing it changes no decision",
                                  parameter.location)
                      for name, parameter in parameters.items() if name not in read)
@@ -356,17 +357,23 @@ class RulesetBuilder:
             for i, item in enumerate(values_node):
                 if not isinstance(item, YMap):
                     raise self._fail(f"each value of {what} is a mapping with 'from' and 'value'", values_node.item_locations[i])
-                self._keys(item, {"from", "value", "cite", "note"}, what)
+                self._keys(item, {"from", "until", "value", "cite", "note"}, what)
                 start = self._date(item, "from", what, required=True)
                 if values and start <= values[-1].start:
                     raise self._fail(f"the values of {what} must be in date order, each 'from' later than the last", item.at("from"))
+                if values and values[-1].end is not None and start <= values[-1].end:
+                    raise self._fail(f"the values of {what} overlap: this one starts {start}, on or before the "
+                                     f"previous one's 'until' ({values[-1].end})", item.at("from"))
+                end = self._date(item, "until", what)
+                if end is not None and end < start:
+                    raise self._fail(f"'until' of a value of {what} ({end}) is before its 'from' ({start})", item.at("until"))
                 value = self._value(item, what, declared)
                 try:
                     kinds.add(type_of_value(value))
                 except TypeError as exc:
                     raise self._fail(f"{what}: {exc}", item.at("value")) from None
                 values.append(ParameterValue(start, value, self._citation(item, what, required=True),
-                                             self._free_text(item, "note", f"a value of {what}")))
+                                             self._free_text(item, "note", f"a value of {what}"), end))
             if len(kinds) > 1 and not all(is_number(k) for k in kinds):
                 raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
             typ = kinds.pop() if len(kinds) == 1 else DECIMAL  # int and decimal values mix as decimal
@@ -418,26 +425,50 @@ class RulesetBuilder:
             what = f"derived fact {name!r}"
             if not isinstance(entry, YMap):
                 raise self._fail(f"{what} must be a mapping with 'expr'", section.at(name))
-            self._keys(entry, {"title", "expr", "note"}, what)
+            self._keys(entry, {"title", "expr", "note", "requires"}, what)
             if name in RESERVED:
                 raise self._fail(f"{name!r} is reserved", section.at(name))
             expr = self._expr(entry, "expr", what, condition=False)
             self._free_text(entry, "note", what)
-            out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name))
+            requires = self._requires(entry, name, what)
+            out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name),
+                                requires)
             assert expr.type is not None
             self.scope.derived[name] = expr.type  # later derived facts may use earlier ones
         self.derived_nodes = out
         return out
 
-    def _parameters_used(self, node: ast.Expr, seen: set[str] | None = None) -> set[str]:
+    def _requires(self, entry: YMap, name: str, what: str) -> tuple[Requirement, ...]:
+        """``requires:``: what the text requires of a derived figure's inputs, each a condition with its cite."""
+        node = entry.get("requires")
+        if node is None:
+            return ()
+        if not isinstance(node, YList) or not node:
+            raise self._fail(f"'requires' of {what} must be a list of requirements, each with 'expr' and 'cite'",
+                             entry.at("requires"))
+        out = []
+        for i, item in enumerate(node):
+            where = f"requirement {i + 1} of {what}"
+            if not isinstance(item, YMap):
+                raise self._fail(f"{where} must be a mapping with 'expr' and 'cite'", node.item_locations[i])
+            self._keys(item, {"expr", "cite", "note"}, where)
+            out.append(Requirement(self._expr(item, "expr", where, condition=True),
+                                   self._citation(item, where, required=True), self._free_text(item, "note", where),
+                                   f"{name}.requires[{i}]"))
+        return tuple(out)
+
+    def _parameters_used(self, node: ast.Expr, seen: set[str] | None = None, dated: bool = False) -> set[str]:
+        """The parameters an expression reads, following derived facts (and their requirements): on the
+        evaluation date, or with ``dated`` those read only through ``at()`` somewhere."""
         seen = set() if seen is None else seen
-        names: set[str] = set()
+        on_as_of, through_at = ast.parameter_reads(node)
+        names = set(through_at if dated else on_as_of)
         for n in ast.walk(node):
-            if isinstance(n, ast.ParamRef):
-                names.add(n.name)
-            elif isinstance(n, ast.DerivedRef) and n.name not in seen:
+            if isinstance(n, ast.DerivedRef) and n.name not in seen:
                 seen.add(n.name)
-                names |= self._parameters_used(self.derived_nodes[n.name].expr, seen)
+                derived = self.derived_nodes[n.name]
+                for sub in (derived.expr, *(r.expr for r in derived.requires)):
+                    names |= self._parameters_used(sub, seen, dated)
         return names
 
     def _rules(self) -> dict[str, Rule]:
@@ -465,6 +496,7 @@ class RulesetBuilder:
             level = entry.get("level", 1)
             if not isinstance(level, int) or isinstance(level, bool):
                 raise self._fail(f"'level' of {what} must be a whole number", entry.at("level"))
+            on_as_of, dated = self._parameters_used(when), self._parameters_used(when, dated=True)
             outcome = entry.get("outcome")
             if outcome is not None and not isinstance(outcome, str):
                 raise self._fail(f"'outcome' of {what} must be a label", entry.at("outcome"))
@@ -472,7 +504,8 @@ class RulesetBuilder:
                 id=rule_id, title=self._text(entry, "title", what), when=when, strength=strength, outcome=outcome,
                 level=level, citation=self._citation(entry, what, required=True), valid_from=valid_from,
                 valid_to=valid_to, note=self._free_text(entry, "note", what), override_by=override_by,
-                parameters=tuple(sorted(self._parameters_used(when))), location=section.at(rule_id),
+                parameters=tuple(sorted(on_as_of | dated)), location=section.at(rule_id),
+                dated_parameters=tuple(sorted(dated - on_as_of)),
             )
         return out
 
@@ -648,10 +681,13 @@ class RulesetBuilder:
     def _compile(self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec],
                  traced: bool) -> Program:
         compiled_derived: dict[str, Fn] = {}
-        compiler = Compiler(compiled_derived, traced, self.root)
+        compiler = Compiler(compiled_derived, traced, self.root, self.parameters)
         for name, item in derived.items():
             compile_one: Callable[[ast.Expr], Fn] = compiler.condition if item.expr.type == BOOL else compiler.value
-            compiled_derived[name] = compile_one(item.expr)
+            compiled = compile_one(item.expr)
+            if item.requires:
+                compiled = compiler.requiring(compiled, [(r.expr, r.marker) for r in item.requires])
+            compiled_derived[name] = compiled
         return Program(
             rules={rule_id: compiler.condition(rule.when) for rule_id, rule in rules.items()},
             tiebreaks={name: tuple(compiler.value(t.expr) for t in spec.tiebreak) for name, spec in decisions.items()},

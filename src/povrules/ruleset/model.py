@@ -72,12 +72,15 @@ class Citation:
 
 @attrs.frozen
 class ParameterValue:
-    """One dated value: in force from ``start`` until the next value's start."""
+    """One dated value: in force from ``start`` until the next value's start, or to ``end`` (inclusive)
+    when the text gives it a term (a figure for one year only); after ``end`` and before the next
+    value, the parameter has no value."""
 
     start: date
     value: Any
     citation: Citation | None
     note: str | None = None
+    end: date | None = None
 
 
 @attrs.frozen
@@ -91,12 +94,27 @@ class Parameter:
     location: Location
 
     def at(self, day: date) -> ParameterValue | None:
-        """The value in force on ``day``, or None before the first one."""
+        """The value in force on ``day``, or None before the first one and after a value's ``end``
+        that no later value follows yet."""
         found = None
         for value in self.values:
             if value.start <= day:
                 found = value
+        if found is not None and found.end is not None and day > found.end:
+            return None
         return found
+
+
+@attrs.frozen
+class Requirement:
+    """What a text requires of the inputs of a derived figure (``requires:``): when ``expr`` is false
+    for a subject, the figure is refused (not computed), and what reads it is unknown, naming
+    ``marker`` among its missing facts."""
+
+    expr: ast.Expr
+    citation: Citation | None
+    note: str | None
+    marker: str  # e.g. "income_per_capita.requires[0]": how the refusal is named among missing facts
 
 
 @attrs.frozen
@@ -107,6 +125,7 @@ class Derived:
     title: Text
     expr: ast.Expr
     location: Location
+    requires: tuple[Requirement, ...] = ()
 
 
 Strength = Literal["hard", "default"]
@@ -129,6 +148,8 @@ class Rule:
     override_by: tuple[str, ...]
     parameters: tuple[str, ...]
     location: Location
+    # Parameters the rule reads only through at(p.<name>, <date>): no value is needed on the evaluation date.
+    dated_parameters: tuple[str, ...] = ()
 
     def in_force(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -283,6 +304,18 @@ class Ruleset:
     def values_as_of(self, day: date) -> Mapping[str, Any]:
         """Every parameter's bare value in force on ``day``: what conditions read."""
         return self.in_force(day)[1]
+
+    def requirement(self, marker: str) -> tuple[Derived, int, Requirement] | None:
+        """The requirement a missing-facts entry names when it is a refusal (``income.requires[0]``):
+        the derived figure, the requirement's index and the requirement; None for a fact path."""
+        name, dot, rest = marker.rpartition(".requires[")
+        if not dot or not rest.endswith("]") or not rest[:-1].isdigit():
+            return None
+        derived = self.derived.get(name)
+        index = int(rest[:-1])
+        if derived is None or index >= len(derived.requires):
+            return None
+        return derived, index, derived.requires[index]
 
     def decision(self, name: str) -> DecisionSpec:
         try:

@@ -34,6 +34,7 @@ import attrs
 import yaml
 
 from povrules.errors import Location, RulesetError
+from povrules.lang.ast import parameter_reads
 from povrules.lang.checker import did_you_mean
 from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset.loader import RulesetBuilder, definition_digest
@@ -81,8 +82,9 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     builder = RulesetBuilder(definition, all_lines, cite_required=False)
     text = _variant_text(changes, label)
     try:
-        if _values_only(changes):
-            # Same rules, same types: the base's compiled closures read parameters by name, so they serve as they are.
+        if _values_only(changes) and not set(changes.get("parameters") or ()) & _read_through_at(base):
+            # Same rules, same types: the base's compiled closures read parameters by name, so they serve as they
+            # are (not a parameter at() reads: its closure holds the series of values, which a full build renews).
             parameters = builder.build_parameters()
             for name, parameter in parameters.items():
                 if name in base.parameters and parameter.type != base.parameters[name].type:
@@ -99,6 +101,14 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
         # The change is fine on its own but leaves the whole inconsistent: say which change did.
         raise RulesetError(f"with {label}: {exc.message}", exc.location, exc.hint) from None
     return attrs.evolve(ruleset, base=base, variant=text)
+
+
+def _read_through_at(ruleset: Ruleset) -> set[str]:
+    """The parameters some expression of ``ruleset`` reads through ``at(p.<name>, <date>)``."""
+    trees = [rule.when for rule in ruleset.rules.values()]
+    trees += [tree for derived in ruleset.derived.values() for tree in (derived.expr, *(r.expr for r in derived.requires))]
+    trees += [tiebreak.expr for spec in ruleset.decisions.values() for tiebreak in spec.tiebreak]
+    return {name for tree in trees for name in parameter_reads(tree)[1]}
 
 
 def require(argument: str, value: Any, expected: type | tuple[type, ...], words: str) -> None:
