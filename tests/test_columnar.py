@@ -197,6 +197,20 @@ def _hazard_rows(frame: Any, ruleset: povrules.Ruleset, prepared: povrules.Plan,
     return set(frame.filter(pl.any_horizontal(hazards))["id"].to_list())
 
 
+def _missing_refused(ruleset: povrules.Ruleset, prepared: povrules.Plan, day: date) -> bool:
+    """Whether a rule in force has no columnar translation of its missing facts (a quantifier in a
+    quantifier's element, as 营口's sum over members' income items): decide_frame then hands that
+    decision's undetermined rows to the row engine for them."""
+    translator = Translator(ruleset, day)
+    for rule in prepared.rules:
+        if rule.in_force(day):
+            try:
+                translator.missing_set(rule.id, "_probe_", where_unknown=True)
+            except NotSupported:
+                return True
+    return False
+
+
 @pytest.mark.parametrize(("path", "decision"), _cases())
 def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ruleset = _ruleset(path)
@@ -230,10 +244,13 @@ def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pyte
             continue
         handed.clear()
         decided = decide_frame(frame, ruleset, decision, day)
-        assert set(handed) <= _hazard_rows(frame, ruleset, prepared, day), day
+        made_rows = list(povrules.evaluate_iter(subjects, ruleset, decision, as_of=day, trace=False))
+        allowed = _hazard_rows(frame, ruleset, prepared, day)
+        if _missing_refused(ruleset, prepared, day):
+            allowed |= {made.facts.id for made in made_rows if made.outcome == "undetermined"}
+        assert set(handed) <= allowed, day
         rows = decided.iter_rows()
-        for made, (ident, outcome, labels, missing, reasons) in zip(povrules.evaluate_iter(
-                subjects, ruleset, decision, as_of=day, trace=False), rows):
+        for made, (ident, outcome, labels, missing, reasons) in zip(made_rows, rows):
             assert (ident, outcome, labels, missing, reasons) == (
                 made.facts.id, made.outcome, list(made.labels), list(made.missing), list(made.reasons))
 
