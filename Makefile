@@ -22,8 +22,10 @@ test: $(STAMP)
 	$(BIN)/povrules mutate rulesets/
 
 # Ruleset mutation testing: every mutant of every shipped ruleset against the policy tests (docs/policy-tests.md).
+# MUTATE_FLAGS: e.g. --changed-since main, --json, --workers 1.
+MUTATE_FLAGS ?=
 mutate: $(STAMP)
-	$(BIN)/povrules mutate rulesets/
+	$(BIN)/povrules mutate $(MUTATE_FLAGS) rulesets/
 
 # The fuzz campaign at length (tests/fuzz; `make test` runs it briefly). FUZZ_EXAMPLES: inputs per target.
 FUZZ_EXAMPLES ?= 3000

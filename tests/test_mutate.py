@@ -106,6 +106,18 @@ def test_and_or_not_lists_exceptions_and_rows():
         "decision support: drop row recent", "decision burden: drop row burdened"}
 
 
+def test_requirements_of_a_derived_figure_are_mutated_and_dropped():
+    mutants = _by_key()
+    file = FIXTURES / BASE_FILE
+    line = _line_of(file, "- expr: hh.income.total_net > 0")
+    dropped = mutants["derived large_medical: drop requirement 0"]
+    assert dropped.operator == "drop-requirement" and dropped.before == "hh.income.total_net > 0"
+    assert (dropped.location.line, dropped.location.column) == (line, _column_of(file, line, "expr:"))
+    flipped = mutants["derived large_medical requires[0]: compare#0 > → >="]
+    assert (flipped.location.line, flipped.location.column) == (line, _column_of(file, line, "> 0"))
+    assert "requires" not in dropped.value  # the only requirement gone, the key goes too
+
+
 def test_unread_parameters_are_not_mutated_and_a_parent_is_mutated_once():
     assert not any("grant" in key for key in _by_key())
     # The child's own file holds one rule; the parent's elements are the parent's mutants.
@@ -122,7 +134,8 @@ def test_the_fixture_report():
     assert survivors == {
         "derived large_medical: compare#0 >= → >", "derived large_medical: number#0 +1",
         "derived large_medical: number#0 -1", 'rule recent: list#0 remove "centralised"',
-        'rule burdened: compare#1 < → <=', "rule burdened: date#0 +1 day", "rule recent: compare#0 >= → >"}
+        'rule burdened: compare#1 < → <=', "rule burdened: date#0 +1 day", "rule recent: compare#0 >= → >",
+        "derived large_medical requires[0]: number#0 +1"}
     equivalent = status["decision support: drop row rural_elder"]
     assert equivalent.status == EQUIVALENT and "FIRST" in equivalent.why
     # Dropping a table's only row leaves no table: stillborn, and out of the score.
@@ -131,8 +144,9 @@ def test_the_fixture_report():
     killed = status["rule official: not#0 dropped"]
     assert killed.status == KILLED and killed.detail.startswith("mut-base/identify.yaml::")
     counts = report.counts("mut-base")
-    assert counts == {"total": 35, KILLED: 27, SURVIVED: 6, EQUIVALENT: 1, STILLBORN: 1}
-    assert report.score("mut-base") == pytest.approx(100 * 27 / 34)
+    assert counts == {"total": 39, KILLED: 30, SURVIVED: 7, EQUIVALENT: 1, STILLBORN: 1}
+    assert report.score("mut-base") == pytest.approx(100 * 30 / 38)
+    assert status["derived large_medical: drop requirement 0"].status == KILLED
     assert report.unread == (("mut-base", "grant"),)
     assert report.failed(98) and not report.stale
 
@@ -192,7 +206,7 @@ def test_failing_tests_stop_the_run_before_any_mutant(fixture_copy):
 def test_cli_exit_codes_and_json(capsys, fixture_copy):
     assert main(["mutate", str(FIXTURES), "--workers", "1"]) == 1
     out = capsys.readouterr().out
-    assert "mut-base      35      27         6           1          1   79.4%" in out
+    assert "mut-base      39      30         7           1          1   78.9%" in out
     assert "unread parameters (not mutated): mut-base: grant" in out
     survivor = next(line for line in out.splitlines() if "large_medical: number#0 +1" in line)
     line = _line_of(FIXTURES / BASE_FILE, ">= 10000")
@@ -212,7 +226,7 @@ def test_cli_exit_codes_and_json(capsys, fixture_copy):
     capsys.readouterr()
     assert main(["mutate", str(fixture_copy), "--workers", "1", "--min-score", "0", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["rulesets"]["mut-base"]["equivalent"] == 7 and data["failed"] is False
+    assert data["rulesets"]["mut-base"]["equivalent"] == 8 and data["failed"] is False
     assert {m["status"] for m in data["mutants"]} == {KILLED, EQUIVALENT, STILLBORN}
 
     assert main(["mutate", str(fixture_copy / "nothing")]) == 2
@@ -251,6 +265,9 @@ def test_cases_carry_their_citations():
     assert second.citations[0].quote == "脱贫户"
     assert cases[2].citations == ()
     assert case_citation_problems(cases, FIXTURES) == []
+    # A source of the ruleset extended is a source of the ruleset extending it.
+    child = load_policy_file(FIXTURES / "mut-child" / "tests" / "identify.yaml")
+    assert [(c.file, c.line) for c in child[0].citations] == [("fixture.txt", 1)]
 
 
 def test_the_equivalents_file_is_not_a_test_file():

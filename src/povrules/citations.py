@@ -65,7 +65,7 @@ def source_path(sources: Path, file: str) -> Path | None:
 
 
 def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
-    """Every citation of a ruleset (rules and parameter values) checked against the files in ``sources``.
+    """Every citation of a ruleset (rules, requirements of derived figures, parameter values) checked against the files in ``sources``.
 
     A cited file outside ``sources`` (see :func:`source_path`), unreadable or not UTF-8 is a problem
     of its own; only regular files inside the folder are read.
@@ -94,6 +94,11 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
     for rule in ruleset.rules.values():
         if rule.citation:
             items.append((f"{rule.location} rule {rule.id!r}", rule.citation))
+    for derived in ruleset.derived.values():
+        for index, requirement in enumerate(derived.requires):
+            if requirement.citation:
+                items.append((f"{derived.location} requirement {index + 1} of derived fact {derived.name!r}",
+                              requirement.citation))
     for parameter in ruleset.parameters.values():
         for value in parameter.values:
             if value.citation:

@@ -41,13 +41,15 @@ from povrules.lang import ast
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.policytest import EQUIVALENTS_FILE, PolicyCase, load_policy_file, policy_test_files, run_case
 from povrules.processes import cores, start_context
+from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset.loader import RulesetBuilder
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, location
 
 __all__ = [
-    "KILLED", "STILLBORN", "SURVIVED", "EQUIVALENT", "Equivalent", "Mutant", "MutationReport", "Outcome",
-    "changed_rulesets", "load_equivalents", "mutants_of", "mutate",
+    "EQUIVALENT", "KILLED", "STILLBORN", "SURVIVED", "Equivalent", "Mutant", "MutationReport", "Outcome",
+    "applies", "build_mutant", "changed_rulesets", "load_equivalents", "mutants_of", "mutate", "parameters_read",
+    "report_json", "report_text",
 ]
 
 KILLED, SURVIVED, EQUIVALENT, STILLBORN = "killed", "survived", "equivalent", "stillborn"
@@ -198,6 +200,7 @@ class _Finder:
         for name, entry in _section(d, "derived").items():
             if self.own(d["derived"], name) and isinstance(entry, YMap) and isinstance(entry.get("expr"), str):
                 self.expression(("derived", name, "expr"), entry, "expr", f"derived {name}", f"derived {name}")
+                self.requirements(name, entry)
         for rule_id, entry in _section(d, "rules").items():
             if self.own(d["rules"], rule_id) and isinstance(entry, YMap) and isinstance(entry.get("when"), str):
                 self.expression(("rules", rule_id, "when"), entry, "when", f"rule {rule_id}", f"rule {rule_id}")
@@ -232,7 +235,7 @@ class _Finder:
             prefix = f"parameter {name} from {start}"
             node = item.nodes["value"]
             where = location(item.location.file, node.start_mark)
-            if isinstance(value, bool) or isinstance(value, str):
+            if isinstance(value, (bool, str)):
                 continue
             if isinstance(value, (int, Decimal)):
                 step = _step(value, unit)
@@ -240,13 +243,33 @@ class _Finder:
                     self.add(f"{prefix}: {sign}{step}", element, "number", str(value), str(new), where, path,
                              new, value)
             elif isinstance(value, date) and not isinstance(value, datetime):
-                for sign, new in (("+", value + timedelta(days=1)), ("-", value - timedelta(days=1))):
-                    self.add(f"{prefix}: {sign}1 day", element, "date", str(value), str(new), where, path, new, value)
+                for sign, day in (("+", value + timedelta(days=1)), ("-", value - timedelta(days=1))):
+                    self.add(f"{prefix}: {sign}1 day", element, "date", str(value), str(day), where, path, day, value)
             elif isinstance(value, YList):
                 for position, member in enumerate(value):
                     rest = _without(value, position)
                     self.add(f"{prefix}: remove {member}", element, "remove-element", _shown(value), _shown(rest),
                              value.item_locations[position], path, rest, value)
+
+    # Requirements of a derived figure
+
+    def requirements(self, name: str, entry: YMap) -> None:
+        """Each requirement's condition mutated, and each requirement dropped (the figure then computed
+        without it)."""
+        listed = entry.get("requires")
+        if not isinstance(listed, YList):
+            return
+        for index, item in enumerate(listed):
+            if isinstance(item, YMap) and isinstance(item.get("expr"), str):
+                element = f"derived {name} requires[{index}]"
+                self.expression(("derived", name, "requires", index, "expr"), item, "expr", element, element)
+        for index, item in enumerate(listed):
+            rest = _without(listed, position=index)
+            # A derived figure with no requirement has no 'requires' (an empty list is refused).
+            changed = _replace(entry, ("requires",), rest) if rest else _dropped(entry, "requires")
+            text = item.get("expr") if isinstance(item, YMap) else None
+            self.add(f"derived {name}: drop requirement {index}", f"derived {name}", "drop-requirement",
+                     str(text), "(dropped)", listed.item_locations[index], ("derived", name), changed, entry)
 
     # Decisions
 
@@ -411,6 +434,15 @@ def _without(items: YList, position: int) -> YList:
     return rest
 
 
+def _dropped(entry: YMap, key: str) -> YMap:
+    """A copy of ``entry`` without ``key``."""
+    out = YMap({k: v for k, v in entry.items() if k != key})
+    out.location = entry.location
+    out.key_locations = {k: v for k, v in entry.key_locations.items() if k != key}
+    out.nodes = {k: v for k, v in entry.nodes.items() if k != key}
+    return out
+
+
 def _section(definition: YMap, name: str) -> YMap:
     value = definition.get(name)
     return value if isinstance(value, YMap) else YMap()
@@ -462,13 +494,13 @@ class _Offsets:
 
 
 def parameters_read(ruleset: Ruleset) -> set[str]:
-    """The parameters some rule, derived fact or tiebreak of ``ruleset`` reads."""
-    read = {name for rule in ruleset.rules.values() for name in rule.parameters}
-    exprs: list[ast.Node] = [d.expr for d in ruleset.derived.values()]
+    """The parameters some rule, derived fact (or its requirements) or tiebreak of ``ruleset`` reads, on the
+    evaluation date or through ``at()``."""
+    exprs: list[ast.Node] = [rule.when for rule in ruleset.rules.values()]
+    for derived in ruleset.derived.values():
+        exprs += [derived.expr, *(r.expr for r in derived.requires)]
     exprs += [t.expr for spec in ruleset.decisions.values() for t in spec.tiebreak]
-    for expr in exprs:
-        read |= {n.name for n in ast.walk(expr) if isinstance(n, ast.ParamRef)}
-    return read
+    return {n.name for expr in exprs for n in ast.walk(expr) if isinstance(n, ast.ParamRef)}
 
 
 def mutants_of(ruleset: Ruleset, read: set[str] | None = None) -> list[Mutant]:
@@ -490,24 +522,24 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
         return value
     head, rest = path[0], path[1:]
     if isinstance(container, YMap):
-        copy = YMap(container)
-        copy.location, copy.key_locations, copy.nodes = container.location, container.key_locations, container.nodes
-        copy[head] = _replace(container[head], rest, value)  # type: ignore[index]
-        return copy
-    copy = YList(container)
-    copy.location, copy.item_locations = container.location, container.item_locations
-    copy[head] = _replace(container[head], rest, value)  # type: ignore[index]
-    return copy
+        mapping = YMap(container)
+        mapping.location, mapping.key_locations, mapping.nodes = (container.location, container.key_locations,
+                                                                  container.nodes)
+        mapping[head] = _replace(container[head], rest, value)  # type: ignore[index]
+        return mapping
+    items = YList(container)
+    items.location, items.item_locations = container.location, container.item_locations
+    items[head] = _replace(container[head], rest, value)  # type: ignore[index]
+    return items
 
 
 def _at(container: Any, path: Sequence[str | int]) -> Any:
     for step in path:
-        if isinstance(container, dict) and isinstance(step, str) and step in container:
-            container = container[step]
-        elif isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container):
-            container = container[step]
-        else:
+        found = (isinstance(container, dict) and isinstance(step, str) and step in container) or (
+            isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container))
+        if not found:
             return _MISSING
+        container = container[step]
     return container
 
 
@@ -545,9 +577,11 @@ def load_equivalents(file: Path, ruleset: str) -> list[Equivalent]:
     """The entries of an equivalents file: ``equivalent:`` a list of ``{mutant: KEY, why: TEXT}``."""
     shown = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesetError(f"{shown}: cannot read ({exc})") from None
+        text = read_bounded(file, limit=MAX_YAML, what="an equivalents file", name=shown).decode("utf-8")
+    except ReadError as exc:
+        raise RulesetError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
     doc = load_yaml(text, shown)
     shape = "an equivalents file is a mapping with 'equivalent': a list of {mutant: KEY, why: TEXT}"
     if not isinstance(doc, YMap) or set(doc) != {"equivalent"} or not isinstance(doc["equivalent"], YList):
@@ -615,13 +649,15 @@ def _ruleset_folders(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path
 
 
 def _load_targets(folders: Sequence[Path]) -> list[_Target]:
-    targets = []
+    """Each folder's ruleset with every case that tests it (a test file elsewhere may name it with ``ruleset:``)."""
+    rulesets = [load_ruleset(folder) for folder in folders]
+    cases: dict[str, list[PolicyCase]] = {}
     for folder in folders:
-        files = policy_test_files(folder)
-        cases = tuple(case for file in files for case in load_policy_file(file))
-        ruleset = cases[0].ruleset if cases else load_ruleset(folder)
-        targets.append(_Target(folder, ruleset, cases))
-    return targets
+        for file in policy_test_files(folder):
+            for case in load_policy_file(file):
+                cases.setdefault(_file(case.ruleset.files[0]), []).append(case)
+    return [_Target(folder, ruleset, tuple(cases.get(_file(ruleset.files[0]), ())))
+            for folder, ruleset in zip(folders, rulesets)]
 
 
 def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
@@ -658,7 +694,8 @@ def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
 
 def _extends_chain(folder: Path) -> list[str]:
     """The files a ruleset is read from, following ``extends`` (without building it)."""
-    chain, path = [], folder / "ruleset.yaml"
+    chain: list[str] = []
+    path = folder / "ruleset.yaml"
     while path.is_file() and len(chain) < 64:
         chain.append(str(path))
         try:
@@ -689,11 +726,12 @@ class _Session:
 _SESSION: _Session | None = None
 
 
-def _session(paths: tuple[str, ...], only: tuple[str, ...] | None) -> _Session:
-    """Load the rulesets and their tests and find the mutants (once per process: a forked worker inherits them)."""
+def _session(paths: tuple[str, ...], only: tuple[str, ...] | None, *, fresh: bool = False) -> _Session:
+    """Load the rulesets and their tests and find the mutants: afresh for a run, once per worker (a forked
+    worker inherits the run's)."""
     global _SESSION
     key = (paths, only)
-    if _SESSION is not None and _SESSION.key == key:
+    if not fresh and _SESSION is not None and _SESSION.key == key:
         return _SESSION
     chosen, universe = _ruleset_folders(paths)
     targets = _load_targets(universe)
@@ -769,7 +807,7 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
     if changed_since is not None:
         picked = changed_rulesets(universe, changed_since)
         only = tuple(sorted(str(f) for f in chosen if f in picked))
-    session = _session(keys, only)
+    session = _session(keys, only, fresh=True)
     mutated = [t for t in session.targets if t.folder in chosen and (only is None or str(t.folder) in only)]
     owners = {t.ruleset.id for t in mutated}
     # The tests any mutant reaches must pass as they are: otherwise every mutant would look killed.
@@ -803,13 +841,13 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
     stale: list[tuple[Equivalent, str]] = []
     for index, mutant in enumerate(session.mutants):
         status, detail = statuses.get(index, (SURVIVED, ""))
-        entry = listed.get((mutant.ruleset, mutant.key))
-        if entry is not None:
+        found = listed.get((mutant.ruleset, mutant.key))
+        if found is not None:
             used.add((mutant.ruleset, mutant.key))
             if status == SURVIVED:
-                outcomes.append(Outcome(mutant, EQUIVALENT, detail, entry.why))
+                outcomes.append(Outcome(mutant, EQUIVALENT, detail, found.why))
                 continue
-            stale.append((entry, f"listed as equivalent but {status}" + (f" by {detail}" if status == KILLED else
+            stale.append((found, f"listed as equivalent but {status}" + (f" by {detail}" if status == KILLED else
                                                                         f" ({detail})" if detail else "")))
         outcomes.append(Outcome(mutant, status, detail))
     if not baseline:

@@ -399,12 +399,12 @@ def explain(decision: Decision, lang: str = "zh") -> str:
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
     if decision.missing:
-        refused = {marker for marker, *_ in refusals(ruleset, decision.missing)}
-        facts = [path for path in decision.missing if path not in refused]
+        markers = {marker for marker, *_ in refusals(ruleset, decision.missing)}
+        facts = [path for path in decision.missing if path not in markers]
         if facts:
             lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
-        if refused:
-            lines.append(f"  {words['refused']}{colon}{', '.join(sorted(refused))}")
+        if markers:
+            lines.append(f"  {words['refused']}{colon}{', '.join(sorted(markers))}")
     if decision.possible:
         lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
     for result in decision.results:

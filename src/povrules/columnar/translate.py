@@ -17,11 +17,15 @@ evaluated as code. The semantics followed are those of :mod:`povrules.lang.compi
   here. The row engine's ``Decimal`` arithmetic rounds to 28 significant digits, so an operation
   involving a decimal whose result could need more is refused rather than computed differently;
   integers are exact in both (Int64, or Int128 where more than 18 digits may occur).
-* ``a / b`` is translated only as a side of a comparison, exactly, by cross-multiplying with the
+* ``a / b`` as a side of a comparison is translated exactly, by cross-multiplying with the
   sign of ``b`` (see :meth:`Translator._divide_compare` for why that equals the row engine's
   28-digit quotient). A zero divisor makes the row engine raise when it gets there; such rows are
-  *hazards*: they are marked for the row engine rather than given a value here. ``add_months``
-  past the calendar's ends is a hazard too.
+  *hazards*: they are marked for the row engine rather than given a value here. A quotient used
+  otherwise (inside a sum, compared with another quotient) makes every row where it has a value a
+  hazard. ``add_months`` and ``add_days`` past the calendar's ends, and ``at()`` on a date with no
+  value, are hazards too.
+* A derived figure with ``requires`` is unknown where a requirement is false or unknown, as
+  ``compiler.Compiler.requiring`` has it; its missing facts name the failed requirements.
 * The date functions compute what ``compiler.py`` computes: whole months counted on the
   day-of-month, a day the target month lacks becoming its last day (《民法典》第202条).
 
@@ -37,7 +41,7 @@ construct without a faithful translation. Nothing untranslatable is ever given a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +52,7 @@ from povrules.columnar.frame import INT64_DIGITS, FrameShape, frame_shape
 from povrules.errors import PovrulesError
 from povrules.lang import ast
 from povrules.lang.types import BOOL, INT, ListType, RecordType, Type
-from povrules.ruleset.model import Ruleset
+from povrules.ruleset.model import Derived, Ruleset
 
 DECIMAL_DIGITS = 28  # the precision of Python's default decimal context, which the row engine uses
 INT128_DIGITS = 38
@@ -168,6 +172,10 @@ class Translator:
         self._helper_prefix: str | None = None
         self._helpers: list[pl.Expr] = []
         self._unknown: ast.Expr | None = None  # a node known unknown wherever a missing set is read
+        # Values of the row that a top-level quantifier's element reads (see _carried): their names,
+        # row expressions and types, and the scope and hazards they are translated in.
+        self._carry: list[tuple[str, pl.Expr, Any]] | None = None
+        self._home: tuple[_Scope, list[pl.Expr]] = (self._scope, self._hazards)
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
@@ -294,10 +302,71 @@ class Translator:
         return pl.lit(self.as_of, dtype=pl.Date)
 
     def _derivedref(self, node: ast.DerivedRef) -> pl.Expr | Num:
+        derived = self.ruleset.derived[node.name]
         if self._scope.var is not None:
-            raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
+            return self._carried(node, f"derived fact {node.name!r} inside a quantifier's element",
+                                 lambda: self._guarded(derived, self._value(derived.expr)))
         # Inlined: polars' optimiser shares common subexpressions between rules of one select.
-        return self._value(self.ruleset.derived[node.name].expr)
+        return self._guarded(derived, self._value(derived.expr))
+
+    def _carried(self, node: ast.Expr, construct: str, translate: Callable[[], pl.Expr | Num]) -> pl.Expr | Num:
+        """A value of the row (a subject's fact, a derived fact) read inside a quantifier's element.
+
+        ``list.eval`` cannot read other columns, so the value is carried into the list: each element
+        gains a field for it (null), and one more element, the carrier, holds the row's value;
+        inside the element it is read as that field's last entry, and the carrier's own results are
+        dropped (see :meth:`_over`). Only for a top-level quantifier over records, and a scalar value.
+        """
+        scope = self._scope
+        if (self._carry is None or scope.shape is None or scope.shape.kind != "record"
+                or isinstance(node.type, (ListType, RecordType)) or node.type is None):
+            raise self._refuse(node, construct)
+        carry = self._carry
+        hazards = self._hazards
+        self._scope, self._hazards = self._home
+        self._carry = None
+        try:
+            value = translate()
+        finally:
+            self._scope, self._hazards, self._carry = scope, hazards, carry
+        name = f"_outer{len(carry)}"
+        if isinstance(value, Num):
+            dtype: Any = pl.Int128 if value.digits > INT64_DIGITS else pl.Int64
+            carry.append((name, _int_expr(value.expr, value.digits), dtype))
+            return Num(pl.element().struct.field(name).last(), value.scale, value.digits, value.decimal)
+        dtype = {"bool": pl.Boolean, "date": pl.Date}.get(node.type.name, pl.String)
+        carry.append((name, value.cast(dtype), dtype))
+        return pl.element().struct.field(name).last()
+
+    @staticmethod
+    def _over(source: pl.Expr, shape: FrameShape, carry: list[tuple[str, pl.Expr, Any]]) -> Callable[[pl.Expr], pl.Expr]:
+        """``list.eval`` over a list's elements, with the carried values of :meth:`_carried`."""
+        if not carry:
+            return source.list.eval
+        nulls = [pl.lit(None, dtype=dtype).alias(name) for name, _, dtype in carry]
+        widened = source.list.eval(pl.element().struct.with_fields(nulls))
+        carrier = pl.struct([*(pl.lit(None, dtype=f.dtype).alias(f.name) for f in shape.dtype.fields),
+                             *(expr.alias(name) for name, expr, _ in carry)])
+        elements = pl.concat_list([widened, carrier])
+        count = source.list.len()
+        return lambda expr: elements.list.eval(expr).list.head(count)
+
+    def _blocked(self, derived: Derived) -> pl.Expr | None:
+        """Where a derived figure is not computed, as the row engine's ``requiring`` has it: some
+        requirement false (refused) or unknown; None for a figure without requirements."""
+        if not derived.requires:
+            return None
+        checks = [self._bool(r.expr) for r in derived.requires]
+        return pl.any_horizontal([c.is_null() | ~c for c in checks]).fill_null(True)
+
+    def _guarded(self, derived: Derived, value: pl.Expr | Num) -> pl.Expr | Num:
+        """``value`` (the figure's expression) made unknown where the figure is not computed."""
+        blocked = self._blocked(derived)
+        if blocked is None:
+            return value
+        if isinstance(value, Num):
+            return attrs.evolve(value, expr=pl.when(blocked).then(None).otherwise(value.expr))
+        return pl.when(blocked).then(None).otherwise(value)
 
     def _path(self, node: ast.Node, start: pl.Expr, shape: FrameShape, path: Sequence[str],
               judged_value: bool) -> tuple[pl.Expr, FrameShape]:
@@ -323,7 +392,7 @@ class Translator:
 
     def _factref(self, node: ast.FactRef) -> pl.Expr | Num:
         if self._scope.var is not None:
-            raise self._refuse(node, "a fact of the subject inside a quantifier's element")
+            return self._carried(node, "a fact of the subject inside a quantifier's element", lambda: self._factref(node))
         first, *rest = node.path
         if first not in self.shape.fields:
             raise self._refuse(node, f"fact {first!r}")
@@ -355,9 +424,16 @@ class Translator:
             found = self._membership(node)
             return ~found if node.op == "not_in" else found
         for side, other, flip in ((node.left, node.right, False), (node.right, node.left, True)):
-            side = self._unwrap(side)
+            guards = []
+            while isinstance(side, ast.DerivedRef) and self._scope.var is None:
+                derived = self.ruleset.derived[side.name]
+                guards.append(derived)
+                side = derived.expr
             if isinstance(side, ast.Arith) and side.op == "/":
-                return self._divide_compare(node, side, other, flip)
+                result: pl.Expr = self._divide_compare(node, side, other, flip)
+                for derived in reversed(guards):  # a named quotient with requirements is unknown where refused
+                    result = self._guarded(derived, result)  # type: ignore[assignment]
+                return result
         left, right = self._value(node.left), self._value(node.right)
         if isinstance(left, Num) != isinstance(right, Num):
             raise self._refuse(node, "a comparison of a number with a non-number")
@@ -432,9 +508,7 @@ class Translator:
         from n's digits; and if q = r, r has few digits and q' = q. Otherwise the rule is refused.
         """
         n, d = self._num(quotient.left), self._num(quotient.right)
-        if isinstance(self._unwrap(other), ast.Arith) and self._unwrap(other).op == "/":  # type: ignore[union-attr]
-            raise self._refuse(node, "a comparison of two quotients")
-        r = self._num(other)
+        r = self._num(other)  # another quotient is left to the row engine (see _arith)
         product = self._mul(node, r, d, check_decimal=False)
         a, b, _ = self._align(node, n, product)
         scale = max(n.scale, product.scale)
@@ -486,9 +560,13 @@ class Translator:
     # Arithmetic
 
     def _arith(self, node: ast.Arith) -> Num:
-        if node.op == "/":
-            raise self._refuse(node, "a division other than as a side of a comparison")
         a, b = self._num(node.left), self._num(node.right)
+        if node.op == "/":
+            # A quotient used otherwise than as a side of a comparison (a mean of growth rates, a sum of
+            # ratios) has no exact integer form: the row engine rounds it to 28 significant digits. Every
+            # row where it has a value is a hazard, decided by the row engine; elsewhere it is unknown.
+            self._hazard(a.expr.is_not_null() & b.expr.is_not_null())
+            return Num(pl.lit(None, dtype=pl.Int64), 0, 1, True)
         if node.op == "*":
             return self._mul(node, a, b)
         ea, eb, digits = self._align(node, a, b)
@@ -552,6 +630,8 @@ class Translator:
             # Whole years counted like an age: towards zero.
             years = pl.when(months >= 0).then(months // 12).otherwise(-((-months) // 12))
             return Num(years, 0, 5, False)
+        if func == "at":
+            return self._at(node)
         if func in ("year", "month", "day"):
             when = self._value(node.args[0])
             if isinstance(when, Num):
@@ -579,6 +659,42 @@ class Translator:
             return result
         raise self._refuse(node, f"function {func!r}")
 
+    def _at(self, node: ast.Call) -> pl.Expr | Num:
+        """``at(p.x, d)``: each dated value of x as a literal, chosen by the period d falls in. A day in
+        no period makes the row engine raise: such rows are hazards."""
+        param, day_node = node.args
+        assert isinstance(param, ast.ParamRef)
+        day = self._value(day_node)
+        if isinstance(day, Num):
+            raise self._refuse(node, "at() of a number")
+        values = self.ruleset.parameters[param.name].values
+        periods = []
+        for i, v in enumerate(values):
+            last = v.end if v.end is not None else (values[i + 1].start - timedelta(days=1) if i + 1 < len(values) else None)
+            inside = day >= pl.lit(v.start, dtype=pl.Date)
+            if last is not None:
+                inside = inside & (day <= pl.lit(last, dtype=pl.Date))
+            if isinstance(v.value, tuple):
+                raise self._refuse(node, "at() of a list parameter")
+            periods.append((inside, self._literal(node, v.value, param.type)))
+        self._hazard(day.is_not_null() & ~pl.any_horizontal([inside for inside, _ in periods]))
+        nums = [literal for _, literal in periods if isinstance(literal, Num)]
+        if nums and len(nums) != len(periods):
+            raise self._refuse(node, "at() of a parameter mixing numbers and other values")
+        if nums:
+            scale = max(n.scale for n in nums)
+            digits = max(n.digits + scale - n.scale for n in nums)
+            if digits > INT128_DIGITS:
+                raise self._refuse(node, "at() of numbers too large")
+            chosen: Any = pl.when(pl.lit(False)).then(None)
+            for inside, n in zip((inside for inside, _ in periods), nums):
+                chosen = chosen.when(inside).then(_int_expr(n.expr, digits) * (10 ** (scale - n.scale)))
+            return Num(_int_expr(chosen.otherwise(None), digits), scale, digits, any(n.decimal for n in nums))
+        chosen = pl.when(pl.lit(False)).then(None)
+        for inside, literal in periods:
+            chosen = chosen.when(inside).then(literal)
+        return chosen.otherwise(None)  # type: ignore[no-any-return]
+
     # Quantifiers
 
     def _quant(self, node: ast.Quant) -> pl.Expr | Num:
@@ -589,17 +705,22 @@ class Translator:
         if isinstance(source, Num):
             raise self._refuse(node, "a quantifier over a number")
         item_shape = self._list_item_shape(node.source)
-        outer_scope, outer_hazards = self._scope, self._hazards
-        self._scope, self._hazards = _Scope(node.var, item_shape), []
+        outer_scope, outer_hazards, outer_carry, outer_home = self._scope, self._hazards, self._carry, self._home
+        top = outer_scope.var is None
+        carry: list[tuple[str, pl.Expr, Any]] | None = [] if top else None
+        self._scope, self._hazards, self._carry = _Scope(node.var, item_shape), [], carry
+        if top:
+            self._home = (outer_scope, outer_hazards)
         try:
             keep = self._bool(node.where) if node.where is not None else None
             counts_var = node.func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
             element = None if counts_var else self._value(node.element)
             inner_hazards = self._hazards
         finally:
-            self._scope, self._hazards = outer_scope, outer_hazards
+            self._scope, self._hazards, self._carry, self._home = outer_scope, outer_hazards, outer_carry, outer_home
+        over = self._over(source, item_shape, carry or [])
         for h in inner_hazards:  # an element's hazard marks the row (conservatively: any element)
-            self._hazard(source.list.eval(h).list.any().fill_null(False))
+            self._hazard(over(h).list.any().fill_null(False))
         func = node.func
         if func in ("any", "all"):
             if isinstance(element, Num) or element is None:
@@ -609,7 +730,7 @@ class Translator:
             say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
             # One pass over the elements: each say coded false 0, unknown 1, true 2; the largest code
             # settles any (the smallest, all), an empty list having none.
-            coded = source.list.eval(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
+            coded = over(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
             extreme, settling = (coded.list.max(), 2) if func == "any" else (coded.list.min(), 0)
             return (pl.when(source.is_null()).then(None).when(extreme == settling).then(pl.lit(func == "any"))
                     .when(extreme == 1).then(None).otherwise(pl.lit(func == "all")))
@@ -619,7 +740,7 @@ class Translator:
             hit = pl.lit(True) if element is None else element
             per = hit if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(hit).otherwise(False)
             # One pass: an unknown element counts _UNKNOWN_COUNT, more than any list has elements.
-            total = source.list.eval(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
+            total = over(pl.when(per.is_null()).then(_UNKNOWN_COUNT).otherwise(per.cast(pl.Int64))).list.sum()
             return Num(pl.when(source.is_null() | (total >= _UNKNOWN_COUNT)).then(None).otherwise(total), 0, 10, False)
         if func == "sum":
             if not isinstance(element, Num):
@@ -629,7 +750,7 @@ class Translator:
             self._check_digits(node, digits, element.decimal)
             value = _int_expr(element.expr, digits)
             per = value if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(value).otherwise(0)
-            said = source.list.eval(per)
+            said = over(per)
             unknown = said.list.eval(pl.element().is_null()).list.any()
             total = said.list.sum()
             return Num(pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
@@ -662,10 +783,21 @@ class Translator:
         if isinstance(node, ast.DerivedRef):
             if self._scope.var is not None:
                 raise self._refuse(node, f"derived fact {node.name!r} inside a quantifier's element")
-            expr = self.ruleset.derived[node.name].expr
-            if node is self._unknown:  # a derived fact is unknown where its expression is
-                self._unknown = expr
-            return self._miss(expr)
+            derived = self.ruleset.derived[node.name]
+            expr = derived.expr
+            if not derived.requires:
+                if node is self._unknown:  # a derived fact is unknown where its expression is
+                    self._unknown = expr
+                return self._miss(expr)
+            # As compiler.requiring: a false requirement names its marker and nothing else is read;
+            # otherwise the unknown requirements' facts and the expression's.
+            checks = [self._helper(self._bool(r.expr)) for r in derived.requires]
+            refused = pl.any_horizontal([(~c).fill_null(False) for c in checks])
+            found = Missing({r.marker: (~c).fill_null(False) for r, c in zip(derived.requires, checks)})
+            read = _NOTHING
+            for requirement in derived.requires:
+                read = read.union(self._miss(requirement.expr))
+            return found.union(read.union(self._miss(expr)).gated(~refused))
         if isinstance(node, ast.FactRef):
             return Missing({self.ruleset.root + "." + ".".join(node.path): self._null(node)})
         if isinstance(node, ast.VarRef):

@@ -158,7 +158,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 class DatedSeries(Protocol):
     """A parameter's dated values, as ``at()`` reads them (``povrules.ruleset.model.Parameter``)."""
 
-    values: Sequence[Any]
+    @property
+    def values(self) -> Sequence[Any]:
+        """The dated values in order, each with ``start`` and ``end`` (None when open-ended)."""
 
     def at(self, day: date) -> Any:
         """The dated value in force on ``day`` (with its ``value``), or None."""

@@ -91,9 +91,13 @@ class DatedValue:
     start: str
     value: Any
     cite: dict[str, Any] | None
+    until: str | None = None  # the last day of a value with a term
 
     def to_dict(self) -> dict[str, Any]:
-        return {"from": self.start, "value": self.value, "cite": self.cite}
+        out = {"from": self.start, "value": self.value, "cite": self.cite}
+        if self.until is not None:
+            out["until"] = self.until
+        return out
 
 
 @attrs.frozen
@@ -274,7 +278,8 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...
 
 
 def _dated(pv: ParameterValue) -> DatedValue:
-    return DatedValue(pv.start.isoformat(), json_value(pv.value), _cite(pv.citation))
+    return DatedValue(pv.start.isoformat(), json_value(pv.value), _cite(pv.citation),
+                      pv.end.isoformat() if pv.end is not None else None)
 
 
 def _parameter_entry(p: Parameter) -> ParameterEntry:
@@ -363,7 +368,9 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
                                  for n in sorted(old.parameters.keys() - new.parameters.keys())),
         parameters_changed=tuple(parameters_changed),
         derived_changed=_named(dict(old.derived), dict(new.derived),
-                               lambda d: {"expr": expression_text(d.expr), "title": {"zh": d.title.zh, "en": d.title.en}}),
+                               lambda d: {"expr": expression_text(d.expr), "title": {"zh": d.title.zh, "en": d.title.en},
+                                          "requires": [{"expr": expression_text(r.expr), "cite": _cite(r.citation)}
+                                                       for r in d.requires]}),
         decisions_changed=_named(dict(old.decisions), dict(new.decisions), decision_fields),
         changes=own,
     )
