@@ -586,3 +586,17 @@ def test_a_mean_of_growth_rates_goes_to_the_row_engine_in_columns() -> None:
     assert decided["outcome"].to_list() == [m.outcome for m in made]
     assert decided["missing"].to_list() == [list(m.missing) for m in made]
     assert {m.outcome for m in made} == {"met", "not_met", "undetermined"}
+
+
+def test_a_stored_record_shows_the_refusal_and_no_value_on_the_date_for_at(computed: povrules.Ruleset) -> None:
+    from povrules.audit import make_record
+    from povrules.trace import explain_record
+
+    short = povrules.evaluate(household("2019-05-01", "2020-04-29"), computed, "identify", as_of=date(2021, 6, 30))
+    low = next(r for r in short.trace()["rules"] if r["id"] == "low_income")
+    # county_average is read through at() only: its value on the evaluation date is not the one used.
+    assert [p["name"] for p in low["parameters"]] == ["share"]
+    text = explain_record(make_record(short), "en")
+    assert "figure refused: income_12m.requires[0], income_12m.requires[1]" in text
+    assert "facts still needed" not in text
+    assert "figure refused: income_12m (requirement 1 not met: months_between(" in text

@@ -611,6 +611,7 @@ def _text_fields(model: type[BaseModel], seen: set[type]) -> set[tuple[str, str]
 NOT_PERSONAL = {
     ("Village", "id"), ("Village", "name"), ("Village", "county"), ("Village", "poverty_areas"),
     ("County", "id"), ("County", "name"),
+    ("ComparisonVillage", "id"),  # another village of the county, compared with in a village ruleset
 }
 
 

@@ -12,7 +12,8 @@ Exit codes
        ``verify-log``: the log verified)
     1  the command ran and found something: ``lint`` a misquoted clause, ``test`` a failing case,
        ``verify-log`` a problem in the log, ``replay`` a divergent decision, ``repair`` and
-       ``log-head`` a log that fails verification before any crashed tail
+       ``log-head`` a log that fails verification before any crashed tail, ``mutate`` a surviving
+       mutant not listed as equivalent, a stale equivalents entry or a score under ``--min-score``
     2  bad input: usage, an unreadable, special or oversized file, malformed or too deeply nested
        JSON, facts failing validation, an invalid or unknown ruleset, a malformed record, a ruleset
        version not in the store, an evaluation error; a write that fails
@@ -48,7 +49,8 @@ EPILOG = """exit codes:
   0  success (replay: identical; verify-log: the log verifies)
   1  the command ran and found problems (lint: a quote that does not match its source;
      test: a policy test case that fails; verify-log: a problem in the log; replay: divergent;
-     repair, log-head: the log fails verification)
+     repair, log-head: the log fails verification; mutate: a survivor not listed as equivalent,
+     a stale equivalents entry, or a score under --min-score)
   2  bad input: usage, unreadable, special or oversized file, malformed JSON, invalid ruleset,
      facts, record or policy test file, a ruleset version not in the store, a truncated log
      passed to --log, evaluation error; a write that fails (a full disk); nothing is written

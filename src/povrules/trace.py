@@ -101,6 +101,8 @@ def _static(decision: Decision, rule: Any) -> _Static:
     in_force = decision.parameters
     parameters = []
     for name in rule.parameters:
+        if name in rule.dated_parameters:
+            continue  # read only through at(p.x, <date>): its value is in the condition, not the one on as_of
         pv = in_force.get(name)
         parameters.append((name, pv.value if pv else None, str(pv.start) if pv else None,
                            ruleset.parameters[name].unit or None,
@@ -504,7 +506,15 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
         + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
     ]
     if record["missing"]:
-        lines.append(f"  {words['missing']}{colon}{', '.join(record['missing'])}")
+        rules = trace.get("rules", []) if isinstance(trace, dict) else []
+        markers = {r.get("marker") for rule in rules if isinstance(rule, dict)
+                   for r in rule.get("refused", []) if isinstance(r, dict)}
+        facts = [path for path in record["missing"] if path not in markers]
+        refused = [path for path in record["missing"] if path in markers]
+        if facts:
+            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
+        if refused:
+            lines.append(f"  {words['refused']}{colon}{', '.join(refused)}")
     if trace.get("possible"):
         lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
     for rule in trace.get("rules", []):

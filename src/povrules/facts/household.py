@@ -68,9 +68,9 @@ def _period_in_order(end: date | None, info: ValidationInfo) -> date | None:
 class IncomeItem(FactModel):
     """One item of income, with the period it was earned over (收入明细).
 
-    Texts define income by computation over a named period (营口: 5月1日 to 30 April; 黔西南: the
-    12 months before the procedure), so an item keeps its own period: a ruleset sums the items and
-    states which period it requires. An unknown period leaves such a requirement unknown.
+    Texts define income by computation over a named period (营口: 5月1日 to 4月30日 of the next year),
+    so an item keeps its own period: a ruleset sums the items and states which period it requires.
+    An unknown period leaves such a requirement unknown.
     """
 
     kind: IncomeKind = Field(description="Kind of income: wage (工资性), business (经营性, 生产经营), property (财产性), "
