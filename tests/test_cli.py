@@ -41,8 +41,9 @@ def test_schema_of_other_subjects(capsys, subject, title, field):
 def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
     village = tmp_path / "village.json"
     village.write_text(json.dumps({"id": "新村", "is_poor_village": True, "income": {
-        "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000",
-        "county_non_poor_villages_growth": "12.5"}}), encoding="utf-8")
+        "year": 2016, "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000"},
+        "county_non_poor_villages": [{"id": "西坝村", "year": 2016, "disposable_per_capita": "9000",
+                                      "disposable_per_capita_previous": "8000"}]}), encoding="utf-8")
     rs = str(ROOT / "rulesets" / "cn-yunnan-weishan-village")
     code, out, _ = run(capsys, "decide", rs, "one_higher", str(village), "--as-of", "2016-12-31")
     trace = json.loads(out)
@@ -60,7 +61,7 @@ def test_schema_of_traces(capsys):
 def test_check_lists_every_ruleset_with_its_digest(capsys):
     code, out, _ = run(capsys, "check", str(ROOT / "rulesets"))
     assert code == 0
-    assert "cn-yunnan-weishan 2016.2 sha256:" in out and "cn-hunan-county-plan4 2021.2 sha256:" in out
+    assert "cn-yunnan-weishan 2016.3 sha256:" in out and "cn-hunan-county-plan4 2021.2 sha256:" in out
 
 
 def test_lint_passes_on_the_shipped_rulesets(capsys):

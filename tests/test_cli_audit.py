@@ -331,7 +331,7 @@ STORE = str(ROOT / "rulesets")
 def test_replay_identical(capsys, record_file):
     code, out, err = run(capsys, "replay", str(record_file), "--store", STORE)
     assert code == 0 and err == "" and out.startswith("Replay identical: record sha256:")
-    assert "cn-yunnan-weishan 2016.2" in out
+    assert "cn-yunnan-weishan 2016.3" in out
 
 
 def test_replay_json(capsys, record_file):
@@ -367,7 +367,7 @@ def test_replay_missing_ruleset_version_fails_in_one_line(capsys, tmp_path, reco
     other = str(ROOT / "rulesets" / "cn-hunan-county-plan4")
     code, out, err = run(capsys, "replay", str(record_file), "--store", other, "-o", str(output))
     assert code == 2 and out == "" and one_line(err) and not output.exists()
-    assert "ruleset cn-yunnan-weishan 2016.2 (sha256:" in err and "is not in the store" in err
+    assert "ruleset cn-yunnan-weishan 2016.3 (sha256:" in err and "is not in the store" in err
 
 
 def _git_checkout() -> bool:

@@ -172,8 +172,13 @@ def clean_assets(build):
 
 
 def candidate(build, dibao=True, **facts):
-    """A dibao household with all five looks recorded and none of the five exclusions."""
-    base = {"registration": {"dibao": dibao}, "five_looks": build.five_looks(), "assets": clean_assets(build),
+    """A dibao household judged among the poorest, all five looks recorded, none of the five exclusions.
+
+    With ``dibao=False`` it is registered poor, so in neither pool of line 269.
+    """
+    registration = {"dibao": True} if dibao else {"dibao": False, "status": "registered_poor"}
+    base = {"registration": registration, "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
+            "five_looks": build.five_looks(), "assets": clean_assets(build),
             "members": [{"is_public_official": False}]}
     for key, value in facts.items():
         base[key] = {**base[key], **value} if key == "assets" else value
@@ -187,7 +192,7 @@ def identify(weishan, household, as_of=WEISHAN_AS_OF):
 def test_a_candidate_with_no_exclusion_is_identified(weishan, build, status_of):
     d = identify(weishan, candidate(build))
     assert d.outcome == "identified" and d.missing == ()
-    assert d.reasons == ("dibao_household", "five_looks_recorded")
+    assert d.reasons == ("registration_pool", "among_poorest", "five_looks_recorded")
     assert all(status_of(d)[rule] == "not_applicable" for rule in EXCLUSION_FACTS)
 
 
@@ -229,15 +234,19 @@ def new_house(origin: str, new: bool = True) -> dict:
 
 @pytest.mark.parametrize("facts", [
     {"assets": {"vehicles": [{"kind": "engineering_machinery"}, {"kind": "large_agricultural_machinery"}]}},
-    new_house("dilapidated_renovation_subsidy"),
-    new_house("poverty_relocation"),
-    new_house("disaster_rebuild"),
     {"assets": {"properties": [{**new_house("purchase", new=False)["assets"]["properties"][0],
                                 "kind": "commodity_housing", "location": "rural"}]}},
     new_house("self_build", new=False),
-], ids=["machinery", "renovation", "relocation", "disaster-rebuild", "rural-commodity-housing", "old-house"])
+], ids=["machinery", "rural-commodity-housing", "old-house"])
 def test_what_the_interpretations_do_not_count_as_exclusions(weishan, build, facts):
     assert identify(weishan, candidate(build, **facts)).outcome == "identified"
+
+
+@pytest.mark.parametrize("origin", ["dilapidated_renovation_subsidy", "poverty_relocation", "disaster_rebuild"])
+def test_no_origin_exempts_a_new_house(weishan, build, origin):
+    # 「有新建住房的不录」 is unqualified, as 有机动车的不录 is (I-002-2).
+    d = identify(weishan, candidate(build, **new_house(origin)))
+    assert d.outcome == "excluded" and d.reasons == ("wubulu_new_house",)
 
 
 def test_an_unknown_exclusion_fact_is_the_only_one_missing(weishan, build):
@@ -249,7 +258,8 @@ def test_an_unknown_exclusion_fact_is_the_only_one_missing(weishan, build):
 
 
 @pytest.mark.parametrize("change, reason", [
-    ({"registration": {"dibao": False}}, "dibao_household"),
+    ({"registration": {"dibao": False, "status": "registered_poor"}}, "registration_pool"),
+    ({"assessments": {"among_poorest": {"value": False, "by": "村民小组长 王某", "on": "2016-03-20"}}}, "among_poorest"),
     ({"five_looks": {**{k: {"assessed_on": "2016-05-01", "assessor": "王某"} for k in
                         ("housing", "durables", "labour", "industry")},
                      "burden": {"assessed_on": "2016-07-01", "assessor": "王某"}}}, "five_looks_recorded"),
@@ -276,7 +286,8 @@ def family(build, hid, *, ill=False, disability=0, student=False, able=True, gra
         {"health": "serious_illness" if ill else "healthy", "disability_grade": disability,
          "enrolled_in_school": student, "labour_capacity": "full" if able else "weak"},
     ]
-    base = {"registration": {"dibao": True}, "five_looks": build.five_looks(), "assets": clean_assets(build),
+    base = {"registration": {"dibao": True}, "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
+            "five_looks": build.five_looks(), "assets": clean_assets(build),
             "members": [{**m, "is_public_official": False} for m in members],
             "guarantees": {"dwelling_safety_grade": grade}, "disaster": {"severity": disaster}}
     base.update(facts)

@@ -305,3 +305,25 @@ def test_every_amount_the_schema_accepts_the_model_accepts(validator, amount):
     data = {"id": "h1", "income": {"per_capita_net": amount}}
     assert list(validator.iter_errors(data)) == []
     assert povrules.parse_household(data).income.per_capita_net == Decimal(str(amount))
+
+
+def test_authoring_guide_lists_exactly_the_judged_facts_of_the_model():
+    """docs/authoring.md names every judged household fact, and no other, so authors find the one to read."""
+    from pathlib import Path
+
+    from povrules.lang.types import ListType, RecordType, record_of
+
+    def judged(record: RecordType, prefix: str) -> set[str]:
+        found = set()
+        for name, field in record.fields.items():
+            if field.judged:
+                found.add(prefix + name)
+            inner = field.type.item if isinstance(field.type, ListType) else field.type
+            if isinstance(inner, RecordType) and inner.name not in ("Judged",):
+                found |= judged(inner, prefix + name + ("[]." if isinstance(field.type, ListType) else "."))
+        return found
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = text.split("The fact model holds these judged facts:", 1)[1].split("\nA new qualifier", 1)[0]
+    listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("- `")}
+    assert listed == judged(record_of(povrules.Household), "")

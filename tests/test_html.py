@@ -157,10 +157,10 @@ def excluded(weishan, weishan_households) -> povrules.Decision:
 @pytest.fixture(scope="module")
 def undetermined(weishan, weishan_households) -> povrules.Decision:
     data = json.loads(json.dumps(weishan_households["WS-0102"]))
-    del data["registration"]["dibao"]  # the dibao pool is the first criterion: without it nothing is decided
+    del data["assessments"]["among_poorest"]  # 最贫困 is a criterion: without the judgement nothing is decided
     decision = identify(weishan, data)
     assert decision.outcome == "undetermined"
-    assert decision.missing == ("hh.registration.dibao",)
+    assert decision.missing == ("hh.assessments.among_poorest",)
     return decision
 
 
@@ -220,7 +220,7 @@ def test_trace_is_collapsible_with_one_entry_per_rule_tried(excluded):
     summary = details.children_named("summary")[0].text()
     assert f"{len(excluded.results)} 条规则" in summary
     entries = details.find("ol", "pv-rules").children_named("li")
-    assert len(entries) == len(excluded.results) == 7
+    assert len(entries) == len(excluded.results) == 8
     assert [li.attrs["data-rule"] for li in entries] == [r.rule.id for r in excluded.results]
     assert [li.attrs["data-status"] for li in entries] == [r.status for r in excluded.results]
     assert not root.find_all("script")
@@ -251,13 +251,13 @@ def test_trace_conditions_show_expression_values_and_result_with_failures_marked
 
 
 def test_rules_not_met_are_highlighted_and_marked(weishan, weishan_households):
-    decision = identify(weishan, weishan_households["WS-0106"])  # not on dibao
+    decision = identify(weishan, weishan_households["WS-0106"])  # judged not among the poorest
     assert decision.outcome == "not_identified"
     root = view(decision.html("zh"))
     entries = {li.attrs["data-rule"]: li for li in root.find("details").find("ol").children_named("li")}
-    dibao = entries["dibao_household"]
-    assert "pv-fail" in dibao.classes and "pv-decisive" in dibao.classes
-    assert dibao.text().lstrip().startswith("✘") and "不满足" in dibao.text()
+    poorest = entries["among_poorest"]
+    assert "pv-fail" in poorest.classes and "pv-decisive" in poorest.classes
+    assert poorest.text().lstrip().startswith("✘") and "不满足" in poorest.text()
     assert "pv-fail" not in entries["five_looks_recorded"].classes
     assert "pv-pass" in entries["five_looks_recorded"].classes and "满足" in entries["five_looks_recorded"].text()
     # an exception that does not apply is the ordinary case: marked, not highlighted
@@ -270,13 +270,13 @@ def test_undetermined_lists_the_missing_facts_and_the_possible_outcomes(undeterm
     badge_node = root.find("span", "pv-badge")
     assert "无法判定" in badge_node.text() and "pv-open" in badge_node.classes
     missing = root.find("ul", "missing")
-    assert [li.text() for li in missing.children_named("li")] == ["hh.registration.dibao"]
+    assert [li.text() for li in missing.children_named("li")] == ["hh.assessments.among_poorest"]
     possible = root.find("p", "pv-possible").text()
     assert "识别为贫困户" in possible and "不识别" in possible
     assert root.find("p", "pv-reasons").text() == "没有起决定作用的规则"
     entry = next(li for li in root.find("details").find("ol").children_named("li")
-                 if li.attrs["data-rule"] == "dibao_household")
-    assert "pv-unknown" in entry.classes and "尚缺事实" in entry.text() and "hh.registration.dibao" in entry.text()
+                 if li.attrs["data-rule"] == "among_poorest")
+    assert "pv-unknown" in entry.classes and "尚缺事实" in entry.text() and "hh.assessments.among_poorest" in entry.text()
     en = view(undetermined.html("en"))
     assert en.find("h4").text() == "Facts still needed"
 
@@ -389,7 +389,7 @@ def test_untraced_decision_says_its_conditions_were_not_recorded(weishan, weisha
     decision = identify(weishan, weishan_households["WS-0107"], trace=False)
     root = view(decision.html("en"))
     entries = root.find("details").find("ol").children_named("li")
-    assert len(entries) == 7 and not root.find("details").find_all("table")
+    assert len(entries) == 8 and not root.find("details").find_all("table")
     assert all("not recorded" in li.text() for li in entries)
 
 
@@ -496,7 +496,7 @@ def test_ruleset_view_shows_id_version_digest_and_title(weishan):
     assert root.find("h3").text() == weishan.title.en
     meta = dict(zip((dt.text() for dt in root.find("dl").children_named("dt")),
                     root.find("dl").children_named("dd")))
-    assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.2"
+    assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.3"
     digest = meta["Digest"].find("code")
     assert digest.text() == weishan.digest[:19] and len(digest.text()) < len(weishan.digest)
     assert digest.attrs["title"] == weishan.digest

@@ -29,20 +29,23 @@ def county_rs() -> povrules.Ruleset:
     return povrules.load_ruleset(ROOT / "cn-yunnan-weishan-county")
 
 
-def village(growth_previous: str = "6000", growth_now: str = "6600", county_average: str = "10", **facts):
-    income = {"disposable_per_capita": growth_now, "disposable_per_capita_previous": growth_previous,
-              "county_non_poor_villages_growth": county_average}
-    return povrules.parse_facts({"id": "新村", "is_poor_village": True, "income": income, **facts}, "village")
+def village(growth_previous: str = "6000", growth_now: str = "6600", other_now: str = "8800", **facts):
+    """A poor village growing 6000 → 6600 (10 %), beside one non-poor village growing 8000 → ``other_now``."""
+    income = {"year": 2016, "disposable_per_capita": growth_now, "disposable_per_capita_previous": growth_previous}
+    others = [{"id": "西坝村", "year": 2016, "disposable_per_capita": other_now, "disposable_per_capita_previous": "8000"}]
+    return povrules.parse_facts({"id": "新村", "is_poor_village": True, "income": income,
+                                 "county_non_poor_villages": others, **facts}, "village")
 
 
-@pytest.mark.parametrize(("average", "outcome"), [("9.99", "met"), ("10", "not_met"), ("10.01", "not_met")])
-def test_one_higher_is_strictly_higher_growth(village_rs, average, outcome):
-    # 6000 → 6600 is 10 % growth; 高于 is strict.
-    assert povrules.evaluate(village(county_average=average), village_rs, "one_higher", as_of=AS_OF).outcome == outcome
+@pytest.mark.parametrize(("other_now", "outcome"), [("8799.20", "met"), ("8800", "not_met"), ("8800.80", "not_met")])
+def test_one_higher_is_strictly_higher_growth(village_rs, other_now, outcome):
+    # 6000 → 6600 is 10 % growth, against 9.99 %, 10 % and 10.01 %; 高于 is strict.
+    decision = povrules.evaluate(village(other_now=other_now), village_rs, "one_higher", as_of=AS_OF)
+    assert decision.outcome == outcome
 
 
 def test_one_higher_is_asked_of_poor_villages_only(village_rs):
-    d = povrules.evaluate(village(county_average="1", is_poor_village=False), village_rs, "one_higher", as_of=AS_OF)
+    d = povrules.evaluate(village(other_now="8080", is_poor_village=False), village_rs, "one_higher", as_of=AS_OF)
     assert d.outcome == "not_met"
     assert d.reasons == ("poor_village",)
 
@@ -51,7 +54,7 @@ def test_a_missing_village_figure_is_named_with_the_village_root(village_rs):
     facts = povrules.parse_facts({"id": "v", "is_poor_village": True}, "village")
     d = povrules.evaluate(facts, village_rs, "one_higher", as_of=AS_OF)
     assert d.outcome == "undetermined"
-    assert d.missing == ("village.income.county_non_poor_villages_growth", "village.income.disposable_per_capita",
+    assert d.missing == ("village.county_non_poor_villages", "village.income.disposable_per_capita",
                          "village.income.disposable_per_capita_previous")
 
 

@@ -722,6 +722,8 @@ class _Gen:
         a.update(zip(_PLAIN_JUDGED, itemgetter(*codes)((None, judged_true, judged_false))))
         unknown = [_PLAIN_JUDGED[i] for i, code in enumerate(codes) if not code] if 0 in codes else []
         low = pcn <= p.risk_income
+        # 最贫困 (among the poorest), judged at the same visit: the low-income households, with no draw of its own.
+        a["among_poorest"] = judged_true if low else judged_false
         risk = rnd() < (p.risk_share_low if low else p.risk_share_high)
         shock = not low and rnd() < p.shock_share
         causes: tuple[str, ...] = ()

@@ -278,6 +278,9 @@ class Assessments(FactModel):
     overall_hardship: Judged[bool] | None = fact(
         "综合困难状况", "Hardship weighed across labour, willingness, health, education, housing and assets (综合…困难状况, judged)"
     )
+    among_poorest: Judged[bool] | None = fact(
+        "最贫困", "Among the poorest households (最贫困: the texts give no measure, judged)"
+    )
     uninhabitable_location: Judged[bool] | None = fact(
         "一方水土不能养活一方人", "Lives where the land cannot support its people, or in a harsh remote natural village (judged)"
     )
