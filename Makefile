@@ -17,6 +17,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m mypy
+	$(BIN)/ruff check src
 	$(BIN)/povrules lint --sources ../shared/seeds rulesets/
 	$(BIN)/povrules test rulesets/
 	$(BIN)/povrules mutate rulesets/
@@ -52,4 +54,4 @@ bench-columnar-stream: $(STAMP)
 	$(BIN)/python benchmarks/columnar_stream.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

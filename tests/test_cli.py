@@ -61,7 +61,7 @@ def test_schema_of_traces(capsys):
 def test_check_lists_every_ruleset_with_its_digest(capsys):
     code, out, _ = run(capsys, "check", str(ROOT / "rulesets"))
     assert code == 0
-    assert "cn-yunnan-weishan 2016.3 sha256:" in out and "cn-hunan-county-plan4 2021.2 sha256:" in out
+    assert "cn-yunnan-weishan 2016.3 sha256:" in out and "cn-hunan-county-plan4 2021.3 sha256:" in out
 
 
 def test_lint_passes_on_the_shipped_rulesets(capsys):

@@ -556,8 +556,10 @@ def test_ruleset_view_escapes_rule_text(weishan):
 
 def test_a_collect_table_shows_every_label_given():
     ruleset = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
-    members = [{"id": "a", "age": 40, "health": "serious_illness", "disability_grade": 1, "adl_status": "independent"},
-               {"id": "b", "age": 75, "health": "healthy", "disability_grade": 0, "adl_status": "independent"}]
+    members = [{"id": "a", "lives_with_household": True, "age": 40, "health": "serious_illness", "disability_grade": 1,
+                "adl_status": "independent"},
+               {"id": "b", "lives_with_household": True, "age": 75, "health": "healthy", "disability_grade": 0,
+                "adl_status": "independent"}]
     household = povrules.parse_household({"id": "f-2", "rural_hukou": True, "members": members})
     decision = povrules.evaluate(household, ruleset, "focus_group", as_of=HUNAN_DAY)
     assert decision.labels == ("serious_illness", "severe_disability")

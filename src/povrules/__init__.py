@@ -15,7 +15,16 @@ For a caseload, ``evaluate_iter`` decides one household at a time in constant me
 from povrules._version import __version__
 from povrules.compare import Cause, Change, Comparison, Sweep, compare, sweep
 from povrules.engine import (
-    Decision, Plan, Ranking, RankEntry, RuleResult, evaluate, evaluate_iter, evaluate_many, plan, rank,
+    Decision,
+    Plan,
+    RankEntry,
+    Ranking,
+    RuleResult,
+    evaluate,
+    evaluate_iter,
+    evaluate_many,
+    plan,
+    rank,
 )
 from povrules.errors import EvaluationError, FactsError, JurisdictionWarning, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
 import attrs
 from pydantic import ValidationError
@@ -41,11 +41,19 @@ from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
 from povrules.errors import FactsError, JurisdictionWarning, PovrulesError
-from povrules.facts import SUBJECTS, personal_fields, problems_of, validate_json
+from povrules.facts import SUBJECTS, FactModel, personal_fields, problems_of, subject_id, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
 
-__all__ = ["TABLE_COLUMNS", "BatchError", "BatchReport", "Output", "decide_caseload"]
+__all__ = ["TABLE_COLUMNS", "BatchError", "BatchReport", "ByteSink", "Output", "decide_caseload"]
+
+class ByteSink(Protocol):
+    """A stream output bytes can go to: a binary file, or anything else that writes and flushes them."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> object: ...
+
 
 Output = Literal["trace", "record", "text", "table"]
 """What is written for each subject: its trace (JSON Lines), its decision record (JSON Lines), its
@@ -135,10 +143,10 @@ def _decide_in_worker(items: Sequence[tuple[str, Any]]) -> _Done:
     return _decide_chunk(items, *_worker)
 
 
-def _shown_id(facts: Any, job: _Job) -> str | None:
+def _shown_id(facts: FactModel, job: _Job) -> str:
     """The subject's id as the output may show it: its keyed hash when the run redacts."""
-    value = getattr(facts, "id", None)
-    if job.redact_key is not None and isinstance(value, str) and "id" in personal_fields(type(facts)):
+    value = subject_id(facts)
+    if job.redact_key is not None and "id" in personal_fields(type(facts)):
         return redact_id(value, job.redact_key)
     return value
 
@@ -245,13 +253,13 @@ class _Sink:
     spooled copy (a temporary file, not memory) at the end; a table goes through its own writer.
     """
 
-    def __init__(self, output: str | os.PathLike[str] | IO[bytes] | None, kind: Output):
+    def __init__(self, output: str | os.PathLike[str] | ByteSink | None, kind: Output):
         self.kind = kind
         self.table: Any = None
         self.file: IO[bytes] | None = None  # the temporary file written while deciding
         self.temp: Path | None = None
         self.target: Path | None = None
-        self.stream: IO[bytes] | None = None  # the stream the spooled output is copied to at the end
+        self.stream: ByteSink | None = None  # the stream the spooled output is copied to at the end
         if kind == "table":
             if output is None or not isinstance(output, (str, os.PathLike)):
                 raise BatchError("a decision table is written to a file (.parquet or .csv)")
@@ -313,7 +321,7 @@ def decide_caseload(
     source: str | os.PathLike[str] | IO[bytes] | Iterable[Item],
     *,
     as_of: date,
-    output: str | os.PathLike[str] | IO[bytes] | None = None,
+    output: str | os.PathLike[str] | ByteSink | None = None,
     write: Output = "trace",
     lang: str = "zh",
     log: str | os.PathLike[str] | None = None,
@@ -362,10 +370,11 @@ def decide_caseload(
         raise ValueError(f"facts must be {' or '.join(FACTS_MODES)}, not {facts!r}")
     job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced, facts)
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
+        # A stream is told from an iterable of items by its read(), by which mypy does not narrow a union.
         items: Iterable[Item] = read_caseload(source, format=format, mapping=mapping,  # type: ignore[arg-type]
                                               subject=ruleset.subject)
     else:
-        items = source  # type: ignore[assignment]
+        items = source
     started = time.perf_counter()
     sink = _Sink(output, write)
     outcomes: Counter[str] = Counter()

@@ -30,18 +30,22 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from povrules.audit import RecordError, explain_record, load_record, verify_log
 from povrules.audit.log import parse_head
 from povrules.audit.record import MIN_KEY_BYTES
-from povrules.citations import check_citations
+from povrules.citations import CitationProblem, check_citations
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, facts_schema
 from povrules.policytest import case_citation_problems, load_policy_file, policy_test_files, run_case
 from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
 from povrules.ruleset import load_ruleset
 from povrules.trace import trace_schema
+
+if TYPE_CHECKING:  # imported where used: a command loads only what it runs
+    from povrules.audit.replay import RulesetStore
+    from povrules.batch import Output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -183,7 +187,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     sources = Path(args.sources)
     if not sources.is_dir():
         raise _Failure(f"{args.sources}: no such folder of sources")
-    problems = []
+    problems: list[CitationProblem | str] = []
     files = _ruleset_files(args.rulesets)
     for file in files:
         ruleset = load_ruleset(file)
@@ -261,7 +265,7 @@ def _key(path: str | None, option: str) -> bytes | None:
 TABLE_FORMATS = ("parquet", "csv")
 
 
-def _output_kind(args: argparse.Namespace, recording: bool) -> tuple[str, str | None]:
+def _output_kind(args: argparse.Namespace, recording: bool) -> tuple[Output, str | None]:
     """(what each subject gives, the table format): from --format, else from the output's extension."""
     fmt = args.format
     if fmt is None:
@@ -333,8 +337,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     progress = _Progress(total)
     try:
         report = decide_caseload(
-            ruleset, args.decision, source, as_of=as_of, write=write,  # type: ignore[arg-type]
-            output=args.output if args.output is not None or args.log is not None else _stdout(),  # type: ignore[arg-type]
+            ruleset, args.decision, source, as_of=as_of, write=write,
+            output=args.output if args.output is not None or args.log is not None else _stdout(),
             lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
             trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update,
             anchor_key=anchor_key)
@@ -393,7 +397,7 @@ def _read_facts(path: str) -> dict[str, Any]:
     return facts
 
 
-def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict:
+def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """A record file, parsed and verified; any problem is one line naming the file and the field."""
     name = "<stdin>" if path == "-" else path
     try:
@@ -485,7 +489,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> RulesetStore | None:
     from povrules.audit.replay import RulesetStore
 
     if args.git is not None:
@@ -508,6 +512,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.with_current is not None:
         result = replay_with_current(record, load_ruleset(args.with_current), store, facts=facts)
+    elif store is None:  # refused above: without --with-current a store is named
+        raise _Failure("say where the recorded ruleset is: --store DIR or --git REV")
     else:
         result = replay(record, store, facts=facts)
     if args.format == "json":
@@ -581,6 +587,10 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"povrules {__import__('povrules').__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def _described(parser: argparse.ArgumentParser) -> str:
+        """A command's description so far (``command`` gives each one)."""
+        return parser.description or ""
+
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=help, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -603,7 +613,7 @@ def parser() -> argparse.ArgumentParser:
 
     decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) or a whole "
                                "caseload, with traces, explanations, decision records or a decision table.")
-    decide.description += (
+    decide.description = _described(decide) + (
         "\n\nThe input is one JSON document, or a caseload: JSON Lines (.jsonl), Parquet (.parquet), or CSV and Excel\n"
         "(.csv, .xlsx) with a column mapping (--mapping; see docs/caseloads.md). It is read as a stream and\n"
         "decided by --workers processes; the output is the same, byte for byte, whatever their number.\n"
@@ -647,10 +657,11 @@ def parser() -> argparse.ArgumentParser:
     decide.set_defaults(run=cmd_decide)
 
     test = command("test", "Run the policy tests (YAML cases in each ruleset's tests/ folder) and report failures.")
-    test.description += ("\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
-                         "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
-                         "A bad test file\nor ruleset stops the run before any case with one line naming "
-                         "file:line:col.")
+    test.description = _described(test) + (
+        "\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
+        "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
+        "A bad test file\nor ruleset stops the run before any case with one line naming "
+        "file:line:col.")
     test.add_argument("paths", nargs="+", metavar="PATH",
                       help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
@@ -658,7 +669,7 @@ def parser() -> argparse.ArgumentParser:
 
     mutate = command("mutate", "Mutation testing of rulesets: change each number, date, comparator, and/or, list "
                                "element, exception and table row by one step and check that a policy test fails.")
-    mutate.description += (
+    mutate.description = _described(mutate) + (
         "\n\nEach mutant is run against the policy tests of its ruleset and of every ruleset extending it. The\n"
         "report gives per ruleset total / killed / survived / equivalent / stillborn and the score\n"
         "killed / (total - stillborn), then every survivor as 'file:line:col: operator: before → after\n"
@@ -678,20 +689,22 @@ def parser() -> argparse.ArgumentParser:
     mutate.set_defaults(run=cmd_mutate)
 
     explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
-    explain.description += ("\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
-                            "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
-                            "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
+    explain.description = _described(explain) + (
+        "\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
+        "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
+        "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
     explain.add_argument("record", help="a record file (one povrules.record.v1 JSON document), or - for standard input")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
     explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     explain.set_defaults(run=cmd_explain)
 
     verify = command("verify-log", "Verify a decision log's hash chain from its first line to its last.")
-    verify.description += ("\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
-                           "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
-                           "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
-                           "a cut, or\nunanchored lines, when a head or a key is given) it prints "
-                           "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
+    verify.description = _described(verify) + (
+        "\n\nPrints the number of records, the head (last seq and digest: keep it elsewhere to "
+        "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
+        "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
+        "a cut, or\nunanchored lines, when a head or a key is given) it prints "
+        "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     verify.add_argument("--anchor-key-file", metavar="PATH",
                         help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "
@@ -702,24 +715,26 @@ def parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=cmd_verify_log)
 
     head = command("log-head", "Print a verified decision log's head, 'SEQ DIGEST', to keep elsewhere.")
-    head.description += ("\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
-                         "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
-                         "there, then\nfail. A log that does not verify gives no head (exit 1).")
+    head.description = _described(head) + (
+        "\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
+        "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
+        "there, then\nfail. A log that does not verify gives no head (exit 1).")
     head.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     head.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     head.set_defaults(run=cmd_log_head)
 
     repair = command("repair", "Remove a crashed tail from a decision log, saying what is removed.")
-    repair.description += ("\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
-                           "write cut\nshort). The log is verified first, under its lock: if anything before the "
-                           "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
-                           "bytes, records and digests\nremoved.")
+    repair.description = _described(repair) + (
+        "\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
+        "write cut\nshort). The log is verified first, under its lock: if anything before the "
+        "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
+        "bytes, records and digests\nremoved.")
     repair.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     repair.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
     repair.set_defaults(run=cmd_repair)
 
     replay = command("replay", "Decide a recorded decision again under the ruleset it names, and compare.")
-    replay.description += (
+    replay.description = _described(replay) + (
         "\n\nThe ruleset is found by the content digest the record names, in a store: folders of versioned\n"
         "rulesets (--store) or the rulesets folder of a git revision (--git). If the store does not hold it,\n"
         "replay stops (exit 2): it never falls back to another version. The record's facts are evaluated\n"
@@ -747,8 +762,9 @@ def parser() -> argparse.ArgumentParser:
 
     diff = command("diff", "List what changed between two versions of a ruleset: rules, parameters (with dates), "
                            "derived facts and decisions.")
-    diff.description += ("\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
-                         "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
+    diff.description = _described(diff) + (
+        "\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
+        "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
     diff.add_argument("old", metavar="OLD", help="the older ruleset file or folder")
     diff.add_argument("new", metavar="NEW", help="the newer ruleset file or folder")
     diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")

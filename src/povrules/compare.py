@@ -25,7 +25,7 @@ import attrs
 
 from povrules.engine import Decision, Plan, evaluate, plan
 from povrules.errors import EvaluationError
-from povrules.facts import FactModel
+from povrules.facts import FactModel, subject_id
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
@@ -162,7 +162,7 @@ class Comparison:
         if isinstance(self.households, LazyHouseholds):
             found = self.households.find(household_id)
         else:
-            found = next((facts for facts in self.households if facts.id == household_id), None)
+            found = next((facts for facts in self.households if subject_id(facts) == household_id), None)
         if found is None:
             raise KeyError(f"no household {household_id!r} in the comparison")
         return (evaluate(found, self.baseline, self.decision, as_of=self.as_of),
@@ -520,7 +520,7 @@ class _Comparer:
             after = var_plan.combine(d.facts, as_of, values).outcome
             counts[(d.outcome, after)] += 1
             if after != d.outcome:
-                changes.append(diff.change(d.facts.id, d.outcome, after, d.values, values))
+                changes.append(diff.change(d.facts_id, d.outcome, after, d.values, values))
 
         if combines_same and not reached:  # nothing the decision reads differs: every outcome stays
             for d in self.decisions:
@@ -542,20 +542,20 @@ class _Comparer:
                      if j is not None and template[i] is not None and i not in reached_at]
             for d in self.decisions:
                 base_values = d.values
-                values = list(template)
+                variant_values = list(template)
                 for i, j in reuse:
-                    values[i] = base_values[j]
+                    variant_values[i] = base_values[j]
                 env.facts = d.facts
                 differs = False
                 for i, fn in reached:
-                    value = values[i] = fn(env)
+                    value = variant_values[i] = fn(env)
                     at = index[i]
                     if at is None or not _same(value, base_values[at]):
                         differs = True
                 if combines_same and not differs:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
-                    settle(d, values)
+                    settle(d, variant_values)
         return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
                           tuple(changes), diff.reevaluated, self.households)
 

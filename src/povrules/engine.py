@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from povrules.errors import EvaluationError, JurisdictionWarning
-from povrules.facts import FactModel, Household, Override
+from povrules.facts import FactModel, Household, Override, subject_id
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
@@ -83,7 +83,8 @@ class Decision:
 
     # Kept small: the common case (one label, nothing missing) stores no ``_extra``
     # tuple, and statuses and reasons are worked out only when someone reads them.
-    __slots__ = ("_plan", "facts", "as_of", "outcome", "_extra", "_values", "_leaves", "_explained", "_effects")
+    __slots__ = ("_effects", "_explained", "_extra", "_leaves", "_plan", "_values", "as_of", "facts", "outcome")
+    _explained: tuple[tuple[RuleResult, ...], tuple[str, ...]]  # set on first reading (see _explain)
 
     def __init__(self, plan: Plan, facts: FactModel, as_of: date, outcome: str, run: RuleValues,
                  extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None,
@@ -131,7 +132,13 @@ class Decision:
     @property
     def household(self) -> Household:
         """The facts decided on, by the name most decisions know them by (a ``Village`` for a village ruleset)."""
+        # A Village or County too, for their rulesets: this is a name, not a check.
         return self.facts  # type: ignore[return-value]
+
+    @property
+    def facts_id(self) -> str:
+        """The identifier of the facts decided on (户编号, 村编号 or 县编号)."""
+        return subject_id(self.facts)
 
     @property
     def ruleset(self) -> Ruleset:
@@ -145,7 +152,7 @@ class Decision:
     @property
     def _raw(self) -> list[Raw]:
         """(rule, value, leaves) for every rule of the decision, in its order."""
-        leaves = self._leaves or [()] * len(self._values)
+        leaves: Sequence[Sequence[Leaf]] = self._leaves or [()] * len(self._values)
         return [(rule, value, tuple(rec)) for rule, value, rec in zip(self._plan.rules, self._values, leaves)]
 
     @property
@@ -158,7 +165,7 @@ class Decision:
         return self._plan.spec.kind
 
     @property
-    def parameters(self) -> dict[str, ParameterValue]:
+    def parameters(self) -> Mapping[str, ParameterValue]:
         """The parameters in force on the decision's date, with the dates they took effect."""
         return self.ruleset.parameters_as_of(self.as_of)
 
@@ -178,7 +185,7 @@ class Decision:
 
     def _explain(self) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
         try:
-            return self._explained  # type: ignore[no-any-return]
+            return self._explained
         except AttributeError:  # first reading
             self._explained = _STATUSES[self.kind](self._plan.spec, self)
             return self._explained
@@ -191,7 +198,7 @@ class Decision:
 
     def to_json(self) -> str:
         """The trace as canonical JSON (sorted keys, decimals as strings): byte-identical for the same inputs."""
-        from povrules.trace import canonical_json
+        from povrules.canonical import canonical_json
 
         return canonical_json(self.trace())
 
@@ -212,7 +219,7 @@ class Decision:
 
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""
-        return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts.id}{extra}>"
+        return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts_id}{extra}>"
 
 
 @attrs.frozen
@@ -260,7 +267,7 @@ class Plan:
     _table: dict[tuple[bool, ...], str] | None
     _kind: Callable[..., Decision]  # the decision kind's combination: (plan, env[, rule values]) → Decision
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
-    _bound: dict[date, dict[str, Any]] = attrs.field(factory=dict)
+    _bound: dict[date, Mapping[str, Any]] = attrs.field(factory=dict)
     # Household jurisdictions met so far, and whether each lies within the ruleset's (see _place).
     _places: dict[str, bool] = attrs.field(factory=dict)
 
@@ -324,7 +331,7 @@ class Plan:
         decision yet; ``contradicted``: the latest date's decisions disagree. Raises ``TypeError``
         for facts of the wrong model."""
         self._check(facts, "effects")
-        return tuple(_effect(self.rules[i], facts, as_of) for i in self.defeasible)  # type: ignore[arg-type]
+        return tuple(_effect(self.rules[i], facts, as_of) for i in self.defeasible)
 
     def settle(self, values: Sequence[Value], as_of: date, effects: Sequence[str] | None = None) -> Settled:
         """Combine rule values alone (in the order of ``rules``; ``None`` for a rule not in force, an
@@ -423,7 +430,7 @@ def plan(ruleset: Ruleset, decision: str, *, traced: bool = True) -> Plan:
     ``ruleset`` is not a :class:`Ruleset` (a path, say).
     """
     try:
-        found = ruleset._plans[True if traced else False].get(decision)
+        found = ruleset._plans[bool(traced)].get(decision)
     except AttributeError:
         raise _not_a_ruleset("plan", ruleset) from None
     return found if found is not None else _make_plan(ruleset, decision, bool(traced))
@@ -468,7 +475,7 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     """
     # Plan.decide, inlined: this is the hot path, and a method call is a measurable share of it.
     try:
-        found = ruleset._plans[True if trace else False].get(decision)
+        found = ruleset._plans[True if trace else False].get(decision)  # noqa: SIM210 - no call on the hot path
     except AttributeError:
         raise _not_a_ruleset("evaluate", ruleset) from None
     prepared = found if found is not None else _make_plan(ruleset, decision, bool(trace))
@@ -544,7 +551,7 @@ def _wrong_facts(caller: str, plan: Plan, facts: object) -> TypeError:
                      f"not {type(facts).__name__}; validate JSON with {parse} first")
 
 
-def _bind(plan: Plan, as_of: date) -> dict[str, Any]:
+def _bind(plan: Plan, as_of: date) -> Mapping[str, Any]:
     """The parameter values ``plan`` reads on ``as_of``, checked once per date and memoised on the plan."""
     if as_of.__class__ is not date and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
         raise TypeError("as_of must be a datetime.date (a day, not a datetime)")
@@ -558,7 +565,7 @@ def _bind(plan: Plan, as_of: date) -> dict[str, Any]:
     return values
 
 
-def _check_parameters(ruleset: Ruleset, plan: Plan, params: dict[str, ParameterValue], as_of: date) -> None:
+def _check_parameters(ruleset: Ruleset, plan: Plan, params: Mapping[str, ParameterValue], as_of: date) -> None:
     """Refuse to evaluate with a parameter that has no value yet on the date."""
     # A parameter read only through at(p.x, <date>) needs a value on that date, not on as_of.
     used = [(f"rule {rule.id!r}", name) for rule in plan.rules if rule.in_force(as_of) for name in rule.parameters
@@ -585,7 +592,8 @@ def _run(plan: Plan, env: Env) -> RuleValues:
                     leaves.append([])
                 continue
             if leaves is not None:
-                env.rec = rec = []
+                rec: list[Leaf] = []
+                env.rec = rec
                 leaves.append(rec)
             values.append(fn(env))
         return tuple(values), leaves
@@ -655,7 +663,7 @@ def _kleene_all(values: Iterable[Value]) -> Value:
     return True if unknown is None else unknown
 
 
-def _latest(rule: Rule, household: Household | None, as_of: date) -> tuple[Override, ...]:
+def _latest(rule: Rule, household: FactModel | None, as_of: date) -> tuple[Override, ...]:
     """The latest decisions, on or before ``as_of``, of the bodies the rule names: every record of
     the latest date, in the order recorded. An unknown list of overrides is read as none recorded."""
     found: list[Override] = []
@@ -668,7 +676,7 @@ def _latest(rule: Rule, household: Household | None, as_of: date) -> tuple[Overr
     return tuple(found)
 
 
-def _override(rule: Rule, household: Household | None, as_of: date) -> Override | None:
+def _override(rule: Rule, household: FactModel | None, as_of: date) -> Override | None:
     """The decision that stands: the latest (of one date, the last recorded; they agree unless contradicted)."""
     latest = _latest(rule, household, as_of)
     return latest[-1] if latest else None
@@ -677,7 +685,7 @@ def _override(rule: Rule, household: Household | None, as_of: date) -> Override 
 # Eligibility: criteria (all must hold) and defeasible exceptions.
 
 
-def _effect(rule: Rule, household: Household | None, as_of: date) -> str:
+def _effect(rule: Rule, household: FactModel | None, as_of: date) -> str:
     """What an exception does if it holds: fire, await deliberation, stand set aside, or neither
     when the latest decisions contradict one another (identical records do not)."""
     if rule.strength == "hard":
@@ -726,16 +734,16 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     fired = {outcome for level, effect, outcome in live if level == top and effect == "fired"}
     pending = {outcome for level, effect, outcome in live if level == top and effect == "pending"}
     if fired:
-        if len(fired) > 1 and len({_verdict(spec, o) for o in fired}) > 1:  # type: ignore[arg-type]
+        if len(fired) > 1 and len({_verdict(spec, o) for o in fired}) > 1:
             return CONFLICT
-        chosen: str = min(fired)  # type: ignore[type-var]  # same verdict: pick by name, never by order
-        if any(_verdict(spec, o) != _verdict(spec, chosen) for o in pending):  # type: ignore[arg-type]
+        chosen: str = min(fired)  # same verdict: pick by name, never by order
+        if any(_verdict(spec, o) != _verdict(spec, chosen) for o in pending):
             return NEEDS_DELIBERATION
         return chosen
     # Only exceptions awaiting deliberation at the top: set aside, they leave the levels below to
     # decide, so that (not the bare base) is what they are weighed against.
     below = _resolve(spec, [item for item in live if item[0] < top], base_label)
-    if any(_verdict(spec, o) != _verdict(spec, below) for o in pending):  # type: ignore[arg-type]
+    if any(_verdict(spec, o) != _verdict(spec, below) for o in pending):
         return NEEDS_DELIBERATION
     return below
 
@@ -891,6 +899,7 @@ class _Descending:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Descending) and bool(self.value == other.value)
 
+    # Unhashable, as any class defining __eq__ alone is; typeshed types __hash__ as a method.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
@@ -957,7 +966,7 @@ class Ranking:
         return explain_ranking(self, lang)
 
 
-def rank(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as_of: date,
+def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
          trace: bool = True) -> Ranking:
     """Order households by a ranking decision (六优先, 三优先 …).
 
@@ -979,11 +988,11 @@ def rank(households: Iterable[Household], ruleset: Ruleset, decision: str, *, as
                 continue
         item = evaluate(household, ruleset, decision, as_of=as_of, trace=trace)
         (placed if item.outcome == RANKED else undetermined).append(item)
-    placed.sort(key=lambda d: (d.sort_key, d.household.id))
+    placed.sort(key=lambda d: (d.sort_key, d.facts_id))
     entries: list[RankEntry] = []
     for index, item in enumerate(placed):
         same_as_previous = index > 0 and placed[index - 1].sort_key == item.sort_key
         same_as_next = index + 1 < len(placed) and placed[index + 1].sort_key == item.sort_key
         position = entries[-1].position if same_as_previous else index + 1
-        entries.append(RankEntry(position, item.household.id, item.labels, same_as_previous or same_as_next, item))
+        entries.append(RankEntry(position, item.facts_id, item.labels, same_as_previous or same_as_next, item))
     return Ranking(decision, as_of, tuple(entries), tuple(not_eligible), tuple(undetermined))

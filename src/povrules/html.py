@@ -352,7 +352,7 @@ def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[
     """One row per leaf condition: expression, the values compared (in words), result with its mark."""
     rows, classes = [], []
     for leaf, condition in zip(result.leaves, rule_trace["conditions"]):
-        node, left, right, value, where = leaf
+        node, left, right, _value, where = leaf
         outcome = condition["result"]
         if isinstance(node, ast.Compare):
             lhs, rhs = describe_pair(node, left, right, where, decision, lang)
@@ -426,7 +426,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     parts = [_h(3, title, " ", _ident(decision.decision))]
     parts.append(tag("p", tag("span", w["outcome"], colon, cls="pv-id"), outcome, cls="pv-outcome"))
     parts.append(_meta([
-        (w["household"], tag("code", decision.facts.id)),
+        (w["household"], tag("code", decision.facts_id)),
         (w["as_of"], decision.as_of.isoformat()),
         (w["ruleset"], join([ruleset.title(lang), " ", _ident(f"{ruleset.id} {ruleset.version}"), " ",
                              _digest(ruleset.digest)])),
@@ -472,7 +472,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))
 
     body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
-    return HTML(body, lang, f"{title} — {decision.facts.id} — {decision.as_of.isoformat()}")
+    return HTML(body, lang, f"{title} — {decision.facts_id} — {decision.as_of.isoformat()}")
 
 
 # The ruleset view.

@@ -274,8 +274,9 @@ class _Finder:
     # Decisions
 
     def decision(self, name: str, entry: YMap) -> None:
+        kind = entry.get("kind")
         role = {"eligibility": ("exceptions", "drop-exception", "exception"),
-                "table": ("rows", "drop-row", "row")}.get(entry.get("kind"))  # type: ignore[arg-type]
+                "table": ("rows", "drop-row", "row")}.get(kind) if isinstance(kind, str) else None
         if role is None:
             return
         key, operator, what = role
@@ -306,7 +307,7 @@ class _Finder:
     # Expressions
 
     def expression(self, path: tuple[str | int, ...], entry: YMap, field: str, element: str, prefix: str) -> None:
-        text = entry[field]
+        text: str = entry[field]  # an expression the ruleset loaded: text
         try:
             tree = parse(text)
         except SyntaxProblem:
@@ -359,9 +360,9 @@ class _Finder:
             elif isinstance(part, ast.Not):
                 n = count("not")
                 start, end = places.start(part), places.end(part)
-                item = text[places.start(part.item):places.end(part.item)]
-                self.add(f"{prefix}: not#{n} dropped", element, "drop-not", part.text, item,
-                         where(part.span.line, part.span.column), path, splice(start, end, f"({item})"), text)
+                operand = text[places.start(part.item):places.end(part.item)]
+                self.add(f"{prefix}: not#{n} dropped", element, "drop-not", part.text, operand,
+                         where(part.span.line, part.span.column), path, splice(start, end, f"({operand})"), text)
             elif isinstance(part, ast.Call) and part.func == "date" and _date_literal(part) is not None:
                 n = count("date")
                 day = _date_literal(part)
@@ -372,7 +373,7 @@ class _Finder:
                     new = f'date("{new_day.isoformat()}")'
                     self.add(f"{prefix}: date#{n} {sign}1 day", element, "date", part.text, new,
                              where(part.span.line, part.span.column), path, splice(start, end, new), text)
-            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str)):
+            elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str, date)):
                 n = count("number")
                 value = part.value
                 step = _step(value, None)
@@ -525,11 +526,13 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
         mapping = YMap(container)
         mapping.location, mapping.key_locations, mapping.nodes = (container.location, container.key_locations,
                                                                   container.nodes)
-        mapping[head] = _replace(container[head], rest, value)  # type: ignore[index]
+        assert isinstance(head, str), "a mapping is walked by its keys"
+        mapping[head] = _replace(container[head], rest, value)
         return mapping
     items = YList(container)
     items.location, items.item_locations = container.location, container.item_locations
-    items[head] = _replace(container[head], rest, value)  # type: ignore[index]
+    assert isinstance(head, int), "a list is walked by its indexes"
+    items[head] = _replace(container[head], rest, value)
     return items
 
 
@@ -556,7 +559,7 @@ def applies(mutant: Mutant, ruleset: Ruleset) -> bool:
         return False
     if _file(entries.at(str(name)).file) != mutant.location.file:
         return False
-    return _at(d, mutant.path) == mutant.original
+    return bool(_at(d, mutant.path) == mutant.original)
 
 
 def build_mutant(mutant: Mutant, ruleset: Ruleset) -> Ruleset:

@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from povrules.citations import quote_found, source_path
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
-from povrules.facts import parse_facts
+from povrules.facts import FactModel, Household, parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.reading import MAX_SOURCE, MAX_YAML, ReadError, read_bounded
@@ -102,8 +102,8 @@ class PolicyCase:
     ruleset: Ruleset
     decision: str
     as_of: date
-    facts: Any | None
-    households: tuple[Any, ...] | None
+    facts: FactModel | None
+    households: tuple[FactModel, ...] | None
     expectations: Expectations
     citations: tuple[Citation, ...] = ()  # the lines of the ruleset's sources the case checks (``cite``)
 
@@ -399,10 +399,10 @@ class _FileLoader:
             if ("line" in item) == ("lines" in item):
                 raise self.fail("a case's citation needs 'line: N' or 'lines: [first, last]' (one of them)", where)
             lines = item.get("line", item.get("lines"))
-            if _whole(lines):
+            if isinstance(lines, int) and _whole(lines):
                 first = last = lines
             elif isinstance(lines, YList) and len(lines) == 2 and all(_whole(n) for n in lines):
-                first, last = lines
+                first, last = (int(n) for n in lines)
             else:
                 raise self.fail("'line' is a line number; 'lines' is [first, last]",
                                 item.at("line" if "line" in item else "lines"))
@@ -555,9 +555,9 @@ class _FileLoader:
         rules = self.ruleset.rules
         if spec.kind == "eligibility":
             found = {spec.yes, spec.no, NEEDS_DELIBERATION, CONFLICT}
-            found |= {rules[r].outcome for r in spec.exceptions if rules[r].outcome}  # type: ignore[misc]
+            found |= {outcome for r in spec.exceptions if (outcome := rules[r].outcome)}
         elif spec.kind == "table":
-            found = {rules[r].outcome for r in spec.rows if rules[r].outcome} | {spec.default}  # type: ignore[misc]
+            found = {outcome for r in spec.rows if (outcome := rules[r].outcome)} | {spec.default}
             if spec.hit_policy == "UNIQUE":
                 found.add(CONFLICT)
         else:
@@ -672,7 +672,8 @@ class _FileLoader:
         listed = entry["households"]
         if not isinstance(listed, YList) or not listed:
             raise self.fail("'households' is a list of entries, each {id, base?, set?, facts?}", entry.at("households"))
-        households, ids = [], {}
+        households: list[FactModel] = []
+        ids: dict[str, Location] = {}
         for index, item in enumerate(listed):
             where = listed.item_locations[index]
             if not isinstance(item, YMap):
@@ -695,9 +696,9 @@ class _FileLoader:
         for key, group in (("not_eligible", not_eligible), ("undetermined", undetermined)):
             both = placed & (group or set())
             if both:
-                raise self.fail(f"{sorted(both)[0]!r} is both in 'expect_order' and in {key!r}", entry.at(key))
+                raise self.fail(f"{min(both)!r} is both in 'expect_order' and in {key!r}", entry.at(key))
         if not_eligible and undetermined and not_eligible & undetermined:
-            raise self.fail(f"{sorted(not_eligible & undetermined)[0]!r} is both not eligible and undetermined",
+            raise self.fail(f"{min(not_eligible & undetermined)!r} is both not eligible and undetermined",
                             entry.at("undetermined"))
         expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined, error=error)
         return PolicyCase(self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None,
@@ -804,7 +805,10 @@ def _answered(case: PolicyCase, got: str, explanation: Text) -> CaseResult:
 
 
 def _run_single(case: PolicyCase) -> CaseResult:
-    decision = evaluate(case.facts, case.ruleset, case.decision, as_of=case.as_of)
+    facts = case.facts
+    if facts is None:
+        raise ValueError(f"{case.where}: a single case without facts")  # PolicyFile builds none
+    decision = evaluate(facts, case.ruleset, case.decision, as_of=case.as_of)
     e = case.expectations
     if e.error is not None:
         return _answered(case, f"the outcome {decision.outcome}", Text(decision.explain("zh"), decision.explain("en")))
@@ -819,7 +823,8 @@ def _run_single(case: PolicyCase) -> CaseResult:
         checks.append(("missing", _shown(e.missing), _shown(set(decision.missing)), False))
     if e.status is not None:
         try:
-            after = transition(case.facts, case.ruleset, case.decision, as_of=case.as_of).after
+            # Any subject: transition refuses one whose decision moves no monitoring status.
+            after = transition(cast(Household, facts), case.ruleset, case.decision, as_of=case.as_of).after
         except TransitionRefused as exc:
             after = f"{REFUSED} ({exc})" if e.status != REFUSED else REFUSED
         checks.append(("status", e.status, after, False))
@@ -827,7 +832,10 @@ def _run_single(case: PolicyCase) -> CaseResult:
 
 
 def _run_ranking(case: PolicyCase) -> CaseResult:
-    ranking = rank(case.households, case.ruleset, case.decision, as_of=case.as_of)  # type: ignore[arg-type]
+    households = case.households
+    if households is None:
+        raise ValueError(f"{case.where}: a ranking case without households")  # PolicyFile builds none
+    ranking = rank(households, case.ruleset, case.decision, as_of=case.as_of)
     e = case.expectations
     groups: list[set[str]] = []
     last = None

@@ -22,7 +22,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from povrules.columnar import FramePlan, FrameShape, NotSupported, arrow_frame, frame_shape, translate_decision
 from povrules.errors import PovrulesError
@@ -69,20 +69,24 @@ def spark_schema(subject: str = "household", *, amounts: Amounts = "string") -> 
         raise ValueError(f"amounts must be 'string' or 'decimal', not {amounts!r}")
     types = _types()
     shape = frame_shape(subject)
-    return _spark_type(types, shape, amounts)  # type: ignore[no-any-return]
+    return cast("StructType", _spark_type(types, shape, amounts))  # a subject's shape is a record
 
 
 def _spark_type(types: Any, shape: FrameShape, amounts: Amounts) -> DataType:
+    """The Spark type of a shape; ``types`` is the module ``pyspark.sql.types`` (imported only when used)."""
+    spark_type: DataType
     if shape.kind in ("record", "judged"):
-        return types.StructType([types.StructField(name, _spark_type(types, s, amounts), nullable=True)
-                                 for name, s in shape.fields.items()])
-    if shape.kind == "list":
+        spark_type = types.StructType([types.StructField(name, _spark_type(types, s, amounts), nullable=True)
+                                       for name, s in shape.fields.items()])
+    elif shape.kind == "list":
         assert shape.item is not None
-        return types.ArrayType(_spark_type(types, shape.item, amounts), containsNull=True)
-    if shape.kind == "decimal":
-        return types.DecimalType(shape.digits, shape.scale) if amounts == "decimal" else types.StringType()
-    plain = {"bool": types.BooleanType, "int": types.LongType, "str": types.StringType, "date": types.DateType}
-    return plain[shape.kind]()  # type: ignore[no-any-return]
+        spark_type = types.ArrayType(_spark_type(types, shape.item, amounts), containsNull=True)
+    elif shape.kind == "decimal":
+        spark_type = types.DecimalType(shape.digits, shape.scale) if amounts == "decimal" else types.StringType()
+    else:
+        plain = {"bool": types.BooleanType, "int": types.LongType, "str": types.StringType, "date": types.DateType}
+        spark_type = plain[shape.kind]()
+    return spark_type
 
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json", ".json": "json"}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Context, Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from pydantic import BaseModel
@@ -41,6 +41,7 @@ from povrules.facts.household import (
     Guarantees,
     Household,
     Income,
+    IncomeItem,
     Look,
     Member,
     Monitoring,
@@ -322,13 +323,14 @@ _SPECIAL_JUDGED = ("poverty_risk", "return_risk", "income_stable", "reaches_exit
 # county. A test validates the JSON of households and compares values, types, field sets and dumps.
 
 _new = object.__new__
+_M = TypeVar("_M", bound=BaseModel)
 _set_dict, _set_fields_set, _set_extra, _set_private = (
     BaseModel.__dict__[name].__set__
     for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 )
 
 
-def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -> Any:
+def _instance(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
     """A ``cls`` holding ``values`` (every field, in declaration order) with ``fields_set``."""
     obj = _new(cls)
     _set_dict(obj, values)
@@ -338,7 +340,7 @@ def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]
     return obj
 
 
-def _maker(cls: type[BaseModel], ordered: bool = False) -> Callable[[dict[str, Any]], Any]:
+def _maker(cls: type[_M], ordered: bool = False) -> Callable[[dict[str, Any]], _M]:
     """A function building a ``cls`` from typed values, as ``cls.model_validate`` of their JSON would.
 
     With ``ordered``, the caller writes the fields in declaration order, so that a dict giving every
@@ -352,7 +354,7 @@ def _maker(cls: type[BaseModel], ordered: bool = False) -> Callable[[dict[str, A
     # of the memory). Pydantic never changes a model's field set in place: copies get their own.
     fields_sets: dict[tuple[str, ...], set[str]] = {}
 
-    def make(values: dict[str, Any]) -> Any:
+    def make(values: dict[str, Any]) -> _M:
         if ordered and len(values) == n_fields:
             d = values
         else:
@@ -376,6 +378,7 @@ _JudgedBool = Judged[bool]
 _judged = _maker(_JudgedBool)
 _member = _maker(Member)
 _income = _maker(Income, ordered=True)
+_income_item = _maker(IncomeItem, ordered=True)
 _expenditure = _maker(Expenditure, ordered=True)
 _vehicle = _maker(Vehicle, ordered=True)
 _property = _maker(Property, ordered=True)
@@ -418,7 +421,14 @@ class _Gen:
         p = self.p = profile
         self.as_of = as_of
         self.as_of_ordinal = as_of.toordinal()
-        self.period_start = as_of - timedelta(days=364)
+        # The income, and each of its items, covers the twelve months before `as_of`, its own day not
+        # counted in: the year a text that counts income back from the procedure's date names (seed 003,
+        # lines 276 and 632).
+        try:
+            self.period_start = as_of.replace(year=as_of.year - 1)
+        except ValueError:  # 29 February: the year before has no such day
+            self.period_start = as_of.replace(year=as_of.year - 1, day=28)
+        self.period_end = as_of - timedelta(days=1)
         judges = p.judges
         # Judged facts: every (value, judge, day) once; a draw picks an index into the value's pool.
         lo, hi = p.judged_days_before
@@ -505,7 +515,9 @@ class _Gen:
                 labour = "weak" if rnd() < 0.5 else "none"
             elif (health == "chronic" or grade) and labour == "full":
                 labour = "partial"
-        m: dict[str, Any] = {"id": _MEMBER_IDS[k], "on_hukou": True, "age": age, "labour_capacity": labour,
+        # Every member is registered and lives with the household; their income is the household's items.
+        m: dict[str, Any] = {"id": _MEMBER_IDS[k], "on_hukou": True, "lives_with_household": True, "income_items": (),
+                             "age": age, "labour_capacity": labour,
                              "health": health, "disability_grade": grade,
                              "in_basic_medical_insurance": rnd() < 0.97}
         if labour in ("weak", "none") and age >= 16:
@@ -598,7 +610,7 @@ class _Gen:
         lo, hi = p.disposable_ratio
         sigma = p.income_change_sigma
         inc: dict[str, Any] = {
-            "period_start": self.period_start, "period_end": self.as_of,
+            "period_start": self.period_start, "period_end": self.period_end,
             "per_capita_net": _money(pcn),
             "per_capita_disposable": _money(pcn * (lo + (hi - lo) * rnd())),
             "total_net": _money(total),
@@ -606,6 +618,9 @@ class _Gen:
             "property": _money(parts[2]), "transfer": _money(parts[3]),
             "insurance_claims": _money(500 + 19500 * rnd()) if rnd() < p.insurance_claim_share else _ZERO,
             "previous_year_total": _money(total * math.exp(gauss(0.0, sigma))),
+            "items": tuple(_income_item({"kind": kind, "amount": _money(part), "period_start": self.period_start,
+                                         "period_end": self.period_end})
+                           for kind, part in zip(("wage", "business", "property", "transfer"), parts, strict=True)),
         }
         last = _income({"wage": _money(parts[0] * math.exp(gauss(0.0, sigma))),
                         "business": _money(parts[1] * math.exp(gauss(0.0, sigma))),

@@ -29,7 +29,8 @@ def trace_schema() -> dict[str, Any]:
     """The JSON Schema of ``povrules.trace.v1`` documents."""
     from importlib.resources import files
 
-    return json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    return schema
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -229,7 +230,7 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str
                      "title": {"zh": spec.title.zh, "en": spec.title.en}},
         "as_of": decision.as_of.isoformat(),
         "subject": ruleset.subject,
-        "facts_id": decision.facts.id,
+        "facts_id": decision.facts_id,
         "facts_digest": facts_digest,
         "traced": decision.traced,
         "outcome": decision.outcome,
@@ -283,7 +284,9 @@ _WORDS = {
 def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
         return f"{int(value):,}" if grouped else str(int(value))
-    if value.as_tuple().exponent < -4:  # a computed ratio: four places are enough to read (the trace keeps it exact)
+    exponent = value.as_tuple().exponent  # an int: facts and parameters hold finite numbers only
+    # A computed ratio: four places are enough to read (the trace keeps it exact).
+    if isinstance(exponent, int) and exponent < -4:
         return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
     return f"{value:,}"
 
@@ -396,8 +399,8 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     spec = ruleset.decisions[decision.decision]
     colon = "：" if lang == "zh" else ": "
     lines = [
-        f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts.id}"
-        f" → {spec.label(decision.outcome, lang)}",
+        (f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts_id}"
+         f" → {spec.label(decision.outcome, lang)}"),
         f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
     ]
     if decision.missing:
@@ -456,9 +459,9 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     for decision in ranking.not_eligible:
         gate = decision.ruleset.decisions[decision.decision]
         lines.append(("未参与排序" if lang == "zh" else "not ranked")
-                     + f": {decision.facts.id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
+                     + f": {decision.facts_id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
     for decision in ranking.undetermined:
-        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts.id}, "
+        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts_id}, "
                      + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
     return "\n".join(lines)
 
@@ -498,10 +501,10 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     ruleset = record["ruleset"]
     title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
     lines = [
-        f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
-        f" → {record['outcome']}",
-        f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
-        f"({ruleset['digest'][:19]})",
+        (f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+         f" → {record['outcome']}"),
+        (f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+         f"({ruleset['digest'][:19]})"),
         ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
         + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
     ]

@@ -99,7 +99,8 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Self
 
 import attrs
 import orjson
@@ -378,7 +379,7 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
     anchor = obj.get("anchor") if mark == "commit" else None
     if anchor is not None and fields is not None:
         fields = fields | {"anchor"}
-    if fields is None or obj.keys() != fields:
+    if fields is None or not isinstance(mark, str) or obj.keys() != fields:  # a mark that is no string has no fields
         return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
                           + (f" and mark {mark!r}" if fields is None else ""))
     seq, prev, digest, count = obj["seq"], obj["prev"], obj["digest"], obj.get("count")
@@ -848,6 +849,7 @@ def _read_at(f: IO[bytes], buffer: bytearray, offset: int, size: int) -> int:
     f.seek(offset)
     done = 0
     while done < size:
+        # IO declares no readinto; every file opened for bytes has one.
         got = f.readinto(view[done:])  # type: ignore[attr-defined]
         if not got:
             break
@@ -1410,7 +1412,7 @@ class LogBatch:
         self._buffer: list[bytes] = []
         self._buffered = 0
 
-    def __enter__(self) -> LogBatch:
+    def __enter__(self) -> Self:
         fd, size, seq, prev = self.log._open_at_head()
         try:
             self._note(size)
@@ -1480,7 +1482,8 @@ class LogBatch:
             except OSError as exc:
                 raise LogError(self.log.path, f"batch write failed: {exc.strerror or exc}") from None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         fd = self._fd
         if fd is None:
             return

@@ -36,14 +36,14 @@ import hmac
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
 
-from povrules.reading import ReadError, check_json_depth
 from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
+from povrules.reading import ReadError, check_json_depth
 from povrules.trace import explain_record as _explain_trace_record
 from povrules.trace import to_trace
 
@@ -86,7 +86,8 @@ def record_schema() -> dict[str, Any]:
 
     from povrules.trace import trace_schema
 
-    schema = json.loads(files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8"))
+    text = files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     schema.setdefault("$defs", {})["trace"] = trace_schema()
     return schema
 
@@ -255,7 +256,7 @@ def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel 
     for item in getattr(facts, "overrides", None) or ():
         if (item.rule, item.body, item.decided_on.isoformat()) == (shown.get("rule"), shown.get("body"),
                                                                      shown.get("decided_on")):
-            return item
+            return cast(BaseModel, item)
     return None
 
 
@@ -402,7 +403,9 @@ def _shape(record: Any) -> list[str]:
 
 def _differs(problems: list[str], field: str, recorded: Any, expected: Any, against: str) -> None:
     if recorded != expected:
-        show = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+        def show(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
         problems.append(f"{against} and {field} differ: {against} is {show(expected)}, {field} is {show(recorded)}")
 
 
@@ -549,4 +552,4 @@ def load_record(text: str | bytes, *, facts: BaseModel | Mapping[str, Any] | Non
     if problems:
         raise RecordError(problems)
     verify_record(record, facts=facts)
-    return record
+    return cast("dict[str, Any]", record)  # _shape refused anything but a JSON object

@@ -254,7 +254,8 @@ class Divergence:
         """A condition's values as ``4800 < 4500 → does not hold``; anything else as JSON."""
         if self.condition is not None and isinstance(value, dict) and set(value) <= {"result", "left", "op", "right",
                                                                                      "value"}:
-            result = _RESULT["zh" if lang == "zh" else "en"].get(value.get("result"), value.get("result"))
+            given = value.get("result")
+            result = _RESULT["zh" if lang == "zh" else "en"].get(given, given) if isinstance(given, str) else given
             if "op" in value:
                 shown = f"{_plain(value.get('left'))} {value['op']} {_plain(value.get('right'))}"
             else:
@@ -350,7 +351,7 @@ def first_divergence(recorded: dict[str, Any], replayed: dict[str, Any], *,
         found = _first_in_rule(i, a, b)
         if found is not None:
             return found
-    seen = {("trace", "rules")}
+    seen: set[tuple[str, ...]] = {("trace", "rules")}
     for path in _FIELDS:
         seen.add(path)
         if ignore_ruleset and path in _IDENTITY:
@@ -435,7 +436,7 @@ class Replay:
                 lines.append("记录所依据的规则集不在规则库中，无法列出变化。" if zh else
                              "The recorded ruleset is not in the store, so what changed cannot be listed.")
             else:
-                lines.append(("规则集的变化：" if zh else "What changed in the ruleset:"))
+                lines.append("规则集的变化：" if zh else "What changed in the ruleset:")
                 lines.append(self.changes.explain(lang))
         return "\n".join(lines)
 

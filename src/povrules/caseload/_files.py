@@ -68,8 +68,7 @@ def lines(stream: BinaryIO, name: str) -> Iterator[bytes]:
                 return
             number += 1
             if number == 1:
-                if line.startswith(UTF8_BOM):
-                    line = line[len(UTF8_BOM):]
+                line = line.removeprefix(UTF8_BOM)
                 for bom, encoding in _BOMS.items():
                     if line.startswith(bom):
                         raise CaseloadError(f"the file is {encoding}; save it as UTF-8", name)

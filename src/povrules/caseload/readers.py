@@ -51,8 +51,9 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
     """
     if subject not in SUBJECTS:
         raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
-    stream = hasattr(source, "read")
-    name = getattr(source, "name", "<stream>") if stream else display_name(source)  # type: ignore[arg-type]
+    path = source if isinstance(source, (str, os.PathLike)) else None  # None: a binary file object
+    stream = path is None
+    name = display_name(path) if path is not None else getattr(source, "name", "<stream>")
     if format is None:
         if stream or name == "<stdin>":
             format = "jsonl"
@@ -71,13 +72,15 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
         if loaded is not None:
             raise CaseloadError("JSON Lines holds the facts themselves: it takes no mapping", name)
         return read_jsonl(source)
+    if path is None:  # refused above: a stream is read as JSON Lines only
+        raise CaseloadError(f"{format} is read from a file only (standard input takes JSON Lines)", name)
     if format == "parquet":
-        return _read_parquet(source, loaded, subject)  # type: ignore[arg-type]
+        return _read_parquet(path, loaded, subject)
     if loaded is None:
         raise CaseloadError(f"a {format} caseload needs a mapping file from its column headers to facts", name)
     if format == "csv":
-        return _read_csv(source, loaded)  # type: ignore[arg-type]
-    return _read_excel(source, loaded)  # type: ignore[arg-type]
+        return _read_csv(path, loaded)
+    return _read_excel(path, loaded)
 
 
 def read_chunks(source: Source, size: int, **options: Any) -> Iterator[list[Item]]:
@@ -102,11 +105,11 @@ def read_jsonl(source: Source) -> Iterator[Item]:
     malformed JSON at the item's ``where``. Raises :class:`CaseloadError` for an unreadable or
     special file, a line over 16 MiB, or a line that is not UTF-8.
     """
-    if hasattr(source, "read"):
-        return _jsonl(source, getattr(source, "name", "<stream>"), close=False)  # type: ignore[arg-type]
+    if not isinstance(source, (str, os.PathLike)):  # a binary file object
+        return _jsonl(source, getattr(source, "name", "<stream>"), close=False)
     if str(source) == "-":
         return _jsonl(sys.stdin.buffer, "<stdin>", close=False)
-    return _jsonl(open_binary(source), display_name(source), close=True)  # type: ignore[arg-type]
+    return _jsonl(open_binary(source), display_name(source), close=True)
 
 
 def _jsonl(stream: BinaryIO, name: str, close: bool) -> Iterator[Item]:

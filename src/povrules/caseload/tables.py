@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Self, TextIO
 
 from povrules.caseload._extras import need
 from povrules.errors import CaseloadError
@@ -74,7 +74,8 @@ class TableWriter:
         try:
             if format == "csv":
                 # A byte-order mark, so that Excel on Chinese Windows opens the UTF-8 text as UTF-8.
-                self._text = open(handle, "w", encoding="utf-8-sig", newline="")
+                # The writer holds the file open until it commits or discards it.
+                self._text = open(handle, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
                 self._csv = csv.writer(self._text)
                 self._csv.writerow(COLUMNS)
             else:
@@ -154,16 +155,17 @@ class TableWriter:
     def _discard(self) -> None:
         for handle in (self._text, self._parquet):
             if handle is not None:
+                # Closing after a failure (a full disk) may fail again; the file goes anyway.
                 try:
                     handle.close()
-                except Exception:  # closing after a failure (a full disk) may fail again; the file goes anyway
+                except Exception:  # noqa: BLE001, S110
                     pass
         try:
             os.unlink(self._temp)
         except OSError:
             pass
 
-    def __enter__(self) -> TableWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

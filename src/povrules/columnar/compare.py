@@ -297,6 +297,7 @@ class _FrameComparer:
                 else:
                     values_k.append(_engine_value(v, live))
             for i, (old, new) in missing.of(k).items():
+                # Each pair holds the baseline's value too, so the item has its index in the baseline.
                 base_values[diff.index[i]], values_k[i] = old, new  # type: ignore[index]
             changes.append(diff.change(hid, before, after, base_values, values_k))
         return tuple(changes)

@@ -434,7 +434,9 @@ def _dense(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.Series, pl.S
     key: pl.Series | None = None
     for name in columns:
         rank = frame[name].rank("dense").cast(pl.UInt64)
-        key = rank if key is None else (key * (rank.max() + 1) + rank).rank("dense").cast(pl.UInt64)  # type: ignore[operator]
+        top = rank.max()  # an int; None for no rows
+        width = top + 1 if isinstance(top, int) else 1
+        key = rank if key is None else (key * width + rank).rank("dense").cast(pl.UInt64)
     if key is None:  # no static paths at all: one combination
         return pl.Series([0] * frame.height, dtype=pl.UInt32), pl.Series([0], dtype=pl.UInt32)
     index = (key - 1).cast(pl.UInt32)

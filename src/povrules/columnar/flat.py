@@ -94,6 +94,7 @@ def _tree(frame: pl.DataFrame, shape: FrameShape) -> dict[str, Given]:
             else:
                 if isinstance(found, pl.Series):
                     raise PovrulesError(f"column {name!r}: {where!r} is given twice (nested and by its fields)")
+                # Checked just above: a nested part is a dict, not a column.
                 node = node.setdefault(part, {})  # type: ignore[assignment]
     return tree
 

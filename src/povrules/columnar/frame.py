@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypedDict, Union
 
 import attrs
 import polars as pl
@@ -215,6 +215,7 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
     except ImportError:  # pragma: no cover - the columnar extra installs it
         return pl.DataFrame(rows, schema=schema)
     arrow = pa.Table.from_pylist(rows, schema=pl.DataFrame(schema=schema).to_arrow().schema)
+    # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
@@ -276,11 +277,13 @@ def _blocks(pieces: Iterator[Any], block: int, subject: str) -> Iterator[pl.Data
         rows += piece.num_rows
         if rows >= block:
             whole = pa.concat_tables(held)
+            # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
             yield pl.from_arrow(whole.slice(0, block))  # type: ignore[misc]
             made = True
             rest = whole.slice(block)
             held, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
     if held:
+        # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
         yield pl.from_arrow(pa.concat_tables(held))  # type: ignore[misc]
     elif not made:  # an empty file: one empty frame, with the subject's schema
         yield pl.DataFrame(schema={name: s.dtype for name, s in frame_shape(subject).fields.items()})
@@ -360,6 +363,16 @@ class _Spec:
     whole_model_validated: bool = False
 
 
+class _Common(TypedDict):
+    """What a field's spec takes from the field itself, whatever its kind."""
+
+    required: bool
+    nullable: bool
+    default: Any
+    constraints: Mapping[str, Any]
+    opaque: bool
+
+
 # Constraint names the vectorised checks reproduce (from annotated_types and pydantic's metadata).
 _KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_digits", "decimal_places",
           "allow_inf_nan", "strict"}  # strict JSON types: the reader's explicit schema refuses every other type
@@ -435,13 +448,13 @@ def _field_spec(annotation: Any, metadata: tuple[Any, ...], required: bool, defa
         constraints.update(_constraint_items(item))
     opaque = any(k not in _KNOWN for k, v in constraints.items() if v is not None and v is not False) or \
         constraints.get("allow_inf_nan") is True
-    common = dict(required=required, nullable=nullable, default=None if required else default,
-                  constraints=constraints, opaque=opaque)
+    common = _Common(required=required, nullable=nullable, default=None if required else default,
+                     constraints=constraints, opaque=opaque)
     origin = typing.get_origin(annotation)
     if origin is Literal:
         allowed = typing.get_args(annotation)
         if not all(isinstance(a, str) for a in allowed):
-            return _Spec("str", pa.string(), **{**common, "opaque": True})
+            return attrs.evolve(_Spec("str", pa.string(), **common), opaque=True)
         return _Spec("str", pa.string(), allowed=tuple(allowed), **common)
     if origin in (tuple, list):
         item = _field_spec(typing.get_args(annotation)[0], (), True, None)
@@ -449,12 +462,13 @@ def _field_spec(annotation: Any, metadata: tuple[Any, ...], required: bool, defa
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         record = _record_spec(annotation)
         return attrs.evolve(record, **common)
-    kinds = {bool: ("bool", pa.bool_()), int: ("int", pa.int64()), str: ("str", pa.string()),
-             date: ("date", pa.string()), Decimal: ("decimal", pa.string())}
+    kinds: dict[Any, tuple[Kind, Any]] = {bool: ("bool", pa.bool_()), int: ("int", pa.int64()),
+                                          str: ("str", pa.string()), date: ("date", pa.string()),
+                                          Decimal: ("decimal", pa.string())}
     if annotation not in kinds:
         raise PovrulesError(f"fact type {annotation!r} has no columnar form")
     kind, raw = kinds[annotation]
-    return _Spec(kind, raw, **common)  # type: ignore[arg-type]
+    return _Spec(kind, raw, **common)
 
 
 def _int_bound(value: Any, scale: int) -> int | None:
@@ -487,7 +501,9 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         bad = bad | _bounds(values, c, places)
     elif spec.kind == "decimal":
         if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
-            series = pl.from_arrow(array.cast(pa.string()))  # type: ignore[assignment]
+            text_series = pl.from_arrow(array.cast(pa.string()))
+            assert isinstance(text_series, pl.Series)
+            series = text_series
         places = int(c.get("decimal_places", 0))
         digits = int(c.get("max_digits", INT64_DIGITS))
         whole = max(digits - places, 1)
@@ -532,7 +548,7 @@ def _exact_decimal(kind: Any, spec: _Spec) -> bool:
     """Whether a decimal leaf's Arrow type is read from its integers rather than its text."""
     import pyarrow as pa
 
-    return pa.types.is_decimal128(kind) and 0 <= kind.scale <= int(spec.constraints.get("decimal_places", 0))
+    return bool(pa.types.is_decimal128(kind) and 0 <= kind.scale <= int(spec.constraints.get("decimal_places", 0)))
 
 
 def _bounds(values: pl.Series, c: Mapping[str, Any], scale: int) -> pl.Series:
@@ -587,9 +603,10 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown
             made[name] = converted
             out.append(converted)
         assert spec.model is not None
-        for key, decorator in spec.model.__pydantic_decorators__.field_validators.items():
+        for key in spec.model.__pydantic_decorators__.field_validators:
             twin = _TWINS.get((spec.model.__name__, key))
             if twin is not None:
+                # from_arrow of an Array gives a Series; polars types it as DataFrame or Series.
                 flags = twin({n: pl.from_arrow(a) for n, a in made.items()})  # type: ignore[misc]
                 marked.append(rows.filter(flags.to_arrow()))
         if spec.whole_model_validated:
@@ -752,16 +769,17 @@ def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
     if spec.kind == "list":
         assert spec.item is not None
         return (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and _parquet_leaf_ok(spec.item, kind.value_type)
-    text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    # pyarrow has no types of its own: its predicates' results are taken as the booleans they are.
+    text = bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
     if spec.kind == "str":
         return text
     if spec.kind == "decimal":  # decimals are read through their text, as the row path formats them
-        return text or pa.types.is_decimal(kind)
+        return text or bool(pa.types.is_decimal(kind))
     if spec.kind == "date":
-        return text or pa.types.is_date32(kind)
+        return text or bool(pa.types.is_date32(kind))
     if spec.kind == "int":
         return pa.types.is_signed_integer(kind) or kind in (pa.uint8(), pa.uint16(), pa.uint32())
-    return pa.types.is_boolean(kind)
+    return bool(pa.types.is_boolean(kind))
 
 
 def _parquet_pieces(source: str | Path, subject: str, size: int) -> Iterator[Any] | None:
@@ -779,7 +797,7 @@ def _parquet_pieces(source: str | Path, subject: str, size: int) -> Iterator[Any
     spec = _record_spec(SUBJECTS[subject][0])
     try:
         parquet = pq.ParquetFile(source)
-    except Exception as exc:  # pyarrow's errors are several classes; the row path reports the same way
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors are several classes; the row path reports the same way
         raise CaseloadError(f"cannot read it as Parquet ({exc})", name) from None
     if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in parquet.schema_arrow if f.name in spec.fields):
         parquet.close()
@@ -835,6 +853,7 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
         return _with_unknown(known, table.num_rows, subject)
     fast, marked = _convert_table(table, subject)
     replaced = {i: parse_facts(_present(table.slice(i, 1).to_pylist()[0]), subject, name(i)) for i in marked}
+    # from_arrow of a Table gives a DataFrame; polars types it as DataFrame or Series.
     return pl.from_arrow(_splice(fast, replaced, subject))  # type: ignore[return-value]
 
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import polars as pl
@@ -119,7 +119,7 @@ class Missing:
 
     def paths(self) -> pl.Expr:
         """The set as a List(String) expression, unordered, possibly with repeats."""
-        parts = [pl.when(b).then(pl.lit(k, dtype=pl.String)) for k, b in self.static.items()]
+        parts: list[pl.Expr] = [pl.when(b).then(pl.lit(k, dtype=pl.String)) for k, b in self.static.items()]
         parts += [pl.when(g).then(p.fill_null(_EMPTY)).otherwise(_EMPTY) for g, p in self.dynamic]
         if not parts:
             return _EMPTY
@@ -359,6 +359,12 @@ class Translator:
         checks = [self._bool(r.expr) for r in derived.requires]
         return pl.any_horizontal([c.is_null() | ~c for c in checks]).fill_null(True)
 
+    @overload
+    def _guarded(self, derived: Derived, value: Num) -> Num: ...
+
+    @overload
+    def _guarded(self, derived: Derived, value: pl.Expr) -> pl.Expr: ...
+
     def _guarded(self, derived: Derived, value: pl.Expr | Num) -> pl.Expr | Num:
         """``value`` (the figure's expression) made unknown where the figure is not computed."""
         blocked = self._blocked(derived)
@@ -414,9 +420,12 @@ class Translator:
     def _known_list(self, node: ast.Expr) -> tuple[Any, ...] | None:
         """The values of a list known when translating (a literal or a list parameter), else None."""
         if isinstance(node, ast.ListLit):
+            # The checker admits only constants in a list literal.
             return tuple(item.value for item in node.items)  # type: ignore[union-attr]
-        if isinstance(node, ast.ParamRef) and isinstance(self.params.get(node.name), tuple):
-            return self.params[node.name]  # type: ignore[no-any-return]
+        if isinstance(node, ast.ParamRef):
+            value = self.params.get(node.name)
+            if isinstance(value, tuple):
+                return value
         return None
 
     def _compare(self, node: ast.Compare) -> pl.Expr:
@@ -432,7 +441,7 @@ class Translator:
             if isinstance(side, ast.Arith) and side.op == "/":
                 result: pl.Expr = self._divide_compare(node, side, other, flip)
                 for derived in reversed(guards):  # a named quotient with requirements is unknown where refused
-                    result = self._guarded(derived, result)  # type: ignore[assignment]
+                    result = self._guarded(derived, result)
                 return result
         left, right = self._value(node.left), self._value(node.right)
         if isinstance(left, Num) != isinstance(right, Num):
@@ -443,6 +452,7 @@ class Translator:
         if isinstance(node.left.type, (ListType, RecordType)) or isinstance(node.right.type, (ListType, RecordType)):
             raise self._refuse(node, "a comparison of lists or records")
         # Strings order the same in Python and polars (UTF-8 bytes order as code points do).
+        # Neither side is a Num here (refused above), so both are plain expressions.
         return self._order(node.op, left, right)  # type: ignore[arg-type]
 
     def _unwrap(self, node: ast.Expr) -> ast.Expr:
@@ -555,6 +565,7 @@ class Translator:
             a, b, digits = self._align(node, then, orelse)
             chosen = pl.when(test.is_null()).then(None).when(test).then(a).otherwise(b)
             return Num(chosen, max(then.scale, orelse.scale), digits, then.decimal or orelse.decimal)
+        # Neither branch is a Num here (refused above), so both are plain expressions.
         return pl.when(test.is_null()).then(None).when(test).then(then).otherwise(orelse)  # type: ignore[arg-type]
 
     # Arithmetic
@@ -693,7 +704,8 @@ class Translator:
         chosen = pl.when(pl.lit(False)).then(None)
         for inside, literal in periods:
             chosen = chosen.when(inside).then(literal)
-        return chosen.otherwise(None)  # type: ignore[no-any-return]
+        result: pl.Expr = chosen.otherwise(None)
+        return result
 
     # Quantifiers
 

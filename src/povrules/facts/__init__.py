@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
@@ -50,10 +50,18 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
     "county": (County, "county"),
 }
 
+
+def subject_id(facts: FactModel) -> str:
+    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号."""
+    if isinstance(facts, (Household, Village, County)):
+        return facts.id
+    raise TypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
+
 __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome", "SUBJECTS",
+    "subject_id",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]
@@ -95,7 +103,7 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
             problems.append(FactProblem("(json)", "well-formed JSON", item["msg"].removeprefix("Invalid JSON: ")))
             continue
         message = item["msg"]
-        message = message[len("Input should be "):] if message.startswith("Input should be ") else message
+        message = message.removeprefix("Input should be ")
         if kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == SINGLE_LINE:
             expected = "text on one line (no newline or other control character)"
         else:
@@ -222,7 +230,7 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
 
 def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
     """Validate household facts from JSON text or a decoded object (see :func:`parse_facts`)."""
-    return parse_facts(data, "household", source)  # type: ignore[return-value]
+    return cast(Household, parse_facts(data, "household", source))  # the household subject's model
 
 
 def facts_schema(subject: str = "household") -> dict[str, Any]:

@@ -174,6 +174,7 @@ def personal_fields(model: type[BaseModel]) -> dict[str, Personal]:
     for name, info in model.model_fields.items():
         extra = info.json_schema_extra
         if isinstance(extra, dict) and extra.get("personal"):
+            # labels() and fact() write only a checked kind of Personal here; pydantic types the extra as JSON.
             out[name] = extra["personal"]  # type: ignore[assignment]
     return out
 

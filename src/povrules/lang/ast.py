@@ -8,8 +8,9 @@ fills every node's ``type``. The compiler accepts only checked trees.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -38,7 +39,7 @@ class Node:
 
 @attrs.frozen(kw_only=True)
 class Const(Node):
-    value: Decimal | int | str | bool
+    value: Decimal | int | str | bool | date  # a date only from date("YYYY-MM-DD"), folded by the checker
 
 
 @attrs.frozen(kw_only=True)
@@ -159,10 +160,10 @@ class AsOf(Node):
     """The evaluation date."""
 
 
-Expr = Union[
-    Const, ListLit, Name, Attr, Compare, And, Or, Not, Arith, Neg, Cond, Call, Quant,
-    FactRef, VarRef, ParamRef, DerivedRef, AsOf,
-]
+Expr = (
+    Const | ListLit | Name | Attr | Compare | And | Or | Not | Arith | Neg | Cond | Call | Quant
+    | FactRef | VarRef | ParamRef | DerivedRef | AsOf
+)
 
 
 def walk(node: Node) -> list[Node]:
@@ -191,4 +192,4 @@ def parameter_reads(node: Node) -> tuple[frozenset[str], frozenset[str]]:
              and isinstance(n.args[0], ParamRef)]
     inside = {id(n) for n in dated}
     on_as_of = frozenset(n.name for n in nodes if isinstance(n, ParamRef) and id(n) not in inside)
-    return on_as_of, frozenset(n.name for n in dated)  # type: ignore[attr-defined]
+    return on_as_of, frozenset(n.name for n in dated)

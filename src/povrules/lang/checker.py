@@ -15,7 +15,18 @@ import attrs
 
 from povrules.lang import ast
 from povrules.lang.types import (
-    BOOL, DATE, DECIMAL, INT, STR, EnumType, ListType, RecordType, Type, compatible, is_number, is_stringy,
+    BOOL,
+    DATE,
+    DECIMAL,
+    INT,
+    STR,
+    EnumType,
+    ListType,
+    RecordType,
+    Type,
+    compatible,
+    is_number,
+    is_stringy,
 )
 
 ROOT = "hh"  # what conditions call a household; a village ruleset says `village`, a county one `county`
@@ -87,7 +98,7 @@ class _Checker:
 
     def _listlit(self, node: ast.ListLit) -> ast.Expr:
         items = tuple(self.expr(i) for i in node.items)
-        kinds = {i.type for i in items}
+        kinds = {i.type for i in items if i.type is not None}  # every checked expression has its type
         if not all(isinstance(i, ast.Const) for i in items):
             raise self.fail(node, "a list written in a condition may hold only literal values")
         if len(kinds) > 1 and not all(is_number(k) for k in kinds):
@@ -238,7 +249,7 @@ class _Checker:
                 value = date.fromisoformat(args[0].value)
             except ValueError:
                 raise self.fail(args[0], f"{args[0].value!r} is not a date in YYYY-MM-DD form") from None
-            return ast.Const(span=node.span, text=node.text, value=value, type=DATE)  # type: ignore[arg-type]
+            return ast.Const(span=node.span, text=node.text, value=value, type=DATE)
         if func in ("days_between", "months_between", "years_between"):
             if len(args) != 2 or any(a.type != DATE for a in args):
                 raise self.fail(node, f"{func}() takes two dates: {func}(<earlier>, <later>)")

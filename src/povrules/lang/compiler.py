@@ -69,9 +69,9 @@ class JudgedReader:
 class Env:
     """What one evaluation reads: the subject's facts, the parameters in force, the date, the trace."""
 
-    __slots__ = ("facts", "params", "as_of", "rec", "scope", "where")
+    __slots__ = ("as_of", "facts", "params", "rec", "scope", "where")
 
-    def __init__(self, facts: Any, params: dict[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
+    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
         self.facts = facts
         self.params = params
         self.as_of = as_of
@@ -191,6 +191,7 @@ class Compiler:
 
         def leaf(env: Env) -> Any:
             v = fn(env)
+            # Built only for a traced plan, whose Env.rec is a list.
             env.rec.append((node, v, None, v, env.where))  # type: ignore[union-attr]
             return v
 
@@ -207,6 +208,7 @@ class Compiler:
         return lambda env: value
 
     def _listlit(self, node: ast.ListLit) -> Fn:
+        # The checker admits only constants in a list literal.
         values = tuple(item.value for item in node.items)  # type: ignore[union-attr]
         return lambda env: values
 
@@ -273,13 +275,14 @@ class Compiler:
         element) against a literal or a parameter — read both sides inside one closure."""
         op, traced = node.op, self.traced
         if op == "in":
-            test: Callable[[Any, Any], bool] = lambda a, b: a in b  # noqa: E731
+            test: Callable[[Any, Any], bool] = lambda a, b: a in b
         elif op == "not_in":
-            test = lambda a, b: a not in b  # noqa: E731
+            test = lambda a, b: a not in b
         else:
             test = _ORDER[op]
         left_node, right_node = node.left, node.right
         if isinstance(right_node, (ast.Const, ast.ListLit)):
+            # A constant's closure reads no Env.
             constant: Any = self.value(right_node)(None)  # type: ignore[arg-type]
             read_right: Callable[[Env], Any] | None = None
             param = None
@@ -294,6 +297,7 @@ class Compiler:
                 if left_node.field.judged else None
 
             def compare_fact(env: Env) -> Any:
+                result: Any  # True, False, or the Unknown of a missing fact
                 if judged_read is not None:
                     a = judged_read(env.facts, env.as_of)
                 else:
@@ -307,6 +311,7 @@ class Compiler:
                 else:
                     result = test(a, b)
                 if traced:
+                    # Built only for a traced plan, whose Env.rec is a list.
                     env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
                 return result
 
@@ -320,6 +325,7 @@ class Compiler:
             element_read = JudgedReader(left_node.path, var + suffix) if judged else None
 
             def compare_element(env: Env) -> Any:
+                result: Any  # True, False, or the Unknown of a missing element's fact
                 obj, base, index = env.scope[var]
                 if element_read is not None:
                     a = element_read(obj, env.as_of)
@@ -334,6 +340,7 @@ class Compiler:
                 else:
                     result = test(a, b)
                 if traced:
+                    # Built only for a traced plan, whose Env.rec is a list.
                     env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
                 return result
 
@@ -347,6 +354,7 @@ class Compiler:
             b = right(env) if right is not None else constant if param is None else env.params[param]
             result = _unknown_of(a, b) if a.__class__ is Unknown or b.__class__ is Unknown else test(a, b)
             if traced:
+                # Built only for a traced plan, whose Env.rec is a list.
                 env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
             return result
 
@@ -413,7 +421,12 @@ class Compiler:
 
     def _neg(self, node: ast.Neg) -> Fn:
         item = self.value(node.item)
-        return lambda env: (lambda v: v if v.__class__ is Unknown else -v)(item(env))
+
+        def neg(env: Env) -> Any:
+            v = item(env)
+            return v if v.__class__ is Unknown else -v
+
+        return neg
 
     def _cond(self, node: ast.Cond) -> Fn:
         test, then, orelse = self.condition(node.test), self.value(node.then), self.value(node.orelse)

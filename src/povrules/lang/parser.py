@@ -159,7 +159,7 @@ class _Translator:
 
     def _constant(self, node: pyast.Constant, span: ast.Span, text: str) -> ast.Const:
         value = node.value
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, (bool, str)):
             return ast.Const(span=span, text=text, value=value)
         if isinstance(value, int):
             return ast.Const(span=span, text=text, value=value)

@@ -3,7 +3,16 @@
 from povrules.ruleset.diff import RulesetDiff, diff_rulesets
 from povrules.ruleset.loader import load_ruleset
 from povrules.ruleset.model import (
-    Citation, DecisionSpec, Derived, Parameter, ParameterValue, Rule, Ruleset, Source, Text, TieBreak,
+    Citation,
+    DecisionSpec,
+    Derived,
+    Parameter,
+    ParameterValue,
+    Rule,
+    Ruleset,
+    Source,
+    Text,
+    TieBreak,
 )
 
 __all__ = [

@@ -196,7 +196,10 @@ class RulesetDiff:
     def explain(self, lang: str = "en") -> str:
         """The changes as lines of text, in Chinese (``zh``) or English (``en``)."""
         w = _WORDS["zh" if lang == "zh" else "en"]
-        since = (lambda d: f"{d} 起") if lang == "zh" else (lambda d: f"from {d}")  # noqa: E731
+
+        def since(start: object) -> str:
+            return f"{start} 起" if lang == "zh" else f"from {start}"
+
         head = (f"{self.old['id']} {self.old['version']} ({self.old['digest'][:19]}…) → "
                 f"{self.new['id']} {self.new['version']} ({self.new['digest'][:19]}…)")
         lines = [head]

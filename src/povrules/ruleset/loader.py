@@ -27,11 +27,25 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
 from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.ruleset.model import (
-    RANKED, UNSETTLED, Citation, DecisionSpec, Derived, LoadWarning, Parameter, ParameterValue, Program, Requirement,
-    Rule, Ruleset, Source, Text, TieBreak, TransitionSpec,
-)
 from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.ruleset.model import (
+    RANKED,
+    UNSETTLED,
+    Citation,
+    DecisionSpec,
+    Derived,
+    LoadWarning,
+    Parameter,
+    ParameterValue,
+    Program,
+    Requirement,
+    Rule,
+    Ruleset,
+    Source,
+    Text,
+    TieBreak,
+    TransitionSpec,
+)
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
 
 MONITORING_TYPES = get_args(MonitoringType)
@@ -109,8 +123,8 @@ class _Reader:
             return doc
         if not isinstance(parent_ref, str):
             raise RulesetError("'extends' takes the path of the parent ruleset", doc.at("extends"))
-        where = doc.nodes["extends"].start_mark
-        via = Location(shown, where.line + 1, where.column + 1)
+        mark = doc.nodes["extends"].start_mark
+        via = Location(shown, mark.line + 1, mark.column + 1)
         parent = self.read(path.parent / parent_ref, (*chain, resolved), via)
         return _merge(parent, doc)
 
@@ -176,7 +190,7 @@ class RulesetBuilder:
 
     # Small typed getters, each naming the location of what is wrong.
 
-    def _fail(self, message: str, where: Location, hint: str | None = None) -> RulesetError:
+    def _fail(self, message: str, where: Location | None, hint: str | None = None) -> RulesetError:
         return RulesetError(message, where, hint)
 
     def _keys(self, entry: YMap, allowed: set[str], what: str) -> None:
@@ -393,7 +407,7 @@ class RulesetBuilder:
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
             return tuple(Decimal(v) if isinstance(v, int) else v for v in value)
-        if isinstance(value, bool) or isinstance(value, (str, Decimal)) or (
+        if isinstance(value, (bool, str, Decimal)) or (
                 isinstance(value, date) and not isinstance(value, datetime)):
             return value
         if isinstance(value, int):
@@ -592,10 +606,10 @@ class RulesetBuilder:
         where = f"'transition' of {what}"
         self._keys(node, {"applies_to", "on"}, where)
         applies_to = self._ids(node, "applies_to", where)
-        for status in applies_to:
-            if status not in STATUSES:
-                raise self._fail(f"unknown monitoring status {status!r}", self._item_at(node, status),
-                                 did_you_mean(status, STATUSES) or "statuses: " + ", ".join(STATUSES))
+        for applied in applies_to:
+            if applied not in STATUSES:
+                raise self._fail(f"unknown monitoring status {applied!r}", self._item_at(node, applied),
+                                 did_you_mean(applied, STATUSES) or "statuses: " + ", ".join(STATUSES))
         if not applies_to:
             raise self._fail(f"{where} needs 'applies_to': the statuses it may change", node.location)
         on_node = self._map(node, "on", where, required=True)
@@ -646,7 +660,8 @@ class RulesetBuilder:
                 raise self._fail(f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location)
         priority = self._ids(entry, "priority", what)
         if policy == "PRIORITY":
-            missing = {rules[r].outcome for r in rows if r in rules} - set(priority)
+            outcomes = {outcome for r in rows if r in rules and (outcome := rules[r].outcome) is not None}
+            missing = outcomes - set(priority)
             if missing:
                 raise self._fail(f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}",
                                  entry.at("priority"))
@@ -709,5 +724,5 @@ def possible_outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]
 def _outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]:
     """The settled outcomes a decision can give (not undetermined, needs_deliberation or conflict)."""
     if spec.kind == "eligibility":
-        return {spec.yes, spec.no, *(rules[r].outcome for r in spec.exceptions if rules[r].outcome)}
-    return {spec.default, *(rules[r].outcome for r in spec.rows if rules[r].outcome)}
+        return {spec.yes, spec.no, *(outcome for r in spec.exceptions if (outcome := rules[r].outcome))}
+    return {spec.default, *(outcome for r in spec.rows if (outcome := rules[r].outcome))}

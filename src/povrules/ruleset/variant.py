@@ -191,7 +191,7 @@ def _located(value: Any, label: str) -> Any:
     if isinstance(value, Mapping):
         out = YMap()
         out.location, out.key_locations, out.nodes = where, {}, {}
-        mark = yaml.Mark(label, 0, 0, 0, None, None)
+        mark = yaml.Mark(label, 0, 0, 0, None, 0)
         for key, item in value.items():
             if not isinstance(key, str):
                 raise RulesetError(f"keys are names, not {key!r}", where)
@@ -300,7 +300,7 @@ class _Merge:
         if start is not None and (not isinstance(start, date) or isinstance(start, datetime)):
             raise RulesetError(f"'from' in 'set' of parameter {name!r} must be a date (YYYY-MM-DD)", given.at("from"))
         if start is None:
-            firsts = [v.get("from") for v in old if isinstance(v, Mapping) and isinstance(v.get("from"), date)]
+            firsts = [first for v in old if isinstance(v, Mapping) and isinstance(first := v.get("from"), date)]
             if not firsts:
                 raise RulesetError(f"'set' of parameter {name!r} needs 'from': the parameter has no dated value yet",
                                    where)

@@ -49,7 +49,7 @@ def _ymap(items: dict[str, Any], where: Location, key_locations: dict[str, Locat
 
 def _slim(node: yaml.Node) -> yaml.Node:
     """A node with its position, style and (for a scalar) text, without children or the file's text."""
-    start, end = (yaml.Mark(m.name, m.index, m.line, m.column, None, None) for m in (node.start_mark, node.end_mark))
+    start, end = (yaml.Mark(m.name, m.index, m.line, m.column, None, 0) for m in (node.start_mark, node.end_mark))
     if isinstance(node, yaml.ScalarNode):
         return yaml.ScalarNode(node.tag, node.value, start, end, node.style)
     return type(node)(node.tag, [], start, end)
