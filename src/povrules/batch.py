@@ -40,7 +40,7 @@ from povrules.audit.record import FACTS_MODES, FactsMode
 from povrules.canonical import canonical_bytes
 from povrules.caseload import COLUMNS, Item, open_table, read_caseload
 from povrules.engine import Plan, plan
-from povrules.errors import FactsError, JurisdictionWarning, PovrulesError
+from povrules.errors import FactsError, JurisdictionWarning, PovrulesError, UnknownName, UsageError
 from povrules.facts import SUBJECTS, FactModel, personal_fields, problems_of, subject_id, validate_json
 from povrules.processes import cores, start_context
 from povrules.ruleset import Ruleset
@@ -359,15 +359,15 @@ def decide_caseload(
     """
     ruleset.decision(decision)  # an unknown decision fails before any input is read
     if write not in ("trace", "record", "text", "table"):
-        raise ValueError(f"write must be trace, record, text or table, not {write!r}")
+        raise UnknownName("write", write, ("trace", "record", "text", "table"))
     if workers is None:
         workers = cores()
     if workers < 1:
-        raise ValueError("workers must be at least 1")
+        raise UsageError(f"workers must be at least 1, not {workers}")
     records = write == "record" or log is not None or redact_key is not None
     traced = records or (trace and write != "table")
     if facts not in FACTS_MODES:
-        raise ValueError(f"facts must be {' or '.join(FACTS_MODES)}, not {facts!r}")
+        raise UnknownName("facts", facts, FACTS_MODES)
     job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced, facts)
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         # A stream is told from an iterable of items by its read(), by which mypy does not narrow a union.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from povrules.engine import Decision, Plan, evaluate, plan
-from povrules.errors import EvaluationError
+from povrules.errors import EvaluationError, UnknownHousehold, UnknownName, UnknownParameter
 from povrules.facts import FactModel, subject_id
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
@@ -164,7 +164,7 @@ class Comparison:
         else:
             found = next((facts for facts in self.households if subject_id(facts) == household_id), None)
         if found is None:
-            raise KeyError(f"no household {household_id!r} in the comparison")
+            raise UnknownHousehold(household_id, "the comparison")
         return (evaluate(found, self.baseline, self.decision, as_of=self.as_of),
                 evaluate(found, self.variant, self.decision, as_of=self.as_of))
 
@@ -302,11 +302,7 @@ def sweep_variants(ruleset: Ruleset, parameter: str, values: Iterable[Any], *,
     as ``with_parameter`` does for a value of the wrong type.
     """
     if parameter not in ruleset.parameters:
-        from povrules.lang.checker import did_you_mean
-
-        raise EvaluationError(f"ruleset {ruleset.id!r} has no parameter {parameter!r}"
-                              + (f" ({did_you_mean(parameter, ruleset.parameters)})"
-                                 if did_you_mean(parameter, ruleset.parameters) else ""))
+        raise UnknownParameter(parameter, ruleset.parameters, ruleset.id)
     return tuple((value, ruleset.with_parameter(parameter, value, from_=from_)) for value in values)
 
 
@@ -584,4 +580,4 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str], library: str) -> 
         except ImportError:
             raise ImportError("to_frame('polars') needs polars: pip install 'povrules[notebook]'") from None
         return pl.DataFrame(rows, schema=list(columns), orient="row") if rows else pl.DataFrame(schema=list(columns))
-    raise ValueError(f"library is 'pandas' or 'polars', not {library!r}")
+    raise UnknownName("library", library, ("pandas", "polars"))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from povrules.errors import EvaluationError, JurisdictionWarning
+from povrules.errors import ArgumentTypeError, EvaluationError, JurisdictionWarning, UsageError
 from povrules.facts import FactModel, Household, Override, subject_id
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
@@ -305,7 +305,7 @@ class Plan:
         self._check(facts, "combine")
         values = tuple(values)
         if len(values) != len(self.rules) or (leaves is not None and len(leaves) != len(self.rules)):
-            raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
+            raise UsageError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
                              f"combine() was given {len(values)} values")
         kept = None if leaves is None else [list(rec) for rec in leaves]
         return self._kind(self, Env(facts, params, as_of, None), (values, kept))
@@ -354,14 +354,14 @@ class Plan:
         params = self.bind(as_of)
         values = tuple(values)
         if len(values) != len(self.rules):
-            raise ValueError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
+            raise UsageError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
                              f"settle() was given {len(values)} values")
         given = None
         if effects is not None:
             effects = tuple(effects)
             defeasible = self.defeasible
             if len(effects) != len(defeasible) or not all(e in EFFECTS for e in effects):
-                raise ValueError(f"decision {self.spec.name!r} has {len(defeasible)} default-strength exceptions; "
+                raise UsageError(f"decision {self.spec.name!r} has {len(defeasible)} default-strength exceptions; "
                                  f"settle() takes one of {', '.join(EFFECTS)} for each, not {list(effects)}")
             given = {self.rules[i].id: e for i, e in zip(defeasible, effects)}
         # Each unknown rule is given a missing set naming only itself (its index). The combination
@@ -537,24 +537,24 @@ def _place(plan: Plan, place: str) -> None:
         warnings.warn(JurisdictionWarning(place, plan.ruleset.id, plan.ruleset.jurisdiction), stacklevel=3)
 
 
-def _not_a_ruleset(caller: str, ruleset: object) -> TypeError:
+def _not_a_ruleset(caller: str, ruleset: object) -> ArgumentTypeError:
     shown = repr(ruleset)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return TypeError(f"{caller}() takes a Ruleset, not {type(ruleset).__name__} {shown}; "
+    return ArgumentTypeError(f"{caller}() takes a Ruleset, not {type(ruleset).__name__} {shown}; "
                      "load it first with povrules.load_ruleset(path)")
 
 
-def _wrong_facts(caller: str, plan: Plan, facts: object) -> TypeError:
+def _wrong_facts(caller: str, plan: Plan, facts: object) -> ArgumentTypeError:
     subject = plan.ruleset.subject
     parse = "povrules.parse_household" if subject == "household" else f"povrules.parse_facts(data, {subject!r})"
-    return TypeError(f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
+    return ArgumentTypeError(f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
                      f"not {type(facts).__name__}; validate JSON with {parse} first")
 
 
 def _bind(plan: Plan, as_of: date) -> Mapping[str, Any]:
     """The parameter values ``plan`` reads on ``as_of``, checked once per date and memoised on the plan."""
     if as_of.__class__ is not date and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
-        raise TypeError("as_of must be a datetime.date (a day, not a datetime)")
+        raise ArgumentTypeError(f"as_of must be a datetime.date (a day, not a datetime), not {type(as_of).__name__}")
     ruleset = plan.ruleset
     dated, values, complete = ruleset.in_force(as_of)
     if not complete:
@@ -581,6 +581,32 @@ def _check_parameters(ruleset: Ruleset, plan: Plan, params: Mapping[str, Paramet
 
 
 def _run(plan: Plan, env: Env) -> RuleValues:
+    """Each rule's value (and leaves, when traced); an :class:`EvaluationError` names the rule that raised it."""
+    try:
+        return _run_rules(plan, env)
+    except EvaluationError as exc:
+        rule = _failing_rule(plan, env) if exc.rule is None else None
+        if rule is None:
+            raise
+        raise exc.at_rule(rule, plan.spec.name) from exc
+
+
+def _failing_rule(plan: Plan, env: Env) -> str | None:
+    """The first rule in force whose evaluation raises :class:`EvaluationError`: found by running the rules
+    again one at a time (they are pure), so that the loops of :func:`_run_rules` pay nothing for it."""
+    for rule, fn in plan._items:
+        if not rule.in_force(env.as_of):
+            continue
+        if plan.traced:
+            env.rec = []
+        try:
+            fn(env)
+        except EvaluationError:
+            return rule.id
+    return None
+
+
+def _run_rules(plan: Plan, env: Env) -> RuleValues:
     if plan.dated:
         values: list[Value] = []
         leaves: list[list[Leaf]] | None = [] if plan.traced else None

@@ -6,7 +6,8 @@ expected*, so that an app can show it to the person who can fix the input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -67,8 +68,120 @@ class FactsError(PovrulesError):
         super().__init__(f"{head}invalid {subject} facts: {lines}")
 
 
+class UsageError(PovrulesError, ValueError):
+    """A call a function cannot take: an argument outside its choices or range, or an object used in a
+    state that does not allow it (a table already committed). A ``ValueError`` too, as these were."""
+
+
+class ArgumentTypeError(UsageError, TypeError):
+    """An argument of a type the function does not take (a datetime for a day, a dict for a Ruleset).
+    A ``TypeError`` too, as these were."""
+
+
+class UnknownName(UsageError, KeyError):
+    """A name that is not among those it must come from: ``kind`` says what it names (``decision``,
+    ``parameter``, ``language``, ``subject``, ``format`` …), ``name`` the name given, ``known`` the names
+    there are. The message names them, with a did-you-mean for a close one. A ``KeyError`` too, as a
+    dictionary lookup of the name was; shown as its message, not quoted as a ``KeyError`` is."""
+
+    def __init__(self, kind: str, name: object, known: Iterable[str], where: str | None = None,
+                 hint: str | None = None):
+        self.kind, self.name, self.known, self.where = kind, name, tuple(known), where
+        if hint is None:
+            close = difflib.get_close_matches(name, self.known, n=1, cutoff=0.6) if isinstance(name, str) else []
+            hint = f"did you mean {close[0]!r}?" if close else f"{_plural(kind)}: {', '.join(self.known) or '(none)'}"
+        place = f"{where} has no {kind} {name!r}" if where else f"unknown {kind} {name!r}"
+        self.message = f"{place} ({hint})"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its fields, not its message
+        return (_rebuild, (type(self), self.__dict__, self.args))
+
+
+class UnknownLanguage(UnknownName):
+    """A language other than those explanations and views are written in (``zh``, ``en``)."""
+
+    def __init__(self, lang: object, known: Iterable[str] = ("zh", "en")):
+        super().__init__("language", lang, known)
+
+
+class UnknownSubject(UnknownName):
+    """A kind of subject facts are not kept for (subjects: ``household``, ``village``, ``county``)."""
+
+    def __init__(self, subject: object, known: Iterable[str]):
+        super().__init__("subject", subject, known)
+
+
+class UnknownHousehold(UnknownName):
+    """A household (or other subject) id not among those a result holds; ``where`` names the result."""
+
+    def __init__(self, name: object, where: str):
+        super().__init__("household", name, (), where, "no subject of that id was compared")
+
+
+class RowOutOfRange(UsageError, IndexError):
+    """A row index outside a frame's rows. An ``IndexError`` too, as it was."""
+
+
+class DateError(UsageError):
+    """Text that is not a date written ``YYYY-MM-DD``."""
+
+
 class EvaluationError(PovrulesError):
-    """An evaluation cannot proceed: unknown decision, parameter not in force on the date."""
+    """An evaluation cannot proceed: unknown decision, parameter not in force on the date, a rule whose
+    condition cannot be computed (a division by zero, a date outside the calendar).
+
+    ``rule`` and ``decision`` name the rule being evaluated and its decision when the error arose in
+    one (both in the message too); None otherwise.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None, decision: str | None = None):
+        self.message, self.rule, self.decision = message, rule, decision
+        if rule is not None:
+            of = f" of decision {decision!r}" if decision is not None else ""
+            message = f"rule {rule!r}{of}: {message}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its fields, not its message
+        return (_rebuild, (type(self), self.__dict__, self.args))
+
+    def at_rule(self, rule: str, decision: str | None) -> EvaluationError:
+        """This error as raised while evaluating ``rule`` of ``decision``: a new :class:`EvaluationError`
+        naming them, or this one if it already names a rule."""
+        if self.rule is not None:
+            return self
+        return EvaluationError(self.message, rule=rule, decision=decision)
+
+
+class UnknownDecision(EvaluationError, UnknownName):
+    """A decision the ruleset does not hold."""
+
+    def __init__(self, name: object, known: Iterable[str], ruleset: str):
+        self.rule = self.decision = None
+        UnknownName.__init__(self, "decision", name, known, f"ruleset {ruleset!r}")
+
+
+class UnknownParameter(EvaluationError, UnknownName):
+    """A parameter the ruleset does not hold."""
+
+    def __init__(self, name: object, known: Iterable[str], ruleset: str, hint: str | None = None):
+        self.rule = self.decision = None
+        UnknownName.__init__(self, "parameter", name, known, f"ruleset {ruleset!r}", hint)
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
+def _rebuild(cls: type[BaseException], fields: dict[str, Any], args: tuple[Any, ...]) -> BaseException:
+    """An error unpickled from its fields (errors whose constructor is not ``(message,)``)."""
+    error = cls.__new__(cls)
+    error.__dict__.update(fields)
+    error.args = args
+    return error
 
 
 class JurisdictionWarning(UserWarning):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from povrules.errors import UnknownLanguage
 from povrules.lang import ast
 from povrules.trace import (
     OPERATOR_WORDS,
@@ -147,7 +148,7 @@ def words(lang: str) -> Mapping[str, str]:
     try:
         return _WORDS[lang]
     except (KeyError, TypeError):
-        raise ValueError(f"lang must be one of {', '.join(repr(x) for x in LANGS)}, not {lang!r}") from None
+        raise UnknownLanguage(lang, LANGS) from None
 
 
 # Escaping: text is escaped unless it is Markup, i.e. built here from escaped parts.

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from povrules.columnar import FramePlan, FrameShape, NotSupported, arrow_frame, frame_shape, translate_decision
-from povrules.errors import PovrulesError
+from povrules.errors import PovrulesError, UnknownName, UsageError
 from povrules.facts import SUBJECTS
 from povrules.ruleset.model import Ruleset
 
@@ -66,7 +66,7 @@ def spark_schema(subject: str = "household", *, amounts: Amounts = "string") -> 
     installed, and as :func:`~povrules.columnar.frame_shape` does.
     """
     if amounts not in ("string", "decimal"):
-        raise ValueError(f"amounts must be 'string' or 'decimal', not {amounts!r}")
+        raise UnknownName("amounts", amounts, ("string", "decimal"))
     types = _types()
     shape = frame_shape(subject)
     return cast("StructType", _spark_type(types, shape, amounts))  # a subject's shape is a record
@@ -110,7 +110,7 @@ def read_caseload_spark(spark: SparkSession, path: str | Path, *, format: Litera
     """
     chosen = format or _FORMATS.get(Path(str(path)).suffix.lower())
     if chosen not in ("parquet", "json"):
-        raise ValueError(f"{path}: format= must be 'parquet' or 'json' (the suffix does not say)")
+        raise UsageError(f"{path}: format= must be 'parquet' or 'json' (the suffix does not say)")
     reader = spark.read.schema(spark_schema(subject, amounts=amounts))
     if chosen == "json":
         return reader.option("mode", "FAILFAST").json(str(path))
@@ -178,7 +178,7 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
     known = set(SUBJECTS[subject][0].model_fields)
     extra = [c for c in df.columns if c not in known]
     if extra:
-        raise ValueError(f"columns that are not {subject} facts: {', '.join(extra)}")
+        raise UsageError(f"columns that are not {subject} facts: {', '.join(extra)}")
     blob = pickle.dumps(ruleset)
     key = hashlib.sha256(blob).hexdigest()
     out_schema, ddl = _output_schema(missing)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import attrs
 from pydantic import BaseModel
 
+from povrules.errors import UnknownName, UsageError
 from povrules.facts import Judged
 from povrules.facts.household import (
     Assessments,
@@ -269,7 +270,7 @@ class Profile:
             value = getattr(self, field.name)
             if isinstance(value, float) and field.name.endswith(("share", "rate", "_secure", "_safe")) \
                     and not 0.0 <= value <= 1.0:
-                raise ValueError(f"Profile.{field.name} must be within [0, 1], not {value}")
+                raise UsageError(f"Profile.{field.name} must be within [0, 1], not {value}")
 
 
 PROFILES: dict[str, Profile] = {
@@ -932,12 +933,12 @@ def _profile(profile: str | Profile) -> Profile:
     try:
         return PROFILES[profile]
     except KeyError:
-        raise ValueError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))}") from None
+        raise UnknownName("profile", profile, sorted(PROFILES)) from None
 
 
 def _households(n: int, seed: int, profile: str | Profile, as_of: date) -> Iterator[Household]:
     if n < 0:
-        raise ValueError("n must not be negative")
+        raise UsageError(f"n must not be negative, not {n}")
     gen = _Gen(seed, _profile(profile), as_of)
     make = gen.household
     for i in range(n):

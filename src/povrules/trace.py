@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
+from povrules.errors import UnknownLanguage
 from povrules.lang import ast
 from povrules.lang.compiler import Leaf, Unknown, element_path
 
@@ -393,7 +394,7 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
 def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions and source."""
     if lang not in ("zh", "en"):
-        raise ValueError("lang is 'zh' or 'en'")
+        raise UnknownLanguage(lang)
     words = _WORDS[lang]
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]

@@ -107,7 +107,7 @@ import orjson
 
 from povrules.audit.record import RECORD_SCHEMA, record_digest
 from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
-from povrules.errors import PovrulesError
+from povrules.errors import PovrulesError, UsageError
 from povrules.processes import cores, start_context
 from povrules.reading import MAX_DOCUMENT, ReadError, read_bounded
 
@@ -700,7 +700,7 @@ def parse_head(text: str) -> tuple[int, str]:
     while words and words[0] in ("head:", "seq"):
         words = words[1:]
     if len(words) != 2 or not words[0].isdigit() or not _DIGEST.fullmatch(words[1]):
-        raise ValueError(f"expected a head as 'SEQ sha256:<64 hex digits>', got {text.strip()[:100]!r}")
+        raise UsageError(f"expected a head as 'SEQ sha256:<64 hex digits>', got {text.strip()[:100]!r}")
     return int(words[0]), words[1]
 
 

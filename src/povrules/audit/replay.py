@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from povrules.audit.record import load_record, make_record, record_json
 from povrules.engine import evaluate
-from povrules.errors import PovrulesError
+from povrules.errors import ArgumentTypeError, PovrulesError
 from povrules.facts import parse_facts
 from povrules.ruleset.diff import RulesetDiff, diff_rulesets
 from povrules.ruleset.loader import load_ruleset
@@ -450,7 +450,7 @@ def _load(record: dict[str, Any] | str | bytes, facts: Facts = None) -> dict[str
     elif isinstance(record, dict):
         rec = load_record(record_json(record), facts=facts)  # the same checks as for a record read from a file
     else:
-        raise TypeError(f"replay: expected a record (a dict or its JSON text), got {type(record).__name__}")
+        raise ArgumentTypeError(f"replay: expected a record (a dict or its JSON text), got {type(record).__name__}")
     if "facts" not in rec:
         if facts is None:
             raise ReplayError(f"record {_short(rec['digest'])} holds its facts by reference (facts_ref: digest): "

@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
-from povrules.errors import CaseloadError, RulesetError
+from povrules.errors import CaseloadError, RulesetError, UnknownSubject
 from povrules.facts import SUBJECTS, facts_schema
 
 __all__ = ["Column", "Item", "Mapping", "load_mapping"]
@@ -426,7 +426,7 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     from povrules.ruleset.yaml import YMap, load_yaml
 
     if subject not in SUBJECTS:
-        raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
+        raise UnknownSubject(subject, SUBJECTS)
     name = str(path)
     check_regular(path)
     try:

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from povrules.caseload._extras import need
 from povrules.caseload._files import check_regular, display_name, lines, not_utf8, open_binary
 from povrules.caseload.mapping import Item, Locator, Mapping, did_you_mean, load_mapping
-from povrules.errors import CaseloadError
+from povrules.errors import CaseloadError, UnknownName, UnknownSubject, UsageError
 from povrules.facts import SUBJECTS, facts_schema
 
 FORMATS = ("jsonl", "csv", "xlsx", "parquet")
@@ -50,7 +50,7 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
     missing column; and, while iterating, a bad cell, an over-long line, text not in UTF-8.
     """
     if subject not in SUBJECTS:
-        raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
+        raise UnknownSubject(subject, SUBJECTS)
     path = source if isinstance(source, (str, os.PathLike)) else None  # None: a binary file object
     stream = path is None
     name = display_name(path) if path is not None else getattr(source, "name", "<stream>")
@@ -62,7 +62,7 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
             if format is None:
                 raise CaseloadError(f"cannot tell the format from the extension; name it ({', '.join(FORMATS)})", name)
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
+        raise UnknownName("format", format, FORMATS)
     if (stream or name == "<stdin>") and format != "jsonl":
         raise CaseloadError(f"{format} is read from a file only (standard input takes JSON Lines)", name)
     loaded = mapping if mapping is None or isinstance(mapping, Mapping) else load_mapping(mapping, subject)
@@ -89,7 +89,7 @@ def read_chunks(source: Source, size: int, **options: Any) -> Iterator[list[Item
     Raises what :func:`read_caseload` raises, and ``ValueError`` for a size below 1.
     """
     if size < 1:
-        raise ValueError("a chunk holds at least one item")
+        raise UsageError(f"size: a chunk holds at least one item, not {size}")
     items = read_caseload(source, **options)
     return iter(lambda: list(itertools.islice(items, size)), [])
 

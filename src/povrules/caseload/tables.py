@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Self, TextIO
 
 from povrules.caseload._extras import need
-from povrules.errors import CaseloadError
+from povrules.errors import CaseloadError, UnknownName, UsageError
 
 __all__ = ["COLUMNS", "TABLE_FORMATS", "TableWriter", "open_table"]
 
@@ -43,9 +43,9 @@ def open_table(path: str | os.PathLike[str], format: str | None = None, *, row_g
             raise CaseloadError(f"cannot tell the table format from the extension; name it ({', '.join(TABLE_FORMATS)})",
                                 name)
     if format not in TABLE_FORMATS:
-        raise ValueError(f"unknown table format {format!r}; formats: {', '.join(TABLE_FORMATS)}")
+        raise UnknownName("table format", format, TABLE_FORMATS)
     if row_group_size < 1:
-        raise ValueError("a row group holds at least one row")
+        raise UsageError(f"row_group_size: a row group holds at least one row, not {row_group_size}")
     if format == "parquet":
         need("pyarrow.parquet")  # before creating the file, so that a missing extra leaves nothing behind
     return TableWriter(name, format, row_group_size)
@@ -94,7 +94,7 @@ class TableWriter:
         ``ValueError`` for a malformed row.
         """
         if self._done:
-            raise ValueError("the table is already committed or aborted")
+            raise UsageError(f"{self.path}: the table is already committed or aborted")
         try:
             for row in rows:
                 values = _values(row)
@@ -128,7 +128,7 @@ class TableWriter:
         Raises :class:`CaseloadError` (after removing the temporary file) if that fails.
         """
         if self._done:
-            raise ValueError("the table is already committed or aborted")
+            raise UsageError(f"{self.path}: the table is already committed or aborted")
         try:
             if self._text is not None:
                 self._text.flush()
@@ -180,29 +180,29 @@ def _values(row: Row) -> list[Any]:
     if isinstance(row, Mapping):
         unknown = set(row) - set(COLUMNS)
         if unknown:
-            raise ValueError(f"unknown columns {sorted(unknown)}; a decision table has {', '.join(COLUMNS)}")
+            raise UsageError(f"unknown columns {sorted(unknown)}; a decision table has {', '.join(COLUMNS)}")
         if "id" not in row or "outcome" not in row:
-            raise ValueError("a row needs an id and an outcome")
+            raise UsageError("a row needs an id and an outcome")
         values = [row.get(c) for c in COLUMNS]
     else:
         values = list(row)
         if len(values) == len(COLUMNS) - 1:
             values.append(None)
         if len(values) != len(COLUMNS):
-            raise ValueError(f"a row has {len(COLUMNS)} values ({', '.join(COLUMNS)}), got {len(values)}")
+            raise UsageError(f"a row has {len(COLUMNS)} values ({', '.join(COLUMNS)}), got {len(values)}")
     for index, column in enumerate(COLUMNS):
         value = values[index]
         if column in _LISTS:
             if value is None:
                 values[index] = []
             elif isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{column}: expected a list of strings, got {value!r}")
+                raise UsageError(f"{column}: expected a list of strings, got {value!r}")
             else:
                 values[index] = list(value)
         elif value is not None and not isinstance(value, str):
-            raise ValueError(f"{column}: expected a string, got {value!r}")
+            raise UsageError(f"{column}: expected a string, got {value!r}")
         elif value is None and column != "record_digest":
-            raise ValueError(f"{column}: a value is required")
+            raise UsageError(f"{column}: a value is required")
     return values
 
 

@@ -38,7 +38,7 @@ from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import NotSupported, Translator
 from povrules.compare import Change, Comparison, Difference, LazyHouseholds, Sweep, difference, sweep_variants
 from povrules.engine import Plan
-from povrules.errors import EvaluationError
+from povrules.errors import EvaluationError, RowOutOfRange
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
@@ -74,7 +74,7 @@ class FrameHouseholds(LazyHouseholds):
         if isinstance(index, slice):
             return facts_of(self.frame, range(*index.indices(n)), subject=self.subject)
         if not -n <= index < n:
-            raise IndexError(f"row {index} is outside the frame's {n} rows")
+            raise RowOutOfRange(f"row {index} is outside the frame's {n} rows")
         return facts_of(self.frame, [index % n], subject=self.subject)[0]
 
     def __iter__(self) -> Iterator[FactModel]:

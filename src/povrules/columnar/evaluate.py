@@ -37,6 +37,7 @@ from povrules.columnar.flat import nested_frame
 from povrules.columnar.frame import facts_of
 from povrules.columnar.translate import Missing, NotSupported, Translated, Translator
 from povrules.engine import CONTRADICTED, EFFECTS, Decision, Plan, Settled, plan
+from povrules.errors import RowOutOfRange
 from povrules.facts import FactModel
 from povrules.lang.compiler import Unknown
 from povrules.ruleset.model import Ruleset
@@ -385,7 +386,7 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
     Raises ``IndexError`` for a row outside the frame, and as :func:`povrules.evaluate` raises.
     """
     if not -frame.height <= row < frame.height:
-        raise IndexError(f"row {row} is outside the frame's {frame.height} rows")
+        raise RowOutOfRange(f"row {row} is outside the frame's {frame.height} rows")
     facts = facts_of(nested_frame(frame, subject=ruleset.subject), [row % frame.height], subject=ruleset.subject)[0]
     return plan(ruleset, decision, traced=trace).decide(facts, as_of)
 

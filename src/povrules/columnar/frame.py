@@ -32,7 +32,7 @@ import polars as pl
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from povrules.errors import PovrulesError
+from povrules.errors import ArgumentTypeError, PovrulesError, UnknownName, UnknownSubject, UsageError
 from povrules.facts import MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
 from povrules.facts.bodies import BODIES
 
@@ -65,7 +65,7 @@ def frame_shape(subject: str = "household") -> FrameShape:
     frame cannot hold exactly (a decimal without declared places).
     """
     if subject not in SUBJECTS:
-        raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}")
+        raise UnknownSubject(subject, SUBJECTS)
     return _record(SUBJECTS[subject][0])
 
 
@@ -206,7 +206,7 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
         if not isinstance(item, BaseModel):
             item = parse_facts(item if isinstance(item, (str, bytes)) else dict(item), subject, f"row {index}")
         elif not isinstance(item, model):
-            raise TypeError(f"row {index}: a {type(item).__name__}, not a {model.__name__}")
+            raise ArgumentTypeError(f"row {index}: a {type(item).__name__}, not a {model.__name__}")
         rows.append(convert(item.model_dump()))
     schema = {name: s.dtype for name, s in shape.fields.items()}
     # pyarrow reads nested Python values several times faster than polars' own constructor.
@@ -249,7 +249,7 @@ def read_frames(source: str | Path | Any, *, format: str | None = None, mapping:
     for the first subject whose facts fail validation; the frames before it have been yielded.
     """
     if block < 1:
-        raise ValueError("a block holds at least one subject")
+        raise UsageError(f"block: a block holds at least one subject, not {block}")
     stream = hasattr(source, "read") or str(source) == "-"
     if format is None:
         format = "jsonl" if stream else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
@@ -961,7 +961,7 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = N
         format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
             Path(path).suffix.lower())
     if format not in ("jsonl", "parquet"):
-        raise ValueError(f"unknown format {format!r}; formats: jsonl, parquet")
+        raise UnknownName("format", format, ("jsonl", "parquet"))
     expected = {name: s.dtype for name, s in shape.fields.items()}
     if dict(frame.schema) != expected:
         raise PovrulesError(f"the frame's schema is not that of a {subject}'s facts")

@@ -27,6 +27,7 @@ from povrules.caseload import COLUMNS, open_table
 from povrules.columnar.evaluate import frame_plan
 from povrules.columnar.frame import BLOCK, read_frames
 from povrules.columnar.translate import NotSupported
+from povrules.errors import UsageError
 from povrules.ruleset import Ruleset
 
 __all__ = ["FileReport", "decide_file"]
@@ -79,7 +80,7 @@ def decide_file(
     In every case nothing is written.
     """
     if block < 1:
-        raise ValueError("a block holds at least one subject")
+        raise UsageError(f"block: a block holds at least one subject, not {block}")
     plan = frame_plan(ruleset, decision, as_of)
     if plan.is_ranking:
         raise NotSupported(decision, "a ranking decision (sort keys)", plan.plan.spec.name)

@@ -9,7 +9,7 @@ from typing import Any, cast
 import orjson
 from pydantic import ValidationError
 
-from povrules.errors import FactProblem, FactsError
+from povrules.errors import ArgumentTypeError, FactProblem, FactsError, UnknownSubject
 from povrules.facts._base import (
     MIRRORED_CHECKS,
     PERSONAL_KINDS,
@@ -55,7 +55,7 @@ def subject_id(facts: FactModel) -> str:
     """The identifier of a subject's facts: its 户编号, 村编号 or 县编号."""
     if isinstance(facts, (Household, Village, County)):
         return facts.id
-    raise TypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
+    raise ArgumentTypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
 
 __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
@@ -217,7 +217,7 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
     try:
         model = SUBJECTS[subject][0]
     except KeyError:
-        raise ValueError(f"unknown subject {subject!r}; subjects: {', '.join(SUBJECTS)}") from None
+        raise UnknownSubject(subject, SUBJECTS) from None
     try:
         if isinstance(data, (str, bytes, bytearray)):
             return validate_json(model, data)

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from povrules.errors import DateError
+
 T = TypeVar("T")
 
 # Strict facts. A fact's JSON value is taken as what it is, never converted: ``true`` is not an
@@ -40,11 +42,15 @@ def parse_date(text: str) -> date:
     """A date from text of the form YYYY-MM-DD (ASCII digits), the one form facts, records and the
     command line take. ``date.fromisoformat`` alone would also take ``20160630`` and ``2016-W26-4``.
 
-    Raises ``ValueError`` for any other text, or a day the calendar lacks.
+    Raises :class:`~povrules.errors.DateError` (a ``ValueError``) for any other text, or a day the
+    calendar lacks.
     """
     if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
-    return date.fromisoformat(text)
+        raise DateError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise DateError(f"{text!r} is no day of the calendar ({exc})") from None
 
 
 def strict_date(value: Any) -> Any:

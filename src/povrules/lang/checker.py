@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from povrules.errors import PovrulesError
 from povrules.lang import ast
 from povrules.lang.types import (
     BOOL,
@@ -37,12 +38,17 @@ RESERVED = frozenset({*ROOTS, PARAMS, AS_OF})
 
 
 @attrs.frozen
-class CheckProblem(Exception):
-    """A name that does not resolve or a type that does not fit, at a node."""
+class CheckProblem(PovrulesError):
+    """A name that does not resolve or a type that does not fit, at a node. The ruleset loader raises
+    it again as a :class:`~povrules.RulesetError` at the expression's place in its file."""
 
     message: str
     span: ast.Span
     hint: str | None = None
+
+    def __str__(self) -> str:
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.span.line}:{self.span.column}: {self.message}{hint}"
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import attrs
 
+from povrules.errors import PovrulesError
 from povrules.lang import ast
 
 MAX_LENGTH = 2000
@@ -40,13 +41,18 @@ _FORBIDDEN_WORDS = {
 
 
 @attrs.frozen
-class SyntaxProblem(Exception):
-    """A refused expression: message and 1-based position within the text."""
+class SyntaxProblem(PovrulesError):
+    """A refused expression: message and 1-based position within the text. The ruleset loader raises
+    it again as a :class:`~povrules.RulesetError` at the expression's place in its file."""
 
     message: str
     line: int
     column: int
     hint: str | None = None
+
+    def __str__(self) -> str:
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.line}:{self.column}: {self.message}{hint}"
 
 
 def _depth(node: pyast.AST) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from povrules.errors import EvaluationError, Location
+from povrules.errors import ArgumentTypeError, Location, UnknownDecision
 from povrules.facts import SUBJECTS, FactModel
 from povrules.lang import ast
 from povrules.lang.types import Type
@@ -321,10 +321,7 @@ class Ruleset:
         try:
             return self.decisions[name]
         except KeyError:
-            from povrules.lang.checker import did_you_mean
-
-            hint = did_you_mean(name, self.decisions) or "decisions: " + ", ".join(self.decisions)
-            raise EvaluationError(f"ruleset {self.id!r} has no decision {name!r} ({hint})") from None
+            raise UnknownDecision(name, self.decisions, self.id) from None
 
     # Variants: the same ruleset with a change, checked whole, for what-if comparisons.
 
@@ -359,7 +356,7 @@ class Ruleset:
         if isinstance(overlay, Mapping):
             return with_overlay(self, overlay, "overlay")
         if not isinstance(overlay, (str, Path)):
-            raise TypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
+            raise ArgumentTypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
                             f"got {type(overlay).__name__}")
         return with_overlay(self, *load_overlay(Path(overlay)))
 
@@ -372,7 +369,7 @@ class Ruleset:
         The memos are left behind. Raises ``TypeError`` for a ruleset not built from a definition.
         """
         if self.definition is None:
-            raise TypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
+            raise ArgumentTypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
         from povrules.ruleset.loader import rebuild_ruleset
 
         return (rebuild_ruleset, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))

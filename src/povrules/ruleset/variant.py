@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 import yaml
 
-from povrules.errors import Location, RulesetError
+from povrules.errors import ArgumentTypeError, Location, RulesetError
 from povrules.lang.ast import parameter_reads
 from povrules.lang.checker import did_you_mean
 from povrules.reading import MAX_YAML, ReadError, read_bounded
@@ -115,7 +115,7 @@ def require(argument: str, value: Any, expected: type | tuple[type, ...], words:
     """Raise ``TypeError`` naming ``argument`` unless ``value`` is an instance of ``expected`` (bool is no number)."""
     if not isinstance(value, expected) or (isinstance(value, bool) and bool not in (
             expected if isinstance(expected, tuple) else (expected,))):
-        raise TypeError(f"{argument}: expected {words}, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{argument}: expected {words}, got {type(value).__name__} {value!r}")
 
 
 def parameter_overlay(name: str, value: Any, from_: date | None, note: str | None,
@@ -127,7 +127,7 @@ def parameter_overlay(name: str, value: Any, from_: date | None, note: str | Non
     """
     require("name", name, str, "a parameter name (text)")
     if from_ is not None and (not isinstance(from_, date) or isinstance(from_, datetime)):
-        raise TypeError(f"from_: expected a date, got {type(from_).__name__} {from_!r}")
+        raise ArgumentTypeError(f"from_: expected a date, got {type(from_).__name__} {from_!r}")
     if note is not None:
         require("note", note, str, "text")
     if isinstance(value, (float, Decimal)) and not isinstance(value, bool) and not Decimal(value).is_finite():
