@@ -101,13 +101,6 @@ class UnknownName(UsageError, KeyError):
         return (_rebuild, (type(self), self.__dict__, self.args))
 
 
-class UnknownLanguage(UnknownName):
-    """A language other than those explanations and views are written in (``zh``, ``en``)."""
-
-    def __init__(self, lang: object, known: Iterable[str] = ("zh", "en")):
-        super().__init__("language", lang, known)
-
-
 class UnknownSubject(UnknownName):
     """A kind of subject facts are not kept for (subjects: ``household``, ``village``, ``county``)."""
 
@@ -217,3 +210,17 @@ class CaseloadError(PovrulesError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class LanguageError(PovrulesError, ValueError):
+    """A language argument other than ``"zh"`` (Chinese) or ``"en"`` (English).
+
+    Also a ``ValueError``, as unknown languages were before this class.
+    """
+
+    def __init__(self, lang: object):
+        self.lang = lang
+        super().__init__(f"unknown language {lang!r}: expected one of 'zh', 'en'")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.lang,))

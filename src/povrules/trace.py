@@ -16,7 +16,6 @@ from pydantic import BaseModel
 
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
-from povrules.errors import UnknownLanguage
 from povrules.lang import ast
 from povrules.lang.compiler import Leaf, Unknown, element_path
 
@@ -161,7 +160,7 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     if result.contradicting:
         out["contradicting"] = [o.model_dump(mode="json", exclude_none=True) for o in result.contradicting]
     if rule.note:
-        out["note"] = rule.note
+        out["note"] = rule.note.en  # v1 holds one text: the English, as before notes had two
     return out
 
 
@@ -182,7 +181,7 @@ def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[st
     if requirement.citation is not None:
         entry["cite"] = _cite(requirement.citation)
     if requirement.note:
-        entry["note"] = requirement.note
+        entry["note"] = requirement.note.en
     return entry
 
 
@@ -394,7 +393,7 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
 def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions and source."""
     if lang not in ("zh", "en"):
-        raise UnknownLanguage(lang)
+        raise ValueError("lang is 'zh' or 'en'")
     words = _WORDS[lang]
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
@@ -439,7 +438,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
             c = rule.citation
             lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
         if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-            lines.append(f"      {words['note']}{colon}{' '.join(rule.note.split())}")
+            lines.append(f"      {words['note']}{colon}{' '.join(rule.note(lang).split())}")
     return "\n".join(lines)
 
 
