@@ -158,7 +158,10 @@ class Comparison:
         return next((c for c in self.changes if c.id == household_id), None)
 
     def pair(self, household_id: str) -> tuple[Decision, Decision]:
-        """Both decisions of one household, traced: to explain or display them side by side."""
+        """Both decisions of one household, traced: to explain or display them side by side.
+
+        Raises :class:`~povrules.errors.UnknownHousehold` for an id no household compared has.
+        """
         if isinstance(self.households, LazyHouseholds):
             found = self.households.find(household_id)
         else:
@@ -189,7 +192,11 @@ class Comparison:
                  "causes": "; ".join(str(cause) for cause in c.causes)} for c in self.changes]
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas", *, what: Literal["changes", "counts"] = "changes") -> Any:
-        """A data frame of the changed households (``what="changes"``) or of every (before, after) count."""
+        """A data frame of the changed households (``what="changes"``) or of every (before, after) count.
+
+        Raises :class:`~povrules.errors.UnknownName` for another library, and ``ImportError`` when the
+        library is not installed.
+        """
         if what == "counts":
             rows = [{"before": b, "after": a, "households": n} for (b, a), n in sorted(self.counts.items())]
             return _frame(rows, ("before", "after", "households"), library)
@@ -238,10 +245,18 @@ class Sweep:
                 for value, counts, c in zip(self.values, self.counts(), self.comparisons)]
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
+        """A data frame of :meth:`rows`.
+
+        Raises :class:`~povrules.errors.UnknownName` for another library, and ``ImportError`` when the
+        library is not installed.
+        """
         return _frame(self.rows(), (self.parameter, *self.outcomes, "changed"), library)
 
     def plot(self, ax: Any = None, *, outcomes: Iterable[str] | None = None, lang: str = "en") -> Any:
-        """Households per outcome against the parameter's value (matplotlib); returns the axes."""
+        """Households per outcome against the parameter's value (matplotlib); returns the axes.
+
+        Raises ``ImportError`` when matplotlib is not installed.
+        """
         try:
             import matplotlib.pyplot as plt
         except ImportError:
@@ -278,13 +293,23 @@ def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel]
 
     ``variant`` is usually made from ``baseline`` (``with_parameter``, ``with_rule``, ``without_rule``,
     ``with_overlay``), but may be any ruleset with the same subject, such as another version of it.
+
+    Raises :class:`~povrules.errors.UnknownDecision` for a decision the rulesets lack,
+    :class:`~povrules.EvaluationError` when the subjects differ, for a ranking or where evaluating raises (a
+    parameter not in force, a rule that cannot be computed), and :class:`~povrules.errors.ArgumentTypeError`
+    for an ``as_of`` that is not a day or facts of the wrong model.
     """
     return _Comparer(baseline, list(households), decision, as_of).against(variant)
 
 
 def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: Iterable[FactModel], decision: str, *,
           as_of: date, from_: date | None = None) -> Sweep:
-    """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout)."""
+    """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout).
+
+    Raises :class:`~povrules.errors.UnknownParameter` for a parameter the ruleset lacks,
+    :class:`~povrules.RulesetError` or :class:`~povrules.errors.ArgumentTypeError` for a value
+    :meth:`~povrules.Ruleset.with_parameter` refuses, and as :func:`compare` does.
+    """
     variants = sweep_variants(ruleset, parameter, values, from_=from_)
     comparer = _Comparer(ruleset, list(households), decision, as_of)
     values = tuple(value for value, _ in variants)

@@ -274,7 +274,7 @@ class Plan:
     def bind(self, as_of: date) -> Mapping[str, Any]:
         """The parameter values in force on ``as_of`` (what conditions read), checked once per date and memoised.
 
-        Raises ``TypeError`` if ``as_of`` is not a ``datetime.date`` (a datetime is refused), and
+        Raises :class:`~povrules.errors.ArgumentTypeError` (a ``TypeError``) if ``as_of`` is not a ``datetime.date`` (a datetime is refused), and
         :class:`EvaluationError` if a parameter one of the rules in force reads has no value yet on that date.
         """
         params = self._bound.get(as_of)
@@ -285,7 +285,7 @@ class Plan:
 
         ``values`` holds each rule's value in the order of ``rules`` (``None`` when not in force on
         ``as_of``); ``leaves`` holds each rule's leaf records when the plan is traced, else None.
-        Raises as :meth:`bind` does, and ``TypeError`` for facts of the wrong model.
+        Raises as :meth:`bind` does, and :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model.
         """
         params = self.bind(as_of)
         self._check(facts, "rule_values")
@@ -298,7 +298,7 @@ class Plan:
         The rules are not run: ``values`` may come from :meth:`rule_values`, from another decision or
         from a what-if. ``facts`` are still read where the combination needs them (overrides of
         default-strength exceptions, ranking tiebreaks). ``leaves``, if given, are kept for the trace.
-        Raises as :meth:`bind` does, ``TypeError`` for facts of the wrong model, and ``ValueError``
+        Raises as :meth:`bind` does, :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model, and :class:`UsageError`
         when ``values`` (or ``leaves``) do not have one entry per rule.
         """
         params = self.bind(as_of)
@@ -328,8 +328,8 @@ class Plan:
         """What each default-strength exception (in the order of :attr:`defeasible`) does if it holds,
         from the subject's recorded overrides on ``as_of``: one of :data:`EFFECTS`. ``fired``: the latest
         decision of a body the rule names upheld it; ``overridden``: set it aside; ``pending``: no
-        decision yet; ``contradicted``: the latest date's decisions disagree. Raises ``TypeError``
-        for facts of the wrong model."""
+        decision yet; ``contradicted``: the latest date's decisions disagree. Raises
+        :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model."""
         self._check(facts, "effects")
         return tuple(_effect(self.rules[i], facts, as_of) for i in self.defeasible)
 
@@ -345,7 +345,7 @@ class Plan:
         ``relevant`` lists the unknown rules whose missing facts :meth:`decide` would report: a
         subject's ``missing`` is the sorted union of those rules' ``Unknown.missing``. Raises
         :class:`EvaluationError` for a ranking or a plan that needs ``effects`` without them,
-        ``ValueError`` when ``values`` has not one entry per rule or ``effects`` not one known effect
+        :class:`UsageError` when ``values`` has not one entry per rule or ``effects`` not one known effect
         per default-strength exception, and as :meth:`bind` does.
         """
         if self.spec.kind == "ranking" or (self._has_default and effects is None):
@@ -377,7 +377,7 @@ class Plan:
     def decide(self, facts: FactModel, as_of: date) -> Decision:
         """The decision for one subject as of a date: what :func:`evaluate` gives.
 
-        Raises as :meth:`bind` does, and ``TypeError`` for facts of the wrong model.
+        Raises as :meth:`bind` does, and :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model.
         """
         params = self._bound.get(as_of)
         if params is None:
@@ -426,8 +426,8 @@ MAX_TABLE = 10  # rules; 2**10 labels at most per decision
 def plan(ruleset: Ruleset, decision: str, *, traced: bool = True) -> Plan:
     """The :class:`Plan` of ``decision`` in ``ruleset``, prepared on first use and memoised on the ruleset.
 
-    Raises :class:`EvaluationError` if the ruleset has no such decision, and ``TypeError`` if
-    ``ruleset`` is not a :class:`Ruleset` (a path, say).
+    Raises :class:`~povrules.errors.UnknownDecision` (an :class:`EvaluationError`) if the ruleset has no such
+    decision, and :class:`~povrules.errors.ArgumentTypeError` if ``ruleset`` is not a :class:`Ruleset` (a path, say).
     """
     try:
         found = ruleset._plans[bool(traced)].get(decision)
@@ -471,7 +471,7 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     :func:`povrules.parse_household`, or the subject's model from :func:`povrules.parse_facts`.
     The same as ``plan(ruleset, decision, traced=trace).decide(facts, as_of)``.
     Raises :class:`EvaluationError` (no such decision; a parameter with no value on the date)
-    and ``TypeError`` (facts not validated; ``ruleset`` not a loaded :class:`Ruleset`; ``as_of`` not a date).
+    and :class:`~povrules.errors.ArgumentTypeError` (facts not validated; ``ruleset`` not a loaded :class:`Ruleset`; ``as_of`` not a date).
     """
     # Plan.decide, inlined: this is the hot path, and a method call is a measurable share of it.
     try:
@@ -999,6 +999,9 @@ def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as
     Households for which the ``among`` decision does not give one of its
     listed outcomes are left out (``not_eligible``, with that decision);
     households whose place depends on missing facts are listed apart.
+
+    Raises :class:`~povrules.errors.UnknownDecision` for a decision the ruleset lacks,
+    :class:`EvaluationError` for a decision that is not a ranking and as :func:`evaluate` does.
     """
     spec = ruleset.decision(decision)
     if spec.kind != "ranking":

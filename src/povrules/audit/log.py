@@ -360,6 +360,8 @@ def anchor_of(key: bytes, seq: int, prev: str, count: int) -> str:
     The body names ``prev``, the digest of the line before, which chains back to the first line: a
     valid anchor vouches for every line up to its commit. Whoever rewrites the chain without the
     key cannot make one.
+
+    Raises nothing for bytes ``key``; any other key is a ``TypeError`` of :mod:`hmac`.
     """
     message = _ANCHOR_CONTEXT + canonical_bytes(_mark_body(seq, prev, "commit", count))
     return ANCHOR_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
@@ -695,7 +697,7 @@ def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
 
 def parse_head(text: str) -> tuple[int, str]:
     """A head as ``povrules log-head`` prints it (``SEQ sha256:<hex>``; ``seq`` or ``head: seq`` before
-    it is allowed, as ``verify-log`` prints it) → ``(seq, digest)``. Raises :class:`ValueError`."""
+    it is allowed, as ``verify-log`` prints it) → ``(seq, digest)``. Raises :class:`~povrules.errors.UsageError` (a ``ValueError``)."""
     words = text.split()
     while words and words[0] in ("head:", "seq"):
         words = words[1:]
@@ -1193,7 +1195,11 @@ class DecisionLog:
         return f"DecisionLog({str(self.path)!r})"
 
     def append(self, record: Mapping[str, Any]) -> LogEntry:
-        """Append one record; returns its entry (seq, prev, digest)."""
+        """Append one record; returns its entry (seq, prev, digest).
+
+        Raises :class:`LogError` for a record that is not a JSON object, a log that cannot be written or fails
+        its chain at the end.
+        """
         return self._append([_record_json(record, 0, str(self.path))], [record])[0]
 
     def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[LogEntry]:
@@ -1201,6 +1207,8 @@ class DecisionLog:
 
         On an error nothing is written. A crash during the write can leave the batch's first lines,
         whole and chained, followed by at most one partial line.
+
+        Raises :class:`LogError` as :meth:`append` does.
         """
         records = list(records)
         texts = [_record_json(r, i, str(self.path)) for i, r in enumerate(records)]
@@ -1218,6 +1226,8 @@ class DecisionLog:
         On a normal exit the batch is committed (a ``commit`` line, ``fsync``); on an exception the
         file is cut back to where it was. A process killed at any point leaves either the whole
         batch or a tail that readers ignore and the next writer removes (see the module docstring).
+
+        Raises :class:`LogError` as :meth:`append` does.
         """
         return LogBatch(self, chunk_bytes)
 
@@ -1266,6 +1276,7 @@ class DecisionLog:
                 and commit.mark == "commit" and commit.seq == begin.seq + (commit.count or 0) + 1)
 
     def verify(self) -> LogReport:
+        """:func:`verify_log` of this log. Raises :class:`LogError` as it does."""
         return verify_log(self.path)
 
     def __iter__(self) -> Iterator[LogEntry]:

@@ -152,12 +152,17 @@ def redact_facts(facts: BaseModel, key: bytes, *, rules: Collection[str] = ()) -
     the register again and compare ``facts_digest`` with a record's. ``rules``
     are the ids of the ruleset's rules: an override naming one keeps it (give
     ``ruleset.rules`` to redact as a record of that ruleset does).
+
+    Raises :class:`RecordError` for a key that is not bytes or is too short.
     """
     return _redact_model(facts, facts_json(facts), _check_key(key), rules)
 
 
 def redact_id(value: str, key: bytes) -> str:
-    """One identifier (a household's id, say) as redaction writes it: its keyed hash under ``key``."""
+    """One identifier (a household's id, say) as redaction writes it: its keyed hash under ``key``.
+
+    Raises :class:`RecordError` for a key that is not bytes or is too short.
+    """
     return _keyed(value, _check_key(key))
 
 
@@ -167,6 +172,8 @@ def redact_decision(decision: Decision, key: bytes) -> Decision:
 
     Rules read no personal field, so the outcome is the same; every value a view prints that comes from
     the facts (the id, who judged, operand values) is then a keyed hash.
+
+    Raises :class:`RecordError` for a key that is not bytes or is too short.
     """
     from povrules.engine import evaluate
 
@@ -365,7 +372,11 @@ def record_json(record: dict[str, Any]) -> str:
 
 
 def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
-    """:func:`povrules.trace.explain_record`, for records by reference too (the facts' id is then the trace's)."""
+    """:func:`povrules.trace.explain_record`, for records by reference too (the facts' id is then the trace's).
+
+    Raises :class:`RecordError` for a record that is not one, and :class:`~povrules.errors.LanguageError` for
+    a language other than ``zh`` or ``en``.
+    """
     if "facts" not in record and isinstance(record.get("trace"), dict):
         record = dict(record, facts={"id": record["trace"].get("facts_id")})
     return _explain_trace_record(record, lang)

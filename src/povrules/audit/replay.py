@@ -169,6 +169,8 @@ class RulesetStore:
 
         ``ruleset_id`` and ``version`` (as a record names them) only make the
         error message useful: the digest alone decides.
+
+        Raises :class:`ReplayError` when the store has no ruleset of that digest.
         """
         found = self.find(digest)
         if found is not None:
@@ -499,6 +501,10 @@ def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: 
     A record by reference (``"facts_ref": "digest"``) needs its ``facts`` given back (a model, or
     the facts as the record would hold them); they must match ``facts_digest``. Without them,
     :class:`ReplayError`.
+
+    Raises :class:`ReplayError` (no such ruleset in the store, facts missing or not matching, an evaluation
+    that fails), :class:`RecordError` for a record that does not verify, and
+    :class:`~povrules.errors.ArgumentTypeError` for anything but a record or its JSON text.
     """
     rec = _load(record, facts)
     named = rec["ruleset"]
@@ -526,6 +532,8 @@ def replay_with_current(record: dict[str, Any] | str | bytes, ruleset: Ruleset,
     otherwise ``divergence`` names the first difference. If ``store`` holds
     the recorded ruleset, ``changes`` is the :class:`RulesetDiff` from it to
     ``ruleset``. ``facts``: as for :func:`replay`.
+
+    Raises as :func:`replay` does.
     """
     rec = _load(record, facts)
     named = rec["ruleset"]

@@ -418,7 +418,8 @@ class Mapping:
 def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Mapping:
     """Load a column-mapping file (YAML) and check every fact path against the subject's schema.
 
-    Raises :class:`CaseloadError` naming ``file:line:column`` for an unknown key, an unknown
+    Raises :class:`~povrules.errors.UnknownSubject` for a subject there is none of, and
+    :class:`CaseloadError` naming ``file:line:column`` for an unknown key, an unknown
     fact path (with a did-you-mean), a ``values`` entry that does not fit its fact, or bad YAML.
     """
     from povrules.caseload._files import check_regular

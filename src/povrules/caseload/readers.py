@@ -46,8 +46,9 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
     optional for Parquet (without it, columns are the facts' own nested fields), refused for
     JSON Lines. The file is opened, and its header row checked, before this returns.
 
-    Raises :class:`CaseloadError`: unknown format, unreadable or special file, bad mapping,
-    missing column; and, while iterating, a bad cell, an over-long line, text not in UTF-8.
+    Raises :class:`~povrules.errors.UnknownSubject` and :class:`~povrules.errors.UnknownName` for a subject or
+    format there is none of, and :class:`CaseloadError`: a format the extension does not say, unreadable or
+    special file, bad mapping, missing column; and, while iterating, a bad cell, an over-long line, text not in UTF-8.
     """
     if subject not in SUBJECTS:
         raise UnknownSubject(subject, SUBJECTS)
@@ -86,7 +87,7 @@ def read_caseload(source: Source, *, format: str | None = None, mapping: str | o
 def read_chunks(source: Source, size: int, **options: Any) -> Iterator[list[Item]]:
     """The items of :func:`read_caseload` in lists of ``size`` (the last may be shorter), for worker processes.
 
-    Raises what :func:`read_caseload` raises, and ``ValueError`` for a size below 1.
+    Raises what :func:`read_caseload` raises, and :class:`~povrules.errors.UsageError` for a size below 1.
     """
     if size < 1:
         raise UsageError(f"size: a chunk holds at least one item, not {size}")

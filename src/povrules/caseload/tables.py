@@ -33,8 +33,8 @@ def open_table(path: str | os.PathLike[str], format: str | None = None, *, row_g
     """A writer of a decision table at ``path`` (``.parquet`` or ``.csv`` unless ``format`` says).
 
     Nothing appears at ``path`` until :meth:`TableWriter.commit`. Raises :class:`CaseloadError`
-    naming the file when the folder is missing or unwritable, and ``ValueError`` for an
-    unknown format.
+    naming the file when the folder is missing or unwritable, :class:`~povrules.errors.UnknownName` for an
+    unknown format and :class:`~povrules.errors.UsageError` for a row group size below 1.
     """
     name = str(path)
     if format is None:
@@ -91,7 +91,7 @@ class TableWriter:
         """Add rows: dicts keyed by ``COLUMNS`` or sequences in their order (``record_digest`` may be left out).
 
         Raises :class:`CaseloadError` for a full disk (the table is then aborted) and
-        ``ValueError`` for a malformed row.
+        :class:`~povrules.errors.UsageError` for a malformed row or a table already committed or aborted.
         """
         if self._done:
             raise UsageError(f"{self.path}: the table is already committed or aborted")
@@ -125,7 +125,8 @@ class TableWriter:
     def commit(self) -> None:
         """Finish the file, flush it to disk and rename it to the target.
 
-        Raises :class:`CaseloadError` (after removing the temporary file) if that fails.
+        Raises :class:`CaseloadError` (after removing the temporary file) if that fails, and
+        :class:`~povrules.errors.UsageError` for a table already committed or aborted.
         """
         if self._done:
             raise UsageError(f"{self.path}: the table is already committed or aborted")

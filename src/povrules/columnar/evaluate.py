@@ -133,7 +133,7 @@ class FramePlan:
 
     def decide(self, frame: pl.DataFrame, *, missing: bool = True,
                facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
-        """See :func:`decide_frame`."""
+        """See :func:`decide_frame`. Raises :class:`NotSupported` for a ranking, and as it does."""
         if self.is_ranking:
             raise NotSupported(self.decision, "a ranking decision (sort keys)", self.plan.spec.name)
         prepared, as_of = self.plan, self.as_of
@@ -383,7 +383,7 @@ def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, 
     (:func:`povrules.columnar.facts_of`) and decided by the row engine, so that ``to_json()``,
     ``explain()`` and records are byte for byte those of deciding the household alone.
 
-    Raises ``IndexError`` for a row outside the frame, and as :func:`povrules.evaluate` raises.
+    Raises :class:`~povrules.errors.RowOutOfRange` (an ``IndexError``) for a row outside the frame, and as :func:`povrules.evaluate` raises.
     """
     if not -frame.height <= row < frame.height:
         raise RowOutOfRange(f"row {row} is outside the frame's {frame.height} rows")

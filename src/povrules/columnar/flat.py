@@ -57,7 +57,10 @@ def nested_frame(frame: pl.DataFrame, *, subject: str = "household") -> pl.DataF
 
 def flat_frame(frame: pl.DataFrame, *, subject: str = "household") -> pl.DataFrame:
     """The engine's nested frame (or part of one) in the flat layout: every fact inside records a
-    dotted top-level column, every list of records one list column per field."""
+    dotted top-level column, every list of records one list column per field.
+
+    Raises :class:`~povrules.PovrulesError` for a column that is not a fact of the subject.
+    """
     shape = frame_shape(subject)
     out: list[pl.Series] = []
     for name in frame.columns:

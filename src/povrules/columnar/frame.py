@@ -61,8 +61,8 @@ _shapes: dict[type[BaseModel], FrameShape] = {}
 def frame_shape(subject: str = "household") -> FrameShape:
     """The shape of a subject's facts (``household``, ``village``, ``county``): a record.
 
-    Raises ``ValueError`` for an unknown subject and :class:`PovrulesError` for a fact type the
-    frame cannot hold exactly (a decimal without declared places).
+    Raises :class:`~povrules.errors.UnknownSubject` for an unknown subject and :class:`PovrulesError` for a
+    fact type the frame cannot hold exactly (a decimal without declared places).
     """
     if subject not in SUBJECTS:
         raise UnknownSubject(subject, SUBJECTS)
@@ -195,8 +195,8 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
 
     Each item is a validated model (``Household`` …) or its JSON form (a decoded dict, or the text of
     one JSON object); JSON forms are validated first, as the row engine requires. Raises
-    :class:`povrules.FactsError` for facts that fail validation (naming the row), ``TypeError`` for a
-    model of another subject, and as :func:`frame_shape` does.
+    :class:`povrules.FactsError` for facts that fail validation (naming the row), :class:`~povrules.errors.ArgumentTypeError`
+    for a model of another subject, and as :func:`frame_shape` does.
     """
     shape = frame_shape(subject)
     model = SUBJECTS[subject][0]
@@ -244,7 +244,7 @@ def read_frames(source: str | Path | Any, *, format: str | None = None, mapping:
     mapped Parquet go item by item through the mapping, then models (as does a Parquet file with a
     column type the fast path does not read, such as float amounts or timestamps).
 
-    Raises ``ValueError`` for a block below 1, :class:`povrules.CaseloadError` for an unreadable file
+    Raises :class:`~povrules.errors.UsageError` for a block below 1, :class:`povrules.CaseloadError` for an unreadable file
     and :class:`povrules.FactsError` (``source`` the file position, ``file:line`` or ``file:row N``)
     for the first subject whose facts fail validation; the frames before it have been yielded.
     """
@@ -951,7 +951,7 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = N
     ``model_dump(mode="json", exclude_none=True)`` gives it (unknown facts absent; amounts as text
     with the field's declared places, so ``"100.00"`` where the facts said ``"100"``). Parquet
     (``.parquet``): the same nested form, unknown facts null. Either reads back with
-    :func:`read_frame` to an equal frame. Raises ``ValueError`` for an unknown format and
+    :func:`read_frame` to an equal frame. Raises :class:`~povrules.errors.UnknownName` for an unknown format and
     :class:`PovrulesError` for a frame whose schema is not the subject's.
     """
     import re

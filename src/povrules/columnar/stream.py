@@ -76,7 +76,7 @@ def decide_file(
     :class:`~povrules.EvaluationError` for an unknown decision or a parameter not in force (before
     any input is read), :class:`~povrules.caseload.CaseloadError` for an unreadable input or an
     unwritable output, :class:`~povrules.FactsError` for the first subject whose facts fail
-    validation (``source`` its ``file:line`` or ``file:row N``), ``ValueError`` for a block below 1.
+    validation (``source`` its ``file:line`` or ``file:row N``), :class:`~povrules.errors.UsageError` for a block below 1.
     In every case nothing is written.
     """
     if block < 1:

@@ -49,10 +49,10 @@ import attrs
 import polars as pl
 
 from povrules.columnar.frame import INT64_DIGITS, FrameShape, frame_shape
-from povrules.errors import PovrulesError
+from povrules.errors import PovrulesError, UnknownName
 from povrules.lang import ast
 from povrules.lang.types import BOOL, INT, ListType, RecordType, Type
-from povrules.ruleset.model import Derived, Ruleset
+from povrules.ruleset.model import Derived, Rule, Ruleset
 
 DECIMAL_DIGITS = 28  # the precision of Python's default decimal context, which the row engine uses
 INT128_DIGITS = 38
@@ -179,8 +179,8 @@ class Translator:
 
     def rule(self, rule_id: str) -> Translated:
         """The expression of one rule's condition. Raises :class:`NotSupported` naming the rule and
-        the construct, and ``KeyError`` for an unknown rule id."""
-        rule = self.ruleset.rules[rule_id]
+        the construct, and :class:`~povrules.errors.UnknownName` (a ``KeyError``) for an unknown rule id."""
+        rule = self._find(rule_id)
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         value = self._bool(rule.when)
         hazard = None
@@ -194,7 +194,8 @@ class Translator:
         expression named by the rule id. Hazard rows are not covered (the row engine decides them).
 
         Raises :class:`NotSupported` for a rule :meth:`rule` refuses, and for a quantifier inside a
-        quantifier's element (its paths would name two indices); ``KeyError`` for an unknown rule id.
+        quantifier's element (its paths would name two indices); :class:`~povrules.errors.UnknownName` for an
+        unknown rule id.
         """
         helpers, paths = self._missing(rule_id, None)
         assert not helpers
@@ -216,8 +217,14 @@ class Translator:
         unknown are left out (they would recompute it). Raises as :meth:`missing` does."""
         return self._missing_set(rule_id, prefix, where_unknown)
 
+    def _find(self, rule_id: str) -> Rule:
+        rule = self.ruleset.rules.get(rule_id)
+        if rule is None:
+            raise UnknownName("rule", rule_id, self.ruleset.rules, f"ruleset {self.ruleset.id!r}")
+        return rule
+
     def _missing_set(self, rule_id: str, prefix: str | None, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
-        rule = self.ruleset.rules[rule_id]
+        rule = self._find(rule_id)
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
         self._unknown = rule.when if where_unknown else None

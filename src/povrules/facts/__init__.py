@@ -52,7 +52,10 @@ SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
 
 
 def subject_id(facts: FactModel) -> str:
-    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号."""
+    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号.
+
+    Raises :class:`~povrules.errors.ArgumentTypeError` for anything but a subject's facts.
+    """
     if isinstance(facts, (Household, Village, County)):
         return facts.id
     raise ArgumentTypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
@@ -211,7 +214,8 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
     """Validate the facts of a subject (``household``, ``village``, ``county``) from JSON text or a decoded object.
 
     Validation is strict (see :func:`validate_json`): a fact's JSON type is never converted.
-    Raises :class:`FactsError` naming every bad field, a duplicate key or the text's encoding;
+    Raises :class:`FactsError` naming every bad field, a duplicate key or the text's encoding, and
+    :class:`~povrules.errors.UnknownSubject` for another subject;
     facts that fail validation are never evaluated.
     """
     try:
@@ -229,12 +233,21 @@ def parse_facts(data: str | bytes | dict[str, Any], subject: str = "household", 
 
 
 def parse_household(data: str | bytes | dict[str, Any], source: str | None = None) -> Household:
-    """Validate household facts from JSON text or a decoded object (see :func:`parse_facts`)."""
+    """Validate household facts from JSON text or a decoded object (see :func:`parse_facts`).
+
+    Raises :class:`FactsError` as :func:`parse_facts` does.
+    """
     return cast(Household, parse_facts(data, "household", source))  # the household subject's model
 
 
 def facts_schema(subject: str = "household") -> dict[str, Any]:
-    """The JSON Schema of a subject's facts, for app developers."""
+    """The JSON Schema of a subject's facts, for app developers.
+
+    Raises :class:`~povrules.errors.UnknownSubject` for a subject other than ``household``, ``village``,
+    ``county``.
+    """
+    if subject not in SUBJECTS:
+        raise UnknownSubject(subject, SUBJECTS)
     schema = SUBJECTS[subject][0].model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"povrules.{subject}.v1"

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from povrules.errors import DateError
+from povrules.errors import DateError, UsageError
 
 T = TypeVar("T")
 
@@ -163,7 +163,7 @@ def labels(zh: str, unit: str | None = None, *, personal: Personal | None = None
     """A field's ``json_schema_extra``: its Chinese label, unit and personal-data kind (for fields that
     :func:`fact` does not make, such as required ones)."""
     if personal is not None and personal not in PERSONAL_KINDS:
-        raise ValueError(f"personal: expected one of {', '.join(PERSONAL_KINDS)}, got {personal!r}")
+        raise UsageError(f"personal: expected one of {', '.join(PERSONAL_KINDS)}, got {personal!r}")
     extra: dict[str, Any] = {"zh": zh}
     if unit:
         extra["unit"] = unit

@@ -71,12 +71,18 @@ def did_you_mean(word: str, choices: Any) -> str | None:
 
 
 def check(node: ast.Expr, scope: Scope) -> ast.Expr:
-    """Resolve and type an expression tree."""
+    """Resolve and type an expression tree.
+
+    Raises :class:`CheckProblem` at the node for a name that does not resolve or a type that does not fit.
+    """
     return _Checker(scope).expr(node)
 
 
 def check_condition(node: ast.Expr, scope: Scope) -> ast.Expr:
-    """Check an expression that must be true or false."""
+    """Check an expression that must be true or false.
+
+    Raises :class:`CheckProblem` as :func:`check` does, and for an expression that is not true or false.
+    """
     checked = check(node, scope)
     if checked.type != BOOL:
         raise CheckProblem(f"a condition must be true or false, but this is {checked.type}", node.span)

@@ -54,7 +54,12 @@ TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "exte
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
-    """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``."""
+    """Load a ruleset from a YAML file, or from a folder holding ``ruleset.yaml``.
+
+    Raises :class:`~povrules.RulesetError` naming the file:line:col and what was expected, for a file that
+    cannot be read, bad YAML, an unknown name, a type mismatch, a citation that does not match its source;
+    nothing is returned in part.
+    """
     reader = _Reader()
     definition = reader.read(Path(path), (), None)
     return RulesetBuilder(definition, reader.lines).build(tuple(reader.files))

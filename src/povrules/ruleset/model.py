@@ -318,6 +318,11 @@ class Ruleset:
         return derived, index, derived.requires[index]
 
     def decision(self, name: str) -> DecisionSpec:
+        """The decision named ``name``.
+
+        Raises :class:`~povrules.errors.UnknownDecision` (a ``KeyError`` and an :class:`EvaluationError`)
+        naming the decisions there are, for any other name.
+        """
         try:
             return self.decisions[name]
         except KeyError:
@@ -327,7 +332,12 @@ class Ruleset:
 
     def with_parameter(self, name: str, value: Any, *, from_: date | None = None, note: str | None = None) -> Ruleset:
         """A variant in which parameter ``name`` is ``value`` from ``from_`` on (values it had before that date
-        are kept); without ``from_``, throughout."""
+        are kept); without ``from_``, throughout.
+
+        Raises :class:`~povrules.errors.ArgumentTypeError` for an argument of the wrong type and
+        :class:`~povrules.RulesetError` for a change that leaves the ruleset inconsistent (an unknown
+        parameter given without its values, a value of another type).
+        """
         from povrules.ruleset.variant import parameter_overlay, with_overlay
 
         known = self.parameters.get(name)
@@ -337,20 +347,32 @@ class Ruleset:
     def with_rule(self, rule_id: str, *, add_to: tuple[str, str] | None = None, **fields: Any) -> Ruleset:
         """A variant in which rule ``rule_id`` has the given fields (ruleset syntax: ``when``, ``title``,
         ``outcome`` …), or is a new rule; a new rule names where it goes: ``add_to=(decision, role)``,
-        role ``criteria``, ``exceptions`` or ``rows``."""
+        role ``criteria``, ``exceptions`` or ``rows``.
+
+        Raises :class:`~povrules.errors.ArgumentTypeError` for an argument of the wrong type and
+        :class:`~povrules.RulesetError` for a rule the ruleset cannot hold.
+        """
         from povrules.ruleset.variant import rule_overlay, with_overlay
 
         return with_overlay(self, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
 
     def without_rule(self, rule_id: str) -> Ruleset:
-        """A variant without rule ``rule_id``, taken out of every decision that names it."""
+        """A variant without rule ``rule_id``, taken out of every decision that names it.
+
+        Raises :class:`~povrules.errors.ArgumentTypeError` for an id that is not text and
+        :class:`~povrules.RulesetError` for an unknown rule or one others still need.
+        """
         from povrules.ruleset.variant import require, with_overlay
 
         require("rule_id", rule_id, str, "a rule id (text)")
         return with_overlay(self, {"without": [rule_id]}, f"without_rule({rule_id!r})")
 
     def with_overlay(self, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
-        """A variant described by an overlay: a YAML file (or its mapping) of changes; see docs/what-if.md."""
+        """A variant described by an overlay: a YAML file (or its mapping) of changes; see docs/what-if.md.
+
+        Raises :class:`~povrules.errors.ArgumentTypeError` for anything but a mapping or a path, and
+        :class:`~povrules.RulesetError` for an overlay that cannot be read or applied.
+        """
         from povrules.ruleset.variant import load_overlay, with_overlay
 
         if isinstance(overlay, Mapping):
