@@ -274,3 +274,20 @@ def test_expression_problems_are_povrules_errors() -> None:
     assert isinstance(info.value, SyntaxProblem) and str(info.value).startswith("1:")
     assert "syntax error" in str(info.value)
     assert issubclass(CheckProblem, PovrulesError)
+
+
+def test_docs_list_the_error_tree() -> None:
+    """docs/getting-started.md's tree names every PovrulesError subclass of the package."""
+    for name in ("povrules.batch", "povrules.reading", "povrules.canonical", "povrules.lifecycle", *PACKAGES):
+        importlib.import_module(name)
+    docs = (Path(__file__).parent.parent / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    tree = docs[docs.index("## Errors at a glance"):]
+
+    def subclasses(cls: type) -> Iterator[type]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    missing = {cls.__name__ for cls in subclasses(PovrulesError)
+               if cls.__module__.startswith("povrules.") and cls.__name__ not in tree}
+    assert not missing, f"errors the docs' tree does not name: {sorted(missing)}"
