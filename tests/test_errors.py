@@ -226,7 +226,7 @@ def test_unknown_subject_and_household(weishan: povrules.Ruleset) -> None:
     comparison = povrules.compare(weishan, weishan, [household], "identify_poor_household", as_of=date(2016, 6, 30))
     with pytest.raises(UnknownHousehold, match="the comparison has no household 'H2'"):
         comparison.pair("H2")
-    with pytest.raises(UnknownName, match="unknown library 'excel' \\(libraries: pandas, polars\\)"):
+    with pytest.raises(UnknownName, match="unknown library 'excel' \\(library is 'pandas' or 'polars'\\)"):
         comparison.to_frame("excel")  # type: ignore[arg-type]
 
 

@@ -359,7 +359,8 @@ def decide_caseload(
     """
     ruleset.decision(decision)  # an unknown decision fails before any input is read
     if write not in ("trace", "record", "text", "table"):
-        raise UnknownName("write", write, ("trace", "record", "text", "table"))
+        raise UnknownName("write", write, ("trace", "record", "text", "table"),
+                          hint="write must be trace, record, text or table")
     if workers is None:
         workers = cores()
     if workers < 1:
@@ -367,7 +368,7 @@ def decide_caseload(
     records = write == "record" or log is not None or redact_key is not None
     traced = records or (trace and write != "table")
     if facts not in FACTS_MODES:
-        raise UnknownName("facts", facts, FACTS_MODES)
+        raise UnknownName("facts", facts, FACTS_MODES, hint=f"facts must be {' or '.join(FACTS_MODES)}")
     job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced, facts)
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         # A stream is told from an iterable of items by its read(), by which mypy does not narrow a union.

@@ -605,4 +605,4 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str], library: str) -> 
         except ImportError:
             raise ImportError("to_frame('polars') needs polars: pip install 'povrules[notebook]'") from None
         return pl.DataFrame(rows, schema=list(columns), orient="row") if rows else pl.DataFrame(schema=list(columns))
-    raise UnknownName("library", library, ("pandas", "polars"))
+    raise UnknownName("library", library, ("pandas", "polars"), hint="library is 'pandas' or 'polars'")

@@ -66,7 +66,7 @@ def spark_schema(subject: str = "household", *, amounts: Amounts = "string") -> 
     installed, and as :func:`~povrules.columnar.frame_shape` does.
     """
     if amounts not in ("string", "decimal"):
-        raise UnknownName("amounts", amounts, ("string", "decimal"))
+        raise UnknownName("amounts", amounts, ("string", "decimal"), hint="amounts must be 'string' or 'decimal'")
     types = _types()
     shape = frame_shape(subject)
     return cast("StructType", _spark_type(types, shape, amounts))  # a subject's shape is a record
