@@ -17,6 +17,12 @@ class PovrulesError(Exception):
     """Base class of every error povrules raises on purpose."""
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """``did you mean 'x'?`` for the one of ``choices`` closest to ``word``, if one is close; else None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
 @attrs.frozen
 class Location:
     """A position in a ruleset file: 1-based line and column."""
@@ -80,7 +86,7 @@ class ArgumentTypeError(UsageError, TypeError):
 
 class UnknownName(UsageError, KeyError):
     """A name that is not among those it must come from: ``kind`` says what it names (``decision``,
-    ``parameter``, ``language``, ``subject``, ``format`` …), ``name`` the name given, ``known`` the names
+    ``parameter``, ``subject``, ``format`` …), ``name`` the name given, ``known`` the names
     there are. The message names them, with a did-you-mean for a close one. A ``KeyError`` too, as a
     dictionary lookup of the name was; shown as its message, not quoted as a ``KeyError`` is."""
 
@@ -88,8 +94,8 @@ class UnknownName(UsageError, KeyError):
                  hint: str | None = None):
         self.kind, self.name, self.known, self.where = kind, name, tuple(known), where
         if hint is None:
-            close = difflib.get_close_matches(name, self.known, n=1, cutoff=0.6) if isinstance(name, str) else []
-            hint = f"did you mean {close[0]!r}?" if close else f"{_plural(kind)}: {', '.join(self.known) or '(none)'}"
+            hint = (did_you_mean(name, self.known) if isinstance(name, str) else None) \
+                or f"{_plural(kind)}: {', '.join(self.known) or '(none)'}"
         place = f"{where} has no {kind} {name!r}" if where else f"unknown {kind} {name!r}"
         self.message = f"{place} ({hint})"
         super().__init__(self.message)

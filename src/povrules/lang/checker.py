@@ -7,13 +7,12 @@ own parameters and derived facts. An unknown name or a type mismatch is a
 
 from __future__ import annotations
 
-import difflib
 from datetime import date
 from typing import Any
 
 import attrs
 
-from povrules.errors import PovrulesError
+from povrules.errors import PovrulesError, did_you_mean
 from povrules.lang import ast
 from povrules.lang.types import (
     BOOL,
@@ -63,11 +62,6 @@ class Scope:
 
     def bind(self, var: str, typ: Type) -> Scope:
         return attrs.evolve(self, variables={**self.variables, var: typ})
-
-
-def did_you_mean(word: str, choices: Any) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def check(node: ast.Expr, scope: Scope) -> ast.Expr:
@@ -347,4 +341,4 @@ def describe(t: Type | None) -> str:
     return str(t) if t is not None else "unknown"
 
 
-__all__ = ["AS_OF", "PARAMS", "ROOT", "CheckProblem", "Scope", "check", "check_condition", "describe", "is_stringy"]
+__all__ = ["AS_OF", "PARAMS", "ROOT", "CheckProblem", "Scope", "check", "check_condition", "describe", "did_you_mean", "is_stringy"]
