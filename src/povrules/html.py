@@ -23,83 +23,19 @@ import attrs
 
 from povrules.lang import ast
 from povrules.trace import (
-    OPERATOR_WORDS,
-    RESULT_MARKS,
-    RESULT_WORDS,
-    STATUS_WORDS,
     contradicting_text,
     describe_operand,
     describe_pair,
     format_value,
 )
+from povrules.wording import LANGS, OPERATOR_WORDS, RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, VIEW_WORDS, check_lang
 
 if TYPE_CHECKING:
     from povrules.compare import Comparison, Sweep
     from povrules.engine import Decision, RuleResult
     from povrules.ruleset.model import Citation, DecisionSpec, Ruleset
 
-LANGS = ("zh", "en")
-
 # The fixed words of the views. Labels and titles come from the ruleset itself.
-_WORDS: dict[str, dict[str, str]] = {
-    "zh": {
-        "household": "对象", "as_of": "评估日", "ruleset": "规则集", "version": "版本", "digest": "摘要",
-        "decision_kind": "决定类型", "outcome": "结果", "reasons": "决定依据", "no_reasons": "没有起决定作用的规则",
-        "missing": "尚缺事实", "possible": "可能结果", "parameters_used": "所用参数", "trace": "逐条检查",
-        "rules_tried": "条规则", "condition": "条件", "values": "比较的值", "result": "结果",
-        "not_traced": "未记录条件（评估时 trace=False）", "no_conditions": "没有可列出的条件（例如清单为空）",
-        "source": "依据", "note": "解释", "parameter": "参数", "value": "数值", "from": "起始日",
-        "citation": "出处", "title": "名称", "jurisdiction": "适用地区", "subject": "决定对象",
-        "decisions": "决定", "rules": "规则", "derived": "派生事实", "sources": "政策文件",
-        "criteria": "条件（须全部满足）", "priorities": "优先条件", "exceptions": "例外", "rows": "表格行",
-        "labels": "结果说明",
-        "strength": "效力", "id": "编号", "expression": "表达式", "outcome_of_rule": "产生结果",
-        "valid": "有效期", "hit_policy": "命中规则", "default": "无行命中时",
-        "among": "参与排序的对象", "order": "排序方式", "tiebreak": "并列时", "variant": "变体",
-        "met_criteria": "满足的优先条件", "none": "无", "facts_digest": "事实摘要",
-        "until": "至", "descending": "降序", "ascending": "升序", "parameters": "参数",
-        # decision kinds, rule strengths and roles
-        "eligibility": "资格认定", "table": "决策表", "ranking": "排序",
-        "hard": "刚性", "default_strength": "可评议", "criterion": "条件", "exception": "例外", "row": "表格行",
-        "count": "按满足条件数", "lexicographic": "按条件先后",
-        # outcomes the engine gives of its own
-        "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
-        "yes": "是", "no": "否",
-        # comparisons and sweeps
-        "what_if": "如果", "baseline": "现行规则", "households": "户数", "changed": "结果改变", "before": "现行结果",
-        "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
-        "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
-        "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
-    },
-    "en": {
-        "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
-        "decision_kind": "Kind", "outcome": "Outcome", "reasons": "Decided by", "no_reasons": "No rule decided it",
-        "missing": "Facts still needed", "possible": "Possible outcomes", "parameters_used": "Parameters used",
-        "trace": "Trace", "rules_tried": "rules tried", "condition": "Condition", "values": "Values compared",
-        "result": "Result", "not_traced": "Conditions not recorded (evaluated with trace=False)",
-        "no_conditions": "No condition to list (for instance, an empty list)",
-        "source": "Source", "note": "Interpretation", "parameter": "Parameter", "value": "Value",
-        "from": "From", "citation": "Citation", "title": "Title", "jurisdiction": "Jurisdiction",
-        "subject": "Decides on", "decisions": "Decisions", "rules": "Rules", "derived": "Derived facts",
-        "sources": "Policy documents", "criteria": "Criteria (all must hold)", "priorities": "Priority criteria",
-        "exceptions": "Exceptions", "rows": "Table rows", "labels": "Outcomes", "strength": "Strength", "id": "Id",
-        "expression": "Expression", "outcome_of_rule": "Gives", "valid": "In force",
-        "hit_policy": "Hit policy", "default": "When no row matches", "among": "Ranks", "order": "Order",
-        "tiebreak": "Ties broken by", "variant": "Variant", "met_criteria": "Priority criteria met", "none": "none",
-        "facts_digest": "Facts digest", "until": "until", "descending": "descending",
-        "ascending": "ascending", "parameters": "Parameters",
-        "eligibility": "eligibility", "table": "decision table", "ranking": "ranking",
-        "hard": "hard", "default_strength": "open to deliberation", "criterion": "criterion", "exception": "exception",
-        "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
-        "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
-        "ranked": "ranked", "yes": "yes", "no": "no",
-        "what_if": "What if", "baseline": "Baseline", "households": "Households", "changed": "Changed",
-        "before": "Baseline outcome", "after": "Variant outcome", "transitions": "Outcome changes",
-        "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
-        "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
-        "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
-    },
-}
 
 CSS = """
 .pv{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;
@@ -143,11 +79,12 @@ CSS = """
 
 
 def words(lang: str) -> Mapping[str, str]:
-    """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``); any other is a ValueError."""
-    try:
-        return _WORDS[lang]
-    except (KeyError, TypeError):
-        raise ValueError(f"lang must be one of {', '.join(repr(x) for x in LANGS)}, not {lang!r}") from None
+    """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``).
+
+    Raises:
+        LanguageError: for any other language (also a ``ValueError``).
+    """
+    return VIEW_WORDS[check_lang(lang)]
 
 
 # Escaping: text is escaped unless it is Markup, i.e. built here from escaped parts.

@@ -1,0 +1,217 @@
+"""The one bilingual catalogue: every fixed word and phrase of explanations, views and reports.
+
+Explanations (text), views (HTML), ruleset diffs, comparisons, replays and lifecycle moves
+take their words from here, in Chinese (``"zh"``) or English (``"en"``); titles that
+belong to a ruleset (rules, parameters, outcomes) stay in the ruleset. :func:`check_lang`
+is the one check of a language argument: every function taking ``lang`` calls it, so an
+unknown language is a :class:`~povrules.errors.LanguageError`, never English by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from povrules.errors import LanguageError
+
+LANGS: Final = ("zh", "en")
+
+
+def check_lang(lang: object) -> str:
+    """``lang`` itself when it is ``"zh"`` or ``"en"``.
+
+    Raises:
+        LanguageError: for any other value, naming it and the languages there are.
+    """
+    if isinstance(lang, str) and lang in LANGS:
+        return lang
+    raise LanguageError(lang)
+
+
+# Explanations (text): comparison operators, results of conditions, statuses of rules.
+
+OPERATOR_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
+           "in": "属于", "not_in": "不属于"},
+    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
+           "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
+}
+RESULT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
+    "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
+STATUS_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
+           "awaiting_deliberation": "待评议", "contradicted": "评议决定相互矛盾", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
+           "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
+           "not_in_force": "不在有效期"},
+    "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
+           "awaiting_deliberation": "awaits deliberation",
+           "contradicted": "recorded deliberations contradict each other", "superseded": "superseded by a higher exception",
+           "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
+           "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
+}
+OVERRIDE_OUTCOME_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
+# Marks that read without colour, the same in both languages.
+RESULT_MARKS: dict[str, str] = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
+# The fixed words of text explanations.
+TEXT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
+           "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
+           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
+           "requirement": "要求", "not_met": "未满足"},
+    "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
+           "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
+           "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
+           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
+           "requirement": "requirement", "not_met": "not met"},
+}
+
+
+# Views (HTML). Labels and titles come from the ruleset itself.
+
+VIEW_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "household": "对象", "as_of": "评估日", "ruleset": "规则集", "version": "版本", "digest": "摘要",
+        "decision_kind": "决定类型", "outcome": "结果", "reasons": "决定依据", "no_reasons": "没有起决定作用的规则",
+        "missing": "尚缺事实", "possible": "可能结果", "parameters_used": "所用参数", "trace": "逐条检查",
+        "rules_tried": "条规则", "condition": "条件", "values": "比较的值", "result": "结果",
+        "not_traced": "未记录条件（评估时 trace=False）", "no_conditions": "没有可列出的条件（例如清单为空）",
+        "source": "依据", "note": "解释", "parameter": "参数", "value": "数值", "from": "起始日",
+        "citation": "出处", "title": "名称", "jurisdiction": "适用地区", "subject": "决定对象",
+        "decisions": "决定", "rules": "规则", "derived": "派生事实", "sources": "政策文件",
+        "criteria": "条件（须全部满足）", "priorities": "优先条件", "exceptions": "例外", "rows": "表格行",
+        "labels": "结果说明",
+        "strength": "效力", "id": "编号", "expression": "表达式", "outcome_of_rule": "产生结果",
+        "valid": "有效期", "hit_policy": "命中规则", "default": "无行命中时",
+        "among": "参与排序的对象", "order": "排序方式", "tiebreak": "并列时", "variant": "变体",
+        "met_criteria": "满足的优先条件", "none": "无", "facts_digest": "事实摘要",
+        "until": "至", "descending": "降序", "ascending": "升序", "parameters": "参数",
+        # decision kinds, rule strengths and roles
+        "eligibility": "资格认定", "table": "决策表", "ranking": "排序",
+        "hard": "刚性", "default_strength": "可评议", "criterion": "条件", "exception": "例外", "row": "表格行",
+        "count": "按满足条件数", "lexicographic": "按条件先后",
+        # outcomes the engine gives of its own
+        "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
+        "yes": "是", "no": "否",
+        # comparisons and sweeps
+        "what_if": "如果", "baseline": "现行规则", "households": "户数", "changed": "结果改变", "before": "现行结果",
+        "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
+        "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
+        "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
+    },
+    "en": {
+        "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
+        "decision_kind": "Kind", "outcome": "Outcome", "reasons": "Decided by", "no_reasons": "No rule decided it",
+        "missing": "Facts still needed", "possible": "Possible outcomes", "parameters_used": "Parameters used",
+        "trace": "Trace", "rules_tried": "rules tried", "condition": "Condition", "values": "Values compared",
+        "result": "Result", "not_traced": "Conditions not recorded (evaluated with trace=False)",
+        "no_conditions": "No condition to list (for instance, an empty list)",
+        "source": "Source", "note": "Interpretation", "parameter": "Parameter", "value": "Value",
+        "from": "From", "citation": "Citation", "title": "Title", "jurisdiction": "Jurisdiction",
+        "subject": "Decides on", "decisions": "Decisions", "rules": "Rules", "derived": "Derived facts",
+        "sources": "Policy documents", "criteria": "Criteria (all must hold)", "priorities": "Priority criteria",
+        "exceptions": "Exceptions", "rows": "Table rows", "labels": "Outcomes", "strength": "Strength", "id": "Id",
+        "expression": "Expression", "outcome_of_rule": "Gives", "valid": "In force",
+        "hit_policy": "Hit policy", "default": "When no row matches", "among": "Ranks", "order": "Order",
+        "tiebreak": "Ties broken by", "variant": "Variant", "met_criteria": "Priority criteria met", "none": "none",
+        "facts_digest": "Facts digest", "until": "until", "descending": "descending",
+        "ascending": "ascending", "parameters": "Parameters",
+        "eligibility": "eligibility", "table": "decision table", "ranking": "ranking",
+        "hard": "hard", "default_strength": "open to deliberation", "criterion": "criterion", "exception": "exception",
+        "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
+        "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
+        "ranked": "ranked", "yes": "yes", "no": "no",
+        "what_if": "What if", "baseline": "Baseline", "households": "Households", "changed": "Changed",
+        "before": "Baseline outcome", "after": "Variant outcome", "transitions": "Outcome changes",
+        "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
+        "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
+        "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
+    },
+}
+
+
+# Ruleset diffs: the kinds of entry and the fields of a rule or parameter that changed.
+
+DIFF_WORDS: dict[str, dict[str, str]] = {
+    "en": {"none": "no changes", "ruleset": "ruleset", "rule": "rule", "parameter": "parameter",
+           "derived": "derived fact", "decision": "decision", "from": "from", "cite": "citation",
+           "condition": "condition", "strength": "strength", "outcome": "outcome", "citation": "citation",
+           "validity": "validity", "override_by": "override by", "note": "interpretation", "title": "title",
+           "level": "level", "unit": "unit"},
+    "zh": {"none": "无变化", "ruleset": "规则集", "rule": "规则", "parameter": "参数", "derived": "派生事实",
+           "decision": "决定", "from": "起", "cite": "依据", "condition": "条件", "strength": "强度",
+           "outcome": "结果", "citation": "依据", "validity": "有效期", "override_by": "可由以下评议排除",
+           "note": "解释", "title": "标题", "level": "层级", "unit": "单位"},
+}
+
+
+# Phrases with slots ({name}), for the sentences of comparisons, replays and lifecycle moves.
+PHRASES: dict[str, dict[str, str]] = {
+    "zh": {
+        "since": "{start} 起",
+        "none_value": "无",
+        "none_paren": "（无）",
+        "unchanged": "{status}（不变）",
+        "monitoring_status": "监测状态",
+        "cause.parameter": "参数 {name}: {old} → {new}",
+        "cause.decision": "决定 {name} 的组合方式改变",
+        "cause.rule": "规则", "cause.derived": "派生事实",
+        "cause.added": "{word} {name} 新增",
+        "cause.removed": "{word} {name} 去掉",
+        "cause.changed": "{word} {name} 修改: {old} → {new}",
+        "comparison.changed": "{total} 户中 {changed} 户结果改变",
+        "comparison.causes": "原因：",
+        "households": "户数",
+        "divergence.where": "（对 {where}）",
+        "divergence.condition": "规则 {rule} 的条件 {condition}{where}",
+        "divergence.rule": "规则 {rule}（{field}）",
+        "divergence": "首个不同之处：{head}：记录为 {recorded}，重放为 {replayed}",
+        "replay.with_current": "与当前规则集比较（不是忠实重放）：记录依据 {old}，现以 {under} 重新评估",
+        "replay.same": "结果相同：决定与依据完全一致。",
+        "replay.identical": "重放一致：记录 {record} 在 {under} 下重新评估，得到逐字节相同的记录。",
+        "replay.differs": "重放不一致：记录 {record}，重放得到 {replayed}。",
+        "replay.outcome": "结果：记录为 {recorded}，现为 {now}",
+        "replay.no_ruleset": "记录所依据的规则集不在规则库中，无法列出变化。",
+        "replay.changes": "规则集的变化：",
+    },
+    "en": {
+        "since": "from {start}",
+        "none_value": "none",
+        "none_paren": "(none)",
+        "unchanged": "{status} (unchanged)",
+        "monitoring_status": "Monitoring status",
+        "cause.parameter": "parameter {name}: {old} → {new}",
+        "cause.decision": "decision {name}: how it combines its rules changed",
+        "cause.rule": "rule", "cause.derived": "derived fact",
+        "cause.added": "{word} {name} added",
+        "cause.removed": "{word} {name} removed",
+        "cause.changed": "{word} {name} changed: {old} → {new}",
+        "comparison.changed": "{changed} of {total} households change outcome",
+        "comparison.causes": "because of:",
+        "households": "households",
+        "divergence.where": " (for {where})",
+        "divergence.condition": "rule {rule}, condition {condition}{where}",
+        "divergence.rule": "rule {rule} ({field})",
+        "divergence": "first difference: {head}: recorded {recorded}, replayed {replayed}",
+        "replay.with_current": ("Compared with the current ruleset (not a faithful replay): recorded under {old}, "
+                                "evaluated again under {under}"),
+        "replay.same": "The same: the decision and its grounds agree.",
+        "replay.identical": "Replay identical: record {record} evaluated again under {under} gives the same record, "
+                            "byte for byte.",
+        "replay.differs": "Replay differs: record {record}, replayed {replayed}.",
+        "replay.outcome": "outcome: recorded {recorded}, now {now}",
+        "replay.no_ruleset": "The recorded ruleset is not in the store, so what changed cannot be listed.",
+        "replay.changes": "What changed in the ruleset:",
+    },
+}
+
+
+def phrase(key: str, lang: str, **slots: Any) -> str:
+    """The phrase ``key`` in ``lang`` with its slots filled.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a key the catalogue lacks (a programming error, not a caller's).
+    """
+    text = PHRASES[check_lang(lang)][key]
+    return text.format(**slots) if slots else text
