@@ -9,9 +9,12 @@ unknown language is a :class:`~povrules.errors.LanguageError`, never English by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from povrules.errors import LanguageError
+from povrules.facts.titles import Title, titles_of
+from povrules.lang.types import EnumType, Field, ListType, Type
 
 LANGS: Final = ("zh", "en")
 
@@ -51,6 +54,17 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
 }
 OVERRIDE_OUTCOME_WORDS: dict[str, dict[str, str]] = {
     "zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
+# Arithmetic and the logical connectives, for conditions read as sentences.
+ARITHMETIC_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"+": "加", "-": "减", "*": "乘以", "/": "除以"},
+    "en": {"+": "plus", "-": "minus", "*": "times", "/": "divided by"},
+}
+CONNECTIVE_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"and": "并且", "or": "或者", "not": "并非", "all_of": "以下各项均成立", "any_of": "以下任一项成立",
+           "empty": "（清单为空）"},
+    "en": {"and": "and", "or": "or", "not": "not", "all_of": "all of the following hold",
+           "any_of": "any of the following holds", "empty": "(the list is empty)"},
+}
 # Marks that read without colour, the same in both languages.
 RESULT_MARKS: dict[str, str] = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
 # The fixed words of text explanations.
@@ -143,6 +157,104 @@ DIFF_WORDS: dict[str, dict[str, str]] = {
            "outcome": "结果", "citation": "依据", "validity": "有效期", "override_by": "可由以下评议排除",
            "note": "解释", "title": "标题", "level": "层级", "unit": "单位"},
 }
+
+
+# Functions and quantifiers of the expression language: a title each, and a phrase with the titles of
+# its arguments in slots {0}, {1}… ({args} for the arguments of min and max, however many).
+FUNCTION_TITLES: dict[str, dict[str, str]] = {
+    "zh": {
+        "len": "个数", "abs": "绝对值", "min": "最小值", "max": "最大值", "date": "日期",
+        "days_between": "相隔天数", "months_between": "相隔月数", "years_between": "相隔年数",
+        "add_months": "若干个月后的日期", "add_years": "若干年后的日期", "add_days": "若干天后的日期",
+        "year": "年份", "month": "月份", "day": "日", "at": "某日适用的参数值",
+        "any": "至少一项满足", "all": "每一项都满足", "count": "满足条件的个数", "sum": "合计",
+    },
+    "en": {
+        "len": "number of", "abs": "absolute value", "min": "smallest", "max": "largest", "date": "date",
+        "days_between": "days between", "months_between": "months between", "years_between": "years between",
+        "add_months": "months later", "add_years": "years later", "add_days": "days later",
+        "year": "year", "month": "month", "day": "day of the month", "at": "parameter value on a day",
+        "any": "at least one meets", "all": "every one meets", "count": "how many meet", "sum": "total",
+    },
+}
+FUNCTION_PHRASES: dict[str, dict[str, str]] = {
+    "zh": {
+        "len": "{0}的个数", "abs": "{0}的绝对值", "min": "{args}中的最小值", "max": "{args}中的最大值",
+        "date": "{0}年{1}月{2}日",
+        "days_between": "从{0}到{1}的天数", "months_between": "从{0}到{1}的整月数",
+        "years_between": "从{0}到{1}的整年数",
+        "add_months": "{0}之后{1}个月", "add_years": "{0}之后{1}年", "add_days": "{0}之后{1}天",
+        "year": "{0}的年份", "month": "{0}的月份", "day": "{0}是当月第几日", "at": "{1}适用的{0}",
+        "any": "{0}中至少有一项{1}", "all": "{0}每一项都{1}", "count": "{0}中{1}的个数", "sum": "{0}的{1}合计",
+    },
+    "en": {
+        "len": "the number of {0}", "abs": "the absolute value of {0}", "min": "the smallest of {args}",
+        "max": "the largest of {args}", "date": "{0}-{1}-{2}",
+        "days_between": "the days from {0} to {1}", "months_between": "the whole months from {0} to {1}",
+        "years_between": "the whole years from {0} to {1}",
+        "add_months": "{1} months after {0}", "add_years": "{1} years after {0}", "add_days": "{1} days after {0}",
+        "year": "the year of {0}", "month": "the month of {0}", "day": "the day of the month of {0}",
+        "at": "{0} in force on {1}",
+        "any": "at least one of {0} {1}", "all": "every one of {0} {1}", "count": "how many of {0} {1}",
+        "sum": "the total {1} over {0}",
+    },
+}
+# Counts that have a word of their own: len(list) by the list's path.
+COUNT_TITLES: dict[str, Title] = {
+    "hh.members": ("家庭成员人数", "number of household members"),
+}
+
+
+def function_title(name: str, lang: str) -> str:
+    """The title of a function or quantifier of the expression language (``months_between`` → 相隔月数).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a name the language does not have.
+    """
+    return FUNCTION_TITLES[check_lang(lang)][name]
+
+
+def function_phrase(name: str, args: Sequence[str], lang: str, *, path: str | None = None) -> str:
+    """A call read as words, from the titles of its arguments: ``months_between`` of 纳入监测日期 and
+    评估日 → 从纳入监测日期到评估日的整月数. ``path`` is the fact path of ``len``'s list, for a count
+    that has a word of its own (``len(hh.members)`` → 家庭成员人数). For a quantifier, ``args`` are the
+    list and what its elements are asked (or summed).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a name the language does not have.
+    """
+    lang = check_lang(lang)
+    if name == "len" and path in COUNT_TITLES:
+        zh, en = COUNT_TITLES[path]
+        return zh if lang == "zh" else en
+    joined = ("、" if lang == "zh" else ", ").join(args)
+    return FUNCTION_PHRASES[lang][name].format(*args, args=joined)
+
+
+def value_titles(field_or_type: Field | Type) -> Mapping[str, Title] | None:
+    """The titles of the values a fact field (or its type, or a list of it) takes, when they are a
+    vocabulary of the facts; ``None`` for any other field (numbers, dates, free text)."""
+    typ = field_or_type.type if isinstance(field_or_type, Field) else field_or_type
+    if isinstance(typ, ListType):
+        typ = typ.item
+    return titles_of(typ.values) if isinstance(typ, EnumType) else None
+
+
+def value_title(field_or_type: Field | Type, value: str, lang: str) -> str:
+    """An enumerated value of a fact as a caseworker reads it (``exited`` of the registration status →
+    脱贫户); ``value`` itself when the field is not enumerated or the value not among its titles.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    lang = check_lang(lang)
+    titles = value_titles(field_or_type)
+    title = titles.get(value) if titles is not None else None
+    if title is None:
+        return value
+    return title[0] if lang == "zh" else title[1]
 
 
 # Phrases with slots ({name}), for the sentences of comparisons, replays and lifecycle moves.
