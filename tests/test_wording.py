@@ -35,7 +35,8 @@ def test_a_known_language_is_given_back(lang):
 
 TABLES = {name: getattr(wording, name) for name in (
     "OPERATOR_WORDS", "RESULT_WORDS", "STATUS_WORDS", "OVERRIDE_OUTCOME_WORDS", "TEXT_WORDS", "VIEW_WORDS",
-    "DIFF_WORDS", "PHRASES")}
+    "DIFF_WORDS", "PHRASES", "PUNCTUATION", "ARITHMETIC_WORDS", "CONNECTIVE_WORDS", "FUNCTION_TITLES",
+    "FUNCTION_PHRASES")}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -54,6 +55,12 @@ def test_a_phrase_has_the_same_slots_in_both_languages(key):
         return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
     assert slots(wording.PHRASES["zh"][key]) == slots(wording.PHRASES["en"][key])
+
+
+def test_punctuation_is_the_readers():
+    assert [wording.punctuation("colon", lang) for lang in wording.LANGS] == ["：", ": "]
+    with pytest.raises(LanguageError):
+        wording.punctuation("colon", "ja")
 
 
 def test_phrase_fills_its_slots():

@@ -147,7 +147,12 @@ class Comparison:
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
-        """An outcome in words, from the variant's labels (or the baseline's)."""
+        """An outcome in words, from the variant's labels (or the baseline's).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         for ruleset in (self.variant, self.baseline):
             spec = ruleset.decisions.get(self.decision)
             if spec is not None and outcome in spec.labels:

@@ -28,7 +28,17 @@ from povrules.trace import (
     describe_pair,
     format_value,
 )
-from povrules.wording import LANGS, OPERATOR_WORDS, RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, VIEW_WORDS, check_lang
+from povrules.wording import (
+    LANGS,
+    OPERATOR_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    VIEW_WORDS,
+    check_lang,
+    phrase,
+    punctuation,
+)
 
 if TYPE_CHECKING:
     from povrules.compare import Comparison, Sweep
@@ -172,8 +182,7 @@ def outcome_label(spec: DecisionSpec, outcome: str, lang: str) -> str:
     if outcome in spec.labels:
         return spec.label(outcome, lang)
     if "+" in outcome and spec.kind == "table":  # several labels under a COLLECT table
-        return "、".join(outcome_label(spec, o, lang) for o in outcome.split("+")) if lang == "zh" else \
-            "; ".join(outcome_label(spec, o, lang) for o in outcome.split("+"))
+        return punctuation("clauses", lang).join(outcome_label(spec, o, lang) for o in outcome.split("+"))
     return words(lang).get(outcome, outcome) if outcome in _ENGINE_OUTCOMES else outcome
 
 
@@ -221,7 +230,7 @@ def _digest(digest: str) -> Markup:
 
 
 def _lang_attr(lang: str) -> str:
-    return "zh-CN" if lang == "zh" else "en"
+    return punctuation("html_lang", lang)
 
 
 @attrs.frozen
@@ -275,12 +284,12 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
     override = rule_trace.get("override")
     if override:
         body, on = override.get("body"), override.get("decided_on")
-        status += f"（{body} {on}）" if lang == "zh" else f" ({body}, {on})"
+        status += phrase("decided_by", lang, body=body, on=on)
     elif rule_trace.get("contradicting"):
         status += contradicting_text(rule_trace["contradicting"], lang)
     elif result.status == "awaiting_deliberation":
         bodies = "、".join(result.rule.override_by)
-        status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
+        status += phrase("awaiting", lang, bodies=bodies)
     return status
 
 
@@ -318,13 +327,13 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
     elif outcome != "not_in_force":
         parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
     if rule_trace.get("missing"):
-        parts.append(tag("p", w["missing"], "：" if lang == "zh" else ": ",
+        parts.append(tag("p", w["missing"], punctuation("colon", lang),
                          join((tag("code", m) for m in rule_trace["missing"]), ", "), cls="pv-note"))
     if rule.citation:
-        parts.append(tag("p", w["source"], "：" if lang == "zh" else ": ",
+        parts.append(tag("p", w["source"], punctuation("colon", lang),
                          citation(rule.citation, ruleset=decision.ruleset), cls="pv-note"))
     if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-        parts.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()), cls="pv-note"))
+        parts.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()), cls="pv-note"))
     return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
                data_rule=rule.id, data_status=result.status)
 
@@ -352,7 +361,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     """A decision as HTML: its outcome in words, who and when, the decisive clauses quoted with ``file:line``,
     the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
     w = words(lang)
-    colon = "：" if lang == "zh" else ": "
+    colon = punctuation("colon", lang)
     trace = decision.trace()
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
@@ -383,7 +392,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
     if decision.kind == "ranking":
         met = [ruleset.rules[r].title(lang) for r in decision.labels if r in ruleset.rules]
-        listed = ("、" if lang == "zh" else "; ").join(met) or w["none"]
+        listed = punctuation("clauses", lang).join(met) or w["none"]
         parts.append(tag("p", w["met_criteria"], colon, listed, cls="pv-met"))
     parts.append(_h(4, w["reasons"]))
     if decision.reasons:
@@ -404,8 +413,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     decisive = set(decision.reasons)
     entries = [_rule_entry(decision, result, rule_trace, lang, result.rule.id in decisive)
                for result, rule_trace in zip(decision.results, trace["rules"])]
-    summary = tag("summary", w["trace"], f"（{len(entries)} {w['rules_tried']}）" if lang == "zh"
-                  else f" ({len(entries)} {w['rules_tried']})")
+    summary = tag("summary", w["trace"], phrase("rules_tried", lang, n=len(entries), rules_tried=w["rules_tried"]))
     parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))
 
     body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
@@ -498,10 +506,10 @@ def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
                                     rule.valid_to or "…", cls="pv-note")]
         strength = _strength(rule.strength, lang)
         if rule.override_by:
-            strength += ("（" if lang == "zh" else " (") + "、".join(rule.override_by) + ("）" if lang == "zh" else ")")
+            strength += phrase("in_parentheses", lang, text="、".join(rule.override_by))
         source = [citation(rule.citation, ruleset=ruleset, block=True)]
         if rule.note:
-            source.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()),
+            source.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()),
                               cls="pv-note"))
         rows.append([join(name), tag("code", rule.when.text), strength,
                      rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])
@@ -559,7 +567,7 @@ def comparison_html(comparison: Comparison, lang: str = "zh", *, listed: int = M
     spec = variant.decisions.get(comparison.decision) or baseline.decisions[comparison.decision]
     change = variant.variant(lang) if variant.variant is not None else _digest(variant.digest)
     title = spec.title(lang)
-    parts = [_h(3, w["what_if"], "：" if lang == "zh" else ": ", change)]
+    parts = [_h(3, w["what_if"], punctuation("colon", lang), change)]
     parts.append(_meta([
         (w["decision_kind"], join([title, " ", _ident(comparison.decision)])),
         (w["as_of"], comparison.as_of.isoformat()),
@@ -607,7 +615,7 @@ def sweep_html(sweep: Sweep, lang: str = "zh") -> HTML:
     rows = [[str(value), *(counts.get(o, 0) for o in outcomes), c.changed]
             for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)]
     rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
-    parts = [_h(3, w["sweep"], "：" if lang == "zh" else ": ", name),
+    parts = [_h(3, w["sweep"], punctuation("colon", lang), name),
              _meta([(w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
                     (w["as_of"], sweep.as_of.isoformat()), (w["households"], sweep.total)]),
              table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"])]

@@ -257,6 +257,23 @@ def value_title(field_or_type: Field | Type, value: str, lang: str) -> str:
     return title[0] if lang == "zh" else title[1]
 
 
+# Punctuation that differs between the languages: after a label, between the items of a list (a
+# list of names; a list of clauses), and the HTML language tag.
+PUNCTUATION: dict[str, dict[str, str]] = {
+    "zh": {"colon": "：", "names": "、", "clauses": "、", "html_lang": "zh-CN"},
+    "en": {"colon": ": ", "names": ", ", "clauses": "; ", "html_lang": "en"},
+}
+
+
+def punctuation(name: str, lang: str) -> str:
+    """A mark of punctuation in ``lang`` (``colon``, ``names``, ``clauses``, ``html_lang``).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    return PUNCTUATION[check_lang(lang)][name]
+
+
 # Phrases with slots ({name}), for the sentences of comparisons, replays and lifecycle moves.
 PHRASES: dict[str, dict[str, str]] = {
     "zh": {
@@ -285,6 +302,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "replay.outcome": "结果：记录为 {recorded}，现为 {now}",
         "replay.no_ruleset": "记录所依据的规则集不在规则库中，无法列出变化。",
         "replay.changes": "规则集的变化：",
+        "decided_by": "（{body} {on}）",
+        "awaiting": "（{bodies}）",
+        "in_parentheses": "（{text}）",
+        "rules_tried": "（{n} {rules_tried}）",
     },
     "en": {
         "since": "from {start}",
@@ -314,6 +335,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "replay.outcome": "outcome: recorded {recorded}, now {now}",
         "replay.no_ruleset": "The recorded ruleset is not in the store, so what changed cannot be listed.",
         "replay.changes": "What changed in the ruleset:",
+        "decided_by": " ({body}, {on})",
+        "awaiting": " (by {bodies})",
+        "in_parentheses": " ({text})",
+        "rules_tried": " ({n} {rules_tried})",
     },
 }
 

@@ -212,7 +212,12 @@ class DecisionSpec:
     location: Location | None = None
 
     def label(self, outcome: str, lang: str) -> str:
-        """An outcome in words, if the ruleset gave it a title."""
+        """An outcome in words, if the ruleset gave it a title (else the outcome as it is).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         text = self.labels.get(outcome)
         return text(lang) if text else outcome
 
