@@ -239,3 +239,20 @@ def test_the_catalogue_has_no_identifier_in_its_chinese_words():
     found = {(key, text) for table in tables for key, text in table["zh"].items() if identifiers(text)}
     # trace=False names the argument a caller passes: it is code, as written.
     assert found <= {("not_traced", wording.VIEW_WORDS["zh"]["not_traced"])}
+
+
+def test_a_fact_path_of_a_trace_finds_its_field_and_title():
+    assert wording.fact_title("hh.registration.status", "zh") == "建档立卡状态"
+    assert wording.fact_title("hh.members[1].age", "zh") == "年龄"
+    assert wording.fact_title("hh.assessments.return_risk.value", "zh") == "存在返贫风险"
+    assert wording.fact_title("village.income.year", "zh") == "统计年度"
+    kind = wording.fact_field("hh.assets.vehicles[0].kind")
+    assert kind is not None and wording.value_title(kind, "minivan", "zh") == "面包车"
+    for unknown in ("hh.nope", "hh", "x.y", "hh.members.age.more"):
+        assert wording.fact_field(unknown) is None
+        assert wording.fact_title(unknown, "en") == unknown
+
+
+@pytest.mark.parametrize(("path", "field", "enum"), ENUM_FIELDS, ids=[p for p, _, _ in ENUM_FIELDS])
+def test_every_enumerated_fact_is_found_by_its_path(path, field, enum):
+    assert wording.fact_field(path) == field

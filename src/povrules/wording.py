@@ -9,12 +9,14 @@ unknown language is a :class:`~povrules.errors.LanguageError`, never English by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from povrules.errors import LanguageError
+from povrules.facts import SUBJECTS
 from povrules.facts.titles import Title, titles_of
-from povrules.lang.types import EnumType, Field, ListType, Type
+from povrules.lang.types import EnumType, Field, ListType, RecordType, Type, record_of
 
 LANGS: Final = ("zh", "en")
 
@@ -272,6 +274,45 @@ def punctuation(name: str, lang: str) -> str:
         LanguageError: for a language other than ``"zh"`` or ``"en"``.
     """
     return PUNCTUATION[check_lang(lang)][name]
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def fact_field(path: str) -> Field | None:
+    """The fact field at a fact path as traces write it (``hh.registration.status``,
+    ``hh.members[1].age``: indices are read past; ``.value`` of a judged fact is the fact), or ``None``
+    when no fact has that path."""
+    root, _, rest = _INDEX.sub("", path).partition(".")
+    model = next((m for m, name in SUBJECTS.values() if name == root), None)
+    if model is None or not rest:
+        return None
+    record: Type = record_of(model)
+    field: Field | None = None
+    for name in rest.split("."):
+        if field is not None and field.judged and name == "value":
+            continue  # a judged fact's value: the fact itself
+        if isinstance(record, ListType):
+            record = record.item
+        if not isinstance(record, RecordType) or name not in record.fields:
+            return None
+        field = record.fields[name]
+        record = field.type
+    return field
+
+
+def fact_title(path: str, lang: str) -> str:
+    """A fact by its label in ``lang`` (``hh.monitoring.included_on`` → 纳入监测日期); the path itself
+    when no fact has it.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    lang = check_lang(lang)
+    field = fact_field(path)
+    if field is None:
+        return path
+    return field.zh if lang == "zh" else field.en
 
 
 # Phrases with slots ({name}), for the sentences of comparisons, replays and lifecycle moves.
