@@ -5,6 +5,21 @@ take their words from here, in Chinese (``"zh"``) or English (``"en"``); titles 
 belong to a ruleset (rules, parameters, outcomes) stay in the ruleset. :func:`check_lang`
 is the one check of a language argument: every function taking ``lang`` calls it, so an
 unknown language is a :class:`~povrules.errors.LanguageError`, never English by default.
+
+Public API:
+
+* languages: :data:`LANGS`, :func:`check_lang`;
+* fixed words, each a table ``{lang: {key: words}}``: :data:`OPERATOR_WORDS`, :data:`ARITHMETIC_WORDS`,
+  :data:`CONNECTIVE_WORDS`, :data:`RESULT_WORDS`, :data:`STATUS_WORDS`, :data:`OVERRIDE_OUTCOME_WORDS`,
+  :data:`TEXT_WORDS` (text explanations), :data:`VIEW_WORDS` (HTML views), :data:`DIFF_WORDS` (ruleset
+  diffs), :data:`PUNCTUATION` (:func:`punctuation`), :data:`PHRASES` (sentences with slots, :func:`phrase`);
+  :data:`RESULT_MARKS`, the same in both;
+* facts: :func:`fact_field` and :func:`fact_title` (a fact by its path), :func:`value_titles` and
+  :func:`value_title` (an enumerated value by its title, from :mod:`povrules.facts.titles`);
+* the expression language: :func:`function_title`, :func:`function_phrase` (a call as words, from
+  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`).
+
+The titles of the policy source documents and their sections are in :mod:`povrules.sources`.
 """
 
 from __future__ import annotations
