@@ -82,7 +82,8 @@ def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
 
 
 def raised_names(fn: Callable[..., Any]) -> set[str]:
-    """The names of the error classes ``fn``'s own body raises by name (``raise Name(...)``)."""
+    """The names of the error classes ``fn``'s own body raises by name (``raise Name(...)``), and
+    ``LanguageError`` where it checks a language (``check_lang``)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     out = set()
     for node in ast.walk(tree):
@@ -90,11 +91,13 @@ def raised_names(fn: Callable[..., Any]) -> set[str]:
             target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             if isinstance(target, ast.Name):
                 out.add(target.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check_lang":
+            out.add("LanguageError")
     return out
 
 
 def error_class(fn: Callable[..., Any], name: str) -> type[BaseException] | None:
-    found = fn.__globals__.get(name, getattr(builtins, name, None))
+    found = fn.__globals__.get(name, getattr(builtins, name, getattr(errors, name, None)))
     return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 

@@ -53,7 +53,7 @@ class Cause:
     new: Any = None
 
     def describe(self, lang: str = "en") -> str:
-        """The cause in words, in ``"zh"`` or ``"en"``."""
+        """The cause in words, in ``"zh"`` or ``"en"``. Raises :class:`~povrules.errors.LanguageError` for another language."""
         check_lang(lang)
         if self.kind == "parameter":
             old = phrase("none_value", lang) if self.old is None else self.old
@@ -178,7 +178,7 @@ class Comparison:
                 evaluate(found, self.variant, self.decision, as_of=self.as_of))
 
     def summary(self, lang: str = "en") -> str:
-        """The comparison in a few lines of text."""
+        """The comparison in a few lines of text. Raises :class:`~povrules.errors.LanguageError` for another language."""
         check_lang(lang)
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
         lines = [f"{self.decision} @ {self.as_of}: {name}",

@@ -239,6 +239,7 @@ class Divergence:
                 "recorded": self.recorded, "replayed": self.replayed}
 
     def explain(self, lang: str = "en") -> str:
+        """The first difference in words. Raises :class:`~povrules.errors.LanguageError` for another language."""
         check_lang(lang)
         if self.condition is not None:
             where = phrase("divergence.where", lang, where=", ".join(self.where)) if self.where else ""
@@ -398,6 +399,7 @@ class Replay:
         }
 
     def explain(self, lang: str = "en") -> str:
+        """The replay's result in words: identical or not, and what differs. Raises :class:`~povrules.errors.LanguageError` for another language."""
         check_lang(lang)
         rs = self.ruleset
         under = f"{rs['id']} {rs['version']} ({_short(rs['digest'])})"

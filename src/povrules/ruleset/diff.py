@@ -199,7 +199,7 @@ class RulesetDiff:
         }
 
     def explain(self, lang: str = "en") -> str:
-        """The changes as lines of text, in Chinese (``zh``) or English (``en``)."""
+        """The changes as lines of text, in Chinese (``zh``) or English (``en``). Raises :class:`~povrules.errors.LanguageError` for another language."""
         w = DIFF_WORDS[check_lang(lang)]
 
         def since(start: object) -> str:
