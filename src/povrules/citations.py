@@ -4,11 +4,16 @@ The sources are web text: some carry parenthesised pinyin after characters
 (``監(jiān)測(cè)``) and runs of mojibake. A quote is compared with the cited lines
 after removing that pinyin and all white space; a quote may join
 non-adjacent fragments with ``……``, which must appear in that order.
+
+When a quote is not at its lines, :func:`quote_problem` says why as far as it can
+tell: the quote stands at another line of the file (named), or it stands there
+written in the other script (Traditional against Simplified characters).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -20,6 +25,43 @@ _PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü�
 _SPACE = re.compile(r"\s+")
 ELLIPSIS = "……"
 
+# Traditional characters and their Simplified forms, for the words of policy texts: enough to tell
+# that a quote and its source differ only in script, not a converter. Each pair is Traditional then
+# Simplified; a character missing here only costs that hint, never a wrong match.
+_SCRIPT_PAIRS = """
+監监 測测 貧贫 農农 戶户 幫帮 鄉乡 縣县 區区 國国 務务 員员 發发 實实 現现 對对 動动 態态 脫脱 標标
+準准 鞏巩 擴扩 張张 範范 圍围 蓋盖 醫医 療疗 險险 養养 學学 義义 經经 濟济 產产 業业 轉转 勞劳 確确
+認认 時时 間间 內内 還还 應应 當当 於于 與与 為为 從从 個个 們们 這这 進进 開开 關关 係系 統统 計计
+數数 據据 證证 書书 記记 錄录 檔档 調调 審审 報报 請请 選选 擇择 難难 題题 條条 規规 辦办 機机 構构
+組组 織织 負负 責责 導导 領领 處处 財财 資资 項项 補补 貼贴 費费 購购 買买 賣卖 車车 輛辆 種种 類类
+屬属 設设 備备 樂乐 無无 殘残 歲岁 齡龄 兒儿 嬰婴 婦妇 親亲 價价 錢钱 銀银 貸贷 額额 億亿 萬万 兩两
+單单 雙双 幾几 級级 層层 體体 裡里 後后 麼么 會会 議议 論论 說说 説说 話话 語语 讀读 寫写 聽听 見见
+覺觉 視视 觀观 點点 熱热 電电 氣气 鐵铁 鋼钢 礦矿 術术 藝艺 歷历 曆历 陽阳 陰阴 隊队 際际 陸陆 齊齐
+嚴严 傳传 優优 僅仅 儲储 償偿 創创 劃划 勵励 勢势 協协 參参 雜杂 衛卫 災灾 溫温 減减 滿满 漁渔 獎奖
+獨独 環环 盡尽 禮礼 穩稳 窮穷 籌筹 糧粮 緊紧 純纯 線线 練练 續续 維维 綜综 網网 總总 績绩 罰罚 職职
+臨临 舊旧 艱艰 藥药 製制 複复 訂订 訓训 許许 訪访 診诊 詢询 該该 誤误 護护 讓让 豐丰 貨货 質质 贈赠
+較较 輔辅 輕轻 過过 運运 遞递 遠远 適适 遷迁 鄰邻 鎮镇 長长 門门 閉闭 問问 閱阅 隨随 離离 預预 頭头
+顧顾 飲饮 飯饭 館馆 驗验 黨党 違违 損损 壞坏 幣币 廠厂 廣广 廢废 徵征 擔担 擁拥 斷断 暫暂 極极 樣样
+權权 歸归 況况 營营 爭争 獲获 畢毕 異异 稱称 競竞 節节 簡简 紀纪 約约 細细 終终 結结 給给 絕绝 綠绿
+編编 聯联 興兴 舉举 莊庄 號号 裝装 訊讯 託托 訴诉 詳详 誠诚 講讲 識识 變变 貢贡 貴贵 貿贸 賠赔 賦赋
+賬账 賴赖 趕赶 跡迹 踐践 軍军 載载 輸输 辭辞 邊边 郵邮 釋释 錯错 陳陈 階阶 隱隐 靜静 頒颁 頻频 顯显
+風风 餘余 驅驱 騰腾 齒齿 龍龙 雲云 頁页 順顺 飛飞 魚鱼 鹽盐 麥麦 黃黄 衝冲 觸触 諮咨 謝谢 譯译 園园
+圖图 團团 壓压 壽寿 夠够 奪夺 奮奋 婁娄 屆届 帶带 廳厅 彙汇 徑径 徹彻 懲惩 撫抚 擬拟 攜携 敗败 敘叙
+斂敛 暢畅 東东 樓楼 橋桥 檢检 歡欢 殯殡 毀毁 滅灭 瀕濒 燈灯 猶犹 畝亩 疇畴 癥症 盜盗 碩硕 禍祸 積积
+稅税 穀谷 筆笔 築筑 糾纠 紡纺 縮缩 繳缴 罷罢 聞闻 聲声 膚肤 艦舰 薦荐 虛虚 衆众 眾众 覈核 誌志 譽誉
+貞贞 貫贯 販贩 貪贪 賓宾 賞赏 贊赞 贏赢 趨趋 軟软 迴回 週周 遺遗 鄭郑 釐厘 針针 鏈链 鎖锁 閒闲 陣阵
+隻只 雖虽 雞鸡 韓韩 響响 頓顿 頸颈 颱台 飽饱 駕驾 騎骑 髮发 鬥斗 鬧闹
+"""
+_SIMPLE_OF = {pair[0]: pair[1] for pair in _SCRIPT_PAIRS.split()}
+_TO_SIMPLIFIED = str.maketrans(_SIMPLE_OF)
+TRADITIONAL = frozenset(_SIMPLE_OF)
+NEARBY = 20  # lines either side of a citation within which a quote found elsewhere is "nearby"
+
+
+def simplified(text: str) -> str:
+    """``text`` with the Traditional characters of the table above written in their Simplified form."""
+    return text.translate(_TO_SIMPLIFIED)
+
 
 def normalise(text: str) -> str:
     """Text as quotes are compared: pinyin annotations and white space removed."""
@@ -28,12 +70,15 @@ def normalise(text: str) -> str:
 
 @attrs.frozen
 class CitationProblem:
+    """A citation whose quote or lines do not check: where it is cited, the citation, and why."""
+
     where: str
     citation: Citation
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.citation}: {self.message}"
+        at = f"{self.citation.location}: cite of " if self.citation.location else ""
+        return f"{at}{self.where}: {self.citation}: {self.message}"
 
 
 def quote_found(quote: str, text: str) -> bool:
@@ -49,6 +94,75 @@ def quote_found(quote: str, text: str) -> bool:
             return False
         position = found + len(needle)
     return True
+
+
+def _span_text(lines: Sequence[str], first: int, last: int) -> str:
+    return "\n".join(lines[first - 1:last])
+
+
+def _nearest_span(quote: str, lines: Sequence[str], citation: Citation, script: bool) -> tuple[int, int] | None:
+    """The lines (first, last) nearest the cited ones at which ``quote`` stands, or None.
+
+    Spans as long as the cited one are tried first, then one and two lines longer (a quote
+    that runs over a line break). With ``script``, both sides are compared in Simplified script.
+    """
+    wanted = simplified(quote) if script else quote
+    length = citation.end_line - citation.line + 1
+    for extra in range(3):
+        size = length + extra
+        starts = sorted(range(1, len(lines) - size + 2), key=lambda start: (abs(start - citation.line), start))
+        for start in starts:
+            text = _span_text(lines, start, start + size - 1)
+            if quote_found(wanted, simplified(text) if script else text):
+                return start, start + size - 1
+    return None
+
+
+def _lines_text(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def _script_note(quote: str, source: str) -> str:
+    """How the scripts of a quote and of its source text differ, naming a few characters."""
+    in_quote = sorted({c for c in quote if c in TRADITIONAL})
+    in_source = sorted({c for c in source if c in TRADITIONAL})
+    if in_quote and not in_source:
+        return f"the quote is in Traditional characters ({''.join(in_quote[:5])}) and the source in Simplified"
+    if in_source and not in_quote:
+        return f"the quote is in Simplified characters and the source in Traditional ({''.join(in_source[:5])})"
+    return "the quote and the source mix Traditional and Simplified characters differently"
+
+
+def quote_problem(citation: Citation, lines: Sequence[str]) -> str | None:
+    """Why ``citation``'s quote is not at its lines of a source whose text is ``lines``; None when it is.
+
+    Says where the quote does stand, when it does: at another line (the nearest one, said to be
+    nearby within :data:`NEARBY` lines), or at the cited or another line once Traditional
+    characters are read as Simplified (the quote and the source differ in script).
+    """
+    if citation.end_line > len(lines):
+        return f"the source has only {len(lines)} lines"
+    cited = _span_text(lines, citation.line, citation.end_line)
+    if quote_found(citation.quote, cited):
+        return None
+    message = f"quote not found at the cited lines: 「{citation.quote}」"
+    span = _nearest_span(citation.quote, lines, citation, script=False)
+    script = span is None
+    if script:
+        span = _nearest_span(citation.quote, lines, citation, script=True)
+    if span is None:
+        return message
+    first, last = span
+    found = _span_text(lines, first, last)
+    if (first, last) == (citation.line, citation.end_line):
+        return f"{message}; {_script_note(citation.quote, found)}: quote the source as it is written"
+    distance = abs(first - citation.line)
+    side = "below" if first > citation.line else "above"
+    near = "nearby, " if distance <= NEARBY else ""
+    where = f"it stands at {_lines_text(first, last)} ({near}{distance} {side} the cited {_lines_text(citation.line, citation.end_line)})"
+    if script:
+        where += f", where {_script_note(citation.quote, found)}"
+    return f"{message}; {where}"
 
 
 def source_path(sources: Path, file: str) -> Path | None:
@@ -105,10 +219,7 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
                 items.append((f"{parameter.location} parameter {parameter.name!r} from {value.start}", value.citation))
     for where, citation in items:
         lines = lines_of(citation.file)
-        if isinstance(lines, str):
-            problems.append(CitationProblem(where, citation, lines))
-        elif citation.end_line > len(lines):
-            problems.append(CitationProblem(where, citation, f"the source has only {len(lines)} lines"))
-        elif not quote_found(citation.quote, "\n".join(lines[citation.line - 1:citation.end_line])):
-            problems.append(CitationProblem(where, citation, f"quote not found at the cited lines: 「{citation.quote}」"))
+        problem = lines if isinstance(lines, str) else quote_problem(citation, lines)
+        if problem is not None:
+            problems.append(CitationProblem(where, citation, problem))
     return problems

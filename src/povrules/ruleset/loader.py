@@ -357,7 +357,7 @@ class RulesetBuilder:
         if not 1 <= start <= end:
             raise self._fail("cited lines must be positive and in order", entry.location)
         quote = self._str(entry, "quote", f"the citation of {what}")
-        return Citation(self.sources[key].file, start, end, quote)
+        return Citation(self.sources[key].file, start, end, quote, entry.location)
 
     def _parameters(self) -> dict[str, Parameter]:
         out = {}
