@@ -12,7 +12,6 @@ import pytest
 from povrules.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
 WEISHAN = str(ROOT / "rulesets" / "cn-yunnan-weishan")
 HUNAN = str(ROOT / "rulesets" / "cn-hunan-county-plan4")
 EXAMPLE = ROOT / "examples" / "cn-hunan-county-plan4.jsonl"
@@ -64,8 +63,8 @@ def test_check_lists_every_ruleset_with_its_digest(capsys):
     assert "cn-yunnan-weishan 2016.3 sha256:" in out and "cn-hunan-county-plan4 2021.3 sha256:" in out
 
 
-def test_lint_passes_on_the_shipped_rulesets(capsys):
-    code, out, _ = run(capsys, "lint", "--sources", str(SEEDS), str(ROOT / "rulesets"))
+def test_lint_passes_on_the_shipped_rulesets(capsys, seeds):
+    code, out, _ = run(capsys, "lint", "--sources", str(seeds), str(ROOT / "rulesets"))
     assert code == 0 and "0 citation problem(s)" in out
 
 
