@@ -150,7 +150,7 @@ def test_invalid_ruleset_names_file_line_and_column(capsys, tmp_path):
                    "    when: hh.incom.per_capita_net < 1\n", encoding="utf-8")
     code, _, err = run(capsys, "check", str(tmp_path))
     assert code == 2
-    assert f"{bad}:7:14: in rule 'a': Household has no fact 'incom' (did you mean 'income'?)" in err
+    assert f"{bad}:7:14: in rule 'a': Household has no fact 'incom' (did you mean 'income'? facts of Household: " in err
 
 
 def test_console_script_help_and_version():
