@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 
+from povrules.errors import Location
 from povrules.reading import MAX_SOURCE, read_bounded
 from povrules.ruleset.model import Citation, Ruleset
 
@@ -205,18 +206,20 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
         return cache[file]
 
     items: list[tuple[str, Citation]] = []
+
+    def add(location: Location, what: str, citation: Citation | None) -> None:
+        # A citation that knows where its cite is written is named by that place alone (see CitationProblem).
+        if citation is not None:
+            items.append((what if citation.location else f"{location} {what}", citation))
+
     for rule in ruleset.rules.values():
-        if rule.citation:
-            items.append((f"{rule.location} rule {rule.id!r}", rule.citation))
+        add(rule.location, f"rule {rule.id!r}", rule.citation)
     for derived in ruleset.derived.values():
         for index, requirement in enumerate(derived.requires):
-            if requirement.citation:
-                items.append((f"{derived.location} requirement {index + 1} of derived fact {derived.name!r}",
-                              requirement.citation))
+            add(derived.location, f"requirement {index + 1} of derived fact {derived.name!r}", requirement.citation)
     for parameter in ruleset.parameters.values():
         for value in parameter.values:
-            if value.citation:
-                items.append((f"{parameter.location} parameter {parameter.name!r} from {value.start}", value.citation))
+            add(parameter.location, f"parameter {parameter.name!r} from {value.start}", value.citation)
     for where, citation in items:
         lines = lines_of(citation.file)
         problem = lines if isinstance(lines, str) else quote_problem(citation, lines)

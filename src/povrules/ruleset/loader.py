@@ -588,9 +588,20 @@ class RulesetBuilder:
         """Every key of ``labels`` is an outcome the decision can give (a misspelt one would never be shown)."""
         given = possible_outcomes(spec, rules)
         labels = self._map(entry, "labels", what)
+        collect = spec.kind == "table" and spec.hit_policy == "COLLECT"
+        # A COLLECT table joins its hits' outcomes in the order the rows first give them.
+        order = list(dict.fromkeys(rules[row].outcome for row in spec.rows)) if collect else []
         for outcome in spec.labels:
-            parts = outcome.split("+") if spec.kind == "table" and spec.hit_policy == "COLLECT" else [outcome]
-            if outcome in given or all(part in given for part in parts):
+            parts = outcome.split("+") if collect else [outcome]
+            if outcome in given:
+                continue
+            if all(part in given for part in parts):
+                places = [order.index(part) if part in order else -1 for part in parts]
+                if collect and len(parts) > 1 and places != sorted(set(places)):
+                    joined = "+".join(sorted(dict.fromkeys(parts), key=lambda part: places[parts.index(part)]))
+                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                                     "the outcomes of its hits once each, in the order of its rows", labels.at(outcome),
+                                     f"write {joined!r}")
                 continue
             raise self._fail(f"{what} has a label for {outcome!r}, an outcome it never gives", labels.at(outcome),
                              did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))
