@@ -46,10 +46,10 @@ def test_a_quote_over_a_line_break_is_found_as_a_longer_span():
 
 def test_a_quote_in_the_other_script_at_its_line_says_so():
     problem = quote_problem(citation(6, "第三条 监测对象"), SOURCE)
-    assert problem == ("quote not found at the cited lines: 「第三条 监测对象」; the quote is in Simplified characters "
-                       "and the source in Traditional (對測監): quote the source as it is written")
+    assert problem == ("quote not found at the cited lines: 「第三条 监测对象」; the source writes 對測監 in Traditional "
+                       "characters where the quote has Simplified ones: quote the source as it is written")
     problem = quote_problem(citation(4, "有機動車的不錄"), SOURCE)
-    assert problem is not None and "the quote is in Traditional characters (動機車錄) and the source in Simplified" in problem
+    assert problem is not None and "the quote writes 動機車錄 in Traditional characters where the source has Simplified ones" in problem
 
 
 def test_a_quote_in_the_other_script_and_at_another_line_says_both():
@@ -57,8 +57,8 @@ def test_a_quote_in_the_other_script_and_at_another_line_says_both():
     assert problem is not None and problem.endswith("it stands at line 6 (nearby, 5 below the cited line 1)")  # same script
     problem = quote_problem(citation(1, "监测对象"), SOURCE)
     assert problem is not None and problem.endswith(
-        "it stands at line 6 (nearby, 5 below the cited line 1), where the quote is in Simplified characters "
-        "and the source in Traditional (對測監)")
+        "it stands at line 6 (nearby, 5 below the cited line 1), where the source writes 對測監 in Traditional "
+        "characters where the quote has Simplified ones")
 
 
 def test_a_quote_that_is_nowhere_says_only_that():

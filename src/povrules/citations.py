@@ -51,7 +51,16 @@ _SCRIPT_PAIRS = """
 斂敛 暢畅 東东 樓楼 橋桥 檢检 歡欢 殯殡 毀毁 滅灭 瀕濒 燈灯 猶犹 畝亩 疇畴 癥症 盜盗 碩硕 禍祸 積积
 稅税 穀谷 筆笔 築筑 糾纠 紡纺 縮缩 繳缴 罷罢 聞闻 聲声 膚肤 艦舰 薦荐 虛虚 衆众 眾众 覈核 誌志 譽誉
 貞贞 貫贯 販贩 貪贪 賓宾 賞赏 贊赞 贏赢 趨趋 軟软 迴回 週周 遺遗 鄭郑 釐厘 針针 鏈链 鎖锁 閒闲 陣阵
-隻只 雖虽 雞鸡 韓韩 響响 頓顿 頸颈 颱台 飽饱 駕驾 騎骑 髮发 鬥斗 鬧闹
+隻只 雖虽 雞鸡 韓韩 響响 頓顿 頸颈 颱台 飽饱 駕驾 騎骑 髮发 鬥斗 鬧闹 則则 評评 冊册 將将 專专 島岛
+帳帐 庫库 彌弥 復复 愛爱 慣惯 憑凭 戲戏 掃扫 揮挥 搶抢 攝摄 決决 淨净 漢汉 爲为 狀状 畫画 碼码 礎础
+紅红 紙纸 絲丝 緒绪 締缔 繼继 肅肃 脅胁 腳脚 臺台 華华 蔣蒋 討讨 詞词 試试 詩诗 談谈 諾诺 謂谓 貝贝
+趙赵 軌轨 輪轮 連连 遊游 達达 靈灵 須须 傷伤 僱雇 儀仪 兇凶 劉刘 勝胜 卻却 厲厉 啓启 啟启 喪丧 嚮向
+圓圆 墊垫 壇坛 奬奖 娛娱 孫孙 寧宁 寶宝 尋寻 屍尸 岡冈 嶺岭 彎弯 恆恒 惡恶 懇恳 擊击 擾扰 擺摆 斃毙
+棄弃 棟栋 楊杨 榮荣 樹树 橫横 歐欧 殼壳 沒没 漲涨 潛潜 濃浓 灑洒 煙烟 燒烧 爺爷 牆墙 犧牺 獄狱 瑪玛
+癒愈 盧卢 礙碍 祿禄 窯窑 籃篮 簽签 縱纵 繩绳 羅罗 脈脉 腸肠 膠胶 蘭兰 虧亏 蠶蚕 誇夸 謀谋 貓猫 賜赐
+賢贤 踴踊 躍跃 輩辈 轄辖 辯辩 遲迟 醜丑 鄧邓 銷销 鋪铺 錦锦 鍛锻 鐘钟 閃闪 闊阔 陝陕 隸隶 頂顶 頃顷
+頌颂 頗颇 願愿 飢饥 餓饿 駐驻 鬆松 魯鲁 鳥鸟 鳴鸣 麵面 齋斋 裏里 戀恋 獻献 産产 衞卫 註注 綫线 傢家
+夥伙
 """
 _SIMPLE_OF = {pair[0]: pair[1] for pair in _SCRIPT_PAIRS.split()}
 _TO_SIMPLIFIED = str.maketrans(_SIMPLE_OF)
@@ -124,14 +133,15 @@ def _lines_text(first: int, last: int) -> str:
 
 
 def _script_note(quote: str, source: str) -> str:
-    """How the scripts of a quote and of its source text differ, naming a few characters."""
-    in_quote = sorted({c for c in quote if c in TRADITIONAL})
-    in_source = sorted({c for c in source if c in TRADITIONAL})
+    """How the scripts of a quote and of its source text differ, naming the characters written differently."""
+    plain = simplified(quote)
+    in_quote = "".join(sorted({c for c in quote if c in TRADITIONAL}))[:6]
+    in_source = "".join(sorted({c for c in source if c in TRADITIONAL and simplified(c) in plain and c not in quote}))[:6]
     if in_quote and not in_source:
-        return f"the quote is in Traditional characters ({''.join(in_quote[:5])}) and the source in Simplified"
+        return f"the quote writes {in_quote} in Traditional characters where the source has Simplified ones"
     if in_source and not in_quote:
-        return f"the quote is in Simplified characters and the source in Traditional ({''.join(in_source[:5])})"
-    return "the quote and the source mix Traditional and Simplified characters differently"
+        return f"the source writes {in_source} in Traditional characters where the quote has Simplified ones"
+    return f"the quote and the source differ in script (Traditional {in_quote} in the quote, {in_source} in the source)"
 
 
 def quote_problem(citation: Citation, lines: Sequence[str]) -> str | None:

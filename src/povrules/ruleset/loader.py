@@ -596,9 +596,13 @@ class RulesetBuilder:
             if outcome in given:
                 continue
             if all(part in given for part in parts):
-                places = [order.index(part) if part in order else -1 for part in parts]
-                if collect and len(parts) > 1 and places != sorted(set(places)):
-                    joined = "+".join(sorted(dict.fromkeys(parts), key=lambda part: places[parts.index(part)]))
+                if len(parts) > 1 and not all(part in order for part in parts):
+                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                                     "only outcomes of its rows", labels.at(outcome),
+                                     "outcomes of its rows: " + ", ".join(str(part) for part in order))
+                places = [order.index(part) for part in parts]
+                if places != sorted(set(places)):
+                    joined = "+".join(sorted(dict.fromkeys(parts), key=order.index))
                     raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
                                      "the outcomes of its hits once each, in the order of its rows", labels.at(outcome),
                                      f"write {joined!r}")
