@@ -44,6 +44,11 @@ def test_a_quote_over_a_line_break_is_found_as_a_longer_span():
     assert problem is not None and "it stands at lines 3-4 (nearby, 2 below the cited line 1)" in problem
 
 
+def test_a_quote_that_runs_on_past_its_cited_line_asks_for_the_lines():
+    problem = quote_problem(citation(3, "第二条识别有机动车"), SOURCE)
+    assert problem is not None and problem.endswith("it runs on over lines 3-4: cite them all")
+
+
 def test_a_quote_in_the_other_script_at_its_line_says_so():
     problem = quote_problem(citation(6, "第三条 监测对象"), SOURCE)
     assert problem == ("quote not found at the cited lines: 「第三条 监测对象」; the source writes 對測監 in Traditional "
@@ -57,7 +62,7 @@ def test_a_quote_in_the_other_script_and_at_another_line_says_both():
     assert problem is not None and problem.endswith("it stands at line 6 (nearby, 5 below the cited line 1)")  # same script
     problem = quote_problem(citation(1, "监测对象"), SOURCE)
     assert problem is not None and problem.endswith(
-        "it stands at line 6 (nearby, 5 below the cited line 1), where the source writes 對測監 in Traditional "
+        "it stands at line 6 (nearby, 5 below the cited line 1), and there the source writes 對測監 in Traditional "
         "characters where the quote has Simplified ones")
 
 

@@ -168,11 +168,14 @@ def quote_problem(citation: Citation, lines: Sequence[str]) -> str | None:
     if (first, last) == (citation.line, citation.end_line):
         return f"{message}; {_script_note(citation.quote, found)}: quote the source as it is written"
     distance = abs(first - citation.line)
-    side = "below" if first > citation.line else "above"
-    near = "nearby, " if distance <= NEARBY else ""
-    where = f"it stands at {_lines_text(first, last)} ({near}{distance} {side} the cited {_lines_text(citation.line, citation.end_line)})"
+    if distance == 0:
+        where = f"it runs on over {_lines_text(first, last)}: cite them all"
+    else:
+        side = "below" if first > citation.line else "above"
+        near = "nearby, " if distance <= NEARBY else ""
+        where = f"it stands at {_lines_text(first, last)} ({near}{distance} {side} the cited {_lines_text(citation.line, citation.end_line)})"
     if script:
-        where += f", where {_script_note(citation.quote, found)}"
+        where += f", and there {_script_note(citation.quote, found)}"
     return f"{message}; {where}"
 
 
