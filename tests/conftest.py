@@ -75,14 +75,21 @@ def fixture_sources() -> Path:
 
 
 @pytest.fixture(scope="session")
-def seeds() -> Path:
-    """The folder of policy source texts (``POVRULES_SEEDS``); the test is skipped, saying why, when there is none."""
+def seeds_or_none() -> Path | None:
+    """The folder of policy source texts (``POVRULES_SEEDS``, else the default beside the repository), or None."""
     given = os.environ.get(SEEDS_VARIABLE)
     folder = Path(given) if given else DEFAULT_SEEDS
-    if not folder.is_dir():
+    return folder if folder.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def seeds(seeds_or_none: Path | None) -> Path:
+    """The folder of policy source texts; the test is skipped, saying why, when there is none."""
+    if seeds_or_none is None:
+        given = os.environ.get(SEEDS_VARIABLE)
         how = f"{SEEDS_VARIABLE}={given}" if given else f"{SEEDS_VARIABLE} is not set and {DEFAULT_SEEDS} is absent"
         pytest.skip(f"no folder of policy source texts ({how}): set {SEEDS_VARIABLE} to the folder the rulesets cite")
-    return folder
+    return seeds_or_none
 
 
 _loaded: dict[Path, povrules.Ruleset] = {}
