@@ -73,9 +73,14 @@ def simplified(text: str) -> str:
     return text.translate(_TO_SIMPLIFIED)
 
 
+def strip_pinyin(text: str) -> str:
+    """Text without its parenthesised pinyin annotations (``監(jiān)測`` → ``監測``)."""
+    return _PINYIN.sub("", text)
+
+
 def normalise(text: str) -> str:
     """Text as quotes are compared: pinyin annotations and white space removed."""
-    return _SPACE.sub("", _PINYIN.sub("", text))
+    return _SPACE.sub("", strip_pinyin(text))
 
 
 @attrs.frozen
