@@ -8,6 +8,7 @@ from povrules.cli import main
 from povrules.facts import SUBJECTS, Household, Vehicle, personal_fields
 from povrules.lang.types import EnumType, RecordType, record_of
 from povrules.reference import facts_markdown
+from povrules.wording import value_titles
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "facts.md"
 
@@ -48,7 +49,9 @@ def test_every_fact_of_every_record_has_a_row_with_its_titles():
                     if (f".{field.name}`" in line or f".{field.name}[]`" in line) and f" | {field.zh} | " in line]
             assert rows, f"no row for {name}.{field.name}"
             if isinstance(field.type, EnumType):
-                assert any(all(f"`{value}`" in row for value in field.type.values) for row in rows)
+                titles = value_titles(field) or {}
+                assert any(all(f"`{value}` {' / '.join(titles[value])}" in row if value in titles else f"`{value}`" in row
+                               for value in field.type.values) for row in rows)
 
 
 def test_rows_say_unit_judged_and_personal():
@@ -62,4 +65,6 @@ def test_rows_say_unit_judged_and_personal():
     should = {f.name for r in _records().values() for f in r.fields.values() if f.judged}
     assert judged == should and "refuses_to_work" in judged and "age" not in judged
     [kind] = [line for line in page if line.startswith("| `hh.assets.vehicles[].kind` |")]
-    assert "`car`, `minivan`" in kind and "Vehicle" in Vehicle.__name__
+    titles = value_titles(record_of(Vehicle).fields["kind"])
+    assert titles is not None and set(titles) == set(record_of(Vehicle).fields["kind"].type.values)
+    assert f"`car` {titles['car'][0]} / {titles['car'][1]}; `minivan` {titles['minivan'][0]}" in kind

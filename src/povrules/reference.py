@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from povrules.facts import SUBJECTS, personal_fields
 from povrules.lang.types import EnumType, Field, ListType, RecordType, Type, record_of
+from povrules.wording import value_titles
 
 _INTRO = """\
 # Fact reference
@@ -26,6 +27,8 @@ How to read it:
 - **type**: `bool`, `int`, `decimal`, `str`, `date`, `enum` (one of the values listed), `list of …`, or a
   record whose facts are listed in a section of its own. Every fact may be unknown (absent or null):
   a condition that needs an unknown fact is itself unknown, never false.
+- **values**: an enumerated fact's values, each with its Chinese and English title (what explanations
+  print in place of the value).
 - **unit**: printed after the value in explanations (`元` amounts are yuan, exact to the fen).
 - **judged**: a person's judgement (稳定, 大幅 …) given as `{"value": …, "by": …, "on": …, "evidence": […]}`;
   rules read its value, records keep who judged it and when.
@@ -50,10 +53,13 @@ def _cell(text: str) -> str:
 
 
 def _values(typ: Type) -> str:
+    """Each enumerated value with its titles (``value`` 中文 / English), as facts and explanations write them."""
     item = typ.item if isinstance(typ, ListType) else typ
     if not isinstance(item, EnumType):
         return ""
-    return ", ".join(f"`{value}`" for value in item.values)
+    titles = value_titles(item) or {}
+    return "; ".join(f"`{value}` " + _cell(" / ".join(titles[value])) if value in titles else f"`{value}`"
+                     for value in item.values)
 
 
 def _record(typ: Type) -> RecordType | None:
