@@ -114,3 +114,20 @@ def test_check_citations_names_the_cite_location(tmp_path: Path):
 def test_the_cites_location_does_not_make_two_citations_differ(quote: str):
     loaded = Citation("src.txt", 4, 4, quote, povrules.Location("r.yaml", 9, 11))
     assert loaded == citation(4, quote) and hash(loaded) == hash(citation(4, quote))
+
+
+def test_a_policy_case_cite_is_checked_the_same_way(capsys, tmp_path: Path, fixtures_dir: Path, fixture_sources: Path):
+    folder = tmp_path / "rs"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "ruleset.yaml").write_text((fixtures_dir / "identify.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    cases = folder / "tests" / "cases.yaml"
+    cases.write_text(
+        "decision: identify\nas_of: 2021-03-01\ncases:\n"
+        "  - name: unknown income\n"
+        "    facts: {id: h, rural_hukou: true}\n"
+        "    expect: undetermined\n"
+        "    cite: {source: D, line: 6, quote: \"A missing fact is *unknown*, not false.\"}\n", encoding="utf-8")
+    assert main(["lint", "--sources", str(fixture_sources), str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"{cases}:7:11: " in err and "case 'unknown income'" in err
+    assert "it stands at line 8 (nearby, 2 below the cited line 6)" in err
