@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
 
 import povrules
@@ -18,6 +20,12 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 RULESETS = REPO / "rulesets"
 ENGINE_FIXTURES = TESTS / "fixtures" / "engine"
+# The source text the fixture rulesets cite (tests/fixtures/engine), kept with the tests.
+FIXTURE_SOURCES = TESTS / "fixtures" / "sources"
+# The folder of policy source texts the shipped rulesets cite: the one thing the tests read from outside
+# the repository. `make test` passes it as POVRULES_SEEDS (its SEEDS setting, by default the same folder).
+SEEDS_VARIABLE = "POVRULES_SEEDS"
+DEFAULT_SEEDS = REPO.parent / "shared" / "seeds"
 
 FIVE_LOOKS = ("housing", "durables", "labour", "industry", "burden")
 
@@ -58,6 +66,30 @@ def rulesets_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return ENGINE_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def fixture_sources() -> Path:
+    """The folder of source texts that the fixture rulesets cite."""
+    return FIXTURE_SOURCES
+
+
+@pytest.fixture(scope="session")
+def seeds_or_none() -> Path | None:
+    """The folder of policy source texts (``POVRULES_SEEDS``, else the default beside the repository), or None."""
+    given = os.environ.get(SEEDS_VARIABLE)
+    folder = Path(given) if given else DEFAULT_SEEDS
+    return folder if folder.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def seeds(seeds_or_none: Path | None) -> Path:
+    """The folder of policy source texts; the test is skipped, saying why, when there is none."""
+    if seeds_or_none is None:
+        given = os.environ.get(SEEDS_VARIABLE)
+        how = f"{SEEDS_VARIABLE}={given}" if given else f"{SEEDS_VARIABLE} is not set and {DEFAULT_SEEDS} is absent"
+        pytest.skip(f"no folder of policy source texts ({how}): set {SEEDS_VARIABLE} to the folder the rulesets cite")
+    return seeds_or_none
 
 
 _loaded: dict[Path, povrules.Ruleset] = {}

@@ -119,7 +119,7 @@ def test_an_among_outcome_never_given_is_a_load_error(tmp_path: Path) -> None:
     assert err.location is not None and err.location.line == line_of(text, "among:")
 
 
-def test_a_collect_table_may_label_a_combination_of_its_outcomes(tmp_path: Path) -> None:
+def test_a_collect_table_label_joins_only_outcomes_of_its_rows(tmp_path: Path) -> None:
     table = HEAD + """\
 decisions:
   kinds:
@@ -131,7 +131,10 @@ decisions:
     labels:
       excluded+none: {zh: 组合, en: combined}
 """
-    assert "excluded+none" in load_ruleset(write(tmp_path, table)).decisions["kinds"].labels
+    # 'none' is the default, given only when no row holds: a table never joins it with a row's outcome.
+    err = load_error(tmp_path, table)
+    assert "a label for 'excluded+none', which a COLLECT table never gives" in str(err)
+    assert err.hint == "outcomes of its rows: excluded"
     err = load_error(tmp_path, table.replace("excluded+none", "excluded+nope"))
     assert "a label for 'excluded+nope'" in str(err)
 

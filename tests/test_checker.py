@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from povrules.facts import Household
+from povrules.facts import Household, Income, Member
 from povrules.lang import CheckProblem, Scope, ast, check, check_condition, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, INT, STR, EnumType, ListType, RecordType, record_of
 
@@ -113,18 +113,29 @@ def test_unknown_fact_points_at_the_misspelt_name():
     p = problem("hh.incom.per_capita_net < 4000")
     assert p.message == "Household has no fact 'incom'"
     assert (p.span.line, p.span.column) == (1, 4)
-    assert p.hint == "did you mean 'income'?"
+    assert p.hint is not None and p.hint.startswith("did you mean 'income'? facts of Household: ")
 
 
 def test_unknown_nested_fact_points_at_the_misspelt_name():
     p = problem("hh.income.per_capita_nett < 4000")
     assert p.message == "Income has no fact 'per_capita_nett'"
-    assert p.span.column == 11 and p.hint == "did you mean 'per_capita_net'?"
+    assert p.span.column == 11 and p.hint is not None and p.hint.startswith("did you mean 'per_capita_net'? ")
 
 
 def test_unknown_fact_of_a_loop_variable():
     p = problem("any(m.agee > 1 for m in hh.members)")
-    assert p.message == "Member has no fact 'agee'" and p.span.column == 7 and p.hint == "did you mean 'age'?"
+    assert p.message == "Member has no fact 'agee'" and p.span.column == 7
+    assert p.hint is not None and p.hint.startswith("did you mean 'age'? facts of Member: ")
+
+
+def test_an_unknown_fact_lists_the_facts_at_its_level():
+    """Every fact of the record the name was looked up in, in order, and none of another level."""
+    p = problem("hh.income.zzz < 1")
+    income = sorted(record_of(Income).fields)
+    assert p.hint == "facts of Income: " + ", ".join(income)  # nothing close: no did-you-mean
+    assert "per_capita_net" in income and "members" not in p.hint
+    p = problem("any(m.studying for m in hh.members)")
+    assert p.hint is not None and ", ".join(sorted(record_of(Member).fields)) in p.hint
 
 
 def test_unknown_parameter():

@@ -23,6 +23,7 @@ from decimal import Decimal
 import pytest
 
 import povrules
+from povrules.citations import check_citations
 
 AS_OF = date(2021, 3, 1)  # the income line is 4000 on this date
 # One member whom no member rule of the test rulesets picks out (a household has at least one member).
@@ -675,10 +676,11 @@ def test_ranking_from_eight_threads_matches_serial(fixtures_dir, build):
         assert all(found == serial for found in pool.map(work, range(8)))
 
 
-def test_every_fixture_ruleset_loads_and_cites_the_design_page(fixtures_dir):
+def test_every_fixture_ruleset_loads_and_quotes_its_test_source(fixtures_dir, fixture_sources):
     files = sorted(fixtures_dir.glob("*.yaml"))
     assert [f.stem for f in files] == ["defeasible", "identify", "lifecycle", "ranking", "tables"]
     for file in files:
         ruleset = povrules.load_ruleset(file)
         assert ruleset.rules and all(rule.citation is not None for rule in ruleset.rules.values())
-        assert {rule.citation.file for rule in ruleset.rules.values()} == {"DESIGN.md"}
+        assert {rule.citation.file for rule in ruleset.rules.values()} == {"principles.md"}
+        assert check_citations(ruleset, fixture_sources) == []

@@ -102,8 +102,6 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     text = FIXTURE.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
-    (tmp_path / "DESIGN.md").write_text((FIXTURE.parents[3].parent / "shared" / "DESIGN.md").read_text(
-        encoding="utf-8"), encoding="utf-8")
     return path
 
 

@@ -509,7 +509,7 @@ version: "1"
 title: {zh: 测试：读取个人信息的规则, en: "Test: rules that read personal facts"}
 jurisdiction: test
 sources:
-  D: {file: DESIGN.md, title: povrules design}
+  D: {file: principles.md, title: povrules design}
 rules:
   names_recorded:
     title: {zh: 成员姓名均已登记, en: Every member's name is recorded}

@@ -19,7 +19,7 @@ version: "1"
 title: {zh: 测试, en: Test}
 jurisdiction: test
 sources:
-  D: {file: DESIGN.md, title: design}
+  D: {file: principles.md, title: design}
 parameters:
   income_line:
     title: {zh: 收入线, en: Income line}
@@ -77,7 +77,7 @@ version: "2"
 title: {zh: 测试, en: Test}
 jurisdiction: test
 sources:
-  D: {file: DESIGN.md, title: design}
+  D: {file: principles.md, title: design}
 parameters:
   income_line:
     title: {zh: 收入线, en: Income line}
@@ -210,7 +210,7 @@ def test_a_changed_citation_alone_is_a_changed_value(tmp_path):
     [value] = change.values_changed
     assert value.old.value == value.new.value == "50000"
     assert (value.old.cite["line"], value.new.cite["line"]) == (40, 41)
-    assert "from 2020-01-01 citation: DESIGN.md:40 “q2” → DESIGN.md:41 “q2”" in diff_rulesets(old, new).explain()
+    assert "from 2020-01-01 citation: principles.md:40 “q2” → principles.md:41 “q2”" in diff_rulesets(old, new).explain()
 
 
 def test_derived_facts_and_decisions_added_removed_and_changed(pair):
@@ -235,9 +235,9 @@ def test_to_dict_is_json_ready_and_deterministic(tmp_path):
     assert [r["id"] for r in first["rules"]["changed"]] == ["owns_car", "rural"]
     assert first["parameters"]["changed"][0]["values_changed"] == [{
         "from": "2021-01-01",
-        "old": {"from": "2021-01-01", "value": "4200", "cite": {"file": "DESIGN.md", "line": 31, "end_line": 31,
+        "old": {"from": "2021-01-01", "value": "4200", "cite": {"file": "principles.md", "line": 31, "end_line": 31,
                                                                   "quote": "q1"}},
-        "new": {"from": "2021-01-01", "value": "4300", "cite": {"file": "DESIGN.md", "line": 31, "end_line": 31,
+        "new": {"from": "2021-01-01", "value": "4300", "cite": {"file": "principles.md", "line": 31, "end_line": 31,
                                                                   "quote": "q1"}}}]
 
 

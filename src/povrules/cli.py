@@ -40,6 +40,7 @@ from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS, facts_schema
 from povrules.policytest import case_citation_problems, load_policy_file, policy_test_files, run_case
 from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
+from povrules.reference import facts_markdown
 from povrules.ruleset import load_ruleset
 from povrules.trace import trace_schema
 
@@ -165,6 +166,9 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if args.markdown:
+        _write(facts_markdown(), args.output)
+        return EXIT_OK
     schema = trace_schema() if args.trace else facts_schema(args.subject)
     _write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
@@ -596,9 +600,12 @@ def parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
     schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
-    schema.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v1 documents")
+    what = schema.add_mutually_exclusive_group()
+    what.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v1 documents")
     schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
                         help="whose facts: household (default), village or county")
+    what.add_argument("--markdown", action="store_true",
+                        help="instead, the fact reference of every subject as Markdown (docs/facts.md)")
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
     schema.set_defaults(run=cmd_schema)
 

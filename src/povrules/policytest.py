@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import attrs
 
-from povrules.citations import quote_found, source_path
+from povrules.citations import quote_problem, source_path
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
 from povrules.facts import FactModel, Household, parse_facts
@@ -411,7 +411,7 @@ class _FileLoader:
             quote = item.get("quote", "")
             if not isinstance(quote, str):
                 raise self.fail("'quote' of a case's citation is text", item.at("quote"))
-            out.append(Citation(self.ruleset.sources[key].file, first, last, quote))
+            out.append(Citation(self.ruleset.sources[key].file, first, last, quote, item.location))
         return tuple(out)
 
     # The file's header
@@ -884,8 +884,9 @@ def case_citation_problems(cases: Sequence[PolicyCase], sources: Path) -> list[s
             where = f"{case.where}: case {case.name!r}: {citation}"
             if isinstance(lines, str):
                 problems.append(f"{where}: {lines}")
-            elif citation.end_line > len(lines):
-                problems.append(f"{where}: the source has only {len(lines)} lines")
-            elif citation.quote and not quote_found(citation.quote, "\n".join(lines[citation.line - 1:citation.end_line])):
-                problems.append(f"{where}: quote not found at the cited lines: 「{citation.quote}」")
+                continue
+            problem = quote_problem(citation, lines)  # a case's citation without a quote: only its lines must exist
+            if problem is not None:
+                at = f"{citation.location}: " if citation.location else ""
+                problems.append(f"{at}{where}: {problem}")
     return problems

@@ -64,6 +64,13 @@ class Scope:
         return attrs.evolve(self, variables={**self.variables, var: typ})
 
 
+def facts_hint(word: str, record: RecordType) -> str:
+    """A did-you-mean for a fact name not in ``record``, then every fact that record has, so an author sees the choices."""
+    known = f"facts of {record.name}: {', '.join(sorted(record.fields))}"
+    close = did_you_mean(word, record.fields)
+    return f"{close} {known}" if close else known
+
+
 def check(node: ast.Expr, scope: Scope) -> ast.Expr:
     """Resolve and type an expression tree.
 
@@ -168,7 +175,7 @@ class _Checker:
             if not isinstance(typ, RecordType):
                 raise CheckProblem(f"{where} is {typ}; it has no attribute {step.name!r}", at)
             if step.name not in typ.fields:
-                raise CheckProblem(f"{typ.name} has no fact {step.name!r}", at, did_you_mean(step.name, typ.fields))
+                raise CheckProblem(f"{typ.name} has no fact {step.name!r}", at, facts_hint(step.name, typ))
             field = typ.fields[step.name]
             trail.append(field)
             typ = field.type

@@ -374,7 +374,7 @@ class RulesetBuilder:
         if not 1 <= start <= end:
             raise self._fail("cited lines must be positive and in order", entry.location)
         quote = self._str(entry, "quote", f"the citation of {what}")
-        return Citation(self.sources[key].file, start, end, quote)
+        return Citation(self.sources[key].file, start, end, quote, entry.location)
 
     def _parameters(self) -> dict[str, Parameter]:
         out = {}
@@ -596,9 +596,24 @@ class RulesetBuilder:
         """Every key of ``labels`` is an outcome the decision can give (a misspelt one would never be shown)."""
         given = possible_outcomes(spec, rules)
         labels = self._map(entry, "labels", what)
+        collect = spec.kind == "table" and spec.hit_policy == "COLLECT"
+        # A COLLECT table joins its hits' outcomes in the order the rows first give them.
+        order = list(dict.fromkeys(rules[row].outcome for row in spec.rows)) if collect else []
         for outcome in spec.labels:
-            parts = outcome.split("+") if spec.kind == "table" and spec.hit_policy == "COLLECT" else [outcome]
-            if outcome in given or all(part in given for part in parts):
+            parts = outcome.split("+") if collect else [outcome]
+            if outcome in given:
+                continue
+            if all(part in given for part in parts):
+                if len(parts) > 1 and not all(part in order for part in parts):
+                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                                     "only outcomes of its rows", labels.at(outcome),
+                                     "outcomes of its rows: " + ", ".join(str(part) for part in order))
+                places = [order.index(part) for part in parts]
+                if places != sorted(set(places)):
+                    joined = "+".join(sorted(dict.fromkeys(parts), key=order.index))
+                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                                     "the outcomes of its hits once each, in the order of its rows", labels.at(outcome),
+                                     f"write {joined!r}")
                 continue
             raise self._fail(f"{what} has a label for {outcome!r}, an outcome it never gives", labels.at(outcome),
                              did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))

@@ -65,6 +65,8 @@ class Citation:
     line: int
     end_line: int
     quote: str
+    # Where the ``cite`` is written in the ruleset, for messages; not part of what is cited.
+    location: Location | None = attrs.field(default=None, eq=False, repr=False)
 
     def __str__(self) -> str:
         lines = str(self.line) if self.end_line == self.line else f"{self.line}-{self.end_line}"
