@@ -55,6 +55,7 @@ RAISES_NOTHING = {
 # Bare builtin errors a function may still raise: internal signals caught where they are raised, and
 # invariants no caller can break. (file, function, error).
 INTERNAL_BUILTIN_RAISES = {
+    ("reference.py", "_by_name", "KeyError"),  # an invariant: the names come from the same record's own paths
     ("audit/log.py", "_recover", "ValueError"),  # an unfinished batch's note: caught at once, raised as LogError
     ("caseload/mapping.py", "_leaf", "ValueError"),  # "not a leaf": caught by the mapping reader
     ("lang/types.py", "_type_of", "TypeError"),  # a fact's type: caught by the loader as RulesetError
