@@ -596,7 +596,7 @@ def parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
     schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
-    schema.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v1 documents")
+    schema.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v2 documents")
     schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
                         help="whose facts: household (default), village or county")
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -636,7 +636,7 @@ def parser() -> argparse.ArgumentParser:
                         help="processes deciding in parallel (default: every core)")
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
     decide.add_argument("--record", action="store_true",
-                        help="write povrules.record.v1 decision records (one per line) instead of traces")
+                        help="write povrules.record.v2 decision records (one per line) instead of traces")
     decide.add_argument("--redact-key-file", metavar="PATH",
                         help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
                              f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
@@ -688,12 +688,12 @@ def parser() -> argparse.ArgumentParser:
     mutate.add_argument("--json", action="store_true", help="the report as JSON, every mutant with its status")
     mutate.set_defaults(run=cmd_mutate)
 
-    explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
+    explain = command("explain", "Explain a decision record (povrules.record.v2, or v1) as text in Chinese or English.")
     explain.description = _described(explain) + (
         "\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
         "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
         "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
-    explain.add_argument("record", help="a record file (one povrules.record.v1 JSON document), or - for standard input")
+    explain.add_argument("record", help="a record file (one povrules.record JSON document, v2 or v1), or - for standard input")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
     explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     explain.set_defaults(run=cmd_explain)
@@ -742,7 +742,7 @@ def parser() -> argparse.ArgumentParser:
         "rule and condition with the recorded and replayed values (exit 1).\n\n"
         "--with-current RULESET compares on purpose with another ruleset (usually today's) and, when the\n"
         "store holds the recorded one, lists what changed between them.")
-    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v1), or - for standard input")
+    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v2 or v1), or - for standard input")
     replay.add_argument("--store", nargs="+", action="extend", metavar="DIR", default=[],
                         help="folders (or ruleset files) holding versioned rulesets, searched by digest "
                              "(put RECORD before it)")

@@ -196,7 +196,7 @@ class Decision:
             return self._explained
 
     def trace(self) -> dict[str, Any]:
-        """The ``povrules.trace.v1`` document of this decision."""
+        """The ``povrules.trace.v2`` document of this decision."""
         from povrules.trace import to_trace
 
         return to_trace(self)
@@ -209,7 +209,7 @@ class Decision:
 
     def explain(self, lang: str = "zh") -> str:
         """The decision as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
-        from povrules.trace import explain
+        from povrules.text import explain
 
         return explain(self, lang)
 

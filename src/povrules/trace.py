@@ -7,6 +7,7 @@ only when asked, so that tracing costs little on the hot path.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
-from povrules.lang.compiler import Leaf, Unknown, element_path
+from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking, RuleResult
@@ -25,11 +26,15 @@ if TYPE_CHECKING:
 TRACE_SCHEMA = "povrules.trace.v1"
 
 
-def trace_schema() -> dict[str, Any]:
-    """The JSON Schema of ``povrules.trace.v1`` documents."""
+def trace_schema(version: int = 2) -> dict[str, Any]:
+    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises ``ValueError`` for
+    another version."""
     from importlib.resources import files
 
-    schema: dict[str, Any] = json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    if version not in (1, 2):
+        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+    text = files("povrules").joinpath(f"schemas/trace.v{version}.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 
@@ -210,13 +215,25 @@ def _cite(citation: Any) -> dict[str, Any]:
     return {"file": citation.file, "line": citation.line, "end_line": citation.end_line, "quote": citation.quote}
 
 
-def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
-    """The full trace document of a decision.
+def to_trace(decision: Decision, *, facts_digest: str | None = None, version: int = 2) -> dict[str, Any]:
+    """The full trace document of a decision: ``povrules.trace.v2`` (see :func:`to_trace_v2`), or with
+    ``version=1`` the ``povrules.trace.v1`` document that records before v2 hold.
 
     ``facts_digest``, when the caller has it already (:func:`povrules.audit.make_record` dumps the
     facts once for the record and the digest), saves dumping and hashing the facts again; it must be
-    :func:`povrules.canonical.facts_digest` of ``decision.facts``.
+    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises ``ValueError`` for another version.
     """
+    if version == 2:
+        return to_trace_v2(decision, facts_digest=facts_digest)
+    if version != 1:
+        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+    document = _header(decision, facts_digest)
+    document["rules"] = [_rule(decision, r) for r in decision.results]
+    return document
+
+
+def _header(decision: Decision, facts_digest: str | None) -> dict[str, Any]:
+    """The parts of a trace (v1, or v2 but its schema) that do not describe the rules."""
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
     if facts_digest is None:
@@ -238,7 +255,6 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str
         "missing": list(decision.missing),
         "possible": list(decision.possible),
         "reasons": list(decision.reasons),
-        "rules": [_rule(decision, r) for r in decision.results],
     }
 
 
@@ -562,3 +578,366 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
             lines.append(f"      {words['source']}{colon}{where}「{quote}」" if lang == "zh"
                          else f"      {words['source']}: {where} “{quote}”")
     return "\n".join(lines)
+
+
+# The povrules.trace.v2 document: the structure of each condition, and the titles to say it in words.
+
+TRACE_SCHEMA_V2 = "povrules.trace.v2"
+TRACE_SCHEMAS = (TRACE_SCHEMA, TRACE_SCHEMA_V2)
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def title_key(operand: Mapping[str, Any]) -> str:
+    """The key under which a v2 trace's ``titles`` names an operand: its fact path without list
+    indices (``hh.members.age``), ``p.<parameter>``, ``d.<derived fact>``, or its expression."""
+    if "fact" in operand:
+        return _INDEX.sub("", str(operand["fact"]))
+    if "parameter" in operand:
+        return "p." + str(operand["parameter"])
+    if "derived" in operand:
+        return "d." + str(operand["derived"])
+    return str(operand.get("expr", "?"))
+
+
+class _Titles:
+    """The titles a v2 trace carries: each fact, parameter, derived fact, call and list element it names,
+    and the enumerated values it shows, in both languages."""
+
+    def __init__(self, decision: Decision):
+        self.decision = decision
+        self.ruleset = decision.ruleset
+        self.root = decision.ruleset.root
+        self.titles: dict[str, dict[str, Any]] = {}
+        self.elements: dict[str, dict[str, str]] = {}
+
+    def name(self, key: str, zh: str, en: str, unit: str | None = None) -> None:
+        if key not in self.titles:
+            entry: dict[str, Any] = {"zh": zh, "en": en}
+            if unit:
+                entry["unit"] = unit
+            self.titles[key] = entry
+
+    def value(self, key: str, value: Any) -> None:
+        """Title an enumerated value shown under ``key`` (the fact's own title must be there already)."""
+        values = value if isinstance(value, (tuple, list, frozenset)) else (value,)
+        for v in values:
+            if not isinstance(v, str):
+                continue
+            found = value_titles(key, v)
+            if found is not None:
+                self.titles[key].setdefault("values", {})[v] = {"zh": found[0], "en": found[1]}
+
+    def element(self, where: tuple[str, int]) -> str:
+        path = element_path(where)
+        if path not in self.elements:
+            self.elements[path] = element_label(self.decision.facts, self.root, where)
+        return path
+
+
+def value_titles(key: str, value: str) -> tuple[str, str] | None:
+    """The Chinese and English titles of an enumerated value of the fact ``key`` (a trace's title key),
+    or None when there is none."""
+    try:
+        from povrules import wording
+    except ImportError:  # pragma: no cover - the catalogue of value titles is not there
+        return None
+    titles = getattr(wording, "value_title", None)
+    if titles is None:
+        return None
+    field = key.rsplit(".", 1)[-1]
+    zh, en = titles(field, value, "zh"), titles(field, value, "en")
+    return None if zh is None or en is None else (zh, en)
+
+
+def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, str]:
+    """How a list element is named to a reader, by its place (from 1) and, for a person, the age:
+    成员2（45岁） / member 2 (aged 45). Never by a name, which records may have to hide."""
+    base, index = where
+    field = base.rsplit(".", 1)[-1]
+    number = index + 1
+    age = None
+    obj: Any = facts
+    for name in base[len(root) + 1:].split(".") if base.startswith(root + ".") else ():
+        obj = getattr(obj, _INDEX.sub("", name), None) if "[" not in name else _item(obj, name)
+    if isinstance(obj, tuple) and index < len(obj):
+        age = getattr(obj[index], "age", None)
+    if field == "members":
+        zh, en = f"成员{number}", f"member {number}"
+        if isinstance(age, int):
+            zh, en = f"{zh}（{age}岁）", f"{en} (aged {age})"
+        return {"zh": zh, "en": en}
+    return {"zh": f"第{number}项", "en": f"item {number}"}
+
+
+def _item(obj: Any, step: str) -> Any:
+    name, _, rest = step.partition("[")
+    items = getattr(obj, name, None)
+    index = int(rest.rstrip("]"))
+    return items[index] if isinstance(items, tuple) and index < len(items) else None
+
+
+def _value_json(value: Any) -> Any:
+    return value if type(value) in _SCALARS else json_value(value)
+
+
+def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], titles: _Titles) -> dict[str, Any]:
+    out: dict[str, Any] = {"expr": node.text, "value": _value_json(value)}
+    root = titles.root
+    if isinstance(node, ast.FactRef):
+        out["fact"] = key = root + "." + ".".join(node.path)
+        field = node.field
+        label_zh, label_en = field.zh, field.en
+        if len(node.trail) >= 3:
+            parent = node.trail[-2]
+            label_zh, label_en = f"{parent.zh}{label_zh}", f"{parent.en}: {label_en}"
+        titles.name(key, label_zh, label_en, field.unit)
+        titles.value(key, value)
+        if field.judged and not isinstance(value, Unknown):
+            judged = _judged(titles.decision.facts, node.path)
+            if judged is not None:
+                out["judged"] = judged
+    elif isinstance(node, ast.VarRef) and where:
+        base = titles.element(where[-1])
+        out["fact"] = base + "".join("." + p for p in node.path)
+        key = title_key(out)
+        if node.field is not None:
+            titles.name(key, node.field.zh, node.field.en, node.field.unit)
+            titles.value(key, value)
+    elif isinstance(node, ast.ParamRef):
+        out["parameter"] = node.name
+        parameter = titles.ruleset.parameters[node.name]
+        titles.name("p." + node.name, parameter.title.zh, parameter.title.en, parameter.unit)
+    elif isinstance(node, ast.DerivedRef):
+        out["derived"] = node.name
+        derived = titles.ruleset.derived[node.name]
+        titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+    elif isinstance(node, ast.Call):
+        call = call_titles(node)
+        if call is not None:
+            titles.name(node.text, *call)
+    if is_year(node):
+        out["year"] = True
+    return out
+
+
+def call_titles(node: ast.Call) -> tuple[str, str] | None:
+    """A function call in words in both languages, e.g. ``months_between(a, b)`` → 从a到b的月数."""
+    try:
+        from povrules import wording
+    except ImportError:  # pragma: no cover
+        return None
+    title = getattr(wording, "function_title", None)
+    if title is None:
+        return None
+    zh, en = title(node.func, "zh"), title(node.func, "en")
+    return None if zh is None or en is None else (zh, en)
+
+
+def _judged(facts: Any, path: tuple[str, ...]) -> dict[str, str] | None:
+    obj: Any = facts
+    for name in path:
+        obj = getattr(obj, name, None)
+    if obj is None:
+        return None
+    return {"by": str(obj.by), "on": str(obj.on)}
+
+
+def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
+    node, left, right, result, where = leaf
+    out: dict[str, Any] = {"expr": node.text, "result": _result(result)}
+    if isinstance(node, ast.Compare):
+        out["op"] = node.op
+        out["left"] = _operand_v2(node.left, left, where, titles)
+        out["right"] = _operand_v2(node.right, right, where, titles)
+        if out["left"].get("year") or out["right"].get("year"):
+            out["left"]["year"] = out["right"]["year"] = True
+    else:
+        out["value"] = _operand_v2(node, left, where, titles)
+    return out
+
+
+_QUANTS = ("any", "all", "count", "sum")
+
+
+def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
+    node = mark.node
+    if isinstance(node, ast.And):
+        return {"op": "and", "expr": node.text, "items": []}
+    if isinstance(node, ast.Or):
+        return {"op": "or", "expr": node.text, "items": []}
+    if isinstance(node, ast.Not):
+        return {"op": "not", "expr": node.text, "items": []}
+    if isinstance(node, ast.Quant):
+        over = _operand_v2(node.source, None, mark.where, titles)
+        over.pop("value", None)
+        return {"op": node.func, "expr": node.text, "over": over, "size": None, "elements": []}
+    assert isinstance(node, ast.DerivedRef)
+    derived = titles.ruleset.derived[node.name]
+    titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+    return {"op": "derived", "expr": node.text, "derived": node.name, "items": []}
+
+
+def _close(group: dict[str, Any], mark: Mark) -> None:
+    value = mark.value
+    node = mark.node
+    if isinstance(node, (ast.And, ast.Or)):
+        value, count = value
+        skipped = [item.text for item in node.items[count:]]
+        if skipped:
+            group["skipped"] = skipped
+    if isinstance(value, bool) or isinstance(value, Unknown) and (
+            group["op"] in ("and", "or", "not", "any", "all") or mark.node.type is not None
+            and mark.node.type.name == "bool"):
+        group["result"] = _result(value)
+    else:
+        group["value"] = _value_json(value)
+    if "elements" in group and group["size"] is not None and len(group["elements"]) < group["size"]:
+        group["visited"] = len(group["elements"])
+
+
+def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, Any]]:
+    """A rule's traced events as a tree: groups (and/or/not, quantifiers with their elements, derived
+    facts) holding the leaf conditions evaluated inside them, in order."""
+    top: dict[str, Any] = {"items": []}
+    stack: list[dict[str, Any]] = [top]
+    for event in events:
+        if event.__class__ is tuple:
+            stack[-1]["items"].append(_leaf_v2(event, titles))  # type: ignore[arg-type]
+            continue
+        assert isinstance(event, Mark)
+        if event.kind == OPEN:
+            group = _group(event, titles)
+            stack[-1]["items"].append(group)
+            stack.append(group)
+        elif event.kind == SIZE:
+            stack[-1]["size"] = event.value
+        elif event.kind == ELEMENT:
+            if "at" in stack[-1]:
+                stack.pop()
+            element = {"at": titles.element(event.where[-1]), "items": []}
+            stack[-1]["elements"].append(element)
+            stack.append(element)
+        else:
+            if "at" in stack[-1]:
+                stack.pop()
+            group = stack.pop()
+            _close(group, event)
+            if group["op"] == "derived" and not group["items"]:
+                stack[-1]["items"].pop()  # a derived fact with no conditions inside: its value is in the leaf
+    return top["items"]
+
+
+def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    out = _cite(citation)
+    if citation.file not in sources:
+        found = source_titles(ruleset, citation.file)
+        if found is not None:
+            sources[citation.file] = found
+    return out
+
+
+def source_titles(ruleset: Any, file: str) -> dict[str, str] | None:
+    """The title of the source document ``file`` in both languages (the ruleset's own title of it in
+    Chinese, the catalogue's in English when there is one), or None when the ruleset names none."""
+    title = None
+    for source in ruleset.sources.values():
+        if source.file == file:
+            title = source.title
+    if title is None:
+        return None
+    en = title
+    try:
+        from povrules import wording
+    except ImportError:  # pragma: no cover
+        wording = None  # type: ignore[assignment]
+    english = getattr(wording, "source_title", None)
+    if english is not None:
+        found = english(file)
+        if isinstance(found, Mapping):
+            title, en = found.get("zh", title), found.get("en", en)
+    return {"zh": title, "en": en}
+
+
+def _note(note: Any) -> dict[str, str] | None:
+    """A rule's note in both languages: a ``Text``, or (until every note has both) the one text in both."""
+    if not note:
+        return None
+    if isinstance(note, str):
+        text = " ".join(note.split())
+        return {"zh": text, "en": text}
+    return {"zh": " ".join(note.zh.split()), "en": " ".join(note.en.split())}
+
+
+def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    rule = result.rule
+    ruleset = decision.ruleset
+    value = result.value
+    out: dict[str, Any] = {
+        "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
+        "strength": rule.strength, "result": _result(value), "status": result.status,
+        "condition": structure(result.events, titles), "parameters": [],
+    }
+    if rule.outcome is not None:
+        out["outcome"] = rule.outcome
+    if isinstance(value, Unknown):
+        out["missing"] = sorted(value.missing)
+        for path in value.missing:
+            if "[" in path:
+                base = path[:path.rindex("]") + 1]
+                list_path, _, index = base[:-1].rpartition("[")
+                if index.isdigit():
+                    titles.element((list_path, int(index)))
+        refused = refusals(ruleset, value.missing)
+        if refused:
+            out["refused"] = []
+            for marker, derived, index, requirement in refused:
+                entry = _refusal(marker, derived, index, requirement)
+                entry["title"] = {"zh": derived.title.zh or derived.name, "en": derived.title.en or derived.name}
+                if isinstance(entry.get("note"), str):
+                    entry["note"] = _note(entry["note"])
+                out["refused"].append(entry)
+    in_force = decision.parameters
+    for name in rule.parameters:
+        if name in rule.dated_parameters:
+            continue  # read only through at(p.x, <date>): its value is in the condition, not the one on as_of
+        pv = in_force.get(name)
+        parameter = ruleset.parameters[name]
+        titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
+        entry: dict[str, Any] = {"name": name, "value": _value_json(pv.value) if pv else None,
+                                 "from": str(pv.start) if pv else None}
+        if pv is not None and pv.citation:
+            entry["cite"] = _cite_v2(pv.citation, ruleset, sources)
+        out["parameters"].append(entry)
+    if rule.citation:
+        out["cite"] = _cite_v2(rule.citation, ruleset, sources)
+    if rule.valid_from or rule.valid_to:
+        out["valid"] = {"from": json_value(rule.valid_from), "to": json_value(rule.valid_to)}
+    if rule.override_by:
+        out["override_by"] = list(rule.override_by)
+    if result.override is not None:
+        out["override"] = result.override.model_dump(mode="json", exclude_none=True)
+    if result.contradicting:
+        out["contradicting"] = [o.model_dump(mode="json", exclude_none=True) for o in result.contradicting]
+    note = _note(rule.note)
+    if note is not None:
+        out["note"] = note
+    return out
+
+
+def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
+    """The ``povrules.trace.v2`` document of a decision: what :func:`to_trace` gives, with each rule's
+    condition as a tree (``condition``) and the titles an explanation needs, so that a reader of the
+    document alone (:func:`povrules.text.render`) can say the decision in either language."""
+    document = _header(decision, facts_digest)
+    titles = _Titles(decision)
+    sources: dict[str, dict[str, str]] = {}
+    spec = decision.ruleset.decisions[decision.decision]
+    document["schema"] = TRACE_SCHEMA_V2
+    document["rules"] = [_rule_v2(decision, r, titles, sources) for r in decision.results]
+    document["outcomes"] = {o: {"zh": spec.label(o, "zh"), "en": spec.label(o, "en")}
+                            for o in sorted({decision.outcome, *decision.possible})}
+    document["titles"] = titles.titles
+    document["elements"] = titles.elements
+    document["sources"] = sources
+    return document

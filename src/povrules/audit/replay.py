@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 from pydantic import BaseModel
 
-from povrules.audit.record import load_record, make_record, record_json
+from povrules.audit.record import RECORD_SCHEMA_V1, load_record, make_record, record_json
 from povrules.engine import evaluate
 from povrules.errors import PovrulesError
 from povrules.facts import parse_facts
@@ -482,7 +482,8 @@ def _rebuild(record: dict[str, Any], ruleset: Ruleset) -> dict[str, Any]:
     except PovrulesError as exc:
         raise ReplayError(f"cannot decide the record again under {ruleset.id} {ruleset.version}: {exc}") from None
     return make_record(decision, redact_key=_REPLAY_KEY if record["redacted"] else None,
-                       facts="digest" if "facts_ref" in record else "embed")
+                       facts="digest" if "facts_ref" in record else "embed",
+                       version=1 if record.get("schema") == RECORD_SCHEMA_V1 else 2)  # v1 replays as v1
 
 
 def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: Facts = None) -> Replay:
