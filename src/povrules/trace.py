@@ -894,8 +894,9 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
             for marker, derived, index, requirement in refused:
                 entry = _refusal(marker, derived, index, requirement)
                 entry["title"] = {"zh": derived.title.zh or derived.name, "en": derived.title.en or derived.name}
-                if isinstance(entry.get("note"), str):
-                    entry["note"] = _note(entry["note"])
+                note = _note(requirement.note)
+                if note is not None:
+                    entry["note"] = note
                 out["refused"].append(entry)
     in_force = decision.parameters
     for name in rule.parameters:
