@@ -80,7 +80,7 @@ class RuleResult:
     @property
     def leaves(self) -> tuple[Leaf, ...]:
         """The leaf conditions evaluated, in order (the structure's marks left out)."""
-        return tuple(e for e in self.events if e.__class__ is tuple)  # type: ignore[misc]
+        return tuple(e for e in self.events if e.__class__ is tuple)
 
 
 class Decision:

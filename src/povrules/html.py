@@ -31,6 +31,7 @@ from povrules.trace import (
     describe_operand,
     describe_pair,
     format_value,
+    to_trace,
 )
 
 if TYPE_CHECKING:
@@ -416,7 +417,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
     w = words(lang)
     colon = "：" if lang == "zh" else ": "
-    trace = decision.trace()
+    trace = to_trace(decision, version=1)  # the view reads the leaf list of v1 alongside decision.results
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
     title = spec.title(lang)

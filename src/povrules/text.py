@@ -297,10 +297,10 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     title = (decision.get("title") or {}).get(lang, decision.get("name"))
     digest = str(ruleset.get("digest", ""))[:19]
     lines = [
-        f"{words['decision']}{colon}{title} [{decision.get('name')}] {words['for']} {trace.get('facts_id')}"
-        f" → {reader.outcome(str(trace.get('outcome')))}",
-        f"  {words['as_of']} {trace.get('as_of')}{words['semi']}{words['ruleset']} [{ruleset.get('id')}] "
-        f"{ruleset.get('version')} [{digest}]",
+        (f"{words['decision']}{colon}{title} [{decision.get('name')}] {words['for']} {trace.get('facts_id')}"
+         f" → {reader.outcome(str(trace.get('outcome')))}"),
+        (f"  {words['as_of']} {trace.get('as_of')}{words['semi']}{words['ruleset']} [{ruleset.get('id')}] "
+         f"{ruleset.get('version')} [{digest}]"),
     ]
     rules = [r for r in trace.get("rules", []) if isinstance(r, Mapping)]
     markers = {str(r.get("marker")) for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}

@@ -635,14 +635,21 @@ class _Titles:
         return path
 
 
+def _catalogue() -> Any:
+    """The bilingual catalogue (``povrules.wording``) when it is there, else None: its titles of values,
+    functions and sources are used as they land."""
+    import importlib
+
+    try:
+        return importlib.import_module("povrules.wording")
+    except ModuleNotFoundError:
+        return None
+
+
 def value_titles(key: str, value: str) -> tuple[str, str] | None:
     """The Chinese and English titles of an enumerated value of the fact ``key`` (a trace's title key),
     or None when there is none."""
-    try:
-        from povrules import wording
-    except ImportError:  # pragma: no cover - the catalogue of value titles is not there
-        return None
-    titles = getattr(wording, "value_title", None)
+    titles = getattr(_catalogue(), "value_title", None)
     if titles is None:
         return None
     field = key.rsplit(".", 1)[-1]
@@ -723,11 +730,7 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
 
 def call_titles(node: ast.Call) -> tuple[str, str] | None:
     """A function call in words in both languages, e.g. ``months_between(a, b)`` → 从a到b的月数."""
-    try:
-        from povrules import wording
-    except ImportError:  # pragma: no cover
-        return None
-    title = getattr(wording, "function_title", None)
+    title = getattr(_catalogue(), "function_title", None)
     if title is None:
         return None
     zh, en = title(node.func, "zh"), title(node.func, "en")
@@ -803,7 +806,7 @@ def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, 
     stack: list[dict[str, Any]] = [top]
     for event in events:
         if event.__class__ is tuple:
-            stack[-1]["items"].append(_leaf_v2(event, titles))  # type: ignore[arg-type]
+            stack[-1]["items"].append(_leaf_v2(event, titles))
             continue
         assert isinstance(event, Mark)
         if event.kind == OPEN:
@@ -825,7 +828,8 @@ def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, 
             _close(group, event)
             if group["op"] == "derived" and not group["items"]:
                 stack[-1]["items"].pop()  # a derived fact with no conditions inside: its value is in the leaf
-    return top["items"]
+    items: list[dict[str, Any]] = top["items"]
+    return items
 
 
 def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -847,11 +851,7 @@ def source_titles(ruleset: Any, file: str) -> dict[str, str] | None:
     if title is None:
         return None
     en = title
-    try:
-        from povrules import wording
-    except ImportError:  # pragma: no cover
-        wording = None  # type: ignore[assignment]
-    english = getattr(wording, "source_title", None)
+    english = getattr(_catalogue(), "source_title", None)
     if english is not None:
         found = english(file)
         if isinstance(found, Mapping):
@@ -891,8 +891,8 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         refused = refusals(ruleset, value.missing)
         if refused:
             out["refused"] = []
-            for marker, derived, index, requirement in refused:
-                entry = _refusal(marker, derived, index, requirement)
+            for marker, derived, number, requirement in refused:
+                entry = _refusal(marker, derived, number, requirement)
                 entry["title"] = {"zh": derived.title.zh or derived.name, "en": derived.title.en or derived.name}
                 note = _note(requirement.note)
                 if note is not None:
@@ -905,7 +905,7 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         pv = in_force.get(name)
         parameter = ruleset.parameters[name]
         titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
-        entry: dict[str, Any] = {"name": name, "value": _value_json(pv.value) if pv else None,
+        entry = {"name": name, "value": _value_json(pv.value) if pv else None,
                                  "from": str(pv.start) if pv else None}
         if pv is not None and pv.citation:
             entry["cite"] = _cite_v2(pv.citation, ruleset, sources)

@@ -74,7 +74,7 @@ class Env:
 
     __slots__ = ("as_of", "facts", "params", "rec", "scope", "where")
 
-    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
+    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[Any] | None):
         self.facts = facts
         self.params = params
         self.as_of = as_of
@@ -436,7 +436,7 @@ class Compiler:
         """``fn`` recording where ``node`` opens and closes (traced plans only)."""
 
         def marked(env: Env) -> Any:
-            rec: list[Any] = env.rec  # type: ignore[assignment]  # a traced plan's Env.rec is a list
+            rec: list[Any] = env.rec  # type: ignore[assignment,unused-ignore]  # a traced plan's Env.rec is a list
             rec.append(Mark(node, OPEN, None, env.where))
             v = fn(env)
             rec.append(Mark(node, CLOSE, v, env.where))
@@ -450,7 +450,7 @@ class Compiler:
         recording how many items were evaluated before the result was settled."""
 
         def junction(env: Env) -> Any:
-            rec: list[Any] = env.rec  # type: ignore[assignment]  # a traced plan's Env.rec is a list
+            rec: list[Any] = env.rec  # type: ignore[assignment,unused-ignore]  # a traced plan's Env.rec is a list
             rec.append(Mark(node, OPEN, None, env.where))
             unknown = None
             for count, item in enumerate(items, 1):
