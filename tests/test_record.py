@@ -175,14 +175,15 @@ def test_another_date_gives_another_record(household_record: dict[str, Any]) -> 
 def test_the_schema_file_ships_with_the_package_and_refers_to_the_trace_schema() -> None:
     from importlib.resources import files
 
-    raw = json.loads(files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8"))
+    raw = json.loads(files("povrules").joinpath("schemas/record.v2.json").read_text(encoding="utf-8"))
     assert raw["$id"] == RECORD_SCHEMA
     assert raw["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert raw["properties"]["trace"]["$ref"] == "povrules.trace.v1"
+    assert raw["properties"]["trace"]["$ref"] == "povrules.trace.v2"
     # Every field is required but the facts, which a record holds or names by digest (facts_ref): one of the two.
     assert set(raw["required"]) | {"facts", "facts_ref"} == set(raw["properties"])
     assert [sorted(c["required"]) for c in raw["oneOf"]] == [["facts"], ["facts_ref"]]
-    assert record_schema()["$defs"]["trace"]["$id"] == "povrules.trace.v1"
+    assert record_schema()["$defs"]["trace"]["$id"] == "povrules.trace.v2"
+    assert record_schema(1)["$defs"]["trace"]["$id"] == "povrules.trace.v1"
 
 
 def _every_record(name: str, subject: str, file: str) -> list[dict[str, Any]]:
@@ -326,7 +327,7 @@ def test_load_record_refuses_bad_json(text, message: str) -> None:
 
 
 def test_load_record_refuses_another_format(household_record) -> None:
-    with pytest.raises(RecordError, match=r"schema: expected 'povrules.record.v1', got 'povrules.trace.v1'"):
+    with pytest.raises(RecordError, match=r"schema: expected 'povrules.record.v2' or 'povrules.record.v1', got 'povrules.trace.v2'"):
         load_record(record_json(household_record["trace"]))
 
 
