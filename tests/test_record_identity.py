@@ -65,9 +65,9 @@ def _digests(decisions: Iterable[Any], key: bytes | None) -> tuple[str, str]:
         direct.update(make_record_json(decision, redact_key=key, version=1) + b"\n")
         if key is None:  # a redacted record's trace shows the redacted facts' digest
             assert canonical_json(to_trace(decision, version=1)) == canonical_json(json.loads(text)["trace"])
-            v2 = make_record(decision, redact_key=key)
-            assert canonical_json(to_trace(decision)) == canonical_json(v2["trace"])
-            assert make_record_json(decision) == record_json(v2).encode("utf-8")
+            v2 = make_record(decision, redact_key=key, version=2)
+            assert canonical_json(to_trace(decision, version=2)) == canonical_json(v2["trace"])
+            assert make_record_json(decision, version=2) == record_json(v2).encode("utf-8")
     return joined.hexdigest(), direct.hexdigest()
 
 

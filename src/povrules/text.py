@@ -372,7 +372,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     ``ValueError`` for a language other than ``"zh"`` or ``"en"``.
     """
     _check(lang)
-    return "\n".join(render(to_trace(decision), lang))
+    return "\n".join(render(to_trace(decision, version=2), lang))
 
 
 def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
