@@ -942,3 +942,31 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
     document["elements"] = titles.elements
     document["sources"] = sources
     return document
+
+
+GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
+
+
+def leaf_conditions(rule: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The leaf conditions of a trace's rule entry, in evaluation order, each with its path in the entry
+    (``conditions[2]`` in v1, ``condition[0].items[1].elements[0].items[0]`` in v2) and, in v2, ``where``
+    (the list elements it was evaluated for) as v1 records it."""
+    if "conditions" in rule:
+        return [(f"conditions[{j}]", c) for j, c in enumerate(rule["conditions"]) if isinstance(c, dict)]
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(nodes: Any, path: str, where: list[str]) -> None:
+        for k, node in enumerate(nodes if isinstance(nodes, list) else ()):
+            if not isinstance(node, dict):
+                continue
+            here = f"{path}[{k}]"
+            if node.get("op") in GROUP_OPS:
+                walk(node.get("items", []), here + ".items", where)
+                for e, element in enumerate(node.get("elements", [])):
+                    if isinstance(element, dict):
+                        walk(element.get("items", []), f"{here}.elements[{e}].items", where + [str(element.get("at"))])
+            else:
+                out.append((here, dict(node, where=where) if where else node))
+
+    walk(rule.get("condition", []), "condition", [])
+    return out

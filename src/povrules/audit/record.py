@@ -420,7 +420,8 @@ def _shape(record: Any) -> list[str]:
     if not isinstance(record, dict):
         return [f"(record): expected a JSON object, got {type(record).__name__}"]
     by_ref = "facts_ref" in record
-    problems = [f"{name}: missing (a povrules record has it)" for name in REQUIRED
+    schema = record.get("schema") if record.get("schema") in RECORD_SCHEMAS else RECORD_SCHEMA
+    problems = [f"{name}: missing (a {schema} record has it)" for name in REQUIRED
                 if name not in record and not (by_ref and name == "facts")]
     if by_ref:
         if record["facts_ref"] != "digest":

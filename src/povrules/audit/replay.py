@@ -29,6 +29,7 @@ import attrs
 from pydantic import BaseModel
 
 from povrules.audit.record import RECORD_SCHEMA_V1, load_record, make_record, record_json
+from povrules.trace import leaf_conditions
 from povrules.engine import evaluate
 from povrules.errors import PovrulesError
 from povrules.facts import parse_facts
@@ -217,7 +218,8 @@ def _git(repo: str | Path, *args: str, what: str) -> bytes:
 class Divergence:
     """The first place where the replayed record differs from the recorded one.
 
-    ``field`` is its path in the record (``trace.rules[3].conditions[0]``,
+    ``field`` is its path in the record (``trace.rules[3].conditions[0]`` in v1,
+    ``trace.rules[3].condition[0].items[1]`` in v2,
     ``outcome`` …). Inside the trace, ``rule`` is the rule's id and, for a
     condition, ``condition`` its expression and ``where`` the list elements it
     was evaluated for. ``recorded`` and ``replayed`` are both values: for a
@@ -294,10 +296,11 @@ _RULE_KEYS = ("role", "result", "status", "missing", "parameters", "outcome", "s
 def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergence | None:
     rule_id = old.get("id")
     field = f"trace.rules[{i}]"
-    old_conditions, new_conditions = old.get("conditions", []), new.get("conditions", [])
+    old_conditions, new_conditions = leaf_conditions(old), leaf_conditions(new)
     for j in range(max(len(old_conditions), len(new_conditions))):
-        a = old_conditions[j] if j < len(old_conditions) else None
-        b = new_conditions[j] if j < len(new_conditions) else None
+        place, a = old_conditions[j] if j < len(old_conditions) else (None, None)
+        new_place, b = new_conditions[j] if j < len(new_conditions) else (None, None)
+        place = place or new_place
         if a == b:
             continue
         shown = a if a is not None else b
@@ -308,7 +311,7 @@ def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergen
             replayed = dict(replayed, expr=b.get("expr"), where=b.get("where", []))
         elif recorded == replayed:  # the values agree; something else in the condition differs (a fact path)
             recorded, replayed = a, b
-        return Divergence(f"{field}.conditions[{j}]", recorded, replayed, rule_id, shown.get("expr"),
+        return Divergence(f"{field}.{place}", recorded, replayed, rule_id, shown.get("expr"),
                           tuple(shown.get("where", ())))
     keys = [k for k in _RULE_KEYS] + sorted((old.keys() | new.keys()) - set(_RULE_KEYS) - {"id", "conditions"})
     for key in keys:
