@@ -58,7 +58,7 @@ _W: dict[str, dict[str, str]] = {
            "count": "Those in {list} that qualify number {value}", "sum": "The total over {list} is {value}",
            "empty": "{list} is empty (there is none)", "no_list": "{list} is unknown",
            "not_visited": "The other {n} were not checked (the result was already settled)", "is": "is",
-           "is_not": "is not", "one_of": "is one of {values}", "none_of": "is none of {values}",
+           "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
            "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
            "redacted": " (redacted)", "requirement": "requirement {n} is not met",
            "no_conditions": "no condition was checked", "list_sep": ", ", "colon": ": ", "semi": "; "},
@@ -195,8 +195,8 @@ def say_condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, 
     if is_code or op in ("in", "not_in"):
         # A code against codes written in the rule: said as a statement of what it is and what was required.
         expected = say_value(right.get("value"), reader, title_key(left))
-        what = {"==": words["is"] + ("" if lang == "zh" else " ") + expected,
-                "!=": words["is_not"] + ("" if lang == "zh" else " ") + expected,
+        what = {"==": words["is"] + expected if lang == "zh" else expected,
+                "!=": words["is_not"] + expected if lang == "zh" else f"not {expected}",
                 "in": words["one_of"].format(values=expected),
                 "not_in": words["none_of"].format(values=expected)}.get(op, expected)
         is_word = words["is"] if lang == "zh" else " is "
