@@ -64,7 +64,7 @@ def log_file(capsys, tmp_path) -> Path:
 def test_decide_record_writes_a_verified_record(capsys, household):
     code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")
     record = load_record(out.strip())  # parses, checks the schema, verifies both digests
-    assert code == 0 and record["schema"] == "povrules.record.v1"
+    assert code == 0 and record["schema"] == "povrules.record.v2"
     assert (record["facts"]["id"], record["outcome"], record["redacted"]) == ("WS-0101", "excluded", False)
 
 
@@ -208,9 +208,10 @@ def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsy
 # --- explain -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("lang", "head", "rule"), [
-    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → excluded",
+    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → "
+     "excluded by the five exclusions",
      "[wubulu_motor_vehicle] — applies"),
-    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → excluded",
+    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → 五不录排除",
      "[wubulu_motor_vehicle] — 适用"),
 ])
 def test_explain_a_record(capsys, record_file, lang, head, rule):
@@ -226,7 +227,7 @@ def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, 
     monkeypatch.setattr(povrules.engine, "evaluate", lambda *a, **k: pytest.fail("explain evaluated again"))
     monkeypatch.setattr(povrules.engine.Plan, "decide", lambda *a, **k: pytest.fail("explain evaluated again"))
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", "en")
-    assert code == 0 and "→ excluded" in out
+    assert code == 0 and "→ excluded by the five exclusions" in out
 
 
 def _tampered(record_file: Path, change) -> None:

@@ -42,26 +42,29 @@ _W: dict[str, dict[str, str]] = {
     "zh": {"decision": "决定", "for": "对", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
            "refused": "不予计算", "possible": "可能结果", "source": "依据", "note": "解释", "yes": "是", "no": "否",
            "unknown": "未知", "from": "起", "and": "以下各项须全部成立", "or": "以下各项至少一项成立",
-           "not": "以下须不成立", "skipped": "其余{n}项未检查（结果已定）", "any": "{list}中至少有一项须满足",
+           "not": "以下须不成立", "skipped": "其余{n}项未检查（结果已定）", "skipped_one": "其余1项未检查（结果已定）", "any": "{list}中至少有一项须满足",
            "all": "{list}中每一项都须满足", "count": "{list}中满足条件的数目为{value}",
            "sum": "{list}各项合计为{value}", "empty": "{list}为空（没有任何一项）", "no_list": "{list}未知",
-           "not_visited": "其余{n}项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
+           "not_visited": "其余{n}项未检查（结果已定）", "not_visited_one": "其余1项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
            "none_of": "不是{values}中的任何一项", "required": "（要求{what}）", "judged": "（{by}于{on}研判）",
            "record": "记录", "redacted": "（已脱敏）", "requirement": "第{n}项要求未满足",
-           "no_conditions": "没有检查任何条件", "list_sep": "、", "colon": "：", "semi": "；"},
+           "no_conditions": "没有检查任何条件", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
     "en": {"decision": "Decision", "for": "for", "as_of": "as of", "ruleset": "ruleset",
            "missing": "Facts still needed", "refused": "Figure refused", "possible": "Possible outcomes",
            "source": "Source", "note": "Note", "yes": "yes", "no": "no", "unknown": "unknown", "from": "from",
            "and": "All of these must hold", "or": "At least one of these must hold", "not": "This must not hold",
            "skipped": "The other {n} were not checked (the result was already settled)",
+           "skipped_one": "The last one was not checked (the result was already settled)",
            "any": "At least one in {list} must qualify", "all": "Every one in {list} must qualify",
            "count": "Those in {list} that qualify number {value}", "sum": "The total over {list} is {value}",
            "empty": "{list} is empty (there is none)", "no_list": "{list} is unknown",
            "not_visited": "The other {n} were not checked (the result was already settled)", "is": "is",
+           "not_visited_one": "The last one was not checked (the result was already settled)",
            "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
            "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
            "redacted": " (redacted)", "requirement": "requirement {n} is not met",
-           "no_conditions": "no condition was checked", "list_sep": ", ", "colon": ": ", "semi": "; "},
+           "no_conditions": "no condition was checked", "worked_out": "{title} is {value}, worked out as follows:",
+           "list_sep": ", ", "colon": ": ", "semi": "; "},
 }
 _OPS: dict[str, dict[str, str]] = {
     "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"},
@@ -90,6 +93,7 @@ class _Reader:
         self.elements: Mapping[str, Any] = trace.get("elements") or {}
         self.sources: Mapping[str, Any] = trace.get("sources") or {}
         self.outcomes: Mapping[str, Any] = trace.get("outcomes") or {}
+        self.inside: list[str] = []  # the list elements whose conditions are being said, innermost last
 
     def title(self, key: str, fallback: str) -> str:
         entry = self.titles.get(key)
@@ -108,6 +112,8 @@ class _Reader:
         base = path[:path.rindex("]") + 1] if "]" in path else ""
         title = self.title(key, path)
         label = self.elements.get(base)
+        if base in self.inside:
+            return title  # said under the element's own heading
         if isinstance(label, Mapping):
             return f"{label[self.lang]}{title}" if self.lang == "zh" else f"{title} of {label[self.lang]}"
         return title
@@ -144,7 +150,7 @@ def say_value(value: Any, reader: _Reader, key: str | None, *, unit: str = "", y
         return words["list_sep"].join(say_value(v, reader, key, year=year) for v in value)
     if isinstance(value, int) or isinstance(value, str) and _NUMBER.match(value):
         text = _number(str(value), not year)
-        if unit:
+        if unit and not (year and reader.lang == "en"):  # a calendar year: 2016年, but never "2016 years"
             text += unit if reader.lang == "zh" or unit == "%" else f" {unit}"
         return text
     if isinstance(value, str) and key is not None:
@@ -159,8 +165,8 @@ def _operand(operand: Mapping[str, Any], reader: _Reader, year: bool) -> tuple[s
     unit = reader.unit(key)
     if "fact" in operand:
         named = reader.fact(str(operand["fact"]))
-    elif "parameter" in operand or "derived" in operand or key in reader.titles:
-        named = reader.title(key, str(operand.get("expr")))
+    elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
+        named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression
     elif operand.get("expr") == "as_of":
         named = reader.words["as_of"]
     else:
@@ -180,6 +186,10 @@ def _joined(named: str, shown: str, lang: str) -> str:
 
 def say_condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, str] | None = None) -> str:
     """One leaf condition of a v2 trace as a sentence ending in its verdict."""
+    return _first_upper(_condition(leaf, reader, since))
+
+
+def _condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, str] | None) -> str:
     lang, words = reader.lang, reader.words
     verdict = RESULT_WORDS[lang].get(str(leaf.get("result")), str(leaf.get("result")))
     if "op" not in leaf:
@@ -228,13 +238,18 @@ def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Ma
         for item in node.get("items", []):
             lines.extend(_group_lines(item, reader, depth + 1, since))
         if node.get("skipped"):
-            lines.append(f"{pad}  {words['skipped'].format(n=len(node['skipped']))}")
+            count = len(node["skipped"])
+            lines.append(f"{pad}  {words['skipped' if count > 1 else 'skipped_one'].format(n=count)}")
         return lines
     if op == "derived":
         key = "d." + str(node.get("derived"))
         title = reader.title(key, str(node.get("derived")))
         if "value" in node:
-            head = f"{title}{words['colon']}{say_value(node['value'], reader, key)}"
+            head = words["worked_out"].format(title=title, value=say_value(node["value"], reader, key))
+            lines.append(f"{pad}{head}")
+            for item in node.get("items", []):
+                lines.extend(_group_lines(item, reader, depth + 1, since))
+            return lines
         else:
             head = f"{title}{_verdict(node, reader)}"
         lines.append(f"{pad}{head}{colon}")
@@ -245,9 +260,9 @@ def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Ma
     listed = reader.fact(str(over["fact"])) if "fact" in over else reader.title(title_key(over), str(over.get("expr")))
     size = node.get("size")
     if size is None:
-        return [f"{pad}{words['no_list'].format(list=listed)}{_verdict(node, reader)}"]
+        return [f"{pad}{_first_upper(words['no_list'].format(list=listed))}{_verdict(node, reader)}"]
     value = say_value(node.get("value"), reader, None) if "value" in node else ""
-    head = words.get(str(op), str(op)).format(list=listed, value=value)
+    head = _first_upper(words.get(str(op), str(op)).format(list=_embedded(listed, lang), value=value))
     lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if size else ''}")
     if not size:
         lines.append(f"{pad}  {words['empty'].format(list=listed)}")
@@ -255,12 +270,32 @@ def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Ma
         label = reader.elements.get(element.get("at"))
         name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
         items = element.get("items", [])
+        if not items:
+            continue  # an element only added up: the total says it
         lines.append(f"{pad}  {name}{colon}")
+        reader.inside.append(str(element.get("at")))
         for item in items:
             lines.extend(_group_lines(item, reader, depth + 2, since))
+        reader.inside.pop()
     if "visited" in node:
-        lines.append(f"{pad}  {words['not_visited'].format(n=int(size) - int(node['visited']))}")
+        count = int(size) - int(node["visited"])
+        lines.append(f"{pad}  {words['not_visited' if count > 1 else 'not_visited_one'].format(n=count)}")
     return lines
+
+
+def _embedded(title: str, lang: str) -> str:
+    """An English title inside a sentence: its first letter small, unless the first word is an acronym."""
+    if lang != "en" or not title[:2].isalpha() or title[1].isupper():
+        return title
+    return title[0].lower() + title[1:]
+
+
+_WORD = re.compile(r"^[a-z]+[ ,:']")
+
+
+def _first_upper(text: str) -> str:
+    """A sentence with its first letter capital, when it starts with a word (not an expression)."""
+    return text[:1].upper() + text[1:] if _WORD.match(text) else text
 
 
 def _cite(cite: Mapping[str, Any], reader: _Reader) -> str:
@@ -311,7 +346,7 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     refused_titles = {str(r.get("marker")): (r.get("title") or {}).get(lang, r.get("derived"))
                       for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}
     if markers & set(missing):
-        shown = [str(refused_titles[p]) for p in missing if p in markers]
+        shown = list(dict.fromkeys(str(refused_titles[p]) for p in missing if p in markers))  # once per figure
         lines.append(f"  {words['refused']}{colon}{words['list_sep'].join(shown)}")
     if trace.get("possible"):
         lines.append(f"  {words['possible']}{colon}"

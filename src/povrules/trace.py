@@ -583,6 +583,7 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
 # The povrules.trace.v2 document: the structure of each condition, and the titles to say it in words.
 
 TRACE_SCHEMA_V2 = "povrules.trace.v2"
+UNDETERMINED = "undetermined"  # the engine's outcome when missing facts leave more than one possible
 TRACE_SCHEMAS = (TRACE_SCHEMA, TRACE_SCHEMA_V2)
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -694,10 +695,10 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
     if isinstance(node, ast.FactRef):
         out["fact"] = key = root + "." + ".".join(node.path)
         field = node.field
-        label_zh, label_en = field.zh, field.en
+        label_zh, label_en = field.zh, short_title(field.en)
         if len(node.trail) >= 3:
             parent = node.trail[-2]
-            label_zh, label_en = f"{parent.zh}{label_zh}", f"{parent.en}: {label_en}"
+            label_zh, label_en = f"{parent.zh}{label_zh}", f"{short_title(parent.en)}: {label_en}"
         titles.name(key, label_zh, label_en, field.unit)
         titles.value(key, value)
         if field.judged and not isinstance(value, Unknown):
@@ -709,7 +710,7 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         out["fact"] = base + "".join("." + p for p in node.path)
         key = title_key(out)
         if node.field is not None:
-            titles.name(key, node.field.zh, node.field.en, node.field.unit)
+            titles.name(key, node.field.zh, short_title(node.field.en), node.field.unit)
             titles.value(key, value)
     elif isinstance(node, ast.ParamRef):
         out["parameter"] = node.name
@@ -719,13 +720,24 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         out["derived"] = node.name
         derived = titles.ruleset.derived[node.name]
         titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
-    elif isinstance(node, ast.Call):
-        call = call_titles(node)
+    elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
+        out["computed"] = True  # said by its title, or (with none) by its expression
+        call = call_titles(node) if isinstance(node, ast.Call) else _QUANT_TITLES.get(getattr(node, "func", ""))
         if call is not None:
             titles.name(node.text, *call)
     if is_year(node):
         out["year"] = True
     return out
+
+
+# A count or sum compared with a figure: its elements are listed just above the comparison.
+_QUANT_TITLES = {"count": ("上述数目", "the number above"), "sum": ("上述合计", "the total above")}
+_GLOSS = re.compile(r" \(|: |; ")
+
+
+def short_title(description: str) -> str:
+    """A fact's English title for a sentence: its description up to the first gloss (`` (``, ``: ``, ``; ``)."""
+    return _GLOSS.split(description, maxsplit=1)[0]
 
 
 def call_titles(node: ast.Call) -> tuple[str, str] | None:
@@ -938,6 +950,8 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
     document["rules"] = [_rule_v2(decision, r, titles, sources) for r in decision.results]
     document["outcomes"] = {o: {"zh": spec.label(o, "zh"), "en": spec.label(o, "en")}
                             for o in sorted({decision.outcome, *decision.possible})}
+    if document["outcomes"].get(UNDETERMINED) == {"zh": UNDETERMINED, "en": UNDETERMINED}:
+        document["outcomes"][UNDETERMINED] = {"zh": "无法判定", "en": "undetermined"}  # the ruleset gave no title
     document["titles"] = titles.titles
     document["elements"] = titles.elements
     document["sources"] = sources
