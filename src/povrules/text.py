@@ -31,7 +31,8 @@ from povrules.trace import explain_record as explain_record_v1
 if TYPE_CHECKING:
     from povrules.engine import Decision
 
-__all__ = ["UNIT_WORDS", "explain", "explain_ranking", "explain_record", "render", "say_condition", "say_value"]
+__all__ = ["UNIT_WORDS", "Reader", "explain", "explain_ranking", "explain_record", "render", "say_condition",
+           "say_value"]
 
 UNIT_WORDS: dict[str, dict[str, str]] = {
     "zh": {},
@@ -83,8 +84,10 @@ def _check(lang: str) -> str:
     return lang
 
 
-class _Reader:
-    """What a renderer reads from one trace document: its titles, element labels, sources and rules."""
+class Reader:
+    """What the sentences of one ``povrules.trace.v2`` document are made from, in one language: the titles,
+    element labels, sources and outcome titles the document carries (``Reader(trace, lang)``); the views
+    (HTML) build their sentences with it and :func:`say_condition`, :func:`say_value`."""
 
     def __init__(self, trace: Mapping[str, Any], lang: str):
         self.lang = lang
@@ -94,6 +97,7 @@ class _Reader:
         self.sources: Mapping[str, Any] = trace.get("sources") or {}
         self.outcomes: Mapping[str, Any] = trace.get("outcomes") or {}
         self.inside: list[str] = []  # the list elements whose conditions are being said, innermost last
+        self.expanded: set[str] = set()  # the unknown figures whose working is said already (in this rule)
 
     def title(self, key: str, fallback: str) -> str:
         entry = self.titles.get(key)
@@ -139,7 +143,7 @@ def _number(text: str, grouped: bool) -> str:
     return f"{value:,}"
 
 
-def say_value(value: Any, reader: _Reader, key: str | None, *, unit: str = "", year: bool = False) -> str:
+def say_value(value: Any, reader: Reader, key: str | None, *, unit: str = "", year: bool = False) -> str:
     """A trace value in words: yes/no, a number with its unit, a code by its title, a list, or unknown."""
     words = reader.words
     if isinstance(value, Mapping) and "unknown" in value:
@@ -158,7 +162,7 @@ def say_value(value: Any, reader: _Reader, key: str | None, *, unit: str = "", y
     return str(value)
 
 
-def _operand(operand: Mapping[str, Any], reader: _Reader, year: bool) -> tuple[str, str]:
+def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[str, str]:
     """(what the operand names, its value) in words; a constant names nothing."""
     key = title_key(operand)
     value = operand.get("value")
@@ -184,12 +188,12 @@ def _joined(named: str, shown: str, lang: str) -> str:
     return f"{named}{shown}" if lang == "zh" and not shown[:1].isdigit() else f"{named} {shown}"
 
 
-def say_condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, str] | None = None) -> str:
+def say_condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str] | None = None) -> str:
     """One leaf condition of a v2 trace as a sentence ending in its verdict."""
     return _first_upper(_condition(leaf, reader, since))
 
 
-def _condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, str] | None) -> str:
+def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str] | None) -> str:
     lang, words = reader.lang, reader.words
     verdict = RESULT_WORDS[lang].get(str(leaf.get("result")), str(leaf.get("result")))
     if "op" not in leaf:
@@ -218,14 +222,14 @@ def _condition(leaf: Mapping[str, Any], reader: _Reader, since: Mapping[str, str
     return f"{_joined(lnamed, lshown, lang)} {_OPS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
 
 
-def _verdict(node: Mapping[str, Any], reader: _Reader) -> str:
+def _verdict(node: Mapping[str, Any], reader: Reader) -> str:
     result = node.get("result")
     if result is None:
         return ""
     return " → " + RESULT_WORDS[reader.lang].get(str(result), str(result))
 
 
-def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Mapping[str, str]) -> list[str]:
+def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Mapping[str, str]) -> list[str]:
     lang, words = reader.lang, reader.words
     pad = "  " * depth
     op = node.get("op")
@@ -245,7 +249,11 @@ def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Ma
         key = "d." + str(node.get("derived"))
         title = reader.title(key, str(node.get("derived")))
         if "value" in node:
-            head = words["worked_out"].format(title=title, value=say_value(node["value"], reader, key))
+            value = node["value"]
+            if not (isinstance(value, Mapping) and "unknown" in value) or key in reader.expanded:
+                return []  # a figure worked out: the comparison that reads it says its value
+            reader.expanded.add(key)  # why a figure is unknown is said once per rule
+            head = words["worked_out"].format(title=title, value=say_value(value, reader, key))
             lines.append(f"{pad}{head}")
             for item in node.get("items", []):
                 lines.extend(_group_lines(item, reader, depth + 1, since))
@@ -263,15 +271,14 @@ def _group_lines(node: Mapping[str, Any], reader: _Reader, depth: int, since: Ma
         return [f"{pad}{_first_upper(words['no_list'].format(list=listed))}{_verdict(node, reader)}"]
     value = say_value(node.get("value"), reader, None) if "value" in node else ""
     head = _first_upper(words.get(str(op), str(op)).format(list=_embedded(listed, lang), value=value))
-    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if size else ''}")
+    shown = [e for e in node.get("elements", []) if e.get("items")]  # an element only added up: the total says it
+    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or not size else ''}")
     if not size:
         lines.append(f"{pad}  {words['empty'].format(list=listed)}")
-    for element in node.get("elements", []):
+    for element in shown:
         label = reader.elements.get(element.get("at"))
         name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
         items = element.get("items", [])
-        if not items:
-            continue  # an element only added up: the total says it
         lines.append(f"{pad}  {name}{colon}")
         reader.inside.append(str(element.get("at")))
         for item in items:
@@ -298,7 +305,7 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:] if _WORD.match(text) else text
 
 
-def _cite(cite: Mapping[str, Any], reader: _Reader) -> str:
+def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
     file = str(cite.get("file", "?"))
     where = f"{file}:{cite.get('line', '?')}"
     if cite.get("end_line") not in (None, cite.get("line")):
@@ -312,7 +319,7 @@ def _cite(cite: Mapping[str, Any], reader: _Reader) -> str:
     return f"{reader.words['source']}: {named} “{quote}”"
 
 
-def _facts(paths: Sequence[str], reader: _Reader) -> str:
+def _facts(paths: Sequence[str], reader: Reader) -> str:
     return reader.words["list_sep"].join(reader.fact(p) for p in paths)
 
 
@@ -324,7 +331,7 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     _check(lang)
     if trace.get("schema") != TRACE_SCHEMA_V2:
         raise ValueError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
-    reader = _Reader(trace, lang)
+    reader = Reader(trace, lang)
     words = reader.words
     colon = words["colon"]
     decision = trace.get("decision") or {}
@@ -356,7 +363,7 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     return lines
 
 
-def _rule_lines(rule: Mapping[str, Any], reader: _Reader) -> list[str]:
+def _rule_lines(rule: Mapping[str, Any], reader: Reader) -> list[str]:
     lang, words = reader.lang, reader.words
     colon = words["colon"]
     status = STATUS_WORDS[lang].get(str(rule.get("status")), str(rule.get("status")))
@@ -373,6 +380,7 @@ def _rule_lines(rule: Mapping[str, Any], reader: _Reader) -> list[str]:
     title = (rule.get("title") or {}).get(lang, rule.get("id"))
     lines = [f"  {mark} {title} [{rule.get('id')}] — {status}"]
     since = {str(p.get("name")): str(p.get("from")) for p in rule.get("parameters", []) if p.get("from")}
+    reader.expanded.clear()
     for node in rule.get("condition", []):
         lines.extend(_group_lines(node, reader, 3, since))
     refused = [r for r in rule.get("refused", []) if isinstance(r, Mapping)]

@@ -6,6 +6,7 @@ only when asked, so that tracing costs little on the hot path.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -636,9 +637,10 @@ class _Titles:
         return path
 
 
+@functools.cache
 def _catalogue() -> Any:
     """The bilingual catalogue (``povrules.wording``) when it is there, else None: its titles of values,
-    functions and sources are used as they land."""
+    functions and sources are used as they land. Looked up once: traces are made for every household."""
     import importlib
 
     try:
@@ -776,21 +778,22 @@ _QUANTS = ("any", "all", "count", "sum")
 
 
 def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
+    # A group keeps no expression of its own: its leaves hold theirs, and a record is kept lean.
     node = mark.node
     if isinstance(node, ast.And):
-        return {"op": "and", "expr": node.text, "items": []}
+        return {"op": "and", "items": []}
     if isinstance(node, ast.Or):
-        return {"op": "or", "expr": node.text, "items": []}
+        return {"op": "or", "items": []}
     if isinstance(node, ast.Not):
-        return {"op": "not", "expr": node.text, "items": []}
+        return {"op": "not", "items": []}
     if isinstance(node, ast.Quant):
         over = _operand_v2(node.source, None, mark.where, titles)
         over.pop("value", None)
-        return {"op": node.func, "expr": node.text, "over": over, "size": None, "elements": []}
+        return {"op": node.func, "over": over, "size": None, "elements": []}
     assert isinstance(node, ast.DerivedRef)
     derived = titles.ruleset.derived[node.name]
     titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
-    return {"op": "derived", "expr": node.text, "derived": node.name, "items": []}
+    return {"op": "derived", "derived": node.name, "items": []}
 
 
 def _close(group: dict[str, Any], mark: Mark) -> None:
