@@ -22,6 +22,7 @@ from povrules.trace import (
     STATUS_WORDS,
     TRACE_SCHEMA_V2,
     contradicting_text,
+    embedded,
     explain_ranking,
     title_key,
     to_trace,
@@ -49,7 +50,7 @@ _W: dict[str, dict[str, str]] = {
            "not_visited": "其余{n}项未检查（结果已定）", "not_visited_one": "其余1项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
            "none_of": "不是{values}中的任何一项", "required": "（要求{what}）", "judged": "（{by}于{on}研判）",
            "record": "记录", "redacted": "（已脱敏）", "requirement": "第{n}项要求未满足",
-           "no_conditions": "没有检查任何条件", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
+           "no_conditions": "没有检查任何条件", "evaluation_date": "评估日", "value_sep": "、", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
     "en": {"decision": "Decision", "for": "for", "as_of": "as of", "ruleset": "ruleset",
            "missing": "Facts still needed", "refused": "Figure refused", "possible": "Possible outcomes",
            "source": "Source", "note": "Note", "yes": "yes", "no": "no", "unknown": "unknown", "from": "from",
@@ -64,7 +65,7 @@ _W: dict[str, dict[str, str]] = {
            "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
            "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
            "redacted": " (redacted)", "requirement": "requirement {n} is not met",
-           "no_conditions": "no condition was checked", "worked_out": "{title} is {value}, worked out as follows:",
+           "no_conditions": "no condition was checked", "evaluation_date": "the evaluation date", "value_sep": "; ", "worked_out": "{title} is {value}, worked out as follows:",
            "list_sep": ", ", "colon": ": ", "semi": "; "},
 }
 _OPS: dict[str, dict[str, str]] = {
@@ -150,8 +151,8 @@ def say_value(value: Any, reader: Reader, key: str | None, *, unit: str = "", ye
         return words["unknown"]
     if isinstance(value, bool):
         return words["yes"] if value else words["no"]
-    if isinstance(value, list):
-        return words["list_sep"].join(say_value(v, reader, key, year=year) for v in value)
+    if isinstance(value, list):  # codes' titles may hold commas: in English they are parted by semicolons
+        return words["value_sep"].join(say_value(v, reader, key, year=year) for v in value)
     if isinstance(value, int) or isinstance(value, str) and _NUMBER.match(value):
         text = _number(str(value), not year)
         if unit and not (year and reader.lang == "en"):  # a calendar year: 2016年, but never "2016 years"
@@ -172,7 +173,7 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[st
     elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
         named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression
     elif operand.get("expr") == "as_of":
-        named = reader.words["as_of"]
+        named = reader.words["evaluation_date"]
     else:
         named = ""
     shown = say_value(value, reader, key, unit=unit, year=year)
@@ -291,10 +292,7 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
 
 
 def _embedded(title: str, lang: str) -> str:
-    """An English title inside a sentence: its first letter small, unless the first word is an acronym."""
-    if lang != "en" or not title[:2].isalpha() or title[1].isupper():
-        return title
-    return title[0].lower() + title[1:]
+    return title if lang != "en" else embedded(title)
 
 
 _WORD = re.compile(r"^[a-z]+[ ,:']")
@@ -312,11 +310,14 @@ def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
         where += f"-{cite['end_line']}"
     source = reader.sources.get(file)
     quote = cite.get("quote", "")
+    part = cite.get("section")
+    label = str(part.get(reader.lang, "")) if isinstance(part, Mapping) else ""
     if reader.lang == "zh":
-        named = f"《{source['zh']}》（{where}）" if isinstance(source, Mapping) else where
+        named = f"《{source['zh']}》{label}（{where}）" if isinstance(source, Mapping) else where
         return f"{reader.words['source']}：{named}「{quote}」"
-    named = f"{source['en']} ({where})" if isinstance(source, Mapping) else where
-    return f"{reader.words['source']}: {named} “{quote}”"
+    named = (f"“{source['en']}”" + (f", {label}" if label else "") + f" ({where})"
+             if isinstance(source, Mapping) else where)
+    return f"{reader.words['source']}: {named}: “{quote}”"
 
 
 def _facts(paths: Sequence[str], reader: Reader) -> str:

@@ -6,7 +6,6 @@ only when asked, so that tracing costs little on the hot path.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +19,20 @@ from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
+from povrules.lang.types import Field
+from povrules.sources import section, section_label, source_title
+from povrules.wording import (
+    ARITHMETIC_WORDS,
+    OPERATOR_WORDS,
+    OVERRIDE_OUTCOME_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    check_lang,
+    function_phrase,
+    value_titles,
+)
+from povrules.wording import TEXT_WORDS as _WORDS
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking, RuleResult
@@ -262,41 +275,7 @@ def _header(decision: Decision, facts_digest: str | None) -> dict[str, Any]:
 _facts_digest = facts_digest  # to_trace's keyword hides the module's name
 
 
-# Explanations
-
-OPERATOR_WORDS = {
-    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
-           "in": "属于", "not_in": "不属于"},
-    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
-           "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
-}
-RESULT_WORDS = {"zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
-           "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
-STATUS_WORDS = {
-    "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
-           "awaiting_deliberation": "待评议", "contradicted": "评议决定相互矛盾", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
-           "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
-           "not_in_force": "不在有效期"},
-    "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
-           "awaiting_deliberation": "awaits deliberation",
-           "contradicted": "recorded deliberations contradict each other", "superseded": "superseded by a higher exception",
-           "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
-           "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
-}
-OVERRIDE_OUTCOME_WORDS = {"zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
-RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
-_WORDS = {
-    "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
-           "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
-           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
-           "requirement": "要求", "not_met": "未满足"},
-    "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
-           "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
-           "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
-           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
-           "requirement": "requirement", "not_met": "not met"},
-}
-
+# Explanations (their words are in povrules.wording)
 
 def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
@@ -409,8 +388,7 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
 
 def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions and source."""
-    if lang not in ("zh", "en"):
-        raise ValueError("lang is 'zh' or 'en'")
+    check_lang(lang)
     words = _WORDS[lang]
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
@@ -461,6 +439,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
 
 def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     """A ranking as text: each position with the criteria that put the household there."""
+    check_lang(lang)
     lines = []
     for entry in ranking.entries:
         decision = entry.decision
@@ -512,7 +491,7 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
     trace shows them (expression = value), since the ruleset's field titles are not in the record.
     """
-    words = _WORDS[lang]
+    words = _WORDS[check_lang(lang)]
     colon = "：" if lang == "zh" else ": "
     trace = record["trace"]
     ruleset = record["ruleset"]
@@ -620,13 +599,13 @@ class _Titles:
                 entry["unit"] = unit
             self.titles[key] = entry
 
-    def value(self, key: str, value: Any) -> None:
-        """Title an enumerated value shown under ``key`` (the fact's own title must be there already)."""
-        values = value if isinstance(value, (tuple, list, frozenset)) else (value,)
-        for v in values:
-            if not isinstance(v, str):
-                continue
-            found = value_titles(key, v)
+    def value(self, key: str, field: Field, value: Any) -> None:
+        """Title the enumerated values shown of fact ``key`` (whose own title must be there already)."""
+        vocabulary = value_titles(field)
+        if vocabulary is None:
+            return
+        for v in value if isinstance(value, (tuple, list, frozenset)) else (value,):
+            found = vocabulary.get(v) if isinstance(v, str) else None
             if found is not None:
                 self.titles[key].setdefault("values", {})[v] = {"zh": found[0], "en": found[1]}
 
@@ -635,29 +614,6 @@ class _Titles:
         if path not in self.elements:
             self.elements[path] = element_label(self.decision.facts, self.root, where)
         return path
-
-
-@functools.cache
-def _catalogue() -> Any:
-    """The bilingual catalogue (``povrules.wording``) when it is there, else None: its titles of values,
-    functions and sources are used as they land. Looked up once: traces are made for every household."""
-    import importlib
-
-    try:
-        return importlib.import_module("povrules.wording")
-    except ModuleNotFoundError:
-        return None
-
-
-def value_titles(key: str, value: str) -> tuple[str, str] | None:
-    """The Chinese and English titles of an enumerated value of the fact ``key`` (a trace's title key),
-    or None when there is none."""
-    titles = getattr(_catalogue(), "value_title", None)
-    if titles is None:
-        return None
-    field = key.rsplit(".", 1)[-1]
-    zh, en = titles(field, value, "zh"), titles(field, value, "en")
-    return None if zh is None or en is None else (zh, en)
 
 
 def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, str]:
@@ -702,7 +658,7 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
             parent = node.trail[-2]
             label_zh, label_en = f"{parent.zh}{label_zh}", f"{short_title(parent.en)}: {label_en}"
         titles.name(key, label_zh, label_en, field.unit)
-        titles.value(key, value)
+        titles.value(key, field, value)
         if field.judged and not isinstance(value, Unknown):
             judged = _judged(titles.decision.facts, node.path)
             if judged is not None:
@@ -713,7 +669,7 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         key = title_key(out)
         if node.field is not None:
             titles.name(key, node.field.zh, short_title(node.field.en), node.field.unit)
-            titles.value(key, value)
+            titles.value(key, node.field, value)
     elif isinstance(node, ast.ParamRef):
         out["parameter"] = node.name
         parameter = titles.ruleset.parameters[node.name]
@@ -724,9 +680,10 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
     elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
         out["computed"] = True  # said by its title, or (with none) by its expression
-        call = call_titles(node) if isinstance(node, ast.Call) else _QUANT_TITLES.get(getattr(node, "func", ""))
-        if call is not None:
-            titles.name(node.text, *call)
+        if node.text not in titles.titles:
+            said = _QUANT_TITLES.get(node.func) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+            if said is not None:
+                titles.name(node.text, *said)
     if is_year(node):
         out["year"] = True
     return out
@@ -742,13 +699,61 @@ def short_title(description: str) -> str:
     return _GLOSS.split(description, maxsplit=1)[0]
 
 
-def call_titles(node: ast.Call) -> tuple[str, str] | None:
-    """A function call in words in both languages, e.g. ``months_between(a, b)`` → 从a到b的月数."""
-    title = getattr(_catalogue(), "function_title", None)
-    if title is None:
-        return None
-    zh, en = title(node.func, "zh"), title(node.func, "en")
+def expression_titles(node: ast.Node, ruleset: Any) -> tuple[str, str] | None:
+    """A computed value in words in both languages, from the titles of what it reads:
+    ``months_between(hh.monitoring.included_on, as_of)`` → 从纳入监测日期到评估日的整月数 / the whole months
+    from … to the evaluation date. None when a part has no words (a conditional, a bare list element)."""
+    zh, en = _said(node, ruleset, "zh"), _said(node, ruleset, "en")
     return None if zh is None or en is None else (zh, en)
+
+
+_AS_OF = {"zh": "评估日", "en": "the evaluation date"}
+
+
+def embedded(title: str) -> str:
+    """An English title inside a phrase: its first letter small, unless the first word is an acronym."""
+    if not title[:2].isalpha() or title[1].isupper():
+        return title
+    return title[0].lower() + title[1:]
+
+
+def _said(node: ast.Node, ruleset: Any, lang: str) -> str | None:
+    if isinstance(node, ast.FactRef):
+        field = node.field
+        return field.zh if lang == "zh" else embedded(short_title(field.en))
+    if isinstance(node, ast.VarRef):
+        return None if node.field is None else node.field.zh if lang == "zh" else embedded(short_title(node.field.en))
+    if isinstance(node, ast.ParamRef):
+        title = str(ruleset.parameters[node.name].title(lang))
+        return title if lang == "zh" else embedded(title)
+    if isinstance(node, ast.DerivedRef):
+        title = str(ruleset.derived[node.name].title(lang))
+        return (title if lang == "zh" else embedded(title)) or None
+    if isinstance(node, ast.AsOf):
+        return _AS_OF[lang]
+    if isinstance(node, ast.Const):
+        value = node.value
+        return format_value(value, None, lang) if not isinstance(value, str) else value
+    if isinstance(node, ast.Neg):
+        inner = _said(node.item, ruleset, lang)
+        return None if inner is None else ARITHMETIC_WORDS[lang]["-"] + ("" if lang == "zh" else " ") + inner
+    if isinstance(node, ast.Arith):
+        a, b = _said(node.left, ruleset, lang), _said(node.right, ruleset, lang)
+        if a is None or b is None:
+            return None
+        op = ARITHMETIC_WORDS[lang][node.op]
+        return f"{a}{op}{b}" if lang == "zh" else f"{a} {op} {b}"
+    if isinstance(node, ast.Call):
+        args = [_said(a, ruleset, lang) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        first = node.args[0] if node.args else None
+        path = ruleset.root + "." + ".".join(first.path) if isinstance(first, ast.FactRef) else None
+        try:
+            return function_phrase(node.func, [str(a) for a in args], lang, path=path)
+        except (KeyError, IndexError):  # a function the catalogue has no words for
+            return None
+    return None
 
 
 def _judged(facts: Any, path: tuple[str, ...]) -> dict[str, str] | None:
@@ -767,6 +772,9 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
         out["op"] = node.op
         out["left"] = _operand_v2(node.left, left, where, titles)
         out["right"] = _operand_v2(node.right, right, where, titles)
+        field = getattr(node.left, "field", None)
+        if field is not None and "fact" in out["left"] and isinstance(node.right, (ast.Const, ast.ListLit)):
+            titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
         if out["left"].get("year") or out["right"].get("year"):
             out["left"]["year"] = out["right"]["year"] = True
     else:
@@ -848,7 +856,12 @@ def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, 
 
 
 def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A citation as a v2 trace holds it: file, lines and quote, and the section the line is in; the
+    source's title goes once into the trace's ``sources``."""
     out = _cite(citation)
+    headings = section(citation.file, citation.line)
+    if headings:
+        out["section"] = {"zh": section_label(headings, "zh"), "en": section_label(headings, "en")}
     if citation.file not in sources:
         found = source_titles(ruleset, citation.file)
         if found is not None:
@@ -857,21 +870,14 @@ def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) ->
 
 
 def source_titles(ruleset: Any, file: str) -> dict[str, str] | None:
-    """The title of the source document ``file`` in both languages (the ruleset's own title of it in
-    Chinese, the catalogue's in English when there is one), or None when the ruleset names none."""
-    title = None
-    for source in ruleset.sources.values():
-        if source.file == file:
-            title = source.title
-    if title is None:
-        return None
-    en = title
-    english = getattr(_catalogue(), "source_title", None)
-    if english is not None:
-        found = english(file)
-        if isinstance(found, Mapping):
-            title, en = found.get("zh", title), found.get("en", en)
-    return {"zh": title, "en": en}
+    """The title of the source document ``file`` in both languages: the catalogue's
+    (:func:`povrules.sources.source_title`), else the ruleset's own title of it in both; None when
+    neither names it."""
+    zh, en = source_title(file, "zh"), source_title(file, "en")
+    if zh is not None and en is not None:
+        return {"zh": zh, "en": en}
+    own = next((source.title for source in ruleset.sources.values() if source.file == file), None)
+    return None if own is None else {"zh": own, "en": own}
 
 
 def _note(note: Any) -> dict[str, str] | None:
