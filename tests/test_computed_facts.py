@@ -256,7 +256,7 @@ def test_the_trace_names_nested_elements_and_prints_years_plainly() -> None:
     household = _households()[1]
     decision = povrules.evaluate(household, _variant(), "household_exit", as_of=AS_OF)
     text = decision.explain("en")
-    assert "year(hh.income.period_start) 2020 equals 2020 → holds" in text and "2,020" not in text
+    assert "The year of first day of the income period 2020 equals 2020 → holds" in text and "2,020" not in text
     lines = text.splitlines()
     amount = lines.index("              Amount over the period 720 yuan is above 700 → holds")
     assert lines[amount - 1].strip() == "item 1:" and lines[amount - 3].strip() == "member 1:"
@@ -430,7 +430,8 @@ def test_a_period_one_day_short_of_twelve_months_is_refused(computed: povrules.R
     assert (read["result"], read["left"]["value"], read["right"]["value"]) == ("false", 11, 12)
     text = short.explain("en")
     assert ("Figure refused: Household net income over the twelve months (requirement 1 is not met); "
-            "Source: seed (003_e3e29ff1be94684a.txt:642) “twelve months”; "
+            "Source: “Plans of assistance for households out of poverty (twenty pieces)” "
+            "(003_e3e29ff1be94684a.txt:642): “twelve months”; "
             "Note: The income is counted over twelve whole months.") in text
     assert "Facts still needed" not in text
     assert "不予计算：近12个月家庭纯收入（第1项要求未满足）" in short.explain("zh")

@@ -104,7 +104,7 @@ def test_explanations_in_both_languages():
     assert "→ 脱贫不稳定户" in zh.splitlines()[0]
     assert "人均纯收入 5,800元 不高于 监测基准线（家庭人均纯收入） 6,500元（2021-01-01起） → 成立" in zh
     assert "存在返贫风险：是（村第一书记 王某于2021-05-01研判） → 成立" in zh
-    assert "依据：《脫貧戶幫扶措施方案（二十篇）》（003_e3e29ff1be94684a.txt:270）「建檔立卡脫貧戶中" in zh
+    assert "依据：《脫貧戶幫扶措施方案（二十篇）》第4篇第二部分（二）（003_e3e29ff1be94684a.txt:270）「建檔立卡脫貧戶中" in zh
     assert "→ unstably exited household" in en.splitlines()[0]
     assert "6,500 yuan (from 2021-01-01) → holds" in en and "元" not in en.split("Source:")[0]
     with pytest.raises(ValueError):
