@@ -50,7 +50,7 @@ _W: dict[str, dict[str, str]] = {
            "not_visited": "其余{n}项未检查（结果已定）", "not_visited_one": "其余1项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
            "none_of": "不是{values}中的任何一项", "required": "（要求{what}）", "judged": "（{by}于{on}研判）",
            "record": "记录", "redacted": "（已脱敏）", "requirement": "第{n}项要求未满足",
-           "no_conditions": "没有检查任何条件", "evaluation_date": "评估日", "value_sep": "、", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
+           "no_conditions": "没有检查任何条件", "evaluation_date": "评估日", "unknown_paren": "（未知）", "value_sep": "、", "names_sep": "、", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
     "en": {"decision": "Decision", "for": "for", "as_of": "as of", "ruleset": "ruleset",
            "missing": "Facts still needed", "refused": "Figure refused", "possible": "Possible outcomes",
            "source": "Source", "note": "Note", "yes": "yes", "no": "no", "unknown": "unknown", "from": "from",
@@ -65,7 +65,9 @@ _W: dict[str, dict[str, str]] = {
            "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
            "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
            "redacted": " (redacted)", "requirement": "requirement {n} is not met",
-           "no_conditions": "no condition was checked", "evaluation_date": "the evaluation date", "value_sep": "; ", "worked_out": "{title} is {value}, worked out as follows:",
+           "no_conditions": "no condition was checked", "evaluation_date": "the evaluation date", "unknown_paren": "(unknown)",
+           "value_sep": "; ",
+           "names_sep": "; ", "worked_out": "{title} is {value}, worked out as follows:",
            "list_sep": ", ", "colon": ": ", "semi": "; "},
 }
 _OPS: dict[str, dict[str, str]] = {
@@ -177,6 +179,8 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[st
     else:
         named = ""
     shown = say_value(value, reader, key, unit=unit, year=year)
+    if named and isinstance(value, Mapping) and "unknown" in value:
+        shown = reader.words["unknown_paren"]  # 人均纯收入（未知） / income (unknown)
     judged = operand.get("judged")
     if isinstance(judged, Mapping) and not isinstance(value, Mapping):
         shown += reader.words["judged"].format(by=judged.get("by"), on=judged.get("on"))
@@ -186,6 +190,8 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[st
 def _joined(named: str, shown: str, lang: str) -> str:
     if not named:
         return shown
+    if shown.startswith("（"):
+        return named + shown
     return f"{named}{shown}" if lang == "zh" and not shown[:1].isdigit() else f"{named} {shown}"
 
 
@@ -217,6 +223,7 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
     rnamed, rshown = _operand(right, reader, year)
+    rnamed = _embedded(rnamed, lang)
     if since is not None and "parameter" in right and right["parameter"] in since:
         start = since[right["parameter"]]
         rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
@@ -230,6 +237,19 @@ def _verdict(node: Mapping[str, Any], reader: Reader) -> str:
     return " → " + RESULT_WORDS[reader.lang].get(str(result), str(result))
 
 
+def _items_lines(items: Any, reader: Reader, depth: int, since: Mapping[str, str]) -> list[str]:
+    """The lines of a group's items; an item said exactly as the one before it (a requirement two figures
+    share, checked for each) is said once."""
+    lines: list[str] = []
+    said: set[tuple[str, ...]] = set()
+    for item in items if isinstance(items, list) else ():
+        block = tuple(_group_lines(item, reader, depth, since))
+        if block not in said:
+            said.add(block)
+            lines.extend(block)
+    return lines
+
+
 def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Mapping[str, str]) -> list[str]:
     lang, words = reader.lang, reader.words
     pad = "  " * depth
@@ -240,8 +260,7 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
     lines: list[str] = []
     if op in ("and", "or", "not"):
         lines.append(f"{pad}{words[str(op)]}{_verdict(node, reader)}{colon}")
-        for item in node.get("items", []):
-            lines.extend(_group_lines(item, reader, depth + 1, since))
+        lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
         if node.get("skipped"):
             count = len(node["skipped"])
             lines.append(f"{pad}  {words['skipped' if count > 1 else 'skipped_one'].format(n=count)}")
@@ -256,14 +275,12 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
             reader.expanded.add(key)  # why a figure is unknown is said once per rule
             head = words["worked_out"].format(title=title, value=say_value(value, reader, key))
             lines.append(f"{pad}{head}")
-            for item in node.get("items", []):
-                lines.extend(_group_lines(item, reader, depth + 1, since))
+            lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
             return lines
         else:
             head = f"{title}{_verdict(node, reader)}"
         lines.append(f"{pad}{head}{colon}")
-        for item in node.get("items", []):
-            lines.extend(_group_lines(item, reader, depth + 1, since))
+        lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
         return lines
     over = node.get("over") or {}
     listed = reader.fact(str(over["fact"])) if "fact" in over else reader.title(title_key(over), str(over.get("expr")))
@@ -282,8 +299,7 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         items = element.get("items", [])
         lines.append(f"{pad}  {name}{colon}")
         reader.inside.append(str(element.get("at")))
-        for item in items:
-            lines.extend(_group_lines(item, reader, depth + 2, since))
+        lines.extend(_items_lines(items, reader, depth + 2, since))
         reader.inside.pop()
     if "visited" in node:
         count = int(size) - int(node["visited"])
@@ -321,7 +337,7 @@ def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
 
 
 def _facts(paths: Sequence[str], reader: Reader) -> str:
-    return reader.words["list_sep"].join(reader.fact(p) for p in paths)
+    return reader.words["names_sep"].join(reader.fact(p) for p in paths)  # titles may hold commas
 
 
 def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
@@ -382,8 +398,7 @@ def _rule_lines(rule: Mapping[str, Any], reader: Reader) -> list[str]:
     lines = [f"  {mark} {title} [{rule.get('id')}] — {status}"]
     since = {str(p.get("name")): str(p.get("from")) for p in rule.get("parameters", []) if p.get("from")}
     reader.expanded.clear()
-    for node in rule.get("condition", []):
-        lines.extend(_group_lines(node, reader, 3, since))
+    lines.extend(_items_lines(rule.get("condition"), reader, 3, since))
     refused = [r for r in rule.get("refused", []) if isinstance(r, Mapping)]
     markers = {r.get("marker") for r in refused}
     facts = [str(p) for p in rule.get("missing", []) if p not in markers]
