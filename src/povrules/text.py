@@ -17,9 +17,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from povrules.trace import (
-    RESULT_MARKS,
-    RESULT_WORDS,
-    STATUS_WORDS,
     TRACE_SCHEMA_V2,
     contradicting_text,
     embedded,
@@ -28,6 +25,7 @@ from povrules.trace import (
     to_trace,
 )
 from povrules.trace import explain_record as explain_record_v1
+from povrules.wording import RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, check_lang
 
 if TYPE_CHECKING:
     from povrules.engine import Decision
@@ -79,12 +77,6 @@ _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _INDEX = re.compile(r"\[(\d+)\]")
-
-
-def _check(lang: str) -> str:
-    if lang not in ("zh", "en"):
-        raise ValueError("lang is 'zh' or 'en'")
-    return lang
 
 
 class Reader:
@@ -343,9 +335,10 @@ def _facts(paths: Sequence[str], reader: Reader) -> str:
 def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     """The lines of a ``povrules.trace.v2`` document's explanation in ``lang``; nothing but the document is read.
 
-    Raises ``ValueError`` for a language other than ``"zh"`` or ``"en"``, or a document of another schema.
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``, and
+    ``ValueError`` for a document of another schema.
     """
-    _check(lang)
+    check_lang(lang)
     if trace.get("schema") != TRACE_SCHEMA_V2:
         raise ValueError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
     reader = Reader(trace, lang)
@@ -428,9 +421,9 @@ def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions, source and note.
 
     The same as rendering the decision's trace (:func:`render` of ``to_trace(decision)``). Raises
-    ``ValueError`` for a language other than ``"zh"`` or ``"en"``.
+    :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
     """
-    _check(lang)
+    check_lang(lang)
     return "\n".join(render(to_trace(decision, version=2), lang))
 
 
@@ -439,9 +432,9 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
 
     A ``povrules.record.v2`` record says exactly what :func:`explain` says of the decision it was made
     from, followed by a line naming the record; a v1 record is explained in the older wording.
-    Raises ``ValueError`` for a language other than ``"zh"`` or ``"en"``.
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
     """
-    _check(lang)
+    check_lang(lang)
     trace = record.get("trace")
     if not isinstance(trace, Mapping) or trace.get("schema") != TRACE_SCHEMA_V2:
         return explain_record_v1(dict(record), lang)
