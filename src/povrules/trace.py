@@ -6,6 +6,7 @@ only when asked, so that tracing costs little on the hot path.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -859,14 +860,24 @@ def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) ->
     """A citation as a v2 trace holds it: file, lines and quote, and the section the line is in; the
     source's title goes once into the trace's ``sources``."""
     out = _cite(citation)
-    headings = section(citation.file, citation.line)
-    if headings:
-        out["section"] = {"zh": section_label(headings, "zh"), "en": section_label(headings, "en")}
+    part = _section(citation.file, citation.line)
+    if part is not None:
+        out["section"] = dict(part)
     if citation.file not in sources:
         found = source_titles(ruleset, citation.file)
         if found is not None:
             sources[citation.file] = found
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _section(file: str, line: int) -> tuple[tuple[str, str], ...] | None:
+    """The section holding a cited line, in both languages, as (language, label) pairs: worked out once
+    per citation, not once per household."""
+    headings = section(file, line)
+    if not headings:
+        return None
+    return (("zh", section_label(headings, "zh")), ("en", section_label(headings, "en")))
 
 
 def source_titles(ruleset: Any, file: str) -> dict[str, str] | None:
