@@ -56,6 +56,10 @@ def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
 def test_schema_of_traces(capsys):
     code, out, _ = run(capsys, "schema", "--trace")
     assert code == 0 and json.loads(out)["$id"] == "povrules.trace.v2"
+    code, out, _ = run(capsys, "schema", "--trace", "--v1")
+    assert code == 0 and json.loads(out)["$id"] == "povrules.trace.v1"
+    code, _, err = run(capsys, "schema", "--v1")
+    assert code != 0 and "--v1 goes with --trace" in err
 
 
 def test_check_lists_every_ruleset_with_its_digest(capsys):

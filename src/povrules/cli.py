@@ -165,7 +165,9 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schema = trace_schema() if args.trace else facts_schema(args.subject)
+    if args.v1 and not args.trace:
+        raise _Failure("--v1 goes with --trace: the schema of povrules.trace.v1 documents")
+    schema = trace_schema(1 if args.v1 else 2) if args.trace else facts_schema(args.subject)
     _write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
 
@@ -597,6 +599,7 @@ def parser() -> argparse.ArgumentParser:
 
     schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
     schema.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v2 documents")
+    schema.add_argument("--v1", action="store_true", help="with --trace: of povrules.trace.v1 documents (records made before v2)")
     schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
                         help="whose facts: household (default), village or county")
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
