@@ -220,6 +220,17 @@ def test_explain_a_record(capsys, record_file, lang, head, rule):
     assert "有机动车的不录" in out  # the clause quoted from the trace
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_explain_of_a_record_says_what_decide_says(capsys, household, record_file, lang):
+    code, decided, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--format", "text",
+                           "--lang", lang)
+    assert code == 0
+    code, explained, _ = run(capsys, "explain", str(record_file), "--lang", lang)
+    assert code == 0
+    lines = explained.rstrip("\n").split("\n")
+    assert lines[-1].strip().startswith(("记录", "Record")) and "\n".join(lines[:-1]) == decided.rstrip("\n")
+
+
 def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ruleset reachable; evaluation would fail
     import povrules.engine
