@@ -939,6 +939,8 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
         entry = {"name": name, "value": _value_json(pv.value) if pv else None,
                                  "from": str(pv.start) if pv else None}
+        if parameter.unit:
+            entry["unit"] = parameter.unit
         if pv is not None and pv.citation:
             entry["cite"] = _cite_v2(pv.citation, ruleset, sources)
         out["parameters"].append(entry)
