@@ -157,8 +157,9 @@ def say_value(value: Any, reader: Reader, key: str | None, *, unit: str = "", ye
     return str(value)
 
 
-def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[str, str]:
-    """(what the operand names, its value) in words; a constant names nothing."""
+def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str | None = None) -> tuple[str, str]:
+    """(what the operand names, its value) in words; a constant names nothing. ``codes``: the fact whose
+    value titles say the operand's codes (the fact it is compared with), when not its own."""
     key = title_key(operand)
     value = operand.get("value")
     unit = reader.unit(key)
@@ -170,7 +171,7 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool) -> tuple[st
         named = reader.words["evaluation_date"]
     else:
         named = ""
-    shown = say_value(value, reader, key, unit=unit, year=year)
+    shown = say_value(value, reader, codes or key, unit=unit, year=year)
     if named and isinstance(value, Mapping) and "unknown" in value:
         shown = reader.words["unknown_paren"]  # 人均纯收入（未知） / income (unknown)
     judged = operand.get("judged")
@@ -202,7 +203,7 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
     op = str(leaf["op"])
     left, right = leaf.get("left") or {}, leaf.get("right") or {}
     year = bool(left.get("year") or right.get("year"))
-    lnamed, lshown = _operand(left, reader, year)
+    lnamed, lshown = _operand(left, reader, year, title_key(right) if "fact" in right and "fact" not in left else None)
     is_code = "fact" in left and isinstance(left.get("value"), str) and not _NUMBER.match(left["value"]) \
         and not _DATE.match(left["value"]) and "parameter" not in right and "fact" not in right
     if is_code or op in ("in", "not_in"):
@@ -214,7 +215,7 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
                 "not_in": words["none_of"].format(values=expected)}.get(op, expected)
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
-    rnamed, rshown = _operand(right, reader, year)
+    rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
     rnamed = _embedded(rnamed, lang)
     if since is not None and "parameter" in right and right["parameter"] in since:
         start = since[right["parameter"]]

@@ -20,7 +20,7 @@ from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
-from povrules.lang.types import Field
+from povrules.lang.types import Field, Type
 from povrules.sources import section, section_label, source_title
 from povrules.wording import (
     ARITHMETIC_WORDS,
@@ -30,6 +30,7 @@ from povrules.wording import (
     RESULT_WORDS,
     STATUS_WORDS,
     check_lang,
+    fact_field,
     function_phrase,
     value_titles,
 )
@@ -564,7 +565,6 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
 # The povrules.trace.v2 document: the structure of each condition, and the titles to say it in words.
 
 TRACE_SCHEMA_V2 = "povrules.trace.v2"
-UNDETERMINED = "undetermined"  # the engine's outcome when missing facts leave more than one possible
 TRACE_SCHEMAS = (TRACE_SCHEMA, TRACE_SCHEMA_V2)
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -600,7 +600,7 @@ class _Titles:
                 entry["unit"] = unit
             self.titles[key] = entry
 
-    def value(self, key: str, field: Field, value: Any) -> None:
+    def value(self, key: str, field: Field | Type, value: Any) -> None:
         """Title the enumerated values shown of fact ``key`` (whose own title must be there already)."""
         vocabulary = value_titles(field)
         if vocabulary is None:
@@ -671,6 +671,13 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         if node.field is not None:
             titles.name(key, node.field.zh, short_title(node.field.en), node.field.unit)
             titles.value(key, node.field, value)
+        elif node.type is not None and key not in titles.titles:  # a list's element itself (a code of a list)
+            listed = fact_field(key)
+            if listed is not None:
+                titles.name(key, listed.zh, short_title(listed.en))
+                titles.value(key, node.type, value)
+        elif node.type is not None:
+            titles.value(key, node.type, value)
     elif isinstance(node, ast.ParamRef):
         out["parameter"] = node.name
         parameter = titles.ruleset.parameters[node.name]
@@ -773,9 +780,12 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
         out["op"] = node.op
         out["left"] = _operand_v2(node.left, left, where, titles)
         out["right"] = _operand_v2(node.right, right, where, titles)
-        field = getattr(node.left, "field", None)
-        if field is not None and "fact" in out["left"] and isinstance(node.right, (ast.Const, ast.ListLit)):
+        field = _codes_of(node.left)
+        if field is not None and "fact" in out["left"] and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef)):
             titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
+        field = _codes_of(node.right)
+        if field is not None and "fact" in out["right"] and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef)):
+            titles.value(title_key(out["right"]), field, left)  # a code looked for in a list of codes
         if out["left"].get("year") or out["right"].get("year"):
             out["left"]["year"] = out["right"]["year"] = True
     else:
@@ -783,7 +793,12 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
     return out
 
 
-_QUANTS = ("any", "all", "count", "sum")
+def _codes_of(node: ast.Node) -> Field | Type | None:
+    """What titles the codes a node reads: its fact field, or for a list's element itself, its type."""
+    field = getattr(node, "field", None)
+    if field is not None:
+        return field  # type: ignore[no-any-return]
+    return node.type if isinstance(node, ast.VarRef) else None
 
 
 def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
@@ -960,6 +975,26 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
     return out
 
 
+# The engine's own outcomes, for a ruleset that gives them no title.
+_ENGINE_OUTCOMES = {"undetermined": ("无法判定", "undetermined"), "conflict": ("决定相互冲突", "conflicting outcomes"),
+                    "needs_deliberation": ("待评议", "awaits deliberation"), "ranked": ("参与排序", "ranked")}
+
+
+def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
+    """An outcome in both languages: the ruleset's title; for labels together (``a+b``) each one's; the
+    engine's own word for an outcome the ruleset does not title (undetermined, conflict …)."""
+    out = {}
+    for lang, sep in (("zh", "、"), ("en", " and ")):
+        words = []
+        for part in outcome.split("+"):
+            label = spec.label(part, lang)
+            if label == part and part in _ENGINE_OUTCOMES:
+                label = _ENGINE_OUTCOMES[part][0 if lang == "zh" else 1]
+            words.append(label)
+        out[lang] = sep.join(words)
+    return out
+
+
 def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
     """The ``povrules.trace.v2`` document of a decision: what :func:`to_trace` gives, with each rule's
     condition as a tree (``condition``) and the titles an explanation needs, so that a reader of the
@@ -970,10 +1005,12 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
     spec = decision.ruleset.decisions[decision.decision]
     document["schema"] = TRACE_SCHEMA_V2
     document["rules"] = [_rule_v2(decision, r, titles, sources) for r in decision.results]
-    document["outcomes"] = {o: {"zh": spec.label(o, "zh"), "en": spec.label(o, "en")}
-                            for o in sorted({decision.outcome, *decision.possible})}
-    if document["outcomes"].get(UNDETERMINED) == {"zh": UNDETERMINED, "en": UNDETERMINED}:
-        document["outcomes"][UNDETERMINED] = {"zh": "无法判定", "en": "undetermined"}  # the ruleset gave no title
+    document["outcomes"] = {o: outcome_titles(spec, o) for o in sorted({decision.outcome, *decision.possible})}
+    for path in {p for r in document["rules"] for p in r.get("missing", ())} | set(decision.missing):
+        key = _INDEX.sub("", path)
+        field = fact_field(key) if key not in titles.titles else None
+        if field is not None:  # a fact missing where no condition names it (inside a call): by its title
+            titles.name(key, field.zh, short_title(field.en), field.unit)
     document["titles"] = titles.titles
     document["elements"] = titles.elements
     document["sources"] = sources
