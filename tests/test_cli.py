@@ -54,7 +54,11 @@ def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
 
 def test_schema_of_traces(capsys):
     code, out, _ = run(capsys, "schema", "--trace")
+    assert code == 0 and json.loads(out)["$id"] == "povrules.trace.v2"
+    code, out, _ = run(capsys, "schema", "--trace", "--v1")
     assert code == 0 and json.loads(out)["$id"] == "povrules.trace.v1"
+    code, _, err = run(capsys, "schema", "--v1")
+    assert code != 0 and "--v1 goes with --trace" in err
 
 
 def test_check_lists_every_ruleset_with_its_digest(capsys):
@@ -86,7 +90,7 @@ def test_decide_one_household_gives_the_trace(capsys, tmp_path):
     household.write_text(EXAMPLE.read_text(encoding="utf-8").splitlines()[1], encoding="utf-8")
     code, out, _ = run(capsys, "decide", HUNAN, "monitoring_type", str(household), "--as-of", "2021-06-30")
     trace = json.loads(out)
-    assert code == 0 and trace["outcome"] == "edge_vulnerable" and trace["schema"] == "povrules.trace.v1"
+    assert code == 0 and trace["outcome"] == "edge_vulnerable" and trace["schema"] == "povrules.trace.v2"
 
 
 def test_decide_jsonl_gives_one_line_per_household(capsys):

@@ -64,7 +64,7 @@ def log_file(capsys, tmp_path) -> Path:
 def test_decide_record_writes_a_verified_record(capsys, household):
     code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")
     record = load_record(out.strip())  # parses, checks the schema, verifies both digests
-    assert code == 0 and record["schema"] == "povrules.record.v1"
+    assert code == 0 and record["schema"] == "povrules.record.v2"
     assert (record["facts"]["id"], record["outcome"], record["redacted"]) == ("WS-0101", "excluded", False)
 
 
@@ -208,15 +208,27 @@ def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsy
 # --- explain -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("lang", "head", "rule"), [
-    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → excluded",
+    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → "
+     "excluded by the five exclusions",
      "[wubulu_motor_vehicle] — applies"),
-    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → excluded",
+    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → 五不录排除",
      "[wubulu_motor_vehicle] — 适用"),
 ])
 def test_explain_a_record(capsys, record_file, lang, head, rule):
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", lang)
     assert code == 0 and out.splitlines()[0] == head and rule in out
     assert "有机动车的不录" in out  # the clause quoted from the trace
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_explain_of_a_record_says_what_decide_says(capsys, household, record_file, lang):
+    code, decided, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--format", "text",
+                           "--lang", lang)
+    assert code == 0
+    code, explained, _ = run(capsys, "explain", str(record_file), "--lang", lang)
+    assert code == 0
+    lines = explained.rstrip("\n").split("\n")
+    assert lines[-1].strip().startswith(("记录", "Record")) and "\n".join(lines[:-1]) == decided.rstrip("\n")
 
 
 def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, monkeypatch):
@@ -226,7 +238,7 @@ def test_explain_reads_the_trace_not_the_ruleset(capsys, record_file, tmp_path, 
     monkeypatch.setattr(povrules.engine, "evaluate", lambda *a, **k: pytest.fail("explain evaluated again"))
     monkeypatch.setattr(povrules.engine.Plan, "decide", lambda *a, **k: pytest.fail("explain evaluated again"))
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", "en")
-    assert code == 0 and "→ excluded" in out
+    assert code == 0 and "→ excluded by the five exclusions" in out
 
 
 def _tampered(record_file: Path, change) -> None:

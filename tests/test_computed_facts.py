@@ -28,6 +28,7 @@ pl = pytest.importorskip("polars")
 
 from povrules.columnar import caseload_frame, decide_frame, rule_values_frame
 from povrules.columnar.translate import add_days_expr
+from povrules.trace import leaf_conditions
 
 AS_OF = date(2021, 6, 30)
 RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "cn-national" / "ruleset.yaml"
@@ -255,8 +256,10 @@ def test_the_trace_names_nested_elements_and_prints_years_plainly() -> None:
     household = _households()[1]
     decision = povrules.evaluate(household, _variant(), "household_exit", as_of=AS_OF)
     text = decision.explain("en")
-    assert "year(hh.income.period_start) = 2020 equals 2020" in text
-    assert "members[0].income_items[0] Amount over the period 720 元 is above 700" in text
+    assert "The year of first day of the income period 2020 equals 2020 → holds" in text and "2,020" not in text
+    lines = text.splitlines()
+    amount = lines.index("              Amount over the period 720 yuan is above 700 → holds")
+    assert lines[amount - 1].strip() == "item 1:" and lines[amount - 3].strip() == "member 1:"
 
 
 # Stage two: a parameter at a date, and refusing a figure over the wrong period
@@ -419,17 +422,19 @@ def test_a_period_one_day_short_of_twelve_months_is_refused(computed: povrules.R
         "expr": ("months_between(hh.income.period_start, add_days(hh.income.period_end, 1)) == 12 "
                  "and months_between(hh.income.period_start, hh.income.period_end) == 11"),
         "cite": {"file": "003_e3e29ff1be94684a.txt", "line": 642, "end_line": 642, "quote": "twelve months"},
-        "note": "The income is counted over twelve whole months."}
+        "note": {"zh": "The income is counted over twelve whole months.", "en": "The income is counted over twelve whole months."},
+        "title": {"zh": "近12个月家庭纯收入", "en": "Household net income over the twelve months"}}
     # The values read are in the trace: the end the text requires and the end recorded.
-    read = next(c for c in low["conditions"] if c["expr"].startswith("months_between(hh.income.period_start, add_days"))
+    read = next(c for _, c in leaf_conditions(low)
+                if c["expr"].startswith("months_between(hh.income.period_start, add_days"))
     assert (read["result"], read["left"]["value"], read["right"]["value"]) == ("false", 11, 12)
     text = short.explain("en")
-    assert ("figure refused: Household net income over the twelve months (requirement 1 not met: "
-            "months_between(hh.income.period_start, add_days(hh.income.period_end, 1)) == 12 "
-            "and months_between(hh.income.period_start, hh.income.period_end) == 11); "
-            "source: 003_e3e29ff1be94684a.txt:642 “twelve months”") in text
-    assert "facts still needed" not in text
-    assert "不予计算：近12个月家庭纯收入（要求1未满足" in short.explain("zh")
+    assert ("Figure refused: Household net income over the twelve months (requirement 1 is not met); "
+            "Source: “Plans of assistance for households out of poverty (twenty pieces)” "
+            "(003_e3e29ff1be94684a.txt:642): “twelve months”; "
+            "Note: The income is counted over twelve whole months.") in text
+    assert "Facts still needed" not in text
+    assert "不予计算：近12个月家庭纯收入（第1项要求未满足）" in short.explain("zh")
 
 
 def test_twelve_months_from_29_february_end_on_28_february(computed: povrules.Ruleset) -> None:
@@ -590,13 +595,14 @@ def test_a_mean_of_growth_rates_goes_to_the_row_engine_in_columns() -> None:
 
 def test_a_stored_record_shows_the_refusal_and_no_value_on_the_date_for_at(computed: povrules.Ruleset) -> None:
     from povrules.audit import make_record
-    from povrules.trace import explain_record
+    from povrules.text import explain_record
 
     short = povrules.evaluate(household("2019-05-01", "2020-04-29"), computed, "identify", as_of=date(2021, 6, 30))
     low = next(r for r in short.trace()["rules"] if r["id"] == "low_income")
     # county_average is read through at() only: its value on the evaluation date is not the one used.
     assert [p["name"] for p in low["parameters"]] == ["share"]
     text = explain_record(make_record(short), "en")
-    assert "figure refused: income_12m.requires[0], income_12m.requires[1]" in text
-    assert "facts still needed" not in text
-    assert "figure refused: income_12m (requirement 1 not met: months_between(" in text
+    assert "  Figure refused: Household net income over the twelve months\n" in text
+    assert "Facts still needed" not in text
+    assert "      Figure refused: Household net income over the twelve months (requirement 1 is not met); " in text
+    assert text.split("\n")[:-1] == short.explain("en").split("\n")  # the record says what the decision says

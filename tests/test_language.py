@@ -162,7 +162,11 @@ def test_traced_any_stops_at_the_first_element_that_holds():
     fn = Compiler({}, traced=True).condition(check(parse("any(m.age > 65 for m in hh.members)"), scope))
     rec: list[tuple[Any, ...]] = []
     assert fn(Env(povrules.parse_household(MEMBERS), {}, AS_OF, rec)) is True
-    assert [(leaf[1], leaf[2], leaf[3]) for leaf in rec] == [(70, 65, True)]  # one leaf: members[0] decided it
+    leaves = [leaf for leaf in rec if isinstance(leaf, tuple)]
+    assert [(leaf[1], leaf[2], leaf[3]) for leaf in leaves] == [(70, 65, True)]  # one leaf: members[0] decided it
+    # and the marks of its structure: the quantifier opens, the list's size, the one element visited, the close
+    marks = [(m.kind, m.value) for m in rec if not isinstance(m, tuple)]
+    assert marks == [("open", None), ("size", 3), ("element", 0), ("close", True)]
 
 
 # Membership and parameters

@@ -1,4 +1,4 @@
-"""Decision records (povrules.record.v1): contents, determinism, schema, digests, loading, redaction."""
+"""Decision records (povrules.record.v2; v1 still read): contents, determinism, schema, digests, loading, redaction."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from povrules.audit import (
 from povrules.facts import personal_fields
 from povrules.errors import PovrulesError
 from povrules.facts import SUBJECTS
-from povrules.trace import facts_digest
+from povrules.trace import facts_digest, leaf_conditions
 
 REPO = Path(__file__).resolve().parent.parent
 RULESETS = REPO / "rulesets"
@@ -89,7 +89,7 @@ def test_record_holds_the_decision_its_facts_and_its_trace() -> None:
     facts = example_facts("cn-yunnan-weishan.jsonl", "household")[0]
     decision = povrules.evaluate(facts, rs, "identify_poor_household", as_of=AS_OF)
     record = make_record(decision)
-    assert record["schema"] == RECORD_SCHEMA == "povrules.record.v1"
+    assert record["schema"] == RECORD_SCHEMA == "povrules.record.v2"
     assert record["engine"] == {"name": "povrules", "version": povrules.__version__}
     assert record["ruleset"] == {"id": rs.id, "version": rs.version, "digest": rs.digest,
                                  "jurisdiction": rs.jurisdiction, "subject": "household"}
@@ -157,7 +157,7 @@ def test_an_untraced_decision_is_recorded_with_its_full_trace() -> None:
     traced = povrules.evaluate(facts, rs, "identify_poor_household", as_of=AS_OF)
     record = make_record(plain)
     assert record["trace"]["traced"] is True
-    assert any(rule["conditions"] for rule in record["trace"]["rules"])
+    assert any(leaf_conditions(rule) for rule in record["trace"]["rules"])
     assert record_json(record) == record_json(make_record(traced))
 
 
@@ -175,14 +175,15 @@ def test_another_date_gives_another_record(household_record: dict[str, Any]) -> 
 def test_the_schema_file_ships_with_the_package_and_refers_to_the_trace_schema() -> None:
     from importlib.resources import files
 
-    raw = json.loads(files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8"))
+    raw = json.loads(files("povrules").joinpath("schemas/record.v2.json").read_text(encoding="utf-8"))
     assert raw["$id"] == RECORD_SCHEMA
     assert raw["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert raw["properties"]["trace"]["$ref"] == "povrules.trace.v1"
+    assert raw["properties"]["trace"]["$ref"] == "povrules.trace.v2"
     # Every field is required but the facts, which a record holds or names by digest (facts_ref): one of the two.
     assert set(raw["required"]) | {"facts", "facts_ref"} == set(raw["properties"])
     assert [sorted(c["required"]) for c in raw["oneOf"]] == [["facts"], ["facts_ref"]]
-    assert record_schema()["$defs"]["trace"]["$id"] == "povrules.trace.v1"
+    assert record_schema()["$defs"]["trace"]["$id"] == "povrules.trace.v2"
+    assert record_schema(1)["$defs"]["trace"]["$id"] == "povrules.trace.v1"
 
 
 def _every_record(name: str, subject: str, file: str) -> list[dict[str, Any]]:
@@ -265,7 +266,7 @@ CHANGES = [
     ("labels", _set("labels", ["identified"]), "labels"),
     ("missing", _set("missing", ["hh.income.per_capita_net"]), "missing"),
     ("trace rule", _set("trace.rules.0.result", "false"), "digest"),
-    ("trace condition value", _set("trace.rules.0.conditions.0.result", "unknown"), "digest"),
+    ("trace condition value", _set("trace.rules.0.condition.0.result", "unknown"), "digest"),
     ("digest", _set("digest", "sha256:" + "2" * 64), "digest"),
 ]
 
@@ -326,7 +327,7 @@ def test_load_record_refuses_bad_json(text, message: str) -> None:
 
 
 def test_load_record_refuses_another_format(household_record) -> None:
-    with pytest.raises(RecordError, match=r"schema: expected 'povrules.record.v1', got 'povrules.trace.v1'"):
+    with pytest.raises(RecordError, match=r"schema: expected 'povrules.record.v2' or 'povrules.record.v1', got 'povrules.trace.v2'"):
         load_record(record_json(household_record["trace"]))
 
 
@@ -341,7 +342,7 @@ def test_load_record_names_a_missing_field(household_record, field: str) -> None
     record = {k: v for k, v in household_record.items() if k != field}
     with pytest.raises(RecordError) as caught:
         load_record(json.dumps(record, ensure_ascii=False))
-    assert caught.value.problems == (f"{field}: missing (a povrules.record.v1 record has it)",)
+    assert caught.value.problems == (f"{field}: missing (a {RECORD_SCHEMA} record has it)",)
 
 
 def test_load_record_names_a_field_of_the_wrong_type(household_record) -> None:
@@ -464,7 +465,26 @@ def test_redaction_leaves_the_outcome_and_the_rules_unchanged(redacted, personal
         assert redacted[field] == plain[field], field
     assert plain["outcome"] == "undetermined" and plain["missing"]  # is_public_official is not given
     strip = lambda t: {k: v for k, v in t.items() if k not in ("facts_digest", "facts_id")}  # noqa: E731
-    assert strip(redacted["trace"]) == strip(plain["trace"])  # no rule of this ruleset reads a personal fact
+    # No rule of this ruleset reads a personal fact; who judged a judged fact is personal, and redacted.
+    assert _without("judged", strip(redacted["trace"])) == _without("judged", strip(plain["trace"]))
+    judges = {json.dumps(j, ensure_ascii=False) for j in _found("judged", redacted["trace"])}
+    assert judges and all(json.loads(j)["by"].startswith("hmac-sha256:") for j in judges)
+
+
+def _without(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(key, v) for k, v in value.items() if k != key}
+    if isinstance(value, list):
+        return [_without(key, v) for v in value]
+    return value
+
+
+def _found(key: str, value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return ([value[key]] if key in value else []) + [f for v in value.values() for f in _found(key, v)]
+    if isinstance(value, list):
+        return [f for v in value for f in _found(key, v)]
+    return []
 
 
 def test_a_redacted_record_digests_its_redacted_facts_only(redacted, personal_household) -> None:
@@ -537,7 +557,7 @@ def test_redaction_reaches_every_trace_value_that_shows_a_personal_fact(tmp_path
     assert "张三丰" in json.dumps(plain["trace"], ensure_ascii=False)  # the trace does show the names
     text = record_json(record)
     assert [secret for secret in SECRETS if secret in text] == []
-    values = [c["left"]["value"] for rule in record["trace"]["rules"] for c in rule["conditions"] if "where" in c]
+    values = [c["left"]["value"] for rule in record["trace"]["rules"] for _, c in leaf_conditions(rule) if "where" in c]
     assert _keyed("张三丰") in values and _keyed("53292319800101123X") in values
     assert record["outcome"] == plain["outcome"] == decision.outcome
     assert record["missing"] == plain["missing"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,7 @@ from povrules.audit import (
 )
 from povrules.errors import PovrulesError
 from povrules.ruleset import RulesetDiff
+from povrules.trace import leaf_conditions
 
 REPO = Path(__file__).resolve().parent.parent
 RULESETS = REPO / "rulesets"
@@ -209,7 +212,7 @@ def test_replay_with_current_names_the_first_divergent_rule_and_condition_with_b
     assert isinstance(d, Divergence)
     assert d.rule == "low_income"
     assert d.condition == "hh.income.per_capita_net < p.income_line"
-    assert d.field == "trace.rules[0].conditions[0]"
+    assert d.field == "trace.rules[0].condition[0]"
     assert d.recorded == {"result": "false", "left": "4800.00", "right": "4500", "op": "<"}
     assert d.replayed == {"result": "true", "left": "4800.00", "right": "5000", "op": "<"}
     assert result.replayed["outcome"] == "identified" and result.recorded_outcome == "not_identified"
@@ -266,7 +269,7 @@ def test_a_forged_operand_value_is_the_first_divergence(versions):
     record = _record(povrules.load_ruleset(versions / "test-identify" / "1"))
 
     def edit(r):
-        r["trace"]["rules"][0]["conditions"][0]["right"]["value"] = "5000"
+        r["trace"]["rules"][0]["condition"][0]["right"]["value"] = "5000"
 
     result = replay(_edit_trace(record, edit), RulesetStore(versions))
     assert not result.identical
@@ -284,8 +287,8 @@ def test_the_first_of_two_forged_differences_is_reported(versions):
 
     def edit(r):
         rules = r["trace"]["rules"]
-        rules[ids.index("rural")]["conditions"][0]["value"]["value"] = False
-        rules[ids.index("rural")]["conditions"][0]["result"] = "false"
+        rules[ids.index("rural")]["condition"][0]["value"]["value"] = False
+        rules[ids.index("rural")]["condition"][0]["result"] = "false"
         rules[ids.index("low_income")]["status"] = "met"
 
     result = replay(_edit_trace(record, edit), RulesetStore(versions))
@@ -393,20 +396,36 @@ def test_a_divergence_in_a_condition_over_list_elements_names_the_element(shippe
     line = (EXAMPLES / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[0]
     record = make_record(povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household",
                                            as_of=date(2016, 6, 30)))
-    places = [(i, j) for i, rule in enumerate(record["trace"]["rules"])
-              for j, condition in enumerate(rule["conditions"]) if condition.get("where")]
+    places = [(i, place, condition) for i, rule in enumerate(record["trace"]["rules"])
+              for place, condition in leaf_conditions(rule) if condition.get("where")]
     assert places
-    i, j = places[0]
-    condition = record["trace"]["rules"][i]["conditions"][j]
+    i, place, condition = places[0]
     flipped = {"true": "false", "false": "true"}[condition["result"]]
 
     def edit(r):
-        r["trace"]["rules"][i]["conditions"][j]["result"] = flipped
+        _at(r["trace"]["rules"][i], place)["result"] = flipped
 
     result = replay(_edit_trace(record, edit), shipped_store)
     d = result.divergence
-    assert d.field == f"trace.rules[{i}].conditions[{j}]"
+    assert d.field == f"trace.rules[{i}].{place}"
     assert d.rule == record["trace"]["rules"][i]["id"] and d.condition == condition["expr"]
     assert d.where == tuple(condition["where"]) and d.where[0].startswith("hh.")
     assert (d.recorded["result"], d.replayed["result"]) == (flipped, condition["result"])
     assert f"(for {d.where[0]}" in d.explain("en") and f"（对 {d.where[0]}" in d.explain("zh")
+
+
+def _at(entry: dict, place: str) -> dict:
+    """The part of a trace's rule entry at ``place`` (as :func:`povrules.trace.leaf_conditions` names it)."""
+    found: Any = entry
+    for name, index in re.findall(r"(\w+)\[(\d+)\]", place):
+        found = found[name][int(index)]
+    return found
+
+
+def test_a_v1_record_still_loads_verifies_and_replays_as_v1(shipped_store, weishan):
+    line = (EXAMPLES / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    decision = povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household", as_of=date(2016, 6, 30))
+    text = record_json(make_record(decision, version=1))
+    assert load_record(text)["schema"] == "povrules.record.v1"
+    result = replay(text, shipped_store)
+    assert result.identical and result.replayed["schema"] == "povrules.record.v1"

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 import povrules
-from povrules.trace import trace_schema
+from povrules.trace import leaf_conditions, trace_schema
 
 ROOT = Path(__file__).resolve().parents[1] / "rulesets"
 AS_OF = date(2016, 12, 31)
@@ -70,7 +70,7 @@ def test_traces_name_the_subject_and_validate(village_rs, county_rs):
     trace = json.loads(d.to_json())
     jsonschema.validate(trace, trace_schema())
     assert (trace["subject"], trace["facts_id"]) == ("village", "新村")
-    leaf = trace["rules"][0]["conditions"][0]
+    _, leaf = leaf_conditions(trace["rules"][0])[0]
     assert leaf["value"]["fact"] == "village.is_poor_village"
     text = d.explain("en")
     assert "for 新村" in text and "Growth of rural residents' disposable income (%) 10" in text

@@ -1,4 +1,4 @@
-"""Traces: every trace of the example households validates against povrules.trace.v1,
+"""Traces: every trace of the example households validates against povrules.trace.v2,
 and explanations say what the rules found, in Chinese and English."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 import povrules
-from povrules.trace import trace_schema
+from povrules.trace import leaf_conditions, trace_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -68,7 +68,7 @@ def test_trace_records_leaf_operands_parameter_dates_and_citation():
     assert document["ruleset"]["digest"] == ruleset.digest
     edge = next(r for r in document["rules"] if r["id"] == "edge_vulnerable")
     assert edge["status"] == "selected"
-    income = next(c for c in edge["conditions"] if c.get("op") == "<=")
+    income = next(c for _, c in leaf_conditions(edge) if c.get("op") == "<=")
     assert income["left"] == {"expr": "hh.income.per_capita_net", "value": "6500.00", "fact": "hh.income.per_capita_net"}
     assert income["right"]["parameter"] == "monitoring_line" and income["right"]["value"] == "6500"
     assert income["result"] == "true"
@@ -77,7 +77,7 @@ def test_trace_records_leaf_operands_parameter_dates_and_citation():
     assert edge["cite"]["file"] == "003_e3e29ff1be94684a.txt" and edge["cite"]["line"] == 272
     sudden = next(r for r in document["rules"] if r["id"] == "sudden_hardship")
     assert sudden["status"] == "not_matched"
-    above = next(c for c in sudden["conditions"] if c.get("op") == ">")
+    above = next(c for _, c in leaf_conditions(sudden) if c.get("op") == ">")
     assert above["result"] == "false"
 
 
@@ -86,8 +86,9 @@ def test_quantifier_conditions_name_the_element():
     household = households("cn-yunnan-weishan")[0]  # owns a car
     document = povrules.evaluate(household, ruleset, "identify_poor_household", as_of=date(2016, 6, 30)).trace()
     vehicle = next(r for r in document["rules"] if r["id"] == "wubulu_motor_vehicle")
-    condition = vehicle["conditions"][0]
+    _, condition = leaf_conditions(vehicle)[0]
     assert condition["where"] == ["hh.assets.vehicles[0]"]
+    assert document["elements"]["hh.assets.vehicles[0]"] == {"zh": "第1项", "en": "item 1"}
     assert condition["left"]["fact"] == "hh.assets.vehicles[0].kind" and condition["left"]["value"] == "car"
     assert vehicle["status"] == "applied" and document["reasons"] == ["wubulu_motor_vehicle"]
 
@@ -101,11 +102,11 @@ def test_explanations_in_both_languages():
     decision = povrules.evaluate(household, ruleset, "monitoring_type", as_of=date(2021, 6, 30))
     zh, en = decision.explain("zh"), decision.explain("en")
     assert "→ 脱贫不稳定户" in zh.splitlines()[0]
-    assert "人均纯收入 5,800 元 不高于 监测基准线（家庭人均纯收入） 6,500 元（2021-01-01 起） → 成立" in zh
-    assert "存在返贫风险 是（村第一书记 王某 2021-05-01 研判） → 成立" in zh
-    assert "003_e3e29ff1be94684a.txt:270「建檔立卡脫貧戶中" in zh
+    assert "人均纯收入 5,800元 不高于 监测基准线（家庭人均纯收入） 6,500元（2021-01-01起） → 成立" in zh
+    assert "存在返贫风险：是（村第一书记 王某于2021-05-01研判） → 成立" in zh
+    assert "依据：《脫貧戶幫扶措施方案（二十篇）》第4篇第二部分（二）（003_e3e29ff1be94684a.txt:270）「建檔立卡脫貧戶中" in zh
     assert "→ unstably exited household" in en.splitlines()[0]
-    assert "6,500 元 (from 2021-01-01) → holds" in en
+    assert "6,500 yuan (from 2021-01-01) → holds" in en and "元" not in en.split("Source:")[0]
     with pytest.raises(ValueError):
         decision.explain("fr")
 
@@ -117,5 +118,5 @@ def test_undetermined_explanation_lists_the_missing_facts():
     decision = povrules.evaluate(household, ruleset, "monitoring_type", as_of=date(2021, 6, 30))
     assert decision.outcome == "undetermined"
     assert decision.missing == ("hh.assessments.return_risk",)
-    assert "尚缺事实：hh.assessments.return_risk" in decision.explain("zh")
-    assert "facts still needed: hh.assessments.return_risk" in decision.explain("en")
+    assert "尚缺事实：存在返贫风险" in decision.explain("zh")
+    assert "Facts still needed: At risk of returning to poverty" in decision.explain("en")

@@ -169,7 +169,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.markdown:
         _write(facts_markdown(), args.output)
         return EXIT_OK
-    schema = trace_schema() if args.trace else facts_schema(args.subject)
+    if args.v1 and not args.trace:
+        raise _Failure("--v1 goes with --trace: the schema of povrules.trace.v1 documents")
+    schema = trace_schema(1 if args.v1 else 2) if args.trace else facts_schema(args.subject)
     _write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
 
@@ -601,7 +603,8 @@ def parser() -> argparse.ArgumentParser:
 
     schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
     what = schema.add_mutually_exclusive_group()
-    what.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v1 documents")
+    what.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v2 documents")
+    schema.add_argument("--v1", action="store_true", help="with --trace: of povrules.trace.v1 documents (records made before v2)")
     schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
                         help="whose facts: household (default), village or county")
     what.add_argument("--markdown", action="store_true",
@@ -643,7 +646,7 @@ def parser() -> argparse.ArgumentParser:
                         help="processes deciding in parallel (default: every core)")
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
     decide.add_argument("--record", action="store_true",
-                        help="write povrules.record.v1 decision records (one per line) instead of traces")
+                        help="write povrules.record.v2 decision records (one per line) instead of traces")
     decide.add_argument("--redact-key-file", metavar="PATH",
                         help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
                              f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
@@ -695,12 +698,12 @@ def parser() -> argparse.ArgumentParser:
     mutate.add_argument("--json", action="store_true", help="the report as JSON, every mutant with its status")
     mutate.set_defaults(run=cmd_mutate)
 
-    explain = command("explain", "Explain a decision record (povrules.record.v1) as text in Chinese or English.")
+    explain = command("explain", "Explain a decision record (povrules.record.v2, or v1) as text in Chinese or English.")
     explain.description = _described(explain) + (
         "\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
         "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
         "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
-    explain.add_argument("record", help="a record file (one povrules.record.v1 JSON document), or - for standard input")
+    explain.add_argument("record", help="a record file (one povrules.record JSON document, v2 or v1), or - for standard input")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
     explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     explain.set_defaults(run=cmd_explain)
@@ -749,7 +752,7 @@ def parser() -> argparse.ArgumentParser:
         "rule and condition with the recorded and replayed values (exit 1).\n\n"
         "--with-current RULESET compares on purpose with another ruleset (usually today's) and, when the\n"
         "store holds the recorded one, lists what changed between them.")
-    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v1), or - for standard input")
+    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v2 or v1), or - for standard input")
     replay.add_argument("--store", nargs="+", action="extend", metavar="DIR", default=[],
                         help="folders (or ruleset files) holding versioned rulesets, searched by digest "
                              "(put RECORD before it)")

@@ -32,7 +32,7 @@ import attrs
 from povrules.errors import ArgumentTypeError, EvaluationError, JurisdictionWarning, UsageError
 from povrules.facts import FactModel, Household, Override, subject_id
 from povrules.lang.ast import parameter_reads
-from povrules.lang.compiler import Env, Fn, Leaf, Unknown
+from povrules.lang.compiler import Env, Fn, Leaf, Mark, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
 _REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
@@ -59,7 +59,7 @@ RuleValues = tuple[tuple[Value, ...], "list[list[Leaf]] | None"]
 
 @attrs.frozen
 class RuleResult:
-    """One rule tried: its value, the leaf conditions behind it, and what became of its effect.
+    """One rule tried: its value, what its condition evaluated, and what became of its effect.
 
     ``status`` is one of: ``met``, ``not_met`` (criteria and ranking criteria);
     ``applied``, ``overridden``, ``awaiting_deliberation``, ``contradicted``, ``superseded``,
@@ -72,10 +72,15 @@ class RuleResult:
     rule: Rule
     role: str
     value: Value
-    leaves: tuple[Leaf, ...]
+    events: tuple[Leaf | Mark, ...]  # as traced: leaf tuples, and the marks of the condition's structure
     status: str
     override: Override | None = None
     contradicting: tuple[Override, ...] = ()
+
+    @property
+    def leaves(self) -> tuple[Leaf, ...]:
+        """The leaf conditions evaluated, in order (the structure's marks left out)."""
+        return tuple(e for e in self.events if e.__class__ is tuple)
 
 
 class Decision:
@@ -191,7 +196,7 @@ class Decision:
             return self._explained
 
     def trace(self) -> dict[str, Any]:
-        """The ``povrules.trace.v1`` document of this decision."""
+        """The ``povrules.trace.v2`` document of this decision."""
         from povrules.trace import to_trace
 
         return to_trace(self)
@@ -204,7 +209,7 @@ class Decision:
 
     def explain(self, lang: str = "zh") -> str:
         """The decision as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
-        from povrules.trace import explain
+        from povrules.text import explain
 
         return explain(self, lang)
 

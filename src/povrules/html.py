@@ -27,6 +27,7 @@ from povrules.trace import (
     describe_operand,
     describe_pair,
     format_value,
+    to_trace,
 )
 from povrules.wording import (
     LANGS,
@@ -362,7 +363,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
     the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
     w = words(lang)
     colon = punctuation("colon", lang)
-    trace = decision.trace()
+    trace = to_trace(decision, version=1)  # the view zips v1's leaf list with decision.results
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
     title = spec.title(lang)

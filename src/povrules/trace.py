@@ -6,7 +6,9 @@ only when asked, so that tracing costs little on the hot path.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -17,14 +19,20 @@ from pydantic import BaseModel
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
-from povrules.lang.compiler import Leaf, Unknown, element_path
+from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
+from povrules.lang.types import Field, Type
+from povrules.sources import section, section_label, source_title
 from povrules.wording import (
+    ARITHMETIC_WORDS,
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
     RESULT_MARKS,
     RESULT_WORDS,
     STATUS_WORDS,
     check_lang,
+    fact_field,
+    function_phrase,
+    value_titles,
 )
 from povrules.wording import TEXT_WORDS as _WORDS
 
@@ -34,11 +42,15 @@ if TYPE_CHECKING:
 TRACE_SCHEMA = "povrules.trace.v1"
 
 
-def trace_schema() -> dict[str, Any]:
-    """The JSON Schema of ``povrules.trace.v1`` documents."""
+def trace_schema(version: int = 2) -> dict[str, Any]:
+    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises ``ValueError`` for
+    another version."""
     from importlib.resources import files
 
-    schema: dict[str, Any] = json.loads(files("povrules").joinpath("schemas/trace.v1.json").read_text(encoding="utf-8"))
+    if version not in (1, 2):
+        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+    text = files("povrules").joinpath(f"schemas/trace.v{version}.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 
@@ -219,13 +231,25 @@ def _cite(citation: Any) -> dict[str, Any]:
     return {"file": citation.file, "line": citation.line, "end_line": citation.end_line, "quote": citation.quote}
 
 
-def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
-    """The full trace document of a decision.
+def to_trace(decision: Decision, *, facts_digest: str | None = None, version: int = 2) -> dict[str, Any]:
+    """The full trace document of a decision: ``povrules.trace.v2`` (see :func:`to_trace_v2`), or with
+    ``version=1`` the ``povrules.trace.v1`` document that records before v2 hold.
 
     ``facts_digest``, when the caller has it already (:func:`povrules.audit.make_record` dumps the
     facts once for the record and the digest), saves dumping and hashing the facts again; it must be
-    :func:`povrules.canonical.facts_digest` of ``decision.facts``.
+    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises ``ValueError`` for another version.
     """
+    if version == 2:
+        return to_trace_v2(decision, facts_digest=facts_digest)
+    if version != 1:
+        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+    document = _header(decision, facts_digest)
+    document["rules"] = [_rule(decision, r) for r in decision.results]
+    return document
+
+
+def _header(decision: Decision, facts_digest: str | None) -> dict[str, Any]:
+    """The parts of a trace (v1, or v2 but its schema) that do not describe the rules."""
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
     if facts_digest is None:
@@ -247,7 +271,6 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str
         "missing": list(decision.missing),
         "possible": list(decision.possible),
         "reasons": list(decision.reasons),
-        "rules": [_rule(decision, r) for r in decision.results],
     }
 
 
@@ -537,3 +560,486 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
             lines.append(f"      {words['source']}{colon}{where}「{quote}」" if lang == "zh"
                          else f"      {words['source']}: {where} “{quote}”")
     return "\n".join(lines)
+
+
+# The povrules.trace.v2 document: the structure of each condition, and the titles to say it in words.
+
+TRACE_SCHEMA_V2 = "povrules.trace.v2"
+TRACE_SCHEMAS = (TRACE_SCHEMA, TRACE_SCHEMA_V2)
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def title_key(operand: Mapping[str, Any]) -> str:
+    """The key under which a v2 trace's ``titles`` names an operand: its fact path without list
+    indices (``hh.members.age``), ``p.<parameter>``, ``d.<derived fact>``, or its expression."""
+    if "fact" in operand:
+        return _INDEX.sub("", str(operand["fact"]))
+    if "parameter" in operand:
+        return "p." + str(operand["parameter"])
+    if "derived" in operand:
+        return "d." + str(operand["derived"])
+    return str(operand.get("expr", "?"))
+
+
+class _Titles:
+    """The titles a v2 trace carries: each fact, parameter, derived fact, call and list element it names,
+    and the enumerated values it shows, in both languages."""
+
+    def __init__(self, decision: Decision):
+        self.decision = decision
+        self.ruleset = decision.ruleset
+        self.root = decision.ruleset.root
+        self.titles: dict[str, dict[str, Any]] = {}
+        self.elements: dict[str, dict[str, str]] = {}
+
+    def name(self, key: str, zh: str, en: str, unit: str | None = None) -> None:
+        if key not in self.titles:
+            entry: dict[str, Any] = {"zh": zh, "en": en}
+            if unit:
+                entry["unit"] = unit
+            self.titles[key] = entry
+
+    def value(self, key: str, field: Field | Type, value: Any) -> None:
+        """Title the enumerated values shown of fact ``key`` (whose own title must be there already)."""
+        vocabulary = value_titles(field)
+        if vocabulary is None:
+            return
+        for v in value if isinstance(value, (tuple, list, frozenset)) else (value,):
+            found = vocabulary.get(v) if isinstance(v, str) else None
+            if found is not None:
+                self.titles[key].setdefault("values", {})[v] = {"zh": found[0], "en": found[1]}
+
+    def element(self, where: tuple[str, int]) -> str:
+        path = element_path(where)
+        if path not in self.elements:
+            self.elements[path] = element_label(self.decision.facts, self.root, where)
+        return path
+
+
+def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, str]:
+    """How a list element is named to a reader, by its place (from 1) and, for a person, the age:
+    成员2（45岁） / member 2 (aged 45). Never by a name, which records may have to hide."""
+    base, index = where
+    field = base.rsplit(".", 1)[-1]
+    number = index + 1
+    age = None
+    obj: Any = facts
+    for name in base[len(root) + 1:].split(".") if base.startswith(root + ".") else ():
+        obj = getattr(obj, _INDEX.sub("", name), None) if "[" not in name else _item(obj, name)
+    if isinstance(obj, tuple) and index < len(obj):
+        age = getattr(obj[index], "age", None)
+    if field == "members":
+        zh, en = f"成员{number}", f"member {number}"
+        if isinstance(age, int):
+            zh, en = f"{zh}（{age}岁）", f"{en} (aged {age})"
+        return {"zh": zh, "en": en}
+    return {"zh": f"第{number}项", "en": f"item {number}"}
+
+
+def _item(obj: Any, step: str) -> Any:
+    name, _, rest = step.partition("[")
+    items = getattr(obj, name, None)
+    index = int(rest.rstrip("]"))
+    return items[index] if isinstance(items, tuple) and index < len(items) else None
+
+
+def _value_json(value: Any) -> Any:
+    return value if type(value) in _SCALARS else json_value(value)
+
+
+def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], titles: _Titles) -> dict[str, Any]:
+    out: dict[str, Any] = {"expr": node.text, "value": _value_json(value)}
+    root = titles.root
+    if isinstance(node, ast.FactRef):
+        out["fact"] = key = root + "." + ".".join(node.path)
+        field = node.field
+        label_zh, label_en = field.zh, short_title(field.en)
+        if len(node.trail) >= 3:
+            parent = node.trail[-2]
+            label_zh, label_en = f"{parent.zh}{label_zh}", f"{short_title(parent.en)}: {label_en}"
+        titles.name(key, label_zh, label_en, field.unit)
+        titles.value(key, field, value)
+        if field.judged and not isinstance(value, Unknown):
+            judged = _judged(titles.decision.facts, node.path)
+            if judged is not None:
+                out["judged"] = judged
+    elif isinstance(node, ast.VarRef) and where:
+        base = titles.element(where[-1])
+        out["fact"] = base + "".join("." + p for p in node.path)
+        key = title_key(out)
+        if node.field is not None:
+            titles.name(key, node.field.zh, short_title(node.field.en), node.field.unit)
+            titles.value(key, node.field, value)
+        elif node.type is not None and key not in titles.titles:  # a list's element itself (a code of a list)
+            listed = fact_field(key)
+            if listed is not None:
+                titles.name(key, listed.zh, short_title(listed.en))
+                titles.value(key, node.type, value)
+        elif node.type is not None:
+            titles.value(key, node.type, value)
+    elif isinstance(node, ast.ParamRef):
+        out["parameter"] = node.name
+        parameter = titles.ruleset.parameters[node.name]
+        titles.name("p." + node.name, parameter.title.zh, parameter.title.en, parameter.unit)
+    elif isinstance(node, ast.DerivedRef):
+        out["derived"] = node.name
+        derived = titles.ruleset.derived[node.name]
+        titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+    elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
+        out["computed"] = True  # said by its title, or (with none) by its expression
+        if node.text not in titles.titles:
+            said = _QUANT_TITLES.get(node.func) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+            if said is not None:
+                titles.name(node.text, *said)
+    if is_year(node):
+        out["year"] = True
+    return out
+
+
+# A count or sum compared with a figure: its elements are listed just above the comparison.
+_QUANT_TITLES = {"count": ("上述数目", "the number above"), "sum": ("上述合计", "the total above")}
+_GLOSS = re.compile(r" \(|: |; ")
+
+
+def short_title(description: str) -> str:
+    """A fact's English title for a sentence: its description up to the first gloss (`` (``, ``: ``, ``; ``)."""
+    return _GLOSS.split(description, maxsplit=1)[0]
+
+
+def expression_titles(node: ast.Node, ruleset: Any) -> tuple[str, str] | None:
+    """A computed value in words in both languages, from the titles of what it reads:
+    ``months_between(hh.monitoring.included_on, as_of)`` → 从纳入监测日期到评估日的整月数 / the whole months
+    from … to the evaluation date. None when a part has no words (a conditional, a bare list element)."""
+    zh, en = _said(node, ruleset, "zh"), _said(node, ruleset, "en")
+    return None if zh is None or en is None else (zh, en)
+
+
+_AS_OF = {"zh": "评估日", "en": "the evaluation date"}
+
+
+def embedded(title: str) -> str:
+    """An English title inside a phrase: its first letter small, unless the first word is an acronym."""
+    if not title[:2].isalpha() or title[1].isupper():
+        return title
+    return title[0].lower() + title[1:]
+
+
+def _said(node: ast.Node, ruleset: Any, lang: str) -> str | None:
+    if isinstance(node, ast.FactRef):
+        field = node.field
+        return field.zh if lang == "zh" else embedded(short_title(field.en))
+    if isinstance(node, ast.VarRef):
+        return None if node.field is None else node.field.zh if lang == "zh" else embedded(short_title(node.field.en))
+    if isinstance(node, ast.ParamRef):
+        title = str(ruleset.parameters[node.name].title(lang))
+        return title if lang == "zh" else embedded(title)
+    if isinstance(node, ast.DerivedRef):
+        title = str(ruleset.derived[node.name].title(lang))
+        return (title if lang == "zh" else embedded(title)) or None
+    if isinstance(node, ast.AsOf):
+        return _AS_OF[lang]
+    if isinstance(node, ast.Const):
+        value = node.value
+        return format_value(value, None, lang) if not isinstance(value, str) else value
+    if isinstance(node, ast.Neg):
+        inner = _said(node.item, ruleset, lang)
+        return None if inner is None else ARITHMETIC_WORDS[lang]["-"] + ("" if lang == "zh" else " ") + inner
+    if isinstance(node, ast.Arith):
+        a, b = _said(node.left, ruleset, lang), _said(node.right, ruleset, lang)
+        if a is None or b is None:
+            return None
+        op = ARITHMETIC_WORDS[lang][node.op]
+        return f"{a}{op}{b}" if lang == "zh" else f"{a} {op} {b}"
+    if isinstance(node, ast.Call):
+        args = [_said(a, ruleset, lang) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        first = node.args[0] if node.args else None
+        path = ruleset.root + "." + ".".join(first.path) if isinstance(first, ast.FactRef) else None
+        try:
+            return function_phrase(node.func, [str(a) for a in args], lang, path=path)
+        except (KeyError, IndexError):  # a function the catalogue has no words for
+            return None
+    return None
+
+
+def _judged(facts: Any, path: tuple[str, ...]) -> dict[str, str] | None:
+    obj: Any = facts
+    for name in path:
+        obj = getattr(obj, name, None)
+    if obj is None:
+        return None
+    return {"by": str(obj.by), "on": str(obj.on)}
+
+
+def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
+    node, left, right, result, where = leaf
+    out: dict[str, Any] = {"expr": node.text, "result": _result(result)}
+    if isinstance(node, ast.Compare):
+        out["op"] = node.op
+        out["left"] = _operand_v2(node.left, left, where, titles)
+        out["right"] = _operand_v2(node.right, right, where, titles)
+        field = _codes_of(node.left)
+        if field is not None and "fact" in out["left"] and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef)):
+            titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
+        field = _codes_of(node.right)
+        if field is not None and "fact" in out["right"] and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef)):
+            titles.value(title_key(out["right"]), field, left)  # a code looked for in a list of codes
+        if out["left"].get("year") or out["right"].get("year"):
+            out["left"]["year"] = out["right"]["year"] = True
+    else:
+        out["value"] = _operand_v2(node, left, where, titles)
+    return out
+
+
+def _codes_of(node: ast.Node) -> Field | Type | None:
+    """What titles the codes a node reads: its fact field, or for a list's element itself, its type."""
+    field = getattr(node, "field", None)
+    if field is not None:
+        return field  # type: ignore[no-any-return]
+    return node.type if isinstance(node, ast.VarRef) else None
+
+
+def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
+    # A group keeps no expression of its own: its leaves hold theirs, and a record is kept lean.
+    node = mark.node
+    if isinstance(node, ast.And):
+        return {"op": "and", "items": []}
+    if isinstance(node, ast.Or):
+        return {"op": "or", "items": []}
+    if isinstance(node, ast.Not):
+        return {"op": "not", "items": []}
+    if isinstance(node, ast.Quant):
+        over = _operand_v2(node.source, None, mark.where, titles)
+        over.pop("value", None)
+        return {"op": node.func, "over": over, "size": None, "elements": []}
+    assert isinstance(node, ast.DerivedRef)
+    derived = titles.ruleset.derived[node.name]
+    titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+    return {"op": "derived", "derived": node.name, "items": []}
+
+
+def _close(group: dict[str, Any], mark: Mark) -> None:
+    value = mark.value
+    node = mark.node
+    if isinstance(node, (ast.And, ast.Or)):
+        value, count = value
+        skipped = [item.text for item in node.items[count:]]
+        if skipped:
+            group["skipped"] = skipped
+    if isinstance(value, bool) or isinstance(value, Unknown) and (
+            group["op"] in ("and", "or", "not", "any", "all") or mark.node.type is not None
+            and mark.node.type.name == "bool"):
+        group["result"] = _result(value)
+    else:
+        group["value"] = _value_json(value)
+    if "elements" in group and group["size"] is not None and len(group["elements"]) < group["size"]:
+        group["visited"] = len(group["elements"])
+
+
+def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, Any]]:
+    """A rule's traced events as a tree: groups (and/or/not, quantifiers with their elements, derived
+    facts) holding the leaf conditions evaluated inside them, in order."""
+    top: dict[str, Any] = {"items": []}
+    stack: list[dict[str, Any]] = [top]
+    for event in events:
+        if event.__class__ is tuple:
+            stack[-1]["items"].append(_leaf_v2(event, titles))
+            continue
+        assert isinstance(event, Mark)
+        if event.kind == OPEN:
+            group = _group(event, titles)
+            stack[-1]["items"].append(group)
+            stack.append(group)
+        elif event.kind == SIZE:
+            stack[-1]["size"] = event.value
+        elif event.kind == ELEMENT:
+            if "at" in stack[-1]:
+                stack.pop()
+            element = {"at": titles.element(event.where[-1]), "items": []}
+            stack[-1]["elements"].append(element)
+            stack.append(element)
+        else:
+            if "at" in stack[-1]:
+                stack.pop()
+            group = stack.pop()
+            _close(group, event)
+            if group["op"] == "derived" and not group["items"]:
+                stack[-1]["items"].pop()  # a derived fact with no conditions inside: its value is in the leaf
+    items: list[dict[str, Any]] = top["items"]
+    return items
+
+
+def _cite_v2(citation: Any, ruleset: Any, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A citation as a v2 trace holds it: file, lines and quote, and the section the line is in; the
+    source's title goes once into the trace's ``sources``."""
+    out = _cite(citation)
+    part = _section(citation.file, citation.line)
+    if part is not None:
+        out["section"] = dict(part)
+    if citation.file not in sources:
+        found = source_titles(ruleset, citation.file)
+        if found is not None:
+            sources[citation.file] = found
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _section(file: str, line: int) -> tuple[tuple[str, str], ...] | None:
+    """The section holding a cited line, in both languages, as (language, label) pairs: worked out once
+    per citation, not once per household."""
+    headings = section(file, line)
+    if not headings:
+        return None
+    return (("zh", section_label(headings, "zh")), ("en", section_label(headings, "en")))
+
+
+def source_titles(ruleset: Any, file: str) -> dict[str, str] | None:
+    """The title of the source document ``file`` in both languages: the catalogue's
+    (:func:`povrules.sources.source_title`), else the ruleset's own title of it in both; None when
+    neither names it."""
+    zh, en = source_title(file, "zh"), source_title(file, "en")
+    if zh is not None and en is not None:
+        return {"zh": zh, "en": en}
+    own = next((source.title for source in ruleset.sources.values() if source.file == file), None)
+    return None if own is None else {"zh": own, "en": own}
+
+
+def _note(note: Any) -> dict[str, str] | None:
+    """A rule's note in both languages: a ``Text``, or (until every note has both) the one text in both."""
+    if not note:
+        return None
+    if isinstance(note, str):
+        text = " ".join(note.split())
+        return {"zh": text, "en": text}
+    return {"zh": " ".join(note.zh.split()), "en": " ".join(note.en.split())}
+
+
+def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    rule = result.rule
+    ruleset = decision.ruleset
+    value = result.value
+    out: dict[str, Any] = {
+        "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
+        "strength": rule.strength, "result": _result(value), "status": result.status,
+        "condition": structure(result.events, titles), "parameters": [],
+    }
+    if rule.outcome is not None:
+        out["outcome"] = rule.outcome
+    if isinstance(value, Unknown):
+        out["missing"] = sorted(value.missing)
+        for path in value.missing:
+            if "[" in path:
+                base = path[:path.rindex("]") + 1]
+                list_path, _, index = base[:-1].rpartition("[")
+                if index.isdigit():
+                    titles.element((list_path, int(index)))
+        refused = refusals(ruleset, value.missing)
+        if refused:
+            out["refused"] = []
+            for marker, derived, number, requirement in refused:
+                entry = _refusal(marker, derived, number, requirement)
+                entry["title"] = {"zh": derived.title.zh or derived.name, "en": derived.title.en or derived.name}
+                note = _note(requirement.note)
+                if note is not None:
+                    entry["note"] = note
+                out["refused"].append(entry)
+    in_force = decision.parameters
+    for name in rule.parameters:
+        if name in rule.dated_parameters:
+            continue  # read only through at(p.x, <date>): its value is in the condition, not the one on as_of
+        pv = in_force.get(name)
+        parameter = ruleset.parameters[name]
+        titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
+        entry = {"name": name, "value": _value_json(pv.value) if pv else None,
+                                 "from": str(pv.start) if pv else None}
+        if parameter.unit:
+            entry["unit"] = parameter.unit
+        if pv is not None and pv.citation:
+            entry["cite"] = _cite_v2(pv.citation, ruleset, sources)
+        out["parameters"].append(entry)
+    if rule.citation:
+        out["cite"] = _cite_v2(rule.citation, ruleset, sources)
+    if rule.valid_from or rule.valid_to:
+        out["valid"] = {"from": json_value(rule.valid_from), "to": json_value(rule.valid_to)}
+    if rule.override_by:
+        out["override_by"] = list(rule.override_by)
+    if result.override is not None:
+        out["override"] = result.override.model_dump(mode="json", exclude_none=True)
+    if result.contradicting:
+        out["contradicting"] = [o.model_dump(mode="json", exclude_none=True) for o in result.contradicting]
+    note = _note(rule.note)
+    if note is not None:
+        out["note"] = note
+    return out
+
+
+# The engine's own outcomes, for a ruleset that gives them no title.
+_ENGINE_OUTCOMES = {"undetermined": ("无法判定", "undetermined"), "conflict": ("决定相互冲突", "conflicting outcomes"),
+                    "needs_deliberation": ("待评议", "awaits deliberation"), "ranked": ("参与排序", "ranked")}
+
+
+def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
+    """An outcome in both languages: the ruleset's title; for labels together (``a+b``) each one's; the
+    engine's own word for an outcome the ruleset does not title (undetermined, conflict …)."""
+    out = {}
+    for lang, sep in (("zh", "、"), ("en", " and ")):
+        words = []
+        for part in outcome.split("+"):
+            label = spec.label(part, lang)
+            if label == part and part in _ENGINE_OUTCOMES:
+                label = _ENGINE_OUTCOMES[part][0 if lang == "zh" else 1]
+            words.append(label)
+        out[lang] = sep.join(words)
+    return out
+
+
+def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[str, Any]:
+    """The ``povrules.trace.v2`` document of a decision: what :func:`to_trace` gives, with each rule's
+    condition as a tree (``condition``) and the titles an explanation needs, so that a reader of the
+    document alone (:func:`povrules.text.render`) can say the decision in either language."""
+    document = _header(decision, facts_digest)
+    titles = _Titles(decision)
+    sources: dict[str, dict[str, str]] = {}
+    spec = decision.ruleset.decisions[decision.decision]
+    document["schema"] = TRACE_SCHEMA_V2
+    document["rules"] = [_rule_v2(decision, r, titles, sources) for r in decision.results]
+    document["outcomes"] = {o: outcome_titles(spec, o) for o in sorted({decision.outcome, *decision.possible})}
+    for path in {p for r in document["rules"] for p in r.get("missing", ())} | set(decision.missing):
+        key = _INDEX.sub("", path)
+        field = fact_field(key) if key not in titles.titles else None
+        if field is not None:  # a fact missing where no condition names it (inside a call): by its title
+            titles.name(key, field.zh, short_title(field.en), field.unit)
+    document["titles"] = titles.titles
+    document["elements"] = titles.elements
+    document["sources"] = sources
+    return document
+
+
+GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
+
+
+def leaf_conditions(rule: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The leaf conditions of a trace's rule entry, in evaluation order, each with its path in the entry
+    (``conditions[2]`` in v1, ``condition[0].items[1].elements[0].items[0]`` in v2) and, in v2, ``where``
+    (the list elements it was evaluated for) as v1 records it."""
+    if "conditions" in rule:
+        return [(f"conditions[{j}]", c) for j, c in enumerate(rule["conditions"]) if isinstance(c, dict)]
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(nodes: Any, path: str, where: list[str]) -> None:
+        for k, node in enumerate(nodes if isinstance(nodes, list) else ()):
+            if not isinstance(node, dict):
+                continue
+            here = f"{path}[{k}]"
+            if node.get("op") in GROUP_OPS:
+                walk(node.get("items", []), here + ".items", where)
+                for e, element in enumerate(node.get("elements", [])):
+                    if isinstance(element, dict):
+                        walk(element.get("items", []), f"{here}.elements[{e}].items", where + [str(element.get("at"))])
+            else:
+                out.append((here, dict(node, where=where) if where else node))
+
+    walk(rule.get("condition", []), "condition", [])
+    return out

@@ -14,6 +14,7 @@ from povrules.audit.log import (
 )
 from povrules.audit.record import (
     RECORD_SCHEMA,
+    RECORD_SCHEMA_V1,
     RecordError,
     explain_record,
     load_record,
@@ -37,7 +38,7 @@ from povrules.audit.replay import (
 )
 
 __all__ = [
-    "RECORD_SCHEMA", "RecordError", "load_record", "make_record", "make_record_json", "record_digest", "record_json", "record_schema",
+    "RECORD_SCHEMA", "RECORD_SCHEMA_V1", "RecordError", "load_record", "make_record", "make_record_json", "record_digest", "record_json", "record_schema",
     "redact_decision", "redact_facts", "redact_id", "verify_record",
     "DecisionLog", "LogEntry", "LogError", "LogProblem", "LogReport", "Repair", "anchor_of", "iter_log", "parse_head",
     "verify_log",

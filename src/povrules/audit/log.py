@@ -10,7 +10,7 @@ Format
       intact log holds ``seq`` *n*.
     * ``prev``: the ``digest`` of the line before; for the first line, the sha256 of the empty
       string (:data:`GENESIS`).
-    * ``record``: the decision record, a JSON object, stored as given; a ``povrules.record.v1`` record
+    * ``record``: the decision record, a JSON object, stored as given; a ``povrules.record`` (v1 or v2) record
       is also checked against its own ``digest`` (an edit made and the chain computed again after it).
     * ``digest``: ``"sha256:"`` and the hex sha256 of the UTF-8 canonical JSON of
       ``{"seq": …, "prev": …, "record": …}``.
@@ -105,7 +105,7 @@ from typing import IO, TYPE_CHECKING, Any, Self
 import attrs
 import orjson
 
-from povrules.audit.record import RECORD_SCHEMA, record_digest
+from povrules.audit.record import RECORD_SCHEMAS, record_digest
 from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
 from povrules.errors import PovrulesError, UsageError
 from povrules.processes import cores, start_context
@@ -197,7 +197,7 @@ class LogProblem:
 
     * ``edited``: the line's digest does not match its content; or its ``seq`` follows on but its
       ``prev`` is not the digest of the line before (that line, or this one, was rewritten and its
-      digest computed again); or its record, a ``povrules.record.v1`` record, does not match its own
+      digest computed again); or its record, a ``povrules.record`` (v1 or v2) record, does not match its own
       ``digest`` (the record was changed and the chain computed again after it); or, checked against
       a head kept elsewhere, the line that head names has another digest; or, under an anchor key,
       a commit's anchor is not the HMAC of its content (the chain was rewritten without the key);
@@ -463,7 +463,7 @@ def _own_digest(record: dict[str, Any], text: memoryview | None, line: int, seq:
 
     Other records are the caller's business: the log stores them as given.
     """
-    if record.get("schema") != RECORD_SCHEMA:
+    if record.get("schema") not in RECORD_SCHEMAS:
         return None
     claimed = record.get("digest")
     computed = _digest_in_place(record, claimed, text) if text is not None else None
@@ -936,7 +936,7 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                             pass
                         else:
                             # A povrules record must match its own digest; a mismatch is left to _decode.
-                            if got.get("schema") != RECORD_SCHEMA or _digest_in_place(
+                            if got.get("schema") not in RECORD_SCHEMAS or _digest_in_place(
                                     got, got.get("digest"), memoryview(data)[pos + record_at:cut]) == got.get("digest"):
                                 seq = int(digits)
             if seq:

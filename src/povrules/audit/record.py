@@ -1,4 +1,4 @@
-"""Decision records: the ``povrules.record.v1`` document.
+"""Decision records: the ``povrules.record.v2`` document (v1 records still load, verify, replay and explain).
 
 A record keeps everything an auditor needs to check a decision later: the
 facts, the date, the ruleset's id, version and content digest, the engine
@@ -44,13 +44,15 @@ from povrules.canonical import canonical_bytes, canonical_json, facts_json
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
 from povrules.reading import ReadError, check_json_depth
-from povrules.trace import explain_record as _explain_trace_record
-from povrules.trace import to_trace
+from povrules.text import explain_record as _explain_trace_record
+from povrules.trace import TRACE_SCHEMA_V2, to_trace
 
 if TYPE_CHECKING:
     from povrules.engine import Decision
 
-RECORD_SCHEMA = "povrules.record.v1"
+RECORD_SCHEMA = "povrules.record.v2"
+RECORD_SCHEMA_V1 = "povrules.record.v1"
+RECORD_SCHEMAS = (RECORD_SCHEMA_V1, RECORD_SCHEMA)  # v1 records still load, verify, replay and explain
 REDACTED_PREFIX = "hmac-sha256:"
 MIN_KEY_BYTES = 16
 
@@ -75,20 +77,23 @@ class RecordError(PovrulesError):
         super().__init__("; ".join(self.problems))
 
 
-def record_schema() -> dict[str, Any]:
-    """The JSON Schema of ``povrules.record.v1`` documents, self-contained.
+def record_schema(version: int = 2) -> dict[str, Any]:
+    """The JSON Schema of ``povrules.record.v2`` documents (``version=1``: of v1), self-contained.
 
-    The file ``schemas/record.v1.json`` refers to the trace schema by its id
-    (``povrules.trace.v1``); this function embeds that schema under ``$defs``
+    The file ``schemas/record.v<n>.json`` refers to the trace schema by its id
+    (``povrules.trace.v<n>``); this function embeds that schema under ``$defs``
     so that any draft 2020-12 validator resolves the reference on its own.
+    Raises ``ValueError`` for another version.
     """
     from importlib.resources import files
 
     from povrules.trace import trace_schema
 
-    text = files("povrules").joinpath("schemas/record.v1.json").read_text(encoding="utf-8")
+    if version not in (1, 2):
+        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+    text = files("povrules").joinpath(f"schemas/record.v{version}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
-    schema.setdefault("$defs", {})["trace"] = trace_schema()
+    schema.setdefault("$defs", {})["trace"] = trace_schema(version)
     return schema
 
 
@@ -233,20 +238,42 @@ def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes
     shown: list[dict[str, Any]] = []
     for entry in trace["rules"]:
         entry = dict(entry)
-        conditions = []
-        for condition in entry["conditions"]:
-            condition = dict(condition)
-            for side in ("left", "right", "value"):
-                if side in condition:
-                    condition[side] = _redact_operand(condition[side], facts, root, key, rules)
-            conditions.append(condition)
-        entry["conditions"] = conditions
+        if "condition" in entry:  # v2: a tree
+            entry["condition"] = [_redact_node(node, facts, root, key, rules) for node in entry["condition"]]
+        else:
+            conditions = []
+            for condition in entry["conditions"]:
+                condition = dict(condition)
+                for side in ("left", "right", "value"):
+                    if side in condition:
+                        condition[side] = _redact_operand(condition[side], facts, root, key, rules)
+                conditions.append(condition)
+            entry["conditions"] = conditions
         if "override" in entry:
             entry["override"] = _redact_override(facts, entry["override"], key, rules)
         if "contradicting" in entry:  # the records of one date that disagree: each shown as the facts hold it
             entry["contradicting"] = [_redact_override(facts, o, key, rules) for o in entry["contradicting"]]
         shown.append(entry)
     out["rules"] = shown
+    return out
+
+
+def _redact_node(node: Mapping[str, Any], facts: BaseModel, root: str, key: bytes,
+                 rules: Collection[str]) -> dict[str, Any]:
+    """A part of a v2 condition tree with its operands redacted, and who judged a judged fact."""
+    out = dict(node)
+    for side in ("left", "right", "value"):
+        operand = out.get(side)
+        if isinstance(operand, dict) and "expr" in operand:
+            operand = _redact_operand(operand, facts, root, key, rules)
+            if isinstance(operand.get("judged"), dict):
+                operand = dict(operand, judged=dict(operand["judged"], by=_redact_value(operand["judged"]["by"], key)))
+            out[side] = operand
+    if "items" in out:
+        out["items"] = [_redact_node(item, facts, root, key, rules) for item in out["items"]]
+    if "elements" in out:
+        out["elements"] = [dict(e, items=[_redact_node(item, facts, root, key, rules) for item in e["items"]])
+                           for e in out["elements"]]
     return out
 
 
@@ -287,8 +314,12 @@ FactsMode = Literal["embed", "digest"]
 FACTS_MODES = ("embed", "digest")
 
 
-def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tuple[dict[str, Any], bytes, bytes]:
+def _build(decision: Decision, redact_key: bytes | None, facts_mode: str,
+           version: int = 2) -> tuple[dict[str, Any], bytes, bytes]:
     """The record (without its digest), the canonical bytes of its part before ``"digest"`` and after it."""
+    if version not in (1, 2):
+        raise RecordError(f"version: expected 1 or 2, got {version!r}")
+    schema = RECORD_SCHEMA if version == 2 else RECORD_SCHEMA_V1
     if facts_mode not in FACTS_MODES:
         raise RecordError(f"facts: expected one of {', '.join(map(repr, FACTS_MODES))}, got {facts_mode!r}")
     if not decision.traced:
@@ -302,11 +333,11 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
         facts = _redact_model(decision.facts, facts, key, ruleset.rules)
     facts_bytes = canonical_bytes(facts, floats=False)  # a model's JSON dump: decimals are strings
     digest_of_facts = "sha256:" + hashlib.sha256(facts_bytes).hexdigest()
-    trace = to_trace(decision, facts_digest=digest_of_facts)
+    trace = to_trace(decision, facts_digest=digest_of_facts, version=version)
     if redact_key is not None:
         trace = _redact_trace(trace, decision.facts, ruleset.root, key, digest_of_facts, ruleset.rules)
     record: dict[str, Any] = {
-        "schema": RECORD_SCHEMA,
+        "schema": schema,
         "engine": dict(trace["engine"]),
         "ruleset": {"id": ruleset.id, "version": ruleset.version, "digest": ruleset.digest,
                     "jurisdiction": ruleset.jurisdiction, "subject": ruleset.subject},
@@ -325,7 +356,7 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
     # pieces joined, and the facts and the trace, the bulk, are serialised once each.
     middle = {"facts_digest": digest_of_facts, "labels": record["labels"], "missing": record["missing"],
               "outcome": record["outcome"], "redacted": record["redacted"], "ruleset": record["ruleset"],
-              "schema": RECORD_SCHEMA}
+              "schema": schema}
     if facts_mode == "digest":
         del record["facts"]
         record["facts_ref"] = middle["facts_ref"] = "digest"
@@ -336,8 +367,10 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str) -> tup
     return record, head, tail
 
 
-def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed") -> dict[str, Any]:
-    """The ``povrules.record.v1`` document of a decision.
+def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed",
+                version: int = 2) -> dict[str, Any]:
+    """The ``povrules.record.v2`` document of a decision (``version=1``: the v1 document, byte for byte
+    what earlier versions made).
 
     The same decision (facts, ruleset digest, decision, date, engine version)
     always gives a byte-identical :func:`record_json`. A decision evaluated
@@ -350,15 +383,16 @@ def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: F
     ``"facts_ref": "digest"`` (see the module docstring). Raises :class:`RecordError` for a bad key
     or mode, :class:`povrules.canonical.CanonicalError` for facts with no canonical JSON.
     """
-    record, head, tail = _build(decision, redact_key, facts)
+    record, head, tail = _build(decision, redact_key, facts, version)
     record["digest"] = "sha256:" + hashlib.sha256(head + b"," + tail).hexdigest()
     return record
 
 
-def make_record_json(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed") -> bytes:
+def make_record_json(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed",
+                     version: int = 2) -> bytes:
     """``record_json(make_record(decision, ...))`` as UTF-8 bytes, made without serialising the record twice:
     for writing straight to a log (:meth:`povrules.audit.log.LogBatch.add_json`). Raises as :func:`make_record`."""
-    _, head, tail = _build(decision, redact_key, facts)
+    _, head, tail = _build(decision, redact_key, facts, version)
     digest = "sha256:" + hashlib.sha256(head + b"," + tail).hexdigest()
     return head + b',"digest":"' + digest.encode("ascii") + b'",' + tail
 
@@ -372,7 +406,7 @@ def record_json(record: dict[str, Any]) -> str:
 
 
 def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
-    """:func:`povrules.trace.explain_record`, for records by reference too (the facts' id is then the trace's).
+    """:func:`povrules.text.explain_record`, for records by reference too (the facts' id is then the trace's).
 
     Raises :class:`RecordError` for a record that is not one, and :class:`~povrules.errors.LanguageError` for
     a language other than ``zh`` or ``en``.
@@ -397,7 +431,8 @@ def _shape(record: Any) -> list[str]:
     if not isinstance(record, dict):
         return [f"(record): expected a JSON object, got {type(record).__name__}"]
     by_ref = "facts_ref" in record
-    problems = [f"{name}: missing (a {RECORD_SCHEMA} record has it)" for name in REQUIRED
+    schema = record.get("schema") if record.get("schema") in RECORD_SCHEMAS else RECORD_SCHEMA
+    problems = [f"{name}: missing (a {schema} record has it)" for name in REQUIRED
                 if name not in record and not (by_ref and name == "facts")]
     if by_ref:
         if record["facts_ref"] != "digest":
@@ -407,8 +442,12 @@ def _shape(record: Any) -> list[str]:
     for name, types in _TYPES.items():
         if name in record and not isinstance(record[name], types):
             problems.append(f"{name}: expected {_JSON_TYPE[types[0]]}, got {json.dumps(record[name], ensure_ascii=False)[:60]}")
-    if "schema" in record and isinstance(record["schema"], str) and record["schema"] != RECORD_SCHEMA:
-        problems.append(f"schema: expected {RECORD_SCHEMA!r}, got {record['schema']!r}")
+    if "schema" in record and isinstance(record["schema"], str) and record["schema"] not in RECORD_SCHEMAS:
+        problems.append(f"schema: expected {RECORD_SCHEMA!r} or {RECORD_SCHEMA_V1!r}, got {record['schema']!r}")
+    elif isinstance(record.get("trace"), dict) and (record.get("schema") == RECORD_SCHEMA) != (
+            record["trace"].get("schema") == TRACE_SCHEMA_V2):
+        problems.append(f"trace.schema: a {record.get('schema')} record holds the trace of its version, "
+                        f"got {record['trace'].get('schema')!r}")
     return problems
 
 
@@ -528,7 +567,8 @@ def _schema_problems(record: dict[str, Any]) -> list[str]:
         import jsonschema
     except ImportError:  # pragma: no cover - the top-level shape and the digests are still checked
         return []
-    validator = jsonschema.Draft202012Validator(record_schema(), format_checker=jsonschema.FormatChecker())
+    version = 1 if record.get("schema") == RECORD_SCHEMA_V1 else 2
+    validator = jsonschema.Draft202012Validator(record_schema(version), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     problems = []
     for error in errors[:5]:

@@ -28,13 +28,14 @@ from typing import Any
 import attrs
 from pydantic import BaseModel
 
-from povrules.audit.record import load_record, make_record, record_json
+from povrules.audit.record import RECORD_SCHEMA_V1, load_record, make_record, record_json
 from povrules.engine import evaluate
 from povrules.errors import ArgumentTypeError, PovrulesError
 from povrules.facts import parse_facts
 from povrules.ruleset.diff import RulesetDiff, diff_rulesets
 from povrules.ruleset.loader import load_ruleset
 from povrules.ruleset.model import Ruleset
+from povrules.trace import leaf_conditions
 from povrules.wording import RESULT_WORDS, check_lang, phrase
 
 # Redacting a redacted record again changes nothing (an already hashed value is kept as it is), so
@@ -220,7 +221,8 @@ def _git(repo: str | Path, *args: str, what: str) -> bytes:
 class Divergence:
     """The first place where the replayed record differs from the recorded one.
 
-    ``field`` is its path in the record (``trace.rules[3].conditions[0]``,
+    ``field`` is its path in the record (``trace.rules[3].conditions[0]`` in v1,
+    ``trace.rules[3].condition[0].items[1]`` in v2,
     ``outcome`` …). Inside the trace, ``rule`` is the rule's id and, for a
     condition, ``condition`` its expression and ``where`` the list elements it
     was evaluated for. ``recorded`` and ``replayed`` are both values: for a
@@ -291,10 +293,11 @@ _RULE_KEYS = ("role", "result", "status", "missing", "parameters", "outcome", "s
 def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergence | None:
     rule_id = old.get("id")
     field = f"trace.rules[{i}]"
-    old_conditions, new_conditions = old.get("conditions", []), new.get("conditions", [])
+    old_conditions, new_conditions = leaf_conditions(old), leaf_conditions(new)
     for j in range(max(len(old_conditions), len(new_conditions))):
-        a = old_conditions[j] if j < len(old_conditions) else None
-        b = new_conditions[j] if j < len(new_conditions) else None
+        place, a = old_conditions[j] if j < len(old_conditions) else (None, None)
+        new_place, b = new_conditions[j] if j < len(new_conditions) else (None, None)
+        place = place or new_place
         if a == b:
             continue
         shown = a if a is not None else b
@@ -305,7 +308,7 @@ def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergen
             replayed = dict(replayed, expr=b.get("expr"), where=b.get("where", []))
         elif recorded == replayed:  # the values agree; something else in the condition differs (a fact path)
             recorded, replayed = a, b
-        return Divergence(f"{field}.conditions[{j}]", recorded, replayed, rule_id, shown.get("expr"),
+        return Divergence(f"{field}.{place}", recorded, replayed, rule_id, shown.get("expr"),
                           tuple(shown.get("where", ())))
     keys = [k for k in _RULE_KEYS] + sorted((old.keys() | new.keys()) - set(_RULE_KEYS) - {"id", "conditions"})
     for key in keys:
@@ -472,7 +475,8 @@ def _rebuild(record: dict[str, Any], ruleset: Ruleset) -> dict[str, Any]:
     except PovrulesError as exc:
         raise ReplayError(f"cannot decide the record again under {ruleset.id} {ruleset.version}: {exc}") from None
     return make_record(decision, redact_key=_REPLAY_KEY if record["redacted"] else None,
-                       facts="digest" if "facts_ref" in record else "embed")
+                       facts="digest" if "facts_ref" in record else "embed",
+                       version=1 if record.get("schema") == RECORD_SCHEMA_V1 else 2)  # v1 replays as v1
 
 
 def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: Facts = None) -> Replay:

@@ -7,7 +7,10 @@ the missing fact could still change the result — which is what lets a
 decision name exactly the facts it still needs.
 
 Closures are compiled once per ruleset, in two flavours: *traced* closures
-append one tuple per leaf condition to ``env.rec``; untraced ones do not.
+append one tuple per leaf condition to ``env.rec``, and a :class:`Mark` where an
+``and``/``or``/``not``, a quantifier or a derived fact opens and closes (and at
+each list element a quantifier visits), so that the logical structure can be
+rebuilt; untraced ones append nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class Env:
 
     __slots__ = ("as_of", "facts", "params", "rec", "scope", "where")
 
-    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[tuple[Any, ...]] | None):
+    def __init__(self, facts: Any, params: Mapping[str, Any], as_of: date, rec: list[Any] | None):
         self.facts = facts
         self.params = params
         self.as_of = as_of
@@ -85,6 +88,30 @@ Fn = Callable[[Env], Any]
 # elements the leaf was evaluated for as (list path, index) pairs, e.g.
 # (("hh.members", 1),); paths are formatted only when a trace is rendered.
 Leaf = tuple[ast.Node, Any, Any, Any, tuple[tuple[str, int], ...]]
+
+
+class Mark:
+    """A structure event of a traced evaluation, recorded among the leaf tuples of ``env.rec``.
+
+    ``kind`` is :data:`OPEN` (``value``: None), :data:`SIZE` (a quantifier's list length),
+    :data:`ELEMENT` (``value``: the index of the element a quantifier visits next) or :data:`CLOSE`
+    (``value``: the node's value; for ``and``/``or`` a pair (value, how many items were evaluated),
+    the rest having been cut short).
+    """
+
+    __slots__ = ("kind", "node", "value", "where")
+
+    def __init__(self, node: ast.Node, kind: str, value: Any, where: tuple[tuple[str, int], ...]):
+        self.node = node
+        self.kind = kind
+        self.value = value
+        self.where = where
+
+    def __repr__(self) -> str:
+        return f"Mark({self.kind}, {self.node.text!r}, {self.value!r})"
+
+
+OPEN, SIZE, ELEMENT, CLOSE = "open", "size", "element", "close"
 
 
 def element_path(where: tuple[str, int]) -> str:
@@ -220,7 +247,8 @@ class Compiler:
         return lambda env: env.params[name]
 
     def _derivedref(self, node: ast.DerivedRef) -> Fn:
-        return self.derived[node.name]
+        fn = self.derived[node.name]
+        return self._marked(node, fn) if self.traced else fn
 
     def _factref(self, node: ast.FactRef) -> Fn:
         get, missing = self._fact_reader(node)
@@ -362,6 +390,8 @@ class Compiler:
 
     def _and(self, node: ast.And) -> Fn:
         items = tuple(self.condition(i) for i in node.items)
+        if self.traced:
+            return self._marked_junction(node, items, False)
 
         def all_of(env: Env) -> Any:
             unknown = None
@@ -377,6 +407,8 @@ class Compiler:
 
     def _or(self, node: ast.Or) -> Fn:
         items = tuple(self.condition(i) for i in node.items)
+        if self.traced:
+            return self._marked_junction(node, items, True)
 
         def any_of(env: Env) -> Any:
             unknown = None
@@ -397,7 +429,42 @@ class Compiler:
             v = item(env)
             return v if v.__class__ is Unknown else not v
 
-        return negate
+        return self._marked(node, negate) if self.traced else negate
+
+    @staticmethod
+    def _marked(node: ast.Node, fn: Fn) -> Fn:
+        """``fn`` recording where ``node`` opens and closes (traced plans only)."""
+
+        def marked(env: Env) -> Any:
+            rec: list[Any] = env.rec  # type: ignore[assignment,unused-ignore]  # a traced plan's Env.rec is a list
+            rec.append(Mark(node, OPEN, None, env.where))
+            v = fn(env)
+            rec.append(Mark(node, CLOSE, v, env.where))
+            return v
+
+        return marked
+
+    @staticmethod
+    def _marked_junction(node: ast.And | ast.Or, items: tuple[Fn, ...], stop: bool) -> Fn:
+        """A traced ``and`` (``stop`` False) or ``or`` (True): Kleene's logic as in the plain closures,
+        recording how many items were evaluated before the result was settled."""
+
+        def junction(env: Env) -> Any:
+            rec: list[Any] = env.rec  # type: ignore[assignment,unused-ignore]  # a traced plan's Env.rec is a list
+            rec.append(Mark(node, OPEN, None, env.where))
+            unknown = None
+            for count, item in enumerate(items, 1):
+                v = item(env)
+                if v is stop:
+                    rec.append(Mark(node, CLOSE, (stop, count), env.where))
+                    return stop
+                if v.__class__ is Unknown:
+                    unknown = v if unknown is None else unknown.merge(v)
+            result = (not stop) if unknown is None else unknown
+            rec.append(Mark(node, CLOSE, (result, len(items)), env.where))
+            return result
+
+        return junction
 
     def _arith(self, node: ast.Arith) -> Fn:
         left, right = self.value(node.left), self.value(node.right)
@@ -547,6 +614,8 @@ class Compiler:
                     return missing
                 if items.__class__ is Unknown:
                     return items
+                if traced:
+                    env.rec.append(Mark(node, SIZE, len(items), env.where))  # type: ignore[union-attr]
                 if not items:
                     return not stop
                 base, outer, scope = fixed or path_of(env), env.where, env.scope
@@ -555,6 +624,7 @@ class Compiler:
                     scope[var] = (item, base, index)
                     if traced:
                         env.where = first[index] if not outer and index < len(first) else outer + ((base, index),)
+                        env.rec.append(Mark(node, ELEMENT, index, env.where))  # type: ignore[union-attr]
                     if where is not None:
                         keep = where(env)
                         if keep is not True:
@@ -570,7 +640,7 @@ class Compiler:
                 env.where = outer
                 return (not stop) if unknown is None else unknown
 
-            return any_all
+            return self._marked(node, any_all) if traced else any_all
 
         counts_var = func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
 
@@ -585,6 +655,8 @@ class Compiler:
                 return missing
             if items.__class__ is Unknown:
                 return items
+            if traced:
+                env.rec.append(Mark(node, SIZE, len(items), env.where))  # type: ignore[union-attr]
             base, outer, scope = fixed or path_of(env), env.where, env.scope
             unknown = None
             total: Any = 0
@@ -592,6 +664,7 @@ class Compiler:
                 scope[var] = (item, base, index)
                 if traced:
                     env.where = first[index] if not outer and index < len(first) else outer + ((base, index),)
+                    env.rec.append(Mark(node, ELEMENT, index, env.where))  # type: ignore[union-attr]
                 if where is not None:
                     keep = where(env)
                     if keep is not True:
@@ -608,4 +681,4 @@ class Compiler:
             env.where = outer
             return total if unknown is None else unknown
 
-        return count_sum
+        return self._marked(node, count_sum) if traced else count_sum

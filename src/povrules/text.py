@@ -1,0 +1,447 @@
+"""Explanations as text, in Chinese or English, read from the trace document alone.
+
+One renderer, :func:`render`, turns a ``povrules.trace.v2`` document into sentences an official can
+read aloud to the household: each rule with its conditions in their logical structure (all of / at
+least one of / not, each list element a quantifier looked at, an empty list said as such, parts cut
+short said as not checked), every fact, parameter and value by its title, the source by its title
+with file and line after it, and the rule's note. :func:`explain` is ``render(to_trace(decision))``
+and :func:`explain_record` renders the trace a record holds, so a record explains exactly as the
+decision it was made from. v1 records are explained in the older wording (:mod:`povrules.trace`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from povrules.trace import (
+    TRACE_SCHEMA_V2,
+    contradicting_text,
+    embedded,
+    explain_ranking,
+    title_key,
+    to_trace,
+)
+from povrules.trace import explain_record as explain_record_v1
+from povrules.wording import RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, check_lang
+
+if TYPE_CHECKING:
+    from povrules.engine import Decision
+
+__all__ = ["UNIT_WORDS", "Reader", "explain", "explain_ranking", "explain_record", "render", "say_condition",
+           "say_value"]
+
+UNIT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {},
+    "en": {"元": "yuan", "个月": "months", "岁": "years old", "人": "persons", "年": "years", "户": "households",
+           "公斤": "kg", "平方米": "m²", "个": "", "%": "%"},
+}
+_W: dict[str, dict[str, str]] = {
+    "zh": {"decision": "决定", "for": "对", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
+           "refused": "不予计算", "possible": "可能结果", "source": "依据", "note": "解释", "yes": "是", "no": "否",
+           "unknown": "未知", "from": "起", "and": "以下各项须全部成立", "or": "以下各项至少一项成立",
+           "not": "以下须不成立", "skipped": "其余{n}项未检查（结果已定）", "skipped_one": "其余1项未检查（结果已定）", "any": "{list}中至少有一项须满足",
+           "all": "{list}中每一项都须满足", "count": "{list}中满足条件的数目为{value}",
+           "sum": "{list}各项合计为{value}", "empty": "{list}为空（没有任何一项）", "no_list": "{list}未知",
+           "not_visited": "其余{n}项未检查（结果已定）", "not_visited_one": "其余1项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
+           "none_of": "不是{values}中的任何一项", "required": "（要求{what}）", "judged": "（{by}于{on}研判）",
+           "record": "记录", "redacted": "（已脱敏）", "requirement": "第{n}项要求未满足",
+           "no_conditions": "没有检查任何条件", "evaluation_date": "评估日", "unknown_paren": "（未知）", "value_sep": "、", "names_sep": "、", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
+    "en": {"decision": "Decision", "for": "for", "as_of": "as of", "ruleset": "ruleset",
+           "missing": "Facts still needed", "refused": "Figure refused", "possible": "Possible outcomes",
+           "source": "Source", "note": "Note", "yes": "yes", "no": "no", "unknown": "unknown", "from": "from",
+           "and": "All of these must hold", "or": "At least one of these must hold", "not": "This must not hold",
+           "skipped": "The other {n} were not checked (the result was already settled)",
+           "skipped_one": "The last one was not checked (the result was already settled)",
+           "any": "At least one in {list} must qualify", "all": "Every one in {list} must qualify",
+           "count": "Those in {list} that qualify number {value}", "sum": "The total over {list} is {value}",
+           "empty": "{list} is empty (there is none)", "no_list": "{list} is unknown",
+           "not_visited": "The other {n} were not checked (the result was already settled)", "is": "is",
+           "not_visited_one": "The last one was not checked (the result was already settled)",
+           "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
+           "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
+           "redacted": " (redacted)", "requirement": "requirement {n} is not met",
+           "no_conditions": "no condition was checked", "evaluation_date": "the evaluation date", "unknown_paren": "(unknown)",
+           "value_sep": "; ",
+           "names_sep": "; ", "worked_out": "{title} is {value}, worked out as follows:",
+           "list_sep": ", ", "colon": ": ", "semi": "; "},
+}
+_OPS: dict[str, dict[str, str]] = {
+    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"},
+    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
+           "!=": "is not equal to"},
+}
+_GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+class Reader:
+    """What the sentences of one ``povrules.trace.v2`` document are made from, in one language: the titles,
+    element labels, sources and outcome titles the document carries (``Reader(trace, lang)``); the views
+    (HTML) build their sentences with it and :func:`say_condition`, :func:`say_value`."""
+
+    def __init__(self, trace: Mapping[str, Any], lang: str):
+        self.lang = lang
+        self.words = _W[lang]
+        self.titles: Mapping[str, Any] = trace.get("titles") or {}
+        self.elements: Mapping[str, Any] = trace.get("elements") or {}
+        self.sources: Mapping[str, Any] = trace.get("sources") or {}
+        self.outcomes: Mapping[str, Any] = trace.get("outcomes") or {}
+        self.inside: list[str] = []  # the list elements whose conditions are being said, innermost last
+        self.expanded: set[str] = set()  # the unknown figures whose working is said already (in this rule)
+
+    def title(self, key: str, fallback: str) -> str:
+        entry = self.titles.get(key)
+        return str(entry[self.lang]) if isinstance(entry, Mapping) and entry.get(self.lang) else fallback
+
+    def unit(self, key: str) -> str:
+        entry = self.titles.get(key)
+        unit = entry.get("unit") if isinstance(entry, Mapping) else None
+        if not unit:
+            return ""
+        return str(UNIT_WORDS[self.lang].get(unit, unit))
+
+    def fact(self, path: str) -> str:
+        """A fact path in words: the element's label, then the field's title."""
+        key = _INDEX.sub("", path)
+        base = path[:path.rindex("]") + 1] if "]" in path else ""
+        title = self.title(key, path)
+        label = self.elements.get(base)
+        if base in self.inside:
+            return title  # said under the element's own heading
+        if isinstance(label, Mapping):
+            return f"{label[self.lang]}{title}" if self.lang == "zh" else f"{title} of {label[self.lang]}"
+        return title
+
+    def outcome(self, code: str) -> str:
+        entry = self.outcomes.get(code)
+        return str(entry[self.lang]) if isinstance(entry, Mapping) else code
+
+    def code(self, key: str, value: str) -> str:
+        entry = self.titles.get(key)
+        values = entry.get("values") if isinstance(entry, Mapping) else None
+        found = values.get(value) if isinstance(values, Mapping) else None
+        return str(found[self.lang]) if isinstance(found, Mapping) else value
+
+
+def _number(text: str, grouped: bool) -> str:
+    value = Decimal(text)
+    if value == value.to_integral_value():
+        return f"{int(value):,}" if grouped else str(int(value))
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
+    return f"{value:,}"
+
+
+def say_value(value: Any, reader: Reader, key: str | None, *, unit: str = "", year: bool = False) -> str:
+    """A trace value in words: yes/no, a number with its unit, a code by its title, a list, or unknown."""
+    words = reader.words
+    if isinstance(value, Mapping) and "unknown" in value:
+        return words["unknown"]
+    if isinstance(value, bool):
+        return words["yes"] if value else words["no"]
+    if isinstance(value, list):  # codes' titles may hold commas: in English they are parted by semicolons
+        return words["value_sep"].join(say_value(v, reader, key, year=year) for v in value)
+    if isinstance(value, int) or isinstance(value, str) and _NUMBER.match(value):
+        text = _number(str(value), not year)
+        if unit and not (year and reader.lang == "en"):  # a calendar year: 2016年, but never "2016 years"
+            text += unit if reader.lang == "zh" or unit == "%" else f" {unit}"
+        return text
+    if isinstance(value, str) and key is not None:
+        return reader.code(key, value)
+    return str(value)
+
+
+def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str | None = None) -> tuple[str, str]:
+    """(what the operand names, its value) in words; a constant names nothing. ``codes``: the fact whose
+    value titles say the operand's codes (the fact it is compared with), when not its own."""
+    key = title_key(operand)
+    value = operand.get("value")
+    unit = reader.unit(key)
+    if "fact" in operand:
+        named = reader.fact(str(operand["fact"]))
+    elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
+        named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression
+    elif operand.get("expr") == "as_of":
+        named = reader.words["evaluation_date"]
+    else:
+        named = ""
+    shown = say_value(value, reader, codes or key, unit=unit, year=year)
+    if named and isinstance(value, Mapping) and "unknown" in value:
+        shown = reader.words["unknown_paren"]  # 人均纯收入（未知） / income (unknown)
+    judged = operand.get("judged")
+    if isinstance(judged, Mapping) and not isinstance(value, Mapping):
+        shown += reader.words["judged"].format(by=judged.get("by"), on=judged.get("on"))
+    return named, shown
+
+
+def _joined(named: str, shown: str, lang: str) -> str:
+    if not named:
+        return shown
+    if shown.startswith("（"):
+        return named + shown
+    return f"{named}{shown}" if lang == "zh" and not shown[:1].isdigit() else f"{named} {shown}"
+
+
+def say_condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str] | None = None) -> str:
+    """One leaf condition of a v2 trace as a sentence ending in its verdict."""
+    return _first_upper(_condition(leaf, reader, since))
+
+
+def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str] | None) -> str:
+    lang, words = reader.lang, reader.words
+    verdict = RESULT_WORDS[lang].get(str(leaf.get("result")), str(leaf.get("result")))
+    if "op" not in leaf:
+        named, shown = _operand(leaf.get("value") or {}, reader, False)
+        sep = words["colon"] if named else ""
+        return f"{named}{sep}{shown} → {verdict}"
+    op = str(leaf["op"])
+    left, right = leaf.get("left") or {}, leaf.get("right") or {}
+    year = bool(left.get("year") or right.get("year"))
+    lnamed, lshown = _operand(left, reader, year, title_key(right) if "fact" in right and "fact" not in left else None)
+    is_code = "fact" in left and isinstance(left.get("value"), str) and not _NUMBER.match(left["value"]) \
+        and not _DATE.match(left["value"]) and "parameter" not in right and "fact" not in right
+    if is_code or op in ("in", "not_in"):
+        # A code against codes written in the rule: said as a statement of what it is and what was required.
+        expected = say_value(right.get("value"), reader, title_key(left))
+        what = {"==": words["is"] + expected if lang == "zh" else expected,
+                "!=": words["is_not"] + expected if lang == "zh" else f"not {expected}",
+                "in": words["one_of"].format(values=expected),
+                "not_in": words["none_of"].format(values=expected)}.get(op, expected)
+        is_word = words["is"] if lang == "zh" else " is "
+        return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
+    rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
+    rnamed = _embedded(rnamed, lang)
+    if since is not None and "parameter" in right and right["parameter"] in since:
+        start = since[right["parameter"]]
+        rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
+    return f"{_joined(lnamed, lshown, lang)} {_OPS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+
+
+def _verdict(node: Mapping[str, Any], reader: Reader) -> str:
+    result = node.get("result")
+    if result is None:
+        return ""
+    return " → " + RESULT_WORDS[reader.lang].get(str(result), str(result))
+
+
+def _items_lines(items: Any, reader: Reader, depth: int, since: Mapping[str, str]) -> list[str]:
+    """The lines of a group's items; an item said exactly as the one before it (a requirement two figures
+    share, checked for each) is said once."""
+    lines: list[str] = []
+    said: set[tuple[str, ...]] = set()
+    for item in items if isinstance(items, list) else ():
+        block = tuple(_group_lines(item, reader, depth, since))
+        if block not in said:
+            said.add(block)
+            lines.extend(block)
+    return lines
+
+
+def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Mapping[str, str]) -> list[str]:
+    lang, words = reader.lang, reader.words
+    pad = "  " * depth
+    op = node.get("op")
+    if op not in _GROUPS:
+        return [pad + say_condition(node, reader, since)]
+    colon = words["colon"].rstrip()
+    lines: list[str] = []
+    if op in ("and", "or", "not"):
+        lines.append(f"{pad}{words[str(op)]}{_verdict(node, reader)}{colon}")
+        lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
+        if node.get("skipped"):
+            count = len(node["skipped"])
+            lines.append(f"{pad}  {words['skipped' if count > 1 else 'skipped_one'].format(n=count)}")
+        return lines
+    if op == "derived":
+        key = "d." + str(node.get("derived"))
+        title = reader.title(key, str(node.get("derived")))
+        if "value" in node:
+            value = node["value"]
+            if not (isinstance(value, Mapping) and "unknown" in value) or key in reader.expanded:
+                return []  # a figure worked out: the comparison that reads it says its value
+            reader.expanded.add(key)  # why a figure is unknown is said once per rule
+            head = words["worked_out"].format(title=title, value=say_value(value, reader, key))
+            lines.append(f"{pad}{head}")
+            lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
+            return lines
+        else:
+            head = f"{title}{_verdict(node, reader)}"
+        lines.append(f"{pad}{head}{colon}")
+        lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
+        return lines
+    over = node.get("over") or {}
+    listed = reader.fact(str(over["fact"])) if "fact" in over else reader.title(title_key(over), str(over.get("expr")))
+    size = node.get("size")
+    if size is None:
+        return [f"{pad}{_first_upper(words['no_list'].format(list=listed))}{_verdict(node, reader)}"]
+    value = say_value(node.get("value"), reader, None) if "value" in node else ""
+    head = _first_upper(words.get(str(op), str(op)).format(list=_embedded(listed, lang), value=value))
+    shown = [e for e in node.get("elements", []) if e.get("items")]  # an element only added up: the total says it
+    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or not size else ''}")
+    if not size:
+        lines.append(f"{pad}  {words['empty'].format(list=listed)}")
+    for element in shown:
+        label = reader.elements.get(element.get("at"))
+        name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
+        items = element.get("items", [])
+        lines.append(f"{pad}  {name}{colon}")
+        reader.inside.append(str(element.get("at")))
+        lines.extend(_items_lines(items, reader, depth + 2, since))
+        reader.inside.pop()
+    if "visited" in node:
+        count = int(size) - int(node["visited"])
+        lines.append(f"{pad}  {words['not_visited' if count > 1 else 'not_visited_one'].format(n=count)}")
+    return lines
+
+
+def _embedded(title: str, lang: str) -> str:
+    return title if lang != "en" else embedded(title)
+
+
+_WORD = re.compile(r"^[a-z]+[ ,:']")
+
+
+def _first_upper(text: str) -> str:
+    """A sentence with its first letter capital, when it starts with a word (not an expression)."""
+    return text[:1].upper() + text[1:] if _WORD.match(text) else text
+
+
+def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
+    file = str(cite.get("file", "?"))
+    where = f"{file}:{cite.get('line', '?')}"
+    if cite.get("end_line") not in (None, cite.get("line")):
+        where += f"-{cite['end_line']}"
+    source = reader.sources.get(file)
+    quote = cite.get("quote", "")
+    part = cite.get("section")
+    label = str(part.get(reader.lang, "")) if isinstance(part, Mapping) else ""
+    if reader.lang == "zh":
+        named = f"《{source['zh']}》{label}（{where}）" if isinstance(source, Mapping) else where
+        return f"{reader.words['source']}：{named}「{quote}」"
+    named = (f"“{source['en']}”" + (f", {label}" if label else "") + f" ({where})"
+             if isinstance(source, Mapping) else where)
+    return f"{reader.words['source']}: {named}: “{quote}”"
+
+
+def _facts(paths: Sequence[str], reader: Reader) -> str:
+    return reader.words["names_sep"].join(reader.fact(p) for p in paths)  # titles may hold commas
+
+
+def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
+    """The lines of a ``povrules.trace.v2`` document's explanation in ``lang``; nothing but the document is read.
+
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``, and
+    ``ValueError`` for a document of another schema.
+    """
+    check_lang(lang)
+    if trace.get("schema") != TRACE_SCHEMA_V2:
+        raise ValueError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
+    reader = Reader(trace, lang)
+    words = reader.words
+    colon = words["colon"]
+    decision = trace.get("decision") or {}
+    ruleset = trace.get("ruleset") or {}
+    title = (decision.get("title") or {}).get(lang, decision.get("name"))
+    digest = str(ruleset.get("digest", ""))[:19]
+    lines = [
+        (f"{words['decision']}{colon}{title} [{decision.get('name')}] {words['for']} {trace.get('facts_id')}"
+         f" → {reader.outcome(str(trace.get('outcome')))}"),
+        (f"  {words['as_of']} {trace.get('as_of')}{words['semi']}{words['ruleset']} [{ruleset.get('id')}] "
+         f"{ruleset.get('version')} [{digest}]"),
+    ]
+    rules = [r for r in trace.get("rules", []) if isinstance(r, Mapping)]
+    markers = {str(r.get("marker")) for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}
+    missing = [str(p) for p in trace.get("missing", [])]
+    facts = [p for p in missing if p not in markers]
+    if facts:
+        lines.append(f"  {words['missing']}{colon}{_facts(facts, reader)}")
+    refused_titles = {str(r.get("marker")): (r.get("title") or {}).get(lang, r.get("derived"))
+                      for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}
+    if markers & set(missing):
+        shown = list(dict.fromkeys(str(refused_titles[p]) for p in missing if p in markers))  # once per figure
+        lines.append(f"  {words['refused']}{colon}{words['list_sep'].join(shown)}")
+    if trace.get("possible"):
+        lines.append(f"  {words['possible']}{colon}"
+                     + words["list_sep"].join(reader.outcome(str(p)) for p in trace["possible"]))
+    for rule in rules:
+        lines.extend(_rule_lines(rule, reader))
+    return lines
+
+
+def _rule_lines(rule: Mapping[str, Any], reader: Reader) -> list[str]:
+    lang, words = reader.lang, reader.words
+    colon = words["colon"]
+    status = STATUS_WORDS[lang].get(str(rule.get("status")), str(rule.get("status")))
+    override = rule.get("override")
+    if isinstance(override, Mapping):
+        status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
+                   else f" ({override.get('body')}, {override.get('decided_on')})")
+    elif rule.get("contradicting"):
+        status += contradicting_text(rule["contradicting"], lang)
+    elif rule.get("status") == "awaiting_deliberation" and rule.get("override_by"):
+        bodies = "、".join(rule["override_by"])
+        status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
+    mark = RESULT_MARKS.get(str(rule.get("result")), "?")
+    title = (rule.get("title") or {}).get(lang, rule.get("id"))
+    lines = [f"  {mark} {title} [{rule.get('id')}] — {status}"]
+    since = {str(p.get("name")): str(p.get("from")) for p in rule.get("parameters", []) if p.get("from")}
+    reader.expanded.clear()
+    lines.extend(_items_lines(rule.get("condition"), reader, 3, since))
+    refused = [r for r in rule.get("refused", []) if isinstance(r, Mapping)]
+    markers = {r.get("marker") for r in refused}
+    facts = [str(p) for p in rule.get("missing", []) if p not in markers]
+    if facts:
+        lines.append(f"      {words['missing']}{colon}{_facts(facts, reader)}")
+    for entry in refused:
+        index = entry.get("requirement")
+        number = index + 1 if isinstance(index, int) else "?"
+        figure = (entry.get("title") or {}).get(lang, entry.get("derived"))
+        text = f"{words['refused']}{colon}{figure}（{words['requirement'].format(n=number)}）" if lang == "zh" \
+            else f"{words['refused']}{colon}{figure} ({words['requirement'].format(n=number)})"
+        if isinstance(entry.get("cite"), Mapping):
+            text += words["semi"] + _cite(entry["cite"], reader)
+        note = entry.get("note")
+        if isinstance(note, Mapping):
+            text += f"{words['semi']}{words['note']}{colon}{note.get(lang)}"
+        lines.append("      " + text)
+    if isinstance(rule.get("cite"), Mapping):
+        lines.append("      " + _cite(rule["cite"], reader))
+    note = rule.get("note")
+    if isinstance(note, Mapping) and rule.get("status") not in ("not_applicable", "not_met", "not_in_force"):
+        lines.append(f"      {words['note']}{colon}{note.get(lang)}")
+    return lines
+
+
+def explain(decision: Decision, lang: str = "zh") -> str:
+    """A decision as text: the outcome, then every rule tried with its conditions, source and note.
+
+    The same as rendering the decision's trace (:func:`render` of ``to_trace(decision)``). Raises
+    :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
+    """
+    check_lang(lang)
+    return "\n".join(render(to_trace(decision, version=2), lang))
+
+
+def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
+    """A stored decision record as text, read from its trace alone: nothing is evaluated again.
+
+    A ``povrules.record.v2`` record says exactly what :func:`explain` says of the decision it was made
+    from, followed by a line naming the record; a v1 record is explained in the older wording.
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
+    """
+    check_lang(lang)
+    trace = record.get("trace")
+    if not isinstance(trace, Mapping) or trace.get("schema") != TRACE_SCHEMA_V2:
+        return explain_record_v1(dict(record), lang)
+    words = _W[lang]
+    lines = render(trace, lang)
+    redacted = words["redacted"] if record.get("redacted") else ""
+    lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
+    return "\n".join(lines)
+

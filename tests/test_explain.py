@@ -1,0 +1,203 @@
+"""Explanations: one renderer reads the trace document, so a record explains exactly as its decision does.
+
+Golden explanations live in ``tests/golden/explain/<ruleset>/<case>.<lang>.txt``. After a deliberate change
+of wording, make them again and read every changed file before committing::
+
+    POVRULES_REGEN_GOLDEN=1 python -m pytest tests/test_explain.py -k golden
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import povrules
+from povrules.audit import explain_record, make_record
+from povrules.facts import parse_facts
+from povrules.text import explain, render
+from povrules.trace import to_trace, trace_schema
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden" / "explain"
+DATES = (date(2016, 6, 30), date(2021, 6, 30), date(2023, 6, 30))
+# (example file, ruleset, decision, date, household index): a few per ruleset with example households.
+GOLDEN_CASES = [
+    ("cn-yunnan-weishan", "cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30), 1),
+    ("cn-yunnan-weishan", "cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30), 3),
+    ("cn-hunan-county-plan4", "cn-hunan-county-plan4", "monitoring_type", date(2021, 6, 30), 0),
+    ("cn-hunan-county-plan4", "cn-hunan-county-plan4", "monitoring_type", date(2021, 6, 30), 3),
+    ("cn-liaoning-yingkou", "cn-liaoning-yingkou", None, date(2023, 6, 30), 0),
+    ("cn-liaoning-yingkou", "cn-liaoning-yingkou", None, date(2023, 6, 30), 1),
+    ("cn-guizhou-qianxinan-town-plan7", "cn-guizhou-qianxinan-town-plan7", None, date(2021, 6, 30), 0),
+    ("cn-guizhou-qianxinan-town-plan7", "cn-guizhou-qianxinan-town-plan7", None, date(2021, 6, 30), 1),
+]
+
+
+def _examples() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted((REPO / "examples").glob("*.jsonl")):
+        name = path.stem
+        if not (REPO / "rulesets" / name).exists():
+            name = name.rsplit("-", 1)[0]  # e.g. cn-hunan-county-plan4-elimination → the plan-4 ruleset
+        out.append((path.stem, name))
+    return out
+
+
+def _facts(example: str, ruleset: Any) -> list[Any]:
+    lines = (REPO / "examples" / f"{example}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [parse_facts(json.loads(line), ruleset.subject) for line in lines if line.strip()]
+
+
+def _decisions(example: str, ruleset_name: str) -> list[Any]:
+    """Every example household's decision under every decision of its ruleset, on the three dates it can."""
+    ruleset = povrules.load_ruleset(REPO / "rulesets" / ruleset_name)
+    out = []
+    for facts in _facts(example, ruleset):
+        for name in ruleset.decisions:
+            for as_of in DATES:
+                try:
+                    out.append(povrules.evaluate(facts, ruleset, name, as_of=as_of))
+                except povrules.PovrulesError:
+                    continue  # a ranking decision, or a date the ruleset does not cover
+    return out
+
+
+@pytest.mark.parametrize("example, ruleset_name", _examples())
+def test_a_record_explains_exactly_as_its_decision(example: str, ruleset_name: str) -> None:
+    decisions = _decisions(example, ruleset_name)
+    assert decisions
+    for decision in decisions:
+        record = make_record(decision, version=2)
+        for lang in ("zh", "en"):
+            text = explain(decision, lang)
+            recorded = explain_record(record, lang).split("\n")
+            assert recorded[-1].strip().startswith(("记录", "Record")), recorded[-1]
+            assert "\n".join(recorded[:-1]) == text, f"{decision.facts_id} {decision.decision} {decision.as_of} {lang}"
+
+
+# What a Chinese explanation may show in Latin letters: ids in brackets, and the id of the facts.
+_BRACKETED = re.compile(r"\[[^\]\n]*\]")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_QUOTED = re.compile(r"「[^」\n]*」")  # the policy text quoted as it stands
+_GRADES = frozenset("ABCD")  # housing safety grades: Chinese texts write them so too (D级危房)
+_FILE = re.compile(r"[\w.]+\.txt:\d+(-\d+)?")  # a source's file and line, after its title
+
+
+def _ascii_words(text: str, facts_id: str) -> set[str]:
+    found: set[str] = set()
+    for line in text.split("\n"):
+        line = line.split("解释：")[0]  # a note: its Chinese version is the notes' own business
+        line = _FILE.sub("", _QUOTED.sub("", _BRACKETED.sub("", line.replace(facts_id, ""))))
+        found.update(w for w in _IDENTIFIER.findall(line) if w not in _GRADES)
+    return found
+
+
+@pytest.mark.parametrize("example, ruleset_name", _examples())
+def test_chinese_explanations_show_no_code_or_path(example: str, ruleset_name: str) -> None:
+    offending: dict[str, set[str]] = {}
+    for decision in _decisions(example, ruleset_name):
+        for word in _ascii_words(explain(decision, "zh"), str(decision.facts_id)):
+            offending.setdefault(word, set()).add(f"{decision.facts_id} {decision.decision}")
+    shown = {w: sorted(v)[:2] for w, v in offending.items()}
+    assert not shown, f"ASCII words in Chinese explanations: {shown}"
+
+
+def test_v2_traces_validate_and_render_alone() -> None:
+    validator = jsonschema.Draft202012Validator(trace_schema(2), format_checker=jsonschema.FormatChecker())
+    for decision in _decisions("cn-yunnan-weishan", "cn-yunnan-weishan"):
+        document = json.loads(json.dumps(to_trace(decision, version=2)))  # through JSON: only what a record holds
+        errors = sorted(validator.iter_errors(document), key=str)
+        assert not errors, f"{decision.facts_id}: {errors[0].message} at {list(errors[0].absolute_path)}"
+        assert "\n".join(render(document, "en")) == explain(decision, "en")
+
+
+def _household(**extra: Any) -> Any:
+    return povrules.parse_household({"id": "T1", **extra})
+
+
+def _rule_lines(text: str, rule: str) -> list[str]:
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if f"[{rule}]" in line)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   ")),
+               len(lines))
+    return lines[start:end]
+
+
+def test_structure_is_said_or_short_circuit_and_empty_lists() -> None:
+    ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-yunnan-weishan")
+    household = _facts("cn-yunnan-weishan", ruleset)[1]
+    decision = povrules.evaluate(household, ruleset, "identify_poor_household", as_of=date(2016, 6, 30))
+    zh, en = explain(decision, "zh"), explain(decision, "en")
+    pool = _rule_lines(zh, "registration_pool")
+    assert any("以下各项至少一项成立" in line for line in pool)  # the rule is an "or"
+    assert any("其余1项未检查" in line for line in pool)  # the second alternative was cut short
+    assert any("At least one of these must hold" in line for line in _rule_lines(en, "registration_pool"))
+    vehicles = _rule_lines(zh, "wubulu_motor_vehicle")
+    assert any("为空（没有任何一项）" in line for line in vehicles)  # an empty list is said, not left out
+    members = _rule_lines(zh, "wubulu_public_official")
+    assert any(line.strip().startswith("成员1") for line in members)
+    assert any(line.strip().startswith("成员2") for line in members)
+    trace = to_trace(decision, version=2)
+    official = next(r for r in trace["rules"] if r["id"] == "wubulu_public_official")
+    quant = official["condition"][0]
+    assert quant["op"] == "any" and quant["size"] == len(household.members) == len(quant["elements"])
+
+
+def test_a_negation_is_said() -> None:
+    ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-yunnan-weishan")
+    for decision in _decisions("cn-yunnan-weishan", "cn-yunnan-weishan"):
+        trace = to_trace(decision, version=2)
+        nots = [n for r in trace["rules"] for n in _nodes(r["condition"]) if n.get("op") == "not"]
+        if nots:
+            assert "以下须不成立" in explain(decision, "zh") and "This must not hold" in explain(decision, "en")
+            return
+    pytest.skip(f"no example decision of {ruleset.id} evaluates a 'not'")
+
+
+def _nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for node in nodes:
+        out.append(node)
+        out.extend(_nodes(node.get("items", [])))
+        for element in node.get("elements", []):
+            out.extend(_nodes(element["items"]))
+    return out
+
+
+def test_a_v1_record_still_explains() -> None:
+    ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-hunan-county-plan4")
+    decision = povrules.evaluate(_facts("cn-hunan-county-plan4", ruleset)[0], ruleset, "monitoring_type",
+                                 as_of=date(2021, 6, 30))
+    record = make_record(decision, version=1)
+    assert record["schema"] == "povrules.record.v1" and record["trace"]["schema"] == "povrules.trace.v1"
+    assert "HN-0201" in explain_record(record, "en")
+
+
+def _golden_cases() -> list[tuple[str, str, str, date, int, str]]:
+    out = []
+    for example, ruleset_name, decision, as_of, index in GOLDEN_CASES:
+        ruleset = povrules.load_ruleset(REPO / "rulesets" / ruleset_name)
+        name = decision or next(n for n, spec in ruleset.decisions.items() if spec.kind != "ranking")
+        for lang in ("zh", "en"):
+            out.append((example, ruleset_name, name, as_of, index, lang))
+    return out
+
+
+@pytest.mark.parametrize("example, ruleset_name, decision, as_of, index, lang", _golden_cases())
+def test_golden_explanations(example: str, ruleset_name: str, decision: str, as_of: date, index: int,
+                             lang: str) -> None:
+    ruleset = povrules.load_ruleset(REPO / "rulesets" / ruleset_name)
+    facts = _facts(example, ruleset)[index]
+    text = explain(povrules.evaluate(facts, ruleset, decision, as_of=as_of), lang) + "\n"
+    path = GOLDEN / ruleset_name / f"{facts.id}-{decision}-{as_of}.{lang}.txt"
+    if os.environ.get("POVRULES_REGEN_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, f"{path.name}: see the module docstring to make it again"
