@@ -19,20 +19,18 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
 from povrules.engine import Decision, Plan, evaluate, plan
 from povrules.errors import EvaluationError
 from povrules.facts import FactModel, subject_id
+from povrules.hooks import Hook, View
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
-
-if TYPE_CHECKING:
-    from povrules.html import HTML
 
 _NONE = object()  # a parameter with no value on the date
 
@@ -195,11 +193,9 @@ class Comparison:
             return _frame(rows, ("before", "after", "households"), library)
         return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
 
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The comparison as an HTML view: counts by transition, the households changed and why."""
-        from povrules.html import comparison_html
-
-        return comparison_html(self, lang)
+        return COMPARISON_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -260,16 +256,21 @@ class Sweep:
         ax.legend()
         return ax
 
-    def html(self, lang: str = "zh") -> HTML:
-        from povrules.html import sweep_html
-
-        return sweep_html(self, lang)
+    def html(self, lang: str = "zh") -> View:
+        """The sweep as an HTML view: households per outcome for each value."""
+        return SWEEP_HTML(self, lang)
 
     def _repr_html_(self) -> str:
         return self.html()._repr_html_()
 
     def __repr__(self) -> str:
         return f"<Sweep {self.parameter} over {len(self.values)} values, {self.decision} @ {self.as_of}>"
+
+
+# The HTML views of comparisons and sweeps, which povrules.html provides (see povrules.hooks): the
+# presentation layer reads these objects, so this module cannot import it.
+COMPARISON_HTML: Hook[[Comparison, str], View] = Hook("Comparison.html")
+SWEEP_HTML: Hook[[Sweep, str], View] = Hook("Sweep.html")
 
 
 def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *,

@@ -25,20 +25,19 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from povrules.canonical import canonical_json
 from povrules.errors import EvaluationError, JurisdictionWarning
 from povrules.facts import FactModel, Household, Override, subject_id
+from povrules.hooks import Hook, View
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
 _REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
-
-if TYPE_CHECKING:
-    from povrules.html import HTML
 
 UNDETERMINED = "undetermined"
 NEEDS_DELIBERATION = "needs_deliberation"
@@ -191,28 +190,20 @@ class Decision:
             return self._explained
 
     def trace(self) -> dict[str, Any]:
-        """The ``povrules.trace.v1`` document of this decision."""
-        from povrules.trace import to_trace
-
-        return to_trace(self)
+        """The trace document of this decision (:func:`povrules.trace.to_trace`)."""
+        return TRACE(self)
 
     def to_json(self) -> str:
         """The trace as canonical JSON (sorted keys, decimals as strings): byte-identical for the same inputs."""
-        from povrules.canonical import canonical_json
-
         return canonical_json(self.trace())
 
     def explain(self, lang: str = "zh") -> str:
         """The decision as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
-        from povrules.trace import explain
+        return EXPLAIN(self, lang)
 
-        return explain(self, lang)
-
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace."""
-        from povrules.html import decision_html
-
-        return decision_html(self, lang)
+        return HTML_VIEW(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -220,6 +211,12 @@ class Decision:
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""
         return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts_id}{extra}>"
+
+
+# What a decision offers that the layers above it provide (see povrules.hooks).
+TRACE: Hook[[Decision], dict[str, Any]] = Hook("Decision.trace")
+EXPLAIN: Hook[[Decision, str], str] = Hook("Decision.explain")
+HTML_VIEW: Hook[[Decision, str], View] = Hook("Decision.html")
 
 
 @attrs.frozen
@@ -961,10 +958,12 @@ class Ranking:
         return [e.household for e in self.entries]
 
     def explain(self, lang: str = "zh") -> str:
-        from povrules.trace import explain_ranking
+        """The ranking as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
+        return EXPLAIN_RANKING(self, lang)
 
-        return explain_ranking(self, lang)
 
+
+EXPLAIN_RANKING: Hook[[Ranking, str], str] = Hook("Ranking.explain")
 
 def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
          trace: bool = True) -> Ranking:

@@ -20,13 +20,12 @@ import attrs
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
 from povrules.facts.bodies import BODIES, FORMS, canonical_body
-from povrules.facts.household import MonitoringType
+from povrules.facts.household import ALLOWED, STATUSES, MonitoringType
 from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
-from povrules.lifecycle import ALLOWED, STATUSES
 from povrules.reading import MAX_YAML, ReadError, read_bounded
 from povrules.ruleset.model import (
     RANKED,

@@ -17,11 +17,12 @@ import attrs
 
 from povrules.errors import EvaluationError, Location
 from povrules.facts import SUBJECTS, FactModel
+from povrules.hooks import Hook, View
 from povrules.lang import ast
+from povrules.lang.checker import did_you_mean
 from povrules.lang.types import Type
 
 if TYPE_CHECKING:
-    from povrules.html import HTML
     from povrules.lang.compiler import Fn
 
 
@@ -321,8 +322,6 @@ class Ruleset:
         try:
             return self.decisions[name]
         except KeyError:
-            from povrules.lang.checker import did_you_mean
-
             hint = did_you_mean(name, self.decisions) or "decisions: " + ", ".join(self.decisions)
             raise EvaluationError(f"ruleset {self.id!r} has no decision {name!r} ({hint})") from None
 
@@ -331,37 +330,21 @@ class Ruleset:
     def with_parameter(self, name: str, value: Any, *, from_: date | None = None, note: str | None = None) -> Ruleset:
         """A variant in which parameter ``name`` is ``value`` from ``from_`` on (values it had before that date
         are kept); without ``from_``, throughout."""
-        from povrules.ruleset.variant import parameter_overlay, with_overlay
-
-        known = self.parameters.get(name)
-        overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
-        return with_overlay(self, overlay, f"with_parameter({name!r})")
+        return WITH_PARAMETER(self, name, value, from_, note)
 
     def with_rule(self, rule_id: str, *, add_to: tuple[str, str] | None = None, **fields: Any) -> Ruleset:
         """A variant in which rule ``rule_id`` has the given fields (ruleset syntax: ``when``, ``title``,
         ``outcome`` …), or is a new rule; a new rule names where it goes: ``add_to=(decision, role)``,
         role ``criteria``, ``exceptions`` or ``rows``."""
-        from povrules.ruleset.variant import rule_overlay, with_overlay
-
-        return with_overlay(self, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
+        return WITH_RULE(self, rule_id, add_to, fields)
 
     def without_rule(self, rule_id: str) -> Ruleset:
         """A variant without rule ``rule_id``, taken out of every decision that names it."""
-        from povrules.ruleset.variant import require, with_overlay
-
-        require("rule_id", rule_id, str, "a rule id (text)")
-        return with_overlay(self, {"without": [rule_id]}, f"without_rule({rule_id!r})")
+        return WITHOUT_RULE(self, rule_id)
 
     def with_overlay(self, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
         """A variant described by an overlay: a YAML file (or its mapping) of changes; see docs/what-if.md."""
-        from povrules.ruleset.variant import load_overlay, with_overlay
-
-        if isinstance(overlay, Mapping):
-            return with_overlay(self, overlay, "overlay")
-        if not isinstance(overlay, (str, Path)):
-            raise TypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
-                            f"got {type(overlay).__name__}")
-        return with_overlay(self, *load_overlay(Path(overlay)))
+        return WITH_OVERLAY(self, overlay)
 
     # Pickling: compiled closures cannot be pickled, so a ruleset travels as what it was built from (the
     # resolved definition and the files' lines) and is built again, by the loader's builder, when unpickled.
@@ -373,15 +356,12 @@ class Ruleset:
         """
         if self.definition is None:
             raise TypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
-        from povrules.ruleset.loader import rebuild_ruleset
+        return (REBUILD.function,
+                (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
 
-        return (rebuild_ruleset, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
-
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
-        from povrules.html import ruleset_html
-
-        return ruleset_html(self, lang)
+        return RULESET_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -389,3 +369,13 @@ class Ruleset:
     def __repr__(self) -> str:
         variant = f" variant {self.variant.en!r}" if self.variant is not None else ""
         return f"<Ruleset {self.id} {self.version} {self.digest[:19]}{variant}>"
+
+
+# What a ruleset offers that the modules above it provide (see povrules.hooks): variants
+# (povrules.ruleset.variant), building again when unpickled (the loader) and the HTML view.
+WITH_PARAMETER: Hook[[Ruleset, str, Any, date | None, str | None], Ruleset] = Hook("Ruleset.with_parameter")
+WITH_RULE: Hook[[Ruleset, str, tuple[str, str] | None, Mapping[str, Any]], Ruleset] = Hook("Ruleset.with_rule")
+WITHOUT_RULE: Hook[[Ruleset, str], Ruleset] = Hook("Ruleset.without_rule")
+WITH_OVERLAY: Hook[[Ruleset, str | Path | Mapping[str, Any]], Ruleset] = Hook("Ruleset.with_overlay")
+REBUILD: Hook[..., Ruleset] = Hook("Ruleset.__reduce__")
+RULESET_HTML: Hook[[Ruleset, str], View] = Hook("Ruleset.html")

@@ -103,6 +103,35 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     return attrs.evolve(ruleset, base=base, variant=text)
 
 
+def parameter_variant(base: Ruleset, name: str, value: Any, from_: date | None = None,
+                      note: str | None = None) -> Ruleset:
+    """What :meth:`Ruleset.with_parameter` gives: ``base`` with parameter ``name`` set to ``value``."""
+    known = base.parameters.get(name)
+    overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
+    return with_overlay(base, overlay, f"with_parameter({name!r})")
+
+
+def rule_variant(base: Ruleset, rule_id: str, add_to: tuple[str, str] | None, fields: Mapping[str, Any]) -> Ruleset:
+    """What :meth:`Ruleset.with_rule` gives: ``base`` with rule ``rule_id`` changed or added."""
+    return with_overlay(base, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
+
+
+def without_rule(base: Ruleset, rule_id: str) -> Ruleset:
+    """What :meth:`Ruleset.without_rule` gives: ``base`` without rule ``rule_id``."""
+    require("rule_id", rule_id, str, "a rule id (text)")
+    return with_overlay(base, {"without": [rule_id]}, f"without_rule({rule_id!r})")
+
+
+def overlay_variant(base: Ruleset, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
+    """What :meth:`Ruleset.with_overlay` gives: ``base`` with an overlay's mapping, or its YAML file's, applied."""
+    if isinstance(overlay, Mapping):
+        return with_overlay(base, overlay, "overlay")
+    if not isinstance(overlay, (str, Path)):
+        raise TypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
+                        f"got {type(overlay).__name__}")
+    return with_overlay(base, *load_overlay(Path(overlay)))
+
+
 def _read_through_at(ruleset: Ruleset) -> set[str]:
     """The parameters some expression of ``ruleset`` reads through ``at(p.<name>, <date>)``."""
     trees = [rule.when for rule in ruleset.rules.values()]
