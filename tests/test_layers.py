@@ -331,11 +331,11 @@ def test_the_layer_check_catches_an_import_from_above(tmp_path: Path) -> None:
     assert layer_problems(_tree(tmp_path / "ok", {**base, "engine.py": "from povrules.lang import ast\n"})) == []
     inside_a_function = "def view(d):\n    from povrules.html import decision_html\n    return decision_html(d)\n"
     problems = layer_problems(_tree(tmp_path / "late", {**base, "engine.py": inside_a_function}))
-    assert problems == ["povrules/engine.py:2: povrules.engine (layer engine) imports povrules.html "
-                        "(layer presentation, higher)"]
+    assert problems == [("povrules/engine.py:2: povrules.engine (layer engine) imports povrules.html "
+                         "(layer presentation, higher)")]
     at_import = layer_problems(_tree(tmp_path / "early", {**base, "engine.py": "import povrules.html as h\n"}))
-    assert at_import == ["povrules/engine.py:1: povrules.engine (layer engine) imports povrules.html "
-                         "(layer presentation, higher)"]
+    assert at_import == [("povrules/engine.py:1: povrules.engine (layer engine) imports povrules.html "
+                          "(layer presentation, higher)")]
     relative = layer_problems(_tree(tmp_path / "relative", {**base, "facts/__init__.py": "from ..lang import ast\n"}))
     assert relative and "(layer facts) imports povrules.lang (layer lang, higher)" in relative[0]
     dynamic = "import importlib\nh = importlib.import_module('povrules.html')\n"
