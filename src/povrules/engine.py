@@ -31,7 +31,7 @@ import attrs
 
 from povrules.canonical import canonical_json
 from povrules.errors import EvaluationError, JurisdictionWarning
-from povrules.facts import FactModel, Household, Override, subject_id
+from povrules.facts import FactModel, Household, Override, recorded_overrides, subject_id
 from povrules.hooks import Hook, View
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Unknown
@@ -129,9 +129,14 @@ class Decision:
         return () if self._extra is None else self._extra[3]
 
     @property
+    def subject(self) -> FactModel:
+        """The facts decided on: a ``Household``, ``Village`` or ``County``, as the ruleset's subject is."""
+        return self.facts
+
+    @property
     def household(self) -> Household:
-        """The facts decided on, by the name most decisions know them by (a ``Village`` for a village ruleset)."""
-        # A Village or County too, for their rulesets: this is a name, not a check.
+        """An alias of :attr:`subject`, by the name most decisions know it by: a ``Village`` for a village
+        ruleset (a name, not a check)."""
         return self.facts  # type: ignore[return-value]
 
     @property
@@ -660,11 +665,11 @@ def _kleene_all(values: Iterable[Value]) -> Value:
     return True if unknown is None else unknown
 
 
-def _latest(rule: Rule, household: FactModel | None, as_of: date) -> tuple[Override, ...]:
+def _latest(rule: Rule, subject: FactModel | None, as_of: date) -> tuple[Override, ...]:
     """The latest decisions, on or before ``as_of``, of the bodies the rule names: every record of
     the latest date, in the order recorded. An unknown list of overrides is read as none recorded."""
     found: list[Override] = []
-    for item in getattr(household, "overrides", None) or ():  # villages and counties record none
+    for item in recorded_overrides(subject):
         if item.rule == rule.id and item.body in rule.override_by and item.decided_on <= as_of:
             if not found or item.decided_on > found[0].decided_on:
                 found = [item]
@@ -673,21 +678,21 @@ def _latest(rule: Rule, household: FactModel | None, as_of: date) -> tuple[Overr
     return tuple(found)
 
 
-def _override(rule: Rule, household: FactModel | None, as_of: date) -> Override | None:
+def _override(rule: Rule, subject: FactModel | None, as_of: date) -> Override | None:
     """The decision that stands: the latest (of one date, the last recorded; they agree unless contradicted)."""
-    latest = _latest(rule, household, as_of)
+    latest = _latest(rule, subject, as_of)
     return latest[-1] if latest else None
 
 
 # Eligibility: criteria (all must hold) and defeasible exceptions.
 
 
-def _effect(rule: Rule, household: FactModel | None, as_of: date) -> str:
+def _effect(rule: Rule, subject: FactModel | None, as_of: date) -> str:
     """What an exception does if it holds: fire, await deliberation, stand set aside, or neither
     when the latest decisions contradict one another (identical records do not)."""
     if rule.strength == "hard":
         return "fired"
-    outcomes = {item.outcome for item in _latest(rule, household, as_of)}
+    outcomes = {item.outcome for item in _latest(rule, subject, as_of)}
     if not outcomes:
         return "pending"
     if len(outcomes) > 1:
@@ -786,7 +791,7 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             reasons.append(rule.id)
     exceptions = d._raw[n:]
     given = d._effects
-    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.household, d.as_of)
+    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.subject, d.as_of)
                for rule, value, _ in exceptions if value is not None}
     # Only an exception in effect (hard, or upheld) supersedes lower ones; one awaiting deliberation not yet.
     top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
@@ -796,9 +801,9 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
         contradicting: tuple[Override, ...] = ()
         if rule.strength == "default" and value is not None and given is None:
             if effects[rule.id] == CONTRADICTED:
-                contradicting = _latest(rule, d.household, d.as_of)
+                contradicting = _latest(rule, d.subject, d.as_of)
             else:
-                override = _override(rule, d.household, d.as_of)
+                override = _override(rule, d.subject, d.as_of)
         status = _status(value)
         if value is True:
             effect = effects[rule.id]

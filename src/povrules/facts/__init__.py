@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 from pydantic import ValidationError
@@ -43,25 +43,56 @@ from povrules.facts.household import (
 )
 from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
 
-# Each subject a ruleset can decide about: its model, and the name conditions call it by.
-SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
-    "household": (Household, "hh"),
-    "village": (Village, "village"),
-    "county": (County, "county"),
-}
+
+class Subject(Protocol):
+    """What povrules needs of the facts a ruleset decides about, whichever the subject (a :class:`Household`,
+    :class:`Village` or :class:`County`): their identifier. A subject may also record ``overrides``, the
+    decisions of the bodies rules name (a household does; :func:`recorded_overrides` reads them for any
+    subject, none where a subject records none)."""
+
+    @property
+    def id(self) -> str:
+        """户编号, 村编号 or 县编号."""
+        ...
 
 
-def subject_id(facts: FactModel) -> str:
-    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号."""
-    if isinstance(facts, (Household, Village, County)):
+class SubjectKind(NamedTuple):
+    """One kind of subject a ruleset can decide about: its model, the name conditions call its facts by
+    (``hh.income``), and its name in rulesets (``subject: village``)."""
+
+    model: type[FactModel]
+    root: str
+    name: str
+
+
+# The one registry of subjects, by name; ROOTS gives the same by the name conditions call them by.
+SUBJECTS: dict[str, SubjectKind] = {kind.name: kind for kind in (
+    SubjectKind(Household, "hh", "household"),
+    SubjectKind(Village, "village", "village"),
+    SubjectKind(County, "county", "county"),
+)}
+ROOTS: dict[str, SubjectKind] = {kind.root: kind for kind in SUBJECTS.values()}
+MODELS: tuple[type[Household | Village | County], ...] = (Household, Village, County)  # the subjects' models
+
+
+def recorded_overrides(subject: Subject | FactModel | None) -> tuple[Override, ...]:
+    """The decisions recorded on the subject by the bodies its rules name: none when it records none
+    (villages, counties), the list is unknown, or there is no subject."""
+    overrides: tuple[Override, ...] | None = getattr(subject, "overrides", None)
+    return overrides or ()
+
+
+def subject_id(facts: Subject | FactModel) -> str:
+    """The identifier of a subject's facts (:attr:`Subject.id`): its 户编号, 村编号 or 县编号."""
+    if isinstance(facts, MODELS):
         return facts.id
     raise TypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
 
 __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
-    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome", "SUBJECTS",
-    "subject_id",
+    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome",
+    "ROOTS", "SUBJECTS", "Subject", "SubjectKind", "recorded_overrides", "subject_id",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]

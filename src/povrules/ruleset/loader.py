@@ -300,8 +300,9 @@ class RulesetBuilder:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
         parameters = self.build_parameters()
         self.parameters = parameters
-        model, self.root = SUBJECTS[subject]
-        self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
+        kind = SUBJECTS[subject]
+        self.root = kind.root
+        self.scope = Scope(record_of(kind.model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
         rules = self._rules()
         decisions = self._decisions(rules)

@@ -274,12 +274,12 @@ class Ruleset:
     @property
     def facts_type(self) -> type[FactModel]:
         """The model of the facts this ruleset decides on (``Household``, ``Village``, ``County``)."""
-        return SUBJECTS[self.subject][0]
+        return SUBJECTS[self.subject].model
 
     @property
     def root(self) -> str:
         """What conditions call the subject's facts (``hh``, ``village``, ``county``)."""
-        return SUBJECTS[self.subject][1]
+        return SUBJECTS[self.subject].root
 
     def in_force(self, day: date) -> tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]:
         """The parameters in force on ``day``: dated values, bare values (what conditions read),
