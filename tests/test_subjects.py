@@ -148,7 +148,7 @@ def test_one_registry_names_each_subject_its_model_and_root(village_rs, county_r
 
     assert {name: (kind.model, kind.root) for name, kind in SUBJECTS.items()} == {
         "household": (Household, "hh"), "village": (povrules.Village, "village"), "county": (povrules.County, "county")}
-    assert {root: kind.name for root, kind in ROOTS.items()} == {"hh": "household", "village": "village", "county": "county"}
+    assert ROOTS == {"hh": "household", "village": "village", "county": "county"}
     for ruleset in (village_rs, county_rs):
         kind = SUBJECTS[ruleset.subject]
         assert (ruleset.facts_type, ruleset.root) == (kind.model, kind.root)

@@ -160,12 +160,13 @@ def canonical_bytes(doc: Any, *, floats: bool = True) -> bytes:
         raise CanonicalError(f"text that is not valid Unicode ({exc.reason}: {text[exc.start:exc.end]!r})") from None
 
 
-def sha256_digest(doc: Any) -> str:
-    """``"sha256:"`` and the hex sha256 of the document's :func:`canonical_bytes`.
+def sha256_digest(doc: Any, *, floats: bool = True) -> str:
+    """``"sha256:"`` and the hex sha256 of the document's :func:`canonical_bytes` (``floats`` as there): the
+    one digest povrules gives documents (rulesets' definitions, facts, records, log markers).
 
     Raises :class:`CanonicalError` as :func:`canonical_bytes` does.
     """
-    return "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(doc, floats=floats)).hexdigest()
 
 
 def facts_json(facts: BaseModel) -> dict[str, Any]:
@@ -175,7 +176,7 @@ def facts_json(facts: BaseModel) -> dict[str, Any]:
 
 def facts_digest(facts: BaseModel) -> str:
     """sha256 of the facts' canonical JSON (unknown facts left out), as records and traces give it."""
-    return "sha256:" + hashlib.sha256(canonical_bytes(facts_json(facts), floats=False)).hexdigest()  # no floats in facts
+    return sha256_digest(facts_json(facts), floats=False)  # no floats in facts
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})

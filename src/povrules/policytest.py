@@ -33,10 +33,10 @@ from povrules.errors import EvaluationError, FactsError, Location, RulesetError
 from povrules.facts import FactModel, Household, parse_facts
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
-from povrules.reading import MAX_SOURCE, MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_SOURCE, MAX_YAML, NotUtf8, ReadError, read_bounded, read_text
 from povrules.ruleset import Ruleset, load_ruleset
 from povrules.ruleset.model import Citation, DecisionSpec, Text
-from povrules.ruleset.yaml import YList, YMap, load_yaml
+from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 __all__ = [
     "EQUIVALENTS_FILE", "CaseResult", "Expectations", "PolicyCase", "case_citation_problems", "load_policy_file",
@@ -314,14 +314,11 @@ class _FileLoader:
 
     def load(self) -> list[PolicyCase]:
         try:
-            data = read_bounded(self.path, limit=MAX_YAML, what="a policy test file", name=self.file)
+            text = read_text(self.path, limit=MAX_YAML, what="a policy test file", name=self.file)
+        except NotUtf8 as exc:
+            raise not_utf8(exc) from None
         except ReadError as exc:
             raise RulesetError(str(exc)) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where = Location(self.file, data.count(b"\n", 0, exc.start) + 1, 1)
-            raise self.fail(f"not UTF-8 text (byte {exc.start})", where, "save the file as UTF-8") from None
         doc = load_yaml(text, self.file)
         if not isinstance(doc, YMap):
             raise self.fail("a policy test file is a mapping with 'cases' (and optionally ruleset, decision, "

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
 
-from povrules.canonical import canonical_bytes, canonical_json, facts_json
+from povrules.canonical import canonical_bytes, canonical_json, facts_json, sha256_digest
 from povrules.errors import FactsError, PovrulesError
 from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
 from povrules.reading import ReadError, check_json_depth
@@ -264,16 +264,12 @@ def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel 
 # Making and checking records
 
 
-def _sha256(document: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_bytes(document)).hexdigest()
-
-
 def record_digest(record: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of the record without its ``digest`` field.
 
     Raises :class:`povrules.canonical.CanonicalError` for a record that has no canonical JSON.
     """
-    return _sha256({k: v for k, v in record.items() if k != "digest"})
+    return sha256_digest({k: v for k, v in record.items() if k != "digest"})
 
 
 FactsMode = Literal["embed", "digest"]
@@ -441,7 +437,7 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
     if held is None and facts is not None:
         held = _given_facts(facts, record["ruleset"].get("subject"))
     if held is not None:
-        computed_facts = _sha256(held)
+        computed_facts = sha256_digest(held)
         if record["facts_digest"] != computed_facts:
             problems.append(f"facts_digest: recorded {record['facts_digest']} but "
                             + ("facts give" if "facts" in record else "the facts given give")

@@ -57,21 +57,21 @@ class Subject(Protocol):
 
 
 class SubjectKind(NamedTuple):
-    """One kind of subject a ruleset can decide about: its model, the name conditions call its facts by
-    (``hh.income``), and its name in rulesets (``subject: village``)."""
+    """One kind of subject a ruleset can decide about: its model, and the name conditions call its facts by
+    (``hh.income``). A pair, as the registry's entries always were (``model, root = SUBJECTS[name]``)."""
 
     model: type[FactModel]
     root: str
-    name: str
 
 
-# The one registry of subjects, by name; ROOTS gives the same by the name conditions call them by.
-SUBJECTS: dict[str, SubjectKind] = {kind.name: kind for kind in (
-    SubjectKind(Household, "hh", "household"),
-    SubjectKind(Village, "village", "village"),
-    SubjectKind(County, "county", "county"),
-)}
-ROOTS: dict[str, SubjectKind] = {kind.root: kind for kind in SUBJECTS.values()}
+# The one registry of subjects, by their name in rulesets (``subject: village``); ROOTS names the subject
+# each root stands for (``hh``: household), for conditions that name the wrong one.
+SUBJECTS: dict[str, SubjectKind] = {
+    "household": SubjectKind(Household, "hh"),
+    "village": SubjectKind(Village, "village"),
+    "county": SubjectKind(County, "county"),
+}
+ROOTS: dict[str, str] = {kind.root: name for name, kind in SUBJECTS.items()}
 MODELS: tuple[type[Household | Village | County], ...] = (Household, Village, County)  # the subjects' models
 
 

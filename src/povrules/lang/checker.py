@@ -47,8 +47,7 @@ class CheckProblem(Exception):
 
 def _subject_name(root: str) -> str:
     """The subject conditions call ``root`` (``hh``: household), or ``root`` itself if it names none."""
-    kind = ROOTS.get(root)
-    return kind.name if kind is not None else root
+    return ROOTS.get(root, root)
 
 
 @attrs.frozen

@@ -36,10 +36,10 @@ import yaml
 from povrules.errors import Location, RulesetError
 from povrules.lang.ast import parameter_reads
 from povrules.lang.checker import did_you_mean
-from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_YAML, NotUtf8, ReadError, read_text
 from povrules.ruleset.loader import RulesetBuilder, definition_digest
 from povrules.ruleset.model import Ruleset, Text
-from povrules.ruleset.yaml import YList, YMap, load_yaml
+from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 OVERLAY_KEYS = ("variant", "parameters", "derived", "rules", "decisions", "without")
 PARAMETER_KEYS = frozenset({"title", "unit", "type", "values", "note", "set"})
@@ -55,9 +55,9 @@ def load_overlay(path: Path) -> tuple[YMap, str, list[str]]:
     if not path.exists():
         raise RulesetError(f"no overlay file at {shown}")
     try:
-        text = read_bounded(path, limit=MAX_YAML, what="an overlay", name=shown).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
+        text = read_text(path, limit=MAX_YAML, what="an overlay", name=shown)
+    except NotUtf8 as exc:
+        raise not_utf8(exc) from None
     except ReadError as exc:
         raise RulesetError(str(exc)) from None
     doc = load_yaml(text, shown)
