@@ -18,7 +18,6 @@ can before any case runs, and every problem is a
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +29,7 @@ import attrs
 from povrules.citations import quote_found, source_path
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
-from povrules.facts import FactModel, Household, parse_facts
+from povrules.facts import FactModel, Household, format_path, parse_facts, parse_path
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.reading import MAX_SOURCE, MAX_YAML, NotUtf8, ReadError, read_bounded, read_text
@@ -202,24 +201,6 @@ def _ruleset_at(path: Path) -> Ruleset:
 
 
 # Set paths: dotted names, with [n] for list items
-
-_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*")
-_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-
-
-def _parse_path(text: str) -> list[str | int] | None:
-    """``members[0].age`` → ``["members", 0, "age"]``; None if it is not a path."""
-    if not _PATH.fullmatch(text):
-        return None
-    return [name if name else int(index) for name, index in _STEP.findall(text)]
-
-
-def _show_path(steps: Sequence[str | int]) -> str:
-    out = ""
-    for step in steps:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
-
 
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
@@ -612,14 +593,14 @@ class _FileLoader:
             raise self.fail(f"'set' of {what} maps dotted paths to values (members[0].age: 70)", entry.at("set"))
         for text, value in changes.items():
             where = changes.at(text)
-            steps = _parse_path(text)
+            steps = parse_path(text)
             if steps is None:
                 raise self.fail(f"{text!r} is not a path: names joined by dots, with [n] for list items "
                                 "(income.per_capita_net, members[0].age)", where)
             container: Any = facts
             for depth, step in enumerate(steps):
                 last = depth == len(steps) - 1
-                here = _show_path(steps[:depth]) or "the facts"
+                here = format_path(steps[:depth]) or "the facts"
                 if isinstance(step, str):
                     if not isinstance(container, dict):
                         raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
@@ -645,7 +626,7 @@ class _FileLoader:
                         if container[step] is None:
                             container[step] = [] if isinstance(steps[depth + 1], int) else {}
                         container = container[step]
-            path = _show_path(steps)
+            path = format_path(steps)
             _forget(places, path)
             places[path] = where
             _record(places, path, value)

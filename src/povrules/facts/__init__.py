@@ -41,6 +41,7 @@ from povrules.facts.household import (
     Registration,
     Vehicle,
 )
+from povrules.facts.paths import format_path, parse_path
 from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
 
 
@@ -92,22 +93,17 @@ __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
     "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome",
-    "ROOTS", "SUBJECTS", "Subject", "SubjectKind", "recorded_overrides", "subject_id",
+    "ROOTS", "SUBJECTS", "Subject", "SubjectKind", "recorded_overrides", "subject_id", "format_path", "parse_path",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]
 
 
-def _path(loc: tuple[int | str, ...], whole: str) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith(("Judged", "function-")):
-            continue  # pydantic's internal step names, not part of the user's path
-        else:
-            out += f".{part}" if out else part
-    return out or whole
+def _error_path(loc: tuple[int | str, ...], whole: str) -> str:
+    """The fact path of a pydantic error's location, without pydantic's internal step names; ``whole``
+    for the facts as a whole."""
+    steps = [part for part in loc if isinstance(part, int) or not part.startswith(("Judged", "function-"))]
+    return format_path(steps) or whole
 
 
 def _given(value: Any) -> str:
@@ -140,7 +136,7 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
         else:
             expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
         given = None if kind == "missing" else _given(item.get("input"))
-        problems.append(FactProblem(_path(item["loc"], f"({subject})"), expected, given))
+        problems.append(FactProblem(_error_path(item["loc"], f"({subject})"), expected, given))
     return problems
 
 
