@@ -325,16 +325,9 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (a.__class__ is Unknown and b.__class__ is Unknown and a.missing == b.missing)
 
 
-def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
-    """The derived facts an expression uses, directly or through other derived facts."""
-    found: set[str] = set()
-    todo = [expr]
-    while todo:
-        for node in ast.walk(todo.pop()):
-            if isinstance(node, ast.DerivedRef) and node.name not in found:
-                found.add(node.name)
-                todo.append(ruleset.derived[node.name].expr)
-    return found
+def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> list[str]:
+    """The derived facts an expression uses, directly or through other derived facts' expressions."""
+    return ast.derived_reads(expr, lambda name: (ruleset.derived[name].expr,))
 
 
 def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:

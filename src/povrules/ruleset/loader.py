@@ -480,19 +480,22 @@ class RulesetBuilder:
                                    f"{name}.requires[{i}]"))
         return tuple(out)
 
-    def _parameters_used(self, node: ast.Expr, seen: set[str] | None = None, dated: bool = False) -> set[str]:
+    def _parameters_used(self, node: ast.Expr, dated: bool = False) -> set[str]:
         """The parameters an expression reads, following derived facts (and their requirements): on the
         evaluation date, or with ``dated`` those read only through ``at()`` somewhere."""
-        seen = set() if seen is None else seen
-        on_as_of, through_at = ast.parameter_reads(node)
-        names = set(through_at if dated else on_as_of)
-        for n in ast.walk(node):
-            if isinstance(n, ast.DerivedRef) and n.name not in seen:
-                seen.add(n.name)
-                derived = self.derived_nodes[n.name]
-                for sub in (derived.expr, *(r.expr for r in derived.requires)):
-                    names |= self._parameters_used(sub, seen, dated)
+        trees: list[ast.Node] = [node]
+        for name in ast.derived_reads(node, self._derived_trees):
+            trees.extend(self._derived_trees(name))
+        names: set[str] = set()
+        for tree in trees:
+            on_as_of, through_at = ast.parameter_reads(tree)
+            names |= through_at if dated else on_as_of
         return names
+
+    def _derived_trees(self, name: str) -> tuple[ast.Expr, ...]:
+        """A derived fact's expression and its requirements' conditions: what reading it reads."""
+        derived = self.derived_nodes[name]
+        return (derived.expr, *(r.expr for r in derived.requires))
 
     def _rules(self) -> dict[str, Rule]:
         out = {}
