@@ -230,7 +230,7 @@ class Sweep:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per value: the value, households per outcome, and how many changed from the baseline."""
-        return [{self.parameter: _plain(value), **counts, "changed": c.changed}
+        return [{self.parameter: _cell_value(value), **counts, "changed": c.changed}
                 for value, counts, c in zip(self.values, self.counts(), self.comparisons)]
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
@@ -558,7 +558,7 @@ def _describe_combines(rule: Rule) -> str:
     return f"strength {rule.strength}, outcome {rule.outcome}, level {rule.level}"
 
 
-def _plain(value: Any) -> Any:
+def _cell_value(value: Any) -> Any:
     """A parameter value for a table cell: numbers stay numbers."""
     if hasattr(value, "as_tuple"):  # Decimal
         return int(value) if value == value.to_integral_value() else float(value)

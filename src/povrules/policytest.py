@@ -34,7 +34,7 @@ from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.reading import MAX_SOURCE, MAX_YAML, NotUtf8, ReadError, read_bounded, read_text
 from povrules.ruleset import Ruleset, load_ruleset
-from povrules.ruleset.model import Citation, DecisionSpec, Text
+from povrules.ruleset.model import Citation, DecisionSpec, Text, file_lines
 from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 __all__ = [
@@ -113,7 +113,8 @@ class PolicyCase:
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        """``file:line`` of the case."""
+        return file_lines(self.file, self.line)
 
 
 @attrs.frozen(eq=False)
@@ -221,12 +222,12 @@ def _kind(value: Any) -> str:
 # Facts, composed with the place each value was written
 
 
-def _plain(value: Any) -> Any:
+def _unlocated(value: Any) -> Any:
     """Located YAML values → plain dicts and lists (a copy: templates are never changed)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: _unlocated(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_unlocated(item) for item in value]
     return value
 
 
@@ -560,7 +561,7 @@ class _FileLoader:
             given = entry["facts"]
             if not isinstance(given, YMap):
                 raise self.fail(f"'facts' of {what} must be a mapping of facts", entry.at("facts"))
-            facts, origin = _plain(given), entry.at("facts")
+            facts, origin = _unlocated(given), entry.at("facts")
             _record(places, "", given)
         elif "base" in entry:
             base = entry["base"]
@@ -569,7 +570,7 @@ class _FileLoader:
                                 entry.at("base"),
                                 (did_you_mean(base, self.bases) if isinstance(base, str) else None)
                                 or ("bases: " + ", ".join(self.bases) if self.bases else "the file has no 'bases'"))
-            facts, origin = _plain(self.bases[base]), entry.at("base")
+            facts, origin = _unlocated(self.bases[base]), entry.at("base")
             _record(places, "", self.bases[base])
         else:
             facts, origin = {}, fallback
@@ -606,7 +607,7 @@ class _FileLoader:
                         raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
                                         f"not an object, so it has no field {step!r}", where)
                     if last:
-                        container[step] = _plain(value)
+                        container[step] = _unlocated(value)
                     else:
                         if container.get(step) is None:  # a missing parent is created
                             container[step] = [] if isinstance(steps[depth + 1], int) else {}
@@ -621,7 +622,7 @@ class _FileLoader:
                     if step == len(container):
                         container.append(None)
                     if last:
-                        container[step] = _plain(value)
+                        container[step] = _unlocated(value)
                     else:
                         if container[step] is None:
                             container[step] = [] if isinstance(steps[depth + 1], int) else {}

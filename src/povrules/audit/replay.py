@@ -257,9 +257,9 @@ class Divergence:
             given = value.get("result")
             result = _RESULT["zh" if lang == "zh" else "en"].get(given, given) if isinstance(given, str) else given
             if "op" in value:
-                shown = f"{_plain(value.get('left'))} {value['op']} {_plain(value.get('right'))}"
+                shown = f"{_shown_value(value.get('left'))} {value['op']} {_shown_value(value.get('right'))}"
             else:
-                shown = _plain(value.get("value"))
+                shown = _shown_value(value.get("value"))
             return f"{shown} → {result}"
         if value is None:
             return "（无）" if lang == "zh" else "(none)"
@@ -270,7 +270,8 @@ _RESULT = {"en": {"true": "holds", "false": "does not hold", "unknown": "unknown
            "zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"}}
 
 
-def _plain(value: Any) -> str:
+def _shown_value(value: Any) -> str:
+    """An operand's value as a report shows it: text as it is, anything else as its JSON."""
     return value if isinstance(value, str) else record_json(value)
 
 

@@ -57,6 +57,12 @@ class Source:
     title: str
 
 
+def file_lines(file: str, line: int, end_line: int | None = None) -> str:
+    """``002.txt:293``, or ``002.txt:293-295`` for several lines: how every view and error writes the place
+    of lines in a file (citations of rulesets, traces' ``cite`` entries, policy test cases)."""
+    return f"{file}:{line}" if end_line in (None, line) else f"{file}:{line}-{end_line}"
+
+
 @attrs.frozen
 class Citation:
     """Where a rule or a parameter value comes from: file, lines, and the quoted clause."""
@@ -66,9 +72,12 @@ class Citation:
     end_line: int
     quote: str
 
+    def where(self) -> str:
+        """``file:line`` or ``file:line-end_line``: the lines cited (see :func:`file_lines`)."""
+        return file_lines(self.file, self.line, self.end_line)
+
     def __str__(self) -> str:
-        lines = str(self.line) if self.end_line == self.line else f"{self.line}-{self.end_line}"
-        return f"{self.file}:{lines}"
+        return self.where()
 
 
 @attrs.frozen
