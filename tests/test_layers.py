@@ -167,13 +167,13 @@ LAYERS = (
     ("base", ("povrules._version", "povrules.errors", "povrules.hooks", "povrules.canonical", "povrules.reading",
               "povrules.processes")),
     ("facts", ("povrules.facts",)),
-    ("lang", ("povrules.lang", "povrules.wording", "povrules.sources")),  # the language and its words
-    ("ruleset", ("povrules.ruleset",)),
+    ("lang", ("povrules.lang", "povrules.wording")),  # the language, and the words of facts and explanations
+    ("ruleset", ("povrules.ruleset", "povrules.sources", "povrules.citations")),  # and the policy texts cited
     ("engine", ("povrules.engine",)),
     ("trace", ("povrules.trace",)),  # the trace document
     ("presentation", ("povrules.text", "povrules.html")),
     ("tools", ("povrules.compare", "povrules.audit", "povrules.lifecycle", "povrules.mutate", "povrules.policytest",
-               "povrules.batch", "povrules.columnar", "povrules.caseload", "povrules.citations", "povrules.spark",
+               "povrules.batch", "povrules.columnar", "povrules.caseload", "povrules.spark",
                "povrules.synth")),
     ("cli", ("povrules.cli",)),
     ("package", ("povrules",)),  # the public API: imports every layer and fills the hooks

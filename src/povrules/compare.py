@@ -31,6 +31,7 @@ from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
+from povrules.wording import check_lang, phrase
 
 _NONE = object()  # a parameter with no value on the date
 
@@ -51,19 +52,19 @@ class Cause:
 
     def describe(self, lang: str = "en") -> str:
         """The cause in words, in ``"zh"`` or ``"en"``."""
-        zh = lang == "zh"
+        check_lang(lang)
         if self.kind == "parameter":
-            old = "无" if zh and self.old is None else ("none" if self.old is None else self.old)
-            new = "无" if zh and self.new is None else ("none" if self.new is None else self.new)
-            return f"{'参数' if zh else 'parameter'} {self.name}: {old} → {new}"
+            old = phrase("none_value", lang) if self.old is None else self.old
+            new = phrase("none_value", lang) if self.new is None else self.new
+            return phrase("cause.parameter", lang, name=self.name, old=old, new=new)
         if self.kind == "decision":
-            return f"决定 {self.name} 的组合方式改变" if zh else f"decision {self.name}: how it combines its rules changed"
-        word = {"rule": ("规则", "rule"), "derived": ("派生事实", "derived fact")}[self.kind][0 if zh else 1]
+            return phrase("cause.decision", lang, name=self.name)
+        word = phrase(f"cause.{self.kind}", lang)
         if self.old is None:
-            return f"{word} {self.name} {'新增' if zh else 'added'}"
+            return phrase("cause.added", lang, word=word, name=self.name)
         if self.new is None:
-            return f"{word} {self.name} {'去掉' if zh else 'removed'}"
-        return f"{word} {self.name} {'修改' if zh else 'changed'}: {self.old} → {self.new}"
+            return phrase("cause.removed", lang, word=word, name=self.name)
+        return phrase("cause.changed", lang, word=word, name=self.name, old=self.old, new=self.new)
 
     def __str__(self) -> str:
         return self.describe("en")
@@ -144,7 +145,12 @@ class Comparison:
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
-        """An outcome in words, from the variant's labels (or the baseline's)."""
+        """An outcome in words, from the variant's labels (or the baseline's).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         for ruleset in (self.variant, self.baseline):
             spec = ruleset.decisions.get(self.decision)
             if spec is not None and outcome in spec.labels:
@@ -168,16 +174,15 @@ class Comparison:
 
     def summary(self, lang: str = "en") -> str:
         """The comparison in a few lines of text."""
-        zh = lang == "zh"
+        check_lang(lang)
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
         lines = [f"{self.decision} @ {self.as_of}: {name}",
-                 (f"{self.total} 户中 {self.changed} 户结果改变" if zh
-                  else f"{self.changed} of {self.total} households change outcome")]
+                 phrase("comparison.changed", lang, total=self.total, changed=self.changed)]
         for (before, after), n in self.transitions().items():
             lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}: {n}")
         causes = self.by_cause(lang)
         if causes:
-            lines.append("原因：" if zh else "because of:")
+            lines.append(phrase("comparison.causes", lang))
             lines.extend(f"  {cause}: {n}" for cause, n in causes.items())
         return "\n".join(lines)
 
@@ -251,7 +256,7 @@ class Sweep:
             label = spec.label(outcome, lang) if spec else outcome
             ax.plot(xs, [row.get(outcome, 0) for row in counts], marker="o", label=label)
         ax.set_xlabel(self.parameter)
-        ax.set_ylabel("户数" if lang == "zh" else "households")
+        ax.set_ylabel(phrase("households", lang))
         ax.set_title(f"{self.decision} @ {self.as_of}")
         ax.legend()
         return ax

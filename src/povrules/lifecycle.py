@@ -23,6 +23,7 @@ from povrules.engine import CONFLICT, NEEDS_DELIBERATION, UNDETERMINED, Decision
 from povrules.errors import EvaluationError
 from povrules.facts import Household, Monitoring
 from povrules.facts.household import ALLOWED, STATUSES
+from povrules.wording import phrase
 
 __all__ = ["ALLOWED", "ENTRY_DATE", "STATUSES", "Transition", "TransitionRefused", "status_of", "transition"]
 
@@ -52,9 +53,8 @@ class Transition:
         return self.before != self.after
 
     def explain(self, lang: str = "zh") -> str:
-        move = f"{self.before} → {self.after}" if self.changed else (
-            f"{self.before}（不变）" if lang == "zh" else f"{self.before} (unchanged)")
-        head = "监测状态" if lang == "zh" else "Monitoring status"
+        move = f"{self.before} → {self.after}" if self.changed else phrase("unchanged", lang, status=self.before)
+        head = phrase("monitoring_status", lang)
         return f"{head}: {move}\n{self.decision.explain(lang)}"
 
 

@@ -43,6 +43,7 @@ from povrules.facts.household import (
 )
 from povrules.facts.paths import format_path, parse_path
 from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
+from povrules.facts.titles import TitledJsonSchema
 
 
 class Subject(Protocol):
@@ -261,8 +262,8 @@ def parse_household(data: str | bytes | dict[str, Any], source: str | None = Non
 
 
 def facts_schema(subject: str = "household") -> dict[str, Any]:
-    """The JSON Schema of a subject's facts, for app developers."""
-    schema = SUBJECTS[subject][0].model_json_schema()
+    """The JSON Schema of a subject's facts, for app developers: each enumerated value titled in ``x-titles``."""
+    schema = SUBJECTS[subject][0].model_json_schema(schema_generator=TitledJsonSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"povrules.{subject}.v1"
     return schema

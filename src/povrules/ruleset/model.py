@@ -21,6 +21,7 @@ from povrules.hooks import Hook, View
 from povrules.lang import ast
 from povrules.lang.checker import did_you_mean
 from povrules.lang.types import Type
+from povrules.wording import check_lang
 
 if TYPE_CHECKING:
     from povrules.lang.compiler import Fn
@@ -45,7 +46,7 @@ class Text:
     en: str
 
     def __call__(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        return self.zh if check_lang(lang) == "zh" else self.en
 
 
 @attrs.frozen
@@ -221,7 +222,12 @@ class DecisionSpec:
     location: Location | None = None
 
     def label(self, outcome: str, lang: str) -> str:
-        """An outcome in words, if the ruleset gave it a title."""
+        """An outcome in words, if the ruleset gave it a title (else the outcome as it is).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         text = self.labels.get(outcome)
         return text(lang) if text else outcome
 
