@@ -16,6 +16,10 @@ decision, which :func:`evaluate`, :func:`evaluate_many`, :func:`evaluate_iter`,
 :func:`rank` and :mod:`povrules.compare` all run. It can also evaluate a subject's
 rules without combining them (:meth:`Plan.rule_values`) and combine rule values
 obtained elsewhere (:meth:`Plan.combine`), which is what a what-if comparison needs.
+
+This module imports nothing above it: a decision's trace document, explanation and HTML
+view are made by the trace, text and HTML layers, which fill the hooks :data:`TRACE`,
+:data:`EXPLAIN`, :data:`HTML_VIEW` and :data:`EXPLAIN_RANKING` (see :mod:`povrules.hooks`).
 """
 
 from __future__ import annotations

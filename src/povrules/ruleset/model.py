@@ -3,6 +3,10 @@
 A ruleset holds sources, dated parameters, derived facts, rules and decision
 specifications. Loading checks every expression against the fact schema and
 compiles it once; evaluating never re-reads text.
+
+A ruleset's variants (``with_parameter`` …), its rebuilding when unpickled and its HTML view
+are done by modules above this one (the variant module, the loader, the HTML view), through
+the hooks at the end of this module (see :mod:`povrules.hooks`).
 """
 
 from __future__ import annotations
