@@ -303,3 +303,22 @@ def test_log_batch_on_a_full_disk_leaves_the_log_as_it_was(capsys: pytest.Captur
                          "-o", str(tmp_path / "records.jsonl"))
     assert code == 2 and one_line(err) and "No space left on device" in err
     assert log.read_bytes() == before and verify_log(log).ok and not (tmp_path / "records.jsonl").exists()
+
+
+def test_one_reader_places_text_that_is_not_utf8_at_its_line_and_column(tmp_path):
+    from povrules.policytest import load_policy_file
+    from povrules.reading import NotUtf8, read_text
+
+    bad = "cases:\n  - 名称: ok\n".encode() + "  - note: 编码\n".encode("gbk")
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(bad)
+    with pytest.raises(NotUtf8) as info:
+        read_text(path, limit=1 << 20, what="a test")
+    assert (info.value.line, info.value.column, info.value.byte) == (3, len("  - note: ") + 1, bad.index(b"  - note") + 10)
+    assert isinstance(info.value, ReadError) and str(info.value).endswith(f"not UTF-8 text (byte {info.value.byte})")
+    # Every YAML file povrules reads reports it alike: ruleset, overlay, policy test file.
+    for read in (load_ruleset, load_overlay, load_policy_file):
+        with pytest.raises(RulesetError) as caught:
+            read(path)
+        assert (caught.value.location.line, caught.value.location.column) == (3, 11), read
+        assert caught.value.hint == "save the file as UTF-8"

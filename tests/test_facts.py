@@ -327,3 +327,19 @@ def test_authoring_guide_lists_exactly_the_judged_facts_of_the_model():
     section = text.split("The fact model holds these judged facts:", 1)[1].split("\nA new qualifier", 1)[0]
     listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("- `")}
     assert listed == judged(record_of(povrules.Household), "")
+
+
+@pytest.mark.parametrize(("text", "steps"), [
+    ("members[0].age", ["members", 0, "age"]), ("hh", ["hh"]), ("a.b[10][2].c", ["a", "b", 10, 2, "c"])])
+def test_a_fact_path_is_written_and_read_back_one_way(text, steps):
+    from povrules.facts import format_path, parse_path
+
+    assert parse_path(text) == steps and format_path(steps) == text
+
+
+@pytest.mark.parametrize("text", ["", "members[x]", ".age", "a..b", "len(hh.members)", "0a"])
+def test_text_that_is_not_a_fact_path_is_refused(text):
+    from povrules.facts import format_path, parse_path
+
+    assert parse_path(text) is None
+    assert format_path([]) == ""

@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 import povrules
+from povrules.facts import Judged
+from povrules.lang.types import BOOL, INT, is_judged, record_of
 from povrules.trace import leaf_conditions, trace_schema
 
 ROOT = Path(__file__).resolve().parents[1] / "rulesets"
@@ -137,3 +141,54 @@ def test_invalid_village_facts_are_named_as_a_village_s() -> None:
     assert "invalid village facts: households:" in str(caught.value) and caught.value.subject == "village"
     with pytest.raises(povrules.FactsError, match="invalid household facts"):
         povrules.parse_facts({"id": "h", "members": []})
+
+
+def test_one_registry_names_each_subject_its_model_and_root(village_rs, county_rs):
+    from povrules.facts import ROOTS, SUBJECTS, Household
+
+    assert {name: (kind.model, kind.root) for name, kind in SUBJECTS.items()} == {
+        "household": (Household, "hh"), "village": (povrules.Village, "village"), "county": (povrules.County, "county")}
+    assert ROOTS == {"hh": "household", "village": "village", "county": "county"}
+    for ruleset in (village_rs, county_rs):
+        kind = SUBJECTS[ruleset.subject]
+        assert (ruleset.facts_type, ruleset.root) == (kind.model, kind.root)
+
+
+def test_a_decision_names_its_subject_neutrally(village_rs):
+    facts = village()
+    decision = povrules.evaluate(facts, village_rs, "one_higher", as_of=AS_OF)
+    assert decision.subject is facts and decision.household is facts  # household: an alias kept for households
+    assert decision.facts_id == "新村"
+
+
+def test_overrides_are_read_through_the_subject():
+    from povrules.facts import recorded_overrides
+
+    assert recorded_overrides(village()) == () and recorded_overrides(None) == ()
+    household = povrules.parse_household({"id": "h", "overrides": [
+        {"rule": "r", "body": "村两委", "outcome": "upheld", "decided_on": "2016-01-01"}]})
+    assert [o.rule for o in recorded_overrides(household)] == ["r"]
+
+
+class _Scored(BaseModel):  # judged by its own say-so: the language does not know facts.Judged
+    JUDGED: ClassVar[bool] = True
+    value: int
+    on: date
+
+
+class _Plain(BaseModel):
+    value: bool
+
+
+class _Facts(BaseModel):
+    stable: Judged[bool]
+    scored: _Scored
+    plain: _Plain
+
+
+def test_the_language_knows_judged_facts_by_what_the_model_says():
+    assert is_judged(Judged[bool]) and is_judged(_Scored) and not is_judged(_Plain)
+    fields = record_of(_Facts).fields
+    assert (fields["stable"].judged, fields["stable"].type) == (True, BOOL)
+    assert (fields["scored"].judged, fields["scored"].type) == (True, INT)
+    assert fields["plain"].judged is False

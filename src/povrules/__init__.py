@@ -31,6 +31,31 @@ from povrules.facts import County, Household, Village, facts_schema, household_s
 from povrules.lifecycle import Transition, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 
+
+def _provide_hooks() -> None:
+    """Fill the hooks of the lower layers with the functions of the higher ones that do their work (see
+    :mod:`povrules.hooks`): the one table of which module provides what."""
+    from povrules import html, text, trace
+    from povrules.compare import COMPARISON_HTML, SWEEP_HTML
+    from povrules.engine import EXPLAIN, EXPLAIN_RANKING, HTML_VIEW, TRACE
+    from povrules.ruleset import loader, model, variant
+
+    TRACE.provide(trace.to_trace)
+    EXPLAIN.provide(text.explain)
+    EXPLAIN_RANKING.provide(trace.explain_ranking)
+    HTML_VIEW.provide(html.decision_html)
+    model.WITH_PARAMETER.provide(variant.parameter_variant)
+    model.WITH_RULE.provide(variant.rule_variant)
+    model.WITHOUT_RULE.provide(variant.without_rule)
+    model.WITH_OVERLAY.provide(variant.overlay_variant)
+    model.REBUILD.provide(loader.rebuild_ruleset)
+    model.RULESET_HTML.provide(html.ruleset_html)
+    COMPARISON_HTML.provide(html.comparison_html)
+    SWEEP_HTML.provide(html.sweep_html)
+
+
+_provide_hooks()
+
 __all__ = [
     "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "JurisdictionWarning", "Location",
     "Plan", "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",

@@ -41,6 +41,8 @@ import hashlib
 import json
 import math
 import re
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -48,7 +50,8 @@ from pydantic import BaseModel
 
 from povrules.errors import PovrulesError
 
-__all__ = ["CanonicalError", "canonical_bytes", "canonical_json", "facts_digest", "facts_json", "sha256_digest"]
+__all__ = ["CanonicalError", "canonical_bytes", "canonical_json", "facts_digest", "facts_json", "json_value",
+           "sha256_digest"]
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # A float orjson writes unlike repr(): an exponent of one digit, right before what ends a number.
@@ -157,12 +160,13 @@ def canonical_bytes(doc: Any, *, floats: bool = True) -> bytes:
         raise CanonicalError(f"text that is not valid Unicode ({exc.reason}: {text[exc.start:exc.end]!r})") from None
 
 
-def sha256_digest(doc: Any) -> str:
-    """``"sha256:"`` and the hex sha256 of the document's :func:`canonical_bytes`.
+def sha256_digest(doc: Any, *, floats: bool = True) -> str:
+    """``"sha256:"`` and the hex sha256 of the document's :func:`canonical_bytes` (``floats`` as there): the
+    one digest povrules gives documents (rulesets' definitions, facts, records, log markers).
 
     Raises :class:`CanonicalError` as :func:`canonical_bytes` does.
     """
-    return "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(doc, floats=floats)).hexdigest()
 
 
 def facts_json(facts: BaseModel) -> dict[str, Any]:
@@ -172,4 +176,27 @@ def facts_json(facts: BaseModel) -> dict[str, Any]:
 
 def facts_digest(facts: BaseModel) -> str:
     """sha256 of the facts' canonical JSON (unknown facts left out), as records and traces give it."""
-    return "sha256:" + hashlib.sha256(canonical_bytes(facts_json(facts), floats=False)).hexdigest()  # no floats in facts
+    return sha256_digest(facts_json(facts), floats=False)  # no floats in facts
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def json_value(value: Any) -> Any:
+    """A fact or parameter value as JSON: decimals and dates as strings, unknown as the facts it lacks.
+
+    An object with a ``json_form()`` method (the expression language's ``Unknown``) gives its own form: this
+    module sits below the language, so it asks rather than imports.
+    """
+    if type(value) in _SCALARS or value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    json_form = getattr(value, "json_form", None)
+    if json_form is not None:
+        return json_form()
+    if isinstance(value, (tuple, list, frozenset)):
+        return [json_value(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return str(value)

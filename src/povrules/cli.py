@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from povrules._version import __version__
 from povrules.audit import RecordError, explain_record, load_record, verify_log
 from povrules.audit.log import parse_head
 from povrules.audit.record import MIN_KEY_BYTES
@@ -590,7 +591,7 @@ def parser() -> argparse.ArgumentParser:
         prog="povrules", description="Decisions on poverty identification and monitoring, from rulesets, with traces.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument("--version", action="version", version=f"povrules {__import__('povrules').__version__}")
+    top.add_argument("--version", action="version", version=f"povrules {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def _described(parser: argparse.ArgumentParser) -> str:

@@ -19,21 +19,19 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
 from povrules.engine import Decision, Plan, evaluate, plan
 from povrules.errors import EvaluationError, UnknownHousehold, UnknownName, UnknownParameter
 from povrules.facts import FactModel, subject_id
+from povrules.hooks import Hook, View
 from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
 from povrules.wording import check_lang, phrase
-
-if TYPE_CHECKING:
-    from povrules.html import HTML
 
 _NONE = object()  # a parameter with no value on the date
 
@@ -207,11 +205,9 @@ class Comparison:
             return _frame(rows, ("before", "after", "households"), library)
         return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
 
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The comparison as an HTML view: counts by transition, the households changed and why."""
-        from povrules.html import comparison_html
-
-        return comparison_html(self, lang)
+        return COMPARISON_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -246,7 +242,7 @@ class Sweep:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per value: the value, households per outcome, and how many changed from the baseline."""
-        return [{self.parameter: _plain(value), **counts, "changed": c.changed}
+        return [{self.parameter: _cell_value(value), **counts, "changed": c.changed}
                 for value, counts, c in zip(self.values, self.counts(), self.comparisons)]
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
@@ -280,16 +276,21 @@ class Sweep:
         ax.legend()
         return ax
 
-    def html(self, lang: str = "zh") -> HTML:
-        from povrules.html import sweep_html
-
-        return sweep_html(self, lang)
+    def html(self, lang: str = "zh") -> View:
+        """The sweep as an HTML view: households per outcome for each value."""
+        return SWEEP_HTML(self, lang)
 
     def _repr_html_(self) -> str:
         return self.html()._repr_html_()
 
     def __repr__(self) -> str:
         return f"<Sweep {self.parameter} over {len(self.values)} values, {self.decision} @ {self.as_of}>"
+
+
+# The HTML views of comparisons and sweeps, which povrules.html provides (see povrules.hooks): the
+# presentation layer reads these objects, so this module cannot import it.
+COMPARISON_HTML: Hook[[Comparison, str], View] = Hook("Comparison.html")
+SWEEP_HTML: Hook[[Sweep, str], View] = Hook("Sweep.html")
 
 
 def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *,
@@ -350,16 +351,9 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (a.__class__ is Unknown and b.__class__ is Unknown and a.missing == b.missing)
 
 
-def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
-    """The derived facts an expression uses, directly or through other derived facts."""
-    found: set[str] = set()
-    todo = [expr]
-    while todo:
-        for node in ast.walk(todo.pop()):
-            if isinstance(node, ast.DerivedRef) and node.name not in found:
-                found.add(node.name)
-                todo.append(ruleset.derived[node.name].expr)
-    return found
+def _derived_used(ruleset: Ruleset, expr: ast.Expr) -> list[str]:
+    """The derived facts an expression uses, directly or through other derived facts' expressions."""
+    return ast.derived_reads(expr, lambda name: (ruleset.derived[name].expr,))
 
 
 def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
@@ -590,7 +584,7 @@ def _describe_combines(rule: Rule) -> str:
     return f"strength {rule.strength}, outcome {rule.outcome}, level {rule.level}"
 
 
-def _plain(value: Any) -> Any:
+def _cell_value(value: Any) -> Any:
     """A parameter value for a table cell: numbers stay numbers."""
     if hasattr(value, "as_tuple"):  # Decimal
         return int(value) if value == value.to_integral_value() else float(value)

@@ -16,6 +16,10 @@ decision, which :func:`evaluate`, :func:`evaluate_many`, :func:`evaluate_iter`,
 :func:`rank` and :mod:`povrules.compare` all run. It can also evaluate a subject's
 rules without combining them (:meth:`Plan.rule_values`) and combine rule values
 obtained elsewhere (:meth:`Plan.combine`), which is what a what-if comparison needs.
+
+This module imports nothing above it: a decision's trace document, explanation and HTML
+view are made by the trace, text and HTML layers, which fill the hooks :data:`TRACE`,
+:data:`EXPLAIN`, :data:`HTML_VIEW` and :data:`EXPLAIN_RANKING` (see :mod:`povrules.hooks`).
 """
 
 from __future__ import annotations
@@ -25,20 +29,19 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from povrules.canonical import canonical_json
 from povrules.errors import ArgumentTypeError, EvaluationError, JurisdictionWarning, UsageError
-from povrules.facts import FactModel, Household, Override, subject_id
+from povrules.facts import FactModel, Household, Override, recorded_overrides, subject_id
+from povrules.hooks import Hook, View
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Mark, Unknown
 from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
 
 _REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
-
-if TYPE_CHECKING:
-    from povrules.html import HTML
 
 UNDETERMINED = "undetermined"
 NEEDS_DELIBERATION = "needs_deliberation"
@@ -135,9 +138,14 @@ class Decision:
         return () if self._extra is None else self._extra[3]
 
     @property
+    def subject(self) -> FactModel:
+        """The facts decided on: a ``Household``, ``Village`` or ``County``, as the ruleset's subject is."""
+        return self.facts
+
+    @property
     def household(self) -> Household:
-        """The facts decided on, by the name most decisions know them by (a ``Village`` for a village ruleset)."""
-        # A Village or County too, for their rulesets: this is a name, not a check.
+        """An alias of :attr:`subject`, by the name most decisions know it by: a ``Village`` for a village
+        ruleset (a name, not a check)."""
         return self.facts  # type: ignore[return-value]
 
     @property
@@ -196,28 +204,20 @@ class Decision:
             return self._explained
 
     def trace(self) -> dict[str, Any]:
-        """The ``povrules.trace.v2`` document of this decision."""
-        from povrules.trace import to_trace
-
-        return to_trace(self)
+        """The ``povrules.trace.v2`` document of this decision (:func:`povrules.trace.to_trace`)."""
+        return TRACE(self)
 
     def to_json(self) -> str:
         """The trace as canonical JSON (sorted keys, decimals as strings): byte-identical for the same inputs."""
-        from povrules.canonical import canonical_json
-
         return canonical_json(self.trace())
 
     def explain(self, lang: str = "zh") -> str:
         """The decision as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
-        from povrules.text import explain
+        return EXPLAIN(self, lang)
 
-        return explain(self, lang)
-
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace."""
-        from povrules.html import decision_html
-
-        return decision_html(self, lang)
+        return HTML_VIEW(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -225,6 +225,12 @@ class Decision:
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""
         return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts_id}{extra}>"
+
+
+# What a decision offers that the layers above it provide (see povrules.hooks).
+TRACE: Hook[[Decision], dict[str, Any]] = Hook("Decision.trace")
+EXPLAIN: Hook[[Decision, str], str] = Hook("Decision.explain")
+HTML_VIEW: Hook[[Decision, str], View] = Hook("Decision.html")
 
 
 @attrs.frozen
@@ -694,11 +700,11 @@ def _kleene_all(values: Iterable[Value]) -> Value:
     return True if unknown is None else unknown
 
 
-def _latest(rule: Rule, household: FactModel | None, as_of: date) -> tuple[Override, ...]:
+def _latest(rule: Rule, subject: FactModel | None, as_of: date) -> tuple[Override, ...]:
     """The latest decisions, on or before ``as_of``, of the bodies the rule names: every record of
     the latest date, in the order recorded. An unknown list of overrides is read as none recorded."""
     found: list[Override] = []
-    for item in getattr(household, "overrides", None) or ():  # villages and counties record none
+    for item in recorded_overrides(subject):
         if item.rule == rule.id and item.body in rule.override_by and item.decided_on <= as_of:
             if not found or item.decided_on > found[0].decided_on:
                 found = [item]
@@ -707,21 +713,21 @@ def _latest(rule: Rule, household: FactModel | None, as_of: date) -> tuple[Overr
     return tuple(found)
 
 
-def _override(rule: Rule, household: FactModel | None, as_of: date) -> Override | None:
+def _override(rule: Rule, subject: FactModel | None, as_of: date) -> Override | None:
     """The decision that stands: the latest (of one date, the last recorded; they agree unless contradicted)."""
-    latest = _latest(rule, household, as_of)
+    latest = _latest(rule, subject, as_of)
     return latest[-1] if latest else None
 
 
 # Eligibility: criteria (all must hold) and defeasible exceptions.
 
 
-def _effect(rule: Rule, household: FactModel | None, as_of: date) -> str:
+def _effect(rule: Rule, subject: FactModel | None, as_of: date) -> str:
     """What an exception does if it holds: fire, await deliberation, stand set aside, or neither
     when the latest decisions contradict one another (identical records do not)."""
     if rule.strength == "hard":
         return "fired"
-    outcomes = {item.outcome for item in _latest(rule, household, as_of)}
+    outcomes = {item.outcome for item in _latest(rule, subject, as_of)}
     if not outcomes:
         return "pending"
     if len(outcomes) > 1:
@@ -820,7 +826,7 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             reasons.append(rule.id)
     exceptions = d._raw[n:]
     given = d._effects
-    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.household, d.as_of)
+    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.subject, d.as_of)
                for rule, value, _ in exceptions if value is not None}
     # Only an exception in effect (hard, or upheld) supersedes lower ones; one awaiting deliberation not yet.
     top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
@@ -830,9 +836,9 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
         contradicting: tuple[Override, ...] = ()
         if rule.strength == "default" and value is not None and given is None:
             if effects[rule.id] == CONTRADICTED:
-                contradicting = _latest(rule, d.household, d.as_of)
+                contradicting = _latest(rule, d.subject, d.as_of)
             else:
-                override = _override(rule, d.household, d.as_of)
+                override = _override(rule, d.subject, d.as_of)
         status = _status(value)
         if value is True:
             effect = effects[rule.id]
@@ -992,10 +998,12 @@ class Ranking:
         return [e.household for e in self.entries]
 
     def explain(self, lang: str = "zh") -> str:
-        from povrules.trace import explain_ranking
+        """The ranking as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
+        return EXPLAIN_RANKING(self, lang)
 
-        return explain_ranking(self, lang)
 
+
+EXPLAIN_RANKING: Hook[[Ranking, str], str] = Hook("Ranking.explain")
 
 def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
          trace: bool = True) -> Ranking:

@@ -3,7 +3,7 @@
 A household under return-to-poverty monitoring (防返贫监测) has one status at a time:
 
     none ─► monitored ⇄ tracked_attention ─► risk_eliminated ─► rolled_back
-    (the full list of moves is ALLOWED below; docs/lifecycle.md draws it as a table)
+    (the full list of moves is :data:`ALLOWED`, kept with the facts' statuses; docs/lifecycle.md draws it as a table)
 
 A decision changes the status only if its ruleset says so (a ``transition`` in
 the decision: the statuses it applies to, and the status each outcome leads
@@ -19,30 +19,16 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from povrules.engine import CONFLICT, NEEDS_DELIBERATION, UNDETERMINED, Decision, evaluate
 from povrules.errors import EvaluationError
 from povrules.facts import Household, Monitoring
+from povrules.facts.household import ALLOWED, STATUSES
 from povrules.wording import phrase
 
-if TYPE_CHECKING:  # the loader checks rulesets against ALLOWED, so this module must not import them
-    from povrules.engine import Decision
+__all__ = ["ALLOWED", "ENTRY_DATE", "STATUSES", "Transition", "TransitionRefused", "status_of", "transition"]
+
+if TYPE_CHECKING:
     from povrules.ruleset.model import Ruleset
-
-STATUSES = ("none", "monitored", "tracked_attention", "risk_eliminated", "rolled_back", "removed")
-
-# Where each status may lead. Leaving monitoring is ``removed`` (wrongly included, moved away,
-# deceased); a household whose risk was eliminated, or that was removed, is taken in afresh
-# as ``monitored`` when a new risk is found; a rolled-back elimination puts the household back
-# under monitoring in its own status, so that the rollback stays visible; a recheck may also
-# find an elimination premature and keep the household under tracked attention instead
-# (方案5: measures in place for under half a year).
-ALLOWED: dict[str, frozenset[str]] = {
-    "none": frozenset({"monitored"}),
-    "monitored": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
-    "tracked_attention": frozenset({"monitored", "risk_eliminated", "removed"}),
-    "risk_eliminated": frozenset({"rolled_back", "tracked_attention", "monitored", "removed"}),
-    "rolled_back": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
-    "removed": frozenset({"monitored"}),
-}
 
 # The date each status records when a household enters it (besides ``status_since``).
 ENTRY_DATE = {"monitored": "included_on", "risk_eliminated": "risk_eliminated_on",
@@ -87,8 +73,6 @@ def transition(household: Household, ruleset: Ruleset, decision: str, *, as_of: 
     household's status is unknown or not one the decision applies to, or the
     outcome is not settled (undetermined, awaiting deliberation, a conflict).
     """
-    from povrules.engine import CONFLICT, NEEDS_DELIBERATION, UNDETERMINED, evaluate
-
     spec = ruleset.decision(decision)
     rule = spec.transition
     if rule is None:

@@ -18,7 +18,6 @@ can before any case runs, and every problem is a
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,13 +29,13 @@ import attrs
 from povrules.citations import quote_problem, source_path
 from povrules.engine import CONFLICT, NEEDS_DELIBERATION, RANKED, UNDETERMINED, evaluate, rank
 from povrules.errors import EvaluationError, FactsError, Location, RulesetError
-from povrules.facts import FactModel, Household, parse_facts
+from povrules.facts import FactModel, Household, format_path, parse_facts, parse_path
 from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
-from povrules.reading import MAX_SOURCE, MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_SOURCE, MAX_YAML, NotUtf8, ReadError, read_bounded, read_text
 from povrules.ruleset import Ruleset, load_ruleset
-from povrules.ruleset.model import Citation, DecisionSpec, Text
-from povrules.ruleset.yaml import YList, YMap, load_yaml
+from povrules.ruleset.model import Citation, DecisionSpec, Text, file_lines
+from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 __all__ = [
     "EQUIVALENTS_FILE", "CaseResult", "Expectations", "PolicyCase", "case_citation_problems", "load_policy_file",
@@ -114,7 +113,8 @@ class PolicyCase:
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        """``file:line`` of the case."""
+        return file_lines(self.file, self.line)
 
 
 @attrs.frozen(eq=False)
@@ -203,24 +203,6 @@ def _ruleset_at(path: Path) -> Ruleset:
 
 # Set paths: dotted names, with [n] for list items
 
-_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*")
-_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-
-
-def _parse_path(text: str) -> list[str | int] | None:
-    """``members[0].age`` → ``["members", 0, "age"]``; None if it is not a path."""
-    if not _PATH.fullmatch(text):
-        return None
-    return [name if name else int(index) for name, index in _STEP.findall(text)]
-
-
-def _show_path(steps: Sequence[str | int]) -> str:
-    out = ""
-    for step in steps:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
-
-
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
@@ -240,12 +222,12 @@ def _kind(value: Any) -> str:
 # Facts, composed with the place each value was written
 
 
-def _plain(value: Any) -> Any:
+def _unlocated(value: Any) -> Any:
     """Located YAML values → plain dicts and lists (a copy: templates are never changed)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: _unlocated(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_unlocated(item) for item in value]
     return value
 
 
@@ -314,14 +296,11 @@ class _FileLoader:
 
     def load(self) -> list[PolicyCase]:
         try:
-            data = read_bounded(self.path, limit=MAX_YAML, what="a policy test file", name=self.file)
+            text = read_text(self.path, limit=MAX_YAML, what="a policy test file", name=self.file)
+        except NotUtf8 as exc:
+            raise not_utf8(exc) from None
         except ReadError as exc:
             raise RulesetError(str(exc)) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where = Location(self.file, data.count(b"\n", 0, exc.start) + 1, 1)
-            raise self.fail(f"not UTF-8 text (byte {exc.start})", where, "save the file as UTF-8") from None
         doc = load_yaml(text, self.file)
         if not isinstance(doc, YMap):
             raise self.fail("a policy test file is a mapping with 'cases' (and optionally ruleset, decision, "
@@ -582,7 +561,7 @@ class _FileLoader:
             given = entry["facts"]
             if not isinstance(given, YMap):
                 raise self.fail(f"'facts' of {what} must be a mapping of facts", entry.at("facts"))
-            facts, origin = _plain(given), entry.at("facts")
+            facts, origin = _unlocated(given), entry.at("facts")
             _record(places, "", given)
         elif "base" in entry:
             base = entry["base"]
@@ -591,7 +570,7 @@ class _FileLoader:
                                 entry.at("base"),
                                 (did_you_mean(base, self.bases) if isinstance(base, str) else None)
                                 or ("bases: " + ", ".join(self.bases) if self.bases else "the file has no 'bases'"))
-            facts, origin = _plain(self.bases[base]), entry.at("base")
+            facts, origin = _unlocated(self.bases[base]), entry.at("base")
             _record(places, "", self.bases[base])
         else:
             facts, origin = {}, fallback
@@ -615,20 +594,20 @@ class _FileLoader:
             raise self.fail(f"'set' of {what} maps dotted paths to values (members[0].age: 70)", entry.at("set"))
         for text, value in changes.items():
             where = changes.at(text)
-            steps = _parse_path(text)
+            steps = parse_path(text)
             if steps is None:
                 raise self.fail(f"{text!r} is not a path: names joined by dots, with [n] for list items "
                                 "(income.per_capita_net, members[0].age)", where)
             container: Any = facts
             for depth, step in enumerate(steps):
                 last = depth == len(steps) - 1
-                here = _show_path(steps[:depth]) or "the facts"
+                here = format_path(steps[:depth]) or "the facts"
                 if isinstance(step, str):
                     if not isinstance(container, dict):
                         raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
                                         f"not an object, so it has no field {step!r}", where)
                     if last:
-                        container[step] = _plain(value)
+                        container[step] = _unlocated(value)
                     else:
                         if container.get(step) is None:  # a missing parent is created
                             container[step] = [] if isinstance(steps[depth + 1], int) else {}
@@ -643,12 +622,12 @@ class _FileLoader:
                     if step == len(container):
                         container.append(None)
                     if last:
-                        container[step] = _plain(value)
+                        container[step] = _unlocated(value)
                     else:
                         if container[step] is None:
                             container[step] = [] if isinstance(steps[depth + 1], int) else {}
                         container = container[step]
-            path = _show_path(steps)
+            path = format_path(steps)
             _forget(places, path)
             places[path] = where
             _record(places, path, value)

@@ -48,6 +48,15 @@ class ReadError(PovrulesError):
         super().__init__(f"{name}: {message}")
 
 
+
+class NotUtf8(ReadError):
+    """A file's bytes are not UTF-8 text: ``line`` and ``column`` (from 1; the column counted in characters)
+    and ``byte`` (from 0) give where the first byte that is not UTF-8 is."""
+
+    def __init__(self, name: str, line: int, column: int, byte: int):
+        self.line, self.column, self.byte = line, column, byte
+        super().__init__(name, f"not UTF-8 text (byte {byte})")
+
 def _mib(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 and limit % (1 << 20) == 0 else f"{limit} bytes"
 
@@ -102,6 +111,23 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
         os.close(fd)
     return _within(data, limit, what, shown)
 
+
+
+def read_text(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what: str, name: str | None = None) -> str:
+    """The text of a UTF-8 file, read as :func:`read_bounded` reads it: the one reader of povrules' YAML files
+    (rulesets, overlays, policy test files).
+
+    Raises :class:`ReadError` as :func:`read_bounded` does, and :class:`NotUtf8` (a ``ReadError``) naming the
+    line and column of the first byte that is not UTF-8.
+    """
+    data = read_bounded(source, limit=limit, what=what, name=name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        shown = name or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else "<stdin>")
+        raise NotUtf8(shown, data.count(b"\n", 0, exc.start) + 1, column, exc.start) from None
 
 _BLOCK = 1 << 16
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from povrules._version import __version__
-from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
+from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
@@ -55,21 +55,6 @@ def trace_schema(version: int = 2) -> dict[str, Any]:
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})
-
-
-def json_value(value: Any) -> Any:
-    """A fact or parameter value as JSON: decimals and dates as strings, unknown as the facts it lacks."""
-    if type(value) in _SCALARS or value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, (Decimal, date)):
-        return str(value)
-    if isinstance(value, Unknown):
-        return {"unknown": sorted(value.missing)}
-    if isinstance(value, (tuple, list, frozenset)):
-        return [json_value(v) for v in value]
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    return str(value)
 
 
 def _result(value: Any) -> str:

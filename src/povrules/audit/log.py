@@ -106,7 +106,7 @@ import attrs
 import orjson
 
 from povrules.audit.record import RECORD_SCHEMAS, record_digest
-from povrules.canonical import CanonicalError, canonical_bytes, canonical_json
+from povrules.canonical import CanonicalError, canonical_bytes, canonical_json, sha256_digest
 from povrules.errors import PovrulesError, UsageError
 from povrules.processes import cores, start_context
 from povrules.reading import MAX_DOCUMENT, ReadError, read_bounded
@@ -371,7 +371,7 @@ def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None, ancho
     body = _mark_body(seq, prev, mark, count)
     if anchor is not None:
         body["anchor"] = anchor
-    digest = "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
+    digest = sha256_digest(body)
     return canonical_bytes({**body, "digest": digest}) + b"\n", digest
 
 

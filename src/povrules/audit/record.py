@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel
 
-from povrules.canonical import canonical_bytes, canonical_json, facts_json
+from povrules.canonical import canonical_bytes, canonical_json, facts_json, sha256_digest
 from povrules.errors import FactsError, PovrulesError
-from povrules.facts import SINGLE_LINE, SUBJECTS, parse_facts, personal_fields
+from povrules.facts import SINGLE_LINE, SUBJECTS, format_path, parse_facts, parse_path, personal_fields
 from povrules.reading import ReadError, check_json_depth
 from povrules.text import explain_record as _explain_trace_record
 from povrules.trace import TRACE_SCHEMA_V2, to_trace
@@ -187,23 +187,19 @@ def redact_decision(decision: Decision, key: bytes) -> Decision:
     return evaluate(redacted, ruleset, decision.decision, as_of=decision.as_of, trace=decision.traced)
 
 
-_STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-
-
 def _resolve(facts: BaseModel, root: str, path: str) -> tuple[Any, str | None, Any]:
     """Follow a trace's fact path (``hh.members[0].name``) into the facts: (parent, field name, value)."""
     parent: Any = None
     name: str | None = None
     obj: Any = facts
-    rest = path[len(root):] if path.startswith(root) else None
-    if rest is None:
+    steps = parse_path(path)
+    if not steps or steps[0] != root:
         return None, None, None
-    for match in _STEP.finditer(rest):
-        field, index = match.groups()
-        if field is not None:
-            parent, name, obj = obj, field, getattr(obj, field, None)
-        elif isinstance(obj, tuple) and int(index) < len(obj):
-            obj = obj[int(index)]
+    for step in steps[1:]:
+        if isinstance(step, str):
+            parent, name, obj = obj, step, getattr(obj, step, None)
+        elif isinstance(obj, tuple) and step < len(obj):
+            obj = obj[step]
         else:
             return None, None, None
         if obj is None:
@@ -298,16 +294,12 @@ def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel 
 # Making and checking records
 
 
-def _sha256(document: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_bytes(document)).hexdigest()
-
-
 def record_digest(record: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of the record without its ``digest`` field.
 
     Raises :class:`povrules.canonical.CanonicalError` for a record that has no canonical JSON.
     """
-    return _sha256({k: v for k, v in record.items() if k != "digest"})
+    return sha256_digest({k: v for k, v in record.items() if k != "digest"})
 
 
 FactsMode = Literal["embed", "digest"]
@@ -491,7 +483,7 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
     if held is None and facts is not None:
         held = _given_facts(facts, record["ruleset"].get("subject"))
     if held is not None:
-        computed_facts = _sha256(held)
+        computed_facts = sha256_digest(held)
         if record["facts_digest"] != computed_facts:
             problems.append(f"facts_digest: recorded {record['facts_digest']} but "
                             + ("facts give" if "facts" in record else "the facts given give")
@@ -554,13 +546,6 @@ def _no_constant(text: str) -> Any:
     raise _Refused(f"{text} is not JSON")
 
 
-def _path(parts: Iterable[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(record)"
-
-
 def _schema_problems(record: dict[str, Any]) -> list[str]:
     """Validate against the JSON Schema when ``jsonschema`` is installed (the ``test`` extra installs it)."""
     try:
@@ -573,7 +558,7 @@ def _schema_problems(record: dict[str, Any]) -> list[str]:
     problems = []
     for error in errors[:5]:
         best = jsonschema.exceptions.best_match([error])
-        problems.append(f"{_path(best.absolute_path)}: {best.message}")
+        problems.append(f"{format_path(best.absolute_path) or '(record)'}: {best.message}")
     return problems
 
 

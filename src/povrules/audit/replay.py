@@ -260,16 +260,17 @@ class Divergence:
             given = value.get("result")
             result = RESULT_WORDS[check_lang(lang)].get(given, given) if isinstance(given, str) else given
             if "op" in value:
-                shown = f"{_plain(value.get('left'))} {value['op']} {_plain(value.get('right'))}"
+                shown = f"{_shown_value(value.get('left'))} {value['op']} {_shown_value(value.get('right'))}"
             else:
-                shown = _plain(value.get("value"))
+                shown = _shown_value(value.get("value"))
             return f"{shown} → {result}"
         if value is None:
             return phrase("none_paren", lang)
         return value if isinstance(value, str) else record_json(value)
 
 
-def _plain(value: Any) -> str:
+def _shown_value(value: Any) -> str:
+    """An operand's value as a report shows it: text as it is, anything else as its JSON."""
     return value if isinstance(value, str) else record_json(value)
 
 

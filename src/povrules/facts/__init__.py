@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 from pydantic import ValidationError
@@ -41,46 +41,73 @@ from povrules.facts.household import (
     Registration,
     Vehicle,
 )
+from povrules.facts.paths import format_path, parse_path
 from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
 from povrules.facts.titles import TitledJsonSchema
 
-# Each subject a ruleset can decide about: its model, and the name conditions call it by.
-SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
-    "household": (Household, "hh"),
-    "village": (Village, "village"),
-    "county": (County, "county"),
+
+class Subject(Protocol):
+    """What povrules needs of the facts a ruleset decides about, whichever the subject (a :class:`Household`,
+    :class:`Village` or :class:`County`): their identifier. A subject may also record ``overrides``, the
+    decisions of the bodies rules name (a household does; :func:`recorded_overrides` reads them for any
+    subject, none where a subject records none)."""
+
+    @property
+    def id(self) -> str:
+        """户编号, 村编号 or 县编号."""
+        ...
+
+
+class SubjectKind(NamedTuple):
+    """One kind of subject a ruleset can decide about: its model, and the name conditions call its facts by
+    (``hh.income``). A pair, as the registry's entries always were (``model, root = SUBJECTS[name]``)."""
+
+    model: type[FactModel]
+    root: str
+
+
+# The one registry of subjects, by their name in rulesets (``subject: village``); ROOTS names the subject
+# each root stands for (``hh``: household), for conditions that name the wrong one.
+SUBJECTS: dict[str, SubjectKind] = {
+    "household": SubjectKind(Household, "hh"),
+    "village": SubjectKind(Village, "village"),
+    "county": SubjectKind(County, "county"),
 }
+ROOTS: dict[str, str] = {kind.root: name for name, kind in SUBJECTS.items()}
+MODELS: tuple[type[Household | Village | County], ...] = (Household, Village, County)  # the subjects' models
 
 
-def subject_id(facts: FactModel) -> str:
-    """The identifier of a subject's facts: its 户编号, 村编号 or 县编号.
+def recorded_overrides(subject: Subject | FactModel | None) -> tuple[Override, ...]:
+    """The decisions recorded on the subject by the bodies its rules name: none when it records none
+    (villages, counties), the list is unknown, or there is no subject."""
+    overrides: tuple[Override, ...] | None = getattr(subject, "overrides", None)
+    return overrides or ()
+
+
+def subject_id(facts: Subject | FactModel) -> str:
+    """The identifier of a subject's facts (:attr:`Subject.id`): its 户编号, 村编号 or 县编号.
 
     Raises :class:`~povrules.errors.ArgumentTypeError` for anything but a subject's facts.
     """
-    if isinstance(facts, (Household, Village, County)):
+    if isinstance(facts, MODELS):
         return facts.id
     raise ArgumentTypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
 
 __all__ = [
     "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
     "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
-    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome", "SUBJECTS",
-    "subject_id",
+    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome",
+    "ROOTS", "SUBJECTS", "Subject", "SubjectKind", "recorded_overrides", "subject_id", "format_path", "parse_path",
     "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
     "PERSONAL_KINDS", "Personal", "personal_fields",
 ]
 
 
-def _path(loc: tuple[int | str, ...], whole: str) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith(("Judged", "function-")):
-            continue  # pydantic's internal step names, not part of the user's path
-        else:
-            out += f".{part}" if out else part
-    return out or whole
+def _error_path(loc: tuple[int | str, ...], whole: str) -> str:
+    """The fact path of a pydantic error's location, without pydantic's internal step names; ``whole``
+    for the facts as a whole."""
+    steps = [part for part in loc if isinstance(part, int) or not part.startswith(("Judged", "function-"))]
+    return format_path(steps) or whole
 
 
 def _given(value: Any) -> str:
@@ -113,7 +140,7 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
         else:
             expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
         given = None if kind == "missing" else _given(item.get("input"))
-        problems.append(FactProblem(_path(item["loc"], f"({subject})"), expected, given))
+        problems.append(FactProblem(_error_path(item["loc"], f"({subject})"), expected, given))
     return problems
 
 

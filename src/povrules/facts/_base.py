@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -197,6 +197,10 @@ class Judged(FactModel, Generic[T]):
     Rules read only ``value``; explanations and records keep who judged it,
     when, and on what evidence, because the text gives no number to check it by.
     """
+
+    # What tells the expression language (povrules.lang.types, a layer above) that a model is a judged fact,
+    # whose ``value`` rules read as of ``on``: it asks the model rather than import this class.
+    JUDGED: ClassVar[bool] = True
 
     # Strict as a whole, the value included (``Judged[bool]`` takes only true or false); the
     # evidence list alone is lax, so that decoded JSON (a list) is accepted as JSON text is.

@@ -8,7 +8,7 @@ per year of the household's income period unless the name says otherwise.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -36,6 +36,22 @@ PropertyOrigin = Literal[
 SafetyGrade = Literal["A", "B", "C", "D"]
 RegistrationStatus = Literal["general", "registered_poor", "exited", "exited_no_policy"]
 MonitoringStatus = Literal["none", "monitored", "tracked_attention", "risk_eliminated", "rolled_back", "removed"]
+# The monitoring statuses, and where each may lead (what povrules.lifecycle applies and the loader checks a
+# ruleset's transitions against). Leaving monitoring is ``removed`` (wrongly included, moved away,
+# deceased); a household whose risk was eliminated, or that was removed, is taken in afresh
+# as ``monitored`` when a new risk is found; a rolled-back elimination puts the household back
+# under monitoring in its own status, so that the rollback stays visible; a recheck may also
+# find an elimination premature and keep the household under tracked attention instead
+# (方案5: measures in place for under half a year).
+STATUSES: tuple[str, ...] = get_args(MonitoringStatus)
+ALLOWED: dict[str, frozenset[str]] = {
+    "none": frozenset({"monitored"}),
+    "monitored": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
+    "tracked_attention": frozenset({"monitored", "risk_eliminated", "removed"}),
+    "risk_eliminated": frozenset({"rolled_back", "tracked_attention", "monitored", "removed"}),
+    "rolled_back": frozenset({"tracked_attention", "risk_eliminated", "removed"}),
+    "removed": frozenset({"monitored"}),
+}
 MonitoringType = Literal["unstable_exited", "edge_vulnerable", "sudden_hardship", "exited_monitored", "edge"]
 RiskCause = Literal[
     "illness", "education", "disability", "disaster", "accident", "industry_failure",

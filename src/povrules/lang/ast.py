@@ -8,6 +8,7 @@ fills every node's ``type``. The compiler accepts only checked trees.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -193,3 +194,17 @@ def parameter_reads(node: Node) -> tuple[frozenset[str], frozenset[str]]:
     inside = {id(n) for n in dated}
     on_as_of = frozenset(n.name for n in nodes if isinstance(n, ParamRef) and id(n) not in inside)
     return on_as_of, frozenset(n.name for n in dated)
+
+
+def derived_reads(node: Node, trees_of: Callable[[str], Iterable[Node]]) -> list[str]:
+    """The derived facts a tree reads, directly or through the derived facts they read, each once in the
+    order first met: the one walk over derived facts' dependencies. ``trees_of(name)`` gives the trees of
+    derived fact ``name`` to follow: its expression, and its requirements where they count."""
+    found: dict[str, None] = {}
+    todo = [node]
+    while todo:
+        for current in walk(todo.pop()):
+            if isinstance(current, DerivedRef) and current.name not in found:
+                found[current.name] = None
+                todo.extend(trees_of(current.name))
+    return list(found)

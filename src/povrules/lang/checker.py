@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from povrules.errors import PovrulesError, did_you_mean
+from povrules.facts import ROOTS, SUBJECTS
 from povrules.lang import ast
 from povrules.lang.types import (
     BOOL,
@@ -29,8 +30,7 @@ from povrules.lang.types import (
     is_stringy,
 )
 
-ROOT = "hh"  # what conditions call a household; a village ruleset says `village`, a county one `county`
-ROOTS = {"hh": "household", "village": "village", "county": "county"}
+ROOT = SUBJECTS["household"].root  # `hh`; a village ruleset says `village`, a county one `county`
 PARAMS = "p"
 AS_OF = "as_of"
 RESERVED = frozenset({*ROOTS, PARAMS, AS_OF})
@@ -48,6 +48,11 @@ class CheckProblem(PovrulesError):
     def __str__(self) -> str:
         hint = f" ({self.hint})" if self.hint else ""
         return f"{self.span.line}:{self.span.column}: {self.message}{hint}"
+
+
+def _subject_name(root: str) -> str:
+    """The subject conditions call ``root`` (``hh``: household), or ``root`` itself if it names none."""
+    return ROOTS.get(root, root)
 
 
 @attrs.frozen
@@ -129,10 +134,10 @@ class _Checker:
         if name in self.scope.derived:
             return ast.DerivedRef(span=node.span, text=node.text, name=name, type=self.scope.derived[name])
         if name == self.scope.root:
-            raise self.fail(node, f"'{name}' is the {ROOTS.get(name, name)}; name one of its facts, e.g. {name}.<fact>")
+            raise self.fail(node, f"'{name}' is the {_subject_name(name)}; name one of its facts, e.g. {name}.<fact>")
         if name in ROOTS:
-            raise self.fail(node, f"'{name}' names a {ROOTS[name]}'s facts, but this ruleset decides about "
-                            f"{ROOTS.get(self.scope.root, self.scope.root)}s: use {self.scope.root}.<fact>")
+            raise self.fail(node, f"'{name}' names a {_subject_name(name)}'s facts, but this ruleset decides about "
+                            f"{_subject_name(self.scope.root)}s: use {self.scope.root}.<fact>")
         if name == PARAMS:
             raise self.fail(node, f"'{PARAMS}' holds the parameters; name one, e.g. {PARAMS}.<name>")
         known = [*self.scope.variables, *self.scope.derived, *RESERVED]

@@ -41,6 +41,10 @@ class Unknown:
     def merge(self, other: Unknown) -> Unknown:
         return self if other.missing <= self.missing else Unknown(self.missing | other.missing)
 
+    def json_form(self) -> dict[str, list[str]]:
+        """How traces and records write an unknown value: the facts it lacks (see canonical.json_value)."""
+        return {"unknown": sorted(self.missing)}
+
 
 class JudgedReader:
     """Reads a judged fact's value as of the decision date.

@@ -17,8 +17,6 @@ from typing import Any, Literal, Union
 import attrs
 from pydantic import BaseModel
 
-from povrules.facts import Judged
-
 
 @attrs.frozen
 class Type:
@@ -119,6 +117,13 @@ def record_of(model: type[BaseModel]) -> RecordType:
     return record
 
 
+def is_judged(model: type[BaseModel]) -> bool:
+    """Whether a fact model is a judged fact: one a person judged, whose ``value`` rules read as of the date
+    ``on`` it was judged. The facts say so on the model (``JUDGED = True``, as ``povrules.facts.Judged``
+    does), so this layer needs no knowledge of their classes."""
+    return getattr(model, "JUDGED", False) is True
+
+
 def _type_of(annotation: Any) -> tuple[bool, Type]:
     origin = typing.get_origin(annotation)
     if origin in (Union, pytypes.UnionType):
@@ -133,10 +138,9 @@ def _type_of(annotation: Any) -> tuple[bool, Type]:
     if origin in (tuple, list):
         item_annotation = typing.get_args(annotation)[0]
         return False, ListType("list", item=_type_of(item_annotation)[1])
-    if isinstance(annotation, type) and issubclass(annotation, Judged):
-        inner = annotation.model_fields["value"].annotation
-        return True, _type_of(inner)[1]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if is_judged(annotation):
+            return True, _type_of(annotation.model_fields["value"].annotation)[1]
         return False, record_of(annotation)
     scalar = {bool: BOOL, int: INT, Decimal: DECIMAL, str: STR, date: DATE}.get(annotation)
     if scalar is None:

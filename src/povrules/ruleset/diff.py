@@ -11,8 +11,8 @@ from typing import Any
 
 import attrs
 
+from povrules.canonical import json_value
 from povrules.ruleset.model import Citation, DecisionSpec, Parameter, ParameterValue, Rule, Ruleset, Text
-from povrules.trace import json_value
 from povrules.wording import DIFF_WORDS, check_lang, phrase
 
 

@@ -7,8 +7,6 @@ so it changes exactly when what the ruleset means changes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,17 +15,17 @@ from typing import Any, get_args
 
 import attrs
 
+from povrules.canonical import sha256_digest
 from povrules.errors import Location, RulesetError
 from povrules.facts import SUBJECTS
 from povrules.facts.bodies import BODIES, FORMS, canonical_body
-from povrules.facts.household import MonitoringType
+from povrules.facts.household import ALLOWED, STATUSES, MonitoringType
 from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
-from povrules.lifecycle import ALLOWED, STATUSES
-from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_YAML, NotUtf8, ReadError, read_text
 from povrules.ruleset.model import (
     RANKED,
     UNSETTLED,
@@ -46,7 +44,7 @@ from povrules.ruleset.model import (
     TieBreak,
     TransitionSpec,
 )
-from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml
+from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, not_utf8
 
 MONITORING_TYPES = get_args(MonitoringType)
 SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
@@ -105,16 +103,11 @@ class _Reader:
         if not path.exists():
             raise RulesetError(f"no ruleset file at {shown}", via)
         try:
-            data = read_bounded(path, limit=MAX_YAML, what="a ruleset", name=shown)
+            text = read_text(path, limit=MAX_YAML, what="a ruleset", name=shown)
+        except NotUtf8 as exc:
+            raise not_utf8(exc) from None
         except ReadError as exc:
             raise RulesetError(str(exc), via) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line_start = data.rfind(b"\n", 0, exc.start) + 1
-            column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-            where = Location(shown, data.count(b"\n", 0, exc.start) + 1, column)
-            raise RulesetError(f"not UTF-8 text (byte {exc.start})", where, "save the file as UTF-8") from None
         self.lines[shown] = text.splitlines()
         self.files.append(shown)
         doc = load_yaml(text, shown)
@@ -158,12 +151,12 @@ def _merge(parent: YMap, child: YMap) -> YMap:
 # Building
 
 
-def _plain(value: Any) -> Any:
-    """Located values → plain JSON-ready data, for the digest."""
+def _json_ready(value: Any) -> Any:
+    """Located values → plain JSON-ready data (keys as text, dates and decimals as strings), for the digest."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_json_ready(v) for v in value]
     if isinstance(value, (date, Decimal)):
         return str(value)
     return value
@@ -171,9 +164,7 @@ def _plain(value: Any) -> Any:
 
 def definition_digest(definition: YMap) -> str:
     """sha256 of a resolved definition's canonical JSON: what identifies a ruleset."""
-    return "sha256:" + hashlib.sha256(
-        json.dumps(_plain(definition), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()
+    return sha256_digest(_json_ready(definition))
 
 
 class RulesetBuilder:
@@ -309,8 +300,9 @@ class RulesetBuilder:
             raise self._fail(f"unknown subject {subject!r}", d.at("subject"), "subjects: " + ", ".join(SUBJECTS))
         parameters = self.build_parameters()
         self.parameters = parameters
-        model, self.root = SUBJECTS[subject]
-        self.scope = Scope(record_of(model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
+        kind = SUBJECTS[subject]
+        self.root = kind.root
+        self.scope = Scope(record_of(kind.model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
         rules = self._rules()
         decisions = self._decisions(rules)
@@ -493,19 +485,22 @@ class RulesetBuilder:
                                    f"{name}.requires[{i}]"))
         return tuple(out)
 
-    def _parameters_used(self, node: ast.Expr, seen: set[str] | None = None, dated: bool = False) -> set[str]:
+    def _parameters_used(self, node: ast.Expr, dated: bool = False) -> set[str]:
         """The parameters an expression reads, following derived facts (and their requirements): on the
         evaluation date, or with ``dated`` those read only through ``at()`` somewhere."""
-        seen = set() if seen is None else seen
-        on_as_of, through_at = ast.parameter_reads(node)
-        names = set(through_at if dated else on_as_of)
-        for n in ast.walk(node):
-            if isinstance(n, ast.DerivedRef) and n.name not in seen:
-                seen.add(n.name)
-                derived = self.derived_nodes[n.name]
-                for sub in (derived.expr, *(r.expr for r in derived.requires)):
-                    names |= self._parameters_used(sub, seen, dated)
+        trees: list[ast.Node] = [node]
+        for name in ast.derived_reads(node, self._derived_trees):
+            trees.extend(self._derived_trees(name))
+        names: set[str] = set()
+        for tree in trees:
+            on_as_of, through_at = ast.parameter_reads(tree)
+            names |= through_at if dated else on_as_of
         return names
+
+    def _derived_trees(self, name: str) -> tuple[ast.Expr, ...]:
+        """A derived fact's expression and its requirements' conditions: what reading it reads."""
+        derived = self.derived_nodes[name]
+        return (derived.expr, *(r.expr for r in derived.requires))
 
     def _rules(self) -> dict[str, Rule]:
         out = {}

@@ -3,6 +3,10 @@
 A ruleset holds sources, dated parameters, derived facts, rules and decision
 specifications. Loading checks every expression against the fact schema and
 compiles it once; evaluating never re-reads text.
+
+A ruleset's variants (``with_parameter`` …), its rebuilding when unpickled and its HTML view
+are done by modules above this one (the variant module, the loader, the HTML view), through
+the hooks at the end of this module (see :mod:`povrules.hooks`).
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import attrs
 
 from povrules.errors import ArgumentTypeError, Location, UnknownDecision
 from povrules.facts import SUBJECTS, FactModel
+from povrules.hooks import Hook, View
 from povrules.lang import ast
 from povrules.lang.types import Type
 from povrules.wording import check_lang
 
 if TYPE_CHECKING:
-    from povrules.html import HTML
     from povrules.lang.compiler import Fn
 
 
@@ -57,6 +61,12 @@ class Source:
     title: str
 
 
+def file_lines(file: str, line: int, end_line: int | None = None) -> str:
+    """``002.txt:293``, or ``002.txt:293-295`` for several lines: how every view and error writes the place
+    of lines in a file (citations of rulesets, traces' ``cite`` entries, policy test cases)."""
+    return f"{file}:{line}" if end_line in (None, line) else f"{file}:{line}-{end_line}"
+
+
 @attrs.frozen
 class Citation:
     """Where a rule or a parameter value comes from: file, lines, and the quoted clause."""
@@ -68,9 +78,12 @@ class Citation:
     # Where the ``cite`` is written in the ruleset, for messages; not part of what is cited.
     location: Location | None = attrs.field(default=None, eq=False, repr=False)
 
+    def where(self) -> str:
+        """``file:line`` or ``file:line-end_line``: the lines cited (see :func:`file_lines`)."""
+        return file_lines(self.file, self.line, self.end_line)
+
     def __str__(self) -> str:
-        lines = str(self.line) if self.end_line == self.line else f"{self.line}-{self.end_line}"
-        return f"{self.file}:{lines}"
+        return self.where()
 
 
 @attrs.frozen
@@ -281,12 +294,12 @@ class Ruleset:
     @property
     def facts_type(self) -> type[FactModel]:
         """The model of the facts this ruleset decides on (``Household``, ``Village``, ``County``)."""
-        return SUBJECTS[self.subject][0]
+        return SUBJECTS[self.subject].model
 
     @property
     def root(self) -> str:
         """What conditions call the subject's facts (``hh``, ``village``, ``county``)."""
-        return SUBJECTS[self.subject][1]
+        return SUBJECTS[self.subject].root
 
     def in_force(self, day: date) -> tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]:
         """The parameters in force on ``day``: dated values, bare values (what conditions read),
@@ -346,11 +359,7 @@ class Ruleset:
         :class:`~povrules.RulesetError` for a change that leaves the ruleset inconsistent (an unknown
         parameter given without its values, a value of another type).
         """
-        from povrules.ruleset.variant import parameter_overlay, with_overlay
-
-        known = self.parameters.get(name)
-        overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
-        return with_overlay(self, overlay, f"with_parameter({name!r})")
+        return WITH_PARAMETER(self, name, value, from_, note)
 
     def with_rule(self, rule_id: str, *, add_to: tuple[str, str] | None = None, **fields: Any) -> Ruleset:
         """A variant in which rule ``rule_id`` has the given fields (ruleset syntax: ``when``, ``title``,
@@ -360,9 +369,7 @@ class Ruleset:
         Raises :class:`~povrules.errors.ArgumentTypeError` for an argument of the wrong type and
         :class:`~povrules.RulesetError` for a rule the ruleset cannot hold.
         """
-        from povrules.ruleset.variant import rule_overlay, with_overlay
-
-        return with_overlay(self, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
+        return WITH_RULE(self, rule_id, add_to, fields)
 
     def without_rule(self, rule_id: str) -> Ruleset:
         """A variant without rule ``rule_id``, taken out of every decision that names it.
@@ -370,10 +377,7 @@ class Ruleset:
         Raises :class:`~povrules.errors.ArgumentTypeError` for an id that is not text and
         :class:`~povrules.RulesetError` for an unknown rule or one others still need.
         """
-        from povrules.ruleset.variant import require, with_overlay
-
-        require("rule_id", rule_id, str, "a rule id (text)")
-        return with_overlay(self, {"without": [rule_id]}, f"without_rule({rule_id!r})")
+        return WITHOUT_RULE(self, rule_id)
 
     def with_overlay(self, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
         """A variant described by an overlay: a YAML file (or its mapping) of changes; see docs/what-if.md.
@@ -381,14 +385,7 @@ class Ruleset:
         Raises :class:`~povrules.errors.ArgumentTypeError` for anything but a mapping or a path, and
         :class:`~povrules.RulesetError` for an overlay that cannot be read or applied.
         """
-        from povrules.ruleset.variant import load_overlay, with_overlay
-
-        if isinstance(overlay, Mapping):
-            return with_overlay(self, overlay, "overlay")
-        if not isinstance(overlay, (str, Path)):
-            raise ArgumentTypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
-                            f"got {type(overlay).__name__}")
-        return with_overlay(self, *load_overlay(Path(overlay)))
+        return WITH_OVERLAY(self, overlay)
 
     # Pickling: compiled closures cannot be pickled, so a ruleset travels as what it was built from (the
     # resolved definition and the files' lines) and is built again, by the loader's builder, when unpickled.
@@ -400,15 +397,12 @@ class Ruleset:
         """
         if self.definition is None:
             raise ArgumentTypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
-        from povrules.ruleset.loader import rebuild_ruleset
+        return (REBUILD.function,
+                (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
 
-        return (rebuild_ruleset, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
-
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str = "zh") -> View:
         """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
-        from povrules.html import ruleset_html
-
-        return ruleset_html(self, lang)
+        return RULESET_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
         return self.html()._repr_html_()
@@ -416,3 +410,13 @@ class Ruleset:
     def __repr__(self) -> str:
         variant = f" variant {self.variant.en!r}" if self.variant is not None else ""
         return f"<Ruleset {self.id} {self.version} {self.digest[:19]}{variant}>"
+
+
+# What a ruleset offers that the modules above it provide (see povrules.hooks): variants
+# (povrules.ruleset.variant), building again when unpickled (the loader) and the HTML view.
+WITH_PARAMETER: Hook[[Ruleset, str, Any, date | None, str | None], Ruleset] = Hook("Ruleset.with_parameter")
+WITH_RULE: Hook[[Ruleset, str, tuple[str, str] | None, Mapping[str, Any]], Ruleset] = Hook("Ruleset.with_rule")
+WITHOUT_RULE: Hook[[Ruleset, str], Ruleset] = Hook("Ruleset.without_rule")
+WITH_OVERLAY: Hook[[Ruleset, str | Path | Mapping[str, Any]], Ruleset] = Hook("Ruleset.with_overlay")
+REBUILD: Hook[..., Ruleset] = Hook("Ruleset.__reduce__")
+RULESET_HTML: Hook[[Ruleset, str], View] = Hook("Ruleset.html")

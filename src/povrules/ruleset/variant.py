@@ -36,10 +36,10 @@ import yaml
 from povrules.errors import ArgumentTypeError, Location, RulesetError
 from povrules.lang.ast import parameter_reads
 from povrules.lang.checker import did_you_mean
-from povrules.reading import MAX_YAML, ReadError, read_bounded
+from povrules.reading import MAX_YAML, NotUtf8, ReadError, read_text
 from povrules.ruleset.loader import RulesetBuilder, definition_digest
 from povrules.ruleset.model import Ruleset, Text
-from povrules.ruleset.yaml import YList, YMap, load_yaml
+from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 OVERLAY_KEYS = ("variant", "parameters", "derived", "rules", "decisions", "without")
 PARAMETER_KEYS = frozenset({"title", "unit", "type", "values", "note", "set"})
@@ -55,9 +55,9 @@ def load_overlay(path: Path) -> tuple[YMap, str, list[str]]:
     if not path.exists():
         raise RulesetError(f"no overlay file at {shown}")
     try:
-        text = read_bounded(path, limit=MAX_YAML, what="an overlay", name=shown).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
+        text = read_text(path, limit=MAX_YAML, what="an overlay", name=shown)
+    except NotUtf8 as exc:
+        raise not_utf8(exc) from None
     except ReadError as exc:
         raise RulesetError(str(exc)) from None
     doc = load_yaml(text, shown)
@@ -101,6 +101,35 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
         # The change is fine on its own but leaves the whole inconsistent: say which change did.
         raise RulesetError(f"with {label}: {exc.message}", exc.location, exc.hint) from None
     return attrs.evolve(ruleset, base=base, variant=text)
+
+
+def parameter_variant(base: Ruleset, name: str, value: Any, from_: date | None = None,
+                      note: str | None = None) -> Ruleset:
+    """What :meth:`Ruleset.with_parameter` gives: ``base`` with parameter ``name`` set to ``value``."""
+    known = base.parameters.get(name)
+    overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
+    return with_overlay(base, overlay, f"with_parameter({name!r})")
+
+
+def rule_variant(base: Ruleset, rule_id: str, add_to: tuple[str, str] | None, fields: Mapping[str, Any]) -> Ruleset:
+    """What :meth:`Ruleset.with_rule` gives: ``base`` with rule ``rule_id`` changed or added."""
+    return with_overlay(base, rule_overlay(rule_id, add_to, fields), f"with_rule({rule_id!r})")
+
+
+def without_rule(base: Ruleset, rule_id: str) -> Ruleset:
+    """What :meth:`Ruleset.without_rule` gives: ``base`` without rule ``rule_id``."""
+    require("rule_id", rule_id, str, "a rule id (text)")
+    return with_overlay(base, {"without": [rule_id]}, f"without_rule({rule_id!r})")
+
+
+def overlay_variant(base: Ruleset, overlay: str | Path | Mapping[str, Any]) -> Ruleset:
+    """What :meth:`Ruleset.with_overlay` gives: ``base`` with an overlay's mapping, or its YAML file's, applied."""
+    if isinstance(overlay, Mapping):
+        return with_overlay(base, overlay, "overlay")
+    if not isinstance(overlay, (str, Path)):
+        raise ArgumentTypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
+                        f"got {type(overlay).__name__}")
+    return with_overlay(base, *load_overlay(Path(overlay)))
 
 
 def _read_through_at(ruleset: Ruleset) -> set[str]:

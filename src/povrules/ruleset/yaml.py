@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from povrules.errors import Location, RulesetError
+from povrules.reading import NotUtf8
 
 
 class YMap(dict[str, Any]):
@@ -195,3 +196,7 @@ def _folded_position(lines: list[str], first_line: int, first_column: int | None
         if pos > len(text):
             return None
     return None
+
+def not_utf8(problem: NotUtf8) -> RulesetError:
+    """A YAML file (ruleset, overlay, policy test file) that is not UTF-8, as the error its reader raises."""
+    return RulesetError(problem.message, Location(problem.name, problem.line, problem.column), "save the file as UTF-8")
