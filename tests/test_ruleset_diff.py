@@ -175,7 +175,7 @@ def test_rules_added_removed_and_changed(pair):
     assert list(changed) == ["owns_car", "rural"]
     assert changed["rural"]["condition"] == ("hh.rural_hukou", "hh.rural_hukou and not hh.registration.dibao")
     assert changed["rural"]["validity"] == ({"from": None, "to": None}, {"from": "2021-01-01", "to": None})
-    assert changed["rural"]["note"] == (None, "I-test-1: an interpretation")
+    assert changed["rural"]["note"] == (None, {"zh": "I-test-1: an interpretation", "en": "I-test-1: an interpretation"})
     assert changed["rural"]["citation"][0]["line"] == 24 and changed["rural"]["citation"][1]["quote"] == "q3 moved"
     assert changed["rural"]["title"][1]["en"] == "Rural registration"
     assert set(changed["rural"]) == {"condition", "validity", "note", "citation", "title"}

@@ -114,6 +114,26 @@ def test_the_example_rulesets_load(name):
     assert "two_assurances_three_guarantees_met" in rs.rules
 
 
+def test_a_note_in_both_languages(tmp_path):
+    """A note is read in the reader's language: ``{zh, en}``, or one text that both languages show."""
+    text = RULES.replace("    cite: {source: S1, line: 2, quote: 低于收入线}\n",
+                         "    cite: {source: S1, line: 2, quote: 低于收入线}\n"
+                         "    note: {zh: 按人均纯收入判断, en: Judged on net income per head}\n")
+    rs = load_ruleset(write(tmp_path, HEADER + PARAMETERS + text))
+    note = rs.rules["low_income"].note
+    assert note is not None and (note("zh"), note("en")) == ("按人均纯收入判断", "Judged on net income per head")
+    one = PARAMETERS.replace("    unit: 元\n", "    unit: 元\n    note: 县定标准\n")
+    note = load_ruleset(write(tmp_path, HEADER + one + RULES)).parameters["line"].note
+    assert note is not None and (note("zh"), note("en")) == ("县定标准", "县定标准")
+
+
+def test_a_note_missing_a_language_is_refused(tmp_path):
+    text = HEADER + PARAMETERS + RULES + "    note: {zh: 只有中文}\n"
+    err = error(tmp_path, text)
+    assert "needs 'note' with 'zh' and 'en' text" in str(err)
+    assert position(err)[0] == text.count("\n")
+
+
 # YAML-level problems
 
 

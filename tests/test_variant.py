@@ -80,8 +80,8 @@ def test_a_variant_is_built_without_reading_files(hunan: povrules.Ruleset, monke
 
 def test_a_variant_value_has_no_citation_but_a_note(hunan: povrules.Ruleset) -> None:
     value = hunan.with_parameter("monitoring_line", 7000, note="proposal of 2021-05").parameters["monitoring_line"].values[-1]
-    assert value.citation is None and value.note == "proposal of 2021-05"
-    assert hunan.with_parameter("monitoring_line", 7000).parameters["monitoring_line"].values[-1].note == "variant"
+    assert value.citation is None and value.note is not None and value.note.en == "proposal of 2021-05"
+    assert hunan.with_parameter("monitoring_line", 7000).parameters["monitoring_line"].values[-1].note.en == "variant"  # type: ignore[union-attr]
 
 
 def test_without_rule_takes_it_out_of_every_decision(hunan: povrules.Ruleset) -> None:

@@ -387,7 +387,7 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
         parts.append(tag("p", w["source"], "：" if lang == "zh" else ": ",
                          citation(rule.citation, ruleset=decision.ruleset), cls="pv-note"))
     if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-        parts.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note.split()), cls="pv-note"))
+        parts.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()), cls="pv-note"))
     return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
                data_rule=rule.id, data_status=result.status)
 
@@ -564,7 +564,7 @@ def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
             strength += ("（" if lang == "zh" else " (") + "、".join(rule.override_by) + ("）" if lang == "zh" else ")")
         source = [citation(rule.citation, ruleset=ruleset, block=True)]
         if rule.note:
-            source.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note.split()),
+            source.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()),
                               cls="pv-note"))
         rows.append([join(name), tag("code", rule.when.text), strength,
                      rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])

@@ -160,7 +160,7 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     if result.contradicting:
         out["contradicting"] = [o.model_dump(mode="json", exclude_none=True) for o in result.contradicting]
     if rule.note:
-        out["note"] = rule.note
+        out["note"] = rule.note.en  # v1 holds one text: the English, as before notes had two
     return out
 
 
@@ -181,7 +181,7 @@ def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[st
     if requirement.citation is not None:
         entry["cite"] = _cite(requirement.citation)
     if requirement.note:
-        entry["note"] = requirement.note
+        entry["note"] = requirement.note.en
     return entry
 
 
@@ -438,7 +438,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
             c = rule.citation
             lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
         if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-            lines.append(f"      {words['note']}{colon}{' '.join(rule.note.split())}")
+            lines.append(f"      {words['note']}{colon}{' '.join(rule.note(lang).split())}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from povrules.ruleset.model import Citation, DecisionSpec, Parameter, ParameterValue, Rule, Ruleset
+from povrules.ruleset.model import Citation, DecisionSpec, Parameter, ParameterValue, Rule, Ruleset, Text
 from povrules.trace import json_value
 
 
@@ -27,6 +27,10 @@ def _cite(citation: Citation | None) -> dict[str, Any] | None:
     if citation is None:
         return None
     return {"file": citation.file, "line": citation.line, "end_line": citation.end_line, "quote": citation.quote}
+
+
+def _text(text: Text | None) -> dict[str, str] | None:
+    return None if text is None else {"zh": text.zh, "en": text.en}
 
 
 def _show(value: Any) -> str:
@@ -266,8 +270,8 @@ def _rule_fields(rule: Rule) -> dict[str, Any]:
         "citation": _cite(rule.citation),
         "validity": {"from": json_value(rule.valid_from), "to": json_value(rule.valid_to)},
         "override_by": list(rule.override_by),
-        "note": rule.note,
-        "title": {"zh": rule.title.zh, "en": rule.title.en},
+        "note": _text(rule.note),
+        "title": _text(rule.title),
     }
 
 
@@ -297,8 +301,8 @@ def _parameter_change(old: Parameter, new: Parameter) -> ParameterChange | None:
     changed = tuple(ValueChange(d, before[d], after[d]) for d in sorted(before.keys() & after.keys())
                     if before[d] != after[d])
     fields = _changes(
-        {"unit": old.unit, "type": str(old.type), "title": {"zh": old.title.zh, "en": old.title.en}, "note": old.note},
-        {"unit": new.unit, "type": str(new.type), "title": {"zh": new.title.zh, "en": new.title.en}, "note": new.note})
+        {"unit": old.unit, "type": str(old.type), "title": {"zh": old.title.zh, "en": old.title.en}, "note": _text(old.note)},
+        {"unit": new.unit, "type": str(new.type), "title": {"zh": new.title.zh, "en": new.title.en}, "note": _text(new.note)})
     if not (added or removed or changed or fields):
         return None
     return ParameterChange(new.name, new.unit, added, removed, changed, fields)

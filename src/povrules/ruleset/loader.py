@@ -221,7 +221,7 @@ class RulesetBuilder:
         return value
 
     def _free_text(self, parent: YMap, key: str, what: str) -> str | None:
-        """An optional free-text field (``note``, ``unit``, ``description``): text or absent, never a mapping
+        """An optional free-text field (``unit``, ``description``, a one-language ``note``): text or absent, never a mapping
         or a list, which a renderer would then have to print."""
         value = parent.get(key)
         if value is None or isinstance(value, str):
@@ -230,6 +230,15 @@ class RulesetBuilder:
                 if isinstance(value, (YMap, YList)) else None)
         raise self._fail(f"'{key}' of {what} is free text: write it as one string, not {_kind(value)}",
                          parent.at(key), hint)
+
+    def _note(self, parent: YMap, what: str) -> Text | None:
+        """An optional ``note``: ``{zh: …, en: …}``, or one string, shown in both languages (a county's own
+        ruleset may be written in one language only)."""
+        value = parent.get("note")
+        if isinstance(value, YMap):
+            return self._text(parent, "note", what)
+        text = self._free_text(parent, "note", what)
+        return None if text is None else Text(text, text)
 
     def _date(self, parent: YMap, key: str, what: str, required: bool = False) -> Any:
         value = parent.get(key)
@@ -392,12 +401,12 @@ class RulesetBuilder:
                 except TypeError as exc:
                     raise self._fail(f"{what}: {exc}", item.at("value")) from None
                 values.append(ParameterValue(start, value, self._citation(item, what, required=True),
-                                             self._free_text(item, "note", f"a value of {what}"), end))
+                                             self._note(item, f"a value of {what}"), end))
             if len(kinds) > 1 and not all(is_number(k) for k in kinds):
                 raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
             typ = kinds.pop() if len(kinds) == 1 else DECIMAL  # int and decimal values mix as decimal
             out[name] = Parameter(name, self._text(entry, "title", what), self._free_text(entry, "unit", what), typ,
-                                  tuple(values), self._free_text(entry, "note", what), section.at(name))
+                                  tuple(values), self._note(entry, what), section.at(name))
         return out
 
     def _value(self, item: YMap, what: str, declared: Any) -> Any:
@@ -448,7 +457,7 @@ class RulesetBuilder:
             if name in RESERVED:
                 raise self._fail(f"{name!r} is reserved", section.at(name))
             expr = self._expr(entry, "expr", what, condition=False)
-            self._free_text(entry, "note", what)
+            self._note(entry, what)
             requires = self._requires(entry, name, what)
             out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name),
                                 requires)
@@ -472,7 +481,7 @@ class RulesetBuilder:
                 raise self._fail(f"{where} must be a mapping with 'expr' and 'cite'", node.item_locations[i])
             self._keys(item, {"expr", "cite", "note"}, where)
             out.append(Requirement(self._expr(item, "expr", where, condition=True),
-                                   self._citation(item, where, required=True), self._free_text(item, "note", where),
+                                   self._citation(item, where, required=True), self._note(item, where),
                                    f"{name}.requires[{i}]"))
         return tuple(out)
 
@@ -522,7 +531,7 @@ class RulesetBuilder:
             out[rule_id] = Rule(
                 id=rule_id, title=self._text(entry, "title", what), when=when, strength=strength, outcome=outcome,
                 level=level, citation=self._citation(entry, what, required=True), valid_from=valid_from,
-                valid_to=valid_to, note=self._free_text(entry, "note", what), override_by=override_by,
+                valid_to=valid_to, note=self._note(entry, what), override_by=override_by,
                 parameters=tuple(sorted(on_as_of | dated)), location=section.at(rule_id),
                 dated_parameters=tuple(sorted(dated - on_as_of)),
             )
@@ -595,7 +604,7 @@ class RulesetBuilder:
 
     def _base(self, name: str, entry: YMap, what: str, extra: set[str]) -> dict[str, Any]:
         self._keys(entry, {"kind", "title", "note", "labels", "transition"} | extra, what)
-        self._free_text(entry, "note", what)
+        self._note(entry, what)
         labels_node = self._map(entry, "labels", what)
         labels = {label: self._text(labels_node, label, f"label {label!r} of {what}") for label in labels_node}
         return {"name": name, "title": self._text(entry, "title", what), "kind": entry["kind"],

@@ -79,7 +79,7 @@ class ParameterValue:
     start: date
     value: Any
     citation: Citation | None
-    note: str | None = None
+    note: Text | None = None
     end: date | None = None
 
 
@@ -90,7 +90,7 @@ class Parameter:
     unit: str | None
     type: Type
     values: tuple[ParameterValue, ...]
-    note: str | None
+    note: Text | None
     location: Location
 
     def at(self, day: date) -> ParameterValue | None:
@@ -113,7 +113,7 @@ class Requirement:
 
     expr: ast.Expr
     citation: Citation | None
-    note: str | None
+    note: Text | None
     marker: str  # e.g. "income_per_capita.requires[0]": how the refusal is named among missing facts
 
 
@@ -144,7 +144,7 @@ class Rule:
     citation: Citation | None
     valid_from: date | None
     valid_to: date | None
-    note: str | None
+    note: Text | None
     override_by: tuple[str, ...]
     parameters: tuple[str, ...]
     location: Location
