@@ -601,7 +601,9 @@ def test_comparison_view_counts_each_transition_and_lists_each_change(raised):
     assert [td.text() for td in changed_rows[0].children_named("td")][-1] == "2"
     listed = root.find("table", "pv-changes").find("tbody").children_named("tr")
     assert len(listed) == raised.changed
-    assert "parameter monitoring_line: 6500 → 7000" in root.find("table", "pv-causes").text()
+    title = raised.baseline.parameters["monitoring_line"].title
+    assert f"parameter {title('en')}: 6,500 → 7,000" in root.find("table", "pv-causes").text()
+    assert all(f"parameter {title('en')}: 6,500 → 7,000" == tr.children_named("td")[-1].text() for tr in listed)
     assert "monitoring_line = 7000" in root.find("h3").text()
 
 
@@ -609,7 +611,9 @@ def test_comparison_view_escapes_ids_and_speaks_both_languages(raised):
     markup = str(raised.html("zh"))
     assert "<script>x" not in markup and "&lt;script&gt;x&lt;/script&gt;" in markup
     zh, en = view(raised.html("zh")), view(raised.html("en"))
-    assert "结果变化" in zh.text() and "脱贫不稳定户" in zh.text() and "参数 monitoring_line" in zh.text()
+    assert "结果变化" in zh.text() and "脱贫不稳定户" in zh.text()
+    assert "参数 监测基准线（家庭人均纯收入）：6,500 → 7,000" in zh.find("table", "pv-causes").text()
+    assert "参数 monitoring_line" not in zh.text()
     assert "Outcome changes" in en.text() and "unstably exited household" in en.text()
     assert raised._repr_html_() == str(raised.html("zh"))
     with pytest.raises(ValueError, match="lang"):

@@ -5,8 +5,8 @@ cell under the stylesheets of JupyterLab and of the classic notebook (which set 
 ``dl`` and ``code`` rules of their own). This script writes, into ``--out``:
 
 * ``view-<name>-<lang>.html``: each view saved standalone (:meth:`povrules.html.HTML.page`);
-* ``views-<template>.html``: a notebook whose outputs are those views, converted by nbconvert with the
-  ``lab`` and ``classic`` templates (their stylesheets are inlined: the pages fetch nothing);
+* ``notebook-<name>-<template>.html``: a notebook whose outputs are that view in both languages, converted by
+  nbconvert with the ``lab`` and ``classic`` templates (their stylesheets are inlined: the pages fetch nothing);
 * ``what-if-<template>.html``: the stored, executed what-if notebook converted the same way;
 * a ``.png`` screenshot of every page.
 
@@ -64,16 +64,15 @@ def views() -> dict[str, tuple[HTML, HTML]]:
     return {name: (value.html("zh"), value.html("en")) for name, value in shown.items()}
 
 
-def views_notebook(pairs: dict[str, tuple[HTML, HTML]]) -> object:
-    """A notebook with one output cell per view, as Jupyter would store it after running ``view``."""
+def views_notebook(name: str, pair: tuple[HTML, HTML]) -> object:
+    """A notebook with one output cell per language of a view, as Jupyter stores it after running the cell."""
     import nbformat.v4 as nbf
 
     cells = []
-    for name, pair in pairs.items():
-        for lang, shown in zip(("zh", "en"), pair):
-            output = nbf.new_output("execute_result", data={"text/html": shown._repr_html_(),
-                                                            "text/plain": f"<{name} view>"}, execution_count=1)
-            cells.append(nbf.new_code_cell(f'{name}.html("{lang}")', outputs=[output], execution_count=1))
+    for count, (lang, shown) in enumerate(zip(("zh", "en"), pair), start=1):
+        output = nbf.new_output("execute_result", data={"text/html": shown._repr_html_(),
+                                                        "text/plain": f"<{name} view>"}, execution_count=count)
+        cells.append(nbf.new_code_cell(f'{name}.html("{lang}")', outputs=[output], execution_count=count))
     return nbf.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                   "language": "python"}})
 
@@ -123,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     stored = nbformat.read(NOTEBOOK, as_version=4)
     if not any(cell.get("outputs") for cell in stored.cells):
         raise SystemExit(f"{NOTEBOOK.relative_to(REPO)} has no stored outputs: run it first")
+    notebooks = {f"notebook-{name}": views_notebook(name, pair) for name, pair in pairs.items()}
+    notebooks["what-if"] = stored
     for template in TEMPLATES:
-        for stem, notebook in (("views", views_notebook(pairs)), ("what-if", stored)):
+        for stem, notebook in notebooks.items():
             page = args.out / f"{stem}-{template}.html"
             page.write_text(convert(notebook, template), encoding="utf-8")
             pages.append(page)

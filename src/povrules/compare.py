@@ -30,6 +30,7 @@ from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
+from povrules.trace import format_value
 
 if TYPE_CHECKING:
     from povrules.html import HTML
@@ -51,21 +52,34 @@ class Cause:
     old: Any = None
     new: Any = None
 
-    def describe(self, lang: str = "en") -> str:
-        """The cause in words, in ``"zh"`` or ``"en"``."""
+    def describe(self, lang: str = "en", *rulesets: Ruleset) -> str:
+        """The cause in words, in ``"zh"`` or ``"en"``: the parameter, rule or derived fact named by its title in
+        the first of ``rulesets`` that has one (by its id when none does), a parameter's values as a reader
+        writes them (``6,500``)."""
         zh = lang == "zh"
+        name = self._title(lang, rulesets)
         if self.kind == "parameter":
-            old = "无" if zh and self.old is None else ("none" if self.old is None else self.old)
-            new = "无" if zh and self.new is None else ("none" if self.new is None else self.new)
-            return f"{'参数' if zh else 'parameter'} {self.name}: {old} → {new}"
+            none = "无" if zh else "none"
+            old = none if self.old is None else format_value(self.old, None, lang)
+            new = none if self.new is None else format_value(self.new, None, lang)
+            return f"参数 {name}：{old} → {new}" if zh else f"parameter {name}: {old} → {new}"
         if self.kind == "decision":
-            return f"决定 {self.name} 的组合方式改变" if zh else f"decision {self.name}: how it combines its rules changed"
+            return f"决定 {name} 的组合方式改变" if zh else f"decision {name}: how it combines its rules changed"
         word = {"rule": ("规则", "rule"), "derived": ("派生事实", "derived fact")}[self.kind][0 if zh else 1]
         if self.old is None:
-            return f"{word} {self.name} {'新增' if zh else 'added'}"
+            return f"{word} {name} {'新增' if zh else 'added'}"
         if self.new is None:
-            return f"{word} {self.name} {'去掉' if zh else 'removed'}"
-        return f"{word} {self.name} {'修改' if zh else 'changed'}: {self.old} → {self.new}"
+            return f"{word} {name} {'去掉' if zh else 'removed'}"
+        return f"{word} {name} {'修改' if zh else 'changed'}: {self.old} → {self.new}"
+
+    def _title(self, lang: str, rulesets: Sequence[Ruleset]) -> str:
+        """What the cause names, by its title in the first ruleset that has one, else its id."""
+        for ruleset in rulesets:
+            found: Any = {"parameter": ruleset.parameters, "rule": ruleset.rules, "derived": ruleset.derived,
+                          "decision": ruleset.decisions}[self.kind].get(self.name)
+            if found is not None and found.title is not None and found.title(lang):
+                return str(found.title(lang))
+        return self.name
 
     def __str__(self) -> str:
         return self.describe("en")
@@ -141,8 +155,10 @@ class Comparison:
         return dict(sorted(moved, key=lambda item: (-item[1], item[0])))
 
     def by_cause(self, lang: str = "en") -> dict[str, int]:
-        """Households changed per cause (a household with two causes counts under both), largest first."""
-        counted: Counter[str] = Counter(c.describe(lang) for change in self.changes for c in change.causes)
+        """Households changed per cause (a household with two causes counts under both), largest first; each
+        cause in words, naming what changed by its title (:meth:`Cause.describe`)."""
+        counted: Counter[str] = Counter(c.describe(lang, self.variant, self.baseline)
+                                        for change in self.changes for c in change.causes)
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
@@ -169,18 +185,20 @@ class Comparison:
                 evaluate(found, self.variant, self.decision, as_of=self.as_of))
 
     def summary(self, lang: str = "en") -> str:
-        """The comparison in a few lines of text."""
+        """The comparison in a few lines of text: the change, the households per transition, and per cause
+        (:meth:`by_cause`)."""
         zh = lang == "zh"
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
         lines = [f"{self.decision} @ {self.as_of}: {name}",
                  (f"{self.total} 户中 {self.changed} 户结果改变" if zh
                   else f"{self.changed} of {self.total} households change outcome")]
+        colon = "：" if zh else ": "
         for (before, after), n in self.transitions().items():
-            lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}: {n}")
+            lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}{colon}{n}")
         causes = self.by_cause(lang)
         if causes:
             lines.append("原因：" if zh else "because of:")
-            lines.extend(f"  {cause}: {n}" for cause, n in causes.items())
+            lines.extend(f"  {cause}{colon}{n}" for cause, n in causes.items())
         return "\n".join(lines)
 
     def rows(self) -> list[dict[str, Any]]:
@@ -195,8 +213,8 @@ class Comparison:
             return _frame(rows, ("before", "after", "households"), library)
         return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
 
-    def html(self, lang: str = "zh") -> HTML:
-        """The comparison as an HTML view: counts by transition, the households changed and why."""
+    def html(self, lang: str | None = None) -> HTML:
+        """The comparison as an HTML view: counts by transition, the households changed and why; in ``lang``, else in :func:`povrules.display_language`."""
         from povrules.html import comparison_html
 
         return comparison_html(self, lang)
@@ -260,7 +278,9 @@ class Sweep:
         ax.legend()
         return ax
 
-    def html(self, lang: str = "zh") -> HTML:
+    def html(self, lang: str | None = None) -> HTML:
+        """The sweep as an HTML view: households per outcome for each value; in ``lang``, else in
+        :func:`povrules.display_language`."""
         from povrules.html import sweep_html
 
         return sweep_html(self, lang)

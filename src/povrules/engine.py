@@ -208,8 +208,8 @@ class Decision:
 
         return explain(self, lang)
 
-    def html(self, lang: str = "zh") -> HTML:
-        """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace."""
+    def html(self, lang: str | None = None) -> HTML:
+        """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace; in ``lang``, else in :func:`povrules.display_language`."""
         from povrules.html import decision_html
 
         return decision_html(self, lang)

@@ -377,8 +377,8 @@ class Ruleset:
 
         return (rebuild_ruleset, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
 
-    def html(self, lang: str = "zh") -> HTML:
-        """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
+    def html(self, lang: str | None = None) -> HTML:
+        """The ruleset as an HTML view: its decisions, parameters and rules with their clauses; in ``lang``, else in :func:`povrules.display_language`."""
         from povrules.html import ruleset_html
 
         return ruleset_html(self, lang)
