@@ -146,12 +146,8 @@ def test_a_variant_may_leave_the_label_of_a_rule_it_takes_out(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("where, old, new", [
-    ("rule", "    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: note}\n"),
-    ("parameter", "    unit: 元\n", "    unit: 元\n    note: [a, b]\n"),
-    ("parameter value", "        value: 4000\n", "        value: 4000\n        note: {zh: 说明}\n"),
     ("unit", "    unit: 元\n", "    unit: {zh: 元}\n"),
     ("description", "version: \"1\"\n", "version: \"1\"\ndescription: {zh: 说明}\n"),
-    ("decision", "    kind: eligibility\n", "    kind: eligibility\n    note: {en: n}\n"),
 ])
 def test_free_text_that_is_a_mapping_or_a_list_is_a_load_error(tmp_path: Path, where: str, old: str, new: str) -> None:
     text = ruleset(tmp_path).replace(old, new, 1)
@@ -161,12 +157,32 @@ def test_free_text_that_is_a_mapping_or_a_list_is_a_load_error(tmp_path: Path, w
     assert err.location is not None and err.location.line == line_of(text, new.strip().split("\n")[-1].strip())
 
 
-def test_a_note_mapping_fails_check_rather_than_crashing_a_renderer(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("where, old, new, message", [
+    ("parameter", "    unit: 元\n", "    unit: 元\n    note: [a, b]\n", "is text, or {zh: …, en: …}: not a list"),
+    ("parameter value", "        value: 4000\n", "        value: 4000\n        note: {zh: 说明}\n",
+     "needs 'note' with 'zh' and 'en' text"),
+    ("decision", "    kind: eligibility\n", "    kind: eligibility\n    note: {en: n}\n",
+     "needs 'note' with 'zh' and 'en' text"),
+    ("rule", "    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: a, b}\n",
+     "has a key 'b' besides 'zh' and 'en'"),
+])
+def test_a_note_is_text_or_both_languages(tmp_path: Path, where: str, old: str, new: str, message: str) -> None:
+    text = ruleset(tmp_path).replace(old, new, 1)
+    assert text != ruleset(tmp_path)
+    err = load_error(tmp_path, text)
+    assert message in str(err), (where, str(err))
+    assert err.location is not None and err.location.line == line_of(text, new.strip().split("\n")[-1].strip())
+
+
+def test_a_note_in_both_languages_loads_and_a_bad_one_fails_check(tmp_path: Path, capsys) -> None:
     text = ruleset(tmp_path).replace("    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: note}\n")
+    assert main(["check", str(write(tmp_path, text))]) == 0
+    capsys.readouterr()
+    text = text.replace("note: {zh: 说明, en: note}", "note: {zh: 说明}")
     path = write(tmp_path, text)
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:{line_of(text, 'note:')}:" in err and "free text" in err and "Traceback" not in err
+    assert f"{path}:{line_of(text, 'note:')}:" in err and "'zh' and 'en'" in err and "Traceback" not in err
 
 
 # Row 23: a parameter no rule reads

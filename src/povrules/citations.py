@@ -21,9 +21,14 @@ _SPACE = re.compile(r"\s+")
 ELLIPSIS = "……"
 
 
+def strip_pinyin(text: str) -> str:
+    """Text without its parenthesised pinyin annotations (``監(jiān)測`` → ``監測``)."""
+    return _PINYIN.sub("", text)
+
+
 def normalise(text: str) -> str:
     """Text as quotes are compared: pinyin annotations and white space removed."""
-    return _SPACE.sub("", _PINYIN.sub("", text))
+    return _SPACE.sub("", strip_pinyin(text))
 
 
 @attrs.frozen

@@ -31,6 +31,7 @@ from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
 from povrules.trace import format_value
+from povrules.wording import check_lang, phrase, punctuation
 
 if TYPE_CHECKING:
     from povrules.html import HTML
@@ -55,22 +56,25 @@ class Cause:
     def describe(self, lang: str = "en", *rulesets: Ruleset) -> str:
         """The cause in words, in ``"zh"`` or ``"en"``: the parameter, rule or derived fact named by its title in
         the first of ``rulesets`` that has one (by its id when none does), a parameter's values as a reader
-        writes them (``6,500``)."""
-        zh = lang == "zh"
+        writes them (``6,500``).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         name = self._title(lang, rulesets)
         if self.kind == "parameter":
-            none = "无" if zh else "none"
-            old = none if self.old is None else format_value(self.old, None, lang)
-            new = none if self.new is None else format_value(self.new, None, lang)
-            return f"参数 {name}：{old} → {new}" if zh else f"parameter {name}: {old} → {new}"
+            old = phrase("none_value", lang) if self.old is None else format_value(self.old, None, lang)
+            new = phrase("none_value", lang) if self.new is None else format_value(self.new, None, lang)
+            return phrase("cause.parameter", lang, name=name, old=old, new=new)
         if self.kind == "decision":
-            return f"决定 {name} 的组合方式改变" if zh else f"decision {name}: how it combines its rules changed"
-        word = {"rule": ("规则", "rule"), "derived": ("派生事实", "derived fact")}[self.kind][0 if zh else 1]
+            return phrase("cause.decision", lang, name=name)
+        word = phrase(f"cause.{self.kind}", lang)
         if self.old is None:
-            return f"{word} {name} {'新增' if zh else 'added'}"
+            return phrase("cause.added", lang, word=word, name=name)
         if self.new is None:
-            return f"{word} {name} {'去掉' if zh else 'removed'}"
-        return f"{word} {name} {'修改' if zh else 'changed'}: {self.old} → {self.new}"
+            return phrase("cause.removed", lang, word=word, name=name)
+        return phrase("cause.changed", lang, word=word, name=name, old=self.old, new=self.new)
 
     def _title(self, lang: str, rulesets: Sequence[Ruleset]) -> str:
         """What the cause names, by its title in the first ruleset that has one, else its id."""
@@ -162,7 +166,12 @@ class Comparison:
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
-        """An outcome in words, from the variant's labels (or the baseline's)."""
+        """An outcome in words, from the variant's labels (or the baseline's).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         for ruleset in (self.variant, self.baseline):
             spec = ruleset.decisions.get(self.decision)
             if spec is not None and outcome in spec.labels:
@@ -186,18 +195,21 @@ class Comparison:
 
     def summary(self, lang: str = "en") -> str:
         """The comparison in a few lines of text: the change, the households per transition, and per cause
-        (:meth:`by_cause`)."""
-        zh = lang == "zh"
+        (:meth:`by_cause`).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
         lines = [f"{self.decision} @ {self.as_of}: {name}",
-                 (f"{self.total} 户中 {self.changed} 户结果改变" if zh
-                  else f"{self.changed} of {self.total} households change outcome")]
-        colon = "：" if zh else ": "
+                 phrase("comparison.changed", lang, total=self.total, changed=self.changed)]
+        colon = punctuation("colon", lang)
         for (before, after), n in self.transitions().items():
             lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}{colon}{n}")
         causes = self.by_cause(lang)
         if causes:
-            lines.append("原因：" if zh else "because of:")
+            lines.append(phrase("comparison.causes", lang))
             lines.extend(f"  {cause}{colon}{n}" for cause, n in causes.items())
         return "\n".join(lines)
 
@@ -273,7 +285,7 @@ class Sweep:
             label = spec.label(outcome, lang) if spec else outcome
             ax.plot(xs, [row.get(outcome, 0) for row in counts], marker="o", label=label)
         ax.set_xlabel(self.parameter)
-        ax.set_ylabel("户数" if lang == "zh" else "households")
+        ax.set_ylabel(phrase("households", lang))
         ax.set_title(f"{self.decision} @ {self.as_of}")
         ax.legend()
         return ax

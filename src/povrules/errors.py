@@ -104,3 +104,17 @@ class CaseloadError(PovrulesError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class LanguageError(PovrulesError, ValueError):
+    """A language argument other than ``"zh"`` (Chinese) or ``"en"`` (English).
+
+    Also a ``ValueError``, as unknown languages were before this class.
+    """
+
+    def __init__(self, lang: object):
+        self.lang = lang
+        super().__init__(f"unknown language {lang!r}: expected one of 'zh', 'en'")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.lang,))

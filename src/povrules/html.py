@@ -23,83 +23,27 @@ import attrs
 
 from povrules.lang import ast
 from povrules.trace import (
-    OPERATOR_WORDS,
-    RESULT_MARKS,
-    RESULT_WORDS,
-    STATUS_WORDS,
     contradicting_text,
     describe_operand,
     describe_pair,
     format_value,
+)
+from povrules.wording import (
+    LANGS,
+    OPERATOR_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    VIEW_WORDS,
+    check_lang,
+    phrase,
+    punctuation,
 )
 
 if TYPE_CHECKING:
     from povrules.compare import Comparison, Sweep
     from povrules.engine import Decision, RuleResult
     from povrules.ruleset.model import Citation, DecisionSpec, Ruleset
-
-LANGS = ("zh", "en")
-
-# The fixed words of the views. Labels and titles come from the ruleset itself.
-_WORDS: dict[str, dict[str, str]] = {
-    "zh": {
-        "household": "对象", "as_of": "评估日", "ruleset": "规则集", "version": "版本", "digest": "摘要",
-        "decision_kind": "决定类型", "outcome": "结果", "reasons": "决定依据", "no_reasons": "没有起决定作用的规则",
-        "missing": "尚缺事实", "possible": "可能结果", "parameters_used": "所用参数", "trace": "逐条检查",
-        "rules_tried": "条规则", "condition": "条件", "values": "比较的值", "result": "结果",
-        "not_traced": "未记录条件（评估时 trace=False）", "no_conditions": "没有可列出的条件（例如清单为空）",
-        "source": "依据", "note": "解释", "parameter": "参数", "value": "数值", "from": "起始日",
-        "citation": "出处", "title": "名称", "jurisdiction": "适用地区", "subject": "决定对象",
-        "decisions": "决定", "rules": "规则", "derived": "派生事实", "sources": "政策文件",
-        "criteria": "条件（须全部满足）", "priorities": "优先条件", "exceptions": "例外", "rows": "表格行",
-        "labels": "结果说明",
-        "strength": "效力", "id": "编号", "expression": "表达式", "outcome_of_rule": "产生结果",
-        "valid": "有效期", "hit_policy": "命中规则", "default": "无行命中时",
-        "among": "参与排序的对象", "order": "排序方式", "tiebreak": "并列时", "variant": "变体",
-        "met_criteria": "满足的优先条件", "none": "无", "facts_digest": "事实摘要",
-        "until": "至", "descending": "降序", "ascending": "升序", "parameters": "参数",
-        # decision kinds, rule strengths and roles
-        "eligibility": "资格认定", "table": "决策表", "ranking": "排序",
-        "hard": "刚性", "default_strength": "可评议", "criterion": "条件", "exception": "例外", "row": "表格行",
-        "count": "按满足条件数", "lexicographic": "按条件先后",
-        # outcomes the engine gives of its own
-        "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
-        "yes": "是", "no": "否",
-        # comparisons and sweeps
-        "what_if": "如果", "baseline": "现行规则", "households": "户数", "changed": "结果改变", "before": "现行结果",
-        "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
-        "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
-        "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
-    },
-    "en": {
-        "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
-        "decision_kind": "Kind", "outcome": "Outcome", "reasons": "Decided by", "no_reasons": "No rule decided it",
-        "missing": "Facts still needed", "possible": "Possible outcomes", "parameters_used": "Parameters used",
-        "trace": "Trace", "rules_tried": "rules tried", "condition": "Condition", "values": "Values compared",
-        "result": "Result", "not_traced": "Conditions not recorded (evaluated with trace=False)",
-        "no_conditions": "No condition to list (for instance, an empty list)",
-        "source": "Source", "note": "Interpretation", "parameter": "Parameter", "value": "Value",
-        "from": "From", "citation": "Citation", "title": "Title", "jurisdiction": "Jurisdiction",
-        "subject": "Decides on", "decisions": "Decisions", "rules": "Rules", "derived": "Derived facts",
-        "sources": "Policy documents", "criteria": "Criteria (all must hold)", "priorities": "Priority criteria",
-        "exceptions": "Exceptions", "rows": "Table rows", "labels": "Outcomes", "strength": "Strength", "id": "Id",
-        "expression": "Expression", "outcome_of_rule": "Gives", "valid": "In force",
-        "hit_policy": "Hit policy", "default": "When no row matches", "among": "Ranks", "order": "Order",
-        "tiebreak": "Ties broken by", "variant": "Variant", "met_criteria": "Priority criteria met", "none": "none",
-        "facts_digest": "Facts digest", "until": "until", "descending": "descending",
-        "ascending": "ascending", "parameters": "Parameters",
-        "eligibility": "eligibility", "table": "decision table", "ranking": "ranking",
-        "hard": "hard", "default_strength": "open to deliberation", "criterion": "criterion", "exception": "exception",
-        "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
-        "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
-        "ranked": "ranked", "yes": "yes", "no": "no",
-        "what_if": "What if", "baseline": "Baseline", "households": "Households", "changed": "Changed",
-        "before": "Baseline outcome", "after": "Variant outcome", "transitions": "Outcome changes",
-        "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
-        "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
-        "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
-    },
-}
 
 # Notebook front ends style the elements of every output: JupyterLab (.jp-RenderedHTMLCommon, .jp-OutputArea-output)
 # and the classic notebook (.rendered_html) set a fixed table layout, right-aligned cells, zebra rows, floated
@@ -163,12 +107,9 @@ def words(lang: str | None = None) -> Mapping[str, str]:
     """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``; None: the :func:`display_language`).
 
     Raises:
-        ValueError: for any other language, naming the choices.
+        LanguageError: for any other language (also a ``ValueError``).
     """
-    try:
-        return _WORDS[view_language(lang)]
-    except (KeyError, TypeError):
-        raise ValueError(f"lang must be one of {', '.join(repr(x) for x in LANGS)}, not {lang!r}") from None
+    return VIEW_WORDS[view_language(lang)]
 
 
 # The display language: what a view is in when no language is given, as when Jupyter shows a value on its own.
@@ -199,20 +140,24 @@ def display_language(lang: str | None = None) -> DisplayLanguage:
     ``with povrules.display_language("en"): ...`` does so for the block only. Chinese until set.
 
     Raises:
-        ValueError: for a language other than ``"zh"`` or ``"en"``, naming the choices; the setting stays.
+        LanguageError: for a language other than ``"zh"`` or ``"en"`` (also a ``ValueError``); the setting
+            stays as it was.
     """
     previous = _display[0]
     if lang is not None:
-        words(lang)  # raises for an unknown language, naming the choices
-        _display[0] = lang
+        _display[0] = check_lang(lang)
     setting = DisplayLanguage(_display[0])
     setting.previous = previous
     return setting
 
 
 def view_language(lang: str | None) -> str:
-    """``lang`` itself, or the :func:`display_language` when it is None."""
-    return _display[0] if lang is None else lang
+    """``lang`` itself, or the :func:`display_language` when it is None.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"`` (also a ``ValueError``).
+    """
+    return _display[0] if lang is None else check_lang(lang)
 
 
 # Escaping: text is escaped unless it is Markup, i.e. built here from escaped parts.
@@ -304,8 +249,7 @@ def outcome_label(spec: DecisionSpec, outcome: str, lang: str) -> str:
     if outcome in spec.labels:
         return spec.label(outcome, lang)
     if "+" in outcome and spec.kind == "table":  # several labels under a COLLECT table
-        return "、".join(outcome_label(spec, o, lang) for o in outcome.split("+")) if lang == "zh" else \
-            "; ".join(outcome_label(spec, o, lang) for o in outcome.split("+"))
+        return punctuation("clauses", lang).join(outcome_label(spec, o, lang) for o in outcome.split("+"))
     return words(lang).get(outcome, outcome) if outcome in _ENGINE_OUTCOMES else outcome
 
 
@@ -354,7 +298,7 @@ def _digest(digest: str) -> Markup:
 
 
 def _lang_attr(lang: str) -> str:
-    return "zh-CN" if lang == "zh" else "en"
+    return punctuation("html_lang", lang)
 
 
 @attrs.frozen
@@ -408,12 +352,12 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
     override = rule_trace.get("override")
     if override:
         body, on = override.get("body"), override.get("decided_on")
-        status += f"（{body} {on}）" if lang == "zh" else f" ({body}, {on})"
+        status += phrase("decided_by", lang, body=body, on=on)
     elif rule_trace.get("contradicting"):
         status += contradicting_text(rule_trace["contradicting"], lang)
     elif result.status == "awaiting_deliberation":
         bodies = "、".join(result.rule.override_by)
-        status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
+        status += phrase("awaiting", lang, bodies=bodies)
     return status
 
 
@@ -452,13 +396,13 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
     elif outcome != "not_in_force":
         parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
     if rule_trace.get("missing"):
-        parts.append(tag("p", w["missing"], "：" if lang == "zh" else ": ",
+        parts.append(tag("p", w["missing"], punctuation("colon", lang),
                          join((tag("code", m) for m in rule_trace["missing"]), ", "), cls="pv-note"))
     if rule.citation:
-        parts.append(tag("p", w["source"], "：" if lang == "zh" else ": ",
+        parts.append(tag("p", w["source"], punctuation("colon", lang),
                          citation(rule.citation, ruleset=decision.ruleset), cls="pv-note"))
     if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-        parts.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()), cls="pv-note"))
+        parts.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()), cls="pv-note"))
     return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
                data_rule=rule.id, data_status=result.status)
 
@@ -488,7 +432,7 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
     lang = view_language(lang)
     w = words(lang)
-    colon = "：" if lang == "zh" else ": "
+    colon = punctuation("colon", lang)
     trace = decision.trace()
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
@@ -519,7 +463,7 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
     if decision.kind == "ranking":
         met = [ruleset.rules[r].title(lang) for r in decision.labels if r in ruleset.rules]
-        listed = ("、" if lang == "zh" else "; ").join(met) or w["none"]
+        listed = punctuation("clauses", lang).join(met) or w["none"]
         parts.append(tag("p", w["met_criteria"], colon, listed, cls="pv-met"))
     parts.append(_h(4, w["reasons"]))
     if decision.reasons:
@@ -540,8 +484,7 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     decisive = set(decision.reasons)
     entries = [_rule_entry(decision, result, rule_trace, lang, result.rule.id in decisive)
                for result, rule_trace in zip(decision.results, trace["rules"])]
-    summary = tag("summary", w["trace"], f"（{len(entries)} {w['rules_tried']}）" if lang == "zh"
-                  else f" ({len(entries)} {w['rules_tried']})")
+    summary = tag("summary", w["trace"], phrase("rules_tried", lang, n=len(entries), rules_tried=w["rules_tried"]))
     parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))
 
     body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
@@ -640,10 +583,10 @@ def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
                                     rule.valid_to or "…", cls="pv-note")]
         strength = _strength(rule.strength, lang)
         if rule.override_by:
-            strength += ("（" if lang == "zh" else " (") + "、".join(rule.override_by) + ("）" if lang == "zh" else ")")
+            strength += phrase("in_parentheses", lang, text="、".join(rule.override_by))
         source = [citation(rule.citation, ruleset=ruleset, block=True)]
         if rule.note:
-            source.append(tag("p", w["note"], "：" if lang == "zh" else ": ", " ".join(rule.note(lang).split()),
+            source.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()),
                               cls="pv-note"))
         rows.append([join(name), tag("code", rule.when.text), strength,
                      rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])
@@ -704,7 +647,7 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
     spec = variant.decisions.get(comparison.decision) or baseline.decisions[comparison.decision]
     change = variant.variant(lang) if variant.variant is not None else _digest(variant.digest)
     title = spec.title(lang)
-    parts = [_h(3, w["what_if"], "：" if lang == "zh" else ": ", change)]
+    parts = [_h(3, w["what_if"], punctuation("colon", lang), change)]
     parts.append(_meta([
         (w["decision_kind"], join([title, " ", _ident(comparison.decision)])),
         (w["as_of"], comparison.as_of.isoformat()),
@@ -755,7 +698,7 @@ def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
     rows = [[str(value), *(counts.get(o, 0) for o in outcomes), c.changed]
             for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)]
     rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
-    parts = [_h(3, w["sweep"], "：" if lang == "zh" else ": ", name),
+    parts = [_h(3, w["sweep"], punctuation("colon", lang), name),
              _meta([(w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
                     (w["as_of"], sweep.as_of.isoformat()), (w["households"], sweep.total)]),
              table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"],

@@ -21,6 +21,7 @@ import attrs
 
 from povrules.errors import EvaluationError
 from povrules.facts import Household, Monitoring
+from povrules.wording import phrase
 
 if TYPE_CHECKING:  # the loader checks rulesets against ALLOWED, so this module must not import them
     from povrules.engine import Decision
@@ -66,9 +67,8 @@ class Transition:
         return self.before != self.after
 
     def explain(self, lang: str = "zh") -> str:
-        move = f"{self.before} → {self.after}" if self.changed else (
-            f"{self.before}（不变）" if lang == "zh" else f"{self.before} (unchanged)")
-        head = "监测状态" if lang == "zh" else "Monitoring status"
+        move = f"{self.before} → {self.after}" if self.changed else phrase("unchanged", lang, status=self.before)
+        head = phrase("monitoring_status", lang)
         return f"{head}: {move}\n{self.decision.explain(lang)}"
 
 

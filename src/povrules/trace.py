@@ -18,6 +18,15 @@ from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest  # noqa: F401 - re-exported: other modules import them from here
 from povrules.lang import ast
 from povrules.lang.compiler import Leaf, Unknown, element_path
+from povrules.wording import (
+    OPERATOR_WORDS,
+    OVERRIDE_OUTCOME_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    check_lang,
+)
+from povrules.wording import TEXT_WORDS as _WORDS
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking, RuleResult
@@ -245,41 +254,7 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None) -> dict[str
 _facts_digest = facts_digest  # to_trace's keyword hides the module's name
 
 
-# Explanations
-
-OPERATOR_WORDS = {
-    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
-           "in": "属于", "not_in": "不属于"},
-    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
-           "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
-}
-RESULT_WORDS = {"zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
-           "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
-STATUS_WORDS = {
-    "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
-           "awaiting_deliberation": "待评议", "contradicted": "评议决定相互矛盾", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
-           "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
-           "not_in_force": "不在有效期"},
-    "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
-           "awaiting_deliberation": "awaits deliberation",
-           "contradicted": "recorded deliberations contradict each other", "superseded": "superseded by a higher exception",
-           "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
-           "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
-}
-OVERRIDE_OUTCOME_WORDS = {"zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
-RESULT_MARKS = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
-_WORDS = {
-    "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
-           "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
-           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
-           "requirement": "要求", "not_met": "未满足"},
-    "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
-           "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
-           "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
-           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
-           "requirement": "requirement", "not_met": "not met"},
-}
-
+# Explanations (their words are in povrules.wording)
 
 def _number(value: Decimal | int, grouped: bool = True) -> str:
     if isinstance(value, int) or value == value.to_integral_value():
@@ -392,8 +367,7 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
 
 def explain(decision: Decision, lang: str = "zh") -> str:
     """A decision as text: the outcome, then every rule tried with its conditions and source."""
-    if lang not in ("zh", "en"):
-        raise ValueError("lang is 'zh' or 'en'")
+    check_lang(lang)
     words = _WORDS[lang]
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
@@ -444,6 +418,7 @@ def explain(decision: Decision, lang: str = "zh") -> str:
 
 def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     """A ranking as text: each position with the criteria that put the household there."""
+    check_lang(lang)
     lines = []
     for entry in ranking.entries:
         decision = entry.decision
@@ -495,7 +470,7 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
     trace shows them (expression = value), since the ruleset's field titles are not in the record.
     """
-    words = _WORDS[lang]
+    words = _WORDS[check_lang(lang)]
     colon = "：" if lang == "zh" else ": "
     trace = record["trace"]
     ruleset = record["ruleset"]

@@ -35,6 +35,7 @@ from povrules.facts import parse_facts
 from povrules.ruleset.diff import RulesetDiff, diff_rulesets
 from povrules.ruleset.loader import load_ruleset
 from povrules.ruleset.model import Ruleset
+from povrules.wording import RESULT_WORDS, check_lang, phrase
 
 # Redacting a redacted record again changes nothing (an already hashed value is kept as it is), so
 # a replay of a redacted record needs no secret: this key never hashes anything new in practice,
@@ -236,38 +237,31 @@ class Divergence:
                 "recorded": self.recorded, "replayed": self.replayed}
 
     def explain(self, lang: str = "en") -> str:
-        zh = lang == "zh"
+        check_lang(lang)
         if self.condition is not None:
-            where = (("（对 " if zh else " (for ") + ", ".join(self.where) + ("）" if zh else ")")) if self.where else ""
-            head = (f"规则 {self.rule} 的条件 {self.condition}{where}" if zh
-                    else f"rule {self.rule}, condition {self.condition}{where}")
+            where = phrase("divergence.where", lang, where=", ".join(self.where)) if self.where else ""
+            head = phrase("divergence.condition", lang, rule=self.rule, condition=self.condition, where=where)
         elif self.rule is not None:
-            head = f"规则 {self.rule}（{self.field}）" if zh else f"rule {self.rule} ({self.field})"
+            head = phrase("divergence.rule", lang, rule=self.rule, field=self.field)
         else:
             head = self.field
         recorded, replayed = self._value(self.recorded, lang), self._value(self.replayed, lang)
-        if zh:
-            return f"首个不同之处：{head}：记录为 {recorded}，重放为 {replayed}"
-        return f"first difference: {head}: recorded {recorded}, replayed {replayed}"
+        return phrase("divergence", lang, head=head, recorded=recorded, replayed=replayed)
 
     def _value(self, value: Any, lang: str) -> str:
         """A condition's values as ``4800 < 4500 → does not hold``; anything else as JSON."""
         if self.condition is not None and isinstance(value, dict) and set(value) <= {"result", "left", "op", "right",
                                                                                      "value"}:
             given = value.get("result")
-            result = _RESULT["zh" if lang == "zh" else "en"].get(given, given) if isinstance(given, str) else given
+            result = RESULT_WORDS[check_lang(lang)].get(given, given) if isinstance(given, str) else given
             if "op" in value:
                 shown = f"{_plain(value.get('left'))} {value['op']} {_plain(value.get('right'))}"
             else:
                 shown = _plain(value.get("value"))
             return f"{shown} → {result}"
         if value is None:
-            return "（无）" if lang == "zh" else "(none)"
+            return phrase("none_paren", lang)
         return value if isinstance(value, str) else record_json(value)
-
-
-_RESULT = {"en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"},
-           "zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"}}
 
 
 def _plain(value: Any) -> str:
@@ -402,41 +396,33 @@ class Replay:
         }
 
     def explain(self, lang: str = "en") -> str:
-        zh = lang == "zh"
+        check_lang(lang)
         rs = self.ruleset
         under = f"{rs['id']} {rs['version']} ({_short(rs['digest'])})"
         lines = []
         if self.with_current:
             old = self.recorded_ruleset
-            lines.append(
-                f"与当前规则集比较（不是忠实重放）：记录依据 {old['id']} {old['version']} ({_short(old['digest'])})，"
-                f"现以 {under} 重新评估" if zh else
-                f"Compared with the current ruleset (not a faithful replay): recorded under {old['id']} "
-                f"{old['version']} ({_short(old['digest'])}), evaluated again under {under}")
+            lines.append(phrase("replay.with_current", lang, old=f"{old['id']} {old['version']} ({_short(old['digest'])})",
+                                under=under))
         if self.identical:
             if self.with_current:
-                lines.append("结果相同：决定与依据完全一致。" if zh else "The same: the decision and its grounds agree.")
+                lines.append(phrase("replay.same", lang))
             else:
-                lines.append(f"重放一致：记录 {_short(self.record_digest)} 在 {under} 下重新评估，得到逐字节相同的记录。"
-                             if zh else f"Replay identical: record {_short(self.record_digest)} evaluated again "
-                             f"under {under} gives the same record, byte for byte.")
+                lines.append(phrase("replay.identical", lang, record=_short(self.record_digest), under=under))
         else:
             if not self.with_current:
-                lines.append(f"重放不一致：记录 {_short(self.record_digest)}，重放得到 {_short(self.replayed_digest)}。"
-                             if zh else f"Replay differs: record {_short(self.record_digest)}, replayed "
-                             f"{_short(self.replayed_digest)}.")
+                lines.append(phrase("replay.differs", lang, record=_short(self.record_digest),
+                                    replayed=_short(self.replayed_digest)))
             if self.divergence is not None:
                 lines.append(self.divergence.explain(lang))
             recorded_outcome = self.recorded_outcome
             if recorded_outcome != self.replayed.get("outcome"):
-                lines.append(f"结果：记录为 {recorded_outcome}，现为 {self.replayed.get('outcome')}" if zh else
-                             f"outcome: recorded {recorded_outcome}, now {self.replayed.get('outcome')}")
+                lines.append(phrase("replay.outcome", lang, recorded=recorded_outcome, now=self.replayed.get("outcome")))
         if self.with_current:
             if self.changes is None:
-                lines.append("记录所依据的规则集不在规则库中，无法列出变化。" if zh else
-                             "The recorded ruleset is not in the store, so what changed cannot be listed.")
+                lines.append(phrase("replay.no_ruleset", lang))
             else:
-                lines.append("规则集的变化：" if zh else "What changed in the ruleset:")
+                lines.append(phrase("replay.changes", lang))
                 lines.append(self.changes.explain(lang))
         return "\n".join(lines)
 

@@ -42,6 +42,7 @@ from povrules.facts.household import (
     Vehicle,
 )
 from povrules.facts.places import ComparisonVillage, County, Village, VillageIncome
+from povrules.facts.titles import TitledJsonSchema
 
 # Each subject a ruleset can decide about: its model, and the name conditions call it by.
 SUBJECTS: dict[str, tuple[type[FactModel], str]] = {
@@ -234,8 +235,8 @@ def parse_household(data: str | bytes | dict[str, Any], source: str | None = Non
 
 
 def facts_schema(subject: str = "household") -> dict[str, Any]:
-    """The JSON Schema of a subject's facts, for app developers."""
-    schema = SUBJECTS[subject][0].model_json_schema()
+    """The JSON Schema of a subject's facts, for app developers: each enumerated value titled in ``x-titles``."""
+    schema = SUBJECTS[subject][0].model_json_schema(schema_generator=TitledJsonSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"povrules.{subject}.v1"
     return schema

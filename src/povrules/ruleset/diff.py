@@ -13,6 +13,7 @@ import attrs
 
 from povrules.ruleset.model import Citation, DecisionSpec, Parameter, ParameterValue, Rule, Ruleset, Text
 from povrules.trace import json_value
+from povrules.wording import DIFF_WORDS, check_lang, phrase
 
 
 def expression_text(expr: Any) -> str:
@@ -199,10 +200,10 @@ class RulesetDiff:
 
     def explain(self, lang: str = "en") -> str:
         """The changes as lines of text, in Chinese (``zh``) or English (``en``)."""
-        w = _WORDS["zh" if lang == "zh" else "en"]
+        w = DIFF_WORDS[check_lang(lang)]
 
         def since(start: object) -> str:
-            return f"{start} 起" if lang == "zh" else f"from {start}"
+            return phrase("since", lang, start=start)
 
         head = (f"{self.old['id']} {self.old['version']} ({self.old['digest'][:19]}…) → "
                 f"{self.new['id']} {self.new['version']} ({self.new['digest'][:19]}…)")
@@ -246,19 +247,6 @@ class RulesetDiff:
                 for c in d.changes:
                     lines.append(f"    {c.field}: {_show(c.old)} → {_show(c.new)}")
         return "\n".join(lines)
-
-
-_WORDS = {
-    "en": {"none": "no changes", "ruleset": "ruleset", "rule": "rule", "parameter": "parameter",
-           "derived": "derived fact", "decision": "decision", "from": "from", "cite": "citation",
-           "condition": "condition", "strength": "strength", "outcome": "outcome", "citation": "citation",
-           "validity": "validity", "override_by": "override by", "note": "interpretation", "title": "title",
-           "level": "level", "unit": "unit"},
-    "zh": {"none": "无变化", "ruleset": "规则集", "rule": "规则", "parameter": "参数", "derived": "派生事实",
-           "decision": "决定", "from": "起", "cite": "依据", "condition": "条件", "strength": "强度",
-           "outcome": "结果", "citation": "依据", "validity": "有效期", "override_by": "可由以下评议排除",
-           "note": "解释", "title": "标题", "level": "层级", "unit": "单位"},
-}
 
 
 def _rule_fields(rule: Rule) -> dict[str, Any]:

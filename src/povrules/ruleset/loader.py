@@ -235,10 +235,13 @@ class RulesetBuilder:
         """An optional ``note``: ``{zh: …, en: …}``, or one string, shown in both languages (a county's own
         ruleset may be written in one language only)."""
         value = parent.get("note")
+        if value is None:
+            return None
         if isinstance(value, YMap):
             return self._text(parent, "note", what)
-        text = self._free_text(parent, "note", what)
-        return None if text is None else Text(text, text)
+        if not isinstance(value, str):
+            raise self._fail(f"'note' of {what} is text, or {{zh: …, en: …}}: not {_kind(value)}", parent.at("note"))
+        return Text(value, value)
 
     def _date(self, parent: YMap, key: str, what: str, required: bool = False) -> Any:
         value = parent.get(key)

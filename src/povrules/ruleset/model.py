@@ -19,6 +19,7 @@ from povrules.errors import EvaluationError, Location
 from povrules.facts import SUBJECTS, FactModel
 from povrules.lang import ast
 from povrules.lang.types import Type
+from povrules.wording import check_lang
 
 if TYPE_CHECKING:
     from povrules.html import HTML
@@ -44,7 +45,7 @@ class Text:
     en: str
 
     def __call__(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        return self.zh if check_lang(lang) == "zh" else self.en
 
 
 @attrs.frozen
@@ -211,7 +212,12 @@ class DecisionSpec:
     location: Location | None = None
 
     def label(self, outcome: str, lang: str) -> str:
-        """An outcome in words, if the ruleset gave it a title."""
+        """An outcome in words, if the ruleset gave it a title (else the outcome as it is).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
+        check_lang(lang)
         text = self.labels.get(outcome)
         return text(lang) if text else outcome
 

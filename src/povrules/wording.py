@@ -1,0 +1,410 @@
+"""The one bilingual catalogue: every fixed word and phrase of explanations, views and reports.
+
+Explanations (text), views (HTML), ruleset diffs, comparisons, replays and lifecycle moves
+take their words from here, in Chinese (``"zh"``) or English (``"en"``); titles that
+belong to a ruleset (rules, parameters, outcomes) stay in the ruleset. :func:`check_lang`
+is the one check of a language argument: every function taking ``lang`` calls it, so an
+unknown language is a :class:`~povrules.errors.LanguageError`, never English by default.
+
+Public API:
+
+* languages: :data:`LANGS`, :func:`check_lang`;
+* fixed words, each a table ``{lang: {key: words}}``: :data:`OPERATOR_WORDS`, :data:`ARITHMETIC_WORDS`,
+  :data:`CONNECTIVE_WORDS`, :data:`RESULT_WORDS`, :data:`STATUS_WORDS`, :data:`OVERRIDE_OUTCOME_WORDS`,
+  :data:`TEXT_WORDS` (text explanations), :data:`VIEW_WORDS` (HTML views), :data:`DIFF_WORDS` (ruleset
+  diffs), :data:`PUNCTUATION` (:func:`punctuation`), :data:`PHRASES` (sentences with slots, :func:`phrase`);
+  :data:`RESULT_MARKS`, the same in both;
+* facts: :func:`fact_field` and :func:`fact_title` (a fact by its path), :func:`value_titles` and
+  :func:`value_title` (an enumerated value by its title, from :mod:`povrules.facts.titles`);
+* the expression language: :func:`function_title`, :func:`function_phrase` (a call as words, from
+  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`).
+
+The titles of the policy source documents and their sections are in :mod:`povrules.sources`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from povrules.errors import LanguageError
+from povrules.facts import SUBJECTS
+from povrules.facts.titles import Title, titles_of
+from povrules.lang.types import EnumType, Field, ListType, RecordType, Type, record_of
+
+LANGS: Final = ("zh", "en")
+
+
+def check_lang(lang: object) -> str:
+    """``lang`` itself when it is ``"zh"`` or ``"en"``.
+
+    Raises:
+        LanguageError: for any other value, naming it and the languages there are.
+    """
+    if isinstance(lang, str) and lang in LANGS:
+        return lang
+    raise LanguageError(lang)
+
+
+# Explanations (text): comparison operators, results of conditions, statuses of rules.
+
+OPERATOR_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于",
+           "in": "属于", "not_in": "不属于"},
+    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
+           "!=": "differs from", "in": "is one of", "not_in": "is not one of"},
+}
+RESULT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"true": "成立", "false": "不成立", "unknown": "未知", "not_in_force": "不在有效期"},
+    "en": {"true": "holds", "false": "does not hold", "unknown": "unknown", "not_in_force": "not in force"}}
+STATUS_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"met": "满足", "not_met": "不满足", "applied": "适用", "overridden": "已被评议排除",
+           "awaiting_deliberation": "待评议", "contradicted": "评议决定相互矛盾", "superseded": "被更高层级例外取代", "not_applicable": "不适用",
+           "selected": "选中", "matched": "匹配", "not_matched": "不匹配", "unknown": "未知",
+           "not_in_force": "不在有效期"},
+    "en": {"met": "met", "not_met": "not met", "applied": "applies", "overridden": "set aside by deliberation",
+           "awaiting_deliberation": "awaits deliberation",
+           "contradicted": "recorded deliberations contradict each other", "superseded": "superseded by a higher exception",
+           "not_applicable": "does not apply", "selected": "selected", "matched": "matched",
+           "not_matched": "not matched", "unknown": "unknown", "not_in_force": "not in force"},
+}
+OVERRIDE_OUTCOME_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"upheld": "维持", "set_aside": "排除"}, "en": {"upheld": "upheld", "set_aside": "set aside"}}
+# Arithmetic and the logical connectives, for conditions read as sentences.
+ARITHMETIC_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"+": "加", "-": "减", "*": "乘以", "/": "除以"},
+    "en": {"+": "plus", "-": "minus", "*": "times", "/": "divided by"},
+}
+CONNECTIVE_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"and": "并且", "or": "或者", "not": "并非", "all_of": "以下各项均成立", "any_of": "以下任一项成立",
+           "empty": "（清单为空）"},
+    "en": {"and": "and", "or": "or", "not": "not", "all_of": "all of the following hold",
+           "any_of": "any of the following holds", "empty": "(the list is empty)"},
+}
+# Marks that read without colour, the same in both languages.
+RESULT_MARKS: dict[str, str] = {"true": "✔", "false": "✘", "unknown": "?", "not_in_force": "–"}
+# The fixed words of text explanations.
+TEXT_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"decision": "决定", "outcome": "结果", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
+           "possible": "可能结果", "source": "依据", "from": "起", "yes": "是", "no": "否", "note": "解释",
+           "override": "评议", "unknown_value": "未知", "for": "对", "refused": "不予计算",
+           "requirement": "要求", "not_met": "未满足"},
+    "en": {"decision": "Decision", "outcome": "outcome", "as_of": "as of", "ruleset": "ruleset",
+           "missing": "facts still needed", "possible": "possible outcomes", "source": "source", "from": "from",
+           "yes": "yes", "no": "no", "note": "interpretation", "override": "deliberation",
+           "unknown_value": "unknown", "for": "for", "refused": "figure refused",
+           "requirement": "requirement", "not_met": "not met"},
+}
+
+
+# Views (HTML). Labels and titles come from the ruleset itself.
+
+VIEW_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "household": "对象", "as_of": "评估日", "ruleset": "规则集", "version": "版本", "digest": "摘要",
+        "decision_kind": "决定类型", "outcome": "结果", "reasons": "决定依据", "no_reasons": "没有起决定作用的规则",
+        "missing": "尚缺事实", "possible": "可能结果", "parameters_used": "所用参数", "trace": "逐条检查",
+        "rules_tried": "条规则", "condition": "条件", "values": "比较的值", "result": "结果",
+        "not_traced": "未记录条件（评估时 trace=False）", "no_conditions": "没有可列出的条件（例如清单为空）",
+        "source": "依据", "note": "解释", "parameter": "参数", "value": "数值", "from": "起始日",
+        "citation": "出处", "title": "名称", "jurisdiction": "适用地区", "subject": "决定对象",
+        "decisions": "决定", "rules": "规则", "derived": "派生事实", "sources": "政策文件",
+        "criteria": "条件（须全部满足）", "priorities": "优先条件", "exceptions": "例外", "rows": "表格行",
+        "labels": "结果说明",
+        "strength": "效力", "id": "编号", "expression": "表达式", "outcome_of_rule": "产生结果",
+        "valid": "有效期", "hit_policy": "命中规则", "default": "无行命中时",
+        "among": "参与排序的对象", "order": "排序方式", "tiebreak": "并列时", "variant": "变体",
+        "met_criteria": "满足的优先条件", "none": "无", "facts_digest": "事实摘要",
+        "until": "至", "descending": "降序", "ascending": "升序", "parameters": "参数",
+        # decision kinds, rule strengths and roles
+        "eligibility": "资格认定", "table": "决策表", "ranking": "排序",
+        "hard": "刚性", "default_strength": "可评议", "criterion": "条件", "exception": "例外", "row": "表格行",
+        "count": "按满足条件数", "lexicographic": "按条件先后",
+        # outcomes the engine gives of its own
+        "undetermined": "无法判定", "needs_deliberation": "须评议", "conflict": "规则冲突", "ranked": "已排序",
+        "yes": "是", "no": "否",
+        # comparisons and sweeps
+        "what_if": "如果", "baseline": "现行规则", "households": "户数", "changed": "结果改变", "before": "现行结果",
+        "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
+        "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
+        "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
+    },
+    "en": {
+        "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
+        "decision_kind": "Kind", "outcome": "Outcome", "reasons": "Decided by", "no_reasons": "No rule decided it",
+        "missing": "Facts still needed", "possible": "Possible outcomes", "parameters_used": "Parameters used",
+        "trace": "Trace", "rules_tried": "rules tried", "condition": "Condition", "values": "Values compared",
+        "result": "Result", "not_traced": "Conditions not recorded (evaluated with trace=False)",
+        "no_conditions": "No condition to list (for instance, an empty list)",
+        "source": "Source", "note": "Interpretation", "parameter": "Parameter", "value": "Value",
+        "from": "From", "citation": "Citation", "title": "Title", "jurisdiction": "Jurisdiction",
+        "subject": "Decides on", "decisions": "Decisions", "rules": "Rules", "derived": "Derived facts",
+        "sources": "Policy documents", "criteria": "Criteria (all must hold)", "priorities": "Priority criteria",
+        "exceptions": "Exceptions", "rows": "Table rows", "labels": "Outcomes", "strength": "Strength", "id": "Id",
+        "expression": "Expression", "outcome_of_rule": "Gives", "valid": "In force",
+        "hit_policy": "Hit policy", "default": "When no row matches", "among": "Ranks", "order": "Order",
+        "tiebreak": "Ties broken by", "variant": "Variant", "met_criteria": "Priority criteria met", "none": "none",
+        "facts_digest": "Facts digest", "until": "until", "descending": "descending",
+        "ascending": "ascending", "parameters": "Parameters",
+        "eligibility": "eligibility", "table": "decision table", "ranking": "ranking",
+        "hard": "hard", "default_strength": "open to deliberation", "criterion": "criterion", "exception": "exception",
+        "row": "row", "count": "by number of criteria met", "lexicographic": "by the first criterion met",
+        "undetermined": "undetermined", "needs_deliberation": "needs deliberation", "conflict": "conflicting rules",
+        "ranked": "ranked", "yes": "yes", "no": "no",
+        "what_if": "What if", "baseline": "Baseline", "households": "Households", "changed": "Changed",
+        "before": "Baseline outcome", "after": "Variant outcome", "transitions": "Outcome changes",
+        "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
+        "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
+        "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
+    },
+}
+
+
+# Ruleset diffs: the kinds of entry and the fields of a rule or parameter that changed.
+
+DIFF_WORDS: dict[str, dict[str, str]] = {
+    "en": {"none": "no changes", "ruleset": "ruleset", "rule": "rule", "parameter": "parameter",
+           "derived": "derived fact", "decision": "decision", "from": "from", "cite": "citation",
+           "condition": "condition", "strength": "strength", "outcome": "outcome", "citation": "citation",
+           "validity": "validity", "override_by": "override by", "note": "interpretation", "title": "title",
+           "level": "level", "unit": "unit"},
+    "zh": {"none": "无变化", "ruleset": "规则集", "rule": "规则", "parameter": "参数", "derived": "派生事实",
+           "decision": "决定", "from": "起", "cite": "依据", "condition": "条件", "strength": "强度",
+           "outcome": "结果", "citation": "依据", "validity": "有效期", "override_by": "可由以下评议排除",
+           "note": "解释", "title": "标题", "level": "层级", "unit": "单位"},
+}
+
+
+# Functions and quantifiers of the expression language: a title each, and a phrase with the titles of
+# its arguments in slots {0}, {1}… ({args} for the arguments of min and max, however many).
+FUNCTION_TITLES: dict[str, dict[str, str]] = {
+    "zh": {
+        "len": "个数", "abs": "绝对值", "min": "最小值", "max": "最大值", "date": "日期",
+        "days_between": "相隔天数", "months_between": "相隔月数", "years_between": "相隔年数",
+        "add_months": "若干个月后的日期", "add_years": "若干年后的日期", "add_days": "若干天后的日期",
+        "year": "年份", "month": "月份", "day": "日", "at": "某日适用的参数值",
+        "any": "至少一项满足", "all": "每一项都满足", "count": "满足条件的个数", "sum": "合计",
+    },
+    "en": {
+        "len": "number of", "abs": "absolute value", "min": "smallest", "max": "largest", "date": "date",
+        "days_between": "days between", "months_between": "months between", "years_between": "years between",
+        "add_months": "months later", "add_years": "years later", "add_days": "days later",
+        "year": "year", "month": "month", "day": "day of the month", "at": "parameter value on a day",
+        "any": "at least one meets", "all": "every one meets", "count": "how many meet", "sum": "total",
+    },
+}
+FUNCTION_PHRASES: dict[str, dict[str, str]] = {
+    "zh": {
+        "len": "{0}的个数", "abs": "{0}的绝对值", "min": "{args}中的最小值", "max": "{args}中的最大值",
+        "date": "{0}年{1}月{2}日",
+        "days_between": "从{0}到{1}的天数", "months_between": "从{0}到{1}的整月数",
+        "years_between": "从{0}到{1}的整年数",
+        "add_months": "{0}之后{1}个月", "add_years": "{0}之后{1}年", "add_days": "{0}之后{1}天",
+        "year": "{0}的年份", "month": "{0}的月份", "day": "{0}是当月第几日", "at": "{1}适用的{0}",
+        "any": "{0}中至少有一项{1}", "all": "{0}每一项都{1}", "count": "{0}中{1}的个数", "sum": "{0}的{1}合计",
+    },
+    "en": {
+        "len": "the number of {0}", "abs": "the absolute value of {0}", "min": "the smallest of {args}",
+        "max": "the largest of {args}", "date": "{0}-{1}-{2}",
+        "days_between": "the days from {0} to {1}", "months_between": "the whole months from {0} to {1}",
+        "years_between": "the whole years from {0} to {1}",
+        "add_months": "{1} months after {0}", "add_years": "{1} years after {0}", "add_days": "{1} days after {0}",
+        "year": "the year of {0}", "month": "the month of {0}", "day": "the day of the month of {0}",
+        "at": "{0} in force on {1}",
+        "any": "at least one of {0} {1}", "all": "every one of {0} {1}", "count": "how many of {0} {1}",
+        "sum": "the total {1} over {0}",
+    },
+}
+# Counts that have a word of their own: len(list) by the list's path.
+COUNT_TITLES: dict[str, Title] = {
+    "hh.members": ("家庭成员人数", "number of household members"),
+}
+
+
+def function_title(name: str, lang: str) -> str:
+    """The title of a function or quantifier of the expression language (``months_between`` → 相隔月数).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a name the language does not have.
+    """
+    return FUNCTION_TITLES[check_lang(lang)][name]
+
+
+def function_phrase(name: str, args: Sequence[str], lang: str, *, path: str | None = None) -> str:
+    """A call read as words, from the titles of its arguments: ``months_between`` of 纳入监测日期 and
+    评估日 → 从纳入监测日期到评估日的整月数. ``path`` is the fact path of ``len``'s list, for a count
+    that has a word of its own (``len(hh.members)`` → 家庭成员人数). For a quantifier, ``args`` are the
+    list and what its elements are asked (or summed).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a name the language does not have.
+    """
+    lang = check_lang(lang)
+    if name == "len" and path in COUNT_TITLES:
+        zh, en = COUNT_TITLES[path]
+        return zh if lang == "zh" else en
+    joined = ("、" if lang == "zh" else ", ").join(args)
+    return FUNCTION_PHRASES[lang][name].format(*args, args=joined)
+
+
+def value_titles(field_or_type: Field | Type) -> Mapping[str, Title] | None:
+    """The titles of the values a fact field (or its type, or a list of it) takes, when they are a
+    vocabulary of the facts; ``None`` for any other field (numbers, dates, free text)."""
+    typ = field_or_type.type if isinstance(field_or_type, Field) else field_or_type
+    if isinstance(typ, ListType):
+        typ = typ.item
+    return titles_of(typ.values) if isinstance(typ, EnumType) else None
+
+
+def value_title(field_or_type: Field | Type, value: str, lang: str) -> str:
+    """An enumerated value of a fact as a caseworker reads it (``exited`` of the registration status →
+    脱贫户); ``value`` itself when the field is not enumerated or the value not among its titles.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    lang = check_lang(lang)
+    titles = value_titles(field_or_type)
+    title = titles.get(value) if titles is not None else None
+    if title is None:
+        return value
+    return title[0] if lang == "zh" else title[1]
+
+
+# Punctuation that differs between the languages: after a label, between the items of a list (a
+# list of names; a list of clauses), and the HTML language tag.
+PUNCTUATION: dict[str, dict[str, str]] = {
+    "zh": {"colon": "：", "names": "、", "clauses": "、", "html_lang": "zh-CN"},
+    "en": {"colon": ": ", "names": ", ", "clauses": "; ", "html_lang": "en"},
+}
+
+
+def punctuation(name: str, lang: str) -> str:
+    """A mark of punctuation in ``lang`` (``colon``, ``names``, ``clauses``, ``html_lang``).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    return PUNCTUATION[check_lang(lang)][name]
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def fact_field(path: str) -> Field | None:
+    """The fact field at a fact path as traces write it (``hh.registration.status``,
+    ``hh.members[1].age``: indices are read past; ``.value`` of a judged fact is the fact), or ``None``
+    when no fact has that path."""
+    root, _, rest = _INDEX.sub("", path).partition(".")
+    model = next((m for m, name in SUBJECTS.values() if name == root), None)
+    if model is None or not rest:
+        return None
+    record: Type = record_of(model)
+    field: Field | None = None
+    for name in rest.split("."):
+        if field is not None and field.judged and name == "value":
+            continue  # a judged fact's value: the fact itself
+        if isinstance(record, ListType):
+            record = record.item
+        if not isinstance(record, RecordType) or name not in record.fields:
+            return None
+        field = record.fields[name]
+        record = field.type
+    return field
+
+
+def fact_title(path: str, lang: str) -> str:
+    """A fact by its label in ``lang`` (``hh.monitoring.included_on`` → 纳入监测日期); the path itself
+    when no fact has it.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    lang = check_lang(lang)
+    field = fact_field(path)
+    if field is None:
+        return path
+    return field.zh if lang == "zh" else field.en
+
+
+# Phrases with slots ({name}), for the sentences of comparisons, replays and lifecycle moves.
+PHRASES: dict[str, dict[str, str]] = {
+    "zh": {
+        "since": "{start} 起",
+        "none_value": "无",
+        "none_paren": "（无）",
+        "unchanged": "{status}（不变）",
+        "monitoring_status": "监测状态",
+        "cause.parameter": "参数 {name}：{old} → {new}",
+        "cause.decision": "决定 {name} 的组合方式改变",
+        "cause.rule": "规则", "cause.derived": "派生事实",
+        "cause.added": "{word} {name} 新增",
+        "cause.removed": "{word} {name} 去掉",
+        "cause.changed": "{word} {name} 修改：{old} → {new}",
+        "comparison.changed": "{total} 户中 {changed} 户结果改变",
+        "comparison.causes": "原因：",
+        "households": "户数",
+        "divergence.where": "（对 {where}）",
+        "divergence.condition": "规则 {rule} 的条件 {condition}{where}",
+        "divergence.rule": "规则 {rule}（{field}）",
+        "divergence": "首个不同之处：{head}：记录为 {recorded}，重放为 {replayed}",
+        "replay.with_current": "与当前规则集比较（不是忠实重放）：记录依据 {old}，现以 {under} 重新评估",
+        "replay.same": "结果相同：决定与依据完全一致。",
+        "replay.identical": "重放一致：记录 {record} 在 {under} 下重新评估，得到逐字节相同的记录。",
+        "replay.differs": "重放不一致：记录 {record}，重放得到 {replayed}。",
+        "replay.outcome": "结果：记录为 {recorded}，现为 {now}",
+        "replay.no_ruleset": "记录所依据的规则集不在规则库中，无法列出变化。",
+        "replay.changes": "规则集的变化：",
+        "decided_by": "（{body} {on}）",
+        "awaiting": "（{bodies}）",
+        "in_parentheses": "（{text}）",
+        "rules_tried": "（{n} {rules_tried}）",
+    },
+    "en": {
+        "since": "from {start}",
+        "none_value": "none",
+        "none_paren": "(none)",
+        "unchanged": "{status} (unchanged)",
+        "monitoring_status": "Monitoring status",
+        "cause.parameter": "parameter {name}: {old} → {new}",
+        "cause.decision": "decision {name}: how it combines its rules changed",
+        "cause.rule": "rule", "cause.derived": "derived fact",
+        "cause.added": "{word} {name} added",
+        "cause.removed": "{word} {name} removed",
+        "cause.changed": "{word} {name} changed: {old} → {new}",
+        "comparison.changed": "{changed} of {total} households change outcome",
+        "comparison.causes": "because of:",
+        "households": "households",
+        "divergence.where": " (for {where})",
+        "divergence.condition": "rule {rule}, condition {condition}{where}",
+        "divergence.rule": "rule {rule} ({field})",
+        "divergence": "first difference: {head}: recorded {recorded}, replayed {replayed}",
+        "replay.with_current": ("Compared with the current ruleset (not a faithful replay): recorded under {old}, "
+                                "evaluated again under {under}"),
+        "replay.same": "The same: the decision and its grounds agree.",
+        "replay.identical": "Replay identical: record {record} evaluated again under {under} gives the same record, "
+                            "byte for byte.",
+        "replay.differs": "Replay differs: record {record}, replayed {replayed}.",
+        "replay.outcome": "outcome: recorded {recorded}, now {now}",
+        "replay.no_ruleset": "The recorded ruleset is not in the store, so what changed cannot be listed.",
+        "replay.changes": "What changed in the ruleset:",
+        "decided_by": " ({body}, {on})",
+        "awaiting": " (by {bodies})",
+        "in_parentheses": " ({text})",
+        "rules_tried": " ({n} {rules_tried})",
+    },
+}
+
+
+def phrase(key: str, lang: str, **slots: Any) -> str:
+    """The phrase ``key`` in ``lang`` with its slots filled.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        KeyError: for a key the catalogue lacks (a programming error, not a caller's).
+    """
+    text = PHRASES[check_lang(lang)][key]
+    return text.format(**slots) if slots else text
