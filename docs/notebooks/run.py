@@ -10,6 +10,7 @@ Run from the repository root: ``make notebook`` (or ``python docs/notebooks/run.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ def execute(path: Path = NOTEBOOK) -> Any:
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
+    # The kernel runs in the notebook's folder: a relative PYTHONPATH (PYTHONPATH=src) must still find the sources.
+    search = os.environ.get("PYTHONPATH")
+    if search:
+        os.environ["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in search.split(os.pathsep) if p)
     client.execute()
     return notebook
 
