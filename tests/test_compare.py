@@ -251,7 +251,7 @@ def test_sweep_plots(hunan: povrules.Ruleset, population: list[povrules.Househol
     ax = s.plot()
     assert len(ax.get_lines()) == len(s.outcomes)
     assert [list(line.get_xdata()) for line in ax.get_lines()][0] == [6000.0, 7000.0, 8000.0]
-    assert ax.get_xlabel() == "monitoring_line"
+    assert ax.get_xlabel() == hunan.parameters["monitoring_line"].title("en")  # the parameter by its title
 
 
 def test_refusals(hunan: povrules.Ruleset, population: list[povrules.Household]) -> None:

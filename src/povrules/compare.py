@@ -284,7 +284,8 @@ class Sweep:
         for outcome in outcomes if outcomes is not None else self.outcomes:
             label = spec.label(outcome, lang) if spec else outcome
             ax.plot(xs, [row.get(outcome, 0) for row in counts], marker="o", label=label)
-        ax.set_xlabel(self.parameter)
+        parameter = self.comparisons[0].variant.parameters.get(self.parameter) if self.comparisons else None
+        ax.set_xlabel(parameter.title(lang) if parameter is not None else self.parameter)  # its title, not its id
         ax.set_ylabel(phrase("households", lang))
         ax.set_title(f"{self.decision} @ {self.as_of}")
         ax.legend()
