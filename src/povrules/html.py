@@ -1,15 +1,18 @@
 """HTML views of decisions and rulesets, for notebooks and browsers, in Chinese and English.
 
 Each view is an :class:`HTML` value: a fragment that Jupyter displays (``_repr_html_``)
-and that :meth:`HTML.page` turns into a standalone document. The views use no script,
-no font and nothing fetched from elsewhere; one small stylesheet with ``pv-`` classes
-keeps clear of the notebook's own styles and uses neutral colours that read on light
-and dark themes. Every outcome and result also carries a textual mark (✔ ✘ ? –), so a
-view stays readable where styles are stripped (an untrusted notebook, a text dump).
+and that :meth:`HTML.page` turns into a standalone document. A view asked for without a
+language, as Jupyter asks, is in the :func:`display_language` (Chinese until set). The views
+use no script, no font and nothing fetched from elsewhere; one small stylesheet with ``pv-``
+classes, scoped to the view and outweighing the notebook's own output styles (see :data:`CSS`),
+uses neutral colours that read on light and dark themes. Every outcome and result also carries
+a textual mark (✔ ✘ ? –), so a view stays readable where styles are stripped (an untrusted
+notebook, a text dump).
 
 Building blocks shared by every view (and meant for further views, such as comparison
 tables): :func:`words` (the fixed words, zh/en), :func:`tag` and :class:`Markup` (escaping),
-:func:`table`, :func:`badge`, :func:`citation`, :func:`outcome_label`.
+:func:`table`, :func:`badge`, :func:`citation`, :func:`outcome_label`; :func:`view_language` resolves a
+``lang`` of None to the display language.
 """
 
 from __future__ import annotations
