@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # outside the repository (the lint, and the tests through POVRULES_SEEDS).
 SEEDS ?= ../shared/seeds
 
-.PHONY: demo test mutate fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP)
 	$(BIN)/povrules lint --sources $(SEEDS) rulesets/
 	$(BIN)/povrules test rulesets/
 	$(BIN)/povrules mutate rulesets/
+
+# Run the what-if notebook and store it with its outputs (tests/test_notebook.py checks they are current).
+notebook: $(STAMP)
+	$(BIN)/python docs/notebooks/run.py
+
+# Every HTML view standalone and inside JupyterLab's and the classic notebook's styles, screenshot with headless
+# Chromium (apt-get install chromium), into build/screenshots/. make test needs no browser.
+screenshots: $(STAMP)
+	$(BIN)/python docs/notebooks/screenshots.py
 
 # Ruleset mutation testing: every mutant of every shipped ruleset against the policy tests (docs/policy-tests.md).
 # MUTATE_FLAGS: e.g. --changed-since main, --json, --workers 1.

@@ -79,8 +79,13 @@ def test_each_change_is_attributed_to_the_rules_and_the_parameter(hunan: povrule
     assert rules["G6500.01"] == ("edge_vulnerable",)
     assert rules["E6800"] == ("unstable_exited",)
     assert rules["S6800"] == ("edge_vulnerable", "sudden_hardship")  # one row starts to hold, the other stops
-    assert c.by_cause() == {"parameter monitoring_line: 6500 → 7000": 5}
-    assert c.by_cause("zh") == {"参数 monitoring_line: 6500 → 7000": 5}
+    # a summary names the parameter by its title, and writes its values as a reader does
+    title = hunan.parameters["monitoring_line"].title
+    assert c.by_cause() == {f"parameter {title('en')}: 6,500 → 7,000": 5}
+    assert c.by_cause("zh") == {f"参数 {title('zh')}：6,500 → 7,000": 5}
+    assert f"\n  参数 {title('zh')}：6,500 → 7,000：5" in c.summary("zh")
+    assert f"\n  parameter {title('en')}: 6,500 → 7,000: 5" in c.summary("en")
+    assert line.describe("zh") == "参数 monitoring_line：6,500 → 7,000"  # no ruleset to take a title from
     assert set(c.reevaluated) == {"unstable_exited", "edge_vulnerable", "sudden_hardship"}
 
 
@@ -136,6 +141,9 @@ def test_dropping_the_floor_is_attributed_to_the_removed_rule(hunan: povrules.Ru
     assert change.causes == (Cause("rule", "elim_income_floor",
                                    "hh.income.per_capita_net < p.elimination_income_floor", None),)
     assert "removed" in str(change.causes[0]) and "去掉" in change.causes[0].describe("zh")
+    # the rule is gone from the variant: the baseline gives its title
+    title = hunan.rules["elim_income_floor"].title
+    assert c.by_cause("zh") == {f"规则 {title('zh')} 去掉": 1} and c.by_cause() == {f"rule {title('en')} removed": 1}
 
 
 def test_a_changed_condition_is_attributed_to_its_rule(hunan: povrules.Ruleset,
@@ -205,7 +213,7 @@ def test_summary_in_both_languages(hunan: povrules.Ruleset, population: list[pov
     en, zh = c.summary("en"), c.summary("zh")
     assert "5 of 11 households change outcome" in en
     assert "not a monitoring object → edge household vulnerable to poverty: 3" in en
-    assert "11 户中 5 户结果改变" in zh and "不纳入监测 → 边缘易致贫户: 3" in zh
+    assert "11 户中 5 户结果改变" in zh and "不纳入监测 → 边缘易致贫户：3" in zh  # Chinese punctuation in Chinese text
 
 
 def test_frames(hunan: povrules.Ruleset, population: list[povrules.Household]) -> None:
@@ -243,7 +251,7 @@ def test_sweep_plots(hunan: povrules.Ruleset, population: list[povrules.Househol
     ax = s.plot()
     assert len(ax.get_lines()) == len(s.outcomes)
     assert [list(line.get_xdata()) for line in ax.get_lines()][0] == [6000.0, 7000.0, 8000.0]
-    assert ax.get_xlabel() == "monitoring_line"
+    assert ax.get_xlabel() == hunan.parameters["monitoring_line"].title("en")  # the parameter by its title
 
 
 def test_refusals(hunan: povrules.Ruleset, population: list[povrules.Household]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import povrules
-from povrules.html import HTML, badge, citation, decision_html, esc, ruleset_html, table, tag, words
+from povrules.html import CSS, HTML, badge, citation, decision_html, esc, ruleset_html, table, tag, words
 from povrules.trace import to_trace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -300,7 +300,7 @@ def test_the_word_tables_have_the_same_entries():
 
 def test_an_unknown_language_is_a_value_error_naming_the_choices(excluded, weishan):
     for call in (lambda: decision_html(excluded, "fr"), lambda: ruleset_html(weishan, "EN"),
-                 lambda: excluded.html("zh-CN")):
+                 lambda: excluded.html("zh-CN"), lambda: words("")):
         with pytest.raises(ValueError, match="'zh', 'en'"):
             call()
 
@@ -411,6 +411,126 @@ def test_repr_html_hooks_give_the_chinese_view(excluded, weishan):
     assert excluded._repr_html_() == str(decision_html(excluded, "zh"))
     assert weishan._repr_html_() == str(ruleset_html(weishan, "zh"))
     assert excluded.html("en") == decision_html(excluded, "en")
+
+
+@pytest.fixture
+def restore_display_language():
+    before = povrules.display_language()
+    yield
+    povrules.display_language(before)
+
+
+def test_display_language_sets_every_rich_display_and_html_without_a_language(excluded, weishan, hunan,
+                                                                              restore_display_language):
+    swept = povrules.sweep(hunan, "monitoring_line", [6500, 7000], [_exited("E-6600", "6600.00")], "monitoring_type",
+                           as_of=HUNAN_DAY)
+    compared = swept.comparisons[1]
+    shown = (excluded, weishan, compared, swept)
+    assert povrules.display_language() == "zh"
+    zh = [value._repr_html_() for value in shown]
+    assert povrules.display_language("en") == "en"
+    for value, chinese in zip(shown, zh):
+        english = value._repr_html_()
+        assert english == str(value.html("en")) == str(value.html()) != chinese
+        assert view(value.html()).attrs["lang"] == "en"
+    assert "Decided by" in excluded._repr_html_() and "决定依据" not in excluded._repr_html_()
+    assert str(decision_html(excluded, "zh")) == zh[0]  # a language given is kept
+    povrules.display_language("zh")
+    assert [value._repr_html_() for value in shown] == zh
+
+
+def test_display_language_in_a_with_block_gives_way_to_the_one_before(excluded, restore_display_language):
+    povrules.display_language("en")
+    with povrules.display_language("zh") as lang:
+        assert lang == "zh" and "决定依据" in excluded._repr_html_()
+        with povrules.display_language("en"):
+            assert "Decided by" in excluded._repr_html_()
+        assert povrules.display_language() == "zh"
+    assert povrules.display_language() == "en" and "Decided by" in excluded._repr_html_()
+
+
+def test_an_unknown_display_language_is_refused_and_changes_nothing(restore_display_language):
+    povrules.display_language("en")
+    for wrong in ("fr", "EN", "zh-CN", "", 1):
+        with pytest.raises(povrules.PovrulesError, match="'zh', 'en'"):
+            povrules.display_language(wrong)  # type: ignore[arg-type]
+        assert povrules.display_language() == "en"
+
+
+# The stylesheet: the views keep their layout under a notebook's own styles (JupyterLab, classic notebook).
+
+
+def _rules(css: str) -> dict[str, dict[str, str]]:
+    """Each selector of the stylesheet with its declarations (a selector list gives each of its selectors)."""
+    out: dict[str, dict[str, str]] = {}
+    for block in css.replace("\n", "").split("}"):
+        if "{" not in block:
+            continue
+        selectors, body = block.split("{", 1)
+        declarations = {key.strip(): value.strip() for key, value in (d.split(":", 1) for d in body.split(";") if ":" in d)}
+        for selector in selectors.split(","):
+            out.setdefault(selector.strip(), {}).update(declarations)
+    return out
+
+
+def _specificity(selector: str) -> tuple[int, int]:
+    """(classes and pseudo-classes, elements) of a simple selector chain, enough for the ones in CSS."""
+    import re
+
+    classes = len(re.findall(r"\.[\w-]+|:(?!:)[\w-]+", selector))
+    elements = len(re.findall(r"(?:^|[\s>+~])([a-z][a-z0-9]*)", selector))
+    return classes, elements
+
+
+def test_the_stylesheet_overrides_what_notebook_styles_set_on_tables_lists_and_labels():
+    rules = _rules(CSS)
+    # Jupyter's output rules have one or two classes (".jp-RenderedHTMLCommon td", ".rendered_html table",
+    # ":not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td"): every rule of the views starts with two, so it
+    # outweighs them on the same element whichever stylesheet comes last ...
+    for selector in rules:
+        if selector != ".pv":
+            assert selector.startswith(".pv.pv ") and _specificity(selector)[0] >= 2, selector
+    # ... and the rows outweigh the strongest, ".jp-RenderedHTMLCommon tbody tr:nth-child(odd)" at (0,2,2)
+    assert _specificity(".pv.pv table.pv-table>tbody>tr:hover") > (2, 2)
+    assert _specificity(".jp-RenderedHTMLCommon tbody tr:nth-child(odd)") == (2, 2)
+    table_rule = rules[".pv.pv table.pv-table"]
+    assert table_rule["table-layout"] == "auto" and table_rule["width"] == "auto"  # Jupyter: fixed layout
+    cell = rules[".pv.pv table.pv-table td"]
+    assert cell["text-align"] == "left" and cell["white-space"] == "normal"  # Jupyter: right-aligned cells
+    meta = rules[".pv.pv dl.pv-meta>dt"]
+    assert meta["float"] == "none" and meta["width"] == "auto"  # JupyterLab: floated 20%-wide <dt>s
+    assert rules[".pv.pv dl.pv-meta"]["grid-template-columns"].startswith("max-content")
+    assert rules[".pv.pv table.pv-table .pv-label"]["white-space"] == "nowrap"
+    assert rules[".pv.pv .pv-label"]["white-space"] == "nowrap"
+    assert rules[".pv.pv table.pv-table th"]["white-space"] == "nowrap"
+    assert "min-width" in rules[".pv.pv table.pv-table .pv-name"]
+    assert rules[".pv.pv table.pv-table>tbody>tr:hover"]["background"] == "none"  # no zebra or hover over ours
+    # more specific than the cells' white-space:normal, so the label cells do not wrap
+    assert _specificity(".pv.pv table.pv-table .pv-label") > _specificity(".pv.pv table.pv-table td")
+
+
+def test_label_cells_carry_the_classes_that_keep_them_whole(hunan, raised):
+    decision = monitoring(hunan, "6400.00")
+    root = view(decision.html("zh"))
+    labels = root.find("dl", "pv-meta").children_named("dt")
+    assert labels and all("pv-label" in dt.classes for dt in labels)
+    assert "决定类型" in [dt.text() for dt in labels]
+    params = root.find("table", "pv-params")
+    head = params.find("thead").find_all("th")
+    assert ["pv-name" in th.classes for th in head] == [True, False, False, False]
+    assert ["pv-label" in th.classes for th in head] == [False, False, True, False]  # the start date
+    for tr in params.find("tbody").children_named("tr"):
+        name, _, start, _ = tr.children_named("td")
+        assert "pv-name" in name.classes and "pv-label" in start.classes
+    ruleset = view(hunan.html("en"))
+    table_spec = next(s for s in ruleset.find_all("section", "pv-decision-spec")
+                      if s.attrs["data-decision"] == "monitoring_type")
+    assert {"Hit policy", "When no row matches"} <= {dt.text() for dt in table_spec.find("dl").children_named("dt")
+                                                     if "pv-label" in dt.classes}
+    compared = view(raised.html("en"))
+    for tr in compared.find("table", "pv-transitions").find("tbody").children_named("tr"):
+        before, arrow, after, count = tr.children_named("td")
+        assert {"pv-label"} <= before.classes & after.classes & arrow.classes and "pv-num" in count.classes
 
 
 # HTML values and pages.
@@ -602,7 +722,9 @@ def test_comparison_view_counts_each_transition_and_lists_each_change(raised):
     assert [td.text() for td in changed_rows[0].children_named("td")][-1] == "2"
     listed = root.find("table", "pv-changes").find("tbody").children_named("tr")
     assert len(listed) == raised.changed
-    assert "parameter monitoring_line: 6500 → 7000" in root.find("table", "pv-causes").text()
+    title = raised.baseline.parameters["monitoring_line"].title
+    assert f"parameter {title('en')}: 6,500 → 7,000" in root.find("table", "pv-causes").text()
+    assert all(f"parameter {title('en')}: 6,500 → 7,000" == tr.children_named("td")[-1].text() for tr in listed)
     assert "monitoring_line = 7000" in root.find("h3").text()
 
 
@@ -610,7 +732,9 @@ def test_comparison_view_escapes_ids_and_speaks_both_languages(raised):
     markup = str(raised.html("zh"))
     assert "<script>x" not in markup and "&lt;script&gt;x&lt;/script&gt;" in markup
     zh, en = view(raised.html("zh")), view(raised.html("en"))
-    assert "结果变化" in zh.text() and "脱贫不稳定户" in zh.text() and "参数 monitoring_line" in zh.text()
+    assert "结果变化" in zh.text() and "脱贫不稳定户" in zh.text()
+    assert "参数 监测基准线（家庭人均纯收入）：6,500 → 7,000" in zh.find("table", "pv-causes").text()
+    assert "参数 monitoring_line" not in zh.text()
     assert "Outcome changes" in en.text() and "unstably exited household" in en.text()
     assert raised._repr_html_() == str(raised.html("zh"))
     with pytest.raises(ValueError, match="lang"):

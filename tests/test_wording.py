@@ -78,7 +78,7 @@ def test_reports_that_once_fell_back_to_english_refuse_an_unknown_language():
     assert moved.explain("en").startswith("Monitoring status: none → monitored")
     assert moved.explain("zh").startswith("监测状态: none → monitored")
     cause = Cause("parameter", "income_line", None, "6000")
-    assert cause.describe("zh") == "参数 income_line: 无 → 6000"
+    assert cause.describe("zh") == "参数 income_line：无 → 6000"
     rule = rs.rules[next(iter(rs.rules))]
     for call in (lambda: moved.explain("fr"), lambda: cause.describe("fr"), lambda: rule.title("fr"),
                  lambda: diff_rulesets(rs, rs).explain("fr")):

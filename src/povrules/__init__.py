@@ -7,6 +7,7 @@ The public API::
     household = povrules.parse_household(json_text)
     decision = povrules.evaluate(household, ruleset, "identify_poor_household", as_of=date(2016, 6, 30))
     print(decision.outcome, decision.explain("zh"))
+    povrules.display_language("en")  # what Jupyter shows of a decision, ruleset or comparison: English
 
 For a caseload, ``evaluate_iter`` decides one household at a time in constant memory;
 ``plan(ruleset, decision)`` gives the prepared :class:`Plan` that every evaluation runs.
@@ -28,6 +29,7 @@ from povrules.engine import (
 )
 from povrules.errors import EvaluationError, FactsError, JurisdictionWarning, Location, PovrulesError, RulesetError
 from povrules.facts import County, Household, Village, facts_schema, household_schema, parse_facts, parse_household
+from povrules.html import display_language
 from povrules.lifecycle import Transition, TransitionRefused, transition
 from povrules.ruleset import Ruleset, load_ruleset
 
@@ -59,7 +61,7 @@ _provide_hooks()
 __all__ = [
     "Cause", "Change", "Comparison", "County", "Decision", "EvaluationError", "FactsError", "Household", "JurisdictionWarning", "Location",
     "Plan", "PovrulesError", "RankEntry", "Ranking", "RuleResult", "Ruleset", "RulesetError", "Sweep", "Transition",
-    "TransitionRefused", "Village", "__version__", "compare", "evaluate", "evaluate_iter", "evaluate_many",
+    "TransitionRefused", "Village", "__version__", "compare", "display_language", "evaluate", "evaluate_iter", "evaluate_many",
     "facts_schema", "household_schema", "load_ruleset", "parse_facts", "parse_household", "plan", "rank", "sweep",
     "transition",
 ]

@@ -31,7 +31,8 @@ from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
-from povrules.wording import check_lang, phrase
+from povrules.trace import format_value
+from povrules.wording import check_lang, phrase, punctuation
 
 _NONE = object()  # a parameter with no value on the date
 
@@ -50,21 +51,37 @@ class Cause:
     old: Any = None
     new: Any = None
 
-    def describe(self, lang: str = "en") -> str:
-        """The cause in words, in ``"zh"`` or ``"en"``. Raises :class:`~povrules.errors.LanguageError` for another language."""
+    def describe(self, lang: str = "en", *rulesets: Ruleset) -> str:
+        """The cause in words, in ``"zh"`` or ``"en"``: the parameter, rule or derived fact named by its title in
+        the first of ``rulesets`` that has one (by its id when none does), a parameter's values as a reader
+        writes them (``6,500``).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
         check_lang(lang)
+        name = self._title(lang, rulesets)
         if self.kind == "parameter":
-            old = phrase("none_value", lang) if self.old is None else self.old
-            new = phrase("none_value", lang) if self.new is None else self.new
-            return phrase("cause.parameter", lang, name=self.name, old=old, new=new)
+            old = phrase("none_value", lang) if self.old is None else format_value(self.old, None, lang)
+            new = phrase("none_value", lang) if self.new is None else format_value(self.new, None, lang)
+            return phrase("cause.parameter", lang, name=name, old=old, new=new)
         if self.kind == "decision":
-            return phrase("cause.decision", lang, name=self.name)
+            return phrase("cause.decision", lang, name=name)
         word = phrase(f"cause.{self.kind}", lang)
         if self.old is None:
-            return phrase("cause.added", lang, word=word, name=self.name)
+            return phrase("cause.added", lang, word=word, name=name)
         if self.new is None:
-            return phrase("cause.removed", lang, word=word, name=self.name)
-        return phrase("cause.changed", lang, word=word, name=self.name, old=self.old, new=self.new)
+            return phrase("cause.removed", lang, word=word, name=name)
+        return phrase("cause.changed", lang, word=word, name=name, old=self.old, new=self.new)
+
+    def _title(self, lang: str, rulesets: Sequence[Ruleset]) -> str:
+        """What the cause names, by its title in the first ruleset that has one, else its id."""
+        for ruleset in rulesets:
+            found: Any = {"parameter": ruleset.parameters, "rule": ruleset.rules, "derived": ruleset.derived,
+                          "decision": ruleset.decisions}[self.kind].get(self.name)
+            if found is not None and found.title is not None and found.title(lang):
+                return str(found.title(lang))
+        return self.name
 
     def __str__(self) -> str:
         return self.describe("en")
@@ -140,8 +157,10 @@ class Comparison:
         return dict(sorted(moved, key=lambda item: (-item[1], item[0])))
 
     def by_cause(self, lang: str = "en") -> dict[str, int]:
-        """Households changed per cause (a household with two causes counts under both), largest first."""
-        counted: Counter[str] = Counter(c.describe(lang) for change in self.changes for c in change.causes)
+        """Households changed per cause (a household with two causes counts under both), largest first; each
+        cause in words, naming what changed by its title (:meth:`Cause.describe`)."""
+        counted: Counter[str] = Counter(c.describe(lang, self.variant, self.baseline)
+                                        for change in self.changes for c in change.causes)
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
@@ -176,17 +195,23 @@ class Comparison:
                 evaluate(found, self.variant, self.decision, as_of=self.as_of))
 
     def summary(self, lang: str = "en") -> str:
-        """The comparison in a few lines of text. Raises :class:`~povrules.errors.LanguageError` for another language."""
+        """The comparison in a few lines of text: the change, the households per transition, and per cause
+        (:meth:`by_cause`).
+
+        Raises:
+            LanguageError: for a language other than ``"zh"`` or ``"en"``.
+        """
         check_lang(lang)
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
         lines = [f"{self.decision} @ {self.as_of}: {name}",
                  phrase("comparison.changed", lang, total=self.total, changed=self.changed)]
+        colon = punctuation("colon", lang)
         for (before, after), n in self.transitions().items():
-            lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}: {n}")
+            lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}{colon}{n}")
         causes = self.by_cause(lang)
         if causes:
             lines.append(phrase("comparison.causes", lang))
-            lines.extend(f"  {cause}: {n}" for cause, n in causes.items())
+            lines.extend(f"  {cause}{colon}{n}" for cause, n in causes.items())
         return "\n".join(lines)
 
     def rows(self) -> list[dict[str, Any]]:
@@ -205,8 +230,8 @@ class Comparison:
             return _frame(rows, ("before", "after", "households"), library)
         return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
 
-    def html(self, lang: str = "zh") -> View:
-        """The comparison as an HTML view: counts by transition, the households changed and why."""
+    def html(self, lang: str | None = None) -> View:
+        """The comparison as an HTML view: counts by transition, the households changed and why; in ``lang``, else in :func:`povrules.display_language`."""
         return COMPARISON_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
@@ -270,14 +295,16 @@ class Sweep:
         for outcome in outcomes if outcomes is not None else self.outcomes:
             label = spec.label(outcome, lang) if spec else outcome
             ax.plot(xs, [row.get(outcome, 0) for row in counts], marker="o", label=label)
-        ax.set_xlabel(self.parameter)
+        parameter = self.comparisons[0].variant.parameters.get(self.parameter) if self.comparisons else None
+        ax.set_xlabel(parameter.title(lang) if parameter is not None else self.parameter)  # its title, not its id
         ax.set_ylabel(phrase("households", lang))
         ax.set_title(f"{self.decision} @ {self.as_of}")
         ax.legend()
         return ax
 
-    def html(self, lang: str = "zh") -> View:
-        """The sweep as an HTML view: households per outcome for each value."""
+    def html(self, lang: str | None = None) -> View:
+        """The sweep as an HTML view: households per outcome for each value; in ``lang``, else in
+        :func:`povrules.display_language`."""
         return SWEEP_HTML(self, lang)
 
     def _repr_html_(self) -> str:
@@ -289,8 +316,8 @@ class Sweep:
 
 # The HTML views of comparisons and sweeps, which povrules.html provides (see povrules.hooks): the
 # presentation layer reads these objects, so this module cannot import it.
-COMPARISON_HTML: Hook[[Comparison, str], View] = Hook("Comparison.html")
-SWEEP_HTML: Hook[[Sweep, str], View] = Hook("Sweep.html")
+COMPARISON_HTML: Hook[[Comparison, str | None], View] = Hook("Comparison.html")
+SWEEP_HTML: Hook[[Sweep, str | None], View] = Hook("Sweep.html")
 
 
 def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *,

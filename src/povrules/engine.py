@@ -215,8 +215,8 @@ class Decision:
         """The decision as sentences a caseworker can read, in ``"zh"`` or ``"en"``."""
         return EXPLAIN(self, lang)
 
-    def html(self, lang: str = "zh") -> View:
-        """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace."""
+    def html(self, lang: str | None = None) -> View:
+        """The decision as an HTML view: outcome, the decisive clause quoted, a collapsible trace; in ``lang``, else in :func:`povrules.display_language`."""
         return HTML_VIEW(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
@@ -230,7 +230,7 @@ class Decision:
 # What a decision offers that the layers above it provide (see povrules.hooks).
 TRACE: Hook[[Decision], dict[str, Any]] = Hook("Decision.trace")
 EXPLAIN: Hook[[Decision, str], str] = Hook("Decision.explain")
-HTML_VIEW: Hook[[Decision, str], View] = Hook("Decision.html")
+HTML_VIEW: Hook[[Decision, str | None], View] = Hook("Decision.html")
 
 
 @attrs.frozen

@@ -1,15 +1,18 @@
 """HTML views of decisions and rulesets, for notebooks and browsers, in Chinese and English.
 
 Each view is an :class:`HTML` value: a fragment that Jupyter displays (``_repr_html_``)
-and that :meth:`HTML.page` turns into a standalone document. The views use no script,
-no font and nothing fetched from elsewhere; one small stylesheet with ``pv-`` classes
-keeps clear of the notebook's own styles and uses neutral colours that read on light
-and dark themes. Every outcome and result also carries a textual mark (✔ ✘ ? –), so a
-view stays readable where styles are stripped (an untrusted notebook, a text dump).
+and that :meth:`HTML.page` turns into a standalone document. A view asked for without a
+language, as Jupyter asks, is in the :func:`display_language` (Chinese until set). The views
+use no script, no font and nothing fetched from elsewhere; one small stylesheet with ``pv-``
+classes, scoped to the view and outweighing the notebook's own output styles (see :data:`CSS`),
+uses neutral colours that read on light and dark themes. Every outcome and result also carries
+a textual mark (✔ ✘ ? –), so a view stays readable where styles are stripped (an untrusted
+notebook, a text dump).
 
 Building blocks shared by every view (and meant for further views, such as comparison
 tables): :func:`words` (the fixed words, zh/en), :func:`tag` and :class:`Markup` (escaping),
-:func:`table`, :func:`badge`, :func:`citation`, :func:`outcome_label`.
+:func:`table`, :func:`badge`, :func:`citation`, :func:`outcome_label`; :func:`view_language` resolves a
+``lang`` of None to the display language.
 """
 
 from __future__ import annotations
@@ -46,56 +49,119 @@ if TYPE_CHECKING:
     from povrules.engine import Decision, RuleResult
     from povrules.ruleset.model import Citation, DecisionSpec, Ruleset
 
-# The fixed words of the views. Labels and titles come from the ruleset itself.
-
+# Notebook front ends style the elements of every output: JupyterLab (.jp-RenderedHTMLCommon, .jp-OutputArea-output)
+# and the classic notebook (.rendered_html) set a fixed table layout, right-aligned cells, zebra rows, floated
+# 20%-wide <dt>s and code backgrounds, with selectors up to (0,2,2). So every rule below that touches such an element
+# starts with the root class twice (".pv.pv", specificity (0,2,0) before the rest), which outweighs them whichever
+# stylesheet comes last, and states each property those front ends set. Label cells (.pv-label) never wrap and
+# name cells (.pv-name) keep a minimum width, so a narrow output area cannot stack a label one character per line.
 CSS = """
 .pv{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;
- line-height:1.45;color:inherit;max-width:72rem;margin:.25rem 0}
-.pv h3.pv-h{font-size:1.15em;margin:.2em 0 .4em}
-.pv h4.pv-h{font-size:1em;margin:.9em 0 .3em}
-.pv .pv-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.75}
-.pv code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;
- background:rgba(127,127,127,.12);padding:0 .25em;border-radius:3px;white-space:pre-wrap}
-.pv dl.pv-meta{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.3em 0}
-.pv dl.pv-meta dt{opacity:.7}
-.pv dl.pv-meta dd{margin:0}
-.pv table.pv-table{border-collapse:collapse;margin:.3em 0;font-size:.92em}
-.pv table.pv-table th,.pv table.pv-table td{border:1px solid rgba(127,127,127,.35);padding:.2em .5em;
- text-align:left;vertical-align:top}
-.pv table.pv-table th{background:rgba(127,127,127,.12);font-weight:600}
-.pv .pv-badge{display:inline-block;padding:.05em .6em;border-radius:1em;border:1px solid rgba(127,127,127,.6);
- font-weight:600;margin-right:.3em}
-.pv .pv-badge.pv-yes{border-color:rgba(40,150,80,.8);background:rgba(40,150,80,.15)}
-.pv .pv-badge.pv-no{border-color:rgba(200,60,50,.8);background:rgba(200,60,50,.13)}
-.pv .pv-badge.pv-open{border-style:dashed;border-color:rgba(210,150,20,.9);background:rgba(210,150,20,.15)}
-.pv .pv-fail{background:rgba(200,60,50,.12)}
-.pv li.pv-fail,.pv tr.pv-fail>td:first-child{box-shadow:inset 3px 0 0 rgba(200,60,50,.75)}
-.pv .pv-unknown{background:rgba(210,150,20,.12)}
-.pv li.pv-unknown,.pv tr.pv-unknown>td:first-child{box-shadow:inset 3px 0 0 rgba(210,150,20,.8)}
-.pv .pv-off{opacity:.6}
-.pv tr.pv-changed>td:first-child{box-shadow:inset 3px 0 0 rgba(60,120,210,.8)}
-.pv .pv-mark{font-weight:700;display:inline-block;min-width:1.1em}
-.pv blockquote.pv-quote{margin:.3em 0 .5em;padding:.2em .8em;border-left:3px solid rgba(127,127,127,.55);
- background:rgba(127,127,127,.08)}
-.pv .pv-cite{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.85;
+ line-height:1.45;color:inherit;max-width:72rem;margin:.25rem 0;text-align:left}
+.pv.pv h3.pv-h,.pv.pv h4.pv-h{font-weight:600;font-style:normal;line-height:1.3;color:inherit}
+.pv.pv h3.pv-h{font-size:1.15em;margin:.2em 0 .4em}
+.pv.pv h4.pv-h{font-size:1em;margin:.9em 0 .3em}
+.pv.pv p{margin:.3em 0;text-align:left}
+.pv.pv .pv-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.75;
  white-space:nowrap}
-.pv .pv-note{font-size:.88em;opacity:.8;margin:.2em 0}
-.pv details.pv-details{margin:.6em 0;border:1px solid rgba(127,127,127,.35);border-radius:4px;padding:.2em .6em}
-.pv details.pv-details>summary{cursor:pointer;font-weight:600}
-.pv ol.pv-rules{padding-left:1.2em;margin:.4em 0}
-.pv ol.pv-rules>li.pv-rule{margin:.4em 0;padding:.2em .4em;border-radius:3px}
-.pv ul.pv-list{margin:.2em 0;padding-left:1.4em}
-.pv .pv-decisive{outline:1px solid rgba(127,127,127,.6)}
+.pv.pv code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;color:inherit;border:0;
+ background:rgba(127,127,127,.12);padding:0 .25em;border-radius:3px;white-space:pre-wrap;line-height:inherit}
+.pv.pv dl.pv-meta{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.1em 1em;margin:.3em 0;padding:0;
+ width:auto;overflow:visible}
+.pv.pv dl.pv-meta>dt,.pv.pv dl.pv-meta>dd{display:block;float:none;width:auto;margin:0;padding:0}
+.pv.pv dl.pv-meta>dt{opacity:.7;font-weight:normal}
+.pv.pv dl.pv-meta>dd{min-width:0}
+.pv.pv table.pv-table{border-collapse:collapse;border-spacing:0;border:none;table-layout:auto;width:auto;
+ margin:.3em 0;font-size:.92em;color:inherit}
+.pv.pv table.pv-table>thead>tr,.pv.pv table.pv-table>tbody>tr,.pv.pv table.pv-table>tbody>tr:hover{background:none}
+.pv.pv table.pv-table th,.pv.pv table.pv-table td{border:1px solid rgba(127,127,127,.35);padding:.2em .5em;
+ text-align:left;vertical-align:top;white-space:normal;line-height:inherit;max-width:none}
+.pv.pv table.pv-table th{background:rgba(127,127,127,.12);font-weight:600;white-space:nowrap}
+.pv.pv .pv-label,.pv.pv table.pv-table .pv-label{white-space:nowrap}
+.pv.pv table.pv-table .pv-name{min-width:12em}
+.pv.pv table.pv-table .pv-num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.pv.pv .pv-badge{display:inline-block;padding:.05em .6em;border-radius:1em;border:1px solid rgba(127,127,127,.6);
+ font-weight:600;margin-right:.3em;white-space:nowrap}
+.pv.pv .pv-badge.pv-yes{border-color:rgba(40,150,80,.8);background:rgba(40,150,80,.15)}
+.pv.pv .pv-badge.pv-no{border-color:rgba(200,60,50,.8);background:rgba(200,60,50,.13)}
+.pv.pv .pv-badge.pv-open{border-style:dashed;border-color:rgba(210,150,20,.9);background:rgba(210,150,20,.15)}
+.pv.pv .pv-fail{background:rgba(200,60,50,.12)}
+.pv.pv li.pv-fail,.pv.pv tr.pv-fail>td:first-child{box-shadow:inset 3px 0 0 rgba(200,60,50,.75)}
+.pv.pv .pv-unknown{background:rgba(210,150,20,.12)}
+.pv.pv li.pv-unknown,.pv.pv tr.pv-unknown>td:first-child{box-shadow:inset 3px 0 0 rgba(210,150,20,.8)}
+.pv.pv .pv-off{opacity:.6}
+.pv.pv tr.pv-changed>td:first-child{box-shadow:inset 3px 0 0 rgba(60,120,210,.8)}
+.pv.pv .pv-mark{font-weight:700;display:inline-block;min-width:1.1em}
+.pv.pv blockquote.pv-quote{margin:.3em 0 .5em;padding:.2em .8em;border-left:3px solid rgba(127,127,127,.55);
+ background:rgba(127,127,127,.08)}
+.pv.pv .pv-cite{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;opacity:.85;
+ white-space:nowrap}
+.pv.pv .pv-note{font-size:.88em;opacity:.8;margin:.2em 0}
+.pv.pv details.pv-details{margin:.6em 0;border:1px solid rgba(127,127,127,.35);border-radius:4px;padding:.2em .6em}
+.pv.pv details.pv-details>summary{cursor:pointer;font-weight:600;display:list-item}
+.pv.pv ol.pv-rules,.pv.pv ul.pv-list{margin:.2em 0;padding-left:1.4em}
+.pv.pv ol.pv-rules{list-style:decimal;padding-left:1.2em;margin:.4em 0}
+.pv.pv ul.pv-list{list-style:disc}
+.pv.pv ol.pv-rules>li.pv-rule{margin:.4em 0;padding:.2em .4em;border-radius:3px}
+.pv.pv .pv-decisive{outline:1px solid rgba(127,127,127,.6)}
 """.strip()
 
 
-def words(lang: str) -> Mapping[str, str]:
-    """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``).
+def words(lang: str | None = None) -> Mapping[str, str]:
+    """The fixed words of the views in ``lang`` (``"zh"`` or ``"en"``; None: the :func:`display_language`).
 
     Raises:
         LanguageError: for any other language (also a ``ValueError``).
     """
-    return VIEW_WORDS[check_lang(lang)]
+    return VIEW_WORDS[view_language(lang)]
+
+
+# The display language: what a view is in when no language is given, as when Jupyter shows a value on its own.
+# One setting for the process (as a notebook has one reader), kept in a module global rather than a ContextVar
+# because a notebook kernel may run each cell in a fresh copy of the context, which would forget it.
+_display: list[str] = ["zh"]
+
+
+class DisplayLanguage(str):
+    """The display language (a ``str``: ``"zh"`` or ``"en"``) that, used in a ``with`` block, is in force for
+    the block only and gives way to the one before when the block ends."""
+
+    __slots__ = ("previous",)
+    previous: str
+
+    def __enter__(self) -> str:
+        return str(self)
+
+    def __exit__(self, *exc: object) -> None:
+        _display[0] = self.previous
+
+
+def display_language(lang: str | None = None) -> DisplayLanguage:
+    """Set the language of rich displays and of views asked for without one; with no argument, read it.
+
+    ``povrules.display_language("en")`` makes every value that Jupyter displays (a decision, a ruleset, a
+    comparison, a sweep) and every ``.html()`` without a language come out in English from then on;
+    ``with povrules.display_language("en"): ...`` does so for the block only. Chinese until set.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"`` (also a ``ValueError``); the setting
+            stays as it was.
+    """
+    previous = _display[0]
+    if lang is not None:
+        _display[0] = check_lang(lang)
+    setting = DisplayLanguage(_display[0])
+    setting.previous = previous
+    return setting
+
+
+def view_language(lang: str | None) -> str:
+    """``lang`` itself, or the :func:`display_language` when it is None.
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"`` (also a ``ValueError``).
+    """
+    return _display[0] if lang is None else check_lang(lang)
 
 
 # Escaping: text is escaped unless it is Markup, i.e. built here from escaped parts.
@@ -138,14 +204,18 @@ def tag(name: str, *children: Any, cls: str | Sequence[str] | None = None, **att
 
 
 def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, cls: str | None = None,
-          row_classes: Iterable[str | None] | None = None) -> Markup:
-    """A table with one header row; cells are escaped unless Markup; ``row_classes`` gives a class per row."""
-    head = tag("thead", tag("tr", *(tag("th", h, scope="col") for h in headers)))
+          row_classes: Iterable[str | None] | None = None, columns: Sequence[str | None] = ()) -> Markup:
+    """A table with one header row; cells are escaped unless Markup; ``row_classes`` gives a class per row and
+    ``columns`` a class per column (its header and cells): ``pv-label`` for a label that must not wrap,
+    ``pv-name`` for a title that keeps a minimum width, ``pv-num`` for a count."""
+    column_of = list(columns) + [None] * (len(headers) - len(columns))
+    head = tag("thead", tag("tr", *(tag("th", h, scope="col", cls=c) for h, c in zip(headers, column_of))))
     classes = iter(row_classes) if row_classes is not None else None
     body = []
     for row in rows:
         row_cls = next(classes, None) if classes is not None else None
-        body.append(tag("tr", *(tag("td", cell) for cell in row), cls=row_cls))
+        cells = (tag("td", cell, cls=column_of[i] if i < len(column_of) else None) for i, cell in enumerate(row))
+        body.append(tag("tr", *cells, cls=row_cls))
     return tag("table", head, tag("tbody", *body), cls=["pv-table", cls] if cls else "pv-table")
 
 
@@ -215,7 +285,8 @@ _STATUS_CLASS = {
 
 
 def _meta(items: Iterable[tuple[Any, Any]]) -> Markup:
-    return tag("dl", *(join([tag("dt", k), tag("dd", v)]) for k, v in items if v not in (None, "")), cls="pv-meta")
+    return tag("dl", *(join([tag("dt", k, cls="pv-label"), tag("dd", v)]) for k, v in items if v not in (None, "")),
+               cls="pv-meta")
 
 
 def _h(level: int, *children: Any) -> Markup:
@@ -324,7 +395,8 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
     parts = [head]
     if result.leaves:
         rows, classes = _condition_rows(decision, result, rule_trace, lang)
-        parts.append(table([w["condition"], w["values"], w["result"]], rows, cls="pv-conds", row_classes=classes))
+        parts.append(table([w["condition"], w["values"], w["result"]], rows, cls="pv-conds", row_classes=classes,
+                           columns=(None, None, "pv-label")))
     elif outcome != "not_in_force":
         parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
     if rule_trace.get("missing"):
@@ -355,12 +427,14 @@ def _parameters_used(decision: Decision, rules: Sequence[Mapping[str, Any]], lan
         rows.append([join([parameter.title(lang), " ", _ident(name)]), value, entry.get("from") or "",
                      citation(pv.citation if pv is not None else None, ruleset=decision.ruleset)])
     return join([_h(4, w["parameters_used"]),
-                 table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params")])
+                 table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params",
+                       columns=_PARAMETER_COLUMNS)])
 
 
-def decision_html(decision: Decision, lang: str = "zh") -> HTML:
+def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     """A decision as HTML: its outcome in words, who and when, the decisive clauses quoted with ``file:line``,
     the facts still missing, the parameters used, and a collapsible trace of every rule tried."""
+    lang = view_language(lang)
     w = words(lang)
     colon = punctuation("colon", lang)
     trace = to_trace(decision, version=1)  # the view zips v1's leaf list with decision.results
@@ -427,7 +501,7 @@ def decision_html(decision: Decision, lang: str = "zh") -> HTML:
 def _outcome_labels(spec: DecisionSpec, lang: str) -> Markup:
     w = words(lang)
     rows = [[tag("code", name), label(lang)] for name, label in spec.labels.items()]
-    return table([w["id"], w["outcome"]], rows, cls="pv-labels")
+    return table([w["id"], w["outcome"]], rows, cls="pv-labels", columns=("pv-label",))
 
 
 def _rule_list(ruleset: Ruleset, spec: DecisionSpec, ids: Sequence[str], lang: str) -> Markup:
@@ -437,7 +511,8 @@ def _rule_list(ruleset: Ruleset, spec: DecisionSpec, ids: Sequence[str], lang: s
         rule = ruleset.rules[rule_id]
         rows.append([tag("code", rule.id), rule.title(lang), _strength(rule.strength, lang),
                      rule_outcome(ruleset, rule.outcome, lang, spec) if rule.outcome else ""])
-    return table([w["id"], w["title"], w["strength"], w["outcome_of_rule"]], rows, cls="pv-decision-rules")
+    return table([w["id"], w["title"], w["strength"], w["outcome_of_rule"]], rows, cls="pv-decision-rules",
+                 columns=("pv-label", "pv-name", "pv-label"))
 
 
 def rule_outcome(ruleset: Ruleset, outcome: str, lang: str, spec: DecisionSpec | None = None) -> Markup:
@@ -484,6 +559,10 @@ def _decision_section(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> Markup
     return tag("section", *parts, cls="pv-decision-spec", data_decision=spec.name)
 
 
+# A parameter's title keeps its width; its start date never wraps.
+_PARAMETER_COLUMNS = ("pv-name", None, "pv-label")
+
+
 def _parameters_table(ruleset: Ruleset, lang: str) -> Markup:
     w = words(lang)
     rows = []
@@ -494,7 +573,8 @@ def _parameters_table(ruleset: Ruleset, lang: str) -> Markup:
                 format_value(pv.value, parameter.unit, lang), pv.start.isoformat(),
                 citation(pv.citation, ruleset=ruleset),
             ])
-    return table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params")
+    return table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params",
+                       columns=_PARAMETER_COLUMNS)
 
 
 def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
@@ -514,12 +594,14 @@ def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
                               cls="pv-note"))
         rows.append([join(name), tag("code", rule.when.text), strength,
                      rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])
-    return table([w["rules"], w["condition"], w["strength"], w["outcome_of_rule"], w["source"]], rows, cls="pv-rules")
+    return table([w["rules"], w["condition"], w["strength"], w["outcome_of_rule"], w["source"]], rows, cls="pv-rules",
+                 columns=("pv-name",))
 
 
-def ruleset_html(ruleset: Ruleset, lang: str = "zh") -> HTML:
+def ruleset_html(ruleset: Ruleset, lang: str | None = None) -> HTML:
     """A ruleset as HTML: id, version and digest; its decisions with their rules; the parameters with their dated
     values; every rule with its condition, strength, outcome and the clause it encodes."""
+    lang = view_language(lang)
     w = words(lang)
     title = ruleset.title(lang)
     parts = [_h(3, title)]
@@ -543,7 +625,7 @@ def ruleset_html(ruleset: Ruleset, lang: str = "zh") -> HTML:
         rows = [[join([d.title(lang), " ", _ident(d.name)]) if d.title.zh else tag("code", d.name),
                  tag("code", d.expr.text)] for d in ruleset.derived.values()]
         parts.append(tag("details", tag("summary", w["derived"], f" ({len(ruleset.derived)})"),
-                         table([w["title"], w["expression"]], rows, cls="pv-derived"), cls="pv-details pv-derived"))
+                         table([w["title"], w["expression"]], rows, cls="pv-derived", columns=("pv-name",)), cls="pv-details pv-derived"))
     parts.append(tag("details", tag("summary", w["rules"], f" ({len(ruleset.rules)})"), _rules_table(ruleset, lang),
                      cls="pv-details pv-rule-list"))
     body = tag("div", *parts, cls=["pv", "pv-ruleset"], lang=_lang_attr(lang), data_ruleset=ruleset.id)
@@ -560,9 +642,10 @@ def _outcome_badge(spec: DecisionSpec, outcome: str, lang: str) -> Markup:
     return badge(outcome_label(spec, outcome, lang), tone, mark=_TONE_MARK[tone], title=outcome)
 
 
-def comparison_html(comparison: Comparison, lang: str = "zh", *, listed: int = MAX_LISTED) -> HTML:
+def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: int = MAX_LISTED) -> HTML:
     """A what-if comparison as HTML: the change in words, households per (before, after) pair, the causes, and the
     households that change with the rules behind each (the first ``listed`` of them)."""
+    lang = view_language(lang)
     w = words(lang)
     baseline, variant = comparison.baseline, comparison.variant
     spec = variant.decisions.get(comparison.decision) or baseline.decisions[comparison.decision]
@@ -584,28 +667,31 @@ def comparison_html(comparison: Comparison, lang: str = "zh", *, listed: int = M
     rows += [[_outcome_badge(spec, b, lang), "=", w["unchanged"], n] for (b, _), n in stayed]
     parts.append(_h(4, w["transitions"]))
     parts.append(table([w["before"], "", w["after"], w["households"]], rows, cls="pv-transitions",
+                       columns=("pv-label", "pv-label", "pv-label", "pv-num"),
                        row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed)))
     causes = comparison.by_cause(lang)
     if causes:
         parts.append(_h(4, w["causes"]))
-        parts.append(table([w["causes"], w["households"]], [[c, n] for c, n in causes.items()], cls="pv-causes"))
+        parts.append(table([w["causes"], w["households"]], [[c, n] for c, n in causes.items()], cls="pv-causes",
+                           columns=("pv-name", "pv-num")))
     if comparison.changes:
         shown = comparison.changes[:listed]
         rows = [[tag("code", c.id), _outcome_badge(spec, c.before, lang), _outcome_badge(spec, c.after, lang),
                  join((tag("code", r) for r in c.rules), ", "),
-                 join((cause.describe(lang) for cause in c.causes), "; ")] for c in shown]
+                 join((cause.describe(lang, variant, baseline) for cause in c.causes), "; ")] for c in shown]
         more = len(comparison.changes) - len(shown)
         summary = tag("summary", w["changed_households"], f" ({len(comparison.changes)})")
         note = tag("p", w["more"].format(n=more), cls="pv-note") if more else ""
         parts.append(tag("details", summary,
                          table([w["household"], w["before"], w["after"], w["rules_differ"], w["causes"]], rows,
-                               cls="pv-changes"), note, cls="pv-details pv-changed-list"))
+                               cls="pv-changes", columns=("pv-label", "pv-label", "pv-label")), note, cls="pv-details pv-changed-list"))
     body = tag("div", *parts, cls=["pv", "pv-comparison"], lang=_lang_attr(lang), data_decision=comparison.decision)
     return HTML(body, lang, f"{w['what_if']}: {variant.variant(lang) if variant.variant else variant.digest[:19]}")
 
 
-def sweep_html(sweep: Sweep, lang: str = "zh") -> HTML:
+def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
     """A parameter sweep as HTML: households per outcome for each value, and how many change from the baseline."""
+    lang = view_language(lang)
     w = words(lang)
     ruleset = sweep.comparisons[0].baseline if sweep.comparisons else None
     spec = ruleset.decisions[sweep.decision] if ruleset is not None else None
@@ -619,10 +705,12 @@ def sweep_html(sweep: Sweep, lang: str = "zh") -> HTML:
     parts = [_h(3, w["sweep"], punctuation("colon", lang), name),
              _meta([(w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
                     (w["as_of"], sweep.as_of.isoformat()), (w["households"], sweep.total)]),
-             table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"])]
+             table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"],
+                   columns=("pv-label", *(["pv-num"] * (len(heads) - 1))))]
     body = tag("div", *parts, cls=["pv", "pv-sweep"], lang=_lang_attr(lang), data_parameter=sweep.parameter)
     return HTML(body, lang, f"{w['sweep']}: {sweep.parameter}")
 
 
-__all__ = ["CSS", "HTML", "LANGS", "Markup", "badge", "citation", "comparison_html", "decision_html", "esc", "join", "outcome_label",
-           "outcome_tone", "rule_outcome", "ruleset_html", "sweep_html", "table", "tag", "words"]
+__all__ = ["CSS", "HTML", "LANGS", "DisplayLanguage", "Markup", "badge", "citation", "comparison_html", "decision_html",
+           "display_language", "esc", "join", "outcome_label", "outcome_tone", "rule_outcome", "ruleset_html",
+           "sweep_html", "table", "tag", "view_language", "words"]

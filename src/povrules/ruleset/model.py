@@ -400,8 +400,8 @@ class Ruleset:
         return (REBUILD.function,
                 (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
 
-    def html(self, lang: str = "zh") -> View:
-        """The ruleset as an HTML view: its decisions, parameters and rules with their clauses."""
+    def html(self, lang: str | None = None) -> View:
+        """The ruleset as an HTML view: its decisions, parameters and rules with their clauses; in ``lang``, else in :func:`povrules.display_language`."""
         return RULESET_HTML(self, lang)
 
     def _repr_html_(self) -> str:  # Jupyter's rich display
@@ -419,4 +419,4 @@ WITH_RULE: Hook[[Ruleset, str, tuple[str, str] | None, Mapping[str, Any]], Rules
 WITHOUT_RULE: Hook[[Ruleset, str], Ruleset] = Hook("Ruleset.without_rule")
 WITH_OVERLAY: Hook[[Ruleset, str | Path | Mapping[str, Any]], Ruleset] = Hook("Ruleset.with_overlay")
 REBUILD: Hook[..., Ruleset] = Hook("Ruleset.__reduce__")
-RULESET_HTML: Hook[[Ruleset, str], View] = Hook("Ruleset.html")
+RULESET_HTML: Hook[[Ruleset, str | None], View] = Hook("Ruleset.html")
