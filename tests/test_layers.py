@@ -171,7 +171,7 @@ LAYERS = (
     ("ruleset", ("povrules.ruleset", "povrules.sources", "povrules.citations")),  # and the policy texts cited
     ("engine", ("povrules.engine",)),
     ("trace", ("povrules.trace",)),  # the trace document
-    ("presentation", ("povrules.text", "povrules.html")),
+    ("presentation", ("povrules.text", "povrules.html", "povrules.reference")),
     ("tools", ("povrules.compare", "povrules.audit", "povrules.lifecycle", "povrules.mutate", "povrules.policytest",
                "povrules.batch", "povrules.columnar", "povrules.caseload", "povrules.spark",
                "povrules.synth")),
