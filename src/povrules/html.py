@@ -24,19 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from povrules.lang import ast
-from povrules.trace import (
-    contradicting_text,
-    describe_operand,
-    describe_pair,
-    format_value,
-    to_trace,
+from povrules.text import (
+    Reader,
+    say_condition,
+    say_element,
+    say_empty,
+    say_group,
+    say_not_checked,
+    say_source,
 )
+from povrules.trace import contradicting_text, format_value, to_trace
 from povrules.wording import (
     LANGS,
-    OPERATOR_WORDS,
     RESULT_MARKS,
-    RESULT_WORDS,
     STATUS_WORDS,
     VIEW_WORDS,
     check_lang,
@@ -365,46 +365,108 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
     return status
 
 
-def _condition_rows(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any],
-                    lang: str) -> tuple[list[list[Any]], list[str]]:
-    """One row per leaf condition: expression, the values compared (in words), result with its mark."""
-    rows, classes = [], []
-    for leaf, condition in zip(result.leaves, rule_trace["conditions"]):
-        node, left, right, _value, where = leaf
-        outcome = condition["result"]
-        if isinstance(node, ast.Compare):
-            lhs, rhs = describe_pair(node, left, right, where, decision, lang)
-            compared = f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs}"
-        else:
-            compared = describe_operand(node, left, where, decision, lang)
-        mark = tag("span", RESULT_MARKS[outcome], cls="pv-mark")
-        rows.append([tag("code", condition["expr"]), compared, join([mark, " ", RESULT_WORDS[lang][outcome]])])
-        classes.append(_RESULT_CLASS[outcome])
-    return rows, classes
+# The ops of a v2 condition tree that group other nodes; any other node is a leaf.
+_GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
 
 
-def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], lang: str,
+def _mark(result: Any) -> Markup:
+    return tag("span", RESULT_MARKS.get(str(result), "?"), cls="pv-mark")
+
+
+def _result_class(result: Any) -> str:
+    return _RESULT_CLASS.get(str(result), "")
+
+
+def _not_checked(count: int, reader: Reader) -> Markup:
+    return tag("li", say_not_checked(count, reader), cls="pv-skipped")
+
+
+def _condition_list(items: Any, reader: Reader, since: Mapping[str, str], skipped: int = 0) -> Markup:
+    """The items of a condition group as a list, then a greyed line for the ``skipped`` items not checked; an item
+    said exactly as one before it (a requirement two figures share, checked for each) is said once, as in text."""
+    shown: list[Markup] = []
+    for item in items if isinstance(items, list) else ():
+        entry = _condition_item(item, reader, since)
+        if entry and entry not in shown:
+            shown.append(entry)
+    if skipped:
+        shown.append(_not_checked(skipped, reader))
+    return tag("ul", *shown, cls="pv-cond") if shown else Markup("")
+
+
+def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str, str]) -> Markup:
+    """One node of a v2 condition tree as a list item: a leaf as the text's sentence, a group as its heading
+    (all of / any of / not, a derived figure, a quantifier) over a nested list; parts cut short greyed."""
+    op = node.get("op")
+    result = node.get("result")
+    if op not in _GROUP_OPS:
+        return tag("li", _mark(result), " ", say_condition(node, reader, since), cls=["pv-leaf", _result_class(result)],
+                   title=node.get("expr"))
+    w = words(reader.lang)
+    if op == "derived" and "value" in node:
+        key = f"d.{node.get('derived')}"
+        value = node["value"]
+        if not (isinstance(value, Mapping) and "unknown" in value) or key in reader.expanded:
+            return Markup("")  # a figure worked out: the comparison that reads it says its value
+        reader.expanded.add(key)  # why a figure is unknown is said once per rule
+    heading = w[f"group_{op}"] if op in ("and", "or", "not") else say_group(node, reader)
+    head = tag("span", _mark(result) if result is not None else "", " " if result is not None else "", heading,
+               cls="pv-group-head")
+    body: list[Any] = [head]
+    if op in ("and", "or", "not", "derived"):
+        body.append(_condition_list(node.get("items"), reader, since, len(node.get("skipped") or ())))
+    elif node.get("size") is not None:
+        elements = []
+        if not node.get("size"):
+            elements.append(tag("li", say_empty(node, reader), cls="pv-empty"))
+        for element in node.get("elements", []):
+            if not element.get("items"):
+                continue  # an element only added up: the total says it
+            at = str(element.get("at"))
+            reader.inside.append(at)
+            elements.append(tag("li", tag("span", say_element(at, reader), cls="pv-element"),
+                                _condition_list(element.get("items"), reader, since), cls="pv-member", data_at=at))
+            reader.inside.pop()
+        if "visited" in node:
+            elements.append(_not_checked(int(node["size"]) - int(node["visited"]), reader))
+        if elements:
+            body.append(tag("ul", *elements, cls="pv-cond"))
+    return tag("li", *body, cls=["pv-group", f"pv-{op}", _result_class(result)], data_op=op)
+
+
+def _rule_citation(cite: Mapping[str, Any], reader: Reader) -> Markup:
+    """A rule's citation as the text names it: the document by title and section, then ``file:line``, then
+    the quote."""
+    source = say_source(cite, reader)
+    quote = cite.get("quote")
+    return join([tag("span", source, cls="pv-source") if source else "", " " if source else "",
+                 citation(cite, quote=False), tag("span", " 「", quote, "」", cls="pv-quote") if quote else ""])
+
+
+def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], reader: Reader,
                 decisive: bool) -> Markup:
+    lang = reader.lang
     w = words(lang)
     rule = result.rule
     outcome = rule_trace["result"]
-    mark = tag("span", RESULT_MARKS[outcome], cls="pv-mark")
-    head = tag("div", mark, " ", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
+    head = tag("div", _mark(outcome), " ", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
                tag("span", _status_text(result, rule_trace, lang), cls="pv-status"),
                " ", tag("span", "(", w[result.role], ")", cls="pv-id"))
     parts = [head]
-    if result.leaves:
-        rows, classes = _condition_rows(decision, result, rule_trace, lang)
-        parts.append(table([w["condition"], w["values"], w["result"]], rows, cls="pv-conds", row_classes=classes,
-                           columns=(None, None, "pv-label")))
+    since = {str(p["name"]): str(p["from"]) for p in rule_trace.get("parameters", []) if p.get("from")}
+    reader.expanded.clear()
+    tree = _condition_list(rule_trace.get("condition"), reader, since)
+    if tree:
+        parts.append(tree)
     elif outcome != "not_in_force":
         parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
     if rule_trace.get("missing"):
         parts.append(tag("p", w["missing"], punctuation("colon", lang),
-                         join((tag("code", m) for m in rule_trace["missing"]), ", "), cls="pv-note"))
-    if rule.citation:
-        parts.append(tag("p", w["source"], punctuation("colon", lang),
-                         citation(rule.citation, ruleset=decision.ruleset), cls="pv-note"))
+                         join((join([reader.fact(m), " ", tag("code", m)]) for m in rule_trace["missing"]), "、"
+                              if lang == "zh" else "; "), cls="pv-note"))
+    if isinstance(rule_trace.get("cite"), Mapping):
+        parts.append(tag("p", w["source"], punctuation("colon", lang), _rule_citation(rule_trace["cite"], reader),
+                         cls="pv-note"))
     if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
         parts.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()), cls="pv-note"))
     return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
@@ -437,7 +499,8 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     lang = view_language(lang)
     w = words(lang)
     colon = punctuation("colon", lang)
-    trace = to_trace(decision, version=1)  # the view zips v1's leaf list with decision.results
+    trace = to_trace(decision, version=2)
+    reader = Reader(trace, lang)
     ruleset = decision.ruleset
     spec = ruleset.decisions[decision.decision]
     title = spec.title(lang)
@@ -486,7 +549,7 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     parts.append(_parameters_used(decision, trace["rules"], lang))
 
     decisive = set(decision.reasons)
-    entries = [_rule_entry(decision, result, rule_trace, lang, result.rule.id in decisive)
+    entries = [_rule_entry(decision, result, rule_trace, reader, result.rule.id in decisive)
                for result, rule_trace in zip(decision.results, trace["rules"])]
     summary = tag("summary", w["trace"], phrase("rules_tried", lang, n=len(entries), rules_tried=w["rules_tried"]))
     parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from povrules.engine import Decision
 
 __all__ = ["UNIT_WORDS", "Reader", "explain", "explain_ranking", "explain_record", "render", "say_condition",
-           "say_value"]
+           "say_element", "say_empty", "say_group", "say_list", "say_not_checked", "say_source", "say_value"]
 
 UNIT_WORDS: dict[str, dict[str, str]] = {
     "zh": {},
@@ -445,3 +445,62 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
     lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
     return "\n".join(lines)
 
+
+
+# Seams for the views (HTML), which lay the same sentences out as nested lists.
+
+
+def say_group(node: Mapping[str, Any], reader: Reader) -> str:
+    """The heading of a group of a v2 condition tree, without its verdict: and/or/not as the text says them,
+    a derived figure by its title (with its value when it is unknown and worked out below), a quantifier as
+    what it requires of its list (or that the list is unknown)."""
+    lang, words = reader.lang, reader.words
+    op = str(node.get("op"))
+    if op in ("and", "or", "not"):
+        return words[op]
+    if op == "derived":
+        key = "d." + str(node.get("derived"))
+        title = reader.title(key, str(node.get("derived")))
+        if "value" in node:
+            return words["worked_out"].format(title=title, value=say_value(node["value"], reader, key)).rstrip("：: ")
+        return title
+    listed = say_list(node, reader)
+    if node.get("size") is None:
+        return _first_upper(words["no_list"].format(list=listed))
+    value = say_value(node.get("value"), reader, None) if "value" in node else ""
+    return _first_upper(words.get(op, op).format(list=_embedded(listed, lang), value=value))
+
+
+def say_list(node: Mapping[str, Any], reader: Reader) -> str:
+    """The list a quantifier of a v2 condition tree goes over, by its title."""
+    over = node.get("over") or {}
+    return reader.fact(str(over["fact"])) if "fact" in over else reader.title(title_key(over), str(over.get("expr")))
+
+
+def say_empty(node: Mapping[str, Any], reader: Reader) -> str:
+    """That a quantifier's list is empty (there is none), naming the list."""
+    return _first_upper(reader.words["empty"].format(list=say_list(node, reader)))
+
+
+def say_not_checked(count: int, reader: Reader) -> str:
+    """That ``count`` further parts were not checked, the result being settled already."""
+    return reader.words["skipped" if count > 1 else "skipped_one"].format(n=count)
+
+
+def say_element(at: str, reader: Reader) -> str:
+    """A list element (``hh.members[1]``) by the label the trace gives it (a member by name), else its path."""
+    label = reader.elements.get(at)
+    return str(label[reader.lang]) if isinstance(label, Mapping) else at
+
+
+def say_source(cite: Mapping[str, Any], reader: Reader) -> str:
+    """A trace citation's document by its title and section, as the text names it (no file, line or quote);
+    "" when the trace does not list the document."""
+    source = reader.sources.get(str(cite.get("file")))
+    if not isinstance(source, Mapping):
+        return ""
+    part = cite.get("section")
+    label = str(part.get(reader.lang, "")) if isinstance(part, Mapping) else ""
+    if reader.lang == "zh":
+        return f"《{source['zh']}》{label}"
+    return f"“{source['en']}”" + (f", {label}" if label else "")

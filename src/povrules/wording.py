@@ -129,6 +129,8 @@ VIEW_WORDS: dict[str, dict[str, str]] = {
         "after": "变体结果", "transitions": "结果变化", "unchanged": "结果不变", "causes": "原因",
         "changed_households": "结果改变的对象", "more": "另有 {n} 户未列出", "rules_differ": "取值改变的规则",
         "reevaluated": "重新评估的规则", "sweep": "参数扫描", "of": "共",
+        # the and/or/not groups of a condition tree in the decision view
+        "group_and": "且：以下各项须全部成立", "group_or": "或：以下各项至少一项成立", "group_not": "非：以下须不成立",
     },
     "en": {
         "household": "Subject", "as_of": "As of", "ruleset": "Ruleset", "version": "Version", "digest": "Digest",
@@ -157,6 +159,8 @@ VIEW_WORDS: dict[str, dict[str, str]] = {
         "unchanged": "Unchanged", "causes": "Because of", "changed_households": "Households that change",
         "more": "{n} more not listed", "rules_differ": "Rules whose values differ",
         "reevaluated": "Rules evaluated again", "sweep": "Parameter sweep", "of": "of",
+        "group_and": "All of these must hold", "group_or": "Any of these must hold",
+        "group_not": "Not: this must not hold",
     },
 }
 
