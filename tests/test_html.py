@@ -227,28 +227,101 @@ def test_trace_is_collapsible_with_one_entry_per_rule_tried(excluded):
     assert not root.find_all("script")
 
 
-def test_trace_conditions_show_expression_values_and_result_with_failures_marked(excluded):
-    trace = to_trace(excluded, version=1)  # the view lists the leaves as v1 traces hold them
+def _leaves(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leaf conditions of a v2 condition tree, in order."""
+    found: list[dict[str, Any]] = []
+    for node in nodes:
+        children = list(node.get("items", [])) + [i for e in node.get("elements", []) for i in e.get("items", [])]
+        found.extend(_leaves(children) if "items" in node or "elements" in node else [node])
+    return found
+
+
+def _entry(root: Node, rule_id: str) -> Node:
+    return next(li for li in root.find("details", "pv-trace").find("ol").children_named("li")
+                if li.attrs["data-rule"] == rule_id)
+
+
+def test_trace_conditions_are_sentences_with_their_expression_and_failures_marked(excluded):
+    trace = to_trace(excluded)
     root = view(excluded.html("en"))
     entries = root.find("details", "pv-trace").find("ol").children_named("li")
     failed = 0
     for li, rule in zip(entries, trace["rules"]):
-        rows = li.find_all("tr")[1:]  # after the header row
-        assert len(rows) == len(rule["conditions"])
-        for tr, condition in zip(rows, rule["conditions"]):
-            expr, compared, result = (td.text() for td in tr.children_named("td"))
-            assert expr == condition["expr"]
+        leaves = li.find_all("li", "pv-leaf")
+        assert [leaf.attrs["title"] for leaf in leaves] == [c["expr"] for c in _leaves(rule["condition"])]
+        for leaf, condition in zip(leaves, _leaves(rule["condition"])):
+            text = leaf.text().strip()
             if condition["result"] == "false":
                 failed += 1
-                assert "pv-fail" in tr.classes and result.startswith("✘") and "does not hold" in result
+                assert "pv-fail" in leaf.classes and text.startswith("✘") and text.endswith("→ does not hold")
             else:
-                assert "pv-fail" not in tr.classes
+                assert "pv-fail" not in leaf.classes
             if condition["result"] == "true":
-                assert result.startswith("✔") and "holds" in result
+                assert text.startswith("✔") and text.endswith("→ holds")
     assert failed >= 2  # WS-0107: a member who is no public official, no large business, …
-    # values in words: the judged fact says who judged it
-    enterprise = next(li for li in entries if li.attrs["data-rule"] == "wubulu_large_enterprise")
-    assert "judged by 村第一书记 李某, 2016-03-15" in enterprise.find("table").text()
+    # leaves read as the text explanation says them: the judged fact says who judged it, no raw codes
+    enterprise = _entry(root, "wubulu_large_enterprise")
+    assert "judged by 村第一书记 李某 on 2016-03-15" in enterprise.find("li", "pv-leaf").text()
+    housing = _entry(root, "wubulu_urban_commodity_housing").find("ul", "pv-cond").text()
+    assert "commodity_housing" not in housing and "commercial housing (required: commercial housing)" in housing
+
+
+def test_an_or_shows_any_of_and_the_parts_not_checked_greyed(excluded):
+    for lang, word, rest in (("zh", "或", "其余1项未检查"), ("en", "Any of", "was not checked")):
+        pool = _entry(view(excluded.html(lang)), "registration_pool")
+        group = pool.find("li", "pv-or")
+        assert word in group.find("span", "pv-group-head").text()
+        items = group.find("ul", "pv-cond").children_named("li")
+        assert [i.classes & {"pv-leaf", "pv-skipped"} for i in items] == [{"pv-leaf"}, {"pv-skipped"}]
+        assert rest in items[1].text()
+    assert "pv-skipped" in CSS and "font-style:italic" in CSS
+
+
+def test_an_and_shows_all_of_with_each_part_nested(excluded):
+    looks = _entry(view(excluded.html("zh")), "five_looks_recorded").find("li", "pv-and")
+    assert "且" in looks.find("span", "pv-group-head").text()
+    assert len(looks.find("ul", "pv-cond").children_named("li")) == 5
+
+
+def test_a_not_shows_the_negation_over_the_condition_it_negates():
+    ruleset = povrules.load_ruleset(RULESETS / "cn-hunan-leiyang")
+    household = povrules.parse_household({"id": "LY-1", "registration": {"status": "registered_poor"},
+                                          "credit_rated": False})
+    decision = povrules.evaluate(household, ruleset, "microcredit_eligibility", as_of=date(2016, 9, 30))
+    assert decision.outcome == "no_credit_line"
+    for lang, word, verdict in (("zh", "非", "不成立"), ("en", "Not", "does not hold")):
+        group = _entry(view(decision.html(lang)), "no_valid_credit_line").find("li", "pv-not")
+        head = group.find("span", "pv-group-head").text()
+        assert head.startswith("✔") and word in head  # the negation holds …
+        (inner,) = group.find("ul", "pv-cond").children_named("li")
+        assert "pv-fail" in inner.classes and inner.text().strip().endswith(verdict)  # … as the part is false
+
+
+def test_a_quantifier_names_each_member_it_looked_at(excluded):
+    for lang, first, second in (("zh", "成员1（50岁）", "成员2（26岁）"), ("en", "member 1", "member 2")):
+        official = _entry(view(excluded.html(lang)), "wubulu_public_official").find("li", "pv-any")
+        members = official.find("ul", "pv-cond").children_named("li")
+        assert [m.attrs["data-at"] for m in members] == ["hh.members[0]", "hh.members[1]"]
+        names = [m.find("span", "pv-element").text() for m in members]
+        assert first in names[0].lower() and second in names[1].lower()
+        assert "pv-fail" in members[0].find("li", "pv-leaf").classes
+        assert "pv-pass" in members[1].find("li", "pv-leaf").classes
+        assert "hh.members" not in official.find("ul", "pv-cond").text()
+
+
+def test_an_empty_list_is_said_to_be_empty(excluded):
+    for lang, said in (("zh", "为空（没有任何一项）"), ("en", "is empty (there is none)")):
+        vehicle = _entry(view(excluded.html(lang)), "wubulu_motor_vehicle")
+        assert said in vehicle.find("li", "pv-empty").text()
+        assert not vehicle.find_all("li", "pv-member")
+
+
+def test_a_rule_names_its_source_by_title_and_section_before_file_and_line(excluded):
+    for lang, named in (("zh", "《关于脱贫攻坚行动报告（六篇）》第3篇"), ("en", ", piece 3")):
+        pool = _entry(view(excluded.html(lang)), "registration_pool")
+        source = pool.find("span", "pv-source").text()
+        assert source.endswith(named)
+        assert pool.find("cite", "pv-cite").text() == "002_f25b4d77f22fc531.txt:269"
 
 
 def test_rules_not_met_are_highlighted_and_marked(weishan, weishan_households):
@@ -338,7 +411,7 @@ def test_parameters_used_show_value_unit_date_and_citation(hunan):
     # the comparison at the line, in words, with the line's date
     row = next(li for li in root.find("details").find("ol").children_named("li")
                if li.attrs["data-rule"] == "unstable_exited")
-    assert "6,500 元 不高于 监测基准线（家庭人均纯收入） 6,500 元（2021-01-01 起）" in row.text()
+    assert "人均纯收入 6,500元 不高于 监测基准线（家庭人均纯收入） 6,500元（2021-01-01起） → 成立" in row.text()
 
 
 def test_table_decision_below_at_and_above_the_line(hunan):
@@ -355,8 +428,8 @@ def test_table_decision_below_at_and_above_the_line(hunan):
         selected = "pv-pass" in entries["unstable_exited"].classes
         assert selected == (outcome == "unstable_exited")
         assert ("pv-fail" in entries["unstable_exited"].classes) == (not selected)
-        income_row = next(tr for tr in entries["unstable_exited"].find_all("tr")
-                          if "p.monitoring_line" in tr.text())
+        income_row = next(li for li in entries["unstable_exited"].find_all("li", "pv-leaf")
+                          if "p.monitoring_line" in li.attrs["title"])
         assert ("pv-fail" in income_row.classes) == (income == "6500.01")
 
 

@@ -104,6 +104,12 @@ CSS = """
 .pv.pv ul.pv-list{list-style:disc}
 .pv.pv ol.pv-rules>li.pv-rule{margin:.4em 0;padding:.2em .4em;border-radius:3px}
 .pv.pv .pv-decisive{outline:1px solid rgba(127,127,127,.6)}
+.pv.pv ul.pv-cond{list-style:none;margin:.15em 0;padding:0 0 0 1.1em}
+.pv.pv ul.pv-cond ul.pv-cond{border-left:1px dotted rgba(127,127,127,.5);margin-left:.35em;padding-left:.9em}
+.pv.pv ul.pv-cond>li{margin:.1em 0;padding:0 .3em;list-style:none}
+.pv.pv ul.pv-cond>li.pv-group,.pv.pv ul.pv-cond>li.pv-member{background:none;box-shadow:none}
+.pv.pv .pv-group-head,.pv.pv .pv-element{font-weight:600}
+.pv.pv ul.pv-cond>li.pv-skipped,.pv.pv ul.pv-cond>li.pv-empty{opacity:.6;font-style:italic}
 """.strip()
 
 
