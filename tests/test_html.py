@@ -210,6 +210,7 @@ def test_decision_view_quotes_every_decisive_clause_with_its_citation(excluded):
         assert li.find("cite").text() == f"{rule.citation.file}:{rule.citation.line}"
     assert "有城镇商品房的不录" in root.find("ul", "pv-reasons").text()
     assert "002_f25b4d77f22fc531.txt:293" in root.find("ul", "pv-reasons").text()
+    assert reasons[0].find("div", "pv-source").text() == "“Reports on the campaign against poverty (six pieces)”, piece 3"
     # the cited document's title is kept for a tooltip
     assert reasons[0].find("cite").attrs["title"] == excluded.ruleset.sources["S002"].title
 
@@ -344,7 +345,7 @@ def test_undetermined_lists_the_missing_facts_and_the_possible_outcomes(undeterm
     badge_node = root.find("span", "pv-badge")
     assert "无法判定" in badge_node.text() and "pv-open" in badge_node.classes
     missing = root.find("ul", "missing")
-    assert [li.text() for li in missing.children_named("li")] == ["hh.assessments.among_poorest"]
+    assert [li.text() for li in missing.children_named("li")] == ["最贫困 hh.assessments.among_poorest"]
     possible = root.find("p", "pv-possible").text()
     assert "识别为贫困户" in possible and "不识别" in possible
     assert root.find("p", "pv-reasons").text() == "没有起决定作用的规则"

@@ -449,6 +449,13 @@ def _rule_citation(cite: Mapping[str, Any], reader: Reader) -> Markup:
                  citation(cite, quote=False), tag("span", " 「", quote, "」", cls="pv-quote") if quote else ""])
 
 
+def _reason_source(rule_trace: Mapping[str, Any], reader: Reader) -> Markup:
+    """The document a decisive rule cites, by title and section (its file and line follow the quote)."""
+    cite = rule_trace.get("cite")
+    source = say_source(cite, reader) if isinstance(cite, Mapping) else ""
+    return tag("div", source, cls="pv-source") if source else Markup("")
+
+
 def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], reader: Reader,
                 decisive: bool) -> Markup:
     lang = reader.lang
@@ -527,7 +534,8 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
 
     if decision.missing:
         parts.append(join([_h(4, w["missing"]),
-                           tag("ul", *(tag("li", tag("code", m)) for m in decision.missing), cls="pv-list missing")]))
+                           tag("ul", *(tag("li", reader.fact(m), " ", tag("code", m)) for m in decision.missing),
+                               cls="pv-list missing")]))
     if decision.possible:
         parts.append(tag("p", w["possible"], colon,
                          join((badge(outcome_label(spec, p, lang), outcome_tone(spec, p)) for p in decision.possible),
@@ -546,6 +554,7 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
             rule = result.rule
             items.append(tag("li", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
                              _status_text(result, rule_trace, lang),
+                             _reason_source(rule_trace, reader),
                              citation(rule.citation, ruleset=ruleset, block=True) if rule.citation else "",
                              cls="pv-reason", data_rule=rule.id))
         parts.append(tag("ul", *items, cls="pv-list pv-reasons"))
