@@ -123,7 +123,7 @@ class Member(FactModel):
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     lives_with_household: Flag | None = fact(
         "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)")
-    age: Whole | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
+    age: Whole | None = fact("年龄", "Age (in whole years, as recorded with the facts)", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
         "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
@@ -150,7 +150,7 @@ class Member(FactModel):
         "违法犯罪行为", "Illegal conduct on record"
     )
     income_items: tuple[IncomeItem, ...] | None = fact(
-        "个人收入明细", "The member's own income items, each with its period (an empty list: known to have none)")
+        "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)")
 
 
 class Vehicle(FactModel):
@@ -206,8 +206,8 @@ class Income(FactModel):
     insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
     previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
     items: tuple[IncomeItem, ...] | None = fact(
-        "家庭收入明细", "Income items of the household not attributable to one member, each with its period "
-        "(members' own items are on each member; an empty list: known to have none)")
+        "家庭收入明细", "Income items of the household not attributable to one member (each with its period; "
+        "members' own items are on each member; an empty list: known to have none)")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -220,7 +220,7 @@ class Expenditure(FactModel):
     medical_compliant_out_of_pocket: Money | None = fact("合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元")
     education: Money | None = fact("教育支出", "Education expenditure", unit="元")
     items: tuple[ExpenditureItem, ...] | None = fact(
-        "支出明细", "Expenditure items, each with its period (an empty list: known to have none)")
+        "支出明细", "Expenditure items (each with its period; an empty list: known to have none)")
 
 
 class Assets(FactModel):
