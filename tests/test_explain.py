@@ -21,13 +21,15 @@ import pytest
 import povrules
 from povrules.audit import explain_record, make_record
 from povrules.facts import parse_facts
+from povrules.policytest import load_policy_file
 from povrules.text import explain, render
 from povrules.trace import to_trace, trace_schema
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "explain"
 DATES = (date(2016, 6, 30), date(2021, 6, 30), date(2023, 6, 30))
-# (example file, ruleset, decision, date, household index): a few per ruleset with example households.
+# (example file, ruleset, decision, date, household index): two per ruleset with example households, one where
+# the criterion holds and one where it does not.
 GOLDEN_CASES = [
     ("cn-yunnan-weishan", "cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30), 1),
     ("cn-yunnan-weishan", "cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30), 3),
@@ -37,6 +39,60 @@ GOLDEN_CASES = [
     ("cn-liaoning-yingkou", "cn-liaoning-yingkou", None, date(2023, 6, 30), 1),
     ("cn-guizhou-qianxinan-town-plan7", "cn-guizhou-qianxinan-town-plan7", None, date(2021, 6, 30), 0),
     ("cn-guizhou-qianxinan-town-plan7", "cn-guizhou-qianxinan-town-plan7", None, date(2021, 6, 30), 1),
+    ("cn-yunnan-weishan-village", "cn-yunnan-weishan-village", "one_higher", date(2016, 6, 30), 0),
+    ("cn-yunnan-weishan-village", "cn-yunnan-weishan-village", "one_higher", date(2016, 6, 30), 1),
+    ("cn-yunnan-weishan-county", "cn-yunnan-weishan-county", "county_exit_incidence", date(2016, 6, 30), 0),
+]
+# (ruleset, policy test file, case name): the rest of the two per ruleset, for rulesets whose example file
+# is missing or has no household on one side, taken from the ruleset's own policy tests.
+GOLDEN_POLICY_CASES = [
+    ("cn-anhui-funan", "funan.yaml", "poverty risk after a flood brings the household into edge management"),
+    ("cn-anhui-funan", "funan.yaml", "a disaster judged to bring neither risk does not"),
+    ("cn-chongqing-fuling", "at_risk_band.yaml", "one fen below the lower end is outside the band"),
+    ("cn-chongqing-fuling", "at_risk_band.yaml", "exactly the lower end is in the band"),
+    ("cn-fujian-sanming", "household_type.yaml", "registered and on neither dibao nor wubao is a general poor household"),
+    ("cn-fujian-sanming", "household_type.yaml", "dibao with a full labourer is a dibao poor household with labour"),
+    ("cn-fujian-sanming-village", "collective_income.yaml", "stage one, a zero-income village with operating and collective income meets it"),
+    ("cn-fujian-sanming-village", "collective_income.yaml", "stage one, no operating income is not enough"),
+    ("cn-guangdong-shanmei", "general_poor.yaml", "exactly 2500 元 is within the line"),
+    ("cn-guangdong-shanmei", "general_poor.yaml", "2500.01 元 is above the line"),
+    ("cn-guangdong-zhaoyuan", "pv_dividend.yaml", "a dibao poor household with no labour is looked after"),
+    ("cn-guangdong-zhaoyuan", "pv_dividend.yaml", "without dibao a no-labour household is in neither group"),
+    ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "exactly 200 people is a focus"),
+    ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
+    ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
+    ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
+    ("cn-hunan-leiyang", "microcredit.yaml", "a registered poor household meeting every condition with a credit line is eligible"),
+    ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
+    ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
+    ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
+    ("cn-jiangsu", "household_exit.yaml", "one fen below 6000 元 does not reach the line"),
+    ("cn-jiangsu", "household_exit.yaml", "exactly 6000 元 reaches the line"),
+    ("cn-jiangsu-weak-village", "weak_village.yaml", "exactly 180,000 元 meets the target"),
+    ("cn-jiangsu-weak-village", "weak_village.yaml", "179,999.99 元 does not"),
+    ("cn-national", "asset_income_shares.yaml", "a registered poor household may be given shares"),
+    ("cn-national", "asset_income_shares.yaml", "an exited household no longer receiving policies is not a shareholder household"),
+    ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
+    ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
+    ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
+    ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
+    ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),
+    ("cn-shandong-pv-village", "pv_village.yaml", "a key village with 1 元 of collective income, not judged weak, is not served"),
+    ("cn-sichuan-suining-town-plan3", "enumerations.yaml", "an edge household hit by a disaster alone"),
+    ("cn-sichuan-suining-town-plan3", "enumerations.yaml", "a named cause without a severe difficulty, and no guarantee problem, is not enough"),
+    ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
+    ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
+    ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
+    ("cn-unnamed-county-plan6-2", "exit.yaml", "income exactly 70 % of the average is enough (以上 includes the number)"),
+    ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
+    ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
+    ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
+    ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
+    ("cn-yunnan-prefecture-plan7", "assistance.yaml", "all four qualities give the subsidised micro-loan"),
+    ("cn-yunnan-prefecture-plan7", "assistance.yaml", "unwilling to borrow, no micro-loan"),
+    ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a village of the 枯柯河 zone is a deep-poverty focus"),
+    ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a Blang settlement village outside the four zones"),
+    ("cn-yunnan-weishan-county", "incidence.yaml", "3.001 % is above the target"),
 ]
 
 
@@ -180,23 +236,56 @@ def test_a_v1_record_still_explains() -> None:
     assert "HN-0201" in explain_record(record, "en")
 
 
-def _golden_cases() -> list[tuple[str, str, str, date, int, str]]:
-    out = []
-    for example, ruleset_name, decision, as_of, index in GOLDEN_CASES:
-        ruleset = povrules.load_ruleset(REPO / "rulesets" / ruleset_name)
-        name = decision or next(n for n, spec in ruleset.decisions.items() if spec.kind != "ranking")
-        for lang in ("zh", "en"):
-            out.append((example, ruleset_name, name, as_of, index, lang))
-    return out
+def _golden_cases() -> list[tuple[str, tuple[Any, ...], str]]:
+    """(kind, case, language): ``example`` cases from :data:`GOLDEN_CASES`, ``policy`` ones from the tests."""
+    cases = [("example", case, lang) for case in GOLDEN_CASES for lang in ("zh", "en")]
+    cases += [("policy", case, lang) for case in GOLDEN_POLICY_CASES for lang in ("zh", "en")]
+    return cases
 
 
-@pytest.mark.parametrize("example, ruleset_name, decision, as_of, index, lang", _golden_cases())
-def test_golden_explanations(example: str, ruleset_name: str, decision: str, as_of: date, index: int,
-                             lang: str) -> None:
+def _golden_id(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "-".join(str(part) for part in value[1:3] if part is not None)
+    return str(value)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].rstrip("-")
+
+
+def _golden_example(case: tuple[Any, ...]) -> tuple[Any, Any, str, date, Path]:
+    example, ruleset_name, decision, as_of, index = case
     ruleset = povrules.load_ruleset(REPO / "rulesets" / ruleset_name)
+    name = decision or next(n for n, spec in ruleset.decisions.items() if spec.kind != "ranking")
     facts = _facts(example, ruleset)[index]
+    return facts, ruleset, name, as_of, GOLDEN / ruleset_name / f"{facts.id}-{name}-{as_of}"
+
+
+def _golden_policy(case: tuple[Any, ...]) -> tuple[Any, Any, str, date, Path]:
+    ruleset_name, file, case_name = case
+    found = [c for c in load_policy_file(REPO / "rulesets" / ruleset_name / "tests" / file) if c.name == case_name]
+    assert len(found) == 1 and found[0].facts is not None, f"{ruleset_name}/{file}: no single case {case_name!r}"
+    policy = found[0]
+    stem = f"{Path(file).stem}-{_slug(case_name)}"
+    return policy.facts, policy.ruleset, policy.decision, policy.as_of, GOLDEN / ruleset_name / stem
+
+
+def test_every_shipped_ruleset_has_two_golden_cases() -> None:
+    count: dict[str, int] = {}
+    for case in GOLDEN_CASES:
+        count[case[1]] = count.get(case[1], 0) + 1
+    for case in GOLDEN_POLICY_CASES:
+        count[case[0]] = count.get(case[0], 0) + 1
+    shipped = {path.parent.name for path in (REPO / "rulesets").glob("*/ruleset.yaml")}
+    assert {name: count.get(name, 0) for name in shipped if count.get(name, 0) < 2} == {}
+    assert set(count) <= shipped
+
+
+@pytest.mark.parametrize("kind, case, lang", _golden_cases(), ids=_golden_id)
+def test_golden_explanations(kind: str, case: tuple[Any, ...], lang: str) -> None:
+    facts, ruleset, decision, as_of, stem = (_golden_example if kind == "example" else _golden_policy)(case)
     text = explain(povrules.evaluate(facts, ruleset, decision, as_of=as_of), lang) + "\n"
-    path = GOLDEN / ruleset_name / f"{facts.id}-{decision}-{as_of}.{lang}.txt"
+    path = stem.with_name(f"{stem.name}.{lang}.txt")
     if os.environ.get("POVRULES_REGEN_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -123,14 +123,14 @@ class Member(FactModel):
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     lives_with_household: Flag | None = fact(
         "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)")
-    age: Whole | None = fact("年龄", "Age in whole years, as recorded with the facts", unit="岁", ge=0, le=130)
+    age: Whole | None = fact("年龄", "Age (in whole years, as recorded with the facts)", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
         "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
     health: Health | None = fact("健康状况", "Health status")
-    chronic_heavy_burden: Judged[bool] | None = fact("慢性病负担较重", "Chronic illness with a heavy (较重) burden (judged)")
-    disability_grade: Whole | None = fact("残疾等级", "Disability certificate grade 1 (most severe) to 4; 0 for none", ge=0, le=4)
+    chronic_heavy_burden: Judged[bool] | None = fact("慢性病负担较重", "Chronic illness with a heavy burden (较重, judged)")
+    disability_grade: Whole | None = fact("残疾等级", "Disability certificate grade (1 most severe to 4; 0 for none)", ge=0, le=4)
     adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact("失能状况", "Activities of daily living")
     education_stage: EducationStage | None = fact("学段", "Education stage")
     enrolled_in_school: Flag | None = fact("在校", "Currently enrolled in school")
@@ -150,7 +150,7 @@ class Member(FactModel):
         "违法犯罪行为", "Illegal conduct on record"
     )
     income_items: tuple[IncomeItem, ...] | None = fact(
-        "个人收入明细", "The member's own income items, each with its period (an empty list: known to have none)")
+        "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)")
 
 
 class Vehicle(FactModel):
@@ -206,8 +206,8 @@ class Income(FactModel):
     insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
     previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
     items: tuple[IncomeItem, ...] | None = fact(
-        "家庭收入明细", "Income items of the household not attributable to one member, each with its period "
-        "(members' own items are on each member; an empty list: known to have none)")
+        "家庭收入明细", "Income items of the household not attributable to one member (each with its period; "
+        "members' own items are on each member; an empty list: known to have none)")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -220,7 +220,7 @@ class Expenditure(FactModel):
     medical_compliant_out_of_pocket: Money | None = fact("合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元")
     education: Money | None = fact("教育支出", "Education expenditure", unit="元")
     items: tuple[ExpenditureItem, ...] | None = fact(
-        "支出明细", "Expenditure items, each with its period (an empty list: known to have none)")
+        "支出明细", "Expenditure items (each with its period; an empty list: known to have none)")
 
 
 class Assets(FactModel):
@@ -322,7 +322,7 @@ class Assessments(FactModel):
     location_lacks_subsistence: Judged[bool] | None = fact(
         "不具备生存发展条件", "Lives where there are no conditions for subsistence and development (judged)")
     in_situ_exit_costly: Judged[bool] | None = fact("就地脱贫成本高、难度大", "Escaping poverty where it lives is costly and hard (judged)")
-    returned_to_poverty: Judged[bool] | None = fact("返贫", "Fell (back) into poverty (返贫, judged)")
+    returned_to_poverty: Judged[bool] | None = fact("返贫", "Fell back into poverty (返贫, judged)")
     income_secured: Judged[bool] | None = fact("收入有保障", "Income secured (收入有保障, judged)")
     old_age_secured: Judged[bool] | None = fact("养老有保障", "Old-age support secured (养老有保障, judged)")
     surplus_labour: Judged[bool] | None = fact("有富裕的劳动力", "Has surplus labour (富裕的劳动力, judged)")
@@ -330,20 +330,20 @@ class Assessments(FactModel):
         "有可开发的资源和可挖掘的潜力未能有效利用", "Has resources or potential it has not put to use (judged)")
     livelihood_difficulty: Judged[bool] | None = fact("生活困难", "In difficulty in daily living (生活困难, judged)")
     rigid_expenditure_exceeds_income_markedly: Judged[bool] | None = fact(
-        "刚性支出明显超过上年度收入", "Rigid expenditure markedly (明显) exceeds the previous year's income (judged)")
+        "刚性支出明显超过上年度收入", "Rigid expenditure markedly exceeds the previous year's income (明显, judged)")
     basic_living_affected: Judged[bool] | None = fact("影响基本生活", "Basic living is affected (judged)")
     rigid_expenditure_surged: Judged[bool] | None = fact("刚性支出骤增", "Rigid expenditure surged (骤增, judged)")
     production_living_severe_difficulty: Judged[bool] | None = fact(
         "生产生活严重困难", "Severe difficulty in production and living (基本生产生活受到严重影响, judged)")
     guarantees_prominent_problem: Judged[bool] | None = fact(
-        "“三保障”和安全饮水出现突出问题", "A prominent (突出) problem in the three guarantees or safe drinking water (judged)")
+        "“三保障”和安全饮水出现突出问题", "A prominent problem in the three guarantees or safe drinking water (突出, judged)")
     cannot_resolve_alone: Judged[bool] | None = fact(
         "依靠自身力量难以解决", "The household cannot resolve the difficulty by its own efforts (judged)")
     supporters_can_secure_living: Judged[bool] | None = fact(
         "法定赡养、抚养、扶养人收入水平较高，明显具备抵御风险能力，能保障其基本生活",
         "Legal supporters earn relatively well, can clearly bear the risk and secure the household's basic living (judged)")
     large_deposits_or_securities: Judged[bool] | None = fact(
-        "有大额存款或有价证券", "Has large (大额) deposits, or funds, shares, investment insurance (judged)")
+        "有大额存款或有价证券", "Has large deposits, or funds, shares, investment insurance (大额, judged)")
     measures_effective: Judged[bool] | None = fact(
         "针对性帮扶措施有效落实", "The measures taken against the risk are effectively in place (judged)")
     rigid_expenditure_resolved: Judged[bool] | None = fact(
@@ -352,16 +352,16 @@ class Assessments(FactModel):
         "刚性支出不可控", "Rigid expenditure cannot be controlled (judged)")
     elimination_stability_weak: Judged[bool] | None = fact(
         "风险消除稳定性较弱", "The elimination of the risk is weakly stable (较弱, judged)")
-    risk_eliminated: Judged[bool] | None = fact("返贫致贫风险已经消除", "The risk of (returning to) poverty is eliminated (judged)")
+    risk_eliminated: Judged[bool] | None = fact("返贫致贫风险已经消除", "The risk of poverty or of returning to it is eliminated (judged)")
     risk_stably_eliminated: Judged[bool] | None = fact(
-        "返贫致贫风险已经稳定消除", "The risk of (returning to) poverty is stably eliminated (judged)")
+        "返贫致贫风险已经稳定消除", "The risk of poverty or of returning to it is stably eliminated (judged)")
     income_markedly_reduced: Judged[bool] | None = fact(
-        "家庭人均纯收入较上一年度明显减少", "Per-capita net income fell markedly (明显减少) from the previous year (judged)")
+        "家庭人均纯收入较上一年度明显减少", "Per-capita net income fell markedly from the previous year (明显减少, judged)")
     income_outlook_unstable: Judged[bool] | None = fact(
         "家庭收入在未来一段时间内缺乏稳定性", "The household's income lacks stability for some time to come (judged)")
     many_children: Judged[bool] | None = fact("多子女", "Has many children (多子女: the texts give no number, judged)")
     wage_income_share_high: Judged[bool] | None = fact(
-        "务工收入占比较高", "Wage work is a relatively high (较高) share of the income (judged)")
+        "务工收入占比较高", "Wage work is a relatively high share of the income (较高, judged)")
     work_time_unstable: Judged[bool] | None = fact("务工时间不稳定", "The time in wage work is not stable (judged)")
     family_burden_heavy: Judged[bool] | None = fact("家庭负担较重", "The family's burden is relatively heavy (较重, judged)")
 

@@ -109,6 +109,6 @@ class County(FactModel):
     id: Label = Field(min_length=1, description="County identifier (县编号)", json_schema_extra={"zh": "县编号"})
     name: Label | None = fact("县名", "County name")
     is_poor_county: Flag | None = fact("贫困县", "Listed as a poor county (贫困县)")
-    rural_population: Whole | None = fact("农业人口", "Rural (agricultural-registration) population", unit="人", ge=0)
+    rural_population: Whole | None = fact("农业人口", "Rural population (agricultural registration)", unit="人", ge=0)
     poor_population: Whole | None = fact("贫困人口", "Registered poor people not yet exited", unit="人", ge=0)
     poor_villages: Whole | None = fact("贫困村数", "Registered poor villages not yet exited", unit="个", ge=0)
