@@ -25,13 +25,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from povrules.lang import ast
-from povrules.trace import (
-    contradicting_text,
-    describe_operand,
-    describe_pair,
-    format_value,
-    to_trace,
-)
+from povrules.text import contradicting_text, describe_operand, describe_pair
+from povrules.trace import to_trace
 from povrules.wording import (
     LANGS,
     OPERATOR_WORDS,
@@ -40,6 +35,7 @@ from povrules.wording import (
     STATUS_WORDS,
     VIEW_WORDS,
     check_lang,
+    format_value,
     phrase,
     punctuation,
 )
