@@ -25,7 +25,15 @@ from pydantic import BaseModel
 from povrules.lang import ast
 from povrules.lang.compiler import Unknown, element_path
 from povrules.ruleset.model import file_lines
-from povrules.trace import TRACE_SCHEMA_V2, embedded, expression_titles, is_year, title_key, to_trace
+from povrules.trace import (
+    TRACE_SCHEMA_V2,
+    embedded,
+    expression_titles,
+    is_year,
+    outcome_titles,
+    title_key,
+    to_trace,
+)
 from povrules.wording import (
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
@@ -560,7 +568,7 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
         met = [str(decision.ruleset.rules[r].title(lang)) for r in entry.met]
         tie = phrase("ranking.tied", lang) if entry.tied else ""
         reason = _W[lang]["names_sep"].join(met) or phrase("ranking.no_criterion", lang)
-        lines.append(f"{entry.position}. {entry.household}{tie}: {reason}")
+        lines.append(f"{entry.position}. {entry.household}{tie}{colon}{reason}")
         for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
             raw = value.value if hasattr(value, "value") else value
             title, unit = _tiebreak_title(tb.expr, decision, lang)
@@ -568,7 +576,7 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     for decision in ranking.not_eligible:
         gate = decision.ruleset.decisions[decision.decision]
         lines.append(phrase("ranking.not_ranked", lang, household=decision.facts_id,
-                            outcome=gate.label(decision.outcome, lang)))
+                            outcome=outcome_titles(gate, decision.outcome)[lang]))
     for decision in ranking.undetermined:
         trace = to_trace(decision, version=2)
         reader = Reader(trace, lang)
