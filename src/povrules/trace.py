@@ -16,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from povrules._version import __version__
-from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - re-exported: other modules import them from here
+from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - canonical_json, facts_digest: kept importable from here for callers of earlier versions
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
@@ -41,9 +41,6 @@ def trace_schema(version: int = 2) -> dict[str, Any]:
     return schema
 
 
-_SCALARS = frozenset({str, int, bool, type(None)})
-
-
 def _result(value: Any) -> str:
     if value is None:
         return "not_in_force"
@@ -53,7 +50,7 @@ def _result(value: Any) -> str:
 
 
 def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], root: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"expr": node.text, "value": value if type(value) in _SCALARS else json_value(value)}
+    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     if isinstance(node, ast.FactRef):
         out["fact"] = root + "." + ".".join(node.path)
     elif isinstance(node, ast.VarRef) and where:
@@ -135,7 +132,7 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
                               for marker, derived, index, requirement in refused]
     entries = out["parameters"]
     for name, pvalue, start, unit, pcite in parameters:
-        entry: dict[str, Any] = {"name": name, "value": pvalue if type(pvalue) in _SCALARS else json_value(pvalue),
+        entry: dict[str, Any] = {"name": name, "value": json_value(pvalue),
                                  "from": start}
         if unit:
             entry["unit"] = unit
@@ -318,12 +315,8 @@ def _item(obj: Any, step: str) -> Any:
     return items[index] if isinstance(items, tuple) and index < len(items) else None
 
 
-def _value_json(value: Any) -> Any:
-    return value if type(value) in _SCALARS else json_value(value)
-
-
 def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], titles: _Titles) -> dict[str, Any]:
-    out: dict[str, Any] = {"expr": node.text, "value": _value_json(value)}
+    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     root = titles.root
     if isinstance(node, ast.FactRef):
         out["fact"] = key = root + "." + ".".join(node.path)
@@ -507,7 +500,7 @@ def _close(group: dict[str, Any], mark: Mark) -> None:
             and mark.node.type.name == "bool"):
         group["result"] = _result(value)
     else:
-        group["value"] = _value_json(value)
+        group["value"] = json_value(value)
     if "elements" in group and group["size"] is not None and len(group["elements"]) < group["size"]:
         group["visited"] = len(group["elements"])
 
@@ -626,7 +619,7 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         pv = in_force.get(name)
         parameter = ruleset.parameters[name]
         titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
-        entry = {"name": name, "value": _value_json(pv.value) if pv else None,
+        entry = {"name": name, "value": json_value(pv.value) if pv else None,
                                  "from": str(pv.start) if pv else None}
         if parameter.unit:
             entry["unit"] = parameter.unit
