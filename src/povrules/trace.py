@@ -648,10 +648,15 @@ _ENGINE_OUTCOMES = {"undetermined": ("无法判定", "undetermined"), "conflict"
 
 
 def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
-    """An outcome in both languages: the ruleset's title; for labels together (``a+b``) each one's; the
+    """An outcome in both languages: the ruleset's title; for labels together (``a+b``) the title of the
+    combination, else each one's; the
     engine's own word for an outcome the ruleset does not title (undetermined, conflict …)."""
     out = {}
     for lang, sep in (("zh", "、"), ("en", " and ")):
+        whole = spec.label(outcome, lang)
+        if whole != outcome:  # a COLLECT table may title a combination as a whole
+            out[lang] = whole
+            continue
         words = []
         for part in outcome.split("+"):
             label = spec.label(part, lang)
