@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from povrules.errors import UsageError
 from povrules.lang import ast
 from povrules.lang.compiler import Unknown, element_path
 from povrules.ruleset.model import file_lines
@@ -362,11 +363,11 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     """The lines of a ``povrules.trace.v2`` document's explanation in ``lang``; nothing but the document is read.
 
     Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``, and
-    ``ValueError`` for a document of another schema.
+    :class:`~povrules.errors.UsageError` (a ``ValueError``) for a document of another schema.
     """
     check_lang(lang)
     if trace.get("schema") != TRACE_SCHEMA_V2:
-        raise ValueError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
+        raise UsageError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
     reader = Reader(trace, lang)
     words = reader.words
     colon = words["colon"]

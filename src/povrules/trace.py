@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - canonical_json, facts_digest: kept importable from here for callers of earlier versions
+from povrules.errors import UsageError
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
@@ -30,12 +31,12 @@ TRACE_SCHEMA = "povrules.trace.v1"
 
 
 def trace_schema(version: int = 2) -> dict[str, Any]:
-    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises ``ValueError`` for
-    another version."""
+    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises
+    :class:`~povrules.errors.UsageError` (a ``ValueError``) for another version."""
     from importlib.resources import files
 
     if version not in (1, 2):
-        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+        raise UsageError(f"version: expected 1 or 2, got {version!r}")
     text = files("povrules").joinpath(f"schemas/trace.v{version}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -193,12 +194,13 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None, version: in
 
     ``facts_digest``, when the caller has it already (:func:`povrules.audit.make_record` dumps the
     facts once for the record and the digest), saves dumping and hashing the facts again; it must be
-    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises ``ValueError`` for another version.
+    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises :class:`~povrules.errors.UsageError`
+    (a ``ValueError``) for another version.
     """
     if version == 2:
         return to_trace_v2(decision, facts_digest=facts_digest)
     if version != 1:
-        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+        raise UsageError(f"version: expected 1 or 2, got {version!r}")
     document = _header(decision, facts_digest)
     document["rules"] = [_rule(decision, r) for r in decision.results]
     return document

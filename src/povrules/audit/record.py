@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel
 
 from povrules.canonical import canonical_bytes, canonical_json, facts_json, sha256_digest
-from povrules.errors import FactsError, PovrulesError
+from povrules.errors import FactsError, PovrulesError, UsageError
 from povrules.facts import SINGLE_LINE, SUBJECTS, format_path, parse_facts, parse_path, personal_fields
 from povrules.reading import ReadError, check_json_depth
 from povrules.text import explain_record as _explain_trace_record
@@ -83,14 +83,14 @@ def record_schema(version: int = 2) -> dict[str, Any]:
     The file ``schemas/record.v<n>.json`` refers to the trace schema by its id
     (``povrules.trace.v<n>``); this function embeds that schema under ``$defs``
     so that any draft 2020-12 validator resolves the reference on its own.
-    Raises ``ValueError`` for another version.
+    Raises :class:`~povrules.errors.UsageError` (a ``ValueError``) for another version.
     """
     from importlib.resources import files
 
     from povrules.trace import trace_schema
 
     if version not in (1, 2):
-        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+        raise UsageError(f"version: expected 1 or 2, got {version!r}")
     text = files("povrules").joinpath(f"schemas/record.v{version}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     schema.setdefault("$defs", {})["trace"] = trace_schema(version)
