@@ -83,7 +83,7 @@ def record_schema(version: int = 2) -> dict[str, Any]:
     The file ``schemas/record.v<n>.json`` refers to the trace schema by its id
     (``povrules.trace.v<n>``); this function embeds that schema under ``$defs``
     so that any draft 2020-12 validator resolves the reference on its own.
-    Raises :class:`~povrules.errors.UsageError` (a ``ValueError``) for another version.
+    Raises :class:`~povrules.errors.UsageError` for another version.
     """
     from importlib.resources import files
 

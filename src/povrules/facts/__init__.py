@@ -79,7 +79,7 @@ MODELS: tuple[type[Household | Village | County], ...] = (Household, Village, Co
 
 def recorded_overrides(subject: Subject | FactModel | None) -> tuple[Override, ...]:
     """The decisions recorded on the subject by the bodies its rules name: none when it records none
-    (villages, counties), the list is unknown, or there is no subject."""
+    (villages, counties), the list is unknown, or there is no subject. Raises nothing."""
     overrides: tuple[Override, ...] | None = getattr(subject, "overrides", None)
     return overrides or ()
 

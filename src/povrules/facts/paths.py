@@ -16,7 +16,8 @@ _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
 def format_path(steps: Iterable[str | int]) -> str:
-    """``["members", 0, "age"]`` → ``"members[0].age"``; no steps → ``""`` (callers say what the whole is)."""
+    """``["members", 0, "age"]`` → ``"members[0].age"``; no steps → ``""`` (callers say what the whole is).
+    Raises nothing."""
     out = ""
     for step in steps:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
@@ -24,7 +25,7 @@ def format_path(steps: Iterable[str | int]) -> str:
 
 
 def parse_path(text: str) -> list[str | int] | None:
-    """``"members[0].age"`` → ``["members", 0, "age"]``; None if the text is not a path."""
+    """``"members[0].age"`` → ``["members", 0, "age"]``; None if the text is not a path (it raises nothing)."""
     if not _PATH.fullmatch(text):
         return None
     return [name if name else int(index) for name, index in _STEP.findall(text)]
