@@ -16,7 +16,7 @@ import pytest
 
 from povrules import cli
 from povrules.audit import DecisionLog, iter_log, load_record, record_digest, verify_log
-from povrules.trace import canonical_json
+from povrules.canonical import canonical_json
 from povrules.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

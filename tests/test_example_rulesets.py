@@ -318,4 +318,6 @@ def test_six_priorities_ranking_with_a_tie(weishan, build):
     assert [(d.household.id, d.missing) for d in r.undetermined] == [
         ("w-unknown", ("hh.members[0].enrolled_in_school",))]
     text = r.explain("zh")
-    assert "2. w-two-a（并列）: 有重度残疾的优先、无壮劳力的优先" in text
+    assert "2. w-two-a（并列）：有重度残疾的优先、无壮劳力的优先" in text
+    assert "未参与排序：w-car → 五不录排除" in text and "excluded" not in text  # the outcome by its label
+    assert text.endswith("无法排序：w-unknown，尚缺成员1在校")  # the fact by its title, the member by number

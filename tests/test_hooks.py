@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import povrules
-from povrules import engine, html, trace
+from povrules import engine, html, text, trace
 from povrules.hooks import HOOKS, Hook, HookError
 from povrules.ruleset import loader, model, variant
 
@@ -53,6 +53,7 @@ def test_a_hook_is_declared_once(probe) -> None:
 
 def test_the_package_fills_each_method_with_the_higher_layer_s_function() -> None:
     assert engine.TRACE.function is trace.to_trace
+    assert engine.EXPLAIN.function is text.explain and engine.EXPLAIN_RANKING.function is text.explain_ranking
     assert engine.HTML_VIEW.function is html.decision_html
     assert model.WITH_PARAMETER.function is variant.parameter_variant
     assert model.REBUILD.function is loader.rebuild_ruleset

@@ -273,3 +273,16 @@ def test_evaluating_a_ranking_decision_for_one_household(ranking_rs, build, stat
     assert d.outcome == "ranked"
     assert d.labels == ("student", "disaster")
     assert status_of(d) == {"ill": "not_met", "student": "met", "disaster": "met"}
+
+
+def test_a_ranking_explains_tiebreaks_outcomes_and_missing_facts_by_their_titles(ranking_rs, village, build):
+    unknown_student = rank_household(build, "u", ill=True, members=[{"health": "healthy"}])
+    r = povrules.rank([*village, unknown_student], ranking_rs, "by_count_income_asc", as_of=AS_OF)
+    en, zh = r.explain("en"), r.explain("zh")
+    assert "3. c (tied): A member is a student\n     per-capita net income: 1,000 yuan\n" in en
+    assert "3. c（并列）：有在校学生\n     人均纯收入：1,000 元\n" in zh
+    assert "6. f: no priority criterion" in en and "6. f：无优先情形" in zh
+    assert en.endswith("cannot rank: u, missing Per-capita net income; Currently enrolled in school of member 1")
+    assert zh.endswith("无法排序：u，尚缺人均纯收入、成员1在校")
+    gated = povrules.rank(village, ranking_rs, "by_count", as_of=AS_OF)
+    assert "未参与排序：e → not_eligible" in gated.explain("zh")  # the fixture gives its outcomes no labels

@@ -44,7 +44,7 @@ def _provide_hooks() -> None:
 
     TRACE.provide(trace.to_trace)
     EXPLAIN.provide(text.explain)
-    EXPLAIN_RANKING.provide(trace.explain_ranking)
+    EXPLAIN_RANKING.provide(text.explain_ranking)
     HTML_VIEW.provide(html.decision_html)
     model.WITH_PARAMETER.provide(variant.parameter_variant)
     model.WITH_RULE.provide(variant.rule_variant)

@@ -31,8 +31,7 @@ from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
-from povrules.trace import format_value
-from povrules.wording import check_lang, phrase, punctuation
+from povrules.wording import check_lang, format_value, phrase, punctuation
 
 _NONE = object()  # a parameter with no value on the date
 

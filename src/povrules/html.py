@@ -26,6 +26,7 @@ import attrs
 
 from povrules.text import (
     Reader,
+    contradicting_text,
     say_condition,
     say_element,
     say_empty,
@@ -33,13 +34,14 @@ from povrules.text import (
     say_not_checked,
     say_source,
 )
-from povrules.trace import contradicting_text, format_value, to_trace
+from povrules.trace import to_trace
 from povrules.wording import (
     LANGS,
     RESULT_MARKS,
     STATUS_WORDS,
     VIEW_WORDS,
     check_lang,
+    format_value,
     phrase,
     punctuation,
 )

@@ -6,32 +6,50 @@ least one of / not, each list element a quantifier looked at, an empty list said
 short said as not checked), every fact, parameter and value by its title, the source by its title
 with file and line after it, and the rule's note. :func:`explain` is ``render(to_trace(decision))``
 and :func:`explain_record` renders the trace a record holds, so a record explains exactly as the
-decision it was made from. v1 records are explained in the older wording (:mod:`povrules.trace`).
+decision it was made from; :func:`explain_record_v1` explains ``povrules.record.v1`` records in the
+older wording. :func:`explain_ranking` says a ranking: each place with the criteria met and the
+tie-break values by their titles.
+The ``say_*`` functions are the seams the HTML views lay out as nested lists.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from povrules.errors import UsageError
+from povrules.lang import ast
+from povrules.ruleset.model import file_lines
 from povrules.trace import (
     TRACE_SCHEMA_V2,
-    contradicting_text,
     embedded,
-    explain_ranking,
+    expression_titles,
+    is_year,
+    outcome_titles,
     title_key,
     to_trace,
 )
-from povrules.trace import explain_record as explain_record_v1
-from povrules.wording import RESULT_MARKS, RESULT_WORDS, STATUS_WORDS, check_lang
+from povrules.wording import (
+    OPERATOR_WORDS,
+    OVERRIDE_OUTCOME_WORDS,
+    RESULT_MARKS,
+    RESULT_WORDS,
+    STATUS_WORDS,
+    TEXT_WORDS,
+    check_lang,
+    format_value,
+    phrase,
+)
 
 if TYPE_CHECKING:
-    from povrules.engine import Decision
+    from povrules.engine import Decision, Ranking
 
-__all__ = ["UNIT_WORDS", "Reader", "explain", "explain_ranking", "explain_record", "render", "say_condition",
-           "say_element", "say_empty", "say_group", "say_list", "say_not_checked", "say_source", "say_value"]
+__all__ = ["UNIT_WORDS", "Reader", "contradicting_text", "explain",
+           "explain_ranking", "explain_record", "explain_record_v1", "render", "say_condition", "say_element",
+           "say_empty", "say_group", "say_list", "say_not_checked", "say_source", "say_value"]
 
 UNIT_WORDS: dict[str, dict[str, str]] = {
     "zh": {},
@@ -312,11 +330,17 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:] if _WORD.match(text) else text
 
 
+def _where(cite: Mapping[str, Any]) -> str:
+    """``file:line`` or ``file:line-end`` of a trace's ``cite`` entry (``?`` for a part a record lacks)."""
+    file, line, end = str(cite.get("file", "?")), cite.get("line", "?"), cite.get("end_line")
+    if isinstance(line, int):
+        return file_lines(file, line, end)
+    return f"{file}:{line}" if end in (None, line) else f"{file}:{line}-{end}"  # a record's malformed entry, as it is
+
+
 def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
     file = str(cite.get("file", "?"))
-    where = f"{file}:{cite.get('line', '?')}"
-    if cite.get("end_line") not in (None, cite.get("line")):
-        where += f"-{cite['end_line']}"
+    where = _where(cite)
     source = reader.sources.get(file)
     quote = cite.get("quote", "")
     part = cite.get("section")
@@ -337,11 +361,11 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     """The lines of a ``povrules.trace.v2`` document's explanation in ``lang``; nothing but the document is read.
 
     Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``, and
-    ``ValueError`` for a document of another schema.
+    :class:`~povrules.errors.UsageError` (a ``ValueError``) for a document of another schema.
     """
     check_lang(lang)
     if trace.get("schema") != TRACE_SCHEMA_V2:
-        raise ValueError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
+        raise UsageError(f"schema: expected {TRACE_SCHEMA_V2!r}, got {trace.get('schema')!r}")
     reader = Reader(trace, lang)
     words = reader.words
     colon = words["colon"]
@@ -504,3 +528,172 @@ def say_source(cite: Mapping[str, Any], reader: Reader) -> str:
     if reader.lang == "zh":
         return f"《{source['zh']}》{label}"
     return f"“{source['en']}”" + (f", {label}" if label else "")
+
+
+def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """The override records of one date that contradict one another (as the trace shows them), in
+    brackets: body, date and what each decided, in the order recorded."""
+    words = OVERRIDE_OUTCOME_WORDS[lang]
+    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}"
+             for r in records]
+    return f"（{'；'.join(parts)}）" if lang == "zh" else f" ({'; '.join(parts)})"
+
+
+# Rankings
+
+
+def _tiebreak_title(node: ast.Node, decision: Decision, lang: str) -> tuple[str, str | None]:
+    """A tie-break expression by its title (as a v2 trace titles a computed value), and its unit in ``lang``."""
+    said = expression_titles(node, decision.ruleset)
+    title = (said[0] if lang == "zh" else said[1]) if said is not None else node.text
+    unit = node.field.unit if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None else None
+    if unit is not None and lang == "en":
+        unit = UNIT_WORDS["en"].get(unit, unit) or None
+    return title, unit
+
+
+def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
+    """A ranking as text: each place with the criteria that put the household there (by their titles),
+    the tie-break values by the titles of what they compute, then the households not ranked (with the
+    outcome that left them out, by its label) and those that cannot be ranked (with the facts lacking).
+
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
+    """
+    check_lang(lang)
+    colon = _W[lang]["colon"]
+    lines = []
+    for entry in ranking.entries:
+        decision = entry.decision
+        spec = decision.ruleset.decisions[decision.decision]
+        met = [str(decision.ruleset.rules[r].title(lang)) for r in entry.met]
+        tie = phrase("ranking.tied", lang) if entry.tied else ""
+        reason = _W[lang]["names_sep"].join(met) or phrase("ranking.no_criterion", lang)
+        lines.append(f"{entry.position}. {entry.household}{tie}{colon}{reason}")
+        for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
+            raw = value.value if hasattr(value, "value") else value
+            title, unit = _tiebreak_title(tb.expr, decision, lang)
+            lines.append(f"     {title}{colon}{format_value(raw, unit, lang, grouped=not is_year(tb.expr))}")
+    for decision in ranking.not_eligible:
+        gate = decision.ruleset.decisions[decision.decision]
+        lines.append(phrase("ranking.not_ranked", lang, household=decision.facts_id,
+                            outcome=outcome_titles(gate, decision.outcome)[lang]))
+    for decision in ranking.undetermined:
+        trace = to_trace(decision, version=2)
+        reader = Reader(trace, lang)
+        lines.append(phrase("ranking.cannot_rank", lang, household=decision.facts_id,
+                            facts=_facts([str(p) for p in decision.missing], reader)))
+    return "\n".join(lines)
+
+
+# Records v1 (``povrules.record.v1``): their trace is v1, without titles, so facts and parameters are said
+# as the trace shows them (expression = value).
+
+
+def _refusal_text(entry: Mapping[str, Any], figure: str, lang: str) -> str:
+    """A refused figure in words, from its v1 trace entry: which requirement, its condition, its source and note."""
+    words = TEXT_WORDS[lang]
+    index = entry.get("requirement")
+    number = index + 1 if isinstance(index, int) else "?"
+    if lang == "zh":
+        text = f"{words['refused']}：{figure}（{words['requirement']}{number}{words['not_met']}：{entry.get('expr')}）"
+    else:
+        text = f"{words['refused']}: {figure} ({words['requirement']} {number} {words['not_met']}: {entry.get('expr')})"
+    cite = entry.get("cite")
+    if isinstance(cite, Mapping):
+        text += f"；{words['source']}：{_where(cite)}「{cite.get('quote', '')}」" if lang == "zh" \
+            else f"; {words['source']}: {_where(cite)} “{cite.get('quote', '')}”"
+    if entry.get("note"):
+        text += f"；{words['note']}：{entry['note']}" if lang == "zh" else f"; {words['note']}: {entry['note']}"
+    return text
+
+
+def _part(condition: Mapping[str, Any], side: str) -> Mapping[str, Any]:
+    """One operand of a recorded condition, or an empty one (shown as "?") if the record has none."""
+    operand = condition.get(side)
+    return operand if isinstance(operand, Mapping) else {"expr": "?", "value": "?"}
+
+
+def _value_text(operand: Mapping[str, Any], lang: str) -> str:
+    value = operand.get("value")
+    if isinstance(value, dict) and set(value) == {"unknown"}:
+        shown = TEXT_WORDS[lang]["unknown_value"]
+    elif isinstance(value, bool):
+        shown = TEXT_WORDS[lang]["yes"] if value else TEXT_WORDS[lang]["no"]
+    else:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
+        return shown  # a constant written in the rule: its value says it all
+    return f"{operand.get('expr', '?')} = {shown}"
+
+
+def explain_record_v1(record: Mapping[str, Any], lang: str = "zh") -> str:
+    """A ``povrules.record.v1`` record as text, read from its trace alone: nothing is evaluated again and
+    no ruleset is needed. Its v1 trace has no titles, so facts and parameters appear as the trace shows
+    them (expression = value) and outcomes by their codes.
+
+    Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
+    """
+    words = TEXT_WORDS[check_lang(lang)]
+    colon = "：" if lang == "zh" else ": "
+    trace = record["trace"]
+    ruleset = record["ruleset"]
+    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
+    lines = [
+        (f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+         f" → {record['outcome']}"),
+        (f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+         f"({ruleset['digest'][:19]})"),
+        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
+        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
+    ]
+    if record["missing"]:
+        rules = trace.get("rules", []) if isinstance(trace, dict) else []
+        markers = {r.get("marker") for rule in rules if isinstance(rule, dict)
+                   for r in rule.get("refused", []) if isinstance(r, dict)}
+        facts = [path for path in record["missing"] if path not in markers]
+        refused = [path for path in record["missing"] if path in markers]
+        if facts:
+            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
+        if refused:
+            lines.append(f"  {words['refused']}{colon}{', '.join(refused)}")
+    if trace.get("possible"):
+        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
+    for rule in trace.get("rules", []):
+        status = STATUS_WORDS[lang].get(rule.get("status"), rule.get("status"))
+        override = rule.get("override")
+        if override:
+            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
+                       else f" ({override.get('body')}, {override.get('decided_on')})")
+        elif rule.get("contradicting"):
+            status += contradicting_text(rule["contradicting"], lang)
+        mark = RESULT_MARKS.get(rule.get("result"), "?")
+        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
+        for condition in rule.get("conditions", []):
+            verdict = RESULT_WORDS[lang].get(condition.get("result"), condition.get("result"))
+            if "op" in condition:
+                # A verified record may still lack an operand the schema leaves optional: shown as "?", never a crash.
+                op = condition["op"]
+                text = (f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
+                        f"{_value_text(_part(condition, 'right'), lang)}")
+            else:
+                text = _value_text(_part(condition, "value"), lang)
+            lines.append(f"      {text} → {verdict}")
+        for parameter in rule.get("parameters", []):
+            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
+            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
+                     else f" (from {parameter.get('from')})")
+            value = parameter.get("value")
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+            lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
+        refused = [r for r in rule.get("refused", []) if isinstance(r, dict)]
+        markers = {r.get("marker") for r in refused}
+        facts = [path for path in rule.get("missing", []) if path not in markers]
+        if facts:
+            lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
+        lines.extend(f"      {_refusal_text(r, str(r.get('derived', '?')), lang)}" for r in refused)
+        cite = rule.get("cite")
+        if cite:
+            quote = cite.get("quote", "")
+            lines.append(f"      {words['source']}{colon}{_where(cite)}「{quote}」" if lang == "zh"
+                         else f"      {words['source']}: {_where(cite)} “{quote}”")
+    return "\n".join(lines)

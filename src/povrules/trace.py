@@ -1,7 +1,9 @@
-"""Traces: the ``povrules.trace.v1`` document and explanations in Chinese and English.
+"""Traces: the ``povrules.trace.v2`` document of a decision (and the ``povrules.trace.v1`` one that older
+records hold), with their schemas.
 
-Evaluation records tuples; this module turns them into JSON and sentences
-only when asked, so that tracing costs little on the hot path.
+Evaluation records tuples; this module turns them into JSON only when asked, so that tracing costs
+little on the hot path. The document carries the titles to say it in words; saying it is
+:mod:`povrules.text`'s work (and :mod:`povrules.html`'s).
 """
 
 from __future__ import annotations
@@ -9,52 +11,35 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from povrules._version import __version__
-from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - re-exported: other modules import them from here
+from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - canonical_json, facts_digest: kept importable from here for callers of earlier versions
+from povrules.errors import UsageError
 from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
 from povrules.sources import section, section_label, source_title
-from povrules.wording import (
-    ARITHMETIC_WORDS,
-    OPERATOR_WORDS,
-    OVERRIDE_OUTCOME_WORDS,
-    RESULT_MARKS,
-    RESULT_WORDS,
-    STATUS_WORDS,
-    check_lang,
-    fact_field,
-    function_phrase,
-    value_titles,
-)
-from povrules.wording import TEXT_WORDS as _WORDS
+from povrules.wording import ARITHMETIC_WORDS, fact_field, format_value, function_phrase, value_titles
 
 if TYPE_CHECKING:
-    from povrules.engine import Decision, Ranking, RuleResult
+    from povrules.engine import Decision, RuleResult
 
 TRACE_SCHEMA = "povrules.trace.v1"
 
 
 def trace_schema(version: int = 2) -> dict[str, Any]:
-    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises ``ValueError`` for
-    another version."""
+    """The JSON Schema of ``povrules.trace.v2`` documents (``version=1``: of v1). Raises
+    :class:`~povrules.errors.UsageError` (a ``ValueError``) for another version."""
     from importlib.resources import files
 
     if version not in (1, 2):
-        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+        raise UsageError(f"version: expected 1 or 2, got {version!r}")
     text = files("povrules").joinpath(f"schemas/trace.v{version}.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-
-_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _result(value: Any) -> str:
@@ -66,7 +51,7 @@ def _result(value: Any) -> str:
 
 
 def _operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], root: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"expr": node.text, "value": value if type(value) in _SCALARS else json_value(value)}
+    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     if isinstance(node, ast.FactRef):
         out["fact"] = root + "." + ".".join(node.path)
     elif isinstance(node, ast.VarRef) and where:
@@ -148,7 +133,7 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
                               for marker, derived, index, requirement in refused]
     entries = out["parameters"]
     for name, pvalue, start, unit, pcite in parameters:
-        entry: dict[str, Any] = {"name": name, "value": pvalue if type(pvalue) in _SCALARS else json_value(pvalue),
+        entry: dict[str, Any] = {"name": name, "value": json_value(pvalue),
                                  "from": start}
         if unit:
             entry["unit"] = unit
@@ -191,25 +176,12 @@ def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[st
     return entry
 
 
-def _refusal_text(entry: Mapping[str, Any], figure: str, lang: str) -> str:
-    """A refused figure in words, from its trace entry: which requirement, its condition, its source and note."""
-    words = _WORDS[lang]
-    index = entry.get("requirement")
-    number = index + 1 if isinstance(index, int) else "?"
-    if lang == "zh":
-        text = f"{words['refused']}：{figure}（{words['requirement']}{number}{words['not_met']}：{entry.get('expr')}）"
-    else:
-        text = f"{words['refused']}: {figure} ({words['requirement']} {number} {words['not_met']}: {entry.get('expr')})"
-    cite = entry.get("cite")
-    if isinstance(cite, Mapping):
-        where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
-        if cite.get("end_line") not in (None, cite.get("line")):
-            where += f"-{cite['end_line']}"
-        text += f"；{words['source']}：{where}「{cite.get('quote', '')}」" if lang == "zh" \
-            else f"; {words['source']}: {where} “{cite.get('quote', '')}”"
-    if entry.get("note"):
-        text += f"；{words['note']}：{entry['note']}" if lang == "zh" else f"; {words['note']}: {entry['note']}"
-    return text
+def is_year(node: ast.Node) -> bool:
+    """Whether a node's value is a calendar year (``year(d)``, a fact counted in 年), which is printed
+    without digit grouping: 2021, not 2,021 (a v2 trace marks such an operand ``"year": true``)."""
+    if isinstance(node, ast.Call):
+        return node.func == "year"
+    return isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None and node.field.unit == "年"
 
 
 def _cite(citation: Any) -> dict[str, Any]:
@@ -222,12 +194,13 @@ def to_trace(decision: Decision, *, facts_digest: str | None = None, version: in
 
     ``facts_digest``, when the caller has it already (:func:`povrules.audit.make_record` dumps the
     facts once for the record and the digest), saves dumping and hashing the facts again; it must be
-    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises ``ValueError`` for another version.
+    :func:`povrules.canonical.facts_digest` of ``decision.facts``. Raises :class:`~povrules.errors.UsageError`
+    (a ``ValueError``) for another version.
     """
     if version == 2:
         return to_trace_v2(decision, facts_digest=facts_digest)
     if version != 1:
-        raise ValueError(f"version: expected 1 or 2, got {version!r}")
+        raise UsageError(f"version: expected 1 or 2, got {version!r}")
     document = _header(decision, facts_digest)
     document["rules"] = [_rule(decision, r) for r in decision.results]
     return document
@@ -260,291 +233,6 @@ def _header(decision: Decision, facts_digest: str | None) -> dict[str, Any]:
 
 
 _facts_digest = facts_digest  # to_trace's keyword hides the module's name
-
-
-# Explanations (their words are in povrules.wording)
-
-def _number(value: Decimal | int, grouped: bool = True) -> str:
-    if isinstance(value, int) or value == value.to_integral_value():
-        return f"{int(value):,}" if grouped else str(int(value))
-    exponent = value.as_tuple().exponent  # an int: facts and parameters hold finite numbers only
-    # A computed ratio: four places are enough to read (the trace keeps it exact).
-    if isinstance(exponent, int) and exponent < -4:
-        return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
-    return f"{value:,}"
-
-
-def format_value(value: Any, unit: str | None, lang: str, *, grouped: bool = True) -> str:
-    """A value as a caseworker reads it in ``lang`` (grouped digits unless ``grouped`` is false, as for a
-    year; yes/no; a set in braces), with its unit."""
-    words = _WORDS[lang]
-    if isinstance(value, Unknown):
-        return f"{words['unknown_value']}"
-    if isinstance(value, bool):
-        text = words["yes"] if value else words["no"]
-    elif isinstance(value, (int, Decimal)):
-        text = _number(value, grouped)
-    elif isinstance(value, (tuple, list, frozenset)):
-        text = "{" + ", ".join(format_value(v, None, lang) for v in value) + "}"
-    elif isinstance(value, BaseModel):
-        text = type(value).__name__
-    else:
-        text = str(value)
-    return f"{text} {unit}" if unit and not isinstance(value, bool) else text
-
-
-def _judgement(household: BaseModel, path: tuple[str, ...], lang: str) -> str:
-    """Who judged a judged fact, and when."""
-    obj: Any = household
-    for name in path:
-        obj = getattr(obj, name, None)
-    if obj is None:
-        return ""
-    return f"（{obj.by} {obj.on} 研判）" if lang == "zh" else f" (judged by {obj.by}, {obj.on})"
-
-
-def is_year(node: ast.Node) -> bool:
-    """Whether a node's value is a calendar year (``year(d)``, a fact counted in 年), which is printed
-    without digit grouping: 2021, not 2,021."""
-    if isinstance(node, ast.Call):
-        return node.func == "year"
-    return isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None and node.field.unit == "年"
-
-
-def describe_pair(node: ast.Compare, left: Any, right: Any, where: tuple[tuple[str, int], ...], decision: Decision,
-                  lang: str) -> tuple[str, str]:
-    """Both sides of a comparison in words; a number compared with a year is printed as a year."""
-    plain = is_year(node.left) or is_year(node.right)
-    return (describe_operand(node.left, left, where, decision, lang, grouped=not plain),
-            describe_operand(node.right, right, where, decision, lang, grouped=not plain))
-
-
-def describe_operand(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], decision: Decision, lang: str,
-                     *, grouped: bool = True) -> str:
-    """One side of a leaf condition in words: the fact, parameter or derived fact it names and its value.
-
-    ``where`` is the leaf's loop positions (which member); the explanations and the HTML views share it.
-    ``grouped``: whether digits are grouped (not for a year, see :func:`describe_pair`).
-    """
-    grouped = grouped and not is_year(node)
-    if isinstance(node, (ast.FactRef, ast.VarRef)) and node.field is not None:
-        field = node.field
-        label = field.zh if lang == "zh" else field.en
-        if isinstance(node, ast.FactRef) and len(node.trail) >= 3:
-            parent = node.trail[-2]
-            label = f"{parent.zh if lang == 'zh' else parent.en} {label}"
-        if isinstance(node, ast.VarRef) and where:
-            label = f"{element_path(where[-1]).removeprefix(decision.ruleset.root + '.')} {label}"
-        text = f"{label} {format_value(value, field.unit, lang, grouped=grouped)}"
-        if isinstance(node, ast.FactRef) and field.judged and not isinstance(value, Unknown):
-            text += _judgement(decision.facts, node.path, lang)
-        return text
-    if isinstance(node, ast.AsOf):
-        return f"{_WORDS[lang]['as_of']} {value}"
-    if isinstance(node, ast.ParamRef):
-        parameter = decision.ruleset.parameters[node.name]
-        pv = decision.parameters.get(node.name)
-        since = f"（{pv.start} {_WORDS[lang]['from']}）" if pv and lang == "zh" else f" (from {pv.start})" if pv else ""
-        return f"{parameter.title(lang)} {format_value(value, parameter.unit, lang, grouped=grouped)}{since}"
-    if isinstance(node, (ast.Const, ast.ListLit)):
-        return format_value(value, None, lang, grouped=grouped)
-    if isinstance(node, ast.DerivedRef):
-        derived = decision.ruleset.derived[node.name]
-        if derived.title.zh:
-            return f"{derived.title(lang)} {format_value(value, None, lang, grouped=grouped)}"
-    return f"{node.text} = {format_value(value, None, lang, grouped=grouped)}"
-
-
-def _sentence(leaf: Leaf, decision: Decision, lang: str) -> str:
-    node, left, right, result, where = leaf
-    verdict = RESULT_WORDS[lang][_result(result)]
-    if isinstance(node, ast.Compare):
-        lhs, rhs = describe_pair(node, left, right, where, decision, lang)
-        return f"{lhs} {OPERATOR_WORDS[lang][node.op]} {rhs} → {verdict}"
-    return f"{describe_operand(node, left, where, decision, lang)} → {verdict}"
-
-
-def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
-    """The override records of one date that contradict one another (as the trace shows them), in
-    brackets: body, date and what each decided, in the order recorded."""
-    words = OVERRIDE_OUTCOME_WORDS[lang]
-    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}"
-             for r in records]
-    return f"（{'；'.join(parts)}）" if lang == "zh" else f" ({'; '.join(parts)})"
-
-
-def explain(decision: Decision, lang: str = "zh") -> str:
-    """A decision as text: the outcome, then every rule tried with its conditions and source."""
-    check_lang(lang)
-    words = _WORDS[lang]
-    ruleset = decision.ruleset
-    spec = ruleset.decisions[decision.decision]
-    colon = "：" if lang == "zh" else ": "
-    lines = [
-        (f"{words['decision']}{colon}{spec.title(lang)} [{decision.decision}] {words['for']} {decision.facts_id}"
-         f" → {spec.label(decision.outcome, lang)}"),
-        f"  {words['as_of']} {decision.as_of}; {words['ruleset']} {ruleset.id} {ruleset.version} ({ruleset.digest[:19]})",
-    ]
-    if decision.missing:
-        markers = {marker for marker, *_ in refusals(ruleset, decision.missing)}
-        facts = [path for path in decision.missing if path not in markers]
-        if facts:
-            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
-        if markers:
-            lines.append(f"  {words['refused']}{colon}{', '.join(sorted(markers))}")
-    if decision.possible:
-        lines.append(f"  {words['possible']}{colon}{', '.join(spec.label(p, lang) for p in decision.possible)}")
-    for result in decision.results:
-        rule = result.rule
-        mark = RESULT_MARKS[_result(result.value)]
-        status = STATUS_WORDS[lang][result.status]
-        if result.override is not None:
-            o = result.override
-            status += f"（{o.body} {o.decided_on}）" if lang == "zh" else f" ({o.body}, {o.decided_on})"
-        elif result.contradicting:
-            status += contradicting_text([o.model_dump(mode="json") for o in result.contradicting], lang)
-        elif result.status == "awaiting_deliberation":
-            bodies = "、".join(rule.override_by)
-            status += f"（{bodies}）" if lang == "zh" else f" (by {bodies})"
-        lines.append(f"  {mark} {rule.title(lang)} [{rule.id}] — {status}")
-        for leaf in result.leaves:
-            lines.append(f"      {_sentence(leaf, decision, lang)}")
-        if isinstance(result.value, Unknown):
-            refused = refusals(ruleset, result.value.missing)
-            facts = sorted(result.value.missing - {marker for marker, *_ in refused})
-            if facts:
-                lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
-            lines.extend("      " + _refusal_text(_refusal(*entry), entry[1].title(lang) or entry[1].name, lang)
-                         for entry in refused)
-        if rule.citation:
-            c = rule.citation
-            lines.append(f"      {words['source']}{colon}{c}「{c.quote}」" if lang == "zh" else f"      {words['source']}: {c} “{c.quote}”")
-        if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
-            lines.append(f"      {words['note']}{colon}{' '.join(rule.note(lang).split())}")
-    return "\n".join(lines)
-
-
-def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
-    """A ranking as text: each position with the criteria that put the household there."""
-    check_lang(lang)
-    lines = []
-    for entry in ranking.entries:
-        decision = entry.decision
-        spec = decision.ruleset.decisions[decision.decision]
-        met = [decision.ruleset.rules[r].title(lang) for r in entry.met]
-        tie = ("（并列）" if lang == "zh" else " (tied)") if entry.tied else ""
-        reason = "、".join(met) if lang == "zh" else "; ".join(met)
-        none = "无优先情形" if lang == "zh" else "no priority criterion"
-        lines.append(f"{entry.position}. {entry.household}{tie}: {reason or none}")
-        for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
-            raw = value.value if hasattr(value, "value") else value
-            lines.append(f"     {tb.expr.text} = {format_value(raw, None, lang)}")
-    for decision in ranking.not_eligible:
-        gate = decision.ruleset.decisions[decision.decision]
-        lines.append(("未参与排序" if lang == "zh" else "not ranked")
-                     + f": {decision.facts_id} → {gate.label(decision.outcome, lang)} ({decision.outcome})")
-    for decision in ranking.undetermined:
-        lines.append(("无法排序" if lang == "zh" else "cannot rank") + f": {decision.facts_id}, "
-                     + ("尚缺" if lang == "zh" else "missing") + " " + ", ".join(decision.missing))
-    return "\n".join(lines)
-
-
-# Explanations of stored records
-
-
-def _part(condition: dict[str, Any], side: str) -> dict[str, Any]:
-    """One operand of a recorded condition, or an empty one (shown as "?") if the record has none."""
-    operand = condition.get(side)
-    return operand if isinstance(operand, dict) else {"expr": "?", "value": "?"}
-
-
-def _value_text(operand: dict[str, Any], lang: str) -> str:
-    value = operand.get("value")
-    if isinstance(value, dict) and set(value) == {"unknown"}:
-        shown = _WORDS[lang]["unknown_value"]
-    elif isinstance(value, bool):
-        shown = _WORDS[lang]["yes"] if value else _WORDS[lang]["no"]
-    else:
-        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
-    if "fact" not in operand and "parameter" not in operand and operand.get("expr") != "as_of":
-        return shown  # a constant written in the rule: its value says it all
-    return f"{operand.get('expr', '?')} = {shown}"
-
-
-def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
-    """A stored decision record (``povrules.record.v1``) as text, read from its trace alone:
-    nothing is evaluated again and no ruleset is needed.
-
-    The shape follows :func:`povrules.trace.explain`, but the facts and parameters appear as the
-    trace shows them (expression = value), since the ruleset's field titles are not in the record.
-    """
-    words = _WORDS[check_lang(lang)]
-    colon = "：" if lang == "zh" else ": "
-    trace = record["trace"]
-    ruleset = record["ruleset"]
-    title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
-    lines = [
-        (f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
-         f" → {record['outcome']}"),
-        (f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
-         f"({ruleset['digest'][:19]})"),
-        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
-        + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
-    ]
-    if record["missing"]:
-        rules = trace.get("rules", []) if isinstance(trace, dict) else []
-        markers = {r.get("marker") for rule in rules if isinstance(rule, dict)
-                   for r in rule.get("refused", []) if isinstance(r, dict)}
-        facts = [path for path in record["missing"] if path not in markers]
-        refused = [path for path in record["missing"] if path in markers]
-        if facts:
-            lines.append(f"  {words['missing']}{colon}{', '.join(facts)}")
-        if refused:
-            lines.append(f"  {words['refused']}{colon}{', '.join(refused)}")
-    if trace.get("possible"):
-        lines.append(f"  {words['possible']}{colon}{', '.join(trace['possible'])}")
-    for rule in trace.get("rules", []):
-        status = STATUS_WORDS[lang].get(rule.get("status"), rule.get("status"))
-        override = rule.get("override")
-        if override:
-            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
-                       else f" ({override.get('body')}, {override.get('decided_on')})")
-        elif rule.get("contradicting"):
-            status += contradicting_text(rule["contradicting"], lang)
-        mark = RESULT_MARKS.get(rule.get("result"), "?")
-        lines.append(f"  {mark} {rule.get('title', {}).get(lang, rule.get('id'))} [{rule.get('id')}] — {status}")
-        for condition in rule.get("conditions", []):
-            verdict = RESULT_WORDS[lang].get(condition.get("result"), condition.get("result"))
-            if "op" in condition:
-                # A verified record may still lack an operand the schema leaves optional: shown as "?", never a crash.
-                op = condition["op"]
-                text = (f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
-                        f"{_value_text(_part(condition, 'right'), lang)}")
-            else:
-                text = _value_text(_part(condition, "value"), lang)
-            lines.append(f"      {text} → {verdict}")
-        for parameter in rule.get("parameters", []):
-            unit = f" {parameter['unit']}" if parameter.get("unit") else ""
-            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
-                     else f" (from {parameter.get('from')})")
-            value = parameter.get("value")
-            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
-            lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
-        refused = [r for r in rule.get("refused", []) if isinstance(r, dict)]
-        markers = {r.get("marker") for r in refused}
-        facts = [path for path in rule.get("missing", []) if path not in markers]
-        if facts:
-            lines.append(f"      {words['missing']}{colon}{', '.join(facts)}")
-        lines.extend(f"      {_refusal_text(r, str(r.get('derived', '?')), lang)}" for r in refused)
-        cite = rule.get("cite")
-        if cite:
-            where = f"{cite.get('file', '?')}:{cite.get('line', '?')}"
-            if cite.get("end_line") not in (None, cite.get("line")):
-                where += f"-{cite['end_line']}"
-            quote = cite.get("quote", "")
-            lines.append(f"      {words['source']}{colon}{where}「{quote}」" if lang == "zh"
-                         else f"      {words['source']}: {where} “{quote}”")
-    return "\n".join(lines)
 
 
 # The povrules.trace.v2 document: the structure of each condition, and the titles to say it in words.
@@ -629,12 +317,8 @@ def _item(obj: Any, step: str) -> Any:
     return items[index] if isinstance(items, tuple) and index < len(items) else None
 
 
-def _value_json(value: Any) -> Any:
-    return value if type(value) in _SCALARS else json_value(value)
-
-
 def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], titles: _Titles) -> dict[str, Any]:
-    out: dict[str, Any] = {"expr": node.text, "value": _value_json(value)}
+    out: dict[str, Any] = {"expr": node.text, "value": json_value(value)}
     root = titles.root
     if isinstance(node, ast.FactRef):
         out["fact"] = key = root + "." + ".".join(node.path)
@@ -818,7 +502,7 @@ def _close(group: dict[str, Any], mark: Mark) -> None:
             and mark.node.type.name == "bool"):
         group["result"] = _result(value)
     else:
-        group["value"] = _value_json(value)
+        group["value"] = json_value(value)
     if "elements" in group and group["size"] is not None and len(group["elements"]) < group["size"]:
         group["visited"] = len(group["elements"])
 
@@ -937,7 +621,7 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         pv = in_force.get(name)
         parameter = ruleset.parameters[name]
         titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
-        entry = {"name": name, "value": _value_json(pv.value) if pv else None,
+        entry = {"name": name, "value": json_value(pv.value) if pv else None,
                                  "from": str(pv.start) if pv else None}
         if parameter.unit:
             entry["unit"] = parameter.unit

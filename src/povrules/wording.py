@@ -17,7 +17,8 @@ Public API:
 * facts: :func:`fact_field` and :func:`fact_title` (a fact by its path), :func:`value_titles` and
   :func:`value_title` (an enumerated value by its title, from :mod:`povrules.facts.titles`);
 * the expression language: :func:`function_title`, :func:`function_phrase` (a call as words, from
-  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`).
+  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`);
+* values: :func:`format_value` (a fact, parameter or constant value as a caseworker reads it).
 
 The titles of the policy source documents and their sections are in :mod:`povrules.sources`.
 """
@@ -26,11 +27,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Final
+
+from pydantic import BaseModel
 
 from povrules.errors import LanguageError
 from povrules.facts import SUBJECTS
 from povrules.facts.titles import Title, titles_of
+from povrules.lang.compiler import Unknown
 from povrules.lang.types import EnumType, Field, ListType, RecordType, Type, record_of
 
 LANGS: Final = ("zh", "en")
@@ -96,6 +101,39 @@ TEXT_WORDS: dict[str, dict[str, str]] = {
            "unknown_value": "unknown", "for": "for", "refused": "figure refused",
            "requirement": "requirement", "not_met": "not met"},
 }
+
+
+def _number(value: Decimal | int, grouped: bool = True) -> str:
+    if isinstance(value, int) or value == value.to_integral_value():
+        return f"{int(value):,}" if grouped else str(int(value))
+    exponent = value.as_tuple().exponent  # an int: facts and parameters hold finite numbers only
+    # A computed ratio: four places are enough to read (the trace keeps it exact).
+    if isinstance(exponent, int) and exponent < -4:
+        return "≈" + f"{value.quantize(Decimal('0.0001')).normalize():,f}"
+    return f"{value:,}"
+
+
+def format_value(value: Any, unit: str | None, lang: str, *, grouped: bool = True) -> str:
+    """A value as a caseworker reads it in ``lang`` (grouped digits unless ``grouped`` is false, as for a
+    year; yes/no; a set in braces), with its unit.
+
+    Raises:
+        KeyError: for a language other than ``"zh"`` or ``"en"`` (callers check it first with :func:`check_lang`).
+    """
+    words = TEXT_WORDS[lang]
+    if isinstance(value, Unknown):
+        return f"{words['unknown_value']}"
+    if isinstance(value, bool):
+        text = words["yes"] if value else words["no"]
+    elif isinstance(value, (int, Decimal)):
+        text = _number(value, grouped)
+    elif isinstance(value, (tuple, list, frozenset)):
+        text = "{" + ", ".join(format_value(v, None, lang) for v in value) + "}"
+    elif isinstance(value, BaseModel):
+        text = type(value).__name__
+    else:
+        text = str(value)
+    return f"{text} {unit}" if unit and not isinstance(value, bool) else text
 
 
 # Views (HTML). Labels and titles come from the ruleset itself.
@@ -366,6 +404,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "awaiting": "（{bodies}）",
         "in_parentheses": "（{text}）",
         "rules_tried": "（{n} {rules_tried}）",
+        "ranking.tied": "（并列）",
+        "ranking.no_criterion": "无优先情形",
+        "ranking.not_ranked": "未参与排序：{household} → {outcome}",
+        "ranking.cannot_rank": "无法排序：{household}，尚缺{facts}",
     },
     "en": {
         "since": "from {start}",
@@ -399,6 +441,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "awaiting": " (by {bodies})",
         "in_parentheses": " ({text})",
         "rules_tried": " ({n} {rules_tried})",
+        "ranking.tied": " (tied)",
+        "ranking.no_criterion": "no priority criterion",
+        "ranking.not_ranked": "not ranked: {household} → {outcome}",
+        "ranking.cannot_rank": "cannot rank: {household}, missing {facts}",
     },
 }
 

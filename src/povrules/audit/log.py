@@ -2,7 +2,7 @@
 
 Format
     JSON Lines, UTF-8. Every line is one entry, in canonical JSON (sorted keys, no spaces, the
-    text of :func:`povrules.trace.canonical_json`), ended by ``\\n``::
+    text of :func:`povrules.canonical.canonical_json`), ended by ``\\n``::
 
         {"digest":"sha256:<hex>","prev":"sha256:<hex>","record":{...},"seq":1}
 
