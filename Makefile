@@ -22,6 +22,7 @@ test: $(STAMP)
 	POVRULES_SEEDS=$(SEEDS) $(BIN)/python -m pytest
 	$(BIN)/python -m mypy
 	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src tests benchmarks docs/notebooks examples
 	$(BIN)/povrules lint --sources $(SEEDS) rulesets/
 	$(BIN)/povrules test rulesets/
 	$(BIN)/povrules mutate rulesets/

@@ -94,8 +94,16 @@ CODE = {label: i for i, label in enumerate(LABELS)}
 # The distributions of benchmarks/identification.py's make_households, restated for numpy.
 CROWD_AT_CENTS = 400_000
 NEAR_STEPS_CENTS = (1, 1, 1, 5, 50, 100)
-OTHER_VEHICLES = ("minivan", "passenger_vehicle", "truck", "motorcycle", "tricycle", "agricultural_vehicle",
-                  "engineering_machinery", "large_agricultural_machinery")
+OTHER_VEHICLES = (
+    "minivan",
+    "passenger_vehicle",
+    "truck",
+    "motorcycle",
+    "tricycle",
+    "agricultural_vehicle",
+    "engineering_machinery",
+    "large_agricultural_machinery",
+)
 KINDS = ("car", *OTHER_VEHICLES)  # code 0 is the car
 MONEY_DIGITS, MONEY_PLACES = 14, 2  # povrules' Money: max_digits 14, two decimal places
 
@@ -127,8 +135,9 @@ def make_nested(n: int, seed: int = SEED) -> Any:
     vdraw = rng.random(n)
     car = vdraw < 0.15
     others_only = (vdraw >= 0.15) & (vdraw < 0.40)
-    n_others = np.where(car, rng.choice(np.array((0, 0, 1, 2)), n),
-                        np.where(others_only, rng.choice(np.array((1, 1, 2, 3)), n), 0))
+    n_others = np.where(
+        car, rng.choice(np.array((0, 0, 1, 2)), n), np.where(others_only, rng.choice(np.array((1, 1, 2, 3)), n), 0)
+    )
     owners = np.flatnonzero(car | others_only)
     k = len(owners)
     # Each owner: the car (column 0) and a random order of the other kinds; the first n_others of
@@ -152,11 +161,13 @@ def make_nested(n: int, seed: int = SEED) -> Any:
     kind = pa.DictionaryArray.from_arrays(pa.array(kinds, pa.int8()), pa.array(KINDS)).cast(pa.string())
     vehicles = pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([kind], ["kind"]))
     ids = pl.select(pl.lit("bench-") + pl.int_range(n, dtype=pl.Int64).cast(pl.String).str.zfill(7)).to_series()
-    table = pa.table({
-        "id": ids.to_arrow(),
-        "income": pa.StructArray.from_arrays([money], ["per_capita_net"]),
-        "assets": pa.StructArray.from_arrays([vehicles], ["vehicles"]),
-    })
+    table = pa.table(
+        {
+            "id": ids.to_arrow(),
+            "income": pa.StructArray.from_arrays([money], ["per_capita_net"]),
+            "assets": pa.StructArray.from_arrays([vehicles], ["vehicles"]),
+        }
+    )
     return pl.from_arrow(table)
 
 
@@ -164,17 +175,21 @@ def has_car_expr() -> Any:
     """Whether any vehicle of the nested facts is of kind "car" (no vehicle: false, never unknown)."""
     import polars as pl
 
-    return (pl.col("assets").struct.field("vehicles")
-            .list.eval(pl.element().struct.field("kind") == "car").list.any())
+    return pl.col("assets").struct.field("vehicles").list.eval(pl.element().struct.field("kind") == "car").list.any()
 
 
 def three_rules_expr(has_car: Any, income: Any, line: Any) -> Any:
     """The three rules as one polars expression giving an Int8 outcome code."""
     import polars as pl
 
-    return (pl.when(has_car).then(pl.lit(EXCLUDED, pl.Int8))
-            .when(income < line).then(pl.lit(IDENTIFIED, pl.Int8))
-            .otherwise(pl.lit(NOT_IDENTIFIED, pl.Int8)).alias("outcome"))
+    return (
+        pl.when(has_car)
+        .then(pl.lit(EXCLUDED, pl.Int8))
+        .when(income < line)
+        .then(pl.lit(IDENTIFIED, pl.Int8))
+        .otherwise(pl.lit(NOT_IDENTIFIED, pl.Int8))
+        .alias("outcome")
+    )
 
 
 def nested_expr(line: Decimal) -> Any:
@@ -193,8 +208,10 @@ def make_flat(nested: Any) -> Any:
     """The flat columns OpenFisca is fed: a boolean ``has_car`` and a float ``income``."""
     import polars as pl
 
-    return nested.select(has_car_expr().alias("has_car"),
-                         pl.col("income").struct.field("per_capita_net").cast(pl.Float64).alias("income"))
+    return nested.select(
+        has_car_expr().alias("has_car"),
+        pl.col("income").struct.field("per_capita_net").cast(pl.Float64).alias("income"),
+    )
 
 
 def describe(nested: Any) -> dict[str, float]:
@@ -262,12 +279,16 @@ def prepare(n: int, row_households: int, fresh: bool) -> tuple[Data, list[str]]:
         flattened = time.perf_counter() - started
         nested.write_parquet(data.nested)
         flat.write_parquet(data.flat)
-        lines.append(f"  made: nested facts in {made:.2f} s (vectorised); flat columns from them in "
-                     f"{flattened:.3f} s ({n / flattened:,.0f} households/s, not part of any figure below)")
+        lines.append(
+            f"  made: nested facts in {made:.2f} s (vectorised); flat columns from them in "
+            f"{flattened:.3f} s ({n / flattened:,.0f} households/s, not part of any figure below)"
+        )
     nested = pl.read_parquet(data.nested)
     ours, theirs = describe(nested), describe_reference(min(n, 50_000))
-    lines.append("  shares (this data | make_households, 50,000): "
-                 + "; ".join(f"{k} {ours[k]:.1%} | {theirs[k]:.1%}" for k in ours))
+    lines.append(
+        "  shares (this data | make_households, 50,000): "
+        + "; ".join(f"{k} {ours[k]:.1%} | {theirs[k]:.1%}" for k in ours)
+    )
     return data, lines
 
 
@@ -380,12 +401,14 @@ def openfisca_flat(data: Data) -> Callable[[], Outcomes]:
 
         def formula(households: Any, period: Any, parameters: Any) -> Any:  # OpenFisca calls it unbound
             income_line = parameters(period).income_line
-            return np.select([households("has_car", period), households("per_capita_net_income", period) < income_line],
-                             [Outcome.excluded.index, Outcome.identified.index], Outcome.not_identified.index)
+            return np.select(
+                [households("has_car", period), households("per_capita_net_income", period) < income_line],
+                [Outcome.excluded.index, Outcome.identified.index],
+                Outcome.not_identified.index,
+            )
 
     system = TaxBenefitSystem([household])
-    system.parameters = ParameterNode("", data={
-        "income_line": {"values": {"2016-01-01": {"value": float(_line())}}}})
+    system.parameters = ParameterNode("", data={"income_line": {"values": {"2016-01-01": {"value": float(_line())}}}})
     system.add_variables(has_car, per_capita_net_income, identification)
 
     flat = pl.read_parquet(data.flat)
@@ -414,8 +437,10 @@ def openfisca_flat(data: Data) -> Callable[[], Outcomes]:
 # Spark. The session is started, and one job run, before anything is timed.
 
 ARROW_BATCH = "POVRULES_BENCH_ARROW_BATCH"  # rows per Arrow batch handed to mapInArrow (Spark's default 10,000)
-SPARK_SQL = ("CASE WHEN exists(assets.vehicles, v -> v.kind = 'car') THEN 2 "
-             "WHEN income.per_capita_net < {line} THEN 0 ELSE 1 END")
+SPARK_SQL = (
+    "CASE WHEN exists(assets.vehicles, v -> v.kind = 'car') THEN 2 "
+    "WHEN income.per_capita_net < {line} THEN 0 ELSE 1 END"
+)
 
 
 def spark_session() -> Any:
@@ -423,11 +448,14 @@ def spark_session() -> Any:
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").appName("povrules-bench-columnar")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "2")  # the counts are tiny: no 200-way shuffle
-             .config("spark.sql.execution.arrow.maxRecordsPerBatch", os.environ.get(ARROW_BATCH, "10000"))
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("povrules-bench-columnar")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")  # the counts are tiny: no 200-way shuffle
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", os.environ.get(ARROW_BATCH, "10000"))
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -465,15 +493,17 @@ def _arrow_polars(line: Decimal) -> Callable[[Iterator[Any]], Iterator[Any]]:
 
 def spark_arrow_noop(data: Data) -> Callable[[], Outcomes]:
     spark = spark_session()
-    return lambda: _spark_counts(spark.read.parquet(str(data.nested)).select("income", "assets")
-                                 .mapInArrow(_arrow_noop, "outcome tinyint"))
+    return lambda: _spark_counts(
+        spark.read.parquet(str(data.nested)).select("income", "assets").mapInArrow(_arrow_noop, "outcome tinyint")
+    )
 
 
 def spark_arrow_polars(data: Data) -> Callable[[], Outcomes]:
     spark = spark_session()
     apply = _arrow_polars(_line())
-    return lambda: _spark_counts(spark.read.parquet(str(data.nested)).select("income", "assets")
-                                 .mapInArrow(apply, "outcome tinyint"))
+    return lambda: _spark_counts(
+        spark.read.parquet(str(data.nested)).select("income", "assets").mapInArrow(apply, "outcome tinyint")
+    )
 
 
 def _decisions(data: Data, runner: str) -> Path:
@@ -502,10 +532,15 @@ def _arrow_noop_decisions(batches: Iterator[Any]) -> Iterator[Any]:
         n = batch.num_rows
         # Placeholders rather than answers: this run times the hand-over of the decisions' shape.
         yield pa.RecordBatch.from_arrays(
-            [batch.column("id"), pa.nulls(n, pa.string()).fill_null("not_identified"),
-             pa.repeat(pa.scalar(["not_identified"], strings), n), pa.repeat(pa.scalar([], strings), n),
-             pa.repeat(pa.scalar(["placeholder"], strings), n)],
-            ["id", "outcome", "labels", "missing", "reasons"])
+            [
+                batch.column("id"),
+                pa.nulls(n, pa.string()).fill_null("not_identified"),
+                pa.repeat(pa.scalar(["not_identified"], strings), n),
+                pa.repeat(pa.scalar([], strings), n),
+                pa.repeat(pa.scalar(["placeholder"], strings), n),
+            ],
+            ["id", "outcome", "labels", "missing", "reasons"],
+        )
 
 
 def spark_arrow_noop_decisions(data: Data) -> Callable[[], Outcomes]:
@@ -515,8 +550,12 @@ def spark_arrow_noop_decisions(data: Data) -> Callable[[], Outcomes]:
     out = _decisions(data, "spark-noop")
 
     def run() -> Outcomes:
-        (spark.read.parquet(str(data.nested)).mapInArrow(_arrow_noop_decisions, _NOOP_DECISIONS)
-         .write.mode("overwrite").parquet(str(out)))
+        (
+            spark.read.parquet(str(data.nested))
+            .mapInArrow(_arrow_noop_decisions, _NOOP_DECISIONS)
+            .write.mode("overwrite")
+            .parquet(str(out))
+        )
         return _written_counts(out)
 
     return run
@@ -620,8 +659,10 @@ def columnar_nested_unknown(data: Data) -> Callable[[], Outcomes]:
     row = pl.int_range(pl.len())
     frame = frame.with_columns(
         pl.when(row % 10 == 3).then(None).otherwise(pl.col("income")).alias("income"),
-        pl.struct(pl.when(row % 20 == 7).then(None).otherwise(pl.col("assets").struct.field("vehicles"))
-                  .alias("vehicles")).alias("assets"))
+        pl.struct(
+            pl.when(row % 20 == 7).then(None).otherwise(pl.col("assets").struct.field("vehicles")).alias("vehicles")
+        ).alias("assets"),
+    )
 
     def run() -> Outcomes:
         decided = decide_frame(frame, ruleset, DECISION, AS_OF)
@@ -672,30 +713,66 @@ class Runner:
 RUNNERS: list[Runner] = [
     Runner("row engine, three rules (evaluate_iter, no trace)", row_engine, rows="subset"),
     Runner("row engine, Hunan monitoring_type", row_engine_hunan, data="Hunan county", rows="subset"),
-    Runner("columnar, three rules, nested facts", columnar_nested, threads="polars",
-           available=_needs("polars")),
-    Runner("columnar, three rules, nested facts, 10 % unknown", columnar_nested_unknown, threads="polars",
-           checked=False, available=_needs("polars")),
+    Runner("columnar, three rules, nested facts", columnar_nested, threads="polars", available=_needs("polars")),
+    Runner(
+        "columnar, three rules, nested facts, 10 % unknown",
+        columnar_nested_unknown,
+        threads="polars",
+        checked=False,
+        available=_needs("polars"),
+    ),
     Runner("columnar, three rules, flat columns", columnar_flat, threads="polars", available=_needs("polars")),
-    Runner("columnar, Hunan monitoring_type", columnar_hunan, data="Hunan county", rows="subset", threads="polars",
-           available=_needs("polars")),
+    Runner(
+        "columnar, Hunan monitoring_type",
+        columnar_hunan,
+        data="Hunan county",
+        rows="subset",
+        threads="polars",
+        available=_needs("polars"),
+    ),
     Runner("OpenFisca vectorised, flat columns", openfisca_flat, available=_needs("openfisca_core")),
     Runner("polars expression, nested facts", polars_nested, threads="polars"),
     Runner("polars expression, flat columns", polars_flat, threads="polars"),
     Runner("numpy, flat columns", numpy_flat),
     Runner("polars, nested Parquet read + expression", polars_parquet, threads="polars"),
-    Runner("Spark local[2], SQL expressions, nested Parquet", spark_sql, threads="2",
-           available=_needs("pyspark", java=True)),
-    Runner("Spark local[2], mapInArrow no-op (hand-over only)", spark_arrow_noop, threads="2", checked=False,
-           available=_needs("pyspark", "polars", java=True)),
-    Runner("Spark local[2], mapInArrow + polars expression", spark_arrow_polars, threads="2",
-           available=_needs("pyspark", "polars", java=True)),
-    Runner("columnar, nested Parquet in → decisions out (one process)", columnar_parquet, threads="polars",
-           available=_needs("polars")),
-    Runner("Spark local[2], mapInArrow no-op, decisions' columns → Parquet", spark_arrow_noop_decisions,
-           threads="2", checked=False, available=_needs("pyspark", java=True)),
-    Runner("Spark local[2], mapInArrow + columnar", spark_columnar, threads="2",
-           available=_needs("pyspark", "polars", java=True)),
+    Runner(
+        "Spark local[2], SQL expressions, nested Parquet",
+        spark_sql,
+        threads="2",
+        available=_needs("pyspark", java=True),
+    ),
+    Runner(
+        "Spark local[2], mapInArrow no-op (hand-over only)",
+        spark_arrow_noop,
+        threads="2",
+        checked=False,
+        available=_needs("pyspark", "polars", java=True),
+    ),
+    Runner(
+        "Spark local[2], mapInArrow + polars expression",
+        spark_arrow_polars,
+        threads="2",
+        available=_needs("pyspark", "polars", java=True),
+    ),
+    Runner(
+        "columnar, nested Parquet in → decisions out (one process)",
+        columnar_parquet,
+        threads="polars",
+        available=_needs("polars"),
+    ),
+    Runner(
+        "Spark local[2], mapInArrow no-op, decisions' columns → Parquet",
+        spark_arrow_noop_decisions,
+        threads="2",
+        checked=False,
+        available=_needs("pyspark", java=True),
+    ),
+    Runner(
+        "Spark local[2], mapInArrow + columnar",
+        spark_columnar,
+        threads="2",
+        available=_needs("pyspark", "polars", java=True),
+    ),
 ]
 
 BY_NAME = {runner.name: runner for runner in RUNNERS}
@@ -704,29 +781,63 @@ BY_NAME = {runner.name: runner for runner in RUNNERS}
 # A ratio is printed only when both sides ran.
 TARGETS: list[tuple[str, str, str | None, float]] = [
     ("columnar over nested facts ≥ 10M households/s", "columnar, three rules, nested facts", None, 10e6),
-    ("columnar over nested facts with unknowns (missing facts listed) ≥ 10M households/s",
-     "columnar, three rules, nested facts, 10 % unknown", None, 10e6),
-    ("columnar nested / bare polars nested (the limit)", "columnar, three rules, nested facts",
-     "polars expression, nested facts", 0.0),
+    (
+        "columnar over nested facts with unknowns (missing facts listed) ≥ 10M households/s",
+        "columnar, three rules, nested facts, 10 % unknown",
+        None,
+        10e6,
+    ),
+    (
+        "columnar nested / bare polars nested (the limit)",
+        "columnar, three rules, nested facts",
+        "polars expression, nested facts",
+        0.0,
+    ),
     ("columnar flat / OpenFisca ≥ 1", "columnar, three rules, flat columns", "OpenFisca vectorised, flat columns", 1.0),
     ("full shipped decision (columnar Hunan) ≥ 1M households/s", "columnar, Hunan monitoring_type", None, 1e6),
-    ("Spark mapInArrow + columnar / columnar nested ≥ 0.5 (within 2×)", "Spark local[2], mapInArrow + columnar",
-     "columnar, three rules, nested facts", 0.5),
-    ("Spark / columnar on the same Parquet file ≥ 0.5 (within 2×)",
-     "Spark local[2], mapInArrow + columnar",
-     "columnar, nested Parquet in → decisions out (one process)", 0.5),
-    ("Spark povrules / its hand-over bound (no-op, decisions' columns → Parquet)",
-     "Spark local[2], mapInArrow + columnar",
-     "Spark local[2], mapInArrow no-op, decisions' columns → Parquet", 0.0),
+    (
+        "Spark mapInArrow + columnar / columnar nested ≥ 0.5 (within 2×)",
+        "Spark local[2], mapInArrow + columnar",
+        "columnar, three rules, nested facts",
+        0.5,
+    ),
+    (
+        "Spark / columnar on the same Parquet file ≥ 0.5 (within 2×)",
+        "Spark local[2], mapInArrow + columnar",
+        "columnar, nested Parquet in → decisions out (one process)",
+        0.5,
+    ),
+    (
+        "Spark povrules / its hand-over bound (no-op, decisions' columns → Parquet)",
+        "Spark local[2], mapInArrow + columnar",
+        "Spark local[2], mapInArrow no-op, decisions' columns → Parquet",
+        0.0,
+    ),
     # Anchors, so that the Spark and OpenFisca targets can be read before the columnar rows exist.
-    ("anchor: bare polars flat / OpenFisca", "polars expression, flat columns",
-     "OpenFisca vectorised, flat columns", 0.0),
-    ("anchor: Spark SQL / polars Parquet read + expression", "Spark local[2], SQL expressions, nested Parquet",
-     "polars, nested Parquet read + expression", 0.0),
-    ("anchor: Spark mapInArrow + polars / polars nested", "Spark local[2], mapInArrow + polars expression",
-     "polars expression, nested facts", 0.0),
-    ("anchor: Spark mapInArrow + polars / Spark SQL", "Spark local[2], mapInArrow + polars expression",
-     "Spark local[2], SQL expressions, nested Parquet", 0.0),
+    (
+        "anchor: bare polars flat / OpenFisca",
+        "polars expression, flat columns",
+        "OpenFisca vectorised, flat columns",
+        0.0,
+    ),
+    (
+        "anchor: Spark SQL / polars Parquet read + expression",
+        "Spark local[2], SQL expressions, nested Parquet",
+        "polars, nested Parquet read + expression",
+        0.0,
+    ),
+    (
+        "anchor: Spark mapInArrow + polars / polars nested",
+        "Spark local[2], mapInArrow + polars expression",
+        "polars expression, nested facts",
+        0.0,
+    ),
+    (
+        "anchor: Spark mapInArrow + polars / Spark SQL",
+        "Spark local[2], mapInArrow + polars expression",
+        "Spark local[2], SQL expressions, nested Parquet",
+        0.0,
+    ),
 ]
 
 
@@ -806,8 +917,22 @@ def child(name: str, data: Data, repeats: int) -> None:
         run()
         best = min(best, time.perf_counter() - started)
     peak = _peak_above(base)
-    print(RESULT + json.dumps({"name": name, "count": count, "seconds": best, "peak": peak, "resident": resident,
-                               "counts": counts, "digest": digest, "threads": _threads(runner)}), flush=True)
+    print(
+        RESULT
+        + json.dumps(
+            {
+                "name": name,
+                "count": count,
+                "seconds": best,
+                "peak": peak,
+                "resident": resident,
+                "counts": counts,
+                "digest": digest,
+                "threads": _threads(runner),
+            }
+        ),
+        flush=True,
+    )
     os._exit(0)  # Spark's gateway and worker threads need not be wound down for a measurement
 
 
@@ -823,15 +948,25 @@ def _version(package: str) -> str:
 
 def spawn(runner: Runner, data: Data, repeats: int, timeout: float) -> dict[str, Any] | str:
     """Run one runner in a fresh subprocess: its figures, or why it failed."""
-    command = [sys.executable, __file__, "--child", runner.name, "--households", str(data.households),
-               "--row-households", str(data.row_households), "--repeats", str(repeats)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        runner.name,
+        "--households",
+        str(data.households),
+        "--row-households",
+        str(data.row_households),
+        "--repeats",
+        str(repeats),
+    ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout:.0f} s"
     for line in done.stdout.splitlines():
         if line.startswith(RESULT):
-            result: dict[str, Any] = json.loads(line[len(RESULT):])
+            result: dict[str, Any] = json.loads(line[len(RESULT) :])
             return result
     tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
     return f"failed (exit {done.returncode}): {tail}"
@@ -842,9 +977,14 @@ def disagreements(results: dict[str, dict[str, Any]], data: Data) -> list[str]:
     lines = []
     for kind in ("three rules", "Hunan county"):
         for what, key, rows in (("outcomes over the subset", "digest", None), ("counts", "counts", "all")):
-            seen = {name: r[key] for name, r in results.items()
-                    if BY_NAME[name].data == kind and BY_NAME[name].checked and r[key] is not None
-                    and (rows is None or r["count"] == data.households)}
+            seen = {
+                name: r[key]
+                for name, r in results.items()
+                if BY_NAME[name].data == kind
+                and BY_NAME[name].checked
+                and r[key] is not None
+                and (rows is None or r["count"] == data.households)
+            }
             if len({json.dumps(v, sort_keys=True) for v in seen.values()}) > 1:
                 lines.append(f"  {kind}, {what}: " + "; ".join(f"{n}: {v}" for n, v in seen.items()))
     return lines
@@ -853,23 +993,34 @@ def disagreements(results: dict[str, dict[str, Any]], data: Data) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_000_000, help="households (default 1,000,000)")
-    parser.add_argument("--row-households", type=int, default=100_000,
-                        help="households for the row engine's runs (default 100,000)")
+    parser.add_argument(
+        "--row-households", type=int, default=100_000, help="households for the row engine's runs (default 100,000)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per runner, the best kept (default 5)")
-    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
-                        help="run only the runners whose name contains TEXT (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="run only the runners whose name contains TEXT (repeatable)",
+    )
     parser.add_argument("--fresh", action="store_true", help="make the data again")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per runner (default 900)")
-    parser.add_argument("--arrow-batch", type=int, default=10_000,
-                        help="rows per Arrow batch in the mapInArrow runs (default 10,000, Spark's own)")
+    parser.add_argument(
+        "--arrow-batch",
+        type=int,
+        default=10_000,
+        help="rows per Arrow batch in the mapInArrow runs (default 10,000, Spark's own)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ[ARROW_BATCH] = str(args.arrow_batch)  # read by the runners' subprocesses
     row_households = min(args.row_households, args.households)
 
     if args.child:
-        child(args.child, Data(WORK / f"columnar-{args.households}-{SEED}", args.households, row_households),
-              args.repeats)
+        child(
+            args.child, Data(WORK / f"columnar-{args.households}-{SEED}", args.households, row_households), args.repeats
+        )
         return 0
 
     import polars as pl
@@ -877,27 +1028,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     import povrules
 
     data, made = prepare(args.households, row_households, args.fresh)
-    print(f"povrules columnar benchmark (issue 12): three rules (car ⇒ excluded; income < {_line()} ⇒ identified; "
-          "else not_identified) and Hunan monitoring_type")
+    print(
+        f"povrules columnar benchmark (issue 12): three rules (car ⇒ excluded; income < {_line()} ⇒ identified; "
+        "else not_identified) and Hunan monitoring_type"
+    )
     print(f"  Python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
-    print(f"  povrules {povrules.__version__}, polars {pl.__version__}, pyarrow {_version('pyarrow')}, "
-          f"numpy {np.__version__}, openfisca-core {_version('openfisca-core')}, pyspark {_version('pyspark')}")
-    print(f"  {data.households:,} households (seed {SEED}); the row engine's runs on the first "
-          f"{data.row_households:,} (three rules) and on a synthetic Hunan county of {data.row_households:,}")
+    print(
+        f"  povrules {povrules.__version__}, polars {pl.__version__}, pyarrow {_version('pyarrow')}, "
+        f"numpy {np.__version__}, openfisca-core {_version('openfisca-core')}, pyspark {_version('pyspark')}"
+    )
+    print(
+        f"  {data.households:,} households (seed {SEED}); the row engine's runs on the first "
+        f"{data.row_households:,} (three rules) and on a synthetic Hunan county of {data.row_households:,}"
+    )
     print("\n".join(made))
-    print(f"  each runner in a fresh subprocess; best of {args.repeats} timed runs after one untimed; input loading, "
-          "job building and Spark's start-up not timed")
+    print(
+        f"  each runner in a fresh subprocess; best of {args.repeats} timed runs after one untimed; input loading, "
+        "job building and Spark's start-up not timed"
+    )
     print(f"  Spark: local[2], mapInArrow batches of {args.arrow_batch:,} rows; each job reads the Parquet file")
-    print("  peak +MiB: the resident set's high-water mark during the runs (the untimed one included) above the "
-          "resident size with the input loaded, 'start MiB' (VmHWM after clear_refs); Spark: summed over the "
-          "JVM and Python workers")
+    print(
+        "  peak +MiB: the resident set's high-water mark during the runs (the untimed one included) above the "
+        "resident size with the input loaded, 'start MiB' (VmHWM after clear_refs); Spark: summed over the "
+        "JVM and Python workers"
+    )
     print()
 
     results: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     width = max(len(r.name) for r in RUNNERS)
-    print(f"{'runner':<{width}}  {'households':>10}  {'threads':>7}  {'households/s':>13}  "
-          f"{'peak +MiB':>9}  {'start MiB':>9}")
+    print(
+        f"{'runner':<{width}}  {'households':>10}  {'threads':>7}  {'households/s':>13}  "
+        f"{'peak +MiB':>9}  {'start MiB':>9}"
+    )
     for runner in RUNNERS:
         if args.only and not any(text in runner.name for text in args.only):
             continue
@@ -914,8 +1077,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         results[runner.name] = result
         rate = result["count"] / result["seconds"]
-        print(f"{runner.name:<{width}}  {result['count']:>10,}  {result['threads']:>7}  {rate:>13,.0f}  "
-              f"{result['peak'] / 2**20:>9,.0f}  {result['resident'] / 2**20:>9,.0f}", flush=True)
+        print(
+            f"{runner.name:<{width}}  {result['count']:>10,}  {result['threads']:>7}  {rate:>13,.0f}  "
+            f"{result['peak'] / 2**20:>9,.0f}  {result['resident'] / 2**20:>9,.0f}",
+            flush=True,
+        )
 
     print()
     for name, result in results.items():

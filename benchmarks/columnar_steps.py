@@ -48,8 +48,10 @@ def main() -> None:
     took_missing = time.perf_counter() - t
     undetermined = decided.filter(decided["outcome"] == "undetermined").height
     named = with_missing.filter(with_missing["missing"].list.len() > 0).height
-    print(f"with missing:     {n / took_missing:>10,.0f} households/s ({took_missing:.2f} s; "
-          f"{undetermined} undetermined rows, {named} with missing facts, computed in columns)")
+    print(
+        f"with missing:     {n / took_missing:>10,.0f} households/s ({took_missing:.2f} s; "
+        f"{undetermined} undetermined rows, {named} with missing facts, computed in columns)"
+    )
 
     t = time.perf_counter()
     for _ in povrules.evaluate_iter(households, ruleset, DECISION, as_of=AS_OF, trace=False):

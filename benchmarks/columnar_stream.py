@@ -79,7 +79,9 @@ def runner(name: str, source: str, output: str, block: int) -> dict[str, Any]:
     if name == "row":
         from povrules.batch import decide_caseload
 
-        decide_caseload(ruleset, DECISION, [], as_of=AS_OF, output=output, write="table", workers=1)  # imports, compiles
+        decide_caseload(
+            ruleset, DECISION, [], as_of=AS_OF, output=output, write="table", workers=1
+        )  # imports, compiles
         start_rss = _rss()
         started = time.perf_counter()
         report = decide_caseload(ruleset, DECISION, source, as_of=AS_OF, output=output, write="table", workers=2)
@@ -102,8 +104,13 @@ def runner(name: str, source: str, output: str, block: int) -> dict[str, Any]:
         seconds, subjects = time.perf_counter() - started, decided.height
         decided.write_parquet(output)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"seconds": seconds, "subjects": subjects, "start_rss": start_rss,
-            "self_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "child_peak": children}
+    return {
+        "seconds": seconds,
+        "subjects": subjects,
+        "start_rss": start_rss,
+        "self_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "child_peak": children,
+    }
 
 
 class PeakRss(threading.Thread):
@@ -126,8 +133,18 @@ class PeakRss(threading.Thread):
 
 
 def measure(name: str, source: Path, output: Path, block: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--runner", name, "--input", str(source), "--output", str(output),
-               "--block", str(block)]
+    command = [
+        sys.executable,
+        __file__,
+        "--runner",
+        name,
+        "--input",
+        str(source),
+        "--output",
+        str(output),
+        "--block",
+        str(block),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     watch = PeakRss(process.pid)
     watch.start()
@@ -166,10 +183,14 @@ def main() -> int:
 
     WORK.mkdir(exist_ok=True)
     print(f"# columnar stream: Hunan {DECISION} as of {AS_OF}, JSON Lines → Parquet table; block {args.block}")
-    print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-          f"{platform.machine()}")
-    print(f"{'households':>10}  {'engine':<24} {'seconds':>8} {'hh/s':>8} {'start MiB':>9} {'peak MiB':>9} "
-          f"{'tree peak MiB':>13}")
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+        f"{platform.machine()}"
+    )
+    print(
+        f"{'households':>10}  {'engine':<24} {'seconds':>8} {'hh/s':>8} {'start MiB':>9} {'peak MiB':>9} "
+        f"{'tree peak MiB':>13}"
+    )
     status = 0
     smallest = min(args.sizes)
     for n in args.sizes:
@@ -183,11 +204,17 @@ def main() -> int:
                 continue
             output = WORK / f"columnar-stream-{name.replace(' ', '-')}-{n}.parquet"
             got = measure(name, source, output, args.block)
-            label = {"columnar": "columnar decide_file", "row": "row decide_caseload, 2 w",
-                     "whole frame": "read_frame + decide"}[name]
+            label = {
+                "columnar": "columnar decide_file",
+                "row": "row decide_caseload, 2 w",
+                "whole frame": "read_frame + decide",
+            }[name]
             peak = got["self_peak"] if name != "row" else got["self_peak"] + 2 * got["child_peak"]
-            print(f"{got['subjects']:>10,}  {label:<24} {got['seconds']:>8.1f} {got['subjects'] / got['seconds']:>8,.0f} "
-                  f"{_mib(got['start_rss']):>9} {_mib(peak):>9} {_mib(got['tree_peak']):>13}", flush=True)
+            print(
+                f"{got['subjects']:>10,}  {label:<24} {got['seconds']:>8.1f} {got['subjects'] / got['seconds']:>8,.0f} "
+                f"{_mib(got['start_rss']):>9} {_mib(peak):>9} {_mib(got['tree_peak']):>13}",
+                flush=True,
+            )
             if got["subjects"] != n:
                 print(f"!! {name} decided {got['subjects']} of {n}")
                 status = 1
@@ -200,8 +227,10 @@ def main() -> int:
         if "whole frame" in tables and tables["whole frame"]["outcome"].to_pylist() != row["outcome"].to_pylist():
             print(f"!! the whole frame's outcomes of {n} households differ from the row engine's")
             status = 1
-    print("# peak MiB: the process's ru_maxrss (row: the parent's plus twice the largest worker's, an upper bound);"
-          " tree peak: the summed RSS of the process tree sampled every 50 ms (pages shared after fork count twice)")
+    print(
+        "# peak MiB: the process's ru_maxrss (row: the parent's plus twice the largest worker's, an upper bound);"
+        " tree peak: the summed RSS of the process tree sampled every 50 ms (pages shared after fork count twice)"
+    )
     return status
 
 

@@ -127,8 +127,12 @@ def _frame(n: int, seed: int) -> tuple[Any, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
-    parser.add_argument("--row-households", type=int, default=None,
-                        help=f"households for the row engine (default: all, up to {ROW_MAX:,})")
+    parser.add_argument(
+        "--row-households",
+        type=int,
+        default=None,
+        help=f"households for the row engine (default: all, up to {ROW_MAX:,})",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-columnar", action="store_true", help="the row engine alone")
@@ -145,33 +149,51 @@ def main() -> int:
     changes: list[tuple[str, str, povrules.Ruleset]] = [
         ("monitoring line 6500 → 7000", "monitoring_type", ruleset.with_parameter("monitoring_line", 7000)),
         ("monitoring line 6500 → 7000", "focus_group", ruleset.with_parameter("monitoring_line", 7000)),
-        ("elimination floor 5000 → 5500", "mark_risk_eliminated",
-         ruleset.with_parameter("elimination_income_floor", 5500)),
+        (
+            "elimination floor 5000 → 5500",
+            "mark_risk_eliminated",
+            ruleset.with_parameter("elimination_income_floor", 5500),
+        ),
         ("without the 5000 元 floor", "mark_risk_eliminated", ruleset.without_rule("elim_income_floor")),
-        ("edge households: income strictly below the line", "monitoring_type", ruleset.with_rule(
-            "edge_vulnerable", when='in_monitoring_range and hh.registration.status == "general" '
-                                    "and hh.income.per_capita_net < p.monitoring_line and hh.assessments.poverty_risk")),
+        (
+            "edge households: income strictly below the line",
+            "monitoring_type",
+            ruleset.with_rule(
+                "edge_vulnerable",
+                when='in_monitoring_range and hh.registration.status == "general" '
+                "and hh.income.per_capita_net < p.monitoring_line and hh.assessments.poverty_risk",
+            ),
+        ),
     ]
 
-    print(f"povrules {povrules.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"synthetic county: {n_row:,} households in {generated:.2f} s "
-          f"({n_row / generated:,.0f}/s), seed {args.seed}, {resident:,.0f} MB resident as models")
+    print(
+        f"povrules {povrules.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"synthetic county: {n_row:,} households in {generated:.2f} s "
+        f"({n_row / generated:,.0f}/s), seed {args.seed}, {resident:,.0f} MB resident as models"
+    )
     frame = None
     if not args.no_columnar:
         frame, read = _frame(args.households, args.seed)
-        print(f"frame: {frame.height:,} households read in {read:.2f} s ({frame.height / read:,.0f}/s), "
-              f"{frame.estimated_size() / 2**20:,.0f} MB")
+        print(
+            f"frame: {frame.height:,} households read in {read:.2f} s ({frame.height / read:,.0f}/s), "
+            f"{frame.estimated_size() / 2**20:,.0f} MB"
+        )
     print(f"best of {args.rounds} rounds; as of {AS_OF}; ruleset {ruleset.id} {ruleset.version}\n")
 
     failed = False
-    header = (f"{'change':<48} {'decision':<21} {'changed':>8} {'plain/s':>10} {'compare/s':>10} {'ratio':>6} "
-              f"{'naive':>6} {'peak MB':>8}")
+    header = (
+        f"{'change':<48} {'decision':<21} {'changed':>8} {'plain/s':>10} {'compare/s':>10} {'ratio':>6} "
+        f"{'naive':>6} {'peak MB':>8}"
+    )
     print(f"row engine, {n_row:,} households")
     print(header)
     print("-" * len(header))
     row_rates: list[float] = []
     for name, decision, variant in changes:
+
         def plain() -> Any:
             return evaluate_many(households, ruleset, decision, as_of=AS_OF, trace=False)
 
@@ -200,33 +222,47 @@ def main() -> int:
                 times[key] = min(times[key], _best(fn, 1))
         ratio = times["compare"] / times["plain"]
         row_rates.append(n_row / times["compare"])
-        print(f"{name:<48} {decision:<21} {checked.changed:>8,} {n_row / times['plain']:>10,.0f} "
-              f"{n_row / times['compare']:>10,.0f} {ratio:>5.2f}× {times['naive'] / times['plain']:>5.2f}× "
-              f"{peak:>8,.0f}")
+        print(
+            f"{name:<48} {decision:<21} {checked.changed:>8,} {n_row / times['plain']:>10,.0f} "
+            f"{n_row / times['compare']:>10,.0f} {ratio:>5.2f}× {times['naive'] / times['plain']:>5.2f}× "
+            f"{peak:>8,.0f}"
+        )
 
     values = [6000, 6500, 7000, 7500, 8000]
-    swept = _best(lambda: sweep(ruleset, "monitoring_line", values, households, "monitoring_type", as_of=AS_OF),
-                  args.rounds)
-    plain_time = _best(lambda: evaluate_many(households, ruleset, "monitoring_type", as_of=AS_OF, trace=False),
-                       args.rounds)
-    print(f"\nsweep of monitoring_line over {len(values)} values: {swept:.2f} s, "
-          f"{swept / plain_time:.2f}× one plain pass ({swept / plain_time / len(values):.2f}× per value)")
+    swept = _best(
+        lambda: sweep(ruleset, "monitoring_line", values, households, "monitoring_type", as_of=AS_OF), args.rounds
+    )
+    plain_time = _best(
+        lambda: evaluate_many(households, ruleset, "monitoring_type", as_of=AS_OF, trace=False), args.rounds
+    )
+    print(
+        f"\nsweep of monitoring_line over {len(values)} values: {swept:.2f} s, "
+        f"{swept / plain_time:.2f}× one plain pass ({swept / plain_time / len(values):.2f}× per value)"
+    )
     print(f"target: compare ≤ {TARGET}× one plain pass")
     if frame is not None:
         failed = _columnar(args, frame, ruleset, changes, row_rates, values, n_row / swept) or failed
     return 1 if failed else 0
 
 
-def _columnar(args: argparse.Namespace, frame: Any, ruleset: povrules.Ruleset,
-              changes: list[tuple[str, str, povrules.Ruleset]], row_rates: list[float], values: list[int],
-              row_sweep_rate: float) -> bool:
+def _columnar(
+    args: argparse.Namespace,
+    frame: Any,
+    ruleset: povrules.Ruleset,
+    changes: list[tuple[str, str, povrules.Ruleset]],
+    row_rates: list[float],
+    values: list[int],
+    row_sweep_rate: float,
+) -> bool:
     """The columnar rows: compare_frame against one columnar plain pass, and against compare's rate."""
     from povrules.columnar import compare_frame, frame_plan, sweep_frame
 
     n = frame.height
     print(f"\ncolumnar, {n:,} households")
-    header = (f"{'change':<48} {'decision':<21} {'changed':>8} {'plain/s':>10} {'compare/s':>10} {'ratio':>6} "
-              f"{'÷ row':>6} {'peak MB':>8}")
+    header = (
+        f"{'change':<48} {'decision':<21} {'changed':>8} {'plain/s':>10} {'compare/s':>10} {'ratio':>6} "
+        f"{'÷ row':>6} {'peak MB':>8}"
+    )
     print(header)
     print("-" * len(header))
     for (name, decision, variant), row_rate in zip(changes, row_rates):
@@ -244,14 +280,19 @@ def _columnar(args: argparse.Namespace, frame: Any, ruleset: povrules.Ruleset,
             for key, fn in (("plain", plain), ("compare", comparison)):
                 times[key] = min(times[key], _best(fn, 1))
         rate = n / times["compare"]
-        print(f"{name:<48} {decision:<21} {checked.changed:>8,} {n / times['plain']:>10,.0f} {rate:>10,.0f} "
-              f"{times['compare'] / times['plain']:>5.2f}× {rate / row_rate:>5.1f}× {peak:>8,.0f}")
-    swept = _best(lambda: sweep_frame(ruleset, "monitoring_line", values, frame, "monitoring_type", as_of=AS_OF),
-                  args.rounds)
+        print(
+            f"{name:<48} {decision:<21} {checked.changed:>8,} {n / times['plain']:>10,.0f} {rate:>10,.0f} "
+            f"{times['compare'] / times['plain']:>5.2f}× {rate / row_rate:>5.1f}× {peak:>8,.0f}"
+        )
+    swept = _best(
+        lambda: sweep_frame(ruleset, "monitoring_line", values, frame, "monitoring_type", as_of=AS_OF), args.rounds
+    )
     plan = frame_plan(ruleset, "monitoring_type", AS_OF)
     plain_time = _best(lambda: plan.decide(frame, missing=False), args.rounds)
-    print(f"\nsweep_frame of monitoring_line over {len(values)} values: {swept:.2f} s, "
-          f"{swept / plain_time:.2f}× one columnar plain pass, {n / swept / row_sweep_rate:.1f}× sweep's households/s")
+    print(
+        f"\nsweep_frame of monitoring_line over {len(values)} values: {swept:.2f} s, "
+        f"{swept / plain_time:.2f}× one columnar plain pass, {n / swept / row_sweep_rate:.1f}× sweep's households/s"
+    )
     print("÷ row: compare_frame's households per second ÷ compare's")
     return False
 

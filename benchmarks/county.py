@@ -78,6 +78,7 @@ def make_larger(source: Path, path: Path, times: int) -> None:
 
 # The floor: read and validate, nothing else.
 
+
 def _validate_range(args: tuple[str, int, int]) -> int:
     path, start, stop = args
     validate = Household.model_validate_json
@@ -109,6 +110,7 @@ def floor(path: Path, processes: int) -> tuple[float, int]:
 
 
 # Peak memory of a process tree.
+
 
 def _pss(pid: int) -> int:
     try:
@@ -168,15 +170,21 @@ def main() -> int:
     if options.fresh or not county.exists():
         started = time.perf_counter()
         make_county(county, n, options.seed)
-        print(f"made {county.name}: {n:,} households, {county.stat().st_size / n / 1024:.1f} KB each, "
-              f"{time.perf_counter() - started:.1f} s")
-    print(f"povrules {povrules.__version__}, Python {platform.python_version()}, {CORES} cores, "
-          f"{n:,} households, load {os.getloadavg()[0]:.1f}")
+        print(
+            f"made {county.name}: {n:,} households, {county.stat().st_size / n / 1024:.1f} KB each, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+    print(
+        f"povrules {povrules.__version__}, Python {platform.python_version()}, {CORES} cores, "
+        f"{n:,} households, load {os.getloadavg()[0]:.1f}"
+    )
     floors = {1: floor(county, 1)[0], CORES: floor(county, CORES)[0]}
     print(f"\n{'run':<36}{'households/s':>14}{'÷ floor (1 proc)':>18}{'÷ floor (same procs)':>22}{'peak memory':>14}")
     for procs, seconds in floors.items():
-        print(f"{f'floor: read + validate, {procs} proc':<36}{n / seconds:>14,.0f}{seconds / floors[1]:>17.2f}×"
-              f"{1.0:>21.2f}×{'':>14}")
+        print(
+            f"{f'floor: read + validate, {procs} proc':<36}{n / seconds:>14,.0f}{seconds / floors[1]:>17.2f}×"
+            f"{1.0:>21.2f}×{'':>14}"
+        )
     outputs: dict[tuple[str, int], str] = {}
     results = {}
     for label, extra in (("traces", []), ("records + log", ["--record", "--log", "{log}"])):
@@ -184,18 +192,34 @@ def main() -> int:
             out = WORK / f"out-{n}-{workers}.jsonl"
             log = WORK / f"log-{n}-{workers}.jsonl"
             log.unlink(missing_ok=True)
-            args = ["decide", RULESET, DECISION, str(county), "--as-of", AS_OF, "-o", str(out), "--workers", str(workers),
-                    *[a.replace("{log}", str(log)) for a in extra]]
+            args = [
+                "decide",
+                RULESET,
+                DECISION,
+                str(county),
+                "--as-of",
+                AS_OF,
+                "-o",
+                str(out),
+                "--workers",
+                str(workers),
+                *[a.replace("{log}", str(log)) for a in extra],
+            ]
             seconds, peak = run(args)
             results[(label, workers)] = (seconds, peak)
             outputs[(label, workers)] = sha(out)
-            print(f"{f'{label}, {workers} worker(s)':<36}{n / seconds:>14,.0f}{seconds / floors[1]:>17.2f}×"
-                  f"{seconds / floors[min(workers, CORES)]:>21.2f}×{peak / 2**20:>11,.0f} MB")
+            print(
+                f"{f'{label}, {workers} worker(s)':<36}{n / seconds:>14,.0f}{seconds / floors[1]:>17.2f}×"
+                f"{seconds / floors[min(workers, CORES)]:>21.2f}×{peak / 2**20:>11,.0f} MB"
+            )
             out.unlink()
             if workers == CORES and label == "records + log":
                 started = time.perf_counter()
-                subprocess.run([str(Path(sys.executable).with_name("povrules")), "verify-log", str(log)],
-                               check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [str(Path(sys.executable).with_name("povrules")), "verify-log", str(log)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
                 seconds = time.perf_counter() - started
                 print(f"{'verify-log':<36}{n / seconds:>14,.0f} records/s")
             log.unlink(missing_ok=True)
@@ -208,15 +232,35 @@ def main() -> int:
         log = WORK / f"log-{10 * n}.jsonl"
         log.unlink(missing_ok=True)
         out = WORK / f"out-{10 * n}.jsonl"
-        seconds, peak = run(["decide", RULESET, DECISION, str(large), "--as-of", AS_OF, "-o", str(out), "--record",
-                             "--log", str(log), "--workers", str(CORES)])
+        seconds, peak = run(
+            [
+                "decide",
+                RULESET,
+                DECISION,
+                str(large),
+                "--as-of",
+                AS_OF,
+                "-o",
+                str(out),
+                "--record",
+                "--log",
+                str(log),
+                "--workers",
+                str(CORES),
+            ]
+        )
         small = results[("records + log", CORES)][1]
-        print(f"records + log, {CORES} workers, {10 * n:,} households: {10 * n / seconds:,.0f} households/s, "
-              f"peak memory {peak / 2**20:,.0f} MB ({peak / small:.2f}× the {n:,}-household run's "
-              f"{small / 2**20:,.0f} MB)")
+        print(
+            f"records + log, {CORES} workers, {10 * n:,} households: {10 * n / seconds:,.0f} households/s, "
+            f"peak memory {peak / 2**20:,.0f} MB ({peak / small:.2f}× the {n:,}-household run's "
+            f"{small / 2**20:,.0f} MB)"
+        )
         started = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).with_name("povrules")), "verify-log", str(log)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(Path(sys.executable).with_name("povrules")), "verify-log", str(log)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         seconds = time.perf_counter() - started
         print(f"verify-log, {10 * n:,} records: {10 * n / seconds:,.0f} records/s")
         out.unlink()

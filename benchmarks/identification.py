@@ -82,8 +82,16 @@ BATCH = "povrules evaluate_many, trace recorded"
 CROWD_AT = Decimal(4000)
 
 # Vehicles that must *not* exclude: the rule names cars only.
-OTHER_VEHICLES = ("minivan", "passenger_vehicle", "truck", "motorcycle", "tricycle", "agricultural_vehicle",
-                  "engineering_machinery", "large_agricultural_machinery")
+OTHER_VEHICLES = (
+    "minivan",
+    "passenger_vehicle",
+    "truck",
+    "motorcycle",
+    "tricycle",
+    "agricultural_vehicle",
+    "engineering_machinery",
+    "large_agricultural_machinery",
+)
 
 Record = dict[str, Any]
 
@@ -149,8 +157,9 @@ def flat_record(household: Record) -> Record:
 # and returns the outcomes in order; building (rule parsing) is not timed.
 
 
-def povrules_runner(ruleset: povrules.Ruleset, households: Sequence[povrules.Household],
-                    trace: bool) -> Callable[[], list[str]]:
+def povrules_runner(
+    ruleset: povrules.Ruleset, households: Sequence[povrules.Household], trace: bool
+) -> Callable[[], list[str]]:
     evaluate = povrules.evaluate
 
     def run() -> list[str]:
@@ -159,8 +168,9 @@ def povrules_runner(ruleset: povrules.Ruleset, households: Sequence[povrules.Hou
     return run
 
 
-def povrules_batch_runner(ruleset: povrules.Ruleset,
-                          households: Sequence[povrules.Household]) -> Callable[[], list[str]]:
+def povrules_batch_runner(
+    ruleset: povrules.Ruleset, households: Sequence[povrules.Household]
+) -> Callable[[], list[str]]:
     evaluate_many = povrules.evaluate_many
 
     def run() -> list[str]:
@@ -169,8 +179,9 @@ def povrules_batch_runner(ruleset: povrules.Ruleset,
     return run
 
 
-def povrules_json_runner(ruleset: povrules.Ruleset,
-                         households: Sequence[povrules.Household]) -> Callable[[], list[str]]:
+def povrules_json_runner(
+    ruleset: povrules.Ruleset, households: Sequence[povrules.Household]
+) -> Callable[[], list[str]]:
     evaluate = povrules.evaluate
 
     def run() -> list[str]:
@@ -228,8 +239,10 @@ class OutcomeActions(BaseActions):
 
 def business_rules_runner(records: Sequence[Record], line: Decimal) -> Callable[[], list[str]]:
     def rule(condition: dict[str, Any], outcome: str) -> dict[str, Any]:
-        return {"conditions": {"all": [condition]},
-                "actions": [{"name": "set_outcome", "params": {"outcome": outcome}}]}
+        return {
+            "conditions": {"all": [condition]},
+            "actions": [{"name": "set_outcome", "params": {"outcome": outcome}}],
+        }
 
     # NumericType compares with a 1e-6 tolerance; incomes have two decimals, so
     # "less than 4000" still means strictly below it for every generated household.
@@ -276,8 +289,9 @@ def best_of(label: str, run: Callable[[], list[Any]], count: int, repeats: int) 
     return timings[label], results[label]
 
 
-def interleaved(runs: dict[str, Callable[[], list[Any]]], count: int,
-                repeats: int) -> tuple[dict[str, Timing], dict[str, list[Any]]]:
+def interleaved(
+    runs: dict[str, Callable[[], list[Any]]], count: int, repeats: int
+) -> tuple[dict[str, Timing], dict[str, list[Any]]]:
     """The best of ``repeats`` rounds for each function, one run of each per round.
 
     Running every engine once per round, in a rotating order, spreads a burst of
@@ -305,13 +319,16 @@ def mismatches(households: Sequence[Record], outcomes: dict[str, list[str]]) -> 
         seen = {name: outcomes[name][i] for name in names}
         if len(set(seen.values())) > 1:
             kinds = [v["kind"] for v in household["assets"]["vehicles"]]
-            lines.append(f"  {household['id']} income={household['income']['per_capita_net']} vehicles={kinds}: "
-                         + ", ".join(f"{name}={value}" for name, value in seen.items()))
+            lines.append(
+                f"  {household['id']} income={household['income']['per_capita_net']} vehicles={kinds}: "
+                + ", ".join(f"{name}={value}" for name, value in seen.items())
+            )
     return lines
 
 
-def header(households: Sequence[Record], line: Decimal, count_by_outcome: Counter[str], repeats: int,
-           seed: int) -> list[str]:
+def header(
+    households: Sequence[Record], line: Decimal, count_by_outcome: Counter[str], repeats: int, seed: int
+) -> list[str]:
     kinds = [{v["kind"] for v in h["assets"]["vehicles"]} for h in households]
     cars = sum("car" in k for k in kinds)
     others = sum(bool(k) and "car" not in k for k in kinds)
@@ -346,8 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     line = ruleset.parameters_as_of(AS_OF)["income_line"].value
 
     households = make_households(n, SEED)
-    validation, parsed = best_of("povrules validation (parse_household)",
-                                 lambda: [povrules.parse_household(h) for h in households], n, repeats)
+    validation, parsed = best_of(
+        "povrules validation (parse_household)", lambda: [povrules.parse_household(h) for h in households], n, repeats
+    )
     records = [flat_record(h) for h in households]
 
     # In the order the table shows them; the povrules-with-trace run is the one the target is about.
@@ -382,8 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for t in timings.values():
         print(f"{t.label:<{width}}  {t.per_second:>13,.0f}  {t.micros:>12.1f}")
     print()
-    print(f"{validation.label:<{width}}  {validation.per_second:>13,.0f}  {validation.micros:>12.1f}"
-          "   (not part of the evaluation figures)")
+    print(
+        f"{validation.label:<{width}}  {validation.per_second:>13,.0f}  {validation.micros:>12.1f}"
+        "   (not part of the evaluation figures)"
+    )
     print()
 
     traces = results[AS_JSON]
@@ -395,8 +415,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = "MET" if ratio >= TARGET_RATIO else "NOT MET"
     print(f"povrules with trace / faster peer ({peer.label}): {ratio:.2f}× — target ≥ {TARGET_RATIO:g}×: {verdict}")
     batch = timings[BATCH].per_second / peer.per_second
-    print(f"povrules batch with trace / faster peer: {batch:.2f}× — "
-          f"target ≥ {TARGET_RATIO:g}×: {'MET' if batch >= TARGET_RATIO else 'NOT MET'}")
+    print(
+        f"povrules batch with trace / faster peer: {batch:.2f}× — "
+        f"target ≥ {TARGET_RATIO:g}×: {'MET' if batch >= TARGET_RATIO else 'NOT MET'}"
+    )
     return 0
 
 

@@ -72,19 +72,36 @@ def real_records() -> list[Record] | None:
     ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-yunnan-weishan")
     lines = (REPO / "examples" / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()
     households = [povrules.parse_household(line) for line in lines if line]
-    return [make_record(povrules.evaluate(h, ruleset, "identify_poor_household", as_of=as_of))
-            for as_of in (date(2016, 6, 30), date(2017, 6, 30)) for h in households]
+    return [
+        make_record(povrules.evaluate(h, ruleset, "identify_poor_household", as_of=as_of))
+        for as_of in (date(2016, 6, 30), date(2017, 6, 30))
+        for h in households
+    ]
 
 
 def synthetic_records(n: int = 64) -> list[Record]:
     """Records about 2 KB long, shaped like decision records (facts, a trace of a few rules)."""
     out = []
     for i in range(n):
-        facts = {"id": f"SYN-{i:05d}", "village": "新村", "income": {"per_capita_net": str(2300 + 37 * i)},
-                 "members": [{"age": 30 + k, "labour_capacity": "full", "health": "healthy"} for k in range(4)]}
-        rules = [{"id": f"rule_{k}", "result": "false", "cite": {"file": "seed.md", "line": 100 + k,
-                  "quote": "家庭成员中有财政供养人员的不得纳入建档立卡贫困户"},
-                  "conditions": [{"expr": f"hh.members[{k}].age >= 16", "result": "true"}]} for k in range(6)]
+        facts = {
+            "id": f"SYN-{i:05d}",
+            "village": "新村",
+            "income": {"per_capita_net": str(2300 + 37 * i)},
+            "members": [{"age": 30 + k, "labour_capacity": "full", "health": "healthy"} for k in range(4)],
+        }
+        rules = [
+            {
+                "id": f"rule_{k}",
+                "result": "false",
+                "cite": {
+                    "file": "seed.md",
+                    "line": 100 + k,
+                    "quote": "家庭成员中有财政供养人员的不得纳入建档立卡贫困户",
+                },
+                "conditions": [{"expr": f"hh.members[{k}].age >= 16", "result": "true"}],
+            }
+            for k in range(6)
+        ]
         body = {"facts": facts, "trace": {"outcome": "identified", "rules": rules}, "as_of": "2016-06-30"}
         digest = "sha256:" + hashlib.sha256(repr(body).encode()).hexdigest()
         out.append({**body, "digest": digest})
@@ -139,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="povrules-log-", dir=args.dir) as tmp:
         path = Path(tmp) / "decisions.jsonl"
         log = DecisionLog(path)
-        batches = [[pool[(start + k) % len(pool)] for k in range(min(args.batch, args.count - start))]
-                   for start in range(0, args.count, args.batch)]
+        batches = [
+            [pool[(start + k) % len(pool)] for k in range(min(args.batch, args.count - start))]
+            for start in range(0, args.count, args.batch)
+        ]
         singles = [pool[k % len(pool)] for k in range(args.single)]
 
         def write_batches() -> None:
@@ -164,26 +183,38 @@ def main(argv: list[str] | None = None) -> int:
         t_sequential, report_sequential = timed(lambda: verify_sequential(path))
         t_verify, report = timed(lambda: verify_log(path))
         cores = logmodule._cores() if hasattr(logmodule, "_cores") else 1
-        parallel = (cores > 1 and size_now(path) > getattr(logmodule, "_PARALLEL_FROM", float("inf")))
+        parallel = cores > 1 and size_now(path) > getattr(logmodule, "_PARALLEL_FROM", float("inf"))
         t_iter, seen = timed(lambda: sum(1 for _ in iter_log(path)))
         size = path.stat().st_size
         fs = filesystem(Path(tmp))
 
     total = 2 * args.count + args.single
-    print(f"povrules {povrules.__version__} decision log, Python {platform.python_version()} "
-          f"on {platform.machine()}, {os.cpu_count()} CPUs; log on {fs}")
+    print(
+        f"povrules {povrules.__version__} decision log, Python {platform.python_version()} "
+        f"on {platform.machine()}, {os.cpu_count()} CPUs; log on {fs}"
+    )
     print(f"records: {kind}, {len(pool)} distinct, {average:,.0f} bytes of record JSON on average")
-    print(f"append_many, batches of {args.batch:,}: {args.count:,} records in {t_many:.2f} s "
-          f"= {args.count / t_many:,.0f} records/s written")
-    print(f"append, one a call:            {args.single:,} records in {t_single:.2f} s "
-          f"= {args.single / t_single:,.0f} records/s written")
-    print(f"batch(), add_json, one batch:  {args.count:,} records in {t_batch:.2f} s "
-          f"= {args.count / t_batch:,.0f} records/s written")
-    print(f"verify_log, sequential:        {report_sequential.entries:,} records in {t_sequential:.2f} s "
-          f"= {report_sequential.entries / t_sequential:,.0f} records/s verified")
+    print(
+        f"append_many, batches of {args.batch:,}: {args.count:,} records in {t_many:.2f} s "
+        f"= {args.count / t_many:,.0f} records/s written"
+    )
+    print(
+        f"append, one a call:            {args.single:,} records in {t_single:.2f} s "
+        f"= {args.single / t_single:,.0f} records/s written"
+    )
+    print(
+        f"batch(), add_json, one batch:  {args.count:,} records in {t_batch:.2f} s "
+        f"= {args.count / t_batch:,.0f} records/s written"
+    )
+    print(
+        f"verify_log, sequential:        {report_sequential.entries:,} records in {t_sequential:.2f} s "
+        f"= {report_sequential.entries / t_sequential:,.0f} records/s verified"
+    )
     how = f"in {cores} worker processes" if parallel else "sequential: one core, or a small file"
-    print(f"verify_log ({how}): {report.entries:,} records in {t_verify:.2f} s "
-          f"= {report.entries / t_verify:,.0f} records/s verified")
+    print(
+        f"verify_log ({how}): {report.entries:,} records in {t_verify:.2f} s "
+        f"= {report.entries / t_verify:,.0f} records/s verified"
+    )
     print(f"iter_log:                      {seen:,} records in {t_iter:.2f} s = {seen / t_iter:,.0f} records/s read")
     print(f"file: {size / 1e6:,.1f} MB, {size / total:,.0f} bytes a line")
     if not report.ok or report.entries != total or seen != total or report_sequential != report:

@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     steps: dict[str, Callable[[], Any]] = {
         "validate_json": lambda: [Household.model_validate_json(t) for t in texts],
-        "evaluate(trace)": lambda: [povrules.evaluate(h, ruleset, "monitoring_type", as_of=AS_OF, trace=True)
-                                    for h in households],
+        "evaluate(trace)": lambda: [
+            povrules.evaluate(h, ruleset, "monitoring_type", as_of=AS_OF, trace=True) for h in households
+        ],
         "to_trace": lambda: [to_trace(d) for d in decisions],
         "canonical_json(trace)": lambda: [canonical_json(t) for t in traces],
         "facts_digest": lambda: [facts_digest(h) for h in households],

@@ -18,8 +18,11 @@ RULESETS = HERE.parent / "rulesets"
 def households(name: str, subject: str = "household") -> list[povrules.Household]:
     """The facts in ``examples/<name>.jsonl`` (households, or villages or counties), validated."""
     lines = (HERE / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [povrules.parse_facts(line, subject, source=f"{name}.jsonl:{n}")  # type: ignore[misc]
-            for n, line in enumerate(lines, 1) if line]
+    return [
+        povrules.parse_facts(line, subject, source=f"{name}.jsonl:{n}")  # type: ignore[misc]
+        for n, line in enumerate(lines, 1)
+        if line
+    ]
 
 
 def heading(text: str) -> None:
@@ -130,8 +133,8 @@ def monitoring() -> None:
     heading("负面清单与村民代表会议评议 / The negative list, and the meeting that may set an item aside (方案7)")
     summary(decisions)
     print()
-    both(decisions[1])   # kept out: the meeting upheld the item
-    both(decisions[2])   # let in: the meeting set the item aside
+    both(decisions[1])  # kept out: the meeting upheld the item
+    both(decisions[2])  # let in: the meeting set the item aside
 
     heading("风险消除：5000元收入线 / Risk elimination and the 5,000 元 floor (方案4)")
     for household in households("cn-hunan-county-plan4-elimination"):
@@ -147,8 +150,9 @@ def monitoring() -> None:
             print(moved.explain("en"))
 
     yingkou = povrules.load_ruleset(RULESETS / "cn-liaoning-yingkou")
-    rechecked = povrules.evaluate_many(households(yingkou.id), yingkou, "risk_elimination_recheck",
-                                       as_of=date(2022, 5, 10))
+    rechecked = povrules.evaluate_many(
+        households(yingkou.id), yingkou, "risk_elimination_recheck", as_of=date(2022, 5, 10)
+    )
     heading("风险消除回头看：回退 / The recheck of eliminated risks: one rolled back (方案5, 6600 元)")
     summary(rechecked)
     print()
@@ -164,16 +168,22 @@ def what_if() -> None:
     hunan = povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
     as_of = date(2021, 6, 30)
     people = county(5_000, seed=2021)
-    heading("如果监测线从6500元提高到7000元？/ What if the monitoring line rose from 6,500 to 7,000 元? "
-            "(5,000 synthetic households)")
-    comparison = povrules.compare(hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type",
-                                  as_of=as_of)
+    heading(
+        "如果监测线从6500元提高到7000元？/ What if the monitoring line rose from 6,500 to 7,000 元? "
+        "(5,000 synthetic households)"
+    )
+    comparison = povrules.compare(
+        hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type", as_of=as_of
+    )
     print(comparison.summary("zh"))
     print()
     print(comparison.summary("en"))
     heading("如果去掉5000元收入底线？/ What if the 5,000 元 floor for marking risk eliminated were dropped?")
-    print(povrules.compare(hunan, hunan.without_rule("elim_income_floor"), people, "mark_risk_eliminated",
-                           as_of=as_of).summary("en"))
+    print(
+        povrules.compare(
+            hunan, hunan.without_rule("elim_income_floor"), people, "mark_risk_eliminated", as_of=as_of
+        ).summary("en")
+    )
 
 
 def caseload() -> None:
@@ -185,18 +195,30 @@ def caseload() -> None:
 
     weishan = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan")
     ledger = HERE / "caseload" / "households.xlsx"
-    heading("一本台账整体判定 / A whole ledger decided: examples/caseload/households.xlsx (sheet 农户台账), "
-            "mapped by mapping.yaml")
+    heading(
+        "一本台账整体判定 / A whole ledger decided: examples/caseload/households.xlsx (sheet 农户台账), "
+        "mapped by mapping.yaml"
+    )
     with tempfile.TemporaryDirectory() as folder:
         table, log = Path(folder) / "decisions.csv", Path(folder) / "decisions.log"
-        report = decide_caseload(weishan, "identify_poor_household", ledger, mapping=HERE / "caseload" / "mapping.yaml",
-                                 as_of=date(2016, 6, 30), output=table, write="table", log=log)
+        report = decide_caseload(
+            weishan,
+            "identify_poor_household",
+            ledger,
+            mapping=HERE / "caseload" / "mapping.yaml",
+            as_of=date(2016, 6, 30),
+            output=table,
+            write="table",
+            log=log,
+        )
         spec = weishan.decisions["identify_poor_household"]
         for outcome, count in report.outcomes.items():
             print(f"  {spec.label(outcome, 'zh')} / {spec.label(outcome, 'en')}: {count}")
         print("  (the ledger also holds Hunan's households, which lack facts Weishan's rules read: undetermined)")
-        print(f"  {report.subjects} 户 / households; records seq {report.first_seq}–{report.last_seq} "
-              f"in the log, which verifies: {verify_log(log).ok}")
+        print(
+            f"  {report.subjects} 户 / households; records seq {report.first_seq}–{report.last_seq} "
+            f"in the log, which verifies: {verify_log(log).ok}"
+        )
         print("  " + table.read_text(encoding="utf-8-sig").splitlines()[0])
         for row in table.read_text(encoding="utf-8-sig").splitlines()[1:4]:
             print("  " + row[:110])

@@ -43,7 +43,9 @@ class Build:
         return {"value": value, "by": by, "on": on, **extra}
 
     @staticmethod
-    def override(rule: str, body: str = "村民代表会议", on: str = "2021-02-01", outcome: str = "set_aside") -> dict[str, Any]:
+    def override(
+        rule: str, body: str = "村民代表会议", on: str = "2021-02-01", outcome: str = "set_aside"
+    ) -> dict[str, Any]:
         """A recorded decision of a deliberating body on a rule."""
         return {"rule": rule, "body": body, "decided_on": on, "outcome": outcome}
 

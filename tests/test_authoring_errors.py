@@ -81,7 +81,7 @@ def load_error(folder: Path, text: str) -> RulesetError:
 
 
 def line_of(text: str, token: str) -> int:
-    return text[:text.index(token)].count("\n") + 1
+    return text[: text.index(token)].count("\n") + 1
 
 
 def ruleset(tmp_path: Path, label: str = "excluded", among: str | None = None) -> str:
@@ -120,7 +120,9 @@ def test_an_among_outcome_never_given_is_a_load_error(tmp_path: Path) -> None:
 
 
 def test_a_collect_table_label_joins_only_outcomes_of_its_rows(tmp_path: Path) -> None:
-    table = HEAD + """\
+    table = (
+        HEAD
+        + """\
 decisions:
   kinds:
     kind: table
@@ -131,6 +133,7 @@ decisions:
     labels:
       excluded+none: {zh: 组合, en: combined}
 """
+    )
     # 'none' is the default, given only when no row holds: a table never joins it with a row's outcome.
     err = load_error(tmp_path, table)
     assert "a label for 'excluded+none', which a COLLECT table never gives" in str(err)
@@ -148,10 +151,13 @@ def test_a_variant_may_leave_the_label_of_a_rule_it_takes_out(tmp_path: Path) ->
 # Row 22: free text that is not text
 
 
-@pytest.mark.parametrize("where, old, new", [
-    ("unit", "    unit: 元\n", "    unit: {zh: 元}\n"),
-    ("description", "version: \"1\"\n", "version: \"1\"\ndescription: {zh: 说明}\n"),
-])
+@pytest.mark.parametrize(
+    "where, old, new",
+    [
+        ("unit", "    unit: 元\n", "    unit: {zh: 元}\n"),
+        ("description", 'version: "1"\n', 'version: "1"\ndescription: {zh: 说明}\n'),
+    ],
+)
 def test_free_text_that_is_a_mapping_or_a_list_is_a_load_error(tmp_path: Path, where: str, old: str, new: str) -> None:
     text = ruleset(tmp_path).replace(old, new, 1)
     assert text != ruleset(tmp_path)
@@ -160,15 +166,30 @@ def test_free_text_that_is_a_mapping_or_a_list_is_a_load_error(tmp_path: Path, w
     assert err.location is not None and err.location.line == line_of(text, new.strip().split("\n")[-1].strip())
 
 
-@pytest.mark.parametrize("where, old, new, message", [
-    ("parameter", "    unit: 元\n", "    unit: 元\n    note: [a, b]\n", "is text, or {zh: …, en: …}: not a list"),
-    ("parameter value", "        value: 4000\n", "        value: 4000\n        note: {zh: 说明}\n",
-     "needs 'note' with 'zh' and 'en' text"),
-    ("decision", "    kind: eligibility\n", "    kind: eligibility\n    note: {en: n}\n",
-     "needs 'note' with 'zh' and 'en' text"),
-    ("rule", "    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: a, b}\n",
-     "has a key 'b' besides 'zh' and 'en'"),
-])
+@pytest.mark.parametrize(
+    "where, old, new, message",
+    [
+        ("parameter", "    unit: 元\n", "    unit: 元\n    note: [a, b]\n", "is text, or {zh: …, en: …}: not a list"),
+        (
+            "parameter value",
+            "        value: 4000\n",
+            "        value: 4000\n        note: {zh: 说明}\n",
+            "needs 'note' with 'zh' and 'en' text",
+        ),
+        (
+            "decision",
+            "    kind: eligibility\n",
+            "    kind: eligibility\n    note: {en: n}\n",
+            "needs 'note' with 'zh' and 'en' text",
+        ),
+        (
+            "rule",
+            "    outcome: excluded\n",
+            "    outcome: excluded\n    note: {zh: 说明, en: a, b}\n",
+            "has a key 'b' besides 'zh' and 'en'",
+        ),
+    ],
+)
 def test_a_note_is_text_or_both_languages(tmp_path: Path, where: str, old: str, new: str, message: str) -> None:
     text = ruleset(tmp_path).replace(old, new, 1)
     assert text != ruleset(tmp_path)
@@ -178,7 +199,9 @@ def test_a_note_is_text_or_both_languages(tmp_path: Path, where: str, old: str, 
 
 
 def test_a_note_in_both_languages_loads_and_a_bad_one_fails_check(tmp_path: Path, capsys) -> None:
-    text = ruleset(tmp_path).replace("    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: note}\n")
+    text = ruleset(tmp_path).replace(
+        "    outcome: excluded\n", "    outcome: excluded\n    note: {zh: 说明, en: note}\n"
+    )
     assert main(["check", str(write(tmp_path, text))]) == 0
     capsys.readouterr()
     text = text.replace("note: {zh: 说明, en: note}", "note: {zh: 说明}")
@@ -232,8 +255,17 @@ def weishan() -> povrules.Ruleset:
     return load_ruleset(REPO / "rulesets" / "cn-yunnan-weishan")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("Infinity"),
-                                   [Decimal(1), Decimal("-Infinity")]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        [Decimal(1), Decimal("-Infinity")],
+    ],
+)
 def test_with_parameter_refuses_what_is_no_number(tmp_path: Path, value: object) -> None:
     rs = load_ruleset(write(tmp_path, ruleset(tmp_path)))
     with pytest.raises(RulesetError, match="finite"):
@@ -250,14 +282,17 @@ def test_a_yaml_nan_or_infinity_is_refused_at_its_line(tmp_path: Path) -> None:
         assert err.location is not None and err.location.line == line_of(text, f"value: {written}")
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda rs: rs.with_parameter(3, 1), "name: expected a parameter name"),
-    (lambda rs: rs.with_parameter("line", 1, from_="2021-01-01"), "from_: expected a date"),
-    (lambda rs: rs.with_parameter("line", 1, note=5), "note: expected text"),
-    (lambda rs: rs.with_rule(None, when="true"), "rule_id: expected a rule id"),
-    (lambda rs: rs.without_rule(["car"]), "rule_id: expected a rule id"),
-    (lambda rs: rs.with_overlay(42), "overlay: expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda rs: rs.with_parameter(3, 1), "name: expected a parameter name"),
+        (lambda rs: rs.with_parameter("line", 1, from_="2021-01-01"), "from_: expected a date"),
+        (lambda rs: rs.with_parameter("line", 1, note=5), "note: expected text"),
+        (lambda rs: rs.with_rule(None, when="true"), "rule_id: expected a rule id"),
+        (lambda rs: rs.without_rule(["car"]), "rule_id: expected a rule id"),
+        (lambda rs: rs.with_overlay(42), "overlay: expected a mapping"),
+    ],
+)
 def test_wrong_argument_types_are_type_errors(tmp_path: Path, call, message: str) -> None:
     rs = load_ruleset(write(tmp_path, ruleset(tmp_path)))
     with pytest.raises(TypeError, match=message):
@@ -304,7 +339,9 @@ def test_an_immutable_ruleset_still_pickles_and_makes_variants(weishan: povrules
 # Row 18: citations outside the sources folder
 
 
-@pytest.mark.parametrize("file", ["../../../../etc/passwd", "/etc/passwd", "..\\\\..\\\\etc\\\\passwd", "a/../../b.txt"])
+@pytest.mark.parametrize(
+    "file", ["../../../../etc/passwd", "/etc/passwd", "..\\\\..\\\\etc\\\\passwd", "a/../../b.txt"]
+)
 def test_a_source_file_outside_the_sources_folder_is_a_load_error(tmp_path: Path, file: str) -> None:
     text = ruleset(tmp_path).replace("file: policy.txt", f"file: '{file}'")
     err = load_error(tmp_path, text)

@@ -43,8 +43,9 @@ def test_one_worker_and_two_give_the_same_bytes(hunan, county, tmp_path, write):
     outputs = []
     for workers in (1, 2):
         out = tmp_path / f"{write}-{workers}.out"
-        report = decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write=write, workers=workers,
-                                 chunk=64)
+        report = decide_caseload(
+            hunan, DECISION, county, as_of=AS_OF, output=out, write=write, workers=workers, chunk=64
+        )
         assert report.subjects == 600 and report.workers == workers
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
@@ -54,16 +55,19 @@ def test_one_worker_and_two_give_the_same_bytes(hunan, county, tmp_path, write):
 def test_the_output_is_what_evaluate_gives_one_by_one(hunan, county, tmp_path):
     out = tmp_path / "traces.jsonl"
     decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, workers=2, chunk=50)
-    expected = [povrules.evaluate(povrules.parse_household(line), hunan, DECISION, as_of=AS_OF).to_json()
-                for line in county.read_bytes().splitlines()]
+    expected = [
+        povrules.evaluate(povrules.parse_household(line), hunan, DECISION, as_of=AS_OF).to_json()
+        for line in county.read_bytes().splitlines()
+    ]
     assert out.read_text(encoding="utf-8").splitlines() == expected
 
 
 def test_records_go_to_the_log_as_one_committed_batch(hunan, county, tmp_path):
     log, out = tmp_path / "decisions.log", tmp_path / "records.jsonl"
     DecisionLog(log).append({"note": "an entry before the batch"})
-    report = decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write="record", log=log, workers=2,
-                             chunk=64)
+    report = decide_caseload(
+        hunan, DECISION, county, as_of=AS_OF, output=out, write="record", log=log, workers=2, chunk=64
+    )
     assert verify_log(log).ok
     logged = [entry.record for entry in iter_log(log)]
     assert logged[0] == {"note": "an entry before the batch"} and len(logged) == 601
@@ -88,8 +92,9 @@ def test_a_bad_household_in_the_middle_leaves_no_output_and_no_log_entry(hunan, 
     DecisionLog(log).append({"note": "kept"})
     before = log.read_bytes()
     with pytest.raises(BatchError) as caught:
-        decide_caseload(hunan, DECISION, source, as_of=AS_OF, output=out, write="record", log=log,
-                        workers=workers, chunk=64)
+        decide_caseload(
+            hunan, DECISION, source, as_of=AS_OF, output=out, write="record", log=log, workers=workers, chunk=64
+        )
     assert caught.value.where == f"{source}:401"
     assert "members[0].age: expected less than or equal to 130, got 200" in str(caught.value)
     assert log.read_bytes() == before and verify_log(log).ok
@@ -104,8 +109,9 @@ def test_a_table_has_one_row_per_household(hunan, county, tmp_path):
         decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=out, write="table", workers=workers, chunk=64)
         tables[workers] = pyarrow.read_table(out).to_pylist()
     assert tables[1] == tables[2] and len(tables[1]) == 600
-    first = povrules.evaluate(povrules.parse_household(county.read_bytes().splitlines()[0]), hunan, DECISION,
-                              as_of=AS_OF)
+    first = povrules.evaluate(
+        povrules.parse_household(county.read_bytes().splitlines()[0]), hunan, DECISION, as_of=AS_OF
+    )
     row = tables[1][0]
     assert row["id"] == first.facts.id and row["outcome"] == first.outcome
     assert row["labels"] == list(first.labels) and row["missing"] == list(first.missing)
@@ -125,14 +131,18 @@ def test_an_evaluation_error_names_the_line_and_the_household(tmp_path):
     decided, and the batch says which household, on which line."""
     lingshou = povrules.load_ruleset(ROOT / "rulesets" / "cn-hebei-lingshou")
     judged = {"value": True, "by": "村第一书记 王某", "on": "2021-03-01"}
-    failing = {"id": "LS-2", "monitoring": {"status": "monitored", "income_stable_since": "9999-12-01"},
-               "assessments": {"risk_eliminated": judged, "income_stable": judged}}
+    failing = {
+        "id": "LS-2",
+        "monitoring": {"status": "monitored", "income_stable_since": "9999-12-01"},
+        "assessments": {"risk_eliminated": judged, "income_stable": judged},
+    }
     good = next(iter(county_json(1, 4)))
     source = tmp_path / "lingshou.jsonl"
     source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(failing) + b"\n")
     with pytest.raises(BatchError) as caught:
-        decide_caseload(lingshou, "mark_risk_eliminated", source, as_of=date(2022, 6, 30),
-                        output=tmp_path / "out.jsonl")
+        decide_caseload(
+            lingshou, "mark_risk_eliminated", source, as_of=date(2022, 6, 30), output=tmp_path / "out.jsonl"
+        )
     assert caught.value.where == f"{source}:2"
     assert "household 'LS-2': cannot be decided" in str(caught.value)
     assert "outside the calendar" in str(caught.value)
@@ -145,8 +155,13 @@ def test_a_household_of_nobody_is_refused_before_any_division(tmp_path):
     source = tmp_path / "yingkou.jsonl"
     source.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(dict(good, members=[])) + b"\n")
     with pytest.raises(BatchError) as caught:
-        decide_caseload(povrules.load_ruleset(YINGKOU), "identify_monitoring_object", source,
-                        as_of=date(2022, 6, 30), output=tmp_path / "out.jsonl")
+        decide_caseload(
+            povrules.load_ruleset(YINGKOU),
+            "identify_monitoring_object",
+            source,
+            as_of=date(2022, 6, 30),
+            output=tmp_path / "out.jsonl",
+        )
     assert caught.value.where == f"{source}:2"
     assert "members: expected at least one member" in str(caught.value)
     assert list(tmp_path.iterdir()) == [source]
@@ -155,8 +170,9 @@ def test_a_household_of_nobody_is_refused_before_any_division(tmp_path):
 def test_items_and_streams_are_caseloads_too(hunan, county, tmp_path):
     lines = county.read_bytes().splitlines()[:30]
     from_items = io.BytesIO()
-    decide_caseload(hunan, DECISION, [Item(f"mem:{i}", line) for i, line in enumerate(lines, 1)], as_of=AS_OF,
-                    output=from_items)
+    decide_caseload(
+        hunan, DECISION, [Item(f"mem:{i}", line) for i, line in enumerate(lines, 1)], as_of=AS_OF, output=from_items
+    )
     from_stream = io.BytesIO()
     decide_caseload(hunan, DECISION, io.BytesIO(b"\n".join(lines) + b"\n"), as_of=AS_OF, output=from_stream)
     assert from_items.getvalue() == from_stream.getvalue() and from_items.getvalue().count(b"\n") == 30
@@ -180,29 +196,50 @@ def test_the_report_pickles_and_counts(hunan, county):
 CASELOAD = ROOT / "examples" / "caseload"
 
 
-@pytest.mark.parametrize(("ruleset", "decision", "as_of"), [
-    ("cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30)),
-    ("cn-hunan-county-plan4", "monitoring_type", AS_OF),
-])
-@pytest.mark.parametrize(("name", "mapping"), [
-    ("households.csv", "mapping.yaml"), ("households.xlsx", "mapping.yaml"),
-    ("households-flat.parquet", "mapping.yaml"), ("households.parquet", None),
-])
-def test_every_input_format_decides_the_example_households_as_json_lines_does(tmp_path, ruleset, decision, as_of,
-                                                                               name, mapping):
+@pytest.mark.parametrize(
+    ("ruleset", "decision", "as_of"),
+    [
+        ("cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30)),
+        ("cn-hunan-county-plan4", "monitoring_type", AS_OF),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "mapping"),
+    [
+        ("households.csv", "mapping.yaml"),
+        ("households.xlsx", "mapping.yaml"),
+        ("households-flat.parquet", "mapping.yaml"),
+        ("households.parquet", None),
+    ],
+)
+def test_every_input_format_decides_the_example_households_as_json_lines_does(
+    tmp_path, ruleset, decision, as_of, name, mapping
+):
     rs = povrules.load_ruleset(ROOT / "rulesets" / ruleset)
     jsonl = tmp_path / "examples.jsonl"
-    jsonl.write_bytes(b"".join((ROOT / "examples" / f"{source}.jsonl").read_bytes()
-                               for source in ("cn-yunnan-weishan", "cn-hunan-county-plan4")))
+    jsonl.write_bytes(
+        b"".join(
+            (ROOT / "examples" / f"{source}.jsonl").read_bytes()
+            for source in ("cn-yunnan-weishan", "cn-hunan-county-plan4")
+        )
+    )
     expected, got = io.BytesIO(), io.BytesIO()
     decide_caseload(rs, decision, jsonl, as_of=as_of, output=expected, write="record")
-    decide_caseload(rs, decision, CASELOAD / name, as_of=as_of, output=got, write="record",
-                    mapping=CASELOAD / mapping if mapping else None)
+    decide_caseload(
+        rs,
+        decision,
+        CASELOAD / name,
+        as_of=as_of,
+        output=got,
+        write="record",
+        mapping=CASELOAD / mapping if mapping else None,
+    )
     by_id = lambda data: {json.loads(line)["facts"]["id"]: line for line in data.splitlines()}  # noqa: E731
     assert len(by_id(expected.getvalue())) == 12 and by_id(got.getvalue()) == by_id(expected.getvalue())
 
 
 # --- the command line ----------------------------------------------------------------------------
+
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
@@ -214,8 +251,20 @@ def test_cli_workers_give_the_same_output(capsys, county, tmp_path):
     outs = []
     for workers in ("1", "2"):
         out = tmp_path / f"out-{workers}.jsonl"
-        code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "--record",
-                           "--workers", workers, "-o", str(out))
+        code, _, err = run(
+            capsys,
+            "decide",
+            str(HUNAN),
+            DECISION,
+            str(county),
+            "--as-of",
+            "2021-06-30",
+            "--record",
+            "--workers",
+            workers,
+            "-o",
+            str(out),
+        )
         assert code == 0, err
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 600
@@ -223,36 +272,51 @@ def test_cli_workers_give_the_same_output(capsys, county, tmp_path):
 
 def test_cli_table_from_the_output_extension(capsys, county, tmp_path):
     out = tmp_path / "decisions.csv"
-    code, stdout, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
-                            "-o", str(out))
+    code, stdout, err = run(
+        capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "-o", str(out)
+    )
     assert code == 0 and stdout == "", err
     rows = out.read_text(encoding="utf-8-sig").splitlines()  # with a BOM, so that Excel reads it as UTF-8
     assert rows[0].split(",")[:2] == ["id", "outcome"] and len(rows) == 601
 
 
 def test_cli_table_needs_a_file(capsys, county):
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
-                       "--format", "parquet")
+    code, _, err = run(
+        capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "--format", "parquet"
+    )
     assert code == 2 and "-o FILE.parquet" in err
 
 
 def test_cli_bad_row_writes_nothing_and_logs_nothing(capsys, county, tmp_path):
     source = _with_bad_line(county, tmp_path, 300, b'{"id": "bad", "rural_hukou": "maybe"}')
     out, log = tmp_path / "out.jsonl", tmp_path / "decisions.log"
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30", "--log",
-                       str(log), "-o", str(out), "--workers", "2")
+    code, _, err = run(
+        capsys,
+        "decide",
+        str(HUNAN),
+        DECISION,
+        str(source),
+        "--as-of",
+        "2021-06-30",
+        "--log",
+        str(log),
+        "-o",
+        str(out),
+        "--workers",
+        "2",
+    )
     assert code == 2 and "with-bad.jsonl:301: invalid household facts: rural_hukou" in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists() and (not log.exists() or log.read_bytes() == b"")
 
 
 def test_cli_bad_workers(capsys, county):
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
-                       "--workers", "0")
+    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "--workers", "0")
     assert code == 2 and "--workers: expected 1 or more" in err
 
 
 # --- a writer killed at random points -------------------------------------------------------------
+
 
 def test_a_batch_killed_at_random_points_leaves_a_log_that_verifies_with_the_batch_whole_or_absent(tmp_path):
     """SIGKILL (no clean-up runs) at 20 points of a 1,500-household ``decide --log`` run, on one log."""
@@ -271,9 +335,24 @@ def test_a_batch_killed_at_random_points_leaves_a_log_that_verifies_with_the_bat
     counts, outcomes = [0], {"whole": 0, "absent": 0}
     for point in range(20):
         before = counts[-1]
-        process = subprocess.Popen([povrules_command, "decide", str(HUNAN), DECISION, str(source), "--as-of",
-                                    "2021-06-30", "--log", str(log), "--workers", "2"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [
+                povrules_command,
+                "decide",
+                str(HUNAN),
+                DECISION,
+                str(source),
+                "--as-of",
+                "2021-06-30",
+                "--log",
+                str(log),
+                "--workers",
+                "2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(rng.uniform(0.2, 0.8))
         os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers, as a crash would
         process.wait()
@@ -292,8 +371,18 @@ def test_a_batch_killed_at_random_points_leaves_a_log_that_verifies_with_the_bat
 def test_cli_records_by_digest_replay_with_the_facts_given_back(capsys, tmp_path):
     source = ROOT / "examples" / "cn-hunan-county-plan4.jsonl"
     out = tmp_path / "records.jsonl"
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30",
-                       "--facts-by-digest", "-o", str(out))
+    code, _, err = run(
+        capsys,
+        "decide",
+        str(HUNAN),
+        DECISION,
+        str(source),
+        "--as-of",
+        "2021-06-30",
+        "--facts-by-digest",
+        "-o",
+        str(out),
+    )
     assert code == 0, err
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 5 and all("facts" not in r and r["facts_ref"] == "digest" for r in records)
@@ -321,11 +410,19 @@ def test_workers_started_afresh_get_the_ruleset_pickled_and_give_the_same_bytes(
     decide_caseload(hunan, DECISION, county, as_of=AS_OF, output=forked, workers=2, chunk=100)
     monkeypatch.setattr(povrules.batch, "start_context", lambda: multiprocessing.get_context("spawn"))
     spawned = tmp_path / "spawned.jsonl"
-    decide_caseload(hunan.with_parameter("monitoring_line", 7000), DECISION, county, as_of=AS_OF, output=spawned,
-                    workers=2, chunk=100)
+    decide_caseload(
+        hunan.with_parameter("monitoring_line", 7000),
+        DECISION,
+        county,
+        as_of=AS_OF,
+        output=spawned,
+        workers=2,
+        chunk=100,
+    )
     variant = tmp_path / "variant.jsonl"
-    decide_caseload(hunan.with_parameter("monitoring_line", 7000), DECISION, county, as_of=AS_OF, output=variant,
-                    workers=1)
+    decide_caseload(
+        hunan.with_parameter("monitoring_line", 7000), DECISION, county, as_of=AS_OF, output=variant, workers=1
+    )
     assert spawned.read_bytes() == variant.read_bytes() != forked.read_bytes()
 
 

@@ -52,6 +52,7 @@ def deep(levels: int) -> bytes:
 
 # --- read_bounded --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("special, kind", [("/dev/zero", "a device"), ("FIFO", "a FIFO"), ("DIR", "a folder")])
 def test_special_files_are_refused_before_reading(tmp_path: Path, fifo: Path, special: str, kind: str) -> None:
     path = {"FIFO": str(fifo), "DIR": str(tmp_path)}.get(special, special)
@@ -92,6 +93,7 @@ def test_json_depth_counts_structure_not_strings() -> None:
 
 # --- every reader goes through it ----------------------------------------------------------------------
 
+
 def test_extends_dev_zero_is_refused_at_its_line(tmp_path: Path) -> None:
     (tmp_path / "ruleset.yaml").write_text("id: x\nextends: /dev/zero\n", encoding="utf-8")
     with pytest.raises(RulesetError) as caught:
@@ -122,14 +124,18 @@ def test_a_cited_source_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
         check_citations(ruleset, tmp_path)
 
 
-@pytest.mark.parametrize("command", [
-    ("decide", WEISHAN, DECISION, "/dev/zero", "--as-of", AS_OF),
-    ("explain", "/dev/zero"),
-    ("replay", "/dev/zero", "--store", WEISHAN),
-    ("decide", WEISHAN, DECISION, "--as-of", AS_OF, "--log", "L", "--anchor-key-file", "/dev/zero"),
-])
-def test_the_commands_refuse_dev_zero_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                  command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("decide", WEISHAN, DECISION, "/dev/zero", "--as-of", AS_OF),
+        ("explain", "/dev/zero"),
+        ("replay", "/dev/zero", "--store", WEISHAN),
+        ("decide", WEISHAN, DECISION, "--as-of", AS_OF, "--log", "L", "--anchor-key-file", "/dev/zero"),
+    ],
+)
+def test_the_commands_refuse_dev_zero_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero")
     argv = [str(tmp_path / "L") if a == "L" else a for a in command]
@@ -142,8 +148,22 @@ def test_replay_with_a_store_holding_a_device_names_it(capsys: pytest.CaptureFix
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero")
     record = tmp_path / "record.json"
-    assert run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--record", "--jsonl",
-               "-o", str(tmp_path / "all.jsonl"))[0] == 0
+    assert (
+        run(
+            capsys,
+            "decide",
+            WEISHAN,
+            DECISION,
+            str(EXAMPLE),
+            "--as-of",
+            AS_OF,
+            "--record",
+            "--jsonl",
+            "-o",
+            str(tmp_path / "all.jsonl"),
+        )[0]
+        == 0
+    )
     record.write_bytes((tmp_path / "all.jsonl").read_bytes().splitlines()[0])
     (tmp_path / "store" / "v").mkdir(parents=True)
     (tmp_path / "store" / "v" / "ruleset.yaml").symlink_to("/dev/zero")
@@ -153,6 +173,7 @@ def test_replay_with_a_store_holding_a_device_names_it(capsys: pytest.CaptureFix
 
 # --- deep nesting ----------------------------------------------------------------------------------------
 
+
 def test_a_deeply_nested_record_is_a_record_error() -> None:
     with pytest.raises(RecordError, match="nested more than"):
         load_record(deep(100_000))
@@ -160,11 +181,18 @@ def test_a_deeply_nested_record_is_a_record_error() -> None:
         load_record(deep(100_000).decode())
 
 
-@pytest.mark.parametrize("command", [("explain", "R"), ("replay", "R", "--store", WEISHAN),
-                                     ("decide", WEISHAN, DECISION, "R", "--as-of", AS_OF),
-                                     ("replay", "OK", "--facts", "R", "--store", WEISHAN)])
-def test_the_commands_refuse_deep_nesting_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                      command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("explain", "R"),
+        ("replay", "R", "--store", WEISHAN),
+        ("decide", WEISHAN, DECISION, "R", "--as-of", AS_OF),
+        ("replay", "OK", "--facts", "R", "--store", WEISHAN),
+    ],
+)
+def test_the_commands_refuse_deep_nesting_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
     path = tmp_path / "deep.json"
     path.write_bytes(deep(200_000))
     argv = [str(path) if a == "R" else str(tmp_path / "deep.json") if a == "OK" else a for a in command]
@@ -174,8 +202,10 @@ def test_the_commands_refuse_deep_nesting_in_one_line(capsys: pytest.CaptureFixt
 
 # --- log lines -------------------------------------------------------------------------------------------
 
-def test_a_log_line_over_the_limit_is_malformed_without_being_read(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_log_line_over_the_limit_is_malformed_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(logmod, "MAX_LINE", 500)
     path = tmp_path / "log.jsonl"
     log = logmod.DecisionLog(path)
@@ -229,18 +259,40 @@ def test_a_log_that_is_not_a_regular_file_is_refused(fifo: Path, tmp_path: Path)
 
 # --- full disks ------------------------------------------------------------------------------------------
 
+
 def _enospc(*args: object, **kwargs: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.mark.parametrize("command", [("schema",), ("explain", "RECORD"), ("log-head", "LOG"),
-                                     ("decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF)])
-def test_o_onto_a_full_disk_is_one_line_exit_2_and_leaves_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch,
-                                                                    command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("schema",),
+        ("explain", "RECORD"),
+        ("log-head", "LOG"),
+        ("decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF),
+    ],
+)
+def test_o_onto_a_full_disk_is_one_line_exit_2_and_leaves_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
     record, log = tmp_path / "record.json", tmp_path / "log.jsonl"
-    assert run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--record", "--jsonl",
-               "-o", str(tmp_path / "all.jsonl"))[0] == 0
+    assert (
+        run(
+            capsys,
+            "decide",
+            WEISHAN,
+            DECISION,
+            str(EXAMPLE),
+            "--as-of",
+            AS_OF,
+            "--record",
+            "--jsonl",
+            "-o",
+            str(tmp_path / "all.jsonl"),
+        )[0]
+        == 0
+    )
     record.write_bytes((tmp_path / "all.jsonl").read_bytes().splitlines()[0])
     logmod.DecisionLog(log).append({"n": 1})
     out_dir = tmp_path / "out"
@@ -265,16 +317,16 @@ class _FullDisk(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
         if self.room == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        taken = bytes(data[:self.room])
+        taken = bytes(data[: self.room])
         self.data += taken
         self.room -= len(taken)
         return len(taken)
 
 
 @pytest.mark.parametrize("command", [("schema",), ("decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF)])
-def test_standard_output_onto_a_full_disk_is_not_a_silent_success(capsys: pytest.CaptureFixture[str],
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  command: tuple[str, ...]) -> None:
+def test_standard_output_onto_a_full_disk_is_not_a_silent_success(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
     disk = _FullDisk(1000)
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(disk, 64), encoding="utf-8"))
     code = main(list(command))
@@ -283,8 +335,9 @@ def test_standard_output_onto_a_full_disk_is_not_a_silent_success(capsys: pytest
     assert len(disk.data) == 1000
 
 
-def test_a_write_error_names_the_file_even_when_no_command_caught_it(capsys: pytest.CaptureFixture[str],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_error_names_the_file_even_when_no_command_caught_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(args: object) -> int:
         raise OSError(errno.EIO, os.strerror(errno.EIO), "somewhere.txt")
 
@@ -293,14 +346,26 @@ def test_a_write_error_names_the_file_even_when_no_command_caught_it(capsys: pyt
     assert code == 2 and one_line(err) and "somewhere.txt: Input/output error" in err
 
 
-def test_log_batch_on_a_full_disk_leaves_the_log_as_it_was(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_log_batch_on_a_full_disk_leaves_the_log_as_it_was(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = tmp_path / "log.jsonl"
     logmod.DecisionLog(log).append({"n": 1})
     before = log.read_bytes()
     monkeypatch.setattr(logmod, "_write_all", _enospc)
-    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log),
-                         "-o", str(tmp_path / "records.jsonl"))
+    code, out, err = run(
+        capsys,
+        "decide",
+        WEISHAN,
+        DECISION,
+        str(EXAMPLE),
+        "--as-of",
+        AS_OF,
+        "--log",
+        str(log),
+        "-o",
+        str(tmp_path / "records.jsonl"),
+    )
     assert code == 2 and one_line(err) and "No space left on device" in err
     assert log.read_bytes() == before and verify_log(log).ok and not (tmp_path / "records.jsonl").exists()
 
@@ -314,7 +379,11 @@ def test_one_reader_places_text_that_is_not_utf8_at_its_line_and_column(tmp_path
     path.write_bytes(bad)
     with pytest.raises(NotUtf8) as info:
         read_text(path, limit=1 << 20, what="a test")
-    assert (info.value.line, info.value.column, info.value.byte) == (3, len("  - note: ") + 1, bad.index(b"  - note") + 10)
+    assert (info.value.line, info.value.column, info.value.byte) == (
+        3,
+        len("  - note: ") + 1,
+        bad.index(b"  - note") + 10,
+    )
     assert isinstance(info.value, ReadError) and str(info.value).endswith(f"not UTF-8 text (byte {info.value.byte})")
     # Every YAML file povrules reads reports it alike: ruleset, overlay, policy test file.
     for read in (load_ruleset, load_overlay, load_policy_file):

@@ -26,16 +26,39 @@ def stdlib(doc: Any) -> str:
 text = st.one_of(
     st.text(),
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x3F)),
-    st.text(alphabet=st.sampled_from(["\u2028", "\u2029", "\x7f", "\x00", "\x1f", "\\", '"', "/", "é", "中",
-                                      "\U0001F600", "\U00020000", "\ufeff", "\ue000", "\uffff"])),
+    st.text(
+        alphabet=st.sampled_from(
+            [
+                "\u2028",
+                "\u2029",
+                "\x7f",
+                "\x00",
+                "\x1f",
+                "\\",
+                '"',
+                "/",
+                "é",
+                "中",
+                "\U0001f600",
+                "\U00020000",
+                "\ufeff",
+                "\ue000",
+                "\uffff",
+            ]
+        )
+    ),
     st.text(alphabet=st.characters(blacklist_categories=())),  # surrogates included
 )
-keys = st.one_of(st.text(), st.text(alphabet=st.sampled_from(["a", "b", "\ue000", "\U0001F600", "\uffff", "\x00"])))
+keys = st.one_of(st.text(), st.text(alphabet=st.sampled_from(["a", "b", "\ue000", "\U0001f600", "\uffff", "\x00"])))
 floats = st.floats(allow_nan=False, allow_infinity=False)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**80), max_value=2**80),
-                    floats, text)
-documents = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5),
-                                                          st.dictionaries(keys, inner, max_size=5)), max_leaves=40)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**80), max_value=2**80), floats, text
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=40,
+)
 
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
@@ -58,10 +81,11 @@ def test_canonical_bytes_are_its_utf8_or_refused(doc: Any) -> None:
     assert sha256_digest(doc).startswith("sha256:")
 
 
-float_free = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(),
-                                     st.integers(min_value=-(2**80), max_value=2**80), text),
-                           lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)),
-                           max_leaves=40)
+float_free = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**80), max_value=2**80), text),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=40,
+)
 
 
 @settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
@@ -77,8 +101,24 @@ def test_float_free_documents_skip_only_checks_that_cannot_fail(doc: Any) -> Non
     assert canonical_bytes(doc, floats=False) == expected
 
 
-@pytest.mark.parametrize("value", [1e-05, 1.234e-05, 6.2e-07, 5e-324, 1e16, 1.5e16, 1e22, 0.0001, -0.0, 0.1,
-                                   1.7976931348623157e308, 9999999999999998.0, 123.0])
+@pytest.mark.parametrize(
+    "value",
+    [
+        1e-05,
+        1.234e-05,
+        6.2e-07,
+        5e-324,
+        1e16,
+        1.5e16,
+        1e22,
+        0.0001,
+        -0.0,
+        0.1,
+        1.7976931348623157e308,
+        9999999999999998.0,
+        123.0,
+    ],
+)
 def test_floats_are_written_as_the_stdlib_writes_them(value: float) -> None:
     for doc in (value, [value], {"x": value}, {"x": [1, value], "y": "e-5,"}):
         assert canonical_json(doc) == stdlib(doc)
@@ -98,8 +138,9 @@ def test_lone_surrogates_keep_the_old_text_but_have_no_bytes() -> None:
         canonical_bytes({"a": "x\ud800"})
 
 
-@pytest.mark.parametrize("doc, where", [({1: "a"}, "(document)"), ({"a": {True: 1}}, ".a"),
-                                        ({"a": [{None: 1}]}, ".a[0]")])
+@pytest.mark.parametrize(
+    "doc, where", [({1: "a"}, "(document)"), ({"a": {True: 1}}, ".a"), ({"a": [{None: 1}]}, ".a[0]")]
+)
 def test_keys_that_are_not_text_are_refused(doc: Any, where: str) -> None:
     with pytest.raises(CanonicalError, match="a key must be text") as info:
         canonical_json(doc)

@@ -20,7 +20,14 @@ import pytest
 
 from povrules import parse_household
 from povrules.caseload import (
-    COLUMNS, MAX_LINE, CaseloadError, Item, load_mapping, open_table, read_caseload, read_chunks,
+    COLUMNS,
+    MAX_LINE,
+    CaseloadError,
+    Item,
+    load_mapping,
+    open_table,
+    read_caseload,
+    read_chunks,
 )
 from povrules.errors import PovrulesError
 from povrules.facts import Household
@@ -68,10 +75,16 @@ HEADER = ["户编号", "行政村", "人均纯收入（元）", "年龄", "劳�
 
 # --- the same facts from every format ------------------------------------------------------------
 
-@pytest.mark.parametrize("name, mapping", [
-    ("households.csv", MAPPING), ("households.xlsx", MAPPING), ("households-flat.parquet", MAPPING),
-    ("households.parquet", None),
-])
+
+@pytest.mark.parametrize(
+    "name, mapping",
+    [
+        ("households.csv", MAPPING),
+        ("households.xlsx", MAPPING),
+        ("households-flat.parquet", MAPPING),
+        ("households.parquet", None),
+    ],
+)
 def test_every_format_reads_the_example_households_to_the_same_facts(name: str, mapping: Path | None) -> None:
     want = expected()
     items = list(read_caseload(EXAMPLES / name, mapping=mapping))
@@ -92,7 +105,7 @@ def test_the_examples_decide_alike(tmp_path: Path) -> None:
     ledger = [Household.model_validate(i.data) for i in read_caseload(EXAMPLES / "households.xlsx", mapping=MAPPING)]
     plain = [parse_household(i.data) for i in read_caseload(JSONL[0])]
     first = [evaluate(h, ruleset, decision, as_of=date(2021, 6, 1)).outcome for h in plain]
-    again = [evaluate(h, ruleset, decision, as_of=date(2021, 6, 1)).outcome for h in ledger[:len(plain)]]
+    again = [evaluate(h, ruleset, decision, as_of=date(2021, 6, 1)).outcome for h in ledger[: len(plain)]]
     assert first == again
 
 
@@ -109,7 +122,11 @@ def test_jsonl_gives_raw_line_bytes_skips_blank_lines_and_reads_a_binary_stream(
     stream = io.BytesIO(b'\xef\xbb\xbf{"id": "A"}\n\n   \r\n{"id": "B"}\r\n{"id": "C"}')
     stream.name = "<stdin>"
     items = list(read_caseload(stream))
-    assert items == [Item("<stdin>:1", b'{"id": "A"}'), Item("<stdin>:4", b'{"id": "B"}'), Item("<stdin>:5", b'{"id": "C"}')]
+    assert items == [
+        Item("<stdin>:1", b'{"id": "A"}'),
+        Item("<stdin>:4", b'{"id": "B"}'),
+        Item("<stdin>:5", b'{"id": "C"}'),
+    ]
     assert [parse_household(i.data).id for i in items] == ["A", "B", "C"]
 
 
@@ -123,18 +140,30 @@ def test_chunks_are_lists_of_picklable_items() -> None:
 
 # --- cells → facts ------------------------------------------------------------------------------------
 
+
 def test_member_rows_values_and_empty_cells(tmp_path: Path) -> None:
     mapping = write_mapping(tmp_path, SMALL)
-    path = write_csv(tmp_path, [HEADER,
-                                ["H1", "新村", "6,120.50", "46", "普通劳动力", "参加"],
-                                ["H1", "新村", "6,120.50", "44", "none", ""],
-                                ["", "", "", "", "", ""],
-                                ["H2", "", "", "", "", ""]])
+    path = write_csv(
+        tmp_path,
+        [
+            HEADER,
+            ["H1", "新村", "6,120.50", "46", "普通劳动力", "参加"],
+            ["H1", "新村", "6,120.50", "44", "none", ""],
+            ["", "", "", "", "", ""],
+            ["H2", "", "", "", "", ""],
+        ],
+    )
     items = list(read_caseload(path, mapping=mapping))
     assert [i.data for i in items] == [
-        {"id": "H1", "village": "新村", "income": {"per_capita_net": "6120.50"},
-         "members": [{"age": 46, "labour_capacity": "full", "in_basic_medical_insurance": True},
-                     {"age": 44, "labour_capacity": "none"}]},
+        {
+            "id": "H1",
+            "village": "新村",
+            "income": {"per_capita_net": "6120.50"},
+            "members": [
+                {"age": 46, "labour_capacity": "full", "in_basic_medical_insurance": True},
+                {"age": 44, "labour_capacity": "none"},
+            ],
+        },
         {"id": "H2"},  # the empty cells are unknown facts, not zero or false
     ]
     assert [i.where for i in items] == [f"{path}:2", f"{path}:5"]
@@ -162,9 +191,12 @@ def test_merged_household_cells_continue_the_household(tmp_path: Path) -> None:
 
 
 def test_dates_from_date_cells_and_text(tmp_path: Path) -> None:
-    mapping = write_mapping(tmp_path, "columns:\n  户编号: id\n  脱贫日期: registration.exited_on\n"
-                                      "  研判: assessments.return_risk.value\n  研判人: assessments.return_risk.by\n"
-                                      "  研判日期: assessments.return_risk.on\n  依据: assessments.return_risk.evidence\n")
+    mapping = write_mapping(
+        tmp_path,
+        "columns:\n  户编号: id\n  脱贫日期: registration.exited_on\n"
+        "  研判: assessments.return_risk.value\n  研判人: assessments.return_risk.by\n"
+        "  研判日期: assessments.return_risk.on\n  依据: assessments.return_risk.evidence\n",
+    )
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["户编号", "脱贫日期", "研判", "研判人", "研判日期", "依据"])
@@ -172,18 +204,34 @@ def test_dates_from_date_cells_and_text(tmp_path: Path) -> None:
     path = tmp_path / "ledger.xlsx"
     book.save(path)
     (item,) = read_caseload(path, mapping=mapping)
-    assert item.data == {"id": "1001", "registration": {"exited_on": "2019-12-01"},
-                         "assessments": {"return_risk": {"value": True, "by": "驻村第一书记 周某", "on": "2021-05-20",
-                                                         "evidence": ["入户走访记录", "村委会议记录"]}}}
+    assert item.data == {
+        "id": "1001",
+        "registration": {"exited_on": "2019-12-01"},
+        "assessments": {
+            "return_risk": {
+                "value": True,
+                "by": "驻村第一书记 周某",
+                "on": "2021-05-20",
+                "evidence": ["入户走访记录", "村委会议记录"],
+            }
+        },
+    }
     Household.model_validate(item.data)
 
 
 # --- errors, each with its location ----------------------------------------------------------------------
 
+
 def test_a_bad_cell_names_the_line_the_column_and_what_was_expected(tmp_path: Path) -> None:
     mapping = write_mapping(tmp_path, SMALL)
-    path = write_csv(tmp_path, [HEADER, ["H1", "新村", "6120", "46", "普通劳动力", "参加"],
-                                ["H1", "新村", "6120", "四十", "普通劳动力", "参加"]])
+    path = write_csv(
+        tmp_path,
+        [
+            HEADER,
+            ["H1", "新村", "6120", "46", "普通劳动力", "参加"],
+            ["H1", "新村", "6120", "四十", "普通劳动力", "参加"],
+        ],
+    )
     with pytest.raises(CaseloadError) as caught:
         list(read_caseload(path, mapping=mapping))
     message = str(caught.value)
@@ -207,7 +255,9 @@ def test_a_bad_excel_cell_is_named_by_its_cell_reference(tmp_path: Path) -> None
     sheet.append(["H1", "新村", "六千", 46, "普通劳动力", "参加"])
     path = tmp_path / "ledger.xlsx"
     book.save(path)
-    with pytest.raises(CaseloadError, match=r"ledger\.xlsx:农户台账!C2: column 人均纯收入（元） \(income\.per_capita_net\)"):
+    with pytest.raises(
+        CaseloadError, match=r"ledger\.xlsx:农户台账!C2: column 人均纯收入（元） \(income\.per_capita_net\)"
+    ):
         list(read_caseload(path, mapping=write_mapping(tmp_path, SMALL)))
 
 
@@ -215,22 +265,27 @@ def test_an_unknown_fact_path_in_the_mapping_is_named_with_its_line_and_a_sugges
     mapping = write_mapping(tmp_path, "columns:\n  户编号: id\n  人均纯收入: income.per_capita_nett\n")
     with pytest.raises(CaseloadError) as caught:
         load_mapping(mapping)
-    assert str(caught.value) == (f"{mapping}:3:10: column '人均纯收入': unknown fact income.per_capita_nett: income has "
-                                 "no field 'per_capita_nett'; did you mean income.per_capita_net or "
-                                 "income.per_capita_disposable?")
+    assert str(caught.value) == (
+        f"{mapping}:3:10: column '人均纯收入': unknown fact income.per_capita_nett: income has "
+        "no field 'per_capita_nett'; did you mean income.per_capita_net or "
+        "income.per_capita_disposable?"
+    )
     mapping = write_mapping(tmp_path, "columns:\n  户编号: id\n  年龄: age\n")
     with pytest.raises(CaseloadError, match=r"mapping\.yaml:3:.*did you mean members\[\]\.age"):
         load_mapping(mapping)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("colums: {户编号: id}\n", r":1:1: unknown key 'colums'; did you mean columns\?"),
-    ("columns:\n  是否: {fact: rural_hukou, values: {是: 1.5}}\n", r":2:.*values: '是' maps to"),
-    ("columns:\n  收入: income\n", r"income is a group of facts"),
-    ("columns:\n  风险: assessments.return_risk\n", r"judged fact: map its parts, assessments\.return_risk\.value"),
-    ("columns:\n  年龄: {fact: members[].age}\n", r"quote a path with brackets"),
-    ("columns:\n  年龄: members[].age\n", r"only members\[\] with rows: member"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("colums: {户编号: id}\n", r":1:1: unknown key 'colums'; did you mean columns\?"),
+        ("columns:\n  是否: {fact: rural_hukou, values: {是: 1.5}}\n", r":2:.*values: '是' maps to"),
+        ("columns:\n  收入: income\n", r"income is a group of facts"),
+        ("columns:\n  风险: assessments.return_risk\n", r"judged fact: map its parts, assessments\.return_risk\.value"),
+        ("columns:\n  年龄: {fact: members[].age}\n", r"quote a path with brackets"),
+        ("columns:\n  年龄: members[].age\n", r"only members\[\] with rows: member"),
+    ],
+)
 def test_mapping_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(CaseloadError, match=message):
         load_mapping(write_mapping(tmp_path, text))
@@ -241,14 +296,19 @@ def test_a_missing_column_header_is_named(tmp_path: Path) -> None:
     path = write_csv(tmp_path, [["户编号", "行政村", "人均纯收入", "年龄", "劳动能力", "是否参加基本医保"]])
     with pytest.raises(CaseloadError) as caught:
         read_caseload(path, mapping=mapping)
-    assert str(caught.value).startswith(f"{path}:1: no column '人均纯收入（元）' in the header row (the mapping names it "
-                                        f"at {mapping}:6:13); did you mean 人均纯收入?")
+    assert str(caught.value).startswith(
+        f"{path}:1: no column '人均纯收入（元）' in the header row (the mapping names it "
+        f"at {mapping}:6:13); did you mean 人均纯收入?"
+    )
 
 
 def test_a_household_whose_rows_are_apart_is_refused(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, [HEADER, ["H1", "", "", "46", "", ""], ["H2", "", "", "40", "", ""],
-                                ["H1", "", "", "12", "", ""]])
-    with pytest.raises(CaseloadError, match=r"ledger\.csv:4: household H1 appears again: its rows began at .*ledger\.csv:2"):
+    path = write_csv(
+        tmp_path, [HEADER, ["H1", "", "", "46", "", ""], ["H2", "", "", "40", "", ""], ["H1", "", "", "12", "", ""]]
+    )
+    with pytest.raises(
+        CaseloadError, match=r"ledger\.csv:4: household H1 appears again: its rows began at .*ledger\.csv:2"
+    ):
         list(read_caseload(path, mapping=write_mapping(tmp_path, SMALL)))
 
 
@@ -328,6 +388,7 @@ def test_the_libraries_are_imported_only_when_needed() -> None:
 
 # --- memory ---------------------------------------------------------------------------------------------
 
+
 def _peak(path: Path, mapping: Path | None) -> tuple[int, int]:
     tracemalloc.start()
     try:
@@ -360,8 +421,14 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
 # --- decision tables ---------------------------------------------------------------------------------
 
 ROWS = [
-    {"id": "H1", "outcome": "eligible", "labels": ["eligible"], "missing": [], "reasons": ["r1", "r2"],
-     "record_digest": "sha256:ab"},
+    {
+        "id": "H1",
+        "outcome": "eligible",
+        "labels": ["eligible"],
+        "missing": [],
+        "reasons": ["r1", "r2"],
+        "record_digest": "sha256:ab",
+    },
     ("H2", "undetermined", ["undetermined"], ["income.per_capita_net"], [], None),
     ("H3", "not_eligible", ["not_eligible"], [], ["r3"]),
 ]
@@ -375,8 +442,14 @@ def test_a_parquet_table_is_committed(tmp_path: Path) -> None:
     read = pq.read_table(target)
     assert read.column_names == list(COLUMNS)
     assert read.schema.field("labels").type.value_type == pa.string()
-    assert read.to_pylist()[1] == {"id": "H2", "outcome": "undetermined", "labels": ["undetermined"],
-                                   "missing": ["income.per_capita_net"], "reasons": [], "record_digest": None}
+    assert read.to_pylist()[1] == {
+        "id": "H2",
+        "outcome": "undetermined",
+        "labels": ["undetermined"],
+        "missing": ["income.per_capita_net"],
+        "reasons": [],
+        "record_digest": None,
+    }
     assert pq.ParquetFile(target).num_row_groups == 2
     assert os.listdir(tmp_path) == ["decisions.parquet"]
 
@@ -387,9 +460,11 @@ def test_a_csv_table_joins_lists_with_semicolons(tmp_path: Path) -> None:
     table.write(ROWS)
     table.commit()
     text = target.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[:3] == ["id,outcome,labels,missing,reasons,record_digest",
-                                     "H1,eligible,eligible,,r1;r2,sha256:ab",
-                                     "H2,undetermined,undetermined,income.per_capita_net,,"]
+    assert text.splitlines()[:3] == [
+        "id,outcome,labels,missing,reasons,record_digest",
+        "H1,eligible,eligible,,r1;r2,sha256:ab",
+        "H2,undetermined,undetermined,income.per_capita_net,,",
+    ]
 
 
 def test_an_exception_aborts_the_table_and_leaves_nothing(tmp_path: Path) -> None:
@@ -410,7 +485,10 @@ def test_an_exception_aborts_the_table_and_leaves_nothing(tmp_path: Path) -> Non
 def test_an_unwritable_folder_is_one_line_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(CaseloadError) as caught:
         open_table(tmp_path / "no" / "such" / "folder" / "decisions.parquet")
-    assert str(caught.value) == f"{tmp_path}/no/such/folder/decisions.parquet: cannot write the table (No such file or directory)"
+    assert (
+        str(caught.value)
+        == f"{tmp_path}/no/such/folder/decisions.parquet: cannot write the table (No such file or directory)"
+    )
     if os.geteuid() != 0:  # the superuser writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)

@@ -178,8 +178,15 @@ def test_python_attributes_of_the_models_are_not_facts():
         assert problem(f"hh.{name} == 1").message == f"Household has no fact {name!r}"
 
 
-@pytest.mark.parametrize("text", ["any(hh.rural_hukou for hh in hh.members)", "any(flag for flag in hh.members)",
-                                  "any(p for p in hh.members)", "any(any(m.age > 1 for m in hh.members) for m in hh.members)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "any(hh.rural_hukou for hh in hh.members)",
+        "any(flag for flag in hh.members)",
+        "any(p for p in hh.members)",
+        "any(any(m.age > 1 for m in hh.members) for m in hh.members)",
+    ],
+)
 def test_a_loop_variable_may_not_hide_another_name(text):
     assert "hides another name" in problem(text).message
 
@@ -209,12 +216,15 @@ def test_text_has_no_order():
     assert problem('hh.village < "a"').message == "'<' compares numbers or dates, not str with str"
 
 
-@pytest.mark.parametrize(("text", "column", "hint"), [
-    ('any(v.kind == "carr" for v in hh.assets.vehicles)', 15, "did you mean 'car'?"),
-    ('"exitd" == hh.registration.status', 1, "did you mean 'exited'?"),
-    ('hh.registration.status in ["exitted", "general"]', 28, "did you mean 'exited'?"),
-    ('hh.registration.status != "registered-poor"', 27, "did you mean 'registered_poor'?"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ('any(v.kind == "carr" for v in hh.assets.vehicles)', 15, "did you mean 'car'?"),
+        ('"exitd" == hh.registration.status', 1, "did you mean 'exited'?"),
+        ('hh.registration.status in ["exitted", "general"]', 28, "did you mean 'exited'?"),
+        ('hh.registration.status != "registered-poor"', 27, "did you mean 'registered_poor'?"),
+    ],
+)
 def test_an_enumeration_literal_typo(text, column, hint):
     p = problem(text)
     assert "is not a possible value here; expected one of" in p.message
@@ -226,12 +236,15 @@ def test_an_enumeration_compares_with_text_facts_and_text_parameters():
     assert checked("hh.registration.status in p.kinds").type == BOOL
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("hh.income.per_capita_net + 1", "a condition must be true or false, but this is decimal"),
-    ("total", "a condition must be true or false, but this is decimal"),
-    ("hh.village", "a condition must be true or false, but this is str"),
-    ("as_of", "a condition must be true or false, but this is date"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hh.income.per_capita_net + 1", "a condition must be true or false, but this is decimal"),
+        ("total", "a condition must be true or false, but this is decimal"),
+        ("hh.village", "a condition must be true or false, but this is str"),
+        ("as_of", "a condition must be true or false, but this is date"),
+    ],
+)
 def test_a_condition_must_be_boolean(text, message):
     p = problem(text)
     assert p.message == message and p.span.column == 1
@@ -244,25 +257,30 @@ def test_non_boolean_operands_of_logic_point_at_the_operand():
     assert problem("(1 if 2 else 3) == 1").span.column == 7
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("hh.village in hh.village", "'in' needs a list on its right, but this is str"),
-    ("hh.village in [1, 2]", "cannot look for str in a list of int"),
-    ('[1, "a"] == [1]', "a list must hold values of one type"),
-    ("[hh.id] == [hh.id]", "a list written in a condition may hold only literal values"),
-    ("len(hh.village) > 1", "len() takes one list"),
-    ("abs(hh.village) > 1", "abs() takes one number"),
-    ("min(as_of, 1) == 1", "min() takes numbers or dates, all of one kind"),
-    ("max(1) == 1", "max() takes two or more numbers or dates"),
-    ("months_between(as_of) > 1", "months_between() takes two dates: months_between(<earlier>, <later>)"),
-    ("days_between(as_of, 1) > 1", "days_between() takes two dates: days_between(<earlier>, <later>)"),
-    ('(1 if flag else "a") == 1', "both branches must have one type, not int and str"),
-    ("any(m.age for m in hh.members)", "any() needs a condition, but this is int"),
-    ("count(m.age for m in hh.members) > 1", "count() needs a condition: count(<condition> for x in <list>)"),
-    ("sum(m.health for m in hh.members) > 1",
-     "sum() adds numbers, but this is one of 'healthy', 'chronic', 'serious_illness'"),
-    ("any(m.age > 1 for m in hh.rural_hukou)", "any() loops over a list, but this is bool"),
-    ("-hh.village == 'a'", "'-' needs a number, but this is str"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hh.village in hh.village", "'in' needs a list on its right, but this is str"),
+        ("hh.village in [1, 2]", "cannot look for str in a list of int"),
+        ('[1, "a"] == [1]', "a list must hold values of one type"),
+        ("[hh.id] == [hh.id]", "a list written in a condition may hold only literal values"),
+        ("len(hh.village) > 1", "len() takes one list"),
+        ("abs(hh.village) > 1", "abs() takes one number"),
+        ("min(as_of, 1) == 1", "min() takes numbers or dates, all of one kind"),
+        ("max(1) == 1", "max() takes two or more numbers or dates"),
+        ("months_between(as_of) > 1", "months_between() takes two dates: months_between(<earlier>, <later>)"),
+        ("days_between(as_of, 1) > 1", "days_between() takes two dates: days_between(<earlier>, <later>)"),
+        ('(1 if flag else "a") == 1', "both branches must have one type, not int and str"),
+        ("any(m.age for m in hh.members)", "any() needs a condition, but this is int"),
+        ("count(m.age for m in hh.members) > 1", "count() needs a condition: count(<condition> for x in <list>)"),
+        (
+            "sum(m.health for m in hh.members) > 1",
+            "sum() adds numbers, but this is one of 'healthy', 'chronic', 'serious_illness'",
+        ),
+        ("any(m.age > 1 for m in hh.rural_hukou)", "any() loops over a list, but this is bool"),
+        ("-hh.village == 'a'", "'-' needs a number, but this is str"),
+    ],
+)
 def test_type_mismatches(text, message):
     assert problem(text).message == message
 

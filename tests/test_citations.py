@@ -14,7 +14,17 @@ from povrules.ruleset.model import Citation
 
 # A small source text: the clause of interest on line 4, a Traditional-script clause on line 6,
 # and a clause far below the others.
-SOURCE = ["第一条 总则", "", "第二条 识别", "有机动车的不录", "", "第三条 監測對象", "", *["（空）"] * 30, "家庭成员有公职人员的不录"]
+SOURCE = [
+    "第一条 总则",
+    "",
+    "第二条 识别",
+    "有机动车的不录",
+    "",
+    "第三条 監測對象",
+    "",
+    *["（空）"] * 30,
+    "家庭成员有公职人员的不录",
+]
 FAR = len(SOURCE)
 
 
@@ -28,7 +38,10 @@ def test_a_quote_at_its_line_has_no_problem():
 
 def test_a_quote_some_lines_off_is_named_at_its_nearby_line():
     problem = quote_problem(citation(2, "有机动车的不录"), SOURCE)
-    assert problem == "quote not found at the cited lines: 「有机动车的不录」; it stands at line 4 (nearby, 2 below the cited line 2)"
+    assert (
+        problem
+        == "quote not found at the cited lines: 「有机动车的不录」; it stands at line 4 (nearby, 2 below the cited line 2)"
+    )
     problem = quote_problem(citation(6, "有机动车的不录"), SOURCE)
     assert problem is not None and problem.endswith("it stands at line 4 (nearby, 2 above the cited line 6)")
 
@@ -51,23 +64,33 @@ def test_a_quote_that_runs_on_past_its_cited_line_asks_for_the_lines():
 
 def test_a_quote_in_the_other_script_at_its_line_says_so():
     problem = quote_problem(citation(6, "第三条 监测对象"), SOURCE)
-    assert problem == ("quote not found at the cited lines: 「第三条 监测对象」; the source writes 對測監 in Traditional "
-                       "characters where the quote has Simplified ones: quote the source as it is written")
+    assert problem == (
+        "quote not found at the cited lines: 「第三条 监测对象」; the source writes 對測監 in Traditional "
+        "characters where the quote has Simplified ones: quote the source as it is written"
+    )
     problem = quote_problem(citation(4, "有機動車的不錄"), SOURCE)
-    assert problem is not None and "the quote writes 動機車錄 in Traditional characters where the source has Simplified ones" in problem
+    assert (
+        problem is not None
+        and "the quote writes 動機車錄 in Traditional characters where the source has Simplified ones" in problem
+    )
 
 
 def test_a_quote_in_the_other_script_and_at_another_line_says_both():
     problem = quote_problem(citation(1, "監測對象"), SOURCE)
-    assert problem is not None and problem.endswith("it stands at line 6 (nearby, 5 below the cited line 1)")  # same script
+    assert problem is not None and problem.endswith(
+        "it stands at line 6 (nearby, 5 below the cited line 1)"
+    )  # same script
     problem = quote_problem(citation(1, "监测对象"), SOURCE)
     assert problem is not None and problem.endswith(
         "it stands at line 6 (nearby, 5 below the cited line 1), and there the source writes 對測監 in Traditional "
-        "characters where the quote has Simplified ones")
+        "characters where the quote has Simplified ones"
+    )
 
 
 def test_a_quote_that_is_nowhere_says_only_that():
-    assert quote_problem(citation(4, "有商品房的不录"), SOURCE) == "quote not found at the cited lines: 「有商品房的不录」"
+    assert (
+        quote_problem(citation(4, "有商品房的不录"), SOURCE) == "quote not found at the cited lines: 「有商品房的不录」"
+    )
 
 
 def test_lines_past_the_end_of_the_source():
@@ -106,7 +129,10 @@ def test_check_citations_names_the_cite_location(tmp_path: Path):
     (tmp_path / "src.txt").write_text("\n".join(SOURCE) + "\n", encoding="utf-8")
     (tmp_path / "r.yaml").write_text(RULESET, encoding="utf-8")
     [problem] = check_citations(povrules.load_ruleset(tmp_path / "r.yaml"), tmp_path)
-    assert problem.citation.location is not None and (problem.citation.location.line, problem.citation.location.column) == (9, 11)
+    assert problem.citation.location is not None and (
+        problem.citation.location.line,
+        problem.citation.location.column,
+    ) == (9, 11)
     assert str(problem).startswith(f"{tmp_path / 'r.yaml'}:9:11: cite of ")
 
 
@@ -126,7 +152,9 @@ def test_a_policy_case_cite_is_checked_the_same_way(capsys, tmp_path: Path, fixt
         "  - name: unknown income\n"
         "    facts: {id: h, rural_hukou: true}\n"
         "    expect: undetermined\n"
-        "    cite: {source: D, line: 6, quote: \"A missing fact is *unknown*, not false.\"}\n", encoding="utf-8")
+        '    cite: {source: D, line: 6, quote: "A missing fact is *unknown*, not false."}\n',
+        encoding="utf-8",
+    )
     assert main(["lint", "--sources", str(fixture_sources), str(folder)]) == 1
     err = capsys.readouterr().err
     assert f"{cases}:7:11: " in err and "case 'unknown income'" in err

@@ -29,8 +29,9 @@ def test_schema_prints_the_household_schema(capsys):
     assert code == 0 and schema["title"] == "Household" and "members" in schema["properties"]
 
 
-@pytest.mark.parametrize(("subject", "title", "field"), [("village", "Village", "is_poor_village"),
-                                                          ("county", "County", "rural_population")])
+@pytest.mark.parametrize(
+    ("subject", "title", "field"), [("village", "Village", "is_poor_village"), ("county", "County", "rural_population")]
+)
 def test_schema_of_other_subjects(capsys, subject, title, field):
     code, out, _ = run(capsys, "schema", "--subject", subject)
     schema = json.loads(out)
@@ -39,10 +40,24 @@ def test_schema_of_other_subjects(capsys, subject, title, field):
 
 def test_decide_reads_the_facts_of_the_rulesets_subject(capsys, tmp_path):
     village = tmp_path / "village.json"
-    village.write_text(json.dumps({"id": "新村", "is_poor_village": True, "income": {
-        "year": 2016, "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000"},
-        "county_non_poor_villages": [{"id": "西坝村", "year": 2016, "disposable_per_capita": "9000",
-                                      "disposable_per_capita_previous": "8000"}]}), encoding="utf-8")
+    village.write_text(
+        json.dumps(
+            {
+                "id": "新村",
+                "is_poor_village": True,
+                "income": {"year": 2016, "disposable_per_capita": "7000", "disposable_per_capita_previous": "6000"},
+                "county_non_poor_villages": [
+                    {
+                        "id": "西坝村",
+                        "year": 2016,
+                        "disposable_per_capita": "9000",
+                        "disposable_per_capita_previous": "8000",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     rs = str(ROOT / "rulesets" / "cn-yunnan-weishan-village")
     code, out, _ = run(capsys, "decide", rs, "one_higher", str(village), "--as-of", "2016-12-31")
     trace = json.loads(out)
@@ -78,7 +93,8 @@ def test_lint_reports_a_misquoted_clause(capsys, tmp_path):
         "id: t\nversion: '1'\ntitle: {zh: 测, en: t}\nsources: {S: {file: src.txt, title: s}}\n"
         "rules:\n  a: {title: {zh: a, en: a}, when: hh.rural_hukou, cite: {source: S, line: 2, quote: 有机动车的不录}}\n"
         "  b: {title: {zh: b, en: b}, when: hh.rural_hukou, cite: {source: S, line: 1, quote: 有公职人员的不录}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, "lint", "--sources", str(tmp_path), str(tmp_path / "r.yaml"))
     assert code == 1
     assert "1 citation problem(s)" in out
@@ -101,22 +117,37 @@ def test_decide_jsonl_gives_one_line_per_household(capsys):
 
 
 def test_decide_text_explains(capsys):
-    code, out, _ = run(capsys, "decide", HUNAN, "monitoring_type", str(EXAMPLE), "--as-of", "2021-06-30",
-                       "--format", "text", "--lang", "en")
+    code, out, _ = run(
+        capsys,
+        "decide",
+        HUNAN,
+        "monitoring_type",
+        str(EXAMPLE),
+        "--as-of",
+        "2021-06-30",
+        "--format",
+        "text",
+        "--lang",
+        "en",
+    )
     assert code == 0 and out.count("Decision: Monitoring-object type") == 5
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    ('{"id": "x", "members": [{"age": 200}]}', "members[0].age: expected less than or equal to 130, got 200"),
-    ('{"id": "x", "income": {"per_capita_net": -1}}', "income.per_capita_net: expected greater than or equal to 0"),
-    ('{"id": "x", "colour": "red"}', "colour: expected no such field"),
-    ('{"id": ', "(json): expected well-formed JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"id": "x", "members": [{"age": 200}]}', "members[0].age: expected less than or equal to 130, got 200"),
+        ('{"id": "x", "income": {"per_capita_net": -1}}', "income.per_capita_net: expected greater than or equal to 0"),
+        ('{"id": "x", "colour": "red"}', "colour: expected no such field"),
+        ('{"id": ', "(json): expected well-formed JSON"),
+    ],
+)
 def test_decide_bad_household_fails_in_one_line_and_writes_nothing(capsys, tmp_path, content, expected):
     source, output = tmp_path / "h.json", tmp_path / "out.json"
     source.write_text(content, encoding="utf-8")
-    code, out, err = run(capsys, "decide", HUNAN, "monitoring_type", str(source), "--as-of", "2021-06-30",
-                         "-o", str(output))
+    code, out, err = run(
+        capsys, "decide", HUNAN, "monitoring_type", str(source), "--as-of", "2021-06-30", "-o", str(output)
+    )
     assert code == 2 and out == ""
     assert expected in err and len(err.strip().splitlines()) == 1
     assert not output.exists() and list(tmp_path.iterdir()) == [source]
@@ -126,23 +157,39 @@ def test_decide_jsonl_names_the_bad_line_and_writes_nothing(capsys, tmp_path):
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     source, output = tmp_path / "batch.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join([lines[0], '{"id": "bad", "rural_hukou": "maybe"}', lines[1]]) + "\n", encoding="utf-8")
-    code, _, err = run(capsys, "decide", HUNAN, "monitoring_type", str(source), "--as-of", "2021-06-30",
-                       "-o", str(output))
+    code, _, err = run(
+        capsys, "decide", HUNAN, "monitoring_type", str(source), "--as-of", "2021-06-30", "-o", str(output)
+    )
     assert code == 2 and "batch.jsonl:2: invalid household facts: rural_hukou" in err
     assert not output.exists()
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["decide", str(ROOT / "rulesets" / "nowhere"), "x", "--as-of", "2021-01-01"], "no ruleset file at"),
-    (["decide", HUNAN, "monitoring_typ", "--as-of", "2021-01-01"], "has no decision 'monitoring_typ'"),
-    (["decide", HUNAN, "monitoring_type", "--as-of", "2021-02-30"], "--as-of: expected a date as YYYY-MM-DD"),
-    (["decide", HUNAN, "monitoring_type", "missing.json", "--as-of", "2021-01-01"], "missing.json: cannot read"),
-    (["decide", HUNAN, "monitoring_type", "/dev/zero", "--as-of", "2021-01-01"], "/dev/zero: not a regular file"),
-    (["decide", HUNAN, "monitoring_type", str(ROOT / "examples" / "caseload" / "households.csv"), "--as-of",
-      "2021-01-01"], "needs a mapping file"),
-    (["decide", HUNAN, "monitoring_type", str(EXAMPLE), "--as-of", "2015-01-01"], "has no value in force on 2015-01-01"),
-    (["check", str(ROOT / "README.md") + "x"], "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["decide", str(ROOT / "rulesets" / "nowhere"), "x", "--as-of", "2021-01-01"], "no ruleset file at"),
+        (["decide", HUNAN, "monitoring_typ", "--as-of", "2021-01-01"], "has no decision 'monitoring_typ'"),
+        (["decide", HUNAN, "monitoring_type", "--as-of", "2021-02-30"], "--as-of: expected a date as YYYY-MM-DD"),
+        (["decide", HUNAN, "monitoring_type", "missing.json", "--as-of", "2021-01-01"], "missing.json: cannot read"),
+        (["decide", HUNAN, "monitoring_type", "/dev/zero", "--as-of", "2021-01-01"], "/dev/zero: not a regular file"),
+        (
+            [
+                "decide",
+                HUNAN,
+                "monitoring_type",
+                str(ROOT / "examples" / "caseload" / "households.csv"),
+                "--as-of",
+                "2021-01-01",
+            ],
+            "needs a mapping file",
+        ),
+        (
+            ["decide", HUNAN, "monitoring_type", str(EXAMPLE), "--as-of", "2015-01-01"],
+            "has no value in force on 2015-01-01",
+        ),
+        (["check", str(ROOT / "README.md") + "x"], "no such file or folder"),
+    ],
+)
 def test_bad_arguments_fail_in_one_line(capsys, argv, expected):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and expected in err and len(err.strip().splitlines()) == 1
@@ -150,8 +197,11 @@ def test_bad_arguments_fail_in_one_line(capsys, argv, expected):
 
 def test_invalid_ruleset_names_file_line_and_column(capsys, tmp_path):
     bad = tmp_path / "ruleset.yaml"
-    bad.write_text("id: t\nversion: '1'\ntitle: {zh: 测, en: t}\nrules:\n  a:\n    title: {zh: a, en: a}\n"
-                   "    when: hh.incom.per_capita_net < 1\n", encoding="utf-8")
+    bad.write_text(
+        "id: t\nversion: '1'\ntitle: {zh: 测, en: t}\nrules:\n  a:\n    title: {zh: a, en: a}\n"
+        "    when: hh.incom.per_capita_net < 1\n",
+        encoding="utf-8",
+    )
     code, _, err = run(capsys, "check", str(tmp_path))
     assert code == 2
     assert f"{bad}:7:14: in rule 'a': Household has no fact 'incom' (did you mean 'income'? facts of Household: " in err

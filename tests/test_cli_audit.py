@@ -61,6 +61,7 @@ def log_file(capsys, tmp_path) -> Path:
 
 # --- decide --record / --redact-key-file / --log -----------------------------------------------------
 
+
 def test_decide_record_writes_a_verified_record(capsys, household):
     code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record")
     record = load_record(out.strip())  # parses, checks the schema, verifies both digests
@@ -87,8 +88,9 @@ def test_decide_with_a_redaction_key_hides_names_and_id_numbers(capsys, tmp_path
     household.write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
     key = tmp_path / "key"
     key.write_bytes(b"0123456789abcdef-county-office")
-    code, out, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF,
-                       "--redact-key-file", str(key))
+    code, out, _ = run(
+        capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--redact-key-file", str(key)
+    )
     record = load_record(out.strip())
     member = record["facts"]["members"][0]
     assert code == 0 and record["redacted"] is True and record["outcome"] == "excluded"
@@ -96,17 +98,31 @@ def test_decide_with_a_redaction_key_hides_names_and_id_numbers(capsys, tmp_path
     assert "张三丰" not in out and "53292319600101001X" not in out
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"short", "the key is 5 bytes; at least 16 are needed"),
-    (b"", "the key is 0 bytes"),
-    (None, "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"short", "the key is 5 bytes; at least 16 are needed"),
+        (b"", "the key is 0 bytes"),
+        (None, "cannot read"),
+    ],
+)
 def test_decide_refuses_a_missing_or_short_key(capsys, tmp_path, household, content, expected):
     key, output = tmp_path / "key", tmp_path / "out.jsonl"
     if content is not None:
         key.write_bytes(content)
-    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF,
-                         "--redact-key-file", str(key), "-o", str(output))
+    code, out, err = run(
+        capsys,
+        "decide",
+        WEISHAN,
+        DECISION,
+        str(household),
+        "--as-of",
+        AS_OF,
+        "--redact-key-file",
+        str(key),
+        "-o",
+        str(output),
+    )
     assert code == 2 and out == "" and one_line(err)
     assert f"--redact-key-file {key}" in err and expected in err
     assert not output.exists()
@@ -121,8 +137,9 @@ def test_decide_log_appends_every_record_and_the_log_verifies(capsys, log_file):
 
 def test_decide_log_with_output_writes_the_same_records(capsys, tmp_path):
     log, output = tmp_path / "log.jsonl", tmp_path / "records.jsonl"
-    code, _, _ = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log),
-                     "-o", str(output))
+    code, _, _ = run(
+        capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log), "-o", str(output)
+    )
     logged = [entry.record for entry in iter_log(log)]  # the records, without the batch's begin and commit lines
     written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert code == 0 and logged == written and len(written) == 7
@@ -133,8 +150,9 @@ def test_decide_log_bad_household_appends_nothing(capsys, tmp_path, log_file):
     batch, output = tmp_path / "batch.jsonl", tmp_path / "out.jsonl"
     batch.write_text("\n".join([lines[0], lines[1], '{"id": "bad", "rural_hukou": "maybe"}']) + "\n", encoding="utf-8")
     before = log_file.read_bytes()
-    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(batch), "--as-of", AS_OF, "--log", str(log_file),
-                         "-o", str(output))
+    code, out, err = run(
+        capsys, "decide", WEISHAN, DECISION, str(batch), "--as-of", AS_OF, "--log", str(log_file), "-o", str(output)
+    )
     assert code == 2 and out == "" and one_line(err) and "batch.jsonl:3: invalid household facts: rural_hukou" in err
     assert log_file.read_bytes() == before and not output.exists()
 
@@ -143,8 +161,9 @@ def test_decide_log_refuses_a_truncated_log_and_writes_nothing(capsys, tmp_path,
     data = log_file.read_bytes()
     log_file.write_bytes(data[:-40])  # a write cut short
     output = tmp_path / "out.jsonl"
-    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file),
-                         "-o", str(output))
+    code, out, err = run(
+        capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", AS_OF, "--log", str(log_file), "-o", str(output)
+    )
     assert code == 2 and out == "" and one_line(err)
     assert f"{log_file}:9: the last line" in err and "not a whole entry" in err
     assert log_file.read_bytes() == data[:-40] and not output.exists()
@@ -152,12 +171,14 @@ def test_decide_log_refuses_a_truncated_log_and_writes_nothing(capsys, tmp_path,
 
 
 def test_decide_records_are_json_only(capsys, household):
-    code, out, err = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record",
-                         "--format", "text")
+    code, out, err = run(
+        capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--record", "--format", "text"
+    )
     assert code == 2 and out == "" and one_line(err) and "records" in err
 
 
 # --- the progress counter ------------------------------------------------------------------------
+
 
 class _Terminal(io.StringIO):
     def __init__(self, tty: bool):
@@ -207,13 +228,23 @@ def test_decide_large_input_shows_no_counter_when_stderr_is_not_a_terminal(capsy
 
 # --- explain -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("lang", "head", "rule"), [
-    ("en", "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → "
-     "excluded by the five exclusions",
-     "[wubulu_motor_vehicle] — applies"),
-    ("zh", "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → 五不录排除",
-     "[wubulu_motor_vehicle] — 适用"),
-])
+
+@pytest.mark.parametrize(
+    ("lang", "head", "rule"),
+    [
+        (
+            "en",
+            "Decision: Identification as a registered poor household [identify_poor_household] for WS-0101 → "
+            "excluded by the five exclusions",
+            "[wubulu_motor_vehicle] — applies",
+        ),
+        (
+            "zh",
+            "决定：建档立卡贫困户识别 [identify_poor_household] 对 WS-0101 → 五不录排除",
+            "[wubulu_motor_vehicle] — 适用",
+        ),
+    ],
+)
 def test_explain_a_record(capsys, record_file, lang, head, rule):
     code, out, _ = run(capsys, "explain", str(record_file), "--lang", lang)
     assert code == 0 and out.splitlines()[0] == head and rule in out
@@ -222,8 +253,9 @@ def test_explain_a_record(capsys, record_file, lang, head, rule):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_explain_of_a_record_says_what_decide_says(capsys, household, record_file, lang):
-    code, decided, _ = run(capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--format", "text",
-                           "--lang", lang)
+    code, decided, _ = run(
+        capsys, "decide", WEISHAN, DECISION, str(household), "--as-of", AS_OF, "--format", "text", "--lang", lang
+    )
     assert code == 0
     code, explained, _ = run(capsys, "explain", str(record_file), "--lang", lang)
     assert code == 0
@@ -247,12 +279,15 @@ def _tampered(record_file: Path, change) -> None:
     record_file.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda r: r.pop("facts_digest"), "facts_digest: missing"),
-    (lambda r: r.update(outcome="identified"), "outcome and trace.outcome differ"),
-    (lambda r: r.update(schema="povrules.record.v0"), "schema"),
-    (lambda r: r["facts"].update(id="WS-9999"), "facts_digest: recorded"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda r: r.pop("facts_digest"), "facts_digest: missing"),
+        (lambda r: r.update(outcome="identified"), "outcome and trace.outcome differ"),
+        (lambda r: r.update(schema="povrules.record.v0"), "schema"),
+        (lambda r: r["facts"].update(id="WS-9999"), "facts_digest: recorded"),
+    ],
+)
 def test_explain_a_bad_record_names_the_field(capsys, tmp_path, record_file, change, expected):
     _tampered(record_file, change)
     output = tmp_path / "out.txt"
@@ -262,11 +297,14 @@ def test_explain_a_bad_record_names_the_field(capsys, tmp_path, record_file, cha
     assert not output.exists()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('{"schema": ', "(json) line 1 column 12"),
-    ("[1, 2]", "(record): expected a JSON object"),
-    ('{"a": 1.5}', "(json): number 1.5"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"schema": ', "(json) line 1 column 12"),
+        ("[1, 2]", "(record): expected a JSON object"),
+        ('{"a": 1.5}', "(json): number 1.5"),
+    ],
+)
 def test_explain_malformed_json(capsys, tmp_path, text, expected):
     bad = tmp_path / "bad.json"
     bad.write_text(text, encoding="utf-8")
@@ -281,6 +319,7 @@ def test_explain_a_missing_file(capsys, tmp_path):
 
 # --- verify-log ----------------------------------------------------------------------------------
 
+
 def test_verify_log_ok(capsys, log_file):
     code, out, err = run(capsys, "verify-log", str(log_file))
     assert code == 0 and err == ""
@@ -293,13 +332,16 @@ def _lines(log: Path) -> list[bytes]:
     return log.read_bytes().splitlines(keepends=True)
 
 
-@pytest.mark.parametrize(("damage", "line", "kind"), [
-    (lambda ls: ls[:2] + [ls[2].replace(b'"WS-', b'"XS-', 1)] + ls[3:], 3, "edited"),
-    (lambda ls: ls[:3] + ls[4:], 4, "deleted"),
-    (lambda ls: ls[:1] + [ls[2], ls[1]] + ls[3:], 2, "reordered"),
-    (lambda ls: ls[:3] + ls[4:5] + [ls[3]] + ls[5:], 4, "reordered"),
-    (lambda ls: ls[:4] + [b"not json\n"] + ls[4:], 5, "malformed"),
-])
+@pytest.mark.parametrize(
+    ("damage", "line", "kind"),
+    [
+        (lambda ls: ls[:2] + [ls[2].replace(b'"WS-', b'"XS-', 1)] + ls[3:], 3, "edited"),
+        (lambda ls: ls[:3] + ls[4:], 4, "deleted"),
+        (lambda ls: ls[:1] + [ls[2], ls[1]] + ls[3:], 2, "reordered"),
+        (lambda ls: ls[:3] + ls[4:5] + [ls[3]] + ls[5:], 4, "reordered"),
+        (lambda ls: ls[:4] + [b"not json\n"] + ls[4:], 5, "malformed"),
+    ],
+)
 def test_verify_log_names_the_problem_and_its_line(capsys, log_file, damage, line, kind):
     log_file.write_bytes(b"".join(damage(_lines(log_file))))
     code, out, _ = run(capsys, "verify-log", str(log_file))
@@ -385,8 +427,9 @@ def test_replay_missing_ruleset_version_fails_in_one_line(capsys, tmp_path, reco
 def _git_checkout() -> bool:
     if shutil.which("git") is None:
         return False
-    result = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "HEAD"], capture_output=True,
-                            check=False)
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "HEAD"], capture_output=True, check=False
+    )
     return result.returncode == 0
 
 
@@ -419,12 +462,15 @@ def test_replay_with_current_lists_what_changed(capsys, tmp_path, record_file):
     assert code == 0 and "The same" in out
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    ([], "say where the recorded ruleset is"),
-    (["--store", STORE, "--git", "HEAD"], "--store and --git name two stores"),
-    (["--store", str(ROOT / "nowhere")], "no such folder or file"),
-    (["--with-current", str(ROOT / "rulesets" / "nowhere")], "no ruleset file at"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "say where the recorded ruleset is"),
+        (["--store", STORE, "--git", "HEAD"], "--store and --git name two stores"),
+        (["--store", str(ROOT / "nowhere")], "no such folder or file"),
+        (["--with-current", str(ROOT / "rulesets" / "nowhere")], "no ruleset file at"),
+    ],
+)
 def test_replay_bad_arguments(capsys, record_file, argv, expected):
     code, out, err = run(capsys, "replay", str(record_file), *argv)
     assert code == 2 and out == "" and one_line(err) and expected in err
@@ -437,6 +483,7 @@ def test_replay_a_bad_record(capsys, tmp_path, record_file):
 
 
 # --- diff ----------------------------------------------------------------------------------------
+
 
 def test_diff_text_and_json(capsys, tmp_path):
     current = _changed_weishan(tmp_path)
@@ -462,8 +509,10 @@ def test_diff_unknown_ruleset(capsys, tmp_path):
 
 # --- help ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["schema", "check", "lint", "decide", "test", "explain", "verify-log", "replay",
-                                     "diff"])
+
+@pytest.mark.parametrize(
+    "command", ["schema", "check", "lint", "decide", "test", "explain", "verify-log", "replay", "diff"]
+)
 def test_every_command_has_help_with_exit_codes(capsys, command):
     with pytest.raises(SystemExit) as stop:
         main([command, "--help"])
@@ -486,6 +535,7 @@ def test_explain_help_says_nothing_is_evaluated_again(capsys):
 
 # --- the README's replay in three commands -------------------------------------------------------
 
+
 def test_the_readme_replay_runs_as_written(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Replay a decision", 1)[1]
@@ -495,8 +545,9 @@ def test_the_readme_replay_runs_as_written(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "appended 1 record(s)" in result.stdout and "; OK" in result.stdout
     assert "Replay identical" in result.stdout

@@ -56,21 +56,30 @@ def write(folder: Path, key: str) -> Path:
 
 def test_a_label_for_hits_joined_in_row_order_is_shown(tmp_path: Path):
     ruleset = povrules.load_ruleset(write(tmp_path, "registered+disabled"))
-    household = povrules.parse_household({"id": "S1", "registration": {"status": "registered_poor", "dibao": False},
-                                          "members": [{"enrolled_in_school": True, "disability_grade": 2}]})
+    household = povrules.parse_household(
+        {
+            "id": "S1",
+            "registration": {"status": "registered_poor", "dibao": False},
+            "members": [{"enrolled_in_school": True, "disability_grade": 2}],
+        }
+    )
     decision = povrules.evaluate(household, ruleset, "aid", as_of=date(2024, 9, 1))
     assert decision.outcome == "registered+disabled" and decision.labels == ("registered", "disabled")
     assert "→ Aid for a registered and disabled student" in decision.explain("en").splitlines()[0]
 
 
-@pytest.mark.parametrize(("key", "write_instead"), [("disabled+registered", "registered+disabled"),
-                                                    ("registered+registered", "registered")])
+@pytest.mark.parametrize(
+    ("key", "write_instead"), [("disabled+registered", "registered+disabled"), ("registered+registered", "registered")]
+)
 def test_a_label_for_a_join_the_table_never_gives_is_a_load_error(tmp_path: Path, key: str, write_instead: str):
     with pytest.raises(povrules.RulesetError) as caught:
         povrules.load_ruleset(write(tmp_path, key))
     assert f"has a label for {key!r}, which a COLLECT table never gives" in caught.value.message
     assert caught.value.hint == f"write {write_instead!r}"
-    assert caught.value.location is not None and caught.value.location.line == RULESET.count("\n", 0, RULESET.index("KEY")) + 1
+    assert (
+        caught.value.location is not None
+        and caught.value.location.line == RULESET.count("\n", 0, RULESET.index("KEY")) + 1
+    )
 
 
 def test_a_label_for_an_unknown_part_is_a_load_error(tmp_path: Path):

@@ -22,7 +22,12 @@ pl = pytest.importorskip("polars")
 import povrules  # noqa: E402
 from povrules import synth  # noqa: E402
 from povrules.columnar import (  # noqa: E402
-    NotSupported, Translator, caseload_frame, decide_frame, facts_of, rule_values_frame,
+    NotSupported,
+    Translator,
+    caseload_frame,
+    decide_frame,
+    facts_of,
+    rule_values_frame,
 )
 from povrules.columnar.translate import add_months_expr, months_between_expr  # noqa: E402
 from povrules.errors import EvaluationError  # noqa: E402
@@ -64,8 +69,13 @@ def _random_value(rnd: random.Random, typ: Any, model: Any, name: str) -> Any:
         return rnd.choice([0, 0, 1, 2, 5, 10, 50, 100, 300, 1000, 5000, 20000])
     if typ == DECIMAL:
         info = model.model_fields[name]
-        places = next(m for a in info.annotation.__args__ for fi in getattr(a, "__metadata__", ())
-                      for m in getattr(fi, "metadata", ()) if getattr(m, "decimal_places", None) is not None)
+        places = next(
+            m
+            for a in info.annotation.__args__
+            for fi in getattr(a, "__metadata__", ())
+            for m in getattr(fi, "metadata", ())
+            if getattr(m, "decimal_places", None) is not None
+        )
         low = -50 if places.decimal_places == 4 else 0
         return Decimal(rnd.randint(low * 100, 999_999 if low else 2_000_000)).scaleb(-2)
     if typ == DATE:
@@ -102,8 +112,12 @@ def _random_record(rnd: random.Random, record: RecordType) -> dict[str, Any]:
 @cache
 def _default_rules() -> dict[str, tuple[str, ...]]:
     """Each shipped default-strength rule's id and the bodies it names."""
-    return {rule.id: rule.override_by for path in RULESETS for rule in _ruleset(path).rules.values()
-            if rule.strength == "default"}
+    return {
+        rule.id: rule.override_by
+        for path in RULESETS
+        for rule in _ruleset(path).rules.values()
+        if rule.strength == "default"
+    }
 
 
 def _awaited(households: list[Any]) -> dict[str, set[str]]:
@@ -116,7 +130,8 @@ def _awaited(households: list[Any]) -> dict[str, set[str]]:
                 for made in povrules.evaluate_iter(households, ruleset, name, as_of=_days(ruleset)[0], trace=False):
                     if made.outcome == "needs_deliberation":
                         out.setdefault(made.facts.id, set()).update(
-                            r.rule.id for r in made.results if r.status == "awaiting_deliberation")
+                            r.rule.id for r in made.results if r.status == "awaiting_deliberation"
+                        )
     return out
 
 
@@ -140,19 +155,32 @@ def _with_overrides(households: list[Any], seed: int) -> list[Any]:
         records = []
         for rule in chosen + rnd.sample(rules, rnd.randint(1, 5)):
             awaits = rule in chosen  # then by a body the rules name, decided by the county's date
-            record = {"rule": rule, "body": rnd.choice(_default_rules()[rule] if awaits else bodies),
-                      "decided_on": BASE_DAY - timedelta(days=rnd.randint(1 if awaits else -90, 700)),
-                      "outcome": rnd.choice(["upheld", "set_aside"])}
+            record = {
+                "rule": rule,
+                "body": rnd.choice(_default_rules()[rule] if awaits else bodies),
+                "decided_on": BASE_DAY - timedelta(days=rnd.randint(1 if awaits else -90, 700)),
+                "outcome": rnd.choice(["upheld", "set_aside"]),
+            }
             records.append(record)
             v = rnd.random()
             if v < 0.3:  # the same date decided the other way, by the same body or another the rule may name
-                records.append(dict(record, body=rnd.choice(_default_rules()[rule] if awaits else bodies[:4]),
-                                    outcome="upheld" if record["outcome"] == "set_aside" else "set_aside"))
+                records.append(
+                    dict(
+                        record,
+                        body=rnd.choice(_default_rules()[rule] if awaits else bodies[:4]),
+                        outcome="upheld" if record["outcome"] == "set_aside" else "set_aside",
+                    )
+                )
             elif v < 0.4:  # an identical duplicate
                 records.append(dict(record))
             elif v < 0.6:  # an earlier or later decision on the same rule
-                records.append(dict(record, decided_on=record["decided_on"] + timedelta(days=rnd.choice([-30, 30])),
-                                    outcome=rnd.choice(["upheld", "set_aside"])))
+                records.append(
+                    dict(
+                        record,
+                        decided_on=record["decided_on"] + timedelta(days=rnd.choice([-30, 30])),
+                        outcome=rnd.choice(["upheld", "set_aside"]),
+                    )
+                )
         rnd.shuffle(records)
         made = tuple(Override.model_validate(r) for r in records)
         out.append(household.model_copy(update={"overrides": made}))
@@ -190,8 +218,9 @@ def _cases() -> list[Any]:
 def _hazard_rows(frame: Any, ruleset: povrules.Ruleset, prepared: povrules.Plan, day: date) -> set[str]:
     """The ids of the rows some rule in force marks as a hazard (decided by the row engine)."""
     translator = Translator(ruleset, day)
-    hazards = [h for rule in prepared.rules if rule.in_force(day)
-               for h in [translator.rule(rule.id).hazard] if h is not None]
+    hazards = [
+        h for rule in prepared.rules if rule.in_force(day) for h in [translator.rule(rule.id).hazard] if h is not None
+    ]
     if not hazards:
         return set()
     return set(frame.filter(pl.any_horizontal(hazards))["id"].to_list())
@@ -248,10 +277,16 @@ def test_columnar_equals_row_engine(path: Path, decision: str, monkeypatch: pyte
             allowed |= set(decided.filter(pl.col("outcome") == "undetermined")["id"].to_list())
         assert set(handed) <= allowed, day
         rows = decided.iter_rows()
-        for made, (ident, outcome, labels, missing, reasons) in zip(povrules.evaluate_iter(
-                subjects, ruleset, decision, as_of=day, trace=False), rows):
+        for made, (ident, outcome, labels, missing, reasons) in zip(
+            povrules.evaluate_iter(subjects, ruleset, decision, as_of=day, trace=False), rows
+        ):
             assert (ident, outcome, labels, missing, reasons) == (
-                made.facts.id, made.outcome, list(made.labels), list(made.missing), list(made.reasons))
+                made.facts.id,
+                made.outcome,
+                list(made.labels),
+                list(made.missing),
+                list(made.reasons),
+            )
 
 
 def test_every_shipped_rule_translates() -> None:
@@ -278,8 +313,9 @@ def test_date_helpers_match_the_row_engine() -> None:
     ends = list(reversed(special)) + [date(2000, 1, 1) + timedelta(days=rnd.randint(0, 9000)) for _ in range(400)]
     counts = [rnd.randint(-40, 40) for _ in starts]
     frame = pl.DataFrame({"s": starts, "e": ends, "n": counts})
-    got = frame.select(months=months_between_expr(pl.col("s"), pl.col("e")),
-                       added=add_months_expr(pl.col("s"), pl.col("n"))[0])
+    got = frame.select(
+        months=months_between_expr(pl.col("s"), pl.col("e")), added=add_months_expr(pl.col("s"), pl.col("n"))[0]
+    )
     assert got["months"].to_list() == [compiler.months_between(a, b) for a, b in zip(starts, ends)]
     assert got["added"].to_list() == [compiler.add_months(a, k) for a, k in zip(starts, counts)]
 
@@ -306,9 +342,12 @@ def test_plan_settle_refuses_a_combination_that_reads_facts() -> None:
 
 def test_untranslatable_rule_is_refused_with_its_name() -> None:
     ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-national"))
-    variant = ruleset.with_rule("outer_in_loop", add_to=("household_exit", "criteria"),
-                                when="any(m.age > len(hh.members) for m in hh.members)",
-                                title={"zh": "测试", "en": "test"})
+    variant = ruleset.with_rule(
+        "outer_in_loop",
+        add_to=("household_exit", "criteria"),
+        when="any(m.age > len(hh.members) for m in hh.members)",
+        title={"zh": "测试", "en": "test"},
+    )
     with pytest.raises(NotSupported, match="outer_in_loop"):
         rule_values_frame(_county("household")[1], variant, "household_exit", BASE_DAY)
 
@@ -316,8 +355,10 @@ def test_untranslatable_rule_is_refused_with_its_name() -> None:
 def test_a_zero_divisor_goes_to_the_row_engine() -> None:
     path = next(p for p in RULESETS if p.parent.name == "cn-yunnan-weishan-county")
     ruleset = _ruleset(path)
-    counties = [povrules.parse_facts({"id": "C1", "rural_population": 0, "poor_population": 3}, "county"),
-                povrules.parse_facts({"id": "C2", "rural_population": 1000, "poor_population": 3}, "county")]
+    counties = [
+        povrules.parse_facts({"id": "C1", "rural_population": 0, "poor_population": 3}, "county"),
+        povrules.parse_facts({"id": "C2", "rural_population": 1000, "poor_population": 3}, "county"),
+    ]
     frame = caseload_frame(counties, subject="county")
     name = next(iter(ruleset.decisions))
     day = _days(ruleset)[0]
@@ -378,9 +419,12 @@ def test_a_nested_quantifier_has_its_missing_facts_from_the_row_engine() -> None
     """Missing facts of a quantifier inside a quantifier are refused in columns; decide_frame then
     asks the row engine for them, with the same answers."""
     ruleset = _ruleset(next(p for p in RULESETS if p.parent.name == "cn-national"))
-    variant = ruleset.with_rule("nested", add_to=("household_exit", "criteria"),
-                                when="any(any(c == 'drugs' for c in m.illegal_conduct) for m in hh.members)",
-                                title={"zh": "测试", "en": "test"})
+    variant = ruleset.with_rule(
+        "nested",
+        add_to=("household_exit", "criteria"),
+        when="any(any(c == 'drugs' for c in m.illegal_conduct) for m in hh.members)",
+        title={"zh": "测试", "en": "test"},
+    )
     with pytest.raises(NotSupported, match="nested"):
         Translator(variant, BASE_DAY).missing("nested")
     subjects, frame = _county("household")
@@ -444,8 +488,14 @@ def test_a_traditional_body_name_in_json_facts_is_read_as_the_canonical_one() ->
     rule = prepared.rules[prepared.defeasible[0]]
     households = []
     for index, household in enumerate(synth.county_json(60, 7)):
-        household["overrides"] = [{"rule": rule.id, "body": "村民代表會議" if index % 2 else "村民代表会议",
-                                   "decided_on": "2021-01-05", "outcome": "set_aside"}]
+        household["overrides"] = [
+            {
+                "rule": rule.id,
+                "body": "村民代表會議" if index % 2 else "村民代表会议",
+                "decided_on": "2021-01-05",
+                "outcome": "set_aside",
+            }
+        ]
         households.append(household)
     frame = caseload_frame(households)
     bodies = frame.select(pl.col("overrides").list.eval(pl.element().struct.field("body")).list.first())
@@ -453,5 +503,6 @@ def test_a_traditional_body_name_in_json_facts_is_read_as_the_canonical_one() ->
     day = _days(ruleset)[0]
     facts = [povrules.parse_household(h) for h in households]
     decided = decide_frame(frame, ruleset, "identify_monitoring_object", day)
-    assert decided["outcome"].to_list() == [d.outcome for d in povrules.evaluate_iter(
-        facts, ruleset, "identify_monitoring_object", as_of=day, trace=False)]
+    assert decided["outcome"].to_list() == [
+        d.outcome for d in povrules.evaluate_iter(facts, ruleset, "identify_monitoring_object", as_of=day, trace=False)
+    ]

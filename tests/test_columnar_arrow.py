@@ -36,16 +36,22 @@ def _models_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 def _incomes(values: list[Any], kind: Any) -> pa.Table:
     """Households with only an id and a per-capita income of the given Arrow type."""
     income = pa.array(values, kind)
-    return pa.table({"id": pa.array([f"h{i}" for i in range(len(values))], pa.string()),
-                     "income": pa.StructArray.from_arrays([income], ["per_capita_net"])})
+    return pa.table(
+        {
+            "id": pa.array([f"h{i}" for i in range(len(values))], pa.string()),
+            "income": pa.StructArray.from_arrays([income], ["per_capita_net"]),
+        }
+    )
 
 
 def test_a_sparse_batch_is_the_models_frame() -> None:
     # Few facts known (most columns null throughout), some records present with all their fields unknown.
-    rows: list[dict[str, Any]] = [{"id": "h1", "income": {"per_capita_net": "4000.00"}},
-                                  {"id": "h2", "assets": {"vehicles": [{"kind": "car"}, {"kind": "truck"}]}},
-                                  {"id": "h3", "assets": {"vehicles": []}, "income": {}},
-                                  {"id": "h4"}]
+    rows: list[dict[str, Any]] = [
+        {"id": "h1", "income": {"per_capita_net": "4000.00"}},
+        {"id": "h2", "assets": {"vehicles": [{"kind": "car"}, {"kind": "truck"}]}},
+        {"id": "h3", "assets": {"vehicles": []}, "income": {}},
+        {"id": "h4"},
+    ]
     table = _table(rows)
     assert table.column_names == ["id", "income", "assets"]
     made = arrow_frame(table)
@@ -75,9 +81,13 @@ def test_a_county_batch_is_the_models_frame() -> None:
 @pytest.mark.parametrize("kind", [MONEY, pa.decimal128(10, 0), pa.decimal128(20, 1), pa.decimal128(38, 2)])
 def test_decimal_amounts_read_as_their_text(kind: Any) -> None:
     values = [Decimal(v) for v in ("0", "0.5", "4000", "4000.1", "12.00", "999999999999", "999999999999.9")]
-    values = [v for v in values if len(v.as_tuple().digits) <= kind.precision
-              and -v.as_tuple().exponent <= kind.scale] + [None]
-    as_decimals, as_text = _incomes(values, kind), _incomes([None if v is None else str(v) for v in values], pa.string())
+    values = [
+        v for v in values if len(v.as_tuple().digits) <= kind.precision and -v.as_tuple().exponent <= kind.scale
+    ] + [None]
+    as_decimals, as_text = (
+        _incomes(values, kind),
+        _incomes([None if v is None else str(v) for v in values], pa.string()),
+    )
     assert arrow_frame(as_decimals).equals(arrow_frame(as_text))
     fen = arrow_frame(as_decimals)["income"].struct.field("per_capita_net").to_list()
     assert fen == [None if v is None else int(v * 100) for v in values]
@@ -113,18 +123,21 @@ def test_a_bad_row_in_a_sparse_batch_names_its_row() -> None:
 _OVERRIDE = {"rule": "r", "body": "村两委", "decided_on": "2016-06-30", "outcome": "upheld"}
 
 
-@pytest.mark.parametrize("bad", [
-    {"members": []},  # at least one member
-    {"id": "h1\nforged"},  # ids, names and places on one line
-    {"members": [{"name": "a\rb"}]},
-    {"village": "v\x1b[2J"},
-    {"income": {"per_capita_net": "４０００"}},  # amounts in ASCII digits, without exponent
-    {"income": {"per_capita_net": "4E+3"}},
-    {"overrides": [dict(_OVERRIDE, decided_on="2016-W26-4")]},  # dates as YYYY-MM-DD only
-    {"overrides": [dict(_OVERRIDE, decided_on="２０１６-06-30")]},
-    {"rural_hukou": 1},  # JSON types never converted
-    {"members": [{"age": "58"}]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"members": []},  # at least one member
+        {"id": "h1\nforged"},  # ids, names and places on one line
+        {"members": [{"name": "a\rb"}]},
+        {"village": "v\x1b[2J"},
+        {"income": {"per_capita_net": "４０００"}},  # amounts in ASCII digits, without exponent
+        {"income": {"per_capita_net": "4E+3"}},
+        {"overrides": [dict(_OVERRIDE, decided_on="2016-W26-4")]},  # dates as YYYY-MM-DD only
+        {"overrides": [dict(_OVERRIDE, decided_on="２０１６-06-30")]},
+        {"rural_hukou": 1},  # JSON types never converted
+        {"members": [{"age": "58"}]},
+    ],
+)
 def test_the_fast_paths_refuse_what_the_strict_models_refuse(bad: dict[str, Any]) -> None:
     # The refused value in a sparse batch (its column otherwise unknown, so the unknown-column and
     # known-columns fast paths are taken for the rest), as the model refuses it.
@@ -138,10 +151,13 @@ def test_the_fast_paths_refuse_what_the_strict_models_refuse(bad: dict[str, Any]
     assert raised.value.problems == expected.value.problems
 
 
-@pytest.mark.parametrize("given", [
-    {"income": {"per_capita_net": "+4000"}},  # accepted, and stored as 4000.00
-    {"overrides": [dict(_OVERRIDE, body="村兩委")]},  # a Traditional name, read as the canonical one
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"income": {"per_capita_net": "+4000"}},  # accepted, and stored as 4000.00
+        {"overrides": [dict(_OVERRIDE, body="村兩委")]},  # a Traditional name, read as the canonical one
+    ],
+)
 def test_what_the_strict_models_rewrite_the_fast_paths_rewrite_alike(given: dict[str, Any]) -> None:
     rows: list[dict[str, Any]] = [{"id": "h0"}, {"id": "h1", **given}]
     assert arrow_frame(_table(rows)).equals(_models_frame(rows))

@@ -35,9 +35,18 @@ from povrules.columnar import compare as frame_compare
 
 ROOT = Path(__file__).resolve().parent.parent / "rulesets"
 BASE_DAY = date(2021, 6, 30)
-RULESETS = ["cn-hunan-county-plan4", "cn-hebei-lingshou", "cn-guizhou-qianxinan-town-plan7", "cn-liaoning-yingkou",
-            "cn-fujian-sanming", "cn-unnamed-county-plan6-2", "cn-hunan-xiangyin", "cn-yunnan-weishan",
-            "cn-sichuan-suining-town-plan3", "cn-shaanxi-liuba"]
+RULESETS = [
+    "cn-hunan-county-plan4",
+    "cn-hebei-lingshou",
+    "cn-guizhou-qianxinan-town-plan7",
+    "cn-liaoning-yingkou",
+    "cn-fujian-sanming",
+    "cn-unnamed-county-plan6-2",
+    "cn-hunan-xiangyin",
+    "cn-yunnan-weishan",
+    "cn-sichuan-suining-town-plan3",
+    "cn-shaanxi-liuba",
+]
 UNKNOWNS = attrs.evolve(synth.PROFILES["default"], name="unknowns", unknown_share=0.12)
 
 
@@ -67,15 +76,23 @@ def _variants(ruleset: povrules.Ruleset, decision: str, day: date) -> dict[str, 
     prepared = povrules.plan(ruleset, decision, traced=False)
     values = ruleset.values_as_of(day)
     out: dict[str, povrules.Ruleset] = {}
-    numeric = sorted(name for rule in prepared.rules for name in rule.parameters
-                     if isinstance(values.get(name), (int, Decimal)) and not isinstance(values.get(name), bool))
+    numeric = sorted(
+        name
+        for rule in prepared.rules
+        for name in rule.parameters
+        if isinstance(values.get(name), (int, Decimal)) and not isinstance(values.get(name), bool)
+    )
     if numeric:
         out[f"{numeric[0]} changed"] = ruleset.with_parameter(numeric[0], _scaled(values[numeric[0]]))
     first, last = prepared.rules[0], prepared.rules[-1]
     text = povrules.ruleset.diff.expression_text(first.when)
-    for name, make in ((f"{first.id} narrowed", lambda: ruleset.with_rule(
-                            first.id, when=f"({text}) and hh.income.per_capita_net > 3000")),
-                       (f"without {last.id}", lambda: ruleset.without_rule(last.id))):
+    for name, make in (
+        (
+            f"{first.id} narrowed",
+            lambda: ruleset.with_rule(first.id, when=f"({text}) and hh.income.per_capita_net > 3000"),
+        ),
+        (f"without {last.id}", lambda: ruleset.without_rule(last.id)),
+    ):
         try:
             out[name] = make()
         except RulesetError:  # e.g. the last row of a table whose outcome another decision names
@@ -114,8 +131,10 @@ def assert_same(row: Comparison, columnar: Comparison) -> None:
 
 
 def test_the_cases_cover_each_kind_of_variant() -> None:
-    kinds = {"without" if variant.startswith("without") else variant.split()[-1] for _, _, variant in
-             (param.values for param in CASES)}
+    kinds = {
+        "without" if variant.startswith("without") else variant.split()[-1]
+        for _, _, variant in (param.values for param in CASES)
+    }
     assert len(CASES) >= 40 and kinds == {"changed", "narrowed", "without"}
     assert len({name for name, _, _ in (param.values for param in CASES)}) == len(RULESETS)
 
@@ -126,14 +145,20 @@ def test_compare_frame_equals_compare(name: str, decision: str, variant: str) ->
     day = _day(ruleset)
     other = _variants(ruleset, decision, day)[variant]
     households, frame = _county()
-    assert_same(compare(ruleset, other, households, decision, as_of=day),
-                compare_frame(ruleset, other, frame, decision, as_of=day))
+    assert_same(
+        compare(ruleset, other, households, decision, as_of=day),
+        compare_frame(ruleset, other, frame, decision, as_of=day),
+    )
 
 
 def test_enough_households_change_for_the_equality_to_mean_something() -> None:
     frame = _county()[1]
-    changed = [compare_frame(_ruleset(n), _variants(_ruleset(n), d, _day(_ruleset(n)))[v], frame, d,
-                             as_of=_day(_ruleset(n))).changed for n, d, v in (p.values for p in CASES)]
+    changed = [
+        compare_frame(
+            _ruleset(n), _variants(_ruleset(n), d, _day(_ruleset(n)))[v], frame, d, as_of=_day(_ruleset(n))
+        ).changed
+        for n, d, v in (p.values for p in CASES)
+    ]
     assert sum(1 for n in changed if n) >= len(CASES) // 3 and sum(changed) > 1000
 
 
@@ -151,8 +176,9 @@ def test_sweep_frame_equals_sweep() -> None:
         assert str(columnar.html("en")) == str(row.html("en"))
         for a, b in zip(row.comparisons, columnar.comparisons):
             assert_same(a, b)
-    later = sweep_frame(hunan, "monitoring_line", [7000], frame, "monitoring_type", as_of=BASE_DAY,
-                        from_=BASE_DAY + timedelta(days=1))
+    later = sweep_frame(
+        hunan, "monitoring_line", [7000], frame, "monitoring_type", as_of=BASE_DAY, from_=BASE_DAY + timedelta(days=1)
+    )
     assert later.rows()[0]["changed"] == 0 and later.comparisons[0].reevaluated == ()
 
 
@@ -167,8 +193,9 @@ def test_only_the_rules_the_parameter_reaches_are_translated(monkeypatch: pytest
         return rule(self, rule_id)
 
     monkeypatch.setattr(frame_compare.Translator, "rule", recording)
-    s = sweep_frame(hunan, "elimination_income_floor", [4000, 5000, 6000], frame, "mark_risk_eliminated",
-                    as_of=BASE_DAY)
+    s = sweep_frame(
+        hunan, "elimination_income_floor", [4000, 5000, 6000], frame, "mark_risk_eliminated", as_of=BASE_DAY
+    )
     rules = [rule.id for rule in povrules.plan(hunan, "mark_risk_eliminated", traced=False).rules]
     # The baseline's rules once, then per value only the rule that reads the floor (5000 is in force).
     assert translated == [*rules, "elim_income_floor", "elim_income_floor"]
@@ -210,20 +237,39 @@ def _ready(hid: str, income: str, labour: str | None) -> povrules.Household:
     members: list[dict[str, Any]] = [{"id": "a", "age": 45}, {"id": "b", "age": 70, "labour_capacity": "none"}]
     if labour is not None:
         members[0]["labour_capacity"] = labour
-    return povrules.parse_household({
-        "id": hid, "rural_hukou": True, "registration": {"status": "exited"},
-        "monitoring": {"status": "monitored", "type": "unstable_exited", "included_on": "2021-06-01"},
-        "income": {"per_capita_net": income}, "members": members,
-        "guarantees": {k: True for k in ("food_secure", "clothing_secure", "compulsory_education", "basic_medical",
-                                         "housing_safe", "drinking_water_safe")},
-        "assessments": {"measures_effective": judged(True), "income_stable": judged(True),
-                        "rigid_expenditure_resolved": judged(True), "elimination_stability_weak": judged(False),
-                        "rigid_expenditure_uncontrollable": judged(False)},
-    })
+    return povrules.parse_household(
+        {
+            "id": hid,
+            "rural_hukou": True,
+            "registration": {"status": "exited"},
+            "monitoring": {"status": "monitored", "type": "unstable_exited", "included_on": "2021-06-01"},
+            "income": {"per_capita_net": income},
+            "members": members,
+            "guarantees": {
+                k: True
+                for k in (
+                    "food_secure",
+                    "clothing_secure",
+                    "compulsory_education",
+                    "basic_medical",
+                    "housing_safe",
+                    "drinking_water_safe",
+                )
+            },
+            "assessments": {
+                "measures_effective": judged(True),
+                "income_stable": judged(True),
+                "rigid_expenditure_resolved": judged(True),
+                "elimination_stability_weak": judged(False),
+                "rigid_expenditure_uncontrollable": judged(False),
+            },
+        }
+    )
 
 
-@pytest.mark.parametrize("extra", ["hh.assessments.poverty_risk",
-                                   "any(any(c == 'drugs' for c in m.illegal_conduct) for m in hh.members)"])
+@pytest.mark.parametrize(
+    "extra", ["hh.assessments.poverty_risk", "any(any(c == 'drugs' for c in m.illegal_conduct) for m in hh.members)"]
+)
 def test_unknowns_are_told_apart_by_their_missing_facts(extra: str) -> None:
     """A rule unknown under both rulesets differs when its missing facts differ, as compare says.
     U5200's first member's labour is unknown, so 整户无劳动能力 is unknown; the variant's condition
@@ -231,10 +277,15 @@ def test_unknowns_are_told_apart_by_their_missing_facts(extra: str) -> None:
     with its cause. The second condition's missing facts have no translation: the row engine gives them."""
     hunan = _ruleset("cn-hunan-county-plan4")
     day = date(2021, 9, 1)
-    households = [*_county()[0][:300], _ready("U5200", "5200.00", None), _ready("K5200", "5200.00", "full"),
-                  _ready("U6000", "6000.00", None)]
+    households = [
+        *_county()[0][:300],
+        _ready("U5200", "5200.00", None),
+        _ready("K5200", "5200.00", "full"),
+        _ready("U6000", "6000.00", None),
+    ]
     variant = hunan.with_parameter("elimination_income_floor", 5500).with_rule(
-        "elim_no_labour", when=f"whole_household_no_labour and {extra}")
+        "elim_no_labour", when=f"whole_household_no_labour and {extra}"
+    )
     row = compare(hunan, variant, households, "mark_risk_eliminated", as_of=day)
     told = row.change("U5200")
     assert told is not None and told.rules == ("elim_no_labour", "elim_income_floor")
@@ -243,8 +294,9 @@ def test_unknowns_are_told_apart_by_their_missing_facts(extra: str) -> None:
     assert_same(row, compare_frame(hunan, variant, caseload_frame(households), "mark_risk_eliminated", as_of=day))
 
 
-def _with_overrides(households: list[povrules.Household], ruleset: povrules.Ruleset, decision: str,
-                    day: date) -> list[povrules.Household]:
+def _with_overrides(
+    households: list[povrules.Household], ruleset: povrules.Ruleset, decision: str, day: date
+) -> list[povrules.Household]:
     """The households, every third given recorded decisions on the decision's default-strength
     exceptions: upheld or set aside, by the body the rule names or another, before or after ``day``."""
     rules = [r for r in ruleset.decisions[decision].exceptions if ruleset.rules[r].strength == "default"]
@@ -254,35 +306,48 @@ def _with_overrides(households: list[povrules.Household], ruleset: povrules.Rule
         if k % 3:
             out.append(household)
             continue
-        made = [{"rule": rules[(k + n) % len(rules)], "body": bodies[(k // 3 + n) % 2],
-                 "decided_on": (day - timedelta(days=30 - 45 * ((k // 6 + n) % 2))).isoformat(),
-                 "outcome": ("set_aside", "upheld")[(k // 9 + n) % 2]} for n in range(1 + k % 2)]
-        out.append(povrules.parse_household({**household.model_dump(mode="json", exclude_unset=True),
-                                             "overrides": made}))
+        made = [
+            {
+                "rule": rules[(k + n) % len(rules)],
+                "body": bodies[(k // 3 + n) % 2],
+                "decided_on": (day - timedelta(days=30 - 45 * ((k // 6 + n) % 2))).isoformat(),
+                "outcome": ("set_aside", "upheld")[(k // 9 + n) % 2],
+            }
+            for n in range(1 + k % 2)
+        ]
+        out.append(
+            povrules.parse_household({**household.model_dump(mode="json", exclude_unset=True), "overrides": made})
+        )
     return out
 
 
 def test_combinations_that_read_facts_are_combined_from_models() -> None:
     """Default-strength exceptions look up the recorded overrides: households with and without them."""
     changed: list[int] = []
-    for name, decision in (("cn-hebei-lingshou", "identify_monitoring_object"),
-                           ("cn-guizhou-qianxinan-town-plan7", "monitoring_object")):
+    for name, decision in (
+        ("cn-hebei-lingshou", "identify_monitoring_object"),
+        ("cn-guizhou-qianxinan-town-plan7", "monitoring_object"),
+    ):
         ruleset = _ruleset(name)
         assert povrules.plan(ruleset, decision, traced=False).reads_facts
         day = _day(ruleset)
         households = _with_overrides(_county()[0][:600], ruleset, decision, day)
         frame = caseload_frame(households)
         first = ruleset.decisions[decision].exceptions[0]
-        for variant in (ruleset.with_parameter("monitoring_line", 9000),
-                        ruleset.with_rule(first, strength="hard"),  # the combination changes
-                        ruleset.without_rule(first),
-                        ruleset.with_rule(first, override_by=["乡镇审核"])):
+        for variant in (
+            ruleset.with_parameter("monitoring_line", 9000),
+            ruleset.with_rule(first, strength="hard"),  # the combination changes
+            ruleset.without_rule(first),
+            ruleset.with_rule(first, override_by=["乡镇审核"]),
+        ):
             row = compare(ruleset, variant, households, decision, as_of=day)
             changed.append(row.changed)
             assert_same(row, compare_frame(ruleset, variant, frame, decision, as_of=day))
-        assert {d.outcome for d in povrules.evaluate_many(households, ruleset, decision, as_of=day, trace=False)
-                } >= {"needs_deliberation"}  # overrides missing for some households: the test means something
+        assert {d.outcome for d in povrules.evaluate_many(households, ruleset, decision, as_of=day, trace=False)} >= {
+            "needs_deliberation"
+        }  # overrides missing for some households: the test means something
     assert sum(1 for n in changed if n) >= 6 and changed[3]  # [3]: Lingshou's override body changed
+
 
 def test_a_rule_not_in_force_and_a_changed_validity() -> None:
     xiangyin = _ruleset("cn-hunan-xiangyin")
@@ -291,14 +356,22 @@ def test_a_rule_not_in_force_and_a_changed_validity() -> None:
     prepared = povrules.plan(xiangyin, decision, traced=False)
     dated = next(rule for rule in prepared.rules if rule.valid_from is not None or rule.valid_to is not None)
     edges = [d for d in (dated.valid_from, dated.valid_to) if d is not None]
-    days = {_day(xiangyin), *(edge + timedelta(days=1) for edge in edges), *(edge - timedelta(days=1) for edge in edges)}
+    days = {
+        _day(xiangyin),
+        *(edge + timedelta(days=1) for edge in edges),
+        *(edge - timedelta(days=1) for edge in edges),
+    }
     valid = {"from": date(2000, 1, 1)}
     variant = xiangyin.with_rule(dated.id, valid=valid)
     for day in sorted(days):
-        assert_same(compare(xiangyin, variant, households, decision, as_of=day),
-                    compare_frame(xiangyin, variant, frame, decision, as_of=day))
-        assert_same(compare(variant, xiangyin, households, decision, as_of=day),
-                    compare_frame(variant, xiangyin, frame, decision, as_of=day))
+        assert_same(
+            compare(xiangyin, variant, households, decision, as_of=day),
+            compare_frame(xiangyin, variant, frame, decision, as_of=day),
+        )
+        assert_same(
+            compare(variant, xiangyin, households, decision, as_of=day),
+            compare_frame(variant, xiangyin, frame, decision, as_of=day),
+        )
 
 
 def test_hunans_own_variants_on_three_decisions() -> None:
@@ -312,16 +385,22 @@ def test_hunans_own_variants_on_three_decisions() -> None:
         lambda r: r.without_rule("elim_income_floor"),
         lambda r: r.without_rule("elim_weak_stability"),
         lambda r: r.with_parameter("elimination_min_monitoring_months", 6),
-        lambda r: r.with_rule("shock_hardship_strict", title={"zh": "严格", "en": "strict"},
-                              when="shock_hardship and hh.income.per_capita_net > 10000",
-                              outcome="sudden_hardship", add_to=("monitoring_type", "rows")),
+        lambda r: r.with_rule(
+            "shock_hardship_strict",
+            title={"zh": "严格", "en": "strict"},
+            when="shock_hardship and hh.income.per_capita_net > 10000",
+            outcome="sudden_hardship",
+            add_to=("monitoring_type", "rows"),
+        ),
         lambda r: r.with_overlay({"decisions": {"monitoring_type": {"default": "outside"}}}),
     ]
     for make in variants:
         variant = make(hunan)
         for decision in ("monitoring_type", "mark_risk_eliminated", "focus_group"):
-            assert_same(compare(hunan, variant, households, decision, as_of=BASE_DAY),
-                        compare_frame(hunan, variant, frame, decision, as_of=BASE_DAY))
+            assert_same(
+                compare(hunan, variant, households, decision, as_of=BASE_DAY),
+                compare_frame(hunan, variant, frame, decision, as_of=BASE_DAY),
+            )
     assert compare_frame(hunan, hunan, frame, "monitoring_type", as_of=BASE_DAY).changed == 0
 
 
@@ -335,14 +414,26 @@ def test_hazard_rows_are_decided_by_the_row_engine() -> None:
     under_100 = "count(m for m in hh.members if m.age < 100)"
     variant = hunan.with_rule("edge_vulnerable", when=f"({text}) and hh.income.per_capita_net / {under_100} >= 0")
     centenarian = [{"id": "C-1", "age": 101}]
-    lonely = [povrules.parse_household({**h.model_dump(mode="json", exclude_unset=True), "members": centenarian})
-              for h in households[:300] if h.registration is not None and h.registration.status != "general"][:20]
+    lonely = [
+        povrules.parse_household({**h.model_dump(mode="json", exclude_unset=True), "members": centenarian})
+        for h in households[:300]
+        if h.registration is not None and h.registration.status != "general"
+    ][:20]
     mixed = [*households[:400], *lonely]
-    assert_same(compare(hunan, variant, mixed, "monitoring_type", as_of=BASE_DAY),
-                compare_frame(hunan, variant, caseload_frame(mixed), "monitoring_type", as_of=BASE_DAY))
-    general = povrules.parse_household({"id": "G0", "rural_hukou": True, "registration": {"status": "general"},
-                                        "income": {"per_capita_net": "6000.00"}, "members": centenarian,
-                                        "assessments": {"poverty_risk": {"value": True, "by": "王某", "on": "2021-05-10"}}})
+    assert_same(
+        compare(hunan, variant, mixed, "monitoring_type", as_of=BASE_DAY),
+        compare_frame(hunan, variant, caseload_frame(mixed), "monitoring_type", as_of=BASE_DAY),
+    )
+    general = povrules.parse_household(
+        {
+            "id": "G0",
+            "rural_hukou": True,
+            "registration": {"status": "general"},
+            "income": {"per_capita_net": "6000.00"},
+            "members": centenarian,
+            "assessments": {"poverty_risk": {"value": True, "by": "王某", "on": "2021-05-10"}},
+        }
+    )
     with pytest.raises(EvaluationError):
         compare(hunan, variant, [general], "monitoring_type", as_of=BASE_DAY)
     with pytest.raises(EvaluationError):
@@ -352,8 +443,10 @@ def test_hazard_rows_are_decided_by_the_row_engine() -> None:
 def test_an_empty_frame() -> None:
     hunan = _ruleset("cn-hunan-county-plan4")
     variant = hunan.with_parameter("monitoring_line", 7000)
-    assert_same(compare(hunan, variant, [], "monitoring_type", as_of=BASE_DAY),
-                compare_frame(hunan, variant, caseload_frame([]), "monitoring_type", as_of=BASE_DAY))
+    assert_same(
+        compare(hunan, variant, [], "monitoring_type", as_of=BASE_DAY),
+        compare_frame(hunan, variant, caseload_frame([]), "monitoring_type", as_of=BASE_DAY),
+    )
 
 
 def test_refusals() -> None:

@@ -17,7 +17,12 @@ pl = pytest.importorskip("polars")
 
 import povrules  # noqa: E402
 from povrules.columnar import (  # noqa: E402
-    FramePlan, decide_frame, explain_row, flat_frame, nested_frame, rule_values_frame,
+    FramePlan,
+    decide_frame,
+    explain_row,
+    flat_frame,
+    nested_frame,
+    rule_values_frame,
 )
 from povrules.columnar import evaluate as columnar_evaluate  # noqa: E402
 from povrules.errors import PovrulesError  # noqa: E402
@@ -72,32 +77,51 @@ def test_only_the_facts_the_rules_read_need_be_given() -> None:
     """The benchmark's flat columns: per-capita income in fen and the vehicles' kinds."""
     ruleset = povrules.load_ruleset(THREE_RULES)
     day = date(2016, 6, 30)
-    flat = pl.DataFrame({
-        "id": ["a", "b", "c", "d", "e", "f"],
-        "income.per_capita_net": [350_000, 500_000, None, 350_000, None, 350_000],
-        "assets.vehicles.kind": [["truck"], ["car"], ["truck", "car"], None, [], []],
-    }, schema_overrides={"assets.vehicles.kind": pl.List(pl.String)})
-    households = [povrules.parse_household({
-        "id": i, **({"income": {"per_capita_net": str(c / 100)}} if c is not None else {}),
-        **({"assets": {"vehicles": [{"kind": k} for k in v]}} if v is not None else {})})
-        for i, c, v in flat.iter_rows()]
+    flat = pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e", "f"],
+            "income.per_capita_net": [350_000, 500_000, None, 350_000, None, 350_000],
+            "assets.vehicles.kind": [["truck"], ["car"], ["truck", "car"], None, [], []],
+        },
+        schema_overrides={"assets.vehicles.kind": pl.List(pl.String)},
+    )
+    households = [
+        povrules.parse_household(
+            {
+                "id": i,
+                **({"income": {"per_capita_net": str(c / 100)}} if c is not None else {}),
+                **({"assets": {"vehicles": [{"kind": k} for k in v]}} if v is not None else {}),
+            }
+        )
+        for i, c, v in flat.iter_rows()
+    ]
     decided = decide_frame(flat, ruleset, "identify", day)
-    for made, row in zip(povrules.evaluate_iter(households, ruleset, "identify", as_of=day, trace=False),
-                         decided.iter_rows()):
+    for made, row in zip(
+        povrules.evaluate_iter(households, ruleset, "identify", as_of=day, trace=False), decided.iter_rows()
+    ):
         assert row == (made.facts.id, made.outcome, list(made.labels), list(made.missing), list(made.reasons))
-    assert decided["outcome"].to_list() == ["identified", "excluded", "excluded", "undetermined", "undetermined",
-                                            "identified"]
+    assert decided["outcome"].to_list() == [
+        "identified",
+        "excluded",
+        "excluded",
+        "undetermined",
+        "undetermined",
+        "identified",
+    ]
     values = rule_values_frame(flat, ruleset, "identify", day)
     assert values["owns_car"].to_list() == [False, True, True, None, False, False]
 
 
-@pytest.mark.parametrize(("columns", "message"), [
-    ({"income.per_capita": [1]}, "'income.per_capita' is not a fact"),
-    ({"income": [None], "income.per_capita_net": [1]}, "given twice"),
-    ({"income.per_capita_net": [1.5]}, "expected Int64, found Float64"),
-    ({"assets.vehicles.kind": [["car"]], "assets.vehicles.value": [[100, 200]]}, "not aligned"),
-    ({"assets.vehicles.kind": ["car"]}, "must be a list column"),
-])
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"income.per_capita": [1]}, "'income.per_capita' is not a fact"),
+        ({"income": [None], "income.per_capita_net": [1]}, "given twice"),
+        ({"income.per_capita_net": [1.5]}, "expected Int64, found Float64"),
+        ({"assets.vehicles.kind": [["car"]], "assets.vehicles.value": [[100, 200]]}, "not aligned"),
+        ({"assets.vehicles.kind": ["car"]}, "must be a list column"),
+    ],
+)
 def test_a_bad_flat_frame_is_refused_naming_the_column(columns: dict[str, Any], message: str) -> None:
     frame = pl.DataFrame({"id": ["a"], **columns})
     with pytest.raises(PovrulesError, match=message):
@@ -147,4 +171,7 @@ def test_field_lists_laid_out_differently_are_aligned_by_their_lengths() -> None
     values = pl.Series("assets.vehicles.value", [[100_000, 250], [], None], dtype=pl.List(pl.Int64))
     nested = nested_frame(pl.DataFrame([pl.Series("id", ["a", "b", "c"]), kinds.slice(1), values]))
     assert nested["assets"].struct.field("vehicles").to_list() == [
-        [{"kind": "car", "value": 100_000}, {"kind": "truck", "value": 250}], [], None]
+        [{"kind": "car", "value": 100_000}, {"kind": "truck", "value": 250}],
+        [],
+        None,
+    ]

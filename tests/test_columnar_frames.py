@@ -60,7 +60,8 @@ def test_jsonl_frame_equals_the_models_frame_and_decides_the_same(tmp_path: Path
     ruleset = povrules.load_ruleset(RULESET)
     as_of = date(2021, 6, 30)
     assert decide_frame(fast, ruleset, "monitoring_type", as_of, facts=models).equals(
-        decide_frame(expected, ruleset, "monitoring_type", as_of, facts=models))
+        decide_frame(expected, ruleset, "monitoring_type", as_of, facts=models)
+    )
 
 
 def test_nested_parquet_frame_equals_the_models_frame(tmp_path: Path) -> None:
@@ -122,8 +123,9 @@ def _bad_lines() -> dict[str, str]:
         "required field missing": _set(base, "id", None),
         "empty id": _set(base, "id", ""),
         "period out of order": _set(_set(base, "income.period_start", "2021-07-01"), "income.period_end", "2021-06-30"),
-        "null evidence": _set(base, "assessments.return_risk", {"value": True, "by": "x", "on": "2021-01-01",
-                                                                "evidence": None}),
+        "null evidence": _set(
+            base, "assessments.return_risk", {"value": True, "by": "x", "on": "2021-01-01", "evidence": None}
+        ),
         "null list element": _set(base, "members", [None]),
         "vehicle without kind": _set(base, "assets.vehicles", [{"value": "1.00"}]),
         "id number pattern": _set(base, "members.0.id_number", "123"),

@@ -42,8 +42,9 @@ def _terms() -> list[object]:
         ruleset = povrules.load_ruleset(path)
         if ruleset.subject != "household":
             continue
-        ends = sorted({v.end + timedelta(days=1) for p in ruleset.parameters.values() for v in p.values
-                       if v.end is not None})
+        ends = sorted(
+            {v.end + timedelta(days=1) for p in ruleset.parameters.values() for v in p.values if v.end is not None}
+        )
         if path.parent.name in NAMED_PERIODS:
             ends.append(NAMED_PERIODS[path.parent.name])
         for end in ends:
@@ -66,8 +67,13 @@ def test_columnar_equals_row_engine_within_a_term(path: Path, decision: str, dat
     decided = decide_frame(frame, ruleset, decision, day)
     made = list(povrules.evaluate_iter(households, ruleset, decision, as_of=day, trace=False))
     for row, expected in zip(decided.iter_rows(), made, strict=True):
-        assert row == (expected.facts_id, expected.outcome, list(expected.labels), list(expected.missing),
-                       list(expected.reasons))
+        assert row == (
+            expected.facts_id,
+            expected.outcome,
+            list(expected.labels),
+            list(expected.missing),
+            list(expected.reasons),
+        )
     outcomes = Counter(d.outcome for d in made)
     # Not trivial: within the term households are decided on the figure, none refused for its period.
     assert set(outcomes) - {"undetermined"}, outcomes

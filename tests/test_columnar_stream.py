@@ -71,6 +71,7 @@ def _with_line(county: Path, tmp_path: Path, at: int, line: bytes) -> Path:
 
 # --- read_frames ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("block", [1, 97, 250, N, 10 * N])
 def test_blocks_are_the_whole_frame_cut_in_order(county: Path, county_parquet: Path, block: int) -> None:
     whole = caseload_frame([povrules.parse_household(item.data, item.where) for item in read_caseload(county)])
@@ -85,8 +86,9 @@ def test_blocks_are_the_whole_frame_cut_in_order(county: Path, county_parquet: P
 def test_a_mapped_file_is_read_in_blocks_too() -> None:
     expected = read_frame(CASELOAD / "households.csv", mapping=CASELOAD / "mapping.yaml")
     frames = list(read_frames(CASELOAD / "households.csv", mapping=CASELOAD / "mapping.yaml", block=4))
-    assert [f.height for f in frames] == [4] * (expected.height // 4) + ([expected.height % 4] if expected.height % 4
-                                                                          else [])
+    assert [f.height for f in frames] == [4] * (expected.height // 4) + (
+        [expected.height % 4] if expected.height % 4 else []
+    )
     assert pl.concat(frames).equals(expected)
 
 
@@ -131,10 +133,12 @@ def test_a_block_below_one_is_refused(county: Path) -> None:
 
 # --- decide_file ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("block", [97, 10 * N])
 @pytest.mark.parametrize("suffix", ["parquet", "csv"])
-def test_the_table_is_the_row_paths_table(hunan: povrules.Ruleset, county: Path, tmp_path: Path, block: int,
-                                          suffix: str) -> None:
+def test_the_table_is_the_row_paths_table(
+    hunan: povrules.Ruleset, county: Path, tmp_path: Path, block: int, suffix: str
+) -> None:
     expected = _row_table(hunan, county, tmp_path / f"row.{suffix}")
     out = tmp_path / f"columnar.{suffix}"
     seen: list[int] = []
@@ -148,20 +152,23 @@ def test_the_table_is_the_row_paths_table(hunan: povrules.Ruleset, county: Path,
         assert dict(decided["outcome"].value_counts().iter_rows()) == report.outcomes
 
 
-def test_nested_parquet_and_mapped_csv_give_the_row_paths_table(hunan: povrules.Ruleset, county_parquet: Path,
-                                                                tmp_path: Path) -> None:
+def test_nested_parquet_and_mapped_csv_give_the_row_paths_table(
+    hunan: povrules.Ruleset, county_parquet: Path, tmp_path: Path
+) -> None:
     expected = _row_table(hunan, county_parquet, tmp_path / "row.csv")
     decide_file(hunan, DECISION, county_parquet, as_of=AS_OF, output=tmp_path / "columnar.csv", block=128)
     assert (tmp_path / "columnar.csv").read_bytes() == expected.read_bytes()
     mapped = {"mapping": CASELOAD / "mapping.yaml"}
     expected = _row_table(hunan, CASELOAD / "households.csv", tmp_path / "row-mapped.csv", **mapped)
-    decide_file(hunan, DECISION, CASELOAD / "households.csv", as_of=AS_OF, output=tmp_path / "mapped.csv", block=3,
-                **mapped)
+    decide_file(
+        hunan, DECISION, CASELOAD / "households.csv", as_of=AS_OF, output=tmp_path / "mapped.csv", block=3, **mapped
+    )
     assert (tmp_path / "mapped.csv").read_bytes() == expected.read_bytes()
 
 
-def test_a_bad_household_leaves_no_table_and_the_old_one_untouched(hunan: povrules.Ruleset, county: Path,
-                                                                   tmp_path: Path) -> None:
+def test_a_bad_household_leaves_no_table_and_the_old_one_untouched(
+    hunan: povrules.Ruleset, county: Path, tmp_path: Path
+) -> None:
     path = _with_line(county, tmp_path, 450, b'{"id": "bad", "rural_hukou": "maybe"}')
     out = tmp_path / "decisions.parquet"
     out.write_bytes(b"the old table")
@@ -172,8 +179,9 @@ def test_a_bad_household_leaves_no_table_and_the_old_one_untouched(hunan: povrul
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.parquet", "with-bad.jsonl"]
 
 
-def test_an_unreadable_line_after_good_blocks_leaves_nothing(hunan: povrules.Ruleset, county: Path,
-                                                             tmp_path: Path) -> None:
+def test_an_unreadable_line_after_good_blocks_leaves_nothing(
+    hunan: povrules.Ruleset, county: Path, tmp_path: Path
+) -> None:
     path = _with_line(county, tmp_path, 500, "\u4e2d".encode("gb18030"))
     out = tmp_path / "decisions.csv"
     with pytest.raises(CaseloadError, match=rf"{path.name}:501: the text is not UTF-8"):
@@ -203,57 +211,103 @@ def test_what_the_columnar_path_cannot_do_is_refused_before_anything_is_read(cou
 
 # --- the command line ----------------------------------------------------------------------------
 
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_cli_columnar_table_is_the_row_engines(capsys: pytest.CaptureFixture[str], county: Path,
-                                               tmp_path: Path) -> None:
+def test_cli_columnar_table_is_the_row_engines(
+    capsys: pytest.CaptureFixture[str], county: Path, tmp_path: Path
+) -> None:
     for engine in ("row", "columnar"):
-        code, stdout, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
-                                "--engine", engine, "-o", str(tmp_path / f"{engine}.csv"))
+        code, stdout, err = run(
+            capsys,
+            "decide",
+            str(HUNAN),
+            DECISION,
+            str(county),
+            "--as-of",
+            "2021-06-30",
+            "--engine",
+            engine,
+            "-o",
+            str(tmp_path / f"{engine}.csv"),
+        )
         assert code == 0 and stdout == "", err
     assert (tmp_path / "columnar.csv").read_bytes() == (tmp_path / "row.csv").read_bytes()
 
 
-@pytest.mark.parametrize(("extra", "says"), [
-    (["-o", "out.jsonl"], "decision table only"),
-    (["--format", "text", "-o", "out.txt"], "decision table only"),
-    (["--log", "decisions.log", "-o", "out.csv"], "--log is refused"),
-    (["--record", "-o", "out.parquet"], "make decision records"),
-    (["--workers", "2", "-o", "out.csv"], "--workers is refused"),
-])
-def test_cli_columnar_refuses_what_needs_the_row_engine(capsys: pytest.CaptureFixture[str], county: Path,
-                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        extra: list[str], says: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["-o", "out.jsonl"], "decision table only"),
+        (["--format", "text", "-o", "out.txt"], "decision table only"),
+        (["--log", "decisions.log", "-o", "out.csv"], "--log is refused"),
+        (["--record", "-o", "out.parquet"], "make decision records"),
+        (["--workers", "2", "-o", "out.csv"], "--workers is refused"),
+    ],
+)
+def test_cli_columnar_refuses_what_needs_the_row_engine(
+    capsys: pytest.CaptureFixture[str],
+    county: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    says: str,
+) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30",
-                       "--engine", "columnar", *extra)
+    code, _, err = run(
+        capsys, "decide", str(HUNAN), DECISION, str(county), "--as-of", "2021-06-30", "--engine", "columnar", *extra
+    )
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_columnar_bad_line_is_located_and_writes_nothing(capsys: pytest.CaptureFixture[str], county: Path,
-                                                             tmp_path: Path) -> None:
+def test_cli_columnar_bad_line_is_located_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], county: Path, tmp_path: Path
+) -> None:
     source = _with_line(county, tmp_path, 300, b'{"id": "bad", "rural_hukou": "maybe"}')
     out = tmp_path / "out.parquet"
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, str(source), "--as-of", "2021-06-30",
-                       "--engine", "columnar", "-o", str(out))
+    code, _, err = run(
+        capsys,
+        "decide",
+        str(HUNAN),
+        DECISION,
+        str(source),
+        "--as-of",
+        "2021-06-30",
+        "--engine",
+        "columnar",
+        "-o",
+        str(out),
+    )
     assert code == 2 and "with-bad.jsonl:301: invalid household facts: rural_hukou" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["with-bad.jsonl"]
 
 
-def test_cli_columnar_reads_json_lines_from_standard_input(capsys: pytest.CaptureFixture[str], county: Path,
-                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_columnar_reads_json_lines_from_standard_input(
+    capsys: pytest.CaptureFixture[str], county: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import sys
 
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(county.read_bytes())))
-    code, _, err = run(capsys, "decide", str(HUNAN), DECISION, "--jsonl", "--as-of", "2021-06-30",
-                       "--engine", "columnar", "-o", str(tmp_path / "stdin.csv"))
+    code, _, err = run(
+        capsys,
+        "decide",
+        str(HUNAN),
+        DECISION,
+        "--jsonl",
+        "--as-of",
+        "2021-06-30",
+        "--engine",
+        "columnar",
+        "-o",
+        str(tmp_path / "stdin.csv"),
+    )
     assert code == 0, err
     expected = _row_table(povrules.load_ruleset(HUNAN), county, tmp_path / "row.csv")
     assert (tmp_path / "stdin.csv").read_bytes() == expected.read_bytes()

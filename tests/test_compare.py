@@ -25,12 +25,22 @@ def hunan() -> povrules.Ruleset:
 
 def _household(hid: str, status: str, income: str, *, risk: bool = True, shock: bool = False) -> povrules.Household:
     judged = lambda value: {"value": value, **JUDGE}  # noqa: E731
-    return povrules.parse_household({
-        "id": hid, "rural_hukou": True, "registration": {"status": status}, "income": {"per_capita_net": income},
-        "assessments": {"poverty_risk": judged(risk), "return_risk": judged(risk),
-                        "risk_causes": ["illness"] if shock else [], "rigid_expenditure_large": judged(shock),
-                        "income_sharply_reduced": judged(False), "basic_living_severe_difficulty": judged(shock)},
-    })
+    return povrules.parse_household(
+        {
+            "id": hid,
+            "rural_hukou": True,
+            "registration": {"status": status},
+            "income": {"per_capita_net": income},
+            "assessments": {
+                "poverty_risk": judged(risk),
+                "return_risk": judged(risk),
+                "risk_causes": ["illness"] if shock else [],
+                "rigid_expenditure_large": judged(shock),
+                "income_sharply_reduced": judged(False),
+                "basic_living_severe_difficulty": judged(shock),
+            },
+        }
+    )
 
 
 # Eleven households around the 6500 and 7000 lines (以内 includes the line, 超过 excludes it), typed by hand.
@@ -58,20 +68,26 @@ def test_raising_the_line_by_hand(hunan: povrules.Ruleset, population: list[povr
     c = compare(hunan, hunan.with_parameter("monitoring_line", 7000), population, "monitoring_type", as_of=AS_OF)
     assert c.total == 11 and c.changed == 5
     assert dict(c.counts) == {
-        ("edge_vulnerable", "edge_vulnerable"): 2, ("not_monitored", "edge_vulnerable"): 3,
-        ("not_monitored", "not_monitored"): 4, ("not_monitored", "unstable_exited"): 1,
+        ("edge_vulnerable", "edge_vulnerable"): 2,
+        ("not_monitored", "edge_vulnerable"): 3,
+        ("not_monitored", "not_monitored"): 4,
+        ("not_monitored", "unstable_exited"): 1,
         ("sudden_hardship", "edge_vulnerable"): 1,
     }
-    assert c.transitions() == {("not_monitored", "edge_vulnerable"): 3, ("not_monitored", "unstable_exited"): 1,
-                               ("sudden_hardship", "edge_vulnerable"): 1}
+    assert c.transitions() == {
+        ("not_monitored", "edge_vulnerable"): 3,
+        ("not_monitored", "unstable_exited"): 1,
+        ("sudden_hardship", "edge_vulnerable"): 1,
+    }
     expected = {hid: (before, after) for hid, _, _, _, before, after in POPULATION if before != after}
     assert {ch.id: (ch.before, ch.after) for ch in c.changes} == expected
     assert c.before == Counter(before for *_, before, _ in POPULATION)
     assert c.after == Counter(after for *_, after in POPULATION)
 
 
-def test_each_change_is_attributed_to_the_rules_and_the_parameter(hunan: povrules.Ruleset,
-                                                                  population: list[povrules.Household]) -> None:
+def test_each_change_is_attributed_to_the_rules_and_the_parameter(
+    hunan: povrules.Ruleset, population: list[povrules.Household]
+) -> None:
     c = compare(hunan, hunan.with_parameter("monitoring_line", 7000), population, "monitoring_type", as_of=AS_OF)
     line = Cause("parameter", "monitoring_line", Decimal(6500), Decimal(7000))
     assert all(ch.causes == (line,) for ch in c.changes)
@@ -89,8 +105,9 @@ def test_each_change_is_attributed_to_the_rules_and_the_parameter(hunan: povrule
     assert set(c.reevaluated) == {"unstable_exited", "edge_vulnerable", "sudden_hardship"}
 
 
-def test_a_value_not_yet_in_force_changes_nothing_and_evaluates_nothing(hunan: povrules.Ruleset,
-                                                                       population: list[povrules.Household]) -> None:
+def test_a_value_not_yet_in_force_changes_nothing_and_evaluates_nothing(
+    hunan: povrules.Ruleset, population: list[povrules.Household]
+) -> None:
     later = hunan.with_parameter("monitoring_line", 7000, from_=date(2021, 7, 1))
     c = compare(hunan, later, population, "monitoring_type", as_of=AS_OF)
     assert c.changed == 0 and c.reevaluated == ()
@@ -100,56 +117,96 @@ def test_a_value_not_yet_in_force_changes_nothing_and_evaluates_nothing(hunan: p
 
 def _ready(hid: str, income: str) -> povrules.Household:
     judged = lambda value: {"value": value, "by": "监测帮扶联系人 李某", "on": "2021-08-20"}  # noqa: E731
-    return povrules.parse_household({
-        "id": hid, "rural_hukou": True, "registration": {"status": "exited"},
-        "monitoring": {"status": "monitored", "type": "unstable_exited", "included_on": "2021-06-01"},
-        "income": {"per_capita_net": income},
-        "members": [{"id": "a", "age": 45, "labour_capacity": "full"}, {"id": "b", "age": 70, "labour_capacity": "none"}],
-        "guarantees": {k: True for k in ("food_secure", "clothing_secure", "compulsory_education", "basic_medical",
-                                         "housing_safe", "drinking_water_safe")},
-        "assessments": {"measures_effective": judged(True), "income_stable": judged(True),
-                        "rigid_expenditure_resolved": judged(True), "elimination_stability_weak": judged(False),
-                        "rigid_expenditure_uncontrollable": judged(False)},
-    })
+    return povrules.parse_household(
+        {
+            "id": hid,
+            "rural_hukou": True,
+            "registration": {"status": "exited"},
+            "monitoring": {"status": "monitored", "type": "unstable_exited", "included_on": "2021-06-01"},
+            "income": {"per_capita_net": income},
+            "members": [
+                {"id": "a", "age": 45, "labour_capacity": "full"},
+                {"id": "b", "age": 70, "labour_capacity": "none"},
+            ],
+            "guarantees": {
+                k: True
+                for k in (
+                    "food_secure",
+                    "clothing_secure",
+                    "compulsory_education",
+                    "basic_medical",
+                    "housing_safe",
+                    "drinking_water_safe",
+                )
+            },
+            "assessments": {
+                "measures_effective": judged(True),
+                "income_stable": judged(True),
+                "rigid_expenditure_resolved": judged(True),
+                "elimination_stability_weak": judged(False),
+                "rigid_expenditure_uncontrollable": judged(False),
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def monitored() -> list[povrules.Household]:
     # 低于 5000 is strict: 4999.99 is barred, 5000 is not.
-    return [_ready("M4999.99", "4999.99"), _ready("M5000", "5000.00"), _ready("M5499.99", "5499.99"),
-            _ready("M5500", "5500.00"), _ready("M6000", "6000.00")]
+    return [
+        _ready("M4999.99", "4999.99"),
+        _ready("M5000", "5000.00"),
+        _ready("M5499.99", "5499.99"),
+        _ready("M5500", "5500.00"),
+        _ready("M6000", "6000.00"),
+    ]
 
 
 def test_raising_the_elimination_floor(hunan: povrules.Ruleset, monitored: list[povrules.Household]) -> None:
-    c = compare(hunan, hunan.with_parameter("elimination_income_floor", 5500), monitored, "mark_risk_eliminated",
-                as_of=date(2021, 9, 1))
+    c = compare(
+        hunan,
+        hunan.with_parameter("elimination_income_floor", 5500),
+        monitored,
+        "mark_risk_eliminated",
+        as_of=date(2021, 9, 1),
+    )
     assert [(ch.id, ch.before, ch.after) for ch in c.changes] == [
-        ("M5000", "risk_eliminated", "not_eliminated"), ("M5499.99", "risk_eliminated", "not_eliminated")]
+        ("M5000", "risk_eliminated", "not_eliminated"),
+        ("M5499.99", "risk_eliminated", "not_eliminated"),
+    ]
     assert all(ch.rules == ("elim_income_floor",) for ch in c.changes)
-    assert all(ch.causes == (Cause("parameter", "elimination_income_floor", Decimal(5000), Decimal(5500)),)
-               for ch in c.changes)
+    assert all(
+        ch.causes == (Cause("parameter", "elimination_income_floor", Decimal(5000), Decimal(5500)),) for ch in c.changes
+    )
     assert c.counts[("not_eliminated", "not_eliminated")] == 1 and c.counts[("risk_eliminated", "risk_eliminated")] == 2
 
 
-def test_dropping_the_floor_is_attributed_to_the_removed_rule(hunan: povrules.Ruleset,
-                                                             monitored: list[povrules.Household]) -> None:
-    c = compare(hunan, hunan.without_rule("elim_income_floor"), monitored, "mark_risk_eliminated",
-                as_of=date(2021, 9, 1))
+def test_dropping_the_floor_is_attributed_to_the_removed_rule(
+    hunan: povrules.Ruleset, monitored: list[povrules.Household]
+) -> None:
+    c = compare(
+        hunan, hunan.without_rule("elim_income_floor"), monitored, "mark_risk_eliminated", as_of=date(2021, 9, 1)
+    )
     assert [(ch.id, ch.before, ch.after) for ch in c.changes] == [("M4999.99", "not_eliminated", "risk_eliminated")]
     (change,) = c.changes
     assert change.rules == ("elim_income_floor",)
-    assert change.causes == (Cause("rule", "elim_income_floor",
-                                   "hh.income.per_capita_net < p.elimination_income_floor", None),)
+    assert change.causes == (
+        Cause("rule", "elim_income_floor", "hh.income.per_capita_net < p.elimination_income_floor", None),
+    )
     assert "removed" in str(change.causes[0]) and "去掉" in change.causes[0].describe("zh")
     # the rule is gone from the variant: the baseline gives its title
     title = hunan.rules["elim_income_floor"].title
     assert c.by_cause("zh") == {f"规则 {title('zh')} 去掉": 1} and c.by_cause() == {f"rule {title('en')} removed": 1}
 
 
-def test_a_changed_condition_is_attributed_to_its_rule(hunan: povrules.Ruleset,
-                                                       population: list[povrules.Household]) -> None:
-    variant = hunan.with_rule("edge_vulnerable", when="in_monitoring_range and hh.registration.status == \"general\" "
-                              "and hh.income.per_capita_net < p.monitoring_line and hh.assessments.poverty_risk")
+def test_a_changed_condition_is_attributed_to_its_rule(
+    hunan: povrules.Ruleset, population: list[povrules.Household]
+) -> None:
+    variant = hunan.with_rule(
+        "edge_vulnerable",
+        when='in_monitoring_range and hh.registration.status == "general" '
+        "and hh.income.per_capita_net < p.monitoring_line and hh.assessments.poverty_risk",
+    )
     c = compare(hunan, variant, population, "monitoring_type", as_of=AS_OF)
     assert [(ch.id, ch.before, ch.after) for ch in c.changes] == [("G6500", "edge_vulnerable", "not_monitored")]
     (change,) = c.changes
@@ -161,8 +218,9 @@ def test_a_changed_condition_is_attributed_to_its_rule(hunan: povrules.Ruleset,
 def test_a_changed_hit_policy_is_attributed_to_the_decision(hunan: povrules.Ruleset) -> None:
     both = [_household("both", "exited", "6000.00")]  # exited at risk: only unstable_exited holds
     variant = hunan.with_overlay({"decisions": {"monitoring_type": {"default": "outside"}}})
-    c = compare(hunan, variant, [*both, _household("out", "general", "9000.00", risk=False)], "monitoring_type",
-                as_of=AS_OF)
+    c = compare(
+        hunan, variant, [*both, _household("out", "general", "9000.00", risk=False)], "monitoring_type", as_of=AS_OF
+    )
     assert [(ch.id, ch.before, ch.after) for ch in c.changes] == [("out", "not_monitored", "outside")]
     assert c.changes[0].causes == (Cause("decision", "monitoring_type"),) and c.changes[0].rules == ()
 
@@ -179,9 +237,13 @@ VARIANTS = {
     "no floor": lambda r: r.without_rule("elim_income_floor"),
     "no weak-stability deferral": lambda r: r.without_rule("elim_weak_stability"),
     "three months → six": lambda r: r.with_parameter("elimination_min_monitoring_months", 6),
-    "stricter shock": lambda r: r.with_rule("shock_hardship_strict", title={"zh": "严格", "en": "strict"},
-                                            when="shock_hardship and hh.income.per_capita_net > 10000",
-                                            outcome="sudden_hardship", add_to=("monitoring_type", "rows")),
+    "stricter shock": lambda r: r.with_rule(
+        "shock_hardship_strict",
+        title={"zh": "严格", "en": "strict"},
+        when="shock_hardship and hh.income.per_capita_net > 10000",
+        outcome="sudden_hardship",
+        add_to=("monitoring_type", "rows"),
+    ),
 }
 
 
@@ -263,5 +325,3 @@ def test_refusals(hunan: povrules.Ruleset, population: list[povrules.Household])
         compare(hunan, village, population, "monitoring_type", as_of=AS_OF)
     with pytest.raises(TypeError, match="Household"):
         compare(hunan, hunan, [object()], "monitoring_type", as_of=AS_OF)  # type: ignore[list-item]
-
-

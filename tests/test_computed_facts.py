@@ -58,23 +58,33 @@ def item(kind: str, amount: Any, start: str | None = None, end: str | None = Non
 
 
 def test_an_item_period_ending_before_it_starts_is_refused_naming_the_field() -> None:
-    with pytest.raises(FactsError, match=r"members\[0\]\.income_items\[0\]\.period_end: expected a date on or after "
-                                         r"period_start \(2021-05-01\)"):
-        povrules.parse_household({"id": "h", "members": [{"income_items": [item("wage", 1, "2021-05-01", "2021-04-30")]}]})
+    with pytest.raises(
+        FactsError,
+        match=r"members\[0\]\.income_items\[0\]\.period_end: expected a date on or after "
+        r"period_start \(2021-05-01\)",
+    ):
+        povrules.parse_household(
+            {"id": "h", "members": [{"income_items": [item("wage", 1, "2021-05-01", "2021-04-30")]}]}
+        )
     with pytest.raises(FactsError, match=r"expenditure\.items\[0\]\.period_end"):
-        povrules.parse_household({"id": "h", "expenditure": {"items": [item("medical", 1, "2021-05-01", "2021-04-30")]}})
+        povrules.parse_household(
+            {"id": "h", "expenditure": {"items": [item("medical", 1, "2021-05-01", "2021-04-30")]}}
+        )
     # One day is a period: the first day may be the last.
     povrules.parse_household({"id": "h", "income": {"items": [item("wage", 1, "2021-05-01", "2021-05-01")]}})
 
 
-@pytest.mark.parametrize(("given", "field"), [
-    ({"kind": "salary", "amount": 1}, "kind"),
-    ({"kind": "wage"}, "amount"),
-    ({"kind": "wage", "amount": -1}, "amount"),
-    ({"kind": "wage", "amount": "1e3"}, "amount"),
-    ({"kind": "wage", "amount": 1, "period_start": "20210501"}, "period_start"),
-    ({"kind": "wage", "amount": 1, "note": "x"}, "note"),
-])
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"kind": "salary", "amount": 1}, "kind"),
+        ({"kind": "wage"}, "amount"),
+        ({"kind": "wage", "amount": -1}, "amount"),
+        ({"kind": "wage", "amount": "1e3"}, "amount"),
+        ({"kind": "wage", "amount": 1, "period_start": "20210501"}, "period_start"),
+        ({"kind": "wage", "amount": 1, "note": "x"}, "note"),
+    ],
+)
 def test_a_bad_income_item_is_refused_naming_the_field(given: dict[str, Any], field: str) -> None:
     with pytest.raises(FactsError, match=rf"income\.items\[0\]\.{field}:"):
         povrules.parse_household({"id": "h", "income": {"items": [given]}})
@@ -117,16 +127,21 @@ def test_the_schema_states_the_new_facts_with_labels_and_units() -> None:
 # Functions: the row engine
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("year(date('2020-02-29'))", 2020), ("month(date('2020-02-29'))", 2), ("day(date('2020-02-29'))", 29),
-    ("add_days(date('2020-02-28'), 1)", date(2020, 2, 29)),
-    ("add_days(date('2021-02-28'), 1)", date(2021, 3, 1)),
-    ("add_days(date('2020-12-31'), 1)", date(2021, 1, 1)),
-    ("add_days(date('2021-03-01'), -1)", date(2021, 2, 28)),
-    ("add_days(date('2020-03-01'), -1)", date(2020, 2, 29)),
-    ("add_days(date('2020-05-01'), 0)", date(2020, 5, 1)),
-    ("add_days(date('2020-05-01'), 364)", date(2021, 4, 30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("year(date('2020-02-29'))", 2020),
+        ("month(date('2020-02-29'))", 2),
+        ("day(date('2020-02-29'))", 29),
+        ("add_days(date('2020-02-28'), 1)", date(2020, 2, 29)),
+        ("add_days(date('2021-02-28'), 1)", date(2021, 3, 1)),
+        ("add_days(date('2020-12-31'), 1)", date(2021, 1, 1)),
+        ("add_days(date('2021-03-01'), -1)", date(2021, 2, 28)),
+        ("add_days(date('2020-03-01'), -1)", date(2020, 2, 29)),
+        ("add_days(date('2020-05-01'), 0)", date(2020, 5, 1)),
+        ("add_days(date('2020-05-01'), 364)", date(2021, 4, 30)),
+    ],
+)
 def test_date_parts_and_add_days(text: str, expected: Any) -> None:
     assert evaluate(text) == expected
 
@@ -135,7 +150,7 @@ def test_add_days_past_the_calendar_is_an_error() -> None:
     with pytest.raises(EvaluationError, match=r"add_days\(9999-12-31, 1\) falls outside the calendar"):
         add_days(date(9999, 12, 31), 1)
     with pytest.raises(EvaluationError, match="falls outside the calendar"):
-        add_days(date(2000, 1, 1), -10**12)
+        add_days(date(2000, 1, 1), -(10**12))
 
 
 def test_an_unknown_date_makes_its_parts_unknown() -> None:
@@ -143,14 +158,17 @@ def test_an_unknown_date_makes_its_parts_unknown() -> None:
     assert missing(evaluate("add_days(hh.income.period_end, 1) > as_of")) == {"hh.income.period_end"}
 
 
-@pytest.mark.parametrize(("text", "message", "column"), [
-    ("year(1) == 1", "year() takes a date, but this is int", 6),
-    ("month(hh.members) == 1", "month() takes a date, but this is list", 7),
-    ("year(as_of, as_of) == 1", "year() takes one date", 1),
-    ("add_days(1, 1) == as_of", "add_days() takes a date first, but this is int", 10),
-    ("add_days(as_of, 1.5) == as_of", "add_days() takes a whole number of days second, but this is decimal", 17),
-    ("add_days(as_of) == as_of", "add_days() takes a date and a whole number", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("year(1) == 1", "year() takes a date, but this is int", 6),
+        ("month(hh.members) == 1", "month() takes a date, but this is list", 7),
+        ("year(as_of, as_of) == 1", "year() takes one date", 1),
+        ("add_days(1, 1) == as_of", "add_days() takes a date first, but this is int", 10),
+        ("add_days(as_of, 1.5) == as_of", "add_days() takes a whole number of days second, but this is decimal", 17),
+        ("add_days(as_of) == as_of", "add_days() takes a date and a whole number", 1),
+    ],
+)
 def test_new_functions_are_type_checked_at_the_token(text: str, message: str, column: int) -> None:
     with pytest.raises(CheckProblem) as error:
         evaluate(text)
@@ -179,9 +197,9 @@ def test_a_sum_over_members_items_counts_only_those_living_together() -> None:
 
 RULES = {
     "t_together": "sum(sum(i.amount for i in m.income_items if i.kind != 'policy') for m in hh.members "
-                  "if m.lives_with_household) >= 800",
+    "if m.lives_with_household) >= 800",
     "t_parts": "year(hh.income.period_start) == 2020 and month(hh.income.period_end) == 4 "
-               "and day(hh.income.period_end) == 30",
+    "and day(hh.income.period_end) == 30",
     "t_twelve": "add_days(add_months(hh.income.period_start, 12), -1) == hh.income.period_end",
     "t_items": "all(add_days(i.period_end, 1) <= as_of for i in hh.income.items)",
     "t_nested_any": "any(any(i.amount > 700 for i in m.income_items) for m in hh.members)",
@@ -193,14 +211,21 @@ RULES = {
 def _variant() -> povrules.Ruleset:
     ruleset = povrules.load_ruleset(RULESET)
     for rule_id, when in RULES.items():
-        ruleset = ruleset.with_rule(rule_id, add_to=("household_exit", "criteria"), when=when,
-                                    title={"zh": "测试", "en": "test"})
+        ruleset = ruleset.with_rule(
+            rule_id, add_to=("household_exit", "criteria"), when=when, title={"zh": "测试", "en": "test"}
+        )
     return ruleset
 
 
 def _households() -> list[Any]:
-    periods = [("2020-05-01", "2021-04-30"), ("2020-05-01", "2021-04-29"), ("2020-02-29", "2021-02-28"),
-               ("2019-03-01", "2020-02-29"), (None, "2021-04-30"), ("2021-01-01", "2021-12-31")]
+    periods = [
+        ("2020-05-01", "2021-04-30"),
+        ("2020-05-01", "2021-04-29"),
+        ("2020-02-29", "2021-02-28"),
+        ("2019-03-01", "2020-02-29"),
+        (None, "2021-04-30"),
+        ("2021-01-01", "2021-12-31"),
+    ]
     out = []
     for n in range(40):
         start, end = periods[n % len(periods)]
@@ -215,8 +240,11 @@ def _households() -> list[Any]:
         if start is not None:
             income["period_start"] = start
         expenditure = {"items": [item("medical_compliant_out_of_pocket", 40 * (n % 4), start, end)]} if n % 5 else None
-        out.append(povrules.parse_household({"id": f"h{n:02d}", "members": members, "income": income,
-                                             "expenditure": expenditure}))
+        out.append(
+            povrules.parse_household(
+                {"id": f"h{n:02d}", "members": members, "income": income, "expenditure": expenditure}
+            )
+        )
     return out
 
 
@@ -329,21 +357,37 @@ def computed(tmp_path: Path) -> povrules.Ruleset:
     return povrules.load_ruleset(path)
 
 
-def household(start: str | None, end: str | None, *, items: tuple[str | None, str | None] | None = None,
-              together: bool | None = True, wage: int = 3000, ident: str = "h") -> Any:
+def household(
+    start: str | None,
+    end: str | None,
+    *,
+    items: tuple[str | None, str | None] | None = None,
+    together: bool | None = True,
+    wage: int = 3000,
+    ident: str = "h",
+) -> Any:
     income: dict[str, Any] = {"items": [item("transfer", 500, *(items or (start, end)))]}
     if start is not None:
         income["period_start"] = start
     if end is not None:
         income["period_end"] = end
-    return povrules.parse_household({"id": ident, "income": income, "members": [
-        {"lives_with_household": together, "income_items": [item("wage", wage)]},
-        {"lives_with_household": True, "income_items": []}]})
+    return povrules.parse_household(
+        {
+            "id": ident,
+            "income": income,
+            "members": [
+                {"lives_with_household": together, "income_items": [item("wage", wage)]},
+                {"lives_with_household": True, "income_items": []},
+            ],
+        }
+    )
 
 
 def test_at_reads_the_value_in_force_on_the_date_given(computed: povrules.Ruleset) -> None:
     text = "at(p.county_average, hh.income.period_end)"
-    checked = check(parse(text), Scope(record_of(Household), {"county_average": computed.parameters["county_average"].type}, {}))
+    checked = check(
+        parse(text), Scope(record_of(Household), {"county_average": computed.parameters["county_average"].type}, {})
+    )
     fn = Compiler({}, False, parameters=computed.parameters).value(checked)
 
     def on(day: str) -> Any:
@@ -353,9 +397,12 @@ def test_at_reads_the_value_in_force_on_the_date_given(computed: povrules.Rulese
     assert on("2019-12-31") == 7000  # the day before: the earlier value, on its 'until'
     assert on("2020-12-31") == Decimal("7514.5")
     assert on("2024-06-30") == 8000  # the last value, open-ended
-    with pytest.raises(EvaluationError, match=r"parameter 'county_average' \(read by 'at\(p\.county_average, "
-                                              r"hh\.income\.period_end\)'\) has no value in force on 2018-12-31; it has "
-                                              r"values 2019-01-01 to 2019-12-31, 2020-01-01 to 2020-12-31, 2021-01-01 on"):
+    with pytest.raises(
+        EvaluationError,
+        match=r"parameter 'county_average' \(read by 'at\(p\.county_average, "
+        r"hh\.income\.period_end\)'\) has no value in force on 2018-12-31; it has "
+        r"values 2019-01-01 to 2019-12-31, 2020-01-01 to 2020-12-31, 2021-01-01 on",
+    ):
         on("2018-12-31")
     assert missing(fn(Env(household(None, None), {}, AS_OF, None))) == {"hh.income.period_end"}
 
@@ -370,11 +417,14 @@ def test_a_parameter_read_only_through_at_needs_no_value_on_the_evaluation_date(
         povrules.evaluate(household("2013-05-01", "2014-04-30"), computed, "identify", as_of=date(2014, 6, 30))
 
 
-@pytest.mark.parametrize(("text", "message", "column"), [
-    ("at(1, as_of) == 1", "at() takes a parameter first, written p.<name>, but this is '1'", 4),
-    ("at(p.share, 1) == 1", "at() takes a date second, but this is int", 13),
-    ("at(p.share) == 1", "at() takes a parameter and a date", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("at(1, as_of) == 1", "at() takes a parameter first, written p.<name>, but this is '1'", 4),
+        ("at(p.share, 1) == 1", "at() takes a date second, but this is int", 13),
+        ("at(p.share) == 1", "at() takes a parameter and a date", 1),
+    ],
+)
 def test_at_is_type_checked_at_the_token(text: str, message: str, column: int) -> None:
     with pytest.raises(CheckProblem) as error:
         check(parse(text), Scope(record_of(Household), {"share": DECIMAL}, {}))
@@ -382,16 +432,30 @@ def test_at_is_type_checked_at_the_token(text: str, message: str, column: int) -
     assert error.value.span.column == column
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    (("[{from: 2019-01-01, until: 2019-12-31, value: 1, cite: {source: S, line: 1, quote: a}}, "
-      "{from: 2019-12-31, value: 2, cite: {source: S, line: 1, quote: a}}]"),
-     "the values of parameter 'x' overlap: this one starts 2019-12-31, on or before the previous one's 'until' (2019-12-31)"),
-    ("[{from: 2019-01-01, until: 2018-12-31, value: 1, cite: {source: S, line: 1, quote: a}}]",
-     "'until' of a value of parameter 'x' (2018-12-31) is before its 'from'"),
-    ("[{from: 2019-01-01, until: soon, value: 1, cite: {source: S, line: 1, quote: a}}]", "'until' in parameter 'x' must be a date"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            (
+                "[{from: 2019-01-01, until: 2019-12-31, value: 1, cite: {source: S, line: 1, quote: a}}, "
+                "{from: 2019-12-31, value: 2, cite: {source: S, line: 1, quote: a}}]"
+            ),
+            "the values of parameter 'x' overlap: this one starts 2019-12-31, on or before the previous one's 'until' (2019-12-31)",
+        ),
+        (
+            "[{from: 2019-01-01, until: 2018-12-31, value: 1, cite: {source: S, line: 1, quote: a}}]",
+            "'until' of a value of parameter 'x' (2018-12-31) is before its 'from'",
+        ),
+        (
+            "[{from: 2019-01-01, until: soon, value: 1, cite: {source: S, line: 1, quote: a}}]",
+            "'until' in parameter 'x' must be a date",
+        ),
+    ],
+)
 def test_parameter_periods_must_not_overlap(tmp_path: Path, values: str, message: str) -> None:
-    text = COMPUTED.replace("parameters:\n", f"parameters:\n  x:\n    title: {{zh: x, en: x}}\n    values: {values}\n", 1)
+    text = COMPUTED.replace(
+        "parameters:\n", f"parameters:\n  x:\n    title: {{zh: x, en: x}}\n    values: {values}\n", 1
+    )
     path = tmp_path / "ruleset.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(povrules.RulesetError, match=re.escape(message)):
@@ -418,28 +482,40 @@ def test_a_period_one_day_short_of_twelve_months_is_refused(computed: povrules.R
     trace = short.trace()
     low = next(r for r in trace["rules"] if r["id"] == "low_income")
     assert low["refused"][0] == {
-        "marker": "income_12m.requires[0]", "derived": "income_12m", "requirement": 0,
-        "expr": ("months_between(hh.income.period_start, add_days(hh.income.period_end, 1)) == 12 "
-                 "and months_between(hh.income.period_start, hh.income.period_end) == 11"),
+        "marker": "income_12m.requires[0]",
+        "derived": "income_12m",
+        "requirement": 0,
+        "expr": (
+            "months_between(hh.income.period_start, add_days(hh.income.period_end, 1)) == 12 "
+            "and months_between(hh.income.period_start, hh.income.period_end) == 11"
+        ),
         "cite": {"file": "003_e3e29ff1be94684a.txt", "line": 642, "end_line": 642, "quote": "twelve months"},
-        "note": {"zh": "The income is counted over twelve whole months.", "en": "The income is counted over twelve whole months."},
-        "title": {"zh": "近12个月家庭纯收入", "en": "Household net income over the twelve months"}}
+        "note": {
+            "zh": "The income is counted over twelve whole months.",
+            "en": "The income is counted over twelve whole months.",
+        },
+        "title": {"zh": "近12个月家庭纯收入", "en": "Household net income over the twelve months"},
+    }
     # The values read are in the trace: the end the text requires and the end recorded.
-    read = next(c for _, c in leaf_conditions(low)
-                if c["expr"].startswith("months_between(hh.income.period_start, add_days"))
+    read = next(
+        c for _, c in leaf_conditions(low) if c["expr"].startswith("months_between(hh.income.period_start, add_days")
+    )
     assert (read["result"], read["left"]["value"], read["right"]["value"]) == ("false", 11, 12)
     text = short.explain("en")
-    assert ("Figure refused: Household net income over the twelve months (requirement 1 is not met); "
-            "Source: “Plans of assistance for households out of poverty (twenty pieces)” "
-            "(003_e3e29ff1be94684a.txt:642): “twelve months”; "
-            "Note: The income is counted over twelve whole months.") in text
+    assert (
+        "Figure refused: Household net income over the twelve months (requirement 1 is not met); "
+        "Source: “Plans of assistance for households out of poverty (twenty pieces)” "
+        "(003_e3e29ff1be94684a.txt:642): “twelve months”; "
+        "Note: The income is counted over twelve whole months."
+    ) in text
     assert "Facts still needed" not in text
     assert "不予计算：近12个月家庭纯收入（第1项要求未满足）" in short.explain("zh")
 
 
 def test_twelve_months_from_29_february_end_on_28_february(computed: povrules.Ruleset) -> None:
-    leap = povrules.evaluate(household("2020-02-29", "2021-02-28", items=("2020-03-01", "2021-02-28")),
-                             computed, "identify", as_of=AS_OF)
+    leap = povrules.evaluate(
+        household("2020-02-29", "2021-02-28", items=("2020-03-01", "2021-02-28")), computed, "identify", as_of=AS_OF
+    )
     assert "income_12m.requires[0]" not in leap.missing
     for end in ("2021-02-27", "2021-03-01"):
         off = povrules.evaluate(household("2020-02-29", end), computed, "identify", as_of=AS_OF)
@@ -447,13 +523,17 @@ def test_twelve_months_from_29_february_end_on_28_february(computed: povrules.Ru
 
 
 def test_an_item_over_another_period_is_refused_and_unknown_inputs_stay_unknown(computed: povrules.Ruleset) -> None:
-    shifted = povrules.evaluate(household("2019-05-01", "2020-04-30", items=("2019-05-02", "2020-04-30")),
-                                computed, "identify", as_of=AS_OF)
+    shifted = povrules.evaluate(
+        household("2019-05-01", "2020-04-30", items=("2019-05-02", "2020-04-30")), computed, "identify", as_of=AS_OF
+    )
     assert shifted.missing == ("income_12m.requires[1]",)
     unknown = povrules.evaluate(household(None, "2020-04-30", together=None), computed, "identify", as_of=AS_OF)
     assert unknown.outcome == "undetermined"
-    assert unknown.missing == ("hh.income.items[0].period_start", "hh.income.period_start",
-                               "hh.members[0].lives_with_household")
+    assert unknown.missing == (
+        "hh.income.items[0].period_start",
+        "hh.income.period_start",
+        "hh.members[0].lives_with_household",
+    )
 
 
 def test_a_variant_of_a_parameter_read_through_at_is_rebuilt(computed: povrules.Ruleset) -> None:
@@ -464,14 +544,22 @@ def test_a_variant_of_a_parameter_read_through_at_is_rebuilt(computed: povrules.
 
 
 def _computed_households() -> list[Any]:
-    periods = [("2019-05-01", "2020-04-30"), ("2019-05-01", "2020-04-29"), ("2019-01-01", "2019-12-31"),
-               ("2020-01-01", "2020-12-31"), (None, "2020-04-30"), ("2020-02-29", "2021-02-28")]
+    periods = [
+        ("2019-05-01", "2020-04-30"),
+        ("2019-05-01", "2020-04-29"),
+        ("2019-01-01", "2019-12-31"),
+        ("2020-01-01", "2020-12-31"),
+        (None, "2020-04-30"),
+        ("2020-02-29", "2021-02-28"),
+    ]
     out = []
     for n in range(36):
         start, end = periods[n % len(periods)]
         items = (start, end) if n % 5 else ("2019-05-02", end)
         together = None if n % 7 == 0 else n % 3 != 0
-        out.append(household(start, end, items=items, together=together, wage=1000 + 1500 * (n % 13), ident=f"c{n:02d}"))
+        out.append(
+            household(start, end, items=items, together=together, wage=1000 + 1500 * (n % 13), ident=f"c{n:02d}")
+        )
     return out
 
 
@@ -506,7 +594,7 @@ def test_a_date_with_no_value_goes_to_the_row_engine_which_refuses_it(computed: 
 
 OUTER = {
     "same_period": "all(i.period_start == hh.income.period_start and i.period_end == hh.income.period_end "
-                   "for i in hh.income.items)",
+    "for i in hh.income.items)",
     "older_than_share": "count(m.age >= hh.income.total_net / 100 for m in hh.members) >= 1",
     "before_the_end": "sum(i.amount for i in hh.income.items if i.period_end <= add_days(hh.income.period_end, -1)) > 10",
     "own_items_positive": "all(all(i.amount > 0 for i in m.income_items) for m in hh.members)",
@@ -529,14 +617,21 @@ def _random_households(n: int, seed: int) -> list[Any]:
             if first is not None:
                 one["period_start"] = first
             items.append(one)
-        income: dict[str, Any] = {"items": items if rnd.random() > 0.1 else None, "total_net": maybe(rnd.randint(0, 8000))}
+        income: dict[str, Any] = {
+            "items": items if rnd.random() > 0.1 else None,
+            "total_net": maybe(rnd.randint(0, 8000)),
+        }
         if rnd.random() > 0.15:
             income["period_start"] = start
         if rnd.random() > 0.15:
             income["period_end"] = end
-        members = [{"age": maybe(rnd.randint(0, 90)),
-                    "income_items": maybe([item("wage", rnd.randint(0, 3)) for _ in range(rnd.randint(0, 2))])}
-                   for _ in range(rnd.randint(1, 3))]
+        members = [
+            {
+                "age": maybe(rnd.randint(0, 90)),
+                "income_items": maybe([item("wage", rnd.randint(0, 3)) for _ in range(rnd.randint(0, 2))]),
+            }
+            for _ in range(rnd.randint(1, 3))
+        ]
         out.append(povrules.parse_household({"id": f"r{k:03d}", "income": income, "members": members}))
     return out
 
@@ -544,8 +639,9 @@ def _random_households(n: int, seed: int) -> list[Any]:
 def test_columnar_reads_household_facts_inside_an_element_as_the_row_engine_does() -> None:
     ruleset = povrules.load_ruleset(RULESET)
     for rule_id, when in OUTER.items():
-        ruleset = ruleset.with_rule(rule_id, add_to=("household_exit", "criteria"), when=when,
-                                    title={"zh": "测试", "en": "test"})
+        ruleset = ruleset.with_rule(
+            rule_id, add_to=("household_exit", "criteria"), when=when, title={"zh": "测试", "en": "test"}
+        )
     households = _random_households(240, 11)
     frame = caseload_frame(households)
     prepared = povrules.plan(ruleset, "household_exit", traced=False)
@@ -569,20 +665,36 @@ def test_a_mean_of_growth_rates_goes_to_the_row_engine_in_columns() -> None:
     computed from two yearly levels. A quotient inside a sum has no exact columnar form: the rows
     where it has a value are decided by the row engine, with the same answers."""
     path = RULESET.parent.parent / "cn-yunnan-weishan-village" / "ruleset.yaml"
-    ruleset = povrules.load_ruleset(path).with_rule("income_growth_higher", when=(
-        "income_growth_pct > sum((n.disposable_per_capita - n.disposable_per_capita_previous) * 100"
-        " / n.disposable_per_capita_previous for n in village.county_non_poor_villages)"
-        " / len(village.county_non_poor_villages)"))
+    ruleset = povrules.load_ruleset(path).with_rule(
+        "income_growth_higher",
+        when=(
+            "income_growth_pct > sum((n.disposable_per_capita - n.disposable_per_capita_previous) * 100"
+            " / n.disposable_per_capita_previous for n in village.county_non_poor_villages)"
+            " / len(village.county_non_poor_villages)"
+        ),
+    )
     rnd = random.Random(3)
     villages = []
     for k in range(40):
-        data: dict[str, Any] = {"id": f"v{k}", "is_poor_village": k % 9 != 0, "income": {
-            "year": 2016, "disposable_per_capita": 5000 + rnd.randint(0, 900), "disposable_per_capita_previous": 5000}}
+        data: dict[str, Any] = {
+            "id": f"v{k}",
+            "is_poor_village": k % 9 != 0,
+            "income": {
+                "year": 2016,
+                "disposable_per_capita": 5000 + rnd.randint(0, 900),
+                "disposable_per_capita_previous": 5000,
+            },
+        }
         if k % 5:
             data["county_non_poor_villages"] = [
-                {"id": f"n{j}", "year": 2016, "disposable_per_capita_previous": 6000,
-                 **({"disposable_per_capita": 6000 + rnd.randint(0, 900)} if (k + j) % 7 else {})}
-                for j in range(1 + k % 3)]
+                {
+                    "id": f"n{j}",
+                    "year": 2016,
+                    "disposable_per_capita_previous": 6000,
+                    **({"disposable_per_capita": 6000 + rnd.randint(0, 900)} if (k + j) % 7 else {}),
+                }
+                for j in range(1 + k % 3)
+            ]
         villages.append(povrules.parse_facts(data, "village"))
     day = date(2016, 12, 31)
     frame = caseload_frame(villages, subject="village")

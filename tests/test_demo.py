@@ -11,8 +11,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_demo_runs_to_the_end_and_shows_each_section(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py")], cwd=tmp_path, capture_output=True,
-                          text=True, encoding="utf-8", timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "demo.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     for heading in ("六优先排序", "风险消除回头看：回退", "一本台账整体判定"):
         assert heading in done.stdout

@@ -61,8 +61,15 @@ def blocks(page: Path) -> list[Block]:
             continue
         end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith("```"))
         mark = _MARK.match(lines[index - 1]) if index else None
-        out.append(Block(page, index + 1, opening.group(1), "\n".join(lines[index + 1:end]) + "\n",
-                         (mark.group(1), mark.group(2)) if mark else None))
+        out.append(
+            Block(
+                page,
+                index + 1,
+                opening.group(1),
+                "\n".join(lines[index + 1 : end]) + "\n",
+                (mark.group(1), mark.group(2)) if mark else None,
+            )
+        )
         index = end + 1
     return out
 
@@ -113,12 +120,21 @@ def test_the_shell_blocks_of_a_page_run_in_order(tmp_path: Path, page: Path, see
     for step in steps:
         if step in left_out:
             continue
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step.text], cwd=work, env=_env(),
-                              capture_output=True, text=True, encoding="utf-8", timeout=600)
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", step.text],
+            cwd=work,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=600,
+        )
         assert done.returncode == 0, f"{step} failed ({done.returncode}):\n{done.stderr[-3000:]}"
     if left_out:
-        pytest.skip(f"{', '.join(map(str, left_out))} not run: it reads the policy source texts, and there are "
-                    "none (set POVRULES_SEEDS)")
+        pytest.skip(
+            f"{', '.join(map(str, left_out))} not run: it reads the policy source texts, and there are "
+            "none (set POVRULES_SEEDS)"
+        )
 
 
 @pytest.mark.parametrize("page", [pytest.param(p, id=p.name) for p in PAGES])
@@ -126,6 +142,13 @@ def test_the_python_blocks_of_a_page_run_in_order(tmp_path: Path, page: Path, se
     work = _workdir(tmp_path, page, seeds_or_none)
     script = "".join(f"# {b}\n{b.text}\n" for b in _runnable(page, "python"))
     (work / "snippets.py").write_text(script, encoding="utf-8")
-    done = subprocess.run([sys.executable, "snippets.py"], cwd=work, env=_env(), capture_output=True, text=True,
-                          encoding="utf-8", timeout=600)
+    done = subprocess.run(
+        [sys.executable, "snippets.py"],
+        cwd=work,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=600,
+    )
     assert done.returncode == 0, f"{page.name}'s python blocks failed:\n{done.stderr[-3000:]}"

@@ -36,8 +36,12 @@ def decide(ruleset, household, decision="identify", as_of=AS_OF, **kw):
 
 def eligible(build, **facts):
     """A household that meets both criteria and no exclusion, with ``facts`` replaced."""
-    base = {"rural_hukou": True, "income": {"per_capita_net": 1000}, "assets": {"vehicles": []},
-            "members": [{"is_public_official": False}]}
+    base = {
+        "rural_hukou": True,
+        "income": {"per_capita_net": 1000},
+        "assets": {"vehicles": []},
+        "members": [{"is_public_official": False}],
+    }
     return build.household(**{**base, **facts})
 
 
@@ -49,8 +53,12 @@ def test_all_known_and_eligible_is_identified(identify_rs, build, status_of):
     assert d.outcome == "identified" and d.determined
     assert d.missing == () and d.possible == ()
     assert d.reasons == ("low_income", "rural")
-    assert status_of(d) == {"low_income": "met", "rural": "met", "owns_car": "not_applicable",
-                            "public_official": "not_applicable"}
+    assert status_of(d) == {
+        "low_income": "met",
+        "rural": "met",
+        "owns_car": "not_applicable",
+        "public_official": "not_applicable",
+    }
 
 
 def test_base_false_makes_an_unknown_exclusion_irrelevant(identify_rs, build, status_of):
@@ -76,8 +84,12 @@ def test_base_unknown_and_a_hard_exclusion_true_is_excluded(identify_rs, build, 
     assert d.outcome == "excluded"
     assert d.missing == ()
     assert d.reasons == ("owns_car",)
-    assert status_of(d) == {"low_income": "unknown", "rural": "unknown", "owns_car": "applied",
-                            "public_official": "unknown"}
+    assert status_of(d) == {
+        "low_income": "unknown",
+        "rural": "unknown",
+        "owns_car": "applied",
+        "public_official": "unknown",
+    }
 
 
 def test_base_true_and_an_exclusion_unknown_lists_only_that_exclusions_facts(identify_rs, build):
@@ -90,7 +102,9 @@ def test_base_true_and_an_exclusion_unknown_lists_only_that_exclusions_facts(ide
 
 
 def test_an_unknown_record_is_reported_as_the_fact_the_rule_reads(identify_rs, build):
-    h = build.household(rural_hukou=True, income={"per_capita_net": 1000}, members=[NOBODY_NOTABLE])  # no 'assets' at all
+    h = build.household(
+        rural_hukou=True, income={"per_capita_net": 1000}, members=[NOBODY_NOTABLE]
+    )  # no 'assets' at all
     assert decide(identify_rs, h).missing == ("hh.assets.vehicles",)
 
 
@@ -185,7 +199,11 @@ def test_set_aside_by_the_named_body_gives_the_base_outcome(identify_rs, build):
     assert d.reasons == ("low_income", "rural")
     r = result(d, "public_official")
     assert r.status == "overridden"
-    assert (r.override.body, r.override.decided_on, r.override.outcome) == ("村民代表会议", date(2021, 2, 1), "set_aside")
+    assert (r.override.body, r.override.decided_on, r.override.outcome) == (
+        "村民代表会议",
+        date(2021, 2, 1),
+        "set_aside",
+    )
 
 
 def test_set_aside_cannot_identify_a_household_the_criteria_reject(identify_rs, build):
@@ -207,11 +225,14 @@ def test_override_by_a_body_the_rule_does_not_name_is_ignored(identify_rs, build
     assert result(d, "public_official").override is None
 
 
-@pytest.mark.parametrize("decided_on, outcome", [
-    ("2021-03-02", "needs_deliberation"),  # the day after as_of: not yet decided
-    ("2021-03-01", "identified"),  # on as_of: counts
-    ("2021-02-28", "identified"),
-])
+@pytest.mark.parametrize(
+    "decided_on, outcome",
+    [
+        ("2021-03-02", "needs_deliberation"),  # the day after as_of: not yet decided
+        ("2021-03-01", "identified"),  # on as_of: counts
+        ("2021-02-28", "identified"),
+    ],
+)
 def test_override_counts_only_if_dated_on_or_before_as_of(identify_rs, build, decided_on, outcome):
     h = official(build, [build.override("public_official", on=decided_on)])
     assert decide(identify_rs, h).outcome == outcome
@@ -254,8 +275,12 @@ def test_the_override_is_in_the_trace(identify_rs, build):
     d = decide(identify_rs, official(build, [build.override("public_official")]))
     (rule,) = [r for r in d.trace()["rules"] if r["id"] == "public_official"]
     assert rule["status"] == "overridden"
-    assert rule["override"] == {"rule": "public_official", "body": "村民代表会议", "decided_on": "2021-02-01",
-                                "outcome": "set_aside"}
+    assert rule["override"] == {
+        "rule": "public_official",
+        "body": "村民代表会议",
+        "decided_on": "2021-02-01",
+        "outcome": "set_aside",
+    }
     assert rule["override_by"] == ["村民代表会议", "村民主评议"]
 
 
@@ -275,10 +300,13 @@ def test_contradictory_latest_overrides_are_a_conflict_naming_both_records(ident
     (rule,) = [r for r in d.trace()["rules"] if r["id"] == "public_official"]
     assert rule["status"] == "contradicted" and "override" not in rule
     assert [(o["body"], o["decided_on"], o["outcome"]) for o in rule["contradicting"]] == [
-        ("村民代表会议", "2021-02-01", "set_aside"), ("村民主评议", "2021-02-01", "upheld")]
+        ("村民代表会议", "2021-02-01", "set_aside"),
+        ("村民主评议", "2021-02-01", "upheld"),
+    ]
     assert "评议决定相互矛盾（村民代表会议 2021-02-01 排除；村民主评议 2021-02-01 维持）" in d.explain("zh")
-    assert ("recorded deliberations contradict each other (村民代表会议 2021-02-01 set aside; "
-            "村民主评议 2021-02-01 upheld)") in d.explain("en")
+    assert (
+        "recorded deliberations contradict each other (村民代表会议 2021-02-01 set aside; 村民主评议 2021-02-01 upheld)"
+    ) in d.explain("en")
     assert "评议决定相互矛盾（村民代表会议 2021-02-01 排除；村民主评议 2021-02-01 维持）" in str(d.html("zh"))
 
 
@@ -326,8 +354,9 @@ def test_a_body_named_in_traditional_form_can_set_a_rule_aside(identify_rs, fixt
     text = (fixtures_dir / "identify.yaml").read_text(encoding="utf-8")
     assert "override_by: [村民代表会议, 村民主评议]" in text
     traditional = tmp_path / "identify.yaml"
-    traditional.write_text(text.replace("override_by: [村民代表会议, 村民主评议]", "override_by: [村民代表會議]"),
-                           encoding="utf-8")
+    traditional.write_text(
+        text.replace("override_by: [村民代表会议, 村民主评议]", "override_by: [村民代表會議]"), encoding="utf-8"
+    )
     ruleset = povrules.load_ruleset(traditional)
     assert ruleset.rules["public_official"].override_by == ("村民代表会议",)
     for body in ("村民代表會議", "村民代表会议"):
@@ -340,8 +369,12 @@ def test_a_body_named_in_traditional_form_can_set_a_rule_aside(identify_rs, fixt
 def test_plan_effects_and_settle_with_effects_give_what_deciding_gives(identify_rs, build):
     prepared = povrules.plan(identify_rs, "identify", traced=False)
     assert [prepared.rules[i].id for i in prepared.defeasible] == ["public_official"]
-    cases = [[], [build.override("public_official")], [build.override("public_official", outcome="upheld")],
-             [build.override("public_official", outcome="upheld"), build.override("public_official")]]
+    cases = [
+        [],
+        [build.override("public_official")],
+        [build.override("public_official", outcome="upheld")],
+        [build.override("public_official", outcome="upheld"), build.override("public_official")],
+    ]
     seen = set()
     for overrides in cases:
         h = official(build, overrides)
@@ -361,8 +394,13 @@ def test_plan_effects_and_settle_with_effects_give_what_deciding_gives(identify_
 
 
 def dibao(build, dibao=True, **facts):
-    base = {"registration": {"dibao": dibao}, "members": [NOBODY_NOTABLE], "assets": {"vehicles": []},
-            "disaster": {"severity": "none"}, "refuses_asset_verification": False}
+    base = {
+        "registration": {"dibao": dibao},
+        "members": [NOBODY_NOTABLE],
+        "assets": {"vehicles": []},
+        "disaster": {"severity": "none"},
+        "refuses_asset_verification": False,
+    }
     return build.household(**{**base, **facts})
 
 
@@ -390,8 +428,9 @@ def test_conflict_does_not_depend_on_the_order_of_the_exceptions(defeasible_rs, 
     listed = "exceptions: [severe_disaster, owns_car, refuses_verification]"
     assert listed in text
     swapped_file = tmp_path / "swapped.yaml"
-    swapped_file.write_text(text.replace(listed, "exceptions: [owns_car, severe_disaster, refuses_verification]"),
-                            encoding="utf-8")
+    swapped_file.write_text(
+        text.replace(listed, "exceptions: [owns_car, severe_disaster, refuses_verification]"), encoding="utf-8"
+    )
     swapped = povrules.load_ruleset(swapped_file)
     h = dibao(build, disaster={"severity": "severe"}, assets=CAR)
     for ruleset in (defeasible_rs, swapped):
@@ -423,8 +462,12 @@ def test_a_higher_level_exception_supersedes_the_lower_ones(defeasible_rs, build
     d = decide(defeasible_rs, h)
     assert d.outcome == "refused"
     assert d.reasons == ("refuses_verification",)
-    assert status_of(d) == {"dibao": "met", "severe_disaster": "superseded", "owns_car": "superseded",
-                            "refuses_verification": "applied"}
+    assert status_of(d) == {
+        "dibao": "met",
+        "severe_disaster": "superseded",
+        "owns_car": "superseded",
+        "refuses_verification": "applied",
+    }
 
 
 def test_a_higher_level_exception_settles_an_unknown_lower_one(defeasible_rs, build):
@@ -451,8 +494,12 @@ def test_pending_higher_exception_that_agrees_with_an_applied_lower_one_decides(
 
 
 def test_an_upheld_higher_exception_supersedes_the_lower_one(defeasible_rs, build, status_of):
-    h = dibao(build, assets=CAR, members=[{"is_public_official": True}],
-              overrides=[build.override("official_pending", outcome="upheld")])
+    h = dibao(
+        build,
+        assets=CAR,
+        members=[{"is_public_official": True}],
+        overrides=[build.override("official_pending", outcome="upheld")],
+    )
     d = decide(defeasible_rs, h, "identify_deliberated")
     assert d.outcome == "excluded"
     assert status_of(d) == {"dibao": "met", "owns_car": "superseded", "official_pending": "applied"}
@@ -460,8 +507,7 @@ def test_an_upheld_higher_exception_supersedes_the_lower_one(defeasible_rs, buil
 
 
 def test_a_set_aside_higher_exception_leaves_the_lower_one_in_effect(defeasible_rs, build, status_of):
-    h = dibao(build, assets=CAR, members=[{"is_public_official": True}],
-              overrides=[build.override("official_pending")])
+    h = dibao(build, assets=CAR, members=[{"is_public_official": True}], overrides=[build.override("official_pending")])
     d = decide(defeasible_rs, h, "identify_deliberated")
     assert d.outcome == "excluded"
     assert status_of(d) == {"dibao": "met", "owns_car": "applied", "official_pending": "overridden"}
@@ -471,12 +517,15 @@ def test_a_set_aside_higher_exception_leaves_the_lower_one_in_effect(defeasible_
 # Time: dated parameters and rule validity.
 
 
-@pytest.mark.parametrize("as_of, line, start, outcome", [
-    (date(2021, 6, 30), Decimal("4000"), date(2020, 1, 1), "not_identified"),  # the day before
-    (date(2021, 7, 1), Decimal("4500"), date(2021, 7, 1), "identified"),  # the day the new value starts
-    (date(2021, 7, 2), Decimal("4500"), date(2021, 7, 1), "identified"),  # the day after
-    (date(2020, 1, 1), Decimal("4000"), date(2020, 1, 1), "not_identified"),  # the first day of the first value
-])
+@pytest.mark.parametrize(
+    "as_of, line, start, outcome",
+    [
+        (date(2021, 6, 30), Decimal("4000"), date(2020, 1, 1), "not_identified"),  # the day before
+        (date(2021, 7, 1), Decimal("4500"), date(2021, 7, 1), "identified"),  # the day the new value starts
+        (date(2021, 7, 2), Decimal("4500"), date(2021, 7, 1), "identified"),  # the day after
+        (date(2020, 1, 1), Decimal("4000"), date(2020, 1, 1), "not_identified"),  # the first day of the first value
+    ],
+)
 def test_a_parameter_switches_value_on_its_from_date(identify_rs, build, as_of, line, start, outcome):
     d = decide(identify_rs, eligible(build, income={"per_capita_net": 4200}), as_of=as_of)
     assert d.outcome == outcome
@@ -497,12 +546,15 @@ def test_a_decision_that_reads_no_missing_parameter_still_runs_before_it(identif
     assert d.outcome == "identified"
 
 
-@pytest.mark.parametrize("as_of, status, outcome", [
-    (date(2020, 12, 31), "not_in_force", "identified"),
-    (date(2021, 1, 1), "applied", "excluded"),
-    (date(2021, 12, 31), "applied", "excluded"),  # 'to' is inclusive
-    (date(2022, 1, 1), "not_in_force", "identified"),
-])
+@pytest.mark.parametrize(
+    "as_of, status, outcome",
+    [
+        (date(2020, 12, 31), "not_in_force", "identified"),
+        (date(2021, 1, 1), "applied", "excluded"),
+        (date(2021, 12, 31), "applied", "excluded"),  # 'to' is inclusive
+        (date(2022, 1, 1), "not_in_force", "identified"),
+    ],
+)
 def test_a_rule_outside_its_validity_is_not_in_force(identify_rs, build, status_of, as_of, status, outcome):
     h = eligible(build, assets={"vehicles": [], "deposits_total": "60000"})
     d = decide(identify_rs, h, "identify_pilot", as_of=as_of)
@@ -544,8 +596,12 @@ def sample_households(build):
     ]
 
 
-CASES = [("identify", date(2021, 3, 1)), ("identify", date(2021, 7, 1)), ("identify_pilot", date(2021, 6, 1)),
-         ("elder", date(2021, 3, 1))]
+CASES = [
+    ("identify", date(2021, 3, 1)),
+    ("identify", date(2021, 7, 1)),
+    ("identify_pilot", date(2021, 6, 1)),
+    ("elder", date(2021, 3, 1)),
+]
 
 
 def all_json(ruleset, households):
@@ -566,6 +622,7 @@ def test_a_batch_gives_what_one_call_per_household_gives(identify_rs, build, tra
 
 def test_bad_batch_calls_are_refused(identify_rs, build):
     from datetime import datetime
+
     with pytest.raises(TypeError, match="Household"):
         povrules.evaluate_many([eligible(build), {"id": "raw"}], identify_rs, "identify", as_of=AS_OF)
     with pytest.raises(TypeError, match="not a datetime"):
@@ -606,11 +663,17 @@ for facts, name, day in cases:
 @pytest.mark.parametrize("hash_seed", ["0", "12345"])
 def test_a_fresh_process_gives_byte_identical_records(identify_rs, fixtures_dir, build, tmp_path, hash_seed):
     households = sample_households(build)
-    cases = [(h.model_dump(mode="json", exclude_none=True), name, day.isoformat())
-             for name, day in CASES for h in households]
+    cases = [
+        (h.model_dump(mode="json", exclude_none=True), name, day.isoformat()) for name, day in CASES for h in households
+    ]
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(fixtures_dir / "identify.yaml"), json.dumps(cases)],
-                         cwd=tmp_path, env=env, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(fixtures_dir / "identify.yaml"), json.dumps(cases)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=True,
+    ).stdout
     expected = "".join(line + "\n" for line in all_json(identify_rs, households)).encode()
     assert out == expected
 
@@ -652,10 +715,13 @@ def test_threads_reading_many_dates_of_one_ruleset_match_serial(identify_rs, fix
 
 def test_ranking_from_eight_threads_matches_serial(fixtures_dir, build):
     households = [
-        build.household(f"r{i:02d}", rural_hukou=i % 5 != 0, disaster={"severity": "severe" if i % 3 else "none"},
-                        members=[{"health": "serious_illness" if i % 2 else "healthy",
-                                  "enrolled_in_school": i % 4 == 0}],
-                        income={"per_capita_net": 1000 + 37 * (i % 7)})
+        build.household(
+            f"r{i:02d}",
+            rural_hukou=i % 5 != 0,
+            disaster={"severity": "severe" if i % 3 else "none"},
+            members=[{"health": "serious_illness" if i % 2 else "healthy", "enrolled_in_school": i % 4 == 0}],
+            income={"per_capita_net": 1000 + 37 * (i % 7)},
+        )
         for i in range(40)
     ]
 

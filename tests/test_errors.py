@@ -38,8 +38,15 @@ from povrules.errors import (
 )
 
 RULESETS = Path(__file__).parent.parent / "rulesets"
-PACKAGES = ("povrules", "povrules.audit", "povrules.caseload", "povrules.columnar", "povrules.facts",
-            "povrules.lang", "povrules.ruleset")
+PACKAGES = (
+    "povrules",
+    "povrules.audit",
+    "povrules.caseload",
+    "povrules.columnar",
+    "povrules.facts",
+    "povrules.lang",
+    "povrules.ruleset",
+)
 SRC = Path(povrules.__file__).parent
 
 # Public functions that raise nothing a caller can cause (a pure reading of what is already checked).
@@ -104,8 +111,11 @@ def error_class(fn: Callable[..., Any], name: str) -> type[BaseException] | None
 
 def test_public_functions_say_what_they_raise() -> None:
     functions = {name: fn for name, fn in public_callables() if "." not in fn.__qualname__}
-    silent = [name for name, fn in functions.items()
-              if "raise" not in (inspect.getdoc(fn) or "").lower() and name not in RAISES_NOTHING]
+    silent = [
+        name
+        for name, fn in functions.items()
+        if "raise" not in (inspect.getdoc(fn) or "").lower() and name not in RAISES_NOTHING
+    ]
     assert not silent, f"public functions whose docstring does not say what they raise: {silent}"
     assert set(RAISES_NOTHING) <= set(functions), "RAISES_NOTHING names a function that is not public"
 
@@ -139,7 +149,11 @@ class _Raises(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Raise(self, node: ast.Raise) -> None:
-        if isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name) and node.exc.func.id in BUILTIN_ERRORS:
+        if (
+            isinstance(node.exc, ast.Call)
+            and isinstance(node.exc.func, ast.Name)
+            and node.exc.func.id in BUILTIN_ERRORS
+        ):
             self.found.append((self.functions[-1], node.lineno, node.exc.func.id))
 
 
@@ -164,8 +178,12 @@ def test_error_tree() -> None:
     """Every error class povrules exports is a PovrulesError; the kinds keep the builtin they replaced."""
     for name in dir(errors):
         obj = getattr(errors, name)
-        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning) \
-                and obj.__module__ == "povrules.errors":
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, Exception)
+            and not issubclass(obj, Warning)
+            and obj.__module__ == "povrules.errors"
+        ):
             assert issubclass(obj, PovrulesError), name
     from povrules.lang import CheckProblem, SyntaxProblem
 
@@ -261,8 +279,10 @@ def test_evaluation_error_names_the_rule(weishan: povrules.Ruleset) -> None:
         with pytest.raises(EvaluationError) as info:
             povrules.evaluate(household, variant, "identify_poor_household", as_of=date(2016, 6, 30), trace=traced)
         assert info.value.rule == rule and info.value.decision == "identify_poor_household"
-        assert str(info.value) == (f"rule {rule!r} of decision 'identify_poor_household': "
-                                   "division by zero in 'hh.income.total_net / (len(hh.members) - 1)'")
+        assert str(info.value) == (
+            f"rule {rule!r} of decision 'identify_poor_household': "
+            "division by zero in 'hh.income.total_net / (len(hh.members) - 1)'"
+        )
         again = pickle.loads(pickle.dumps(info.value))
         assert again.rule == rule and str(again) == str(info.value)
     # An error outside any rule names none.
@@ -286,13 +306,16 @@ def test_docs_list_the_error_tree() -> None:
     for name in ("povrules.batch", "povrules.reading", "povrules.canonical", "povrules.lifecycle", *PACKAGES):
         importlib.import_module(name)
     docs = (Path(__file__).parent.parent / "docs" / "getting-started.md").read_text(encoding="utf-8")
-    tree = docs[docs.index("## Errors at a glance"):]
+    tree = docs[docs.index("## Errors at a glance") :]
 
     def subclasses(cls: type) -> Iterator[type]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
 
-    missing = {cls.__name__ for cls in subclasses(PovrulesError)
-               if cls.__module__.startswith("povrules.") and cls.__name__ not in tree}
+    missing = {
+        cls.__name__
+        for cls in subclasses(PovrulesError)
+        if cls.__module__.startswith("povrules.") and cls.__name__ not in tree
+    }
     assert not missing, f"errors the docs' tree does not name: {sorted(missing)}"

@@ -34,8 +34,9 @@ def monitored(build, status, amount, return_risk=False, poverty_risk=False, shoc
         "basic_living_severe_difficulty": judged(shock, on="2021-06-01"),
     }
     facts.update(assessments)
-    return build.household(rural_hukou=True, registration={"status": status}, income={"per_capita_net": amount},
-                           assessments=facts)
+    return build.household(
+        rural_hukou=True, registration={"status": status}, income={"per_capita_net": amount}, assessments=facts
+    )
 
 
 def monitoring_type(hunan, household, as_of=HUNAN_AS_OF):
@@ -45,25 +46,43 @@ def monitoring_type(hunan, household, as_of=HUNAN_AS_OF):
 BELOW, AT, JUST_ABOVE, ABOVE = "6499.99", "6500", "6500.01", "6501"
 
 
-@pytest.mark.parametrize("amount, outcome", [
-    (BELOW, "unstable_exited"), (AT, "unstable_exited"), (JUST_ABOVE, "not_monitored"), (ABOVE, "not_monitored"),
-])
+@pytest.mark.parametrize(
+    "amount, outcome",
+    [
+        (BELOW, "unstable_exited"),
+        (AT, "unstable_exited"),
+        (JUST_ABOVE, "not_monitored"),
+        (ABOVE, "not_monitored"),
+    ],
+)
 def test_type_1_unstable_exited_around_the_line(hunan, build, amount, outcome):
     d = monitoring_type(hunan, monitored(build, "exited", amount, return_risk=True))
     assert d.outcome == outcome and d.missing == ()
 
 
-@pytest.mark.parametrize("amount, outcome", [
-    (BELOW, "edge_vulnerable"), (AT, "edge_vulnerable"), (JUST_ABOVE, "not_monitored"), (ABOVE, "not_monitored"),
-])
+@pytest.mark.parametrize(
+    "amount, outcome",
+    [
+        (BELOW, "edge_vulnerable"),
+        (AT, "edge_vulnerable"),
+        (JUST_ABOVE, "not_monitored"),
+        (ABOVE, "not_monitored"),
+    ],
+)
 def test_type_2_edge_vulnerable_around_the_line(hunan, build, amount, outcome):
     d = monitoring_type(hunan, monitored(build, "general", amount, poverty_risk=True))
     assert d.outcome == outcome and d.missing == ()
 
 
-@pytest.mark.parametrize("amount, row_status", [
-    (BELOW, "not_matched"), (AT, "not_matched"), (JUST_ABOVE, "selected"), (ABOVE, "selected"),
-])
+@pytest.mark.parametrize(
+    "amount, row_status",
+    [
+        (BELOW, "not_matched"),
+        (AT, "not_matched"),
+        (JUST_ABOVE, "selected"),
+        (ABOVE, "selected"),
+    ],
+)
 def test_type_3_sudden_hardship_around_the_line(hunan, build, status_of, amount, row_status):
     # A household on the monitoring roll's edge would be type ② at or below the line; an exited
     # household without return risk is not, so only type ③ can apply to it.
@@ -75,14 +94,23 @@ def test_type_3_sudden_hardship_around_the_line(hunan, build, status_of, amount,
 
 def test_at_6500_types_1_and_2_apply_and_type_3_does_not(hunan, build, status_of):
     exited = monitoring_type(hunan, monitored(build, "exited", AT, return_risk=True, poverty_risk=True, shock=True))
-    assert status_of(exited) == {"unstable_exited": "selected", "edge_vulnerable": "not_matched",
-                                 "sudden_hardship": "not_matched"}
+    assert status_of(exited) == {
+        "unstable_exited": "selected",
+        "edge_vulnerable": "not_matched",
+        "sudden_hardship": "not_matched",
+    }
     general = monitoring_type(hunan, monitored(build, "general", AT, poverty_risk=True, shock=True))
-    assert status_of(general) == {"unstable_exited": "not_matched", "edge_vulnerable": "selected",
-                                  "sudden_hardship": "not_matched"}
+    assert status_of(general) == {
+        "unstable_exited": "not_matched",
+        "edge_vulnerable": "selected",
+        "sudden_hardship": "not_matched",
+    }
     above = monitoring_type(hunan, monitored(build, "general", JUST_ABOVE, poverty_risk=True, shock=True))
-    assert status_of(above) == {"unstable_exited": "not_matched", "edge_vulnerable": "not_matched",
-                                "sudden_hardship": "selected"}
+    assert status_of(above) == {
+        "unstable_exited": "not_matched",
+        "edge_vulnerable": "not_matched",
+        "sudden_hardship": "selected",
+    }
 
 
 def test_the_line_and_its_date_are_in_the_trace(hunan, build):
@@ -98,30 +126,66 @@ def test_the_line_and_its_date_are_in_the_trace(hunan, build):
 
 def test_either_large_rigid_expenditure_or_a_sharp_income_fall(hunan, build):
     judged = build.judged
-    h = monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
-                  rigid_expenditure_large=judged(False), income_sharply_reduced=judged(True))
+    h = monitored(
+        build,
+        "general",
+        ABOVE,
+        poverty_risk=True,
+        shock=True,
+        rigid_expenditure_large=judged(False),
+        income_sharply_reduced=judged(True),
+    )
     assert monitoring_type(hunan, h).outcome == "sudden_hardship"
-    neither = monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
-                        rigid_expenditure_large=judged(False), income_sharply_reduced=judged(False))
+    neither = monitored(
+        build,
+        "general",
+        ABOVE,
+        poverty_risk=True,
+        shock=True,
+        rigid_expenditure_large=judged(False),
+        income_sharply_reduced=judged(False),
+    )
     assert monitoring_type(hunan, neither).outcome == "not_monitored"
 
 
 def test_either_or_with_one_judgement_unknown(hunan, build):
     judged = build.judged
-    one_is_enough = monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
-                              rigid_expenditure_large=None, income_sharply_reduced=judged(True))
+    one_is_enough = monitored(
+        build,
+        "general",
+        ABOVE,
+        poverty_risk=True,
+        shock=True,
+        rigid_expenditure_large=None,
+        income_sharply_reduced=judged(True),
+    )
     assert monitoring_type(hunan, one_is_enough).outcome == "sudden_hardship"
-    d = monitoring_type(hunan, monitored(build, "general", ABOVE, poverty_risk=True, shock=True,
-                                         rigid_expenditure_large=None, income_sharply_reduced=judged(False)))
+    d = monitoring_type(
+        hunan,
+        monitored(
+            build,
+            "general",
+            ABOVE,
+            poverty_risk=True,
+            shock=True,
+            rigid_expenditure_large=None,
+            income_sharply_reduced=judged(False),
+        ),
+    )
     assert d.outcome == "undetermined"
     assert d.missing == ("hh.assessments.rigid_expenditure_large",)
     assert d.possible == ("not_monitored", "sudden_hardship")
 
 
-@pytest.mark.parametrize("cause, outcome", [
-    ("illness", "sudden_hardship"), ("disaster", "sudden_hardship"), ("accident", "sudden_hardship"),
-    ("education", "not_monitored"),  # not one of the causes the text names
-])
+@pytest.mark.parametrize(
+    "cause, outcome",
+    [
+        ("illness", "sudden_hardship"),
+        ("disaster", "sudden_hardship"),
+        ("accident", "sudden_hardship"),
+        ("education", "not_monitored"),  # not one of the causes the text names
+    ],
+)
 def test_sudden_hardship_only_from_the_named_causes(hunan, build, cause, outcome):
     h = monitored(build, "general", ABOVE, poverty_risk=True, shock=True, risk_causes=[cause])
     assert monitoring_type(hunan, h).outcome == outcome
@@ -158,13 +222,22 @@ def test_hunan_explains_in_both_languages(hunan, build):
 
 EXCLUSION_FACTS = {
     "wubulu_motor_vehicle": {"assets": {"vehicles": [{"kind": "motorcycle"}]}},
-    "wubulu_new_house": {"assets": {"properties": [
-        {"kind": "self_built", "origin": "self_build", "newly_built": {"value": True, "by": "村第一书记 王某",
-                                                                       "on": "2016-05-01"}}]}},
+    "wubulu_new_house": {
+        "assets": {
+            "properties": [
+                {
+                    "kind": "self_built",
+                    "origin": "self_build",
+                    "newly_built": {"value": True, "by": "村第一书记 王某", "on": "2016-05-01"},
+                }
+            ]
+        }
+    },
     "wubulu_urban_commodity_housing": {"assets": {"properties": [{"kind": "commodity_housing", "location": "urban"}]}},
     "wubulu_public_official": {"members": [{"is_public_official": False}, {"is_public_official": True}]},
-    "wubulu_large_enterprise": {"assets": {"has_large_enterprise": {"value": True, "by": "村第一书记 王某",
-                                                                     "on": "2016-05-01"}}},
+    "wubulu_large_enterprise": {
+        "assets": {"has_large_enterprise": {"value": True, "by": "村第一书记 王某", "on": "2016-05-01"}}
+    },
 }
 
 
@@ -178,9 +251,13 @@ def candidate(build, dibao=True, **facts):
     With ``dibao=False`` it is registered poor, so in neither pool of line 269.
     """
     registration = {"dibao": True} if dibao else {"dibao": False, "status": "registered_poor"}
-    base = {"registration": registration, "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
-            "five_looks": build.five_looks(), "assets": clean_assets(build),
-            "members": [{"is_public_official": False}]}
+    base = {
+        "registration": registration,
+        "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
+        "five_looks": build.five_looks(),
+        "assets": clean_assets(build),
+        "members": [{"is_public_official": False}],
+    }
     for key, value in facts.items():
         base[key] = {**base[key], **value} if key == "assets" else value
     return build.household("w1", **base)
@@ -220,8 +297,10 @@ def test_all_five_exclusions_together(weishan, build, status_of):
     facts = {"assets": {}, "members": EXCLUSION_FACTS["wubulu_public_official"]["members"]}
     for rule, extra in EXCLUSION_FACTS.items():
         facts["assets"].update(extra.get("assets", {}))
-    facts["assets"]["properties"] = (EXCLUSION_FACTS["wubulu_new_house"]["assets"]["properties"]
-                                     + EXCLUSION_FACTS["wubulu_urban_commodity_housing"]["assets"]["properties"])
+    facts["assets"]["properties"] = (
+        EXCLUSION_FACTS["wubulu_new_house"]["assets"]["properties"]
+        + EXCLUSION_FACTS["wubulu_urban_commodity_housing"]["assets"]["properties"]
+    )
     d = identify(weishan, candidate(build, **facts))
     assert d.outcome == "excluded"
     assert d.reasons == tuple(EXCLUSION_FACTS)
@@ -233,12 +312,25 @@ def new_house(origin: str, new: bool = True) -> dict:
     return {"assets": {"properties": [{"kind": "self_built", "origin": origin, "newly_built": judged}]}}
 
 
-@pytest.mark.parametrize("facts", [
-    {"assets": {"vehicles": [{"kind": "engineering_machinery"}, {"kind": "large_agricultural_machinery"}]}},
-    {"assets": {"properties": [{**new_house("purchase", new=False)["assets"]["properties"][0],
-                                "kind": "commodity_housing", "location": "rural"}]}},
-    new_house("self_build", new=False),
-], ids=["machinery", "rural-commodity-housing", "old-house"])
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"assets": {"vehicles": [{"kind": "engineering_machinery"}, {"kind": "large_agricultural_machinery"}]}},
+        {
+            "assets": {
+                "properties": [
+                    {
+                        **new_house("purchase", new=False)["assets"]["properties"][0],
+                        "kind": "commodity_housing",
+                        "location": "rural",
+                    }
+                ]
+            }
+        },
+        new_house("self_build", new=False),
+    ],
+    ids=["machinery", "rural-commodity-housing", "old-house"],
+)
 def test_what_the_interpretations_do_not_count_as_exclusions(weishan, build, facts):
     assert identify(weishan, candidate(build, **facts)).outcome == "identified"
 
@@ -258,13 +350,28 @@ def test_an_unknown_exclusion_fact_is_the_only_one_missing(weishan, build):
     assert d.possible == ("excluded", "identified")
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"registration": {"dibao": False, "status": "registered_poor"}}, "registration_pool"),
-    ({"assessments": {"among_poorest": {"value": False, "by": "村民小组长 王某", "on": "2016-03-20"}}}, "among_poorest"),
-    ({"five_looks": {**{k: {"assessed_on": "2016-05-01", "assessor": "王某"} for k in
-                        ("housing", "durables", "labour", "industry")},
-                     "burden": {"assessed_on": "2016-07-01", "assessor": "王某"}}}, "five_looks_recorded"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"registration": {"dibao": False, "status": "registered_poor"}}, "registration_pool"),
+        (
+            {"assessments": {"among_poorest": {"value": False, "by": "村民小组长 王某", "on": "2016-03-20"}}},
+            "among_poorest",
+        ),
+        (
+            {
+                "five_looks": {
+                    **{
+                        k: {"assessed_on": "2016-05-01", "assessor": "王某"}
+                        for k in ("housing", "durables", "labour", "industry")
+                    },
+                    "burden": {"assessed_on": "2016-07-01", "assessor": "王某"},
+                }
+            },
+            "five_looks_recorded",
+        ),
+    ],
+)
 def test_inclusion_criteria_not_met(weishan, build, change, reason):
     d = identify(weishan, candidate(build, **change))
     assert d.outcome == "not_identified"
@@ -284,13 +391,22 @@ def test_five_looks_incomplete_is_undetermined(weishan, build):
 
 def family(build, hid, *, ill=False, disability=0, student=False, able=True, grade="A", disaster="none", **facts):
     members = [
-        {"health": "serious_illness" if ill else "healthy", "disability_grade": disability,
-         "enrolled_in_school": student, "labour_capacity": "full" if able else "weak"},
+        {
+            "health": "serious_illness" if ill else "healthy",
+            "disability_grade": disability,
+            "enrolled_in_school": student,
+            "labour_capacity": "full" if able else "weak",
+        },
     ]
-    base = {"registration": {"dibao": True}, "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
-            "five_looks": build.five_looks(), "assets": clean_assets(build),
-            "members": [{**m, "is_public_official": False} for m in members],
-            "guarantees": {"dwelling_safety_grade": grade}, "disaster": {"severity": disaster}}
+    base = {
+        "registration": {"dibao": True},
+        "assessments": {"among_poorest": build.judged(True, on="2016-03-20")},
+        "five_looks": build.five_looks(),
+        "assets": clean_assets(build),
+        "members": [{**m, "is_public_official": False} for m in members],
+        "guarantees": {"dwelling_safety_grade": grade},
+        "disaster": {"severity": disaster},
+    }
     base.update(facts)
     return build.household(hid, **base)
 
@@ -303,20 +419,34 @@ def test_six_priorities_ranking_with_a_tie(weishan, build):
         family(build, "w-two-a", disability=2, able=False),  # 2
         family(build, "w-none"),  # 0
         family(build, "w-car", ill=True, able=False, assets={**clean_assets(build), "vehicles": [{"kind": "car"}]}),
-        family(build, "w-unknown", members=[{"health": "healthy", "is_public_official": False,
-                                             "labour_capacity": "full", "disability_grade": 0}]),
+        family(
+            build,
+            "w-unknown",
+            members=[
+                {"health": "healthy", "is_public_official": False, "labour_capacity": "full", "disability_grade": 0}
+            ],
+        ),
     ]
     r = povrules.rank(households, weishan, "six_priorities", as_of=WEISHAN_AS_OF)
     assert [(e.position, e.household, e.tied) for e in r.entries] == [
-        (1, "w-four", False), (2, "w-two-a", True), (2, "w-two-b", True), (4, "w-one", False), (5, "w-none", False),
+        (1, "w-four", False),
+        (2, "w-two-a", True),
+        (2, "w-two-b", True),
+        (4, "w-one", False),
+        (5, "w-none", False),
     ]
-    assert r.entries[0].met == ("priority_serious_illness", "priority_severe_disability", "priority_no_able_labour",
-                                "priority_dilapidated_house")
+    assert r.entries[0].met == (
+        "priority_serious_illness",
+        "priority_severe_disability",
+        "priority_no_able_labour",
+        "priority_dilapidated_house",
+    )
     assert r.entries[1].met == ("priority_severe_disability", "priority_no_able_labour")
     assert r.entries[2].met == ("priority_dilapidated_house", "priority_severe_disaster")
     assert [(d.household.id, d.outcome) for d in r.not_eligible] == [("w-car", "excluded")]
     assert [(d.household.id, d.missing) for d in r.undetermined] == [
-        ("w-unknown", ("hh.members[0].enrolled_in_school",))]
+        ("w-unknown", ("hh.members[0].enrolled_in_school",))
+    ]
     text = r.explain("zh")
     assert "2. w-two-a（并列）：有重度残疾的优先、无壮劳力的优先" in text
     assert "未参与排序：w-car → 五不录排除" in text and "excluded" not in text  # the outcome by its label

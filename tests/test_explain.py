@@ -50,9 +50,17 @@ GOLDEN_POLICY_CASES = [
     ("cn-anhui-funan", "funan.yaml", "a disaster judged to bring neither risk does not"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "one fen below the lower end is outside the band"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "exactly the lower end is in the band"),
-    ("cn-fujian-sanming", "household_type.yaml", "registered and on neither dibao nor wubao is a general poor household"),
+    (
+        "cn-fujian-sanming",
+        "household_type.yaml",
+        "registered and on neither dibao nor wubao is a general poor household",
+    ),
     ("cn-fujian-sanming", "household_type.yaml", "dibao with a full labourer is a dibao poor household with labour"),
-    ("cn-fujian-sanming-village", "collective_income.yaml", "stage one, a zero-income village with operating and collective income meets it"),
+    (
+        "cn-fujian-sanming-village",
+        "collective_income.yaml",
+        "stage one, a zero-income village with operating and collective income meets it",
+    ),
     ("cn-fujian-sanming-village", "collective_income.yaml", "stage one, no operating income is not enough"),
     ("cn-guangdong-shanmei", "general_poor.yaml", "exactly 2500 元 is within the line"),
     ("cn-guangdong-shanmei", "general_poor.yaml", "2500.01 元 is above the line"),
@@ -62,7 +70,11 @@ GOLDEN_POLICY_CASES = [
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
-    ("cn-hunan-leiyang", "microcredit.yaml", "a registered poor household meeting every condition with a credit line is eligible"),
+    (
+        "cn-hunan-leiyang",
+        "microcredit.yaml",
+        "a registered poor household meeting every condition with a credit line is eligible",
+    ),
     ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
@@ -71,19 +83,35 @@ GOLDEN_POLICY_CASES = [
     ("cn-jiangsu-weak-village", "weak_village.yaml", "exactly 180,000 元 meets the target"),
     ("cn-jiangsu-weak-village", "weak_village.yaml", "179,999.99 元 does not"),
     ("cn-national", "asset_income_shares.yaml", "a registered poor household may be given shares"),
-    ("cn-national", "asset_income_shares.yaml", "an exited household no longer receiving policies is not a shareholder household"),
+    (
+        "cn-national",
+        "asset_income_shares.yaml",
+        "an exited household no longer receiving policies is not a shareholder household",
+    ),
     ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
     ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),
-    ("cn-shandong-pv-village", "pv_village.yaml", "a key village with 1 元 of collective income, not judged weak, is not served"),
+    (
+        "cn-shandong-pv-village",
+        "pv_village.yaml",
+        "a key village with 1 元 of collective income, not judged weak, is not served",
+    ),
     ("cn-sichuan-suining-town-plan3", "enumerations.yaml", "an edge household hit by a disaster alone"),
-    ("cn-sichuan-suining-town-plan3", "enumerations.yaml", "a named cause without a severe difficulty, and no guarantee problem, is not enough"),
+    (
+        "cn-sichuan-suining-town-plan3",
+        "enumerations.yaml",
+        "a named cause without a severe difficulty, and no guarantee problem, is not enough",
+    ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
     ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
-    ("cn-unnamed-county-plan6-2", "exit.yaml", "income exactly 70 % of the average is enough (以上 includes the number)"),
+    (
+        "cn-unnamed-county-plan6-2",
+        "exit.yaml",
+        "income exactly 70 % of the average is enough (以上 includes the number)",
+    ),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
@@ -181,8 +209,10 @@ def _household(**extra: Any) -> Any:
 def _rule_lines(text: str, rule: str) -> list[str]:
     lines = text.split("\n")
     start = next(i for i, line in enumerate(lines) if f"[{rule}]" in line)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   ")),
-               len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   ")),
+        len(lines),
+    )
     return lines[start:end]
 
 
@@ -229,8 +259,9 @@ def _nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_a_v1_record_still_explains() -> None:
     ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-hunan-county-plan4")
-    decision = povrules.evaluate(_facts("cn-hunan-county-plan4", ruleset)[0], ruleset, "monitoring_type",
-                                 as_of=date(2021, 6, 30))
+    decision = povrules.evaluate(
+        _facts("cn-hunan-county-plan4", ruleset)[0], ruleset, "monitoring_type", as_of=date(2021, 6, 30)
+    )
     record = make_record(decision, version=1)
     assert record["schema"] == "povrules.record.v1" and record["trace"]["schema"] == "povrules.trace.v1"
     assert "HN-0201" in explain_record(record, "en")

@@ -32,73 +32,125 @@ def only_problem(data) -> FactProblem:
 # Each case: facts, the field path the error must name, words the "expected" text must hold,
 # and what was given (None when nothing was).
 INVALID = {
-    "wrong type (text for an age)": (
-        {"members": [{"age": "twelve"}]}, "members[0].age", "valid integer", '"twelve"'),
-    "wrong type (text for a yes/no fact)": (
-        {"rural_hukou": "maybe"}, "rural_hukou", "valid boolean", '"maybe"'),
+    "wrong type (text for an age)": ({"members": [{"age": "twelve"}]}, "members[0].age", "valid integer", '"twelve"'),
+    "wrong type (text for a yes/no fact)": ({"rural_hukou": "maybe"}, "rural_hukou", "valid boolean", '"maybe"'),
     "wrong type (a fraction for an age)": (
-        {"members": [{"age": 30}, {"age": 12.5}]}, "members[1].age", "integer", "12.5"),
+        {"members": [{"age": 30}, {"age": 12.5}]},
+        "members[1].age",
+        "integer",
+        "12.5",
+    ),
     "negative income": (
-        {"income": {"per_capita_net": -1}}, "income.per_capita_net", "greater than or equal to 0", "-1"),
+        {"income": {"per_capita_net": -1}},
+        "income.per_capita_net",
+        "greater than or equal to 0",
+        "-1",
+    ),
     "negative income as text": (
-        {"income": {"per_capita_net": "-0.01"}}, "income.per_capita_net", "greater than or equal to 0", '"-0.01"'),
+        {"income": {"per_capita_net": "-0.01"}},
+        "income.per_capita_net",
+        "greater than or equal to 0",
+        '"-0.01"',
+    ),
     "negative value deep in a list": (
         {"assets": {"vehicles": [{"kind": "car", "value": 1}, {"kind": "truck", "value": -5}]}},
-        "assets.vehicles[1].value", "greater than or equal to 0", "-5"),
+        "assets.vehicles[1].value",
+        "greater than or equal to 0",
+        "-5",
+    ),
     "an amount with fractions of a fen": (
-        {"income": {"wage": "10.005"}}, "income.wage", "2 decimal places", '"10.005"'),
-    "an amount that is not finite": (
-        {"income": {"wage": "NaN"}}, "income.wage", "decimal text", '"NaN"'),
-    "unknown field at the top": (
-        {"income_total": 3000}, "income_total", "no such field", "3000"),
-    "unknown field in a member": (
-        {"members": [{"age": 30}, {"agee": 31}]}, "members[1].agee", "no such field", "31"),
-    "unknown field in a record": (
-        {"income": {"per_capita": 3000}}, "income.per_capita", "no such field", "3000"),
+        {"income": {"wage": "10.005"}},
+        "income.wage",
+        "2 decimal places",
+        '"10.005"',
+    ),
+    "an amount that is not finite": ({"income": {"wage": "NaN"}}, "income.wage", "decimal text", '"NaN"'),
+    "unknown field at the top": ({"income_total": 3000}, "income_total", "no such field", "3000"),
+    "unknown field in a member": ({"members": [{"age": 30}, {"agee": 31}]}, "members[1].agee", "no such field", "31"),
+    "unknown field in a record": ({"income": {"per_capita": 3000}}, "income.per_capita", "no such field", "3000"),
     "unknown field in a judged fact": (
         {"assessments": {"return_risk": {**JUDGED, "score": 3}}},
-        "assessments.return_risk.score", "no such field", "3"),
-    "age 200": (
-        {"members": [{"age": 200}]}, "members[0].age", "less than or equal to 130", "200"),
-    "negative age": (
-        {"members": [{"age": -1}]}, "members[0].age", "greater than or equal to 0", "-1"),
+        "assessments.return_risk.score",
+        "no such field",
+        "3",
+    ),
+    "age 200": ({"members": [{"age": 200}]}, "members[0].age", "less than or equal to 130", "200"),
+    "negative age": ({"members": [{"age": -1}]}, "members[0].age", "greater than or equal to 0", "-1"),
     "disability grade out of range": (
-        {"members": [{"disability_grade": 5}]}, "members[0].disability_grade", "less than or equal to 4", "5"),
-    "missing household id": (
-        {"village": "V1"}, "id", "required", None),
+        {"members": [{"disability_grade": 5}]},
+        "members[0].disability_grade",
+        "less than or equal to 4",
+        "5",
+    ),
+    "missing household id": ({"village": "V1"}, "id", "required", None),
     "judged fact without who judged": (
         {"assessments": {"income_stable": {"value": True, "on": "2021-03-01"}}},
-        "assessments.income_stable.by", "required", None),
+        "assessments.income_stable.by",
+        "required",
+        None,
+    ),
     "judged fact without when": (
         {"assessments": {"income_stable": {"value": True, "by": "村第一书记 王某"}}},
-        "assessments.income_stable.on", "required", None),
+        "assessments.income_stable.on",
+        "required",
+        None,
+    ),
     "judged fact judged by nobody": (
         {"assets": {"has_large_enterprise": {**JUDGED, "by": ""}}},
-        "assets.has_large_enterprise.by", "at least 1 character", '""'),
+        "assets.has_large_enterprise.by",
+        "at least 1 character",
+        '""',
+    ),
     "judged value of the wrong type": (
         {"members": [{"refuses_to_work": {**JUDGED, "value": "sometimes"}}]},
-        "members[0].refuses_to_work.value", "valid boolean", '"sometimes"'),
+        "members[0].refuses_to_work.value",
+        "valid boolean",
+        '"sometimes"',
+    ),
     "bad 身份证号 (too short)": (
-        {"members": [{"id_number": "53292219800101123"}]}, "members[0].id_number", "pattern", '"53292219800101123"'),
+        {"members": [{"id_number": "53292219800101123"}]},
+        "members[0].id_number",
+        "pattern",
+        '"53292219800101123"',
+    ),
     "bad 身份证号 (letter other than X)": (
         {"members": [{}, {"id_number": "53292219800101123Y"}]},
-        "members[1].id_number", "pattern", '"53292219800101123Y"'),
+        "members[1].id_number",
+        "pattern",
+        '"53292219800101123Y"',
+    ),
     "income period ending before it starts": (
         {"income": {"period_start": "2021-01-01", "period_end": "2020-12-31"}},
-        "income.period_end", "on or after period_start (2021-01-01)", '"2020-12-31"'),
+        "income.period_end",
+        "on or after period_start (2021-01-01)",
+        '"2020-12-31"',
+    ),
     "impossible date": (
-        {"monitoring": {"included_on": "2021-02-30"}}, "monitoring.included_on", "valid date", '"2021-02-30"'),
+        {"monitoring": {"included_on": "2021-02-30"}},
+        "monitoring.included_on",
+        "valid date",
+        '"2021-02-30"',
+    ),
     "value outside an enumeration": (
-        {"registration": {"status": "poor"}}, "registration.status", "'registered_poor'", '"poor"'),
+        {"registration": {"status": "poor"}},
+        "registration.status",
+        "'registered_poor'",
+        '"poor"',
+    ),
     "override by a body that cannot decide": (
         {"overrides": [{"rule": "r", "body": "村民", "decided_on": "2021-01-01", "outcome": "set_aside"}]},
-        "overrides[0].body", "'村民代表会议'", '"村民"'),
+        "overrides[0].body",
+        "'村民代表会议'",
+        '"村民"',
+    ),
     "vehicle without its kind": (
-        {"assets": {"vehicles": [{"value": 3000}]}}, "assets.vehicles[0].kind", "required", None),
-    "a list where a record belongs": (
-        {"income": [1, 2]}, "income", "an object", "[1, 2]"),
-    "a record where a list belongs": (
-        {"members": {"age": 3}}, "members", "a list", '{"age": 3}'),
+        {"assets": {"vehicles": [{"value": 3000}]}},
+        "assets.vehicles[0].kind",
+        "required",
+        None,
+    ),
+    "a list where a record belongs": ({"income": [1, 2]}, "income", "an object", "[1, 2]"),
+    "a record where a list belongs": ({"members": {"age": 3}}, "members", "a list", '{"age": 3}'),
 }
 
 
@@ -123,12 +175,15 @@ def test_json_text_gives_the_same_problems_as_decoded_json(facts, path, expected
     assert [p.path for p in from_text] == [p.path for p in from_bytes] == [path]
 
 
-@pytest.mark.parametrize("text, detail", [
-    ('{"id": "h1",', "EOF"),
-    ("{'id': 'h1'}", "key must be a string"),
-    ('{"id": "h1"} trailing', "trailing characters"),
-    ("", "EOF"),
-])
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ('{"id": "h1",', "EOF"),
+        ("{'id': 'h1'}", "key must be a string"),
+        ('{"id": "h1"} trailing', "trailing characters"),
+        ("", "EOF"),
+    ],
+)
 def test_malformed_json_text(text, detail):
     problem = only_problem(text)
     assert problem.path == "(json)"
@@ -150,8 +205,13 @@ def test_every_problem_is_reported_at_once_and_the_message_names_each_path():
             source="village-7.json",
         )
     error = caught.value
-    assert sorted(p.path for p in error.problems) == ["extra", "id", "income.per_capita_net",
-                                                      "members[0].age", "members[1].age"]
+    assert sorted(p.path for p in error.problems) == [
+        "extra",
+        "id",
+        "income.per_capita_net",
+        "members[0].age",
+        "members[1].age",
+    ]
     text = str(error)
     assert text.startswith("village-7.json: invalid household facts: ")
     for p in error.problems:
@@ -162,7 +222,8 @@ def test_every_problem_is_reported_at_once_and_the_message_names_each_path():
 
 def test_fact_problem_reads_as_one_line():
     assert str(FactProblem("members[0].age", "less than or equal to 130", "200")) == (
-        "members[0].age: expected less than or equal to 130, got 200")
+        "members[0].age: expected less than or equal to 130, got 200"
+    )
     assert str(FactProblem("id", "a value (the field is required)")) == "id: expected a value (the field is required)"
 
 
@@ -184,8 +245,13 @@ def test_a_facts_error_means_nothing_is_evaluated(identify_rs):
 
 def test_valid_household_keeps_exact_money_and_dates(build):
     h = build.household(
-        income={"per_capita_net": "3999.99", "wage": 0.1, "transfer": 0.2, "period_start": "2020-01-01",
-                "period_end": "2020-12-31"},
+        income={
+            "per_capita_net": "3999.99",
+            "wage": 0.1,
+            "transfer": 0.2,
+            "period_start": "2020-01-01",
+            "period_end": "2020-12-31",
+        },
         members=[{"age": 0}, {"age": 130, "id_number": "53292219800101123x"}],
     )
     assert h.income.per_capita_net == Decimal("3999.99")
@@ -210,7 +276,11 @@ def test_judged_facts_keep_their_provenance(build):
     h = build.household(assessments={"income_stable": {**JUDGED, "evidence": ["走访记录 2021-02-27"]}})
     judged = h.assessments.income_stable
     assert (judged.value, judged.by, judged.on, judged.evidence) == (
-        True, "村第一书记 王某", date(2021, 3, 1), ("走访记录 2021-02-27",))
+        True,
+        "村第一书记 王某",
+        date(2021, 3, 1),
+        ("走访记录 2021-02-27",),
+    )
 
 
 def test_households_are_frozen(build):
@@ -252,20 +322,42 @@ FULL = {
     "jurisdiction": "cn-yunnan-weishan",
     "rural_hukou": True,
     "members": [
-        {"id": "m1", "age": 52, "id_number": "53292219700101123X", "labour_capacity": "partial",
-         "health": "chronic", "disability_grade": 0, "is_public_official": False,
-         "refuses_to_work": JUDGED},
+        {
+            "id": "m1",
+            "age": 52,
+            "id_number": "53292219700101123X",
+            "labour_capacity": "partial",
+            "health": "chronic",
+            "disability_grade": 0,
+            "is_public_official": False,
+            "refuses_to_work": JUDGED,
+        },
         {"id": "m2", "age": 15, "enrolled_in_school": True, "education_stage": "junior"},
     ],
-    "income": {"period_start": "2020-01-01", "period_end": "2020-12-31", "per_capita_net": "3200.50",
-               "wage": 4000, "transfer": "1200"},
-    "assets": {"vehicles": [{"kind": "motorcycle", "value": 3000.5}], "properties": [],
-               "has_large_enterprise": {**JUDGED, "value": False}},
+    "income": {
+        "period_start": "2020-01-01",
+        "period_end": "2020-12-31",
+        "per_capita_net": "3200.50",
+        "wage": 4000,
+        "transfer": "1200",
+    },
+    "assets": {
+        "vehicles": [{"kind": "motorcycle", "value": 3000.5}],
+        "properties": [],
+        "has_large_enterprise": {**JUDGED, "value": False},
+    },
     "guarantees": {"food_secure": True, "dwelling_safety_grade": "C"},
     "registration": {"status": "general", "dibao": True},
     "five_looks": {"housing": {"assessed_on": "2016-05-01", "assessor": "王某"}},
-    "overrides": [{"rule": "wubulu_public_official", "body": "村民代表会议", "decided_on": "2021-02-01",
-                   "outcome": "set_aside", "minutes": "2021-02 会议记录"}],
+    "overrides": [
+        {
+            "rule": "wubulu_public_official",
+            "body": "村民代表会议",
+            "decided_on": "2021-02-01",
+            "outcome": "set_aside",
+            "minutes": "2021-02 会议记录",
+        }
+    ],
 }
 
 
@@ -274,18 +366,21 @@ def test_schema_and_model_both_accept_a_valid_household(validator):
     assert povrules.parse_household(FULL).id == "530822-0001"
 
 
-@pytest.mark.parametrize("change, where", [
-    ({"income": {"per_capita_net": -1}}, ["income"]),
-    ({"income": {"per_capita_net": "-1"}}, ["income"]),
-    ({"income": {"per_capita_net": "abc"}}, ["income"]),
-    ({"members": [{"age": 200}]}, ["members"]),
-    ({"members": [{"agee": 20}]}, ["members"]),
-    ({"members": [{"id_number": "123"}]}, ["members"]),
-    ({"surplus": 1}, []),
-    ({"registration": {"status": "poor"}}, ["registration"]),
-    ({"assessments": {"return_risk": {"value": True, "on": "2021-03-01"}}}, ["assessments"]),
-    ({"id": None}, ["id"]),
-])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        ({"income": {"per_capita_net": -1}}, ["income"]),
+        ({"income": {"per_capita_net": "-1"}}, ["income"]),
+        ({"income": {"per_capita_net": "abc"}}, ["income"]),
+        ({"members": [{"age": 200}]}, ["members"]),
+        ({"members": [{"agee": 20}]}, ["members"]),
+        ({"members": [{"id_number": "123"}]}, ["members"]),
+        ({"surplus": 1}, []),
+        ({"registration": {"status": "poor"}}, ["registration"]),
+        ({"assessments": {"return_risk": {"value": True, "on": "2021-03-01"}}}, ["assessments"]),
+        ({"id": None}, ["id"]),
+    ],
+)
 def test_schema_and_model_both_reject_an_invalid_household(validator, change, where):
     data = {**FULL, **change}
     errors = list(validator.iter_errors(data))
@@ -329,8 +424,10 @@ def test_authoring_guide_lists_exactly_the_judged_facts_of_the_model():
     assert listed == judged(record_of(povrules.Household), "")
 
 
-@pytest.mark.parametrize(("text", "steps"), [
-    ("members[0].age", ["members", 0, "age"]), ("hh", ["hh"]), ("a.b[10][2].c", ["a", "b", 10, 2, "c"])])
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [("members[0].age", ["members", 0, "age"]), ("hh", ["hh"]), ("a.b[10][2].c", ["a", "b", 10, 2, "c"])],
+)
 def test_a_fact_path_is_written_and_read_back_one_way(text, steps):
     from povrules.facts import format_path, parse_path
 

@@ -166,7 +166,9 @@ def undetermined(weishan, weishan_households) -> povrules.Decision:
 
 
 HUNAN_EXITED = {
-    "id": "exited-1", "rural_hukou": True, "registration": {"status": "exited"},
+    "id": "exited-1",
+    "rural_hukou": True,
+    "registration": {"status": "exited"},
     "income": {"per_capita_net": "6000.00"},
     "assessments": {"return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-10"}},
 }
@@ -183,8 +185,10 @@ def monitoring(ruleset: povrules.Ruleset, income: str) -> povrules.Decision:
 
 
 def test_decision_view_is_balanced_and_says_the_outcome_in_words(excluded):
-    cases = (("zh", "五不录排除", "建档立卡贫困户识别"),
-             ("en", "excluded by the five exclusions", "Identification as a registered poor household"))
+    cases = (
+        ("zh", "五不录排除", "建档立卡贫困户识别"),
+        ("en", "excluded by the five exclusions", "Identification as a registered poor household"),
+    )
     for lang, label, title in cases:
         root = view(decision_html(excluded, lang))
         assert {"pv", "pv-decision"} <= root.classes
@@ -210,7 +214,9 @@ def test_decision_view_quotes_every_decisive_clause_with_its_citation(excluded):
         assert li.find("cite").text() == f"{rule.citation.file}:{rule.citation.line}"
     assert "有城镇商品房的不录" in root.find("ul", "pv-reasons").text()
     assert "002_f25b4d77f22fc531.txt:293" in root.find("ul", "pv-reasons").text()
-    assert reasons[0].find("div", "pv-source").text() == "“Reports on the campaign against poverty (six pieces)”, piece 3"
+    assert (
+        reasons[0].find("div", "pv-source").text() == "“Reports on the campaign against poverty (six pieces)”, piece 3"
+    )
     # the cited document's title is kept for a tooltip
     assert reasons[0].find("cite").attrs["title"] == excluded.ruleset.sources["S002"].title
 
@@ -238,8 +244,11 @@ def _leaves(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _entry(root: Node, rule_id: str) -> Node:
-    return next(li for li in root.find("details", "pv-trace").find("ol").children_named("li")
-                if li.attrs["data-rule"] == rule_id)
+    return next(
+        li
+        for li in root.find("details", "pv-trace").find("ol").children_named("li")
+        if li.attrs["data-rule"] == rule_id
+    )
 
 
 def test_trace_conditions_are_sentences_with_their_expression_and_failures_marked(excluded):
@@ -286,8 +295,9 @@ def test_an_and_shows_all_of_with_each_part_nested(excluded):
 
 def test_a_not_shows_the_negation_over_the_condition_it_negates():
     ruleset = povrules.load_ruleset(RULESETS / "cn-hunan-leiyang")
-    household = povrules.parse_household({"id": "LY-1", "registration": {"status": "registered_poor"},
-                                          "credit_rated": False})
+    household = povrules.parse_household(
+        {"id": "LY-1", "registration": {"status": "registered_poor"}, "credit_rated": False}
+    )
     decision = povrules.evaluate(household, ruleset, "microcredit_eligibility", as_of=date(2016, 9, 30))
     assert decision.outcome == "no_credit_line"
     for lang, word, verdict in (("zh", "非", "不成立"), ("en", "Not", "does not hold")):
@@ -349,9 +359,12 @@ def test_undetermined_lists_the_missing_facts_and_the_possible_outcomes(undeterm
     possible = root.find("p", "pv-possible").text()
     assert "识别为贫困户" in possible and "不识别" in possible
     assert root.find("p", "pv-reasons").text() == "没有起决定作用的规则"
-    entry = next(li for li in root.find("details").find("ol").children_named("li")
-                 if li.attrs["data-rule"] == "among_poorest")
-    assert "pv-unknown" in entry.classes and "尚缺事实" in entry.text() and "hh.assessments.among_poorest" in entry.text()
+    entry = next(
+        li for li in root.find("details").find("ol").children_named("li") if li.attrs["data-rule"] == "among_poorest"
+    )
+    assert (
+        "pv-unknown" in entry.classes and "尚缺事实" in entry.text() and "hh.assessments.among_poorest" in entry.text()
+    )
     en = view(undetermined.html("en"))
     assert en.find("h4").text() == "Facts still needed"
 
@@ -373,8 +386,12 @@ def test_the_word_tables_have_the_same_entries():
 
 
 def test_an_unknown_language_is_a_value_error_naming_the_choices(excluded, weishan):
-    for call in (lambda: decision_html(excluded, "fr"), lambda: ruleset_html(weishan, "EN"),
-                 lambda: excluded.html("zh-CN"), lambda: words("")):
+    for call in (
+        lambda: decision_html(excluded, "fr"),
+        lambda: ruleset_html(weishan, "EN"),
+        lambda: excluded.html("zh-CN"),
+        lambda: words(""),
+    ):
         with pytest.raises(ValueError, match="'zh', 'en'"):
             call()
 
@@ -404,20 +421,26 @@ def test_parameters_used_show_value_unit_date_and_citation(hunan):
     assert decision.outcome == "unstable_exited"
     root = view(decision.html("zh"))
     params = root.find("table", "pv-params")
-    rows = {tr.find("span", "pv-id").text(): [td.text() for td in tr.children_named("td")]
-            for tr in params.find("tbody").children_named("tr")}
+    rows = {
+        tr.find("span", "pv-id").text(): [td.text() for td in tr.children_named("td")]
+        for tr in params.find("tbody").children_named("tr")
+    }
     name, value, start, cite = rows["[monitoring_line]"]
     assert name.startswith("监测基准线") and value == "6,500 元" and start == "2021-01-01"
     assert "6500元為基準線" in cite and cite.endswith("003_e3e29ff1be94684a.txt:276")
     # the comparison at the line, in words, with the line's date
-    row = next(li for li in root.find("details").find("ol").children_named("li")
-               if li.attrs["data-rule"] == "unstable_exited")
+    row = next(
+        li for li in root.find("details").find("ol").children_named("li") if li.attrs["data-rule"] == "unstable_exited"
+    )
     assert "人均纯收入 6,500元 不高于 监测基准线（家庭人均纯收入） 6,500元（2021-01-01起） → 成立" in row.text()
 
 
 def test_table_decision_below_at_and_above_the_line(hunan):
-    for income, outcome, tone in (("6499.99", "unstable_exited", "pv-yes"), ("6500.00", "unstable_exited", "pv-yes"),
-                                  ("6500.01", "not_monitored", "pv-no")):
+    for income, outcome, tone in (
+        ("6499.99", "unstable_exited", "pv-yes"),
+        ("6500.00", "unstable_exited", "pv-yes"),
+        ("6500.01", "not_monitored", "pv-no"),
+    ):
         decision = monitoring(hunan, income)
         assert decision.outcome == outcome
         root = view(decision.html("en"))
@@ -429,8 +452,11 @@ def test_table_decision_below_at_and_above_the_line(hunan):
         selected = "pv-pass" in entries["unstable_exited"].classes
         assert selected == (outcome == "unstable_exited")
         assert ("pv-fail" in entries["unstable_exited"].classes) == (not selected)
-        income_row = next(li for li in entries["unstable_exited"].find_all("li", "pv-leaf")
-                          if "p.monitoring_line" in li.attrs["title"])
+        income_row = next(
+            li
+            for li in entries["unstable_exited"].find_all("li", "pv-leaf")
+            if "p.monitoring_line" in li.attrs["title"]
+        )
         assert ("pv-fail" in income_row.classes) == (income == "6500.01")
 
 
@@ -444,18 +470,26 @@ def test_a_default_table_outcome_names_no_decisive_rule(hunan):
 
 def test_deliberation_statuses_name_the_body():
     ruleset = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
-    rows = [povrules.parse_household(line) for line in
-            (EXAMPLES / "cn-guizhou-qianxinan-town-plan7.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        povrules.parse_household(line)
+        for line in (EXAMPLES / "cn-guizhou-qianxinan-town-plan7.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     decisions = [povrules.evaluate(h, ruleset, "monitoring_object", as_of=HUNAN_DAY) for h in rows]
     assert [d.outcome for d in decisions] == ["needs_deliberation", "not_monitored", "monitored"]
     pending, upheld, set_aside = (view(d.html("zh")) for d in decisions)
     label = ruleset.decisions["monitoring_object"].label("needs_deliberation", "zh")
     assert label in pending.find("span", "pv-badge").text() and "pv-open" in pending.find("span", "pv-badge").classes
-    car = next(li for li in pending.find("details").find("ol").children_named("li")
-               if li.attrs["data-rule"] == "neg_luxury_car")
+    car = next(
+        li
+        for li in pending.find("details").find("ol").children_named("li")
+        if li.attrs["data-rule"] == "neg_luxury_car"
+    )
     assert "pv-unknown" in car.classes and "待评议（" in car.text()
-    entry = next(li for li in set_aside.find("details").find("ol").children_named("li")
-                 if li.attrs["data-rule"] == "neg_luxury_car")
+    entry = next(
+        li
+        for li in set_aside.find("details").find("ol").children_named("li")
+        if li.attrs["data-rule"] == "neg_luxury_car"
+    )
     assert "已被评议排除（村民代表会议 2021-06-01）" in entry.text() and "pv-off" in entry.classes
     assert "村民代表会议 2021-06-01" in upheld.find("ul", "pv-reasons").text()
 
@@ -494,10 +528,12 @@ def restore_display_language():
     povrules.display_language(before)
 
 
-def test_display_language_sets_every_rich_display_and_html_without_a_language(excluded, weishan, hunan,
-                                                                              restore_display_language):
-    swept = povrules.sweep(hunan, "monitoring_line", [6500, 7000], [_exited("E-6600", "6600.00")], "monitoring_type",
-                           as_of=HUNAN_DAY)
+def test_display_language_sets_every_rich_display_and_html_without_a_language(
+    excluded, weishan, hunan, restore_display_language
+):
+    swept = povrules.sweep(
+        hunan, "monitoring_line", [6500, 7000], [_exited("E-6600", "6600.00")], "monitoring_type", as_of=HUNAN_DAY
+    )
     compared = swept.comparisons[1]
     shown = (excluded, weishan, compared, swept)
     assert povrules.display_language() == "zh"
@@ -541,7 +577,9 @@ def _rules(css: str) -> dict[str, dict[str, str]]:
         if "{" not in block:
             continue
         selectors, body = block.split("{", 1)
-        declarations = {key.strip(): value.strip() for key, value in (d.split(":", 1) for d in body.split(";") if ":" in d)}
+        declarations = {
+            key.strip(): value.strip() for key, value in (d.split(":", 1) for d in body.split(";") if ":" in d)
+        }
         for selector in selectors.split(","):
             out.setdefault(selector.strip(), {}).update(declarations)
     return out
@@ -597,10 +635,12 @@ def test_label_cells_carry_the_classes_that_keep_them_whole(hunan, raised):
         name, _, start, _ = tr.children_named("td")
         assert "pv-name" in name.classes and "pv-label" in start.classes
     ruleset = view(hunan.html("en"))
-    table_spec = next(s for s in ruleset.find_all("section", "pv-decision-spec")
-                      if s.attrs["data-decision"] == "monitoring_type")
-    assert {"Hit policy", "When no row matches"} <= {dt.text() for dt in table_spec.find("dl").children_named("dt")
-                                                     if "pv-label" in dt.classes}
+    table_spec = next(
+        s for s in ruleset.find_all("section", "pv-decision-spec") if s.attrs["data-decision"] == "monitoring_type"
+    )
+    assert {"Hit policy", "When no row matches"} <= {
+        dt.text() for dt in table_spec.find("dl").children_named("dt") if "pv-label" in dt.classes
+    }
     compared = view(raised.html("en"))
     for tr in compared.find("table", "pv-transitions").find("tbody").children_named("tr"):
         before, arrow, after, count = tr.children_named("td")
@@ -689,8 +729,7 @@ def test_ruleset_view_shows_id_version_digest_and_title(weishan):
     root = view(weishan.html("en"))
     assert {"pv", "pv-ruleset"} <= root.classes and root.attrs["data-ruleset"] == "cn-yunnan-weishan"
     assert root.find("h3").text() == weishan.title.en
-    meta = dict(zip((dt.text() for dt in root.find("dl").children_named("dt")),
-                    root.find("dl").children_named("dd")))
+    meta = dict(zip((dt.text() for dt in root.find("dl").children_named("dt")), root.find("dl").children_named("dd")))
     assert meta["Ruleset"].text() == "cn-yunnan-weishan" and meta["Version"].text() == "2016.3"
     digest = meta["Digest"].find("code")
     assert digest.text() == weishan.digest[:19] and len(digest.text()) < len(weishan.digest)
@@ -707,8 +746,11 @@ def test_ruleset_view_lists_decisions_with_kind_and_rules(weishan, hunan):
         for section, spec in zip(sections, ruleset.decisions.values()):
             assert spec.title.zh in section.find("h4").text()
             assert words("zh")[spec.kind] in section.find("dl").text()
-            listed = [tr.find("code").text() for t in section.find_all("table", "pv-decision-rules")
-                      for tr in t.find("tbody").children_named("tr")]
+            listed = [
+                tr.find("code").text()
+                for t in section.find_all("table", "pv-decision-rules")
+                for tr in t.find("tbody").children_named("tr")
+            ]
             assert listed == list(spec.rule_ids)
     table_spec = view(hunan.html("en")).find_all("section", "pv-decision-spec")
     monitoring_section = next(s for s in table_spec if s.attrs["data-decision"] == "monitoring_type")
@@ -745,16 +787,30 @@ def test_ruleset_view_gives_every_rule_with_condition_strength_outcome_and_claus
 
 def test_ruleset_view_escapes_rule_text(weishan):
     markup = str(weishan.html("en"))
-    assert 'any(m.health == &quot;serious_illness&quot; for m in hh.members)' in markup
+    assert "any(m.health == &quot;serious_illness&quot; for m in hh.members)" in markup
     assert "<script" not in markup
 
 
 def test_a_collect_table_shows_every_label_given():
     ruleset = povrules.load_ruleset(RULESETS / "cn-guizhou-qianxinan-town-plan7")
-    members = [{"id": "a", "lives_with_household": True, "age": 40, "health": "serious_illness", "disability_grade": 1,
-                "adl_status": "independent"},
-               {"id": "b", "lives_with_household": True, "age": 75, "health": "healthy", "disability_grade": 0,
-                "adl_status": "independent"}]
+    members = [
+        {
+            "id": "a",
+            "lives_with_household": True,
+            "age": 40,
+            "health": "serious_illness",
+            "disability_grade": 1,
+            "adl_status": "independent",
+        },
+        {
+            "id": "b",
+            "lives_with_household": True,
+            "age": 75,
+            "health": "healthy",
+            "disability_grade": 0,
+            "adl_status": "independent",
+        },
+    ]
     household = povrules.parse_household({"id": "f-2", "rural_hukou": True, "members": members})
     decision = povrules.evaluate(household, ruleset, "focus_group", as_of=HUNAN_DAY)
     assert decision.labels == ("serious_illness", "severe_disability")
@@ -778,10 +834,15 @@ def _exited(hid: str, income: str) -> povrules.Household:
 
 @pytest.fixture(scope="module")
 def raised(hunan):
-    people = [_exited("<script>x</script>", "6800.00"), _exited("E-6400", "6400.00"), _exited("E-7200", "7200.00"),
-              _exited("E-6900", "6900.00")]
-    return povrules.compare(hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type",
-                            as_of=HUNAN_DAY)
+    people = [
+        _exited("<script>x</script>", "6800.00"),
+        _exited("E-6400", "6400.00"),
+        _exited("E-7200", "7200.00"),
+        _exited("E-6900", "6900.00"),
+    ]
+    return povrules.compare(
+        hunan, hunan.with_parameter("monitoring_line", 7000), people, "monitoring_type", as_of=HUNAN_DAY
+    )
 
 
 def test_comparison_view_counts_each_transition_and_lists_each_change(raised):

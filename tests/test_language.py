@@ -24,8 +24,13 @@ from povrules.lang.types import record_of, type_of_value
 AS_OF = date(2021, 6, 30)
 
 
-def evaluate(text: str, hh: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
-             as_of: date = AS_OF, traced: bool = False) -> Any:
+def evaluate(
+    text: str,
+    hh: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    as_of: date = AS_OF,
+    traced: bool = False,
+) -> Any:
     """Parse, check, compile and evaluate ``text``; parameters are typed from their values."""
     params = params or {}
     scope = Scope(record_of(Household), {name: type_of_value(v) for name, v in params.items()}, {})
@@ -45,8 +50,12 @@ def missing(value: Any) -> set[str]:
 
 @pytest.mark.parametrize("traced", [False, True])
 def test_false_and_unknown_is_false(traced):
-    assert evaluate("hh.rural_hukou and hh.registration.dibao", {"id": "h", "rural_hukou": False}, traced=traced) is False
-    assert evaluate("hh.registration.dibao and hh.rural_hukou", {"id": "h", "rural_hukou": False}, traced=traced) is False
+    assert (
+        evaluate("hh.rural_hukou and hh.registration.dibao", {"id": "h", "rural_hukou": False}, traced=traced) is False
+    )
+    assert (
+        evaluate("hh.registration.dibao and hh.rural_hukou", {"id": "h", "rural_hukou": False}, traced=traced) is False
+    )
 
 
 @pytest.mark.parametrize("traced", [False, True])
@@ -78,7 +87,9 @@ def test_unknowns_merge_every_missing_fact():
 def test_a_comparison_with_an_unknown_side_is_unknown():
     assert missing(evaluate("hh.income.per_capita_net < 4000")) == {"hh.income.per_capita_net"}
     assert missing(evaluate("hh.income.per_capita_net + 1 > hh.expenditure.rigid_total")) == {
-        "hh.income.per_capita_net", "hh.expenditure.rigid_total"}
+        "hh.income.per_capita_net",
+        "hh.expenditure.rigid_total",
+    }
 
 
 def test_a_conditional_with_an_unknown_test_is_unknown():
@@ -134,7 +145,8 @@ def test_a_filter_that_excludes_the_unknown_element_keeps_the_result_known():
     # A filter that is itself unknown makes the element count as unknown.
     hh = {"id": "h", "members": [{"age": 70, "health": "healthy"}, {"age": 5}]}
     assert missing(evaluate('all(m.age > 65 for m in hh.members if m.health == "healthy")', hh)) == {
-        "hh.members[1].health"}
+        "hh.members[1].health"
+    }
 
 
 def test_quantifiers_over_an_empty_list():
@@ -148,7 +160,7 @@ def test_quantifiers_over_an_empty_list():
 
 def test_a_quantifier_over_an_unknown_list_is_unknown():
     assert missing(evaluate("any(m.age > 0 for m in hh.members)")) == {"hh.members"}
-    assert missing(evaluate("any(v.kind == \"car\" for v in hh.assets.vehicles)")) == {"hh.assets.vehicles"}
+    assert missing(evaluate('any(v.kind == "car" for v in hh.assets.vehicles)')) == {"hh.assets.vehicles"}
 
 
 def test_nested_quantifiers_name_both_positions():
@@ -182,17 +194,35 @@ def test_in_with_a_parameter_list():
 def test_in_with_a_parameter_list_of_numbers_from_yaml():
     # The loader reads whole numbers in a list parameter as Decimal; an int fact still matches.
     params = {"grades": (Decimal(1), Decimal(2))}
-    assert evaluate("any(m.disability_grade in p.grades for m in hh.members)",
-                    {"id": "h", "members": [{"disability_grade": 2}]}, params) is True
-    assert evaluate("any(m.disability_grade in p.grades for m in hh.members)",
-                    {"id": "h", "members": [{"disability_grade": 3}]}, params) is False
+    assert (
+        evaluate(
+            "any(m.disability_grade in p.grades for m in hh.members)",
+            {"id": "h", "members": [{"disability_grade": 2}]},
+            params,
+        )
+        is True
+    )
+    assert (
+        evaluate(
+            "any(m.disability_grade in p.grades for m in hh.members)",
+            {"id": "h", "members": [{"disability_grade": 3}]},
+            params,
+        )
+        is False
+    )
 
 
 def test_in_with_a_literal_list_and_an_unknown_left_side():
-    assert evaluate('hh.guarantees.dwelling_safety_grade in ["C", "D"]',
-                    {"id": "h", "guarantees": {"dwelling_safety_grade": "D"}}) is True
+    assert (
+        evaluate(
+            'hh.guarantees.dwelling_safety_grade in ["C", "D"]',
+            {"id": "h", "guarantees": {"dwelling_safety_grade": "D"}},
+        )
+        is True
+    )
     assert missing(evaluate('hh.guarantees.dwelling_safety_grade in ["C", "D"]')) == {
-        "hh.guarantees.dwelling_safety_grade"}
+        "hh.guarantees.dwelling_safety_grade"
+    }
 
 
 # Numbers
@@ -244,8 +274,13 @@ def test_min_with_an_unknown_argument_is_unknown():
 def test_date_literal_and_as_of():
     assert evaluate('as_of == date("2021-06-30")') is True
     assert evaluate('as_of > date("2021-01-01")') is True
-    assert evaluate('hh.registration.registered_on < date("2016-01-01")',
-                    {"id": "h", "registration": {"registered_on": "2015-12-31"}}) is True
+    assert (
+        evaluate(
+            'hh.registration.registered_on < date("2016-01-01")',
+            {"id": "h", "registration": {"registered_on": "2015-12-31"}},
+        )
+        is True
+    )
 
 
 @pytest.mark.parametrize("text", ['date("2021-02-30") < as_of', 'date("2021/01/01") < as_of', 'date("") < as_of'])
@@ -262,19 +297,22 @@ def test_date_takes_one_literal():
         evaluate('date("2021-01-01", "2021-01-02") < as_of')
 
 
-@pytest.mark.parametrize(("start", "end", "months"), [
-    (date(2021, 1, 15), date(2021, 2, 14), 0),
-    (date(2021, 1, 15), date(2021, 2, 15), 1),   # complete on the same day-of-month
-    (date(2021, 1, 31), date(2021, 2, 28), 0),   # February has no 31st: not yet a month
-    (date(2021, 1, 31), date(2021, 3, 1), 1),    # … it completes on the day after February ends
-    (date(2021, 1, 31), date(2021, 3, 31), 2),
-    (date(2021, 1, 30), date(2021, 2, 28), 0),
-    (date(2021, 2, 28), date(2021, 3, 28), 1),
-    (date(2020, 2, 29), date(2021, 2, 28), 11),  # a leap day anniversary completes on 1 March
-    (date(2020, 2, 29), date(2021, 3, 1), 12),
-    (date(2021, 3, 15), date(2021, 1, 20), -1),  # backwards: negative, counted the same way
-    (date(2021, 5, 5), date(2021, 5, 5), 0),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "months"),
+    [
+        (date(2021, 1, 15), date(2021, 2, 14), 0),
+        (date(2021, 1, 15), date(2021, 2, 15), 1),  # complete on the same day-of-month
+        (date(2021, 1, 31), date(2021, 2, 28), 0),  # February has no 31st: not yet a month
+        (date(2021, 1, 31), date(2021, 3, 1), 1),  # … it completes on the day after February ends
+        (date(2021, 1, 31), date(2021, 3, 31), 2),
+        (date(2021, 1, 30), date(2021, 2, 28), 0),
+        (date(2021, 2, 28), date(2021, 3, 28), 1),
+        (date(2020, 2, 29), date(2021, 2, 28), 11),  # a leap day anniversary completes on 1 March
+        (date(2020, 2, 29), date(2021, 3, 1), 12),
+        (date(2021, 3, 15), date(2021, 1, 20), -1),  # backwards: negative, counted the same way
+        (date(2021, 5, 5), date(2021, 5, 5), 0),
+    ],
+)
 def test_months_between(start, end, months):
     """``months_between(start, end)`` counts whole months from start to end.
 
@@ -311,12 +349,15 @@ def test_months_between_matches_its_definition(a, b):
     assert days_between(start, end) == (end - start).days
 
 
-@pytest.mark.parametrize(("start", "end", "years"), [
-    ("2000-06-30", "2021-06-30", 21),   # a birthday today counts
-    ("2000-07-01", "2021-06-30", 20),
-    ("2000-02-29", "2021-02-28", 20),   # a leap-day birth turns 21 on 1 March
-    ("2000-02-29", "2021-03-01", 21),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "years"),
+    [
+        ("2000-06-30", "2021-06-30", 21),  # a birthday today counts
+        ("2000-07-01", "2021-06-30", 20),
+        ("2000-02-29", "2021-02-28", 20),  # a leap-day birth turns 21 on 1 March
+        ("2000-02-29", "2021-03-01", 21),
+    ],
+)
 def test_years_between_counts_like_an_age(start, end, years):
     assert evaluate(f'years_between(date("{start}"), date("{end}")) == {years}') is True
 
@@ -335,24 +376,30 @@ def test_as_of_changes_the_result():
     assert evaluate(text, hh, as_of=date(2021, 7, 15)) is True
 
 
-@pytest.mark.parametrize(("start", "n", "expected"), [
-    ("2021-01-15", 1, "2021-02-15"),
-    ("2021-01-31", 1, "2021-02-28"),   # a day the month lacks: its last day (民法典 第202条)
-    ("2020-01-31", 1, "2020-02-29"),
-    ("2021-03-31", -1, "2021-02-28"),
-    ("2021-11-30", 3, "2022-02-28"),
-    ("2021-05-05", 0, "2021-05-05"),
-])
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        ("2021-01-15", 1, "2021-02-15"),
+        ("2021-01-31", 1, "2021-02-28"),  # a day the month lacks: its last day (民法典 第202条)
+        ("2020-01-31", 1, "2020-02-29"),
+        ("2021-03-31", -1, "2021-02-28"),
+        ("2021-11-30", 3, "2022-02-28"),
+        ("2021-05-05", 0, "2021-05-05"),
+    ],
+)
 def test_add_months(start, n, expected):
     assert evaluate(f'add_months(date("{start}"), {n}) == date("{expected}")') is True
 
 
-@pytest.mark.parametrize(("start", "n", "expected"), [
-    ("2016-07-01", 2, "2018-07-01"),
-    ("2020-02-29", 1, "2021-02-28"),   # no 29 February in 2021
-    ("2020-02-29", 4, "2024-02-29"),
-    ("2018-07-01", -2, "2016-07-01"),
-])
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        ("2016-07-01", 2, "2018-07-01"),
+        ("2020-02-29", 1, "2021-02-28"),  # no 29 February in 2021
+        ("2020-02-29", 4, "2024-02-29"),
+        ("2018-07-01", -2, "2016-07-01"),
+    ],
+)
 def test_add_years(start, n, expected):
     assert evaluate(f'add_years(date("{start}"), {n}) == date("{expected}")') is True
 
@@ -360,6 +407,7 @@ def test_add_years(start, n, expected):
 @given(st.dates(date(1950, 1, 1), date(2090, 12, 31)), st.integers(-600, 600))
 def test_add_months_is_the_end_of_a_period_of_whole_months(start, n):
     from povrules.lang.compiler import add_months
+
     end = add_months(start, n)
     assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == n
     assert end.day == start.day or (end.day < start.day and (end + timedelta(days=1)).day == 1)

@@ -113,13 +113,17 @@ def _problems(path: Path, tree: ast.Module) -> list[str]:
             for alias in node.names:
                 full = f"{node.module}.{alias.name}"
                 if _private(alias.name):
-                    if (PACKAGE.joinpath(*full.split(".")[1:]).with_suffix(".py").is_file()
-                            or PACKAGE.joinpath(*full.split(".")[1:]).is_dir()):
+                    if (
+                        PACKAGE.joinpath(*full.split(".")[1:]).with_suffix(".py").is_file()
+                        or PACKAGE.joinpath(*full.split(".")[1:]).is_dir()
+                    ):
                         check_module(full, node)  # a private submodule: rule 2
                     else:
                         problems.append(f"{where(node)}: imports private name {alias.name} from {node.module}")
-                if (PACKAGE.joinpath(*full.split(".")[1:]).with_suffix(".py").is_file()
-                        or (PACKAGE.joinpath(*full.split(".")[1:]) / "__init__.py").is_file()):
+                if (
+                    PACKAGE.joinpath(*full.split(".")[1:]).with_suffix(".py").is_file()
+                    or (PACKAGE.joinpath(*full.split(".")[1:]) / "__init__.py").is_file()
+                ):
                     modules.add(alias.asname or alias.name)
 
     elsewhere = set().union(*(names for module, names in DEFINED.items() if module != me))
@@ -164,17 +168,38 @@ def test_the_check_catches_what_it_is_meant_to() -> None:
 # of the lower layers name the higher ones' types through protocols, e.g. povrules.hooks.View). A lower
 # layer's object whose method is done above it calls a povrules.hooks.Hook, which povrules/__init__ fills.
 LAYERS = (
-    ("base", ("povrules._version", "povrules.errors", "povrules.hooks", "povrules.canonical", "povrules.reading",
-              "povrules.processes")),
+    (
+        "base",
+        (
+            "povrules._version",
+            "povrules.errors",
+            "povrules.hooks",
+            "povrules.canonical",
+            "povrules.reading",
+            "povrules.processes",
+        ),
+    ),
     ("facts", ("povrules.facts",)),
     ("lang", ("povrules.lang", "povrules.wording")),  # the language, and the words of facts and explanations
     ("ruleset", ("povrules.ruleset", "povrules.sources", "povrules.citations")),  # and the policy texts cited
     ("engine", ("povrules.engine",)),
     ("trace", ("povrules.trace",)),  # the trace document
     ("presentation", ("povrules.text", "povrules.html", "povrules.reference")),
-    ("tools", ("povrules.compare", "povrules.audit", "povrules.lifecycle", "povrules.mutate", "povrules.policytest",
-               "povrules.batch", "povrules.columnar", "povrules.caseload", "povrules.spark",
-               "povrules.synth")),
+    (
+        "tools",
+        (
+            "povrules.compare",
+            "povrules.audit",
+            "povrules.lifecycle",
+            "povrules.mutate",
+            "povrules.policytest",
+            "povrules.batch",
+            "povrules.columnar",
+            "povrules.caseload",
+            "povrules.spark",
+            "povrules.synth",
+        ),
+    ),
     ("cli", ("povrules.cli",)),
     ("package", ("povrules",)),  # the public API: imports every layer and fills the hooks
 )
@@ -243,9 +268,14 @@ def imports_of(src: Path, path: Path, modules: dict[str, Path]) -> list[tuple[in
             for alias in node.names:
                 if alias.name.split(".")[0] == "povrules":
                     add(node, alias.name)
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str) and node.args[0].value.split(".")[0] == "povrules"
-              and ast.unparse(node.func) in ("importlib.import_module", "import_module", "__import__")):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value.split(".")[0] == "povrules"
+            and ast.unparse(node.func) in ("importlib.import_module", "import_module", "__import__")
+        ):
             add(node, node.args[0].value)
     return [(line, target, typing) for line, target, typing in found if target != me]
 
@@ -263,15 +293,19 @@ def layer_problems(src: Path) -> list[str]:
             theirs = layer_of(target)
             if typing_only or theirs is None or theirs[0] <= mine[0]:
                 continue
-            problems.append(f"{path.relative_to(src)}:{line}: {module} (layer {mine[1]}) imports {target} "
-                            f"(layer {theirs[1]}, higher)")
+            problems.append(
+                f"{path.relative_to(src)}:{line}: {module} (layer {mine[1]}) imports {target} "
+                f"(layer {theirs[1]}, higher)"
+            )
     return problems
 
 
 def import_cycles(src: Path) -> list[list[str]]:
     """The cycles of the import graph, counting every import (type-checking ones too), each as its modules."""
     modules = _modules(src)
-    edges = {module: {t for _, t, _ in imports_of(src, path, modules) if t in modules} for module, path in modules.items()}
+    edges = {
+        module: {t for _, t, _ in imports_of(src, path, modules) if t in modules} for module, path in modules.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -326,16 +360,22 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_layer_check_catches_an_import_from_above(tmp_path: Path) -> None:
-    base = {"__init__.py": "from povrules import engine, html\n", "html.py": "from povrules.engine import plan\n",
-            "facts/__init__.py": "", "lang/__init__.py": "from povrules.facts import Household\n"}
+    base = {
+        "__init__.py": "from povrules import engine, html\n",
+        "html.py": "from povrules.engine import plan\n",
+        "facts/__init__.py": "",
+        "lang/__init__.py": "from povrules.facts import Household\n",
+    }
     assert layer_problems(_tree(tmp_path / "ok", {**base, "engine.py": "from povrules.lang import ast\n"})) == []
     inside_a_function = "def view(d):\n    from povrules.html import decision_html\n    return decision_html(d)\n"
     problems = layer_problems(_tree(tmp_path / "late", {**base, "engine.py": inside_a_function}))
-    assert problems == [("povrules/engine.py:2: povrules.engine (layer engine) imports povrules.html "
-                         "(layer presentation, higher)")]
+    assert problems == [
+        ("povrules/engine.py:2: povrules.engine (layer engine) imports povrules.html (layer presentation, higher)")
+    ]
     at_import = layer_problems(_tree(tmp_path / "early", {**base, "engine.py": "import povrules.html as h\n"}))
-    assert at_import == [("povrules/engine.py:1: povrules.engine (layer engine) imports povrules.html "
-                          "(layer presentation, higher)")]
+    assert at_import == [
+        ("povrules/engine.py:1: povrules.engine (layer engine) imports povrules.html (layer presentation, higher)")
+    ]
     relative = layer_problems(_tree(tmp_path / "relative", {**base, "facts/__init__.py": "from ..lang import ast\n"}))
     assert relative and "(layer facts) imports povrules.lang (layer lang, higher)" in relative[0]
     dynamic = "import importlib\nh = importlib.import_module('povrules.html')\n"
@@ -345,13 +385,21 @@ def test_the_layer_check_catches_an_import_from_above(tmp_path: Path) -> None:
 
 
 def test_type_checking_imports_may_point_up_but_not_close_a_cycle(tmp_path: Path) -> None:
-    annotated = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from povrules.html import HTML\n"
-                 "else:\n    HTML = object\n")
-    files = {"__init__.py": "", "engine.py": annotated, "html.py": "from povrules.lang import ast\n",
-             "lang/__init__.py": ""}
+    annotated = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from povrules.html import HTML\n"
+        "else:\n    HTML = object\n"
+    )
+    files = {
+        "__init__.py": "",
+        "engine.py": annotated,
+        "html.py": "from povrules.lang import ast\n",
+        "lang/__init__.py": "",
+    }
     root = _tree(tmp_path / "up", files)
     assert layer_problems(root) == [] and import_cycles(root) == []
     looped = _tree(tmp_path / "loop", {**files, "html.py": "from povrules.engine import Decision\n"})
     assert layer_problems(looped) == [] and import_cycles(looped) == [["povrules.engine", "povrules.html"]]
-    beside = _tree(tmp_path / "else", {**files, "engine.py": annotated.replace("object", "1\n    import povrules.html")})
+    beside = _tree(
+        tmp_path / "else", {**files, "engine.py": annotated.replace("object", "1\n    import povrules.html")}
+    )
     assert layer_problems(beside)  # an else branch runs

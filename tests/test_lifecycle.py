@@ -55,8 +55,9 @@ def test_elimination_then_recheck_rolls_back(rs):
     assert eliminated.household.monitoring.risk_eliminated_on == AS_OF
     assert eliminated.household.monitoring.included_on == date(2021, 1, 15)  # earlier dates are kept
     later = date(2021, 12, 31)
-    poorer = eliminated.household.model_copy(update={"income": povrules.parse_household(
-        {"id": "x", "income": {"per_capita_net": "5800"}}).income})
+    poorer = eliminated.household.model_copy(
+        update={"income": povrules.parse_household({"id": "x", "income": {"per_capita_net": "5800"}}).income}
+    )
     rolled = transition(poorer, rs, "risk_elimination_recheck", as_of=later)
     assert (rolled.before, rolled.after) == ("risk_eliminated", "rolled_back")
     assert rolled.household.monitoring.rolled_back_on == later
@@ -66,16 +67,22 @@ def test_elimination_then_recheck_rolls_back(rs):
 
 
 def test_a_decision_that_does_not_apply_to_the_status_is_refused(rs):
-    with pytest.raises(TransitionRefused, match="applies to households whose status is monitored, "
-                                                "tracked_attention, rolled_back; this household's is none"):
+    with pytest.raises(
+        TransitionRefused,
+        match="applies to households whose status is monitored, "
+        "tracked_attention, rolled_back; this household's is none",
+    ):
         transition(household(), rs, "mark_risk_eliminated", as_of=AS_OF)
     with pytest.raises(TransitionRefused, match="this household's is monitored"):
         transition(household("monitored"), rs, "identify_monitoring_object", as_of=AS_OF)
 
 
 def test_an_unsettled_outcome_moves_nothing_and_names_the_facts_needed(rs):
-    with pytest.raises(TransitionRefused, match=r"is undetermined, so the status stays monitored; "
-                                                r"facts still needed: hh.assessments.income_stable"):
+    with pytest.raises(
+        TransitionRefused,
+        match=r"is undetermined, so the status stays monitored; "
+        r"facts still needed: hh.assessments.income_stable",
+    ):
         transition(household("monitored", income="6500"), rs, "mark_risk_eliminated", as_of=AS_OF)
 
 
@@ -91,8 +98,8 @@ def test_an_unknown_status_or_a_decision_without_a_transition_is_refused(rs, tmp
 def test_the_lifecycle_graph():
     assert set(ALLOWED) == set(STATUSES)
     assert all(targets <= set(STATUSES) for targets in ALLOWED.values())
-    assert "risk_eliminated" not in ALLOWED["none"]          # nobody is eliminated before being monitored
-    assert ALLOWED["rolled_back"] >= {"risk_eliminated"}      # a rolled-back household can be eliminated again
+    assert "risk_eliminated" not in ALLOWED["none"]  # nobody is eliminated before being monitored
+    assert ALLOWED["rolled_back"] >= {"risk_eliminated"}  # a rolled-back household can be eliminated again
     assert ALLOWED["risk_eliminated"] >= {"rolled_back", "tracked_attention"}  # what a recheck may find
     assert not ALLOWED["removed"] - {"monitored"}
 
@@ -105,16 +112,32 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("on: {eliminated: risk_eliminated}", "on: {eliminated: risk_elimnated}",
-     "outcome 'eliminated' leads to unknown monitoring status 'risk_elimnated'"),
-    ("applies_to: [risk_eliminated]", "applies_to: [none]",
-     "would move a household from none to rolled_back, which the monitoring lifecycle does not allow"),
-    ("on: {eliminated: risk_eliminated}", "on: {elimintaed: risk_eliminated}",
-     "never gives the outcome 'elimintaed'"),
-    ("applies_to: [risk_eliminated]", "applies_to: [risk_eliminated, gone]", "unknown monitoring status 'gone'"),
-    ("{status: monitored, type: edge_vulnerable}", "{status: monitored, type: edgy}", "unknown monitoring type 'edgy'"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "on: {eliminated: risk_eliminated}",
+            "on: {eliminated: risk_elimnated}",
+            "outcome 'eliminated' leads to unknown monitoring status 'risk_elimnated'",
+        ),
+        (
+            "applies_to: [risk_eliminated]",
+            "applies_to: [none]",
+            "would move a household from none to rolled_back, which the monitoring lifecycle does not allow",
+        ),
+        (
+            "on: {eliminated: risk_eliminated}",
+            "on: {elimintaed: risk_eliminated}",
+            "never gives the outcome 'elimintaed'",
+        ),
+        ("applies_to: [risk_eliminated]", "applies_to: [risk_eliminated, gone]", "unknown monitoring status 'gone'"),
+        (
+            "{status: monitored, type: edge_vulnerable}",
+            "{status: monitored, type: edgy}",
+            "unknown monitoring type 'edgy'",
+        ),
+    ],
+)
 def test_a_transition_the_lifecycle_forbids_is_refused_at_load(tmp_path, old, new, message):
     with pytest.raises(povrules.RulesetError, match=message) as caught:
         povrules.load_ruleset(_variant(tmp_path, old, new))

@@ -56,6 +56,7 @@ def entry_of(line: bytes) -> dict[str, Any]:
 
 # --- the chain -----------------------------------------------------------------------------------
 
+
 def test_appends_chain_each_line_to_the_one_before(log_path: Path) -> None:
     log = DecisionLog(log_path)
     first = log.append(record(0))
@@ -118,6 +119,7 @@ def test_a_record_that_is_not_a_json_object_is_refused_and_nothing_written(log_p
 
 
 # --- tampering -----------------------------------------------------------------------------------
+
 
 def problem(path: Path) -> tuple[int, str]:
     report = verify_log(path)
@@ -216,12 +218,15 @@ def test_garbage_appended_is_a_truncated_last_line(log_path: Path, garbage: byte
     assert verify_log(log_path).entries == 10
 
 
-@pytest.mark.parametrize(("line", "why"), [
-    (b"not json at all\n", "not JSON"),
-    (b"\n", "empty line"),
-    (b'{"seq": 4}\n', "not a log entry"),
-    (b"[1,2,3]\n", "not a log entry"),
-])
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (b"not json at all\n", "not JSON"),
+        (b"\n", "empty line"),
+        (b'{"seq": 4}\n', "not a log entry"),
+        (b"[1,2,3]\n", "not a log entry"),
+    ],
+)
 def test_a_foreign_line_is_malformed(log_path: Path, line: bytes, why: str) -> None:
     lines = filled(log_path)
     lines.insert(3, line)
@@ -237,8 +242,10 @@ def test_json_garbage_at_the_end_is_malformed(log_path: Path) -> None:
     assert problem(log_path) == (11, "malformed")
 
 
-@pytest.mark.parametrize(("field", "value"), [("seq", "4"), ("seq", 0), ("seq", True), ("prev", "sha256:abc"),
-                                              ("record", [1]), ("digest", 12)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seq", "4"), ("seq", 0), ("seq", True), ("prev", "sha256:abc"), ("record", [1]), ("digest", 12)],
+)
 def test_fields_of_the_wrong_type_are_malformed(log_path: Path, field: str, value: Any) -> None:
     lines = filled(log_path)
     data = entry_of(lines[3])
@@ -296,6 +303,7 @@ def test_verify_streams_the_file(log_path: Path) -> None:
 
 # --- partial lines and repair --------------------------------------------------------------------
 
+
 def test_append_refuses_after_a_partial_line_until_repair(log_path: Path) -> None:
     lines = filled(log_path, 5)
     whole = b"".join(lines)
@@ -350,6 +358,7 @@ def test_append_refuses_after_an_edited_last_line(log_path: Path) -> None:
 
 
 # --- crashes and concurrent writers ---------------------------------------------------------------
+
 
 def _write_until_killed(path: str, start: int, started: Any) -> None:
     log = DecisionLog(path)

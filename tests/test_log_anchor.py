@@ -68,13 +68,27 @@ def log_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
     path, key = tmp_path / "decisions.jsonl", tmp_path / "anchor.key"
     key.write_bytes(KEY)
     for as_of in ("2016-06-30", "2017-06-30"):
-        code, _, err = run(capsys, "decide", WEISHAN, DECISION, str(EXAMPLE), "--as-of", as_of, "--log", str(path),
-                           "--anchor-key-file", str(key), "-o", str(tmp_path / "out.jsonl"))
+        code, _, err = run(
+            capsys,
+            "decide",
+            WEISHAN,
+            DECISION,
+            str(EXAMPLE),
+            "--as-of",
+            as_of,
+            "--log",
+            str(path),
+            "--anchor-key-file",
+            str(key),
+            "-o",
+            str(tmp_path / "out.jsonl"),
+        )
         assert code == 0, err
     return path
 
 
 # --- each record's own digest --------------------------------------------------------------------------
+
 
 def test_a_record_edited_and_the_chain_computed_again_fails_its_own_digest(log_file: Path) -> None:
     lines = log_file.read_bytes().splitlines(keepends=True)
@@ -104,6 +118,7 @@ def test_records_of_other_shapes_are_stored_as_given(tmp_path: Path) -> None:
 
 
 # --- anchors ---------------------------------------------------------------------------------------------
+
 
 def test_an_anchored_log_verifies_under_its_key_and_old_logs_verify_without_one(log_file: Path) -> None:
     report = both(log_file, anchor_key=KEY)
@@ -163,6 +178,7 @@ def test_a_short_anchor_key_is_refused(tmp_path: Path) -> None:
 
 # --- a head kept elsewhere -------------------------------------------------------------------------------
 
+
 def test_a_cut_tail_is_found_by_the_head_kept(log_file: Path) -> None:
     head = parse_head(f"{verify_log(log_file).last_seq} {verify_log(log_file).last_digest}")
     assert verify_log(log_file, expect_head=head).ok
@@ -188,7 +204,9 @@ def test_a_head_with_another_digest_is_a_rewrite(log_file: Path) -> None:
     assert problem is not None and (problem.line, problem.kind) == (5, "edited")
 
 
-@pytest.mark.parametrize("text", ["7 sha256:" + "a" * 64, "seq 7 sha256:" + "a" * 64, "head: seq 7 sha256:" + "a" * 64 + "\n"])
+@pytest.mark.parametrize(
+    "text", ["7 sha256:" + "a" * 64, "seq 7 sha256:" + "a" * 64, "head: seq 7 sha256:" + "a" * 64 + "\n"]
+)
 def test_parse_head_reads_what_the_commands_print(text: str) -> None:
     assert parse_head(text) == (7, "sha256:" + "a" * 64)
 
@@ -218,6 +236,7 @@ def test_the_commands_keep_and_check_a_head(capsys: pytest.CaptureFixture[str], 
 
 
 # --- repair ----------------------------------------------------------------------------------------------
+
 
 def crash_in_a_batch(path: Path, records: int) -> int:
     """A batch whose writer died before its commit: begin, entries, a partial line, and the note. Returns the size before."""

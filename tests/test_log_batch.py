@@ -21,7 +21,8 @@ BATCH = 5_000
 
 # The writer: appends one batch of BATCH records tagged "b", after arming a kill at the n-th call of
 # one of the system calls the batch makes (a write is cut in half first, leaving a partial line).
-WRITER = textwrap.dedent("""
+WRITER = textwrap.dedent(
+    """
     import os, signal, sys
     from povrules.audit.log import DecisionLog
     path, call, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -43,7 +44,9 @@ WRITER = textwrap.dedent("""
     with DecisionLog(path).batch(chunk_bytes=16_384) as batch:
         for i in range(%d):
             batch.add({"batch": "b", "i": i, "pad": "x" * 40})
-""" % BATCH)
+"""
+    % BATCH
+)
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -73,8 +76,11 @@ def _after_kill(path: Path) -> int:
     return len(tagged)
 
 
-FORCED = [("write", n) for n in (1, 2, 3, 5, 8, 13, 21)] + [("fsync", n) for n in (1, 2, 3, 4, 5)] + [
-    ("replace", 1), ("ftruncate", 1), ("none", 0)]
+FORCED = (
+    [("write", n) for n in (1, 2, 3, 5, 8, 13, 21)]
+    + [("fsync", n) for n in (1, 2, 3, 4, 5)]
+    + [("replace", 1), ("ftruncate", 1), ("none", 0)]
+)
 
 
 @pytest.mark.parametrize("call, nth", FORCED, ids=[f"{c}-{n}" for c, n in FORCED])

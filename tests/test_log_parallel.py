@@ -66,8 +66,9 @@ def chain(records: list[bytes], start: int = 1, prev: str = GENESIS) -> tuple[Li
 
 
 def record(k: int, pad: int = 0) -> bytes:
-    return orjson.dumps({"k": k, "name": "户主 王某", "pad": "x" * pad, "list": [1, 2.5, None, True]},
-                        option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(
+        {"k": k, "name": "户主 王某", "pad": "x" * pad, "list": [1, 2.5, None, True]}, option=orjson.OPT_SORT_KEYS
+    )
 
 
 @pytest.fixture
@@ -113,8 +114,10 @@ def test_empty_file(tmp_path: Path) -> None:
 
 DAMAGE: dict[str, tuple[str, Callable[[Lines], Lines]]] = {
     "edited byte": ("edited", lambda ls: ls[:3] + [ls[3].replace(b'"k":3', b'"k":4')] + ls[4:]),
-    "edited, digest made again": ("edited", lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], record(99))[0]]
-                                  + ls[4:]),
+    "edited, digest made again": (
+        "edited",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], record(99))[0]] + ls[4:],
+    ),
     "deleted": ("deleted", lambda ls: ls[:2] + ls[3:]),
     "deleted two": ("deleted", lambda ls: ls[:2] + ls[4:]),
     "deleted the first": ("deleted", lambda ls: ls[1:]),
@@ -129,27 +132,41 @@ DAMAGE: dict[str, tuple[str, Callable[[Lines], Lines]]] = {
     "a JSON array": ("malformed", lambda ls: ls[:4] + [b"[1,2]\n"] + ls[4:]),
     "other fields": ("malformed", lambda ls: ls[:4] + [b'{"seq":5,"x":1}\n'] + ls[4:]),
     "spaces": ("malformed", lambda ls: ls[:3] + [ls[3].replace(b'","prev":', b'", "prev":')] + ls[4:]),
-    "record not an object": ("malformed", lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b"[1]")[0]]
-                             + ls[4:]),
+    "record not an object": (
+        "malformed",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b"[1]")[0]] + ls[4:],
+    ),
     # An extra field hidden between the record and seq: the frame's two ends are the writer's, the
     # line's digest is of its bytes, but the line is not an entry.
-    "field between record and seq": ("malformed", lambda ls: ls[:3] + [
-        entry(4, json.loads(ls[2])["digest"], b'{"a":1},"x":{"b":2}')[0]] + ls[4:]),
+    "field between record and seq": (
+        "malformed",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b'{"a":1},"x":{"b":2}')[0]] + ls[4:],
+    ),
     # Parsed, this line has the four fields (the second record and seq win), its digest is of its bytes:
     # both paths take it as the entry with seq 3, so the next line's prev is what breaks.
-    "two records": ("edited", lambda ls: ls[:3] + [
-        entry(4, json.loads(ls[2])["digest"], b'{"a":1},"seq":3,"record":{"b":2}')[0]] + ls[4:]),
+    "two records": (
+        "edited",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b'{"a":1},"seq":3,"record":{"b":2}')[0]] + ls[4:],
+    ),
     "seq with a leading zero": ("malformed", lambda ls: ls[:3] + [ls[3].replace(b',"seq":4}', b',"seq":04}')] + ls[4:]),
     "seq not a number": ("malformed", lambda ls: ls[:3] + [ls[3].replace(b',"seq":4}', b',"seq":"4"}')] + ls[4:]),
-    "record with a bad byte": ("malformed", lambda ls: ls[:3] + [
-        entry(4, json.loads(ls[2])["digest"], b'{"a":"\xff"}')[0]] + ls[4:]),
-    "record with a raw tab": ("malformed", lambda ls: ls[:3] + [
-        entry(4, json.loads(ls[2])["digest"], b'{"a":"\t"}')[0]] + ls[4:]),
-    "begin edited": ("edited", lambda ls: ls[:6] + [ls[6][:18] + (b"1" if ls[6][18:19] == b"0" else b"0") + ls[6][19:]]
-                     + ls[7:]),
+    "record with a bad byte": (
+        "malformed",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b'{"a":"\xff"}')[0]] + ls[4:],
+    ),
+    "record with a raw tab": (
+        "malformed",
+        lambda ls: ls[:3] + [entry(4, json.loads(ls[2])["digest"], b'{"a":"\t"}')[0]] + ls[4:],
+    ),
+    "begin edited": (
+        "edited",
+        lambda ls: ls[:6] + [ls[6][:18] + (b"1" if ls[6][18:19] == b"0" else b"0") + ls[6][19:]] + ls[7:],
+    ),
     "begin misspelt": ("malformed", lambda ls: ls[:6] + [ls[6].replace(b'"mark":"begin"', b'"mark":"begiN"')] + ls[7:]),
-    "commit's count": ("malformed", lambda ls: ls[:12] + [logmod._encode_mark(13, json.loads(ls[11])["digest"],
-                                                                              "commit", 4)[0]] + ls[13:]),
+    "commit's count": (
+        "malformed",
+        lambda ls: ls[:12] + [logmod._encode_mark(13, json.loads(ls[11])["digest"], "commit", 4)[0]] + ls[13:],
+    ),
     "commit removed": ("deleted", lambda ls: ls[:12] + ls[13:]),
     "begin removed": ("deleted", lambda ls: ls[:6] + ls[7:]),
 }
@@ -205,7 +222,7 @@ def test_lines_left_to_the_full_decoder(tmp_path: Path) -> None:
     lines, prev = chain(records)
     report = both(write(tmp_path / "log.jsonl", lines))
     assert report == logmod._verify_sequential(tmp_path / "log.jsonl")
-    big, _ = entry(10 ** 25, prev, record(5))
+    big, _ = entry(10**25, prev, record(5))
     both(write(tmp_path / "log.jsonl", [*lines, big]))
 
 
@@ -225,8 +242,9 @@ def test_worker_processes(base: tuple[Path, Lines]) -> None:
         assert logmod._verify_parallel(path, 2, 211) == logmod._verify_sequential(path)
 
 
-def test_verify_log_takes_the_parallel_path_for_large_files(base: tuple[Path, Lines],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_log_takes_the_parallel_path_for_large_files(
+    base: tuple[Path, Lines], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, _ = base
     calls: list[int] = []
     real = logmod._verify_parallel
@@ -303,10 +321,10 @@ def _apply(lines: Lines, edit: tuple[Any, ...]) -> Lines:
     elif kind == "byte":
         raw = lines[k]
         at = args[1] % len(raw)
-        lines[k] = raw[:at] + args[2] + raw[at + 1:]
+        lines[k] = raw[:at] + args[2] + raw[at + 1 :]
     elif kind == "cut":
         data = b"".join(lines)
-        return data[:len(data) - 1 - args[0] % max(1, len(data) // 3)].splitlines(keepends=True)
+        return data[: len(data) - 1 - args[0] % max(1, len(data) // 3)].splitlines(keepends=True)
     else:
         lines.insert(k, args[1])
     return lines
@@ -326,6 +344,7 @@ def test_random_damage(tmp_path: Path, edits: list[tuple[Any, ...]], sizes: tupl
 
 # --- the JSON check ---------------------------------------------------------------------------------
 
+
 def _accepted(load: Callable[[bytes], Any], text: bytes) -> bool:
     try:
         load(text)
@@ -334,10 +353,43 @@ def _accepted(load: Callable[[bytes], Any], text: bytes) -> bool:
     return True
 
 
-_JSONISH = st.lists(st.sampled_from([b"{", b"}", b"[", b"]", b'"', b":", b",", b"1", b"0", b"-", b".", b"e", b"+",
-                                     b" ", b"\t", b"\n", b"\\", b"u", b"d800", b"null", b"true", b"NaN", b"Infinity",
-                                     b"\xff", b"\xc3\xa9", b"\xed\xa0\x80", b"\x01", b"a", b"/", b"\x00"]),
-                    max_size=30).map(b"".join)
+_JSONISH = st.lists(
+    st.sampled_from(
+        [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b'"',
+            b":",
+            b",",
+            b"1",
+            b"0",
+            b"-",
+            b".",
+            b"e",
+            b"+",
+            b" ",
+            b"\t",
+            b"\n",
+            b"\\",
+            b"u",
+            b"d800",
+            b"null",
+            b"true",
+            b"NaN",
+            b"Infinity",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\xed\xa0\x80",
+            b"\x01",
+            b"a",
+            b"/",
+            b"\x00",
+        ]
+    ),
+    max_size=30,
+).map(b"".join)
 
 
 @settings(max_examples=2000, deadline=None)
@@ -349,9 +401,27 @@ def test_the_json_check_accepts_nothing_both_parsers_refuse(middle: bytes) -> No
         assert _accepted(orjson.loads, text) or _accepted(json.loads, text), text
 
 
-@pytest.mark.parametrize("text", [b'{"a":"\xff"}', b'{"a":"\xc3"}', b'{"a":"\t"}', b'{"a":1,}', b'{"a":01}',
-                                  b'{"a":1}x', b'{"a":1}{}', b"{'a':1}", b'{"a":[1,2,]}', b'{"a":"\\x"}',
-                                  b'{"a":+Infinity}', b'{"a":nan}', b'{"a":"\xc0\x80"}', b"[1]", b"1", b"",
-                                  b'{"a":"\xf4\x90\x80\x80"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a":"\xff"}',
+        b'{"a":"\xc3"}',
+        b'{"a":"\t"}',
+        b'{"a":1,}',
+        b'{"a":01}',
+        b'{"a":1}x',
+        b'{"a":1}{}',
+        b"{'a':1}",
+        b'{"a":[1,2,]}',
+        b'{"a":"\\x"}',
+        b'{"a":+Infinity}',
+        b'{"a":nan}',
+        b'{"a":"\xc0\x80"}',
+        b"[1]",
+        b"1",
+        b"",
+        b'{"a":"\xf4\x90\x80\x80"}',
+    ],
+)
 def test_the_json_check_refuses(text: bytes) -> None:
     assert not _accepted(logmod._json_object_validator(), text)

@@ -102,8 +102,11 @@ def test_and_or_not_lists_exceptions_and_rows():
     assert (element.location.line, element.location.column) == (line, _column_of(file, line, "exited]"))
     assert mutants["decision identify: drop exception official"].operator == "drop-exception"
     assert {k for k in mutants if "drop row" in k} == {
-        "decision support: drop row elder", "decision support: drop row rural_elder",
-        "decision support: drop row recent", "decision burden: drop row burdened"}
+        "decision support: drop row elder",
+        "decision support: drop row rural_elder",
+        "decision support: drop row recent",
+        "decision burden: drop row burdened",
+    }
 
 
 def test_requirements_of_a_derived_figure_are_mutated_and_dropped():
@@ -132,10 +135,15 @@ def test_the_fixture_report():
     status = {o.mutant.key: o for o in report.outcomes if o.mutant.ruleset == "mut-base"}
     survivors = {o.mutant.key for o in report.survivors()}
     assert survivors == {
-        "derived large_medical: compare#0 >= → >", "derived large_medical: number#0 +1",
-        "derived large_medical: number#0 -1", 'rule recent: list#0 remove "centralised"',
-        'rule burdened: compare#1 < → <=', "rule burdened: date#0 +1 day", "rule recent: compare#0 >= → >",
-        "derived large_medical requires[0]: number#0 +1"}
+        "derived large_medical: compare#0 >= → >",
+        "derived large_medical: number#0 +1",
+        "derived large_medical: number#0 -1",
+        'rule recent: list#0 remove "centralised"',
+        "rule burdened: compare#1 < → <=",
+        "rule burdened: date#0 +1 day",
+        "rule recent: compare#0 >= → >",
+        "derived large_medical requires[0]: number#0 +1",
+    }
     equivalent = status["decision support: drop row rural_elder"]
     assert equivalent.status == EQUIVALENT and "FIRST" in equivalent.why
     # Dropping a table's only row leaves no table: stillborn, and out of the score.
@@ -171,9 +179,14 @@ def test_workers_give_the_same_report():
 
 def test_stale_equivalents_are_flagged(fixture_copy):
     listed = fixture_copy / "mut-base" / "tests" / "equivalent-mutants.yaml"
-    listed.write_text(listed.read_text(encoding="utf-8") + (
-        "  - mutant: \"rule official: not#0 dropped\"\n    why: wrongly thought equivalent\n"
-        "  - mutant: \"rule nobody: compare#0 < → <=\"\n    why: a rule since removed\n"), encoding="utf-8")
+    listed.write_text(
+        listed.read_text(encoding="utf-8")
+        + (
+            '  - mutant: "rule official: not#0 dropped"\n    why: wrongly thought equivalent\n'
+            '  - mutant: "rule nobody: compare#0 < → <="\n    why: a rule since removed\n'
+        ),
+        encoding="utf-8",
+    )
     report = mutate([fixture_copy], workers=1)
     stale = {entry.key: why for entry, why in report.stale}
     assert stale["rule official: not#0 dropped"].startswith("listed as equivalent but killed by mut-base/")
@@ -186,7 +199,7 @@ def test_stale_equivalents_are_flagged(fixture_copy):
 
 def test_a_malformed_equivalents_file_is_an_error_at_its_place(fixture_copy):
     listed = fixture_copy / "mut-base" / "tests" / "equivalent-mutants.yaml"
-    listed.write_text("equivalent:\n  - mutant: \"rule x: not#0 dropped\"\n", encoding="utf-8")
+    listed.write_text('equivalent:\n  - mutant: "rule x: not#0 dropped"\n', encoding="utf-8")
     with pytest.raises(RulesetError) as caught:
         mutate([fixture_copy], workers=1)
     assert "needs 'why'" in str(caught.value) and "equivalent-mutants.yaml:2:" in str(caught.value)
@@ -216,11 +229,17 @@ def test_cli_exit_codes_and_json(capsys, fixture_copy):
     # Every survivor listed (in this copy only: the fixture's own file lists only a true equivalent).
     for folder in ("mut-base", "mut-child"):
         (fixture_copy / folder / "tests" / "equivalent-mutants.yaml").write_text(
-            "equivalent:\n" + "".join(f"  - mutant: {json.dumps(o.mutant.key, ensure_ascii=False)}\n    why: listed\n"
-                                      for o in mutate([FIXTURES], workers=1).survivors()
-                                      if o.mutant.ruleset == folder)
-            + ("  - mutant: \"decision support: drop row rural_elder\"\n    why: FIRST\n" if folder == "mut-base" else ""),
-            encoding="utf-8")
+            "equivalent:\n"
+            + "".join(
+                f"  - mutant: {json.dumps(o.mutant.key, ensure_ascii=False)}\n    why: listed\n"
+                for o in mutate([FIXTURES], workers=1).survivors()
+                if o.mutant.ruleset == folder
+            )
+            + (
+                '  - mutant: "decision support: drop row rural_elder"\n    why: FIRST\n' if folder == "mut-base" else ""
+            ),
+            encoding="utf-8",
+        )
     assert main(["mutate", str(fixture_copy), "--workers", "1", "--min-score", "0"]) == 0
     assert main(["mutate", str(fixture_copy), "--workers", "1"]) == 1  # the score is under 98
     capsys.readouterr()
@@ -275,18 +294,25 @@ def test_the_equivalents_file_is_not_a_test_file():
     assert files == {"identify.yaml", "support.yaml", "burden.yaml"}
 
 
-@pytest.mark.parametrize("cite, message", [
-    ("{source: T, line: 1}", "'source' of a case's citation must be one of the sources of ruleset 'mut-base', not 'T'"),
-    ("{source: S}", "needs 'line: N' or 'lines: [first, last]'"),
-    ("{source: S, line: 0}", "cited lines must be positive and in order"),
-    ("{source: S, lines: [3, 2]}", "cited lines must be positive and in order"),
-    ("{source: S, line: 1, page: 2}", "unknown key 'page'"),
-    ("[]", "'cite' is {source: S003, line: 270}"),
-])
+@pytest.mark.parametrize(
+    "cite, message",
+    [
+        (
+            "{source: T, line: 1}",
+            "'source' of a case's citation must be one of the sources of ruleset 'mut-base', not 'T'",
+        ),
+        ("{source: S}", "needs 'line: N' or 'lines: [first, last]'"),
+        ("{source: S, line: 0}", "cited lines must be positive and in order"),
+        ("{source: S, lines: [3, 2]}", "cited lines must be positive and in order"),
+        ("{source: S, line: 1, page: 2}", "unknown key 'page'"),
+        ("[]", "'cite' is {source: S003, line: 270}"),
+    ],
+)
 def test_a_bad_cite_is_refused_at_its_place(fixture_copy, cite, message):
     file = fixture_copy / "mut-base" / "tests" / "identify.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("cite: {source: S, line: 1}", f"cite: {cite}"),
-                    encoding="utf-8")
+    file.write_text(
+        file.read_text(encoding="utf-8").replace("cite: {source: S, line: 1}", f"cite: {cite}"), encoding="utf-8"
+    )
     with pytest.raises(RulesetError) as caught:
         load_policy_file(file)
     assert message in str(caught.value)
@@ -297,8 +323,12 @@ def test_lint_checks_that_cited_lines_stand_in_the_source(capsys, fixture_copy):
     assert main(["lint", "--sources", str(fixture_copy), str(fixture_copy / "mut-base")]) == 0
     file = fixture_copy / "mut-base" / "tests" / "identify.yaml"
     text = file.read_text(encoding="utf-8")
-    file.write_text(text.replace("cite: {source: S, line: 1}", "cite: {source: S, line: 99}")
-                    .replace("quote: 脱贫户", "quote: 城镇户"), encoding="utf-8")
+    file.write_text(
+        text.replace("cite: {source: S, line: 1}", "cite: {source: S, line: 99}").replace(
+            "quote: 脱贫户", "quote: 城镇户"
+        ),
+        encoding="utf-8",
+    )
     capsys.readouterr()
     assert main(["lint", "--sources", str(fixture_copy), str(fixture_copy / "mut-base")]) == 1
     err = capsys.readouterr().err

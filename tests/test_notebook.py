@@ -34,8 +34,9 @@ def _html(cell: dict) -> str:
 @pytest.fixture(scope="module")
 def executed() -> Iterator[dict]:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
     # The kernel runs in the notebook's folder: a relative PYTHONPATH (PYTHONPATH=src) must still find these sources.
     before = os.environ.get("PYTHONPATH")
     if before:
@@ -87,8 +88,10 @@ def _outputs(cell: dict) -> list[tuple[str, dict[str, str]]]:
         if output.get("output_type") == "stream":
             out.append(("stream", {output["name"]: _DIGEST.sub("sha256:…", output["text"])}))
         else:
-            data = {kind: (_DIGEST.sub("sha256:…", value) if kind == "text/plain" else "")
-                    for kind, value in output.get("data", {}).items()}
+            data = {
+                kind: (_DIGEST.sub("sha256:…", value) if kind == "text/plain" else "")
+                for kind, value in output.get("data", {}).items()
+            }
             out.append((output["output_type"], data))
     return out
 

@@ -39,10 +39,19 @@ def test_logic_is_flattened_and_keeps_its_operands_in_order():
     assert isinstance(parse("hh.a or hh.b"), ast.Or)
 
 
-@pytest.mark.parametrize(("text", "op"), [
-    ("a == b", "=="), ("a != b", "!="), ("a < b", "<"), ("a <= b", "<="), ("a > b", ">"), ("a >= b", ">="),
-    ("a in b", "in"), ("a not in b", "not_in"),
-])
+@pytest.mark.parametrize(
+    ("text", "op"),
+    [
+        ("a == b", "=="),
+        ("a != b", "!="),
+        ("a < b", "<"),
+        ("a <= b", "<="),
+        ("a > b", ">"),
+        ("a >= b", ">="),
+        ("a in b", "in"),
+        ("a not in b", "not_in"),
+    ],
+)
 def test_comparison_operators(text, op):
     node = parse(text)
     assert isinstance(node, ast.Compare) and node.op == op and node.text == text
@@ -72,10 +81,20 @@ def test_a_negative_number_is_a_negation():
     assert isinstance(node, ast.Neg) and isinstance(node.item, ast.Const) and node.item.value == Decimal("1.5")
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("0.1", Decimal("0.1")), ("6500.00", Decimal("6500.00")), ("1_000.5", Decimal("1000.5")), ("1e3", Decimal("1e3")),
-    ("4000", 4000), ('"exited"', "exited"), ("True", True), ("False", False), ("'单引号'", "单引号"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0.1", Decimal("0.1")),
+        ("6500.00", Decimal("6500.00")),
+        ("1_000.5", Decimal("1000.5")),
+        ("1e3", Decimal("1e3")),
+        ("4000", 4000),
+        ('"exited"', "exited"),
+        ("True", True),
+        ("False", False),
+        ("'单引号'", "单引号"),
+    ],
+)
 def test_literals(text, value):
     node = parse(text)
     assert isinstance(node, ast.Const) and node.value == value and type(node.value) is type(value)
@@ -152,7 +171,9 @@ def test_a_syntax_error_after_chinese_text_counts_characters():
     assert (p.line, p.column) == (1, 7)
 
 
-@pytest.mark.parametrize(("text", "line", "column"), [("hh.a and", 1, 9), ("hh.a ==", 1, 8), ("(hh.a and\n hh.b) and", 2, 11)])
+@pytest.mark.parametrize(
+    ("text", "line", "column"), [("hh.a and", 1, 9), ("hh.a ==", 1, 8), ("(hh.a and\n hh.b) and", 2, 11)]
+)
 def test_an_expression_that_ends_too_early_points_after_its_last_character(text, line, column):
     p = refused(text)
     assert p.message == "syntax error: invalid syntax (the expression ends too early)"
@@ -182,28 +203,31 @@ def test_a_line_break_outside_brackets_is_a_syntax_error():
 # Refused forms and their positions (the full list is in test_safety.py)
 
 
-@pytest.mark.parametrize(("text", "message", "column"), [
-    ("hh.members[0]", "indexing is not allowed in a condition", 1),
-    ("hh.a and hh.b[0]", "indexing is not allowed in a condition", 10),
-    ("hh.a and hh._private", "names starting with '_' are not allowed: '_private'", 10),
-    ("len(hh.members, key=1)", "keyword arguments are not allowed", 21),
-    ("hh.a is True", "'is' and 'is not' are not allowed; use == or !=", 1),
-    ("2 ** 3 > 1", "only + - * / are allowed in arithmetic", 1),
-    ("~1 > 0", "this unary operator is not allowed", 1),
-    ("+1 > 0", "this unary operator is not allowed", 1),
-    ("hh.a and open('x')", "unknown function 'open'", 10),
-    ('hh.a and "x".upper()', "only the built-in functions may be called", 10),
-    ("any(m for m in hh.members for n in hh.members)", "only one 'for' clause is allowed", 4),
-    ("any(m for m in hh.members if m.a if m.b)", "only one 'if' clause is allowed", 37),
-    ("any(m for (m, n) in hh.members)", "the loop variable must be a single name", 11),
-    ("any(m for _m in hh.members)", "names starting with '_' are not allowed: '_m'", 11),
-    ("any([m.a for m in hh.members])", "any() takes one generator: any(<condition> for <name> in <list>)", 1),
-    ("any(m.a, hh.b)", "any() takes one generator: any(<condition> for <name> in <list>)", 1),
-    ("len(m for m in hh.members)", "a generator must be the only argument of any(), all(), count() or sum()", 4),
-    ("None", "NoneType literals are not allowed", 1),
-    ("1j", "complex literals are not allowed", 1),
-    ('b"x"', "bytes literals are not allowed", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("hh.members[0]", "indexing is not allowed in a condition", 1),
+        ("hh.a and hh.b[0]", "indexing is not allowed in a condition", 10),
+        ("hh.a and hh._private", "names starting with '_' are not allowed: '_private'", 10),
+        ("len(hh.members, key=1)", "keyword arguments are not allowed", 21),
+        ("hh.a is True", "'is' and 'is not' are not allowed; use == or !=", 1),
+        ("2 ** 3 > 1", "only + - * / are allowed in arithmetic", 1),
+        ("~1 > 0", "this unary operator is not allowed", 1),
+        ("+1 > 0", "this unary operator is not allowed", 1),
+        ("hh.a and open('x')", "unknown function 'open'", 10),
+        ('hh.a and "x".upper()', "only the built-in functions may be called", 10),
+        ("any(m for m in hh.members for n in hh.members)", "only one 'for' clause is allowed", 4),
+        ("any(m for m in hh.members if m.a if m.b)", "only one 'if' clause is allowed", 37),
+        ("any(m for (m, n) in hh.members)", "the loop variable must be a single name", 11),
+        ("any(m for _m in hh.members)", "names starting with '_' are not allowed: '_m'", 11),
+        ("any([m.a for m in hh.members])", "any() takes one generator: any(<condition> for <name> in <list>)", 1),
+        ("any(m.a, hh.b)", "any() takes one generator: any(<condition> for <name> in <list>)", 1),
+        ("len(m for m in hh.members)", "a generator must be the only argument of any(), all(), count() or sum()", 4),
+        ("None", "NoneType literals are not allowed", 1),
+        ("1j", "complex literals are not allowed", 1),
+        ('b"x"', "bytes literals are not allowed", 1),
+    ],
+)
 def test_refused_forms(text, message, column):
     p = refused(text)
     assert p.message == message and p.column == column

@@ -108,9 +108,11 @@ def salted() -> tuple[Household, list[str]]:
     return povrules.parse_household(data), salt.values
 
 
-DECISIONS = [("cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30)),
-             ("cn-hunan-county-plan4", "monitoring_type", date(2021, 6, 30)),
-             ("cn-national", None, date(2021, 6, 30))]
+DECISIONS = [
+    ("cn-yunnan-weishan", "identify_poor_household", date(2016, 6, 30)),
+    ("cn-hunan-county-plan4", "monitoring_type", date(2021, 6, 30)),
+    ("cn-national", None, date(2021, 6, 30)),
+]
 
 
 def _decisions(household: Household) -> list[povrules.Decision]:
@@ -171,8 +173,9 @@ def test_redacted_records_of_salted_facts_load_and_replay_identically(salted) ->
         assert replay(text, store).identical
 
 
-def test_the_cli_hides_them_in_records_logs_tables_and_explanations(salted, tmp_path: Path, capsys,
-                                                                    monkeypatch) -> None:
+def test_the_cli_hides_them_in_records_logs_tables_and_explanations(
+    salted, tmp_path: Path, capsys, monkeypatch
+) -> None:
     household, secrets = salted
     facts = tmp_path / "household.json"
     facts.write_text(household.model_dump_json(exclude_none=True), encoding="utf-8")
@@ -188,8 +191,18 @@ def test_the_cli_hides_them_in_records_logs_tables_and_explanations(salted, tmp_
         assert code == 0, err
         shown.append(out + err)
 
-    common = ("decide", weishan, "identify_poor_household", str(facts), "--as-of", "2016-06-30",
-              "--redact-key-file", str(key), "--workers", "1")
+    common = (
+        "decide",
+        weishan,
+        "identify_poor_household",
+        str(facts),
+        "--as-of",
+        "2016-06-30",
+        "--redact-key-file",
+        str(key),
+        "--workers",
+        "1",
+    )
     run(*common, "-o", "record.json")
     run(*common, "--log", "log.jsonl")
     run(*common, "-o", "table.csv")
@@ -205,11 +218,24 @@ def test_an_override_naming_a_rule_keeps_the_rule_and_still_applies(tmp_path: Pa
     store.mkdir()
     (store / "ruleset.yaml").write_bytes((REPO / "tests" / "fixtures" / "engine" / "defeasible.yaml").read_bytes())
     ruleset = povrules.load_ruleset(store)
-    household = povrules.parse_household({
-        "id": "H1", "registration": {"dibao": True}, "assets": {"vehicles": []}, "members": [{"is_public_official": True}],
-        "overrides": [{"rule": "official_pending", "body": "村民代表会议", "decided_on": "2016-04-01",
-                       "outcome": "set_aside", "minutes": "欧阳某 户 会议记录"},
-                      {"rule": "欧阳某", "body": "村民代表会议", "decided_on": "2016-04-01", "outcome": "upheld"}]})
+    household = povrules.parse_household(
+        {
+            "id": "H1",
+            "registration": {"dibao": True},
+            "assets": {"vehicles": []},
+            "members": [{"is_public_official": True}],
+            "overrides": [
+                {
+                    "rule": "official_pending",
+                    "body": "村民代表会议",
+                    "decided_on": "2016-04-01",
+                    "outcome": "set_aside",
+                    "minutes": "欧阳某 户 会议记录",
+                },
+                {"rule": "欧阳某", "body": "村民代表会议", "decided_on": "2016-04-01", "outcome": "upheld"},
+            ],
+        }
+    )
     redacted = redact_facts(household, KEY, rules=ruleset.rules)
     kept, hidden = redacted["overrides"]
     assert kept["rule"] == "official_pending" and kept["minutes"].startswith("hmac-sha256:")

@@ -48,8 +48,12 @@ def test_every_shipped_ruleset_pickles_and_decides_identically(name: str) -> Non
     assert len(data) < MAX_PICKLE
     back = pickle.loads(data)
     assert back is not ruleset and back.digest == ruleset.digest
-    assert (back.id, back.version, back.files, back.subject) == (ruleset.id, ruleset.version, ruleset.files,
-                                                                 ruleset.subject)
+    assert (back.id, back.version, back.files, back.subject) == (
+        ruleset.id,
+        ruleset.version,
+        ruleset.files,
+        ruleset.subject,
+    )
     assert back.rules.keys() == ruleset.rules.keys() and back.decisions == ruleset.decisions
     assert _outputs(back, subjects, as_of) == before
 
@@ -66,11 +70,15 @@ def test_memos_are_not_pickled() -> None:
     assert back._plans == {True: {}, False: {}} and back._as_of_cache == {}
 
 
-@pytest.mark.parametrize("make", [
-    lambda rs: rs.with_parameter("monitoring_line", 7000),
-    lambda rs: rs.with_parameter("monitoring_line", 6500, from_=date(2021, 1, 1)),
-    lambda rs: rs.with_rule("edge_vulnerable", when="in_monitoring_range and hh.registration.status == 'general'"),
-], ids=["parameter", "parameter-from", "rule-changed"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rs: rs.with_parameter("monitoring_line", 7000),
+        lambda rs: rs.with_parameter("monitoring_line", 6500, from_=date(2021, 1, 1)),
+        lambda rs: rs.with_rule("edge_vulnerable", when="in_monitoring_range and hh.registration.status == 'general'"),
+    ],
+    ids=["parameter", "parameter-from", "rule-changed"],
+)
 def test_a_variant_pickles_with_its_base(make: Any) -> None:
     base = load_ruleset(RULESETS / "cn-hunan-county-plan4")
     variant = make(base)
@@ -82,15 +90,22 @@ def test_a_variant_pickles_with_its_base(make: Any) -> None:
     assert back.base is not None and back.base.digest == base.digest and back.base.variant is None
     assert _outputs(back, HOUSEHOLDS, as_of) == before
     # Comparisons work across the pickle: the variant's base is a ruleset in its own right.
-    assert (povrules.compare(back.base, back, HOUSEHOLDS, "monitoring_type", as_of=as_of).counts
-            == povrules.compare(base, variant, HOUSEHOLDS, "monitoring_type", as_of=as_of).counts)
+    assert (
+        povrules.compare(back.base, back, HOUSEHOLDS, "monitoring_type", as_of=as_of).counts
+        == povrules.compare(base, variant, HOUSEHOLDS, "monitoring_type", as_of=as_of).counts
+    )
 
 
 def test_a_variant_with_a_new_rule_pickles() -> None:
     base = load_ruleset(RULESETS / "cn-hunan-county-plan4")
     spec = base.decisions["monitoring_type"]
-    variant = base.with_rule("X1", title={"zh": "试验", "en": "trial"}, when="hh.income.per_capita_net < 100",
-                             outcome=base.rules[spec.rows[0]].outcome, add_to=("monitoring_type", "rows"))
+    variant = base.with_rule(
+        "X1",
+        title={"zh": "试验", "en": "trial"},
+        when="hh.income.per_capita_net < 100",
+        outcome=base.rules[spec.rows[0]].outcome,
+        add_to=("monitoring_type", "rows"),
+    )
     back = pickle.loads(pickle.dumps(variant))
     assert back.digest == variant.digest and "X1" in back.rules and back.rules["X1"].citation is None
     assert _outputs(back, HOUSEHOLDS, date(2021, 6, 30)) == _outputs(variant, HOUSEHOLDS, date(2021, 6, 30))

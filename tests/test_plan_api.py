@@ -66,9 +66,9 @@ def test_bind_checks_the_date_and_memoises(weishan: povrules.Ruleset) -> None:
 
 
 @pytest.mark.parametrize("traced", [True, False])
-def test_decide_rule_values_and_combine_agree_with_evaluate(weishan: povrules.Ruleset,
-                                                            households: list[povrules.Household],
-                                                            traced: bool) -> None:
+def test_decide_rule_values_and_combine_agree_with_evaluate(
+    weishan: povrules.Ruleset, households: list[povrules.Household], traced: bool
+) -> None:
     for name, spec in weishan.decisions.items():
         p = plan(weishan, name, traced=traced)
         for household in households[:100]:
@@ -85,8 +85,9 @@ def test_decide_rule_values_and_combine_agree_with_evaluate(weishan: povrules.Ru
                 assert p.combine(household, AS_OF, list(values)).outcome == expected.outcome
 
 
-def test_combine_refuses_values_of_the_wrong_length_and_wrong_facts(weishan: povrules.Ruleset,
-                                                                    households: list[povrules.Household]) -> None:
+def test_combine_refuses_values_of_the_wrong_length_and_wrong_facts(
+    weishan: povrules.Ruleset, households: list[povrules.Household]
+) -> None:
     p = plan(weishan, next(iter(weishan.decisions)))
     with pytest.raises(ValueError, match="rules"):
         p.combine(households[0], AS_OF, (True,) * (len(p.rules) + 1))
@@ -102,8 +103,9 @@ def test_decision_values_are_read_only(weishan: povrules.Ruleset, households: li
         decision.values = ()  # type: ignore[misc]
 
 
-def test_decide_each_and_evaluate_iter_match_evaluate(weishan: povrules.Ruleset,
-                                                      households: list[povrules.Household]) -> None:
+def test_decide_each_and_evaluate_iter_match_evaluate(
+    weishan: povrules.Ruleset, households: list[povrules.Household]
+) -> None:
     for name in weishan.decisions:
         expected = [evaluate(h, weishan, name, as_of=AS_OF).to_json() for h in households]
         assert [d.to_json() for d in plan(weishan, name).decide_each(iter(households), AS_OF)] == expected
@@ -111,8 +113,9 @@ def test_decide_each_and_evaluate_iter_match_evaluate(weishan: povrules.Ruleset,
         assert [d.to_json() for d in evaluate_many(households, weishan, name, as_of=AS_OF)] == expected
 
 
-def test_evaluate_iter_is_lazy_and_checks_arguments_at_the_call(weishan: povrules.Ruleset,
-                                                                households: list[povrules.Household]) -> None:
+def test_evaluate_iter_is_lazy_and_checks_arguments_at_the_call(
+    weishan: povrules.Ruleset, households: list[povrules.Household]
+) -> None:
     name = next(iter(weishan.decisions))
     read: list[int] = []
 

@@ -34,8 +34,9 @@ cases:
 """
 
 
-def write(tmp_path: Path, body: str, fixture: str = "identify", name: str = "cases.yaml",
-          head: str | None = None) -> Path:
+def write(
+    tmp_path: Path, body: str, fixture: str = "identify", name: str = "cases.yaml", head: str | None = None
+) -> Path:
     """A ruleset folder holding a copy of a fixture ruleset, and one test file in its tests/."""
     folder = tmp_path / f"rs-{fixture}"
     (folder / "tests").mkdir(parents=True, exist_ok=True)
@@ -78,11 +79,14 @@ def only(file: Path):
 
 
 def test_a_passing_case(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: low income, rural, no car
         base: poor
         expect: identified
-    """)
+    """,
+    )
     result = only(file)
     assert result.passed and result.expected == result.got == "identified"
     code, out, err = cli(capsys, str(file))
@@ -90,7 +94,9 @@ def test_a_passing_case(tmp_path, capsys):
 
 
 def test_a_failing_case_names_its_line_and_shows_expected_got_and_the_explanation(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: low income, rural, no car
         base: poor
         expect: identified
@@ -99,7 +105,8 @@ def test_a_failing_case_names_its_line_and_shows_expected_got_and_the_explanatio
         set:
           assets.vehicles: [{kind: car}]
         expect: identified
-    """)
+    """,
+    )
     code, out, err = cli(capsys, str(file))
     assert code == 1 and err == ""
     lines = out.splitlines()
@@ -112,33 +119,43 @@ def test_a_failing_case_names_its_line_and_shows_expected_got_and_the_explanatio
 
 
 def test_verbose_lists_passing_cases_too(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: low income, rural, no car
         base: poor
         expect: identified
-    """)
+    """,
+    )
     code, out, _ = cli(capsys, "--verbose", str(file))
     assert code == 0
     assert out.splitlines()[0] == f"{file}:{line_of(file, '- name')}: low income, rural, no car: ok (identified)"
 
 
 def test_the_result_of_a_failing_case(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: income at the line is not below it
         base: poor
         set: {income.per_capita_net: 4000}
         expect: identified
-    """)
+    """,
+    )
     result = only(file)
     assert not result.passed
     assert (result.expected, result.got) == ("identified", "not_identified")
-    assert result.message == f"{file}:{line_of(file, '- name')}: income at the line is not below it: " \
-                             "expected identified, got not_identified"
+    assert (
+        result.message == f"{file}:{line_of(file, '- name')}: income at the line is not below it: "
+        "expected identified, got not_identified"
+    )
     assert "人均纯收入" in result.explanation.zh and "Per-capita net income" in result.explanation.en
 
 
 def test_money_as_text_or_number_and_the_dated_line(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: one fen below the 2020 line, as text
         base: poor
         set: {income.per_capita_net: "3999.99"}
@@ -152,26 +169,32 @@ def test_money_as_text_or_number_and_the_dated_line(tmp_path):
         as_of: 2021-07-01
         set: {income.per_capita_net: 4000.00}
         expect: identified
-    """)
+    """,
+    )
     results = [run_case(case) for case in load_policy_file(file)]
     assert [r.passed for r in results] == [True, True, True]
     assert [case.as_of.isoformat() for case in load_policy_file(file)] == ["2021-03-01", "2021-03-01", "2021-07-01"]
 
 
 def test_a_case_with_its_whole_facts(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: not rural
         facts: {id: h9, rural_hukou: false, income: {per_capita_net: 100}, assets: {vehicles: []},
                 members: [{age: 30, is_public_official: false}]}
         expect: not_identified
         reasons: [rural]
-    """)
+    """,
+    )
     result = only(file)
     assert result.passed and result.got == "not_identified; reasons [rural]"
 
 
 def test_an_evaluation_error_fails_the_case_and_the_run_goes_on(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: before any income line is in force
         base: poor
         as_of: 2019-06-01
@@ -179,7 +202,8 @@ def test_an_evaluation_error_fails_the_case_and_the_run_goes_on(tmp_path, capsys
       - name: a good one
         base: poor
         expect: identified
-    """)
+    """,
+    )
     code, out, _ = cli(capsys, str(file))
     assert code == 1
     assert "before any income line is in force: expected identified, got an evaluation error" in out
@@ -191,17 +215,20 @@ def test_an_evaluation_error_fails_the_case_and_the_run_goes_on(tmp_path, capsys
 
 
 def test_an_expected_evaluation_error_passes(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: before any income line is in force
         base: poor
         as_of: 2019-12-31
         expect_error: "'income_line' (used by rule 'low_income') has no value in force on 2019-12-31"
-    """)
+    """,
+    )
     result = only(file)
     assert result.passed
     assert result.expected == (
         "an evaluation error containing \"'income_line' (used by rule 'low_income') "
-        "has no value in force on 2019-12-31\""
+        'has no value in force on 2019-12-31"'
     )
     assert result.got.startswith("an evaluation error (parameter 'income_line'")
     assert result.message.endswith(": before any income line is in force: passed")
@@ -209,12 +236,15 @@ def test_an_expected_evaluation_error_passes(tmp_path, capsys):
 
 
 def test_an_expected_error_that_does_not_come_fails_with_the_answer(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: the line is in force on this date
         base: poor
         as_of: 2020-01-01
         expect_error: has no value in force
-    """)
+    """,
+    )
     result = only(file)
     assert not result.passed
     assert result.expected == "an evaluation error containing 'has no value in force'"
@@ -230,24 +260,33 @@ def test_an_expected_error_that_does_not_come_fails_with_the_answer(tmp_path, ca
 
 
 def test_an_evaluation_error_with_another_message_fails(tmp_path, capsys):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: an error, but not the one expected
         base: poor
         as_of: 2019-06-01
         expect_error: first value starts 2021-07-01
-    """)
+    """,
+    )
     result = only(file)
     assert not result.passed
-    assert result.got == ("an evaluation error (parameter 'income_line' (used by rule 'low_income') has no value in "
-                          "force on 2019-06-01; its first value starts 2020-01-01)")
+    assert result.got == (
+        "an evaluation error (parameter 'income_line' (used by rule 'low_income') has no value in "
+        "force on 2019-06-01; its first value starts 2020-01-01)"
+    )
     code, out, _ = cli(capsys, str(file))
     assert code == 1
     assert "expected an evaluation error containing 'first value starts 2021-07-01', got an evaluation error" in out
 
 
 def test_a_ranking_case_may_expect_an_error_and_fails_when_it_is_ranked(tmp_path):
-    file = write(tmp_path, "  - name: no error here\n" + RANKING_HOUSEHOLDS + "    expect_error: no value in force\n",
-                 fixture="ranking", head=RANKING_HEAD)
+    file = write(
+        tmp_path,
+        "  - name: no error here\n" + RANKING_HOUSEHOLDS + "    expect_error: no value in force\n",
+        fixture="ranking",
+        head=RANKING_HEAD,
+    )
     result = only(file)
     assert not result.passed
     assert result.got == "no evaluation error but the order [A, [B, C], D]"
@@ -257,7 +296,9 @@ def test_a_ranking_case_may_expect_an_error_and_fails_when_it_is_ranked(tmp_path
 
 
 def test_reasons_are_checked_exactly_in_any_order(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: not rural and income too high, both reasons
         base: poor
         set: {rural_hukou: false, income.per_capita_net: 9000}
@@ -268,17 +309,22 @@ def test_reasons_are_checked_exactly_in_any_order(tmp_path):
         set: {rural_hukou: false, income.per_capita_net: 9000}
         expect: not_identified
         reasons: [rural]
-    """)
+    """,
+    )
     good, bad = (run_case(case) for case in load_policy_file(file))
     assert good.passed
     assert not bad.passed
     assert bad.expected == "not_identified; reasons [rural]"
     assert bad.got == "not_identified; reasons [low_income, rural]"
-    assert bad.message.endswith("expected not_identified; reasons [rural], got not_identified; reasons [low_income, rural]")
+    assert bad.message.endswith(
+        "expected not_identified; reasons [rural], got not_identified; reasons [low_income, rural]"
+    )
 
 
 def test_missing_facts_are_checked_exactly(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: unknown vehicles leave it undetermined
         base: poor
         set: {assets.vehicles: null}
@@ -293,7 +339,8 @@ def test_missing_facts_are_checked_exactly(tmp_path):
         base: poor
         expect: identified
         missing: []
-    """)
+    """,
+    )
     first, second, third = (run_case(case) for case in load_policy_file(file))
     assert first.passed and third.passed
     assert not second.passed
@@ -301,13 +348,16 @@ def test_missing_facts_are_checked_exactly(tmp_path):
 
 
 def test_a_wrong_outcome_shows_only_what_differs_besides_the_outcome(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: car
         base: poor
         set: {assets.vehicles: [{kind: car}]}
         expect: identified
         reasons: [owns_car]
-    """)
+    """,
+    )
     result = only(file)
     assert (result.expected, result.got) == ("identified", "excluded")
 
@@ -344,23 +394,35 @@ RANKING_HOUSEHOLDS = """\
 
 
 def test_a_ranking_with_a_tie_and_households_left_out(tmp_path):
-    file = write(tmp_path, "  - name: two criteria first, then a tie\n" + RANKING_HOUSEHOLDS
-                 + "    expect_order: [A, [C, B], D]\n    not_eligible: [E]\n    undetermined: [F]\n",
-                 fixture="ranking", head=RANKING_HEAD)
+    file = write(
+        tmp_path,
+        "  - name: two criteria first, then a tie\n"
+        + RANKING_HOUSEHOLDS
+        + "    expect_order: [A, [C, B], D]\n    not_eligible: [E]\n    undetermined: [F]\n",
+        fixture="ranking",
+        head=RANKING_HEAD,
+    )
     result = only(file)
     assert result.passed
     assert result.got == "order [A, [B, C], D]; not_eligible [E]; undetermined [F]"
     assert "B (tied)" in result.explanation.en
 
 
-@pytest.mark.parametrize("order, got", [
-    ("[A, B, C, D]", "order [A, [B, C], D]"),  # the tie is not a strict order
-    ("[A, [B, C, D]]", "order [A, [B, C], D]"),  # D is not tied with them
-    ("[[A, B, C], D]", "order [A, [B, C], D]"),
-])
+@pytest.mark.parametrize(
+    "order, got",
+    [
+        ("[A, B, C, D]", "order [A, [B, C], D]"),  # the tie is not a strict order
+        ("[A, [B, C, D]]", "order [A, [B, C], D]"),  # D is not tied with them
+        ("[[A, B, C], D]", "order [A, [B, C], D]"),
+    ],
+)
 def test_a_ranking_with_the_wrong_order_fails(tmp_path, capsys, order, got):
-    file = write(tmp_path, "  - name: wrong order\n" + RANKING_HOUSEHOLDS + f"    expect_order: {order}\n",
-                 fixture="ranking", head=RANKING_HEAD)
+    file = write(
+        tmp_path,
+        "  - name: wrong order\n" + RANKING_HOUSEHOLDS + f"    expect_order: {order}\n",
+        fixture="ranking",
+        head=RANKING_HEAD,
+    )
     result = only(file)
     assert not result.passed and result.got == got
     code, out, _ = cli(capsys, str(file))
@@ -369,9 +431,14 @@ def test_a_ranking_with_the_wrong_order_fails(tmp_path, capsys, order, got):
 
 
 def test_a_ranking_with_the_wrong_households_left_out_fails(tmp_path):
-    file = write(tmp_path, "  - name: wrong sets\n" + RANKING_HOUSEHOLDS
-                 + "    expect_order: [A, [B, C], D]\n    not_eligible: [F]\n    undetermined: [E]\n",
-                 fixture="ranking", head=RANKING_HEAD)
+    file = write(
+        tmp_path,
+        "  - name: wrong sets\n"
+        + RANKING_HOUSEHOLDS
+        + "    expect_order: [A, [B, C], D]\n    not_eligible: [F]\n    undetermined: [E]\n",
+        fixture="ranking",
+        head=RANKING_HEAD,
+    )
     result = only(file)
     assert not result.passed
     assert result.expected == "not_eligible [F]; undetermined [E]"
@@ -382,7 +449,9 @@ def test_a_ranking_with_the_wrong_households_left_out_fails(tmp_path):
 
 
 def test_set_paths_with_list_indexes_replace_and_append_items(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: the second member is a public official
         base: poor
         set:
@@ -398,7 +467,8 @@ def test_set_paths_with_list_indexes_replace_and_append_items(tmp_path):
         set:
           assets.vehicles[0].kind: car
         expect: excluded
-    """)
+    """,
+    )
     cases = load_policy_file(file)
     assert [run_case(case).passed for case in cases] == [True, True, True]
     assert [m.is_public_official for m in cases[0].facts.members] == [False, True]
@@ -407,7 +477,9 @@ def test_set_paths_with_list_indexes_replace_and_append_items(tmp_path):
 
 
 def test_set_creates_missing_parents_and_leaves_the_base_unchanged(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: a member list created through a missing parent
         facts: {id: h1}
         set:
@@ -424,7 +496,8 @@ def test_set_creates_missing_parents_and_leaves_the_base_unchanged(tmp_path):
       - name: the base as it was, again
         base: poor
         expect: identified
-    """)
+    """,
+    )
     cases = load_policy_file(file)
     assert cases[0].facts.members[0].age == 61 and cases[0].facts.income.per_capita_net == 100
     assert [m.age for m in cases[1].facts.members] == [40] == [m.age for m in cases[3].facts.members]
@@ -444,7 +517,10 @@ def test_a_folder_of_rulesets_a_ruleset_folder_and_a_file(tmp_path):
     assert [c.name for c in load_policy_tests(first.parent)] == ["one", "two"]
     assert [c.name for c in load_policy_tests(first)] == ["one"]
     assert load_policy_tests(tmp_path / "no-tests-yet") == []
-    assert [c.id for c in load_policy_tests(tmp_path)] == ["test-identify/cases.yaml::one", "test-identify/more.yaml::two"]
+    assert [c.id for c in load_policy_tests(tmp_path)] == [
+        "test-identify/cases.yaml::one",
+        "test-identify/more.yaml::two",
+    ]
 
 
 def test_a_folder_of_rulesets_without_tests_gives_no_cases(tmp_path, capsys):
@@ -465,15 +541,19 @@ def test_a_ruleset_named_relative_to_the_file(tmp_path):
     file.parent.mkdir()
     relative = Path("..") / FIXTURES.relative_to(FIXTURES.parents[2]) / "identify.yaml"
     shutil.copytree(FIXTURES, tmp_path / FIXTURES.relative_to(FIXTURES.parents[2]), dirs_exist_ok=True)
-    file.write_text(f"ruleset: {relative.as_posix()}\n" + IDENTIFY_HEAD + "  - {name: one, base: poor, expect: identified}\n",
-                    encoding="utf-8")
+    file.write_text(
+        f"ruleset: {relative.as_posix()}\n" + IDENTIFY_HEAD + "  - {name: one, base: poor, expect: identified}\n",
+        encoding="utf-8",
+    )
     (case,) = load_policy_file(file)
     assert case.ruleset.id == "test-identify" and run_case(case).passed
 
 
 def test_a_collect_table_expects_its_labels_in_any_order(tmp_path):
     head = "decision: collect\nas_of: 2021-01-01\ncases:\n"
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: low and middle and dibao
         facts: {id: t1, income: {per_capita_net: 2500}, registration: {dibao: true}}
         expect: [dibao, low, middle]
@@ -487,7 +567,10 @@ def test_a_collect_table_expects_its_labels_in_any_order(tmp_path):
         decision: first
         facts: {id: t3, income: {per_capita_net: 2500}, registration: {dibao: true}}
         expect: dibao
-    """, fixture="tables", head=head)
+    """,
+        fixture="tables",
+        head=head,
+    )
     results = [run_case(case) for case in load_policy_file(file)]
     assert [r.passed for r in results] == [True, False, True, True]
     assert results[1].got == "[dibao, low, middle]"
@@ -508,69 +591,135 @@ def bad(tmp_path, capsys, body: str, fixture: str = "identify", head: str | None
 
 BAD_CASES = [
     # (id, body, the text where the error is, the words of the message)
-    ("unknown key in a case",
-     "  - name: a\n    base: poor\n    expected: identified\n", "expected:", "unknown key 'expected' in a case"),
-    ("missing name",
-     "  - base: poor\n    expect: identified\n", "base: poor", "each case needs 'name' as text"),
-    ("missing expect",
-     "  - name: a\n    base: poor\n", "name: a", "case 'a' needs 'expect'"),
-    ("duplicate case names",
-     "  - {name: a, base: poor, expect: identified}\n  - {name: a, base: poor, expect: excluded}\n",
-     "name: a, base: poor, expect: excluded", "duplicate case name 'a' (first at line"),
-    ("unknown base",
-     "  - name: a\n    base: por\n    expect: identified\n", "base: por", "unknown base 'por' (did you mean 'poor'?)"),
-    ("unknown decision",
-     "  - name: a\n    decision: identfy\n    base: poor\n    expect: identified\n", "decision: identfy",
-     "has no decision 'identfy' (did you mean 'identify'?)"),
-    ("unknown outcome",
-     "  - name: a\n    base: poor\n    expect: identifed\n", "expect: identifed",
-     "decision 'identify' has no outcome 'identifed' (did you mean 'identified'?)"),
-    ("a reason that is not a rule of the decision",
-     "  - name: a\n    base: poor\n    expect: identified\n    reasons: [low_income, has_elder]\n", "has_elder]",
-     "'has_elder' is not a rule of decision 'identify'"),
-    ("expect_order on a non-ranking decision",
-     "  - name: a\n    households: [{id: A, base: poor}]\n    expect_order: [A]\n", "households:",
-     "'households' is for a ranking decision; 'identify' is an eligibility decision"),
-    ("a list of outcomes outside a COLLECT table",
-     "  - name: a\n    base: poor\n    expect: [identified]\n", "expect:", "'expect' is an outcome of decision 'identify'"),
-    ("base and facts together",
-     "  - name: a\n    base: poor\n    facts: {id: x}\n    expect: identified\n", "facts:", "gives both 'facts' and 'base'"),
-    ("a set path that is not a path",
-     "  - name: a\n    base: poor\n    set: {income..per_capita_net: 1}\n    expect: identified\n",
-     "income..per_capita_net", "'income..per_capita_net' is not a path"),
-    ("a set path through a value",
-     "  - name: a\n    base: poor\n    set: {rural_hukou.x: 1}\n    expect: identified\n", "rural_hukou.x",
-     "'set' path 'rural_hukou.x' does not fit: rural_hukou is true/false, not an object"),
-    ("a set path indexing an object",
-     "  - name: a\n    base: poor\n    set: {'income[0]': 1}\n    expect: identified\n", "'income[0]'",
-     "does not fit: income is an object, not a list, so it has no item [0]"),
-    ("a set path past the end of a list",
-     "  - name: a\n    base: poor\n    set: {'members[2].age': 1}\n    expect: identified\n", "'members[2]",
-     "does not fit: members has 1 item(s), so [2] is past its end ([1] adds an item)"),
-    ("facts that fail validation, at the set value",
-     "  - name: a\n    base: poor\n    set: {'members[0].age': -3}\n    expect: identified\n", "'members[0].age'",
-     "case 'a': invalid household facts: members[0].age: expected greater than or equal to 0, got -3"),
-    ("an unknown fact",
-     "  - name: a\n    facts: {id: x, rural: true}\n    expect: identified\n", "rural: true",
-     "rural: expected no such field"),
-    ("expect_error with expect",
-     "  - name: a\n    base: poor\n    expect: identified\n    expect_error: no value\n", "expect_error:",
-     "'expect_error' and 'expect' in one case (lines 13 and 14): "
-     "a case expects either an evaluation error or an answer"),
-    ("expect_error before reasons",
-     "  - name: a\n    base: poor\n    expect_error: no value\n    reasons: []\n", "reasons:",
-     "'expect_error' and 'reasons' in one case (lines 13 and 14)"),
-    ("expect_error with missing",
-     "  - name: a\n    base: poor\n    missing: []\n    expect_error: no value\n", "expect_error:",
-     "'expect_error' and 'missing' in one case"),
-    ("expect_error that is not text",
-     "  - name: a\n    base: poor\n    expect_error: [no value]\n", "expect_error:",
-     "'expect_error' is the text the evaluation error's message must contain"),
-    ("empty expect_error",
-     "  - name: a\n    base: poor\n    expect_error: ''\n", "expect_error:",
-     "'expect_error' is the text the evaluation error's message must contain"),
-    ("a date that is not a date",
-     "  - name: a\n    base: poor\n    as_of: 2021-13-01\n    expect: identified\n", "2021-13-01", "is not a valid"),
+    (
+        "unknown key in a case",
+        "  - name: a\n    base: poor\n    expected: identified\n",
+        "expected:",
+        "unknown key 'expected' in a case",
+    ),
+    ("missing name", "  - base: poor\n    expect: identified\n", "base: poor", "each case needs 'name' as text"),
+    ("missing expect", "  - name: a\n    base: poor\n", "name: a", "case 'a' needs 'expect'"),
+    (
+        "duplicate case names",
+        "  - {name: a, base: poor, expect: identified}\n  - {name: a, base: poor, expect: excluded}\n",
+        "name: a, base: poor, expect: excluded",
+        "duplicate case name 'a' (first at line",
+    ),
+    (
+        "unknown base",
+        "  - name: a\n    base: por\n    expect: identified\n",
+        "base: por",
+        "unknown base 'por' (did you mean 'poor'?)",
+    ),
+    (
+        "unknown decision",
+        "  - name: a\n    decision: identfy\n    base: poor\n    expect: identified\n",
+        "decision: identfy",
+        "has no decision 'identfy' (did you mean 'identify'?)",
+    ),
+    (
+        "unknown outcome",
+        "  - name: a\n    base: poor\n    expect: identifed\n",
+        "expect: identifed",
+        "decision 'identify' has no outcome 'identifed' (did you mean 'identified'?)",
+    ),
+    (
+        "a reason that is not a rule of the decision",
+        "  - name: a\n    base: poor\n    expect: identified\n    reasons: [low_income, has_elder]\n",
+        "has_elder]",
+        "'has_elder' is not a rule of decision 'identify'",
+    ),
+    (
+        "expect_order on a non-ranking decision",
+        "  - name: a\n    households: [{id: A, base: poor}]\n    expect_order: [A]\n",
+        "households:",
+        "'households' is for a ranking decision; 'identify' is an eligibility decision",
+    ),
+    (
+        "a list of outcomes outside a COLLECT table",
+        "  - name: a\n    base: poor\n    expect: [identified]\n",
+        "expect:",
+        "'expect' is an outcome of decision 'identify'",
+    ),
+    (
+        "base and facts together",
+        "  - name: a\n    base: poor\n    facts: {id: x}\n    expect: identified\n",
+        "facts:",
+        "gives both 'facts' and 'base'",
+    ),
+    (
+        "a set path that is not a path",
+        "  - name: a\n    base: poor\n    set: {income..per_capita_net: 1}\n    expect: identified\n",
+        "income..per_capita_net",
+        "'income..per_capita_net' is not a path",
+    ),
+    (
+        "a set path through a value",
+        "  - name: a\n    base: poor\n    set: {rural_hukou.x: 1}\n    expect: identified\n",
+        "rural_hukou.x",
+        "'set' path 'rural_hukou.x' does not fit: rural_hukou is true/false, not an object",
+    ),
+    (
+        "a set path indexing an object",
+        "  - name: a\n    base: poor\n    set: {'income[0]': 1}\n    expect: identified\n",
+        "'income[0]'",
+        "does not fit: income is an object, not a list, so it has no item [0]",
+    ),
+    (
+        "a set path past the end of a list",
+        "  - name: a\n    base: poor\n    set: {'members[2].age': 1}\n    expect: identified\n",
+        "'members[2]",
+        "does not fit: members has 1 item(s), so [2] is past its end ([1] adds an item)",
+    ),
+    (
+        "facts that fail validation, at the set value",
+        "  - name: a\n    base: poor\n    set: {'members[0].age': -3}\n    expect: identified\n",
+        "'members[0].age'",
+        "case 'a': invalid household facts: members[0].age: expected greater than or equal to 0, got -3",
+    ),
+    (
+        "an unknown fact",
+        "  - name: a\n    facts: {id: x, rural: true}\n    expect: identified\n",
+        "rural: true",
+        "rural: expected no such field",
+    ),
+    (
+        "expect_error with expect",
+        "  - name: a\n    base: poor\n    expect: identified\n    expect_error: no value\n",
+        "expect_error:",
+        "'expect_error' and 'expect' in one case (lines 13 and 14): "
+        "a case expects either an evaluation error or an answer",
+    ),
+    (
+        "expect_error before reasons",
+        "  - name: a\n    base: poor\n    expect_error: no value\n    reasons: []\n",
+        "reasons:",
+        "'expect_error' and 'reasons' in one case (lines 13 and 14)",
+    ),
+    (
+        "expect_error with missing",
+        "  - name: a\n    base: poor\n    missing: []\n    expect_error: no value\n",
+        "expect_error:",
+        "'expect_error' and 'missing' in one case",
+    ),
+    (
+        "expect_error that is not text",
+        "  - name: a\n    base: poor\n    expect_error: [no value]\n",
+        "expect_error:",
+        "'expect_error' is the text the evaluation error's message must contain",
+    ),
+    (
+        "empty expect_error",
+        "  - name: a\n    base: poor\n    expect_error: ''\n",
+        "expect_error:",
+        "'expect_error' is the text the evaluation error's message must contain",
+    ),
+    (
+        "a date that is not a date",
+        "  - name: a\n    base: poor\n    as_of: 2021-13-01\n    expect: identified\n",
+        "2021-13-01",
+        "is not a valid",
+    ),
 ]
 
 
@@ -637,42 +786,79 @@ def test_one_bad_file_stops_the_run_before_any_case(tmp_path, capsys):
 
 
 RANKING_BAD = [
-    ("expect with households",
-     "  - name: r\n    households: [{id: A, base: none}]\n    expect: ranked\n", "expect:",
-     "a ranking case lists its households under 'households', so 'expect' does not belong here"),
-    ("no households",
-     "  - name: r\n    expect_order: [A]\n", "name: r", "case 'r' needs 'households'"),
-    ("no expectation",
-     "  - name: r\n    households: [{id: A, base: none}]\n", "name: r", "case 'r' needs 'expect_order'"),
-    ("a household without an id",
-     "  - name: r\n    households: [{base: none}]\n    expect_order: [A]\n", "{base", "each household needs 'id'"),
-    ("duplicate household ids",
-     "  - name: r\n    households: [{id: A, base: none}, {id: A, base: none}]\n    expect_order: [A]\n", "id: A, base: none}]",
-     "duplicate household id 'A'"),
-    ("unknown key in a household entry",
-     "  - name: r\n    households: [{id: A, bas: none}]\n    expect_order: [A]\n", "bas:",
-     "unknown key 'bas' in a household entry (did you mean 'base'?)"),
-    ("unknown household in the order",
-     "  - name: r\n    households: [{id: A, base: none}, {id: B, base: none}]\n    expect_order: [A, [B, C]]\n",
-     "[B, C]", "no household 'C' in this case"),
-    ("a household placed twice",
-     "  - name: r\n    households: [{id: A, base: none}, {id: B, base: none}]\n    expect_order: [A, [B, A]]\n",
-     "[B, A]", "household 'A' is placed twice"),
-    ("placed and left out",
-     "  - name: r\n    households: [{id: A, base: none}]\n    expect_order: [A]\n    not_eligible: [A]\n",
-     "not_eligible:", "'A' is both in 'expect_order' and in 'not_eligible'"),
-    ("an unknown household left out",
-     "  - name: r\n    households: [{id: A, base: none}]\n    undetermined: [Z]\n", "Z]", "no household 'Z' in this case"),
-    ("expect_error with expect_order",
-     "  - name: r\n    households: [{id: A, base: none}]\n    expect_order: [A]\n    expect_error: x\n",
-     "expect_error:",
-     "'expect_error' and 'expect_order' in one case"),
-    ("expect_error with not_eligible",
-     "  - name: r\n    households: [{id: A, base: none}]\n    expect_error: x\n    not_eligible: [A]\n",
-     "not_eligible:", "'expect_error' and 'not_eligible' in one case"),
-    ("invalid facts of one household",
-     "  - name: r\n    households:\n      - id: A\n        set: {'members[0].age': many}\n    expect_order: [A]\n",
-     "'members[0].age'", "household 'A' of case 'r': invalid household facts: members[0].age: expected a valid integer"),
+    (
+        "expect with households",
+        "  - name: r\n    households: [{id: A, base: none}]\n    expect: ranked\n",
+        "expect:",
+        "a ranking case lists its households under 'households', so 'expect' does not belong here",
+    ),
+    ("no households", "  - name: r\n    expect_order: [A]\n", "name: r", "case 'r' needs 'households'"),
+    (
+        "no expectation",
+        "  - name: r\n    households: [{id: A, base: none}]\n",
+        "name: r",
+        "case 'r' needs 'expect_order'",
+    ),
+    (
+        "a household without an id",
+        "  - name: r\n    households: [{base: none}]\n    expect_order: [A]\n",
+        "{base",
+        "each household needs 'id'",
+    ),
+    (
+        "duplicate household ids",
+        "  - name: r\n    households: [{id: A, base: none}, {id: A, base: none}]\n    expect_order: [A]\n",
+        "id: A, base: none}]",
+        "duplicate household id 'A'",
+    ),
+    (
+        "unknown key in a household entry",
+        "  - name: r\n    households: [{id: A, bas: none}]\n    expect_order: [A]\n",
+        "bas:",
+        "unknown key 'bas' in a household entry (did you mean 'base'?)",
+    ),
+    (
+        "unknown household in the order",
+        "  - name: r\n    households: [{id: A, base: none}, {id: B, base: none}]\n    expect_order: [A, [B, C]]\n",
+        "[B, C]",
+        "no household 'C' in this case",
+    ),
+    (
+        "a household placed twice",
+        "  - name: r\n    households: [{id: A, base: none}, {id: B, base: none}]\n    expect_order: [A, [B, A]]\n",
+        "[B, A]",
+        "household 'A' is placed twice",
+    ),
+    (
+        "placed and left out",
+        "  - name: r\n    households: [{id: A, base: none}]\n    expect_order: [A]\n    not_eligible: [A]\n",
+        "not_eligible:",
+        "'A' is both in 'expect_order' and in 'not_eligible'",
+    ),
+    (
+        "an unknown household left out",
+        "  - name: r\n    households: [{id: A, base: none}]\n    undetermined: [Z]\n",
+        "Z]",
+        "no household 'Z' in this case",
+    ),
+    (
+        "expect_error with expect_order",
+        "  - name: r\n    households: [{id: A, base: none}]\n    expect_order: [A]\n    expect_error: x\n",
+        "expect_error:",
+        "'expect_error' and 'expect_order' in one case",
+    ),
+    (
+        "expect_error with not_eligible",
+        "  - name: r\n    households: [{id: A, base: none}]\n    expect_error: x\n    not_eligible: [A]\n",
+        "not_eligible:",
+        "'expect_error' and 'not_eligible' in one case",
+    ),
+    (
+        "invalid facts of one household",
+        "  - name: r\n    households:\n      - id: A\n        set: {'members[0].age': many}\n    expect_order: [A]\n",
+        "'members[0].age'",
+        "household 'A' of case 'r': invalid household facts: members[0].age: expected a valid integer",
+    ),
 ]
 
 
@@ -685,8 +871,13 @@ def test_a_bad_ranking_case_is_reported_at_its_place(tmp_path, capsys, label, bo
 
 def test_not_eligible_needs_a_gate(tmp_path, capsys):
     head = RANKING_HEAD.replace("decision: by_count", "decision: lexicographic")
-    file, err = bad(tmp_path, capsys, "  - name: r\n    households: [{id: A, base: none}]\n    not_eligible: [A]\n",
-                    fixture="ranking", head=head)
+    file, err = bad(
+        tmp_path,
+        capsys,
+        "  - name: r\n    households: [{id: A, base: none}]\n    not_eligible: [A]\n",
+        fixture="ranking",
+        head=head,
+    )
     assert err.startswith(f"povrules test: {at(file, 'not_eligible:')}: decision 'lexicographic' has no 'among' gate")
 
 
@@ -694,7 +885,9 @@ def test_not_eligible_needs_a_gate(tmp_path, capsys):
 
 
 def test_the_sample_file_of_the_hunan_ruleset(capsys):
-    sample = Path(__file__).resolve().parents[1] / "rulesets" / "cn-hunan-county-plan4" / "tests" / "monitoring_types.yaml"
+    sample = (
+        Path(__file__).resolve().parents[1] / "rulesets" / "cn-hunan-county-plan4" / "tests" / "monitoring_types.yaml"
+    )
     cases = load_policy_file(sample)
     assert len(cases) >= 5 and all(run_case(case).passed for case in cases)
     code, out, _ = cli(capsys, str(sample))
@@ -703,9 +896,13 @@ def test_the_sample_file_of_the_hunan_ruleset(capsys):
 
 def test_an_unknown_label_of_a_collect_table(tmp_path, capsys):
     head = "decision: collect\nas_of: 2021-01-01\ncases:\n"
-    file, err = bad(tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: low+nope\n", fixture="tables", head=head)
+    file, err = bad(
+        tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: low+nope\n", fixture="tables", head=head
+    )
     assert err.startswith(f"povrules test: {at(file, 'expect:')}: decision 'collect' has no outcome 'nope'")
-    file, err = bad(tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: [low, nope]\n", fixture="tables", head=head)
+    file, err = bad(
+        tmp_path, capsys, "  - name: c\n    facts: {id: t}\n    expect: [low, nope]\n", fixture="tables", head=head
+    )
     assert err.startswith(f"povrules test: {at(file, 'nope')}: decision 'collect' has no outcome 'nope'")
 
 
@@ -728,7 +925,9 @@ cases:
 
 
 def test_a_case_can_expect_the_monitoring_status_a_transition_leaves(tmp_path):
-    file = write(tmp_path, """\
+    file = write(
+        tmp_path,
+        """\
       - name: taken into monitoring
         decision: identify_monitoring_object
         base: exited_poor
@@ -748,29 +947,43 @@ def test_a_case_can_expect_the_monitoring_status_a_transition_leaves(tmp_path):
           assessments: {income_stable: {value: true, by: 王某, "on": 2021-06-01}}
         expect: eliminated
         status: risk_eliminated
-    """, fixture="lifecycle", head=LIFECYCLE_HEAD)
+    """,
+        fixture="lifecycle",
+        head=LIFECYCLE_HEAD,
+    )
     results = [run_case(case) for case in load_policy_file(file)]
     assert [r.passed for r in results] == [True, True, False]
     assert results[2].expected == "eliminated; status risk_eliminated"
     assert results[2].got.startswith("eliminated; status refused (decision 'mark_risk_eliminated' applies to")
 
 
-@pytest.mark.parametrize(("body", "needle", "message"), [
-    ("""\
+@pytest.mark.parametrize(
+    ("body", "needle", "message"),
+    [
+        (
+            """\
       - name: a status on a decision that moves none
         decision: identify
         base: poor
         expect: identified
         status: monitored
-    """, "status: monitored", "declares no 'transition'"),
-    ("""\
+    """,
+            "status: monitored",
+            "declares no 'transition'",
+        ),
+        (
+            """\
       - name: an unknown status
         decision: identify_monitoring_object
         base: exited_poor
         expect: unstable_exited
         status: monitord
-    """, "status: monitord", "did you mean 'monitored'"),
-])
+    """,
+            "status: monitord",
+            "did you mean 'monitored'",
+        ),
+    ],
+)
 def test_a_bad_status_expectation_is_refused_at_its_place(tmp_path, body, needle, message):
     if "decision: identify\n" in body:
         file = write(tmp_path, body)

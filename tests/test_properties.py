@@ -39,13 +39,35 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 DATES = [date(2021, 1, 1), date(2021, 6, 30), date(2021, 7, 1), date(2021, 12, 31), date(2022, 1, 1)]
 
 # Amounts on and around every line the rulesets use (2000, 3000, 4000, 4500, 6000, 6500), and anything else.
-EDGES = ["0", "1999.99", "2000", "2999.99", "3000", "3999.99", "4000", "4499.99", "4500", "5999.99", "6000",
-         "6499.99", "6500", "6500.01", "20000"]
-MONEY = st.one_of(st.sampled_from([Decimal(v) for v in EDGES]),
-                  st.decimals(min_value=0, max_value=20000, places=2, allow_nan=False, allow_infinity=False))
+EDGES = [
+    "0",
+    "1999.99",
+    "2000",
+    "2999.99",
+    "3000",
+    "3999.99",
+    "4000",
+    "4499.99",
+    "4500",
+    "5999.99",
+    "6000",
+    "6499.99",
+    "6500",
+    "6500.01",
+    "20000",
+]
+MONEY = st.one_of(
+    st.sampled_from([Decimal(v) for v in EDGES]),
+    st.decimals(min_value=0, max_value=20000, places=2, allow_nan=False, allow_infinity=False),
+)
 DEPOSITS = st.decimals(min_value=0, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
-JUDGED = ("return_risk", "poverty_risk", "rigid_expenditure_large", "income_sharply_reduced",
-          "basic_living_severe_difficulty")
+JUDGED = (
+    "return_risk",
+    "poverty_risk",
+    "rigid_expenditure_large",
+    "income_sharply_reduced",
+    "basic_living_severe_difficulty",
+)
 
 
 def judged(value: bool) -> dict[str, Any]:
@@ -60,13 +82,17 @@ def full_slots(draw) -> dict[tuple, Any]:
         ("registration", "status"): draw(st.sampled_from(["general", "registered_poor", "exited", "exited_no_policy"])),
         ("registration", "dibao"): draw(st.booleans()),
         ("income", "per_capita_net"): str(draw(MONEY)),
-        ("assets", "vehicles"): [{"kind": k} for k in
-                                 draw(st.lists(st.sampled_from(["car", "truck", "motorcycle"]), max_size=2))],
+        ("assets", "vehicles"): [
+            {"kind": k} for k in draw(st.lists(st.sampled_from(["car", "truck", "motorcycle"]), max_size=2))
+        ],
         ("assets", "deposits_total"): str(draw(DEPOSITS)),
         ("disaster", "severity"): draw(st.sampled_from(["none", "minor", "severe"])),
         ("refuses_asset_verification",): draw(st.booleans()),
-        ("assessments", "risk_causes"): draw(st.lists(
-            st.sampled_from(["illness", "disaster", "accident", "education", "other"]), unique=True, max_size=3)),
+        ("assessments", "risk_causes"): draw(
+            st.lists(
+                st.sampled_from(["illness", "disaster", "accident", "education", "other"]), unique=True, max_size=3
+            )
+        ),
     }
     for name in JUDGED:
         s[("assessments", name)] = judged(draw(st.booleans()))
@@ -80,12 +106,17 @@ def full_slots(draw) -> dict[tuple, Any]:
     return s
 
 
-OVERRIDES = st.lists(st.fixed_dictionaries({
-    "rule": st.sampled_from(["public_official", "official_pending"]),
-    "body": st.sampled_from(["村民代表会议", "村民主评议", "乡镇审核"]),
-    "decided_on": st.dates(min_value=date(2020, 12, 1), max_value=date(2022, 1, 31)).map(date.isoformat),
-    "outcome": st.sampled_from(["set_aside", "upheld"]),
-}), max_size=2)
+OVERRIDES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "rule": st.sampled_from(["public_official", "official_pending"]),
+            "body": st.sampled_from(["村民代表会议", "村民主评议", "乡镇审核"]),
+            "decided_on": st.dates(min_value=date(2020, 12, 1), max_value=date(2022, 1, 31)).map(date.isoformat),
+            "outcome": st.sampled_from(["set_aside", "upheld"]),
+        }
+    ),
+    max_size=2,
+)
 
 
 def household(slots: dict[tuple, Any], overrides: list[dict[str, Any]]) -> povrules.Household:
@@ -117,8 +148,9 @@ def fact_path(slot: tuple) -> str:
 def listed(slot: tuple, missing: tuple[str, ...]) -> bool:
     """Whether a slot is (within, or holds) a fact the decision listed as missing."""
     path = fact_path(slot)
-    return any(m == path or path.startswith((m + ".", m + "[")) or m.startswith((path + ".", path + "["))
-               for m in missing)
+    return any(
+        m == path or path.startswith((m + ".", m + "[")) or m.startswith((path + ".", path + "[")) for m in missing
+    )
 
 
 @st.composite
@@ -131,10 +163,19 @@ def scenarios(draw):
 
 
 DECISIONS = [
-    ("identify", "identify"), ("identify", "identify_pilot"), ("identify", "elder"),
-    ("defeasible", "identify"), ("defeasible", "identify_deliberated"),
-    ("tables", "band_unique"), ("tables", "first"), ("tables", "priority"), ("tables", "collect"),
-    ("ranking", "eligible"), ("ranking", "by_count"), ("ranking", "by_count_income_desc"), ("ranking", "lexicographic"),
+    ("identify", "identify"),
+    ("identify", "identify_pilot"),
+    ("identify", "elder"),
+    ("defeasible", "identify"),
+    ("defeasible", "identify_deliberated"),
+    ("tables", "band_unique"),
+    ("tables", "first"),
+    ("tables", "priority"),
+    ("tables", "collect"),
+    ("ranking", "eligible"),
+    ("ranking", "by_count"),
+    ("ranking", "by_count_income_desc"),
+    ("ranking", "lexicographic"),
     ("hunan", "monitoring_type"),
 ]
 
@@ -234,8 +275,9 @@ def test_one_unknown_fact_is_named_exactly_when_it_matters(rulesets, full, overr
 def income_raises(draw):
     full, partial, overrides, as_of = draw(scenarios())
     partial[("income", "per_capita_net")] = full[("income", "per_capita_net")]
-    raise_by = draw(st.decimals(min_value=Decimal("0.01"), max_value=10000, places=2,
-                                allow_nan=False, allow_infinity=False))
+    raise_by = draw(
+        st.decimals(min_value=Decimal("0.01"), max_value=10000, places=2, allow_nan=False, allow_infinity=False)
+    )
     richer = {**partial, ("income", "per_capita_net"): str(Decimal(partial[("income", "per_capita_net")]) + raise_by)}
     return partial, richer, overrides, as_of
 
@@ -275,8 +317,12 @@ def test_raising_income_never_makes_a_hunan_income_line_type(rulesets, scenario)
 
 
 def test_partial_households_are_built_from_exactly_their_slots():
-    slots = {("income", "per_capita_net"): "6500", ("members",): 2, ("members", 1, "age"): 70,
-             ("assessments", "return_risk"): judged(True)}
+    slots = {
+        ("income", "per_capita_net"): "6500",
+        ("members",): 2,
+        ("members", 1, "age"): 70,
+        ("assessments", "return_risk"): judged(True),
+    }
     h = household(slots, [])
     assert h.income.per_capita_net == Decimal("6500")
     assert [m.age for m in h.members] == [None, 70]

@@ -91,8 +91,13 @@ def test_record_holds_the_decision_its_facts_and_its_trace() -> None:
     record = make_record(decision)
     assert record["schema"] == RECORD_SCHEMA == "povrules.record.v2"
     assert record["engine"] == {"name": "povrules", "version": povrules.__version__}
-    assert record["ruleset"] == {"id": rs.id, "version": rs.version, "digest": rs.digest,
-                                 "jurisdiction": rs.jurisdiction, "subject": "household"}
+    assert record["ruleset"] == {
+        "id": rs.id,
+        "version": rs.version,
+        "digest": rs.digest,
+        "jurisdiction": rs.jurisdiction,
+        "subject": "household",
+    }
     assert record["decision"] == "identify_poor_household"
     assert record["as_of"] == "2016-06-30"
     assert record["facts"] == facts.model_dump(mode="json", exclude_none=True)
@@ -145,8 +150,9 @@ def test_a_fresh_process_with_another_hash_seed_gives_the_same_bytes(seed: str) 
         "sys.stdout.buffer.write(t._records_of_every_case().encode())"
     )
     env = dict(os.environ, PYTHONHASHSEED=seed)
-    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)], env=env, cwd=REPO,
-                          capture_output=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent)], env=env, cwd=REPO, capture_output=True, check=True
+    )
     assert done.stdout.decode() == _records_of_every_case()
 
 
@@ -163,8 +169,9 @@ def test_an_untraced_decision_is_recorded_with_its_full_trace() -> None:
 
 def test_another_date_gives_another_record(household_record: dict[str, Any]) -> None:
     facts = example_facts("cn-yunnan-weishan.jsonl", "household")[0]
-    other = make_record(povrules.evaluate(facts, ruleset("cn-yunnan-weishan"), "identify_poor_household",
-                                          as_of=date(2016, 7, 1)))
+    other = make_record(
+        povrules.evaluate(facts, ruleset("cn-yunnan-weishan"), "identify_poor_household", as_of=date(2016, 7, 1))
+    )
     assert other["as_of"] == "2016-07-01"
     assert other["digest"] != household_record["digest"]
 
@@ -219,14 +226,18 @@ def test_the_schema_validates_records_of_a_ranking_decision(validator) -> None:
         validator.validate(make_record(decision))
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda r: r.pop("facts_digest"), "facts_digest"),
-    (lambda r: r.update(extra=1), "extra"),
-    (lambda r: r["ruleset"].update(subject="province"), "ruleset.subject"),
-    (lambda r: r.update(as_of="30/06/2016"), "as_of"),
-    (lambda r: r["trace"]["rules"][0].update(result="maybe"), "trace.rules.0.result"),
-    (lambda r: r.update(redacted="no"), "redacted"),
-], ids=["missing", "unknown field", "subject", "date", "trace", "redacted"])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda r: r.pop("facts_digest"), "facts_digest"),
+        (lambda r: r.update(extra=1), "extra"),
+        (lambda r: r["ruleset"].update(subject="province"), "ruleset.subject"),
+        (lambda r: r.update(as_of="30/06/2016"), "as_of"),
+        (lambda r: r["trace"]["rules"][0].update(result="maybe"), "trace.rules.0.result"),
+        (lambda r: r.update(redacted="no"), "redacted"),
+    ],
+    ids=["missing", "unknown field", "subject", "date", "trace", "redacted"],
+)
 def test_the_schema_refuses_malformed_records(household_record, validator, mutate, where: str) -> None:
     record = copy.deepcopy(household_record)
     mutate(record)
@@ -246,6 +257,7 @@ def _set(path: str, value: Any):
         for part in parents:
             obj = obj[int(part)] if isinstance(obj, list) else obj[part]
         obj[last] = value
+
     return mutate
 
 
@@ -290,8 +302,11 @@ def test_any_change_changes_the_digest_and_verification_names_it(household_recor
 def test_verification_shows_both_values_of_a_disagreement(household_record) -> None:
     record = copy.deepcopy(household_record)
     record["outcome"] = "identified"
-    with pytest.raises(RecordError, match=r'outcome and trace.outcome differ: outcome is "identified", '
-                                          r'trace.outcome is "excluded"'):
+    with pytest.raises(
+        RecordError,
+        match=r'outcome and trace.outcome differ: outcome is "identified", '
+        r'trace.outcome is "excluded"',
+    ):
         verify_record(record)
 
 
@@ -312,22 +327,28 @@ def test_load_record_gives_back_the_record(household_record) -> None:
     assert load_record(json.dumps(household_record, indent=2, ensure_ascii=True)) == household_record
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"schema": "povrules.record.v1",', r"^\(json\) line 1 column \d+: "),
-    ("", r"^\(json\) line 1 column 1: Expecting value"),
-    ("[1, 2]", r"^\(record\): expected a JSON object"),
-    ('{"a": 1, "a": 2}', r"^\(json\): duplicate key 'a'"),
-    ('{"a": 1.5}', r"^\(json\): number 1\.5 \(records hold exact decimals as strings"),
-    ('{"a": NaN}', r"^\(json\): NaN is not JSON"),
-    (b"\xff\xfe{", r"^\(json\)"),
-], ids=["truncated", "empty", "array", "duplicate key", "float", "nan", "not utf-8"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"schema": "povrules.record.v1",', r"^\(json\) line 1 column \d+: "),
+        ("", r"^\(json\) line 1 column 1: Expecting value"),
+        ("[1, 2]", r"^\(record\): expected a JSON object"),
+        ('{"a": 1, "a": 2}', r"^\(json\): duplicate key 'a'"),
+        ('{"a": 1.5}', r"^\(json\): number 1\.5 \(records hold exact decimals as strings"),
+        ('{"a": NaN}', r"^\(json\): NaN is not JSON"),
+        (b"\xff\xfe{", r"^\(json\)"),
+    ],
+    ids=["truncated", "empty", "array", "duplicate key", "float", "nan", "not utf-8"],
+)
 def test_load_record_refuses_bad_json(text, message: str) -> None:
     with pytest.raises(RecordError, match=message):
         load_record(text)
 
 
 def test_load_record_refuses_another_format(household_record) -> None:
-    with pytest.raises(RecordError, match=r"schema: expected 'povrules.record.v2' or 'povrules.record.v1', got 'povrules.trace.v2'"):
+    with pytest.raises(
+        RecordError, match=r"schema: expected 'povrules.record.v2' or 'povrules.record.v1', got 'povrules.trace.v2'"
+    ):
         load_record(record_json(household_record["trace"]))
 
 
@@ -376,18 +397,47 @@ def test_load_record_detects_changed_content_under_the_old_digest(household_reco
 
 PEOPLE = {
     "members": [
-        {"id": "m1", "name": "张三丰", "id_number": "53292319800101123X", "age": 44, "labour_capacity": "full",
-         "refuses_to_work": {"value": False, "by": "村第一书记 王某某", "on": "2016-03-15", "evidence": ["走访记录：张三丰在家务农"]}},
+        {
+            "id": "m1",
+            "name": "张三丰",
+            "id_number": "53292319800101123X",
+            "age": 44,
+            "labour_capacity": "full",
+            "refuses_to_work": {
+                "value": False,
+                "by": "村第一书记 王某某",
+                "on": "2016-03-15",
+                "evidence": ["走访记录：张三丰在家务农"],
+            },
+        },
         {"id": "m2", "name": "李翠花", "id_number": "532923198203041228", "age": 42},
         {"id": "m3", "name": "张三丰", "age": 12},  # the same name as m1: the same hash
     ],
-    "five_looks": {look: {"assessed_on": "2016-03-12", "assessor": "驻村工作队员 杨某某", "note": "李翠花 患慢性病"}
-                   for look in ("housing", "durables", "labour", "industry", "burden")},
-    "overrides": [{"rule": "any_member_public_official", "body": "村民代表会议", "decided_on": "2016-04-01",
-                   "outcome": "set_aside", "minutes": "2016年第3次会议 张三丰户"}],
+    "five_looks": {
+        look: {"assessed_on": "2016-03-12", "assessor": "驻村工作队员 杨某某", "note": "李翠花 患慢性病"}
+        for look in ("housing", "durables", "labour", "industry", "burden")
+    },
+    "overrides": [
+        {
+            "rule": "any_member_public_official",
+            "body": "村民代表会议",
+            "decided_on": "2016-04-01",
+            "outcome": "set_aside",
+            "minutes": "2016年第3次会议 张三丰户",
+        }
+    ],
 }
-SECRETS = ["张三丰", "李翠花", "53292319800101123X", "532923198203041228", "王某某", "杨某某", "走访记录", "患慢性病",
-           "第3次会议"]
+SECRETS = [
+    "张三丰",
+    "李翠花",
+    "53292319800101123X",
+    "532923198203041228",
+    "王某某",
+    "杨某某",
+    "走访记录",
+    "患慢性病",
+    "第3次会议",
+]
 
 
 def _keyed(value: str, key: bytes = KEY) -> str:
@@ -489,8 +539,13 @@ def _found(key: str, value: Any) -> list[Any]:
 
 def test_a_redacted_record_digests_its_redacted_facts_only(redacted, personal_household) -> None:
     original_digest = facts_digest(personal_household)
-    assert redacted["facts_digest"] == "sha256:" + hashlib.sha256(
-        json.dumps(redacted["facts"], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    assert (
+        redacted["facts_digest"]
+        == "sha256:"
+        + hashlib.sha256(
+            json.dumps(redacted["facts"], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        ).hexdigest()
+    )
     assert redacted["trace"]["facts_digest"] == redacted["facts_digest"] != original_digest
     assert original_digest not in record_json(redacted)  # a plain hash of the facts would let guesses be tested
     # The key holder links the record to the register by redacting the register's facts again.
@@ -510,11 +565,13 @@ def test_redacted_facts_decide_to_the_same_record() -> None:
     base["members"] = [{"name": "张三丰", "age": 44}, {"name": "张三丰", "age": 12}]
     base["five_looks"] = PEOPLE["five_looks"]
     rs = ruleset("cn-yunnan-weishan")
-    record = make_record(povrules.evaluate(povrules.parse_household(base), rs, "identify_poor_household",
-                                           as_of=AS_OF), redact_key=KEY)
+    record = make_record(
+        povrules.evaluate(povrules.parse_household(base), rs, "identify_poor_household", as_of=AS_OF), redact_key=KEY
+    )
     again = povrules.parse_household(record["facts"])
-    assert record_json(make_record(povrules.evaluate(again, rs, "identify_poor_household", as_of=AS_OF),
-                                   redact_key=KEY)) == record_json(record)
+    assert record_json(
+        make_record(povrules.evaluate(again, rs, "identify_poor_household", as_of=AS_OF), redact_key=KEY)
+    ) == record_json(record)
 
 
 def test_redacted_id_numbers_parse_again(redacted) -> None:
@@ -565,12 +622,24 @@ def test_redaction_reaches_every_trace_value_that_shows_a_personal_fact(tmp_path
 
 
 def test_redaction_reaches_the_minutes_of_an_override_in_the_trace(identify_rs) -> None:
-    household = povrules.parse_household({
-        "id": "h1", "rural_hukou": True, "income": {"per_capita_net": "3000"}, "assets": {"vehicles": []},
-        "members": [{"name": "张三丰", "is_public_official": True}],
-        "overrides": [{"rule": "public_official", "body": "村民代表会议", "decided_on": "2020-05-01",
-                       "outcome": "set_aside", "minutes": "2020年第3次会议 张三丰户"}],
-    })
+    household = povrules.parse_household(
+        {
+            "id": "h1",
+            "rural_hukou": True,
+            "income": {"per_capita_net": "3000"},
+            "assets": {"vehicles": []},
+            "members": [{"name": "张三丰", "is_public_official": True}],
+            "overrides": [
+                {
+                    "rule": "public_official",
+                    "body": "村民代表会议",
+                    "decided_on": "2020-05-01",
+                    "outcome": "set_aside",
+                    "minutes": "2020年第3次会议 张三丰户",
+                }
+            ],
+        }
+    )
     decision = povrules.evaluate(household, identify_rs, "identify", as_of=date(2020, 6, 1))
     plain, record = make_record(decision), make_record(decision, redact_key=KEY)
     overridden = [rule for rule in plain["trace"]["rules"] if "override" in rule]
@@ -583,12 +652,25 @@ def test_redaction_reaches_the_minutes_of_an_override_in_the_trace(identify_rs) 
 
 def test_redaction_reaches_the_minutes_of_contradicting_overrides(identify_rs, validator) -> None:
     minutes = ("2020年第3次会议 张三丰户", "2020年第4次会议 张三丰户")
-    household = povrules.parse_household({
-        "id": "h1", "rural_hukou": True, "income": {"per_capita_net": "3000"}, "assets": {"vehicles": []},
-        "members": [{"is_public_official": True}],
-        "overrides": [{"rule": "public_official", "body": "村民代表會議", "decided_on": "2020-05-01",
-                       "outcome": outcome, "minutes": text} for outcome, text in zip(("set_aside", "upheld"), minutes)],
-    })
+    household = povrules.parse_household(
+        {
+            "id": "h1",
+            "rural_hukou": True,
+            "income": {"per_capita_net": "3000"},
+            "assets": {"vehicles": []},
+            "members": [{"is_public_official": True}],
+            "overrides": [
+                {
+                    "rule": "public_official",
+                    "body": "村民代表會議",
+                    "decided_on": "2020-05-01",
+                    "outcome": outcome,
+                    "minutes": text,
+                }
+                for outcome, text in zip(("set_aside", "upheld"), minutes)
+            ],
+        }
+    )
     decision = povrules.evaluate(household, identify_rs, "identify", as_of=date(2020, 6, 1))
     plain, record = make_record(decision), make_record(decision, redact_key=KEY)
     assert plain["outcome"] == record["outcome"] == "conflict"
@@ -599,10 +681,13 @@ def test_redaction_reaches_the_minutes_of_contradicting_overrides(identify_rs, v
     validator.validate(record)
 
 
-@pytest.mark.parametrize("key, message", [
-    (b"short", r"redact_key: expected at least 16 bytes"),
-    ("a text key of enough length", r"redact_key: expected bytes, got str"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        (b"short", r"redact_key: expected at least 16 bytes"),
+        ("a text key of enough length", r"redact_key: expected bytes, got str"),
+    ],
+)
 def test_a_weak_or_wrong_key_is_refused(personal_decision, key, message: str) -> None:
     with pytest.raises(RecordError, match=message):
         make_record(personal_decision, redact_key=key)
@@ -629,8 +714,12 @@ def _text_fields(model: type[BaseModel], seen: set[type]) -> set[tuple[str, str]
 
 # Text that names no person: a village's or a county's own ids and names (a place, not a household).
 NOT_PERSONAL = {
-    ("Village", "id"), ("Village", "name"), ("Village", "county"), ("Village", "poverty_areas"),
-    ("County", "id"), ("County", "name"),
+    ("Village", "id"),
+    ("Village", "name"),
+    ("Village", "county"),
+    ("Village", "poverty_areas"),
+    ("County", "id"),
+    ("County", "name"),
     ("ComparisonVillage", "id"),  # another village of the county, compared with in a village ruleset
 }
 

@@ -101,8 +101,10 @@ def test_synthetic_records_are_byte_identical(decision_name: str) -> None:
     ruleset = povrules.load_ruleset(REPO / "rulesets" / "cn-hunan-county-plan4")
     households = synth.county(2000, 11)
     for start in range(0, 2000, 100):
-        decisions = [povrules.evaluate(h, ruleset, decision_name, as_of=date(2021, 6, 30))
-                     for h in households[start:start + 100]]
+        decisions = [
+            povrules.evaluate(h, ruleset, decision_name, as_of=date(2021, 6, 30))
+            for h in households[start : start + 100]
+        ]
         golden = GOLDEN["synthetic"][f"{decision_name} {start}-{start + 99}"]
         assert _digests(decisions, None) == (golden, golden), f"{decision_name} households {start}-{start + 99}"
 

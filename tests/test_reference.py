@@ -15,7 +15,8 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "facts.md"
 
 def test_the_page_in_the_repository_is_the_generated_one():
     assert PAGE.read_text(encoding="utf-8") == facts_markdown(), (
-        "docs/facts.md is out of date: run `povrules schema --markdown -o docs/facts.md`")
+        "docs/facts.md is out of date: run `povrules schema --markdown -o docs/facts.md`"
+    )
 
 
 def test_the_command_prints_the_page(capsys):
@@ -45,13 +46,21 @@ def test_every_fact_of_every_record_has_a_row_with_its_titles():
     for name, record in records.items():
         assert f"\n### {name}\n" in page
         for field in record.fields.values():
-            rows = [line for line in page.splitlines()
-                    if (f".{field.name}`" in line or f".{field.name}[]`" in line) and f" | {field.zh} | " in line]
+            rows = [
+                line
+                for line in page.splitlines()
+                if (f".{field.name}`" in line or f".{field.name}[]`" in line) and f" | {field.zh} | " in line
+            ]
             assert rows, f"no row for {name}.{field.name}"
             if isinstance(field.type, EnumType):
                 titles = value_titles(field) or {}
-                assert any(all(f"`{value}` {' / '.join(titles[value])}" in row if value in titles else f"`{value}`" in row
-                               for value in field.type.values) for row in rows)
+                assert any(
+                    all(
+                        f"`{value}` {' / '.join(titles[value])}" in row if value in titles else f"`{value}`" in row
+                        for value in field.type.values
+                    )
+                    for row in rows
+                )
 
 
 def test_rows_say_unit_judged_and_personal():
@@ -61,7 +70,9 @@ def test_rows_say_unit_judged_and_personal():
     assert personal_fields(Household)["id"] == "identifier"
     [hid] = [line for line in page if line.startswith("| `hh.id` |")]
     assert hid.endswith("| identifier |  |")
-    judged = {line.split("`")[1].rsplit(".", 1)[1] for line in page if "| judged |" in line and not line.startswith("| path")}
+    judged = {
+        line.split("`")[1].rsplit(".", 1)[1] for line in page if "| judged |" in line and not line.startswith("| path")
+    }
     should = {f.name for r in _records().values() for f in r.fields.values() if f.judged}
     assert judged == should and "refuses_to_work" in judged and "age" not in judged
     [kind] = [line for line in page if line.startswith("| `hh.assets.vehicles[].kind` |")]

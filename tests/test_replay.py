@@ -40,8 +40,13 @@ KEY = b"county-audit-key-0123456789abcdef"
 SUBJECT_CASES = [
     ("cn-yunnan-weishan", "household", "cn-yunnan-weishan.jsonl", "identify_poor_household", date(2016, 6, 30)),
     ("cn-yunnan-weishan-village", "village", "cn-yunnan-weishan-village.jsonl", "one_higher", date(2016, 6, 30)),
-    ("cn-yunnan-weishan-county", "county", "cn-yunnan-weishan-county.jsonl", "county_exit_incidence",
-     date(2016, 6, 30)),
+    (
+        "cn-yunnan-weishan-county",
+        "county",
+        "cn-yunnan-weishan-county.jsonl",
+        "county_exit_incidence",
+        date(2016, 6, 30),
+    ),
 ]
 
 
@@ -72,9 +77,16 @@ def versions(tmp_path: Path) -> Path:
 
 
 def _household(income: str = "4800", **extra):
-    return povrules.parse_household({"id": "h1", "rural_hukou": True, "income": {"per_capita_net": income},
-                                     "assets": {"vehicles": []}, "members": [{"age": 40, "is_public_official": False}],
-                                     **extra})
+    return povrules.parse_household(
+        {
+            "id": "h1",
+            "rural_hukou": True,
+            "income": {"per_capita_net": income},
+            "assets": {"vehicles": []},
+            "members": [{"age": 40, "is_public_official": False}],
+            **extra,
+        }
+    )
 
 
 def _record(ruleset: povrules.Ruleset, household=None, as_of: date = date(2021, 8, 1), **kw) -> dict:
@@ -107,8 +119,9 @@ def test_replay_of_a_redacted_record_with_an_id_number_is_identical(shipped_stor
     data = json.loads(line)
     data["members"][0].update(name="张三丰", id_number="53292919700101123X")
     household = povrules.parse_household(data)
-    record = make_record(povrules.evaluate(household, weishan, "identify_poor_household", as_of=date(2016, 6, 30)),
-                         redact_key=KEY)
+    record = make_record(
+        povrules.evaluate(household, weishan, "identify_poor_household", as_of=date(2016, 6, 30)), redact_key=KEY
+    )
     assert record["redacted"] is True
     text = record_json(record)
     assert "53292919700101123X" not in text and "张三丰" not in text
@@ -222,8 +235,10 @@ def test_replay_with_current_names_the_first_divergent_rule_and_condition_with_b
     assert [(c.start, c.old.value, c.new.value) for c in changed.values_changed] == [("2021-07-01", "4500", "5000")]
     text = result.explain("en")
     assert text.startswith("Compared with the current ruleset (not a faithful replay)")
-    assert ("first difference: rule low_income, condition hh.income.per_capita_net < p.income_line: "
-            "recorded 4800.00 < 4500 → does not hold, replayed 4800.00 < 5000 → holds") in text
+    assert (
+        "first difference: rule low_income, condition hh.income.per_capita_net < p.income_line: "
+        "recorded 4800.00 < 4500 → does not hold, replayed 4800.00 < 5000 → holds"
+    ) in text
     assert "outcome: recorded not_identified, now identified" in text
     assert "~ parameter income_line:\n    ~ from 2021-07-01: 4500 元 → 5000 元" in text
     zh = result.explain("zh")
@@ -394,10 +409,15 @@ def test_replay_to_dict_is_json_ready(versions):
 
 def test_a_divergence_in_a_condition_over_list_elements_names_the_element(shipped_store, weishan):
     line = (EXAMPLES / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    record = make_record(povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household",
-                                           as_of=date(2016, 6, 30)))
-    places = [(i, place, condition) for i, rule in enumerate(record["trace"]["rules"])
-              for place, condition in leaf_conditions(rule) if condition.get("where")]
+    record = make_record(
+        povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household", as_of=date(2016, 6, 30))
+    )
+    places = [
+        (i, place, condition)
+        for i, rule in enumerate(record["trace"]["rules"])
+        for place, condition in leaf_conditions(rule)
+        if condition.get("where")
+    ]
     assert places
     i, place, condition = places[0]
     flipped = {"true": "false", "false": "true"}[condition["result"]]
@@ -424,7 +444,9 @@ def _at(entry: dict, place: str) -> dict:
 
 def test_a_v1_record_still_loads_verifies_and_replays_as_v1(shipped_store, weishan):
     line = (EXAMPLES / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    decision = povrules.evaluate(povrules.parse_household(line), weishan, "identify_poor_household", as_of=date(2016, 6, 30))
+    decision = povrules.evaluate(
+        povrules.parse_household(line), weishan, "identify_poor_household", as_of=date(2016, 6, 30)
+    )
     text = record_json(make_record(decision, version=1))
     assert load_record(text)["schema"] == "povrules.record.v1"
     result = replay(text, shipped_store)

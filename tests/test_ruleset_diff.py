@@ -175,7 +175,10 @@ def test_rules_added_removed_and_changed(pair):
     assert list(changed) == ["owns_car", "rural"]
     assert changed["rural"]["condition"] == ("hh.rural_hukou", "hh.rural_hukou and not hh.registration.dibao")
     assert changed["rural"]["validity"] == ({"from": None, "to": None}, {"from": "2021-01-01", "to": None})
-    assert changed["rural"]["note"] == (None, {"zh": "I-test-1: an interpretation", "en": "I-test-1: an interpretation"})
+    assert changed["rural"]["note"] == (
+        None,
+        {"zh": "I-test-1: an interpretation", "en": "I-test-1: an interpretation"},
+    )
     assert changed["rural"]["citation"][0]["line"] == 24 and changed["rural"]["citation"][1]["quote"] == "q3 moved"
     assert changed["rural"]["title"][1]["en"] == "Rural registration"
     assert set(changed["rural"]) == {"condition", "validity", "note", "citation", "title"}
@@ -204,13 +207,21 @@ def test_parameters_added_removed_and_values_changed_with_their_dates(pair):
 
 def test_a_changed_citation_alone_is_a_changed_value(tmp_path):
     old = _load(tmp_path, "a", OLD)
-    new = _load(tmp_path, "b", OLD.replace('- {from: 2020-01-01, value: 50000, cite: {source: D, line: 40, quote: "q2"}}',
-                                           '- {from: 2020-01-01, value: 50000, cite: {source: D, line: 41, quote: "q2"}}'))
+    new = _load(
+        tmp_path,
+        "b",
+        OLD.replace(
+            '- {from: 2020-01-01, value: 50000, cite: {source: D, line: 40, quote: "q2"}}',
+            '- {from: 2020-01-01, value: 50000, cite: {source: D, line: 41, quote: "q2"}}',
+        ),
+    )
     [change] = diff_rulesets(old, new).parameters_changed
     [value] = change.values_changed
     assert value.old.value == value.new.value == "50000"
     assert (value.old.cite["line"], value.new.cite["line"]) == (40, 41)
-    assert "from 2020-01-01 citation: principles.md:40 “q2” → principles.md:41 “q2”" in diff_rulesets(old, new).explain()
+    assert (
+        "from 2020-01-01 citation: principles.md:40 “q2” → principles.md:41 “q2”" in diff_rulesets(old, new).explain()
+    )
 
 
 def test_derived_facts_and_decisions_added_removed_and_changed(pair):
@@ -219,7 +230,10 @@ def test_derived_facts_and_decisions_added_removed_and_changed(pair):
     [expr] = diff.derived_changed[0].changes
     assert expr.field == "expr" and expr.new == 'any(v.kind in ["car", "truck"] for v in hh.assets.vehicles)'
     assert [(d.name, d.change) for d in diff.decisions_changed] == [
-        ("elder", "removed"), ("elder2", "added"), ("identify", "changed")]
+        ("elder", "removed"),
+        ("elder2", "added"),
+        ("identify", "changed"),
+    ]
     [exceptions] = diff.decisions_changed[2].changes
     assert (exceptions.field, exceptions.old, exceptions.new) == ("exceptions", ["owns_car", "rich"], ["owns_car"])
 
@@ -233,12 +247,21 @@ def test_to_dict_is_json_ready_and_deterministic(tmp_path):
     assert first["old"]["digest"].startswith("sha256:")
     assert first["empty"] is False
     assert [r["id"] for r in first["rules"]["changed"]] == ["owns_car", "rural"]
-    assert first["parameters"]["changed"][0]["values_changed"] == [{
-        "from": "2021-01-01",
-        "old": {"from": "2021-01-01", "value": "4200", "cite": {"file": "principles.md", "line": 31, "end_line": 31,
-                                                                  "quote": "q1"}},
-        "new": {"from": "2021-01-01", "value": "4300", "cite": {"file": "principles.md", "line": 31, "end_line": 31,
-                                                                  "quote": "q1"}}}]
+    assert first["parameters"]["changed"][0]["values_changed"] == [
+        {
+            "from": "2021-01-01",
+            "old": {
+                "from": "2021-01-01",
+                "value": "4200",
+                "cite": {"file": "principles.md", "line": 31, "end_line": 31, "quote": "q1"},
+            },
+            "new": {
+                "from": "2021-01-01",
+                "value": "4300",
+                "cite": {"file": "principles.md", "line": 31, "end_line": 31, "quote": "q1"},
+            },
+        }
+    ]
 
 
 def test_explain_lists_every_change_in_english_and_chinese(pair):

@@ -116,9 +116,11 @@ def test_the_example_rulesets_load(name):
 
 def test_a_note_in_both_languages(tmp_path):
     """A note is read in the reader's language: ``{zh, en}``, or one text that both languages show."""
-    text = RULES.replace("    cite: {source: S1, line: 2, quote: 低于收入线}\n",
-                         "    cite: {source: S1, line: 2, quote: 低于收入线}\n"
-                         "    note: {zh: 按人均纯收入判断, en: Judged on net income per head}\n")
+    text = RULES.replace(
+        "    cite: {source: S1, line: 2, quote: 低于收入线}\n",
+        "    cite: {source: S1, line: 2, quote: 低于收入线}\n"
+        "    note: {zh: 按人均纯收入判断, en: Judged on net income per head}\n",
+    )
     rs = load_ruleset(write(tmp_path, HEADER + PARAMETERS + text))
     note = rs.rules["low_income"].note
     assert note is not None and (note("zh"), note("en")) == ("按人均纯收入判断", "Judged on net income per head")
@@ -147,10 +149,14 @@ def test_yaml_syntax_error(tmp_path):
 
 
 def test_duplicate_key(tmp_path):
-    text = HEADER + RULES + """\
+    text = (
+        HEADER
+        + RULES
+        + """\
   low_income:
     title: {zh: 又一个, en: Again}
 """
+    )
     err = error(tmp_path, text)
     assert err.message == f"duplicate key 'low_income' (first at line {at(text, 'low_income')[0]})"
     assert position(err) == at(text, "low_income", 1)
@@ -318,9 +324,13 @@ def test_position_of_an_early_end_in_a_literal_block(tmp_path):
 
 def test_position_in_a_folded_block(tmp_path):
     # The example rulesets write long conditions as '>-' blocks.
-    text = HEADER + PARAMETERS + rule(""">-
+    text = (
+        HEADER
+        + PARAMETERS
+        + rule(""">-
       hh.rural_hukou and hh.income.per_capita_net < p.line
       and hh.registration.dibao and p.lin > 0""")
+    )
     err = error(tmp_path, text)
     assert err.message == "in rule 'r1': unknown parameter 'lin'" and position(err) == at(text, "lin >")
 
@@ -333,24 +343,31 @@ def test_position_in_a_multi_line_plain_scalar(tmp_path):
 
 
 def test_position_in_a_derived_fact(tmp_path):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 derived:
   ok:
     expr: hh.rural_hukou and hh.guarantees.food_securee
 """
+    )
     err = error(tmp_path, text)
     assert err.message == "in derived fact 'ok': Guarantees has no fact 'food_securee'"
     assert err.hint.startswith("did you mean 'food_secure'? facts of ") and position(err) == at(text, "food_securee")
 
 
 def test_a_derived_fact_may_use_an_earlier_one_and_its_type(tmp_path):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 derived:
   adults:
     expr: count(m.age >= 18 for m in hh.members)
   many_adults:
     expr: adults > 2
-""" + rule("many_adults")
+"""
+        + rule("many_adults")
+    )
     rs = load_ruleset(write(tmp_path, text))
     assert rs.derived["adults"].expr.type == INT
     text = text.replace("expr: adults > 2", "expr: adults and hh.rural_hukou")
@@ -509,21 +526,26 @@ def test_a_default_strength_rule_needs_override_by(tmp_path):
 
 
 def test_a_default_strength_rule_with_override_by_loads(tmp_path):
-    text = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n    override_by: [村民代表会议]\n")
+    text = HEADER + rule(
+        "hh.rural_hukou", "    strength: default\n    outcome: excluded\n    override_by: [村民代表会议]\n"
+    )
     r = load_ruleset(write(tmp_path, text)).rules["r1"]
     assert r.strength == "default" and r.override_by == ("村民代表会议",)
 
 
 def test_override_by_in_traditional_form_is_read_as_the_canonical_name(tmp_path):
-    text = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n"
-                                           "    override_by: [村民代表會議, 村民主评议, 村民代表会议]\n")
+    text = HEADER + rule(
+        "hh.rural_hukou",
+        "    strength: default\n    outcome: excluded\n    override_by: [村民代表會議, 村民主评议, 村民代表会议]\n",
+    )
     r = load_ruleset(write(tmp_path, text)).rules["r1"]
     assert r.override_by == ("村民代表会议", "村民主评议")  # one vocabulary: the same body named twice counts once
 
 
 def test_override_by_a_body_outside_the_vocabulary_is_refused_with_a_suggestion(tmp_path):
-    text = HEADER + rule("hh.rural_hukou", "    strength: default\n    outcome: excluded\n"
-                                           "    override_by: [村民主评议, 村民代表大会]\n")
+    text = HEADER + rule(
+        "hh.rural_hukou", "    strength: default\n    outcome: excluded\n    override_by: [村民主评议, 村民代表大会]\n"
+    )
     err = error(tmp_path, text)
     assert err.message == ("'override_by' of rule 'r1' names '村民代表大会', which is not a body facts can record")
     assert err.hint == "did you mean '村民代表会议'?"
@@ -548,7 +570,10 @@ def test_validity_that_ends_before_it_starts(tmp_path):
 
 
 def test_a_decision_naming_an_unknown_rule(tmp_path):
-    text = HEADER + RULES.replace("low_income:", "low_income:\n    outcome: poor") + """\
+    text = (
+        HEADER
+        + RULES.replace("low_income:", "low_income:\n    outcome: poor")
+        + """\
 decisions:
   identify:
     kind: eligibility
@@ -556,6 +581,7 @@ decisions:
     criteria: [low_income, low_incom]
     outcomes: {yes: identified, no: not_identified}
 """
+    )
     text = text.replace("< p.line", "< 4000")
     err = error(tmp_path, text)
     assert err.message == "decision 'identify' names unknown rule 'low_incom'"
@@ -564,7 +590,9 @@ decisions:
 
 
 def table(policy: str, priority: str = "") -> str:
-    return HEADER + """\
+    return (
+        HEADER
+        + """\
 rules:
   poor:
     title: {zh: 贫困, en: Poor}
@@ -580,7 +608,10 @@ decisions:
   kind_of:
     kind: table
     title: {zh: 类型, en: Kind}
-""" + f"    hit_policy: {policy}\n    rows: [poor, edge]\n    default: none\n" + priority
+"""
+        + f"    hit_policy: {policy}\n    rows: [poor, edge]\n    default: none\n"
+        + priority
+    )
 
 
 def test_a_table_with_each_valid_hit_policy_loads(tmp_path):
@@ -624,33 +655,47 @@ def test_a_decision_kind_must_be_known(tmp_path):
 
 
 def test_a_ranking_among_must_name_a_decision(tmp_path):
-    text = table("FIRST") + """\
+    text = (
+        table("FIRST")
+        + """\
   order:
     kind: ranking
     title: {zh: 排序, en: Order}
     among: {decision: [kind_of]}
     criteria: [poor]
 """
+    )
     err = error(tmp_path, text)
-    assert err.message == "'among' of decision 'order' needs 'decision' as text" and position(err) == at(text, "decision: [")
+    assert err.message == "'among' of decision 'order' needs 'decision' as text" and position(err) == at(
+        text, "decision: ["
+    )
 
 
 def test_a_ranking_among_an_unknown_decision(tmp_path):
-    text = table("FIRST") + """\
+    text = (
+        table("FIRST")
+        + """\
   order:
     kind: ranking
     title: {zh: 排序, en: Order}
     among: {decision: kindof}
     criteria: [poor]
 """
+    )
     err = error(tmp_path, text)
-    assert err.message == "decision 'order' ranks among unknown decision 'kindof'" and err.hint == "did you mean 'kind_of'?"
+    assert (
+        err.message == "decision 'order' ranks among unknown decision 'kindof'"
+        and err.hint == "did you mean 'kind_of'?"
+    )
 
 
 # extends
 
 
-PARENT = HEADER + PARAMETERS + """\
+PARENT = (
+    HEADER
+    + PARAMETERS
+    + """\
 rules:
   low_income:
     title: {zh: 低收入, en: Low income}
@@ -662,6 +707,7 @@ rules:
     when: hh.rural_hukou
     cite: {source: S1, line: 3, quote: 农村户籍}
 """
+)
 
 CHILD = """\
 id: child
@@ -706,6 +752,7 @@ def test_a_child_decides_with_its_own_line(tmp_path):
     assert child.parameters["line"].at(date(2021, 1, 1)).value == values["line"]
     assert parent.parameters["line"].at(date(2021, 1, 1)).value == Decimal(4000)
     from povrules.lang import Env
+
     assert child.plain.rules["low_income"](Env(hh, values, date(2021, 1, 1), None)) is True
     assert parent.plain.rules["low_income"](Env(hh, {"line": Decimal(4000)}, date(2021, 1, 1), None)) is False
 

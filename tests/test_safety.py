@@ -42,13 +42,16 @@ sources:
 
 
 def rule_with(when: str) -> str:
-    return HEADER + f"""\
+    return (
+        HEADER
+        + f"""\
 rules:
   r1:
     title: {{zh: 规则, en: Rule}}
     when: '{when.replace("'", "''")}'
     cite: {{source: S1, line: 1, quote: q}}
 """
+    )
 
 
 @pytest.fixture
@@ -88,7 +91,7 @@ INJECTIONS = [
     "(lambda: open('pwned', 'w'))() == 1",
     "open('pwned', 'w')",
     "eval('1')",
-    f"eval(\"{GLOBAL}\")",
+    f'eval("{GLOBAL}")',
     "exec('1')",
     "exec(\"open('pwned', 'w')\")",
     "compile('1', 'x', 'eval')",
@@ -154,18 +157,23 @@ def test_unsafe_expressions_are_refused_at_load_and_nothing_runs(marks, expressi
     text = rule_with(expression)
     err = load_refused(marks, text)
     assert err.message.startswith("in rule 'r1': ")
-    assert err.location is not None and err.location.line == text.splitlines().index(
-        next(line for line in text.splitlines() if line.startswith("    when:"))) + 1
+    assert (
+        err.location is not None
+        and err.location.line
+        == text.splitlines().index(next(line for line in text.splitlines() if line.startswith("    when:"))) + 1
+    )
 
 
 def test_an_unsafe_derived_fact_is_refused_too(marks):
-    text = HEADER + f"derived:\n  x:\n    expr: \"{GLOBAL.replace(chr(39), chr(39))}\"\n"
+    text = HEADER + f'derived:\n  x:\n    expr: "{GLOBAL.replace(chr(39), chr(39))}"\n'
     err = load_refused(marks, text)
     assert err.message.startswith("in derived fact 'x': ")
 
 
 def test_an_unsafe_tiebreak_is_refused_too(marks):
-    text = rule_with("hh.rural_hukou") + """\
+    text = (
+        rule_with("hh.rural_hukou")
+        + """\
 decisions:
   order:
     kind: ranking
@@ -174,21 +182,25 @@ decisions:
     tiebreak:
       - {by: "__import__('os').system('touch pwned')", order: asc}
 """
+    )
     err = load_refused(marks, text)
     assert err.message == "in a tiebreak of decision 'order': only the built-in functions may be called"
 
 
-@pytest.mark.parametrize(("expression", "message"), [
-    ("hh.__class__", "names starting with '_' are not allowed: '__class__'"),
-    ("open('x')", "unknown function 'open'"),
-    ("(lambda: 1)()", "only the built-in functions may be called"),
-    ("f'{hh}'", "an f-string is not allowed in a condition"),
-    ("(x := 1)", "assignment is not allowed in a condition"),
-    ("hh.members[0]", "indexing is not allowed in a condition"),
-    ("2 ** 3 > 1", "only + - * / are allowed in arithmetic"),
-    ("hh.rural_hukou is True", "'is' and 'is not' are not allowed; use == or !="),
-    ("[m for m in hh.members] == []", "a list comprehension is not allowed in a condition"),
-])
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("hh.__class__", "names starting with '_' are not allowed: '__class__'"),
+        ("open('x')", "unknown function 'open'"),
+        ("(lambda: 1)()", "only the built-in functions may be called"),
+        ("f'{hh}'", "an f-string is not allowed in a condition"),
+        ("(x := 1)", "assignment is not allowed in a condition"),
+        ("hh.members[0]", "indexing is not allowed in a condition"),
+        ("2 ** 3 > 1", "only + - * / are allowed in arithmetic"),
+        ("hh.rural_hukou is True", "'is' and 'is not' are not allowed; use == or !="),
+        ("[m for m in hh.members] == []", "a list comprehension is not allowed in a condition"),
+    ],
+)
 def test_the_refusal_says_what_is_not_allowed(marks, expression, message):
     assert load_refused(marks, rule_with(expression)).message == f"in rule 'r1': {message}"
 
@@ -200,15 +212,18 @@ def test_an_expression_over_the_length_limit(marks):
     assert f"characters long; at most {MAX_LENGTH} are allowed" in err.message
 
 
-@pytest.mark.parametrize("expression", [
-    "(" * 100 + "True" + ")" * 100,
-    "not " * (MAX_DEPTH + 1) + "True",
-    "-" * 40 + "1 > 0",
-    "1 + " * 60 + "1 > 0",
-    "len(" * 40 + "hh.members" + ")" * 40 + " > 0",
-    "[" * 70 + "]" * 70 + " == []",
-    "(" * 300 + ")" * 300,
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "(" * 100 + "True" + ")" * 100,
+        "not " * (MAX_DEPTH + 1) + "True",
+        "-" * 40 + "1 > 0",
+        "1 + " * 60 + "1 > 0",
+        "len(" * 40 + "hh.members" + ")" * 40 + " > 0",
+        "[" * 70 + "]" * 70 + " == []",
+        "(" * 300 + ")" * 300,
+    ],
+)
 def test_deep_nesting_is_refused(marks, expression):
     err = load_refused(marks, rule_with(expression))
     assert f"nests too deeply (at most {MAX_DEPTH} levels)" in err.message or "too many nested" in err.message
@@ -224,30 +239,36 @@ def test_an_expression_with_too_many_parts(marks):
 # YAML that would build Python objects
 
 
-@pytest.mark.parametrize("value", [
-    "!!python/object/apply:os.system ['touch pwned']",
-    "!!python/object/apply:os.system {args: ['touch pwned']}",
-    "!!python/object/new:os.system ['touch pwned']",
-    "!!python/object:builtins.object {}",
-    "!!python/name:os.system ''",
-    "!!python/module:os ''",
-    "!!python/tuple [1, 2]",
-    "!!binary aGVsbG8=",
-    "!!set {a, b}",
-    "!!omap [{a: 1}]",
-    "!custom value",
-    "!<tag:example.com,2024:x> value",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "!!python/object/apply:os.system ['touch pwned']",
+        "!!python/object/apply:os.system {args: ['touch pwned']}",
+        "!!python/object/new:os.system ['touch pwned']",
+        "!!python/object:builtins.object {}",
+        "!!python/name:os.system ''",
+        "!!python/module:os ''",
+        "!!python/tuple [1, 2]",
+        "!!binary aGVsbG8=",
+        "!!set {a, b}",
+        "!!omap [{a: 1}]",
+        "!custom value",
+        "!<tag:example.com,2024:x> value",
+    ],
+)
 def test_yaml_tags_are_refused_where_they_stand(marks, value):
     text = HEADER + f"description: {value}\n"
     err = load_refused(marks, text)
-    assert err.message.startswith("the YAML tag ") and err.message.endswith("is not allowed: a ruleset holds plain values")
+    assert err.message.startswith("the YAML tag ") and err.message.endswith(
+        "is not allowed: a ruleset holds plain values"
+    )
     assert (err.location.line, err.location.column) == (6, len("description: ") + 1)
 
 
 def test_a_tag_inside_a_rule_is_refused(marks):
     text = rule_with("hh.rural_hukou").replace(
-        "cite: {source: S1, line: 1, quote: q}", "cite: !!python/object/apply:os.system ['touch pwned']")
+        "cite: {source: S1, line: 1, quote: q}", "cite: !!python/object/apply:os.system ['touch pwned']"
+    )
     err = load_refused(marks, text)
     assert "'tag:yaml.org,2002:python/object/apply:os.system' is not allowed" in err.message
     assert (err.location.line, err.location.column) == (10, len("    cite: ") + 1)
@@ -276,7 +297,9 @@ def test_an_alias_inside_itself_is_refused(marks, text):
 
 
 def test_ordinary_aliases_and_merge_keys_work(tmp_path):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 rules:
   r1:
     title: &t {zh: 规则, en: Rule}
@@ -286,23 +309,29 @@ rules:
     <<: {title: *t, cite: *c}
     when: not hh.rural_hukou
 """
+    )
     path = tmp_path / "ruleset.yaml"
     path.write_text(text, encoding="utf-8")
     rs = load_ruleset(path)
     assert rs.rules["r2"].title.zh == "规则" and rs.rules["r2"].citation.quote == "q"
 
 
-@pytest.mark.parametrize("text", ["id: " + "[" * 5000 + "]" * 5000 + "\n", "id: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n"])
+@pytest.mark.parametrize(
+    "text", ["id: " + "[" * 5000 + "]" * 5000 + "\n", "id: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n"]
+)
 def test_yaml_that_nests_too_deeply_is_refused(marks, text):
     assert load_refused(marks, text).message == "the YAML nests too deeply"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("id: !!int abc\n", "'abc' is not a valid int"),
-    ("id: !!bool maybe\n", "'maybe' is not a valid bool"),
-    ("id: !!timestamp soon\n", "'soon' is not a valid timestamp"),
-    ("id: x\nversion: .nan\n", "'.nan' is not a decimal number"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id: !!int abc\n", "'abc' is not a valid int"),
+        ("id: !!bool maybe\n", "'maybe' is not a valid bool"),
+        ("id: !!timestamp soon\n", "'soon' is not a valid timestamp"),
+        ("id: x\nversion: .nan\n", "'.nan' is not a decimal number"),
+    ],
+)
 def test_scalars_that_cannot_be_built_are_ruleset_errors(marks, text, message):
     assert load_refused(marks, text).message == message
 
@@ -314,14 +343,18 @@ SCOPE = Scope(record_of(Household), {"line": DECIMAL, "kinds": ListType("list", 
 PARAMS = {"line": Decimal("4000"), "kinds": ("car", "truck")}
 HOUSEHOLDS = [
     povrules.parse_household({"id": "empty"}),
-    povrules.parse_household({
-        "id": "full", "rural_hukou": True, "village": "大理村",
-        "members": [{"age": 70, "health": "chronic"}, {}, {"age": 0, "disability_grade": 1}],
-        "income": {"per_capita_net": "0", "wage": "1.10"},
-        "registration": {"status": "exited", "registered_on": "2016-02-29"},
-        "assets": {"vehicles": [{"kind": "car", "value": "0"}]},
-        "monitoring": {"included_on": "2021-01-31"},
-    }),
+    povrules.parse_household(
+        {
+            "id": "full",
+            "rural_hukou": True,
+            "village": "大理村",
+            "members": [{"age": 70, "health": "chronic"}, {}, {"age": 0, "disability_grade": 1}],
+            "income": {"per_capita_net": "0", "wage": "1.10"},
+            "registration": {"status": "exited", "registered_on": "2016-02-29"},
+            "assets": {"vehicles": [{"kind": "car", "value": "0"}]},
+            "monitoring": {"included_on": "2021-01-31"},
+        }
+    ),
 ]
 
 
@@ -350,15 +383,94 @@ def test_arbitrary_text_raises_only_language_errors(text):
 
 
 TOKENS = [
-    "hh", "hh.income.per_capita_net", "hh.rural_hukou", "hh.members", "hh.assets.vehicles", "hh.village",
-    "hh.registration.status", "hh.monitoring.included_on", "hh.incom", "m", "m.age", "m.health", "v.kind",
-    "p.line", "p.kinds", "p.lin", "as_of", "_x", "__class__", "x",
-    "0", "1", "0.1", "1e3", "1e999999", "4000", '"car"', '"exited"', '"大理村"', "True", "None", "...",
-    'date("2021-01-01")', 'date("2021-02-30")',
-    "and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "is", "+", "-", "*", "/", "**", "%",
-    "//", "&", "|", "if", "else", "for", "lambda", ":", ":=", "=", "(", ")", "[", "]", "{", "}", ",", ".", "\n",
-    "any(", "all(", "count(", "sum(", "len(", "min(", "max(", "abs(", "months_between(", "days_between(",
-    "years_between(", "date(", "open(", "__import__(", "f'", "'", '"',
+    "hh",
+    "hh.income.per_capita_net",
+    "hh.rural_hukou",
+    "hh.members",
+    "hh.assets.vehicles",
+    "hh.village",
+    "hh.registration.status",
+    "hh.monitoring.included_on",
+    "hh.incom",
+    "m",
+    "m.age",
+    "m.health",
+    "v.kind",
+    "p.line",
+    "p.kinds",
+    "p.lin",
+    "as_of",
+    "_x",
+    "__class__",
+    "x",
+    "0",
+    "1",
+    "0.1",
+    "1e3",
+    "1e999999",
+    "4000",
+    '"car"',
+    '"exited"',
+    '"大理村"',
+    "True",
+    "None",
+    "...",
+    'date("2021-01-01")',
+    'date("2021-02-30")',
+    "and",
+    "or",
+    "not",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "is",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "%",
+    "//",
+    "&",
+    "|",
+    "if",
+    "else",
+    "for",
+    "lambda",
+    ":",
+    ":=",
+    "=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ".",
+    "\n",
+    "any(",
+    "all(",
+    "count(",
+    "sum(",
+    "len(",
+    "min(",
+    "max(",
+    "abs(",
+    "months_between(",
+    "days_between(",
+    "years_between(",
+    "date(",
+    "open(",
+    "__import__(",
+    "f'",
+    "'",
+    '"',
 ]
 
 
@@ -368,28 +480,56 @@ def test_compositions_of_tokens_raise_only_language_errors(tokens, sep):
     _language_errors_only(sep.join(tokens))
 
 
-_LEAVES = st.sampled_from([
-    "hh.income.per_capita_net", "hh.income.wage", "hh.rural_hukou", "hh.village", "hh.registration.status",
-    "hh.registration.registered_on", "hh.monitoring.included_on", "hh.months_absent", "hh.members",
-    "hh.assets.vehicles", "p.line", "p.kinds", "as_of", "0", "1", "2.5", "0.1", "-1", '"exited"', '"car"',
-    "True", "False", 'date("2021-01-01")', '["car", "bus"]', "[1, 2]",
-])
+_LEAVES = st.sampled_from(
+    [
+        "hh.income.per_capita_net",
+        "hh.income.wage",
+        "hh.rural_hukou",
+        "hh.village",
+        "hh.registration.status",
+        "hh.registration.registered_on",
+        "hh.monitoring.included_on",
+        "hh.months_absent",
+        "hh.members",
+        "hh.assets.vehicles",
+        "p.line",
+        "p.kinds",
+        "as_of",
+        "0",
+        "1",
+        "2.5",
+        "0.1",
+        "-1",
+        '"exited"',
+        '"car"',
+        "True",
+        "False",
+        'date("2021-01-01")',
+        '["car", "bus"]',
+        "[1, 2]",
+    ]
+)
 
 
 def _grow(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    binary = st.tuples(children, st.sampled_from(
-        ["and", "or", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/"]), children)
+    binary = st.tuples(
+        children,
+        st.sampled_from(["and", "or", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/"]),
+        children,
+    )
     return st.one_of(
         binary.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         children.map(lambda c: f"(not {c})"),
         st.tuples(children, children, children).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
-        st.tuples(st.sampled_from(["min", "max", "months_between", "days_between", "years_between"]),
-                  children, children).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(
+            st.sampled_from(["min", "max", "months_between", "days_between", "years_between"]), children, children
+        ).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
         st.tuples(st.sampled_from(["len", "abs"]), children).map(lambda t: f"{t[0]}({t[1]})"),
-        st.tuples(st.sampled_from(["any", "all", "count", "sum"]),
-                  st.sampled_from(["m.age > 60", "m.age", "m.health == \"chronic\"", "m.disability_grade"]),
-                  st.sampled_from(["", " if m.age >= 18", " if m.health == \"chronic\""])
-                  ).map(lambda t: f"{t[0]}({t[1]} for m in hh.members{t[2]})"),
+        st.tuples(
+            st.sampled_from(["any", "all", "count", "sum"]),
+            st.sampled_from(["m.age > 60", "m.age", 'm.health == "chronic"', "m.disability_grade"]),
+            st.sampled_from(["", " if m.age >= 18", ' if m.health == "chronic"']),
+        ).map(lambda t: f"{t[0]}({t[1]} for m in hh.members{t[2]})"),
     )
 
 
@@ -400,10 +540,56 @@ def test_well_formed_expressions_check_or_fail_cleanly_and_evaluate_without_surp
 
 
 _YAML_PIECES = [
-    "id", "rules", "parameters", "derived", "decisions", "sources", "extends", "when", "title", "cite", "values",
-    ": ", ":", "- ", "-", "\n", "\n  ", "\n    ", "[", "]", "{", "}", ", ", "&a ", "*a", "!!python/name:os.system ",
-    "!!str ", "!!binary ", "!!int ", "? ", "'", '"', "#", "|", ">-", "2021-02-30", "2021-01-01", "1.5", ".nan",
-    "hh.rural_hukou", "hh.__class__", "~", "<<: ", "---", "...", "\t", "%YAML 1.1", "\x00", "\ufeff", "中文",
+    "id",
+    "rules",
+    "parameters",
+    "derived",
+    "decisions",
+    "sources",
+    "extends",
+    "when",
+    "title",
+    "cite",
+    "values",
+    ": ",
+    ":",
+    "- ",
+    "-",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "&a ",
+    "*a",
+    "!!python/name:os.system ",
+    "!!str ",
+    "!!binary ",
+    "!!int ",
+    "? ",
+    "'",
+    '"',
+    "#",
+    "|",
+    ">-",
+    "2021-02-30",
+    "2021-01-01",
+    "1.5",
+    ".nan",
+    "hh.rural_hukou",
+    "hh.__class__",
+    "~",
+    "<<: ",
+    "---",
+    "...",
+    "\t",
+    "%YAML 1.1",
+    "\x00",
+    "\ufeff",
+    "中文",
 ]
 
 
@@ -418,7 +604,9 @@ def test_arbitrary_yaml_raises_only_ruleset_errors(tmp_path_factory, text):
         assert err.message
 
 
-_BASE = yaml.safe_load(HEADER + """\
+_BASE = yaml.safe_load(
+    HEADER
+    + """\
 parameters:
   line:
     title: {zh: 线, en: Line}
@@ -463,13 +651,22 @@ decisions:
     criteria: [r1]
     order: count
     tiebreak: [{by: hh.income.per_capita_net, order: desc}]
-""")
+"""
+)
 
 _ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([2.5, "", "x", "r1", "hh.rural_hukou", "UNIQUE",
-                                                                    "default", "table", "ranking", "identify"]),
-    st.dates(date(2019, 1, 1), date(2022, 1, 1)), st.just([]), st.just({}), st.just([1, "a"]), st.just({"zh": "a"}),
-    st.just(["r1", "r2"]), st.just([[1]]), st.just({"a": {"b": 1}}),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([2.5, "", "x", "r1", "hh.rural_hukou", "UNIQUE", "default", "table", "ranking", "identify"]),
+    st.dates(date(2019, 1, 1), date(2022, 1, 1)),
+    st.just([]),
+    st.just({}),
+    st.just([1, "a"]),
+    st.just({"zh": "a"}),
+    st.just(["r1", "r2"]),
+    st.just([[1]]),
+    st.just({"a": {"b": 1}}),
 )
 
 

@@ -45,12 +45,17 @@ def test_an_outline_finds_pieces_parts_and_items_with_the_lines_they_span():
 
 def test_an_outline_reads_headings_through_pinyin_and_numbers_past_ten():
     text = "  十二、實(shí)施對(duì)象\n（二十三）監(jiān)測(cè)方法。\n脫貧戶幫扶措施方案 12\n對全縣年滿60\n"
-    assert outline(text) == [Heading(PART, 12, "實施對象", 1, 2), Heading(ITEM, 23, "監測方法", 2, 2),
-                             Heading(PIECE, 12, "脫貧戶幫扶措施方案", 3, 4)]
+    assert outline(text) == [
+        Heading(PART, 12, "實施對象", 1, 2),
+        Heading(ITEM, 23, "監測方法", 2, 2),
+        Heading(PIECE, 12, "脫貧戶幫扶措施方案", 3, 4),
+    ]
 
 
 def test_a_piece_heading_run_on_after_a_paragraph_is_found():
-    assert outline("正文。评优资格。精准扶贫工作实施方案篇二\n下文\n") == [Heading(PIECE, 2, "精准扶贫工作实施方案", 1, 2)]
+    assert outline("正文。评优资格。精准扶贫工作实施方案篇二\n下文\n") == [
+        Heading(PIECE, 2, "精准扶贫工作实施方案", 1, 2)
+    ]
 
 
 @needs_seeds
@@ -103,10 +108,14 @@ def test_a_section_label_says_the_numbers_in_the_readers_language():
 
 def test_a_citation_names_the_document_and_section_then_the_file_and_line():
     assert citation_text(REPORTS, 107, "zh") == f"《关于脱贫攻坚行动报告（六篇）》第2篇第三部分（五）（{REPORTS}:107）"
-    assert citation_text(REPORTS, 107, "en", end_line=108) == \
-        f"“Reports on the campaign against poverty (six pieces)”, piece 2, part 3, item 5 ({REPORTS}:107-108)"
+    assert (
+        citation_text(REPORTS, 107, "en", end_line=108)
+        == f"“Reports on the campaign against poverty (six pieces)”, piece 2, part 3, item 5 ({REPORTS}:107-108)"
+    )
     sanming = "001_75e9794d5161ca6f.txt"
-    assert citation_text(sanming, 16, "zh") == f"《三明市深化精准扶贫2015-2018年行动计划》第二部分（一）（{sanming}:16）"
+    assert (
+        citation_text(sanming, 16, "zh") == f"《三明市深化精准扶贫2015-2018年行动计划》第二部分（一）（{sanming}:16）"
+    )
     assert citation_text("999_unknown.txt", 3, "zh") == "999_unknown.txt:3"
     with pytest.raises(LanguageError):
         citation_text(REPORTS, 107, "EN")

@@ -41,14 +41,17 @@ def spark() -> Iterator[SparkSession]:
     # `python3` is on PATH.
     before = os.environ.get("PYSPARK_PYTHON")
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (SparkSession.builder.master("local[2]").appName("povrules-test-spark")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.default.parallelism", "2")
-               # Small batches, so that each partition is decided in several batches.
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "400")
-               .config("spark.driver.memory", "1g")
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("povrules-test-spark")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        # Small batches, so that each partition is decided in several batches.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "400")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -62,9 +65,10 @@ def _write_jsonl(folder: Path, rows: list[dict[str, Any]], parts: int) -> Path:
     folder.mkdir()
     size = -(-len(rows) // parts)
     for part in range(parts):
-        chunk = rows[part * size:(part + 1) * size]
+        chunk = rows[part * size : (part + 1) * size]
         (folder / f"part-{part}.jsonl").write_text(
-            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk), encoding="utf-8")
+            "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk), encoding="utf-8"
+        )
     return folder
 
 
@@ -77,7 +81,9 @@ def _expected(rows: list[dict[str, Any]], ruleset: Any, decision: str, as_of: da
 
 
 def _compare(decided: Any, expected: dict[str, tuple[Any, ...]]) -> None:
-    got = {r["id"]: (r["outcome"], list(r["labels"]), list(r["missing"]), list(r["reasons"])) for r in decided.collect()}
+    got = {
+        r["id"]: (r["outcome"], list(r["labels"]), list(r["missing"]), list(r["reasons"])) for r in decided.collect()
+    }
     assert len(got) == len(expected)
     differing = [i for i in expected if got.get(i) != expected[i]]
     assert not differing, [(i, got.get(i), expected[i]) for i in differing[:5]]
@@ -104,7 +110,8 @@ def test_weishan_parquet_with_decimals_as_the_row_engine(spark: SparkSession, tm
     folder = _write_jsonl(tmp_path / "jsonl", rows, parts=1)
     # Nested Parquet with amounts as decimals, as a data warehouse would hold them.
     read_caseload_spark(spark, folder, format="json", amounts="decimal").repartition(3).write.parquet(
-        str(tmp_path / "caseload.parquet"))
+        str(tmp_path / "caseload.parquet")
+    )
     df = read_caseload_spark(spark, tmp_path / "caseload.parquet", amounts="decimal")
     assert isinstance(df.schema["income"].dataType["per_capita_net"].dataType, T.DecimalType)
     assert df.rdd.getNumPartitions() >= 2

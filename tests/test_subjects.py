@@ -36,9 +36,13 @@ def county_rs() -> povrules.Ruleset:
 def village(growth_previous: str = "6000", growth_now: str = "6600", other_now: str = "8800", **facts):
     """A poor village growing 6000 → 6600 (10 %), beside one non-poor village growing 8000 → ``other_now``."""
     income = {"year": 2016, "disposable_per_capita": growth_now, "disposable_per_capita_previous": growth_previous}
-    others = [{"id": "西坝村", "year": 2016, "disposable_per_capita": other_now, "disposable_per_capita_previous": "8000"}]
-    return povrules.parse_facts({"id": "新村", "is_poor_village": True, "income": income,
-                                 "county_non_poor_villages": others, **facts}, "village")
+    others = [
+        {"id": "西坝村", "year": 2016, "disposable_per_capita": other_now, "disposable_per_capita_previous": "8000"}
+    ]
+    return povrules.parse_facts(
+        {"id": "新村", "is_poor_village": True, "income": income, "county_non_poor_villages": others, **facts},
+        "village",
+    )
 
 
 @pytest.mark.parametrize(("other_now", "outcome"), [("8799.20", "met"), ("8800", "not_met"), ("8800.80", "not_met")])
@@ -58,8 +62,11 @@ def test_a_missing_village_figure_is_named_with_the_village_root(village_rs):
     facts = povrules.parse_facts({"id": "v", "is_poor_village": True}, "village")
     d = povrules.evaluate(facts, village_rs, "one_higher", as_of=AS_OF)
     assert d.outcome == "undetermined"
-    assert d.missing == ("village.county_non_poor_villages", "village.income.disposable_per_capita",
-                         "village.income.disposable_per_capita_previous")
+    assert d.missing == (
+        "village.county_non_poor_villages",
+        "village.income.disposable_per_capita",
+        "village.income.disposable_per_capita_previous",
+    )
 
 
 @pytest.mark.parametrize(("poor", "outcome"), [(2999, "meets_target"), (3000, "meets_target"), (3001, "above_target")])
@@ -90,8 +97,9 @@ def test_facts_of_the_wrong_subject_are_refused(village_rs, county_rs):
 
 def test_village_facts_are_validated_with_their_paths():
     with pytest.raises(povrules.FactsError) as caught:
-        povrules.parse_facts({"id": "v", "population": -1, "income": {"disposable_per_capita": "x"}, "hh": 1},
-                             "village")
+        povrules.parse_facts(
+            {"id": "v", "population": -1, "income": {"disposable_per_capita": "x"}, "hh": 1}, "village"
+        )
     paths = {p.path for p in caught.value.problems}
     assert paths == {"population", "income.disposable_per_capita", "hh"}
     with pytest.raises(povrules.FactsError) as caught:
@@ -119,7 +127,8 @@ def _ruleset(tmp_path: Path, subject: str, when: str) -> Path:
         "rules:\n  r:\n    title: {zh: 规则, en: Rule}\n"
         f"    when: {when}\n"
         "    cite: {source: S, line: 1, quote: 贫困村}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path
 
 
@@ -147,7 +156,10 @@ def test_one_registry_names_each_subject_its_model_and_root(village_rs, county_r
     from povrules.facts import ROOTS, SUBJECTS, Household
 
     assert {name: (kind.model, kind.root) for name, kind in SUBJECTS.items()} == {
-        "household": (Household, "hh"), "village": (povrules.Village, "village"), "county": (povrules.County, "county")}
+        "household": (Household, "hh"),
+        "village": (povrules.Village, "village"),
+        "county": (povrules.County, "county"),
+    }
     assert ROOTS == {"hh": "household", "village": "village", "county": "county"}
     for ruleset in (village_rs, county_rs):
         kind = SUBJECTS[ruleset.subject]
@@ -165,8 +177,9 @@ def test_overrides_are_read_through_the_subject():
     from povrules.facts import recorded_overrides
 
     assert recorded_overrides(village()) == () and recorded_overrides(None) == ()
-    household = povrules.parse_household({"id": "h", "overrides": [
-        {"rule": "r", "body": "村两委", "outcome": "upheld", "decided_on": "2016-01-01"}]})
+    household = povrules.parse_household(
+        {"id": "h", "overrides": [{"rule": "r", "body": "村两委", "outcome": "upheld", "decided_on": "2016-01-01"}]}
+    )
     assert [o.rule for o in recorded_overrides(household)] == ["r"]
 
 

@@ -47,8 +47,13 @@ def test_county_and_json_agree() -> None:
 def _shape(x: object) -> object:
     """Everything validation decides about a value: types, field sets, field order, exact Decimal digits."""
     if isinstance(x, BaseModel):
-        return (type(x), sorted(x.__pydantic_fields_set__), x.__pydantic_extra__, x.__pydantic_private__,
-                [(k, _shape(v)) for k, v in x.__dict__.items()])
+        return (
+            type(x),
+            sorted(x.__pydantic_fields_set__),
+            x.__pydantic_extra__,
+            x.__pydantic_private__,
+            [(k, _shape(v)) for k, v in x.__dict__.items()],
+        )
     if isinstance(x, (tuple, list)):
         return (type(x), [_shape(v) for v in x])
     return (type(x), str(x))
@@ -134,12 +139,16 @@ def test_bad_share_refused() -> None:
     ("ruleset", "decision", "outcomes"),
     [
         ("cn-yunnan-weishan", "identify_poor_household", {"identified", "not_identified", "excluded", "undetermined"}),
-        ("cn-hunan-county-plan4", "monitoring_type",
-         {"unstable_exited", "edge_vulnerable", "sudden_hardship", "not_monitored", "undetermined"}),
+        (
+            "cn-hunan-county-plan4",
+            "monitoring_type",
+            {"unstable_exited", "edge_vulnerable", "sudden_hardship", "not_monitored", "undetermined"},
+        ),
     ],
 )
-def test_decisions_reach_every_outcome(population: list[Household], ruleset: str, decision: str,
-                                       outcomes: set[str]) -> None:
+def test_decisions_reach_every_outcome(
+    population: list[Household], ruleset: str, decision: str, outcomes: set[str]
+) -> None:
     rs = load_ruleset(RULESETS / ruleset)
     got = Counter(d.outcome for d in evaluate_many(population, rs, decision, as_of=AS_OF, trace=False))
     assert outcomes <= set(got), got

@@ -30,9 +30,17 @@ def income(build, amount, dibao=None, hid="h1"):
 # UNIQUE
 
 
-@pytest.mark.parametrize("amount, outcome", [
-    (0, "low"), (1999, "low"), (3000, "middle"), (5999.99, "middle"), (6000, "high"), (10**6, "high"),
-])
+@pytest.mark.parametrize(
+    "amount, outcome",
+    [
+        (0, "low"),
+        (1999, "low"),
+        (3000, "middle"),
+        (5999.99, "middle"),
+        (6000, "high"),
+        (10**6, "high"),
+    ],
+)
 def test_unique_one_row_matches(tables_rs, build, status_of, amount, outcome):
     d = table(tables_rs, income(build, amount), "band_unique")
     assert d.outcome == outcome and d.labels == (outcome,)
@@ -61,12 +69,15 @@ def test_unique_with_the_deciding_fact_unknown(tables_rs, build, status_of):
 # FIRST
 
 
-@pytest.mark.parametrize("amount, dibao, outcome, selected", [
-    (1000, True, "dibao", "dibao"),  # dibao is listed first
-    (2500, False, "low", "low"),  # low before middle
-    (4000, False, "middle", "middle"),
-    (7000, False, "none_matched", None),  # the default
-])
+@pytest.mark.parametrize(
+    "amount, dibao, outcome, selected",
+    [
+        (1000, True, "dibao", "dibao"),  # dibao is listed first
+        (2500, False, "low", "low"),  # low before middle
+        (4000, False, "middle", "middle"),
+        (7000, False, "none_matched", None),  # the default
+    ],
+)
 def test_first_takes_the_first_matching_row(tables_rs, build, status_of, amount, dibao, outcome, selected):
     d = table(tables_rs, income(build, amount, dibao), "first")
     assert d.outcome == outcome and d.labels == (outcome,)
@@ -95,12 +106,15 @@ def test_first_with_an_unknown_earlier_row(tables_rs, build):
 # PRIORITY (priority: dibao, middle, low)
 
 
-@pytest.mark.parametrize("amount, dibao, outcome", [
-    (1000, True, "dibao"),
-    (2500, False, "middle"),  # low and middle match; middle ranks higher
-    (1000, False, "low"),
-    (7000, False, "none_matched"),
-])
+@pytest.mark.parametrize(
+    "amount, dibao, outcome",
+    [
+        (1000, True, "dibao"),
+        (2500, False, "middle"),  # low and middle match; middle ranks higher
+        (1000, False, "low"),
+        (7000, False, "none_matched"),
+    ],
+)
 def test_priority_takes_the_highest_ranked_outcome(tables_rs, build, status_of, amount, dibao, outcome):
     d = table(tables_rs, income(build, amount, dibao), "priority")
     assert d.outcome == outcome
@@ -126,12 +140,15 @@ def test_priority_is_decided_when_the_unknown_row_ranks_lower(tables_rs, build):
 # COLLECT
 
 
-@pytest.mark.parametrize("amount, dibao, labels", [
-    (2500, True, ("low", "middle", "dibao")),
-    (4000, True, ("middle", "dibao")),
-    (1000, False, ("low",)),
-    (7000, False, ("none_matched",)),
-])
+@pytest.mark.parametrize(
+    "amount, dibao, labels",
+    [
+        (2500, True, ("low", "middle", "dibao")),
+        (4000, True, ("middle", "dibao")),
+        (1000, False, ("low",)),
+        (7000, False, ("none_matched",)),
+    ],
+)
 def test_collect_gathers_every_matching_row(tables_rs, build, amount, dibao, labels):
     d = table(tables_rs, income(build, amount, dibao), "collect")
     assert d.outcome == "+".join(labels)
@@ -199,10 +216,13 @@ def test_without_a_gate_every_household_is_ranked(ranking_rs, village):
     assert "e" in r.order()
 
 
-@pytest.mark.parametrize("decision, expected", [
-    ("by_count_income_asc", [(1, "b", False), (2, "c", True), (2, "d", True), (4, "a", False), (5, "f", False)]),
-    ("by_count_income_desc", [(1, "b", False), (2, "a", False), (3, "c", True), (3, "d", True), (5, "f", False)]),
-])
+@pytest.mark.parametrize(
+    "decision, expected",
+    [
+        ("by_count_income_asc", [(1, "b", False), (2, "c", True), (2, "d", True), (4, "a", False), (5, "f", False)]),
+        ("by_count_income_desc", [(1, "b", False), (2, "a", False), (3, "c", True), (3, "d", True), (5, "f", False)]),
+    ],
+)
 def test_tiebreak_ascending_and_descending(ranking_rs, village, decision, expected):
     ranked = [h for h in village if h.id != "e"]
     r = povrules.rank(ranked, ranking_rs, decision, as_of=AS_OF)
@@ -219,8 +239,11 @@ def test_lexicographic_order_ranks_by_the_first_criterion_that_differs(ranking_r
 
 
 def test_lexicographic_ties_only_on_the_same_criteria(ranking_rs, build):
-    households = [rank_household(build, "x", student=True), rank_household(build, "y", student=True),
-                  rank_household(build, "z", disaster=True)]
+    households = [
+        rank_household(build, "x", student=True),
+        rank_household(build, "y", student=True),
+        rank_household(build, "z", disaster=True),
+    ]
     r = povrules.rank(households, ranking_rs, "lexicographic", as_of=AS_OF)
     assert places(r) == [(1, "x", True), (1, "y", True), (3, "z", False)]
 
@@ -234,8 +257,9 @@ def test_ties_are_listed_by_household_id_whatever_the_input_order(ranking_rs, bu
 
 def test_undetermined_households_are_listed_apart(ranking_rs, village, build):
     unknown_student = rank_household(build, "u", ill=True, members=[{"health": "healthy"}])
-    unknown_gate = build.household("v", members=[{"health": "healthy", "enrolled_in_school": False}],
-                                   disaster={"severity": "none"})
+    unknown_gate = build.household(
+        "v", members=[{"health": "healthy", "enrolled_in_school": False}], disaster={"severity": "none"}
+    )
     r = povrules.rank([*village, unknown_student, unknown_gate], ranking_rs, "by_count", as_of=AS_OF)
     assert "u" not in r.order() and "v" not in r.order()
     apart = {d.household.id: d for d in r.undetermined}
@@ -268,8 +292,9 @@ def test_rank_refuses_a_decision_that_is_not_a_ranking(ranking_rs, village):
 
 
 def test_evaluating_a_ranking_decision_for_one_household(ranking_rs, build, status_of):
-    d = povrules.evaluate(rank_household(build, "b", student=True, disaster=True, amount=2000), ranking_rs,
-                          "by_count", as_of=AS_OF)
+    d = povrules.evaluate(
+        rank_household(build, "b", student=True, disaster=True, amount=2000), ranking_rs, "by_count", as_of=AS_OF
+    )
     assert d.outcome == "ranked"
     assert d.labels == ("student", "disaster")
     assert status_of(d) == {"ill": "not_met", "student": "met", "disaster": "met"}

@@ -69,8 +69,14 @@ ENUM_FIELDS = list(_enum_fields())
 
 def test_the_walk_reaches_the_enumerations():
     paths = {path for path, _, _ in ENUM_FIELDS}
-    assert {"hh.registration.status", "hh.monitoring.status", "hh.assets.vehicles.kind",
-            "hh.assessments.risk_causes", "hh.members.labour_capacity", "hh.overrides.body"} <= paths
+    assert {
+        "hh.registration.status",
+        "hh.monitoring.status",
+        "hh.assets.vehicles.kind",
+        "hh.assessments.risk_causes",
+        "hh.members.labour_capacity",
+        "hh.overrides.body",
+    } <= paths
     assert len(ENUM_FIELDS) >= 30
 
 
@@ -110,8 +116,10 @@ def test_a_value_title_is_read_from_the_field_its_type_or_a_list_of_it():
 
 def test_the_same_value_reads_as_its_vocabulary_says():
     """``none`` and ``other`` mean different things in different vocabularies."""
-    assert titles_of(("none", "monitored", "tracked_attention", "risk_eliminated", "rolled_back", "removed")) \
+    assert (
+        titles_of(("none", "monitored", "tracked_attention", "risk_eliminated", "rolled_back", "removed"))
         == VOCABULARIES["MonitoringStatus"]
+    )
     assert VOCABULARIES["MonitoringStatus"]["none"][0] != VOCABULARIES["LabourCapacity"]["none"][0]
     assert titles_of(("car",)) is None
 
@@ -166,9 +174,13 @@ def test_the_function_tables_name_only_functions_of_the_language():
 
 
 def test_a_call_reads_as_words_from_its_arguments_titles():
-    assert wording.function_phrase("months_between", ["纳入监测日期", "评估日"], "zh") == "从纳入监测日期到评估日的整月数"
-    assert wording.function_phrase("months_between", ["the date included", "the assessment day"], "en") == \
-        "the whole months from the date included to the assessment day"
+    assert (
+        wording.function_phrase("months_between", ["纳入监测日期", "评估日"], "zh") == "从纳入监测日期到评估日的整月数"
+    )
+    assert (
+        wording.function_phrase("months_between", ["the date included", "the assessment day"], "en")
+        == "the whole months from the date included to the assessment day"
+    )
     assert wording.function_phrase("len", ["家庭成员"], "zh", path="hh.members") == "家庭成员人数"
     assert wording.function_phrase("len", ["车辆及机械"], "zh", path="hh.assets.vehicles") == "车辆及机械的个数"
     assert wording.function_phrase("max", ["甲", "乙", "丙"], "zh") == "甲、乙、丙中的最大值"
@@ -233,9 +245,17 @@ def test_every_fact_field_has_a_chinese_label_without_identifiers():
 
 
 def test_the_catalogue_has_no_identifier_in_its_chinese_words():
-    tables = (wording.OPERATOR_WORDS, wording.RESULT_WORDS, wording.STATUS_WORDS, wording.OVERRIDE_OUTCOME_WORDS,
-              wording.TEXT_WORDS, wording.VIEW_WORDS, wording.DIFF_WORDS, wording.ARITHMETIC_WORDS,
-              wording.CONNECTIVE_WORDS)
+    tables = (
+        wording.OPERATOR_WORDS,
+        wording.RESULT_WORDS,
+        wording.STATUS_WORDS,
+        wording.OVERRIDE_OUTCOME_WORDS,
+        wording.TEXT_WORDS,
+        wording.VIEW_WORDS,
+        wording.DIFF_WORDS,
+        wording.ARITHMETIC_WORDS,
+        wording.CONNECTIVE_WORDS,
+    )
     found = {(key, text) for table in tables for key, text in table["zh"].items() if identifiers(text)}
     # trace=False names the argument a caller passes: it is code, as written.
     assert found <= {("not_traced", wording.VIEW_WORDS["zh"]["not_traced"])}

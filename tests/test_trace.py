@@ -48,8 +48,11 @@ def test_every_example_trace_validates(validator, name, decision, as_of, traced)
 
 def test_schema_refuses_a_tampered_trace(validator):
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / "cn-hunan-county-plan4")
-    document = json.loads(povrules.evaluate(households("cn-hunan-county-plan4")[0], ruleset, "monitoring_type",
-                                            as_of=date(2021, 6, 30)).to_json())
+    document = json.loads(
+        povrules.evaluate(
+            households("cn-hunan-county-plan4")[0], ruleset, "monitoring_type", as_of=date(2021, 6, 30)
+        ).to_json()
+    )
     document["rules"][0]["result"] = "maybe"
     assert not validator.is_valid(document)
     del document["rules"][0]["result"]
@@ -59,17 +62,26 @@ def test_schema_refuses_a_tampered_trace(validator):
 
 def test_trace_records_leaf_operands_parameter_dates_and_citation():
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / "cn-hunan-county-plan4")
-    household = povrules.parse_household({
-        "id": "T1", "rural_hukou": True, "registration": {"status": "general"}, "income": {"per_capita_net": "6500"},
-        "assessments": {"poverty_risk": {"value": True, "by": "王某", "on": "2021-05-01"}},
-    })
+    household = povrules.parse_household(
+        {
+            "id": "T1",
+            "rural_hukou": True,
+            "registration": {"status": "general"},
+            "income": {"per_capita_net": "6500"},
+            "assessments": {"poverty_risk": {"value": True, "by": "王某", "on": "2021-05-01"}},
+        }
+    )
     document = povrules.evaluate(household, ruleset, "monitoring_type", as_of=date(2021, 6, 30)).trace()
     assert document["outcome"] == "edge_vulnerable"
     assert document["ruleset"]["digest"] == ruleset.digest
     edge = next(r for r in document["rules"] if r["id"] == "edge_vulnerable")
     assert edge["status"] == "selected"
     income = next(c for _, c in leaf_conditions(edge) if c.get("op") == "<=")
-    assert income["left"] == {"expr": "hh.income.per_capita_net", "value": "6500.00", "fact": "hh.income.per_capita_net"}
+    assert income["left"] == {
+        "expr": "hh.income.per_capita_net",
+        "value": "6500.00",
+        "fact": "hh.income.per_capita_net",
+    }
     assert income["right"]["parameter"] == "monitoring_line" and income["right"]["value"] == "6500"
     assert income["result"] == "true"
     assert edge["parameters"][0]["from"] == "2021-01-01"
@@ -95,16 +107,24 @@ def test_quantifier_conditions_name_the_element():
 
 def test_explanations_in_both_languages():
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / "cn-hunan-county-plan4")
-    household = povrules.parse_household({
-        "id": "T2", "rural_hukou": True, "registration": {"status": "exited"}, "income": {"per_capita_net": "5800"},
-        "assessments": {"return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-01"}},
-    })
+    household = povrules.parse_household(
+        {
+            "id": "T2",
+            "rural_hukou": True,
+            "registration": {"status": "exited"},
+            "income": {"per_capita_net": "5800"},
+            "assessments": {"return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-01"}},
+        }
+    )
     decision = povrules.evaluate(household, ruleset, "monitoring_type", as_of=date(2021, 6, 30))
     zh, en = decision.explain("zh"), decision.explain("en")
     assert "→ 脱贫不稳定户" in zh.splitlines()[0]
     assert "人均纯收入 5,800元 不高于 监测基准线（家庭人均纯收入） 6,500元（2021-01-01起） → 成立" in zh
     assert "存在返贫风险：是（村第一书记 王某于2021-05-01研判） → 成立" in zh
-    assert "依据：《脫貧戶幫扶措施方案（二十篇）》第4篇第二部分（二）（003_e3e29ff1be94684a.txt:270）「建檔立卡脫貧戶中" in zh
+    assert (
+        "依据：《脫貧戶幫扶措施方案（二十篇）》第4篇第二部分（二）（003_e3e29ff1be94684a.txt:270）「建檔立卡脫貧戶中"
+        in zh
+    )
     assert "→ unstably exited household" in en.splitlines()[0]
     assert "6,500 yuan (from 2021-01-01) → holds" in en and "元" not in en.split("Source:")[0]
     with pytest.raises(ValueError):
@@ -113,8 +133,9 @@ def test_explanations_in_both_languages():
 
 def test_undetermined_explanation_lists_the_missing_facts():
     ruleset = povrules.load_ruleset(ROOT / "rulesets" / "cn-hunan-county-plan4")
-    household = povrules.parse_household({"id": "T3", "rural_hukou": True, "registration": {"status": "exited"},
-                                          "income": {"per_capita_net": "5200"}})
+    household = povrules.parse_household(
+        {"id": "T3", "rural_hukou": True, "registration": {"status": "exited"}, "income": {"per_capita_net": "5200"}}
+    )
     decision = povrules.evaluate(household, ruleset, "monitoring_type", as_of=date(2021, 6, 30))
     assert decision.outcome == "undetermined"
     assert decision.missing == ("hh.assessments.return_risk",)

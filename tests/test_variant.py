@@ -23,13 +23,22 @@ def hunan() -> povrules.Ruleset:
 def _household(income: str, status: str = "general") -> povrules.Household:
     risk = {"value": True, "by": "村第一书记 王某", "on": "2021-05-10"}
     no = {"value": False, "by": "村第一书记 王某", "on": "2021-05-10"}
-    return povrules.parse_household({
-        "id": f"{status}-{income}", "rural_hukou": True, "registration": {"status": status},
-        "income": {"per_capita_net": income},
-        "assessments": {"poverty_risk": risk, "return_risk": risk, "risk_causes": [],
-                        "rigid_expenditure_large": no, "income_sharply_reduced": no,
-                        "basic_living_severe_difficulty": no},
-    })
+    return povrules.parse_household(
+        {
+            "id": f"{status}-{income}",
+            "rural_hukou": True,
+            "registration": {"status": status},
+            "income": {"per_capita_net": income},
+            "assessments": {
+                "poverty_risk": risk,
+                "return_risk": risk,
+                "risk_causes": [],
+                "rigid_expenditure_large": no,
+                "income_sharply_reduced": no,
+                "basic_living_severe_difficulty": no,
+            },
+        }
+    )
 
 
 def _type(ruleset: povrules.Ruleset, income: str) -> str:
@@ -43,13 +52,18 @@ def test_with_parameter_throughout_moves_the_line(hunan: povrules.Ruleset) -> No
     # 以内 includes the line: at 7000 in, a cent above out, under the variant; the base keeps 6500.
     assert (_type(variant, "7000.00"), _type(variant, "7000.01")) == ("edge_vulnerable", "not_monitored")
     assert (_type(hunan, "6500.00"), _type(hunan, "6500.01"), _type(hunan, "7000.00")) == (
-        "edge_vulnerable", "not_monitored", "not_monitored")
+        "edge_vulnerable",
+        "not_monitored",
+        "not_monitored",
+    )
 
 
 def test_with_parameter_from_a_date_keeps_the_earlier_value(hunan: povrules.Ruleset) -> None:
     variant = hunan.with_parameter("monitoring_line", 7000, from_=date(2021, 7, 1))
     assert [(v.start, v.value) for v in variant.parameters["monitoring_line"].values] == [
-        (date(2021, 1, 1), Decimal(6500)), (date(2021, 7, 1), Decimal(7000))]
+        (date(2021, 1, 1), Decimal(6500)),
+        (date(2021, 7, 1), Decimal(7000)),
+    ]
     day_before = povrules.evaluate(_household("6800"), variant, "monitoring_type", as_of=date(2021, 6, 30))
     on_the_day = povrules.evaluate(_household("6800"), variant, "monitoring_type", as_of=date(2021, 7, 1))
     assert (day_before.outcome, on_the_day.outcome) == ("not_monitored", "edge_vulnerable")
@@ -79,7 +93,11 @@ def test_a_variant_is_built_without_reading_files(hunan: povrules.Ruleset, monke
 
 
 def test_a_variant_value_has_no_citation_but_a_note(hunan: povrules.Ruleset) -> None:
-    value = hunan.with_parameter("monitoring_line", 7000, note="proposal of 2021-05").parameters["monitoring_line"].values[-1]
+    value = (
+        hunan.with_parameter("monitoring_line", 7000, note="proposal of 2021-05")
+        .parameters["monitoring_line"]
+        .values[-1]
+    )
     assert value.citation is None and value.note is not None and value.note.en == "proposal of 2021-05"
     assert hunan.with_parameter("monitoring_line", 7000).parameters["monitoring_line"].values[-1].note.en == "variant"  # type: ignore[union-attr]
 
@@ -101,8 +119,12 @@ def test_with_rule_patches_a_field(hunan: povrules.Ruleset) -> None:
 
 def test_with_rule_adds_a_rule_where_it_is_told(hunan: povrules.Ruleset) -> None:
     variant = hunan.with_rule(
-        "elim_large_family", title={"zh": "人口较多", "en": "Large household"}, when="len(hh.members) >= 6",
-        outcome="deferred", add_to=("mark_risk_eliminated", "exceptions"))
+        "elim_large_family",
+        title={"zh": "人口较多", "en": "Large household"},
+        when="len(hh.members) >= 6",
+        outcome="deferred",
+        add_to=("mark_risk_eliminated", "exceptions"),
+    )
     assert variant.decisions["mark_risk_eliminated"].exceptions[-1] == "elim_large_family"
     assert variant.rules["elim_large_family"].citation is None
 
@@ -112,32 +134,51 @@ def test_overlay_file(hunan: povrules.Ruleset, tmp_path: Path) -> None:
     overlay.write_text(
         "variant: {zh: 监测线 7000 元、去掉收入底线, en: Line 7000 and no income floor}\n"
         "parameters:\n  monitoring_line: {set: {value: 7000, from: 2021-01-01}}\n"
-        "without: [elim_income_floor]\n", encoding="utf-8")
+        "without: [elim_income_floor]\n",
+        encoding="utf-8",
+    )
     variant = hunan.with_overlay(overlay)
     assert variant.variant is not None and variant.variant.zh.startswith("监测线")
     assert variant.parameters["monitoring_line"].values[-1].value == Decimal(7000)
     assert "elim_income_floor" not in variant.rules
-    assert variant.digest == hunan.with_parameter("monitoring_line", 7000, from_=date(2021, 1, 1)).without_rule(
-        "elim_income_floor").digest
+    assert (
+        variant.digest
+        == hunan.with_parameter("monitoring_line", 7000, from_=date(2021, 1, 1))
+        .without_rule("elim_income_floor")
+        .digest
+    )
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda r: r.with_parameter("monitoring_lin", 7000), "unknown parameter 'monitoring_lin'"),
-    (lambda r: r.without_rule("elim_income_flor"), "unknown rule 'elim_income_flor'"),
-    (lambda r: r.with_rule("brand_new", when="true"), "is new: say where it goes"),
-    (lambda r: r.with_rule("x", when="true", outcome="x", add_to=("monitoring_typ", "rows")),
-     "unknown decision 'monitoring_typ'"),
-    (lambda r: r.with_rule("x", when="true", outcome="x", add_to=("monitoring_type", "row")), "unknown role 'row'"),
-    (lambda r: r.with_rule("elim_income_floor", when="hh.income.per_capita_net < p.no_such"), "unknown parameter 'no_such'"),
-    (lambda r: r.with_rule("elim_income_floor", whne="true"), "unknown key 'whne'"),
-    (lambda r: r.with_overlay({"parameter": {}}), "unknown key 'parameter' in an overlay"),
-    (lambda r: r.with_overlay({"parameters": {"monitoring_line": {"set": {"valu": 1}}}}), "needs 'value'"),
-    # Fine alone, inconsistent as a whole: the transition still names the row's outcome.
-    (lambda r: r.without_rule("unstable_exited"), "with without_rule('unstable_exited'): decision 'monitoring_type' "
-                                                  "never gives the outcome 'unstable_exited'"),
-    (lambda r: r.with_parameter("monitoring_line", "high"), "parameter 'monitoring_line' holds decimal values; "
-                                                            "the variant gives str"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda r: r.with_parameter("monitoring_lin", 7000), "unknown parameter 'monitoring_lin'"),
+        (lambda r: r.without_rule("elim_income_flor"), "unknown rule 'elim_income_flor'"),
+        (lambda r: r.with_rule("brand_new", when="true"), "is new: say where it goes"),
+        (
+            lambda r: r.with_rule("x", when="true", outcome="x", add_to=("monitoring_typ", "rows")),
+            "unknown decision 'monitoring_typ'",
+        ),
+        (lambda r: r.with_rule("x", when="true", outcome="x", add_to=("monitoring_type", "row")), "unknown role 'row'"),
+        (
+            lambda r: r.with_rule("elim_income_floor", when="hh.income.per_capita_net < p.no_such"),
+            "unknown parameter 'no_such'",
+        ),
+        (lambda r: r.with_rule("elim_income_floor", whne="true"), "unknown key 'whne'"),
+        (lambda r: r.with_overlay({"parameter": {}}), "unknown key 'parameter' in an overlay"),
+        (lambda r: r.with_overlay({"parameters": {"monitoring_line": {"set": {"valu": 1}}}}), "needs 'value'"),
+        # Fine alone, inconsistent as a whole: the transition still names the row's outcome.
+        (
+            lambda r: r.without_rule("unstable_exited"),
+            "with without_rule('unstable_exited'): decision 'monitoring_type' "
+            "never gives the outcome 'unstable_exited'",
+        ),
+        (
+            lambda r: r.with_parameter("monitoring_line", "high"),
+            "parameter 'monitoring_line' holds decimal values; the variant gives str",
+        ),
+    ],
+)
 def test_an_invalid_variant_names_its_error_and_changes_nothing(hunan: povrules.Ruleset, make, message: str) -> None:
     digest = hunan.digest
     before = _type(hunan, "6500.00")

@@ -33,10 +33,24 @@ def test_a_known_language_is_given_back(lang):
     assert wording.check_lang(lang) == lang
 
 
-TABLES = {name: getattr(wording, name) for name in (
-    "OPERATOR_WORDS", "RESULT_WORDS", "STATUS_WORDS", "OVERRIDE_OUTCOME_WORDS", "TEXT_WORDS", "VIEW_WORDS",
-    "DIFF_WORDS", "PHRASES", "PUNCTUATION", "ARITHMETIC_WORDS", "CONNECTIVE_WORDS", "FUNCTION_TITLES",
-    "FUNCTION_PHRASES")}
+TABLES = {
+    name: getattr(wording, name)
+    for name in (
+        "OPERATOR_WORDS",
+        "RESULT_WORDS",
+        "STATUS_WORDS",
+        "OVERRIDE_OUTCOME_WORDS",
+        "TEXT_WORDS",
+        "VIEW_WORDS",
+        "DIFF_WORDS",
+        "PHRASES",
+        "PUNCTUATION",
+        "ARITHMETIC_WORDS",
+        "CONNECTIVE_WORDS",
+        "FUNCTION_TITLES",
+        "FUNCTION_PHRASES",
+    )
+}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -72,15 +86,20 @@ def test_phrase_fills_its_slots():
 
 def test_reports_that_once_fell_back_to_english_refuse_an_unknown_language():
     rs = povrules.load_ruleset(LIFECYCLE)
-    household = povrules.parse_household({"id": "h1", "registration": {"status": "exited"},
-                                          "income": {"per_capita_net": "5000"}})
+    household = povrules.parse_household(
+        {"id": "h1", "registration": {"status": "exited"}, "income": {"per_capita_net": "5000"}}
+    )
     moved = transition(household, rs, "identify_monitoring_object", as_of=date(2021, 6, 30))
     assert moved.explain("en").startswith("Monitoring status: none → monitored")
     assert moved.explain("zh").startswith("监测状态: none → monitored")
     cause = Cause("parameter", "income_line", None, "6000")
     assert cause.describe("zh") == "参数 income_line：无 → 6000"
     rule = rs.rules[next(iter(rs.rules))]
-    for call in (lambda: moved.explain("fr"), lambda: cause.describe("fr"), lambda: rule.title("fr"),
-                 lambda: diff_rulesets(rs, rs).explain("fr")):
+    for call in (
+        lambda: moved.explain("fr"),
+        lambda: cause.describe("fr"),
+        lambda: rule.title("fr"),
+        lambda: diff_rulesets(rs, rs).explain("fr"),
+    ):
         with pytest.raises(LanguageError):
             call()

@@ -25,8 +25,9 @@ def execute(path: Path = NOTEBOOK) -> Any:
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     # The kernel runs in the notebook's folder: a relative PYTHONPATH (PYTHONPATH=src) must still find the sources.
     search = os.environ.get("PYTHONPATH")
     if search:

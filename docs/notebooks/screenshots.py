@@ -47,18 +47,32 @@ def views() -> dict[str, tuple[HTML, HTML]]:
     """Each kind of view, in Chinese and in English, built from the shipped rulesets and example households."""
     weishan = povrules.load_ruleset(RULESETS / "cn-yunnan-weishan")
     hunan = povrules.load_ruleset(RULESETS / "cn-hunan-county-plan4")
-    excluded = povrules.evaluate(_household(EXAMPLES / "cn-yunnan-weishan.jsonl", "WS-0107"), weishan,
-                                 "identify_poor_household", as_of=date(2016, 6, 30))
-    exited = [povrules.parse_household({
-        "id": f"E-{income}", "rural_hukou": True, "registration": {"status": "exited"},
-        "income": {"per_capita_net": f"{income}.00"},
-        "assessments": {"return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-10"},
-                        "poverty_risk": {"value": False, "by": "村第一书记 王某", "on": "2021-05-10"}},
-    }) for income in (6000, 6400, 6800, 6900, 7200, 7600)]
+    excluded = povrules.evaluate(
+        _household(EXAMPLES / "cn-yunnan-weishan.jsonl", "WS-0107"),
+        weishan,
+        "identify_poor_household",
+        as_of=date(2016, 6, 30),
+    )
+    exited = [
+        povrules.parse_household(
+            {
+                "id": f"E-{income}",
+                "rural_hukou": True,
+                "registration": {"status": "exited"},
+                "income": {"per_capita_net": f"{income}.00"},
+                "assessments": {
+                    "return_risk": {"value": True, "by": "村第一书记 王某", "on": "2021-05-10"},
+                    "poverty_risk": {"value": False, "by": "村第一书记 王某", "on": "2021-05-10"},
+                },
+            }
+        )
+        for income in (6000, 6400, 6800, 6900, 7200, 7600)
+    ]
     as_of = date(2021, 6, 30)
     table = povrules.evaluate(exited[1], hunan, "monitoring_type", as_of=as_of)
-    raised = povrules.compare(hunan, hunan.with_parameter("monitoring_line", 7000), exited, "monitoring_type",
-                              as_of=as_of)
+    raised = povrules.compare(
+        hunan, hunan.with_parameter("monitoring_line", 7000), exited, "monitoring_type", as_of=as_of
+    )
     swept = povrules.sweep(hunan, "monitoring_line", [6500, 7000, 7500], exited, "monitoring_type", as_of=as_of)
     shown = {"decision": excluded, "table": table, "ruleset": hunan, "comparison": raised, "sweep": swept}
     return {name: (value.html("zh"), value.html("en")) for name, value in shown.items()}
@@ -70,11 +84,15 @@ def views_notebook(name: str, pair: tuple[HTML, HTML]) -> object:
 
     cells = []
     for count, (lang, shown) in enumerate(zip(("zh", "en"), pair), start=1):
-        output = nbf.new_output("execute_result", data={"text/html": shown._repr_html_(),
-                                                        "text/plain": f"<{name} view>"}, execution_count=count)
+        output = nbf.new_output(
+            "execute_result",
+            data={"text/html": shown._repr_html_(), "text/plain": f"<{name} view>"},
+            execution_count=count,
+        )
         cells.append(nbf.new_code_cell(f'{name}.html("{lang}")', outputs=[output], execution_count=count))
-    return nbf.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                  "language": "python"}})
+    return nbf.new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
 
 
 def convert(notebook: object, template: str) -> str:
@@ -98,10 +116,26 @@ def screenshot(chromium: str, page: Path, size: str) -> Path:
     png = page.with_suffix(".png")
     width, height = size.split("x")
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                        f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={width},{height}",
-                        page.as_uri()], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                f"--screenshot={png}",
+                f"--window-size={width},{height}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     return png
 
 

@@ -32,8 +32,12 @@ SOURCES = [HERE.parent / "cn-yunnan-weishan.jsonl", HERE.parent / "cn-hunan-coun
 
 
 def households() -> list[dict[str, Any]]:
-    return [json.loads(line) for source in SOURCES for line in source.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line)
+        for source in SOURCES
+        for line in source.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _get(data: Any, steps: tuple[tuple[str, int], ...]) -> Any:
@@ -81,8 +85,12 @@ def ledger(excel: bool) -> tuple[list[str], list[list[Any]]]:
     for household in households():
         members = household.get("members") or [None]
         for member in members:  # a household with no members known has one row with the member columns empty
-            rows.append([_cell(col, _get(member, col.steps) if col.member else _get(household, col.steps), excel)
-                         for col in mapping.columns])
+            rows.append(
+                [
+                    _cell(col, _get(member, col.steps) if col.member else _get(household, col.steps), excel)
+                    for col in mapping.columns
+                ]
+            )
     return header, rows
 
 
@@ -120,10 +128,14 @@ def main() -> None:
     book.save(HERE / "households.xlsx")
 
     columns = load_mapping(HERE / "mapping.yaml").columns
-    flat = pa.table({
-        name: pa.array([None if r[i] is None else Decimal(str(r[i])) for r in rows], pa.decimal128(14, 2))
-        if col.kind == "decimal" else pa.array([r[i] for r in rows])
-        for i, (name, col) in enumerate(zip(header, columns))})
+    flat = pa.table(
+        {
+            name: pa.array([None if r[i] is None else Decimal(str(r[i])) for r in rows], pa.decimal128(14, 2))
+            if col.kind == "decimal"
+            else pa.array([r[i] for r in rows])
+            for i, (name, col) in enumerate(zip(header, columns))
+        }
+    )
     pq.write_table(flat, HERE / "households-flat.parquet")
     # One struct array first, so that the columns are those of every household, not only of the first.
     nested = pa.Table.from_struct_array(pa.array([_typed(h, "") for h in households()]))

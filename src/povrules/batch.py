@@ -47,6 +47,7 @@ from povrules.ruleset import Ruleset
 
 __all__ = ["TABLE_COLUMNS", "BatchError", "BatchReport", "ByteSink", "Output", "decide_caseload"]
 
+
 class ByteSink(Protocol):
     """A stream output bytes can go to: a binary file, or anything else that writes and flushes them."""
 
@@ -177,7 +178,14 @@ def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
         try:
             facts = validate_json(model, data) if isinstance(data, bytes) else model.model_validate(data)
         except ValidationError as exc:
-            return _Done(b"", (), (), {}, 0, (where, str(FactsError(problems_of(exc, job.ruleset.subject), subject=job.ruleset.subject))))
+            return _Done(
+                b"",
+                (),
+                (),
+                {},
+                0,
+                (where, str(FactsError(problems_of(exc, job.ruleset.subject), subject=job.ruleset.subject))),
+            )
         except FactsError as exc:
             return _Done(b"", (), (), {}, 0, (where, str(exc)))
         try:
@@ -189,7 +197,7 @@ def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
                 records.append(record)
                 # A record's keys sort as_of < decision < digest: its own digest is the first one in it.
                 at = record.index(b',"digest":"') + 11
-                digest = record[at:at + 71].decode("ascii")
+                digest = record[at : at + 71].decode("ascii")
                 if job.output == "record":
                     pieces.append(record)
             if job.output == "trace":
@@ -197,8 +205,16 @@ def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
             elif job.output == "text":
                 pieces.append(decision.explain(job.lang).encode("utf-8"))
             elif job.output == "table":
-                rows.append((_shown_id(facts, job), decision.outcome, list(decision.labels), list(decision.missing),
-                             list(decision.reasons), digest))
+                rows.append(
+                    (
+                        _shown_id(facts, job),
+                        decision.outcome,
+                        list(decision.labels),
+                        list(decision.missing),
+                        list(decision.reasons),
+                        digest,
+                    )
+                )
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:
             subject = f"{job.ruleset.subject} {_shown_id(facts, job)!r}"
             return _Done(b"", (), (), {}, 0, (where, f"{subject}: cannot be decided: {type(exc).__name__}: {exc}"))
@@ -359,8 +375,9 @@ def decide_caseload(
     """
     ruleset.decision(decision)  # an unknown decision fails before any input is read
     if write not in ("trace", "record", "text", "table"):
-        raise UnknownName("write", write, ("trace", "record", "text", "table"),
-                          hint="write must be trace, record, text or table")
+        raise UnknownName(
+            "write", write, ("trace", "record", "text", "table"), hint="write must be trace, record, text or table"
+        )
     if workers is None:
         workers = cores()
     if workers < 1:
@@ -372,8 +389,12 @@ def decide_caseload(
     job = _Job(ruleset, decision, as_of, write, lang, records, redact_key, traced, facts)
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         # A stream is told from an iterable of items by its read(), by which mypy does not narrow a union.
-        items: Iterable[Item] = read_caseload(source, format=format, mapping=mapping,  # type: ignore[arg-type]
-                                              subject=ruleset.subject)
+        items: Iterable[Item] = read_caseload(
+            source,  # type: ignore[arg-type]
+            format=format,
+            mapping=mapping,
+            subject=ruleset.subject,
+        )
     else:
         items = source
     started = time.perf_counter()
@@ -404,6 +425,15 @@ def decide_caseload(
     except BaseException:
         sink.abort()
         raise
-    return BatchReport(decision, as_of, count, dict(sorted(outcomes.items())), workers,
-                       time.perf_counter() - started, None if output is None or hasattr(output, "write") else str(output),
-                       None if log is None else str(log), first_seq, last_seq)
+    return BatchReport(
+        decision,
+        as_of,
+        count,
+        dict(sorted(outcomes.items())),
+        workers,
+        time.perf_counter() - started,
+        None if output is None or hasattr(output, "write") else str(output),
+        None if log is None else str(log),
+        first_seq,
+        last_seq,
+    )

@@ -50,8 +50,15 @@ from pydantic import BaseModel
 
 from povrules.errors import PovrulesError
 
-__all__ = ["CanonicalError", "canonical_bytes", "canonical_json", "facts_digest", "facts_json", "json_value",
-           "sha256_digest"]
+__all__ = [
+    "CanonicalError",
+    "canonical_bytes",
+    "canonical_json",
+    "facts_digest",
+    "facts_json",
+    "json_value",
+    "sha256_digest",
+]
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # A float orjson writes unlike repr(): an exponent of one digit, right before what ends a number.
@@ -157,7 +164,7 @@ def canonical_bytes(doc: Any, *, floats: bool = True) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise CanonicalError(f"text that is not valid Unicode ({exc.reason}: {text[exc.start:exc.end]!r})") from None
+        raise CanonicalError(f"text that is not valid Unicode ({exc.reason}: {text[exc.start : exc.end]!r})") from None
 
 
 def sha256_digest(doc: Any, *, floats: bool = True) -> str:

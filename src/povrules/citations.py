@@ -112,7 +112,7 @@ def quote_found(quote: str, text: str) -> bool:
 
 
 def _span_text(lines: Sequence[str], first: int, last: int) -> str:
-    return "\n".join(lines[first - 1:last])
+    return "\n".join(lines[first - 1 : last])
 
 
 def _nearest_span(quote: str, lines: Sequence[str], citation: Citation, script: bool) -> tuple[int, int] | None:
@@ -141,7 +141,9 @@ def _script_note(quote: str, source: str) -> str:
     """How the scripts of a quote and of its source text differ, naming the characters written differently."""
     plain = simplified(quote)
     in_quote = "".join(sorted({c for c in quote if c in TRADITIONAL}))[:6]
-    in_source = "".join(sorted({c for c in source if c in TRADITIONAL and simplified(c) in plain and c not in quote}))[:6]
+    in_source = "".join(sorted({c for c in source if c in TRADITIONAL and simplified(c) in plain and c not in quote}))[
+        :6
+    ]
     if in_quote and not in_source:
         return f"the quote writes {in_quote} in Traditional characters where the source has Simplified ones"
     if in_source and not in_quote:

@@ -183,9 +183,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         ruleset = load_ruleset(file)
         for warning in ruleset.warnings:
             print(warning, file=sys.stderr)
-        lines.append(f"{file}: {ruleset.id} {ruleset.version} {ruleset.digest} "
-                     f"({len(ruleset.rules)} rules, {len(ruleset.parameters)} parameters, "
-                     f"decisions: {', '.join(ruleset.decisions)})")
+        lines.append(
+            f"{file}: {ruleset.id} {ruleset.version} {ruleset.digest} "
+            f"({len(ruleset.rules)} rules, {len(ruleset.parameters)} parameters, "
+            f"decisions: {', '.join(ruleset.decisions)})"
+        )
     _write("\n".join(lines) + "\n", None)
     return EXIT_OK
 
@@ -203,8 +205,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
         problems.extend(check_citations(ruleset, sources))
     # The lines policy-test cases cite (their `cite`) must stand in the sources too.
     folders = [file.parent / "tests" for file in files if file.name == "ruleset.yaml"]
-    tests = [case for file in dict.fromkeys(f for folder in folders if folder.is_dir() for f in policy_test_files(folder))
-             for case in load_policy_file(file)]
+    tests = [
+        case
+        for file in dict.fromkeys(f for folder in folders if folder.is_dir() for f in policy_test_files(folder))
+        for case in load_policy_file(file)
+    ]
     problems.extend(case_citation_problems(tests, sources))
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -232,8 +237,15 @@ class _Progress:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, file=self.stream, unit=" subjects", dynamic_ncols=True,
-                            leave=False, smoothing=0.1, mininterval=self.every)
+            self.bar = tqdm(
+                total=self.total,
+                file=self.stream,
+                unit=" subjects",
+                dynamic_ncols=True,
+                leave=False,
+                smoothing=0.1,
+                mininterval=self.every,
+            )
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -264,8 +276,10 @@ def _key(path: str | None, option: str) -> bytes | None:
     except ReadError as exc:
         raise _Failure(str(exc)) from None
     if len(key) < MIN_KEY_BYTES:
-        raise _Failure(f"{option} {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
-                       "(a short key lets anyone test guesses)")
+        raise _Failure(
+            f"{option} {path}: the key is {len(key)} bytes; at least {MIN_KEY_BYTES} are needed "
+            "(a short key lets anyone test guesses)"
+        )
     return key
 
 
@@ -311,8 +325,12 @@ def _source(args: argparse.Namespace, subject: str) -> Any:
 def _read_document(source: str | IO[bytes], name: str) -> bytes:
     """One JSON document of facts, bounded in size and depth."""
     try:
-        data = read_bounded(source, limit=MAX_DOCUMENT, name=name,
-                            what="one JSON document of facts (give many households as JSON Lines, .jsonl)")
+        data = read_bounded(
+            source,
+            limit=MAX_DOCUMENT,
+            name=name,
+            what="one JSON document of facts (give many households as JSON Lines, .jsonl)",
+        )
         check_json_depth(data, name=name)
     except ReadError as exc:
         raise _Failure(str(exc)) from None
@@ -344,11 +362,22 @@ def cmd_decide(args: argparse.Namespace) -> int:
     progress = _Progress(total)
     try:
         report = decide_caseload(
-            ruleset, args.decision, source, as_of=as_of, write=write,
+            ruleset,
+            args.decision,
+            source,
+            as_of=as_of,
+            write=write,
             output=args.output if args.output is not None or args.log is not None else _stdout(),
-            lang=args.lang, log=args.log, redact_key=key, mapping=args.mapping, workers=args.workers,
-            trace=not args.no_trace, facts="digest" if args.facts_by_digest else "embed", progress=progress.update,
-            anchor_key=anchor_key)
+            lang=args.lang,
+            log=args.log,
+            redact_key=key,
+            mapping=args.mapping,
+            workers=args.workers,
+            trace=not args.no_trace,
+            facts="digest" if args.facts_by_digest else "embed",
+            progress=progress.update,
+            anchor_key=anchor_key,
+        )
     finally:
         progress.close()
     if args.log is not None:
@@ -364,27 +393,45 @@ def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> 
     from povrules.columnar import decide_file
 
     if args.log is not None:
-        raise _Failure("--engine columnar: --log is refused: a log holds decision records, and records need the "
-                       "traces only the row engine makes")
+        raise _Failure(
+            "--engine columnar: --log is refused: a log holds decision records, and records need the "
+            "traces only the row engine makes"
+        )
     if recording:
-        raise _Failure("--engine columnar: --record, --redact-key-file and --facts-by-digest make decision records, "
-                       "which need the traces only the row engine makes")
+        raise _Failure(
+            "--engine columnar: --record, --redact-key-file and --facts-by-digest make decision records, "
+            "which need the traces only the row engine makes"
+        )
     if _output_kind(args, False)[0] != "table":
-        raise _Failure("--engine columnar writes a decision table only: give -o FILE.parquet or -o FILE.csv "
-                       "(traces and explanations need the row engine)")
+        raise _Failure(
+            "--engine columnar writes a decision table only: give -o FILE.parquet or -o FILE.csv "
+            "(traces and explanations need the row engine)"
+        )
     if args.workers is not None:
-        raise _Failure("--engine columnar: --workers is refused: the columnar engine decides in one process "
-                       "(polars uses the cores)")
+        raise _Failure(
+            "--engine columnar: --workers is refused: the columnar engine decides in one process "
+            "(polars uses the cores)"
+        )
     ruleset = load_ruleset(args.ruleset)
     ruleset.decision(args.decision)  # fail before reading any household
     source = _source(args, ruleset.subject)
     if isinstance(source, list):
-        raise _Failure("--engine columnar reads a caseload file (.jsonl, .parquet, or .csv/.xlsx with --mapping) "
-                       "or JSON Lines on standard input (--jsonl), not one JSON document")
+        raise _Failure(
+            "--engine columnar reads a caseload file (.jsonl, .parquet, or .csv/.xlsx with --mapping) "
+            "or JSON Lines on standard input (--jsonl), not one JSON document"
+        )
     progress = _Progress(_count_lines(source) if isinstance(source, str) and source.endswith(".jsonl") else None)
     try:
-        decide_file(ruleset, args.decision, source, as_of=as_of, output=args.output, mapping=args.mapping,
-                    table_format=args.format, progress=progress.update)
+        decide_file(
+            ruleset,
+            args.decision,
+            source,
+            as_of=as_of,
+            output=args.output,
+            mapping=args.mapping,
+            table_format=args.format,
+            progress=progress.update,
+        )
     finally:
         progress.close()
     return EXIT_OK
@@ -408,8 +455,9 @@ def _read_record(path: str, facts: dict[str, Any] | None = None) -> dict[str, An
     """A record file, parsed and verified; any problem is one line naming the file and the field."""
     name = "<stdin>" if path == "-" else path
     try:
-        data = read_bounded(sys.stdin.buffer if path == "-" else path, limit=MAX_DOCUMENT, name=name,
-                            what="one decision record")
+        data = read_bounded(
+            sys.stdin.buffer if path == "-" else path, limit=MAX_DOCUMENT, name=name, what="one decision record"
+        )
     except ReadError as exc:
         raise _Failure(str(exc)) from None
     try:
@@ -451,8 +499,10 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     if head is not None:
         print(f"the head kept (seq {head[0]}) is in the log: nothing before it was cut or rewritten")
     if report.uncommitted:
-        print(f"not counted: the last {report.uncommitted_lines} line(s) ({report.uncommitted_bytes} bytes) are a batch "
-              "that was never committed (its writer stopped); `povrules repair` or the next append removes them")
+        print(
+            f"not counted: the last {report.uncommitted_lines} line(s) ({report.uncommitted_bytes} bytes) are a batch "
+            "that was never committed (its writer stopped); `povrules repair` or the next append removes them"
+        )
     return EXIT_OK
 
 
@@ -484,8 +534,10 @@ def cmd_repair(args: argparse.Namespace) -> int:
         return EXIT_OK
     lines = f"line {done.line}" if done.last_line in (None, done.line) else f"lines {done.line} to {done.last_line}"
     verb = "would remove" if args.dry_run else "removed"
-    print(f"{args.log}: {verb} {lines}, {done.removed} bytes from offset {done.offset}: {done.kind}, "
-          f"{done.records} record(s)")
+    print(
+        f"{args.log}: {verb} {lines}, {done.removed} bytes from offset {done.offset}: {done.kind}, "
+        f"{done.records} record(s)"
+    )
     shown = done.digests[:10]
     for digest in shown:
         print(f"  {digest}")
@@ -510,8 +562,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from povrules.audit.replay import replay, replay_with_current
 
     if args.git is None and not args.store and args.with_current is None:
-        raise _Failure("say where the recorded ruleset is: --store DIR or --git REV (or compare with "
-                       "--with-current RULESET)")
+        raise _Failure(
+            "say where the recorded ruleset is: --store DIR or --git REV (or compare with --with-current RULESET)"
+        )
     if args.git is not None and args.store:
         raise _Failure("--store and --git name two stores: give one")
     facts = _read_facts(args.facts) if args.facts is not None else None
@@ -588,8 +641,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="povrules", description="Decisions on poverty identification and monitoring, from rulesets, with traces.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="povrules",
+        description="Decisions on poverty identification and monitoring, from rulesets, with traces.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"povrules {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -599,17 +654,29 @@ def parser() -> argparse.ArgumentParser:
         return parser.description or ""
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=help, description=help, epilog=EPILOG,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+        return commands.add_parser(
+            name, help=help, description=help, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
 
-    schema = command("schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces.")
+    schema = command(
+        "schema", "Print the JSON Schema of household (or village, county) facts, or with --trace of traces."
+    )
     what = schema.add_mutually_exclusive_group()
     what.add_argument("--trace", action="store_true", help="the schema of povrules.trace.v2 documents")
-    schema.add_argument("--v1", action="store_true", help="with --trace: of povrules.trace.v1 documents (records made before v2)")
-    schema.add_argument("--subject", choices=list(SUBJECTS), default="household",
-                        help="whose facts: household (default), village or county")
-    what.add_argument("--markdown", action="store_true",
-                        help="instead, the fact reference of every subject as Markdown (docs/facts.md)")
+    schema.add_argument(
+        "--v1", action="store_true", help="with --trace: of povrules.trace.v1 documents (records made before v2)"
+    )
+    schema.add_argument(
+        "--subject",
+        choices=list(SUBJECTS),
+        default="household",
+        help="whose facts: household (default), village or county",
+    )
+    what.add_argument(
+        "--markdown",
+        action="store_true",
+        help="instead, the fact reference of every subject as Markdown (docs/facts.md)",
+    )
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
     schema.set_defaults(run=cmd_schema)
 
@@ -622,49 +689,81 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     lint.set_defaults(run=cmd_lint)
 
-    decide = command("decide", "Decide for one household (or village, county: the ruleset's subject) or a whole "
-                               "caseload, with traces, explanations, decision records or a decision table.")
+    decide = command(
+        "decide",
+        "Decide for one household (or village, county: the ruleset's subject) or a whole "
+        "caseload, with traces, explanations, decision records or a decision table.",
+    )
     decide.description = _described(decide) + (
         "\n\nThe input is one JSON document, or a caseload: JSON Lines (.jsonl), Parquet (.parquet), or CSV and Excel\n"
         "(.csv, .xlsx) with a column mapping (--mapping; see docs/caseloads.md). It is read as a stream and\n"
         "decided by --workers processes; the output is the same, byte for byte, whatever their number.\n"
         "A bad household stops the run with one line naming FILE:LINE (or sheet and row); nothing is\n"
-        "written and nothing logged. On a terminal, a progress bar shows the count, the rate and the ETA.")
+        "written and nothing logged. On a terminal, a progress bar shows the count, the rate and the ETA."
+    )
     decide.add_argument("ruleset", help="ruleset file or folder")
     decide.add_argument("decision", help="the decision to make, e.g. identify_poor_household")
-    decide.add_argument("input", nargs="?", default="-",
-                        help="a JSON file of one household, a caseload (.jsonl, .csv, .xlsx, .parquet), or - for "
-                             "standard input")
+    decide.add_argument(
+        "input",
+        nargs="?",
+        default="-",
+        help="a JSON file of one household, a caseload (.jsonl, .csv, .xlsx, .parquet), or - for standard input",
+    )
     decide.add_argument("--as-of", required=True, help="the date the decision is made as of (YYYY-MM-DD)")
-    decide.add_argument("--format", choices=("json", "text", *TABLE_FORMATS), default=None,
-                        help="json: the trace (or record), one per line (default); text: the explanation; "
-                             "parquet, csv: a decision table, one row per subject (default when -o ends so)")
+    decide.add_argument(
+        "--format",
+        choices=("json", "text", *TABLE_FORMATS),
+        default=None,
+        help="json: the trace (or record), one per line (default); text: the explanation; "
+        "parquet, csv: a decision table, one row per subject (default when -o ends so)",
+    )
     decide.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of --format text")
     decide.add_argument("--jsonl", action="store_true", help="the input holds one household per line")
-    decide.add_argument("--mapping", metavar="FILE",
-                        help="the column mapping of a CSV, Excel or flat Parquet caseload (YAML: headers → facts)")
-    decide.add_argument("--workers", type=int, metavar="N",
-                        help="processes deciding in parallel (default: every core)")
+    decide.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="the column mapping of a CSV, Excel or flat Parquet caseload (YAML: headers → facts)",
+    )
+    decide.add_argument("--workers", type=int, metavar="N", help="processes deciding in parallel (default: every core)")
     decide.add_argument("--no-trace", action="store_true", help="do not record leaf conditions (faster)")
-    decide.add_argument("--record", action="store_true",
-                        help="write povrules.record.v2 decision records (one per line) instead of traces")
-    decide.add_argument("--redact-key-file", metavar="PATH",
-                        help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
-                             f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record")
-    decide.add_argument("--facts-by-digest", action="store_true",
-                        help="records name the facts by their digest (facts_digest) instead of holding them, for "
-                             "callers who keep the facts elsewhere; replay then needs the facts given back")
-    decide.add_argument("--log", metavar="PATH",
-                        help="append the records to this decision log (created if absent) as one batch, committed "
-                             "whole at the end or not at all; implies --record. The records are then written only "
-                             "to -o, and a summary line to standard output")
-    decide.add_argument("--anchor-key-file", metavar="PATH",
-                        help="anchor the --log batch: its commit line carries an HMAC-SHA256 under the bytes of this "
-                             f"file (at least {MIN_KEY_BYTES}), which verify-log --anchor-key-file checks")
+    decide.add_argument(
+        "--record",
+        action="store_true",
+        help="write povrules.record.v2 decision records (one per line) instead of traces",
+    )
+    decide.add_argument(
+        "--redact-key-file",
+        metavar="PATH",
+        help="record with names, ID numbers and free text replaced by a keyed hash (HMAC-SHA256) "
+        f"under the bytes of this file (at least {MIN_KEY_BYTES}); implies --record",
+    )
+    decide.add_argument(
+        "--facts-by-digest",
+        action="store_true",
+        help="records name the facts by their digest (facts_digest) instead of holding them, for "
+        "callers who keep the facts elsewhere; replay then needs the facts given back",
+    )
+    decide.add_argument(
+        "--log",
+        metavar="PATH",
+        help="append the records to this decision log (created if absent) as one batch, committed "
+        "whole at the end or not at all; implies --record. The records are then written only "
+        "to -o, and a summary line to standard output",
+    )
+    decide.add_argument(
+        "--anchor-key-file",
+        metavar="PATH",
+        help="anchor the --log batch: its commit line carries an HMAC-SHA256 under the bytes of this "
+        f"file (at least {MIN_KEY_BYTES}), which verify-log --anchor-key-file checks",
+    )
     decide.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
-    decide.add_argument("--engine", choices=("row", "columnar"), default="row",
-                        help="row (default): every output; columnar: a caseload file to a decision table only "
-                             "(-o FILE.parquet|csv), block by block in one process, record_digest null")
+    decide.add_argument(
+        "--engine",
+        choices=("row", "columnar"),
+        default="row",
+        help="row (default): every output; columnar: a caseload file to a decision table only "
+        "(-o FILE.parquet|csv), block by block in one process, record_digest null",
+    )
     decide.set_defaults(run=cmd_decide)
 
     test = command("test", "Run the policy tests (YAML cases in each ruleset's tests/ folder) and report failures.")
@@ -672,30 +771,46 @@ def parser() -> argparse.ArgumentParser:
         "\n\nEach failing case prints 'file:line: name: expected X, got Y' and the decision's "
         "explanation\nin Chinese and English; a summary 'N passed, M failed' ends the output. "
         "A bad test file\nor ruleset stops the run before any case with one line naming "
-        "file:line:col.")
-    test.add_argument("paths", nargs="+", metavar="PATH",
-                      help="test files, ruleset folders (their tests/), or a folder of ruleset folders")
+        "file:line:col."
+    )
+    test.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="test files, ruleset folders (their tests/), or a folder of ruleset folders",
+    )
     test.add_argument("-v", "--verbose", action="store_true", help="list the passing cases too")
     test.set_defaults(run=cmd_test)
 
-    mutate = command("mutate", "Mutation testing of rulesets: change each number, date, comparator, and/or, list "
-                               "element, exception and table row by one step and check that a policy test fails.")
+    mutate = command(
+        "mutate",
+        "Mutation testing of rulesets: change each number, date, comparator, and/or, list "
+        "element, exception and table row by one step and check that a policy test fails.",
+    )
     mutate.description = _described(mutate) + (
         "\n\nEach mutant is run against the policy tests of its ruleset and of every ruleset extending it. The\n"
         "report gives per ruleset total / killed / survived / equivalent / stillborn and the score\n"
         "killed / (total - stillborn), then every survivor as 'file:line:col: operator: before → after\n"
         "(element)  [key]'. A survivor no test could tell apart is listed, by its key and why, in the\n"
         "ruleset's tests/equivalent-mutants.yaml (see docs/policy-tests.md). Exit 1 when a survivor is not\n"
-        "listed, an entry there is stale, the tests fail unmutated, or the score is under --min-score.")
-    mutate.add_argument("paths", nargs="+", metavar="PATH",
-                        help="ruleset folders, or a folder of ruleset folders (rulesets extending them are found "
-                             "beside them)")
+        "listed, an entry there is stale, the tests fail unmutated, or the score is under --min-score."
+    )
+    mutate.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="ruleset folders, or a folder of ruleset folders (rulesets extending them are found beside them)",
+    )
     mutate.add_argument("--workers", type=int, metavar="N", help="processes running mutants (default: every core)")
-    mutate.add_argument("--min-score", type=float, default=98.0, metavar="PERCENT",
-                        help="the lowest score that passes (default 98)")
-    mutate.add_argument("--changed-since", metavar="REV",
-                        help="only rulesets with a file changed since this git revision, and the rulesets they "
-                             "extend or that extend them")
+    mutate.add_argument(
+        "--min-score", type=float, default=98.0, metavar="PERCENT", help="the lowest score that passes (default 98)"
+    )
+    mutate.add_argument(
+        "--changed-since",
+        metavar="REV",
+        help="only rulesets with a file changed since this git revision, and the rulesets they "
+        "extend or that extend them",
+    )
     mutate.add_argument("--json", action="store_true", help="the report as JSON, every mutant with its status")
     mutate.set_defaults(run=cmd_mutate)
 
@@ -703,8 +818,11 @@ def parser() -> argparse.ArgumentParser:
     explain.description = _described(explain) + (
         "\n\nThe text is rebuilt from the trace the record holds; nothing is evaluated again "
         "and no ruleset\nis needed. The record is checked first (format, schema, both digests): "
-        "a bad record\nfails with one line naming the field. To evaluate again, use replay.")
-    explain.add_argument("record", help="a record file (one povrules.record JSON document, v2 or v1), or - for standard input")
+        "a bad record\nfails with one line naming the field. To evaluate again, use replay."
+    )
+    explain.add_argument(
+        "record", help="a record file (one povrules.record JSON document, v2 or v1), or - for standard input"
+    )
     explain.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text (default zh)")
     explain.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     explain.set_defaults(run=cmd_explain)
@@ -715,21 +833,29 @@ def parser() -> argparse.ArgumentParser:
         "detect\nlines later cut from the end) and OK, and exits 0. At the first edited, "
         "deleted,\nreordered, truncated or malformed line (or a record failing its own digest; "
         "a cut, or\nunanchored lines, when a head or a key is given) it prints "
-        "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2.")
+        "'LOG:LINE: KIND: message'\nand exits 1. An unreadable log exits 2."
+    )
     verify.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
-    verify.add_argument("--anchor-key-file", metavar="PATH",
-                        help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "
-                             "ends with an anchored commit; a chain rewritten without the key is found")
-    verify.add_argument("--expect-head", metavar="'SEQ DIGEST'",
-                        help="a head kept elsewhere (as log-head printed it): a log that ends before it (lines cut "
-                             "from the end) or holds another digest at its seq fails")
+    verify.add_argument(
+        "--anchor-key-file",
+        metavar="PATH",
+        help="the writer's anchor key: check every commit's anchor (HMAC-SHA256), and that the log "
+        "ends with an anchored commit; a chain rewritten without the key is found",
+    )
+    verify.add_argument(
+        "--expect-head",
+        metavar="'SEQ DIGEST'",
+        help="a head kept elsewhere (as log-head printed it): a log that ends before it (lines cut "
+        "from the end) or holds another digest at its seq fails",
+    )
     verify.set_defaults(run=cmd_verify_log)
 
     head = command("log-head", "Print a verified decision log's head, 'SEQ DIGEST', to keep elsewhere.")
     head.description = _described(head) + (
         "\n\nAn auditor keeps the line (a report, a signed note, another machine) and later gives "
         "it to\n'verify-log --expect-head': lines cut from the end, or a chain rewritten up to "
-        "there, then\nfail. A log that does not verify gives no head (exit 1).")
+        "there, then\nfail. A log that does not verify gives no head (exit 1)."
+    )
     head.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     head.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     head.set_defaults(run=cmd_log_head)
@@ -739,7 +865,8 @@ def parser() -> argparse.ArgumentParser:
         "\n\nThe tail is a batch never committed (its writer stopped) or a partial last line (a "
         "write cut\nshort). The log is verified first, under its lock: if anything before the "
         "tail fails, nothing\nis removed and the problem is printed (exit 1). Prints the lines, "
-        "bytes, records and digests\nremoved.")
+        "bytes, records and digests\nremoved."
+    )
     repair.add_argument("log", metavar="LOG", help="the decision log (JSON Lines)")
     repair.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
     repair.set_defaults(run=cmd_repair)
@@ -752,30 +879,49 @@ def parser() -> argparse.ArgumentParser:
         "as of its date and the record rebuilt; the result is 'identical' (exit 0) or the first divergent\n"
         "rule and condition with the recorded and replayed values (exit 1).\n\n"
         "--with-current RULESET compares on purpose with another ruleset (usually today's) and, when the\n"
-        "store holds the recorded one, lists what changed between them.")
-    replay.add_argument("record", metavar="RECORD", help="a record file (povrules.record.v2 or v1), or - for standard input")
-    replay.add_argument("--store", nargs="+", action="extend", metavar="DIR", default=[],
-                        help="folders (or ruleset files) holding versioned rulesets, searched by digest "
-                             "(put RECORD before it)")
+        "store holds the recorded one, lists what changed between them."
+    )
+    replay.add_argument(
+        "record", metavar="RECORD", help="a record file (povrules.record.v2 or v1), or - for standard input"
+    )
+    replay.add_argument(
+        "--store",
+        nargs="+",
+        action="extend",
+        metavar="DIR",
+        default=[],
+        help="folders (or ruleset files) holding versioned rulesets, searched by digest (put RECORD before it)",
+    )
     replay.add_argument("--git", metavar="REV", help="use the rulesets as they were at this git revision")
     replay.add_argument("--repo", default=".", metavar="PATH", help="the git repository for --git (default: .)")
-    replay.add_argument("--path", default="rulesets", help="the rulesets folder inside the repository for --git "
-                                                          "(default: rulesets)")
-    replay.add_argument("--with-current", metavar="RULESET",
-                        help="decide again under this ruleset instead (not a faithful replay) and list what changed")
-    replay.add_argument("--facts", metavar="FILE",
-                        help="the facts of a record made with --facts-by-digest (one JSON object, checked against "
-                             "the record's facts_digest)")
+    replay.add_argument(
+        "--path", default="rulesets", help="the rulesets folder inside the repository for --git (default: rulesets)"
+    )
+    replay.add_argument(
+        "--with-current",
+        metavar="RULESET",
+        help="decide again under this ruleset instead (not a faithful replay) and list what changed",
+    )
+    replay.add_argument(
+        "--facts",
+        metavar="FILE",
+        help="the facts of a record made with --facts-by-digest (one JSON object, checked against "
+        "the record's facts_digest)",
+    )
     replay.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     replay.add_argument("--lang", choices=("zh", "en"), default="en", help="language of --format text (default en)")
     replay.add_argument("-o", "--output", help="write to this file (all or nothing) instead of standard output")
     replay.set_defaults(run=cmd_replay)
 
-    diff = command("diff", "List what changed between two versions of a ruleset: rules, parameters (with dates), "
-                           "derived facts and decisions.")
+    diff = command(
+        "diff",
+        "List what changed between two versions of a ruleset: rules, parameters (with dates), "
+        "derived facts and decisions.",
+    )
     diff.description = _described(diff) + (
         "\n\nBoth rulesets are loaded with their extends resolved, so a change in a parent shows "
-        "in the child.\nExit 0 whether or not anything changed (--format json says \"empty\").")
+        'in the child.\nExit 0 whether or not anything changed (--format json says "empty").'
+    )
     diff.add_argument("old", metavar="OLD", help="the older ruleset file or folder")
     diff.add_argument("new", metavar="NEW", help="the newer ruleset file or folder")
     diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")

@@ -76,8 +76,12 @@ class Cause:
     def _title(self, lang: str, rulesets: Sequence[Ruleset]) -> str:
         """What the cause names, by its title in the first ruleset that has one, else its id."""
         for ruleset in rulesets:
-            found: Any = {"parameter": ruleset.parameters, "rule": ruleset.rules, "derived": ruleset.derived,
-                          "decision": ruleset.decisions}[self.kind].get(self.name)
+            found: Any = {
+                "parameter": ruleset.parameters,
+                "rule": ruleset.rules,
+                "derived": ruleset.derived,
+                "decision": ruleset.decisions,
+            }[self.kind].get(self.name)
             if found is not None and found.title is not None and found.title(lang):
                 return str(found.title(lang))
         return self.name
@@ -158,8 +162,9 @@ class Comparison:
     def by_cause(self, lang: str = "en") -> dict[str, int]:
         """Households changed per cause (a household with two causes counts under both), largest first; each
         cause in words, naming what changed by its title (:meth:`Cause.describe`)."""
-        counted: Counter[str] = Counter(c.describe(lang, self.variant, self.baseline)
-                                        for change in self.changes for c in change.causes)
+        counted: Counter[str] = Counter(
+            c.describe(lang, self.variant, self.baseline) for change in self.changes for c in change.causes
+        )
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
     def label(self, outcome: str, lang: str = "en") -> str:
@@ -190,8 +195,10 @@ class Comparison:
             found = next((facts for facts in self.households if subject_id(facts) == household_id), None)
         if found is None:
             raise UnknownHousehold(household_id, "the comparison")
-        return (evaluate(found, self.baseline, self.decision, as_of=self.as_of),
-                evaluate(found, self.variant, self.decision, as_of=self.as_of))
+        return (
+            evaluate(found, self.baseline, self.decision, as_of=self.as_of),
+            evaluate(found, self.variant, self.decision, as_of=self.as_of),
+        )
 
     def summary(self, lang: str = "en") -> str:
         """The comparison in a few lines of text: the change, the households per transition, and per cause
@@ -202,8 +209,10 @@ class Comparison:
         """
         check_lang(lang)
         name = self.variant.variant(lang) if self.variant.variant else self.variant.digest[:19]
-        lines = [f"{self.decision} @ {self.as_of}: {name}",
-                 phrase("comparison.changed", lang, total=self.total, changed=self.changed)]
+        lines = [
+            f"{self.decision} @ {self.as_of}: {name}",
+            phrase("comparison.changed", lang, total=self.total, changed=self.changed),
+        ]
         colon = punctuation("colon", lang)
         for (before, after), n in self.transitions().items():
             lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}{colon}{n}")
@@ -215,10 +224,20 @@ class Comparison:
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain row per changed household: id, before, after, rules, causes (for tables and frames)."""
-        return [{"id": c.id, "before": c.before, "after": c.after, "rules": ", ".join(c.rules),
-                 "causes": "; ".join(str(cause) for cause in c.causes)} for c in self.changes]
+        return [
+            {
+                "id": c.id,
+                "before": c.before,
+                "after": c.after,
+                "rules": ", ".join(c.rules),
+                "causes": "; ".join(str(cause) for cause in c.causes),
+            }
+            for c in self.changes
+        ]
 
-    def to_frame(self, library: Literal["pandas", "polars"] = "pandas", *, what: Literal["changes", "counts"] = "changes") -> Any:
+    def to_frame(
+        self, library: Literal["pandas", "polars"] = "pandas", *, what: Literal["changes", "counts"] = "changes"
+    ) -> Any:
         """A data frame of the changed households (``what="changes"``) or of every (before, after) count.
 
         Raises :class:`~povrules.errors.UnknownName` for another library, and ``ImportError`` when the
@@ -266,8 +285,10 @@ class Sweep:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per value: the value, households per outcome, and how many changed from the baseline."""
-        return [{self.parameter: _cell_value(value), **counts, "changed": c.changed}
-                for value, counts, c in zip(self.values, self.counts(), self.comparisons)]
+        return [
+            {self.parameter: _cell_value(value), **counts, "changed": c.changed}
+            for value, counts, c in zip(self.values, self.counts(), self.comparisons)
+        ]
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
         """A data frame of :meth:`rows`.
@@ -319,8 +340,9 @@ COMPARISON_HTML: Hook[[Comparison, str | None], View] = Hook("Comparison.html")
 SWEEP_HTML: Hook[[Sweep, str | None], View] = Hook("Sweep.html")
 
 
-def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *,
-            as_of: date) -> Comparison:
+def compare(
+    baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel], decision: str, *, as_of: date
+) -> Comparison:
     """Decide ``decision`` for every household under ``baseline`` and ``variant`` and say what changes and why.
 
     ``variant`` is usually made from ``baseline`` (``with_parameter``, ``with_rule``, ``without_rule``,
@@ -334,8 +356,16 @@ def compare(baseline: Ruleset, variant: Ruleset, households: Iterable[FactModel]
     return _Comparer(baseline, list(households), decision, as_of).against(variant)
 
 
-def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: Iterable[FactModel], decision: str, *,
-          as_of: date, from_: date | None = None) -> Sweep:
+def sweep(
+    ruleset: Ruleset,
+    parameter: str,
+    values: Iterable[Any],
+    households: Iterable[FactModel],
+    decision: str,
+    *,
+    as_of: date,
+    from_: date | None = None,
+) -> Sweep:
     """Compare ``ruleset`` with one variant per value of ``parameter`` (set from ``from_`` on, or throughout).
 
     Raises :class:`~povrules.errors.UnknownParameter` for a parameter the ruleset lacks,
@@ -347,12 +377,14 @@ def sweep(ruleset: Ruleset, parameter: str, values: Iterable[Any], households: I
     values = tuple(value for value, _ in variants)
     comparisons = tuple(comparer.against(variant) for _, variant in variants)
     baseline = Counter(d.outcome for d in comparer.decisions)
-    return Sweep(parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())),
-                 comparisons)
+    return Sweep(
+        parameter, values, decision, as_of, len(comparer.households), dict(sorted(baseline.items())), comparisons
+    )
 
 
-def sweep_variants(ruleset: Ruleset, parameter: str, values: Iterable[Any], *,
-                   from_: date | None = None) -> tuple[tuple[Any, Ruleset], ...]:
+def sweep_variants(
+    ruleset: Ruleset, parameter: str, values: Iterable[Any], *, from_: date | None = None
+) -> tuple[tuple[Any, Ruleset], ...]:
     """The (value, variant) pairs a sweep compares with ``ruleset``, in order.
 
     Raises :class:`EvaluationError` (with a did-you-mean) if ``ruleset`` has no such parameter, and
@@ -386,17 +418,24 @@ def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
     """Raise if the variant changes only parameters that no rule of the ruleset reads (its load warnings name
     them): the comparison would report no change, which reads as "the change does not matter" when nothing
     ever looks at the value. A parameter another decision reads is compared as usual."""
-    changed = sorted(name for name in {*baseline.parameters, *variant.parameters}
-                     if getattr(baseline.parameters.get(name), "values", None)
-                     != getattr(variant.parameters.get(name), "values", None))
+    changed = sorted(
+        name
+        for name in {*baseline.parameters, *variant.parameters}
+        if getattr(baseline.parameters.get(name), "values", None)
+        != getattr(variant.parameters.get(name), "values", None)
+    )
     read = {name for rule in variant.rules.values() for name in rule.parameters}
-    read |= {name for spec in variant.decisions.values() for t in spec.tiebreak for name in _parameters_of(variant, t.expr)}
+    read |= {
+        name for spec in variant.decisions.values() for t in spec.tiebreak for name in _parameters_of(variant, t.expr)
+    }
     unread = [name for name in changed if name not in read]
     if unread and len(unread) == len(changed):
         names = ", ".join(map(repr, unread))
-        raise EvaluationError(f"the variant changes parameter {names}, which no rule of ruleset {variant.id!r} "
-                              f"reads: comparing on decision {var_plan.spec.name!r} would report no change for any "
-                              "household")
+        raise EvaluationError(
+            f"the variant changes parameter {names}, which no rule of ruleset {variant.id!r} "
+            f"reads: comparing on decision {var_plan.spec.name!r} would report no change for any "
+            "household"
+        )
 
 
 def _parameters_of(ruleset: Ruleset, expr: ast.Expr) -> set[str]:
@@ -445,8 +484,9 @@ class Difference:
         """The ids of the reached rules, as :attr:`Comparison.reevaluated` gives them."""
         return tuple(self.variant.rules[i].id for i in self.reached)
 
-    def change(self, household_id: str, before: str, after: str, base_values: Sequence[Any],
-               values: Sequence[Any]) -> Change:
+    def change(
+        self, household_id: str, before: str, after: str, base_values: Sequence[Any], values: Sequence[Any]
+    ) -> Change:
         """Attribute one household's change: the rules whose values differ, and what changed under them.
 
         ``base_values`` are the household's values under the baseline's plan, ``values`` under the
@@ -458,7 +498,8 @@ class Difference:
             j = self.index[i]
             value = values[i]
             differs = (j is None and value is not False and value is not None) or (
-                j is not None and not _same(value, base_values[j]))
+                j is not None and not _same(value, base_values[j])
+            )
             if differs:
                 rules.append(rule.id)
                 found.extend(self.causes[rule.id])
@@ -490,19 +531,25 @@ def difference(baseline: Ruleset, variant: Ruleset, decision: str, as_of: date) 
     causes = {rule.id: _causes(base_plan, params, variant, vparams, rule.id) for rule in var_plan.rules}
     reached = tuple(i for i, rule in enumerate(var_plan.rules) if causes[rule.id] and in_force[i])
     same_items = [r.id for r in var_plan.rules] == [r.id for r in base_plan.rules]
-    combines_same = same_items and decision_fields(var_plan.spec) == decision_fields(base_plan.spec) and all(
-        _combines(rule) == _combines(old) for rule, old in zip(var_plan.rules, base_plan.rules))
-    removed = tuple((j, rule) for j, rule in enumerate(base_plan.rules) if rule.id not in variant.rules
-                    or rule.id not in var_plan.spec.rule_ids)
+    combines_same = (
+        same_items
+        and decision_fields(var_plan.spec) == decision_fields(base_plan.spec)
+        and all(_combines(rule) == _combines(old) for rule, old in zip(var_plan.rules, base_plan.rules))
+    )
+    removed = tuple(
+        (j, rule)
+        for j, rule in enumerate(base_plan.rules)
+        if rule.id not in variant.rules or rule.id not in var_plan.spec.rule_ids
+    )
     combination = () if combines_same else _combination_causes(base_plan, var_plan, removed)
     if not reached and combines_same and not removed:
         _refuse_unread(baseline, variant, var_plan)
-    return Difference(base_plan, var_plan, as_of, index, in_force, causes, reached, removed, combination,
-                      combines_same)
+    return Difference(base_plan, var_plan, as_of, index, in_force, causes, reached, removed, combination, combines_same)
 
 
-def _causes(base_plan: Plan, params: Mapping[str, Any], variant: Ruleset, vparams: Mapping[str, Any],
-            rule_id: str) -> tuple[Cause, ...]:
+def _causes(
+    base_plan: Plan, params: Mapping[str, Any], variant: Ruleset, vparams: Mapping[str, Any], rule_id: str
+) -> tuple[Cause, ...]:
     """Why a rule of the variant may not keep its baseline value: empty if nothing it reads changed."""
     base = base_plan.ruleset
     rule = variant.rules[rule_id]
@@ -510,19 +557,28 @@ def _causes(base_plan: Plan, params: Mapping[str, Any], variant: Ruleset, vparam
     if old is None:
         return (Cause("rule", rule_id, None, expression_text(rule.when)),)
     causes = []
-    if (expression_text(old.when) != expression_text(rule.when)
-            or (old.valid_from, old.valid_to) != (rule.valid_from, rule.valid_to)):
+    if expression_text(old.when) != expression_text(rule.when) or (old.valid_from, old.valid_to) != (
+        rule.valid_from,
+        rule.valid_to,
+    ):
         causes.append(Cause("rule", rule_id, expression_text(old.when), expression_text(rule.when)))
     for name in rule.parameters:
         before, after = params.get(name, _NONE), vparams.get(name, _NONE)
         if before is _NONE or after is _NONE or before != after:
-            causes.append(Cause("parameter", name, None if before is _NONE else before,
-                                None if after is _NONE else after))
+            causes.append(
+                Cause("parameter", name, None if before is _NONE else before, None if after is _NONE else after)
+            )
     for name in sorted(_derived_used(variant, rule.when)):
         was = base.derived.get(name)
         if was is None or expression_text(was.expr) != expression_text(variant.derived[name].expr):
-            causes.append(Cause("derived", name, None if was is None else expression_text(was.expr),
-                                expression_text(variant.derived[name].expr)))
+            causes.append(
+                Cause(
+                    "derived",
+                    name,
+                    None if was is None else expression_text(was.expr),
+                    expression_text(variant.derived[name].expr),
+                )
+            )
     if rule_id not in base_plan.spec.rule_ids and not causes:
         # In the base, but new to this decision.
         causes.append(Cause("rule", rule_id, None, expression_text(rule.when)))
@@ -584,8 +640,9 @@ class _Comparer:
                     settle(d, values)
         else:
             reached_at = {i for i, _ in reached}
-            reuse = [(i, j) for i, j in enumerate(index)
-                     if j is not None and template[i] is not None and i not in reached_at]
+            reuse = [
+                (i, j) for i, j in enumerate(index) if j is not None and template[i] is not None and i not in reached_at
+            ]
             for d in self.decisions:
                 base_values = d.values
                 variant_values = list(template)
@@ -602,8 +659,17 @@ class _Comparer:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
                     settle(d, variant_values)
-        return Comparison(self.baseline, variant, self.decision, as_of, len(self.decisions), dict(counts),
-                          tuple(changes), diff.reevaluated, self.households)
+        return Comparison(
+            self.baseline,
+            variant,
+            self.decision,
+            as_of,
+            len(self.decisions),
+            dict(counts),
+            tuple(changes),
+            diff.reevaluated,
+            self.households,
+        )
 
 
 def _describe_combines(rule: Rule) -> str:

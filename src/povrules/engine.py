@@ -94,9 +94,16 @@ class Decision:
     __slots__ = ("_effects", "_explained", "_extra", "_leaves", "_plan", "_values", "as_of", "facts", "outcome")
     _explained: tuple[tuple[RuleResult, ...], tuple[str, ...]]  # set on first reading (see _explain)
 
-    def __init__(self, plan: Plan, facts: FactModel, as_of: date, outcome: str, run: RuleValues,
-                 extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None,
-                 effects: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        plan: Plan,
+        facts: FactModel,
+        as_of: date,
+        outcome: str,
+        run: RuleValues,
+        extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None,
+        effects: Mapping[str, str] | None = None,
+    ):
         self._plan = plan
         self.facts = facts  # the subject's facts: a Household, Village or County
         self.as_of = as_of
@@ -302,8 +309,9 @@ class Plan:
         self._check(facts, "rule_values")
         return _run(self, Env(facts, params, as_of, None))
 
-    def combine(self, facts: FactModel, as_of: date, values: Sequence[Value],
-                leaves: Sequence[Sequence[Leaf]] | None = None) -> Decision:
+    def combine(
+        self, facts: FactModel, as_of: date, values: Sequence[Value], leaves: Sequence[Sequence[Leaf]] | None = None
+    ) -> Decision:
         """Combine given rule values (in the order of ``rules``, ``None`` for a rule not in force) into a Decision.
 
         The rules are not run: ``values`` may come from :meth:`rule_values`, from another decision or
@@ -316,8 +324,9 @@ class Plan:
         self._check(facts, "combine")
         values = tuple(values)
         if len(values) != len(self.rules) or (leaves is not None and len(leaves) != len(self.rules)):
-            raise UsageError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
-                             f"combine() was given {len(values)} values")
+            raise UsageError(
+                f"decision {self.spec.name!r} has {len(self.rules)} rules; combine() was given {len(values)} values"
+            )
         kept = None if leaves is None else [list(rec) for rec in leaves]
         return self._kind(self, Env(facts, params, as_of, None), (values, kept))
 
@@ -360,20 +369,25 @@ class Plan:
         per default-strength exception, and as :meth:`bind` does.
         """
         if self.spec.kind == "ranking" or (self._has_default and effects is None):
-            raise EvaluationError(f"decision {self.spec.name!r} reads facts while combining "
-                                  "(default-strength exceptions or a ranking); give their effects, or use combine()")
+            raise EvaluationError(
+                f"decision {self.spec.name!r} reads facts while combining "
+                "(default-strength exceptions or a ranking); give their effects, or use combine()"
+            )
         params = self.bind(as_of)
         values = tuple(values)
         if len(values) != len(self.rules):
-            raise UsageError(f"decision {self.spec.name!r} has {len(self.rules)} rules; "
-                             f"settle() was given {len(values)} values")
+            raise UsageError(
+                f"decision {self.spec.name!r} has {len(self.rules)} rules; settle() was given {len(values)} values"
+            )
         given = None
         if effects is not None:
             effects = tuple(effects)
             defeasible = self.defeasible
             if len(effects) != len(defeasible) or not all(e in EFFECTS for e in effects):
-                raise UsageError(f"decision {self.spec.name!r} has {len(defeasible)} default-strength exceptions; "
-                                 f"settle() takes one of {', '.join(EFFECTS)} for each, not {list(effects)}")
+                raise UsageError(
+                    f"decision {self.spec.name!r} has {len(defeasible)} default-strength exceptions; "
+                    f"settle() takes one of {', '.join(EFFECTS)} for each, not {list(effects)}"
+                )
             given = {self.rules[i].id: e for i, e in zip(defeasible, effects)}
         # Each unknown rule is given a missing set naming only itself (its index). The combination
         # reports the union of the missing sets of the items that could change the verdict (a base
@@ -382,8 +396,9 @@ class Plan:
         tagged = tuple(Unknown(frozenset({str(i)})) if v.__class__ is Unknown else v for i, v in enumerate(values))
         env = Env(None, params, as_of, None)
         made = _eligibility(self, env, (tagged, None), given) if given else self._kind(self, env, (tagged, None))
-        return Settled(made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)),
-                       made.reasons)
+        return Settled(
+            made.outcome, made.labels, made.possible, tuple(sorted(int(i) for i in made.missing)), made.reasons
+        )
 
     def decide(self, facts: FactModel, as_of: date) -> Decision:
         """The decision for one subject as of a date: what :func:`evaluate` gives.
@@ -408,14 +423,19 @@ class Plan:
         """
         return self._each(many, self.bind(as_of), as_of, "decide_each")
 
-    def _each(self, many: Iterable[FactModel], params: Mapping[str, Any], as_of: date,
-              caller: str) -> Iterator[Decision]:
+    def _each(
+        self, many: Iterable[FactModel], params: Mapping[str, Any], as_of: date, caller: str
+    ) -> Iterator[Decision]:
         kind, facts_type = self._kind, self.facts_type
         env = Env(None, params, as_of, None)  # one for all: each evaluation resets what it uses
         for facts in many:
             if facts.__class__ is not facts_type and not isinstance(facts, facts_type):
                 raise _wrong_facts(caller, self, facts)
-            if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
+            if (
+                facts.__class__ is Household
+                and facts.jurisdiction is not None
+                and facts.jurisdiction not in self._places
+            ):
                 _place(self, facts.jurisdiction)
             env.facts = facts
             yield kind(self, env)
@@ -458,9 +478,21 @@ def _make_plan(ruleset: Ruleset, decision: str, traced: bool) -> Plan:
     table = None
     if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
         table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
-    made = Plan(ruleset=ruleset, spec=spec, traced=traced, facts_type=ruleset.facts_type, rules=rules, fns=fns,
-                dated=dated, items=tuple(zip(rules, fns)), n_criteria=len(spec.criteria), has_default=has_default,
-                tiebreaks=program.tiebreaks.get(spec.name, ()), table=table, kind=_EVALUATE[spec.kind])
+    made = Plan(
+        ruleset=ruleset,
+        spec=spec,
+        traced=traced,
+        facts_type=ruleset.facts_type,
+        rules=rules,
+        fns=fns,
+        dated=dated,
+        items=tuple(zip(rules, fns)),
+        n_criteria=len(spec.criteria),
+        has_default=has_default,
+        tiebreaks=program.tiebreaks.get(spec.name, ()),
+        table=table,
+        kind=_EVALUATE[spec.kind],
+    )
     ruleset._plans[traced][decision] = made
     return made
 
@@ -500,8 +532,9 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
     return prepared._kind(prepared, Env(facts, params, as_of, None))
 
 
-def evaluate_iter(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
-                  trace: bool = True) -> Iterator[Decision]:
+def evaluate_iter(
+    many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True
+) -> Iterator[Decision]:
     """Answer ``decision`` for each household (or village, or county) of ``many`` as it is read: a generator.
 
     Memory does not grow with the input, so this is the call for a whole caseload read from a
@@ -513,8 +546,9 @@ def evaluate_iter(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *,
     return prepared._each(many, prepared.bind(as_of), as_of, "evaluate_iter")
 
 
-def evaluate_many(many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
-                  trace: bool = True) -> list[Decision]:
+def evaluate_many(
+    many: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True
+) -> list[Decision]:
     """Answer ``decision`` for many households (or villages, or counties) as of one date: a county batch.
 
     The answers are those :func:`evaluate` gives one by one; what does not depend
@@ -551,15 +585,19 @@ def _place(plan: Plan, place: str) -> None:
 def _not_a_ruleset(caller: str, ruleset: object) -> ArgumentTypeError:
     shown = repr(ruleset)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return ArgumentTypeError(f"{caller}() takes a Ruleset, not {type(ruleset).__name__} {shown}; "
-                     "load it first with povrules.load_ruleset(path)")
+    return ArgumentTypeError(
+        f"{caller}() takes a Ruleset, not {type(ruleset).__name__} {shown}; "
+        "load it first with povrules.load_ruleset(path)"
+    )
 
 
 def _wrong_facts(caller: str, plan: Plan, facts: object) -> ArgumentTypeError:
     subject = plan.ruleset.subject
     parse = "povrules.parse_household" if subject == "household" else f"povrules.parse_facts(data, {subject!r})"
-    return ArgumentTypeError(f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
-                     f"not {type(facts).__name__}; validate JSON with {parse} first")
+    return ArgumentTypeError(
+        f"{caller}() takes a {plan.facts_type.__name__} for ruleset {plan.ruleset.id!r}, "
+        f"not {type(facts).__name__}; validate JSON with {parse} first"
+    )
 
 
 def _bind(plan: Plan, as_of: date) -> Mapping[str, Any]:
@@ -579,10 +617,18 @@ def _bind(plan: Plan, as_of: date) -> Mapping[str, Any]:
 def _check_parameters(ruleset: Ruleset, plan: Plan, params: Mapping[str, ParameterValue], as_of: date) -> None:
     """Refuse to evaluate with a parameter that has no value yet on the date."""
     # A parameter read only through at(p.x, <date>) needs a value on that date, not on as_of.
-    used = [(f"rule {rule.id!r}", name) for rule in plan.rules if rule.in_force(as_of) for name in rule.parameters
-            if name not in rule.dated_parameters]
-    used += [(f"a tiebreak of {plan.spec.name!r}", name) for tiebreak in plan.spec.tiebreak
-             for name in sorted(parameter_reads(tiebreak.expr)[0])]
+    used = [
+        (f"rule {rule.id!r}", name)
+        for rule in plan.rules
+        if rule.in_force(as_of)
+        for name in rule.parameters
+        if name not in rule.dated_parameters
+    ]
+    used += [
+        (f"a tiebreak of {plan.spec.name!r}", name)
+        for tiebreak in plan.spec.tiebreak
+        for name in sorted(parameter_reads(tiebreak.expr)[0])
+    ]
     for user, name in used:
         if name not in params:
             first = ruleset.parameters[name].values[0].start
@@ -623,7 +669,9 @@ def _run_rules(plan: Plan, env: Env) -> RuleValues:
         leaves: list[list[Leaf]] | None = [] if plan.traced else None
         as_of = env.as_of
         for rule, fn in plan._items:
-            if (rule.valid_from is not None and as_of < rule.valid_from) or (rule.valid_to is not None and as_of > rule.valid_to):
+            if (rule.valid_from is not None and as_of < rule.valid_from) or (
+                rule.valid_to is not None and as_of > rule.valid_to
+            ):
                 values.append(None)
                 if leaves is not None:
                     leaves.append([])
@@ -650,8 +698,9 @@ def _live(values: Sequence[Value]) -> list[Value]:
     return [v for v in values if v is not None]
 
 
-def _settle(values: Sequence[Value], label: Callable[[Sequence[bool]], str],
-            verdict: Callable[[str], str]) -> tuple[str | None, set[int], tuple[str, ...]]:
+def _settle(
+    values: Sequence[Value], label: Callable[[Sequence[bool]], str], verdict: Callable[[str], str]
+) -> tuple[str | None, set[int], tuple[str, ...]]:
     """Combine item values; with unknown items, try every completion.
 
     Returns (label, or None if undetermined; indices of unknown items that
@@ -675,7 +724,7 @@ def _settle(values: Sequence[Value], label: Callable[[Sequence[bool]], str],
     relevant = set()
     for position, index in enumerate(unknown):
         for combo, lab in outcomes.items():
-            flipped = combo[:position] + (not combo[position],) + combo[position + 1:]
+            flipped = combo[:position] + (not combo[position],) + combo[position + 1 :]
             if verdict(outcomes[flipped]) != verdict(lab):
                 relevant.add(index)
                 break
@@ -749,16 +798,20 @@ def _eligibility_label(spec: DecisionSpec, active: Sequence[tuple[Rule, str]], b
     is ``conflict``; if they give the same label, that label stands.
     """
     base_label = spec.yes if bits[0] else spec.no
-    live = [(rule.level, effect, rule.outcome) for (rule, effect), on in zip(active, bits[1:])
-            if on is True and effect != "overridden"]
+    live = [
+        (rule.level, effect, rule.outcome)
+        for (rule, effect), on in zip(active, bits[1:])
+        if on is True and effect != "overridden"
+    ]
     split = [i for i, item in enumerate(live) if item[1] == CONTRADICTED]
     if not split:
         return _resolve(spec, live, base_label)
     labels = set()
     for reading in product((True, False), repeat=len(split)):
         read = dict(zip(split, reading))  # index → upheld (True) or set aside (False)
-        kept = [item if i not in read else (item[0], "fired", item[2]) for i, item in enumerate(live)
-                if read.get(i, True)]
+        kept = [
+            item if i not in read else (item[0], "fired", item[2]) for i, item in enumerate(live) if read.get(i, True)
+        ]
         labels.add(_resolve(spec, kept, base_label))
     return labels.pop() if len(labels) == 1 else CONFLICT
 
@@ -785,7 +838,9 @@ def _resolve(spec: DecisionSpec, live: Sequence[tuple[int, str, Any]], base_labe
     return below
 
 
-def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None, given: Mapping[str, str] | None = None) -> Decision:
+def _eligibility(
+    plan: Plan, env: Env, run: RuleValues | None = None, given: Mapping[str, str] | None = None
+) -> Decision:
     """``given``: the default-strength exceptions' effects by rule id (:meth:`Plan.settle`), else read from the facts."""
     if run is None:  # given only when the items' values are already known (a what-if comparison)
         run = _run(plan, env)
@@ -806,11 +861,11 @@ def _eligibility(plan: Plan, env: Env, run: RuleValues | None = None, given: Map
         effects = [(rule, "fired") for rule, _ in active]
     items = [base, *(v for _, v in active)]
     settled, relevant, possible = _settle(
-        items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab))
+        items, lambda bits: _eligibility_label(spec, effects, bits), lambda lab: _verdict(spec, lab)
+    )
     if settled is None:
         missing = _missing(items[i] for i in relevant)
-        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()),
-                        given)
+        return Decision(plan, env.facts, env.as_of, UNDETERMINED, run, ((UNDETERMINED,), missing, possible, ()), given)
     return Decision(plan, env.facts, env.as_of, settled, run, None, given)
 
 
@@ -826,11 +881,15 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
             reasons.append(rule.id)
     exceptions = d._raw[n:]
     given = d._effects
-    effects = {rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.subject, d.as_of)
-               for rule, value, _ in exceptions if value is not None}
+    effects = {
+        rule.id: given.get(rule.id, "fired") if given is not None else _effect(rule, d.subject, d.as_of)
+        for rule, value, _ in exceptions
+        if value is not None
+    }
     # Only an exception in effect (hard, or upheld) supersedes lower ones; one awaiting deliberation not yet.
-    top = max((rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"),
-              default=None)
+    top = max(
+        (rule.level for rule, value, _ in exceptions if value is True and effects[rule.id] == "fired"), default=None
+    )
     for rule, value, leaves in exceptions:
         override: Override | None = None
         contradicting: tuple[Override, ...] = ()
@@ -851,8 +910,9 @@ def _eligibility_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleRe
         elif value is False:
             status = "not_applicable"
         # A contradicted exception decided only if its records, read both ways, made the conflict.
-        if ((status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT))
-                or (status == CONTRADICTED and final == CONFLICT)):
+        if (
+            status in ("applied", "awaiting_deliberation") and final in (rule.outcome, NEEDS_DELIBERATION, CONFLICT)
+        ) or (status == CONTRADICTED and final == CONFLICT):
             reasons.append(rule.id)
         results.append(RuleResult(rule, "exception", value, tuple(leaves), status, override, contradicting))
     return tuple(results), tuple(reasons)
@@ -966,10 +1026,14 @@ def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult
 
 
 _EVALUATE: dict[str, Callable[..., Decision]] = {
-    "eligibility": _eligibility, "table": _table, "ranking": _ranking_item,
+    "eligibility": _eligibility,
+    "table": _table,
+    "ranking": _ranking_item,
 }
 _STATUSES: dict[str, Callable[[DecisionSpec, Decision], tuple[tuple[RuleResult, ...], tuple[str, ...]]]] = {
-    "eligibility": _eligibility_statuses, "table": _table_statuses, "ranking": _ranking_statuses,
+    "eligibility": _eligibility_statuses,
+    "table": _table_statuses,
+    "ranking": _ranking_statuses,
 }
 
 
@@ -1002,11 +1066,12 @@ class Ranking:
         return EXPLAIN_RANKING(self, lang)
 
 
-
 EXPLAIN_RANKING: Hook[[Ranking, str], str] = Hook("Ranking.explain")
 
-def rank(households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date,
-         trace: bool = True) -> Ranking:
+
+def rank(
+    households: Iterable[FactModel], ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True
+) -> Ranking:
     """Order households by a ranking decision (六优先, 三优先 …).
 
     Households for which the ``among`` decision does not give one of its

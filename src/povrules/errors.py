@@ -90,12 +90,14 @@ class UnknownName(UsageError, KeyError):
     there are. The message names them, with a did-you-mean for a close one. A ``KeyError`` too, as a
     dictionary lookup of the name was; shown as its message, not quoted as a ``KeyError`` is."""
 
-    def __init__(self, kind: str, name: object, known: Iterable[str], where: str | None = None,
-                 hint: str | None = None):
+    def __init__(
+        self, kind: str, name: object, known: Iterable[str], where: str | None = None, hint: str | None = None
+    ):
         self.kind, self.name, self.known, self.where = kind, name, tuple(known), where
         if hint is None:
-            hint = (did_you_mean(name, self.known) if isinstance(name, str) else None) \
-                or f"{_plural(kind)}: {', '.join(self.known) or '(none)'}"
+            hint = (
+                did_you_mean(name, self.known) if isinstance(name, str) else None
+            ) or f"{_plural(kind)}: {', '.join(self.known) or '(none)'}"
         place = f"{where} has no {kind} {name!r}" if where else f"unknown {kind} {name!r}"
         self.message = f"{place} ({hint})"
         super().__init__(self.message)
@@ -193,8 +195,10 @@ class JurisdictionWarning(UserWarning):
 
     def __init__(self, place: str, ruleset: str, jurisdiction: str | None):
         self.place, self.ruleset, self.jurisdiction = place, ruleset, jurisdiction
-        super().__init__(f"households of jurisdiction {place!r} are decided under ruleset {ruleset!r}, "
-                         f"whose jurisdiction is {jurisdiction!r}")
+        super().__init__(
+            f"households of jurisdiction {place!r} are decided under ruleset {ruleset!r}, "
+            f"whose jurisdiction is {jurisdiction!r}"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickled with its fields, not its message
         return (type(self), (self.place, self.ruleset, self.jurisdiction))

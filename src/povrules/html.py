@@ -211,8 +211,14 @@ def tag(name: str, *children: Any, cls: str | Sequence[str] | None = None, **att
     return Markup(f"<{name}{attrs_text}>{join(children)}</{name}>")
 
 
-def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, cls: str | None = None,
-          row_classes: Iterable[str | None] | None = None, columns: Sequence[str | None] = ()) -> Markup:
+def table(
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    cls: str | None = None,
+    row_classes: Iterable[str | None] | None = None,
+    columns: Sequence[str | None] = (),
+) -> Markup:
     """A table with one header row; cells are escaped unless Markup; ``row_classes`` gives a class per row and
     ``columns`` a class per column (its header and cells): ``pv-label`` for a label that must not wrap,
     ``pv-name`` for a title that keeps a minimum width, ``pv-num`` for a count."""
@@ -234,8 +240,13 @@ def badge(text: Any, tone: str | None = None, *, mark: str | None = None, title:
     return tag("span", *inner, text, cls=["pv-badge", f"pv-{tone}" if tone else ""], title=title)
 
 
-def citation(cite: Citation | Mapping[str, Any] | None, *, ruleset: Ruleset | None = None, quote: bool = True,
-             block: bool = False) -> Markup:
+def citation(
+    cite: Citation | Mapping[str, Any] | None,
+    *,
+    ruleset: Ruleset | None = None,
+    quote: bool = True,
+    block: bool = False,
+) -> Markup:
     """A cited clause: the quote (as a block quote if ``block``) and ``file:line`` (the document's title, when the
     ruleset lists it, in a title attribute). Takes a ruleset ``Citation`` or a trace's ``cite`` mapping."""
     if cite is None:
@@ -285,16 +296,28 @@ _RESULT_CLASS = {"true": "pv-pass", "false": "pv-fail", "unknown": "pv-unknown",
 # A rule's class follows its status: a criterion not met or a row not matched is a failure; an exception that
 # does not apply is the ordinary case and is not highlighted.
 _STATUS_CLASS = {
-    "met": "pv-pass", "applied": "pv-pass", "selected": "pv-pass", "matched": "pv-pass",
-    "not_met": "pv-fail", "not_matched": "pv-fail", "not_applicable": "pv-clear",
-    "unknown": "pv-unknown", "awaiting_deliberation": "pv-unknown", "contradicted": "pv-unknown",
-    "overridden": "pv-off", "superseded": "pv-off", "not_in_force": "pv-off",
+    "met": "pv-pass",
+    "applied": "pv-pass",
+    "selected": "pv-pass",
+    "matched": "pv-pass",
+    "not_met": "pv-fail",
+    "not_matched": "pv-fail",
+    "not_applicable": "pv-clear",
+    "unknown": "pv-unknown",
+    "awaiting_deliberation": "pv-unknown",
+    "contradicted": "pv-unknown",
+    "overridden": "pv-off",
+    "superseded": "pv-off",
+    "not_in_force": "pv-off",
 }
 
 
 def _meta(items: Iterable[tuple[Any, Any]]) -> Markup:
-    return tag("dl", *(join([tag("dt", k, cls="pv-label"), tag("dd", v)]) for k, v in items if v not in (None, "")),
-               cls="pv-meta")
+    return tag(
+        "dl",
+        *(join([tag("dt", k, cls="pv-label"), tag("dd", v)]) for k, v in items if v not in (None, "")),
+        cls="pv-meta",
+    )
 
 
 def _h(level: int, *children: Any) -> Markup:
@@ -408,8 +431,14 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
     op = node.get("op")
     result = node.get("result")
     if op not in _GROUP_OPS:
-        return tag("li", _mark(result), " ", say_condition(node, reader, since), cls=["pv-leaf", _result_class(result)],
-                   title=node.get("expr"))
+        return tag(
+            "li",
+            _mark(result),
+            " ",
+            say_condition(node, reader, since),
+            cls=["pv-leaf", _result_class(result)],
+            title=node.get("expr"),
+        )
     w = words(reader.lang)
     if op == "derived" and "value" in node:
         key = f"d.{node.get('derived')}"
@@ -418,8 +447,13 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
             return Markup("")  # a figure worked out: the comparison that reads it says its value
         reader.expanded.add(key)  # why a figure is unknown is said once per rule
     heading = w[f"group_{op}"] if op in ("and", "or", "not") else say_group(node, reader)
-    head = tag("span", _mark(result) if result is not None else "", " " if result is not None else "", heading,
-               cls="pv-group-head")
+    head = tag(
+        "span",
+        _mark(result) if result is not None else "",
+        " " if result is not None else "",
+        heading,
+        cls="pv-group-head",
+    )
     body: list[Any] = [head]
     if op in ("and", "or", "not", "derived"):
         body.append(_condition_list(node.get("items"), reader, since, len(node.get("skipped") or ())))
@@ -432,8 +466,15 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
                 continue  # an element only added up: the total says it
             at = str(element.get("at"))
             reader.inside.append(at)
-            elements.append(tag("li", tag("span", say_element(at, reader), cls="pv-element"),
-                                _condition_list(element.get("items"), reader, since), cls="pv-member", data_at=at))
+            elements.append(
+                tag(
+                    "li",
+                    tag("span", say_element(at, reader), cls="pv-element"),
+                    _condition_list(element.get("items"), reader, since),
+                    cls="pv-member",
+                    data_at=at,
+                )
+            )
             reader.inside.pop()
         if "visited" in node:
             elements.append(_not_checked(int(node["size"]) - int(node["visited"]), reader))
@@ -447,8 +488,14 @@ def _rule_citation(cite: Mapping[str, Any], reader: Reader) -> Markup:
     the quote."""
     source = say_source(cite, reader)
     quote = cite.get("quote")
-    return join([tag("span", source, cls="pv-source") if source else "", " " if source else "",
-                 citation(cite, quote=False), tag("span", " 「", quote, "」", cls="pv-quote") if quote else ""])
+    return join(
+        [
+            tag("span", source, cls="pv-source") if source else "",
+            " " if source else "",
+            citation(cite, quote=False),
+            tag("span", " 「", quote, "」", cls="pv-quote") if quote else "",
+        ]
+    )
 
 
 def _reason_source(rule_trace: Mapping[str, Any], reader: Reader) -> Markup:
@@ -458,15 +505,25 @@ def _reason_source(rule_trace: Mapping[str, Any], reader: Reader) -> Markup:
     return tag("div", source, cls="pv-source") if source else Markup("")
 
 
-def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], reader: Reader,
-                decisive: bool) -> Markup:
+def _rule_entry(
+    decision: Decision, result: RuleResult, rule_trace: Mapping[str, Any], reader: Reader, decisive: bool
+) -> Markup:
     lang = reader.lang
     w = words(lang)
     rule = result.rule
     outcome = rule_trace["result"]
-    head = tag("div", _mark(outcome), " ", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
-               tag("span", _status_text(result, rule_trace, lang), cls="pv-status"),
-               " ", tag("span", "(", w[result.role], ")", cls="pv-id"))
+    head = tag(
+        "div",
+        _mark(outcome),
+        " ",
+        tag("strong", rule.title(lang)),
+        " ",
+        _ident(rule.id),
+        " — ",
+        tag("span", _status_text(result, rule_trace, lang), cls="pv-status"),
+        " ",
+        tag("span", "(", w[result.role], ")", cls="pv-id"),
+    )
     parts = [head]
     since = {str(p["name"]): str(p["from"]) for p in rule_trace.get("parameters", []) if p.get("from")}
     reader.expanded.clear()
@@ -476,16 +533,31 @@ def _rule_entry(decision: Decision, result: RuleResult, rule_trace: Mapping[str,
     elif outcome != "not_in_force":
         parts.append(tag("p", w["not_traced"] if not decision.traced else w["no_conditions"], cls="pv-note"))
     if rule_trace.get("missing"):
-        parts.append(tag("p", w["missing"], punctuation("colon", lang),
-                         join((join([reader.fact(m), " ", tag("code", m)]) for m in rule_trace["missing"]), "、"
-                              if lang == "zh" else "; "), cls="pv-note"))
+        parts.append(
+            tag(
+                "p",
+                w["missing"],
+                punctuation("colon", lang),
+                join(
+                    (join([reader.fact(m), " ", tag("code", m)]) for m in rule_trace["missing"]),
+                    "、" if lang == "zh" else "; ",
+                ),
+                cls="pv-note",
+            )
+        )
     if isinstance(rule_trace.get("cite"), Mapping):
-        parts.append(tag("p", w["source"], punctuation("colon", lang), _rule_citation(rule_trace["cite"], reader),
-                         cls="pv-note"))
+        parts.append(
+            tag("p", w["source"], punctuation("colon", lang), _rule_citation(rule_trace["cite"], reader), cls="pv-note")
+        )
     if rule.note and result.status not in ("not_applicable", "not_met", "not_in_force"):
         parts.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()), cls="pv-note"))
-    return tag("li", *parts, cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
-               data_rule=rule.id, data_status=result.status)
+    return tag(
+        "li",
+        *parts,
+        cls=["pv-rule", _STATUS_CLASS.get(result.status, ""), "pv-decisive" if decisive else ""],
+        data_rule=rule.id,
+        data_status=result.status,
+    )
 
 
 def _parameters_used(decision: Decision, rules: Sequence[Mapping[str, Any]], lang: str) -> Markup:
@@ -501,11 +573,25 @@ def _parameters_used(decision: Decision, rules: Sequence[Mapping[str, Any]], lan
         parameter = decision.ruleset.parameters[name]
         pv = decision.parameters.get(name)
         value = format_value(pv.value, parameter.unit, lang) if pv is not None else w["none"]
-        rows.append([join([parameter.title(lang), " ", _ident(name)]), value, entry.get("from") or "",
-                     citation(pv.citation if pv is not None else None, ruleset=decision.ruleset)])
-    return join([_h(4, w["parameters_used"]),
-                 table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params",
-                       columns=_PARAMETER_COLUMNS)])
+        rows.append(
+            [
+                join([parameter.title(lang), " ", _ident(name)]),
+                value,
+                entry.get("from") or "",
+                citation(pv.citation if pv is not None else None, ruleset=decision.ruleset),
+            ]
+        )
+    return join(
+        [
+            _h(4, w["parameters_used"]),
+            table(
+                [w["parameter"], w["value"], w["from"], w["citation"]],
+                rows,
+                cls="pv-params",
+                columns=_PARAMETER_COLUMNS,
+            ),
+        ]
+    )
 
 
 def decision_html(decision: Decision, lang: str | None = None) -> HTML:
@@ -524,24 +610,53 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
 
     parts = [_h(3, title, " ", _ident(decision.decision))]
     parts.append(tag("p", tag("span", w["outcome"], colon, cls="pv-id"), outcome, cls="pv-outcome"))
-    parts.append(_meta([
-        (w["household"], tag("code", decision.facts_id)),
-        (w["as_of"], decision.as_of.isoformat()),
-        (w["ruleset"], join([ruleset.title(lang), " ", _ident(f"{ruleset.id} {ruleset.version}"), " ",
-                             _digest(ruleset.digest)])),
-        (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
-        (w["decision_kind"], w[decision.kind]),
-        (w["facts_digest"], _digest(trace["facts_digest"])),
-    ]))
+    parts.append(
+        _meta(
+            [
+                (w["household"], tag("code", decision.facts_id)),
+                (w["as_of"], decision.as_of.isoformat()),
+                (
+                    w["ruleset"],
+                    join(
+                        [
+                            ruleset.title(lang),
+                            " ",
+                            _ident(f"{ruleset.id} {ruleset.version}"),
+                            " ",
+                            _digest(ruleset.digest),
+                        ]
+                    ),
+                ),
+                (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
+                (w["decision_kind"], w[decision.kind]),
+                (w["facts_digest"], _digest(trace["facts_digest"])),
+            ]
+        )
+    )
 
     if decision.missing:
-        parts.append(join([_h(4, w["missing"]),
-                           tag("ul", *(tag("li", reader.fact(m), " ", tag("code", m)) for m in decision.missing),
-                               cls="pv-list missing")]))
+        parts.append(
+            join(
+                [
+                    _h(4, w["missing"]),
+                    tag(
+                        "ul",
+                        *(tag("li", reader.fact(m), " ", tag("code", m)) for m in decision.missing),
+                        cls="pv-list missing",
+                    ),
+                ]
+            )
+        )
     if decision.possible:
-        parts.append(tag("p", w["possible"], colon,
-                         join((badge(outcome_label(spec, p, lang), outcome_tone(spec, p)) for p in decision.possible),
-                              " "), cls="pv-possible"))
+        parts.append(
+            tag(
+                "p",
+                w["possible"],
+                colon,
+                join((badge(outcome_label(spec, p, lang), outcome_tone(spec, p)) for p in decision.possible), " "),
+                cls="pv-possible",
+            )
+        )
 
     by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
     if decision.kind == "ranking":
@@ -554,11 +669,20 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
         for rule_id in decision.reasons:
             result, rule_trace = by_id[rule_id]
             rule = result.rule
-            items.append(tag("li", tag("strong", rule.title(lang)), " ", _ident(rule.id), " — ",
-                             _status_text(result, rule_trace, lang),
-                             _reason_source(rule_trace, reader),
-                             citation(rule.citation, ruleset=ruleset, block=True) if rule.citation else "",
-                             cls="pv-reason", data_rule=rule.id))
+            items.append(
+                tag(
+                    "li",
+                    tag("strong", rule.title(lang)),
+                    " ",
+                    _ident(rule.id),
+                    " — ",
+                    _status_text(result, rule_trace, lang),
+                    _reason_source(rule_trace, reader),
+                    citation(rule.citation, ruleset=ruleset, block=True) if rule.citation else "",
+                    cls="pv-reason",
+                    data_rule=rule.id,
+                )
+            )
         parts.append(tag("ul", *items, cls="pv-list pv-reasons"))
     else:
         parts.append(tag("p", w["no_reasons"], cls="pv-note pv-reasons"))
@@ -566,8 +690,10 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
     parts.append(_parameters_used(decision, trace["rules"], lang))
 
     decisive = set(decision.reasons)
-    entries = [_rule_entry(decision, result, rule_trace, reader, result.rule.id in decisive)
-               for result, rule_trace in zip(decision.results, trace["rules"])]
+    entries = [
+        _rule_entry(decision, result, rule_trace, reader, result.rule.id in decisive)
+        for result, rule_trace in zip(decision.results, trace["rules"])
+    ]
     summary = tag("summary", w["trace"], phrase("rules_tried", lang, n=len(entries), rules_tried=w["rules_tried"]))
     parts.append(tag("details", summary, tag("ol", *entries, cls="pv-rules"), cls="pv-details pv-trace"))
 
@@ -589,10 +715,20 @@ def _rule_list(ruleset: Ruleset, spec: DecisionSpec, ids: Sequence[str], lang: s
     rows = []
     for rule_id in ids:
         rule = ruleset.rules[rule_id]
-        rows.append([tag("code", rule.id), rule.title(lang), _strength(rule.strength, lang),
-                     rule_outcome(ruleset, rule.outcome, lang, spec) if rule.outcome else ""])
-    return table([w["id"], w["title"], w["strength"], w["outcome_of_rule"]], rows, cls="pv-decision-rules",
-                 columns=("pv-label", "pv-name", "pv-label"))
+        rows.append(
+            [
+                tag("code", rule.id),
+                rule.title(lang),
+                _strength(rule.strength, lang),
+                rule_outcome(ruleset, rule.outcome, lang, spec) if rule.outcome else "",
+            ]
+        )
+    return table(
+        [w["id"], w["title"], w["strength"], w["outcome_of_rule"]],
+        rows,
+        cls="pv-decision-rules",
+        columns=("pv-label", "pv-name", "pv-label"),
+    )
 
 
 def rule_outcome(ruleset: Ruleset, outcome: str, lang: str, spec: DecisionSpec | None = None) -> Markup:
@@ -626,9 +762,25 @@ def _decision_section(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> Markup
             meta.append((w["among"], join([tag("code", spec.among_decision), " → ", "、".join(names)])))
         meta.append((w["order"], w[spec.order]))
         if spec.tiebreak:
-            meta.append((w["tiebreak"], join((join([tag("code", t.expr.text), " (",
-                                                    w["descending"] if t.descending else w["ascending"], ")"])
-                                              for t in spec.tiebreak), "; ")))
+            meta.append(
+                (
+                    w["tiebreak"],
+                    join(
+                        (
+                            join(
+                                [
+                                    tag("code", t.expr.text),
+                                    " (",
+                                    w["descending"] if t.descending else w["ascending"],
+                                    ")",
+                                ]
+                            )
+                            for t in spec.tiebreak
+                        ),
+                        "; ",
+                    ),
+                )
+            )
     parts = [_h(4, spec.title(lang), " ", _ident(spec.name)), _meta(meta)]
     criteria = "priorities" if spec.kind == "ranking" else "criteria"
     for role, ids in ((criteria, spec.criteria), ("exceptions", spec.exceptions), ("rows", spec.rows)):
@@ -648,13 +800,17 @@ def _parameters_table(ruleset: Ruleset, lang: str) -> Markup:
     rows = []
     for name, parameter in ruleset.parameters.items():
         for index, pv in enumerate(parameter.values):
-            rows.append([
-                join([parameter.title(lang), " ", _ident(name)]) if index == 0 else "",
-                format_value(pv.value, parameter.unit, lang), pv.start.isoformat(),
-                citation(pv.citation, ruleset=ruleset),
-            ])
-    return table([w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params",
-                       columns=_PARAMETER_COLUMNS)
+            rows.append(
+                [
+                    join([parameter.title(lang), " ", _ident(name)]) if index == 0 else "",
+                    format_value(pv.value, parameter.unit, lang),
+                    pv.start.isoformat(),
+                    citation(pv.citation, ruleset=ruleset),
+                ]
+            )
+    return table(
+        [w["parameter"], w["value"], w["from"], w["citation"]], rows, cls="pv-params", columns=_PARAMETER_COLUMNS
+    )
 
 
 def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
@@ -663,19 +819,43 @@ def _rules_table(ruleset: Ruleset, lang: str) -> Markup:
     for rule in ruleset.rules.values():
         name = [tag("strong", rule.title(lang)), tag("br"), tag("code", rule.id)]
         if rule.valid_from or rule.valid_to:
-            name += [tag("br"), tag("span", w["valid"], " ", rule.valid_from or "…", " ", w["until"], " ",
-                                    rule.valid_to or "…", cls="pv-note")]
+            name += [
+                tag("br"),
+                tag(
+                    "span",
+                    w["valid"],
+                    " ",
+                    rule.valid_from or "…",
+                    " ",
+                    w["until"],
+                    " ",
+                    rule.valid_to or "…",
+                    cls="pv-note",
+                ),
+            ]
         strength = _strength(rule.strength, lang)
         if rule.override_by:
             strength += phrase("in_parentheses", lang, text="、".join(rule.override_by))
         source = [citation(rule.citation, ruleset=ruleset, block=True)]
         if rule.note:
-            source.append(tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()),
-                              cls="pv-note"))
-        rows.append([join(name), tag("code", rule.when.text), strength,
-                     rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "", join(source)])
-    return table([w["rules"], w["condition"], w["strength"], w["outcome_of_rule"], w["source"]], rows, cls="pv-rules",
-                 columns=("pv-name",))
+            source.append(
+                tag("p", w["note"], punctuation("colon", lang), " ".join(rule.note(lang).split()), cls="pv-note")
+            )
+        rows.append(
+            [
+                join(name),
+                tag("code", rule.when.text),
+                strength,
+                rule_outcome(ruleset, rule.outcome, lang) if rule.outcome else "",
+                join(source),
+            ]
+        )
+    return table(
+        [w["rules"], w["condition"], w["strength"], w["outcome_of_rule"], w["source"]],
+        rows,
+        cls="pv-rules",
+        columns=("pv-name",),
+    )
 
 
 def ruleset_html(ruleset: Ruleset, lang: str | None = None) -> HTML:
@@ -685,29 +865,63 @@ def ruleset_html(ruleset: Ruleset, lang: str | None = None) -> HTML:
     w = words(lang)
     title = ruleset.title(lang)
     parts = [_h(3, title)]
-    sources = join((tag("span", tag("code", s.file), " ", s.title, cls="pv-source") for s in ruleset.sources.values()),
-                   "; ")
-    parts.append(_meta([
-        (w["ruleset"], tag("code", ruleset.id)),
-        (w["version"], ruleset.version),
-        (w["digest"], _digest(ruleset.digest)),
-        (w["jurisdiction"], ruleset.jurisdiction),
-        (w["subject"], ruleset.subject),
-        (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
-        (w["sources"], sources),
-    ]))
-    parts.append(tag("details", tag("summary", w["decisions"], f" ({len(ruleset.decisions)})"),
-                     *(_decision_section(ruleset, spec, lang) for spec in ruleset.decisions.values()),
-                     cls="pv-details pv-decisions", open=True))
-    parts.append(tag("details", tag("summary", w["parameters"], f" ({len(ruleset.parameters)})"),
-                     _parameters_table(ruleset, lang), cls="pv-details pv-parameters"))
+    sources = join(
+        (tag("span", tag("code", s.file), " ", s.title, cls="pv-source") for s in ruleset.sources.values()), "; "
+    )
+    parts.append(
+        _meta(
+            [
+                (w["ruleset"], tag("code", ruleset.id)),
+                (w["version"], ruleset.version),
+                (w["digest"], _digest(ruleset.digest)),
+                (w["jurisdiction"], ruleset.jurisdiction),
+                (w["subject"], ruleset.subject),
+                (w["variant"], ruleset.variant(lang) if ruleset.variant is not None else None),
+                (w["sources"], sources),
+            ]
+        )
+    )
+    parts.append(
+        tag(
+            "details",
+            tag("summary", w["decisions"], f" ({len(ruleset.decisions)})"),
+            *(_decision_section(ruleset, spec, lang) for spec in ruleset.decisions.values()),
+            cls="pv-details pv-decisions",
+            open=True,
+        )
+    )
+    parts.append(
+        tag(
+            "details",
+            tag("summary", w["parameters"], f" ({len(ruleset.parameters)})"),
+            _parameters_table(ruleset, lang),
+            cls="pv-details pv-parameters",
+        )
+    )
     if ruleset.derived:
-        rows = [[join([d.title(lang), " ", _ident(d.name)]) if d.title.zh else tag("code", d.name),
-                 tag("code", d.expr.text)] for d in ruleset.derived.values()]
-        parts.append(tag("details", tag("summary", w["derived"], f" ({len(ruleset.derived)})"),
-                         table([w["title"], w["expression"]], rows, cls="pv-derived", columns=("pv-name",)), cls="pv-details pv-derived"))
-    parts.append(tag("details", tag("summary", w["rules"], f" ({len(ruleset.rules)})"), _rules_table(ruleset, lang),
-                     cls="pv-details pv-rule-list"))
+        rows = [
+            [
+                join([d.title(lang), " ", _ident(d.name)]) if d.title.zh else tag("code", d.name),
+                tag("code", d.expr.text),
+            ]
+            for d in ruleset.derived.values()
+        ]
+        parts.append(
+            tag(
+                "details",
+                tag("summary", w["derived"], f" ({len(ruleset.derived)})"),
+                table([w["title"], w["expression"]], rows, cls="pv-derived", columns=("pv-name",)),
+                cls="pv-details pv-derived",
+            )
+        )
+    parts.append(
+        tag(
+            "details",
+            tag("summary", w["rules"], f" ({len(ruleset.rules)})"),
+            _rules_table(ruleset, lang),
+            cls="pv-details pv-rule-list",
+        )
+    )
     body = tag("div", *parts, cls=["pv", "pv-ruleset"], lang=_lang_attr(lang), data_ruleset=ruleset.id)
     return HTML(body, lang, f"{title} — {ruleset.id} {ruleset.version}")
 
@@ -732,39 +946,83 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
     change = variant.variant(lang) if variant.variant is not None else _digest(variant.digest)
     title = spec.title(lang)
     parts = [_h(3, w["what_if"], punctuation("colon", lang), change)]
-    parts.append(_meta([
-        (w["decision_kind"], join([title, " ", _ident(comparison.decision)])),
-        (w["as_of"], comparison.as_of.isoformat()),
-        (w["baseline"], join([baseline.title(lang), " ", _ident(f"{baseline.id} {baseline.version}"), " ",
-                              _digest(baseline.digest)])),
-        (w["variant"], _digest(variant.digest)),
-        (w["changed"], f"{comparison.changed} / {comparison.total}"),
-        (w["reevaluated"], join((tag("code", r) for r in comparison.reevaluated), ", ") or w["none"]),
-    ]))
+    parts.append(
+        _meta(
+            [
+                (w["decision_kind"], join([title, " ", _ident(comparison.decision)])),
+                (w["as_of"], comparison.as_of.isoformat()),
+                (
+                    w["baseline"],
+                    join(
+                        [
+                            baseline.title(lang),
+                            " ",
+                            _ident(f"{baseline.id} {baseline.version}"),
+                            " ",
+                            _digest(baseline.digest),
+                        ]
+                    ),
+                ),
+                (w["variant"], _digest(variant.digest)),
+                (w["changed"], f"{comparison.changed} / {comparison.total}"),
+                (w["reevaluated"], join((tag("code", r) for r in comparison.reevaluated), ", ") or w["none"]),
+            ]
+        )
+    )
     moved = comparison.transitions()
     stayed = sorted(((pair, n) for pair, n in comparison.counts.items() if pair[0] == pair[1]), key=lambda x: -x[1])
     rows = [[_outcome_badge(spec, b, lang), "→", _outcome_badge(spec, a, lang), n] for (b, a), n in moved.items()]
     rows += [[_outcome_badge(spec, b, lang), "=", w["unchanged"], n] for (b, _), n in stayed]
     parts.append(_h(4, w["transitions"]))
-    parts.append(table([w["before"], "", w["after"], w["households"]], rows, cls="pv-transitions",
-                       columns=("pv-label", "pv-label", "pv-label", "pv-num"),
-                       row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed)))
+    parts.append(
+        table(
+            [w["before"], "", w["after"], w["households"]],
+            rows,
+            cls="pv-transitions",
+            columns=("pv-label", "pv-label", "pv-label", "pv-num"),
+            row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed),
+        )
+    )
     causes = comparison.by_cause(lang)
     if causes:
         parts.append(_h(4, w["causes"]))
-        parts.append(table([w["causes"], w["households"]], [[c, n] for c, n in causes.items()], cls="pv-causes",
-                           columns=("pv-name", "pv-num")))
+        parts.append(
+            table(
+                [w["causes"], w["households"]],
+                [[c, n] for c, n in causes.items()],
+                cls="pv-causes",
+                columns=("pv-name", "pv-num"),
+            )
+        )
     if comparison.changes:
         shown = comparison.changes[:listed]
-        rows = [[tag("code", c.id), _outcome_badge(spec, c.before, lang), _outcome_badge(spec, c.after, lang),
-                 join((tag("code", r) for r in c.rules), ", "),
-                 join((cause.describe(lang, variant, baseline) for cause in c.causes), "; ")] for c in shown]
+        rows = [
+            [
+                tag("code", c.id),
+                _outcome_badge(spec, c.before, lang),
+                _outcome_badge(spec, c.after, lang),
+                join((tag("code", r) for r in c.rules), ", "),
+                join((cause.describe(lang, variant, baseline) for cause in c.causes), "; "),
+            ]
+            for c in shown
+        ]
         more = len(comparison.changes) - len(shown)
         summary = tag("summary", w["changed_households"], f" ({len(comparison.changes)})")
         note = tag("p", w["more"].format(n=more), cls="pv-note") if more else ""
-        parts.append(tag("details", summary,
-                         table([w["household"], w["before"], w["after"], w["rules_differ"], w["causes"]], rows,
-                               cls="pv-changes", columns=("pv-label", "pv-label", "pv-label")), note, cls="pv-details pv-changed-list"))
+        parts.append(
+            tag(
+                "details",
+                summary,
+                table(
+                    [w["household"], w["before"], w["after"], w["rules_differ"], w["causes"]],
+                    rows,
+                    cls="pv-changes",
+                    columns=("pv-label", "pv-label", "pv-label"),
+                ),
+                note,
+                cls="pv-details pv-changed-list",
+            )
+        )
     body = tag("div", *parts, cls=["pv", "pv-comparison"], lang=_lang_attr(lang), data_decision=comparison.decision)
     return HTML(body, lang, f"{w['what_if']}: {variant.variant(lang) if variant.variant else variant.digest[:19]}")
 
@@ -779,18 +1037,52 @@ def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
     name = join([parameter.title(lang), " ", _ident(sweep.parameter)]) if parameter is not None else sweep.parameter
     outcomes = sweep.outcomes
     heads = [w["value"], *(outcome_label(spec, o, lang) if spec else o for o in outcomes), w["changed"]]
-    rows = [[str(value), *(counts.get(o, 0) for o in outcomes), c.changed]
-            for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)]
+    rows = [
+        [str(value), *(counts.get(o, 0) for o in outcomes), c.changed]
+        for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)
+    ]
     rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
-    parts = [_h(3, w["sweep"], punctuation("colon", lang), name),
-             _meta([(w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
-                    (w["as_of"], sweep.as_of.isoformat()), (w["households"], sweep.total)]),
-             table(heads, rows, cls="pv-sweep", row_classes=[None] * len(sweep.values) + ["pv-off"],
-                   columns=("pv-label", *(["pv-num"] * (len(heads) - 1))))]
+    parts = [
+        _h(3, w["sweep"], punctuation("colon", lang), name),
+        _meta(
+            [
+                (w["decision_kind"], join([spec.title(lang) if spec else "", " ", _ident(sweep.decision)])),
+                (w["as_of"], sweep.as_of.isoformat()),
+                (w["households"], sweep.total),
+            ]
+        ),
+        table(
+            heads,
+            rows,
+            cls="pv-sweep",
+            row_classes=[None] * len(sweep.values) + ["pv-off"],
+            columns=("pv-label", *(["pv-num"] * (len(heads) - 1))),
+        ),
+    ]
     body = tag("div", *parts, cls=["pv", "pv-sweep"], lang=_lang_attr(lang), data_parameter=sweep.parameter)
     return HTML(body, lang, f"{w['sweep']}: {sweep.parameter}")
 
 
-__all__ = ["CSS", "HTML", "LANGS", "DisplayLanguage", "Markup", "badge", "citation", "comparison_html", "decision_html",
-           "display_language", "esc", "join", "outcome_label", "outcome_tone", "rule_outcome", "ruleset_html",
-           "sweep_html", "table", "tag", "view_language", "words"]
+__all__ = [
+    "CSS",
+    "HTML",
+    "LANGS",
+    "DisplayLanguage",
+    "Markup",
+    "badge",
+    "citation",
+    "comparison_html",
+    "decision_html",
+    "display_language",
+    "esc",
+    "join",
+    "outcome_label",
+    "outcome_tone",
+    "rule_outcome",
+    "ruleset_html",
+    "sweep_html",
+    "table",
+    "tag",
+    "view_language",
+    "words",
+]

@@ -31,8 +31,12 @@ if TYPE_CHECKING:
     from povrules.ruleset.model import Ruleset
 
 # The date each status records when a household enters it (besides ``status_since``).
-ENTRY_DATE = {"monitored": "included_on", "risk_eliminated": "risk_eliminated_on",
-              "rolled_back": "rolled_back_on", "removed": "removed_on"}
+ENTRY_DATE = {
+    "monitored": "included_on",
+    "risk_eliminated": "risk_eliminated_on",
+    "rolled_back": "rolled_back_on",
+    "removed": "removed_on",
+}
 
 
 class TransitionRefused(EvaluationError):
@@ -65,8 +69,7 @@ def status_of(household: Household) -> str | None:
     return household.monitoring.status
 
 
-def transition(household: Household, ruleset: Ruleset, decision: str, *, as_of: date,
-               trace: bool = True) -> Transition:
+def transition(household: Household, ruleset: Ruleset, decision: str, *, as_of: date, trace: bool = True) -> Transition:
     """Evaluate ``decision`` and apply its outcome to the household's monitoring status.
 
     Raises :class:`TransitionRefused` when the decision changes no status, the
@@ -81,8 +84,10 @@ def transition(household: Household, ruleset: Ruleset, decision: str, *, as_of: 
     if before is None:
         raise TransitionRefused("the household's monitoring status is unknown (hh.monitoring.status)")
     if before not in rule.applies_to:
-        raise TransitionRefused(f"decision {decision!r} applies to households whose status is "
-                                f"{', '.join(rule.applies_to)}; this household's is {before}")
+        raise TransitionRefused(
+            f"decision {decision!r} applies to households whose status is "
+            f"{', '.join(rule.applies_to)}; this household's is {before}"
+        )
     result = evaluate(household, ruleset, decision, as_of=as_of, trace=trace)
     if result.outcome in (UNDETERMINED, NEEDS_DELIBERATION, CONFLICT):
         needed = f"; facts still needed: {', '.join(result.missing)}" if result.missing else ""

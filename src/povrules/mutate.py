@@ -47,9 +47,23 @@ from povrules.ruleset.loader import RulesetBuilder
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, location
 
 __all__ = [
-    "EQUIVALENT", "KILLED", "STILLBORN", "SURVIVED", "Equivalent", "Mutant", "MutationReport", "Outcome",
-    "applies", "build_mutant", "changed_rulesets", "load_equivalents", "mutants_of", "mutate", "parameters_read",
-    "report_json", "report_text",
+    "EQUIVALENT",
+    "KILLED",
+    "STILLBORN",
+    "SURVIVED",
+    "Equivalent",
+    "Mutant",
+    "MutationReport",
+    "Outcome",
+    "applies",
+    "build_mutant",
+    "changed_rulesets",
+    "load_equivalents",
+    "mutants_of",
+    "mutate",
+    "parameters_read",
+    "report_json",
+    "report_text",
 ]
 
 KILLED, SURVIVED, EQUIVALENT, STILLBORN = "killed", "survived", "equivalent", "stillborn"
@@ -211,11 +225,23 @@ class _Finder:
         unique = []
         for mutant in self.out:  # two identical changes in one element (a value listed twice) stay apart
             keys[mutant.key] = keys.get(mutant.key, 0) + 1
-            unique.append(mutant if keys[mutant.key] == 1 else attrs.evolve(mutant, key=f"{mutant.key} ({keys[mutant.key]})"))
+            unique.append(
+                mutant if keys[mutant.key] == 1 else attrs.evolve(mutant, key=f"{mutant.key} ({keys[mutant.key]})")
+            )
         return unique
 
-    def add(self, key: str, element: str, operator: str, before: str, after: str, where: Location,
-            path: tuple[str | int, ...], value: Any, original: Any) -> None:
+    def add(
+        self,
+        key: str,
+        element: str,
+        operator: str,
+        before: str,
+        after: str,
+        where: Location,
+        path: tuple[str | int, ...],
+        value: Any,
+        original: Any,
+    ) -> None:
         where = Location(_file(where.file), where.line, where.column)
         self.out.append(Mutant(key, self.ruleset.id, element, operator, before, after, where, path, value, original))
 
@@ -240,16 +266,26 @@ class _Finder:
             if isinstance(value, (int, Decimal)):
                 step = _step(value, unit)
                 for sign, new in (("+", value + step), ("-", value - step)):
-                    self.add(f"{prefix}: {sign}{step}", element, "number", str(value), str(new), where, path,
-                             new, value)
+                    self.add(
+                        f"{prefix}: {sign}{step}", element, "number", str(value), str(new), where, path, new, value
+                    )
             elif isinstance(value, date) and not isinstance(value, datetime):
                 for sign, day in (("+", value + timedelta(days=1)), ("-", value - timedelta(days=1))):
                     self.add(f"{prefix}: {sign}1 day", element, "date", str(value), str(day), where, path, day, value)
             elif isinstance(value, YList):
                 for position, member in enumerate(value):
                     rest = _without(value, position)
-                    self.add(f"{prefix}: remove {member}", element, "remove-element", _shown(value), _shown(rest),
-                             value.item_locations[position], path, rest, value)
+                    self.add(
+                        f"{prefix}: remove {member}",
+                        element,
+                        "remove-element",
+                        _shown(value),
+                        _shown(rest),
+                        value.item_locations[position],
+                        path,
+                        rest,
+                        value,
+                    )
 
     # Requirements of a derived figure
 
@@ -268,15 +304,29 @@ class _Finder:
             # A derived figure with no requirement has no 'requires' (an empty list is refused).
             changed = _replace(entry, ("requires",), rest) if rest else _dropped(entry, "requires")
             text = item.get("expr") if isinstance(item, YMap) else None
-            self.add(f"derived {name}: drop requirement {index}", f"derived {name}", "drop-requirement",
-                     str(text), "(dropped)", listed.item_locations[index], ("derived", name), changed, entry)
+            self.add(
+                f"derived {name}: drop requirement {index}",
+                f"derived {name}",
+                "drop-requirement",
+                str(text),
+                "(dropped)",
+                listed.item_locations[index],
+                ("derived", name),
+                changed,
+                entry,
+            )
 
     # Decisions
 
     def decision(self, name: str, entry: YMap) -> None:
         kind = entry.get("kind")
-        role = {"eligibility": ("exceptions", "drop-exception", "exception"),
-                "table": ("rows", "drop-row", "row")}.get(kind) if isinstance(kind, str) else None
+        role = (
+            {"eligibility": ("exceptions", "drop-exception", "exception"), "table": ("rows", "drop-row", "row")}.get(
+                kind
+            )
+            if isinstance(kind, str)
+            else None
+        )
         if role is None:
             return
         key, operator, what = role
@@ -301,8 +351,17 @@ class _Finder:
                     kept.key_locations = {k: v for k, v in on.key_locations.items() if k not in dead}
                     kept.nodes = {k: v for k, v in on.nodes.items() if k not in dead}
                     changed = _replace(changed, ("transition", "on"), kept)
-            self.add(f"decision {name}: drop {what} {rule_id}", f"decision {name}", operator, _shown(listed),
-                     _shown(rest), listed.item_locations[position], ("decisions", name), changed, entry)
+            self.add(
+                f"decision {name}: drop {what} {rule_id}",
+                f"decision {name}",
+                operator,
+                _shown(listed),
+                _shown(rest),
+                listed.item_locations[position],
+                ("decisions", name),
+                changed,
+                entry,
+            )
 
     # Expressions
 
@@ -340,9 +399,17 @@ class _Finder:
                     continue
                 start, end, line, column = found
                 new_op = NEIGHBOURS[part.op]
-                self.add(f"{prefix}: compare#{n} {_op(part.op)} → {new_op}", element, "comparator", part.text,
-                         text[places.start(part):start] + new_op + text[end:places.end(part)], where(line, column),
-                         path, splice(start, end, new_op), text)
+                self.add(
+                    f"{prefix}: compare#{n} {_op(part.op)} → {new_op}",
+                    element,
+                    "comparator",
+                    part.text,
+                    text[places.start(part) : start] + new_op + text[end : places.end(part)],
+                    where(line, column),
+                    path,
+                    splice(start, end, new_op),
+                    text,
+                )
             elif isinstance(part, (ast.And, ast.Or)):
                 word, other = ("and", "or") if isinstance(part, ast.And) else ("or", "and")
                 keywords = places.keywords(part, word)
@@ -353,16 +420,34 @@ class _Finder:
                 inner = text[start:end]
                 for offset in reversed(keywords):  # from the right, so earlier offsets stay true
                     rel = offset - start
-                    inner = inner[:rel] + other + inner[rel + len(word):]
+                    inner = inner[:rel] + other + inner[rel + len(word) :]
                 first = places.position(keywords[0])
-                self.add(f"{prefix}: {word}#{n} → {other}", element, "and-or", part.text, inner, where(*first),
-                         path, splice(start, end, f"({inner})"), text)
+                self.add(
+                    f"{prefix}: {word}#{n} → {other}",
+                    element,
+                    "and-or",
+                    part.text,
+                    inner,
+                    where(*first),
+                    path,
+                    splice(start, end, f"({inner})"),
+                    text,
+                )
             elif isinstance(part, ast.Not):
                 n = count("not")
                 start, end = places.start(part), places.end(part)
-                operand = text[places.start(part.item):places.end(part.item)]
-                self.add(f"{prefix}: not#{n} dropped", element, "drop-not", part.text, operand,
-                         where(part.span.line, part.span.column), path, splice(start, end, f"({operand})"), text)
+                operand = text[places.start(part.item) : places.end(part.item)]
+                self.add(
+                    f"{prefix}: not#{n} dropped",
+                    element,
+                    "drop-not",
+                    part.text,
+                    operand,
+                    where(part.span.line, part.span.column),
+                    path,
+                    splice(start, end, f"({operand})"),
+                    text,
+                )
             elif isinstance(part, ast.Call) and part.func == "date" and _date_literal(part) is not None:
                 n = count("date")
                 day = _date_literal(part)
@@ -371,8 +456,17 @@ class _Finder:
                 for sign, delta in (("+", 1), ("-", -1)):
                     new_day = day + timedelta(days=delta)
                     new = f'date("{new_day.isoformat()}")'
-                    self.add(f"{prefix}: date#{n} {sign}1 day", element, "date", part.text, new,
-                             where(part.span.line, part.span.column), path, splice(start, end, new), text)
+                    self.add(
+                        f"{prefix}: date#{n} {sign}1 day",
+                        element,
+                        "date",
+                        part.text,
+                        new,
+                        where(part.span.line, part.span.column),
+                        path,
+                        splice(start, end, new),
+                        text,
+                    )
             elif isinstance(part, ast.Const) and not isinstance(part.value, (bool, str, date)):
                 n = count("number")
                 value = part.value
@@ -380,16 +474,34 @@ class _Finder:
                 start, end = places.start(part), places.end(part)
                 for sign, new_value in (("+", value + step), ("-", value - step)):
                     new = _number_text(new_value)
-                    self.add(f"{prefix}: number#{n} {sign}{step}", element, "number", part.text, new,
-                             where(part.span.line, part.span.column), path, splice(start, end, new), text)
+                    self.add(
+                        f"{prefix}: number#{n} {sign}{step}",
+                        element,
+                        "number",
+                        part.text,
+                        new,
+                        where(part.span.line, part.span.column),
+                        path,
+                        splice(start, end, new),
+                        text,
+                    )
             elif isinstance(part, ast.ListLit):
                 n = count("list")
                 start, end = places.start(part), places.end(part)
                 for position, item in enumerate(part.items):
-                    kept = [text[places.start(i):places.end(i)] for j, i in enumerate(part.items) if j != position]
+                    kept = [text[places.start(i) : places.end(i)] for j, i in enumerate(part.items) if j != position]
                     new = "[" + ", ".join(kept) + "]"
-                    self.add(f"{prefix}: list#{n} remove {item.text}", element, "remove-element", part.text, new,
-                             where(item.span.line, item.span.column), path, splice(start, end, new), text)
+                    self.add(
+                        f"{prefix}: list#{n} remove {item.text}",
+                        element,
+                        "remove-element",
+                        part.text,
+                        new,
+                        where(item.span.line, item.span.column),
+                        path,
+                        splice(start, end, new),
+                        text,
+                    )
 
 
 def _block_position(lines: list[str], node: Any, offset: int) -> tuple[int, int] | None:
@@ -524,8 +636,11 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
     head, rest = path[0], path[1:]
     if isinstance(container, YMap):
         mapping = YMap(container)
-        mapping.location, mapping.key_locations, mapping.nodes = (container.location, container.key_locations,
-                                                                  container.nodes)
+        mapping.location, mapping.key_locations, mapping.nodes = (
+            container.location,
+            container.key_locations,
+            container.nodes,
+        )
         assert isinstance(head, str), "a mapping is walked by its keys"
         mapping[head] = _replace(container[head], rest, value)
         return mapping
@@ -539,7 +654,8 @@ def _replace(container: Any, path: Sequence[str | int], value: Any) -> Any:
 def _at(container: Any, path: Sequence[str | int]) -> Any:
     for step in path:
         found = (isinstance(container, dict) and isinstance(step, str) and step in container) or (
-            isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container))
+            isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container)
+        )
         if not found:
             return _MISSING
         container = container[step]
@@ -584,7 +700,9 @@ def load_equivalents(file: Path, ruleset: str) -> list[Equivalent]:
     except ReadError as exc:
         raise RulesetError(str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise RulesetError(f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8") from None
+        raise RulesetError(
+            f"not UTF-8 text (byte {exc.start})", Location(shown, 1, 1), "save the file as UTF-8"
+        ) from None
     doc = load_yaml(text, shown)
     shape = "an equivalents file is a mapping with 'equivalent': a list of {mutant: KEY, why: TEXT}"
     if not isinstance(doc, YMap) or set(doc) != {"equivalent"} or not isinstance(doc["equivalent"], YList):
@@ -602,10 +720,14 @@ def load_equivalents(file: Path, ruleset: str) -> list[Equivalent]:
         for key in ("mutant", "why"):
             value = entry.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise RulesetError(f"an equivalents entry needs {key!r} as text", entry.at(key) if key in entry else where)
+                raise RulesetError(
+                    f"an equivalents entry needs {key!r} as text", entry.at(key) if key in entry else where
+                )
         if entry["mutant"] in seen:
-            raise RulesetError(f"mutant {entry['mutant']!r} is listed twice (first at line {seen[entry['mutant']].line})",
-                               entry.at("mutant"))
+            raise RulesetError(
+                f"mutant {entry['mutant']!r} is listed twice (first at line {seen[entry['mutant']].line})",
+                entry.at("mutant"),
+            )
         seen[entry["mutant"]] = entry.at("mutant")
         out.append(Equivalent(ruleset, entry["mutant"], entry["why"].strip(), entry.at("mutant")))
     return out
@@ -659,8 +781,10 @@ def _load_targets(folders: Sequence[Path]) -> list[_Target]:
         for file in policy_test_files(folder):
             for case in load_policy_file(file):
                 cases.setdefault(_file(case.ruleset.files[0]), []).append(case)
-    return [_Target(folder, ruleset, tuple(cases.get(_file(ruleset.files[0]), ())))
-            for folder, ruleset in zip(folders, rulesets)]
+    return [
+        _Target(folder, ruleset, tuple(cases.get(_file(ruleset.files[0]), ())))
+        for folder, ruleset in zip(folders, rulesets)
+    ]
 
 
 def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
@@ -671,18 +795,20 @@ def changed_rulesets(folders: Sequence[Path], rev: str) -> set[Path]:
         return set()
     where = folders[0].resolve().parent
     try:
-        top = subprocess.run(["git", "-C", str(where), "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        diff = subprocess.run(["git", "-C", top, "diff", "--name-only", rev, "--"], capture_output=True, text=True,
-                              check=True).stdout.splitlines()
-        new = subprocess.run(["git", "-C", top, "ls-files", "--others", "--exclude-standard"], capture_output=True,
-                             text=True, check=True).stdout.splitlines()
+        top = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        diff = subprocess.run(
+            ["git", "-C", top, "diff", "--name-only", rev, "--"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        new = subprocess.run(
+            ["git", "-C", top, "ls-files", "--others", "--exclude-standard"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         raise RulesetError(f"--changed-since {rev}: git could not tell what changed ({detail.strip()})") from None
     changed = [(Path(top) / name).resolve() for name in [*diff, *new]]
-    touched = {folder for folder in folders
-               if any(path.is_relative_to(folder.resolve()) for path in changed)}
+    touched = {folder for folder in folders if any(path.is_relative_to(folder.resolve()) for path in changed)}
     files = {folder: {Path(f).resolve() for f in _extends_chain(folder)} for folder in folders}
     out = set(touched)
     for folder in folders:
@@ -796,7 +922,9 @@ def _unread(session: _Session, owners: set[str]) -> list[tuple[str, str]]:
     return out
 
 
-def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_since: str | None = None) -> MutationReport:
+def mutate(
+    paths: Sequence[str | Path], *, workers: int | None = None, changed_since: str | None = None
+) -> MutationReport:
     """Mutate the rulesets under ``paths`` (ruleset folders or a folder of them) and run each mutant against
     the policy tests of its ruleset and of every ruleset extending it.
 
@@ -814,8 +942,9 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
     mutated = [t for t in session.targets if t.folder in chosen and (only is None or str(t.folder) in only)]
     owners = {t.ruleset.id for t in mutated}
     # The tests any mutant reaches must pass as they are: otherwise every mutant would look killed.
-    reached = [t for t in session.targets
-               if any(owner.own_file in {_file(f) for f in t.ruleset.files} for owner in mutated)]
+    reached = [
+        t for t in session.targets if any(owner.own_file in {_file(f) for f in t.ruleset.files} for owner in mutated)
+    ]
     baseline = tuple(result.message for t in reached for result in map(run_case, t.cases) if not result.passed)
     statuses: dict[int, tuple[str, str]] = {}
     count = len(session.mutants)
@@ -850,17 +979,27 @@ def mutate(paths: Sequence[str | Path], *, workers: int | None = None, changed_s
             if status == SURVIVED:
                 outcomes.append(Outcome(mutant, EQUIVALENT, detail, found.why))
                 continue
-            stale.append((found, f"listed as equivalent but {status}" + (f" by {detail}" if status == KILLED else
-                                                                        f" ({detail})" if detail else "")))
+            stale.append(
+                (
+                    found,
+                    f"listed as equivalent but {status}"
+                    + (f" by {detail}" if status == KILLED else f" ({detail})" if detail else ""),
+                )
+            )
         outcomes.append(Outcome(mutant, status, detail))
     if not baseline:
         for key, entry in listed.items():
             if key not in used:
                 stale.append((entry, "no such mutant (the element, its place or the change is not there now)"))
     stale.sort(key=lambda s: (s[0].location.file, s[0].location.line, s[0].location.column))
-    return MutationReport(tuple(outcomes), tuple(stale), tuple(_unread(session, owners)),
-                          tuple(t.ruleset.id for t in session.targets if t.ruleset.id in owners),
-                          time.perf_counter() - began, baseline)
+    return MutationReport(
+        tuple(outcomes),
+        tuple(stale),
+        tuple(_unread(session, owners)),
+        tuple(t.ruleset.id for t in session.targets if t.ruleset.id in owners),
+        time.perf_counter() - began,
+        baseline,
+    )
 
 
 def report_text(report: MutationReport, min_score: float) -> Iterator[str]:
@@ -870,11 +1009,15 @@ def report_text(report: MutationReport, min_score: float) -> Iterator[str]:
     yield header
     for ruleset in sorted(report.rulesets):
         c = report.counts(ruleset)
-        yield (f"{ruleset:<{width}}  {c['total']:>5}  {c[KILLED]:>6}  {c[SURVIVED]:>8}  {c[EQUIVALENT]:>10}  "
-               f"{c[STILLBORN]:>9}  {report.score(ruleset):>5.1f}%")
+        yield (
+            f"{ruleset:<{width}}  {c['total']:>5}  {c[KILLED]:>6}  {c[SURVIVED]:>8}  {c[EQUIVALENT]:>10}  "
+            f"{c[STILLBORN]:>9}  {report.score(ruleset):>5.1f}%"
+        )
     c = report.counts()
-    yield (f"{'all':<{width}}  {c['total']:>5}  {c[KILLED]:>6}  {c[SURVIVED]:>8}  {c[EQUIVALENT]:>10}  "
-           f"{c[STILLBORN]:>9}  {report.score():>5.1f}%")
+    yield (
+        f"{'all':<{width}}  {c['total']:>5}  {c[KILLED]:>6}  {c[SURVIVED]:>8}  {c[EQUIVALENT]:>10}  "
+        f"{c[STILLBORN]:>9}  {report.score():>5.1f}%"
+    )
     if report.unread:
         yield ""
         yield "unread parameters (not mutated): " + "; ".join(f"{r}: {p}" for r, p in report.unread)
@@ -896,26 +1039,51 @@ def report_text(report: MutationReport, min_score: float) -> Iterator[str]:
     rate = len(report.outcomes) / report.seconds if report.seconds else 0.0
     verdict = "FAILED" if report.failed(min_score) else "ok"
     yield ""
-    yield (f"score {report.score():.1f}% (minimum {min_score:g}%): {verdict}; {len(report.outcomes)} mutants in "
-           f"{report.seconds:.1f} s ({rate:.1f}/s)")
+    yield (
+        f"score {report.score():.1f}% (minimum {min_score:g}%): {verdict}; {len(report.outcomes)} mutants in "
+        f"{report.seconds:.1f} s ({rate:.1f}/s)"
+    )
 
 
 def report_json(report: MutationReport, min_score: float) -> dict[str, Any]:
     """The report as JSON-ready data."""
+
     def mutant(o: Outcome) -> dict[str, Any]:
         m = o.mutant
-        return {"key": m.key, "ruleset": m.ruleset, "file": m.location.file, "line": m.location.line,
-                "column": m.location.column, "operator": m.operator, "element": m.element, "before": m.before,
-                "after": m.after, "status": o.status, "detail": o.detail or None, "why": o.why or None}
+        return {
+            "key": m.key,
+            "ruleset": m.ruleset,
+            "file": m.location.file,
+            "line": m.location.line,
+            "column": m.location.column,
+            "operator": m.operator,
+            "element": m.element,
+            "before": m.before,
+            "after": m.after,
+            "status": o.status,
+            "detail": o.detail or None,
+            "why": o.why or None,
+        }
 
     return {
-        "score": round(report.score(), 2), "min_score": min_score, "failed": report.failed(min_score),
+        "score": round(report.score(), 2),
+        "min_score": min_score,
+        "failed": report.failed(min_score),
         "seconds": round(report.seconds, 2),
         "rulesets": {r: {**report.counts(r), "score": round(report.score(r), 2)} for r in sorted(report.rulesets)},
         "total": report.counts(),
         "unread_parameters": [{"ruleset": r, "parameter": p} for r, p in report.unread],
         "baseline_failures": list(report.baseline_failures),
-        "stale": [{"ruleset": e.ruleset, "key": e.key, "file": e.location.file, "line": e.location.line,
-                   "column": e.location.column, "why": why} for e, why in report.stale],
+        "stale": [
+            {
+                "ruleset": e.ruleset,
+                "key": e.key,
+                "file": e.location.file,
+                "line": e.location.line,
+                "column": e.location.column,
+                "why": why,
+            }
+            for e, why in report.stale
+        ],
         "mutants": [mutant(o) for o in sorted(report.outcomes, key=lambda o: _place(o.mutant))],
     }

@@ -38,15 +38,39 @@ from povrules.ruleset.model import Citation, DecisionSpec, Text, file_lines
 from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 __all__ = [
-    "EQUIVALENTS_FILE", "CaseResult", "Expectations", "PolicyCase", "case_citation_problems", "load_policy_file",
-    "load_policy_tests", "policy_test_files", "run_case", "run_cases",
+    "EQUIVALENTS_FILE",
+    "CaseResult",
+    "Expectations",
+    "PolicyCase",
+    "case_citation_problems",
+    "load_policy_file",
+    "load_policy_tests",
+    "policy_test_files",
+    "run_case",
+    "run_cases",
 ]
 
 FILE_KEYS = frozenset({"ruleset", "decision", "as_of", "bases", "cases"})
-CASE_KEYS = frozenset({
-    "name", "base", "set", "facts", "expect", "reasons", "missing", "decision", "as_of",
-    "households", "expect_order", "not_eligible", "undetermined", "expect_error", "status", "cite",
-})
+CASE_KEYS = frozenset(
+    {
+        "name",
+        "base",
+        "set",
+        "facts",
+        "expect",
+        "reasons",
+        "missing",
+        "decision",
+        "as_of",
+        "households",
+        "expect_order",
+        "not_eligible",
+        "undetermined",
+        "expect_error",
+        "status",
+        "cite",
+    }
+)
 SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing", "status"})
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
 # The expectations of an answer; a case that expects an evaluation error gives none of them.
@@ -162,8 +186,11 @@ def policy_test_files(path: str | Path) -> list[Path]:
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(file for file in folder.iterdir()
-                  if file.is_file() and file.suffix in TEST_SUFFIXES and file.name != EQUIVALENTS_FILE)
+    return sorted(
+        file
+        for file in folder.iterdir()
+        if file.is_file() and file.suffix in TEST_SUFFIXES and file.name != EQUIVALENTS_FILE
+    )
 
 
 def load_policy_tests(path: str | Path) -> list[PolicyCase]:
@@ -202,6 +229,7 @@ def _ruleset_at(path: Path) -> Ruleset:
 
 
 # Set paths: dotted names, with [n] for list items
+
 
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
@@ -303,8 +331,10 @@ class _FileLoader:
             raise RulesetError(str(exc)) from None
         doc = load_yaml(text, self.file)
         if not isinstance(doc, YMap):
-            raise self.fail("a policy test file is a mapping with 'cases' (and optionally ruleset, decision, "
-                            "as_of, bases)", getattr(doc, "location", None))
+            raise self.fail(
+                "a policy test file is a mapping with 'cases' (and optionally ruleset, decision, as_of, bases)",
+                getattr(doc, "location", None),
+            )
         self.keys(doc, FILE_KEYS, "a policy test file")
         self.ruleset = self.load_ruleset(doc)
         self.default_decision = self.decision_name(doc, "decision", "the file") if "decision" in doc else None
@@ -312,8 +342,10 @@ class _FileLoader:
         self.bases = self.load_bases(doc)
         cases = doc.get("cases")
         if not isinstance(cases, YList) or not cases:
-            raise self.fail("'cases' must be a list of cases, each with 'name' and 'expect'",
-                            doc.at("cases") if "cases" in doc else doc.location)
+            raise self.fail(
+                "'cases' must be a list of cases, each with 'name' and 'expect'",
+                doc.at("cases") if "cases" in doc else doc.location,
+            )
         seen: dict[str, Location] = {}
         out = []
         for index, entry in enumerate(cases):
@@ -330,8 +362,11 @@ class _FileLoader:
     def keys(self, entry: YMap, allowed: frozenset[str], what: str) -> None:
         for key in entry:
             if key not in allowed:
-                raise self.fail(f"unknown key {key!r} in {what}", entry.at(key),
-                                did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
+                raise self.fail(
+                    f"unknown key {key!r} in {what}",
+                    entry.at(key),
+                    did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)),
+                )
 
     def text(self, entry: YMap, key: str, what: str) -> str:
         value = entry.get(key)
@@ -370,11 +405,13 @@ class _FileLoader:
             key = item.get("source")
             if not isinstance(key, str) or key not in self.ruleset.sources:
                 sources = self.ruleset.sources
-                raise self.fail(f"'source' of a case's citation must be one of the sources of ruleset "
-                                f"{self.ruleset.id!r}" + (f", not {key!r}" if isinstance(key, str) else ""),
-                                item.at("source") if "source" in item else where,
-                                (did_you_mean(key, sources) if isinstance(key, str) else None)
-                                or "sources: " + (", ".join(sources) or "none"))
+                raise self.fail(
+                    f"'source' of a case's citation must be one of the sources of ruleset "
+                    f"{self.ruleset.id!r}" + (f", not {key!r}" if isinstance(key, str) else ""),
+                    item.at("source") if "source" in item else where,
+                    (did_you_mean(key, sources) if isinstance(key, str) else None)
+                    or "sources: " + (", ".join(sources) or "none"),
+                )
             if ("line" in item) == ("lines" in item):
                 raise self.fail("a case's citation needs 'line: N' or 'lines: [first, last]' (one of them)", where)
             lines = item.get("line", item.get("lines"))
@@ -383,10 +420,13 @@ class _FileLoader:
             elif isinstance(lines, YList) and len(lines) == 2 and all(_whole(n) for n in lines):
                 first, last = (int(n) for n in lines)
             else:
-                raise self.fail("'line' is a line number; 'lines' is [first, last]",
-                                item.at("line" if "line" in item else "lines"))
+                raise self.fail(
+                    "'line' is a line number; 'lines' is [first, last]", item.at("line" if "line" in item else "lines")
+                )
             if not 1 <= first <= last:
-                raise self.fail("cited lines must be positive and in order", item.at("line" if "line" in item else "lines"))
+                raise self.fail(
+                    "cited lines must be positive and in order", item.at("line" if "line" in item else "lines")
+                )
             quote = item.get("quote", "")
             if not isinstance(quote, str):
                 raise self.fail("'quote' of a case's citation is text", item.at("quote"))
@@ -405,8 +445,11 @@ class _FileLoader:
         elif self.path.parent.name == "tests":
             target, where = self.path.parent.parent, Location(self.file, 1, 1)
         else:
-            raise self.fail("this file is not in a ruleset's tests/ folder, so it needs 'ruleset:' (the path of "
-                            "the ruleset, relative to this file)", doc.location)
+            raise self.fail(
+                "this file is not in a ruleset's tests/ folder, so it needs 'ruleset:' (the path of "
+                "the ruleset, relative to this file)",
+                doc.location,
+            )
         if not (target.is_file() or (target / "ruleset.yaml").is_file()):
             raise self.fail(f"no ruleset at {target} (a ruleset file, or a folder holding ruleset.yaml)", where)
         return _ruleset_at(target)
@@ -414,9 +457,11 @@ class _FileLoader:
     def decision_name(self, entry: YMap, key: str, what: str) -> str:
         name = self.text(entry, key, what)
         if name not in self.ruleset.decisions:
-            raise self.fail(f"ruleset {self.ruleset.id!r} has no decision {name!r}", entry.at(key),
-                            did_you_mean(name, self.ruleset.decisions)
-                            or "decisions: " + ", ".join(self.ruleset.decisions))
+            raise self.fail(
+                f"ruleset {self.ruleset.id!r} has no decision {name!r}",
+                entry.at(key),
+                did_you_mean(name, self.ruleset.decisions) or "decisions: " + ", ".join(self.ruleset.decisions),
+            )
         return name
 
     def load_bases(self, doc: YMap) -> YMap:
@@ -459,20 +504,32 @@ class _FileLoader:
         if ranking_keys:
             return self.ranking_case(entry, name, spec, as_of, ranking_keys, error)
         if error is None and "expect" not in entry:
-            raise self.fail(f"{what} needs 'expect' (or 'expect_error'; or, for a ranking, 'households' and "
-                            "'expect_order')", entry.location)
+            raise self.fail(
+                f"{what} needs 'expect' (or 'expect_error'; or, for a ranking, 'households' and 'expect_order')",
+                entry.location,
+            )
         facts = self.facts(entry, what, entry.location)
         if error is not None:
-            return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
-                              Expectations(error=error))
+            return PolicyCase(
+                self.file,
+                entry.location.line,
+                name,
+                self.ruleset,
+                decision,
+                as_of,
+                facts,
+                None,
+                Expectations(error=error),
+            )
         expectations = Expectations(
             outcome=self.outcome(entry, spec),
             reasons=frozenset(self.reasons(entry, spec, what)) if "reasons" in entry else None,
             missing=frozenset(self.names(entry, "missing", what)) if "missing" in entry else None,
             status=self.status(entry, spec) if "status" in entry else None,
         )
-        return PolicyCase(self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None,
-                          expectations)
+        return PolicyCase(
+            self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None, expectations
+        )
 
     def expected_error(self, entry: YMap) -> str:
         """The text of ``expect_error``; an answer expected beside it is refused at the place of either key."""
@@ -481,9 +538,12 @@ class _FileLoader:
             if key in entry:
                 other = entry.at(key)
                 first, second = sorted((other, where), key=lambda place: (place.line, place.column))
-                raise self.fail(f"'expect_error' and {key!r} in one case (lines {first.line} and {second.line}): "
-                                "a case expects either an evaluation error or an answer", second,
-                                f"remove {key!r}, or make it a case of its own")
+                raise self.fail(
+                    f"'expect_error' and {key!r} in one case (lines {first.line} and {second.line}): "
+                    "a case expects either an evaluation error or an answer",
+                    second,
+                    f"remove {key!r}, or make it a case of its own",
+                )
         value = entry["expect_error"]
         if not isinstance(value, str) or not value.strip():
             raise self.fail("'expect_error' is the text the evaluation error's message must contain", where)
@@ -501,8 +561,11 @@ class _FileLoader:
             return frozenset(labels)
         if not isinstance(value, str) or not value.strip():
             extra = " (or, for this COLLECT table, a list of them)" if collect else ""
-            raise self.fail(f"'expect' is an outcome of decision {spec.name!r}{extra}", entry.at("expect"),
-                            "outcomes: " + ", ".join(sorted(known)))
+            raise self.fail(
+                f"'expect' is an outcome of decision {spec.name!r}{extra}",
+                entry.at("expect"),
+                "outcomes: " + ", ".join(sorted(known)),
+            )
         if collect:  # the engine's own form for several labels, "a+b", is accepted too
             labels = value.split("+")
             for label in labels:
@@ -516,19 +579,25 @@ class _FileLoader:
     def status(self, entry: YMap, spec: DecisionSpec) -> str:
         """The monitoring status expected after the decision's transition, or ``refused``."""
         if spec.transition is None:
-            raise self.fail(f"decision {spec.name!r} declares no 'transition', so a case cannot expect a status",
-                            entry.at("status"))
+            raise self.fail(
+                f"decision {spec.name!r} declares no 'transition', so a case cannot expect a status", entry.at("status")
+            )
         value = entry["status"]
         allowed = (*STATUSES, REFUSED)
         if value not in allowed:
-            raise self.fail(f"'status' is a monitoring status or {REFUSED!r}, not {value!r}", entry.at("status"),
-                            (did_you_mean(value, allowed) if isinstance(value, str) else None)
-                            or "statuses: " + ", ".join(allowed))
+            raise self.fail(
+                f"'status' is a monitoring status or {REFUSED!r}, not {value!r}",
+                entry.at("status"),
+                (did_you_mean(value, allowed) if isinstance(value, str) else None) or "statuses: " + ", ".join(allowed),
+            )
         return str(value)
 
     def unknown_outcome(self, label: str, spec: DecisionSpec, known: set[str], where: Location) -> RulesetError:
-        return self.fail(f"decision {spec.name!r} has no outcome {label!r}", where,
-                         did_you_mean(label, known) or "outcomes: " + ", ".join(sorted(known)))
+        return self.fail(
+            f"decision {spec.name!r} has no outcome {label!r}",
+            where,
+            did_you_mean(label, known) or "outcomes: " + ", ".join(sorted(known)),
+        )
 
     def outcomes_of(self, spec: DecisionSpec) -> set[str]:
         rules = self.ruleset.rules
@@ -548,8 +617,11 @@ class _FileLoader:
         node = entry["reasons"]
         for index, rule_id in enumerate(reasons):
             if rule_id not in spec.rule_ids:
-                raise self.fail(f"{rule_id!r} is not a rule of decision {spec.name!r}", node.item_locations[index],
-                                did_you_mean(rule_id, spec.rule_ids) or "rules: " + ", ".join(spec.rule_ids))
+                raise self.fail(
+                    f"{rule_id!r} is not a rule of decision {spec.name!r}",
+                    node.item_locations[index],
+                    did_you_mean(rule_id, spec.rule_ids) or "rules: " + ", ".join(spec.rule_ids),
+                )
         return reasons
 
     def facts(self, entry: YMap, what: str, fallback: Location, household_id: str | None = None) -> Any:
@@ -566,10 +638,12 @@ class _FileLoader:
         elif "base" in entry:
             base = entry["base"]
             if not isinstance(base, str) or base not in self.bases:
-                raise self.fail(f"unknown base {base!r}" if isinstance(base, str) else "'base' names a template of 'bases'",
-                                entry.at("base"),
-                                (did_you_mean(base, self.bases) if isinstance(base, str) else None)
-                                or ("bases: " + ", ".join(self.bases) if self.bases else "the file has no 'bases'"))
+                raise self.fail(
+                    f"unknown base {base!r}" if isinstance(base, str) else "'base' names a template of 'bases'",
+                    entry.at("base"),
+                    (did_you_mean(base, self.bases) if isinstance(base, str) else None)
+                    or ("bases: " + ", ".join(self.bases) if self.bases else "the file has no 'bases'"),
+                )
             facts, origin = _unlocated(self.bases[base]), entry.at("base")
             _record(places, "", self.bases[base])
         else:
@@ -596,16 +670,22 @@ class _FileLoader:
             where = changes.at(text)
             steps = parse_path(text)
             if steps is None:
-                raise self.fail(f"{text!r} is not a path: names joined by dots, with [n] for list items "
-                                "(income.per_capita_net, members[0].age)", where)
+                raise self.fail(
+                    f"{text!r} is not a path: names joined by dots, with [n] for list items "
+                    "(income.per_capita_net, members[0].age)",
+                    where,
+                )
             container: Any = facts
             for depth, step in enumerate(steps):
                 last = depth == len(steps) - 1
                 here = format_path(steps[:depth]) or "the facts"
                 if isinstance(step, str):
                     if not isinstance(container, dict):
-                        raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
-                                        f"not an object, so it has no field {step!r}", where)
+                        raise self.fail(
+                            f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
+                            f"not an object, so it has no field {step!r}",
+                            where,
+                        )
                     if last:
                         container[step] = _unlocated(value)
                     else:
@@ -614,11 +694,17 @@ class _FileLoader:
                         container = container[step]
                 else:
                     if not isinstance(container, list):
-                        raise self.fail(f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
-                                        f"not a list, so it has no item [{step}]", where)
+                        raise self.fail(
+                            f"'set' path {text!r} does not fit: {here} is {_kind(container)}, "
+                            f"not a list, so it has no item [{step}]",
+                            where,
+                        )
                     if step > len(container):
-                        raise self.fail(f"'set' path {text!r} does not fit: {here} has {len(container)} item(s), "
-                                        f"so [{step}] is past its end ([{len(container)}] adds an item)", where)
+                        raise self.fail(
+                            f"'set' path {text!r} does not fit: {here} has {len(container)} item(s), "
+                            f"so [{step}] is past its end ([{len(container)}] adds an item)",
+                            where,
+                        )
                     if step == len(container):
                         container.append(None)
                     if last:
@@ -632,22 +718,30 @@ class _FileLoader:
             places[path] = where
             _record(places, path, value)
 
-    def ranking_case(self, entry: YMap, name: str, spec: DecisionSpec, as_of: date,
-                     ranking_keys: list[str], error: str | None = None) -> PolicyCase:
+    def ranking_case(
+        self, entry: YMap, name: str, spec: DecisionSpec, as_of: date, ranking_keys: list[str], error: str | None = None
+    ) -> PolicyCase:
         what = f"case {name!r}"
         if spec.kind != "ranking":
             key = ranking_keys[0]
-            raise self.fail(f"{key!r} is for a ranking decision; {spec.name!r} is {_KINDS[spec.kind]}",
-                            entry.at(key), "use 'expect' (and base/set or facts) for a single household")
+            raise self.fail(
+                f"{key!r} is for a ranking decision; {spec.name!r} is {_KINDS[spec.kind]}",
+                entry.at(key),
+                "use 'expect' (and base/set or facts) for a single household",
+            )
         stray = [key for key in entry if key in SINGLE_KEYS]
         if stray:
-            raise self.fail(f"a ranking case lists its households under 'households', so {stray[0]!r} does not "
-                            "belong here", entry.at(stray[0]), "put base/set/facts in each household entry")
+            raise self.fail(
+                f"a ranking case lists its households under 'households', so {stray[0]!r} does not belong here",
+                entry.at(stray[0]),
+                "put base/set/facts in each household entry",
+            )
         if "households" not in entry:
             raise self.fail(f"{what} needs 'households': the list of households to rank", entry.location)
         if error is None and not any(key in entry for key in ("expect_order", "not_eligible", "undetermined")):
-            raise self.fail(f"{what} needs 'expect_order' (or 'not_eligible' / 'undetermined', or 'expect_error')",
-                            entry.location)
+            raise self.fail(
+                f"{what} needs 'expect_order' (or 'not_eligible' / 'undetermined', or 'expect_error')", entry.location
+            )
         listed = entry["households"]
         if not isinstance(listed, YList) or not listed:
             raise self.fail("'households' is a list of entries, each {id, base?, set?, facts?}", entry.at("households"))
@@ -669,19 +763,23 @@ class _FileLoader:
         not_eligible = self.id_set(entry, "not_eligible", ids, what)
         undetermined = self.id_set(entry, "undetermined", ids, what)
         if not_eligible is not None and spec.among_decision is None:
-            raise self.fail(f"decision {spec.name!r} has no 'among' gate, so no household is left out as not eligible",
-                            entry.at("not_eligible"))
+            raise self.fail(
+                f"decision {spec.name!r} has no 'among' gate, so no household is left out as not eligible",
+                entry.at("not_eligible"),
+            )
         placed = set().union(*order) if order else set()
         for key, group in (("not_eligible", not_eligible), ("undetermined", undetermined)):
             both = placed & (group or set())
             if both:
                 raise self.fail(f"{min(both)!r} is both in 'expect_order' and in {key!r}", entry.at(key))
         if not_eligible and undetermined and not_eligible & undetermined:
-            raise self.fail(f"{min(not_eligible & undetermined)!r} is both not eligible and undetermined",
-                            entry.at("undetermined"))
+            raise self.fail(
+                f"{min(not_eligible & undetermined)!r} is both not eligible and undetermined", entry.at("undetermined")
+            )
         expectations = Expectations(order=order, not_eligible=not_eligible, undetermined=undetermined, error=error)
-        return PolicyCase(self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None,
-                          tuple(households), expectations)
+        return PolicyCase(
+            self.file, entry.location.line, name, self.ruleset, spec.name, as_of, None, tuple(households), expectations
+        )
 
     def order(self, entry: YMap, ids: dict[str, Location]) -> tuple[frozenset[str], ...]:
         value = entry["expect_order"]
@@ -697,8 +795,11 @@ class _FileLoader:
                 raise self.fail(shape, where)
             for member in members:
                 if member not in ids:
-                    raise self.fail(f"no household {member!r} in this case", where,
-                                    did_you_mean(member, ids) or "households: " + ", ".join(ids))
+                    raise self.fail(
+                        f"no household {member!r} in this case",
+                        where,
+                        did_you_mean(member, ids) or "households: " + ", ".join(ids),
+                    )
                 if member in seen:
                     raise self.fail(f"household {member!r} is placed twice in 'expect_order'", where)
                 seen.add(member)
@@ -712,8 +813,11 @@ class _FileLoader:
         node = entry[key]
         for index, member in enumerate(names):
             if member not in ids:
-                raise self.fail(f"no household {member!r} in this case", node.item_locations[index],
-                                did_you_mean(member, ids) or "households: " + ", ".join(ids))
+                raise self.fail(
+                    f"no household {member!r} in this case",
+                    node.item_locations[index],
+                    did_you_mean(member, ids) or "households: " + ", ".join(ids),
+                )
         return frozenset(names)
 
 
@@ -779,8 +883,9 @@ def _answered(case: PolicyCase, got: str, explanation: Text) -> CaseResult:
     """A case that expected an evaluation error got an answer instead."""
     expected = _describe_expected(case.expectations)
     got = f"no evaluation error but {got}"
-    return CaseResult(case, False, expected, got, f"{case.where}: {case.name}: expected {expected}, got {got}",
-                      explanation)
+    return CaseResult(
+        case, False, expected, got, f"{case.where}: {case.name}: expected {expected}, got {got}", explanation
+    )
 
 
 def _run_single(case: PolicyCase) -> CaseResult:
@@ -831,11 +936,13 @@ def _run_ranking(case: PolicyCase) -> CaseResult:
     if e.order is not None:
         checks.append(("order", _show_order(e.order), order, False))
     if e.not_eligible is not None:
-        checks.append(("not_eligible", _shown(e.not_eligible),
-                       _shown({d.household.id for d in ranking.not_eligible}), False))
+        checks.append(
+            ("not_eligible", _shown(e.not_eligible), _shown({d.household.id for d in ranking.not_eligible}), False)
+        )
     if e.undetermined is not None:
-        checks.append(("undetermined", _shown(e.undetermined),
-                       _shown({d.household.id for d in ranking.undetermined}), False))
+        checks.append(
+            ("undetermined", _shown(e.undetermined), _shown({d.household.id for d in ranking.undetermined}), False)
+        )
     return _result(case, checks, Text(ranking.explain("zh"), ranking.explain("en")))
 
 
@@ -855,8 +962,9 @@ def case_citation_problems(cases: Sequence[PolicyCase], sources: Path) -> list[s
                     texts[citation.file] = f"no source file {citation.file} in {sources}"
                 else:
                     try:
-                        texts[citation.file] = read_bounded(path, limit=MAX_SOURCE, what="a cited source") \
-                            .decode("utf-8").splitlines()
+                        texts[citation.file] = (
+                            read_bounded(path, limit=MAX_SOURCE, what="a cited source").decode("utf-8").splitlines()
+                        )
                     except (ReadError, UnicodeDecodeError) as exc:
                         texts[citation.file] = f"source file {citation.file} cannot be read ({exc})"
             lines = texts[citation.file]

@@ -22,7 +22,13 @@ from typing import IO
 from povrules.errors import PovrulesError
 
 __all__ = [
-    "MAX_DOCUMENT", "MAX_JSON_DEPTH", "MAX_KEY", "MAX_SOURCE", "MAX_YAML", "ReadError", "check_json_depth",
+    "MAX_DOCUMENT",
+    "MAX_JSON_DEPTH",
+    "MAX_KEY",
+    "MAX_SOURCE",
+    "MAX_YAML",
+    "ReadError",
+    "check_json_depth",
     "read_bounded",
 ]
 
@@ -48,7 +54,6 @@ class ReadError(PovrulesError):
         super().__init__(f"{name}: {message}")
 
 
-
 class NotUtf8(ReadError):
     """A file's bytes are not UTF-8 text: ``line`` and ``column`` (from 1; the column counted in characters)
     and ``byte`` (from 0) give where the first byte that is not UTF-8 is."""
@@ -56,6 +61,7 @@ class NotUtf8(ReadError):
     def __init__(self, name: str, line: int, column: int, byte: int):
         self.line, self.column, self.byte = line, column, byte
         super().__init__(name, f"not UTF-8 text (byte {byte})")
+
 
 def _mib(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 and limit % (1 << 20) == 0 else f"{limit} bytes"
@@ -71,8 +77,9 @@ def _special(mode: int) -> str:
     return "a special file"
 
 
-def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what: str,
-                 name: str | None = None) -> bytes:
+def read_bounded(
+    source: str | os.PathLike[str] | IO[bytes], *, limit: int, what: str, name: str | None = None
+) -> bytes:
     """The bytes of a regular file (or of an open binary stream, such as standard input), at most ``limit``.
 
     ``what`` says what the file holds, for the error (``"a ruleset"``, ``"one JSON document of facts"``);
@@ -100,7 +107,9 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            raise ReadError(shown, f"is {_special(status.st_mode)}, not a regular file: {what} is read only from a file")
+            raise ReadError(
+                shown, f"is {_special(status.st_mode)}, not a regular file: {what} is read only from a file"
+            )
         os.set_blocking(fd, True)
         # The first read asks for the file's size (plus one byte, to see a file that grew): a buffer
         # of the limit's size is never allocated for a small file.
@@ -110,7 +119,6 @@ def read_bounded(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what
     finally:
         os.close(fd)
     return _within(data, limit, what, shown)
-
 
 
 def read_text(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what: str, name: str | None = None) -> str:
@@ -125,9 +133,10 @@ def read_text(source: str | os.PathLike[str] | IO[bytes], *, limit: int, what: s
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         shown = name or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else "<stdin>")
         raise NotUtf8(shown, data.count(b"\n", 0, exc.start) + 1, column, exc.start) from None
+
 
 _BLOCK = 1 << 16
 

@@ -58,8 +58,9 @@ def _values(typ: Type) -> str:
     if not isinstance(item, EnumType):
         return ""
     titles = value_titles(item) or {}
-    return "; ".join(f"`{value}` " + _cell(" / ".join(titles[value])) if value in titles else f"`{value}`"
-                     for value in item.values)
+    return "; ".join(
+        f"`{value}` " + _cell(" / ".join(titles[value])) if value in titles else f"`{value}`" for value in item.values
+    )
 
 
 def _record(typ: Type) -> RecordType | None:
@@ -82,12 +83,22 @@ def _walk(record: RecordType, path: str, via: Field | None, out: dict[str, list[
 
 def _table(record: RecordType, path: str) -> list[str]:
     personal = personal_fields(record.model) if record.model is not None else {}
-    lines = ["| path | type | unit | 中文 | English | judged | personal | values |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| path | type | unit | 中文 | English | judged | personal | values |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for field in record.fields.values():
         step = f"{path}.{field.name}" + ("[]" if isinstance(field.type, ListType) and _record(field.type) else "")
-        cells = [f"`{step}`", _type_text(field.type), field.unit or "", _cell(field.zh), _cell(field.en),
-                 "judged" if field.judged else "", personal.get(field.name, ""), _values(field.type)]
+        cells = [
+            f"`{step}`",
+            _type_text(field.type),
+            field.unit or "",
+            _cell(field.zh),
+            _cell(field.en),
+            "judged" if field.judged else "",
+            personal.get(field.name, ""),
+            _values(field.type),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -127,6 +138,9 @@ def _by_name(record: RecordType, name: str) -> RecordType:
         if current.name == name:
             return current
         seen.add(current.name)
-        stack.extend(inner for field in current.fields.values()
-                     if (inner := _record(field.type)) is not None and inner.name not in seen)
+        stack.extend(
+            inner
+            for field in current.fields.values()
+            if (inner := _record(field.type)) is not None and inner.name not in seen
+        )
     raise KeyError(name)

@@ -34,15 +34,26 @@ from povrules.facts.titles import Title
 from povrules.wording import check_lang
 
 TITLES: Final[Mapping[str, Title]] = {
-    "000_db37dc96bf620943.txt": ("精准扶贫工作实施方案范文（十四篇）",
-                                 "Implementation plans for targeted poverty alleviation (fourteen model texts)"),
-    "001_75e9794d5161ca6f.txt": ("三明市深化精准扶贫2015-2018年行动计划",
-                                 "Sanming City action plan for deepening targeted poverty alleviation, 2015–2018"),
-    "002_f25b4d77f22fc531.txt": ("关于脱贫攻坚行动报告（六篇）", "Reports on the campaign against poverty (six pieces)"),
-    "003_e3e29ff1be94684a.txt": ("脫貧戶幫扶措施方案（二十篇）",
-                                 "Plans of assistance for households out of poverty (twenty pieces)"),
-    "004_7f98d1df0b5d5fce.txt": ("扶贫工作总结与讲话（五篇）",
-                                 "Summaries and speeches on poverty-alleviation work (five pieces)"),
+    "000_db37dc96bf620943.txt": (
+        "精准扶贫工作实施方案范文（十四篇）",
+        "Implementation plans for targeted poverty alleviation (fourteen model texts)",
+    ),
+    "001_75e9794d5161ca6f.txt": (
+        "三明市深化精准扶贫2015-2018年行动计划",
+        "Sanming City action plan for deepening targeted poverty alleviation, 2015–2018",
+    ),
+    "002_f25b4d77f22fc531.txt": (
+        "关于脱贫攻坚行动报告（六篇）",
+        "Reports on the campaign against poverty (six pieces)",
+    ),
+    "003_e3e29ff1be94684a.txt": (
+        "脫貧戶幫扶措施方案（二十篇）",
+        "Plans of assistance for households out of poverty (twenty pieces)",
+    ),
+    "004_7f98d1df0b5d5fce.txt": (
+        "扶贫工作总结与讲话（五篇）",
+        "Summaries and speeches on poverty-alleviation work (five pieces)",
+    ),
 }
 """Each policy source file's title, ``(zh, en)``; the Chinese as the document (or its compilation) names itself."""
 
@@ -139,7 +150,7 @@ def outline(text: str) -> list[Heading]:
             found.append((PIECE, _number(match["n"]), match["t"].strip(), index))
     headings = []
     for position, (level, number, title, start) in enumerate(found):
-        end = next((later[3] - 1 for later in found[position + 1:] if later[0] <= level), len(lines))
+        end = next((later[3] - 1 for later in found[position + 1 :] if later[0] <= level), len(lines))
         headings.append(Heading(level, number, title, start, end))
     return headings
 
@@ -155,8 +166,11 @@ def generate(folder: Path) -> dict[str, Any]:
     for name in sorted(TITLES):
         data = (folder / name).read_bytes()
         text = data.decode("utf-8")
-        out[name] = {"sha256": hashlib.sha256(data).hexdigest(), "lines": len(text.splitlines()),
-                     "outline": [h.to_dict() for h in outline(text)]}
+        out[name] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "lines": len(text.splitlines()),
+            "outline": [h.to_dict() for h in outline(text)],
+        }
     return out
 
 

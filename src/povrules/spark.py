@@ -76,8 +76,9 @@ def _spark_type(types: Any, shape: FrameShape, amounts: Amounts) -> DataType:
     """The Spark type of a shape; ``types`` is the module ``pyspark.sql.types`` (imported only when used)."""
     spark_type: DataType
     if shape.kind in ("record", "judged"):
-        spark_type = types.StructType([types.StructField(name, _spark_type(types, s, amounts), nullable=True)
-                                       for name, s in shape.fields.items()])
+        spark_type = types.StructType(
+            [types.StructField(name, _spark_type(types, s, amounts), nullable=True) for name, s in shape.fields.items()]
+        )
     elif shape.kind == "list":
         assert shape.item is not None
         spark_type = types.ArrayType(_spark_type(types, shape.item, amounts), containsNull=True)
@@ -92,8 +93,14 @@ def _spark_type(types: Any, shape: FrameShape, amounts: Amounts) -> DataType:
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json", ".json": "json"}
 
 
-def read_caseload_spark(spark: SparkSession, path: str | Path, *, format: Literal["parquet", "json"] | None = None,
-                        subject: str = "household", amounts: Amounts = "string") -> DataFrame:
+def read_caseload_spark(
+    spark: SparkSession,
+    path: str | Path,
+    *,
+    format: Literal["parquet", "json"] | None = None,
+    subject: str = "household",
+    amounts: Amounts = "string",
+) -> DataFrame:
     """A caseload (nested Parquet, or JSON Lines: one JSON object per line) as a Spark DataFrame with
     :func:`spark_schema`'s schema. ``path`` may be a file, a folder of part files or a glob.
 
@@ -141,8 +148,7 @@ def _row_id(batch: pa.RecordBatch) -> Callable[[int], str]:
 def _output_schema(missing: bool) -> tuple[pa.Schema, str]:
     import pyarrow as pa
 
-    fields = [pa.field("id", pa.string()), pa.field("outcome", pa.string()),
-              pa.field("labels", pa.list_(pa.string()))]
+    fields = [pa.field("id", pa.string()), pa.field("outcome", pa.string()), pa.field("labels", pa.list_(pa.string()))]
     ddl = "id string, outcome string, labels array<string>"
     if missing:
         fields.append(pa.field("missing", pa.list_(pa.string())))
@@ -198,4 +204,3 @@ def decide_spark(df: DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
             yield from table.combine_chunks().to_batches()
 
     return df.mapInArrow(decide_batches, ddl)
-

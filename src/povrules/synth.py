@@ -145,8 +145,13 @@ class Profile:
     # illness 10945, disability 5531, education 1141, disaster 540, skills 2426, funds 3060,
     # labour 6566, motivation 810. The share with a second cause is an assumption.
     poverty_cause_weights: tuple[tuple[str, float], ...] = _t(
-        ("illness", 10945), ("disability", 5531), ("education", 1141), ("disaster", 540),
-        ("lack_of_skills", 2426), ("lack_of_funds", 3060), ("lack_of_labour", 6566),
+        ("illness", 10945),
+        ("disability", 5531),
+        ("education", 1141),
+        ("disaster", 540),
+        ("lack_of_skills", 2426),
+        ("lack_of_funds", 3060),
+        ("lack_of_labour", 6566),
         ("lack_of_motivation", 810),
     )
     second_cause_share: float = 0.30
@@ -184,9 +189,15 @@ class Profile:
     # Share of general households owning each kind of vehicle; registered and exited households own
     # `poor_vehicle_factor`× as often. Assumption.
     vehicle_shares: tuple[tuple[str, float], ...] = _t(
-        ("car", 0.10), ("minivan", 0.04), ("passenger_vehicle", 0.005), ("truck", 0.03),
-        ("motorcycle", 0.35), ("tricycle", 0.15), ("agricultural_vehicle", 0.08),
-        ("engineering_machinery", 0.01), ("large_agricultural_machinery", 0.02),
+        ("car", 0.10),
+        ("minivan", 0.04),
+        ("passenger_vehicle", 0.005),
+        ("truck", 0.03),
+        ("motorcycle", 0.35),
+        ("tricycle", 0.15),
+        ("agricultural_vehicle", 0.08),
+        ("engineering_machinery", 0.01),
+        ("large_agricultural_machinery", 0.02),
     )
     poor_vehicle_factor: float = 0.25
     # Share of vehicles judged high-priced. Assumption.
@@ -196,8 +207,12 @@ class Profile:
     new_house_share: float = 0.06
     # Origins of dwellings (weights). Assumption.
     dwelling_origin_weights: tuple[tuple[str, float], ...] = _t(
-        ("self_build", 0.70), ("inheritance", 0.12), ("dilapidated_renovation_subsidy", 0.08),
-        ("disaster_rebuild", 0.02), ("poverty_relocation", 0.05), ("purchase", 0.03),
+        ("self_build", 0.70),
+        ("inheritance", 0.12),
+        ("dilapidated_renovation_subsidy", 0.08),
+        ("disaster_rebuild", 0.02),
+        ("poverty_relocation", 0.05),
+        ("purchase", 0.03),
     )
     # Share of general households with urban commodity housing / a shop; of the poor, `poor_vehicle_factor`×.
     commodity_housing_share: float = 0.06
@@ -243,8 +258,12 @@ class Profile:
     judgement_error: float = 0.05
     # Who judges (role and anonymised surname) and how many days before `as_of` (uniform). Assumption.
     judges: tuple[str, ...] = (
-        "村第一书记 王某", "驻村工作队员 李某", "村委会主任 张某", "村党支部书记 赵某",
-        "乡镇扶贫专干 刘某", "帮扶责任人 陈某",
+        "村第一书记 王某",
+        "驻村工作队员 李某",
+        "村委会主任 张某",
+        "村党支部书记 赵某",
+        "乡镇扶贫专干 刘某",
+        "帮扶责任人 陈某",
     )
     judged_days_before: tuple[int, int] = (5, 180)
 
@@ -268,39 +287,87 @@ class Profile:
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
-            if isinstance(value, float) and field.name.endswith(("share", "rate", "_secure", "_safe")) \
-                    and not 0.0 <= value <= 1.0:
+            if (
+                isinstance(value, float)
+                and field.name.endswith(("share", "rate", "_secure", "_safe"))
+                and not 0.0 <= value <= 1.0
+            ):
                 raise UsageError(f"Profile.{field.name} must be within [0, 1], not {value}")
 
 
 PROFILES: dict[str, Profile] = {
     "default": Profile(),
     # A poorer county: incidence as at the start of targeted poverty alleviation, most still registered.
-    "poor": Profile(name="poor", ever_registered_share=0.20, still_registered_share=0.6,
-                    income_median_general=8000.0),
+    "poor": Profile(name="poor", ever_registered_share=0.20, still_registered_share=0.6, income_median_general=8000.0),
 }
 
 # Enumerations, kept as tuples so that the order is fixed.
-_RISK_CAUSES = ("illness", "education", "disability", "disaster", "accident", "industry_failure",
-                "unstable_employment", "lack_of_labour", "housing", "drinking_water", "other", "family_change")
+_RISK_CAUSES = (
+    "illness",
+    "education",
+    "disability",
+    "disaster",
+    "accident",
+    "industry_failure",
+    "unstable_employment",
+    "lack_of_labour",
+    "housing",
+    "drinking_water",
+    "other",
+    "family_change",
+)
 _SHOCK_CAUSES = ("illness", "disaster", "accident")
 _LABOUR = ("full", "partial", "weak", "none")
 _GRADES = ("A", "B", "C", "D")
 
 # Judged facts of Assessments that are drawn with the plain `judged_true_share`.
 _PLAIN_JUDGED = (
-    "rigid_expenditure_large", "income_sharply_reduced", "development_willingness", "overall_hardship",
-    "uninhabitable_location", "harsh_environment_area", "development_potential", "capital_need",
-    "repayment_capacity", "loan_willingness", "enterprise_potential", "skills", "migration_willingness",
-    "industry_willingness", "relocation_willingness", "industrial_policy_compliant", "fixed_income_source",
-    "stable_income_source", "has_resources", "location_lacks_subsistence", "in_situ_exit_costly",
-    "income_secured", "old_age_secured", "surplus_labour", "unused_potential", "livelihood_difficulty",
-    "rigid_expenditure_exceeds_income_markedly", "basic_living_affected", "rigid_expenditure_surged",
-    "production_living_severe_difficulty", "guarantees_prominent_problem", "cannot_resolve_alone",
-    "supporters_can_secure_living", "large_deposits_or_securities", "measures_effective",
-    "rigid_expenditure_resolved", "rigid_expenditure_uncontrollable", "elimination_stability_weak",
-    "risk_eliminated", "risk_stably_eliminated", "income_markedly_reduced", "income_outlook_unstable",
-    "many_children", "wage_income_share_high", "work_time_unstable", "family_burden_heavy",
+    "rigid_expenditure_large",
+    "income_sharply_reduced",
+    "development_willingness",
+    "overall_hardship",
+    "uninhabitable_location",
+    "harsh_environment_area",
+    "development_potential",
+    "capital_need",
+    "repayment_capacity",
+    "loan_willingness",
+    "enterprise_potential",
+    "skills",
+    "migration_willingness",
+    "industry_willingness",
+    "relocation_willingness",
+    "industrial_policy_compliant",
+    "fixed_income_source",
+    "stable_income_source",
+    "has_resources",
+    "location_lacks_subsistence",
+    "in_situ_exit_costly",
+    "income_secured",
+    "old_age_secured",
+    "surplus_labour",
+    "unused_potential",
+    "livelihood_difficulty",
+    "rigid_expenditure_exceeds_income_markedly",
+    "basic_living_affected",
+    "rigid_expenditure_surged",
+    "production_living_severe_difficulty",
+    "guarantees_prominent_problem",
+    "cannot_resolve_alone",
+    "supporters_can_secure_living",
+    "large_deposits_or_securities",
+    "measures_effective",
+    "rigid_expenditure_resolved",
+    "rigid_expenditure_uncontrollable",
+    "elimination_stability_weak",
+    "risk_eliminated",
+    "risk_stably_eliminated",
+    "income_markedly_reduced",
+    "income_outlook_unstable",
+    "many_children",
+    "wage_income_share_high",
+    "work_time_unstable",
+    "family_burden_heavy",
     "returned_to_poverty",
 )
 
@@ -308,10 +375,25 @@ _PLAIN_JUDGED = (
 _MEMBER_IDS = tuple(f"m{k}" for k in range(1, 100))
 _MEMBER_UNKNOWN = ("labour_capacity", "health", "disability_grade", "enrolled_in_school", "age")
 _LOOKS = ("housing", "durables", "labour", "industry", "burden")
-_GROUPS = ("income", "assets", "guarantees", "registration", "monitoring", "disaster", "rural_hukou",
-           "members", "expenditure")
-_SPECIAL_JUDGED = ("poverty_risk", "return_risk", "income_stable", "reaches_exit_line",
-                   "basic_living_severe_difficulty", "risk_causes")
+_GROUPS = (
+    "income",
+    "assets",
+    "guarantees",
+    "registration",
+    "monitoring",
+    "disaster",
+    "rural_hukou",
+    "members",
+    "expenditure",
+)
+_SPECIAL_JUDGED = (
+    "poverty_risk",
+    "return_risk",
+    "income_stable",
+    "reaches_exit_line",
+    "basic_living_severe_difficulty",
+    "risk_causes",
+)
 
 
 # --- Building the models without validating them ----------------------------------------------------
@@ -347,8 +429,10 @@ def _maker(cls: type[_M], ordered: bool = False) -> Callable[[dict[str, Any]], _
     With ``ordered``, the caller writes the fields in declaration order, so that a dict giving every
     field is used as it is.
     """
-    template = {name: None if info.is_required() else info.get_default(call_default_factory=True)
-                for name, info in cls.model_fields.items()}
+    template = {
+        name: None if info.is_required() else info.get_default(call_default_factory=True)
+        for name, info in cls.model_fields.items()
+    }
     copy = template.copy
     n_fields = len(template)
     # Field sets are shared between instances given the same names (a set per instance would be a third
@@ -445,17 +529,27 @@ class _Gen:
         self.assessments_template = dict.fromkeys(Assessments.model_fields)
         self.assessment_fields_sets: dict[tuple[str, ...], set[str]] = {}
         # Looks: 1-400 days before `as_of`, or (a late record) 1-60 days after, by one of the judges.
-        self.looks = tuple(_look({"assessed_on": as_of - timedelta(days=d), "assessor": j})
-                           for j in judges for d in range(1, 401))
-        self.late_looks = tuple(_look({"assessed_on": as_of + timedelta(days=d), "assessor": j})
-                                for j in judges for d in range(1, 61))
+        self.looks = tuple(
+            _look({"assessed_on": as_of - timedelta(days=d), "assessor": j}) for j in judges for d in range(1, 401)
+        )
+        self.late_looks = tuple(
+            _look({"assessed_on": as_of + timedelta(days=d), "assessor": j}) for j in judges for d in range(1, 61)
+        )
         # Guarantees: five flags and the dwelling grade (housing safe iff A or B).
         self.guarantees = tuple(
-            _guarantees({"food_secure": bool(bits & 1), "clothing_secure": bool(bits & 2),
-                         "compulsory_education": bool(bits & 4), "basic_medical": bool(bits & 8),
-                         "housing_safe": g in ("A", "B"), "drinking_water_safe": bool(bits & 16),
-                         "dwelling_safety_grade": g})
-            for g in _GRADES for bits in range(32)
+            _guarantees(
+                {
+                    "food_secure": bool(bits & 1),
+                    "clothing_secure": bool(bits & 2),
+                    "compulsory_education": bool(bits & 4),
+                    "basic_medical": bool(bits & 8),
+                    "housing_safe": g in ("A", "B"),
+                    "drinking_water_safe": bool(bits & 16),
+                    "dwelling_safety_grade": g,
+                }
+            )
+            for g in _GRADES
+            for bits in range(32)
         )
         self.general_registrations: dict[tuple[bool, bool, str], Registration] = {}
         self.no_monitoring = _monitoring({"status": "none"})
@@ -473,8 +567,10 @@ class _Gen:
         self.elderly_school_w = _cumulative((0.35, 0.45, 0.20))
         self.adult_school_w = _cumulative((0.20, 0.50, 0.15, 0.10, 0.05))
         self.log_income_median = {
-            "registered_poor": math.log(p.income_median_registered), "exited": math.log(p.income_median_exited),
-            "exited_no_policy": math.log(p.income_median_exited), "general": math.log(p.income_median_general),
+            "registered_poor": math.log(p.income_median_registered),
+            "exited": math.log(p.income_median_exited),
+            "exited_no_policy": math.log(p.income_median_exited),
+            "general": math.log(p.income_median_general),
         }
         self.log_medical_serious = math.log(p.medical_serious)
         self.log_medical_chronic = math.log(p.medical_chronic)
@@ -502,8 +598,13 @@ class _Gen:
         p, rnd = self.p, self.rnd
         factor = p.poor_health_factor if poor else 1.0
         u = rnd()
-        health = ("serious_illness" if u < p.serious_illness_rate * factor
-                  else "chronic" if u < (p.serious_illness_rate + p.chronic_rate) * factor else "healthy")
+        health = (
+            "serious_illness"
+            if u < p.serious_illness_rate * factor
+            else "chronic"
+            if u < (p.serious_illness_rate + p.chronic_rate) * factor
+            else "healthy"
+        )
         grade = 0
         if rnd() < p.disability_rate * factor:
             grade = 1 + bisect(self.grade_w[0], rnd() * self.grade_w[1], 0, self.grade_w[2])
@@ -517,20 +618,38 @@ class _Gen:
             elif (health == "chronic" or grade) and labour == "full":
                 labour = "partial"
         # Every member is registered and lives with the household; their income is the household's items.
-        m: dict[str, Any] = {"id": _MEMBER_IDS[k], "on_hukou": True, "lives_with_household": True, "income_items": (),
-                             "age": age, "labour_capacity": labour,
-                             "health": health, "disability_grade": grade,
-                             "in_basic_medical_insurance": rnd() < 0.97}
+        m: dict[str, Any] = {
+            "id": _MEMBER_IDS[k],
+            "on_hukou": True,
+            "lives_with_household": True,
+            "income_items": (),
+            "age": age,
+            "labour_capacity": labour,
+            "health": health,
+            "disability_grade": grade,
+            "in_basic_medical_insurance": rnd() < 0.97,
+        }
         if labour in ("weak", "none") and age >= 16:
-            m["labour_loss_cause"] = ("age" if age >= 60 and health == "healthy" and not grade
-                                      else "disability" if grade else "illness" if health != "healthy" else "other")
+            m["labour_loss_cause"] = (
+                "age"
+                if age >= 60 and health == "healthy" and not grade
+                else "disability"
+                if grade
+                else "illness"
+                if health != "healthy"
+                else "other"
+            )
         if health == "chronic":
             m["chronic_heavy_burden"] = self.judged(rnd() < p.chronic_heavy_share)
         if age >= 60:
             u = rnd()
-            m["adl_status"] = ("disabled" if u < p.elderly_disabled
-                               else "semi_disabled" if u < p.elderly_disabled + p.elderly_semi_disabled
-                               else "independent")
+            m["adl_status"] = (
+                "disabled"
+                if u < p.elderly_disabled
+                else "semi_disabled"
+                if u < p.elderly_disabled + p.elderly_semi_disabled
+                else "independent"
+            )
         else:
             m["adl_status"] = "disabled" if grade == 1 else "independent"
         # Schooling.
@@ -538,24 +657,34 @@ class _Gen:
         m["education_stage"] = stage
         m["enrolled_in_school"] = enrolled
         if enrolled:
-            m["schooling_kind"] = ("normal" if rnd() >= p.high_fee_schooling_share else
-                                   ("high_fee_selection", "high_fee_private", "self_funded_abroad")[int(rnd() * 3)])
+            m["schooling_kind"] = (
+                "normal"
+                if rnd() >= p.high_fee_schooling_share
+                else ("high_fee_selection", "high_fee_private", "self_funded_abroad")[int(rnd() * 3)]
+            )
         # Work.
         official = 18 <= age < 60 and rnd() < p.public_official_share * (0.2 if poor else 1.0)
         able = labour in ("full", "partial") and 16 <= age < 65
         m["is_public_official"] = official
         m["fiscally_supported"] = official
-        m["employer_type"] = ("state_organ" if official else
-                              ("enterprise", "self", "other", "none")[int(rnd() * 4)] if able else "none")
+        m["employer_type"] = (
+            "state_organ" if official else ("enterprise", "self", "other", "none")[int(rnd() * 4)] if able else "none"
+        )
         m["stable_salary"] = official or (able and rnd() < 0.15)
-        m["village_post"] = ("none" if not (able and rnd() < p.village_cadre_share)
-                             else ("party_secretary", "committee_director", "other")[int(rnd() * 3)])
+        m["village_post"] = (
+            "none"
+            if not (able and rnd() < p.village_cadre_share)
+            else ("party_secretary", "committee_director", "other")[int(rnd() * 3)]
+        )
         m["migrant_worker"] = able and not official and rnd() < p.migrant_share
         if able:
             m["refuses_to_work"] = self.judged(rnd() < p.refuses_work_share)
         m["special_needs_medical"] = rnd() < p.special_needs_medical_share
-        m["illegal_conduct"] = ((("gambling", "drugs", "illegal_business", "medical_fund_fraud")[int(rnd() * 4)],)
-                                if age >= 16 and rnd() < p.illegal_conduct_share else ())
+        m["illegal_conduct"] = (
+            (("gambling", "drugs", "illegal_business", "medical_fund_fraud")[int(rnd() * 4)],)
+            if age >= 16 and rnd() < p.illegal_conduct_share
+            else ()
+        )
         # A small share of member facts unknown.
         if rnd() < p.unknown_share:
             del m[_MEMBER_UNKNOWN[int(rnd() * 5)]]
@@ -579,8 +708,9 @@ class _Gen:
             return ("undergraduate", "junior_college", "technical")[int(rnd() * 3)], True
         if age >= 60:
             return self.pick(("none", "primary", "junior"), self.elderly_school_w), False
-        return self.pick(("primary", "junior", "senior_general", "secondary_vocational", "junior_college"),
-                         self.adult_school_w), False
+        return self.pick(
+            ("primary", "junior", "senior_general", "secondary_vocational", "junior_college"), self.adult_school_w
+        ), False
 
     def ages(self, size: int) -> list[int]:
         p, rnd = self.p, self.rnd
@@ -592,8 +722,7 @@ class _Gen:
         child, elderly = p.child_share, p.child_share + p.elderly_share
         for _ in range(size - 1):
             u = rnd()
-            ages.append(int(rnd() * 18) if u < child else 60 + int(rnd() * 31) if u < elderly
-                        else 18 + int(rnd() * 42))
+            ages.append(int(rnd() * 18) if u < child else 60 + int(rnd() * 31) if u < elderly else 18 + int(rnd() * 42))
         return ages
 
     def income(self, status: str, size: int) -> tuple[float, dict[str, Any], Income]:
@@ -611,22 +740,37 @@ class _Gen:
         lo, hi = p.disposable_ratio
         sigma = p.income_change_sigma
         inc: dict[str, Any] = {
-            "period_start": self.period_start, "period_end": self.period_end,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
             "per_capita_net": _money(pcn),
             "per_capita_disposable": _money(pcn * (lo + (hi - lo) * rnd())),
             "total_net": _money(total),
-            "wage": _money(parts[0]), "business": _money(parts[1]),
-            "property": _money(parts[2]), "transfer": _money(parts[3]),
+            "wage": _money(parts[0]),
+            "business": _money(parts[1]),
+            "property": _money(parts[2]),
+            "transfer": _money(parts[3]),
             "insurance_claims": _money(500 + 19500 * rnd()) if rnd() < p.insurance_claim_share else _ZERO,
             "previous_year_total": _money(total * math.exp(gauss(0.0, sigma))),
-            "items": tuple(_income_item({"kind": kind, "amount": _money(part), "period_start": self.period_start,
-                                         "period_end": self.period_end})
-                           for kind, part in zip(("wage", "business", "property", "transfer"), parts, strict=True)),
+            "items": tuple(
+                _income_item(
+                    {
+                        "kind": kind,
+                        "amount": _money(part),
+                        "period_start": self.period_start,
+                        "period_end": self.period_end,
+                    }
+                )
+                for kind, part in zip(("wage", "business", "property", "transfer"), parts, strict=True)
+            ),
         }
-        last = _income({"wage": _money(parts[0] * math.exp(gauss(0.0, sigma))),
-                        "business": _money(parts[1] * math.exp(gauss(0.0, sigma))),
-                        "property": _money(parts[2] * math.exp(gauss(0.0, sigma))),
-                        "transfer": _money(parts[3] * math.exp(gauss(0.0, sigma)))})
+        last = _income(
+            {
+                "wage": _money(parts[0] * math.exp(gauss(0.0, sigma))),
+                "business": _money(parts[1] * math.exp(gauss(0.0, sigma))),
+                "property": _money(parts[2] * math.exp(gauss(0.0, sigma))),
+                "transfer": _money(parts[3] * math.exp(gauss(0.0, sigma))),
+            }
+        )
         return pcn, inc, last
 
     def vehicles(self, poor: bool) -> tuple[Vehicle, ...]:
@@ -638,7 +782,8 @@ class _Gen:
                 v: dict[str, Any] = {
                     "kind": kind,
                     "value": _money(math.exp(self.gauss(math.log(60000 if kind in ("car", "truck") else 6000), 0.6))),
-                    "use": "private" if kind in ("car", "minivan", "motorcycle")
+                    "use": "private"
+                    if kind in ("car", "minivan", "motorcycle")
                     else ("production", "commercial")[int(rnd() * 2)],
                     "acquired_on": self.day(date(2008, 1, 1), self.as_of),
                     "high_priced": self.judged(rnd() < p.high_priced_vehicle_share),
@@ -656,25 +801,37 @@ class _Gen:
         if rnd() < p.dwelling_share:
             origin = self.pick(self.origins, self.origin_w)
             relocated = origin == "poverty_relocation"
-            out.append(_property({
-                "kind": "relocation_apartment" if relocated else "self_built",
-                "location": "urban" if relocated else "rural",
-                "origin": origin,
-                "built_or_bought_on": self.day(date(1980, 1, 1), self.as_of),
-                "newly_built": self.judged(rnd() < p.new_house_share),
-                "floor_area": _money(40 + 220 * rnd()),
-                "value": _money(30000 + 370000 * rnd()),
-                "high_priced": self.judged(rnd() < 0.03),
-            }))
+            out.append(
+                _property(
+                    {
+                        "kind": "relocation_apartment" if relocated else "self_built",
+                        "location": "urban" if relocated else "rural",
+                        "origin": origin,
+                        "built_or_bought_on": self.day(date(1980, 1, 1), self.as_of),
+                        "newly_built": self.judged(rnd() < p.new_house_share),
+                        "floor_area": _money(40 + 220 * rnd()),
+                        "value": _money(30000 + 370000 * rnd()),
+                        "high_priced": self.judged(rnd() < 0.03),
+                    }
+                )
+            )
         factor = p.poor_vehicle_factor if poor else 1.0
         for kind, share in (("commodity_housing", p.commodity_housing_share), ("shop", p.shop_share)):
             if rnd() < share * factor:
-                out.append(_property({
-                    "kind": kind, "location": ("urban", "urban", "rural")[int(rnd() * 3)], "origin": "purchase",
-                    "built_or_bought_on": self.day(date(2005, 1, 1), self.as_of),
-                    "newly_built": self.judged(rnd() < 0.2),
-                    "floor_area": _money(50 + 100 * rnd()), "value": _money(150000 + 750000 * rnd()),
-                    "high_priced": self.judged(rnd() < 0.1)}))
+                out.append(
+                    _property(
+                        {
+                            "kind": kind,
+                            "location": ("urban", "urban", "rural")[int(rnd() * 3)],
+                            "origin": "purchase",
+                            "built_or_bought_on": self.day(date(2005, 1, 1), self.as_of),
+                            "newly_built": self.judged(rnd() < 0.2),
+                            "floor_area": _money(50 + 100 * rnd()),
+                            "value": _money(150000 + 750000 * rnd()),
+                            "high_priced": self.judged(rnd() < 0.1),
+                        }
+                    )
+                )
         return tuple(out), relocated
 
     def enterprises(self, poor: bool) -> tuple[Enterprise, ...]:
@@ -683,14 +840,20 @@ class _Gen:
             return ()
         large = rnd() < p.large_enterprise_share
         scale = 8 if large else 1
-        return (_enterprise({
-            "role": ("owner", "legal_person", "shareholder")[int(rnd() * 3)],
-            "registered": large or rnd() < 0.5,
-            "annual_revenue": _money((20000 + 280000 * rnd()) * scale),
-            "fixed_assets": _money((10000 + 190000 * rnd()) * scale),
-            "employees": 3 + int(rnd() * 38) if large else int(rnd() * 3),
-            "employs_others_long_term": large, "annual_inspection_record": large,
-            "income_stable": self.judged(rnd() < 0.6)}),)
+        return (
+            _enterprise(
+                {
+                    "role": ("owner", "legal_person", "shareholder")[int(rnd() * 3)],
+                    "registered": large or rnd() < 0.5,
+                    "annual_revenue": _money((20000 + 280000 * rnd()) * scale),
+                    "fixed_assets": _money((10000 + 190000 * rnd()) * scale),
+                    "employees": 3 + int(rnd() * 38) if large else int(rnd() * 3),
+                    "employs_others_long_term": large,
+                    "annual_inspection_record": large,
+                    "income_stable": self.judged(rnd() < 0.6),
+                }
+            ),
+        )
 
     def registration(self, status: str, single_elderly: bool) -> Registration:
         p, rnd = self.p, self.rnd
@@ -705,8 +868,15 @@ class _Gen:
             reg = self.general_registrations.get(key)
             if reg is None:
                 reg = self.general_registrations[key] = _registration(
-                    {"status": status, "dibao": dibao, "dibao_whole_household": whole, "tekun": tekun,
-                     "wubao": tekun != "none", "poverty_causes": ()})
+                    {
+                        "status": status,
+                        "dibao": dibao,
+                        "dibao_whole_household": whole,
+                        "tekun": tekun,
+                        "wubao": tekun != "none",
+                        "poverty_causes": (),
+                    }
+                )
             return reg
         first = self.pick(self.causes, self.cause_w)
         causes: tuple[str, ...] = (first,)
@@ -714,9 +884,15 @@ class _Gen:
             second = self.pick(self.causes, self.cause_w)
             if second != first:
                 causes = (first, second)
-        values: dict[str, Any] = {"status": status, "dibao": dibao, "dibao_whole_household": whole, "tekun": tekun,
-                                  "wubao": tekun != "none", "registered_on": self.day(date(2014, 4, 1), date(2016, 12, 31)),
-                                  "poverty_causes": causes}
+        values: dict[str, Any] = {
+            "status": status,
+            "dibao": dibao,
+            "dibao_whole_household": whole,
+            "tekun": tekun,
+            "wubao": tekun != "none",
+            "registered_on": self.day(date(2014, 4, 1), date(2016, 12, 31)),
+            "poverty_causes": causes,
+        }
         if status != "registered_poor":
             values["exited_on"] = self.day(date(2016, 10, 1), min(date(2020, 12, 31), self.as_of))
         return _registration(values)
@@ -744,8 +920,11 @@ class _Gen:
         shock = not low and rnd() < p.shock_share
         causes: tuple[str, ...] = ()
         if risk or shock:
-            first = (_SHOCK_CAUSES[int(rnd() * len(_SHOCK_CAUSES))] if shock or rnd() < 0.6
-                     else _RISK_CAUSES[int(rnd() * len(_RISK_CAUSES))])
+            first = (
+                _SHOCK_CAUSES[int(rnd() * len(_SHOCK_CAUSES))]
+                if shock or rnd() < 0.6
+                else _RISK_CAUSES[int(rnd() * len(_RISK_CAUSES))]
+            )
             causes = (first,)
             if rnd() < 0.25:
                 extra = _RISK_CAUSES[int(rnd() * len(_RISK_CAUSES))]
@@ -765,12 +944,14 @@ class _Gen:
         reaches = pcn >= p.exit_line
         if rnd() < p.judgement_error:
             reaches = not reaches
-        special = (judged_true if risk or shock else judged_false,
-                   judged_true if poor and (risk or shock) else judged_false,
-                   judged_true if not risk and rnd() < 0.8 else judged_false,
-                   judged_true if reaches else judged_false,
-                   judged_true if shock or (risk and rnd() < 0.3) else judged_false,
-                   causes)
+        special = (
+            judged_true if risk or shock else judged_false,
+            judged_true if poor and (risk or shock) else judged_false,
+            judged_true if not risk and rnd() < 0.8 else judged_false,
+            judged_true if reaches else judged_false,
+            judged_true if shock or (risk and rnd() < 0.3) else judged_false,
+            causes,
+        )
         for name, value in zip(_SPECIAL_JUDGED, special):
             if rnd() < unk:
                 unknown.append(name)
@@ -797,8 +978,7 @@ class _Gen:
             st = "tracked_attention"
         elif u < share + p.risk_eliminated_share + p.tracked_attention_share + p.rolled_back_share:
             st = "rolled_back"
-        elif u < share + p.risk_eliminated_share + p.tracked_attention_share + p.rolled_back_share + \
-                p.removed_share:
+        elif u < share + p.risk_eliminated_share + p.tracked_attention_share + p.rolled_back_share + p.removed_share:
             st = "removed"
         else:
             return self.no_monitoring
@@ -842,10 +1022,14 @@ class _Gen:
         ages = self.ages(size)
         members = [self.member(k, a, poor) for k, a in enumerate(ages)]
         pcn, inc, last = self.income(status, size)
-        hh: dict[str, Any] = {"id": f"H{i + 1:06d}",
-                              "village": self.villages[int(rnd() * len(self.villages))],
-                              "rural_hukou": rnd() >= 0.01, "members": tuple(_member(m) for m in members),
-                              "income": inc, "income_same_period_last_year": last}
+        hh: dict[str, Any] = {
+            "id": f"H{i + 1:06d}",
+            "village": self.villages[int(rnd() * len(self.villages))],
+            "rural_hukou": rnd() >= 0.01,
+            "members": tuple(_member(m) for m in members),
+            "income": inc,
+            "income_same_period_last_year": last,
+        }
         if p.jurisdiction is not None:
             hh["jurisdiction"] = p.jurisdiction
         # Expenditure.
@@ -853,30 +1037,47 @@ class _Gen:
         medical = education = 0.0
         for m in members:
             health = m.get("health")
-            medical += (math.exp(gauss(self.log_medical_serious, 0.5)) if health == "serious_illness"
-                        else math.exp(gauss(self.log_medical_chronic, 0.5)) if health == "chronic"
-                        else 800 * rnd())
+            medical += (
+                math.exp(gauss(self.log_medical_serious, 0.5))
+                if health == "serious_illness"
+                else math.exp(gauss(self.log_medical_chronic, 0.5))
+                if health == "chronic"
+                else 800 * rnd()
+            )
             if m.get("enrolled_in_school"):
                 education += p.education_per_pupil * (0.3 + 2.7 * rnd())
-        hh["expenditure"] = _expenditure({
-            "rigid_total": _money(medical + education), "medical_total": _money(medical),
-            "medical_compliant_out_of_pocket": _money(medical * (0.15 + 0.35 * rnd())),
-            "education": _money(education)})
+        hh["expenditure"] = _expenditure(
+            {
+                "rigid_total": _money(medical + education),
+                "medical_total": _money(medical),
+                "medical_compliant_out_of_pocket": _money(medical * (0.15 + 0.35 * rnd())),
+                "education": _money(education),
+            }
+        )
         # Assets.
         enterprises = self.enterprises(poor)
         properties, relocated = self.properties(poor)
-        hh["assets"] = _assets({
-            "vehicles": self.vehicles(poor), "properties": properties, "enterprises": enterprises,
-            "deposits_total": _money(math.exp(gauss(math.log(max(pcn, 500) * size * 0.8), 1.0))),
-            "securities_total": _money(50000 * rnd()) if rnd() < 0.05 else _ZERO,
-            "has_large_enterprise": self.judged(any(e.employs_others_long_term for e in enterprises)),
-            "has_dwelling": bool(properties) or rnd() < 0.5})
+        hh["assets"] = _assets(
+            {
+                "vehicles": self.vehicles(poor),
+                "properties": properties,
+                "enterprises": enterprises,
+                "deposits_total": _money(math.exp(gauss(math.log(max(pcn, 500) * size * 0.8), 1.0))),
+                "securities_total": _money(50000 * rnd()) if rnd() < 0.05 else _ZERO,
+                "has_large_enterprise": self.judged(any(e.employs_others_long_term for e in enterprises)),
+                "has_dwelling": bool(properties) or rnd() < 0.5,
+            }
+        )
         # Guarantees: one pooled record per combination of the five flags and the grade.
         cum, total, hi = self.dwelling_grade_w
         hh["guarantees"] = self.guarantees[
-            (rnd() < p.food_secure) | (rnd() < p.clothing_secure) << 1 | (rnd() < p.compulsory_education) << 2
-            | (rnd() < p.basic_medical) << 3 | (rnd() < p.drinking_water_safe) << 4
-            | bisect(cum, rnd() * total, 0, hi) << 5]
+            (rnd() < p.food_secure)
+            | (rnd() < p.clothing_secure) << 1
+            | (rnd() < p.compulsory_education) << 2
+            | (rnd() < p.basic_medical) << 3
+            | (rnd() < p.drinking_water_safe) << 4
+            | bisect(cum, rnd() * total, 0, hi) << 5
+        ]
         hh["registration"] = self.registration(status, size == 1 and ages[0] >= 60)
         # Judged facts and monitoring.
         assessments, at_risk, shock = self.assessments(pcn, poor)
@@ -895,17 +1096,27 @@ class _Gen:
         # Disaster, projects, other flags.
         u = rnd()
         if u < p.severe_disaster_share + p.minor_disaster_share:
-            hh["disaster"] = _disaster({"severity": "severe" if u < p.severe_disaster_share else "minor",
-                                        "occurred_on": self.days_before(10, 1000)})
+            hh["disaster"] = _disaster(
+                {
+                    "severity": "severe" if u < p.severe_disaster_share else "minor",
+                    "occurred_on": self.days_before(10, 1000),
+                }
+            )
         else:
             hh["disaster"] = self.no_disaster
         projects = []
         if poor and rnd() < p.project_share_registered:
             for _ in range(1 + int(rnd() * 3)):
-                projects.append(_project({"project": f"P{1 + int(rnd() * 300):03d}",
-                                          "fund_class": ("poverty", "poverty", "agri_related", "other")[int(rnd() * 4)],
-                                          "delivery": ("to_household", "coverage")[int(rnd() * 2)],
-                                          "delivered_on": self.day(date(2015, 1, 1), as_of)}))
+                projects.append(
+                    _project(
+                        {
+                            "project": f"P{1 + int(rnd() * 300):03d}",
+                            "fund_class": ("poverty", "poverty", "agri_related", "other")[int(rnd() * 4)],
+                            "delivery": ("to_household", "coverage")[int(rnd() * 2)],
+                            "delivered_on": self.day(date(2015, 1, 1), as_of),
+                        }
+                    )
+                )
         hh["projects"] = tuple(projects)
         hh["refuses_asset_verification"] = rnd() < p.refuses_verification_share
         hh["credit_rated"] = rnd() < p.credit_rated_share
@@ -945,8 +1156,9 @@ def _households(n: int, seed: int, profile: str | Profile, as_of: date) -> Itera
         yield make(i)
 
 
-def county_json(n: int, seed: int, *, profile: str | Profile = "default",
-                as_of: date = date(2021, 6, 30)) -> Iterator[dict[str, Any]]:
+def county_json(
+    n: int, seed: int, *, profile: str | Profile = "default", as_of: date = date(2021, 6, 30)
+) -> Iterator[dict[str, Any]]:
     """Yield ``n`` synthetic households as JSON-ready dicts (amounts as strings, dates as ISO text).
 
     Each is the JSON form of the corresponding :func:`county` household: validating it gives an equal
@@ -956,8 +1168,9 @@ def county_json(n: int, seed: int, *, profile: str | Profile = "default",
         yield household.model_dump(mode="json", exclude_unset=True)
 
 
-def county(n: int, seed: int, *, profile: str | Profile = "default",
-           as_of: date = date(2021, 6, 30)) -> list[Household]:
+def county(
+    n: int, seed: int, *, profile: str | Profile = "default", as_of: date = date(2021, 6, 30)
+) -> list[Household]:
     """``n`` synthetic households as :class:`Household` objects; same seed, same county.
 
     The objects are built directly from typed values rather than validated (see above), and are

@@ -47,49 +47,144 @@ from povrules.wording import (
 if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking
 
-__all__ = ["UNIT_WORDS", "Reader", "contradicting_text", "explain",
-           "explain_ranking", "explain_record", "explain_record_v1", "render", "say_condition", "say_element",
-           "say_empty", "say_group", "say_list", "say_not_checked", "say_source", "say_value"]
+__all__ = [
+    "UNIT_WORDS",
+    "Reader",
+    "contradicting_text",
+    "explain",
+    "explain_ranking",
+    "explain_record",
+    "explain_record_v1",
+    "render",
+    "say_condition",
+    "say_element",
+    "say_empty",
+    "say_group",
+    "say_list",
+    "say_not_checked",
+    "say_source",
+    "say_value",
+]
 
 UNIT_WORDS: dict[str, dict[str, str]] = {
     "zh": {},
-    "en": {"元": "yuan", "个月": "months", "岁": "years old", "人": "persons", "年": "years", "户": "households",
-           "公斤": "kg", "平方米": "m²", "个": "", "%": "%"},
+    "en": {
+        "元": "yuan",
+        "个月": "months",
+        "岁": "years old",
+        "人": "persons",
+        "年": "years",
+        "户": "households",
+        "公斤": "kg",
+        "平方米": "m²",
+        "个": "",
+        "%": "%",
+    },
 }
 _W: dict[str, dict[str, str]] = {
-    "zh": {"decision": "决定", "for": "对", "as_of": "评估日", "ruleset": "规则集", "missing": "尚缺事实",
-           "refused": "不予计算", "possible": "可能结果", "source": "依据", "note": "解释", "yes": "是", "no": "否",
-           "unknown": "未知", "from": "起", "and": "以下各项须全部成立", "or": "以下各项至少一项成立",
-           "not": "以下须不成立", "skipped": "其余{n}项未检查（结果已定）", "skipped_one": "其余1项未检查（结果已定）", "any": "{list}中至少有一项须满足",
-           "all": "{list}中每一项都须满足", "count": "{list}中满足条件的数目为{value}",
-           "sum": "{list}各项合计为{value}", "empty": "{list}为空（没有任何一项）", "no_list": "{list}未知",
-           "not_visited": "其余{n}项未检查（结果已定）", "not_visited_one": "其余1项未检查（结果已定）", "is": "为", "is_not": "不是", "one_of": "为{values}之一",
-           "none_of": "不是{values}中的任何一项", "required": "（要求{what}）", "judged": "（{by}于{on}研判）",
-           "record": "记录", "redacted": "（已脱敏）", "requirement": "第{n}项要求未满足",
-           "no_conditions": "没有检查任何条件", "evaluation_date": "评估日", "unknown_paren": "（未知）", "value_sep": "、", "names_sep": "、", "worked_out": "{title}为{value}，计算如下：", "list_sep": "、", "colon": "：", "semi": "；"},
-    "en": {"decision": "Decision", "for": "for", "as_of": "as of", "ruleset": "ruleset",
-           "missing": "Facts still needed", "refused": "Figure refused", "possible": "Possible outcomes",
-           "source": "Source", "note": "Note", "yes": "yes", "no": "no", "unknown": "unknown", "from": "from",
-           "and": "All of these must hold", "or": "At least one of these must hold", "not": "This must not hold",
-           "skipped": "The other {n} were not checked (the result was already settled)",
-           "skipped_one": "The last one was not checked (the result was already settled)",
-           "any": "At least one in {list} must qualify", "all": "Every one in {list} must qualify",
-           "count": "Those in {list} that qualify number {value}", "sum": "The total over {list} is {value}",
-           "empty": "{list} is empty (there is none)", "no_list": "{list} is unknown",
-           "not_visited": "The other {n} were not checked (the result was already settled)", "is": "is",
-           "not_visited_one": "The last one was not checked (the result was already settled)",
-           "is_not": "is not", "one_of": "one of {values}", "none_of": "none of {values}",
-           "required": " (required: {what})", "judged": " (judged by {by} on {on})", "record": "Record",
-           "redacted": " (redacted)", "requirement": "requirement {n} is not met",
-           "no_conditions": "no condition was checked", "evaluation_date": "the evaluation date", "unknown_paren": "(unknown)",
-           "value_sep": "; ",
-           "names_sep": "; ", "worked_out": "{title} is {value}, worked out as follows:",
-           "list_sep": ", ", "colon": ": ", "semi": "; "},
+    "zh": {
+        "decision": "决定",
+        "for": "对",
+        "as_of": "评估日",
+        "ruleset": "规则集",
+        "missing": "尚缺事实",
+        "refused": "不予计算",
+        "possible": "可能结果",
+        "source": "依据",
+        "note": "解释",
+        "yes": "是",
+        "no": "否",
+        "unknown": "未知",
+        "from": "起",
+        "and": "以下各项须全部成立",
+        "or": "以下各项至少一项成立",
+        "not": "以下须不成立",
+        "skipped": "其余{n}项未检查（结果已定）",
+        "skipped_one": "其余1项未检查（结果已定）",
+        "any": "{list}中至少有一项须满足",
+        "all": "{list}中每一项都须满足",
+        "count": "{list}中满足条件的数目为{value}",
+        "sum": "{list}各项合计为{value}",
+        "empty": "{list}为空（没有任何一项）",
+        "no_list": "{list}未知",
+        "not_visited": "其余{n}项未检查（结果已定）",
+        "not_visited_one": "其余1项未检查（结果已定）",
+        "is": "为",
+        "is_not": "不是",
+        "one_of": "为{values}之一",
+        "none_of": "不是{values}中的任何一项",
+        "required": "（要求{what}）",
+        "judged": "（{by}于{on}研判）",
+        "record": "记录",
+        "redacted": "（已脱敏）",
+        "requirement": "第{n}项要求未满足",
+        "no_conditions": "没有检查任何条件",
+        "evaluation_date": "评估日",
+        "unknown_paren": "（未知）",
+        "value_sep": "、",
+        "names_sep": "、",
+        "worked_out": "{title}为{value}，计算如下：",
+        "list_sep": "、",
+        "colon": "：",
+        "semi": "；",
+    },
+    "en": {
+        "decision": "Decision",
+        "for": "for",
+        "as_of": "as of",
+        "ruleset": "ruleset",
+        "missing": "Facts still needed",
+        "refused": "Figure refused",
+        "possible": "Possible outcomes",
+        "source": "Source",
+        "note": "Note",
+        "yes": "yes",
+        "no": "no",
+        "unknown": "unknown",
+        "from": "from",
+        "and": "All of these must hold",
+        "or": "At least one of these must hold",
+        "not": "This must not hold",
+        "skipped": "The other {n} were not checked (the result was already settled)",
+        "skipped_one": "The last one was not checked (the result was already settled)",
+        "any": "At least one in {list} must qualify",
+        "all": "Every one in {list} must qualify",
+        "count": "Those in {list} that qualify number {value}",
+        "sum": "The total over {list} is {value}",
+        "empty": "{list} is empty (there is none)",
+        "no_list": "{list} is unknown",
+        "not_visited": "The other {n} were not checked (the result was already settled)",
+        "is": "is",
+        "not_visited_one": "The last one was not checked (the result was already settled)",
+        "is_not": "is not",
+        "one_of": "one of {values}",
+        "none_of": "none of {values}",
+        "required": " (required: {what})",
+        "judged": " (judged by {by} on {on})",
+        "record": "Record",
+        "redacted": " (redacted)",
+        "requirement": "requirement {n} is not met",
+        "no_conditions": "no condition was checked",
+        "evaluation_date": "the evaluation date",
+        "unknown_paren": "(unknown)",
+        "value_sep": "; ",
+        "names_sep": "; ",
+        "worked_out": "{title} is {value}, worked out as follows:",
+        "list_sep": ", ",
+        "colon": ": ",
+        "semi": "; ",
+    },
 }
 _OPS: dict[str, dict[str, str]] = {
     "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"},
-    "en": {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "==": "equals",
-           "!=": "is not equal to"},
+    "en": {
+        "<": "is below",
+        "<=": "is at most",
+        ">": "is above",
+        ">=": "is at least",
+        "==": "equals",
+        "!=": "is not equal to",
+    },
 }
 _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -126,7 +221,7 @@ class Reader:
     def fact(self, path: str) -> str:
         """A fact path in words: the element's label, then the field's title."""
         key = _INDEX.sub("", path)
-        base = path[:path.rindex("]") + 1] if "]" in path else ""
+        base = path[: path.rindex("]") + 1] if "]" in path else ""
         title = self.title(key, path)
         label = self.elements.get(base)
         if base in self.inside:
@@ -222,15 +317,23 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
     left, right = leaf.get("left") or {}, leaf.get("right") or {}
     year = bool(left.get("year") or right.get("year"))
     lnamed, lshown = _operand(left, reader, year, title_key(right) if "fact" in right and "fact" not in left else None)
-    is_code = "fact" in left and isinstance(left.get("value"), str) and not _NUMBER.match(left["value"]) \
-        and not _DATE.match(left["value"]) and "parameter" not in right and "fact" not in right
+    is_code = (
+        "fact" in left
+        and isinstance(left.get("value"), str)
+        and not _NUMBER.match(left["value"])
+        and not _DATE.match(left["value"])
+        and "parameter" not in right
+        and "fact" not in right
+    )
     if is_code or op in ("in", "not_in"):
         # A code against codes written in the rule: said as a statement of what it is and what was required.
         expected = say_value(right.get("value"), reader, title_key(left))
-        what = {"==": words["is"] + expected if lang == "zh" else expected,
-                "!=": words["is_not"] + expected if lang == "zh" else f"not {expected}",
-                "in": words["one_of"].format(values=expected),
-                "not_in": words["none_of"].format(values=expected)}.get(op, expected)
+        what = {
+            "==": words["is"] + expected if lang == "zh" else expected,
+            "!=": words["is_not"] + expected if lang == "zh" else f"not {expected}",
+            "in": words["one_of"].format(values=expected),
+            "not_in": words["none_of"].format(values=expected),
+        }.get(op, expected)
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
     rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
@@ -348,8 +451,9 @@ def _cite(cite: Mapping[str, Any], reader: Reader) -> str:
     if reader.lang == "zh":
         named = f"《{source['zh']}》{label}（{where}）" if isinstance(source, Mapping) else where
         return f"{reader.words['source']}：{named}「{quote}」"
-    named = (f"“{source['en']}”" + (f", {label}" if label else "") + f" ({where})"
-             if isinstance(source, Mapping) else where)
+    named = (
+        f"“{source['en']}”" + (f", {label}" if label else "") + f" ({where})" if isinstance(source, Mapping) else where
+    )
     return f"{reader.words['source']}: {named}: “{quote}”"
 
 
@@ -374,10 +478,14 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     title = (decision.get("title") or {}).get(lang, decision.get("name"))
     digest = str(ruleset.get("digest", ""))[:19]
     lines = [
-        (f"{words['decision']}{colon}{title} [{decision.get('name')}] {words['for']} {trace.get('facts_id')}"
-         f" → {reader.outcome(str(trace.get('outcome')))}"),
-        (f"  {words['as_of']} {trace.get('as_of')}{words['semi']}{words['ruleset']} [{ruleset.get('id')}] "
-         f"{ruleset.get('version')} [{digest}]"),
+        (
+            f"{words['decision']}{colon}{title} [{decision.get('name')}] {words['for']} {trace.get('facts_id')}"
+            f" → {reader.outcome(str(trace.get('outcome')))}"
+        ),
+        (
+            f"  {words['as_of']} {trace.get('as_of')}{words['semi']}{words['ruleset']} [{ruleset.get('id')}] "
+            f"{ruleset.get('version')} [{digest}]"
+        ),
     ]
     rules = [r for r in trace.get("rules", []) if isinstance(r, Mapping)]
     markers = {str(r.get("marker")) for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}
@@ -385,14 +493,19 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     facts = [p for p in missing if p not in markers]
     if facts:
         lines.append(f"  {words['missing']}{colon}{_facts(facts, reader)}")
-    refused_titles = {str(r.get("marker")): (r.get("title") or {}).get(lang, r.get("derived"))
-                      for rule in rules for r in rule.get("refused", []) if isinstance(r, Mapping)}
+    refused_titles = {
+        str(r.get("marker")): (r.get("title") or {}).get(lang, r.get("derived"))
+        for rule in rules
+        for r in rule.get("refused", [])
+        if isinstance(r, Mapping)
+    }
     if markers & set(missing):
         shown = list(dict.fromkeys(str(refused_titles[p]) for p in missing if p in markers))  # once per figure
         lines.append(f"  {words['refused']}{colon}{words['list_sep'].join(shown)}")
     if trace.get("possible"):
-        lines.append(f"  {words['possible']}{colon}"
-                     + words["list_sep"].join(reader.outcome(str(p)) for p in trace["possible"]))
+        lines.append(
+            f"  {words['possible']}{colon}" + words["list_sep"].join(reader.outcome(str(p)) for p in trace["possible"])
+        )
     for rule in rules:
         lines.extend(_rule_lines(rule, reader))
     return lines
@@ -404,8 +517,11 @@ def _rule_lines(rule: Mapping[str, Any], reader: Reader) -> list[str]:
     status = STATUS_WORDS[lang].get(str(rule.get("status")), str(rule.get("status")))
     override = rule.get("override")
     if isinstance(override, Mapping):
-        status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
-                   else f" ({override.get('body')}, {override.get('decided_on')})")
+        status += (
+            f"（{override.get('body')} {override.get('decided_on')}）"
+            if lang == "zh"
+            else f" ({override.get('body')}, {override.get('decided_on')})"
+        )
     elif rule.get("contradicting"):
         status += contradicting_text(rule["contradicting"], lang)
     elif rule.get("status") == "awaiting_deliberation" and rule.get("override_by"):
@@ -426,8 +542,11 @@ def _rule_lines(rule: Mapping[str, Any], reader: Reader) -> list[str]:
         index = entry.get("requirement")
         number = index + 1 if isinstance(index, int) else "?"
         figure = (entry.get("title") or {}).get(lang, entry.get("derived"))
-        text = f"{words['refused']}{colon}{figure}（{words['requirement'].format(n=number)}）" if lang == "zh" \
+        text = (
+            f"{words['refused']}{colon}{figure}（{words['requirement'].format(n=number)}）"
+            if lang == "zh"
             else f"{words['refused']}{colon}{figure} ({words['requirement'].format(n=number)})"
+        )
         if isinstance(entry.get("cite"), Mapping):
             text += words["semi"] + _cite(entry["cite"], reader)
         note = entry.get("note")
@@ -468,7 +587,6 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
     redacted = words["redacted"] if record.get("redacted") else ""
     lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
     return "\n".join(lines)
-
 
 
 # Seams for the views (HTML), which lay the same sentences out as nested lists.
@@ -534,8 +652,9 @@ def contradicting_text(records: Sequence[Mapping[str, Any]], lang: str) -> str:
     """The override records of one date that contradict one another (as the trace shows them), in
     brackets: body, date and what each decided, in the order recorded."""
     words = OVERRIDE_OUTCOME_WORDS[lang]
-    parts = [f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}"
-             for r in records]
+    parts = [
+        f"{r.get('body')} {r.get('decided_on')} {words.get(str(r.get('outcome')), r.get('outcome'))}" for r in records
+    ]
     return f"（{'；'.join(parts)}）" if lang == "zh" else f" ({'; '.join(parts)})"
 
 
@@ -569,19 +688,31 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
         tie = phrase("ranking.tied", lang) if entry.tied else ""
         reason = _W[lang]["names_sep"].join(met) or phrase("ranking.no_criterion", lang)
         lines.append(f"{entry.position}. {entry.household}{tie}{colon}{reason}")
-        for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak):], spec.tiebreak):
+        for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak) :], spec.tiebreak):
             raw = value.value if hasattr(value, "value") else value
             title, unit = _tiebreak_title(tb.expr, decision, lang)
             lines.append(f"     {title}{colon}{format_value(raw, unit, lang, grouped=not is_year(tb.expr))}")
     for decision in ranking.not_eligible:
         gate = decision.ruleset.decisions[decision.decision]
-        lines.append(phrase("ranking.not_ranked", lang, household=decision.facts_id,
-                            outcome=outcome_titles(gate, decision.outcome)[lang]))
+        lines.append(
+            phrase(
+                "ranking.not_ranked",
+                lang,
+                household=decision.facts_id,
+                outcome=outcome_titles(gate, decision.outcome)[lang],
+            )
+        )
     for decision in ranking.undetermined:
         trace = to_trace(decision, version=2)
         reader = Reader(trace, lang)
-        lines.append(phrase("ranking.cannot_rank", lang, household=decision.facts_id,
-                            facts=_facts([str(p) for p in decision.missing], reader)))
+        lines.append(
+            phrase(
+                "ranking.cannot_rank",
+                lang,
+                household=decision.facts_id,
+                facts=_facts([str(p) for p in decision.missing], reader),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -600,8 +731,11 @@ def _refusal_text(entry: Mapping[str, Any], figure: str, lang: str) -> str:
         text = f"{words['refused']}: {figure} ({words['requirement']} {number} {words['not_met']}: {entry.get('expr')})"
     cite = entry.get("cite")
     if isinstance(cite, Mapping):
-        text += f"；{words['source']}：{_where(cite)}「{cite.get('quote', '')}」" if lang == "zh" \
+        text += (
+            f"；{words['source']}：{_where(cite)}「{cite.get('quote', '')}」"
+            if lang == "zh"
             else f"; {words['source']}: {_where(cite)} “{cite.get('quote', '')}”"
+        )
     if entry.get("note"):
         text += f"；{words['note']}：{entry['note']}" if lang == "zh" else f"; {words['note']}: {entry['note']}"
     return text
@@ -639,17 +773,27 @@ def explain_record_v1(record: Mapping[str, Any], lang: str = "zh") -> str:
     ruleset = record["ruleset"]
     title = trace.get("decision", {}).get("title", {}).get(lang, record["decision"])
     lines = [
-        (f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
-         f" → {record['outcome']}"),
-        (f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
-         f"({ruleset['digest'][:19]})"),
-        ("  记录 " if lang == "zh" else "  record ") + record["digest"][:19]
+        (
+            f"{words['decision']}{colon}{title} [{record['decision']}] {words['for']} {record['facts'].get('id')}"
+            f" → {record['outcome']}"
+        ),
+        (
+            f"  {words['as_of']} {record['as_of']}; {words['ruleset']} {ruleset['id']} {ruleset['version']} "
+            f"({ruleset['digest'][:19]})"
+        ),
+        ("  记录 " if lang == "zh" else "  record ")
+        + record["digest"][:19]
         + ("（已脱敏）" if lang == "zh" and record["redacted"] else " (redacted)" if record["redacted"] else ""),
     ]
     if record["missing"]:
         rules = trace.get("rules", []) if isinstance(trace, dict) else []
-        markers = {r.get("marker") for rule in rules if isinstance(rule, dict)
-                   for r in rule.get("refused", []) if isinstance(r, dict)}
+        markers = {
+            r.get("marker")
+            for rule in rules
+            if isinstance(rule, dict)
+            for r in rule.get("refused", [])
+            if isinstance(r, dict)
+        }
         facts = [path for path in record["missing"] if path not in markers]
         refused = [path for path in record["missing"] if path in markers]
         if facts:
@@ -662,8 +806,11 @@ def explain_record_v1(record: Mapping[str, Any], lang: str = "zh") -> str:
         status = STATUS_WORDS[lang].get(rule.get("status"), rule.get("status"))
         override = rule.get("override")
         if override:
-            status += (f"（{override.get('body')} {override.get('decided_on')}）" if lang == "zh"
-                       else f" ({override.get('body')}, {override.get('decided_on')})")
+            status += (
+                f"（{override.get('body')} {override.get('decided_on')}）"
+                if lang == "zh"
+                else f" ({override.get('body')}, {override.get('decided_on')})"
+            )
         elif rule.get("contradicting"):
             status += contradicting_text(rule["contradicting"], lang)
         mark = RESULT_MARKS.get(rule.get("result"), "?")
@@ -673,15 +820,18 @@ def explain_record_v1(record: Mapping[str, Any], lang: str = "zh") -> str:
             if "op" in condition:
                 # A verified record may still lack an operand the schema leaves optional: shown as "?", never a crash.
                 op = condition["op"]
-                text = (f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
-                        f"{_value_text(_part(condition, 'right'), lang)}")
+                text = (
+                    f"{_value_text(_part(condition, 'left'), lang)} {OPERATOR_WORDS[lang].get(op, op)} "
+                    f"{_value_text(_part(condition, 'right'), lang)}"
+                )
             else:
                 text = _value_text(_part(condition, "value"), lang)
             lines.append(f"      {text} → {verdict}")
         for parameter in rule.get("parameters", []):
             unit = f" {parameter['unit']}" if parameter.get("unit") else ""
-            since = (f"（{parameter.get('from')} {words['from']}）" if lang == "zh"
-                     else f" (from {parameter.get('from')})")
+            since = (
+                f"（{parameter.get('from')} {words['from']}）" if lang == "zh" else f" (from {parameter.get('from')})"
+            )
             value = parameter.get("value")
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
             lines.append(f"      {parameter.get('name', '?')} = {shown}{unit}{since}")
@@ -694,6 +844,9 @@ def explain_record_v1(record: Mapping[str, Any], lang: str = "zh") -> str:
         cite = rule.get("cite")
         if cite:
             quote = cite.get("quote", "")
-            lines.append(f"      {words['source']}{colon}{_where(cite)}「{quote}」" if lang == "zh"
-                         else f"      {words['source']}: {_where(cite)} “{quote}”")
+            lines.append(
+                f"      {words['source']}{colon}{_where(cite)}「{quote}」"
+                if lang == "zh"
+                else f"      {words['source']}: {_where(cite)} “{quote}”"
+            )
     return "\n".join(lines)

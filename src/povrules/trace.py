@@ -78,8 +78,12 @@ def _condition(leaf: Leaf, root: str) -> dict[str, Any]:
 # What a rule's trace entry shows that depends only on the ruleset and the date: worked out once per
 # (ruleset, rule, date) and kept as immutable pieces, so that each trace still gets dicts of its own (a
 # caller may edit a trace, as the tests of tampered records do, without touching another).
-_Static = tuple[tuple[str, str], tuple[tuple[str, Any, str | None, str | None, tuple[Any, ...] | None], ...],
-                tuple[Any, ...] | None, tuple[Any, Any] | None]
+_Static = tuple[
+    tuple[str, str],
+    tuple[tuple[str, Any, str | None, str | None, tuple[Any, ...] | None], ...],
+    tuple[Any, ...] | None,
+    tuple[Any, Any] | None,
+]
 _STATIC: dict[tuple[int, int, date], tuple[Any, Any, _Static]] = {}
 _STATIC_MAX = 1 << 14  # entries; a long-running service making variants must not grow it without end
 
@@ -96,12 +100,21 @@ def _static(decision: Decision, rule: Any) -> _Static:
         if name in rule.dated_parameters:
             continue  # read only through at(p.x, <date>): its value is in the condition, not the one on as_of
         pv = in_force.get(name)
-        parameters.append((name, pv.value if pv else None, str(pv.start) if pv else None,
-                           ruleset.parameters[name].unit or None,
-                           _cite_tuple(pv.citation) if pv and pv.citation else None))
-    static: _Static = ((rule.title.zh, rule.title.en), tuple(parameters),
-                       _cite_tuple(rule.citation) if rule.citation else None,
-                       (rule.valid_from, rule.valid_to) if rule.valid_from or rule.valid_to else None)
+        parameters.append(
+            (
+                name,
+                pv.value if pv else None,
+                str(pv.start) if pv else None,
+                ruleset.parameters[name].unit or None,
+                _cite_tuple(pv.citation) if pv and pv.citation else None,
+            )
+        )
+    static: _Static = (
+        (rule.title.zh, rule.title.en),
+        tuple(parameters),
+        _cite_tuple(rule.citation) if rule.citation else None,
+        (rule.valid_from, rule.valid_to) if rule.valid_from or rule.valid_to else None,
+    )
     if len(_STATIC) >= _STATIC_MAX:
         _STATIC.clear()
     _STATIC[key] = (ruleset, rule, static)  # holding both keeps their ids from being reused while cached
@@ -118,8 +131,12 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
     root = decision.ruleset.root
     value = result.value
     out: dict[str, Any] = {
-        "id": rule.id, "role": result.role, "title": {"zh": title[0], "en": title[1]},
-        "strength": rule.strength, "result": _result(value), "status": result.status,
+        "id": rule.id,
+        "role": result.role,
+        "title": {"zh": title[0], "en": title[1]},
+        "strength": rule.strength,
+        "result": _result(value),
+        "status": result.status,
         "conditions": [_condition(leaf, root) for leaf in result.leaves],
         "parameters": [],
     }
@@ -129,12 +146,12 @@ def _rule(decision: Decision, result: RuleResult) -> dict[str, Any]:
         out["missing"] = sorted(value.missing)
         refused = refusals(decision.ruleset, value.missing)
         if refused:
-            out["refused"] = [_refusal(marker, derived, index, requirement)
-                              for marker, derived, index, requirement in refused]
+            out["refused"] = [
+                _refusal(marker, derived, index, requirement) for marker, derived, index, requirement in refused
+            ]
     entries = out["parameters"]
     for name, pvalue, start, unit, pcite in parameters:
-        entry: dict[str, Any] = {"name": name, "value": json_value(pvalue),
-                                 "from": start}
+        entry: dict[str, Any] = {"name": name, "value": json_value(pvalue), "from": start}
         if unit:
             entry["unit"] = unit
         if pcite is not None:
@@ -167,8 +184,12 @@ def refusals(ruleset: Any, missing: Iterable[str]) -> list[tuple[str, Any, int, 
 
 
 def _refusal(marker: str, derived: Any, index: int, requirement: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"marker": marker, "derived": derived.name, "requirement": index,
-                             "expr": requirement.expr.text}
+    entry: dict[str, Any] = {
+        "marker": marker,
+        "derived": derived.name,
+        "requirement": index,
+        "expr": requirement.expr.text,
+    }
     if requirement.citation is not None:
         entry["cite"] = _cite(requirement.citation)
     if requirement.note:
@@ -215,10 +236,17 @@ def _header(decision: Decision, facts_digest: str | None) -> dict[str, Any]:
     return {
         "schema": TRACE_SCHEMA,
         "engine": {"name": "povrules", "version": __version__},
-        "ruleset": {"id": ruleset.id, "version": ruleset.version, "digest": ruleset.digest,
-                    "jurisdiction": ruleset.jurisdiction},
-        "decision": {"name": decision.decision, "kind": decision.kind,
-                     "title": {"zh": spec.title.zh, "en": spec.title.en}},
+        "ruleset": {
+            "id": ruleset.id,
+            "version": ruleset.version,
+            "digest": ruleset.digest,
+            "jurisdiction": ruleset.jurisdiction,
+        },
+        "decision": {
+            "name": decision.decision,
+            "kind": decision.kind,
+            "title": {"zh": spec.title.zh, "en": spec.title.en},
+        },
         "as_of": decision.as_of.isoformat(),
         "subject": ruleset.subject,
         "facts_id": decision.facts_id,
@@ -298,7 +326,7 @@ def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, st
     number = index + 1
     age = None
     obj: Any = facts
-    for name in base[len(root) + 1:].split(".") if base.startswith(root + ".") else ():
+    for name in base[len(root) + 1 :].split(".") if base.startswith(root + ".") else ():
         obj = getattr(obj, _INDEX.sub("", name), None) if "[" not in name else _item(obj, name)
     if isinstance(obj, tuple) and index < len(obj):
         age = getattr(obj[index], "age", None)
@@ -358,7 +386,9 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
     elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
         out["computed"] = True  # said by its title, or (with none) by its expression
         if node.text not in titles.titles:
-            said = _QUANT_TITLES.get(node.func) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+            said = (
+                _QUANT_TITLES.get(node.func) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+            )
             if said is not None:
                 titles.name(node.text, *said)
     if is_year(node):
@@ -450,10 +480,18 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
         out["left"] = _operand_v2(node.left, left, where, titles)
         out["right"] = _operand_v2(node.right, right, where, titles)
         field = _codes_of(node.left)
-        if field is not None and "fact" in out["left"] and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef)):
+        if (
+            field is not None
+            and "fact" in out["left"]
+            and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef))
+        ):
             titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
         field = _codes_of(node.right)
-        if field is not None and "fact" in out["right"] and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef)):
+        if (
+            field is not None
+            and "fact" in out["right"]
+            and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef))
+        ):
             titles.value(title_key(out["right"]), field, left)  # a code looked for in a list of codes
         if out["left"].get("year") or out["right"].get("year"):
             out["left"]["year"] = out["right"]["year"] = True
@@ -497,9 +535,15 @@ def _close(group: dict[str, Any], mark: Mark) -> None:
         skipped = [item.text for item in node.items[count:]]
         if skipped:
             group["skipped"] = skipped
-    if isinstance(value, bool) or isinstance(value, Unknown) and (
-            group["op"] in ("and", "or", "not", "any", "all") or mark.node.type is not None
-            and mark.node.type.name == "bool"):
+    if (
+        isinstance(value, bool)
+        or isinstance(value, Unknown)
+        and (
+            group["op"] in ("and", "or", "not", "any", "all")
+            or mark.node.type is not None
+            and mark.node.type.name == "bool"
+        )
+    ):
         group["result"] = _result(value)
     else:
         group["value"] = json_value(value)
@@ -585,14 +629,21 @@ def _note(note: Any) -> dict[str, str] | None:
     return {"zh": " ".join(note.zh.split()), "en": " ".join(note.en.split())}
 
 
-def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _rule_v2(
+    decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]
+) -> dict[str, Any]:
     rule = result.rule
     ruleset = decision.ruleset
     value = result.value
     out: dict[str, Any] = {
-        "id": rule.id, "role": result.role, "title": {"zh": rule.title.zh, "en": rule.title.en},
-        "strength": rule.strength, "result": _result(value), "status": result.status,
-        "condition": structure(result.events, titles), "parameters": [],
+        "id": rule.id,
+        "role": result.role,
+        "title": {"zh": rule.title.zh, "en": rule.title.en},
+        "strength": rule.strength,
+        "result": _result(value),
+        "status": result.status,
+        "condition": structure(result.events, titles),
+        "parameters": [],
     }
     if rule.outcome is not None:
         out["outcome"] = rule.outcome
@@ -600,7 +651,7 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         out["missing"] = sorted(value.missing)
         for path in value.missing:
             if "[" in path:
-                base = path[:path.rindex("]") + 1]
+                base = path[: path.rindex("]") + 1]
                 list_path, _, index = base[:-1].rpartition("[")
                 if index.isdigit():
                     titles.element((list_path, int(index)))
@@ -621,8 +672,7 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
         pv = in_force.get(name)
         parameter = ruleset.parameters[name]
         titles.name("p." + name, parameter.title.zh, parameter.title.en, parameter.unit)
-        entry = {"name": name, "value": json_value(pv.value) if pv else None,
-                                 "from": str(pv.start) if pv else None}
+        entry = {"name": name, "value": json_value(pv.value) if pv else None, "from": str(pv.start) if pv else None}
         if parameter.unit:
             entry["unit"] = parameter.unit
         if pv is not None and pv.citation:
@@ -645,8 +695,12 @@ def _rule_v2(decision: Decision, result: RuleResult, titles: _Titles, sources: d
 
 
 # The engine's own outcomes, for a ruleset that gives them no title.
-_ENGINE_OUTCOMES = {"undetermined": ("无法判定", "undetermined"), "conflict": ("决定相互冲突", "conflicting outcomes"),
-                    "needs_deliberation": ("待评议", "awaits deliberation"), "ranked": ("参与排序", "ranked")}
+_ENGINE_OUTCOMES = {
+    "undetermined": ("无法判定", "undetermined"),
+    "conflict": ("决定相互冲突", "conflicting outcomes"),
+    "needs_deliberation": ("待评议", "awaits deliberation"),
+    "ranked": ("参与排序", "ranked"),
+}
 
 
 def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:

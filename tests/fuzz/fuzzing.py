@@ -28,9 +28,17 @@ if PROFILE not in ("short", "long"):
 EXAMPLES = int(os.environ.get("POVRULES_FUZZ_EXAMPLES", "0")) or {"short": 30, "long": 3000}[PROFILE]
 DEADLINE = timedelta(seconds=5)  # one input; generous for a loaded machine, far short of a hang
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=DEADLINE, derandomize=PROFILE == "short",
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=DEADLINE,
+    derandomize=PROFILE == "short",
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 # Inputs tried per target, and how each ended: printed at the end of the run (see conftest.py).
 TRIED: Counter[str] = Counter()
@@ -40,12 +48,33 @@ CANARY = "fuzzcanary"  # inputs name it; nothing may open, import or run it
 
 _EVENTS: list[tuple[str, tuple[Any, ...]]] = []
 _WATCHING = False
-_RUNS = {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen", "os.fork", "pty.spawn",
-         "ctypes.dlopen"}
+_RUNS = {
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "subprocess.Popen",
+    "os.fork",
+    "pty.spawn",
+    "ctypes.dlopen",
+}
 
 
-_DANGER = {"__import__", "open", "eval", "exec", "compile", "system", "popen", "__class__", "__subclasses__",
-           "__globals__", "__builtins__", "__getattribute__", CANARY}
+_DANGER = {
+    "__import__",
+    "open",
+    "eval",
+    "exec",
+    "compile",
+    "system",
+    "popen",
+    "__class__",
+    "__subclasses__",
+    "__globals__",
+    "__builtins__",
+    "__getattribute__",
+    CANARY,
+}
 
 
 def _from_input(code: Any) -> bool:
@@ -64,7 +93,11 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event == "exec":
         if args and _from_input(args[0]):
             _EVENTS.append((event, args))
-    elif event in _RUNS or event in ("open", "import", "os.listdir", "os.remove", "shutil.rmtree") and CANARY in repr(args):
+    elif (
+        event in _RUNS
+        or event in ("open", "import", "os.listdir", "os.remove", "shutil.rmtree")
+        and CANARY in repr(args)
+    ):
         _EVENTS.append((event, args))
 
 
@@ -96,17 +129,84 @@ def ended(target: str, how: str) -> None:
 
 from hypothesis import strategies as st
 
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40)
-           | st.sampled_from(["", "0", "-1", "1e309", "NaN", "2021-02-30", "9999-12-31", "hmac-sha256:" + "0" * 64,
-                              "sha256:" + "f" * 64, "110101199003071234", "欧阳某", CANARY, "../" * 8 + "etc/passwd"]))
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "1e309",
+            "NaN",
+            "2021-02-30",
+            "9999-12-31",
+            "hmac-sha256:" + "0" * 64,
+            "sha256:" + "f" * 64,
+            "110101199003071234",
+            "欧阳某",
+            CANARY,
+            "../" * 8 + "etc/passwd",
+        ]
+    )
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
 
-TOKENS = ["\n", " ", "  ", ": ", "- ", "{", "}", "[", "]", ",", "'", '"', "#", "&a ", "*a", "<<: *a", "!!str ",
-          "!!python/object:os.system ", ".nan", ".inf", "~", "null", "true", "0x1F", "1e400", "2021-02-30",
-          "hh.", "p.", "__class__", "\\u0000", "\t", "\r\n", "\ufeff", "\x00", "…", "……", "Ｙ", "→",
-          f'__import__("{CANARY}")', f'open("{CANARY}")', 'eval("1")', "lambda: 1", "x[0]", ". ", "..", "999" * 5]
+TOKENS = [
+    "\n",
+    " ",
+    "  ",
+    ": ",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "'",
+    '"',
+    "#",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!str ",
+    "!!python/object:os.system ",
+    ".nan",
+    ".inf",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "1e400",
+    "2021-02-30",
+    "hh.",
+    "p.",
+    "__class__",
+    "\\u0000",
+    "\t",
+    "\r\n",
+    "\ufeff",
+    "\x00",
+    "…",
+    "……",
+    "Ｙ",
+    "→",
+    f'__import__("{CANARY}")',
+    f'open("{CANARY}")',
+    'eval("1")',
+    "lambda: 1",
+    "x[0]",
+    ". ",
+    "..",
+    "999" * 5,
+]
 
 
 @st.composite
@@ -120,17 +220,17 @@ def mutated_text(draw: st.DrawFn, text: str, rounds: int = 3) -> str:
         span = draw(st.integers(min_value=0, max_value=min(40, len(text) - at)))
         op = draw(st.sampled_from(["cut", "repeat", "token", "chars", "swap"]))
         if op == "cut":
-            text = text[:at] + text[at + span:]
+            text = text[:at] + text[at + span :]
         elif op == "repeat":
-            text = text[:at + span] + text[at:at + span] + text[at + span:]
+            text = text[: at + span] + text[at : at + span] + text[at + span :]
         elif op == "token":
             text = text[:at] + draw(st.sampled_from(TOKENS)) + text[at:]
         elif op == "chars":
-            text = text[:at] + draw(st.text(max_size=6)) + text[at + span:]
+            text = text[:at] + draw(st.text(max_size=6)) + text[at + span :]
         else:
             other = draw(st.integers(min_value=0, max_value=len(text)))
             a, b = sorted((at, other))
-            text = text[:a] + text[b:b + span] + text[a + span:b] + text[a:a + span] + text[b + span:]
+            text = text[:a] + text[b : b + span] + text[a + span : b] + text[a : a + span] + text[b + span :]
     return text
 
 
@@ -164,8 +264,11 @@ def mutated_tree(draw: st.DrawFn, tree: Any, rounds: int = 2) -> Any:
             tree = _replace(tree, path, _constant(draw(JSON)))
         elif op == "wrap":
             shape = draw(st.sampled_from(["list", "mapping", "text", "null"]))
-            tree = _replace(tree, path, lambda old, shape=shape: {"list": [old], "mapping": {"zh": old},
-                                                                  "text": str(old), "null": None}[shape])
+            tree = _replace(
+                tree,
+                path,
+                lambda old, shape=shape: {"list": [old], "mapping": {"zh": old}, "text": str(old), "null": None}[shape],
+            )
         elif path and op in ("drop", "rename"):
             tree = _replace(tree, path[:-1], _edit(op, path[-1], draw(st.text(min_size=1, max_size=2))))
         else:
@@ -179,18 +282,25 @@ def _constant(value: Any) -> Any:
 
 def _edit(op: str, last: Any, suffix: str) -> Any:
     """Drop the child ``last`` of a node, or (``rename``) add ``suffix`` to its key."""
+
     def edit(node: Any) -> Any:
         if isinstance(node, dict):
-            return {(k + suffix if op == "rename" and k == last else k): v for k, v in node.items()
-                    if op == "rename" or k != last}
+            return {
+                (k + suffix if op == "rename" and k == last else k): v
+                for k, v in node.items()
+                if op == "rename" or k != last
+            }
         return [v for i, v in enumerate(node) if i != last]
+
     return edit
 
 
 def _added(key: str, value: Any) -> Any:
     """Add ``key: value`` to a mapping, or ``value`` to a list."""
+
     def add(node: Any) -> Any:
         if isinstance(node, dict):
             return {**node, key: value}
         return [*node, value] if isinstance(node, list) else node
+
     return add

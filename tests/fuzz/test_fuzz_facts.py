@@ -23,8 +23,12 @@ from povrules import EvaluationError, FactsError
 from povrules.audit import make_record, record_json
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = [json.loads(line) for path in sorted((REPO / "examples").glob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()[:4] if line.strip()]
+EXAMPLES = [
+    json.loads(line)
+    for path in sorted((REPO / "examples").glob("*.jsonl"))
+    for line in path.read_text(encoding="utf-8").splitlines()[:4]
+    if line.strip()
+]
 HOUSEHOLDS = [e for e in EXAMPLES if "members" in e or "income" in e]
 KEY = b"fuzz-redaction-key-0123456789"
 

@@ -19,8 +19,11 @@ def test_the_guard_sees_eval_exec_and_the_canary(tmp_path) -> None:
 
 def test_a_ruleset_that_names_the_canary_runs_nothing(tmp_path) -> None:
     path = tmp_path / "ruleset.yaml"
-    path.write_text(f"""id: t\nversion: '1'\ntitle: {{zh: t, en: t}}\nsources: {{D: {{file: d, title: d}}}}
+    path.write_text(
+        f"""id: t\nversion: '1'\ntitle: {{zh: t, en: t}}\nsources: {{D: {{file: d, title: d}}}}
 rules:\n  r:\n    title: {{zh: r, en: r}}\n    when: __import__("{CANARY}").x\n    cite: {{source: D, line: 1, quote: q}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with guarded("guard"), pytest.raises(RulesetError):
         load_ruleset(path)

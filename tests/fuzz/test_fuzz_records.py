@@ -45,10 +45,14 @@ def _records() -> list[str]:
     lines = (REPO / "examples" / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     out = []
     for line in lines:
-        decision = povrules.evaluate(povrules.parse_household(line), ruleset, "identify_poor_household",
-                                     as_of=date(2016, 6, 30))
-        out += [record_json(make_record(decision)), record_json(make_record(decision, redact_key=KEY)),
-                record_json(make_record(decision, version=1))]
+        decision = povrules.evaluate(
+            povrules.parse_household(line), ruleset, "identify_poor_household", as_of=date(2016, 6, 30)
+        )
+        out += [
+            record_json(make_record(decision)),
+            record_json(make_record(decision, redact_key=KEY)),
+            record_json(make_record(decision, version=1)),
+        ]
     return out
 
 
@@ -91,8 +95,7 @@ def _resealed(record: Any) -> str:
 
 
 @FUZZ
-@given(record=st.sampled_from(RECORDS).flatmap(lambda r: mutated_tree(json.loads(r), rounds=2)),
-       reseal=st.booleans())
+@given(record=st.sampled_from(RECORDS).flatmap(lambda r: mutated_tree(json.loads(r), rounds=2)), reseal=st.booleans())
 def test_mutated_record_tree(record: Any, reseal: bool) -> None:
     text = _resealed(record) if reseal else json.dumps(record, ensure_ascii=False)
     _read("records: mutated JSON tree", text)
@@ -132,7 +135,7 @@ def damaged_logs(draw: st.DrawFn, data: bytes) -> bytes:
     elif op == "swap":
         lines[i], lines[j] = lines[j], lines[i]
     elif op == "truncate":
-        return data[:draw(st.integers(min_value=0, max_value=len(data)))]
+        return data[: draw(st.integers(min_value=0, max_value=len(data)))]
     else:
         lines[i] = draw(st.binary(max_size=60) | st.just(b"{}") | st.just(b'{"seq":1}'))
     return b"\n".join(lines)

@@ -26,8 +26,10 @@ from povrules.ruleset.yaml import load_yaml
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "engine"
 SEEDS = {path.name: path.read_text(encoding="utf-8") for path in sorted(FIXTURES.glob("*.yaml"))}
-HOUSEHOLDS = [povrules.parse_household(json.loads(line)) for line in
-              (REPO / "examples" / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[:3]]
+HOUSEHOLDS = [
+    povrules.parse_household(json.loads(line))
+    for line in (REPO / "examples" / "cn-yunnan-weishan.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+]
 HOUSEHOLDS.append(povrules.parse_household({"id": "empty"}))
 
 
@@ -102,14 +104,84 @@ def test_mutated_ruleset_tree(tree: object, folder: Path) -> None:
     _load("rulesets: mutated YAML tree", yaml.safe_dump(tree, allow_unicode=True, default_flow_style=False), folder)
 
 
-WORDS = ["hh.income.per_capita_net", "hh.members", "m.age", "m.name", "hh.id", "hh.village", "p.line", "p.nope",
-         "as_of", "days_between", "months_between", "add_months", "date(2021, 1, 1)", "len", "abs", "min", "max",
-         "any", "all", "count", "sum", "(", ")", ",", "for m in hh.members", "if", "else", "and", "or", "not",
-         "<", "<=", "==", "!=", ">", ">=", "in", "not in", "+", "-", "*", "/", "0", "1", "4000", "0.5", "1e400",
-         "10**100", "'car'", '"car"', "[1, 2]", "[]", "true", "True", "None", "null", "hh.assets.vehicles",
-         "v.kind", "for v in hh.assets.vehicles", "hh.registration.dibao", "hh.monitoring.included_on",
-         f'__import__("{CANARY}")', f'open("{CANARY}")', "eval", "exec", "().__class__", "hh.__class__",
-         "lambda: 0", "x[0]", "{}", "f'x'", "yield", ":=", "\\", "#", "\n"]
+WORDS = [
+    "hh.income.per_capita_net",
+    "hh.members",
+    "m.age",
+    "m.name",
+    "hh.id",
+    "hh.village",
+    "p.line",
+    "p.nope",
+    "as_of",
+    "days_between",
+    "months_between",
+    "add_months",
+    "date(2021, 1, 1)",
+    "len",
+    "abs",
+    "min",
+    "max",
+    "any",
+    "all",
+    "count",
+    "sum",
+    "(",
+    ")",
+    ",",
+    "for m in hh.members",
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "<",
+    "<=",
+    "==",
+    "!=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "+",
+    "-",
+    "*",
+    "/",
+    "0",
+    "1",
+    "4000",
+    "0.5",
+    "1e400",
+    "10**100",
+    "'car'",
+    '"car"',
+    "[1, 2]",
+    "[]",
+    "true",
+    "True",
+    "None",
+    "null",
+    "hh.assets.vehicles",
+    "v.kind",
+    "for v in hh.assets.vehicles",
+    "hh.registration.dibao",
+    "hh.monitoring.included_on",
+    f'__import__("{CANARY}")',
+    f'open("{CANARY}")',
+    "eval",
+    "exec",
+    "().__class__",
+    "hh.__class__",
+    "lambda: 0",
+    "x[0]",
+    "{}",
+    "f'x'",
+    "yield",
+    ":=",
+    "\\",
+    "#",
+    "\n",
+]
 LINE = """\
 parameters:
   line:
@@ -121,11 +193,30 @@ parameters:
 """
 
 
-FIELDS = ["hh.income.per_capita_net", "hh.members[0]", "hh.months_absent", "hh.registration.dibao",
-          "hh.monitoring.included_on", "hh.assets.deposits_total", "p.line", "as_of", "0", "-1", "4000", "0.5",
-          "1e400", "10**100", "date(2021, 2, 28)", "len(hh.members)", "count(m for m in hh.members if m.age > 60)",
-          "sum(m.age for m in hh.members)", "days_between(hh.monitoring.included_on, as_of)",
-          "add_months(as_of, 1000000)", "min(hh.months_absent, 3)", "abs(p.line - 10**400)"]
+FIELDS = [
+    "hh.income.per_capita_net",
+    "hh.members[0]",
+    "hh.months_absent",
+    "hh.registration.dibao",
+    "hh.monitoring.included_on",
+    "hh.assets.deposits_total",
+    "p.line",
+    "as_of",
+    "0",
+    "-1",
+    "4000",
+    "0.5",
+    "1e400",
+    "10**100",
+    "date(2021, 2, 28)",
+    "len(hh.members)",
+    "count(m for m in hh.members if m.age > 60)",
+    "sum(m.age for m in hh.members)",
+    "days_between(hh.monitoring.included_on, as_of)",
+    "add_months(as_of, 1000000)",
+    "min(hh.months_absent, 3)",
+    "abs(p.line - 10**400)",
+]
 OPERATORS = ["<", "<=", "==", "!=", ">", ">=", "+", "-", "*", "/"]
 
 
@@ -143,13 +234,18 @@ def conditions(draw: st.DrawFn) -> str:
 
 
 @FUZZ
-@given(words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=14) | conditions().map(lambda c: [c]),
-       quote=st.sampled_from(["json", "block"]))
+@given(
+    words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=14) | conditions().map(lambda c: [c]),
+    quote=st.sampled_from(["json", "block"]),
+)
 def test_conditions_from_the_language_words(words: list[str], quote: str, folder: Path) -> None:
     expr = " ".join(words)
     when = json.dumps(expr, ensure_ascii=False) if quote == "json" else "|\n      " + expr.replace("\n", " ")
-    text = ("id: fuzz\nversion: '1'\ntitle: {zh: 测, en: T}\nsources:\n  D: {file: d.txt, title: d}\n" + LINE
-            + f"rules:\n  r:\n    title: {{zh: 规, en: R}}\n    when: {when}\n    cite: {{source: D, line: 1, quote: q}}\n"
-            + "decisions:\n  d:\n    kind: eligibility\n    title: {zh: 决, en: D}\n    criteria: [r]\n"
-            + "    outcomes: {yes: y, no: n}\n")
+    text = (
+        "id: fuzz\nversion: '1'\ntitle: {zh: 测, en: T}\nsources:\n  D: {file: d.txt, title: d}\n"
+        + LINE
+        + f"rules:\n  r:\n    title: {{zh: 规, en: R}}\n    when: {when}\n    cite: {{source: D, line: 1, quote: q}}\n"
+        + "decisions:\n  d:\n    kind: eligibility\n    title: {zh: 决, en: D}\n    criteria: [r]\n"
+        + "    outcomes: {yes: y, no: n}\n"
+    )
     _load("expressions: conditions from the language's words", text, folder)

@@ -115,8 +115,22 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
 __all__ = [
-    "ANCHOR_PREFIX", "GENESIS", "MAX_LINE", "PROBLEM_KINDS", "DecisionLog", "LogBatch", "LogEntry", "LogError", "LogMark",
-    "LogProblem", "LogReport", "Repair", "anchor_of", "iter_log", "parse_head", "verify_log",
+    "ANCHOR_PREFIX",
+    "GENESIS",
+    "MAX_LINE",
+    "PROBLEM_KINDS",
+    "DecisionLog",
+    "LogBatch",
+    "LogEntry",
+    "LogError",
+    "LogMark",
+    "LogProblem",
+    "LogReport",
+    "Repair",
+    "anchor_of",
+    "iter_log",
+    "parse_head",
+    "verify_log",
 ]
 
 _log = logging.getLogger(__name__)
@@ -146,8 +160,7 @@ _BODY_AT = len('{"digest":"sha256:') + 64 + 2  # where "prev" starts in a line
 class LogError(PovrulesError):
     """A decision log cannot be read, written or trusted; names the file and, when known, the line."""
 
-    def __init__(self, path: str | os.PathLike[str], message: str, line: int | None = None,
-                 kind: str | None = None):
+    def __init__(self, path: str | os.PathLike[str], message: str, line: int | None = None, kind: str | None = None):
         self.path = str(path)
         self.line = line
         self.kind = kind
@@ -255,8 +268,10 @@ class LogReport:
     def __str__(self) -> str:
         head = f"{self.path}: {self.entries} entries verified of {self.lines} lines"
         if self.uncommitted:
-            head += (f" ({self.uncommitted_lines} lines, {self.uncommitted_bytes} bytes at the end: a batch never "
-                     "committed, not part of the log)")
+            head += (
+                f" ({self.uncommitted_lines} lines, {self.uncommitted_bytes} bytes at the end: a batch never "
+                "committed, not part of the log)"
+            )
         if self.problem is None:
             return f"{head}, ok; head seq {self.last_seq} {self.last_digest}"
         p = self.problem
@@ -286,12 +301,18 @@ class Repair:
 
     def __str__(self) -> str:
         lines = f"line {self.line}" if self.last_line in (None, self.line) else f"lines {self.line} to {self.last_line}"
-        what = ("a line that is not a whole entry" if self.kind == "partial line"
-                else f"a batch never committed, {self.records} record(s)")
-        return f"{self.path}:{self.line}: {lines}, {self.removed} bytes from offset {self.offset} ({what}): {self.preview}"
+        what = (
+            "a line that is not a whole entry"
+            if self.kind == "partial line"
+            else f"a batch never committed, {self.records} record(s)"
+        )
+        return (
+            f"{self.path}:{self.line}: {lines}, {self.removed} bytes from offset {self.offset} ({what}): {self.preview}"
+        )
 
 
 # --- encoding -------------------------------------------------------------------------------------
+
 
 def _body(seq: int, prev: str, record_json: str) -> str:
     """Canonical JSON of ``{"seq", "prev", "record"}``, given the record's canonical JSON.
@@ -323,6 +344,7 @@ def _record_json(record: Any, index: int, path: str) -> str:
 
 # --- decoding and checking -------------------------------------------------------------------------
 
+
 def _is_partial(raw: bytes) -> bool:
     """Whether a last line is not a whole entry's line: no newline at its end, or not JSON."""
     if not raw.endswith(b"\n"):
@@ -342,8 +364,10 @@ def _loads(text: bytes) -> Any:
         return json.loads(text)
 
 
-_MARK_FIELDS = {"begin": frozenset({"digest", "mark", "prev", "seq"}),
-                "commit": frozenset({"count", "digest", "mark", "prev", "seq"})}
+_MARK_FIELDS = {
+    "begin": frozenset({"digest", "mark", "prev", "seq"}),
+    "commit": frozenset({"count", "digest", "mark", "prev", "seq"}),
+}
 _ANCHOR = re.compile(r"hmac-sha256:[0-9a-f]{64}")
 
 
@@ -367,7 +391,9 @@ def anchor_of(key: bytes, seq: int, prev: str, count: int) -> str:
     return ANCHOR_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def _encode_mark(seq: int, prev: str, mark: str, count: int | None = None, anchor: str | None = None) -> tuple[bytes, str]:
+def _encode_mark(
+    seq: int, prev: str, mark: str, count: int | None = None, anchor: str | None = None
+) -> tuple[bytes, str]:
     body = _mark_body(seq, prev, mark, count)
     if anchor is not None:
         body["anchor"] = anchor
@@ -382,8 +408,12 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
     if anchor is not None and fields is not None:
         fields = fields | {"anchor"}
     if fields is None or not isinstance(mark, str) or obj.keys() != fields:  # a mark that is no string has no fields
-        return LogProblem(line, "malformed", f"not a log entry or batch marker: found the fields {sorted(obj)}"
-                          + (f" and mark {mark!r}" if fields is None else ""))
+        return LogProblem(
+            line,
+            "malformed",
+            f"not a log entry or batch marker: found the fields {sorted(obj)}"
+            + (f" and mark {mark!r}" if fields is None else ""),
+        )
     seq, prev, digest, count = obj["seq"], obj["prev"], obj["digest"], obj.get("count")
     if type(seq) is not int or seq < 1:
         return LogProblem(line, "malformed", f"seq must be a whole number from 1, found {seq!r}")
@@ -396,15 +426,22 @@ def _decode_mark(obj: dict[str, Any], raw: bytes, line: int) -> LogMark | LogPro
         return LogProblem(line, "malformed", f"an anchor must be 'hmac-sha256:' and 64 hex digits, found {anchor!r}")
     again, computed = _encode_mark(seq, prev, mark, count, anchor)
     if computed != digest:
-        return LogProblem(line, "edited", f"seq {seq} ({mark}): the content's digest is {computed}, the line says {digest}")
+        return LogProblem(
+            line, "edited", f"seq {seq} ({mark}): the content's digest is {computed}, the line says {digest}"
+        )
     if again != raw:
-        return LogProblem(line, "malformed", f"seq {seq} ({mark}): the digest matches but the line is not in canonical form")
+        return LogProblem(
+            line, "malformed", f"seq {seq} ({mark}): the digest matches but the line is not in canonical form"
+        )
     return LogMark(seq, prev, mark, digest, count, anchor)
 
 
 def _too_long(line: int) -> LogProblem:
-    return LogProblem(line, "malformed", f"the line is longer than {MAX_LINE} bytes (a record is at most "
-                      f"{MAX_DOCUMENT >> 20} MiB): not read")
+    return LogProblem(
+        line,
+        "malformed",
+        f"the line is longer than {MAX_LINE} bytes (a record is at most {MAX_DOCUMENT >> 20} MiB): not read",
+    )
 
 
 def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProblem:
@@ -412,8 +449,12 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
     if len(raw) > MAX_LINE:
         return _too_long(line)
     if last and _is_partial(raw):
-        return LogProblem(line, "truncated", f"the last line ({len(raw)} bytes) is not a whole entry: "
-                          + ("no newline at its end" if not raw.endswith(b"\n") else "not JSON"))
+        return LogProblem(
+            line,
+            "truncated",
+            f"the last line ({len(raw)} bytes) is not a whole entry: "
+            + ("no newline at its end" if not raw.endswith(b"\n") else "not JSON"),
+        )
     text = raw[:-1]
     if not text:
         return LogProblem(line, "malformed", "empty line")
@@ -425,8 +466,9 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         return _decode_mark(obj, raw, line)
     if not isinstance(obj, dict) or obj.keys() != _FIELDS:
         found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-        return LogProblem(line, "malformed", f"not a log entry: expected the fields digest, prev, record, seq, "
-                          f"found {found}")
+        return LogProblem(
+            line, "malformed", f"not a log entry: expected the fields digest, prev, record, seq, found {found}"
+        )
     seq, prev, record, digest = obj["seq"], obj["prev"], obj["record"], obj["digest"]
     if type(seq) is not int or seq < 1:
         return LogProblem(line, "malformed", f"seq must be a whole number from 1, found {seq!r}")
@@ -443,8 +485,9 @@ def _decode(raw: bytes, line: int, last: bool) -> LogEntry | LogMark | LogProble
         hashed.update(memoryview(raw)[_BODY_AT:-1])  # no copy of the line
         if "sha256:" + hashed.hexdigest() == digest:
             tail = len(',"seq":}\n') + len(str(seq))
-            return _own_digest(record, memoryview(raw)[len(head) - 1:len(raw) - tail], line, seq) or \
-                LogEntry(seq, prev, record, digest)
+            return _own_digest(record, memoryview(raw)[len(head) - 1 : len(raw) - tail], line, seq) or LogEntry(
+                seq, prev, record, digest
+            )
     # Otherwise write the content out again, to tell an edit from a change of layout only.
     try:
         again, computed = _encode(seq, prev, canonical_json(record))
@@ -473,8 +516,12 @@ def _own_digest(record: dict[str, Any], text: memoryview | None, line: int, seq:
         except CanonicalError as exc:
             return LogProblem(line, "malformed", f"seq {seq}: the record has no canonical JSON ({exc})")
     if computed != claimed:
-        return LogProblem(line, "edited", f"seq {seq}: the record's own digest is {computed}, it says "
-                          f"{str(claimed)[:80]}: the record was changed and the chain's digests computed again after it")
+        return LogProblem(
+            line,
+            "edited",
+            f"seq {seq}: the record's own digest is {computed}, it says "
+            f"{str(claimed)[:80]}: the record was changed and the chain's digests computed again after it",
+        )
     return None
 
 
@@ -491,10 +538,10 @@ def _digest_in_place(record: Mapping[str, Any], claimed: Any, text: memoryview |
     if len(before) > 1:
         member = b"," + member
     end = len(before) + len(member)
-    if bytes(text[:end]) != before + member or bytes(text[end:end + 1]) not in (b",", b"}"):
+    if bytes(text[:end]) != before + member or bytes(text[end : end + 1]) not in (b",", b"}"):
         return None
     hashed = hashlib.sha256(before)
-    hashed.update(text[end + 1:] if len(before) == 1 and bytes(text[end:end + 1]) == b"," else text[end:])
+    hashed.update(text[end + 1 :] if len(before) == 1 and bytes(text[end : end + 1]) == b"," else text[end:])
     return "sha256:" + hashed.hexdigest()
 
 
@@ -516,22 +563,34 @@ class _Chain:
             return None
         if item.mark == "begin":
             if self.open is not None:
-                return LogProblem(line, "malformed", f"a batch begins (seq {item.seq}) while the batch begun at line "
-                                  f"{self.open[0]} has no commit: that batch was abandoned and not removed")
+                return LogProblem(
+                    line,
+                    "malformed",
+                    f"a batch begins (seq {item.seq}) while the batch begun at line "
+                    f"{self.open[0]} has no commit: that batch was abandoned and not removed",
+                )
             # link() has moved the head onto the begin already: keep the head before it, which its prev names.
             self.open, self.in_batch = (line, item.seq - 1, item.prev), 0
             return None
         if self.open is None:
             return LogProblem(line, "malformed", f"a commit (seq {item.seq}) with no batch begun before it")
         if item.count != self.in_batch:
-            return LogProblem(line, "malformed", f"the commit (seq {item.seq}) counts {item.count} records, the batch "
-                              f"begun at line {self.open[0]} has {self.in_batch}")
+            return LogProblem(
+                line,
+                "malformed",
+                f"the commit (seq {item.seq}) counts {item.count} records, the batch "
+                f"begun at line {self.open[0]} has {self.in_batch}",
+            )
         self.open = None
         if self.anchor_key is not None and item.anchor is not None:
             if not hmac.compare_digest(item.anchor, anchor_of(self.anchor_key, item.seq, item.prev, item.count or 0)):
-                return LogProblem(line, "edited", f"seq {item.seq} (commit): its anchor is not the HMAC of its content "
-                                  "under the key: the chain up to here was rewritten by someone without the key "
-                                  "(or the key is not the writer's)")
+                return LogProblem(
+                    line,
+                    "edited",
+                    f"seq {item.seq} (commit): its anchor is not the HMAC of its content "
+                    "under the key: the chain up to here was rewritten by someone without the key "
+                    "(or the key is not the writer's)",
+                )
             self.anchored = item.seq
         return None
 
@@ -540,9 +599,13 @@ class _Chain:
         if entry.seq == expected:
             if entry.prev != self.digest:
                 before = "the start of the log" if self.seq == 0 else f"the digest of seq {self.seq} (line {line - 1})"
-                return LogProblem(line, "edited", f"seq {entry.seq} follows on, but its prev {entry.prev} is not "
-                                  f"{before}, {self.digest}: the line before, or this one, was rewritten and its "
-                                  f"digest computed again")
+                return LogProblem(
+                    line,
+                    "edited",
+                    f"seq {entry.seq} follows on, but its prev {entry.prev} is not "
+                    f"{before}, {self.digest}: the line before, or this one, was rewritten and its "
+                    f"digest computed again",
+                )
             self.seq, self.digest = entry.seq, entry.digest
             return None
         if entry.seq < expected:
@@ -560,8 +623,9 @@ def _classify_gap(problem: LogProblem, low: int, high: int, rest: Iterable[bytes
         except (ValueError, UnicodeDecodeError, AttributeError):
             continue
         if type(seq) is int and low <= seq < high:
-            return LogProblem(problem.line, "reordered",
-                              f"seq {seq} was expected here but comes later; this line has seq {high}")
+            return LogProblem(
+                problem.line, "reordered", f"seq {seq} was expected here but comes later; this line has seq {high}"
+            )
     return problem
 
 
@@ -640,8 +704,9 @@ def _regular(fd: int, path: str | os.PathLike[str]) -> None:
         raise LogError(path, "not a regular file: a decision log is a file (a folder, device or pipe is not one)")
 
 
-def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
-               expect_head: tuple[int, str] | None = None) -> LogReport:
+def verify_log(
+    path: str | os.PathLike[str], *, anchor_key: bytes | None = None, expect_head: tuple[int, str] | None = None
+) -> LogReport:
     """Read the log from start to end and report the first problem, if any (see :class:`LogProblem`).
 
     ``anchor_key``: the writer's anchor key. Every commit's anchor is checked, and the log must end
@@ -688,10 +753,16 @@ def verify_log(path: str | os.PathLike[str], *, anchor_key: bytes | None = None,
         report = attrs.evolve(report, problem=_against_head(path, report, *expect_head))
     if report.problem is None and anchor_key is not None and chain.anchored < report.last_seq:
         after = chain.anchored + 1
-        report = attrs.evolve(report, problem=LogProblem(
-            after, "unanchored", f"seq {after} to {report.last_seq} follow the last valid anchor "
-            + (f"(seq {chain.anchored})" if chain.anchored else "(there is none)")
-            + ": nothing proves that the holder of the key wrote them"))
+        report = attrs.evolve(
+            report,
+            problem=LogProblem(
+                after,
+                "unanchored",
+                f"seq {after} to {report.last_seq} follow the last valid anchor "
+                + (f"(seq {chain.anchored})" if chain.anchored else "(there is none)")
+                + ": nothing proves that the holder of the key wrote them",
+            ),
+        )
     return report
 
 
@@ -709,12 +780,19 @@ def parse_head(text: str) -> tuple[int, str]:
 def _against_head(path: str | os.PathLike[str], report: LogReport, seq: int, digest: str) -> LogProblem | None:
     """Compare a verified log with a head kept elsewhere (line *n* of a verified log holds seq *n*)."""
     if seq > report.last_seq:
-        return LogProblem(report.last_seq + 1, "cut", f"the head kept names seq {seq} ({digest}); the log ends at seq "
-                          f"{report.last_seq}: {seq - report.last_seq} line(s) were removed from the end")
+        return LogProblem(
+            report.last_seq + 1,
+            "cut",
+            f"the head kept names seq {seq} ({digest}); the log ends at seq "
+            f"{report.last_seq}: {seq - report.last_seq} line(s) were removed from the end",
+        )
     found = report.last_digest if seq == report.last_seq else _digest_at(path, seq)
     if found != digest:
-        return LogProblem(seq, "edited", f"seq {seq} has the digest {found}; the head kept says {digest}: the chain "
-                          "was rewritten up to here")
+        return LogProblem(
+            seq,
+            "edited",
+            f"seq {seq} has the digest {found}; the head kept says {digest}: the chain was rewritten up to here",
+        )
     return None
 
 
@@ -760,8 +838,9 @@ def _verify_sequential(path: str | os.PathLike[str], chain: _Chain | None = None
     if problem is None and chain.open is not None and begun is not None:
         line, seq, digest = chain.open
         entries, offset = begun
-        return LogReport(str(path), counted.count, entries, size, seq, digest, None,
-                         counted.count - line + 1, size - offset)
+        return LogReport(
+            str(path), counted.count, entries, size, seq, digest, None, counted.count - line + 1, size - offset
+        )
     return LogReport(str(path), counted.count, entries, size, chain.seq, chain.digest, problem)
 
 
@@ -918,26 +997,31 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
             # two parts is one JSON object. Such a line is exactly what _decode accepts as an entry;
             # the record is checked but never built.
             seq = 0
-            if (nl >= 0 and data.startswith(_FRAME_DIGEST, pos) and data.startswith(_FRAME_PREV, pos + _PREV_FRAME_AT)
-                    and data.startswith(_FRAME_RECORD, pos + _RECORD_FRAME_AT)):
+            if (
+                nl >= 0
+                and data.startswith(_FRAME_DIGEST, pos)
+                and data.startswith(_FRAME_PREV, pos + _PREV_FRAME_AT)
+                and data.startswith(_FRAME_RECORD, pos + _RECORD_FRAME_AT)
+            ):
                 cut = data.rfind(b',"seq":', max(nl - _TAIL_MAX, pos + record_at + 2), nl)
-                digits = data[cut + 7:nl - 1] if cut > 0 else b""
+                digits = data[cut + 7 : nl - 1] if cut > 0 else b""
                 # ,"seq":<1 to 19 digits, no leading zero>} up to the newline: the text str(seq) writes.
                 if digits.isdigit() and digits[0] != 48 and len(digits) <= 19 and data[nl - 1] == 125:
                     hashed = sha256(b"{")
-                    hashed.update(memoryview(data)[pos + _BODY_AT:nl])  # no copy of the line
+                    hashed.update(memoryview(data)[pos + _BODY_AT : nl])  # no copy of the line
                     hexdigest = hashed.hexdigest().encode("ascii")
                     # Equal to the computed digest, the line's digest is 64 lowercase hex digits too.
-                    if data[pos + digest_at:pos + digest_at + 64] == hexdigest:
-                        prev = data[pos + _PREV_AT:pos + prev_end]
+                    if data[pos + digest_at : pos + digest_at + 64] == hexdigest:
+                        prev = data[pos + _PREV_AT : pos + prev_end]
                         try:
-                            got = validate(data[pos + record_at:cut])
+                            got = validate(data[pos + record_at : cut])
                         except ValueError:  # pydantic-core's ValidationError is one
                             pass
                         else:
                             # A povrules record must match its own digest; a mismatch is left to _decode.
                             if got.get("schema") not in RECORD_SCHEMAS or _digest_in_place(
-                                    got, got.get("digest"), memoryview(data)[pos + record_at:cut]) == got.get("digest"):
+                                got, got.get("digest"), memoryview(data)[pos + record_at : cut]
+                            ) == got.get("digest"):
                                 seq = int(digits)
             if seq:
                 if seq == follow_seq + 1 and prev == follow_hex:
@@ -950,8 +1034,17 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                     if run:
                         facts.append(fact_of_run())
                         run = 0
-                    facts.append((_ENTRY, index, at + pos, stop - pos, seq, "sha256:" + prev.decode("ascii"),
-                                  "sha256:" + hexdigest.decode("ascii")))
+                    facts.append(
+                        (
+                            _ENTRY,
+                            index,
+                            at + pos,
+                            stop - pos,
+                            seq,
+                            "sha256:" + prev.decode("ascii"),
+                            "sha256:" + hexdigest.decode("ascii"),
+                        )
+                    )
                     follow_seq, follow_hex = seq, hexdigest
                     index += 1
                     pos = stop
@@ -966,8 +1059,20 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                 facts.append((_PROBLEM, index, at + pos, stop - pos, item.kind, item.message))
                 return index + 1, facts
             if isinstance(item, LogMark):
-                facts.append((_MARK, index, at + pos, stop - pos, item.seq, item.prev, item.digest, item.mark,
-                              item.count, item.anchor))
+                facts.append(
+                    (
+                        _MARK,
+                        index,
+                        at + pos,
+                        stop - pos,
+                        item.seq,
+                        item.prev,
+                        item.digest,
+                        item.mark,
+                        item.count,
+                        item.anchor,
+                    )
+                )
             else:
                 facts.append((_ENTRY, index, at + pos, stop - pos, item.seq, item.prev, item.digest))
             follow_seq, follow_hex = item.seq, item.digest[7:].encode("ascii")
@@ -978,7 +1083,9 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
                 if run:
                     facts.append(fact_of_run())
                 long = _too_long(0)
-                facts.append((_PROBLEM, index, at, _line_start(f, at + len(buffer), size) - at, long.kind, long.message))
+                facts.append(
+                    (_PROBLEM, index, at, _line_start(f, at + len(buffer), size) - at, long.kind, long.message)
+                )
                 return index + 1, facts
             buffer = data = bytearray(2 * len(buffer))  # a line longer than the buffer
             continue
@@ -990,8 +1097,9 @@ def _scan(f: IO[bytes], start: int, end: int, size: int) -> tuple[int, list[Fact
     return index, facts
 
 
-def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE,
-                     chain: _Chain | None = None) -> LogReport:
+def _verify_parallel(
+    path: str | os.PathLike[str], workers: int, range_bytes: int = _RANGE, chain: _Chain | None = None
+) -> LogReport:
     """:func:`_verify_sequential`'s report, the lines checked by ``workers`` processes (see above)."""
     from concurrent.futures import ProcessPoolExecutor
 
@@ -999,15 +1107,18 @@ def _verify_parallel(path: str | os.PathLike[str], workers: int, range_bytes: in
         return _verify_ranges(path, pool, range_bytes, chain)
 
 
-def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: int,
-                   chain: _Chain | None = None) -> LogReport:
+def _verify_ranges(
+    path: str | os.PathLike[str], pool: Executor, range_bytes: int, chain: _Chain | None = None
+) -> LogReport:
     """Follow the chain over the facts ``pool``'s workers find in ranges of ``range_bytes`` of the file."""
     with _open_for_reading(path) as f:
         stat = os.fstat(f.fileno())
         size = stat.st_size
         identity = (stat.st_dev, stat.st_ino)
-        futures = [pool.submit(_scan_range, os.fsdecode(path), identity, start, min(start + range_bytes, size), size)
-                   for start in range(0, size, range_bytes)]
+        futures = [
+            pool.submit(_scan_range, os.fsdecode(path), identity, start, min(start + range_bytes, size), size)
+            for start in range(0, size, range_bytes)
+        ]
         chain = chain if chain is not None else _Chain()
         entries = lines = 0
         problem: LogProblem | None = None
@@ -1031,8 +1142,11 @@ def _verify_ranges(path: str | os.PathLike[str], pool: Executor, range_bytes: in
                         problem = None  # a partial line inside an open batch is part of the uncommitted tail
                         break
                 else:
-                    item: LogEntry | LogMark = (LogEntry(fact[4], fact[5], {}, fact[6]) if kind == _ENTRY
-                                                else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8], fact[9]))
+                    item: LogEntry | LogMark = (
+                        LogEntry(fact[4], fact[5], {}, fact[6])
+                        if kind == _ENTRY
+                        else LogMark(fact[4], fact[5], fact[7], fact[6], fact[8], fact[9])
+                    )
                     problem = chain.link(item, number)
                     if problem is None:
                         problem = chain.batch(item, number)
@@ -1077,7 +1191,7 @@ def _committed(path: str | os.PathLike[str], offset: int) -> bool:
             data = tail + block
             if marker in data:
                 return True
-            tail = data[-len(marker):]
+            tail = data[-len(marker) :]
 
 
 def iter_log(path: str | os.PathLike[str]) -> Iterator[LogEntry]:
@@ -1105,6 +1219,7 @@ def iter_log(path: str | os.PathLike[str]) -> Iterator[LogEntry]:
 
 # --- writing ------------------------------------------------------------------------------------
 
+
 def _pread(fd: int, size: int, offset: int) -> bytes:
     parts = []
     while size > 0:
@@ -1124,8 +1239,12 @@ def _last_line(fd: int, size: int, path: str | os.PathLike[str] = "") -> tuple[i
     start, buf, chunk = size, b"", _CHUNK
     while start > 0:
         if len(buf) > MAX_LINE:
-            raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
-                           None, "malformed")
+            raise LogError(
+                path,
+                f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
+                None,
+                "malformed",
+            )
         step = min(chunk, start)
         start -= step
         buf = _pread(fd, step, start) + buf
@@ -1133,11 +1252,12 @@ def _last_line(fd: int, size: int, path: str | os.PathLike[str] = "") -> tuple[i
         if cut >= 0 and len(buf) - cut - 1 > MAX_LINE:
             break
         if cut >= 0:
-            return start + cut + 1, buf[cut + 1:]
+            return start + cut + 1, buf[cut + 1 :]
         chunk *= 2
     if len(buf) > MAX_LINE:
-        raise LogError(path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file",
-                       None, "malformed")
+        raise LogError(
+            path, f"the last line is longer than {MAX_LINE} bytes: not a log entry; look at the file", None, "malformed"
+        )
     return 0, buf
 
 
@@ -1252,12 +1372,21 @@ class DecisionLog:
             if type(offset) is not int or offset < 0:
                 raise ValueError(offset)
         except (ValueError, KeyError, TypeError):
-            raise LogError(pending, "the note of an unfinished batch is not {\"offset\": <bytes>}: look at the log "
-                           "and remove the note by hand") from None
+            raise LogError(
+                pending,
+                'the note of an unfinished batch is not {"offset": <bytes>}: look at the log '
+                "and remove the note by hand",
+            ) from None
         if size > offset and not self._committed_at(fd, offset, size):
             line = _line_number(fd, offset)
-            _log.warning("removing a batch that was never committed from the decision log: %s:%d, %d bytes from "
-                         "offset %d (its writer stopped before the commit)", self.path, line, size - offset, offset)
+            _log.warning(
+                "removing a batch that was never committed from the decision log: %s:%d, %d bytes from "
+                "offset %d (its writer stopped before the commit)",
+                self.path,
+                line,
+                size - offset,
+                offset,
+            )
             os.ftruncate(fd, offset)
             os.fsync(fd)
             size = offset
@@ -1269,11 +1398,16 @@ class DecisionLog:
     def _committed_at(fd: int, offset: int, size: int) -> bool:
         """Whether the batch begun at ``offset`` ends the file with its commit (its writer died after it)."""
         first = _pread(fd, 512, offset)
-        begin = _decode(first[:first.find(b"\n") + 1], 0, False) if b"\n" in first else None
+        begin = _decode(first[: first.find(b"\n") + 1], 0, False) if b"\n" in first else None
         _, last = _last_line(fd, size)
         commit = _decode(last, 0, True) if last.endswith(b"\n") else None
-        return (isinstance(begin, LogMark) and begin.mark == "begin" and isinstance(commit, LogMark)
-                and commit.mark == "commit" and commit.seq == begin.seq + (commit.count or 0) + 1)
+        return (
+            isinstance(begin, LogMark)
+            and begin.mark == "begin"
+            and isinstance(commit, LogMark)
+            and commit.mark == "commit"
+            and commit.seq == begin.seq + (commit.count or 0) + 1
+        )
 
     def verify(self) -> LogReport:
         """:func:`verify_log` of this log. Raises :class:`LogError` as it does."""
@@ -1302,13 +1436,20 @@ class DecisionLog:
             report = verify_log(self.path)
             problem = report.problem
             if problem is not None and not (problem.kind == "truncated" and problem.line == report.lines):
-                raise LogError(self.path, f"the log fails verification ({problem.kind}: {problem.message}); repair "
-                               "removes only a crashed tail and leaves this for a person to look at",
-                               problem.line, problem.kind)
+                raise LogError(
+                    self.path,
+                    f"the log fails verification ({problem.kind}: {problem.message}); repair "
+                    "removes only a crashed tail and leaves this for a person to look at",
+                    problem.line,
+                    problem.kind,
+                )
             size = os.fstat(fd).st_size
             if report.uncommitted:
-                offset, kind, first = size - report.uncommitted_bytes, "uncommitted batch", \
-                    report.lines - report.uncommitted_lines + 1
+                offset, kind, first = (
+                    size - report.uncommitted_bytes,
+                    "uncommitted batch",
+                    report.lines - report.uncommitted_lines + 1,
+                )
             elif problem is not None:
                 offset, kind, first = _last_line(fd, size, self.path)[0], "partial line", problem.line
             else:
@@ -1341,8 +1482,17 @@ class DecisionLog:
                     records += isinstance(item, LogEntry)
                 tail = raw
         preview = tail[:80].decode("utf-8", errors="replace")
-        return Repair(str(self.path), first, offset, size - offset, repr(preview) + ("…" if len(tail) > 80 else ""),
-                      kind, last, records, tuple(digests))
+        return Repair(
+            str(self.path),
+            first,
+            offset,
+            size - offset,
+            repr(preview) + ("…" if len(tail) > 80 else ""),
+            kind,
+            last,
+            records,
+            tuple(digests),
+        )
 
     def _head(self, fd: int, size: int) -> tuple[int, str]:
         """(seq, digest) of the last entry, checked; refuses a partial or foreign last line."""
@@ -1351,14 +1501,24 @@ class DecisionLog:
         offset, last = _last_line(fd, size, self.path)
         if _is_partial(last):
             line = _line_number(fd, offset)
-            raise LogError(self.path, f"the last line ({len(last)} bytes) is not a whole entry, left by a write "
-                           f"that did not finish; nothing is appended after it until `povrules repair {self.path}` "
-                           "removes it", line, "truncated")
+            raise LogError(
+                self.path,
+                f"the last line ({len(last)} bytes) is not a whole entry, left by a write "
+                f"that did not finish; nothing is appended after it until `povrules repair {self.path}` "
+                "removes it",
+                line,
+                "truncated",
+            )
         item = _decode(last, 0, True)
         if isinstance(item, LogProblem):
             line = _line_number(fd, offset)
-            raise LogError(self.path, f"the last line is not a valid entry ({item.kind}: {item.message}); "
-                           f"nothing is appended after it: run `povrules verify-log {self.path}`", line, item.kind)
+            raise LogError(
+                self.path,
+                f"the last line is not a valid entry ({item.kind}: {item.message}); "
+                f"nothing is appended after it: run `povrules verify-log {self.path}`",
+                line,
+                item.kind,
+            )
         return item.seq, item.digest
 
     def _open_at_head(self) -> tuple[int, int, int, str]:
@@ -1468,11 +1628,15 @@ class LogBatch:
             raise LogError(self.log.path, "the batch is not open: use it as `with log.batch() as batch:`")
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         if data[:1] != b"{" or data[-1:] != b"}" or b"\n" in data:
-            raise LogError(self.log.path, f"record {self.count}: expected the canonical JSON of one object on one "
-                           f"line, got {data[:40]!r}")
+            raise LogError(
+                self.log.path,
+                f"record {self.count}: expected the canonical JSON of one object on one line, got {data[:40]!r}",
+            )
         seq, prev = self.head
         seq += 1
-        body = b'{"prev":"' + prev.encode("ascii") + b'","record":' + data + b',"seq":' + str(seq).encode("ascii") + b"}"
+        body = (
+            b'{"prev":"' + prev.encode("ascii") + b'","record":' + data + b',"seq":' + str(seq).encode("ascii") + b"}"
+        )
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         line = b'{"digest":"' + digest.encode("ascii") + b'",' + body[1:] + b"\n"
         self._buffer.append(line)
@@ -1493,8 +1657,9 @@ class LogBatch:
             except OSError as exc:
                 raise LogError(self.log.path, f"batch write failed: {exc.strerror or exc}") from None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         fd = self._fd
         if fd is None:
             return

@@ -110,8 +110,10 @@ def _check_key(key: object) -> bytes:
     if not isinstance(key, (bytes, bytearray)):
         raise RecordError(f"redact_key: expected bytes, got {type(key).__name__}")
     if len(key) < MIN_KEY_BYTES:
-        raise RecordError(f"redact_key: expected at least {MIN_KEY_BYTES} bytes (a short key lets anyone test guesses), "
-                          f"got {len(key)}")
+        raise RecordError(
+            f"redact_key: expected at least {MIN_KEY_BYTES} bytes (a short key lets anyone test guesses), "
+            f"got {len(key)}"
+        )
     return bytes(key)
 
 
@@ -207,8 +209,9 @@ def _resolve(facts: BaseModel, root: str, path: str) -> tuple[Any, str | None, A
     return parent, name, obj
 
 
-def _redact_operand(operand: dict[str, Any], facts: BaseModel, root: str, key: bytes,
-                    rules: Collection[str]) -> dict[str, Any]:
+def _redact_operand(
+    operand: dict[str, Any], facts: BaseModel, root: str, key: bytes, rules: Collection[str]
+) -> dict[str, Any]:
     """An operand that shows a fact: redact its value if the fact, or a part of it, is personal."""
     path = operand.get("fact")
     if path is None:
@@ -220,13 +223,16 @@ def _redact_operand(operand: dict[str, Any], facts: BaseModel, root: str, key: b
     elif isinstance(obj, BaseModel) and isinstance(value, dict):
         value = _redact_model(obj, value, key, rules)
     elif isinstance(obj, tuple) and isinstance(value, list) and len(obj) == len(value):
-        value = [_redact_model(o, v, key, rules) if isinstance(o, BaseModel) and isinstance(v, dict) else v
-                 for o, v in zip(obj, value)]
+        value = [
+            _redact_model(o, v, key, rules) if isinstance(o, BaseModel) and isinstance(v, dict) else v
+            for o, v in zip(obj, value)
+        ]
     return dict(operand, value=value)
 
 
-def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes, facts_digest: str,
-                  rules: Collection[str]) -> dict[str, Any]:
+def _redact_trace(
+    trace: dict[str, Any], facts: BaseModel, root: str, key: bytes, facts_digest: str, rules: Collection[str]
+) -> dict[str, Any]:
     """Redact where the trace shows facts: the facts' id, the operands of conditions, and recorded overrides."""
     out = dict(trace, facts_digest=facts_digest)
     if isinstance(out.get("facts_id"), str) and "id" in personal_fields(type(facts)):
@@ -254,8 +260,9 @@ def _redact_trace(trace: dict[str, Any], facts: BaseModel, root: str, key: bytes
     return out
 
 
-def _redact_node(node: Mapping[str, Any], facts: BaseModel, root: str, key: bytes,
-                 rules: Collection[str]) -> dict[str, Any]:
+def _redact_node(
+    node: Mapping[str, Any], facts: BaseModel, root: str, key: bytes, rules: Collection[str]
+) -> dict[str, Any]:
     """A part of a v2 condition tree with its operands redacted, and who judged a judged fact."""
     out = dict(node)
     for side in ("left", "right", "value"):
@@ -268,8 +275,9 @@ def _redact_node(node: Mapping[str, Any], facts: BaseModel, root: str, key: byte
     if "items" in out:
         out["items"] = [_redact_node(item, facts, root, key, rules) for item in out["items"]]
     if "elements" in out:
-        out["elements"] = [dict(e, items=[_redact_node(item, facts, root, key, rules) for item in e["items"]])
-                           for e in out["elements"]]
+        out["elements"] = [
+            dict(e, items=[_redact_node(item, facts, root, key, rules) for item in e["items"]]) for e in out["elements"]
+        ]
     return out
 
 
@@ -284,11 +292,13 @@ def _redact_override(facts: BaseModel, shown: Mapping[str, Any], key: bytes, rul
 def _recorded_override(facts: BaseModel, shown: Mapping[str, Any]) -> BaseModel | None:
     """The override of the facts that a trace's rule entry shows (the same rule, body and date)."""
     for item in getattr(facts, "overrides", None) or ():
-        if (item.rule, item.body, item.decided_on.isoformat()) == (shown.get("rule"), shown.get("body"),
-                                                                     shown.get("decided_on")):
+        if (item.rule, item.body, item.decided_on.isoformat()) == (
+            shown.get("rule"),
+            shown.get("body"),
+            shown.get("decided_on"),
+        ):
             return cast(BaseModel, item)
     return None
-
 
 
 # Making and checking records
@@ -306,8 +316,9 @@ FactsMode = Literal["embed", "digest"]
 FACTS_MODES = ("embed", "digest")
 
 
-def _build(decision: Decision, redact_key: bytes | None, facts_mode: str,
-           version: int = 2) -> tuple[dict[str, Any], bytes, bytes]:
+def _build(
+    decision: Decision, redact_key: bytes | None, facts_mode: str, version: int = 2
+) -> tuple[dict[str, Any], bytes, bytes]:
     """The record (without its digest), the canonical bytes of its part before ``"digest"`` and after it."""
     if version not in (1, 2):
         raise RecordError(f"version: expected 1 or 2, got {version!r}")
@@ -331,8 +342,13 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str,
     record: dict[str, Any] = {
         "schema": schema,
         "engine": dict(trace["engine"]),
-        "ruleset": {"id": ruleset.id, "version": ruleset.version, "digest": ruleset.digest,
-                    "jurisdiction": ruleset.jurisdiction, "subject": ruleset.subject},
+        "ruleset": {
+            "id": ruleset.id,
+            "version": ruleset.version,
+            "digest": ruleset.digest,
+            "jurisdiction": ruleset.jurisdiction,
+            "subject": ruleset.subject,
+        },
         "decision": decision.decision,
         "as_of": decision.as_of.isoformat(),
         "facts": facts,
@@ -346,21 +362,34 @@ def _build(decision: Decision, redact_key: bytes | None, facts_mode: str,
     # The keys sort as as_of < decision < (digest) < engine < facts < facts_digest < facts_ref < labels
     # < missing < outcome < redacted < ruleset < schema < trace: canonical JSON of the whole is these
     # pieces joined, and the facts and the trace, the bulk, are serialised once each.
-    middle = {"facts_digest": digest_of_facts, "labels": record["labels"], "missing": record["missing"],
-              "outcome": record["outcome"], "redacted": record["redacted"], "ruleset": record["ruleset"],
-              "schema": schema}
+    middle = {
+        "facts_digest": digest_of_facts,
+        "labels": record["labels"],
+        "missing": record["missing"],
+        "outcome": record["outcome"],
+        "redacted": record["redacted"],
+        "ruleset": record["ruleset"],
+        "schema": schema,
+    }
     if facts_mode == "digest":
         del record["facts"]
         record["facts_ref"] = middle["facts_ref"] = "digest"
     head = canonical_bytes({"as_of": record["as_of"], "decision": record["decision"]})[:-1]
-    tail = (canonical_bytes({"engine": record["engine"]})[1:-1]
-            + (b',"facts":' + facts_bytes if facts_mode == "embed" else b"")
-            + b"," + canonical_bytes(middle)[1:-1] + b',"trace":' + canonical_bytes(trace, floats=False) + b"}")
+    tail = (
+        canonical_bytes({"engine": record["engine"]})[1:-1]
+        + (b',"facts":' + facts_bytes if facts_mode == "embed" else b"")
+        + b","
+        + canonical_bytes(middle)[1:-1]
+        + b',"trace":'
+        + canonical_bytes(trace, floats=False)
+        + b"}"
+    )
     return record, head, tail
 
 
-def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed",
-                version: int = 2) -> dict[str, Any]:
+def make_record(
+    decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed", version: int = 2
+) -> dict[str, Any]:
     """The ``povrules.record.v2`` document of a decision (``version=1``: the v1 document, byte for byte
     what earlier versions made).
 
@@ -380,8 +409,9 @@ def make_record(decision: Decision, *, redact_key: bytes | None = None, facts: F
     return record
 
 
-def make_record_json(decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed",
-                     version: int = 2) -> bytes:
+def make_record_json(
+    decision: Decision, *, redact_key: bytes | None = None, facts: FactsMode = "embed", version: int = 2
+) -> bytes:
     """``record_json(make_record(decision, ...))`` as UTF-8 bytes, made without serialising the record twice:
     for writing straight to a log (:meth:`povrules.audit.log.LogBatch.add_json`). Raises as :func:`make_record`."""
     _, head, tail = _build(decision, redact_key, facts, version)
@@ -408,12 +438,35 @@ def explain_record(record: dict[str, Any], lang: str = "zh") -> str:
     return _explain_trace_record(record, lang)
 
 
-REQUIRED = ("schema", "engine", "ruleset", "decision", "as_of", "facts", "facts_digest", "redacted", "outcome",
-            "labels", "missing", "trace", "digest")
+REQUIRED = (
+    "schema",
+    "engine",
+    "ruleset",
+    "decision",
+    "as_of",
+    "facts",
+    "facts_digest",
+    "redacted",
+    "outcome",
+    "labels",
+    "missing",
+    "trace",
+    "digest",
+)
 _TYPES: dict[str, tuple[type, ...]] = {
-    "schema": (str,), "engine": (dict,), "ruleset": (dict,), "decision": (str,), "as_of": (str,), "facts": (dict,),
-    "facts_digest": (str,), "redacted": (bool,), "outcome": (str,), "labels": (list,), "missing": (list,),
-    "trace": (dict,), "digest": (str,),
+    "schema": (str,),
+    "engine": (dict,),
+    "ruleset": (dict,),
+    "decision": (str,),
+    "as_of": (str,),
+    "facts": (dict,),
+    "facts_digest": (str,),
+    "redacted": (bool,),
+    "outcome": (str,),
+    "labels": (list,),
+    "missing": (list,),
+    "trace": (dict,),
+    "digest": (str,),
 }
 _JSON_TYPE = {str: "a string", dict: "an object", list: "an array", bool: "true or false"}
 
@@ -424,27 +477,40 @@ def _shape(record: Any) -> list[str]:
         return [f"(record): expected a JSON object, got {type(record).__name__}"]
     by_ref = "facts_ref" in record
     schema = record.get("schema") if record.get("schema") in RECORD_SCHEMAS else RECORD_SCHEMA
-    problems = [f"{name}: missing (a {schema} record has it)" for name in REQUIRED
-                if name not in record and not (by_ref and name == "facts")]
+    problems = [
+        f"{name}: missing (a {schema} record has it)"
+        for name in REQUIRED
+        if name not in record and not (by_ref and name == "facts")
+    ]
     if by_ref:
         if record["facts_ref"] != "digest":
-            problems.append(f"facts_ref: expected 'digest', got {json.dumps(record['facts_ref'], ensure_ascii=False)[:60]}")
+            problems.append(
+                f"facts_ref: expected 'digest', got {json.dumps(record['facts_ref'], ensure_ascii=False)[:60]}"
+            )
         if "facts" in record:
-            problems.append("facts: present in a record with facts_ref (a record holds its facts or names them, not both)")
+            problems.append(
+                "facts: present in a record with facts_ref (a record holds its facts or names them, not both)"
+            )
     for name, types in _TYPES.items():
         if name in record and not isinstance(record[name], types):
-            problems.append(f"{name}: expected {_JSON_TYPE[types[0]]}, got {json.dumps(record[name], ensure_ascii=False)[:60]}")
+            problems.append(
+                f"{name}: expected {_JSON_TYPE[types[0]]}, got {json.dumps(record[name], ensure_ascii=False)[:60]}"
+            )
     if "schema" in record and isinstance(record["schema"], str) and record["schema"] not in RECORD_SCHEMAS:
         problems.append(f"schema: expected {RECORD_SCHEMA!r} or {RECORD_SCHEMA_V1!r}, got {record['schema']!r}")
     elif isinstance(record.get("trace"), dict) and (record.get("schema") == RECORD_SCHEMA) != (
-            record["trace"].get("schema") == TRACE_SCHEMA_V2):
-        problems.append(f"trace.schema: a {record.get('schema')} record holds the trace of its version, "
-                        f"got {record['trace'].get('schema')!r}")
+        record["trace"].get("schema") == TRACE_SCHEMA_V2
+    ):
+        problems.append(
+            f"trace.schema: a {record.get('schema')} record holds the trace of its version, "
+            f"got {record['trace'].get('schema')!r}"
+        )
     return problems
 
 
 def _differs(problems: list[str], field: str, recorded: Any, expected: Any, against: str) -> None:
     if recorded != expected:
+
         def show(value: Any) -> str:
             return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -485,39 +551,55 @@ def verify_record(record: dict[str, Any], *, facts: BaseModel | Mapping[str, Any
     if held is not None:
         computed_facts = sha256_digest(held)
         if record["facts_digest"] != computed_facts:
-            problems.append(f"facts_digest: recorded {record['facts_digest']} but "
-                            + ("facts give" if "facts" in record else "the facts given give")
-                            + f" {computed_facts} (the facts or their digest were changed)")
+            problems.append(
+                f"facts_digest: recorded {record['facts_digest']} but "
+                + ("facts give" if "facts" in record else "the facts given give")
+                + f" {computed_facts} (the facts or their digest were changed)"
+            )
     trace = record["trace"]
     ruleset = record["ruleset"]
     # An id is printed on a line of its own when the record is explained: a control character in it
     # (a newline) could forge a line, so a record holding one is refused, as facts holding one are.
-    for where, value in (("facts.id", held.get("id") if isinstance(held, dict) else None),
-                         ("trace.facts_id", trace.get("facts_id"))):
+    for where, value in (
+        ("facts.id", held.get("id") if isinstance(held, dict) else None),
+        ("trace.facts_id", trace.get("facts_id")),
+    ):
         if isinstance(value, str) and not _SINGLE_LINE.fullmatch(value):
-            problems.append(f"{where}: expected text on one line (no newline or other control character), "
-                            f"got {json.dumps(value, ensure_ascii=False)[:60]}")
+            problems.append(
+                f"{where}: expected text on one line (no newline or other control character), "
+                f"got {json.dumps(value, ensure_ascii=False)[:60]}"
+            )
     checks: list[tuple[str, Any, Any, str] | None] = [
         ("trace.facts_digest", trace.get("facts_digest"), record["facts_digest"], "facts_digest"),
         ("trace.facts_id", trace.get("facts_id"), held.get("id"), "facts.id") if held is not None else None,
         ("trace.outcome", trace.get("outcome"), record["outcome"], "outcome"),
         ("trace.labels", trace.get("labels"), record["labels"], "labels"),
         ("trace.missing", trace.get("missing"), record["missing"], "missing"),
-        ("trace.decision.name", trace["decision"].get("name") if isinstance(trace.get("decision"), dict) else None,
-         record["decision"], "decision"),
+        (
+            "trace.decision.name",
+            trace["decision"].get("name") if isinstance(trace.get("decision"), dict) else None,
+            record["decision"],
+            "decision",
+        ),
         ("trace.as_of", trace.get("as_of"), record["as_of"], "as_of"),
         ("trace.engine", trace.get("engine"), record["engine"], "engine"),
         ("trace.subject", trace.get("subject"), ruleset.get("subject"), "ruleset.subject"),
-        ("trace.ruleset", trace.get("ruleset"),
-         {k: ruleset.get(k) for k in ("id", "version", "digest", "jurisdiction")}, "ruleset"),
+        (
+            "trace.ruleset",
+            trace.get("ruleset"),
+            {k: ruleset.get(k) for k in ("id", "version", "digest", "jurisdiction")},
+            "ruleset",
+        ),
     ]
     for check in checks:
         if check is not None:
             _differs(problems, *check)
     computed = record_digest(record)
     if record["digest"] != computed:
-        problems.append(f"digest: recorded {record['digest']} but the record's content gives {computed} "
-                        "(the record was changed after it was made)")
+        problems.append(
+            f"digest: recorded {record['digest']} but the record's content gives {computed} "
+            "(the record was changed after it was made)"
+        )
     if problems:
         raise RecordError(problems)
 

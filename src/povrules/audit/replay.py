@@ -92,8 +92,19 @@ class RulesetStore:
         The revision's folder is unpacked (``git archive``) into a temporary
         folder, loaded, and the temporary folder removed.
         """
-        commit = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
-                      what=f"revision {rev!r}").decode().strip()
+        commit = (
+            _git(
+                repo,
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{rev}^{{commit}}",
+                what=f"revision {rev!r}",
+            )
+            .decode()
+            .strip()
+        )
         archive = _git(repo, "archive", "--format=tar", commit, "--", path, what=f"{path!r} at {rev}")
         tmp = tempfile.mkdtemp(prefix="povrules-store-")
         try:
@@ -182,21 +193,26 @@ class RulesetStore:
         if ruleset_id is not None:
             versions = self.versions(ruleset_id)
             if versions:
-                message += "; the store has versions: " + ", ".join(
-                    f"{v} ({_short(d)}, {p})" for v, d, p in versions)
+                message += "; the store has versions: " + ", ".join(f"{v} ({_short(d)}, {p})" for v, d, p in versions)
                 if version is not None and any(v == version for v, _, _ in versions):
-                    message += (f". Its version {version} has another digest: the same version label with other "
-                                "content, so it is not the ruleset the record names")
+                    message += (
+                        f". Its version {version} has another digest: the same version label with other "
+                        "content, so it is not the ruleset the record names"
+                    )
             else:
                 ids = sorted({e.ruleset.id for e in self._load()})
-                message += (f"; the store has no version of {ruleset_id}"
-                            + (f" (it has {', '.join(ids)})" if ids else " (it holds no ruleset)"))
+                message += f"; the store has no version of {ruleset_id}" + (
+                    f" (it has {', '.join(ids)})" if ids else " (it holds no ruleset)"
+                )
         elif self._by_digest:
             message += "; the store has: " + ", ".join(
-                f"{e.ruleset.id} {e.ruleset.version} ({_short(e.ruleset.digest)})" for e in self._load())
+                f"{e.ruleset.id} {e.ruleset.version} ({_short(e.ruleset.digest)})" for e in self._load()
+            )
         if self._errors:
-            message += (f"; {len(self._errors)} ruleset file(s) in the store could not be loaded and might hold it: "
-                        + "; ".join(f"{path}: {error}" for path, error in self._errors))
+            message += (
+                f"; {len(self._errors)} ruleset file(s) in the store could not be loaded and might hold it: "
+                + "; ".join(f"{path}: {error}" for path, error in self._errors)
+            )
         raise ReplayError(message)
 
     def __repr__(self) -> str:
@@ -237,8 +253,14 @@ class Divergence:
     where: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "rule": self.rule, "condition": self.condition, "where": list(self.where),
-                "recorded": self.recorded, "replayed": self.replayed}
+        return {
+            "field": self.field,
+            "rule": self.rule,
+            "condition": self.condition,
+            "where": list(self.where),
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+        }
 
     def explain(self, lang: str = "en") -> str:
         """The first difference in words. Raises :class:`~povrules.errors.LanguageError` for another language."""
@@ -255,8 +277,11 @@ class Divergence:
 
     def _value(self, value: Any, lang: str) -> str:
         """A condition's values as ``4800 < 4500 → does not hold``; anything else as JSON."""
-        if self.condition is not None and isinstance(value, dict) and set(value) <= {"result", "left", "op", "right",
-                                                                                     "value"}:
+        if (
+            self.condition is not None
+            and isinstance(value, dict)
+            and set(value) <= {"result", "left", "op", "right", "value"}
+        ):
             given = value.get("result")
             result = RESULT_WORDS[check_lang(lang)].get(given, given) if isinstance(given, str) else given
             if "op" in value:
@@ -287,8 +312,21 @@ def _condition_values(condition: dict[str, Any] | None) -> Any:
     return out
 
 
-_RULE_KEYS = ("role", "result", "status", "missing", "parameters", "outcome", "strength", "override", "valid",
-              "override_by", "cite", "note", "title")
+_RULE_KEYS = (
+    "role",
+    "result",
+    "status",
+    "missing",
+    "parameters",
+    "outcome",
+    "strength",
+    "override",
+    "valid",
+    "override_by",
+    "cite",
+    "note",
+    "title",
+)
 
 
 def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergence | None:
@@ -309,8 +347,9 @@ def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergen
             replayed = dict(replayed, expr=b.get("expr"), where=b.get("where", []))
         elif recorded == replayed:  # the values agree; something else in the condition differs (a fact path)
             recorded, replayed = a, b
-        return Divergence(f"{field}.{place}", recorded, replayed, rule_id, shown.get("expr"),
-                          tuple(shown.get("where", ())))
+        return Divergence(
+            f"{field}.{place}", recorded, replayed, rule_id, shown.get("expr"), tuple(shown.get("where", ()))
+        )
     keys = [k for k in _RULE_KEYS] + sorted((old.keys() | new.keys()) - set(_RULE_KEYS) - {"id", "conditions"})
     for key in keys:
         if old.get(key) != new.get(key):
@@ -320,10 +359,27 @@ def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergen
 
 # Top-level fields, in the order they are compared after the rules of the trace.
 _FIELDS = (
-    ("outcome",), ("labels",), ("missing",), ("trace", "possible"), ("trace", "reasons"), ("facts",),
-    ("facts_digest",), ("redacted",), ("decision",), ("as_of",), ("trace", "decision"), ("trace", "subject"),
-    ("trace", "facts_id"), ("trace", "facts_digest"), ("trace", "traced"), ("engine",), ("trace", "engine"),
-    ("ruleset",), ("trace", "ruleset"), ("schema",), ("trace", "schema"),
+    ("outcome",),
+    ("labels",),
+    ("missing",),
+    ("trace", "possible"),
+    ("trace", "reasons"),
+    ("facts",),
+    ("facts_digest",),
+    ("redacted",),
+    ("decision",),
+    ("as_of",),
+    ("trace", "decision"),
+    ("trace", "subject"),
+    ("trace", "facts_id"),
+    ("trace", "facts_digest"),
+    ("trace", "traced"),
+    ("engine",),
+    ("trace", "engine"),
+    ("ruleset",),
+    ("trace", "ruleset"),
+    ("schema",),
+    ("trace", "schema"),
 )
 _IDENTITY = {("ruleset",), ("trace", "ruleset")}
 
@@ -335,8 +391,9 @@ def _get(record: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def first_divergence(recorded: dict[str, Any], replayed: dict[str, Any], *,
-                     ignore_ruleset: bool = False) -> Divergence | None:
+def first_divergence(
+    recorded: dict[str, Any], replayed: dict[str, Any], *, ignore_ruleset: bool = False
+) -> Divergence | None:
     """The first difference between two records: in trace order (rule by rule, condition by
     condition), then the top-level fields (outcome, labels, missing …). None if they agree."""
     old_rules = recorded["trace"].get("rules", [])
@@ -347,8 +404,9 @@ def first_divergence(recorded: dict[str, Any], replayed: dict[str, Any], *,
         if a == b:
             continue
         if a is None or b is None or a.get("id") != b.get("id"):
-            return Divergence(f"trace.rules[{i}].id", a.get("id") if a else None, b.get("id") if b else None,
-                              (a or b or {}).get("id"))
+            return Divergence(
+                f"trace.rules[{i}].id", a.get("id") if a else None, b.get("id") if b else None, (a or b or {}).get("id")
+            )
         found = _first_in_rule(i, a, b)
         if found is not None:
             return found
@@ -359,8 +417,10 @@ def first_divergence(recorded: dict[str, Any], replayed: dict[str, Any], *,
             continue
         if _get(recorded, path) != _get(replayed, path):
             return Divergence(".".join(path), _get(recorded, path), _get(replayed, path))
-    rest = sorted({(k,) for k in recorded.keys() | replayed.keys()}
-                  | {("trace", k) for k in recorded["trace"].keys() | replayed["trace"].keys()})
+    rest = sorted(
+        {(k,) for k in recorded.keys() | replayed.keys()}
+        | {("trace", k) for k in recorded["trace"].keys() | replayed["trace"].keys()}
+    )
     for path in rest:
         if path in seen or path == ("digest",) or path == ("trace",):
             continue
@@ -394,9 +454,12 @@ class Replay:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "identical": self.identical, "with_current": self.with_current,
-            "record_digest": self.record_digest, "replayed_digest": self.replayed_digest,
-            "recorded_ruleset": self.recorded_ruleset, "ruleset": self.ruleset,
+            "identical": self.identical,
+            "with_current": self.with_current,
+            "record_digest": self.record_digest,
+            "replayed_digest": self.replayed_digest,
+            "recorded_ruleset": self.recorded_ruleset,
+            "ruleset": self.ruleset,
             "outcome": {"recorded": self.recorded_outcome, "replayed": self.replayed.get("outcome")},
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "changes": self.changes.to_dict() if self.changes else None,
@@ -410,8 +473,14 @@ class Replay:
         lines = []
         if self.with_current:
             old = self.recorded_ruleset
-            lines.append(phrase("replay.with_current", lang, old=f"{old['id']} {old['version']} ({_short(old['digest'])})",
-                                under=under))
+            lines.append(
+                phrase(
+                    "replay.with_current",
+                    lang,
+                    old=f"{old['id']} {old['version']} ({_short(old['digest'])})",
+                    under=under,
+                )
+            )
         if self.identical:
             if self.with_current:
                 lines.append(phrase("replay.same", lang))
@@ -419,13 +488,18 @@ class Replay:
                 lines.append(phrase("replay.identical", lang, record=_short(self.record_digest), under=under))
         else:
             if not self.with_current:
-                lines.append(phrase("replay.differs", lang, record=_short(self.record_digest),
-                                    replayed=_short(self.replayed_digest)))
+                lines.append(
+                    phrase(
+                        "replay.differs", lang, record=_short(self.record_digest), replayed=_short(self.replayed_digest)
+                    )
+                )
             if self.divergence is not None:
                 lines.append(self.divergence.explain(lang))
             recorded_outcome = self.recorded_outcome
             if recorded_outcome != self.replayed.get("outcome"):
-                lines.append(phrase("replay.outcome", lang, recorded=recorded_outcome, now=self.replayed.get("outcome")))
+                lines.append(
+                    phrase("replay.outcome", lang, recorded=recorded_outcome, now=self.replayed.get("outcome"))
+                )
         if self.with_current:
             if self.changes is None:
                 lines.append(phrase("replay.no_ruleset", lang))
@@ -447,11 +521,14 @@ def _load(record: dict[str, Any] | str | bytes, facts: Facts = None) -> dict[str
         raise ArgumentTypeError(f"replay: expected a record (a dict or its JSON text), got {type(record).__name__}")
     if "facts" not in rec:
         if facts is None:
-            raise ReplayError(f"record {_short(rec['digest'])} holds its facts by reference (facts_ref: digest): "
-                              "give them back (facts=...) to replay it")
+            raise ReplayError(
+                f"record {_short(rec['digest'])} holds its facts by reference (facts_ref: digest): "
+                "give them back (facts=...) to replay it"
+            )
         # The facts given passed the digest check above: put them where a record holding its facts has them.
-        rec = dict(rec, facts=facts.model_dump(mode="json", exclude_none=True) if isinstance(facts, BaseModel)
-                   else dict(facts))
+        rec = dict(
+            rec, facts=facts.model_dump(mode="json", exclude_none=True) if isinstance(facts, BaseModel) else dict(facts)
+        )
     return rec
 
 
@@ -468,16 +545,20 @@ def _rebuild(record: dict[str, Any], ruleset: Ruleset) -> dict[str, Any]:
     """Decide the record's facts again under ``ruleset`` as of the record's date, and make the record."""
     subject = record["ruleset"].get("subject")
     if subject != ruleset.subject:
-        raise ReplayError(f"the record decides about a {subject}, ruleset {ruleset.id} {ruleset.version} about "
-                          f"a {ruleset.subject}")
+        raise ReplayError(
+            f"the record decides about a {subject}, ruleset {ruleset.id} {ruleset.version} about a {ruleset.subject}"
+        )
     try:
         facts = parse_facts(record["facts"], ruleset.subject, source="record facts")
         decision = evaluate(facts, ruleset, record["decision"], as_of=date.fromisoformat(record["as_of"]))
     except PovrulesError as exc:
         raise ReplayError(f"cannot decide the record again under {ruleset.id} {ruleset.version}: {exc}") from None
-    return make_record(decision, redact_key=_REPLAY_KEY if record["redacted"] else None,
-                       facts="digest" if "facts_ref" in record else "embed",
-                       version=1 if record.get("schema") == RECORD_SCHEMA_V1 else 2)  # v1 replays as v1
+    return make_record(
+        decision,
+        redact_key=_REPLAY_KEY if record["redacted"] else None,
+        facts="digest" if "facts_ref" in record else "embed",
+        version=1 if record.get("schema") == RECORD_SCHEMA_V1 else 2,
+    )  # v1 replays as v1
 
 
 def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: Facts = None) -> Replay:
@@ -507,17 +588,25 @@ def replay(record: dict[str, Any] | str | bytes, store: RulesetStore, *, facts: 
     divergence = None if replayed["digest"] == rec["digest"] else first_divergence(rec, replayed)
     if divergence is None and replayed["digest"] != rec["digest"]:  # pragma: no cover - a difference shows somewhere
         divergence = Divergence("digest", rec["digest"], replayed["digest"])
-    return Replay(identical=divergence is None, record_digest=rec["digest"], replayed_digest=replayed["digest"],
-                  divergence=divergence, recorded_ruleset=dict(_identity_of(named)), ruleset=_identity(ruleset),
-                  replayed=replayed, recorded_outcome=rec["outcome"])
+    return Replay(
+        identical=divergence is None,
+        record_digest=rec["digest"],
+        replayed_digest=replayed["digest"],
+        divergence=divergence,
+        recorded_ruleset=dict(_identity_of(named)),
+        ruleset=_identity(ruleset),
+        replayed=replayed,
+        recorded_outcome=rec["outcome"],
+    )
 
 
 def _identity_of(named: dict[str, Any]) -> dict[str, Any]:
     return {"id": named.get("id"), "version": named.get("version"), "digest": named.get("digest")}
 
 
-def replay_with_current(record: dict[str, Any] | str | bytes, ruleset: Ruleset,
-                        store: RulesetStore | None = None, *, facts: Facts = None) -> Replay:
+def replay_with_current(
+    record: dict[str, Any] | str | bytes, ruleset: Ruleset, store: RulesetStore | None = None, *, facts: Facts = None
+) -> Replay:
     """Decide a recorded decision again under ``ruleset`` (usually today's), on purpose not the recorded one.
 
     The result is marked ``with_current=True``. ``identical`` means the
@@ -538,6 +627,15 @@ def replay_with_current(record: dict[str, Any] | str | bytes, ruleset: Ruleset,
         old = store.find(named["digest"])
         if old is not None:
             changes = diff_rulesets(old, ruleset)
-    return Replay(identical=divergence is None, record_digest=rec["digest"], replayed_digest=replayed["digest"],
-                  divergence=divergence, recorded_ruleset=_identity_of(named), ruleset=_identity(ruleset),
-                  replayed=replayed, with_current=True, changes=changes, recorded_outcome=rec["outcome"])
+    return Replay(
+        identical=divergence is None,
+        record_digest=rec["digest"],
+        replayed_digest=replayed["digest"],
+        divergence=divergence,
+        recorded_ruleset=_identity_of(named),
+        ruleset=_identity(ruleset),
+        replayed=replayed,
+        with_current=True,
+        changes=changes,
+        recorded_outcome=rec["outcome"],
+    )

@@ -16,6 +16,19 @@ from povrules.caseload.tables import COLUMNS, TABLE_FORMATS, TableWriter, open_t
 from povrules.errors import CaseloadError
 
 __all__ = [
-    "COLUMNS", "FORMATS", "MAX_LINE", "TABLE_FORMATS", "CaseloadError", "Column", "Item", "Mapping", "TableWriter",
-    "load_mapping", "open_table", "parquet_facts", "read_caseload", "read_chunks", "read_jsonl",
+    "COLUMNS",
+    "FORMATS",
+    "MAX_LINE",
+    "TABLE_FORMATS",
+    "CaseloadError",
+    "Column",
+    "Item",
+    "Mapping",
+    "TableWriter",
+    "load_mapping",
+    "open_table",
+    "parquet_facts",
+    "read_caseload",
+    "read_chunks",
+    "read_jsonl",
 ]

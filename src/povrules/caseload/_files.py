@@ -14,8 +14,10 @@ from povrules.errors import CaseloadError
 MAX_LINE = 16 * 1024 * 1024
 
 _BOMS = {
-    b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
-    b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
 }
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -40,7 +42,13 @@ def check_regular(path: str | os.PathLike[str]) -> None:
     if stat.S_ISDIR(mode):
         raise CaseloadError("is a folder, not a caseload file", name)
     if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a special file"
+        )
         raise CaseloadError(f"is {kind}, not a regular file; copy the caseload to a file first", name)
 
 
@@ -87,4 +95,6 @@ def not_utf8(line: bytes, where: str) -> CaseloadError:
         return CaseloadError("the text is not UTF-8; save the file as UTF-8", where)
     return CaseloadError(
         "the text is not UTF-8 (it looks like GBK/GB18030, Excel's default on Chinese Windows); "
-        "save it as \"CSV UTF-8\" or convert it, e.g. iconv -f GB18030 -t UTF-8", where)
+        'save it as "CSV UTF-8" or convert it, e.g. iconv -f GB18030 -t UTF-8',
+        where,
+    )

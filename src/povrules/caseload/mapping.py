@@ -308,7 +308,9 @@ def _judged(node: dict[str, Any]) -> bool:
     return set(node.get("properties", {})) >= {"value", "by", "on"}
 
 
-def _leaf(schema: _Schema, node: dict[str, Any]) -> tuple[Kind, Kind | None, tuple[Any, ...] | None, Decimal | None, Decimal | None]:
+def _leaf(
+    schema: _Schema, node: dict[str, Any]
+) -> tuple[Kind, Kind | None, tuple[Any, ...] | None, Decimal | None, Decimal | None]:
     """(kind, item kind, choices, minimum, maximum) of a fact's schema node."""
     node = schema.node(node)
     if "anyOf" in node:
@@ -400,7 +402,9 @@ class Mapping:
             if key not in positions:
                 raise CaseloadError(
                     f"no column {col.header!r} in the header row (the mapping names it at {col.origin})"
-                    + did_you_mean(key, [k for k in keys if k]), where)
+                    + did_you_mean(key, [k for k in keys if k]),
+                    where,
+                )
             if key in twice:
                 raise CaseloadError(f"the header row has two columns {col.header!r}; rename one", where)
             bound.append((positions[key], col))
@@ -409,8 +413,11 @@ class Mapping:
             assert self.household_id is not None
             key = header_key(self.household_id)
             if key not in positions:
-                raise CaseloadError(f"no column {self.household_id!r} (household_id) in the header row"
-                                    + did_you_mean(key, [k for k in keys if k]), where)
+                raise CaseloadError(
+                    f"no column {self.household_id!r} (household_id) in the header row"
+                    + did_you_mean(key, [k for k in keys if k]),
+                    where,
+                )
             id_position = positions[key]
         return _Bound(self, tuple(bound), id_position, locate)
 
@@ -441,8 +448,10 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     except RulesetError as exc:
         hint = ""
         if "got '['" in exc.message:  # YAML reads [ inside { … } as the start of a list
-            hint = ('; inside { … } on one line, quote a path with brackets ({fact: "members[].age", …}) '
-                    "or write the column's keys on lines of their own")
+            hint = (
+                '; inside { … } on one line, quote a path with brackets ({fact: "members[].age", …}) '
+                "or write the column's keys on lines of their own"
+            )
         raise CaseloadError(exc.message + hint, str(exc.location) if exc.location else name) from None
     if not isinstance(doc, YMap):
         raise CaseloadError("a mapping file is a YAML mapping with a 'columns' key", f"{name}:1:1")
@@ -478,10 +487,10 @@ def load_mapping(path: str | os.PathLike[str], subject: str = "household") -> Ma
     if household_id is None:
         household_id = next((c.header for c in columns if c.fact == "id"), None)
     if rows == "member" and household_id is None:
-        raise CaseloadError("rows: member needs household_id: the column that tells the households apart",
-                            str(doc.at("rows")))
-    return Mapping(name, subject, None if sheet is None else str(sheet), rows, household_id, header_row,
-                   tuple(columns))
+        raise CaseloadError(
+            "rows: member needs household_id: the column that tells the households apart", str(doc.at("rows"))
+        )
+    return Mapping(name, subject, None if sheet is None else str(sheet), rows, household_id, header_row, tuple(columns))
 
 
 def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool, file: str) -> Column:
@@ -522,14 +531,18 @@ def _column(schema: _Schema, header: str, spec: Any, doc: Any, member_rows: bool
     if kind == "objects" and empty is None:
         raise CaseloadError(
             f"column {header!r}: {fact} is a list of groups of facts; map its items' fields "
-            f"({fact}[1].…, {fact}[2].…), or give this column 'empty:', the text that means none", origin)
+            f"({fact}[1].…, {fact}[2].…), or give this column 'empty:', the text that means none",
+            origin,
+        )
     col = Column(header, fact, steps, member, kind, item_kind, choices, low, high, {}, empty, separators, origin)
     for text, target in raw_values.items():
         where = str(raw_values.at(text)) if isinstance(raw_values, YMap) else origin
         try:
             value = col.convert(target) if kind != "list" else _convert(col, item_kind or "string", target)
         except _Bad as exc:
-            raise CaseloadError(f"values: {text!r} maps to {target!r}, but {fact} takes {exc.expected}", where) from None
+            raise CaseloadError(
+                f"values: {text!r} maps to {target!r}, but {fact} takes {exc.expected}", where
+            ) from None
         values[str(text).strip()] = value
     return attrs.evolve(col, values=values)
 
@@ -543,9 +556,13 @@ def _resolve(schema: _Schema, fact: str, member_rows: bool) -> tuple[tuple[tuple
     for number, part in enumerate(parts):
         found = _STEP.match(part)
         if not found:
-            labelled = [p for p, zh in schema.paths().items() if zh == fact]  # a fact's Chinese label given for its path
-            raise _PathProblem(f"{fact!r} is not a fact path (names joined by dots, e.g. income.per_capita_net)"
-                               + _did_you_mean_text(labelled[:3]))
+            labelled = [
+                p for p, zh in schema.paths().items() if zh == fact
+            ]  # a fact's Chinese label given for its path
+            raise _PathProblem(
+                f"{fact!r} is not a fact path (names joined by dots, e.g. income.per_capita_net)"
+                + _did_you_mean_text(labelled[:3])
+            )
         name, index = found[1], found[2]
         props = node.get("properties", {})
         done = ".".join(parts[:number])
@@ -556,20 +573,24 @@ def _resolve(schema: _Schema, fact: str, member_rows: bool) -> tuple[tuple[tuple
         last = number == len(parts) - 1
         if index is None:
             if sub.get("type") == "array" and not last:
-                raise _PathProblem(f"{'.'.join(parts[:number + 1])} is a list: write {name}[1] for its first item"
-                                   + (f", or {name}[] with rows: member" if name == "members" else ""))
+                raise _PathProblem(
+                    f"{'.'.join(parts[: number + 1])} is a list: write {name}[1] for its first item"
+                    + (f", or {name}[] with rows: member" if name == "members" else "")
+                )
             steps.append((name, 0))
             node = sub
             continue
         if sub.get("type") != "array":
-            raise _PathProblem(f"{'.'.join(parts[:number + 1])} is not a list")
+            raise _PathProblem(f"{'.'.join(parts[: number + 1])} is not a list")
         item = schema.node(sub.get("items", {}))
         if last or "properties" not in item:
             raise _PathProblem(f"{name}[…] must be followed by one of its items' fields, e.g. {name}[1].…")
         if index == "":
             if not (member_rows and number == 0 and name == "members"):
-                raise _PathProblem("[] means one item per row: only members[] with rows: member; "
-                                   f"write {name}[1], {name}[2] … for items in columns")
+                raise _PathProblem(
+                    "[] means one item per row: only members[] with rows: member; "
+                    f"write {name}[1], {name}[2] … for items in columns"
+                )
             member = True
         else:
             slot = int(index)
@@ -579,8 +600,9 @@ def _resolve(schema: _Schema, fact: str, member_rows: bool) -> tuple[tuple[tuple
         node = item
     if "properties" in node and _leaf_kind_is_group(node):
         if _judged(node):
-            raise _PathProblem(f"{fact} is a judged fact: map its parts, {fact}.value, {fact}.by, {fact}.on "
-                               f"(and {fact}.evidence)")
+            raise _PathProblem(
+                f"{fact} is a judged fact: map its parts, {fact}.value, {fact}.by, {fact}.on (and {fact}.evidence)"
+            )
         fields = ", ".join(list(node["properties"])[:6])
         raise _PathProblem(f"{fact} is a group of facts; map one of its fields ({fields} …)")
     return tuple(steps), member, node
@@ -600,7 +622,7 @@ def _suggest(schema: _Schema, fact: str, name: str, done: str, props: dict[str, 
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """"; did you mean X or Y?" for the close matches of a word among choices, or "" when none is close."""
+    """ "; did you mean X or Y?" for the close matches of a word among choices, or "" when none is close."""
     return _did_you_mean_text(difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5))
 
 
@@ -656,8 +678,9 @@ def _finish(value: Any) -> Any:
 class _Bound:
     """A mapping matched to one file's header row: turns its rows into subjects."""
 
-    def __init__(self, mapping: Mapping, columns: tuple[tuple[int, Column], ...], id_position: int | None,
-                 locate: Locator):
+    def __init__(
+        self, mapping: Mapping, columns: tuple[tuple[int, Column], ...], id_position: int | None, locate: Locator
+    ):
         self.mapping = mapping
         self.household = tuple((p, c) for p, c in columns if not c.member)
         self.members = tuple((p, c) for p, c in columns if c.member)
@@ -675,11 +698,13 @@ class _Bound:
     def _error(self, number: int, position: int, col: Column, cells: Sequence[Any], expected: str) -> CaseloadError:
         given = cells[position] if position < len(cells) else None  # () when the row is gone
         shown = repr(given) if not isinstance(given, str) else repr(given.strip())
-        return CaseloadError(f"column {col.header} ({col.fact}): expected {expected}, got {shown}",
-                             self.locate.cell(number, position))
+        return CaseloadError(
+            f"column {col.header} ({col.fact}): expected {expected}, got {shown}", self.locate.cell(number, position)
+        )
 
-    def _fill(self, number: int, target: dict[str, Any], col: Column, position: int, value: Any,
-              cells: Sequence[Any]) -> None:
+    def _fill(
+        self, number: int, target: dict[str, Any], col: Column, position: int, value: Any, cells: Sequence[Any]
+    ) -> None:
         try:
             _put(target, col.steps, value)
         except _Bad as exc:
@@ -731,8 +756,9 @@ class _Bound:
                 if all(_blank(cells[p]) for p, _ in self.household + self.members):
                     continue  # a blank row
                 if key is None:
-                    raise CaseloadError(f"the first row has no {self.mapping.household_id}",
-                                        self.locate.cell(number, id_position))
+                    raise CaseloadError(
+                        f"the first row has no {self.mapping.household_id}", self.locate.cell(number, id_position)
+                    )
                 this = key  # a merged cell: the household's id stands only on its first row
             if this != key:
                 if key is not None:
@@ -744,7 +770,9 @@ class _Bound:
                     raise CaseloadError(
                         f"household {this} appears again: its rows began at {recent[this]} and another household's "
                         "rows came between. The rows of one household must be together (sort the rows by "
-                        f"{self.mapping.household_id})", self.locate.row(number))
+                        f"{self.mapping.household_id})",
+                        self.locate.row(number),
+                    )
                 key, first, values, members = this, number, {}, []
             for position, col in self.household:
                 cell = cells[position]
@@ -762,7 +790,8 @@ class _Bound:
                     raise CaseloadError(
                         f"column {col.header}: {value!r} here but {before[0]!r} at {self.locate.row(before[1])}; "
                         f"a household column must agree on all the rows of household {key}",
-                        self.locate.cell(number, position))
+                        self.locate.cell(number, position),
+                    )
             member = self._record(number, cells, self.members)
             if member:
                 members.append(_finish(member) if self.slots else member)
@@ -783,4 +812,3 @@ class _Bound:
 
 def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
-

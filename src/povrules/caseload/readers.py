@@ -25,10 +25,16 @@ from povrules.facts import SUBJECTS, facts_schema
 
 FORMATS = ("jsonl", "csv", "xlsx", "parquet")
 _EXTENSIONS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
     # calamine reads the older and the open spreadsheet formats the same way.
-    ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx", ".ods": "xlsx",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
+    ".ods": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 # Rows per Parquet record batch: a few megabytes of Python objects at most.
 PARQUET_BATCH = 4096
@@ -36,8 +42,13 @@ PARQUET_BATCH = 4096
 Source = str | os.PathLike[str] | BinaryIO
 
 
-def read_caseload(source: Source, *, format: str | None = None, mapping: str | os.PathLike[str] | Mapping | None = None,
-                  subject: str = "household") -> Iterator[Item]:
+def read_caseload(
+    source: Source,
+    *,
+    format: str | None = None,
+    mapping: str | os.PathLike[str] | Mapping | None = None,
+    subject: str = "household",
+) -> Iterator[Item]:
     """The subjects of a caseload file, one :class:`Item` at a time.
 
     ``source`` is a path, ``"-"`` (standard input, JSON Lines) or a binary file object
@@ -209,8 +220,9 @@ def _read_excel(path: str | os.PathLike[str], mapping: Mapping) -> Iterator[Item
     wanted = mapping.sheet if mapping.sheet is not None else (sheets[0] if sheets else None)
     if wanted is None or wanted not in sheets:
         workbook.close()
-        raise CaseloadError(f"no sheet {wanted!r}; the sheets are {', '.join(sheets)}"
-                            + did_you_mean(str(wanted), sheets), name)
+        raise CaseloadError(
+            f"no sheet {wanted!r}; the sheets are {', '.join(sheets)}" + did_you_mean(str(wanted), sheets), name
+        )
     try:
         # calamine decodes the whole sheet here (Rust memory); iter_rows then makes Python rows one at a time.
         sheet = workbook.get_sheet_by_name(wanted)
@@ -263,21 +275,28 @@ def _read_parquet(path: str | os.PathLike[str], mapping: Mapping | None, subject
     if mapping is not None:
         # Only the mapped columns are read; the header row of a Parquet file is its column names.
         bound = mapping.bind(names, locate, f"{name}:(columns)")
-        wanted = sorted({p for p, _ in bound.household + bound.members} | (
-            {bound.id_position} if bound.id_position is not None else set()))
+        wanted = sorted(
+            {p for p, _ in bound.household + bound.members}
+            | ({bound.id_position} if bound.id_position is not None else set())
+        )
         for position in wanted:
             kind = parquet.schema_arrow.field(position).type
             if pa.types.is_nested(kind):
-                raise CaseloadError(f"column {names[position]!r} is nested ({kind}); with a mapping, columns are flat",
-                                    name)
+                raise CaseloadError(
+                    f"column {names[position]!r} is nested ({kind}); with a mapping, columns are flat", name
+                )
         selected = [names[p] for p in wanted]
         bound = mapping.bind(selected, locate, f"{name}:(columns)")
         return bound.subjects(_parquet_rows(parquet, selected, name))
     fields = facts_schema(subject).get("properties", {})
     for column in names:
         if column not in fields:
-            raise CaseloadError(f"column {column!r} is not a fact of a {subject}" + did_you_mean(column, fields)
-                                + "; give a mapping file for flat columns with other names", name)
+            raise CaseloadError(
+                f"column {column!r} is not a fact of a {subject}"
+                + did_you_mean(column, fields)
+                + "; give a mapping file for flat columns with other names",
+                name,
+            )
     return _parquet_nested(parquet, name)
 
 

@@ -29,7 +29,9 @@ ROW_GROUP = 65_536
 Row = Mapping[str, Any] | Sequence[Any]
 
 
-def open_table(path: str | os.PathLike[str], format: str | None = None, *, row_group_size: int = ROW_GROUP) -> TableWriter:
+def open_table(
+    path: str | os.PathLike[str], format: str | None = None, *, row_group_size: int = ROW_GROUP
+) -> TableWriter:
     """A writer of a decision table at ``path`` (``.parquet`` or ``.csv`` unless ``format`` says).
 
     Nothing appears at ``path`` until :meth:`TableWriter.commit`. Raises :class:`CaseloadError`
@@ -40,8 +42,9 @@ def open_table(path: str | os.PathLike[str], format: str | None = None, *, row_g
     if format is None:
         format = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}.get(Path(name).suffix.lower())
         if format is None:
-            raise CaseloadError(f"cannot tell the table format from the extension; name it ({', '.join(TABLE_FORMATS)})",
-                                name)
+            raise CaseloadError(
+                f"cannot tell the table format from the extension; name it ({', '.join(TABLE_FORMATS)})", name
+            )
     if format not in TABLE_FORMATS:
         raise UnknownName("table format", format, TABLE_FORMATS)
     if row_group_size < 1:
@@ -115,8 +118,9 @@ class TableWriter:
             return
         pa = need("pyarrow")
         pq = need("pyarrow.parquet")
-        table = pa.Table.from_arrays([pa.array(c, type=t) for c, t in zip(self._pending, _arrow_types(pa))],
-                                     schema=_arrow_schema(pa))
+        table = pa.Table.from_arrays(
+            [pa.array(c, type=t) for c, t in zip(self._pending, _arrow_types(pa))], schema=_arrow_schema(pa)
+        )
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._temp, table.schema)
         self._parquet.write_table(table)
@@ -169,8 +173,9 @@ class TableWriter:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if kind is not None:
             self.abort()
         elif not self._done:
@@ -213,8 +218,11 @@ def _csv_cells(values: list[Any], path: str) -> list[str]:
         if column in _LISTS:
             for item in value:
                 if LIST_SEPARATOR in item:
-                    raise CaseloadError(f"{column} item {item!r} of {values[0]} holds {LIST_SEPARATOR!r}, which the CSV "
-                                        "table puts between items; write Parquet instead", path)
+                    raise CaseloadError(
+                        f"{column} item {item!r} of {values[0]} holds {LIST_SEPARATOR!r}, which the CSV "
+                        "table puts between items; write Parquet instead",
+                        path,
+                    )
             cells.append(LIST_SEPARATOR.join(value))
         else:
             cells.append("" if value is None else value)

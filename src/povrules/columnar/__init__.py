@@ -17,8 +17,7 @@ from povrules.errors import PovrulesError
 try:
     import polars  # noqa: F401  # only to fail early, with a message naming the extra
 except ImportError as error:  # pragma: no cover - the test environment has polars
-    raise PovrulesError(
-        "columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
+    raise PovrulesError("columnar evaluation needs polars: pip install 'povrules[columnar]'") from error
 
 from povrules.columnar.compare import FrameHouseholds, compare_frame, sweep_frame
 from povrules.columnar.evaluate import (
@@ -44,8 +43,26 @@ from povrules.columnar.stream import FileReport, decide_file
 from povrules.columnar.translate import NotSupported, Translator
 
 __all__ = [
-    "FileReport", "FramePlan", "FrameShape", "NotSupported", "Translator", "arrow_frame", "caseload_frame",
-    "decide_file", "decide_frame", "explain_row", "facts_of", "flat_frame", "frame_plan", "frame_shape", "is_flat",
-    "nested_frame", "read_frame", "read_frames", "rule_values_frame", "translate_decision", "write_frame",
+    "FileReport",
+    "FramePlan",
+    "FrameShape",
+    "NotSupported",
+    "Translator",
+    "arrow_frame",
+    "caseload_frame",
+    "decide_file",
+    "decide_frame",
+    "explain_row",
+    "facts_of",
+    "flat_frame",
+    "frame_plan",
+    "frame_shape",
+    "is_flat",
+    "nested_frame",
+    "read_frame",
+    "read_frames",
+    "rule_values_frame",
+    "translate_decision",
+    "write_frame",
 ]
 __all__ += ["FrameHouseholds", "compare_frame", "sweep_frame"]  # what-if comparisons (.compare)

@@ -79,8 +79,7 @@ class FrameHouseholds(LazyHouseholds):
 
     def __iter__(self) -> Iterator[FactModel]:
         for start in range(0, self.frame.height, _BLOCK):
-            yield from facts_of(self.frame, range(start, min(start + _BLOCK, self.frame.height)),
-                                subject=self.subject)
+            yield from facts_of(self.frame, range(start, min(start + _BLOCK, self.frame.height)), subject=self.subject)
 
     def find(self, household_id: str) -> FactModel | None:
         """The model of the first row whose ``id`` is ``household_id``, or None."""
@@ -91,8 +90,9 @@ class FrameHouseholds(LazyHouseholds):
         return f"<FrameHouseholds {self.frame.height} {self.subject}s>"
 
 
-def compare_frame(baseline: Ruleset, variant: Ruleset, frame: pl.DataFrame, decision: str, *,
-                  as_of: date) -> Comparison:
+def compare_frame(
+    baseline: Ruleset, variant: Ruleset, frame: pl.DataFrame, decision: str, *, as_of: date
+) -> Comparison:
     """What :func:`povrules.compare` gives for the households of ``frame`` (made by
     :func:`caseload_frame` or :func:`read_frame`), computed in columns.
 
@@ -102,8 +102,16 @@ def compare_frame(baseline: Ruleset, variant: Ruleset, frame: pl.DataFrame, deci
     return _FrameComparer(baseline, frame, decision, as_of).against(variant)
 
 
-def sweep_frame(ruleset: Ruleset, parameter: str, values: Iterable[Any], frame: pl.DataFrame, decision: str, *,
-                as_of: date, from_: date | None = None) -> Sweep:
+def sweep_frame(
+    ruleset: Ruleset,
+    parameter: str,
+    values: Iterable[Any],
+    frame: pl.DataFrame,
+    decision: str,
+    *,
+    as_of: date,
+    from_: date | None = None,
+) -> Sweep:
     """What :func:`povrules.sweep` gives for the households of ``frame``, computed in columns: the
     baseline's rule values and outcomes once, then per value only the rules that read the parameter.
 
@@ -113,8 +121,9 @@ def sweep_frame(ruleset: Ruleset, parameter: str, values: Iterable[Any], frame: 
     comparer = _FrameComparer(ruleset, frame, decision, as_of)
     comparisons = tuple(comparer.against(v) for _, v in variants)
     counts = sorted((outcome, n) for (outcome, _), n in comparer.unchanged.items())
-    return Sweep(parameter, tuple(value for value, _ in variants), decision, as_of, frame.height,
-                 dict(counts), comparisons)
+    return Sweep(
+        parameter, tuple(value for value, _ in variants), decision, as_of, frame.height, dict(counts), comparisons
+    )
 
 
 def _engine_value(value: bool | None, in_force: bool) -> Any:
@@ -150,12 +159,15 @@ class _Settler:
         if reads:
             firsts = [group[0] for group in groups[_ROW].to_list()]
             at = firsts if rows is None else rows.gather(firsts).to_list()
-            answers = [self.plan.combine(f, self.as_of, self._engine(row)).outcome
-                       for f, row in zip(facts_of(frame, at, subject=self.subject), patterns)]
+            answers = [
+                self.plan.combine(f, self.as_of, self._engine(row)).outcome
+                for f, row in zip(facts_of(frame, at, subject=self.subject), patterns)
+            ]
         else:
             answers = [self._settle(row) for row, _ in zip(patterns, range(groups.height))]
-        table = pl.DataFrame({_ROW: groups[_ROW], "outcome": answers},
-                             schema={_ROW: groups.schema[_ROW], "outcome": pl.String})
+        table = pl.DataFrame(
+            {_ROW: groups[_ROW], "outcome": answers}, schema={_ROW: groups.schema[_ROW], "outcome": pl.String}
+        )
         return table.explode(_ROW).sort(_ROW)["outcome"]
 
     def _engine(self, row: Sequence[bool | None]) -> tuple[Any, ...]:
@@ -184,8 +196,13 @@ class _FrameComparer:
         self.hazard = _any_hazard([t.hazard for t in prepared.translated if t is not None])
         self.before = _Settler(self.plan, as_of, self.in_force, self.subject).outcomes(self.values, frame)
         # Each outcome's count and first row: compare() lists its counts in the order they first occur.
-        firsts = (pl.DataFrame({"before": self.before}).with_row_index(_ROW).group_by("before")
-                  .agg(pl.col(_ROW).min(), pl.len()).sort(_ROW))
+        firsts = (
+            pl.DataFrame({"before": self.before})
+            .with_row_index(_ROW)
+            .group_by("before")
+            .agg(pl.col(_ROW).min(), pl.len())
+            .sort(_ROW)
+        )
         self.first = {outcome: row for outcome, row, _ in firsts.iter_rows()}
         self.unchanged = {(outcome, outcome): n for outcome, _, n in firsts.iter_rows()}
         self.households = FrameHouseholds(frame, self.subject)
@@ -226,8 +243,9 @@ class _FrameComparer:
             settler = _Settler(diff.variant, as_of, diff.in_force, self.subject)
             whole = rows.len() == frame.height
             after = settler.outcomes(values if whole else values[rows], frame, None if whole else rows)
-            moved = pl.DataFrame({"row": rows, "before": self.before if whole else self.before.gather(rows),
-                                  "after": after})
+            moved = pl.DataFrame(
+                {"row": rows, "before": self.before if whole else self.before.gather(rows), "after": after}
+            )
             for before, now, n in moved.group_by("before", "after").len().iter_rows():
                 if before != now:
                     counts[(before, before)] -= n
@@ -236,20 +254,31 @@ class _FrameComparer:
             counts = self._in_order({pair: n for pair, n in counts.items() if n}, changed)
             if changed.height:
                 changes = self._changes(diff, values, var_hazard, changed)
-        return Comparison(self.baseline, variant, self.decision, as_of, frame.height, counts, changes,
-                          diff.reevaluated, self.households)
+        return Comparison(
+            self.baseline,
+            variant,
+            self.decision,
+            as_of,
+            frame.height,
+            counts,
+            changes,
+            diff.reevaluated,
+            self.households,
+        )
 
     def _in_order(self, counts: dict[tuple[str, str], int], changed: pl.DataFrame) -> dict[tuple[str, str], int]:
         """``counts`` in the order their pairs first occur among the rows, as compare() counts them."""
-        first = {(b, a): row for b, a, row in
-                 changed.group_by("before", "after").agg(pl.col("row").min()).iter_rows()}
+        first = {(b, a): row for b, a, row in changed.group_by("before", "after").agg(pl.col("row").min()).iter_rows()}
         moved = set(changed["row"].to_list())
-        for (before, after) in counts:
+        for before, after in counts:
             if before == after:
                 row = self.first[before]
                 if row in moved:  # that row changed: the first row of this outcome that did not
-                    kept = (pl.DataFrame({"before": self.before}).with_row_index(_ROW)
-                            .filter((pl.col("before") == before) & ~pl.col(_ROW).is_in(list(moved))))
+                    kept = (
+                        pl.DataFrame({"before": self.before})
+                        .with_row_index(_ROW)
+                        .filter((pl.col("before") == before) & ~pl.col(_ROW).is_in(list(moved)))
+                    )
                     row = kept[_ROW][0]
                 first[(before, after)] = row
         return dict(sorted(counts.items(), key=lambda item: first[item[0]]))
@@ -267,8 +296,9 @@ class _FrameComparer:
         risky = found.select(pl.arg_where(pl.col("_hazard"))).to_series().to_list()
         out = {i: found[f"v{i}"] for i in translated}
         if risky:
-            redone = [diff.variant.rule_values(f, self.as_of)[0]
-                      for f in facts_of(self.frame, risky, subject=self.subject)]
+            redone = [
+                diff.variant.rule_values(f, self.as_of)[0] for f in facts_of(self.frame, risky, subject=self.subject)
+            ]
             for i in translated:
                 column = out[i].to_list()
                 for row, made in zip(risky, redone):
@@ -276,8 +306,9 @@ class _FrameComparer:
                 out[i] = pl.Series(f"v{i}", column, dtype=pl.Boolean)
         return out, hazard
 
-    def _changes(self, diff: Difference, values: pl.DataFrame, var_hazard: pl.Expr,
-                 moved: pl.DataFrame) -> tuple[Change, ...]:
+    def _changes(
+        self, diff: Difference, values: pl.DataFrame, var_hazard: pl.Expr, moved: pl.DataFrame
+    ) -> tuple[Change, ...]:
         """Each changed row (``moved``: row, before, after, in row order) attributed by
         :meth:`Difference.change`."""
         changed = moved["row"]
@@ -307,13 +338,23 @@ class _UnknownPairs:
     """For changed rows, the reached rules unknown under both rulesets, as the row engine's
     ``Unknown`` values (with their missing facts), so that :meth:`Difference.change` can tell them apart."""
 
-    def __init__(self, comparer: _FrameComparer, diff: Difference, var_hazard: pl.Expr, changed: pl.Series,
-                 base_rows: list[tuple[Any, ...]], var_rows: list[tuple[Any, ...]]):
+    def __init__(
+        self,
+        comparer: _FrameComparer,
+        diff: Difference,
+        var_hazard: pl.Expr,
+        changed: pl.Series,
+        base_rows: list[tuple[Any, ...]],
+        var_rows: list[tuple[Any, ...]],
+    ):
         self.found: dict[int, dict[int, tuple[Any, Any]]] = {}
         pairs = [(i, j) for i in diff.reached for j in [diff.index[i]] if j is not None and comparer.in_force[j]]
-        wanted = {k: both for k in range(len(base_rows))
-                  for both in [[(i, j) for i, j in pairs if var_rows[k][i] is None and base_rows[k][j] is None]]
-                  if both}
+        wanted = {
+            k: both
+            for k in range(len(base_rows))
+            for both in [[(i, j) for i, j in pairs if var_rows[k][i] is None and base_rows[k][j] is None]]
+            if both
+        }
         if not wanted:
             return
         ks = sorted(wanted)
@@ -321,11 +362,16 @@ class _UnknownPairs:
         # Hazard rows have no translated missing facts: the row engine gives them.
         by_engine = subset.select(comparer.hazard | var_hazard).to_series().to_list()
         in_columns: dict[tuple[int, int], tuple[list[Any], list[Any]]] = {}
-        base_tr, var_tr = Translator(comparer.baseline, comparer.as_of), Translator(diff.variant.ruleset, comparer.as_of)
+        base_tr, var_tr = (
+            Translator(comparer.baseline, comparer.as_of),
+            Translator(diff.variant.ruleset, comparer.as_of),
+        )
         try:
             for i, j in sorted({pair for both in wanted.values() for pair in both}):
-                found = subset.select(base_tr.missing(comparer.plan.rules[j].id).alias("old"),
-                                      var_tr.missing(diff.variant.rules[i].id).alias("new"))
+                found = subset.select(
+                    base_tr.missing(comparer.plan.rules[j].id).alias("old"),
+                    var_tr.missing(diff.variant.rules[i].id).alias("new"),
+                )
                 in_columns[(i, j)] = (found["old"].to_list(), found["new"].to_list())
         except NotSupported:
             by_engine = [True] * len(ks)
@@ -336,17 +382,22 @@ class _UnknownPairs:
                 base_values, var_values = engine[k]
                 self.found[k] = {i: (base_values[j], var_values[i]) for i, j in wanted[k]}
             else:
-                self.found[k] = {i: (Unknown(frozenset(in_columns[(i, j)][0][n])),
-                                     Unknown(frozenset(in_columns[(i, j)][1][n]))) for i, j in wanted[k]}
+                self.found[k] = {
+                    i: (Unknown(frozenset(in_columns[(i, j)][0][n])), Unknown(frozenset(in_columns[(i, j)][1][n])))
+                    for i, j in wanted[k]
+                }
 
     @staticmethod
-    def _from_engine(comparer: _FrameComparer, diff: Difference, changed: pl.Series,
-                     ks: list[int]) -> list[tuple[Sequence[Any], Sequence[Any]]]:
+    def _from_engine(
+        comparer: _FrameComparer, diff: Difference, changed: pl.Series, ks: list[int]
+    ) -> list[tuple[Sequence[Any], Sequence[Any]]]:
         if not ks:
             return []
         models = facts_of(comparer.frame, changed.gather(ks).to_list(), subject=comparer.subject)
-        return [(comparer.plan.rule_values(f, comparer.as_of)[0], diff.variant.rule_values(f, comparer.as_of)[0])
-                for f in models]
+        return [
+            (comparer.plan.rule_values(f, comparer.as_of)[0], diff.variant.rule_values(f, comparer.as_of)[0])
+            for f in models
+        ]
 
     def of(self, k: int) -> dict[int, tuple[Any, Any]]:
         """The variant rule positions of changed row ``k`` unknown under both, with both Unknowns."""

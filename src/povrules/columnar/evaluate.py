@@ -65,8 +65,10 @@ def translate_decision(ruleset: Ruleset, decision: str, as_of: date) -> tuple[Pl
 
 
 def _values(frame: pl.DataFrame, translated: list[Translated | None], rules: tuple[Any, ...]) -> pl.DataFrame:
-    exprs = [t.value if t is not None else pl.lit(None, dtype=pl.Boolean).alias(rule.id)
-             for t, rule in zip(translated, rules)]
+    exprs = [
+        t.value if t is not None else pl.lit(None, dtype=pl.Boolean).alias(rule.id)
+        for t, rule in zip(translated, rules)
+    ]
     hazards = [t.hazard for t in translated if t is not None and t.hazard is not None]
     hazard = pl.any_horizontal(hazards) if hazards else pl.lit(False)
     return frame.select(pl.col("id"), *exprs, hazard.alias(HAZARD))
@@ -131,8 +133,9 @@ class FramePlan:
             made = self._settled[code] = self.plan.settle(_engine_values(row, self.in_force), self.as_of)
         return made
 
-    def decide(self, frame: pl.DataFrame, *, missing: bool = True,
-               facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
+    def decide(
+        self, frame: pl.DataFrame, *, missing: bool = True, facts: Sequence[FactModel] | None = None
+    ) -> pl.DataFrame:
         """See :func:`decide_frame`. Raises :class:`NotSupported` for a ranking, and as it does."""
         if self.is_ranking:
             raise NotSupported(self.decision, "a ranking decision (sort keys)", self.plan.spec.name)
@@ -167,16 +170,20 @@ class FramePlan:
             result = result.with_columns(_empty_lists(n))
         if again:
             made_again = [prepared.decide(f, as_of) for f in _models(frame, again, self.ruleset.subject, facts)]
-            redone: dict[str, list[Any]] = {"outcome": [m.outcome for m in made_again], "labels": [list(m.labels) for m in made_again],
-                      "reasons": [list(m.reasons) for m in made_again]}
+            redone: dict[str, list[Any]] = {
+                "outcome": [m.outcome for m in made_again],
+                "labels": [list(m.labels) for m in made_again],
+                "reasons": [list(m.reasons) for m in made_again],
+            }
             if missing:
                 redone["missing"] = [list(m.missing) for m in made_again]
             result = result.with_columns(_patched(result[c], again, v) for c, v in redone.items())
         result = result.drop(HAZARD)
         return result.select("id", "outcome", "labels", *(["missing"] if missing else []), "reasons")
 
-    def _settle_with_effects(self, frame: pl.DataFrame,
-                             values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict[Any, tuple[int, ...]]]:
+    def _settle_with_effects(
+        self, frame: pl.DataFrame, values: pl.DataFrame
+    ) -> tuple[pl.DataFrame, pl.DataFrame, dict[Any, tuple[int, ...]]]:
         """For a decision whose exceptions look up overrides: each row's pattern of rule values and
         exception effects (:func:`_effects`) as one code, each distinct pattern settled once
         (:meth:`povrules.Plan.settle` with ``effects``). Returns (id and code per row, the settled
@@ -184,14 +191,19 @@ class FramePlan:
         prepared, names = self.plan, self.names
         defeasible = prepared.defeasible
         effects = [f"_effect{i}" for i in defeasible]
-        wide = 3 ** len(names) * len(EFFECTS) ** len(effects) >= 2 ** 63
+        wide = 3 ** len(names) * len(EFFECTS) ** len(effects) >= 2**63
         dtype = pl.Int128 if wide else pl.Int64
         code = _pattern_code(names).cast(dtype)
         for position, column in enumerate(effects):
             code = code + pl.col(column).cast(dtype) * (3 ** len(names) * len(EFFECTS) ** position)
         # Where the rule does not hold its effect cannot matter: fired (0), so that it adds no pattern.
-        masked = [pl.when(pl.col(names[i]).eq_missing(False)).then(pl.lit(0, dtype=pl.Int8)).otherwise(pl.col(column))
-                  .alias(column) for i, column in zip(defeasible, effects)]
+        masked = [
+            pl.when(pl.col(names[i]).eq_missing(False))
+            .then(pl.lit(0, dtype=pl.Int8))
+            .otherwise(pl.col(column))
+            .alias(column)
+            for i, column in zip(defeasible, effects)
+        ]
         with_effects = values.hstack(frame.select(_effects(prepared, self.as_of, self.in_force, frame.columns)))
         coded = with_effects.with_columns(masked).select(pl.col("id"), code.alias("_code"), *names, *effects)
         patterns = coded.select("_code", *names, *effects).unique(subset="_code")
@@ -200,9 +212,10 @@ class FramePlan:
         for key, *row in patterns.iter_rows():
             made = self._settled.get(key)
             if made is None:
-                pattern = _engine_values(row[:len(names)], self.in_force)
-                made = self._settled[key] = prepared.settle(pattern, self.as_of,
-                                                            effects=[EFFECTS[e] for e in row[len(names):]])
+                pattern = _engine_values(row[: len(names)], self.in_force)
+                made = self._settled[key] = prepared.settle(
+                    pattern, self.as_of, effects=[EFFECTS[e] for e in row[len(names) :]]
+                )
             if made.relevant:
                 relevant[key] = made.relevant
             answers["_code"].append(key)
@@ -251,14 +264,17 @@ class FramePlan:
                 continue
             translator = translator or Translator(self.ruleset, self.as_of)
             try:
-                self._missing_parts[i] = translator.missing_set(self.plan.rules[i].id, f"_missing{i}_", where_unknown=True)
+                self._missing_parts[i] = translator.missing_set(
+                    self.plan.rules[i].id, f"_missing{i}_", where_unknown=True
+                )
             except NotSupported:
                 self._missing_refused = True
                 return None
         return {i: self._missing_parts[i] for i in needed if self.in_force[i]}
 
-    def _missing_in_columns(self, frame: pl.DataFrame, result: pl.DataFrame, patterns: pl.Series,
-                            relevant: dict[Any, tuple[int, ...]]) -> pl.Series | None:
+    def _missing_in_columns(
+        self, frame: pl.DataFrame, result: pl.DataFrame, patterns: pl.Series, relevant: dict[Any, tuple[int, ...]]
+    ) -> pl.Series | None:
         """Each row's missing facts (empty for determined and hazard rows): the sorted union of the
         relevant rules' missing sets, the relevant rules being learnt once per pattern (``relevant``:
         pattern (a value of ``patterns``) → rule indices, from :meth:`Plan.settle`). None when a rule
@@ -283,19 +299,35 @@ class FramePlan:
         relevance = [on_rows.is_in([k for k in keys if i in relevant[k]]).alias(gates[i]) for i in parts]
         helpers = [h for found, _ in parts.values() for h in found]
         made = {h.meta.output_name() for h in helpers} | set(gates.values())
-        roots = sorted({r for found, m in parts.values() for e in [*found, *m.static.values(),
-                        *(x for pair in m.dynamic for x in pair)] for r in e.meta.root_names()} - made)
+        roots = sorted(
+            {
+                r
+                for found, m in parts.values()
+                for e in [*found, *m.static.values(), *(x for pair in m.dynamic for x in pair)]
+                for r in e.meta.root_names()
+            }
+            - made
+        )
         sub = frame.select(roots)[rows].with_columns(relevance).with_columns(helpers)
 
         paths = sorted({p for _, m in parts.values() for p in m.static})
         bits = []
         for p in paths:
-            present = [(pl.col(gates[i]) & m.static[p]).fill_null(False) for i, (_, m) in parts.items() if p in m.static]
+            present = [
+                (pl.col(gates[i]) & m.static[p]).fill_null(False) for i, (_, m) in parts.items() if p in m.static
+            ]
             bits.append(pl.any_horizontal(present))
-        dynamic = [((pl.col(gates[i]) & gate).fill_null(False), listed)
-                   for i, (_, m) in parts.items() for gate, listed in m.dynamic]
-        words = [pl.sum_horizontal([b.cast(pl.Int64) * (1 << j) for j, b in enumerate(bits[w:w + _WORD])])
-                 .alias(f"_word{w}") for w in range(0, len(bits), _WORD)]
+        dynamic = [
+            ((pl.col(gates[i]) & gate).fill_null(False), listed)
+            for i, (_, m) in parts.items()
+            for gate, listed in m.dynamic
+        ]
+        words = [
+            pl.sum_horizontal([b.cast(pl.Int64) * (1 << j) for j, b in enumerate(bits[w : w + _WORD])]).alias(
+                f"_word{w}"
+            )
+            for w in range(0, len(bits), _WORD)
+        ]
         any_dynamic = pl.any_horizontal([g for g, _ in dynamic]) if dynamic else pl.lit(False)
         coded = sub.select(*words, any_dynamic.alias("_dynamic"))
         word_names = [f"_word{w}" for w in range(0, len(bits), _WORD)]
@@ -314,8 +346,14 @@ class FramePlan:
             # Each distinct mask's paths, in sorted order (bits follow the sorted paths).
             lists = [[]]  # 0: no path, for other rows
             for row in coded.select(word_names)[first].iter_rows():
-                lists.append([p for w, word in enumerate(row)
-                              for j, p in enumerate(paths[w * _WORD:(w + 1) * _WORD]) if word >> j & 1])
+                lists.append(
+                    [
+                        p
+                        for w, word in enumerate(row)
+                        for j, p in enumerate(paths[w * _WORD : (w + 1) * _WORD])
+                        if word >> j & 1
+                    ]
+                )
             table = pl.Series("missing", lists, dtype=pl.List(pl.String))
             index = pl.zeros(n, dtype=pl.UInt32, eager=True)
             index.scatter(rows, mask + 1)
@@ -323,10 +361,22 @@ class FramePlan:
         if with_elements.len():
             # Rows where a list element may be named: their static paths plus the element paths.
             named = table.gather(index.gather(rows.gather(with_elements)))
-            extra = sub[with_elements].with_columns(named.alias("_static")).select(
-                pl.concat_list([pl.col("_static"), *(pl.when(g).then(listed.fill_null(_EMPTY)).otherwise(_EMPTY)
-                                                     for g, listed in dynamic)])
-                .list.unique().list.sort().alias("missing")).to_series()
+            extra = (
+                sub[with_elements]
+                .with_columns(named.alias("_static"))
+                .select(
+                    pl.concat_list(
+                        [
+                            pl.col("_static"),
+                            *(pl.when(g).then(listed.fill_null(_EMPTY)).otherwise(_EMPTY) for g, listed in dynamic),
+                        ]
+                    )
+                    .list.unique()
+                    .list.sort()
+                    .alias("missing")
+                )
+                .to_series()
+            )
             index.scatter(rows.gather(with_elements), _count(table.len(), extra.len()))
             table = pl.concat([table, extra])
         return table.gather(index).alias("missing")
@@ -338,8 +388,9 @@ def frame_plan(ruleset: Ruleset, decision: str, as_of: date) -> FramePlan:
     return FramePlan(ruleset, decision, as_of)
 
 
-def rule_values_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
-                      facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
+def rule_values_frame(
+    frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: date, *, facts: Sequence[FactModel] | None = None
+) -> pl.DataFrame:
     """A frame of ``id`` and one Boolean column per rule of the decision (named by rule id, in the
     plan's order): true, false, or null for unknown (and for a rule not in force on ``as_of``).
 
@@ -358,12 +409,19 @@ def _pattern_code(names: list[str]) -> pl.Expr:
     for i, name in enumerate(names):
         c = pl.col(name)
         digit = pl.when(c.is_null()).then(2).when(c).then(1).otherwise(0).cast(dtype)
-        code = code + digit * (3 ** i)
+        code = code + digit * (3**i)
     return code
 
 
-def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: date, *,
-                 missing: bool = True, facts: Sequence[FactModel] | None = None) -> pl.DataFrame:
+def decide_frame(
+    frame: pl.DataFrame,
+    ruleset: Ruleset,
+    decision: str,
+    as_of: date,
+    *,
+    missing: bool = True,
+    facts: Sequence[FactModel] | None = None,
+) -> pl.DataFrame:
     """The decision for every row: a frame of ``id``, ``outcome`` (str), ``labels`` (list of str),
     with ``missing``, ``missing`` (the paths of the facts an undetermined outcome waits for; empty
     for a determined one), and ``reasons`` (the ids of the rules that decided), equal to what
@@ -377,8 +435,9 @@ def decide_frame(frame: pl.DataFrame, ruleset: Ruleset, decision: str, as_of: da
     return FramePlan(ruleset, decision, as_of).decide(frame, missing=missing, facts=facts)
 
 
-def explain_row(frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, as_of: date, *,
-                trace: bool = True) -> Decision:
+def explain_row(
+    frame: pl.DataFrame, row: int, ruleset: Ruleset, decision: str, as_of: date, *, trace: bool = True
+) -> Decision:
     """One row's decision with its full trace, on demand: the row's facts taken back from the frame
     (:func:`povrules.columnar.facts_of`) and decided by the row engine, so that ``to_json()``,
     ``explain()`` and records are byte for byte those of deciding the household alone.
@@ -398,8 +457,9 @@ def _effects(prepared: Plan, as_of: date, in_force: list[bool], columns: Sequenc
     on or before ``as_of``, the latest date's decide (upheld: fired; set aside: overridden; both:
     contradicted); none, or an unknown list, leaves it pending. A rule not in force is given fired
     (0): its effect cannot matter."""
-    fired, pending, overridden, contradicted = (EFFECTS.index(e) for e in ("fired", "pending", "overridden",
-                                                                              CONTRADICTED))
+    fired, pending, overridden, contradicted = (
+        EFFECTS.index(e) for e in ("fired", "pending", "overridden", CONTRADICTED)
+    )
     record = pl.element()
     out = []
     for i in prepared.defeasible:
@@ -407,8 +467,11 @@ def _effects(prepared: Plan, as_of: date, in_force: list[bool], columns: Sequenc
         if not in_force[i] or "overrides" not in columns:  # no column: nothing recorded, as for a null list
             out.append(pl.lit(fired if not in_force[i] else pending, dtype=pl.Int8).alias(name))
             continue
-        of_rule = ((record.struct.field("rule") == rule.id) & record.struct.field("body").is_in(list(rule.override_by))
-                   & (record.struct.field("decided_on") <= pl.lit(as_of)))
+        of_rule = (
+            (record.struct.field("rule") == rule.id)
+            & record.struct.field("body").is_in(list(rule.override_by))
+            & (record.struct.field("decided_on") <= pl.lit(as_of))
+        )
 
         def last(outcome: str, of_rule: pl.Expr = of_rule) -> pl.Expr:
             """The latest date this rule was decided ``outcome`` (null: never, or the list unknown)."""
@@ -416,17 +479,22 @@ def _effects(prepared: Plan, as_of: date, in_force: list[bool], columns: Sequenc
             return pl.col("overrides").list.eval(chosen.struct.field("decided_on")).list.max()
 
         upheld, set_aside = last("upheld"), last("set_aside")
-        effect = (pl.when(upheld.is_null() & set_aside.is_null()).then(pending)
-                  .when(set_aside.is_null() | (upheld > set_aside)).then(fired)
-                  .when(upheld.is_null() | (set_aside > upheld)).then(overridden)
-                  .otherwise(contradicted))
+        effect = (
+            pl.when(upheld.is_null() & set_aside.is_null())
+            .then(pending)
+            .when(set_aside.is_null() | (upheld > set_aside))
+            .then(fired)
+            .when(upheld.is_null() | (set_aside > upheld))
+            .then(overridden)
+            .otherwise(contradicted)
+        )
         out.append(effect.cast(pl.Int8).alias(name))
     return out
 
 
 def _pattern_values(code: int, rules: int) -> tuple[bool | None, ...]:
     """The rule values a pattern code stands for (see :func:`_pattern_code`)."""
-    return tuple((False, True, None)[code // 3 ** i % 3] for i in range(rules))
+    return tuple((False, True, None)[code // 3**i % 3] for i in range(rules))
 
 
 def _dense(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.Series, pl.Series]:

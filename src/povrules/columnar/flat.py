@@ -83,7 +83,7 @@ def _tree(frame: pl.DataFrame, shape: FrameShape) -> dict[str, Given]:
         node: dict[str, Given] = tree
         here = shape
         for depth, part in enumerate(parts):
-            where = SEPARATOR.join(parts[:depth + 1])
+            where = SEPARATOR.join(parts[: depth + 1])
             fields = _fields(here)
             if fields is None or part not in fields:
                 raise PovrulesError(f"column {name!r}: {where!r} is not a fact of the subject")
@@ -154,8 +154,9 @@ def _nest_list(given: dict[str, Given], item: FrameShape, where: str) -> pl.Seri
 
 
 def _misaligned(name: str, first: str) -> PovrulesError:
-    return PovrulesError(f"column {name!r}: its lists are not aligned with {first!r}'s "
-                         "(one entry per element, unknown on the same rows)")
+    return PovrulesError(
+        f"column {name!r}: its lists are not aligned with {first!r}'s (one entry per element, unknown on the same rows)"
+    )
 
 
 def _arrow(column: pl.Series) -> pa.Array:
@@ -173,8 +174,9 @@ def _down(given: Given, where: str, values: dict[str, pa.Array]) -> Given:
 def _leaves(given: Given, where: str) -> list[tuple[str, pl.Series]]:
     if isinstance(given, pl.Series):
         if not isinstance(given.dtype, pl.List):
-            raise PovrulesError(f"column {where!r}: a field of a list of records must be a list column, "
-                                f"found {given.dtype}")
+            raise PovrulesError(
+                f"column {where!r}: a field of a list of records must be a list column, found {given.dtype}"
+            )
         return [(where, given)]
     return [leaf for f, g in given.items() for leaf in _leaves(g, f"{where}{SEPARATOR}{f}")]
 

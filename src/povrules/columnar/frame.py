@@ -100,8 +100,10 @@ def _shape(annotation: Any, where: str, constraints: tuple[Any, ...] = ()) -> Fr
         return FrameShape("list", pl.List(item.dtype), item=item)
     if isinstance(annotation, type) and issubclass(annotation, Judged):
         # A parametrised generic: its fields' annotations carry the parameter, its hints only ``T``.
-        fields = {name: _shape(info.annotation, f"{where}.{name}", tuple(info.metadata))
-                  for name, info in annotation.model_fields.items()}
+        fields = {
+            name: _shape(info.annotation, f"{where}.{name}", tuple(info.metadata))
+            for name, info in annotation.model_fields.items()
+        }
         return FrameShape("judged", pl.Struct({n: s.dtype for n, s in fields.items()}), model=annotation, fields=fields)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _record(annotation)
@@ -118,8 +120,10 @@ def _shape(annotation: Any, where: str, constraints: tuple[Any, ...] = ()) -> Fr
         places = next((c.decimal_places for c in constraints if getattr(c, "decimal_places", None) is not None), None)
         digits = next((c.max_digits for c in constraints if getattr(c, "max_digits", None) is not None), None)
         if places is None or digits is None or digits > INT64_DIGITS:
-            raise PovrulesError(f"{where}: a decimal needs declared max_digits (at most {INT64_DIGITS}) and "
-                                "decimal_places to be held exactly in a columnar frame")
+            raise PovrulesError(
+                f"{where}: a decimal needs declared max_digits (at most {INT64_DIGITS}) and "
+                "decimal_places to be held exactly in a columnar frame"
+            )
         return FrameShape("decimal", pl.Int64, scale=places, digits=digits)
     raise PovrulesError(f"{where}: fact type {annotation!r} has no columnar form")
 
@@ -169,7 +173,9 @@ def _make_converter(shape: FrameShape) -> Convert:
             return _same
         return lambda value: None if value is None else [inner(v) for v in value]
     if shape.kind in ("record", "judged"):
-        changing = [(name, _to_row(s) if s.kind == "record" else _make_converter(s)) for name, s in shape.fields.items()]
+        changing = [
+            (name, _to_row(s) if s.kind == "record" else _make_converter(s)) for name, s in shape.fields.items()
+        ]
         changing = [(name, fn) for name, fn in changing if fn is not _same]
         if not changing:
             return _same
@@ -189,8 +195,9 @@ def _same(value: Any) -> Any:
     return value
 
 
-def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | bytes], *,
-                   subject: str = "household") -> pl.DataFrame:
+def caseload_frame(
+    subjects: Iterable[FactModel | Mapping[str, Any] | str | bytes], *, subject: str = "household"
+) -> pl.DataFrame:
     """A frame of the subjects' facts, one row each, in order.
 
     Each item is a validated model (``Household`` …) or its JSON form (a decoded dict, or the text of
@@ -219,8 +226,9 @@ def caseload_frame(subjects: Iterable[FactModel | Mapping[str, Any] | str | byte
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
-def read_frame(source: str | Path | Any, *, format: str | None = None, mapping: Any = None,
-               subject: str = "household") -> pl.DataFrame:
+def read_frame(
+    source: str | Path | Any, *, format: str | None = None, mapping: Any = None, subject: str = "household"
+) -> pl.DataFrame:
     """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as a frame.
 
     The concatenation of :func:`read_frames`' blocks: it holds the whole file, so a caller that can
@@ -232,8 +240,14 @@ def read_frame(source: str | Path | Any, *, format: str | None = None, mapping: 
 BLOCK = 16_384  # subjects per block of read_frames: the frame of a block is about 50 MB for synthetic households
 
 
-def read_frames(source: str | Path | Any, *, format: str | None = None, mapping: Any = None,
-                subject: str = "household", block: int = BLOCK) -> Iterator[pl.DataFrame]:
+def read_frames(
+    source: str | Path | Any,
+    *,
+    format: str | None = None,
+    mapping: Any = None,
+    subject: str = "household",
+    block: int = BLOCK,
+) -> Iterator[pl.DataFrame]:
     """A caseload file (JSON Lines, CSV, Excel, Parquet: see :func:`povrules.caseload.read_caseload`) as
     frames of ``block`` subjects each, in file order (the last may hold fewer; an empty file gives one
     empty frame, so the schema is always there). Memory holds about one block, whatever the file's size.
@@ -252,8 +266,13 @@ def read_frames(source: str | Path | Any, *, format: str | None = None, mapping:
         raise UsageError(f"block: a block holds at least one subject, not {block}")
     stream = hasattr(source, "read") or str(source) == "-"
     if format is None:
-        format = "jsonl" if stream else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-                                         ".pq": "parquet"}.get(Path(str(source)).suffix.lower())
+        format = (
+            "jsonl"
+            if stream
+            else {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
+                Path(str(source)).suffix.lower()
+            )
+        )
     if format == "jsonl" and mapping is None:
         from povrules.caseload import read_jsonl
 
@@ -374,8 +393,19 @@ class _Common(TypedDict):
 
 
 # Constraint names the vectorised checks reproduce (from annotated_types and pydantic's metadata).
-_KNOWN = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "max_digits", "decimal_places",
-          "allow_inf_nan", "strict"}  # strict JSON types: the reader's explicit schema refuses every other type
+_KNOWN = {
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "min_length",
+    "max_length",
+    "pattern",
+    "max_digits",
+    "decimal_places",
+    "allow_inf_nan",
+    "strict",
+}  # strict JSON types: the reader's explicit schema refuses every other type
 # Custom field validators with a vectorised twin, by (model, validator name): the twin marks a
 # superset of the rows the validator refuses (pydantic then gives the exact text). A validator not
 # listed here marks every row where its field is known.
@@ -408,8 +438,10 @@ def _record_spec(model: type[BaseModel]) -> _Spec:
     found = _specs.get(model)
     if found is not None:
         return found
-    fields = {name: _field_spec(info.annotation, tuple(info.metadata), info.is_required(), info.default)
-              for name, info in model.model_fields.items()}
+    fields = {
+        name: _field_spec(info.annotation, tuple(info.metadata), info.is_required(), info.default)
+        for name, info in model.model_fields.items()
+    }
     decorators = model.__pydantic_decorators__
     validated: list[str] = []
     for name, decorator in decorators.field_validators.items():
@@ -417,8 +449,14 @@ def _record_spec(model: type[BaseModel]) -> _Spec:
             validated.extend(decorator.info.fields)
     import pyarrow as pa
 
-    spec = _Spec("record", pa.struct([pa.field(n, s.raw) for n, s in fields.items()]), fields=fields, model=model,
-                 validated=tuple(validated), whole_model_validated=bool(decorators.model_validators))
+    spec = _Spec(
+        "record",
+        pa.struct([pa.field(n, s.raw) for n, s in fields.items()]),
+        fields=fields,
+        model=model,
+        validated=tuple(validated),
+        whole_model_validated=bool(decorators.model_validators),
+    )
     _specs[model] = spec
     return spec
 
@@ -446,10 +484,17 @@ def _field_spec(annotation: Any, metadata: tuple[Any, ...], required: bool, defa
     constraints: dict[str, Any] = {}
     for item in found:
         constraints.update(_constraint_items(item))
-    opaque = any(k not in _KNOWN for k, v in constraints.items() if v is not None and v is not False) or \
-        constraints.get("allow_inf_nan") is True
-    common = _Common(required=required, nullable=nullable, default=None if required else default,
-                     constraints=constraints, opaque=opaque)
+    opaque = (
+        any(k not in _KNOWN for k, v in constraints.items() if v is not None and v is not False)
+        or constraints.get("allow_inf_nan") is True
+    )
+    common = _Common(
+        required=required,
+        nullable=nullable,
+        default=None if required else default,
+        constraints=constraints,
+        opaque=opaque,
+    )
     origin = typing.get_origin(annotation)
     if origin is Literal:
         allowed = typing.get_args(annotation)
@@ -462,9 +507,13 @@ def _field_spec(annotation: Any, metadata: tuple[Any, ...], required: bool, defa
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         record = _record_spec(annotation)
         return attrs.evolve(record, **common)
-    kinds: dict[Any, tuple[Kind, Any]] = {bool: ("bool", pa.bool_()), int: ("int", pa.int64()),
-                                          str: ("str", pa.string()), date: ("date", pa.string()),
-                                          Decimal: ("decimal", pa.string())}
+    kinds: dict[Any, tuple[Kind, Any]] = {
+        bool: ("bool", pa.bool_()),
+        int: ("int", pa.int64()),
+        str: ("str", pa.string()),
+        date: ("date", pa.string()),
+        Decimal: ("decimal", pa.string()),
+    }
     if annotation not in kinds:
         raise PovrulesError(f"fact type {annotation!r} has no columnar form")
     kind, raw = kinds[annotation]
@@ -497,7 +546,8 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         canonical = ((unscaled >= 0) & (unscaled < 10 ** (whole + array.type.scale))).fill_null(False)
         bad = bad | (known & ~canonical)
         values = pl.DataFrame({"u": unscaled, "ok": canonical}).select(
-            pl.when("ok").then(pl.col("u")).cast(pl.Int64) * 10 ** (places - array.type.scale))["u"]
+            pl.when("ok").then(pl.col("u")).cast(pl.Int64) * 10 ** (places - array.type.scale)
+        )["u"]
         bad = bad | _bounds(values, c, places)
     elif spec.kind == "decimal":
         if series.dtype != pl.String:  # a Parquet decimal: its text, as the row path formats it
@@ -516,7 +566,7 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         frame = pl.DataFrame({"t": series}).select(text.alias("t"))["t"]
         units = frame.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
         fraction = frame.str.extract(r"\.(\d+)$", 1).str.pad_end(places, "0").cast(pl.Int64, strict=False).fill_null(0)
-        values = units * (10 ** places) + fraction
+        values = units * (10**places) + fraction
         bad = bad | _bounds(values, c, places)
     elif spec.kind == "date":
         if series.dtype == pl.Date:
@@ -524,7 +574,8 @@ def _leaf(spec: _Spec, array: Any) -> tuple[Any, pl.Series]:
         else:
             canonical = series.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$").fill_null(False)
             values = pl.DataFrame({"t": series}).select(
-                pl.when(canonical).then(pl.col("t")).str.to_date("%Y-%m-%d", strict=False))["t"]
+                pl.when(canonical).then(pl.col("t")).str.to_date("%Y-%m-%d", strict=False)
+            )["t"]
             bad = bad | (known & (values.is_null() | (values.dt.year() < 1)).fill_null(True))
     elif spec.kind == "int":
         values = series.cast(pl.Int64)
@@ -595,8 +646,9 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown
             converted = _walk(field, child, rows, marked)
             if not field.required and not field.nullable:
                 # Absent means the model's default (JSON Lines marks an explicit null separately).
-                fill = pa.scalar(list(field.default) if isinstance(field.default, tuple) else field.default,
-                                 converted.type)
+                fill = pa.scalar(
+                    list(field.default) if isinstance(field.default, tuple) else field.default, converted.type
+                )
                 converted = pc.if_else(pc.and_(valid, converted.is_null()), fill, converted)
             if name in spec.validated:
                 marked.append(rows.filter(converted.is_valid()))
@@ -611,8 +663,9 @@ def _walk(spec: _Spec, array: Any, rows: Any, marked: list[Any], *, skip_unknown
                 marked.append(rows.filter(flags.to_arrow()))
         if spec.whole_model_validated:
             marked.append(rows.filter(valid))
-        return pa.StructArray.from_arrays(out, fields=[pa.field(n, a.type) for n, a in zip(spec.fields, out)],
-                                          mask=pc.invert(valid))
+        return pa.StructArray.from_arrays(
+            out, fields=[pa.field(n, a.type) for n, a in zip(spec.fields, out)], mask=pc.invert(valid)
+        )
     if spec.kind == "list":
         assert spec.item is not None
         valid = array.is_valid()
@@ -707,19 +760,23 @@ def _jsonl_pieces(items: Iterator[Any], subject: str, size: int) -> Iterator[Any
     from povrules.errors import CaseloadError
 
     spec = _record_spec(SUBJECTS[subject][0])
-    options = pj.ParseOptions(explicit_schema=pa.schema([pa.field(n, s.raw) for n, s in spec.fields.items()]),
-                              unexpected_field_behavior="error")
+    options = pj.ParseOptions(
+        explicit_schema=pa.schema([pa.field(n, s.raw) for n, s in spec.fields.items()]),
+        unexpected_field_behavior="error",
+    )
     names = sorted(_null_field_names(spec, set()))
     # An explicit null where the model has a default: pyarrow reads it as absent, pydantic refuses it.
-    null_default = re.compile(rb'"(' + b"|".join(re.escape(n.encode()) for n in names) + rb')"\s*:\s*null') \
-        if names else None
+    null_default = (
+        re.compile(rb'"(' + b"|".join(re.escape(n.encode()) for n in names) + rb')"\s*:\s*null') if names else None
+    )
     empty = pa.Table.from_pylist([], schema=options.explicit_schema)
 
     def parse(lines: list[bytes]) -> list[Any]:
         """Tables in order; a line pyarrow refuses becomes a one-row null table (pydantic decides it)."""
         try:
-            table = pj.read_json(pa.py_buffer(b"\n".join(lines)), parse_options=options,
-                                 read_options=pj.ReadOptions(block_size=1 << 26))
+            table = pj.read_json(
+                pa.py_buffer(b"\n".join(lines)), parse_options=options, read_options=pj.ReadOptions(block_size=1 << 26)
+            )
             if table.num_rows == len(lines):  # two objects on one line would read as two rows
                 return [table]
         except pa.ArrowInvalid:
@@ -765,7 +822,9 @@ def _parquet_leaf_ok(spec: _Spec, kind: Any) -> bool:
     if spec.kind in ("record", "judged"):
         return pa.types.is_struct(kind) and all(
             _parquet_leaf_ok(spec.fields[kind.field(i).name], kind.field(i).type)
-            for i in range(kind.num_fields) if kind.field(i).name in spec.fields)
+            for i in range(kind.num_fields)
+            if kind.field(i).name in spec.fields
+        )
     if spec.kind == "list":
         assert spec.item is not None
         return (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and _parquet_leaf_ok(spec.item, kind.value_type)
@@ -846,8 +905,9 @@ def arrow_frame(table: Any, *, subject: str = "household", where: Callable[[int]
     spec = _record_spec(SUBJECTS[subject][0])
     if not all(_parquet_leaf_ok(spec.fields[f.name], f.type) for f in table.schema if f.name in spec.fields):
         rows = table.to_pylist()
-        return caseload_frame([parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)],
-                              subject=subject)
+        return caseload_frame(
+            [parse_facts(_present(row), subject, name(i)) for i, row in enumerate(rows)], subject=subject
+        )
     known = _known_columns(table, subject)
     if known is not None:
         return _with_unknown(known, table.num_rows, subject)
@@ -871,8 +931,11 @@ def _known_columns(table: Any, subject: str) -> dict[str, Any] | None:
     if any(len(m) for m in marked):
         return None
     target = _target_schema(subject)
-    return {name: column.cast(target.field(name).type)
-            for name, column in zip(spec.fields, converted.flatten()) if column.null_count < n}
+    return {
+        name: column.cast(target.field(name).type)
+        for name, column in zip(spec.fields, converted.flatten())
+        if column.null_count < n
+    }
 
 
 # A frame of unknown facts per subject, sliced for the columns a batch has no value in: polars takes
@@ -917,9 +980,15 @@ def _json_form(shape: FrameShape, expr: pl.Expr) -> pl.Expr:
         if shape.scale == 0:
             return expr.cast(pl.String)
         sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-        size = 10 ** shape.scale
-        return pl.concat_str([sign, (expr.abs() // size).cast(pl.String), pl.lit("."),
-                              (expr.abs() % size).cast(pl.String).str.zfill(shape.scale)])
+        size = 10**shape.scale
+        return pl.concat_str(
+            [
+                sign,
+                (expr.abs() // size).cast(pl.String),
+                pl.lit("."),
+                (expr.abs() % size).cast(pl.String).str.zfill(shape.scale),
+            ]
+        )
     if shape.kind == "date":
         return expr.dt.to_string("%Y-%m-%d")
     if shape.kind == "list":
@@ -943,8 +1012,9 @@ def _field_names(shape: FrameShape, out: set[str]) -> set[str]:
     return out
 
 
-def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = None,
-                subject: str = "household") -> None:
+def write_frame(
+    frame: pl.DataFrame, path: str | Path, *, format: str | None = None, subject: str = "household"
+) -> None:
     """Write a frame made by :func:`caseload_frame` or :func:`read_frame` as a caseload file.
 
     JSON Lines (``.jsonl``): one line per row, the facts' JSON form as
@@ -959,7 +1029,8 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = N
     shape = frame_shape(subject)
     if format is None:
         format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
-            Path(path).suffix.lower())
+            Path(path).suffix.lower()
+        )
     if format not in ("jsonl", "parquet"):
         raise UnknownName("format", format, ("jsonl", "parquet"))
     expected = {name: s.dtype for name, s in shape.fields.items()}
@@ -972,9 +1043,11 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, format: str | None = N
     names = "|".join(re.escape(n) for n in sorted(_field_names(shape, set())))
     # json_encode writes unknown facts as null; the JSON form leaves them out. A key is always
     # preceded by "{" or ",", which an escaped quote inside a string value never is.
-    text = (form.select(pl.struct(pl.all()).struct.json_encode().alias("line"))["line"]
-            .str.replace_all(rf',"(?:{names})":null', "")
-            .str.replace_all(rf'\{{"(?:{names})":null,?', "{"))
+    text = (
+        form.select(pl.struct(pl.all()).struct.json_encode().alias("line"))["line"]
+        .str.replace_all(rf',"(?:{names})":null', "")
+        .str.replace_all(rf'\{{"(?:{names})":null,?', "{")
+    )
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         for chunk in text.to_frame().iter_slices(65_536):
             out.write("\n".join(chunk["line"].to_list()))

@@ -103,5 +103,6 @@ def decide_file(
     except BaseException:
         table.abort()
         raise
-    return FileReport(decision, as_of, count, dict(sorted(outcomes.items())), blocks, time.perf_counter() - started,
-                      str(Path(output)))
+    return FileReport(
+        decision, as_of, count, dict(sorted(outcomes.items())), blocks, time.perf_counter() - started, str(Path(output))
+    )

@@ -223,7 +223,9 @@ class Translator:
             raise UnknownName("rule", rule_id, self.ruleset.rules, f"ruleset {self.ruleset.id!r}")
         return rule
 
-    def _missing_set(self, rule_id: str, prefix: str | None, where_unknown: bool = False) -> tuple[list[pl.Expr], Missing]:
+    def _missing_set(
+        self, rule_id: str, prefix: str | None, where_unknown: bool = False
+    ) -> tuple[list[pl.Expr], Missing]:
         rule = self._find(rule_id)
         self._rule, self._hazards, self._scope = rule_id, [], _Scope(None, None)
         self._helper_prefix, self._helpers = prefix, []
@@ -276,8 +278,9 @@ class Translator:
         if isinstance(value, bool):
             return pl.lit(value, dtype=pl.Boolean)
         if isinstance(value, int):
-            return Num(pl.lit(value, dtype=pl.Int128 if _digits(value) > INT64_DIGITS else pl.Int64),
-                       0, _digits(value), False)
+            return Num(
+                pl.lit(value, dtype=pl.Int128 if _digits(value) > INT64_DIGITS else pl.Int64), 0, _digits(value), False
+            )
         if isinstance(value, Decimal):
             if not value.is_finite():
                 raise self._refuse(node, "a non-finite decimal")
@@ -311,8 +314,11 @@ class Translator:
     def _derivedref(self, node: ast.DerivedRef) -> pl.Expr | Num:
         derived = self.ruleset.derived[node.name]
         if self._scope.var is not None:
-            return self._carried(node, f"derived fact {node.name!r} inside a quantifier's element",
-                                 lambda: self._guarded(derived, self._value(derived.expr)))
+            return self._carried(
+                node,
+                f"derived fact {node.name!r} inside a quantifier's element",
+                lambda: self._guarded(derived, self._value(derived.expr)),
+            )
         # Inlined: polars' optimiser shares common subexpressions between rules of one select.
         return self._guarded(derived, self._value(derived.expr))
 
@@ -325,8 +331,13 @@ class Translator:
         dropped (see :meth:`_over`). Only for a top-level quantifier over records, and a scalar value.
         """
         scope = self._scope
-        if (self._carry is None or scope.shape is None or scope.shape.kind != "record"
-                or isinstance(node.type, (ListType, RecordType)) or node.type is None):
+        if (
+            self._carry is None
+            or scope.shape is None
+            or scope.shape.kind != "record"
+            or isinstance(node.type, (ListType, RecordType))
+            or node.type is None
+        ):
             raise self._refuse(node, construct)
         carry = self._carry
         hazards = self._hazards
@@ -346,14 +357,20 @@ class Translator:
         return pl.element().struct.field(name).last()
 
     @staticmethod
-    def _over(source: pl.Expr, shape: FrameShape, carry: list[tuple[str, pl.Expr, Any]]) -> Callable[[pl.Expr], pl.Expr]:
+    def _over(
+        source: pl.Expr, shape: FrameShape, carry: list[tuple[str, pl.Expr, Any]]
+    ) -> Callable[[pl.Expr], pl.Expr]:
         """``list.eval`` over a list's elements, with the carried values of :meth:`_carried`."""
         if not carry:
             return source.list.eval
         nulls = [pl.lit(None, dtype=dtype).alias(name) for name, _, dtype in carry]
         widened = source.list.eval(pl.element().struct.with_fields(nulls))
-        carrier = pl.struct([*(pl.lit(None, dtype=f.dtype).alias(f.name) for f in shape.dtype.fields),
-                             *(expr.alias(name) for name, expr, _ in carry)])
+        carrier = pl.struct(
+            [
+                *(pl.lit(None, dtype=f.dtype).alias(f.name) for f in shape.dtype.fields),
+                *(expr.alias(name) for name, expr, _ in carry),
+            ]
+        )
         elements = pl.concat_list([widened, carrier])
         count = source.list.len()
         return lambda expr: elements.list.eval(expr).list.head(count)
@@ -381,8 +398,9 @@ class Translator:
             return attrs.evolve(value, expr=pl.when(blocked).then(None).otherwise(value.expr))
         return pl.when(blocked).then(None).otherwise(value)
 
-    def _path(self, node: ast.Node, start: pl.Expr, shape: FrameShape, path: Sequence[str],
-              judged_value: bool) -> tuple[pl.Expr, FrameShape]:
+    def _path(
+        self, node: ast.Node, start: pl.Expr, shape: FrameShape, path: Sequence[str], judged_value: bool
+    ) -> tuple[pl.Expr, FrameShape]:
         expr = start
         for name in path:
             if shape.kind != "record" or name not in shape.fields:
@@ -405,7 +423,9 @@ class Translator:
 
     def _factref(self, node: ast.FactRef) -> pl.Expr | Num:
         if self._scope.var is not None:
-            return self._carried(node, "a fact of the subject inside a quantifier's element", lambda: self._factref(node))
+            return self._carried(
+                node, "a fact of the subject inside a quantifier's element", lambda: self._factref(node)
+            )
         first, *rest = node.path
         if first not in self.shape.fields:
             raise self._refuse(node, f"fact {first!r}")
@@ -538,8 +558,9 @@ class Translator:
         self._hazard(_null_if_any([n.expr, d.expr], d.expr == 0).fill_null(False))
         positive = self._order(op, a, b)
         negative = self._order(reverse, a, b)
-        return _null_if_any([n.expr, d.expr, r.expr],
-                            pl.when(d.expr > 0).then(positive).when(d.expr < 0).then(negative).otherwise(None))
+        return _null_if_any(
+            [n.expr, d.expr, r.expr], pl.when(d.expr > 0).then(positive).when(d.expr < 0).then(negative).otherwise(None)
+        )
 
     def _hazard(self, expr: pl.Expr) -> None:
         self._hazards.append(expr)
@@ -688,7 +709,11 @@ class Translator:
         values = self.ruleset.parameters[param.name].values
         periods = []
         for i, v in enumerate(values):
-            last = v.end if v.end is not None else (values[i + 1].start - timedelta(days=1) if i + 1 < len(values) else None)
+            last = (
+                v.end
+                if v.end is not None
+                else (values[i + 1].start - timedelta(days=1) if i + 1 < len(values) else None)
+            )
             inside = day >= pl.lit(v.start, dtype=pl.Date)
             if last is not None:
                 inside = inside & (day <= pl.lit(last, dtype=pl.Date))
@@ -746,13 +771,22 @@ class Translator:
                 raise self._refuse(node, f"{func} of a non-boolean")
             # Each element's say: a skipped one (where false) settles nothing; an unknown where is unknown.
             skip = pl.lit(func == "all")
-            say = element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
+            say = (
+                element if keep is None else pl.when(keep.is_null()).then(None).when(keep).then(element).otherwise(skip)
+            )
             # One pass over the elements: each say coded false 0, unknown 1, true 2; the largest code
             # settles any (the smallest, all), an empty list having none.
             coded = over(pl.when(say.is_null()).then(1).when(say).then(2).otherwise(0).cast(pl.Int8))
             extreme, settling = (coded.list.max(), 2) if func == "any" else (coded.list.min(), 0)
-            return (pl.when(source.is_null()).then(None).when(extreme == settling).then(pl.lit(func == "any"))
-                    .when(extreme == 1).then(None).otherwise(pl.lit(func == "all")))
+            return (
+                pl.when(source.is_null())
+                .then(None)
+                .when(extreme == settling)
+                .then(pl.lit(func == "any"))
+                .when(extreme == 1)
+                .then(None)
+                .otherwise(pl.lit(func == "all"))
+            )
         if func == "count":
             if isinstance(element, Num):
                 raise self._refuse(node, "count of a number")
@@ -772,8 +806,13 @@ class Translator:
             said = over(per)
             unknown = said.list.eval(pl.element().is_null()).list.any()
             total = said.list.sum()
-            return Num(pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
-                       element.scale, digits, element.decimal, leaves)
+            return Num(
+                pl.when(source.is_null() | unknown).then(None).otherwise(_int_expr(total, digits)),
+                element.scale,
+                digits,
+                element.decimal,
+                leaves,
+            )
         raise self._refuse(node, f"quantifier {func!r}")
 
     def _list_item_shape(self, node: ast.Expr) -> FrameShape:
@@ -846,9 +885,12 @@ class Translator:
         if isinstance(node, ast.Cond):
             # An unknown test is the value (the branches are not evaluated); else the chosen branch's.
             test = self._helper(self._bool(node.test))
-            return (self._miss(node.test).gated(test.is_null())
-                    .union(self._miss(node.then).gated(test.fill_null(False)))
-                    .union(self._miss(node.orelse).gated((~test).fill_null(False))))
+            return (
+                self._miss(node.test)
+                .gated(test.is_null())
+                .union(self._miss(node.then).gated(test.fill_null(False)))
+                .union(self._miss(node.orelse).gated((~test).fill_null(False)))
+            )
         if isinstance(node, ast.Quant):
             return self._miss_quant(node)
         raise self._refuse(node, f"a {type(node).__name__} node (missing facts)")
@@ -891,12 +933,19 @@ class Translator:
 
 def months_between_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     """Whole months from start to end, a month complete on the same day-of-month (as compiler.py)."""
-    months = ((end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
-              + end.dt.month().cast(pl.Int64) - start.dt.month().cast(pl.Int64))
+    months = (
+        (end.dt.year().cast(pl.Int64) - start.dt.year().cast(pl.Int64)) * 12
+        + end.dt.month().cast(pl.Int64)
+        - start.dt.month().cast(pl.Int64)
+    )
     sd, ed = start.dt.day(), end.dt.day()
-    return (pl.when((ed < sd) & (months > 0)).then(months - 1)
-            .when((ed > sd) & (months < 0)).then(months + 1)
-            .otherwise(months))
+    return (
+        pl.when((ed < sd) & (months > 0))
+        .then(months - 1)
+        .when((ed > sd) & (months < 0))
+        .then(months + 1)
+        .otherwise(months)
+    )
 
 
 # Python's calendar, as days from 1970-01-01: what date.fromordinal accepts.
@@ -926,4 +975,3 @@ def add_months_expr(start: pl.Expr, months: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     day = pl.min_horizontal(start.dt.day().cast(pl.Int64), last_day)
     result = first + pl.duration(days=day - 1)
     return pl.when(outside).then(None).otherwise(result), outside
-

@@ -93,13 +93,53 @@ def subject_id(facts: Subject | FactModel) -> str:
         return facts.id
     raise ArgumentTypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
 
+
 __all__ = [
-    "MIRRORED_CHECKS", "SINGLE_LINE", "Assessments", "Assets", "Disaster", "Enterprise", "Expenditure", "ExpenditureItem", "FactModel", "FiveLooks",
-    "Guarantees", "Household", "Income", "IncomeItem", "Judged", "Look", "Member", "Monitoring", "Override",
-    "ProjectBenefit", "Property", "Registration", "Vehicle", "ComparisonVillage", "County", "Village", "VillageIncome",
-    "ROOTS", "SUBJECTS", "Subject", "SubjectKind", "recorded_overrides", "subject_id", "format_path", "parse_path",
-    "encoding_problem", "facts_schema", "household_schema", "parse_date", "parse_facts", "parse_household", "validate_json",
-    "PERSONAL_KINDS", "Personal", "personal_fields",
+    "MIRRORED_CHECKS",
+    "SINGLE_LINE",
+    "Assessments",
+    "Assets",
+    "Disaster",
+    "Enterprise",
+    "Expenditure",
+    "ExpenditureItem",
+    "FactModel",
+    "FiveLooks",
+    "Guarantees",
+    "Household",
+    "Income",
+    "IncomeItem",
+    "Judged",
+    "Look",
+    "Member",
+    "Monitoring",
+    "Override",
+    "ProjectBenefit",
+    "Property",
+    "Registration",
+    "Vehicle",
+    "ComparisonVillage",
+    "County",
+    "Village",
+    "VillageIncome",
+    "ROOTS",
+    "SUBJECTS",
+    "Subject",
+    "SubjectKind",
+    "recorded_overrides",
+    "subject_id",
+    "format_path",
+    "parse_path",
+    "encoding_problem",
+    "facts_schema",
+    "household_schema",
+    "parse_date",
+    "parse_facts",
+    "parse_household",
+    "validate_json",
+    "PERSONAL_KINDS",
+    "Personal",
+    "personal_fields",
 ]
 
 
@@ -145,8 +185,12 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
-               (b"\xfe\xff", "UTF-16"))
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 def encoding_problem(data: bytes) -> str | None:
@@ -166,8 +210,10 @@ def encoding_problem(data: bytes) -> str | None:
             data.decode("gb18030")
         except UnicodeDecodeError:
             return f"the text is not UTF-8 (byte {exc.start + 1} cannot start a UTF-8 character); save it as UTF-8"
-        return ("the text is not UTF-8 (it looks like GBK/GB18030); save it as UTF-8 or convert it, "
-                "e.g. iconv -f GB18030 -t UTF-8")
+        return (
+            "the text is not UTF-8 (it looks like GBK/GB18030); save it as UTF-8 or convert it, "
+            "e.g. iconv -f GB18030 -t UTF-8"
+        )
     return None
 
 

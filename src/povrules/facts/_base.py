@@ -66,8 +66,11 @@ def strict_date(value: Any) -> Any:
     raise PydanticCustomError("date_text", "a date as YYYY-MM-DD text")
 
 
-Day = Annotated[date, BeforeValidator(strict_date),
-                WithJsonSchema({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+Day = Annotated[
+    date,
+    BeforeValidator(strict_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+]
 
 # An amount as text: ASCII digits, at most one point, and an optional sign (which the bounds then
 # check, so that "-5" is refused as below zero). No exponent ("1E+3"), full-width digits or spaces.
@@ -127,8 +130,11 @@ MONEY_SCHEMA: dict[str, Any] = {
 }
 # The bounds come first, so that pydantic checks them in its core rather than in Python.
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), BeforeValidator(strict_amount),
-    AfterValidator(canonical_money), WithJsonSchema(MONEY_SCHEMA)
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    BeforeValidator(strict_amount),
+    AfterValidator(canonical_money),
+    WithJsonSchema(MONEY_SCHEMA),
 ]
 
 
@@ -146,8 +152,15 @@ Personal = Literal["identifier", "free_text", "rule_reference"]
 PERSONAL_KINDS: tuple[str, ...] = get_args(Personal)
 
 
-def fact(zh: str, en: str, unit: str | None = None, schema: dict[str, Any] | None = None, *,
-         personal: Personal | None = None, **constraints: Any) -> Any:
+def fact(
+    zh: str,
+    en: str,
+    unit: str | None = None,
+    schema: dict[str, Any] | None = None,
+    *,
+    personal: Personal | None = None,
+    **constraints: Any,
+) -> Any:
     """A fact field: unknown (``None``) by default, labelled in Chinese and English.
 
     The labels are what explanations and the JSON Schema show; ``unit`` is
@@ -207,8 +220,15 @@ class Judged(FactModel, Generic[T]):
     model_config = ConfigDict(strict=True)
 
     value: T = Field(description="The judgement.")
-    by: Label = Field(min_length=1, description="Who judged: name and role (e.g. 村第一书记 王某).",
-                      json_schema_extra=labels("研判人", personal="identifier"))
+    by: Label = Field(
+        min_length=1,
+        description="Who judged: name and role (e.g. 村第一书记 王某).",
+        json_schema_extra=labels("研判人", personal="identifier"),
+    )
     on: Day = Field(strict=False, description="When the judgement was made.")  # Day is strict itself
-    evidence: tuple[Text, ...] = Field(default=(), strict=False, description="What it rests on: visit records, documents.",
-                                       json_schema_extra=labels("依据", personal="free_text"))
+    evidence: tuple[Text, ...] = Field(
+        default=(),
+        strict=False,
+        description="What it rests on: visit records, documents.",
+        json_schema_extra=labels("依据", personal="free_text"),
+    )

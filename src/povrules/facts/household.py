@@ -19,19 +19,40 @@ from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 LabourCapacity = Literal["full", "partial", "weak", "none"]
 Health = Literal["healthy", "chronic", "serious_illness"]
 EducationStage = Literal[
-    "none", "preschool", "primary", "junior", "senior_general", "secondary_vocational",
-    "technical", "junior_college", "undergraduate", "postgraduate",
+    "none",
+    "preschool",
+    "primary",
+    "junior",
+    "senior_general",
+    "secondary_vocational",
+    "technical",
+    "junior_college",
+    "undergraduate",
+    "postgraduate",
 ]
 EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
 VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
 VehicleKind = Literal[
-    "car", "minivan", "passenger_vehicle", "truck", "motorcycle", "tricycle",
-    "agricultural_vehicle", "engineering_machinery", "large_agricultural_machinery",
+    "car",
+    "minivan",
+    "passenger_vehicle",
+    "truck",
+    "motorcycle",
+    "tricycle",
+    "agricultural_vehicle",
+    "engineering_machinery",
+    "large_agricultural_machinery",
 ]
 PropertyKind = Literal["commodity_housing", "shop", "self_built", "relocation_apartment", "affordable", "other"]
 PropertyOrigin = Literal[
-    "purchase", "self_build", "disaster_rebuild", "poverty_relocation", "demolition_resettlement",
-    "dilapidated_renovation_subsidy", "inheritance", "other",
+    "purchase",
+    "self_build",
+    "disaster_rebuild",
+    "poverty_relocation",
+    "demolition_resettlement",
+    "dilapidated_renovation_subsidy",
+    "inheritance",
+    "other",
 ]
 SafetyGrade = Literal["A", "B", "C", "D"]
 RegistrationStatus = Literal["general", "registered_poor", "exited", "exited_no_policy"]
@@ -54,13 +75,32 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 MonitoringType = Literal["unstable_exited", "edge_vulnerable", "sudden_hardship", "exited_monitored", "edge"]
 RiskCause = Literal[
-    "illness", "education", "disability", "disaster", "accident", "industry_failure",
-    "unstable_employment", "lack_of_labour", "housing", "drinking_water", "other",
+    "illness",
+    "education",
+    "disability",
+    "disaster",
+    "accident",
+    "industry_failure",
+    "unstable_employment",
+    "lack_of_labour",
+    "housing",
+    "drinking_water",
+    "other",
     "family_change",
 ]
 PovertyCause = Literal[
-    "illness", "disability", "education", "disaster", "lack_of_land", "lack_of_water", "lack_of_skills",
-    "lack_of_labour", "lack_of_funds", "poor_transport", "lack_of_motivation", "other",
+    "illness",
+    "disability",
+    "education",
+    "disaster",
+    "lack_of_land",
+    "lack_of_water",
+    "lack_of_skills",
+    "lack_of_labour",
+    "lack_of_funds",
+    "poor_transport",
+    "lack_of_motivation",
+    "other",
 ]
 DisasterSeverity = Literal["none", "minor", "severe"]
 OverrideOutcome = Literal["set_aside", "upheld"]
@@ -89,9 +129,11 @@ class IncomeItem(FactModel):
     An unknown period leaves such a requirement unknown.
     """
 
-    kind: IncomeKind = Field(description="Kind of income: wage (工资性), business (经营性, 生产经营), property (财产性), "
-                                         "transfer (转移性), policy (政策性补贴), insurance_claims (理赔收入), other",
-                             json_schema_extra={"zh": "收入类别"})
+    kind: IncomeKind = Field(
+        description="Kind of income: wage (工资性), business (经营性, 生产经营), property (财产性), "
+        "transfer (转移性), policy (政策性补贴), insurance_claims (理赔收入), other",
+        json_schema_extra={"zh": "收入类别"},
+    )
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
@@ -104,7 +146,9 @@ class ExpenditureItem(FactModel):
 
     kind: ExpenditureKind = Field(
         description="Kind of expenditure: medical_compliant_out_of_pocket (合规自付医疗费用), medical (医疗), "
-                    "education (教育), other", json_schema_extra={"zh": "支出类别"})
+        "education (教育), other",
+        json_schema_extra={"zh": "支出类别"},
+    )
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
@@ -118,20 +162,32 @@ class Member(FactModel):
     id: Label | None = fact("成员编号", "Member identifier within the household", min_length=1, personal="identifier")
     name: Label | None = fact("姓名", "Name (redactable in records)", personal="identifier")
     # The redacted form (a keyed hash) is accepted too, so that a redacted record's facts can be replayed.
-    id_number: Text | None = fact("身份证号", "Resident ID number (redactable in records)", personal="identifier",
-                                 pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$")
+    id_number: Text | None = fact(
+        "身份证号",
+        "Resident ID number (redactable in records)",
+        personal="identifier",
+        pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$",
+    )
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     lives_with_household: Flag | None = fact(
-        "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)")
+        "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)"
+    )
     age: Whole | None = fact("年龄", "Age (in whole years, as recorded with the facts)", unit="岁", ge=0, le=130)
     labour_capacity: LabourCapacity | None = fact("劳动能力", "Labour capacity")
     labour_loss_cause: Literal["illness", "injury", "disability", "age", "other"] | None = fact(
-        "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other")
+        "丧失劳动能力原因", "Why labour capacity was lost: illness (因病), injury (因伤), disability (致残), age, other"
+    )
     refuses_to_work: Judged[bool] | None = fact("有劳动能力但不主动参与劳动", "Able to work but refuses to (judged)")
     health: Health | None = fact("健康状况", "Health status")
-    chronic_heavy_burden: Judged[bool] | None = fact("慢性病负担较重", "Chronic illness with a heavy burden (较重, judged)")
-    disability_grade: Whole | None = fact("残疾等级", "Disability certificate grade (1 most severe to 4; 0 for none)", ge=0, le=4)
-    adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact("失能状况", "Activities of daily living")
+    chronic_heavy_burden: Judged[bool] | None = fact(
+        "慢性病负担较重", "Chronic illness with a heavy burden (较重, judged)"
+    )
+    disability_grade: Whole | None = fact(
+        "残疾等级", "Disability certificate grade (1 most severe to 4; 0 for none)", ge=0, le=4
+    )
+    adl_status: Literal["independent", "semi_disabled", "disabled"] | None = fact(
+        "失能状况", "Activities of daily living"
+    )
     education_stage: EducationStage | None = fact("学段", "Education stage")
     enrolled_in_school: Flag | None = fact("在校", "Currently enrolled in school")
     schooling_kind: Literal["normal", "high_fee_selection", "high_fee_private", "self_funded_abroad"] | None = fact(
@@ -145,12 +201,14 @@ class Member(FactModel):
     village_post: VillagePost | None = fact("村干部职务", "Village post held")
     migrant_worker: Flag | None = fact("外出务工", "Works away from home")
     special_needs_medical: Flag | None = fact(
-        "有特需医疗等高消费", "Has special-needs medical care (美容, 正畸 …) or other high consumption")
-    illegal_conduct: tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None = fact(
-        "违法犯罪行为", "Illegal conduct on record"
+        "有特需医疗等高消费", "Has special-needs medical care (美容, 正畸 …) or other high consumption"
     )
+    illegal_conduct: (
+        tuple[Literal["gambling", "drugs", "illegal_business", "medical_fund_fraud", "other_crime"], ...] | None
+    ) = fact("违法犯罪行为", "Illegal conduct on record")
     income_items: tuple[IncomeItem, ...] | None = fact(
-        "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)")
+        "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
+    )
 
 
 class Vehicle(FactModel):
@@ -162,7 +220,8 @@ class Vehicle(FactModel):
     acquired_on: Day | None = fact("购置日期", "Date acquired")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
     size_class: Literal["large", "medium", "small", "mini"] | None = fact(
-        "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)")
+        "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)"
+    )
 
 
 class Property(FactModel):
@@ -172,7 +231,9 @@ class Property(FactModel):
     location: Literal["urban", "rural"] | None = fact("所在地", "Urban (城镇) or rural")
     origin: PropertyOrigin | None = fact("来源", "How it was obtained")
     built_or_bought_on: Day | None = fact("建成或购置日期", "Date completed or bought")
-    newly_built: Judged[bool] | None = fact("新建住房", "A newly built house (新建: the texts give no time window, so it is judged)")
+    newly_built: Judged[bool] | None = fact(
+        "新建住房", "A newly built house (新建: the texts give no time window, so it is judged)"
+    )
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
@@ -206,8 +267,10 @@ class Income(FactModel):
     insurance_claims: Money | None = fact("理赔收入", "Insurance claim income", unit="元")
     previous_year_total: Money | None = fact("上年度家庭收入", "Household income of the previous year", unit="元")
     items: tuple[IncomeItem, ...] | None = fact(
-        "家庭收入明细", "Income items of the household not attributable to one member (each with its period; "
-        "members' own items are on each member; an empty list: known to have none)")
+        "家庭收入明细",
+        "Income items of the household not attributable to one member (each with its period; "
+        "members' own items are on each member; an empty list: known to have none)",
+    )
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -217,10 +280,13 @@ class Expenditure(FactModel):
 
     rigid_total: Money | None = fact("刚性支出", "Rigid expenditure (medical, education, …)", unit="元")
     medical_total: Money | None = fact("医疗支出", "Medical expenditure", unit="元")
-    medical_compliant_out_of_pocket: Money | None = fact("合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元")
+    medical_compliant_out_of_pocket: Money | None = fact(
+        "合规自付医疗费用", "Compliant out-of-pocket medical cost", unit="元"
+    )
     education: Money | None = fact("教育支出", "Education expenditure", unit="元")
     items: tuple[ExpenditureItem, ...] | None = fact(
-        "支出明细", "Expenditure items (each with its period; an empty list: known to have none)")
+        "支出明细", "Expenditure items (each with its period; an empty list: known to have none)"
+    )
 
 
 class Assets(FactModel):
@@ -231,7 +297,9 @@ class Assets(FactModel):
     enterprises: tuple[Enterprise, ...] | None = fact("实体产业", "Businesses run or held")
     deposits_total: Money | None = fact("存款", "Bank deposits", unit="元")
     securities_total: Money | None = fact("金融资产", "Funds, shares, investment insurance", unit="元")
-    has_large_enterprise: Judged[bool] | None = fact("有较大实体产业", "Runs a relatively large business (较大, judged)")
+    has_large_enterprise: Judged[bool] | None = fact(
+        "有较大实体产业", "Runs a relatively large business (较大, judged)"
+    )
     has_dwelling: Flag | None = fact("有房住", "Has a dwelling to live in (有房住)")
 
 
@@ -255,7 +323,9 @@ class Registration(FactModel):
     exited_on: Day | None = fact("脱贫日期", "Date of exit from poverty")
     dibao: Flag | None = fact("低保户", "Receives minimum living allowance (低保)")
     dibao_whole_household: Flag | None = fact("整户低保", "Whole household on 低保")
-    tekun: Literal["none", "dispersed", "centralised"] | None = fact("特困供养", "Support for people in extreme hardship")
+    tekun: Literal["none", "dispersed", "centralised"] | None = fact(
+        "特困供养", "Support for people in extreme hardship"
+    )
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
@@ -270,8 +340,12 @@ class Monitoring(FactModel):
     included_on: Day | None = fact("纳入监测日期", "Date included as a monitoring object")
     measures_started_on: Day | None = fact("帮扶措施落实日期", "Date assistance measures started")
     risk_eliminated_on: Day | None = fact("风险消除日期", "Date risk was marked eliminated")
-    income_stable_since: Day | None = fact("收入持续稳定起始日期", "Date from which the income has been continuously stable")
-    household_acknowledged: Flag | None = fact("监测对象户认可", "The household has acknowledged the end of its monitoring")
+    income_stable_since: Day | None = fact(
+        "收入持续稳定起始日期", "Date from which the income has been continuously stable"
+    )
+    household_acknowledged: Flag | None = fact(
+        "监测对象户认可", "The household has acknowledged the end of its monitoring"
+    )
     status_since: Day | None = fact("当前状态起始日期", "Date the current monitoring status began")
     rolled_back_on: Day | None = fact("风险消除回退日期", "Date a risk elimination was rolled back")
     removed_on: Day | None = fact("退出监测日期", "Date the household was removed from monitoring")
@@ -284,21 +358,28 @@ class Assessments(FactModel):
     poverty_risk: Judged[bool] | None = fact("存在致贫风险", "At risk of falling into poverty")
     rigid_expenditure_large: Judged[bool] | None = fact("刚性支出较大", "Rigid expenditure is large (较大)")
     income_sharply_reduced: Judged[bool] | None = fact("收入大幅缩减", "Income fell sharply (大幅缩减)")
-    basic_living_severe_difficulty: Judged[bool] | None = fact("基本生活出现严重困难", "Basic living in severe difficulty")
+    basic_living_severe_difficulty: Judged[bool] | None = fact(
+        "基本生活出现严重困难", "Basic living in severe difficulty"
+    )
     income_stable: Judged[bool] | None = fact("收入持续稳定", "Income continuously stable")
     reaches_exit_line: Judged[bool] | None = fact(
-        "收入达到脱贫线", "Per-capita income reaches the exit line in force (脱贫线, 现行标准; judged where no figure is cited)"
+        "收入达到脱贫线",
+        "Per-capita income reaches the exit line in force (脱贫线, 现行标准; judged where no figure is cited)",
     )
     risk_causes: tuple[RiskCause, ...] | None = fact("风险类型", "Causes of the risk (因病, 因灾, 因意外 …)")
-    development_willingness: Judged[bool] | None = fact("有发展意愿", "Willing to develop (发展意愿, assessed at the home visit)")
+    development_willingness: Judged[bool] | None = fact(
+        "有发展意愿", "Willing to develop (发展意愿, assessed at the home visit)"
+    )
     overall_hardship: Judged[bool] | None = fact(
-        "综合困难状况", "Hardship weighed across labour, willingness, health, education, housing and assets (综合…困难状况, judged)"
+        "综合困难状况",
+        "Hardship weighed across labour, willingness, health, education, housing and assets (综合…困难状况, judged)",
     )
     among_poorest: Judged[bool] | None = fact(
         "最贫困", "Among the poorest households (最贫困: the texts give no measure, judged)"
     )
     uninhabitable_location: Judged[bool] | None = fact(
-        "一方水土不能养活一方人", "Lives where the land cannot support its people, or in a harsh remote natural village (judged)"
+        "一方水土不能养活一方人",
+        "Lives where the land cannot support its people, or in a harsh remote natural village (judged)",
     )
     harsh_environment_area: Judged[bool] | None = fact(
         "居住在生存条件恶劣、生态环境脆弱、自然灾害频发等地区",
@@ -306,71 +387,107 @@ class Assessments(FactModel):
     )
     development_potential: Judged[bool] | None = fact("有发展潜质", "Has potential to develop (发展潜质, judged)")
     capital_need: Judged[bool] | None = fact("有资金需求", "Needs funds for production (资金需求, judged)")
-    repayment_capacity: Judged[bool] | None = fact("有还款来源或还贷能力", "Has a source of repayment, able to repay a loan (judged)")
+    repayment_capacity: Judged[bool] | None = fact(
+        "有还款来源或还贷能力", "Has a source of repayment, able to repay a loan (judged)"
+    )
     loan_willingness: Judged[bool] | None = fact("有贷款意愿", "Willing to borrow (贷款意愿, judged)")
-    enterprise_potential: Judged[bool] | None = fact("有就业创业潜质", "Has potential for employment or starting a business (judged)")
+    enterprise_potential: Judged[bool] | None = fact(
+        "有就业创业潜质", "Has potential for employment or starting a business (judged)"
+    )
     skills: Judged[bool] | None = fact("有技能素质", "Has skills (技能素质, judged)")
-    migration_willingness: Judged[bool] | None = fact("有转移就业意愿", "Willing to take work off the farm or away (转移就业意愿, judged)")
-    industry_willingness: Judged[bool] | None = fact("有产业发展意愿", "Willing to develop an industry (产业发展意愿, judged)")
+    migration_willingness: Judged[bool] | None = fact(
+        "有转移就业意愿", "Willing to take work off the farm or away (转移就业意愿, judged)"
+    )
+    industry_willingness: Judged[bool] | None = fact(
+        "有产业发展意愿", "Willing to develop an industry (产业发展意愿, judged)"
+    )
     relocation_willingness: Judged[bool] | None = fact(
-        "有改善住房条件、易地安置意愿", "Wishes to improve its housing and to be resettled elsewhere (judged)")
+        "有改善住房条件、易地安置意愿", "Wishes to improve its housing and to be resettled elsewhere (judged)"
+    )
     industrial_policy_compliant: Judged[bool] | None = fact(
-        "从事符合国家产(行)业政策的产业", "Its production complies with national industrial policy (judged)")
+        "从事符合国家产(行)业政策的产业", "Its production complies with national industrial policy (judged)"
+    )
     fixed_income_source: Judged[bool] | None = fact("有固定收入来源", "Has a fixed source of income (judged)")
     stable_income_source: Judged[bool] | None = fact("有稳定收入来源", "Has a stable source of income (judged)")
     has_resources: Judged[bool] | None = fact("有资源", "Has resources it can use (资源, judged)")
     location_lacks_subsistence: Judged[bool] | None = fact(
-        "不具备生存发展条件", "Lives where there are no conditions for subsistence and development (judged)")
-    in_situ_exit_costly: Judged[bool] | None = fact("就地脱贫成本高、难度大", "Escaping poverty where it lives is costly and hard (judged)")
+        "不具备生存发展条件", "Lives where there are no conditions for subsistence and development (judged)"
+    )
+    in_situ_exit_costly: Judged[bool] | None = fact(
+        "就地脱贫成本高、难度大", "Escaping poverty where it lives is costly and hard (judged)"
+    )
     returned_to_poverty: Judged[bool] | None = fact("返贫", "Fell back into poverty (返贫, judged)")
     income_secured: Judged[bool] | None = fact("收入有保障", "Income secured (收入有保障, judged)")
     old_age_secured: Judged[bool] | None = fact("养老有保障", "Old-age support secured (养老有保障, judged)")
     surplus_labour: Judged[bool] | None = fact("有富裕的劳动力", "Has surplus labour (富裕的劳动力, judged)")
     unused_potential: Judged[bool] | None = fact(
-        "有可开发的资源和可挖掘的潜力未能有效利用", "Has resources or potential it has not put to use (judged)")
+        "有可开发的资源和可挖掘的潜力未能有效利用", "Has resources or potential it has not put to use (judged)"
+    )
     livelihood_difficulty: Judged[bool] | None = fact("生活困难", "In difficulty in daily living (生活困难, judged)")
     rigid_expenditure_exceeds_income_markedly: Judged[bool] | None = fact(
-        "刚性支出明显超过上年度收入", "Rigid expenditure markedly exceeds the previous year's income (明显, judged)")
+        "刚性支出明显超过上年度收入", "Rigid expenditure markedly exceeds the previous year's income (明显, judged)"
+    )
     basic_living_affected: Judged[bool] | None = fact("影响基本生活", "Basic living is affected (judged)")
     rigid_expenditure_surged: Judged[bool] | None = fact("刚性支出骤增", "Rigid expenditure surged (骤增, judged)")
     production_living_severe_difficulty: Judged[bool] | None = fact(
-        "生产生活严重困难", "Severe difficulty in production and living (基本生产生活受到严重影响, judged)")
+        "生产生活严重困难", "Severe difficulty in production and living (基本生产生活受到严重影响, judged)"
+    )
     guarantees_prominent_problem: Judged[bool] | None = fact(
-        "“三保障”和安全饮水出现突出问题", "A prominent problem in the three guarantees or safe drinking water (突出, judged)")
+        "“三保障”和安全饮水出现突出问题",
+        "A prominent problem in the three guarantees or safe drinking water (突出, judged)",
+    )
     cannot_resolve_alone: Judged[bool] | None = fact(
-        "依靠自身力量难以解决", "The household cannot resolve the difficulty by its own efforts (judged)")
+        "依靠自身力量难以解决", "The household cannot resolve the difficulty by its own efforts (judged)"
+    )
     supporters_can_secure_living: Judged[bool] | None = fact(
         "法定赡养、抚养、扶养人收入水平较高，明显具备抵御风险能力，能保障其基本生活",
-        "Legal supporters earn relatively well, can clearly bear the risk and secure the household's basic living (judged)")
+        "Legal supporters earn relatively well, can clearly bear the risk and secure the household's basic living (judged)",
+    )
     large_deposits_or_securities: Judged[bool] | None = fact(
-        "有大额存款或有价证券", "Has large deposits, or funds, shares, investment insurance (大额, judged)")
+        "有大额存款或有价证券", "Has large deposits, or funds, shares, investment insurance (大额, judged)"
+    )
     measures_effective: Judged[bool] | None = fact(
-        "针对性帮扶措施有效落实", "The measures taken against the risk are effectively in place (judged)")
+        "针对性帮扶措施有效落实", "The measures taken against the risk are effectively in place (judged)"
+    )
     rigid_expenditure_resolved: Judged[bool] | None = fact(
-        "大额刚性支出稳定解决", "Large rigid expenditure is stably resolved (judged)")
+        "大额刚性支出稳定解决", "Large rigid expenditure is stably resolved (judged)"
+    )
     rigid_expenditure_uncontrollable: Judged[bool] | None = fact(
-        "刚性支出不可控", "Rigid expenditure cannot be controlled (judged)")
+        "刚性支出不可控", "Rigid expenditure cannot be controlled (judged)"
+    )
     elimination_stability_weak: Judged[bool] | None = fact(
-        "风险消除稳定性较弱", "The elimination of the risk is weakly stable (较弱, judged)")
-    risk_eliminated: Judged[bool] | None = fact("返贫致贫风险已经消除", "The risk of poverty or of returning to it is eliminated (judged)")
+        "风险消除稳定性较弱", "The elimination of the risk is weakly stable (较弱, judged)"
+    )
+    risk_eliminated: Judged[bool] | None = fact(
+        "返贫致贫风险已经消除", "The risk of poverty or of returning to it is eliminated (judged)"
+    )
     risk_stably_eliminated: Judged[bool] | None = fact(
-        "返贫致贫风险已经稳定消除", "The risk of poverty or of returning to it is stably eliminated (judged)")
+        "返贫致贫风险已经稳定消除", "The risk of poverty or of returning to it is stably eliminated (judged)"
+    )
     income_markedly_reduced: Judged[bool] | None = fact(
-        "家庭人均纯收入较上一年度明显减少", "Per-capita net income fell markedly from the previous year (明显减少, judged)")
+        "家庭人均纯收入较上一年度明显减少",
+        "Per-capita net income fell markedly from the previous year (明显减少, judged)",
+    )
     income_outlook_unstable: Judged[bool] | None = fact(
-        "家庭收入在未来一段时间内缺乏稳定性", "The household's income lacks stability for some time to come (judged)")
+        "家庭收入在未来一段时间内缺乏稳定性", "The household's income lacks stability for some time to come (judged)"
+    )
     many_children: Judged[bool] | None = fact("多子女", "Has many children (多子女: the texts give no number, judged)")
     wage_income_share_high: Judged[bool] | None = fact(
-        "务工收入占比较高", "Wage work is a relatively high share of the income (较高, judged)")
+        "务工收入占比较高", "Wage work is a relatively high share of the income (较高, judged)"
+    )
     work_time_unstable: Judged[bool] | None = fact("务工时间不稳定", "The time in wage work is not stable (judged)")
-    family_burden_heavy: Judged[bool] | None = fact("家庭负担较重", "The family's burden is relatively heavy (较重, judged)")
+    family_burden_heavy: Judged[bool] | None = fact(
+        "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
+    )
 
 
 class Look(FactModel):
     """One of the 五看 home-visit assessments."""
 
     assessed_on: Day = Field(description="Date of the home visit", json_schema_extra={"zh": "走访日期"})
-    assessor: Label = Field(min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier"))
+    assessor: Label = Field(
+        min_length=1, description="Who assessed", json_schema_extra=labels("评估人", personal="identifier")
+    )
     note: Text | None = fact("情况记录", "What was seen", personal="free_text")
 
 
@@ -394,21 +511,31 @@ class Disaster(FactModel):
 class ProjectBenefit(FactModel):
     """A project that reached the household (三优先)."""
 
-    project: Label = Field(min_length=1, description="Project name or code",
-                           json_schema_extra=labels("项目", personal="identifier"))
-    fund_class: FundClass = Field(description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"})
-    delivery: Delivery = Field(description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"})
+    project: Label = Field(
+        min_length=1, description="Project name or code", json_schema_extra=labels("项目", personal="identifier")
+    )
+    fund_class: FundClass = Field(
+        description="poverty (扶贫项目) or agri_related (涉农项目)", json_schema_extra={"zh": "资金类别"}
+    )
+    delivery: Delivery = Field(
+        description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"}
+    )
     delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
 
 
 class Override(FactModel):
     """A recorded decision of the body a default-strength rule names (民主评议 …)."""
 
-    rule: Label = Field(min_length=1, description="Id of the rule the body ruled on",
-                        json_schema_extra=labels("规则", personal="rule_reference"))
+    rule: Label = Field(
+        min_length=1,
+        description="Id of the rule the body ruled on",
+        json_schema_extra=labels("规则", personal="rule_reference"),
+    )
     # The schema lists both forms of each name: either is accepted, and read as the canonical one.
-    body: OverrideBody = Field(description="Body that decided (Simplified or Traditional form)",
-                               json_schema_extra={"zh": "决定机构", "enum": list(FORMS)})
+    body: OverrideBody = Field(
+        description="Body that decided (Simplified or Traditional form)",
+        json_schema_extra={"zh": "决定机构", "enum": list(FORMS)},
+    )
     decided_on: Day = Field(description="Date of the decision", json_schema_extra={"zh": "决定日期"})
     outcome: OverrideOutcome = Field(
         description="set_aside: the rule does not apply to this household; upheld: it does",
@@ -426,17 +553,23 @@ class Override(FactModel):
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
-    id: Label = Field(min_length=1, description="Household identifier (户编号)",
-                      json_schema_extra=labels("户编号", personal="identifier"))
+    id: Label = Field(
+        min_length=1,
+        description="Household identifier (户编号)",
+        json_schema_extra=labels("户编号", personal="identifier"),
+    )
     jurisdiction: Label | None = fact("所属地区", "Jurisdiction code, e.g. cn-yunnan-weishan", personal="identifier")
     village: Label | None = fact("村", "Village", personal="identifier")
     rural_hukou: Flag | None = fact("农村户籍", "Rural household registration")
     members: tuple[Member, ...] | None = fact(
-        "家庭成员", "Members of the household: at least one (unknown members are null, not an empty list)",
-        schema={"minItems": 1})
+        "家庭成员",
+        "Members of the household: at least one (unknown members are null, not an empty list)",
+        schema={"minItems": 1},
+    )
     income: Income | None = fact("收入", "Income")
     income_same_period_last_year: Income | None = fact(
-        "上年同期收入", "Income of the same period one year earlier, by item, for a year-on-year comparison")
+        "上年同期收入", "Income of the same period one year earlier, by item, for a year-on-year comparison"
+    )
     expenditure: Expenditure | None = fact("支出", "Expenditure")
     assets: Assets | None = fact("资产", "Assets")
     guarantees: Guarantees | None = fact("两不愁三保障", "Food, clothing, education, medical care, housing, water")
@@ -448,15 +581,22 @@ class Household(FactModel):
     projects: tuple[ProjectBenefit, ...] | None = fact("受益项目", "Projects that reached the household")
     refuses_asset_verification: Flag | None = fact("拒绝家庭资产核查", "Refuses verification of household assets")
     credit_rated: Flag | None = fact(
-        "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)")
+        "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)"
+    )
     relocation_consent: Flag | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
     relocated_urban_hukou: Flag | None = fact(
-        "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration")
+        "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration"
+    )
     urban_resident_benefits: Flag | None = fact(
-        "享受城镇居民保障措施和待遇", "Receives the protection measures and benefits of urban residents")
+        "享受城镇居民保障措施和待遇", "Receives the protection measures and benefits of urban residents"
+    )
     renovation_other_department_funds: Flag | None = fact(
-        "参加其他行业部门资金危房改造", "Takes part in a dilapidated-house renovation funded by another sector's department")
-    months_absent: Whole | None = fact("整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0)
+        "参加其他行业部门资金危房改造",
+        "Takes part in a dilapidated-house renovation funded by another sector's department",
+    )
+    months_absent: Whole | None = fact(
+        "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
+    )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
 
     @field_validator("members")

@@ -238,7 +238,8 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
 }
 
 VOCABULARIES: Final[Mapping[str, Mapping[str, Title]]] = MappingProxyType(
-    {name: MappingProxyType(titles) for name, titles in _VOCABULARIES.items()})
+    {name: MappingProxyType(titles) for name, titles in _VOCABULARIES.items()}
+)
 """Every vocabulary of the facts by name: each value with its ``(zh, en)`` title."""
 
 _BY_VALUES: dict[frozenset[str], str] = {frozenset(titles): name for name, titles in _VOCABULARIES.items()}

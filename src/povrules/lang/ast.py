@@ -162,8 +162,24 @@ class AsOf(Node):
 
 
 Expr = (
-    Const | ListLit | Name | Attr | Compare | And | Or | Not | Arith | Neg | Cond | Call | Quant
-    | FactRef | VarRef | ParamRef | DerivedRef | AsOf
+    Const
+    | ListLit
+    | Name
+    | Attr
+    | Compare
+    | And
+    | Or
+    | Not
+    | Arith
+    | Neg
+    | Cond
+    | Call
+    | Quant
+    | FactRef
+    | VarRef
+    | ParamRef
+    | DerivedRef
+    | AsOf
 )
 
 
@@ -189,8 +205,11 @@ def parameter_reads(node: Node) -> tuple[frozenset[str], frozenset[str]]:
     """The parameters a tree reads: on the evaluation date (``p.x``), and through ``at(p.x, <date>)``
     on another date (whose value on the evaluation date is not needed). Derived facts are not followed."""
     nodes = walk(node)
-    dated = [n.args[0] for n in nodes if isinstance(n, Call) and n.func == "at" and n.args
-             and isinstance(n.args[0], ParamRef)]
+    dated = [
+        n.args[0]
+        for n in nodes
+        if isinstance(n, Call) and n.func == "at" and n.args and isinstance(n.args[0], ParamRef)
+    ]
     inside = {id(n) for n in dated}
     on_as_of = frozenset(n.name for n in nodes if isinstance(n, ParamRef) and id(n) not in inside)
     return on_as_of, frozenset(n.name for n in dated)

@@ -111,7 +111,15 @@ class _Checker:
 
     def _const(self, node: ast.Const) -> ast.Expr:
         value = node.value
-        typ = BOOL if isinstance(value, bool) else STR if isinstance(value, str) else INT if isinstance(value, int) else DECIMAL
+        typ = (
+            BOOL
+            if isinstance(value, bool)
+            else STR
+            if isinstance(value, str)
+            else INT
+            if isinstance(value, int)
+            else DECIMAL
+        )
         return attrs.evolve(node, type=typ)
 
     def _listlit(self, node: ast.ListLit) -> ast.Expr:
@@ -127,8 +135,9 @@ class _Checker:
     def _name(self, node: ast.Name) -> ast.Expr:
         name = node.id
         if name in self.scope.variables:
-            return ast.VarRef(span=node.span, text=node.text, var=name, path=(), field=None,
-                              type=self.scope.variables[name])
+            return ast.VarRef(
+                span=node.span, text=node.text, var=name, path=(), field=None, type=self.scope.variables[name]
+            )
         if name == AS_OF:
             return ast.AsOf(span=node.span, text=node.text, type=DATE)
         if name in self.scope.derived:
@@ -136,8 +145,11 @@ class _Checker:
         if name == self.scope.root:
             raise self.fail(node, f"'{name}' is the {_subject_name(name)}; name one of its facts, e.g. {name}.<fact>")
         if name in ROOTS:
-            raise self.fail(node, f"'{name}' names a {_subject_name(name)}'s facts, but this ruleset decides about "
-                            f"{_subject_name(self.scope.root)}s: use {self.scope.root}.<fact>")
+            raise self.fail(
+                node,
+                f"'{name}' names a {_subject_name(name)}'s facts, but this ruleset decides about "
+                f"{_subject_name(self.scope.root)}s: use {self.scope.root}.<fact>",
+            )
         if name == PARAMS:
             raise self.fail(node, f"'{PARAMS}' holds the parameters; name one, e.g. {PARAMS}.<name>")
         known = [*self.scope.variables, *self.scope.derived, *RESERVED]
@@ -157,8 +169,9 @@ class _Checker:
             if len(names) != 1:
                 raise CheckProblem("parameters have no attributes", _name_span(chain[1]))
             if names[0] not in self.scope.params:
-                raise CheckProblem(f"unknown parameter {names[0]!r}", _name_span(chain[0]),
-                                   did_you_mean(names[0], self.scope.params))
+                raise CheckProblem(
+                    f"unknown parameter {names[0]!r}", _name_span(chain[0]), did_you_mean(names[0], self.scope.params)
+                )
             return ast.ParamRef(span=node.span, text=node.text, name=names[0], type=self.scope.params[names[0]])
         if base.id in self.scope.variables:
             record = self.scope.variables[base.id]
@@ -217,8 +230,11 @@ class _Checker:
         consts = other.items if isinstance(other, ast.ListLit) else (other,)
         for const in consts:
             if isinstance(const, ast.Const) and isinstance(const.value, str) and const.value not in expected.values:
-                raise self.fail(const, f"{const.value!r} is not a possible value here; expected {expected}",
-                                did_you_mean(const.value, expected.values))
+                raise self.fail(
+                    const,
+                    f"{const.value!r} is not a possible value here; expected {expected}",
+                    did_you_mean(const.value, expected.values),
+                )
 
     def _logic(self, node: ast.And | ast.Or) -> ast.Expr:
         items = tuple(self._boolean(i) for i in node.items)
@@ -276,7 +292,9 @@ class _Checker:
             if len(args) != 2:
                 raise self.fail(node, "at() takes a parameter and a date: at(p.<name>, <date>)")
             if not isinstance(args[0], ast.ParamRef):
-                raise self.fail(args[0], f"at() takes a parameter first, written p.<name>, but this is {args[0].text!r}")
+                raise self.fail(
+                    args[0], f"at() takes a parameter first, written p.<name>, but this is {args[0].text!r}"
+                )
             if args[1].type != DATE:
                 raise self.fail(args[1], f"at() takes a date second, but this is {args[1].type}")
             return attrs.evolve(node, args=args, type=args[0].type)
@@ -353,4 +371,15 @@ def describe(t: Type | None) -> str:
     return str(t) if t is not None else "unknown"
 
 
-__all__ = ["AS_OF", "PARAMS", "ROOT", "CheckProblem", "Scope", "check", "check_condition", "describe", "did_you_mean", "is_stringy"]
+__all__ = [
+    "AS_OF",
+    "PARAMS",
+    "ROOT",
+    "CheckProblem",
+    "Scope",
+    "check",
+    "check_condition",
+    "describe",
+    "did_you_mean",
+    "is_stringy",
+]

@@ -68,8 +68,10 @@ class JudgedReader:
         if judged is None:
             return None
         if judged.on > as_of:
-            raise EvaluationError(f"{self.path}: judged on {judged.on}, after the decision date {as_of}; "
-                                  "a judgement made later was not known on that date")
+            raise EvaluationError(
+                f"{self.path}: judged on {judged.on}, after the decision date {as_of}; "
+                "a judgement made later was not known on that date"
+            )
         return judged.value
 
 
@@ -122,8 +124,15 @@ def element_path(where: tuple[str, int]) -> str:
     """``("hh.members", 1)`` → ``"hh.members[1]"``."""
     return f"{where[0]}[{where[1]}]"
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-          "==": operator.eq, "!=": operator.ne}
+
+_ORDER = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 
@@ -179,10 +188,19 @@ def add_days(start: date, days: int) -> date:
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": len, "abs": abs, "min": min, "max": max,
-    "days_between": days_between, "months_between": months_between, "years_between": years_between,
-    "add_months": add_months, "add_years": add_years, "add_days": add_days,
-    "year": operator.attrgetter("year"), "month": operator.attrgetter("month"), "day": operator.attrgetter("day"),
+    "len": len,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "days_between": days_between,
+    "months_between": months_between,
+    "years_between": years_between,
+    "add_months": add_months,
+    "add_years": add_years,
+    "add_days": add_days,
+    "year": operator.attrgetter("year"),
+    "month": operator.attrgetter("month"),
+    "day": operator.attrgetter("day"),
 }
 
 
@@ -205,8 +223,13 @@ def series_terms(series: DatedSeries) -> str:
 class Compiler:
     """Compiles checked expressions of one ruleset."""
 
-    def __init__(self, derived: dict[str, Fn], traced: bool, root: str = ROOT,
-                 parameters: Mapping[str, DatedSeries] | None = None):
+    def __init__(
+        self,
+        derived: dict[str, Fn],
+        traced: bool,
+        root: str = ROOT,
+        parameters: Mapping[str, DatedSeries] | None = None,
+    ):
         self.derived = derived
         self.traced = traced
         self.root = root  # the subject's name in conditions, which starts the paths of missing facts
@@ -325,8 +348,11 @@ class Compiler:
 
         if isinstance(left_node, ast.FactRef) and read_right is None:
             get, missing = self._fact_reader(left_node)
-            judged_read = JudgedReader(left_node.path, self.root + "." + ".".join(left_node.path)) \
-                if left_node.field.judged else None
+            judged_read = (
+                JudgedReader(left_node.path, self.root + "." + ".".join(left_node.path))
+                if left_node.field.judged
+                else None
+            )
 
             def compare_fact(env: Env) -> Any:
                 result: Any  # True, False, or the Unknown of a missing fact
@@ -473,11 +499,13 @@ class Compiler:
     def _arith(self, node: ast.Arith) -> Fn:
         left, right = self.value(node.left), self.value(node.right)
         if node.op == "/":
+
             def divide(a: Any, b: Any) -> Any:
                 try:
                     return Decimal(a) / Decimal(b)
                 except (DivisionByZero, InvalidOperation):
                     raise EvaluationError(f"division by zero in {node.text!r}") from None
+
             op: Callable[[Any, Any], Any] = divide
         else:
             op = _ARITH[node.op]
@@ -549,8 +577,10 @@ class Compiler:
                 return day
             found = series.at(day)
             if found is None:
-                raise EvaluationError(f"parameter {name!r} (read by {node.text!r}) has no value in force on {day}; "
-                                      f"it has values {series_terms(series)}")
+                raise EvaluationError(
+                    f"parameter {name!r} (read by {node.text!r}) has no value in force on {day}; "
+                    f"it has values {series_terms(series)}"
+                )
             return found.value
 
         return at

@@ -23,20 +23,50 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 32
 MAX_NODES = 400
 
-FUNCTIONS = frozenset({"len", "abs", "min", "max", "date", "days_between", "months_between", "years_between",
-                       "add_months", "add_years", "add_days", "year", "month", "day", "at"})
+FUNCTIONS = frozenset(
+    {
+        "len",
+        "abs",
+        "min",
+        "max",
+        "date",
+        "days_between",
+        "months_between",
+        "years_between",
+        "add_months",
+        "add_years",
+        "add_days",
+        "year",
+        "month",
+        "day",
+        "at",
+    }
+)
 QUANTIFIERS = frozenset({"any", "all", "count", "sum"})
 
 _COMPARE = {
-    pyast.Eq: "==", pyast.NotEq: "!=", pyast.Lt: "<", pyast.LtE: "<=",
-    pyast.Gt: ">", pyast.GtE: ">=", pyast.In: "in", pyast.NotIn: "not_in",
+    pyast.Eq: "==",
+    pyast.NotEq: "!=",
+    pyast.Lt: "<",
+    pyast.LtE: "<=",
+    pyast.Gt: ">",
+    pyast.GtE: ">=",
+    pyast.In: "in",
+    pyast.NotIn: "not_in",
 }
 _ARITH = {pyast.Add: "+", pyast.Sub: "-", pyast.Mult: "*", pyast.Div: "/"}
 _FORBIDDEN_WORDS = {
-    pyast.Lambda: "a lambda", pyast.Subscript: "indexing", pyast.Dict: "a dict",
-    pyast.JoinedStr: "an f-string", pyast.NamedExpr: "assignment", pyast.Starred: "unpacking",
-    pyast.ListComp: "a list comprehension", pyast.SetComp: "a set comprehension",
-    pyast.DictComp: "a dict comprehension", pyast.Await: "await", pyast.Yield: "yield",
+    pyast.Lambda: "a lambda",
+    pyast.Subscript: "indexing",
+    pyast.Dict: "a dict",
+    pyast.JoinedStr: "an f-string",
+    pyast.NamedExpr: "assignment",
+    pyast.Starred: "unpacking",
+    pyast.ListComp: "a list comprehension",
+    pyast.SetComp: "a set comprehension",
+    pyast.DictComp: "a dict comprehension",
+    pyast.Await: "await",
+    pyast.Yield: "yield",
 }
 
 
@@ -80,8 +110,9 @@ def parse(text: str) -> ast.Expr:
         lines = _lines(text.rstrip()) or [""]
         at_end = not exc.offset or (exc.lineno or 1, exc.offset) > (len(lines), len(lines[-1]))
         if exc.msg == "invalid syntax" and at_end:  # an early end of input: point after the last character
-            raise SyntaxProblem(f"syntax error: {exc.msg} (the expression ends too early)",
-                                len(lines), len(lines[-1]) + 1) from None
+            raise SyntaxProblem(
+                f"syntax error: {exc.msg} (the expression ends too early)", len(lines), len(lines[-1]) + 1
+            ) from None
         raise SyntaxProblem(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
     except (RecursionError, MemoryError):
         raise SyntaxProblem(f"expression nests too deeply (at most {MAX_DEPTH} levels)", 1, 1) from None
@@ -140,8 +171,13 @@ class _Translator:
         if isinstance(node, pyast.Compare):
             return self._compare(node, span, text)
         if isinstance(node, pyast.IfExp):
-            return ast.Cond(span=span, text=text, test=self.expr(node.test),
-                            then=self.expr(node.body), orelse=self.expr(node.orelse))
+            return ast.Cond(
+                span=span,
+                text=text,
+                test=self.expr(node.test),
+                then=self.expr(node.body),
+                orelse=self.expr(node.orelse),
+            )
         if isinstance(node, pyast.Constant):
             return self._constant(node, span, text)
         if isinstance(node, (pyast.List, pyast.Tuple, pyast.Set)):
@@ -198,7 +234,7 @@ class _Translator:
         (l1, c1), (l2, c2) = (start.line, start.column - 1), (end.end_line, end.end_column - 1)
         if l1 == l2:
             return lines[l1 - 1][c1:c2]
-        return "\n".join([lines[l1 - 1][c1:], *lines[l1:l2 - 1], lines[l2 - 1][:c2]])
+        return "\n".join([lines[l1 - 1][c1:], *lines[l1 : l2 - 1], lines[l2 - 1][:c2]])
 
     def _call(self, node: pyast.Call, span: ast.Span, text: str) -> ast.Expr:
         if not isinstance(node.func, pyast.Name):
@@ -225,8 +261,15 @@ class _Translator:
             raise self._refuse(comp.ifs[1], "only one 'if' clause is allowed")
         self._check_name(comp.target, comp.target.id)
         where = self.expr(comp.ifs[0]) if comp.ifs else None
-        return ast.Quant(span=span, text=text, func=func, var=comp.target.id,
-                         source=self.expr(comp.iter), element=self.expr(gen.elt), where=where)
+        return ast.Quant(
+            span=span,
+            text=text,
+            func=func,
+            var=comp.target.id,
+            source=self.expr(comp.iter),
+            element=self.expr(gen.elt),
+            where=where,
+        )
 
 
 def _lines(text: str) -> list[str]:

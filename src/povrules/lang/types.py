@@ -111,8 +111,12 @@ def record_of(model: type[BaseModel]) -> RecordType:
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         judged, typ = _type_of(hints[name])
         record.fields[name] = Field(
-            name=name, type=typ, zh=str(extra.get("zh", name)), en=info.description or name,
-            unit=typing.cast("str | None", extra.get("unit")), judged=judged,
+            name=name,
+            type=typ,
+            zh=str(extra.get("zh", name)),
+            en=info.description or name,
+            unit=typing.cast("str | None", extra.get("unit")),
+            judged=judged,
         )
     return record
 

@@ -16,6 +16,17 @@ from povrules.ruleset.model import (
 )
 
 __all__ = [
-    "Citation", "DecisionSpec", "Derived", "Parameter", "ParameterValue", "Rule", "Ruleset", "Source", "Text",
-    "TieBreak", "load_ruleset", "RulesetDiff", "diff_rulesets",
+    "Citation",
+    "DecisionSpec",
+    "Derived",
+    "Parameter",
+    "ParameterValue",
+    "Rule",
+    "Ruleset",
+    "Source",
+    "Text",
+    "TieBreak",
+    "load_ruleset",
+    "RulesetDiff",
+    "diff_rulesets",
 ]

@@ -70,8 +70,13 @@ class RuleEntry:
     cite: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "condition": self.condition, "outcome": self.outcome,
-                "cite": self.cite}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "condition": self.condition,
+            "outcome": self.outcome,
+            "cite": self.cite,
+        }
 
 
 @attrs.frozen
@@ -141,11 +146,14 @@ class ParameterChange:
     changes: tuple[FieldChange, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "unit": self.unit,
-                "values_added": [v.to_dict() for v in self.values_added],
-                "values_removed": [v.to_dict() for v in self.values_removed],
-                "values_changed": [v.to_dict() for v in self.values_changed],
-                "changes": [c.to_dict() for c in self.changes]}
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "values_added": [v.to_dict() for v in self.values_added],
+            "values_removed": [v.to_dict() for v in self.values_removed],
+            "values_changed": [v.to_dict() for v in self.values_changed],
+            "changes": [c.to_dict() for c in self.changes],
+        }
 
 
 @attrs.frozen
@@ -179,21 +187,35 @@ class RulesetDiff:
     @property
     def is_empty(self) -> bool:
         """True when the two rulesets define the same rules, parameters, derived facts and decisions."""
-        return not (self.rules_added or self.rules_removed or self.rules_changed or self.parameters_added
-                    or self.parameters_removed or self.parameters_changed or self.derived_changed
-                    or self.decisions_changed or self.changes)
+        return not (
+            self.rules_added
+            or self.rules_removed
+            or self.rules_changed
+            or self.parameters_added
+            or self.parameters_removed
+            or self.parameters_changed
+            or self.derived_changed
+            or self.decisions_changed
+            or self.changes
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, in a fixed order: the same two rulesets always give the same document."""
         return {
-            "old": dict(self.old), "new": dict(self.new), "empty": self.is_empty,
+            "old": dict(self.old),
+            "new": dict(self.new),
+            "empty": self.is_empty,
             "ruleset": [c.to_dict() for c in self.changes],
-            "rules": {"added": [r.to_dict() for r in self.rules_added],
-                      "removed": [r.to_dict() for r in self.rules_removed],
-                      "changed": [r.to_dict() for r in self.rules_changed]},
-            "parameters": {"added": [p.to_dict() for p in self.parameters_added],
-                           "removed": [p.to_dict() for p in self.parameters_removed],
-                           "changed": [p.to_dict() for p in self.parameters_changed]},
+            "rules": {
+                "added": [r.to_dict() for r in self.rules_added],
+                "removed": [r.to_dict() for r in self.rules_removed],
+                "changed": [r.to_dict() for r in self.rules_changed],
+            },
+            "parameters": {
+                "added": [p.to_dict() for p in self.parameters_added],
+                "removed": [p.to_dict() for p in self.parameters_removed],
+                "changed": [p.to_dict() for p in self.parameters_changed],
+            },
             "derived": [d.to_dict() for d in self.derived_changed],
             "decisions": [d.to_dict() for d in self.decisions_changed],
         }
@@ -205,8 +227,10 @@ class RulesetDiff:
         def since(start: object) -> str:
             return phrase("since", lang, start=start)
 
-        head = (f"{self.old['id']} {self.old['version']} ({self.old['digest'][:19]}…) → "
-                f"{self.new['id']} {self.new['version']} ({self.new['digest'][:19]}…)")
+        head = (
+            f"{self.old['id']} {self.old['version']} ({self.old['digest'][:19]}…) → "
+            f"{self.new['id']} {self.new['version']} ({self.new['digest'][:19]}…)"
+        )
         lines = [head]
         if self.is_empty:
             lines.append(w["none"])
@@ -224,8 +248,10 @@ class RulesetDiff:
         for mark, entries in (("+", self.parameters_added), ("-", self.parameters_removed)):
             for p in entries:
                 unit = f" {p.unit}" if p.unit else ""
-                lines.append(f"{mark} {w['parameter']} {p.name}: " + "; ".join(
-                    f"{_show(v.value)}{unit} ({since(v.start)})" for v in p.values))
+                lines.append(
+                    f"{mark} {w['parameter']} {p.name}: "
+                    + "; ".join(f"{_show(v.value)}{unit} ({since(v.start)})" for v in p.values)
+                )
         for pc in self.parameters_changed:
             lines.append(f"~ {w['parameter']} {pc.name}:")
             unit = f" {pc.unit}" if pc.unit else ""
@@ -264,8 +290,13 @@ def _rule_fields(rule: Rule) -> dict[str, Any]:
 
 
 def _entry(rule: Rule) -> RuleEntry:
-    return RuleEntry(rule.id, {"zh": rule.title.zh, "en": rule.title.en}, expression_text(rule.when), rule.outcome,
-                     _cite(rule.citation))
+    return RuleEntry(
+        rule.id,
+        {"zh": rule.title.zh, "en": rule.title.en},
+        expression_text(rule.when),
+        rule.outcome,
+        _cite(rule.citation),
+    )
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...]:
@@ -273,8 +304,12 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...
 
 
 def _dated(pv: ParameterValue) -> DatedValue:
-    return DatedValue(pv.start.isoformat(), json_value(pv.value), _cite(pv.citation),
-                      pv.end.isoformat() if pv.end is not None else None)
+    return DatedValue(
+        pv.start.isoformat(),
+        json_value(pv.value),
+        _cite(pv.citation),
+        pv.end.isoformat() if pv.end is not None else None,
+    )
 
 
 def _parameter_entry(p: Parameter) -> ParameterEntry:
@@ -286,11 +321,23 @@ def _parameter_change(old: Parameter, new: Parameter) -> ParameterChange | None:
     after = {v.start.isoformat(): _dated(v) for v in new.values}
     added = tuple(after[d] for d in sorted(after.keys() - before.keys()))
     removed = tuple(before[d] for d in sorted(before.keys() - after.keys()))
-    changed = tuple(ValueChange(d, before[d], after[d]) for d in sorted(before.keys() & after.keys())
-                    if before[d] != after[d])
+    changed = tuple(
+        ValueChange(d, before[d], after[d]) for d in sorted(before.keys() & after.keys()) if before[d] != after[d]
+    )
     fields = _changes(
-        {"unit": old.unit, "type": str(old.type), "title": {"zh": old.title.zh, "en": old.title.en}, "note": _text(old.note)},
-        {"unit": new.unit, "type": str(new.type), "title": {"zh": new.title.zh, "en": new.title.en}, "note": _text(new.note)})
+        {
+            "unit": old.unit,
+            "type": str(old.type),
+            "title": {"zh": old.title.zh, "en": old.title.en},
+            "note": _text(old.note),
+        },
+        {
+            "unit": new.unit,
+            "type": str(new.type),
+            "title": {"zh": new.title.zh, "en": new.title.en},
+            "note": _text(new.note),
+        },
+    )
     if not (added or removed or changed or fields):
         return None
     return ParameterChange(new.name, new.unit, added, removed, changed, fields)
@@ -300,14 +347,24 @@ def decision_fields(spec: DecisionSpec) -> dict[str, Any]:
     """A decision's fields as plain values (expressions as :func:`expression_text`), to compare two versions of it."""
     transition = None
     if spec.transition is not None:
-        transition = {"applies_to": list(spec.transition.applies_to),
-                      "on": {k: list(v) for k, v in sorted(spec.transition.on.items())}}
+        transition = {
+            "applies_to": list(spec.transition.applies_to),
+            "on": {k: list(v) for k, v in sorted(spec.transition.on.items())},
+        }
     return {
-        "kind": spec.kind, "title": {"zh": spec.title.zh, "en": spec.title.en},
-        "criteria": list(spec.criteria), "exceptions": list(spec.exceptions), "yes": spec.yes, "no": spec.no,
-        "hit_policy": spec.hit_policy, "rows": list(spec.rows), "default": spec.default,
-        "priority": list(spec.priority), "among_decision": spec.among_decision,
-        "among_outcomes": list(spec.among_outcomes), "order": spec.order,
+        "kind": spec.kind,
+        "title": {"zh": spec.title.zh, "en": spec.title.en},
+        "criteria": list(spec.criteria),
+        "exceptions": list(spec.exceptions),
+        "yes": spec.yes,
+        "no": spec.no,
+        "hit_policy": spec.hit_policy,
+        "rows": list(spec.rows),
+        "default": spec.default,
+        "priority": list(spec.priority),
+        "among_decision": spec.among_decision,
+        "among_outcomes": list(spec.among_outcomes),
+        "order": spec.order,
         "tiebreak": [{"expr": expression_text(t.expr), "descending": t.descending} for t in spec.tiebreak],
         "labels": {k: {"zh": v.zh, "en": v.en} for k, v in sorted(spec.labels.items())},
         "transition": transition,
@@ -351,21 +408,30 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
             parameters_changed.append(change)
     own = _changes(
         {"title": {"zh": old.title.zh, "en": old.title.en}, "jurisdiction": old.jurisdiction, "subject": old.subject},
-        {"title": {"zh": new.title.zh, "en": new.title.en}, "jurisdiction": new.jurisdiction, "subject": new.subject})
+        {"title": {"zh": new.title.zh, "en": new.title.en}, "jurisdiction": new.jurisdiction, "subject": new.subject},
+    )
     return RulesetDiff(
-        old=_identity(old), new=_identity(new),
+        old=_identity(old),
+        new=_identity(new),
         rules_added=tuple(_entry(new_rules[i]) for i in sorted(new_rules.keys() - old_rules.keys())),
         rules_removed=tuple(_entry(old_rules[i]) for i in sorted(old_rules.keys() - new_rules.keys())),
         rules_changed=tuple(rules_changed),
-        parameters_added=tuple(_parameter_entry(new.parameters[n])
-                               for n in sorted(new.parameters.keys() - old.parameters.keys())),
-        parameters_removed=tuple(_parameter_entry(old.parameters[n])
-                                 for n in sorted(old.parameters.keys() - new.parameters.keys())),
+        parameters_added=tuple(
+            _parameter_entry(new.parameters[n]) for n in sorted(new.parameters.keys() - old.parameters.keys())
+        ),
+        parameters_removed=tuple(
+            _parameter_entry(old.parameters[n]) for n in sorted(old.parameters.keys() - new.parameters.keys())
+        ),
         parameters_changed=tuple(parameters_changed),
-        derived_changed=_named(dict(old.derived), dict(new.derived),
-                               lambda d: {"expr": expression_text(d.expr), "title": {"zh": d.title.zh, "en": d.title.en},
-                                          "requires": [{"expr": expression_text(r.expr), "cite": _cite(r.citation)}
-                                                       for r in d.requires]}),
+        derived_changed=_named(
+            dict(old.derived),
+            dict(new.derived),
+            lambda d: {
+                "expr": expression_text(d.expr),
+                "title": {"zh": d.title.zh, "en": d.title.en},
+                "requires": [{"expr": expression_text(r.expr), "cite": _cite(r.citation)} for r in d.requires],
+            },
+        ),
         decisions_changed=_named(dict(old.decisions), dict(new.decisions), decision_fields),
         changes=own,
     )

@@ -63,8 +63,14 @@ def load_ruleset(path: str | Path) -> Ruleset:
     return RulesetBuilder(definition, reader.lines).build(tuple(reader.files))
 
 
-def rebuild_ruleset(definition: YMap, lines: dict[str, list[str]], files: tuple[str, ...], digest: str,
-                    base: Ruleset | None = None, variant: Text | None = None) -> Ruleset:
+def rebuild_ruleset(
+    definition: YMap,
+    lines: dict[str, list[str]],
+    files: tuple[str, ...],
+    digest: str,
+    base: Ruleset | None = None,
+    variant: Text | None = None,
+) -> Ruleset:
     """A pickled ruleset built again from its resolved definition: no file is read.
 
     A variant (``variant`` given) is built as variants are, without requiring citations. Raises
@@ -74,11 +80,14 @@ def rebuild_ruleset(definition: YMap, lines: dict[str, list[str]], files: tuple[
     try:
         ruleset = RulesetBuilder(definition, lines, cite_required=variant is None).build(tuple(files))
     except RulesetError as exc:
-        raise RulesetError(f"a pickled ruleset ({digest[:19]}) no longer builds: {exc.message}", exc.location,
-                           exc.hint) from None
+        raise RulesetError(
+            f"a pickled ruleset ({digest[:19]}) no longer builds: {exc.message}", exc.location, exc.hint
+        ) from None
     if ruleset.digest != digest:
-        raise RulesetError(f"a pickled ruleset {ruleset.id!r} was pickled with digest {digest} but rebuilds to "
-                           f"{ruleset.digest}: the pickle was altered, or was made by another version of povrules")
+        raise RulesetError(
+            f"a pickled ruleset {ruleset.id!r} was pickled with digest {digest} but rebuilds to "
+            f"{ruleset.digest}: the pickle was altered, or was made by another version of povrules"
+        )
     if base is not None or variant is not None:
         ruleset = attrs.evolve(ruleset, base=base, variant=variant)
     return ruleset
@@ -222,10 +231,14 @@ class RulesetBuilder:
         value = parent.get(key)
         if value is None or isinstance(value, str):
             return value
-        hint = ("a ':' or '{' starts a mapping in YAML: quote the text, or write it after '|'"
-                if isinstance(value, (YMap, YList)) else None)
-        raise self._fail(f"'{key}' of {what} is free text: write it as one string, not {_kind(value)}",
-                         parent.at(key), hint)
+        hint = (
+            "a ':' or '{' starts a mapping in YAML: quote the text, or write it after '|'"
+            if isinstance(value, (YMap, YList))
+            else None
+        )
+        raise self._fail(
+            f"'{key}' of {what} is free text: write it as one string, not {_kind(value)}", parent.at(key), hint
+        )
 
     def _note(self, parent: YMap, what: str) -> Text | None:
         """An optional ``note``: ``{zh: …, en: …}``, or one string, shown in both languages (a county's own
@@ -244,7 +257,9 @@ class RulesetBuilder:
         if value is None and not required:
             return None
         if not isinstance(value, date) or isinstance(value, datetime):
-            raise self._fail(f"'{key}' in {what} must be a date (YYYY-MM-DD)", parent.at(key) if key in parent else parent.location)
+            raise self._fail(
+                f"'{key}' in {what} must be a date (YYYY-MM-DD)", parent.at(key) if key in parent else parent.location
+            )
         return value
 
     def _ids(self, parent: YMap, key: str, what: str) -> tuple[str, ...]:
@@ -263,8 +278,11 @@ class RulesetBuilder:
             body = canonical_body(name)
             if body is None:
                 where = entry["override_by"].item_locations[position]
-                raise self._fail(f"'override_by' of {what} names {name!r}, which is not a body facts can record",
-                                 where, did_you_mean(name, FORMS) or "bodies: " + ", ".join(BODIES))
+                raise self._fail(
+                    f"'override_by' of {what} names {name!r}, which is not a body facts can record",
+                    where,
+                    did_you_mean(name, FORMS) or "bodies: " + ", ".join(BODIES),
+                )
             if body not in out:
                 out.append(body)
         return tuple(out)
@@ -279,8 +297,11 @@ class RulesetBuilder:
         extra = [k for k in value if k not in ("zh", "en")]
         if extra:
             # `{zh: …, en: Income, this year}` reads as a third key `this year`: the English is cut silently.
-            raise self._fail(f"{what}: '{key}' has a key {extra[0]!r} besides 'zh' and 'en'", value.at(extra[0]),
-                             "an unquoted comma splits a text in {…}: quote the text")
+            raise self._fail(
+                f"{what}: '{key}' has a key {extra[0]!r} besides 'zh' and 'en'",
+                value.at(extra[0]),
+                "an unquoted comma splits a text in {…}: quote the text",
+            )
         return Text(value["zh"], value["en"])
 
     # Sections
@@ -309,24 +330,39 @@ class RulesetBuilder:
         digest = definition_digest(d)
         traced, plain = (self._compile(derived, rules, decisions, flavour) for flavour in (True, False))
         return Ruleset(
-            id=ruleset_id, version=self._str(d, "version", "the ruleset"), title=self._text(d, "title", "the ruleset"),
-            jurisdiction=self._str(d, "jurisdiction", "the ruleset", required=False), subject=subject,
-            sources=self.sources, parameters=parameters, derived=derived, rules=rules, decisions=decisions,
-            digest=digest, files=files, traced=traced, plain=plain, definition=d, lines=self.lines,
+            id=ruleset_id,
+            version=self._str(d, "version", "the ruleset"),
+            title=self._text(d, "title", "the ruleset"),
+            jurisdiction=self._str(d, "jurisdiction", "the ruleset", required=False),
+            subject=subject,
+            sources=self.sources,
+            parameters=parameters,
+            derived=derived,
+            rules=rules,
+            decisions=decisions,
+            digest=digest,
+            files=files,
+            traced=traced,
+            plain=plain,
+            definition=d,
+            lines=self.lines,
             warnings=self._unread(parameters, rules, decisions),
         )
 
-    def _unread(self, parameters: dict[str, Parameter], rules: dict[str, Rule],
-                decisions: dict[str, DecisionSpec]) -> tuple[LoadWarning, ...]:
+    def _unread(
+        self, parameters: dict[str, Parameter], rules: dict[str, Rule], decisions: dict[str, DecisionSpec]
+    ) -> tuple[LoadWarning, ...]:
         """A warning for each parameter no rule (nor tiebreak) reads: changing it changes no decision, which
         is rarely what its author meant (an amount cited but never compared with, a misspelt reference)."""
         read = {name for rule in rules.values() for name in rule.parameters}
         for spec in decisions.values():
             for tiebreak in spec.tiebreak:
                 read |= self._parameters_used(tiebreak.expr) | self._parameters_used(tiebreak.expr, dated=True)
-        return tuple(LoadWarning(f"parameter {name!r} is read by no rule: changing it changes no decision",
-                                 parameter.location)
-                     for name, parameter in parameters.items() if name not in read)
+        return tuple(
+            LoadWarning(f"parameter {name!r} is read by no rule: changing it changes no decision", parameter.location)
+            for name, parameter in parameters.items()
+            if name not in read
+        )
 
     def _sources(self) -> dict[str, Source]:
         out = {}
@@ -338,8 +374,11 @@ class RulesetBuilder:
             file = self._str(entry, "file", f"source {key!r}")
             windows = PureWindowsPath(file)  # splits at '/' and at a backslash, so no '..' step hides
             if PurePath(file).is_absolute() or windows.is_absolute() or ".." in windows.parts:
-                raise self._fail(f"source {key!r} names {file!r}: a source file is named relative to the sources "
-                                 "folder, without '..' or a leading '/'", entry.at("file"))
+                raise self._fail(
+                    f"source {key!r} names {file!r}: a source file is named relative to the sources "
+                    "folder, without '..' or a leading '/'",
+                    entry.at("file"),
+                )
             out[key] = Source(key, file, self._str(entry, "title", f"source {key!r}"))
         return out
 
@@ -347,7 +386,9 @@ class RulesetBuilder:
         entry = parent.get("cite")
         if entry is None:
             if required and self.cite_required:
-                raise self._fail(f"{what} needs 'cite' (source, line, quote): every rule quotes its clause", parent.location)
+                raise self._fail(
+                    f"{what} needs 'cite' (source, line, quote): every rule quotes its clause", parent.location
+                )
             return None
         if not isinstance(entry, YMap):
             raise self._fail(f"'cite' in {what} must be a mapping", parent.at("cite"))
@@ -358,8 +399,11 @@ class RulesetBuilder:
         lines = entry.get("lines", entry.get("line"))
         if isinstance(lines, int) and not isinstance(lines, bool):
             start = end = lines
-        elif isinstance(lines, YList) and len(lines) == 2 and all(
-                isinstance(n, int) and not isinstance(n, bool) for n in lines):
+        elif (
+            isinstance(lines, YList)
+            and len(lines) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in lines)
+        ):
             start, end = lines
         else:
             raise self._fail(f"the citation of {what} needs 'line: N' or 'lines: [first, last]'", entry.location)
@@ -384,29 +428,52 @@ class RulesetBuilder:
             kinds: set[Type] = set()
             for i, item in enumerate(values_node):
                 if not isinstance(item, YMap):
-                    raise self._fail(f"each value of {what} is a mapping with 'from' and 'value'", values_node.item_locations[i])
+                    raise self._fail(
+                        f"each value of {what} is a mapping with 'from' and 'value'", values_node.item_locations[i]
+                    )
                 self._keys(item, {"from", "until", "value", "cite", "note"}, what)
                 start = self._date(item, "from", what, required=True)
                 if values and start <= values[-1].start:
-                    raise self._fail(f"the values of {what} must be in date order, each 'from' later than the last", item.at("from"))
+                    raise self._fail(
+                        f"the values of {what} must be in date order, each 'from' later than the last", item.at("from")
+                    )
                 if values and values[-1].end is not None and start <= values[-1].end:
-                    raise self._fail(f"the values of {what} overlap: this one starts {start}, on or before the "
-                                     f"previous one's 'until' ({values[-1].end})", item.at("from"))
+                    raise self._fail(
+                        f"the values of {what} overlap: this one starts {start}, on or before the "
+                        f"previous one's 'until' ({values[-1].end})",
+                        item.at("from"),
+                    )
                 end = self._date(item, "until", what)
                 if end is not None and end < start:
-                    raise self._fail(f"'until' of a value of {what} ({end}) is before its 'from' ({start})", item.at("until"))
+                    raise self._fail(
+                        f"'until' of a value of {what} ({end}) is before its 'from' ({start})", item.at("until")
+                    )
                 value = self._value(item, what, declared)
                 try:
                     kinds.add(type_of_value(value))
                 except TypeError as exc:
                     raise self._fail(f"{what}: {exc}", item.at("value")) from None
-                values.append(ParameterValue(start, value, self._citation(item, what, required=True),
-                                             self._note(item, f"a value of {what}"), end))
+                values.append(
+                    ParameterValue(
+                        start,
+                        value,
+                        self._citation(item, what, required=True),
+                        self._note(item, f"a value of {what}"),
+                        end,
+                    )
+                )
             if len(kinds) > 1 and not all(is_number(k) for k in kinds):
                 raise self._fail(f"the values of {what} must all be of one type", entry.at("values"))
             typ = kinds.pop() if len(kinds) == 1 else DECIMAL  # int and decimal values mix as decimal
-            out[name] = Parameter(name, self._text(entry, "title", what), self._free_text(entry, "unit", what), typ,
-                                  tuple(values), self._note(entry, what), section.at(name))
+            out[name] = Parameter(
+                name,
+                self._text(entry, "title", what),
+                self._free_text(entry, "unit", what),
+                typ,
+                tuple(values),
+                self._note(entry, what),
+                section.at(name),
+            )
         return out
 
     def _value(self, item: YMap, what: str, declared: Any) -> Any:
@@ -421,13 +488,13 @@ class RulesetBuilder:
             if not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool) for v in value):
                 raise self._fail(f"a list value of {what} may hold only text or numbers", item.at("value"))
             return tuple(Decimal(v) if isinstance(v, int) else v for v in value)
-        if isinstance(value, (bool, str, Decimal)) or (
-                isinstance(value, date) and not isinstance(value, datetime)):
+        if isinstance(value, (bool, str, Decimal)) or (isinstance(value, date) and not isinstance(value, datetime)):
             return value
         if isinstance(value, int):
             return value if declared == "int" else Decimal(value)
-        raise self._fail(f"unsupported value for {what}: expected a number, text, date, true/false or a list",
-                         item.at("value"))
+        raise self._fail(
+            f"unsupported value for {what}: expected a number, text, date, true/false or a list", item.at("value")
+        )
 
     def _expr(self, entry: YMap, key: str, what: str, condition: bool) -> ast.Expr:
         text = entry.get(key)
@@ -459,8 +526,9 @@ class RulesetBuilder:
             expr = self._expr(entry, "expr", what, condition=False)
             self._note(entry, what)
             requires = self._requires(entry, name, what)
-            out[name] = Derived(name, self._text(entry, "title", what, required=False), expr, section.at(name),
-                                requires)
+            out[name] = Derived(
+                name, self._text(entry, "title", what, required=False), expr, section.at(name), requires
+            )
             assert expr.type is not None
             self.scope.derived[name] = expr.type  # later derived facts may use earlier ones
         self.derived_nodes = out
@@ -472,17 +540,24 @@ class RulesetBuilder:
         if node is None:
             return ()
         if not isinstance(node, YList) or not node:
-            raise self._fail(f"'requires' of {what} must be a list of requirements, each with 'expr' and 'cite'",
-                             entry.at("requires"))
+            raise self._fail(
+                f"'requires' of {what} must be a list of requirements, each with 'expr' and 'cite'",
+                entry.at("requires"),
+            )
         out = []
         for i, item in enumerate(node):
             where = f"requirement {i + 1} of {what}"
             if not isinstance(item, YMap):
                 raise self._fail(f"{where} must be a mapping with 'expr' and 'cite'", node.item_locations[i])
             self._keys(item, {"expr", "cite", "note"}, where)
-            out.append(Requirement(self._expr(item, "expr", where, condition=True),
-                                   self._citation(item, where, required=True), self._note(item, where),
-                                   f"{name}.requires[{i}]"))
+            out.append(
+                Requirement(
+                    self._expr(item, "expr", where, condition=True),
+                    self._citation(item, where, required=True),
+                    self._note(item, where),
+                    f"{name}.requires[{i}]",
+                )
+            )
         return tuple(out)
 
     def _parameters_used(self, node: ast.Expr, dated: bool = False) -> set[str]:
@@ -517,8 +592,10 @@ class RulesetBuilder:
                 raise self._fail(f"'strength' of {what} is 'hard' or 'default'", entry.at("strength"))
             override_by = self._bodies(entry, what)
             if strength == "default" and not override_by:
-                raise self._fail(f"{what} is default-strength: name who may set it aside in 'override_by' "
-                                 "(e.g. [村民代表会议])", entry.at("strength"))
+                raise self._fail(
+                    f"{what} is default-strength: name who may set it aside in 'override_by' (e.g. [村民代表会议])",
+                    entry.at("strength"),
+                )
             valid = self._map(entry, "valid", what)
             self._keys(valid, {"from", "to"}, f"'valid' of {what}")
             valid_from, valid_to = self._date(valid, "from", what), self._date(valid, "to", what)
@@ -532,10 +609,19 @@ class RulesetBuilder:
             if outcome is not None and not isinstance(outcome, str):
                 raise self._fail(f"'outcome' of {what} must be a label", entry.at("outcome"))
             out[rule_id] = Rule(
-                id=rule_id, title=self._text(entry, "title", what), when=when, strength=strength, outcome=outcome,
-                level=level, citation=self._citation(entry, what, required=True), valid_from=valid_from,
-                valid_to=valid_to, note=self._note(entry, what), override_by=override_by,
-                parameters=tuple(sorted(on_as_of | dated)), location=section.at(rule_id),
+                id=rule_id,
+                title=self._text(entry, "title", what),
+                when=when,
+                strength=strength,
+                outcome=outcome,
+                level=level,
+                citation=self._citation(entry, what, required=True),
+                valid_from=valid_from,
+                valid_to=valid_to,
+                note=self._note(entry, what),
+                override_by=override_by,
+                parameters=tuple(sorted(on_as_of | dated)),
+                location=section.at(rule_id),
                 dated_parameters=tuple(sorted(dated - on_as_of)),
             )
         return out
@@ -555,25 +641,35 @@ class RulesetBuilder:
             spec = builder(name, entry, what, rules)
             for rule_id in spec.rule_ids:
                 if rule_id not in rules:
-                    raise self._fail(f"{what} names unknown rule {rule_id!r}", self._item_at(entry, rule_id),
-                                     did_you_mean(rule_id, rules))
+                    raise self._fail(
+                        f"{what} names unknown rule {rule_id!r}",
+                        self._item_at(entry, rule_id),
+                        did_you_mean(rule_id, rules),
+                    )
             if spec.transition is not None:
                 if spec.kind == "ranking":
-                    raise self._fail(f"{what} is a ranking: it orders households and moves no status",
-                                     entry.at("transition"))
+                    raise self._fail(
+                        f"{what} is a ranking: it orders households and moves no status", entry.at("transition")
+                    )
                 possible = _outcomes(spec, rules)
                 on = entry["transition"]["on"]
                 for outcome in spec.transition.on:
                     if outcome not in possible:
-                        raise self._fail(f"{what} never gives the outcome {outcome!r}", on.at(outcome),
-                                         did_you_mean(outcome, possible) or "outcomes: " + ", ".join(sorted(possible)))
+                        raise self._fail(
+                            f"{what} never gives the outcome {outcome!r}",
+                            on.at(outcome),
+                            did_you_mean(outcome, possible) or "outcomes: " + ", ".join(sorted(possible)),
+                        )
             if self.cite_required:
                 self._check_labels(spec, entry, what, rules)
             out[name] = spec
         for spec in out.values():
             if spec.among_decision is not None and spec.among_decision not in out:
-                raise self._fail(f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
-                                 spec.location, did_you_mean(spec.among_decision, out))
+                raise self._fail(
+                    f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
+                    spec.location,
+                    did_you_mean(spec.among_decision, out),
+                )
             if spec.among_decision is not None and self.cite_required:
                 gate = out[spec.among_decision]
                 given = possible_outcomes(gate, rules)
@@ -583,8 +679,10 @@ class RulesetBuilder:
                         # Such a household could never be ranked: say so now, not by an empty ranking.
                         raise self._fail(
                             f"decision {spec.name!r} ranks among outcome {outcome!r} of {gate.name!r}, "
-                            "which that decision never gives", self._item_at(among, outcome),
-                            did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))
+                            "which that decision never gives",
+                            self._item_at(among, outcome),
+                            did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)),
+                        )
         return out
 
     def _check_labels(self, spec: DecisionSpec, entry: YMap, what: str, rules: dict[str, Rule]) -> None:
@@ -600,18 +698,27 @@ class RulesetBuilder:
                 continue
             if all(part in given for part in parts):
                 if len(parts) > 1 and not all(part in order for part in parts):
-                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
-                                     "only outcomes of its rows", labels.at(outcome),
-                                     "outcomes of its rows: " + ", ".join(str(part) for part in order))
+                    raise self._fail(
+                        f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                        "only outcomes of its rows",
+                        labels.at(outcome),
+                        "outcomes of its rows: " + ", ".join(str(part) for part in order),
+                    )
                 places = [order.index(part) for part in parts]
                 if places != sorted(set(places)):
                     joined = "+".join(sorted(dict.fromkeys(parts), key=order.index))
-                    raise self._fail(f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
-                                     "the outcomes of its hits once each, in the order of its rows", labels.at(outcome),
-                                     f"write {joined!r}")
+                    raise self._fail(
+                        f"{what} has a label for {outcome!r}, which a COLLECT table never gives: it joins "
+                        "the outcomes of its hits once each, in the order of its rows",
+                        labels.at(outcome),
+                        f"write {joined!r}",
+                    )
                 continue
-            raise self._fail(f"{what} has a label for {outcome!r}, an outcome it never gives", labels.at(outcome),
-                             did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)))
+            raise self._fail(
+                f"{what} has a label for {outcome!r}, an outcome it never gives",
+                labels.at(outcome),
+                did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)),
+            )
 
     def _item_at(self, entry: YMap, item: str) -> Location:
         """Where ``item`` is written in one of the lists of ``entry`` (criteria, exceptions, rows)."""
@@ -625,8 +732,14 @@ class RulesetBuilder:
         self._note(entry, what)
         labels_node = self._map(entry, "labels", what)
         labels = {label: self._text(labels_node, label, f"label {label!r} of {what}") for label in labels_node}
-        return {"name": name, "title": self._text(entry, "title", what), "kind": entry["kind"],
-                "location": entry.location, "labels": labels, "transition": self._transition(entry, what)}
+        return {
+            "name": name,
+            "title": self._text(entry, "title", what),
+            "kind": entry["kind"],
+            "location": entry.location,
+            "labels": labels,
+            "transition": self._transition(entry, what),
+        }
 
     def _transition(self, entry: YMap, what: str) -> TransitionSpec | None:
         """A decision's ``transition``: the monitoring statuses it applies to and where each outcome leads."""
@@ -640,8 +753,11 @@ class RulesetBuilder:
         applies_to = self._ids(node, "applies_to", where)
         for applied in applies_to:
             if applied not in STATUSES:
-                raise self._fail(f"unknown monitoring status {applied!r}", self._item_at(node, applied),
-                                 did_you_mean(applied, STATUSES) or "statuses: " + ", ".join(STATUSES))
+                raise self._fail(
+                    f"unknown monitoring status {applied!r}",
+                    self._item_at(node, applied),
+                    did_you_mean(applied, STATUSES) or "statuses: " + ", ".join(STATUSES),
+                )
         if not applies_to:
             raise self._fail(f"{where} needs 'applies_to': the statuses it may change", node.location)
         on_node = self._map(node, "on", where, required=True)
@@ -654,16 +770,22 @@ class RulesetBuilder:
             else:
                 status, kind = target, None
             if status not in STATUSES:
-                raise self._fail(f"outcome {outcome!r} leads to unknown monitoring status {status!r}", at,
-                                 (did_you_mean(status, STATUSES) if isinstance(status, str) else None)
-                                 or "statuses: " + ", ".join(STATUSES))
+                raise self._fail(
+                    f"outcome {outcome!r} leads to unknown monitoring status {status!r}",
+                    at,
+                    (did_you_mean(status, STATUSES) if isinstance(status, str) else None)
+                    or "statuses: " + ", ".join(STATUSES),
+                )
             if kind is not None and kind not in MONITORING_TYPES:
                 raise self._fail(f"unknown monitoring type {kind!r}", at, "types: " + ", ".join(MONITORING_TYPES))
             for start in applies_to:
                 if status != start and status not in ALLOWED[start]:
-                    raise self._fail(f"outcome {outcome!r} would move a household from {start} to {status}, which "
-                                     f"the monitoring lifecycle does not allow", at,
-                                     f"from {start}: " + ", ".join(sorted(ALLOWED[start])))
+                    raise self._fail(
+                        f"outcome {outcome!r} would move a household from {start} to {status}, which "
+                        f"the monitoring lifecycle does not allow",
+                        at,
+                        f"from {start}: " + ", ".join(sorted(ALLOWED[start])),
+                    )
             on[outcome] = (status, kind)
         return TransitionSpec(applies_to=applies_to, on=on, location=node.location)
 
@@ -674,10 +796,16 @@ class RulesetBuilder:
         exceptions = self._ids(entry, "exceptions", what)
         for rule_id in exceptions:
             if rule_id in rules and rules[rule_id].outcome is None:
-                raise self._fail(f"rule {rule_id!r} is an exception in {what}, so it needs an 'outcome'",
-                                 rules[rule_id].location)
-        return DecisionSpec(**base, criteria=self._ids(entry, "criteria", what), exceptions=exceptions,
-                            yes=self._str(outcomes, "yes", what), no=self._str(outcomes, "no", what))
+                raise self._fail(
+                    f"rule {rule_id!r} is an exception in {what}, so it needs an 'outcome'", rules[rule_id].location
+                )
+        return DecisionSpec(
+            **base,
+            criteria=self._ids(entry, "criteria", what),
+            exceptions=exceptions,
+            yes=self._str(outcomes, "yes", what),
+            no=self._str(outcomes, "no", what),
+        )
 
     def _table(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
         base = self._base(name, entry, what, {"hit_policy", "rows", "default", "priority"})
@@ -689,16 +817,20 @@ class RulesetBuilder:
             raise self._fail(f"{what} needs 'rows': the rules of the table", entry.location)
         for rule_id in rows:
             if rule_id in rules and rules[rule_id].outcome is None:
-                raise self._fail(f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location)
+                raise self._fail(
+                    f"rule {rule_id!r} is a row of {what}, so it needs an 'outcome'", rules[rule_id].location
+                )
         priority = self._ids(entry, "priority", what)
         if policy == "PRIORITY":
             outcomes = {outcome for r in rows if r in rules and (outcome := rules[r].outcome) is not None}
             missing = outcomes - set(priority)
             if missing:
-                raise self._fail(f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}",
-                                 entry.at("priority"))
-        return DecisionSpec(**base, hit_policy=policy, rows=rows, priority=priority,
-                            default=self._str(entry, "default", what))
+                raise self._fail(
+                    f"'priority' of {what} must rank every row outcome; missing {sorted(missing)}", entry.at("priority")
+                )
+        return DecisionSpec(
+            **base, hit_policy=policy, rows=rows, priority=priority, default=self._str(entry, "default", what)
+        )
 
     def _ranking(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
         base = self._base(name, entry, what, {"among", "criteria", "order", "tiebreak"})
@@ -713,7 +845,9 @@ class RulesetBuilder:
             raise self._fail(f"'tiebreak' of {what} is a list of {{by, order}}", entry.at("tiebreak"))
         for i, item in enumerate(tb_node):
             if not isinstance(item, YMap):
-                raise self._fail(f"each tiebreak of {what} is a mapping with 'by' and 'order'", tb_node.item_locations[i])
+                raise self._fail(
+                    f"each tiebreak of {what} is a mapping with 'by' and 'order'", tb_node.item_locations[i]
+                )
             self._keys(item, {"by", "order"}, f"a tiebreak of {what}")
             expr = self._expr(item, "by", f"a tiebreak of {what}", condition=False)
             if not (is_number(expr.type) or expr.type == DATE):
@@ -721,12 +855,18 @@ class RulesetBuilder:
             if item.get("order", "asc") not in ("asc", "desc"):
                 raise self._fail("a tiebreak 'order' is asc or desc", item.at("order"))
             tiebreaks.append(TieBreak(expr, item.get("order") == "desc"))
-        return DecisionSpec(**base, criteria=self._ids(entry, "criteria", what), order=order, tiebreak=tuple(tiebreaks),
-                            among_decision=self._str(among, "decision", f"'among' of {what}", required=False),
-                            among_outcomes=self._ids(among, "outcomes", what))
+        return DecisionSpec(
+            **base,
+            criteria=self._ids(entry, "criteria", what),
+            order=order,
+            tiebreak=tuple(tiebreaks),
+            among_decision=self._str(among, "decision", f"'among' of {what}", required=False),
+            among_outcomes=self._ids(among, "outcomes", what),
+        )
 
-    def _compile(self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec],
-                 traced: bool) -> Program:
+    def _compile(
+        self, derived: dict[str, Derived], rules: dict[str, Rule], decisions: dict[str, DecisionSpec], traced: bool
+    ) -> Program:
         compiled_derived: dict[str, Fn] = {}
         compiler = Compiler(compiled_derived, traced, self.root, self.parameters)
         for name, item in derived.items():

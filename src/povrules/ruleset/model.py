@@ -282,7 +282,8 @@ class Ruleset:
     warnings: tuple[LoadWarning, ...] = ()  # found when loading; `povrules check` and `lint` print them
     # Memos filled on first use; a race between threads only computes the same entry twice.
     _as_of_cache: dict[date, tuple[Mapping[str, ParameterValue], Mapping[str, Any], bool]] = attrs.field(
-        factory=dict, repr=False)
+        factory=dict, repr=False
+    )
     _plans: dict[bool, dict[str, Any]] = attrs.field(factory=lambda: {True: {}, False: {}}, repr=False)  # by traced
     # What variants are built from, so that making one rereads no file: the resolved definition
     # (located YAML values) and the lines of the files it came from.
@@ -311,8 +312,11 @@ class Ruleset:
                 value = parameter.at(day)
                 if value is not None:
                     dated[name] = value
-            cached = (MappingProxyType(dated), MappingProxyType({name: pv.value for name, pv in dated.items()}),
-                      len(dated) == len(self.parameters))
+            cached = (
+                MappingProxyType(dated),
+                MappingProxyType({name: pv.value for name, pv in dated.items()}),
+                len(dated) == len(self.parameters),
+            )
             if len(self._as_of_cache) > 4096:  # bound the memo for long-running services
                 self._as_of_cache.clear()
             self._as_of_cache[day] = cached
@@ -397,8 +401,7 @@ class Ruleset:
         """
         if self.definition is None:
             raise ArgumentTypeError(f"ruleset {self.id!r} was not built from a definition, so it cannot be pickled")
-        return (REBUILD.function,
-                (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
+        return (REBUILD.function, (self.definition, dict(self.lines), self.files, self.digest, self.base, self.variant))
 
     def html(self, lang: str | None = None) -> View:
         """The ruleset as an HTML view: its decisions, parameters and rules with their clauses; in ``lang``, else in :func:`povrules.display_language`."""

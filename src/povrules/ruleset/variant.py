@@ -43,8 +43,9 @@ from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 OVERLAY_KEYS = ("variant", "parameters", "derived", "rules", "decisions", "without")
 PARAMETER_KEYS = frozenset({"title", "unit", "type", "values", "note", "set"})
-RULE_KEYS = frozenset({"title", "when", "strength", "outcome", "level", "cite", "valid", "note", "override_by",
-                       "add_to"})
+RULE_KEYS = frozenset(
+    {"title", "when", "strength", "outcome", "level", "cite", "valid", "note", "override_by", "add_to"}
+)
 DERIVED_KEYS = frozenset({"title", "expr", "note"})
 ROLES = ("criteria", "exceptions", "rows")
 
@@ -75,8 +76,11 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
         raise RulesetError("an overlay is a mapping of changes (parameters, rules, without …)", Location(label, 1, 1))
     for key in changes:
         if key not in OVERLAY_KEYS:
-            raise RulesetError(f"unknown key {key!r} in an overlay", changes.at(key),
-                               did_you_mean(key, OVERLAY_KEYS) or "keys: " + ", ".join(OVERLAY_KEYS))
+            raise RulesetError(
+                f"unknown key {key!r} in an overlay",
+                changes.at(key),
+                did_you_mean(key, OVERLAY_KEYS) or "keys: " + ", ".join(OVERLAY_KEYS),
+            )
     definition = _Merge(base.definition, changes).definition
     all_lines = {**base.lines, label: lines or []}
     builder = RulesetBuilder(definition, all_lines, cite_required=False)
@@ -88,12 +92,23 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
             parameters = builder.build_parameters()
             for name, parameter in parameters.items():
                 if name in base.parameters and parameter.type != base.parameters[name].type:
-                    raise RulesetError(f"parameter {name!r} holds {base.parameters[name].type} values; the variant "
-                                       f"gives {parameter.type}", changes["parameters"].at(name))
+                    raise RulesetError(
+                        f"parameter {name!r} holds {base.parameters[name].type} values; the variant "
+                        f"gives {parameter.type}",
+                        changes["parameters"].at(name),
+                    )
             if parameters.keys() == base.parameters.keys():
-                return attrs.evolve(base, parameters=parameters, digest=definition_digest(definition),
-                                    definition=definition, lines=all_lines, base=base, variant=text,
-                                    as_of_cache={}, plans={True: {}, False: {}})
+                return attrs.evolve(
+                    base,
+                    parameters=parameters,
+                    digest=definition_digest(definition),
+                    definition=definition,
+                    lines=all_lines,
+                    base=base,
+                    variant=text,
+                    as_of_cache={},
+                    plans={True: {}, False: {}},
+                )
         ruleset = builder.build(base.files)
     except RulesetError as exc:
         if exc.location is not None and exc.location.file == label:
@@ -103,8 +118,9 @@ def with_overlay(base: Ruleset, overlay: Mapping[str, Any], label: str, lines: l
     return attrs.evolve(ruleset, base=base, variant=text)
 
 
-def parameter_variant(base: Ruleset, name: str, value: Any, from_: date | None = None,
-                      note: str | None = None) -> Ruleset:
+def parameter_variant(
+    base: Ruleset, name: str, value: Any, from_: date | None = None, note: str | None = None
+) -> Ruleset:
     """What :meth:`Ruleset.with_parameter` gives: ``base`` with parameter ``name`` set to ``value``."""
     known = base.parameters.get(name)
     overlay = parameter_overlay(name, value, from_, note, known.title if known is not None else None)
@@ -127,28 +143,33 @@ def overlay_variant(base: Ruleset, overlay: str | Path | Mapping[str, Any]) -> R
     if isinstance(overlay, Mapping):
         return with_overlay(base, overlay, "overlay")
     if not isinstance(overlay, (str, Path)):
-        raise ArgumentTypeError(f"overlay: expected a mapping of changes or the path of a YAML file, "
-                        f"got {type(overlay).__name__}")
+        raise ArgumentTypeError(
+            f"overlay: expected a mapping of changes or the path of a YAML file, got {type(overlay).__name__}"
+        )
     return with_overlay(base, *load_overlay(Path(overlay)))
 
 
 def _read_through_at(ruleset: Ruleset) -> set[str]:
     """The parameters some expression of ``ruleset`` reads through ``at(p.<name>, <date>)``."""
     trees = [rule.when for rule in ruleset.rules.values()]
-    trees += [tree for derived in ruleset.derived.values() for tree in (derived.expr, *(r.expr for r in derived.requires))]
+    trees += [
+        tree for derived in ruleset.derived.values() for tree in (derived.expr, *(r.expr for r in derived.requires))
+    ]
     trees += [tiebreak.expr for spec in ruleset.decisions.values() for tiebreak in spec.tiebreak]
     return {name for tree in trees for name in parameter_reads(tree)[1]}
 
 
 def require(argument: str, value: Any, expected: type | tuple[type, ...], words: str) -> None:
     """Raise ``TypeError`` naming ``argument`` unless ``value`` is an instance of ``expected`` (bool is no number)."""
-    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in (
-            expected if isinstance(expected, tuple) else (expected,))):
+    if not isinstance(value, expected) or (
+        isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,))
+    ):
         raise ArgumentTypeError(f"{argument}: expected {words}, got {type(value).__name__} {value!r}")
 
 
-def parameter_overlay(name: str, value: Any, from_: date | None, note: str | None,
-                      title: Text | None = None) -> dict[str, Any]:
+def parameter_overlay(
+    name: str, value: Any, from_: date | None, note: str | None, title: Text | None = None
+) -> dict[str, Any]:
     """The overlay of :meth:`Ruleset.with_parameter`; ``title`` names the parameter in the variant's description.
 
     Raises ``TypeError`` for an argument of the wrong type (a name that is not text, a ``from_`` that is
@@ -160,8 +181,9 @@ def parameter_overlay(name: str, value: Any, from_: date | None, note: str | Non
     if note is not None:
         require("note", note, str, "text")
     if isinstance(value, (float, Decimal)) and not isinstance(value, bool) and not Decimal(value).is_finite():
-        raise RulesetError(f"with_parameter({name!r}): {value!r} is not a number a ruleset can hold: "
-                           "give a finite amount")
+        raise RulesetError(
+            f"with_parameter({name!r}): {value!r} is not a number a ruleset can hold: give a finite amount"
+        )
     change: dict[str, Any] = {"value": value, "note": note or "variant"}
     if from_ is not None:
         change["from"] = from_
@@ -169,8 +191,10 @@ def parameter_overlay(name: str, value: Any, from_: date | None, note: str | Non
     since = f" from {from_}" if from_ else ""
     zh_since = f"自 {from_} 起" if from_ else ""
     zh_name = f"{title.zh}（{name}）" if title is not None and title.zh else name
-    return {"variant": {"zh": f"{zh_name}{zh_since}改为 {shown}", "en": f"{name} = {shown}{since}"},
-            "parameters": {name: {"set": change}}}
+    return {
+        "variant": {"zh": f"{zh_name}{zh_since}改为 {shown}", "en": f"{name} = {shown}{since}"},
+        "parameters": {name: {"set": change}},
+    }
 
 
 def rule_overlay(rule_id: str, add_to: tuple[str, str] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +203,10 @@ def rule_overlay(rule_id: str, add_to: tuple[str, str] | None, fields: Mapping[s
     entry = dict(fields)
     if add_to is not None:
         entry["add_to"] = list(add_to)
-    return {"variant": {"zh": f"规则 {rule_id} 修改或新增", "en": f"rule {rule_id} changed or added"},
-            "rules": {rule_id: entry}}
+    return {
+        "variant": {"zh": f"规则 {rule_id} 修改或新增", "en": f"rule {rule_id} changed or added"},
+        "rules": {rule_id: entry},
+    }
 
 
 def _show(value: Any) -> str:
@@ -291,8 +317,11 @@ class _Merge:
         if allowed is not None:
             for key in entry:
                 if key not in allowed:
-                    raise RulesetError(f"unknown key {key!r} in the change to {what} {name!r}", entry.at(key),
-                                       did_you_mean(key, allowed))
+                    raise RulesetError(
+                        f"unknown key {key!r} in the change to {what} {name!r}",
+                        entry.at(key),
+                        did_you_mean(key, allowed),
+                    )
         return entry
 
     def _parameters(self) -> None:
@@ -302,8 +331,11 @@ class _Merge:
             change = self._entry(section, name, PARAMETER_KEYS, "parameter")
             existing = target.get(name)
             if existing is None and "values" not in change:
-                raise RulesetError(f"unknown parameter {name!r}", section.at(name),
-                                   did_you_mean(name, target) or "a new parameter needs 'values'")
+                raise RulesetError(
+                    f"unknown parameter {name!r}",
+                    section.at(name),
+                    did_you_mean(name, target) or "a new parameter needs 'values'",
+                )
             entry = _copy(existing, change.location)
             for key in change:
                 if key != "set":
@@ -318,11 +350,16 @@ class _Merge:
         given = change["set"]
         where = change.at("set")
         if not isinstance(given, YMap) or "value" not in given:
-            raise RulesetError(f"'set' of parameter {name!r} needs 'value' (and may give 'from', 'note', 'cite')", where)
+            raise RulesetError(
+                f"'set' of parameter {name!r} needs 'value' (and may give 'from', 'note', 'cite')", where
+            )
         for key in given:
             if key not in ("from", "value", "note", "cite"):
-                raise RulesetError(f"unknown key {key!r} in 'set' of parameter {name!r}", given.at(key),
-                                   did_you_mean(key, ("from", "value", "note", "cite")))
+                raise RulesetError(
+                    f"unknown key {key!r} in 'set' of parameter {name!r}",
+                    given.at(key),
+                    did_you_mean(key, ("from", "value", "note", "cite")),
+                )
         old = list(values) if isinstance(values, list) else []
         old_locations = getattr(values, "item_locations", [where] * len(old))
         start = given.get("from")
@@ -331,12 +368,16 @@ class _Merge:
         if start is None:
             firsts = [first for v in old if isinstance(v, Mapping) and isinstance(first := v.get("from"), date)]
             if not firsts:
-                raise RulesetError(f"'set' of parameter {name!r} needs 'from': the parameter has no dated value yet",
-                                   where)
+                raise RulesetError(
+                    f"'set' of parameter {name!r} needs 'from': the parameter has no dated value yet", where
+                )
             start, kept = min(firsts), []
         else:
-            kept = [i for i, v in enumerate(old)
-                    if isinstance(v, Mapping) and isinstance(v.get("from"), date) and v["from"] < start]
+            kept = [
+                i
+                for i, v in enumerate(old)
+                if isinstance(v, Mapping) and isinstance(v.get("from"), date) and v["from"] < start
+            ]
         item = _copy(given, given.location)
         item["from"] = start
         item.setdefault("note", "variant")
@@ -354,7 +395,10 @@ class _Merge:
             if existing is None and new_needs is not None and new_needs not in change:
                 raise RulesetError(
                     f"{what} {name!r} is new: say where it goes with 'add_to: [decision, role]' "
-                    f"(role: {', '.join(ROLES)})", section.at(name), did_you_mean(name, target))
+                    f"(role: {', '.join(ROLES)})",
+                    section.at(name),
+                    did_you_mean(name, target),
+                )
             if existing is not None and not isinstance(existing, YMap):
                 raise RulesetError(f"{what} {name!r} of the base is not a mapping", section.at(name))
             entry = _copy(existing, change.location)
@@ -376,7 +420,9 @@ class _Merge:
         if decision not in decisions:
             raise RulesetError(f"unknown decision {decision!r}", where, did_you_mean(decision, decisions))
         if role not in ROLES:
-            raise RulesetError(f"unknown role {role!r}", where, did_you_mean(role, ROLES) or "roles: " + ", ".join(ROLES))
+            raise RulesetError(
+                f"unknown role {role!r}", where, did_you_mean(role, ROLES) or "roles: " + ", ".join(ROLES)
+            )
         entry = _copy(decisions[decision], decisions[decision].location)
         current = list(entry.get(role) or [])
         if rule_id not in current:

@@ -40,8 +40,9 @@ class YList(list[Any]):
     item_locations: list[Location]
 
 
-def _ymap(items: dict[str, Any], where: Location, key_locations: dict[str, Location],
-          nodes: dict[str, yaml.Node]) -> YMap:
+def _ymap(
+    items: dict[str, Any], where: Location, key_locations: dict[str, Location], nodes: dict[str, yaml.Node]
+) -> YMap:
     """A YMap from its parts: how pickle rebuilds one."""
     out = YMap(items)
     out.location, out.key_locations, out.nodes = where, key_locations, nodes
@@ -71,7 +72,7 @@ def load_yaml(text: str, file: str) -> Any:
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character: the reader refuses the text before parsing
-        before = text[:exc.position]
+        before = text[: exc.position]
         where = Location(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
         raise RulesetError(f"invalid YAML: character {exc.character:#06x} is not allowed in YAML text", where) from None
     try:
@@ -104,8 +105,9 @@ class _Converter:
         where = location(self.file, node.start_mark)
         self.count += 1
         if self.count > MAX_VALUES:
-            raise RulesetError(f"the file holds more than {MAX_VALUES} values (do YAML aliases repeat one another?)",
-                               where)
+            raise RulesetError(
+                f"the file holds more than {MAX_VALUES} values (do YAML aliases repeat one another?)", where
+            )
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if node.tag not in _COLLECTION_TAGS:
                 raise RulesetError(f"the YAML tag {node.tag!r} is not allowed: a ruleset holds plain values", where)
@@ -141,7 +143,9 @@ class _Converter:
             key = key_node.value
             if key in result:
                 first = result.key_locations[key]
-                raise RulesetError(f"duplicate key {key!r} (first at line {first.line})", location(file, key_node.start_mark))
+                raise RulesetError(
+                    f"duplicate key {key!r} (first at line {first.line})", location(file, key_node.start_mark)
+                )
             result[key] = self.convert(value_node)
             result.key_locations[key] = location(file, key_node.start_mark)
             result.nodes[key] = value_node
@@ -178,8 +182,9 @@ def expression_location(file: str, source_lines: list[str], node: yaml.Node, lin
     return Location(file, start.line + 1, start.column + 1)
 
 
-def _folded_position(lines: list[str], first_line: int, first_column: int | None, text: str,
-                     offset: int) -> tuple[int, int] | None:
+def _folded_position(
+    lines: list[str], first_line: int, first_column: int | None, text: str, offset: int
+) -> tuple[int, int] | None:
     """Where character ``offset`` of ``text`` (file lines joined by spaces) stands in the file, if it can be told."""
     if "\n" in text:
         return None  # blank or more-indented lines keep line breaks: too irregular to map back
@@ -188,7 +193,7 @@ def _folded_position(lines: list[str], first_line: int, first_column: int | None
         raw = lines[i]
         begin = first_column if i == first_line and first_column is not None else len(raw) - len(raw.lstrip(" "))
         segment = raw[begin:].rstrip()
-        if not segment.startswith(text[pos:pos + len(segment)]):
+        if not segment.startswith(text[pos : pos + len(segment)]):
             return None
         if offset <= pos + len(segment):
             return i + 1, begin + offset - pos + 1
@@ -196,6 +201,7 @@ def _folded_position(lines: list[str], first_line: int, first_column: int | None
         if pos > len(text):
             return None
     return None
+
 
 def not_utf8(problem: NotUtf8) -> RulesetError:
     """A YAML file (ruleset, overlay, policy test file) that is not UTF-8, as the error its reader raises."""
