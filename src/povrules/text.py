@@ -33,13 +33,17 @@ from povrules.trace import (
     to_trace,
 )
 from povrules.wording import (
+    COMPARISON_WORDS,
+    EXPLANATION_WORDS,
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
     RESULT_MARKS,
     RESULT_WORDS,
     STATUS_WORDS,
     TEXT_WORDS,
+    UNIT_WORDS,
     check_lang,
+    fact_title,
     format_value,
     phrase,
 )
@@ -48,7 +52,6 @@ if TYPE_CHECKING:
     from povrules.engine import Decision, Ranking
 
 __all__ = [
-    "UNIT_WORDS",
     "Reader",
     "contradicting_text",
     "explain",
@@ -66,126 +69,6 @@ __all__ = [
     "say_value",
 ]
 
-UNIT_WORDS: dict[str, dict[str, str]] = {
-    "zh": {},
-    "en": {
-        "元": "yuan",
-        "个月": "months",
-        "岁": "years old",
-        "人": "persons",
-        "年": "years",
-        "户": "households",
-        "公斤": "kg",
-        "平方米": "m²",
-        "个": "",
-        "%": "%",
-    },
-}
-_W: dict[str, dict[str, str]] = {
-    "zh": {
-        "decision": "决定",
-        "for": "对",
-        "as_of": "评估日",
-        "ruleset": "规则集",
-        "missing": "尚缺事实",
-        "refused": "不予计算",
-        "possible": "可能结果",
-        "source": "依据",
-        "note": "解释",
-        "yes": "是",
-        "no": "否",
-        "unknown": "未知",
-        "from": "起",
-        "and": "以下各项须全部成立",
-        "or": "以下各项至少一项成立",
-        "not": "以下须不成立",
-        "skipped": "其余{n}项未检查（结果已定）",
-        "skipped_one": "其余1项未检查（结果已定）",
-        "any": "{list}中至少有一项须满足",
-        "all": "{list}中每一项都须满足",
-        "count": "{list}中满足条件的数目为{value}",
-        "sum": "{list}各项合计为{value}",
-        "empty": "{list}为空（没有任何一项）",
-        "no_list": "{list}未知",
-        "not_visited": "其余{n}项未检查（结果已定）",
-        "not_visited_one": "其余1项未检查（结果已定）",
-        "is": "为",
-        "is_not": "不是",
-        "one_of": "为{values}之一",
-        "none_of": "不是{values}中的任何一项",
-        "required": "（要求{what}）",
-        "judged": "（{by}于{on}研判）",
-        "record": "记录",
-        "redacted": "（已脱敏）",
-        "requirement": "第{n}项要求未满足",
-        "no_conditions": "没有检查任何条件",
-        "evaluation_date": "评估日",
-        "unknown_paren": "（未知）",
-        "value_sep": "、",
-        "names_sep": "、",
-        "worked_out": "{title}为{value}，计算如下：",
-        "list_sep": "、",
-        "colon": "：",
-        "semi": "；",
-    },
-    "en": {
-        "decision": "Decision",
-        "for": "for",
-        "as_of": "as of",
-        "ruleset": "ruleset",
-        "missing": "Facts still needed",
-        "refused": "Figure refused",
-        "possible": "Possible outcomes",
-        "source": "Source",
-        "note": "Note",
-        "yes": "yes",
-        "no": "no",
-        "unknown": "unknown",
-        "from": "from",
-        "and": "All of these must hold",
-        "or": "At least one of these must hold",
-        "not": "This must not hold",
-        "skipped": "The other {n} were not checked (the result was already settled)",
-        "skipped_one": "The last one was not checked (the result was already settled)",
-        "any": "At least one in {list} must qualify",
-        "all": "Every one in {list} must qualify",
-        "count": "Those in {list} that qualify number {value}",
-        "sum": "The total over {list} is {value}",
-        "empty": "{list} is empty (there is none)",
-        "no_list": "{list} is unknown",
-        "not_visited": "The other {n} were not checked (the result was already settled)",
-        "is": "is",
-        "not_visited_one": "The last one was not checked (the result was already settled)",
-        "is_not": "is not",
-        "one_of": "one of {values}",
-        "none_of": "none of {values}",
-        "required": " (required: {what})",
-        "judged": " (judged by {by} on {on})",
-        "record": "Record",
-        "redacted": " (redacted)",
-        "requirement": "requirement {n} is not met",
-        "no_conditions": "no condition was checked",
-        "evaluation_date": "the evaluation date",
-        "unknown_paren": "(unknown)",
-        "value_sep": "; ",
-        "names_sep": "; ",
-        "worked_out": "{title} is {value}, worked out as follows:",
-        "list_sep": ", ",
-        "colon": ": ",
-        "semi": "; ",
-    },
-}
-_OPS: dict[str, dict[str, str]] = {
-    "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"},
-    "en": {
-        "<": "is below",
-        "<=": "is at most",
-        ">": "is above",
-        ">=": "is at least",
-        "==": "equals",
-        "!=": "is not equal to",
-    },
-}
 _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -199,7 +82,7 @@ class Reader:
 
     def __init__(self, trace: Mapping[str, Any], lang: str):
         self.lang = lang
-        self.words = _W[lang]
+        self.words = EXPLANATION_WORDS[lang]
         self.titles: Mapping[str, Any] = trace.get("titles") or {}
         self.elements: Mapping[str, Any] = trace.get("elements") or {}
         self.sources: Mapping[str, Any] = trace.get("sources") or {}
@@ -337,11 +220,26 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
     rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
+    if "fact" in left and "fact" in right and lnamed == rnamed:
+        # The same item of two records (this year's wage income, last year's): each said with its record.
+        lnamed, rnamed = _qualified(left, lnamed, lang), _qualified(right, rnamed, lang)
     rnamed = _embedded(rnamed, lang)
     if since is not None and "parameter" in right and right["parameter"] in since:
         start = since[right["parameter"]]
         rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
-    return f"{_joined(lnamed, lshown, lang)} {_OPS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+    return f"{_joined(lnamed, lshown, lang)} {COMPARISON_WORDS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+
+
+def _qualified(operand: Mapping[str, Any], named: str, lang: str) -> str:
+    """A fact's title followed by the title of the record that holds it: 工资性收入（上年同期收入）."""
+    parent = _INDEX.sub("", str(operand["fact"])).rsplit(".", 1)[0]
+    title = fact_title(parent, lang)
+    if title == parent:
+        return named
+    if lang == "zh":
+        return f"{named}（{title}）"
+    title = title.split(", ")[0]
+    return f"{named} ({title[:1].lower() + title[1:]})"
 
 
 def _verdict(node: Mapping[str, Any], reader: Reader) -> str:
@@ -582,7 +480,7 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
     trace = record.get("trace")
     if not isinstance(trace, Mapping) or trace.get("schema") != TRACE_SCHEMA_V2:
         return explain_record_v1(dict(record), lang)
-    words = _W[lang]
+    words = EXPLANATION_WORDS[lang]
     lines = render(trace, lang)
     redacted = words["redacted"] if record.get("redacted") else ""
     lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
@@ -679,14 +577,14 @@ def explain_ranking(ranking: Ranking, lang: str = "zh") -> str:
     Raises :class:`~povrules.errors.LanguageError` for a language other than ``"zh"`` or ``"en"``.
     """
     check_lang(lang)
-    colon = _W[lang]["colon"]
+    colon = EXPLANATION_WORDS[lang]["colon"]
     lines = []
     for entry in ranking.entries:
         decision = entry.decision
         spec = decision.ruleset.decisions[decision.decision]
         met = [str(decision.ruleset.rules[r].title(lang)) for r in entry.met]
         tie = phrase("ranking.tied", lang) if entry.tied else ""
-        reason = _W[lang]["names_sep"].join(met) or phrase("ranking.no_criterion", lang)
+        reason = EXPLANATION_WORDS[lang]["names_sep"].join(met) or phrase("ranking.no_criterion", lang)
         lines.append(f"{entry.position}. {entry.household}{tie}{colon}{reason}")
         for value, tb in zip(decision.sort_key[len(decision.sort_key) - len(spec.tiebreak) :], spec.tiebreak):
             raw = value.value if hasattr(value, "value") else value
