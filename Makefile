@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # outside the repository (the lint, and the tests through POVRULES_SEEDS).
 SEEDS ?= ../shared/seeds
 
-.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-records bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: $(STAMP)
 
 bench-log: $(STAMP)
 	$(BIN)/python benchmarks/log.py
+
+# The cost of each step of a decision record, and of a v2 record against a v1 one.
+bench-records: $(STAMP)
+	$(BIN)/python benchmarks/records.py
 
 bench-compare: $(STAMP)
 	$(BIN)/python benchmarks/compare.py

@@ -5,6 +5,7 @@ Synthetic Hunan plan-4 households (``povrules.synth.county_json``, about 8 KB ea
 same households, with the garbage collector off; the figures are microseconds per household,
 the best of ``--repeat`` runs.
 
+The v1 steps (``version=1``) are the records made before v2, for the ratio printed at the end.
 Run ``python benchmarks/records.py``; ``--profile STEP`` prints a cProfile of one step instead.
 """
 
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             povrules.evaluate(h, ruleset, "monitoring_type", as_of=AS_OF, trace=True) for h in households
         ],
         "to_trace": lambda: [to_trace(d) for d in decisions],
+        "to_trace(v1)": lambda: [to_trace(d, version=1) for d in decisions],
         "canonical_json(trace)": lambda: [canonical_json(t) for t in traces],
         "facts_digest": lambda: [facts_digest(h) for h in households],
         "make_record": lambda: [make_record(d) for d in decisions],
         "record_json": lambda: [record_json(r) for r in records],
         "make_record+record_json": lambda: [record_json(make_record(d)) for d in decisions],
         "make_record_json": lambda: [make_record_json(d) for d in decisions],
+        "make_record_json(v1)": lambda: [make_record_json(d, version=1) for d in decisions],
         "make_record_json(digest)": lambda: [make_record_json(d, facts="digest") for d in decisions],
     }
     gc.disable()
@@ -71,9 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     size = sum(len(t) for t in texts) / len(texts)
     print(f"povrules {povrules.__version__}: {args.count:,} households of {size:,.0f} bytes, best of {args.repeat}")
+    best: dict[str, float] = {}
     for name, step in steps.items():
-        best = min(_timed(step) for _ in range(args.repeat))
-        print(f"  {name:<26} {best / args.count * 1e6:8.1f} µs")
+        best[name] = min(_timed(step) for _ in range(args.repeat))
+        print(f"  {name:<26} {best[name] / args.count * 1e6:8.1f} µs")
+    # v2 records hold each condition's structure and the titles of what it shows: what that costs over v1.
+    v1 = sum(len(make_record_json(d, version=1)) for d in decisions) / len(decisions)
+    v2 = sum(len(make_record_json(d)) for d in decisions) / len(decisions)
+    print(
+        f"record v2 / v1: time {best['make_record_json'] / best['make_record_json(v1)']:.2f}×, "
+        f"bytes {v2:,.0f} / {v1:,.0f} = {v2 / v1:.2f}×"
+    )
     return 0
 
 
