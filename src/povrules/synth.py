@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Context, Decimal
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import attrs
 from pydantic import BaseModel
@@ -49,6 +49,7 @@ from povrules.facts.household import (
     ProjectBenefit,
     Property,
     Registration,
+    RiskCause,
     Vehicle,
 )
 
@@ -302,20 +303,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 # Enumerations, kept as tuples so that the order is fixed.
-_RISK_CAUSES = (
-    "illness",
-    "education",
-    "disability",
-    "disaster",
-    "accident",
-    "industry_failure",
-    "unstable_employment",
-    "lack_of_labour",
-    "housing",
-    "drinking_water",
-    "other",
-    "family_change",
-)
+_RISK_CAUSES = get_args(RiskCause)  # the facts' own order, so draws stay reproducible
 _SHOCK_CAUSES = ("illness", "disaster", "accident")
 _LABOUR = ("full", "partial", "weak", "none")
 _GRADES = ("A", "B", "C", "D")
