@@ -209,6 +209,14 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    inpatient_compliant_cost: Money | None = fact(
+        "住院合规费用", "Inpatient costs within the medical insurance's lists (合规费用), over the period recorded", unit="元"
+    )
+    inpatient_compliant_self_pay: Money | None = fact(
+        "住院合规费用个人自付",
+        "The part of those costs the member still pays after insurance and assistance (个人自付)",
+        unit="元",
+    )
 
 
 class Vehicle(FactModel):
