@@ -258,6 +258,14 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    inpatient_compliant_cost: Money | None = fact(
+        "住院合规费用", "Compliant inpatient costs (合规费用, within the insurance's lists) over the period recorded", unit="元"
+    )
+    inpatient_compliant_self_pay: Money | None = fact(
+        "住院合规费用个人自付",
+        "Compliant inpatient costs the member still pays after insurance and assistance (个人自付)",
+        unit="元",
+    )
 
 
 class Vehicle(FactModel):
