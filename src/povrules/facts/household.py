@@ -261,6 +261,13 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    sunshine_home_care: Flag | None = fact(
+        "符合“阳光家园”居家托养政策",
+        "Recognised by the disabled persons' federation under the Sunshine Home (阳光家园) home-care policy",
+    )
+    yulu_trainee: Flag | None = fact(
+        "正在参加“雨露计划”培训", "In 雨露计划 (Yulu) or new-type professional farmer training, while studying"
+    )
 
 
 class Vehicle(FactModel):
@@ -530,6 +537,9 @@ class Assessments(FactModel):
     work_time_unstable: Judged[bool] | None = fact("务工时间不稳定", "The time in wage work is not stable (judged)")
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
+    )
+    weikun: Judged[bool] | None = fact(
+        "危困户", "A household in danger and hardship (危困户: the texts define it nowhere, judged)"
     )
 
 
