@@ -48,6 +48,9 @@ ParentRole = Literal["father", "mother"]
 # an enterprise that pays it back (带资入企, 企业带动, 分贷统还), and relocation loans.
 LoanKind = Literal["microcredit", "guaranteed", "student_origin", "startup", "enterprise_linked", "relocation", "other"]
 LoanPurpose = Literal["production", "startup", "education", "housing", "consumption", "other"]
+# How a household moved by poverty relocation was resettled: at a centralised site or dispersedly
+# (集中安置, 分散安置), the two ways the relocation plans subsidise differently.
+RelocationPlacement = Literal["not_relocated", "centralised", "dispersed"]
 EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
 VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
 VehicleKind = Literal[
@@ -265,6 +268,13 @@ class Member(FactModel):
         "住院合规费用个人自付",
         "Compliant inpatient costs the member still pays after insurance and assistance (个人自付)",
         unit="元",
+    )
+    sunshine_home_care: Flag | None = fact(
+        "符合“阳光家园”居家托养政策",
+        "Recognised by the disabled persons' federation under the Sunshine Home (阳光家园) home-care policy",
+    )
+    yulu_trainee: Flag | None = fact(
+        "正在参加“雨露计划”培训", "In 雨露计划 (Yulu) or new-type professional farmer training, while studying"
     )
 
 
@@ -536,6 +546,9 @@ class Assessments(FactModel):
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
     )
+    weikun: Judged[bool] | None = fact(
+        "危困户", "A household in danger and hardship (危困户: the texts define it nowhere, judged)"
+    )
 
 
 class Look(FactModel):
@@ -639,6 +652,9 @@ class Loan(FactModel):
     collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
     guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
     misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
+    production_cycle_months: Whole | None = fact(
+        "项目生产周期", "Production cycle of the project the loan funds (生产周期)", unit="月", ge=1
+    )
 
 
 class Household(FactModel):
@@ -693,6 +709,11 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    relocation_placement: RelocationPlacement | None = fact(
+        "扶贫搬迁安置方式",
+        "How the household was resettled by poverty relocation: not_relocated, centralised (集中安置), "
+        "dispersed (分散安置)",
+    )
 
     @field_validator("members")
     @classmethod

@@ -195,6 +195,11 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "exited": ("脱贫户", "household out of poverty"),
         "exited_no_policy": ("脱贫不享受政策户", "out of poverty, no longer receiving support"),
     },
+    "RelocationPlacement": {
+        "not_relocated": ("未扶贫搬迁", "not moved by poverty relocation"),
+        "centralised": ("集中安置", "resettled at a centralised site"),
+        "dispersed": ("分散安置", "resettled dispersedly"),
+    },
     "Tekun": {
         "none": ("非特困供养", "not in extreme-hardship support"),
         "dispersed": ("分散供养特困人员", "extreme-hardship support at home"),
