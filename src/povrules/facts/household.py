@@ -209,6 +209,9 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    medical_insurance_contribution: Money | None = fact(
+        "医保个人缴费", "The member's own contribution to basic medical insurance (新农合) for the year", unit="元"
+    )
 
 
 class Vehicle(FactModel):
@@ -550,6 +553,18 @@ class Override(FactModel):
         return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
+# The crops the texts' planting subsidies name: 榨菜 (青菜头), 蔬菜, 水果 (涪陵), 红薯, 花生 (招元村).
+CropKind = Literal["mustard_tuber", "vegetable", "fruit", "sweet_potato", "peanut", "grain", "other"]
+
+
+class Planting(FactModel):
+    """A crop the household grows, with the area verified on acceptance (据实验收)."""
+
+    crop: CropKind = Field(description="Crop", json_schema_extra={"zh": "作物"})
+    area: Money = Field(description="Area planted, as verified", json_schema_extra=labels("种植面积", "亩"))
+    newly_developed: Flag | None = fact("新发展", "Newly developed this season (新发展), not an existing planting")
+
+
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
@@ -598,6 +613,9 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    plantings: tuple[Planting, ...] | None = fact(
+        "种植情况", "Crops grown, each with its verified area (an empty list: known to grow none)"
+    )
 
     @field_validator("members")
     @classmethod
