@@ -212,6 +212,9 @@ class Member(FactModel):
     medical_insurance_contribution: Money | None = fact(
         "医保个人缴费", "The member's own contribution to basic medical insurance (新农合) for the year", unit="元"
     )
+    social_insurance_as_individual: Flag | None = fact(
+        "以个人身份缴纳社会保险", "Pays social-insurance contributions as an individual (灵活就业, not through an employer)"
+    )
 
 
 class Vehicle(FactModel):
