@@ -264,6 +264,9 @@ class Member(FactModel):
     social_insurance_as_individual: Flag | None = fact(
         "以个人身份缴纳社会保险", "Pays social-insurance contributions as an individual (灵活就业, not through an employer)"
     )
+    consents_to_centralised_support: Flag | None = fact(
+        "自愿集中供养", "Agrees to be placed in centralised (institutional) 五保/特困 support"
+    )
 
 
 class Vehicle(FactModel):
@@ -384,6 +387,14 @@ class Registration(FactModel):
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
+    support_standard: Money | None = fact(
+        "供养标准", "The local standard of 五保/特困 support the household is paid at, per person per year", unit="元"
+    )
+    local_rural_consumption_last_year: Money | None = fact(
+        "当地农村居民上年度人均生活消费支出",
+        "Last year's per-capita living consumption of rural households where the household lives",
+        unit="元",
     )
 
 
