@@ -267,6 +267,14 @@ class Member(FactModel):
     consents_to_centralised_support: Flag | None = fact(
         "自愿集中供养", "Agrees to be placed in centralised (institutional) 五保/特困 support"
     )
+    inpatient_compliant_cost: Money | None = fact(
+        "住院合规费用", "Compliant inpatient costs (合规费用, within the insurance's lists) over the period recorded", unit="元"
+    )
+    inpatient_compliant_self_pay: Money | None = fact(
+        "住院合规费用个人自付",
+        "Compliant inpatient costs the member still pays after insurance and assistance (个人自付)",
+        unit="元",
+    )
 
 
 class Vehicle(FactModel):
