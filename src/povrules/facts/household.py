@@ -261,6 +261,15 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    medical_insurance_contribution: Money | None = fact(
+        "医保个人缴费", "The member's own contribution to basic medical insurance (新农合) for the year", unit="元"
+    )
+    social_insurance_as_individual: Flag | None = fact(
+        "以个人身份缴纳社会保险", "Pays social-insurance contributions as an individual (灵活就业, not through an employer)"
+    )
+    consents_to_centralised_support: Flag | None = fact(
+        "自愿集中供养", "Agrees to be placed in centralised (institutional) 五保/特困 support"
+    )
     inpatient_compliant_cost: Money | None = fact(
         "住院合规费用", "Compliant inpatient costs (合规费用, within the insurance's lists) over the period recorded", unit="元"
     )
@@ -396,6 +405,14 @@ class Registration(FactModel):
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
+    support_standard: Money | None = fact(
+        "供养标准", "The local standard of 五保/特困 support the household is paid at, per person per year", unit="元"
+    )
+    local_rural_consumption_last_year: Money | None = fact(
+        "当地农村居民上年度人均生活消费支出",
+        "Last year's per-capita living consumption of rural households where the household lives",
+        unit="元",
     )
 
 
@@ -620,6 +637,18 @@ class Override(FactModel):
         return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
+# The crops the texts' planting subsidies name: 榨菜 (青菜头), 蔬菜, 水果 (涪陵), 红薯, 花生 (招元村).
+CropKind = Literal["mustard_tuber", "vegetable", "fruit", "sweet_potato", "peanut", "grain", "other"]
+
+
+class Planting(FactModel):
+    """A crop the household grows, with the area verified on acceptance (据实验收)."""
+
+    crop: CropKind = Field(description="Crop", json_schema_extra={"zh": "作物"})
+    area: Money = Field(description="Area planted, as verified", json_schema_extra=labels("种植面积", "亩"))
+    newly_developed: Flag | None = fact("新发展", "Newly developed this season (新发展), not an existing planting")
+
+
 class LoanExtension(FactModel):
     """An extension of a loan's term (展期)."""
 
@@ -713,6 +742,9 @@ class Household(FactModel):
         "扶贫搬迁安置方式",
         "How the household was resettled by poverty relocation: not_relocated, centralised (集中安置), "
         "dispersed (分散安置)",
+    )
+    plantings: tuple[Planting, ...] | None = fact(
+        "种植情况", "Crops grown, each with its verified area (an empty list: known to grow none)"
     )
 
     @field_validator("members")

@@ -134,6 +134,15 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "education": ("教育支出", "education expenditure"),
         "other": ("其他支出", "other expenditure"),
     },
+    "CropKind": {
+        "mustard_tuber": ("榨菜（青菜头）", "mustard tuber"),
+        "vegetable": ("蔬菜", "vegetables"),
+        "fruit": ("水果", "fruit"),
+        "sweet_potato": ("红薯", "sweet potato"),
+        "peanut": ("花生", "peanut"),
+        "grain": ("粮食作物", "grain"),
+        "other": ("其他作物", "other crop"),
+    },
     "VehicleKind": {
         "car": ("小轿车", "car"),
         "minivan": ("面包车", "minivan"),
