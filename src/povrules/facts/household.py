@@ -156,6 +156,19 @@ class ExpenditureItem(FactModel):
     _end_after_start = field_validator("period_end")(_period_in_order)
 
 
+class School(FactModel):
+    """The school a member attends (就读学校): what student-aid texts distinguish schools by."""
+
+    in_home_province: Flag | None = fact(
+        "在本省就读", "The school stands in the province of the member's household registration (省内院校)"
+    )
+    public: Flag | None = fact("公办学校", "A public school (公办)")
+    full_time_regular_hei: Flag | None = fact(
+        "全日制普通高等院校", "A full-time course at a regular institution of higher education (全日制普通高等院校)"
+    )
+    independent_college: Flag | None = fact("独立学院", "An independent college (独立学院) of a university")
+
+
 class Member(FactModel):
     """One person of the household (家庭成员)."""
 
@@ -208,6 +221,11 @@ class Member(FactModel):
     ) = fact("违法犯罪行为", "Illegal conduct on record")
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
+    )
+    school: School | None = fact("就读学校", "The school the member attends")
+    gaokao_year: Whole | None = fact("参加高考年份", "Year the member sat the national college entrance exam (高考)")
+    gaokao_in_home_province: Flag | None = fact(
+        "在本省参加高考", "Sat the 高考 in the province of the household registration"
     )
 
 
