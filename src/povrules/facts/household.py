@@ -497,6 +497,9 @@ class Assessments(FactModel):
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
     )
+    industry_conditions: Judged[bool] | None = fact(
+        "具备发展产业条件", "Has what it takes to develop an industry (发展产业条件: land, skills, market; judged)"
+    )
 
 
 class Look(FactModel):
