@@ -276,6 +276,16 @@ class Member(FactModel):
     gaokao_in_home_province: Flag | None = fact(
         "在本省参加高考", "Sat the 高考 in the province of the household registration"
     )
+    hardship_recognised: Flag | None = fact(
+        "认定为家庭经济困难学生", "Recognised as a student of a family in financial hardship (家庭经济困难学生认定)"
+    )
+    martyr_child: Flag | None = fact("烈士子女", "Child of a revolutionary martyr (烈士子女)")
+    heroic_act: Flag | None = fact(
+        "见义勇为学生本人或见义勇为人员子女", "Honoured for a heroic act, or the child of a person so honoured (见义勇为)"
+    )
+    freshman_aid_set: Money | None = fact(
+        "核定的大学新生一次性救助金额", "The freshman's one-off aid as the education bureau set it", unit="元"
+    )
 
 
 class Vehicle(FactModel):
