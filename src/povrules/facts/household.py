@@ -177,6 +177,19 @@ class ExpenditureItem(FactModel):
     _end_after_start = field_validator("period_end")(_period_in_order)
 
 
+class School(FactModel):
+    """The school a member attends (就读学校): what student-aid texts distinguish schools by."""
+
+    in_home_province: Flag | None = fact(
+        "在本省就读", "The school stands in the province of the member's household registration (省内院校)"
+    )
+    public: Flag | None = fact("公办学校", "A public school (公办)")
+    full_time_regular_hei: Flag | None = fact(
+        "全日制普通高等院校", "A full-time course at a regular institution of higher education (全日制普通高等院校)"
+    )
+    independent_college: Flag | None = fact("独立学院", "An independent college (独立学院) of a university")
+
+
 class Parent(FactModel):
     """A parent of a member (父母): for the texts that aid a child by what became of its parents (孤儿, 事实无人抚养,
     残疾人子女). A parent who lives in the household is also one of its members, named by ``member``."""
@@ -284,6 +297,21 @@ class Member(FactModel):
     )
     yulu_trainee: Flag | None = fact(
         "正在参加“雨露计划”培训", "In 雨露计划 (Yulu) or new-type professional farmer training, while studying"
+    )
+    school: School | None = fact("就读学校", "The school the member attends")
+    gaokao_year: Whole | None = fact("参加高考年份", "Year the member sat the national college entrance exam (高考)")
+    gaokao_in_home_province: Flag | None = fact(
+        "在本省参加高考", "Sat the 高考 in the province of the household registration"
+    )
+    hardship_recognised: Flag | None = fact(
+        "认定为家庭经济困难学生", "Recognised as a student of a family in financial hardship (家庭经济困难学生认定)"
+    )
+    martyr_child: Flag | None = fact("烈士子女", "Child of a revolutionary martyr (烈士子女)")
+    heroic_act: Flag | None = fact(
+        "见义勇为学生本人或见义勇为人员子女", "Honoured for a heroic act, or the child of a person so honoured (见义勇为)"
+    )
+    freshman_aid_set: Money | None = fact(
+        "核定的大学新生一次性救助金额", "The freshman's one-off aid as the education bureau set it", unit="元"
     )
 
 
@@ -565,6 +593,9 @@ class Assessments(FactModel):
     )
     weikun: Judged[bool] | None = fact(
         "危困户", "A household in danger and hardship (危困户: the texts define it nowhere, judged)"
+    )
+    industry_conditions: Judged[bool] | None = fact(
+        "具备发展产业条件", "Has what it takes to develop an industry (发展产业条件: land, skills, market; judged)"
     )
 
 
