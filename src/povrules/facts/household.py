@@ -111,6 +111,24 @@ Delivery = Literal["to_household", "coverage"]
 IncomeKind = Literal["wage", "business", "property", "transfer", "policy", "insurance_claims", "other"]
 # The expenditure items the texts name: 合规自付 medical cost (营口), medical cost as a whole, education.
 ExpenditureKind = Literal["medical_compliant_out_of_pocket", "medical", "education", "other"]
+# Where a medical cost arose: 住院, 特殊慢性病门诊 (特慢病), other outpatient care, anything else.
+CareSetting = Literal["inpatient", "special_chronic_outpatient", "outpatient", "other"]
+# The groups employment aid is keyed on (seed 003 方案1): the five of free skills training and the nine of
+# the start-up loan (创业担保贷款), which overlap in 就业困难人员 and 退役军人.
+EmploymentGroup = Literal[
+    "unenrolled_graduate",
+    "rural_transfer_worker",
+    "laid_off",
+    "veteran",
+    "employment_difficulty",
+    "urban_registered_unemployed",
+    "released_prisoner",
+    "college_graduate",
+    "overcapacity_worker",
+    "returning_migrant_entrepreneur",
+    "online_merchant",
+    "rural_self_employed",
+]
 
 
 def _period_in_order(end: date | None, info: ValidationInfo) -> date | None:
@@ -154,6 +172,23 @@ class ExpenditureItem(FactModel):
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
+
+
+class MedicalCost(FactModel):
+    """One medical cost of a member as medical aid reckons it (医疗费用): what the member still pays after the
+    basic and critical-illness insurance, supplementary insurance and the veterans' medical subsidy."""
+
+    setting: CareSetting | None = fact("就医类别", "Inpatient, special chronic-disease outpatient, other outpatient")
+    in_province: Flag | None = fact("省内就医", "Treated in the province (省内), not outside it (省外)")
+    tiered_referral: Flag | None = fact(
+        "执行分级诊疗制度", "Treated as the tiered-referral system requires (分级诊疗, 按规定转诊)"
+    )
+    compliant_out_of_pocket: Money | None = fact(
+        "个人自付合规费用",
+        "Compliant cost the member still pays after insurance reimbursement and the veterans' medical subsidy",
+        unit="元",
+    )
+    incurred_on: Day | None = fact("结算日期", "Date the cost was settled (出院或门诊结算日期)")
 
 
 class Member(FactModel):
@@ -209,6 +244,12 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    medical_costs: tuple[MedicalCost, ...] | None = fact(
+        "医疗费用明细", "The member's medical costs after insurance (an empty list: known to have none)"
+    )
+    employment_groups: tuple[EmploymentGroup, ...] | None = fact(
+        "就业创业帮扶人员类别", "Groups of employment aid the member belongs to (an empty list: none)"
+    )
 
 
 class Vehicle(FactModel):
@@ -239,6 +280,14 @@ class Property(FactModel):
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
 
 
+class WorkshopWorker(FactModel):
+    """A person a business employs, as workshop aid counts them (吸纳就业人员)."""
+
+    exited_poor: Flag | None = fact("脱贫人口", "A person of a household out of poverty (脱贫人口)")
+    stable_months: Whole | None = fact("稳定就业月数", "Months of stable employment there", unit="个月", ge=0)
+    average_monthly_wage: Money | None = fact("月均工资", "Average monthly wage", unit="元")
+
+
 class Enterprise(FactModel):
     """A business the household runs or holds (实体产业, 企业法人, 股东)."""
 
@@ -250,6 +299,12 @@ class Enterprise(FactModel):
     employs_others_long_term: Flag | None = fact("长期雇用他人", "Employs others long-term")
     annual_inspection_record: Flag | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
     income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
+    assistance_workshop: Flag | None = fact(
+        "已认定并录入省平台的就业帮扶车间", "A certified employment-assistance workshop (就业帮扶车间) on the provincial platform"
+    )
+    workers: tuple[WorkshopWorker, ...] | None = fact(
+        "吸纳就业人员", "The people it employs, for the aid keyed on them (an empty list: none)"
+    )
 
 
 class Income(FactModel):
@@ -329,6 +384,10 @@ class Registration(FactModel):
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
+    poor_disabled_family: Flag | None = fact("贫困残疾人家庭", "Recognised as a poor family with a disabled member")
+    local_dibao_standard: Money | None = fact(
+        "当地农村低保标准", "The rural 低保 standard in force where the household lives, per person and year", unit="元"
     )
 
 
@@ -598,6 +657,9 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    renovation_kind: Literal["rebuild", "repair"] | None = fact(
+        "危房改造方式", "How the dangerous house is renovated: rebuilt (重建) or repaired and reinforced (修缮加固)"
+    )
 
     @field_validator("members")
     @classmethod
