@@ -355,8 +355,9 @@ class Plan:
         The rules are not run: ``values`` may come from :meth:`rule_values`, from another decision or
         from a what-if. ``facts`` are still read where the combination needs them (overrides of
         default-strength exceptions, ranking tiebreaks). ``leaves``, if given, are kept for the trace.
-        Raises as :meth:`bind` does, :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model, and :class:`UsageError`
-        when ``values`` (or ``leaves``) do not have one entry per rule.
+        Raises as :meth:`bind` does, :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model,
+        :class:`EvaluationError` for an amount decision (its figures come from the facts: use :meth:`decide`),
+        and :class:`UsageError` when ``values`` (or ``leaves``) do not have one entry per rule.
         """
         params = self.bind(as_of)
         self._check(facts, "combine")
