@@ -368,6 +368,10 @@ class Guarantees(FactModel):
     housing_safe: Flag | None = fact("住房安全有保障", "Housing safety guaranteed")
     drinking_water_safe: Flag | None = fact("饮水安全有保障", "Safe drinking water")
     dwelling_safety_grade: SafetyGrade | None = fact("住房安全等级", "Dwelling safety appraisal grade (C, D = 危房)")
+    water_pipe: Literal["connected", "not_connected", "damaged"] | None = fact(
+        "饮水管道", "The household's drinking-water pipe: connected, not connected (未接通) or damaged (破损)"
+    )
+    normal_water_supply: Flag | None = fact("正常供水", "Water is supplied normally")
 
 
 class Registration(FactModel):

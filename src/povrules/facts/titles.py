@@ -121,6 +121,11 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "online_merchant": ("网络商户", "online merchant"),
         "rural_self_employed": ("农村自主创业农民", "self-employed rural entrepreneur"),
     },
+    "WaterPipe": {
+        "connected": ("已接通", "connected"),
+        "not_connected": ("未接通", "not connected"),
+        "damaged": ("破损", "damaged"),
+    },
     "RenovationKind": {
         "rebuild": ("重建", "rebuilt"),
         "repair": ("修缮加固", "repaired and reinforced"),
