@@ -178,14 +178,14 @@ class MedicalCost(FactModel):
     """One medical cost of a member as medical aid reckons it (医疗费用): what the member still pays after the
     basic and critical-illness insurance, supplementary insurance and the veterans' medical subsidy."""
 
-    setting: CareSetting | None = fact("就医类别", "Inpatient, special chronic-disease outpatient, other outpatient")
+    setting: CareSetting | None = fact("就医类别", "Kind of care (inpatient, special chronic-disease outpatient, other outpatient)")
     in_province: Flag | None = fact("省内就医", "Treated in the province (省内), not outside it (省外)")
     tiered_referral: Flag | None = fact(
-        "执行分级诊疗制度", "Treated as the tiered-referral system requires (分级诊疗, 按规定转诊)"
+        "执行分级诊疗制度", "Treated under the tiered-referral system (分级诊疗, 按规定转诊)"
     )
     compliant_out_of_pocket: Money | None = fact(
         "个人自付合规费用",
-        "Compliant cost the member still pays after insurance reimbursement and the veterans' medical subsidy",
+        "Compliant cost still paid (after insurance reimbursement and the veterans' medical subsidy)",
         unit="元",
     )
     incurred_on: Day | None = fact("结算日期", "Date the cost was settled (出院或门诊结算日期)")
@@ -245,10 +245,10 @@ class Member(FactModel):
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
     medical_costs: tuple[MedicalCost, ...] | None = fact(
-        "医疗费用明细", "The member's medical costs after insurance (an empty list: known to have none)"
+        "医疗费用明细", "Medical costs after insurance (an empty list: known to have none)"
     )
     employment_groups: tuple[EmploymentGroup, ...] | None = fact(
-        "就业创业帮扶人员类别", "Groups of employment aid the member belongs to (an empty list: none)"
+        "就业创业帮扶人员类别", "Groups of employment aid (an empty list: in none)"
     )
 
 
@@ -303,7 +303,7 @@ class Enterprise(FactModel):
         "已认定并录入省平台的就业帮扶车间", "A certified employment-assistance workshop (就业帮扶车间) on the provincial platform"
     )
     workers: tuple[WorkshopWorker, ...] | None = fact(
-        "吸纳就业人员", "The people it employs, for the aid keyed on them (an empty list: none)"
+        "吸纳就业人员", "People it employs (an empty list: none)"
     )
 
 
