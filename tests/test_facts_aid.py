@@ -58,6 +58,11 @@ BAD = {
     ),
     "an unknown employment group": ({"members": [{"employment_groups": ["astronaut"]}]}, "members[0].employment_groups[0]"),
     "an unknown kind of renovation": ({"renovation_kind": "demolish"}, "renovation_kind"),
+    "an unknown state of the water pipe": ({"guarantees": {"water_pipe": "leaking"}}, "guarantees.water_pipe"),
+    "a judged fact without its judge": (
+        {"assessments": {"startup_willingness": {"value": True, "on": "2020-09-01"}}},
+        "assessments.startup_willingness.by",
+    ),
     "text for the 低保 standard": ({"registration": {"local_dibao_standard": "five"}}, "registration.local_dibao_standard"),
     "negative months of work": (
         {"assets": {"enterprises": [{"workers": [{**WORKER, "stable_months": -1}]}]}},

@@ -542,6 +542,9 @@ class Assessments(FactModel):
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
     )
+    startup_willingness: Judged[bool] | None = fact(
+        "有创业意愿", "Wishes to start a business (创业意愿, judged)"
+    )
 
 
 class Look(FactModel):
