@@ -545,6 +545,9 @@ class Assessments(FactModel):
     startup_willingness: Judged[bool] | None = fact(
         "有创业意愿", "Wishes to start a business (创业意愿, judged)"
     )
+    severe_sudden_event: Judged[bool] | None = fact(
+        "遭遇严重突发性事件", "Struck by a severe sudden event (严重突发性事件, judged)"
+    )
 
 
 class Look(FactModel):
