@@ -33,12 +33,17 @@ from povrules.trace import (
     to_trace,
 )
 from povrules.wording import (
+    AMOUNT_SYMBOLS,
+    AMOUNT_WORDS,
     COMPARISON_WORDS,
     EXPLANATION_WORDS,
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
+    PER_PERIOD_WORDS,
+    PERIOD_WORDS,
     RESULT_MARKS,
     RESULT_WORDS,
+    ROUNDING_WORDS,
     STATUS_WORDS,
     TEXT_WORDS,
     UNIT_WORDS,
@@ -404,8 +409,212 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
         lines.append(
             f"  {words['possible']}{colon}" + words["list_sep"].join(reader.outcome(str(p)) for p in trace["possible"])
         )
+    amount = trace.get("amount")
+    if isinstance(amount, Mapping):
+        lines.extend("  " + line for line in amount_lines(amount, reader, str(trace.get("outcome"))))
     for rule in rules:
         lines.extend(_rule_lines(rule, reader))
+    return lines
+
+
+# Amounts
+
+
+def say_money(value: Any, unit: Mapping[str, Any] | str | None, lang: str) -> str:
+    """An exact amount with its unit in ``lang``: 12,000 元 / 12,000 yuan, 50 %, 3 个月 / 3 months; the digits
+    grouped, the decimals as exact as the trace holds them (never through a float)."""
+    text = _number(str(value), True) if _NUMBER.match(str(value)) else str(value)
+    if isinstance(unit, Mapping):
+        word = str(unit.get(lang) or unit.get("code") or "")
+    else:
+        word = str(UNIT_WORDS[lang].get(unit or "", unit or "")) if lang == "en" else str(unit or "")
+    return f"{text} {word}" if word else text
+
+
+def say_total(amount: Mapping[str, Any], lang: str) -> str:
+    """An amount decision's total in words, with its period: 每月 255 元 / 255 yuan a month."""
+    period = amount.get("period") or {}
+    code = str(period.get("code", "none")) if isinstance(period, Mapping) else "none"
+    money = say_money(amount.get("total"), amount.get("unit"), lang)
+    if lang == "zh":
+        return f"{PERIOD_WORDS['zh'].get(code, '')} {money}".lstrip() if code != "once" else f"一次性 {money}"
+    word = PERIOD_WORDS["en"].get(code, "")
+    return f"{money} {word}".rstrip()
+
+
+def _per_period(amount: Mapping[str, Any], lang: str) -> str:
+    period = amount.get("period") or {}
+    code = str(period.get("code", "none")) if isinstance(period, Mapping) else "none"
+    return PER_PERIOD_WORDS[lang].get(code, "")
+
+
+def _said_operand(operand: Mapping[str, Any], reader: Reader, steps: Sequence[str]) -> str:
+    """An operand of an amount's arithmetic: the step that made it (in brackets), else its title and value."""
+    if isinstance(operand.get("step"), int) and 0 <= operand["step"] < len(steps):
+        return f"（{steps[operand['step']]}）" if reader.lang == "zh" else f"({steps[operand['step']]})"
+    key = title_key(operand)
+    value = operand.get("value")
+    unit = (reader.titles.get(key) or {}).get("unit") if isinstance(reader.titles.get(key), Mapping) else None
+    if isinstance(value, Mapping) and "unknown" in value:
+        shown = reader.words["unknown"]
+    else:
+        shown = say_money(value, unit, reader.lang)
+    if "fact" in operand:
+        named = reader.fact(str(operand["fact"]))
+    elif "parameter" in operand or "derived" in operand or operand.get("computed"):
+        named = reader.title(key, str(operand.get("expr")))
+    else:
+        return shown  # a constant written in the row
+    return f"{named} {shown}"
+
+
+def say_steps(part: Mapping[str, Any], reader: Reader) -> str:
+    """A part's arithmetic as one line: 合规自付 12,000 元 × 救助比例 50 % = 6,000 元 (a rate in % divided
+    by 100 is said as the rate); an earlier step inside a later one is bracketed with its result."""
+    lang = reader.lang
+    steps = [s for s in part.get("steps", []) if isinstance(s, Mapping)]
+    said: list[str] = []  # each step without its result
+    shown: list[str] = []  # each step with its result, as an operand of a later one shows it
+    for step in steps:
+        op = str(step.get("op"))
+        left, right = step.get("left") or {}, step.get("right") or {}
+        if op == "/" and right.get("value") in (100, "100") and "parameter" not in right and "fact" not in right:
+            inner = left.get("step")
+            if _is_rate(left, reader) or isinstance(inner, int) and _holds_rate(steps, inner, reader):
+                # A rate in % divided by 100: the percent sign says it already.
+                text = said[inner] if isinstance(inner, int) and inner < len(said) else _said_operand(left, reader, shown)
+                said.append(text)
+                shown.append(f"{text} = {_number(str(step.get('result')), True)}")
+                continue
+        a, b = _said_operand(left, reader, shown), _said_operand(right, reader, shown)
+        if op in ("min", "max"):
+            text = phrase(f"amount.{op}", lang, a=a, b=b)
+        else:
+            text = f"{a} {AMOUNT_SYMBOLS.get(op, op)} {b}"
+        said.append(text)
+        shown.append(f"{text} = {_number(str(step.get('result')), True)}")
+    return said[-1] if said else ""
+
+
+def _is_rate(operand: Mapping[str, Any], reader: Reader) -> bool:
+    entry = reader.titles.get(title_key(operand))
+    return isinstance(entry, Mapping) and entry.get("unit") == "%"
+
+
+def _holds_rate(steps: Sequence[Mapping[str, Any]], index: int, reader: Reader) -> bool:
+    """Whether step ``index`` multiplies by a rate in % (so the step dividing it by 100 folds into it)."""
+    step = steps[index]
+    return str(step.get("op")) == "*" and any(
+        isinstance(step.get(side), Mapping) and _is_rate(step[side], reader) for side in ("left", "right")
+    )
+
+
+def _limit_clause(amount: Mapping[str, Any], part: Mapping[str, Any], reader: Reader, value: str) -> str:
+    """What a cap or floor did to a part: ，不超过封顶线 10,000 元 → 6,000 元."""
+    lang = reader.lang
+    limited = part.get("limited_by")
+    words = AMOUNT_WORDS[lang]
+    clause = ""
+    for name in ("cap", "floor"):
+        limit = amount.get(name)
+        if not isinstance(limit, Mapping):
+            continue
+        title = (limit.get("title") or {}).get(lang) if isinstance(limit.get("title"), Mapping) else None
+        title = title or str(limit.get("expr"))
+        if lang == "en":
+            title = embedded(title)
+        shown = say_money(limit.get("value"), amount.get("unit"), lang) if limit.get("value") is not None else ""
+        key = ("over_cap" if limited == "cap" else "within_cap") if name == "cap" else (
+            "below_floor" if limited == "floor" else "above_floor"
+        )
+        if name == "floor" and limited != "floor" and clause:
+            continue  # a part the cap cut cannot be below the floor worth saying
+        clause += words[key].format(title=title, limit=shown, value=value).replace(" ", " ").rstrip()
+    return clause
+
+
+def _round_clause(amount: Mapping[str, Any], lang: str) -> str:
+    rounding = amount.get("round")
+    if not isinstance(rounding, Mapping):
+        return ""
+    return say_rounding(rounding, lang)
+
+
+def say_rounding(rounding: Mapping[str, Any], lang: str) -> str:
+    """Rounding as the ruleset states it: 四舍五入取整 / rounded half up to a whole number."""
+    words = ROUNDING_WORDS[lang]
+    places = int(rounding.get("places", 0))
+    mode = words.get(str(rounding.get("mode")), str(rounding.get("mode")))
+    if places > 0:
+        how = words["places"].format(n=places)
+    elif places == 0:
+        how = words["integer"]
+    else:
+        unit = {"zh": {-1: "十位", -2: "百位", -3: "千位"}, "en": {-1: "ten", -2: "hundred", -3: "thousand"}}
+        how = words["tens"].format(unit=unit[lang].get(places, f"10^{-places}"))
+    return f"{mode}{how}" if lang == "zh" else f"{mode} {how}"
+
+
+def say_part(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
+    """One part of an amount as a sentence: who (a member, an item) or which row, the row's title, and the
+    arithmetic to the amount: 成员2（72岁）：年满70周岁不满80周岁 → 第二档基本养老金 85 元/月."""
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    colon = reader.words["colon"]
+    unit = amount.get("unit")
+    head = ""
+    if part.get("element") is not None:
+        head = say_element(str(part["element"]), reader) + colon
+    row = part.get("row")
+    value = part.get("value")
+    if value is None:
+        missing = [str(p) for p in part.get("missing", [])]
+        return head + words["missing"].format(facts=_facts(missing, reader) if missing else reader.words["unknown"])
+    shown = say_money(value, unit, lang) + _per_period(amount, lang)
+    if not isinstance(row, Mapping):
+        return head + words["no_row"].format(value=shown)
+    title = str((row.get("title") or {}).get(lang, row.get("id")))
+    before = part.get("before") if part.get("before") is not None else value
+    if part.get("steps"):
+        working = f"{say_steps(part, reader)} = {say_money(before, unit, lang)}"
+    elif isinstance(part.get("operand"), Mapping):
+        working = _said_operand(part["operand"], reader, [])
+        working = working if before == value else f"{working}"
+    else:
+        working = say_money(before, unit, lang)
+    limits = _limit_clause(amount, part, reader, shown)
+    rounded = ""
+    if not limits and _round_clause(amount, lang) and before != value:
+        rounded = words["rounded"].format(how=_round_clause(amount, lang), value=shown)
+    if not limits and not rounded:
+        if part.get("steps") or before != value:
+            return f"{head}{title} → {working} → {shown}" if before != value else f"{head}{title} → {working}{_per_period(amount, lang)}"
+        return f"{head}{title} → {working}{_per_period(amount, lang)}"
+    return f"{head}{title} → {working}{limits or rounded}"
+
+
+def amount_lines(amount: Mapping[str, Any], reader: Reader, outcome: str) -> list[str]:
+    """The lines an amount decision adds to its explanation: the total with its period (or why there is
+    none: the gate, the facts lacking), then each part with its arithmetic."""
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    colon = reader.words["colon"]
+    gate = amount.get("gate")
+    if outcome == "not_eligible" and isinstance(gate, Mapping):
+        titles = gate.get("titles") if isinstance(gate.get("titles"), Mapping) else {}
+        def said(code: str) -> str:
+            entry = titles.get(code)
+            return str(entry[lang]) if isinstance(entry, Mapping) else code
+        gate_title = str((gate.get("title") or {}).get(lang, gate.get("decision")))
+        wanted = words["gate_outcomes_sep"].join(said(str(o)) for o in gate.get("outcomes", []))
+        got = said(str(gate["outcome"])) if gate.get("outcome") else reader.words["unknown"]
+        zero = say_money("0", amount.get("unit"), lang)
+        return [words["not_eligible"].format(gate=gate_title if lang == "zh" else gate_title, outcome=got, wanted=wanted, value=zero)]
+    if amount.get("total") is None:
+        lines = [f"{words['total']}{colon}{reader.words['unknown']}"]
+    else:
+        lines = [f"{words['total']}{colon}{say_total(amount, lang)}"]
+    for part in amount.get("parts", []):
+        if isinstance(part, Mapping):
+            lines.append("  " + say_part(part, amount, reader))
     return lines
 
 

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from povrules._version import __version__
@@ -22,7 +23,15 @@ from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
 from povrules.sources import section, section_label, source_title
-from povrules.wording import ARITHMETIC_WORDS, fact_field, format_value, function_phrase, value_titles
+from povrules.wording import (
+    ARITHMETIC_WORDS,
+    PERIOD_WORDS,
+    UNIT_WORDS,
+    fact_field,
+    format_value,
+    function_phrase,
+    value_titles,
+)
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, RuleResult
@@ -332,10 +341,32 @@ def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, st
         age = getattr(obj[index], "age", None)
     if field == "members":
         zh, en = f"成员{number}", f"member {number}"
+        said_zh, said_en = [], []
         if isinstance(age, int):
-            zh, en = f"{zh}（{age}岁）", f"{en} (aged {age})"
+            said_zh.append(f"{age}岁")
+            said_en.append(f"aged {age}")
+        relation = _relation(obj[index] if isinstance(obj, tuple) and index < len(obj) else None, base)
+        if relation is not None:
+            said_zh.append(relation[0])
+            said_en.append(relation[1])
+        if said_zh:
+            zh, en = f"{zh}（{'，'.join(said_zh)}）", f"{en} ({', '.join(said_en)})"
         return {"zh": zh, "en": en}
     return {"zh": f"第{number}项", "en": f"item {number}"}
+
+
+def _relation(member: Any, base: str) -> tuple[str, str] | None:
+    """A member's relation to the head of household by its titles (户主之母 / the head's mother), when the
+    facts record one; a relation is not personal data the way a name is, and tells a clerk who is meant."""
+    code = getattr(member, "relation", None)
+    if not isinstance(code, str):
+        return None
+    field = fact_field(_INDEX.sub("", base) + ".relation")
+    found = value_titles(field).get(code) if field is not None and value_titles(field) else None
+    if found is None:
+        return (code, code)
+    zh, en = found[0], found[1]
+    return (zh, en)
 
 
 def _item(obj: Any, step: str) -> Any:
@@ -629,6 +660,14 @@ def _note(note: Any) -> dict[str, str] | None:
     return {"zh": " ".join(note.zh.split()), "en": " ".join(note.en.split())}
 
 
+def _condition_events(result: RuleResult) -> Iterable[Leaf | Mark]:
+    """A rule's traced events without those of its ``amount`` expression (the amount's steps say them)."""
+    nodes = amount_nodes(result.rule)
+    if not nodes:
+        return result.events
+    return [e for e in result.events if id(e[0] if e.__class__ is tuple else e.node) not in nodes]  # type: ignore[union-attr,index]
+
+
 def _rule_v2(
     decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
@@ -642,7 +681,7 @@ def _rule_v2(
         "strength": rule.strength,
         "result": _result(value),
         "status": result.status,
-        "condition": structure(result.events, titles),
+        "condition": structure(_condition_events(result), titles),
         "parameters": [],
     }
     if rule.outcome is not None:
@@ -739,10 +778,242 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
         field = fact_field(key) if key not in titles.titles else None
         if field is not None:  # a fact missing where no condition names it (inside a call): by its title
             titles.name(key, field.zh, short_title(field.en), field.unit)
+    if decision.kind == "amount":
+        document["amount"] = _amount_v2(decision, titles, sources)
     document["titles"] = titles.titles
     document["elements"] = titles.elements
     document["sources"] = sources
     return document
+
+
+# Amounts: what an amount decision gives, each member's or item's part with its arithmetic.
+
+AMOUNT_OPS = frozenset({"+", "-", "*", "/", "min", "max"})
+
+
+def decimal_text(value: Any) -> str | None:
+    """An exact amount as a trace holds it: a decimal string without exponent (``6000``, ``85.50``), None
+    for none."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def amount_nodes(rule: Any) -> frozenset[int]:
+    """The ids of the nodes of a rule's ``amount`` expression (none for a rule without one): its traced
+    leaves are the arithmetic of an amount, kept apart from the rule's condition."""
+    expr = getattr(rule, "amount", None)
+    if expr is None:
+        return frozenset()
+    found: set[int] = set()
+    stack: list[Any] = [expr]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, ast.Node) or id(node) in found:
+            continue
+        found.add(id(node))
+        for attribute in getattr(type(node), "__attrs_attrs__", ()):
+            child = getattr(node, attribute.name, None)
+            if isinstance(child, ast.Node):
+                stack.append(child)
+            elif isinstance(child, tuple):
+                stack.extend(c for c in child if isinstance(c, ast.Node))
+    return frozenset(found)
+
+
+def is_step(node: ast.Node) -> bool:
+    """Whether a traced leaf of an amount expression is a step of its arithmetic (+ - * / min max)."""
+    return isinstance(node, ast.Arith) or isinstance(node, ast.Call) and node.func in ("min", "max")
+
+
+def _unit_titles(unit: str | None) -> dict[str, str]:
+    code = unit or ""
+    return {"code": code, "zh": code, "en": UNIT_WORDS["en"].get(code, code)}
+
+
+def _period_titles(period: str | None) -> dict[str, str]:
+    code = period or "none"
+    return {"code": code, "zh": PERIOD_WORDS["zh"].get(code, code), "en": PERIOD_WORDS["en"].get(code, code)}
+
+
+def _limit_v2(decision: Decision, expr: Any, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A cap or floor of an amount decision: its expression, and when it names a parameter, the
+    parameter with its value on the date, unit and clause."""
+    node = getattr(expr, "node", expr)  # a compiled expression keeps its syntax tree; a bare node is one
+    text = getattr(node, "text", None) or str(expr)
+    out: dict[str, Any] = {"expr": text}
+    if isinstance(node, ast.ParamRef):
+        parameter = decision.ruleset.parameters[node.name]
+        titles.name("p." + node.name, parameter.title.zh, parameter.title.en, parameter.unit)
+        pv = decision.parameters.get(node.name)
+        out["parameter"] = node.name
+        out["value"] = decimal_text(pv.value) if pv is not None else None
+        out["title"] = {"zh": parameter.title.zh, "en": parameter.title.en}
+        if pv is not None and pv.citation:
+            out["cite"] = _cite_v2(pv.citation, decision.ruleset, sources)
+    return out
+
+
+def _gate_v2(decision: Decision, gate: Any) -> dict[str, Any]:
+    """The gate of an amount decision: the decision it waits on, the outcomes that let it give an
+    amount, and the outcome that decision had (when it was decided)."""
+    ruleset = decision.ruleset
+    name = str(getattr(gate, "decision", gate))
+    wanted = [str(o) for o in getattr(gate, "outcomes", ())]
+    spec = ruleset.decisions.get(name)
+    out: dict[str, Any] = {
+        "decision": name,
+        "title": {"zh": spec.title.zh, "en": spec.title.en} if spec is not None else {"zh": name, "en": name},
+        "outcomes": wanted,
+    }
+    found = gate_outcome(decision)
+    if found is not None:
+        out["outcome"] = found
+    if spec is not None:
+        out["titles"] = {o: outcome_titles(spec, o) for o in sorted({*wanted, *([found] if found else [])})}
+    return out
+
+
+def gate_outcome(decision: Decision) -> str | None:
+    """The outcome of an amount decision's gate, as the decision holds it (None when it has no gate or
+    the engine keeps none)."""
+    amount = getattr(decision, "amount", None)
+    for holder in (amount, decision):
+        found = getattr(holder, "gate_outcome", None)
+        if isinstance(found, str):
+            return found
+        gated = getattr(holder, "gate", None)
+        outcome = getattr(gated, "outcome", None)
+        if isinstance(outcome, str):
+            return outcome
+    return None
+
+
+def _step_v2(leaf: Leaf, titles: _Titles, done: dict[int, int]) -> dict[str, Any]:
+    """One step of an amount's arithmetic: its operator, both operands (by their titles, or the step
+    that made them) and its result."""
+    node, left, right, result, where = leaf
+    if isinstance(node, ast.Arith):
+        op, nodes = node.op, (node.left, node.right)
+    else:
+        assert isinstance(node, ast.Call)
+        op, nodes = node.func, node.args[:2]
+    out: dict[str, Any] = {"op": op, "expr": node.text, "result": json_value(_exact(result))}
+    for side, child, value in zip(("left", "right"), nodes, (left, right)):
+        operand = _operand_v2(child, _exact(value), where, titles)
+        if id(child) in done:
+            operand["step"] = done[id(child)]
+        out[side] = operand
+    return out
+
+
+def _exact(value: Any) -> Any:
+    return decimal_text(value) if isinstance(value, Decimal) else value
+
+
+def _steps(result: RuleResult | None, nodes: frozenset[int], element: tuple[str, int] | None) -> list[Leaf]:
+    """The arithmetic leaves of a row's amount expression evaluated for one element (None: the household)."""
+    if result is None:
+        return []
+    out = []
+    for event in result.events:
+        if event.__class__ is not tuple:
+            continue
+        node, _, _, _, where = event  # type: ignore[misc]
+        if id(node) not in nodes or not is_step(node):
+            continue
+        if element is not None and (not where or where[0] != element):
+            continue
+        out.append(event)
+    return out  # type: ignore[return-value]
+
+
+def _amount_v2(decision: Decision, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The ``amount`` of an amount decision's v2 trace: the total with its unit and period, the cap,
+    floor, rounding and gate, and each part (a member's, an item's, a row's) with the row that gave it,
+    its value before and after a cap or floor, the facts it lacks and its arithmetic step by step."""
+    spec = decision.ruleset.decisions[decision.decision]
+    amount = decision.amount
+    out: dict[str, Any] = {
+        "total": decimal_text(amount.total),
+        "unit": _unit_titles(amount.unit),
+        "period": _period_titles(amount.period),
+    }
+    per = getattr(spec, "per", None)
+    if per is not None:
+        out["per"] = per_text(per)
+    gate = getattr(spec, "gate", None)
+    if gate is not None:
+        out["gate"] = _gate_v2(decision, gate)
+    for name in ("cap", "floor"):
+        expr = getattr(spec, name, None)
+        if expr is not None:
+            out[name] = _limit_v2(decision, expr, titles, sources)
+    rounding = getattr(spec, "round", None)
+    if rounding is not None:
+        out["round"] = {"places": int(rounding.places), "mode": str(rounding.mode)}
+    results = {r.rule.id: r for r in decision.results}
+    rules = decision.ruleset.rules
+    parts = []
+    for part in amount.parts:
+        entry: dict[str, Any] = {
+            "index": part.index,
+            "element": part.path,
+            "row": None,
+            "value": decimal_text(part.value),
+            "before": decimal_text(part.before),
+            "limited_by": part.limited_by,
+            "missing": sorted(part.missing),
+            "steps": [],
+        }
+        element = None
+        if part.path is not None and "[" in part.path:
+            base, _, index = part.path[:-1].rpartition("[")
+            element = (base, int(index))
+            titles.element(element)
+        for path in part.missing:
+            key = _INDEX.sub("", path)
+            field = fact_field(key) if key not in titles.titles else None
+            if field is not None:
+                titles.name(key, field.zh, short_title(field.en), field.unit)
+            if "[" in path:
+                base = path[: path.rindex("]") + 1]
+                list_path, _, index = base[:-1].rpartition("[")
+                if index.isdigit():
+                    titles.element((list_path, int(index)))
+        if part.row is not None:
+            rule = rules[part.row]
+            row: dict[str, Any] = {"id": rule.id, "title": {"zh": rule.title.zh, "en": rule.title.en}}
+            if rule.citation:
+                row["cite"] = _cite_v2(rule.citation, decision.ruleset, sources)
+            entry["row"] = row
+            nodes = amount_nodes(rule)
+            done: dict[int, int] = {}
+            for leaf in _steps(results.get(rule.id), nodes, element):
+                done[id(leaf[0])] = len(entry["steps"])
+                entry["steps"].append(_step_v2(leaf, titles, done))
+            expr = getattr(rule, "amount", None)
+            expr = getattr(expr, "node", expr)
+            if not entry["steps"] and isinstance(expr, ast.Node) and part.value is not None:
+                # A band's amount is one figure (a parameter, a fact): said by its title with its value.
+                where = (element,) if element is not None else ()
+                entry["operand"] = _operand_v2(expr, _exact(part.before if part.before is not None else part.value), where, titles)
+        parts.append(entry)
+    out["parts"] = parts
+    return out
+
+
+def per_text(per: Any) -> dict[str, str]:
+    """What an amount decision goes over: ``{"var": "m", "list": "hh.members"}`` from its ``per``."""
+    var = getattr(per, "var", None)
+    source = getattr(per, "source", None) or getattr(per, "list", None)
+    text = getattr(source, "text", None) or (str(source) if source is not None else None)
+    if var is None or text is None:
+        raw = str(getattr(per, "text", per))
+        var, _, text = (part.strip() for part in raw.partition(" in "))
+    return {"var": str(var), "list": str(text)}
 
 
 GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
