@@ -744,7 +744,7 @@ def test_ranking_from_eight_threads_matches_serial(fixtures_dir, build):
 
 def test_every_fixture_ruleset_loads_and_quotes_its_test_source(fixtures_dir, fixture_sources):
     files = sorted(fixtures_dir.glob("*.yaml"))
-    assert [f.stem for f in files] == ["defeasible", "identify", "lifecycle", "ranking", "tables"]
+    assert [f.stem for f in files] == ["amounts", "defeasible", "identify", "lifecycle", "ranking", "tables"]
     for file in files:
         ruleset = povrules.load_ruleset(file)
         assert ruleset.rules and all(rule.citation is not None for rule in ruleset.rules.values())

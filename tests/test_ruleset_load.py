@@ -650,7 +650,7 @@ def test_a_table_row_needs_an_outcome(tmp_path):
 def test_a_decision_kind_must_be_known(tmp_path):
     text = table("FIRST").replace("kind: table", "kind: [table]")
     err = error(tmp_path, text)
-    assert err.message == "'kind' of decision 'kind_of' is eligibility, table or ranking"
+    assert err.message == "'kind' of decision 'kind_of' is eligibility, table, ranking or amount"
     assert position(err) == at(text, "kind: [")
 
 

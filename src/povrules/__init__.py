@@ -16,6 +16,8 @@ For a caseload, ``evaluate_iter`` decides one household at a time in constant me
 from povrules._version import __version__
 from povrules.compare import Cause, Change, Comparison, Sweep, compare, sweep
 from povrules.engine import (
+    Amount,
+    AmountPart,
     Decision,
     Plan,
     RankEntry,
@@ -59,6 +61,8 @@ def _provide_hooks() -> None:
 _provide_hooks()
 
 __all__ = [
+    "Amount",
+    "AmountPart",
     "Cause",
     "Change",
     "Comparison",

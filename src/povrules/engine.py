@@ -28,6 +28,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from itertools import product
 from typing import Any
 
@@ -39,7 +40,16 @@ from povrules.facts import FactModel, Household, Override, recorded_overrides, s
 from povrules.hooks import Hook, View
 from povrules.lang.ast import parameter_reads
 from povrules.lang.compiler import Env, Fn, Leaf, Mark, Unknown
-from povrules.ruleset.model import DecisionSpec, ParameterValue, Rule, Ruleset
+from povrules.ruleset.model import (
+    GRANTED,
+    NO_AMOUNT,
+    NOT_ELIGIBLE,
+    DecisionSpec,
+    ParameterValue,
+    Rounding,
+    Rule,
+    Ruleset,
+)
 
 _REDACTED = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # a value redacted by its keyed hash (povrules.audit)
 
@@ -51,6 +61,7 @@ CONFLICT = "conflict"
 EFFECTS = ("fired", "pending", "overridden", "contradicted")
 CONTRADICTED = "contradicted"
 RANKED = "ranked"
+NOT_EVALUATED = "not_evaluated"  # an amount row its gate kept from being evaluated
 MAX_ENUMERATED = 12  # unknown items; beyond this every unknown item is reported as relevant
 
 Value = Any  # True, False or Unknown; None for a rule not in force on the date
@@ -67,7 +78,8 @@ class RuleResult:
     ``status`` is one of: ``met``, ``not_met`` (criteria and ranking criteria);
     ``applied``, ``overridden``, ``awaiting_deliberation``, ``contradicted``, ``superseded``,
     ``not_applicable`` (exceptions); ``selected``, ``matched``, ``not_matched``
-    (table rows); ``unknown``; ``not_in_force``. ``override`` is the recorded decision that stands
+    (table and amount rows); ``not_evaluated`` (an amount's rows when its gate refused or could not
+    settle); ``unknown``; ``not_in_force``. ``override`` is the recorded decision that stands
     for a default-strength exception; ``contradicting``, the records of one date that disagree
     (then ``override`` is None).
     """
@@ -91,7 +103,18 @@ class Decision:
 
     # Kept small: the common case (one label, nothing missing) stores no ``_extra``
     # tuple, and statuses and reasons are worked out only when someone reads them.
-    __slots__ = ("_effects", "_explained", "_extra", "_leaves", "_plan", "_values", "as_of", "facts", "outcome")
+    __slots__ = (
+        "_amount",
+        "_effects",
+        "_explained",
+        "_extra",
+        "_leaves",
+        "_plan",
+        "_values",
+        "as_of",
+        "facts",
+        "outcome",
+    )
     _explained: tuple[tuple[RuleResult, ...], tuple[str, ...]]  # set on first reading (see _explain)
 
     def __init__(
@@ -103,6 +126,7 @@ class Decision:
         run: RuleValues,
         extra: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]] | None = None,
         effects: Mapping[str, str] | None = None,
+        amount: Amount | None = None,
     ):
         self._plan = plan
         self.facts = facts  # the subject's facts: a Household, Village or County
@@ -112,6 +136,13 @@ class Decision:
         self._extra = extra  # (labels, missing, possible, sort_key)
         # Effects of default-strength exceptions given to Plan.settle, by rule id (None: read from the facts).
         self._effects = effects
+        self._amount = amount
+
+    @property
+    def amount(self) -> Amount | None:
+        """An amount decision's figures: the total and each part, with how each was reached (None for
+        the other kinds)."""
+        return self._amount
 
     @property
     def plan(self) -> Plan:
@@ -231,7 +262,8 @@ class Decision:
 
     def __repr__(self) -> str:
         extra = f" missing={list(self.missing)}" if self.missing else ""
-        return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts_id}{extra}>"
+        total = f" amount={self._amount.total}" if self._amount is not None else ""
+        return f"<Decision {self.decision}={self.outcome} {self.ruleset.subject}={self.facts_id}{total}{extra}>"
 
 
 # What a decision offers that the layers above it provide (see povrules.hooks).
@@ -284,6 +316,12 @@ class Plan:
     # (no validity periods, no overrides to look up): evaluation then ends in one lookup.
     _table: dict[tuple[bool, ...], str] | None
     _kind: Callable[..., Decision]  # the decision kind's combination: (plan, env[, rule values]) → Decision
+    # An amount decision's closures: each row's figure (in the order of rules), the list it is answered
+    # per, its cap and floor (None where it has none).
+    _figures: tuple[Fn, ...] = ()
+    _per: Fn | None = None
+    _cap: Fn | None = None
+    _floor: Fn | None = None
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
     _bound: dict[date, Mapping[str, Any]] = attrs.field(factory=dict)
     # Household jurisdictions met so far, and whether each lies within the ruleset's (see _place).
@@ -317,11 +355,17 @@ class Plan:
         The rules are not run: ``values`` may come from :meth:`rule_values`, from another decision or
         from a what-if. ``facts`` are still read where the combination needs them (overrides of
         default-strength exceptions, ranking tiebreaks). ``leaves``, if given, are kept for the trace.
-        Raises as :meth:`bind` does, :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model, and :class:`UsageError`
-        when ``values`` (or ``leaves``) do not have one entry per rule.
+        Raises as :meth:`bind` does, :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model,
+        :class:`EvaluationError` for an amount decision (its figures come from the facts: use :meth:`decide`),
+        and :class:`UsageError` when ``values`` (or ``leaves``) do not have one entry per rule.
         """
         params = self.bind(as_of)
         self._check(facts, "combine")
+        if self.spec.kind == "amount":
+            raise EvaluationError(
+                f"decision {self.spec.name!r} is an amount: its figures are worked out from the facts, not "
+                "combined from rule values; use decide()"
+            )
         values = tuple(values)
         if len(values) != len(self.rules) or (leaves is not None and len(leaves) != len(self.rules)):
             raise UsageError(
@@ -333,9 +377,9 @@ class Plan:
     @property
     def reads_facts(self) -> bool:
         """Whether combining rule values reads the subject's facts too: overrides of default-strength
-        exceptions, or a ranking's sort key. Such a plan :meth:`settle` s bare values only when given
-        the exceptions' ``effects`` (never a ranking)."""
-        return self._has_default or self.spec.kind == "ranking"
+        exceptions, a ranking's sort key, an amount's figures. Such a plan :meth:`settle` s bare values
+        only when given the exceptions' ``effects`` (never a ranking or an amount)."""
+        return self._has_default or self.spec.kind in ("ranking", "amount")
 
     @property
     def defeasible(self) -> tuple[int, ...]:
@@ -368,6 +412,10 @@ class Plan:
         :class:`UsageError` when ``values`` has not one entry per rule or ``effects`` not one known effect
         per default-strength exception, and as :meth:`bind` does.
         """
+        if self.spec.kind == "amount":
+            raise EvaluationError(
+                f"decision {self.spec.name!r} is an amount: its figures are worked out from the facts; use decide()"
+            )
         if self.spec.kind == "ranking" or (self._has_default and effects is None):
             raise EvaluationError(
                 f"decision {self.spec.name!r} reads facts while combining "
@@ -476,7 +524,7 @@ def _make_plan(ruleset: Ruleset, decision: str, traced: bool) -> Plan:
     has_default = any(ruleset.rules[r].strength == "default" for r in spec.exceptions)
     dated = any(rule.valid_from is not None or rule.valid_to is not None for rule in rules)
     table = None
-    if spec.kind != "ranking" and not has_default and not dated and len(ids) <= MAX_TABLE:
+    if spec.kind in ("eligibility", "table") and not has_default and not dated and len(ids) <= MAX_TABLE:
         table = {bits: _label_of(spec, rules, bits) for bits in product((False, True), repeat=len(ids))}
     made = Plan(
         ruleset=ruleset,
@@ -492,6 +540,10 @@ def _make_plan(ruleset: Ruleset, decision: str, traced: bool) -> Plan:
         tiebreaks=program.tiebreaks.get(spec.name, ()),
         table=table,
         kind=_EVALUATE[spec.kind],
+        figures=tuple(program.amounts[r] for r in ids) if spec.amount is not None else (),
+        per=program.per.get(spec.name),
+        cap=program.caps.get(spec.name),
+        floor=program.floors.get(spec.name),
     )
     ruleset._plans[traced][decision] = made
     return made
@@ -629,6 +681,10 @@ def _check_parameters(ruleset: Ruleset, plan: Plan, params: Mapping[str, Paramet
         for tiebreak in plan.spec.tiebreak
         for name in sorted(parameter_reads(tiebreak.expr)[0])
     ]
+    if plan.spec.amount is not None:
+        for key, expr in (("cap", plan.spec.amount.cap), ("floor", plan.spec.amount.floor)):
+            if expr is not None:
+                used += [(f"the {key} of {plan.spec.name!r}", name) for name in sorted(parameter_reads(expr)[0])]
     for user, name in used:
         if name not in params:
             first = ruleset.parameters[name].values[0].start
@@ -1025,15 +1081,235 @@ def _ranking_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult
     return results, tuple(r.rule.id for r in results if r.status == "met")
 
 
+# Amounts: figures from rows, per element, limited and rounded.
+
+Step = Any  # a leaf record of a figure's arithmetic, or a Mark of a sum()'s structure (see Compiler.amount)
+
+
+@attrs.frozen
+class AmountPart:
+    """One answer of an amount decision: the household's, or one element's (a member, a loan).
+
+    ``rows`` are the rules that gave the figure (the first that held under ``FIRST``, each that held
+    under ``SUM``); ``before`` is their figure before rounding and limits, ``value`` the figure given.
+    ``limited_by`` is ``"cap"`` or ``"floor"`` when one changed it, ``limit`` that limit's value.
+    ``steps`` holds, per row in ``rows``, the traced arithmetic of its ``amount``; ``limit_steps`` that
+    of the limit that applied (both empty when not traced). An undetermined part has ``value`` None
+    and names what it lacks in ``missing``.
+    """
+
+    index: int | None
+    path: str | None
+    rows: tuple[str, ...]
+    value: Decimal | None
+    before: Decimal | None = None
+    limited_by: str | None = None
+    limit: Decimal | None = None
+    rounded: bool = False
+    missing: tuple[str, ...] = ()
+    steps: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    limit_steps: tuple[Step, ...] = ()
+
+    @property
+    def determined(self) -> bool:
+        return self.value is not None
+
+
+@attrs.frozen(eq=False)
+class Amount:
+    """An amount decision's answer: the ``total`` (None when undetermined) in ``unit`` per ``period``,
+    its ``parts`` (one per element of the list the decision is answered per, else one for the
+    household), and the decision that gated it, if any."""
+
+    total: Decimal | None
+    unit: str
+    period: str
+    parts: tuple[AmountPart, ...]
+    gate: Decision | None = None
+
+    @property
+    def by_index(self) -> dict[int, Decimal | None]:
+        """Each element's figure by its index (an answer per element only)."""
+        return {part.index: part.value for part in self.parts if part.index is not None}
+
+
+_ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_UP, "half_even": ROUND_HALF_EVEN}
+
+
+def round_amount(value: Decimal, rounding: Rounding) -> Decimal:
+    """``value`` rounded as a text states: to ``places`` decimals (negative: to tens, hundreds …)."""
+    mode = _ROUNDING[rounding.mode]
+    if rounding.places >= 0:
+        return value.quantize(Decimal(1).scaleb(-rounding.places), rounding=mode)
+    whole = value.scaleb(rounding.places).quantize(Decimal(1), rounding=mode)
+    return Decimal(int(whole.scaleb(-rounding.places)))
+
+
+def _number(value: Any) -> Decimal:
+    return value if value.__class__ is Decimal else Decimal(value)
+
+
+def _amount(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
+    spec = plan.spec
+    figure = spec.amount
+    assert figure is not None
+    gate: Decision | None = None
+    if figure.gate_decision is not None:
+        gate = evaluate(env.facts, plan.ruleset, figure.gate_decision, as_of=env.as_of, trace=plan.traced)
+        if gate.outcome not in figure.gate_outcomes:
+            n = len(plan.rules)
+            if gate.outcome == UNDETERMINED:
+                answer = Amount(None, figure.unit, figure.period, (), gate)
+                extra = ((UNDETERMINED,), gate.missing, (), ())
+                return Decision(plan, env.facts, env.as_of, UNDETERMINED, ((None,) * n, None), extra, amount=answer)
+            answer = Amount(Decimal(0), figure.unit, figure.period, (), gate)
+            return Decision(plan, env.facts, env.as_of, NOT_ELIGIBLE, ((None,) * n, None), amount=answer)
+    rec, where, saved = env.rec, env.where, dict(env.scope)
+    try:
+        if figure.per is None:
+            values, leaves = _run(plan, env)
+            parts: tuple[AmountPart, ...] = (_amount_part(plan, env, values, None, None),)
+        else:
+            assert plan._per is not None
+            items = plan._per(env)
+            if items.__class__ is Unknown:
+                n = len(plan.rules)
+                answer = Amount(None, figure.unit, figure.period, (), gate)
+                extra = ((UNDETERMINED,), tuple(sorted(items.missing)), (), ())
+                return Decision(plan, env.facts, env.as_of, UNDETERMINED, ((None,) * n, None), extra, amount=answer)
+            runs = []
+            made = []
+            for index, item in enumerate(items):
+                env.scope[figure.per.var] = (item, figure.per.path, index)
+                env.where = ((figure.per.path, index),)
+                one = _run(plan, env)
+                runs.append(one)
+                made.append(_amount_part(plan, env, one[0], index, f"{figure.per.path}[{index}]"))
+            parts = tuple(made)
+            values = _across(plan, [r[0] for r in runs])
+            leaves = None
+            if plan.traced:  # each row's leaves over all elements, in element order (each leaf names its element)
+                leaves = [[leaf for _, rec in runs for leaf in (rec or [])[i]] for i in range(len(plan.rules))]
+    finally:
+        env.rec, env.where = rec, where
+        env.scope.clear()
+        env.scope.update(saved)
+    missing = tuple(sorted({path for part in parts for path in part.missing}))
+    if missing:
+        answer = Amount(None, figure.unit, figure.period, parts, gate)
+        extra = ((UNDETERMINED,), missing, (), ())
+        return Decision(plan, env.facts, env.as_of, UNDETERMINED, (values, leaves), extra, amount=answer)
+    total = sum((part.value for part in parts if part.value is not None), Decimal(0))
+    outcome = GRANTED if any(part.rows for part in parts) else NO_AMOUNT
+    answer = Amount(total, figure.unit, figure.period, parts, gate)
+    return Decision(plan, env.facts, env.as_of, outcome, (values, leaves), amount=answer)
+
+
+def _across(plan: Plan, runs: Sequence[Sequence[Value]]) -> tuple[Value, ...]:
+    """Each row's value over all elements: true if it held for one, else unknown if unknown for one,
+    else false (None when not in force; false when there are no elements)."""
+    out: list[Value] = []
+    for i, rule in enumerate(plan.rules):
+        column = [values[i] for values in runs]
+        if column and column[0] is None:
+            out.append(None)
+        elif any(v is True for v in column):
+            out.append(True)
+        else:
+            unknown = [v for v in column if v.__class__ is Unknown]
+            out.append(_missing_union(unknown) if unknown else False)
+    return tuple(out)
+
+
+def _missing_union(values: Sequence[Unknown]) -> Unknown:
+    merged = values[0]
+    for v in values[1:]:
+        merged = merged.merge(v)
+    return merged
+
+
+def _amount_part(plan: Plan, env: Env, values: Sequence[Value], index: int | None, path: str | None) -> AmountPart:
+    """The figure of one answer from its rows' values: the first that holds (FIRST) or the sum of those
+    that hold (SUM); then rounding, floor and cap."""
+    spec = plan.spec
+    figure = spec.amount
+    assert figure is not None
+    chosen: list[int] = []
+    for i, value in enumerate(values):
+        if value is None or value is False:
+            continue
+        if value.__class__ is Unknown:
+            # A row that may hold, before the first that does (or any, under SUM): the figure is open.
+            return AmountPart(index, path, (), None, missing=tuple(sorted(value.missing)))
+        chosen.append(i)
+        if spec.hit_policy == "FIRST":
+            break
+    if not chosen:
+        return AmountPart(index, path, (), Decimal(0))
+    traced = plan.traced
+    total = Decimal(0)
+    steps: list[tuple[str, tuple[Step, ...]]] = []
+    unknown: Unknown | None = None
+    for i in chosen:
+        rec: list[Step] | None = [] if traced else None
+        env.rec = rec
+        got = plan._figures[i](env)
+        if traced:
+            steps.append((plan.rules[i].id, tuple(rec or ())))
+        if got.__class__ is Unknown:
+            unknown = got if unknown is None else unknown.merge(got)
+        else:
+            total += _number(got)
+    rows = tuple(plan.rules[i].id for i in chosen)
+    if unknown is not None:
+        return AmountPart(index, path, rows, None, missing=tuple(sorted(unknown.missing)), steps=tuple(steps))
+    value, rounded = total, False
+    if figure.rounding is not None:
+        value = round_amount(total, figure.rounding)
+        rounded = value != total
+    limited_by, limit, limit_steps = None, None, ()
+    for key, fn in (("floor", plan._floor), ("cap", plan._cap)):
+        if fn is None:
+            continue
+        rec = [] if traced else None
+        env.rec = rec
+        bound = fn(env)
+        if bound.__class__ is Unknown:
+            return AmountPart(index, path, rows, None, total, missing=tuple(sorted(bound.missing)), steps=tuple(steps))
+        bound = _number(bound)
+        if (key == "floor" and value < bound) or (key == "cap" and value > bound):
+            value, limited_by, limit, limit_steps = bound, key, bound, tuple(rec or ())
+    return AmountPart(index, path, rows, value, total, limited_by, limit, rounded, (), tuple(steps), limit_steps)
+
+
+def _amount_statuses(spec: DecisionSpec, d: Decision) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+    gave = {row for part in d.amount.parts for row in part.rows} if d.amount is not None else set()
+    gate = d.amount.gate if d.amount is not None else None
+    stopped = gate is not None and spec.amount is not None and gate.outcome not in spec.amount.gate_outcomes
+    results, reasons = [], []
+    for rule, value, leaves in d._raw:
+        status = NOT_EVALUATED if stopped else _status(value)
+        if value is True:
+            status = "selected" if rule.id in gave else "matched"
+        elif value is False:
+            status = "not_matched"
+        if rule.id in gave:
+            reasons.append(rule.id)
+        results.append(RuleResult(rule, "row", value, tuple(leaves), status))
+    return tuple(results), tuple(reasons)
+
+
 _EVALUATE: dict[str, Callable[..., Decision]] = {
     "eligibility": _eligibility,
     "table": _table,
     "ranking": _ranking_item,
+    "amount": _amount,
 }
 _STATUSES: dict[str, Callable[[DecisionSpec, Decision], tuple[tuple[RuleResult, ...], tuple[str, ...]]]] = {
     "eligibility": _eligibility_statuses,
     "table": _table_statuses,
     "ranking": _ranking_statuses,
+    "amount": _amount_statuses,
 }
 
 

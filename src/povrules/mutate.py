@@ -216,8 +216,12 @@ class _Finder:
                 self.expression(("derived", name, "expr"), entry, "expr", f"derived {name}", f"derived {name}")
                 self.requirements(name, entry)
         for rule_id, entry in _section(d, "rules").items():
-            if self.own(d["rules"], rule_id) and isinstance(entry, YMap) and isinstance(entry.get("when"), str):
-                self.expression(("rules", rule_id, "when"), entry, "when", f"rule {rule_id}", f"rule {rule_id}")
+            if not (self.own(d["rules"], rule_id) and isinstance(entry, YMap)):
+                continue
+            for field in ("when", "amount"):  # an amount row's figure is mutated as its condition is
+                if isinstance(entry.get(field), str):
+                    prefix = f"rule {rule_id}" if field == "when" else f"rule {rule_id} amount"
+                    self.expression(("rules", rule_id, field), entry, field, f"rule {rule_id}", prefix)
         for name, entry in _section(d, "decisions").items():
             if self.own(d["decisions"], name) and isinstance(entry, YMap):
                 self.decision(name, entry)
@@ -320,10 +324,28 @@ class _Finder:
 
     def decision(self, name: str, entry: YMap) -> None:
         kind = entry.get("kind")
+        if kind == "amount":
+            for field in ("cap", "floor"):
+                if isinstance(entry.get(field), str):
+                    element = f"decision {name}"
+                    self.expression(("decisions", name, field), entry, field, element, f"{element} {field}")
+                    self.add(
+                        f"decision {name}: drop {field}",
+                        element,
+                        f"drop-{field}",
+                        str(entry[field]),
+                        "(dropped)",
+                        entry.at(field),
+                        ("decisions", name),
+                        _dropped(entry, field),
+                        entry,
+                    )
         role = (
-            {"eligibility": ("exceptions", "drop-exception", "exception"), "table": ("rows", "drop-row", "row")}.get(
-                kind
-            )
+            {
+                "eligibility": ("exceptions", "drop-exception", "exception"),
+                "table": ("rows", "drop-row", "row"),
+                "amount": ("rows", "drop-row", "row"),
+            }.get(kind)
             if isinstance(kind, str)
             else None
         )
@@ -610,9 +632,13 @@ def parameters_read(ruleset: Ruleset) -> set[str]:
     """The parameters some rule, derived fact (or its requirements) or tiebreak of ``ruleset`` reads, on the
     evaluation date or through ``at()``."""
     exprs: list[ast.Node] = [rule.when for rule in ruleset.rules.values()]
+    exprs += [rule.amount for rule in ruleset.rules.values() if rule.amount is not None]
     for derived in ruleset.derived.values():
         exprs += [derived.expr, *(r.expr for r in derived.requires)]
     exprs += [t.expr for spec in ruleset.decisions.values() for t in spec.tiebreak]
+    for spec in ruleset.decisions.values():
+        if spec.amount is not None:
+            exprs += [e for e in (spec.amount.cap, spec.amount.floor) if e is not None]
     return {n.name for expr in exprs for n in ast.walk(expr) if isinstance(n, ast.ParamRef)}
 
 

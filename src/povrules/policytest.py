@@ -18,9 +18,9 @@ can before any case runs, and every problem is a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,7 +34,7 @@ from povrules.lang.checker import did_you_mean
 from povrules.lifecycle import STATUSES, TransitionRefused, transition
 from povrules.reading import MAX_SOURCE, MAX_YAML, NotUtf8, ReadError, read_bounded, read_text
 from povrules.ruleset import Ruleset, load_ruleset
-from povrules.ruleset.model import Citation, DecisionSpec, Text, file_lines
+from povrules.ruleset.model import GRANTED, NO_AMOUNT, NOT_ELIGIBLE, Citation, DecisionSpec, Text, file_lines
 from povrules.ruleset.yaml import YList, YMap, load_yaml, not_utf8
 
 __all__ = [
@@ -69,19 +69,36 @@ CASE_KEYS = frozenset(
         "expect_error",
         "status",
         "cite",
+        "amount",
+        "amounts",
     }
 )
-SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing", "status"})
+SINGLE_KEYS = frozenset({"base", "set", "facts", "expect", "reasons", "missing", "status", "amount", "amounts"})
 RANKING_KEYS = frozenset({"households", "expect_order", "not_eligible", "undetermined"})
 # The expectations of an answer; a case that expects an evaluation error gives none of them.
-ANSWER_KEYS = ("expect", "reasons", "missing", "status", "expect_order", "not_eligible", "undetermined")
+ANSWER_KEYS = (
+    "expect",
+    "reasons",
+    "missing",
+    "status",
+    "amount",
+    "amounts",
+    "expect_order",
+    "not_eligible",
+    "undetermined",
+)
 REFUSED = "refused"  # the ``status`` a case gives when it expects the transition to be refused
 HOUSEHOLD_KEYS = frozenset({"id", "base", "set", "facts"})
 TEST_SUFFIXES = (".yaml", ".yml")
 # The file beside the test files that lists a ruleset's equivalent mutants (see povrules.mutate): not a test file.
 EQUIVALENTS_FILE = "equivalent-mutants.yaml"
 CITE_KEYS = frozenset({"source", "line", "lines", "quote"})
-_KINDS = {"eligibility": "an eligibility decision", "table": "a decision table", "ranking": "a ranking"}
+_KINDS = {
+    "eligibility": "an eligibility decision",
+    "table": "a decision table",
+    "ranking": "a ranking",
+    "amount": "an amount decision",
+}
 
 
 # What a case is, and what running it gives
@@ -96,7 +113,8 @@ class Expectations:
     ``error`` is text the message of an :class:`~povrules.errors.EvaluationError`
     must contain; a case with ``error`` expects no answer, so the others are ``None``.
     ``status`` is the monitoring status the decision's transition leaves the
-    household in, or ``refused``.
+    household in, or ``refused``. ``amount`` is an amount decision's total; ``amounts`` each element's
+    figure by its index (elements not listed must have none).
     """
 
     outcome: str | frozenset[str] | None = None
@@ -107,6 +125,8 @@ class Expectations:
     undetermined: frozenset[str] | None = None
     error: str | None = None
     status: str | None = None
+    amount: Decimal | None = None
+    amounts: Mapping[int, Decimal] | None = None
 
 
 @attrs.frozen(eq=False)
@@ -526,6 +546,8 @@ class _FileLoader:
             reasons=frozenset(self.reasons(entry, spec, what)) if "reasons" in entry else None,
             missing=frozenset(self.names(entry, "missing", what)) if "missing" in entry else None,
             status=self.status(entry, spec) if "status" in entry else None,
+            amount=self.figure(entry, "amount", spec) if "amount" in entry else None,
+            amounts=self.figures(entry, spec) if "amounts" in entry else None,
         )
         return PolicyCase(
             self.file, entry.location.line, name, self.ruleset, decision, as_of, facts, None, expectations
@@ -576,6 +598,41 @@ class _FileLoader:
             raise self.unknown_outcome(value, spec, known, entry.at("expect"))
         return value
 
+    def figure(self, entry: YMap | Any, key: Any, spec: DecisionSpec, where: Location | None = None) -> Decimal:
+        """An expected figure: a number, or a string holding one (``"6000.50"``), read exactly."""
+        at = where or entry.at(key)
+        if spec.kind != "amount":
+            raise self.fail(f"decision {spec.name!r} is not an amount: a case cannot expect an amount", at)
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            raise self.fail(f'{key!r} is a number (or a string holding one, e.g. "6000.50")', at)
+        try:
+            return Decimal(value) if not isinstance(value, Decimal) else value
+        except InvalidOperation:
+            raise self.fail(
+                f'{key!r} is a number (or a string holding one, e.g. "6000.50"), not {value!r}', at
+            ) from None
+
+    def figures(self, entry: YMap, spec: DecisionSpec) -> dict[int, Decimal]:
+        """``amounts: {0: "75", 2: "95"}``: each element's expected figure by its index."""
+        node = entry["amounts"]
+        if spec.kind != "amount" or spec.amount is None or spec.amount.per is None:
+            raise self.fail(
+                f"decision {spec.name!r} is not answered per element: 'amounts' needs a decision with 'per'",
+                entry.at("amounts"),
+            )
+        if not isinstance(node, YMap):
+            raise self.fail(
+                '\'amounts\' maps an element\'s index to its figure, e.g. {0: "75", 2: "95"}', entry.at("amounts")
+            )
+        out: dict[int, Decimal] = {}
+        for key in node:
+            index = int(key) if isinstance(key, str) and key.isdigit() else key
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise self.fail(f"a key of 'amounts' is an element's index (0, 1 …), not {key!r}", node.at(key))
+            out[index] = self.figure(node, key, spec, node.at(key))
+        return out
+
     def status(self, entry: YMap, spec: DecisionSpec) -> str:
         """The monitoring status expected after the decision's transition, or ``refused``."""
         if spec.transition is None:
@@ -608,6 +665,8 @@ class _FileLoader:
             found = {outcome for r in spec.rows if (outcome := rules[r].outcome)} | {spec.default}
             if spec.hit_policy == "UNIQUE":
                 found.add(CONFLICT)
+        elif spec.kind == "amount":
+            found = {GRANTED, NO_AMOUNT} | ({NOT_ELIGIBLE} if spec.amount and spec.amount.gate_decision else set())
         else:
             found = {RANKED}
         return found | {UNDETERMINED}
@@ -866,7 +925,15 @@ def _describe_expected(e: Expectations) -> str:
         parts.append(f"undetermined {_shown(e.undetermined)}")
     if e.status is not None:
         parts.append(f"status {e.status}")
+    if e.amount is not None:
+        parts.append(f"amount {e.amount}")
+    if e.amounts is not None:
+        parts.append(f"amounts {_show_figures(e.amounts)}")
     return "; ".join(parts)
+
+
+def _show_figures(figures: Mapping[int, Decimal | None]) -> str:
+    return "{" + ", ".join(f"{i}: {v}" for i, v in sorted(figures.items())) + "}"
 
 
 def _result(case: PolicyCase, checks: list[tuple[str, str, str, bool]], explanation: Text) -> CaseResult:
@@ -912,6 +979,18 @@ def _run_single(case: PolicyCase) -> CaseResult:
         except TransitionRefused as exc:
             after = f"{REFUSED} ({exc})" if e.status != REFUSED else REFUSED
         checks.append(("status", e.status, after, False))
+    if e.amount is not None or e.amounts is not None:
+        got = decision.amount
+        if e.amount is not None:
+            total = got.total if got is not None else None
+            same = total is not None and total == e.amount
+            checks.append(("amount", str(e.amount), str(e.amount) if same else str(total), False))
+        if e.amounts is not None:
+            given = {i: v for i, v in (got.by_index if got is not None else {}).items() if v != 0}
+            wanted = {i: v for i, v in e.amounts.items() if v != 0}
+            same = given.keys() == wanted.keys() and all(given[i] == wanted[i] for i in wanted)
+            shown = _show_figures(wanted)
+            checks.append(("amounts", shown, shown if same else _show_figures(given), False))
     return _result(case, checks, Text(decision.explain("zh"), decision.explain("en")))
 
 

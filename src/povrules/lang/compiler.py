@@ -134,6 +134,7 @@ _ORDER = {
     "!=": operator.ne,
 }
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_STEP_CALLS = frozenset({"min", "max", "abs"})  # calls a figure's trace shows as steps of its arithmetic
 
 
 def _unknown_of(*values: Any) -> Unknown:
@@ -234,6 +235,7 @@ class Compiler:
         self.traced = traced
         self.root = root  # the subject's name in conditions, which starts the paths of missing facts
         self.parameters = parameters or {}  # the dated series at() reads
+        self._steps = False  # compiling a figure: record its arithmetic (see amount())
 
     def condition(self, node: ast.Expr) -> Fn:
         """A closure for an expression in a true/false position (recorded as a leaf if it is one)."""
@@ -254,6 +256,31 @@ class Compiler:
     def value(self, node: ast.Expr) -> Fn:
         method: Callable[[Any], Fn] = getattr(self, "_" + type(node).__name__.lower())
         return method(node)
+
+    def amount(self, node: ast.Expr) -> Fn:
+        """A closure for a figure (an amount decision's row, cap or floor). Traced, it records each step of
+        its arithmetic (``+ - * /``, ``min``, ``max``, ``abs``, a conditional) as a leaf ``(node, left,
+        right, result, where)`` — for a call, ``left`` is the tuple of its arguments — in the order they
+        are worked out, and a figure that is a bare reference as one leaf ``(node, value, None, value,
+        where)``, so that an explanation can show how the figure was reached."""
+        if not self.traced:
+            return self.value(node)
+        self._steps = True
+        try:
+            fn = self.value(node)
+        finally:
+            self._steps = False
+        if isinstance(node, (ast.Arith, ast.Call, ast.Cond)) and not (
+            isinstance(node, ast.Call) and node.func not in _STEP_CALLS
+        ):
+            return fn
+
+        def figure(env: Env) -> Any:
+            v = fn(env)
+            env.rec.append((node, v, None, v, env.where))  # type: ignore[union-attr]
+            return v
+
+        return figure
 
     # References
 
@@ -516,7 +543,16 @@ class Compiler:
                 return _unknown_of(a, b)
             return op(a, b)
 
-        return arith
+        if not self._steps:
+            return arith
+
+        def arith_step(env: Env) -> Any:
+            a, b = left(env), right(env)
+            result = _unknown_of(a, b) if a.__class__ is Unknown or b.__class__ is Unknown else op(a, b)
+            env.rec.append((node, a, b, result, env.where))  # type: ignore[union-attr]
+            return result
+
+        return arith_step
 
     def _neg(self, node: ast.Neg) -> Fn:
         item = self.value(node.item)
@@ -536,7 +572,16 @@ class Compiler:
                 return t
             return then(env) if t else orelse(env)
 
-        return choose
+        if not self._steps:
+            return choose
+
+        def choose_step(env: Env) -> Any:
+            t = test(env)
+            result = t if t.__class__ is Unknown else then(env) if t else orelse(env)
+            env.rec.append((node, t, None, result, env.where))  # type: ignore[union-attr]
+            return result
+
+        return choose_step
 
     def requiring(self, value: Fn, requirements: Sequence[tuple[ast.Expr, str]]) -> Fn:
         """A derived figure guarded by what the text requires of its inputs: ``value`` unless a
@@ -597,7 +642,17 @@ class Compiler:
                 return _unknown_of(*values)
             return func(*values)
 
-        return call
+        if not (self._steps and node.func in _STEP_CALLS):
+            return call
+
+        def call_step(env: Env) -> Any:
+            values = [a(env) for a in args]
+            known = not any(v.__class__ is Unknown for v in values)
+            result = func(*values) if known else _unknown_of(*values)
+            env.rec.append((node, tuple(values), None, result, env.where))  # type: ignore[union-attr]
+            return result
+
+        return call_step
 
     def _source_path(self, node: ast.Expr) -> Callable[[Env], str]:
         if isinstance(node, ast.FactRef):

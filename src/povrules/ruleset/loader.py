@@ -24,19 +24,27 @@ from povrules.lang import ast
 from povrules.lang.checker import RESERVED, CheckProblem, Scope, check, check_condition, did_you_mean
 from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
-from povrules.lang.types import BOOL, DATE, DECIMAL, Type, is_number, record_of, type_of_value
+from povrules.lang.types import BOOL, DATE, DECIMAL, ListType, RecordType, Type, is_number, record_of, type_of_value
 from povrules.reading import MAX_YAML, NotUtf8, ReadError, read_text
 from povrules.ruleset.model import (
+    GRANTED,
+    NO_AMOUNT,
+    NOT_ELIGIBLE,
+    PERIODS,
     RANKED,
     UNSETTLED,
+    AmountSpec,
     Citation,
     DecisionSpec,
     Derived,
     LoadWarning,
     Parameter,
     ParameterValue,
+    Per,
     Program,
     Requirement,
+    Rounding,
+    RoundingMode,
     Rule,
     Ruleset,
     Source,
@@ -356,8 +364,11 @@ class RulesetBuilder:
         is rarely what its author meant (an amount cited but never compared with, a misspelt reference)."""
         read = {name for rule in rules.values() for name in rule.parameters}
         for spec in decisions.values():
-            for tiebreak in spec.tiebreak:
-                read |= self._parameters_used(tiebreak.expr) | self._parameters_used(tiebreak.expr, dated=True)
+            exprs = [t.expr for t in spec.tiebreak]
+            if spec.amount is not None:
+                exprs += [e for e in (spec.amount.cap, spec.amount.floor) if e is not None]
+            for expr in exprs:
+                read |= self._parameters_used(expr) | self._parameters_used(expr, dated=True)
         return tuple(
             LoadWarning(f"parameter {name!r} is read by no rule: changing it changes no decision", parameter.location)
             for name, parameter in parameters.items()
@@ -580,13 +591,28 @@ class RulesetBuilder:
     def _rules(self) -> dict[str, Rule]:
         out = {}
         section = self._map(self.d, "rules", "the ruleset")
-        allowed = {"title", "when", "strength", "outcome", "level", "cite", "valid", "note", "override_by"}
+        allowed = {"title", "when", "strength", "outcome", "level", "cite", "valid", "note", "override_by", "amount"}
+        per_of = self._per_scopes()
+        scope = self.scope
         for rule_id, entry in section.items():
             what = f"rule {rule_id!r}"
             if not isinstance(entry, YMap):
                 raise self._fail(f"{what} must be a mapping", section.at(rule_id))
             self._keys(entry, allowed, what)
-            when = self._expr(entry, "when", what, condition=True)
+            per = per_of.get(rule_id)
+            self.scope = scope if per is None else scope.bind(per.var, _item_type(per.source))
+            try:
+                amount = self._expr(entry, "amount", what, condition=False) if "amount" in entry else None
+                if amount is not None and not is_number(amount.type):
+                    raise self._fail(f"'amount' of {what} is a number, not {amount.type}", entry.at("amount"))
+                # An amount row without 'when' always holds: its figure alone says what it gives.
+                when = (
+                    self._expr(entry, "when", what, condition=True)
+                    if amount is None or "when" in entry
+                    else ast.Const(span=ast.Span(1, 0, 1, 4), text="True", value=True, type=BOOL)
+                )
+            finally:
+                self.scope = scope
             strength = entry.get("strength", "hard")
             if strength not in ("hard", "default"):
                 raise self._fail(f"'strength' of {what} is 'hard' or 'default'", entry.at("strength"))
@@ -605,6 +631,9 @@ class RulesetBuilder:
             if not isinstance(level, int) or isinstance(level, bool):
                 raise self._fail(f"'level' of {what} must be a whole number", entry.at("level"))
             on_as_of, dated = self._parameters_used(when), self._parameters_used(when, dated=True)
+            if amount is not None:
+                on_as_of |= self._parameters_used(amount)
+                dated |= self._parameters_used(amount, dated=True)
             outcome = entry.get("outcome")
             if outcome is not None and not isinstance(outcome, str):
                 raise self._fail(f"'outcome' of {what} must be a label", entry.at("outcome"))
@@ -623,8 +652,50 @@ class RulesetBuilder:
                 parameters=tuple(sorted(on_as_of | dated)),
                 location=section.at(rule_id),
                 dated_parameters=tuple(sorted(dated - on_as_of)),
+                amount=amount,
             )
         return out
+
+    def _per_scopes(self) -> dict[str, Per]:
+        """The rows of each amount decision answered ``per`` element, with that element's binding: their
+        conditions and figures are checked with the loop variable bound. A rule serves one binding only."""
+        found: dict[str, Per] = {}
+        section = self._map(self.d, "decisions", "the ruleset")
+        for name, entry in section.items():
+            if not isinstance(entry, YMap) or entry.get("kind") != "amount" or "per" not in entry:
+                continue
+            what = f"decision {name!r}"
+            per = self._per(entry, what)
+            for rule_id in self._ids(entry, "rows", what):
+                seen = found.get(rule_id)
+                if seen is not None and (seen.var, seen.path) != (per.var, per.path):
+                    raise self._fail(
+                        f"rule {rule_id!r} is a row of {what} per {per.var} in {per.path}, and of another "
+                        f"decision per {seen.var} in {seen.path}: a row reads one element; write two rules",
+                        self._item_at(entry, rule_id),
+                    )
+                found[rule_id] = per
+        return found
+
+    def _per(self, entry: YMap, what: str) -> Per:
+        """``per: m in hh.members``: the loop variable and the list, checked to be a list of records."""
+        text = entry.get("per")
+        head, sep, tail = text.partition(" in ") if isinstance(text, str) else ("", "", "")
+        var = head.strip()
+        if not sep or not var.isidentifier() or not tail.strip():
+            raise self._fail(f"'per' of {what} is written '<name> in <list>', e.g. 'm in hh.members'", entry.at("per"))
+        if var in RESERVED or var in self.derived_nodes or var in self.parameters:
+            raise self._fail(
+                f"the 'per' variable {var!r} of {what} hides another name; choose another", entry.at("per")
+            )
+        try:
+            source = check(parse(tail.strip()), self.scope)
+        except (SyntaxProblem, CheckProblem) as exc:
+            raise self._fail(f"in 'per' of {what}: {exc.message}", entry.at("per"), exc.hint) from None
+        if not isinstance(source.type, ListType) or not isinstance(source.type.item, RecordType):
+            raise self._fail(f"'per' of {what} loops over a list of records, not {source.type}", entry.at("per"))
+        path = self.root + "." + ".".join(source.path) if isinstance(source, ast.FactRef) else tail.strip()
+        return Per(var=var, source=source, path=path)
 
     def _decisions(self, rules: dict[str, Rule]) -> dict[str, DecisionSpec]:
         out: dict[str, DecisionSpec] = {}
@@ -634,10 +705,15 @@ class RulesetBuilder:
             if not isinstance(entry, YMap):
                 raise self._fail(f"{what} must be a mapping", section.at(name))
             kind = entry.get("kind")
-            builders = {"eligibility": self._eligibility, "table": self._table, "ranking": self._ranking}
+            builders = {
+                "eligibility": self._eligibility,
+                "table": self._table,
+                "ranking": self._ranking,
+                "amount": self._amount,
+            }
             builder = builders.get(kind) if isinstance(kind, str) else None
             if builder is None:
-                raise self._fail(f"'kind' of {what} is eligibility, table or ranking", entry.at("kind"))
+                raise self._fail(f"'kind' of {what} is eligibility, table, ranking or amount", entry.at("kind"))
             spec = builder(name, entry, what, rules)
             for rule_id in spec.rule_ids:
                 if rule_id not in rules:
@@ -664,6 +740,8 @@ class RulesetBuilder:
                 self._check_labels(spec, entry, what, rules)
             out[name] = spec
         for spec in out.values():
+            if spec.amount is not None and spec.amount.gate_decision is not None:
+                self._check_gate(spec, out, section, rules)
             if spec.among_decision is not None and spec.among_decision not in out:
                 raise self._fail(
                     f"decision {spec.name!r} ranks among unknown decision {spec.among_decision!r}",
@@ -684,6 +762,43 @@ class RulesetBuilder:
                             did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)),
                         )
         return out
+
+    def _check_gate(
+        self, spec: DecisionSpec, decisions: dict[str, DecisionSpec], section: YMap, rules: dict[str, Rule]
+    ) -> None:
+        """An amount's gate names a decision of this ruleset that can give each outcome listed, and is not
+        itself gated by the amount (a cycle would never settle)."""
+        assert spec.amount is not None and spec.amount.gate_decision is not None
+        gate_node = section[spec.name]["gate"]
+        name = spec.amount.gate_decision
+        if name not in decisions:
+            raise self._fail(
+                f"decision {spec.name!r} is gated by unknown decision {name!r}",
+                gate_node.at("decision"),
+                did_you_mean(name, decisions),
+            )
+        seen = {spec.name}
+        current: str | None = name
+        while current is not None:
+            if current in seen:
+                raise self._fail(f"the gates of decision {spec.name!r} lead back to it", gate_node.at("decision"))
+            seen.add(current)
+            gated = decisions[current].amount
+            current = gated.gate_decision if gated is not None else None
+        gate = decisions[name]
+        if gate.kind == "ranking":
+            raise self._fail(
+                f"decision {spec.name!r} is gated by a ranking, which gives no outcome to a household",
+                gate_node.at("decision"),
+            )
+        given = possible_outcomes(gate, rules)
+        for outcome in spec.amount.gate_outcomes:
+            if outcome not in given:
+                raise self._fail(
+                    f"decision {spec.name!r} is gated by outcome {outcome!r} of {name!r}, which that decision never gives",
+                    self._item_at(gate_node, outcome),
+                    did_you_mean(outcome, given) or "outcomes: " + ", ".join(sorted(given)),
+                )
 
     def _check_labels(self, spec: DecisionSpec, entry: YMap, what: str, rules: dict[str, Rule]) -> None:
         """Every key of ``labels`` is an outcome the decision can give (a misspelt one would never be shown)."""
@@ -832,6 +947,92 @@ class RulesetBuilder:
             **base, hit_policy=policy, rows=rows, priority=priority, default=self._str(entry, "default", what)
         )
 
+    def _amount(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
+        keys = {"unit", "period", "per", "gate", "hit_policy", "rows", "cap", "floor", "round"}
+        base = self._base(name, entry, what, keys)
+        policy = entry.get("hit_policy", "FIRST")
+        if policy not in ("FIRST", "SUM"):
+            raise self._fail(
+                f"'hit_policy' of {what} is FIRST (the first row that holds gives the amount) or SUM (every row "
+                "that holds adds its amount)",
+                entry.at("hit_policy"),
+            )
+        rows = self._ids(entry, "rows", what)
+        if not rows:
+            raise self._fail(f"{what} needs 'rows': the rules that give its amount", entry.location)
+        for rule_id in rows:
+            if rule_id in rules and rules[rule_id].amount is None:
+                raise self._fail(
+                    f"rule {rule_id!r} is a row of amount decision {name!r}, so it needs an 'amount'",
+                    rules[rule_id].location,
+                )
+            if rule_id in rules and rules[rule_id].outcome is not None:
+                raise self._fail(
+                    f"rule {rule_id!r} is a row of amount decision {name!r}: its answer is its 'amount', "
+                    "so it takes no 'outcome'",
+                    rules[rule_id].location,
+                )
+        unit = self._str(entry, "unit", what)
+        period = entry.get("period", "none")
+        if period not in PERIODS:
+            raise self._fail(f"'period' of {what} is one of {', '.join(PERIODS)}", entry.at("period"))
+        per = self._per(entry, what) if "per" in entry else None
+        scope = self.scope
+        self.scope = scope if per is None else scope.bind(per.var, _item_type(per.source))
+        try:
+            limits = {}
+            for key in ("cap", "floor"):
+                if key in entry:
+                    expr = self._expr(entry, key, f"'{key}' of {what}", condition=False)
+                    if not is_number(expr.type):
+                        raise self._fail(f"'{key}' of {what} is a number, not {expr.type}", entry.at(key))
+                    limits[key] = expr
+        finally:
+            self.scope = scope
+        gate_decision: str | None = None
+        gate_outcomes: tuple[str, ...] = ()
+        if "gate" in entry:
+            gate = self._map(entry, "gate", what, required=True)
+            self._keys(gate, {"decision", "outcomes"}, f"'gate' of {what}")
+            gate_decision = self._str(gate, "decision", f"'gate' of {what}")
+            gate_outcomes = self._ids(gate, "outcomes", f"'gate' of {what}")
+            if not gate_outcomes:
+                raise self._fail(f"'gate' of {what} needs 'outcomes': those that give the amount", gate.location)
+        return DecisionSpec(
+            **base,
+            hit_policy=policy,
+            rows=rows,
+            default=NO_AMOUNT,
+            amount=AmountSpec(
+                unit=unit,
+                period=period,
+                per=per,
+                gate_decision=gate_decision,
+                gate_outcomes=gate_outcomes,
+                cap=limits.get("cap"),
+                floor=limits.get("floor"),
+                rounding=self._rounding(entry, what),
+            ),
+        )
+
+    def _rounding(self, entry: YMap, what: str) -> Rounding | None:
+        """``round: {places, mode, cite}``: only where a text states how an amount is rounded."""
+        if "round" not in entry:
+            return None
+        node = self._map(entry, "round", what, required=True)
+        where = f"'round' of {what}"
+        self._keys(node, {"places", "mode", "cite"}, where)
+        places = node.get("places")
+        if not isinstance(places, int) or isinstance(places, bool):
+            raise self._fail(
+                f"{where} needs 'places': a whole number (0: to whole units, -2: to hundreds)",
+                node.at("places") if "places" in node else node.location,
+            )
+        mode = node.get("mode", "half_up")
+        if mode not in get_args(RoundingMode):
+            raise self._fail(f"'mode' of {where} is one of {', '.join(get_args(RoundingMode))}", node.at("mode"))
+        return Rounding(places=places, mode=mode, citation=self._citation(node, where, required=self.cite_required))
+
     def _ranking(self, name: str, entry: YMap, what: str, rules: dict[str, Rule]) -> DecisionSpec:
         base = self._base(name, entry, what, {"among", "criteria", "order", "tiebreak"})
         among = self._map(entry, "among", what)
@@ -875,10 +1076,29 @@ class RulesetBuilder:
             if item.requires:
                 compiled = compiler.requiring(compiled, [(r.expr, r.marker) for r in item.requires])
             compiled_derived[name] = compiled
+        amounts = [(spec.amount, name) for name, spec in decisions.items() if spec.amount is not None]
         return Program(
-            rules={rule_id: compiler.condition(rule.when) for rule_id, rule in rules.items()},
+            # An amount row without 'when' holds always: nothing to record in its trace.
+            rules={
+                rule_id: compiler.value(rule.when)
+                if isinstance(rule.when, ast.Const)
+                else compiler.condition(rule.when)
+                for rule_id, rule in rules.items()
+            },
             tiebreaks={name: tuple(compiler.value(t.expr) for t in spec.tiebreak) for name, spec in decisions.items()},
+            amounts={
+                rule_id: compiler.amount(rule.amount) for rule_id, rule in rules.items() if rule.amount is not None
+            },
+            per={name: compiler.value(a.per.source) for a, name in amounts if a.per is not None},
+            caps={name: compiler.amount(a.cap) for a, name in amounts if a.cap is not None},
+            floors={name: compiler.amount(a.floor) for a, name in amounts if a.floor is not None},
         )
+
+
+def _item_type(source: ast.Expr) -> Type:
+    """The type of one element of a checked list expression."""
+    assert isinstance(source.type, ListType)
+    return source.type.item
 
 
 def _kind(value: Any) -> str:
@@ -897,4 +1117,6 @@ def _outcomes(spec: DecisionSpec, rules: Mapping[str, Rule]) -> set[str]:
     """The settled outcomes a decision can give (not undetermined, needs_deliberation or conflict)."""
     if spec.kind == "eligibility":
         return {spec.yes, spec.no, *(outcome for r in spec.exceptions if (outcome := rules[r].outcome))}
+    if spec.kind == "amount":
+        return {GRANTED, NO_AMOUNT} | ({NOT_ELIGIBLE} if spec.amount and spec.amount.gate_decision else set())
     return {spec.default, *(outcome for r in spec.rows if (outcome := rules[r].outcome))}

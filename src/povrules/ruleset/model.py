@@ -166,6 +166,8 @@ class Rule:
     location: Location
     # Parameters the rule reads only through at(p.<name>, <date>): no value is needed on the evaluation date.
     dated_parameters: tuple[str, ...] = ()
+    # A row of an amount decision: the number it gives when ``when`` holds (None for every other rule).
+    amount: ast.Expr | None = None
 
     def in_force(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -176,14 +178,55 @@ class Rule:
 UNSETTLED = ("undetermined", "needs_deliberation", "conflict")
 RANKED = "ranked"
 
-DecisionKind = Literal["eligibility", "table", "ranking"]
-HitPolicy = Literal["UNIQUE", "FIRST", "PRIORITY", "COLLECT"]
+DecisionKind = Literal["eligibility", "table", "ranking", "amount"]
+HitPolicy = Literal["UNIQUE", "FIRST", "PRIORITY", "COLLECT", "SUM"]
+# The outcomes of an amount decision besides undetermined: some row gave an amount; none did; its gate said no.
+GRANTED, NO_AMOUNT, NOT_ELIGIBLE = "granted", "none", "not_eligible"
+AMOUNT_OUTCOMES = (GRANTED, NO_AMOUNT, NOT_ELIGIBLE)
+Period = Literal["month", "semester", "year", "once", "none"]
+PERIODS: tuple[str, ...] = ("month", "semester", "year", "once", "none")
+RoundingMode = Literal["half_up", "down", "up", "half_even"]
 
 
 @attrs.frozen
 class TieBreak:
     expr: ast.Expr
     descending: bool
+
+
+@attrs.frozen
+class Per:
+    """What an amount decision answers for one by one: each element of a list of the subject's facts
+    (``m in hh.members``, ``l in hh.loans``); rows name the element by ``var``."""
+
+    var: str
+    source: ast.Expr  # the list, checked (its type is a list of records)
+    path: str  # the list's path as traces write it, e.g. "hh.members"
+
+
+@attrs.frozen
+class Rounding:
+    """How an amount is rounded, where a text says so: to ``places`` decimal places (negative: to tens,
+    hundreds …), by ``mode``, citing the clause that says it."""
+
+    places: int
+    mode: RoundingMode
+    citation: Citation | None = None
+
+
+@attrs.frozen
+class AmountSpec:
+    """The parts of an ``amount`` decision besides its rows: the unit and period of the figure, what it is
+    answered per, the decision that gates it, and the limits and rounding applied to each answer."""
+
+    unit: str
+    period: Period = "none"
+    per: Per | None = None
+    gate_decision: str | None = None
+    gate_outcomes: tuple[str, ...] = ()
+    cap: ast.Expr | None = None
+    floor: ast.Expr | None = None
+    rounding: Rounding | None = None
 
 
 @attrs.frozen
@@ -205,6 +248,9 @@ class DecisionSpec:
     * ``table``: ``rows`` are matched and combined by a DMN ``hit_policy``.
     * ``ranking``: households for which ``among`` holds are ordered by how many
       (``count``) or which first (``lexicographic``) ``criteria`` hold, then ``tiebreak``.
+    * ``amount``: ``rows`` give a figure (each rule's ``amount``) when they hold: the first that holds
+      (``FIRST``: bands) or the sum of all that hold (``SUM``: components), per element of
+      ``amount.per`` if given, limited by ``amount.cap`` and ``amount.floor``, gated by another decision.
     """
 
     name: str
@@ -225,6 +271,7 @@ class DecisionSpec:
     labels: Mapping[str, Text] = attrs.field(factory=dict, converter=read_only)
     transition: TransitionSpec | None = None
     location: Location | None = None
+    amount: AmountSpec | None = None  # for an amount decision
 
     def label(self, outcome: str, lang: str) -> str:
         """An outcome in words, if the ruleset gave it a title (else the outcome as it is).
@@ -258,6 +305,11 @@ class Program:
 
     rules: Mapping[str, Fn] = attrs.field(converter=read_only)
     tiebreaks: Mapping[str, tuple[Fn, ...]] = attrs.field(converter=read_only)
+    # Amount decisions: each row's figure (by rule id); each decision's list to answer per, cap and floor.
+    amounts: Mapping[str, Fn] = attrs.field(factory=dict, converter=read_only)
+    per: Mapping[str, Fn] = attrs.field(factory=dict, converter=read_only)
+    caps: Mapping[str, Fn] = attrs.field(factory=dict, converter=read_only)
+    floors: Mapping[str, Fn] = attrs.field(factory=dict, converter=read_only)
 
 
 @attrs.frozen(eq=False)
