@@ -448,52 +448,29 @@ def _per_period(amount: Mapping[str, Any], lang: str) -> str:
     return PER_PERIOD_WORDS[lang].get(code, "")
 
 
-def _said_operand(operand: Mapping[str, Any], reader: Reader, steps: Sequence[str]) -> str:
-    """An operand of an amount's arithmetic: the step that made it (in brackets), else its title and value."""
-    if isinstance(operand.get("step"), int) and 0 <= operand["step"] < len(steps):
-        return f"（{steps[operand['step']]}）" if reader.lang == "zh" else f"({steps[operand['step']]})"
+def _said_operand(operand: Mapping[str, Any], reader: Reader, shown: Sequence[str]) -> str:
+    """An operand of a figure's arithmetic: the step that made it (bracketed, with its result), else its
+    title and value with its unit; a constant written in the row as its value."""
+    made = operand.get("step")
+    if isinstance(made, int) and 0 <= made < len(shown):
+        return f"（{shown[made]}）" if reader.lang == "zh" else f"({shown[made]})"
     key = title_key(operand)
     value = operand.get("value")
-    unit = (reader.titles.get(key) or {}).get("unit") if isinstance(reader.titles.get(key), Mapping) else None
+    entry = reader.titles.get(key)
+    unit = entry.get("unit") if isinstance(entry, Mapping) else None
     if isinstance(value, Mapping) and "unknown" in value:
-        shown = reader.words["unknown"]
+        said = reader.words["unknown"]
+    elif isinstance(value, (bool, list)) or value is None:
+        said = say_value(value, reader, key)
     else:
-        shown = say_money(value, unit, reader.lang)
+        said = say_money(value, unit, reader.lang)
     if "fact" in operand:
         named = reader.fact(str(operand["fact"]))
     elif "parameter" in operand or "derived" in operand or operand.get("computed"):
         named = reader.title(key, str(operand.get("expr")))
     else:
-        return shown  # a constant written in the row
-    return f"{named} {shown}"
-
-
-def say_steps(part: Mapping[str, Any], reader: Reader) -> str:
-    """A part's arithmetic as one line: 合规自付 12,000 元 × 救助比例 50 % = 6,000 元 (a rate in % divided
-    by 100 is said as the rate); an earlier step inside a later one is bracketed with its result."""
-    lang = reader.lang
-    steps = [s for s in part.get("steps", []) if isinstance(s, Mapping)]
-    said: list[str] = []  # each step without its result
-    shown: list[str] = []  # each step with its result, as an operand of a later one shows it
-    for step in steps:
-        op = str(step.get("op"))
-        left, right = step.get("left") or {}, step.get("right") or {}
-        if op == "/" and right.get("value") in (100, "100") and "parameter" not in right and "fact" not in right:
-            inner = left.get("step")
-            if _is_rate(left, reader) or isinstance(inner, int) and _holds_rate(steps, inner, reader):
-                # A rate in % divided by 100: the percent sign says it already.
-                text = said[inner] if isinstance(inner, int) and inner < len(said) else _said_operand(left, reader, shown)
-                said.append(text)
-                shown.append(f"{text} = {_number(str(step.get('result')), True)}")
-                continue
-        a, b = _said_operand(left, reader, shown), _said_operand(right, reader, shown)
-        if op in ("min", "max"):
-            text = phrase(f"amount.{op}", lang, a=a, b=b)
-        else:
-            text = f"{a} {AMOUNT_SYMBOLS.get(op, op)} {b}"
-        said.append(text)
-        shown.append(f"{text} = {_number(str(step.get('result')), True)}")
-    return said[-1] if said else ""
+        return said
+    return f"{_embedded(named, reader.lang)} {said}"
 
 
 def _is_rate(operand: Mapping[str, Any], reader: Reader) -> bool:
@@ -501,43 +478,54 @@ def _is_rate(operand: Mapping[str, Any], reader: Reader) -> bool:
     return isinstance(entry, Mapping) and entry.get("unit") == "%"
 
 
-def _holds_rate(steps: Sequence[Mapping[str, Any]], index: int, reader: Reader) -> bool:
-    """Whether step ``index`` multiplies by a rate in % (so the step dividing it by 100 folds into it)."""
-    step = steps[index]
-    return str(step.get("op")) == "*" and any(
-        isinstance(step.get(side), Mapping) and _is_rate(step[side], reader) for side in ("left", "right")
-    )
+def _is_hundred(operand: Mapping[str, Any]) -> bool:
+    return "fact" not in operand and "parameter" not in operand and str(operand.get("value")) == "100"
 
 
-def _limit_clause(amount: Mapping[str, Any], part: Mapping[str, Any], reader: Reader, value: str) -> str:
-    """What a cap or floor did to a part: ，不超过封顶线 10,000 元 → 6,000 元."""
+def say_steps(steps: Sequence[Mapping[str, Any]], reader: Reader) -> str:
+    """A figure's arithmetic as one line, without its result: 合规自付 12,000 元 × 救助比例 50 % (a rate in %
+    divided by 100 is said as the rate: the percent sign says it); an earlier step that a later one reads
+    is bracketed with its result."""
     lang = reader.lang
-    limited = part.get("limited_by")
-    words = AMOUNT_WORDS[lang]
-    clause = ""
-    for name in ("cap", "floor"):
-        limit = amount.get(name)
-        if not isinstance(limit, Mapping):
-            continue
-        title = (limit.get("title") or {}).get(lang) if isinstance(limit.get("title"), Mapping) else None
-        title = title or str(limit.get("expr"))
-        if lang == "en":
-            title = embedded(title)
-        shown = say_money(limit.get("value"), amount.get("unit"), lang) if limit.get("value") is not None else ""
-        key = ("over_cap" if limited == "cap" else "within_cap") if name == "cap" else (
-            "below_floor" if limited == "floor" else "above_floor"
-        )
-        if name == "floor" and limited != "floor" and clause:
-            continue  # a part the cap cut cannot be below the floor worth saying
-        clause += words[key].format(title=title, limit=shown, value=value).replace(" ", " ").rstrip()
-    return clause
+    said: list[str] = []  # each step without its result
+    shown: list[str] = []  # each step with its result, as a later step's operand shows it
+    rates: list[bool] = []  # whether the step multiplies by a rate in %
+    for step in steps:
+        op = str(step.get("op"))
+        args = [a for a in step.get("args", []) if isinstance(a, Mapping)]
+        result = step.get("result")
+        if op == "/" and len(args) == 2 and _is_hundred(args[1]):
+            inner = args[0].get("step")
+            if isinstance(inner, int) and inner < len(said) and rates[inner]:
+                said.append(said[inner])  # (x × rate %) / 100: already said by the percent sign
+                shown.append(f"{said[inner]} = {_plain(result)}")
+                rates.append(False)
+                continue
+            if _is_rate(args[0], reader):
+                text = _said_operand(args[0], reader, shown)
+                said.append(text)
+                shown.append(text)
+                rates.append(False)
+                continue
+        parts = [_said_operand(a, reader, shown) for a in args]
+        if op in ("+", "-", "*", "/") and len(parts) == 2:
+            text = f"{parts[0]} {AMOUNT_SYMBOLS[op]} {parts[1]}"
+        elif op in ("min", "max"):
+            text = phrase(f"amount.{op}", lang, items=reader.words["list_sep"].join(parts))
+        elif op == "abs":
+            text = phrase("amount.abs", lang, a=parts[0] if parts else "")
+        elif op == "if":
+            text = str(step.get("expr"))
+        else:  # a figure that is one reference
+            text = parts[0] if parts else _plain(result)
+        said.append(text)
+        shown.append(f"{text} = {_plain(result)}" if op != "value" else text)
+        rates.append(op == "*" and any(_is_rate(a, reader) for a in args))
+    return said[-1] if said else ""
 
 
-def _round_clause(amount: Mapping[str, Any], lang: str) -> str:
-    rounding = amount.get("round")
-    if not isinstance(rounding, Mapping):
-        return ""
-    return say_rounding(rounding, lang)
+def _plain(value: Any) -> str:
+    return _number(str(value), True) if _NUMBER.match(str(value)) else str(value)
 
 
 def say_rounding(rounding: Mapping[str, Any], lang: str) -> str:
@@ -550,71 +538,119 @@ def say_rounding(rounding: Mapping[str, Any], lang: str) -> str:
     elif places == 0:
         how = words["integer"]
     else:
-        unit = {"zh": {-1: "十位", -2: "百位", -3: "千位"}, "en": {-1: "ten", -2: "hundred", -3: "thousand"}}
-        how = words["tens"].format(unit=unit[lang].get(places, f"10^{-places}"))
+        named = {"zh": {-1: "十", -2: "百", -3: "千"}, "en": {-1: "ten", -2: "hundred", -3: "thousand"}}
+        how = words["tens"].format(unit=named[lang].get(places, f"10^{-places}"))
     return f"{mode}{how}" if lang == "zh" else f"{mode} {how}"
 
 
+def _row_working(row: Mapping[str, Any], reader: Reader, unit: Any) -> str:
+    """A row's figure worked out: 合规自付 12,000 元 × 救助比例 50 % = 6,000 元, or a band's figure by its
+    title: 第二档基本养老金 85 元 ("" when not traced)."""
+    steps = [s for s in row.get("steps", []) if isinstance(s, Mapping)]
+    if not steps:
+        return ""
+    said = say_steps(steps, reader)
+    last = steps[-1]
+    if str(last.get("op")) == "value":
+        return said
+    return f"{said} = {say_money(last.get('result'), unit, reader.lang)}"
+
+
 def say_part(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
-    """One part of an amount as a sentence: who (a member, an item) or which row, the row's title, and the
-    arithmetic to the amount: 成员2（72岁）：年满70周岁不满80周岁 → 第二档基本养老金 85 元/月."""
+    """One part of an amount as a sentence: who (a member, an item), the rows that gave it by their titles,
+    each row's arithmetic, then rounding and a cap or floor, to the figure with its period:
+    成员2（72岁）：年满70周岁 → 第二档金额 85 元/月."""
     lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
     colon = reader.words["colon"]
     unit = amount.get("unit")
-    head = ""
-    if part.get("element") is not None:
-        head = say_element(str(part["element"]), reader) + colon
-    row = part.get("row")
+    element = part.get("element")
+    if element is None:
+        return _part_text(part, amount, reader, "")
+    reader.inside.append(str(element))  # facts of the member are said under the member's own label
+    try:
+        return _first_upper(_part_text(part, amount, reader, say_element(str(element), reader) + colon))
+    finally:
+        reader.inside.pop()
+
+
+def _part_text(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader, head: str) -> str:
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    unit = amount.get("unit")
     value = part.get("value")
+    rows = [r for r in part.get("rows", []) if isinstance(r, Mapping)]
     if value is None:
         missing = [str(p) for p in part.get("missing", [])]
         return head + words["missing"].format(facts=_facts(missing, reader) if missing else reader.words["unknown"])
     shown = say_money(value, unit, lang) + _per_period(amount, lang)
-    if not isinstance(row, Mapping):
+    if not rows:
         return head + words["no_row"].format(value=shown)
-    title = str((row.get("title") or {}).get(lang, row.get("id")))
-    before = part.get("before") if part.get("before") is not None else value
-    if part.get("steps"):
-        working = f"{say_steps(part, reader)} = {say_money(before, unit, lang)}"
-    elif isinstance(part.get("operand"), Mapping):
-        working = _said_operand(part["operand"], reader, [])
-        working = working if before == value else f"{working}"
-    else:
-        working = say_money(before, unit, lang)
-    limits = _limit_clause(amount, part, reader, shown)
-    rounded = ""
-    if not limits and _round_clause(amount, lang) and before != value:
-        rounded = words["rounded"].format(how=_round_clause(amount, lang), value=shown)
-    if not limits and not rounded:
-        if part.get("steps") or before != value:
-            return f"{head}{title} → {working} → {shown}" if before != value else f"{head}{title} → {working}{_per_period(amount, lang)}"
-        return f"{head}{title} → {working}{_per_period(amount, lang)}"
-    return f"{head}{title} → {working}{limits or rounded}"
+    pieces = []
+    for row in rows:
+        title = str((row.get("title") or {}).get(lang, row.get("id")))
+        working = _row_working(row, reader, unit)
+        pieces.append(f"{title} → {working}" if working else title)
+    text = head + reader.words["semi"].join(pieces)
+    clauses = ""
+    before = part.get("before")
+    if len(rows) > 1 and before is not None:
+        clauses += words["sum_of_rows"] + say_money(before, unit, lang)
+    if part.get("rounded") and isinstance(amount.get("round"), Mapping):
+        clauses += words["rounded"].format(how=say_rounding(amount["round"], lang))
+    clauses += _limit_clause(amount, part, reader)
+    if not clauses and rows[0].get("steps"):
+        return text + _per_period(amount, lang)  # the working ends in the figure itself
+    return f"{text}{clauses} → {shown}"
+
+
+def _limit_clause(amount: Mapping[str, Any], part: Mapping[str, Any], reader: Reader) -> str:
+    """What a floor and a cap did to a part (the engine applies the floor first): ，不超过封顶线 10,000 元 /
+    ，超过封顶线 10,000 元."""
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    limited = part.get("limited_by")
+    clauses = []
+    for name in ("floor", "cap"):
+        limit = amount.get(name)
+        if not isinstance(limit, Mapping):
+            continue
+        if limited is not None and limited != name:
+            continue  # the limit that changed the figure is the one worth saying
+        title = (limit.get("title") or {}).get(lang) if isinstance(limit.get("title"), Mapping) else None
+        title = title or str(limit.get("expr"))
+        if lang == "en":
+            title = embedded(title)
+        figure = part.get("limit") if limited == name else limit.get("value")
+        said = say_money(figure, amount.get("unit"), lang) if figure is not None else ""
+        key = {("cap", True): "over_cap", ("cap", False): "within_cap"}.get(
+            (name, limited == name), "below_floor" if limited == name else "above_floor"
+        )
+        clauses.append(words[key].format(title=title, limit=said))
+    return "".join(clauses)
 
 
 def amount_lines(amount: Mapping[str, Any], reader: Reader, outcome: str) -> list[str]:
     """The lines an amount decision adds to its explanation: the total with its period (or why there is
-    none: the gate, the facts lacking), then each part with its arithmetic."""
+    none: the gate's decision and its outcome), then each part with its arithmetic."""
     lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
     colon = reader.words["colon"]
     gate = amount.get("gate")
-    if outcome == "not_eligible" and isinstance(gate, Mapping):
+    if outcome in ("not_eligible", "undetermined") and isinstance(gate, Mapping) and not amount.get("parts"):
         titles = gate.get("titles") if isinstance(gate.get("titles"), Mapping) else {}
+
         def said(code: str) -> str:
             entry = titles.get(code)
             return str(entry[lang]) if isinstance(entry, Mapping) else code
-        gate_title = str((gate.get("title") or {}).get(lang, gate.get("decision")))
+
         wanted = words["gate_outcomes_sep"].join(said(str(o)) for o in gate.get("outcomes", []))
         got = said(str(gate["outcome"])) if gate.get("outcome") else reader.words["unknown"]
-        zero = say_money("0", amount.get("unit"), lang)
-        return [words["not_eligible"].format(gate=gate_title if lang == "zh" else gate_title, outcome=got, wanted=wanted, value=zero)]
+        title = str((gate.get("title") or {}).get(lang, gate.get("decision")))
+        key = "not_eligible" if outcome == "not_eligible" else "gate_undetermined"
+        zero = say_money(amount.get("total") or "0", amount.get("unit"), lang)
+        return [words[key].format(gate=title, outcome=got, wanted=wanted, value=zero)]
     if amount.get("total") is None:
-        lines = [f"{words['total']}{colon}{reader.words['unknown']}"]
+        lines = [f"{words['total']}{colon}{words['cannot']}"]
     else:
         lines = [f"{words['total']}{colon}{say_total(amount, lang)}"]
-    for part in amount.get("parts", []):
-        if isinstance(part, Mapping):
-            lines.append("  " + say_part(part, amount, reader))
+    lines.extend("  " + say_part(p, amount, reader) for p in amount.get("parts", []) if isinstance(p, Mapping))
     return lines
 
 

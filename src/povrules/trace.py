@@ -660,14 +660,6 @@ def _note(note: Any) -> dict[str, str] | None:
     return {"zh": " ".join(note.zh.split()), "en": " ".join(note.en.split())}
 
 
-def _condition_events(result: RuleResult) -> Iterable[Leaf | Mark]:
-    """A rule's traced events without those of its ``amount`` expression (the amount's steps say them)."""
-    nodes = amount_nodes(result.rule)
-    if not nodes:
-        return result.events
-    return [e for e in result.events if id(e[0] if e.__class__ is tuple else e.node) not in nodes]  # type: ignore[union-attr,index]
-
-
 def _rule_v2(
     decision: Decision, result: RuleResult, titles: _Titles, sources: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
@@ -681,7 +673,7 @@ def _rule_v2(
         "strength": rule.strength,
         "result": _result(value),
         "status": result.status,
-        "condition": structure(_condition_events(result), titles),
+        "condition": structure(result.events, titles),
         "parameters": [],
     }
     if rule.outcome is not None:
@@ -739,6 +731,9 @@ _ENGINE_OUTCOMES = {
     "conflict": ("决定相互冲突", "conflicting outcomes"),
     "needs_deliberation": ("待评议", "awaits deliberation"),
     "ranked": ("参与排序", "ranked"),
+    "granted": ("享受", "granted"),
+    "none": ("不享受", "none"),
+    "not_eligible": ("不符合条件", "not eligible"),
 }
 
 
@@ -788,8 +783,6 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
 
 # Amounts: what an amount decision gives, each member's or item's part with its arithmetic.
 
-AMOUNT_OPS = frozenset({"+", "-", "*", "/", "min", "max"})
-
 
 def decimal_text(value: Any) -> str | None:
     """An exact amount as a trace holds it: a decimal string without exponent (``6000``, ``85.50``), None
@@ -801,54 +794,31 @@ def decimal_text(value: Any) -> str | None:
     return str(value)
 
 
-def amount_nodes(rule: Any) -> frozenset[int]:
-    """The ids of the nodes of a rule's ``amount`` expression (none for a rule without one): its traced
-    leaves are the arithmetic of an amount, kept apart from the rule's condition."""
-    expr = getattr(rule, "amount", None)
-    if expr is None:
-        return frozenset()
-    found: set[int] = set()
-    stack: list[Any] = [expr]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, ast.Node) or id(node) in found:
-            continue
-        found.add(id(node))
-        for attribute in getattr(type(node), "__attrs_attrs__", ()):
-            child = getattr(node, attribute.name, None)
-            if isinstance(child, ast.Node):
-                stack.append(child)
-            elif isinstance(child, tuple):
-                stack.extend(c for c in child if isinstance(c, ast.Node))
-    return frozenset(found)
+def _exact(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, tuple):
+        return [_exact(v) for v in value]
+    return json_value(value)
 
 
-def is_step(node: ast.Node) -> bool:
-    """Whether a traced leaf of an amount expression is a step of its arithmetic (+ - * / min max)."""
-    return isinstance(node, ast.Arith) or isinstance(node, ast.Call) and node.func in ("min", "max")
+def _unit_titles(unit: str) -> dict[str, str]:
+    return {"code": unit, "zh": unit, "en": UNIT_WORDS["en"].get(unit, unit)}
 
 
-def _unit_titles(unit: str | None) -> dict[str, str]:
-    code = unit or ""
-    return {"code": code, "zh": code, "en": UNIT_WORDS["en"].get(code, code)}
+def _period_titles(period: str) -> dict[str, str]:
+    return {"code": period, "zh": PERIOD_WORDS["zh"].get(period, period), "en": PERIOD_WORDS["en"].get(period, period)}
 
 
-def _period_titles(period: str | None) -> dict[str, str]:
-    code = period or "none"
-    return {"code": code, "zh": PERIOD_WORDS["zh"].get(code, code), "en": PERIOD_WORDS["en"].get(code, code)}
-
-
-def _limit_v2(decision: Decision, expr: Any, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """A cap or floor of an amount decision: its expression, and when it names a parameter, the
-    parameter with its value on the date, unit and clause."""
-    node = getattr(expr, "node", expr)  # a compiled expression keeps its syntax tree; a bare node is one
-    text = getattr(node, "text", None) or str(expr)
-    out: dict[str, Any] = {"expr": text}
-    if isinstance(node, ast.ParamRef):
-        parameter = decision.ruleset.parameters[node.name]
-        titles.name("p." + node.name, parameter.title.zh, parameter.title.en, parameter.unit)
-        pv = decision.parameters.get(node.name)
-        out["parameter"] = node.name
+def _limit_v2(decision: Decision, expr: ast.Expr, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A cap or floor of an amount decision: its expression, and when it is a parameter, the parameter
+    with its value on the date, title and clause."""
+    out: dict[str, Any] = {"expr": expr.text}
+    if isinstance(expr, ast.ParamRef):
+        parameter = decision.ruleset.parameters[expr.name]
+        titles.name("p." + expr.name, parameter.title.zh, parameter.title.en, parameter.unit)
+        pv = decision.parameters.get(expr.name)
+        out["parameter"] = expr.name
         out["value"] = decimal_text(pv.value) if pv is not None else None
         out["title"] = {"zh": parameter.title.zh, "en": parameter.title.en}
         if pv is not None and pv.citation:
@@ -856,164 +826,125 @@ def _limit_v2(decision: Decision, expr: Any, titles: _Titles, sources: dict[str,
     return out
 
 
-def _gate_v2(decision: Decision, gate: Any) -> dict[str, Any]:
-    """The gate of an amount decision: the decision it waits on, the outcomes that let it give an
-    amount, and the outcome that decision had (when it was decided)."""
-    ruleset = decision.ruleset
-    name = str(getattr(gate, "decision", gate))
-    wanted = [str(o) for o in getattr(gate, "outcomes", ())]
-    spec = ruleset.decisions.get(name)
+def _gate_v2(decision: Decision, name: str, wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The gate of an amount decision: the decision it waits on (by its title), the outcomes that let it
+    give an amount, and the outcome that decision had, each outcome with its titles."""
+    spec = decision.ruleset.decisions[name]
+    gate = decision.amount.gate if decision.amount is not None else None
     out: dict[str, Any] = {
         "decision": name,
-        "title": {"zh": spec.title.zh, "en": spec.title.en} if spec is not None else {"zh": name, "en": name},
-        "outcomes": wanted,
+        "title": {"zh": spec.title.zh, "en": spec.title.en},
+        "outcomes": list(wanted),
     }
-    found = gate_outcome(decision)
-    if found is not None:
-        out["outcome"] = found
-    if spec is not None:
-        out["titles"] = {o: outcome_titles(spec, o) for o in sorted({*wanted, *([found] if found else [])})}
+    if gate is not None:
+        out["outcome"] = gate.outcome
+    shown = {*wanted, *((gate.outcome,) if gate is not None else ())}
+    out["titles"] = {o: outcome_titles(spec, o) for o in sorted(shown)}
     return out
 
 
-def gate_outcome(decision: Decision) -> str | None:
-    """The outcome of an amount decision's gate, as the decision holds it (None when it has no gate or
-    the engine keeps none)."""
-    amount = getattr(decision, "amount", None)
-    for holder in (amount, decision):
-        found = getattr(holder, "gate_outcome", None)
-        if isinstance(found, str):
-            return found
-        gated = getattr(holder, "gate", None)
-        outcome = getattr(gated, "outcome", None)
-        if isinstance(outcome, str):
-            return outcome
-    return None
-
-
-def _step_v2(leaf: Leaf, titles: _Titles, done: dict[int, int]) -> dict[str, Any]:
-    """One step of an amount's arithmetic: its operator, both operands (by their titles, or the step
-    that made them) and its result."""
-    node, left, right, result, where = leaf
-    if isinstance(node, ast.Arith):
-        op, nodes = node.op, (node.left, node.right)
-    else:
-        assert isinstance(node, ast.Call)
-        op, nodes = node.func, node.args[:2]
-    out: dict[str, Any] = {"op": op, "expr": node.text, "result": json_value(_exact(result))}
-    for side, child, value in zip(("left", "right"), nodes, (left, right)):
-        operand = _operand_v2(child, _exact(value), where, titles)
-        if id(child) in done:
-            operand["step"] = done[id(child)]
-        out[side] = operand
+def _steps_v2(steps: Iterable[Any], titles: _Titles) -> list[dict[str, Any]]:
+    """The traced arithmetic of a figure as steps, in the order worked out: each with its operator (``+ - *
+    /``, ``min``, ``max``, ``abs``, ``if``; ``value`` for a figure that is one reference), its operands by
+    their titles (an operand an earlier step made names that step, ``step``) and its result."""
+    out: list[dict[str, Any]] = []
+    made: dict[int, int] = {}  # id of a node → the step that worked it out
+    for leaf in steps:
+        if leaf.__class__ is not tuple:
+            continue  # a Mark of a sum()'s structure: the sum's value is in the step that reads it
+        node, left, right, result, where = leaf
+        if isinstance(node, ast.Arith):
+            op, children, values = node.op, [node.left, node.right], [left, right]
+        elif isinstance(node, ast.Call):
+            op, children, values = node.func, list(node.args), list(left) if isinstance(left, tuple) else [left]
+        elif isinstance(node, ast.Cond):
+            op, children, values = "if", [node.test], [left]
+        else:
+            op, children, values = "value", [node], [left]
+        step: dict[str, Any] = {"op": op, "expr": node.text, "args": [], "result": _exact(result)}
+        for child, value in zip(children, values):
+            if op != "value" and id(child) in made:
+                step["args"].append({"expr": child.text, "value": _exact(value), "step": made[id(child)]})
+            else:
+                step["args"].append(_operand_v2(child, _exact(value), where, titles))
+        made[id(node)] = len(out)
+        out.append(step)
     return out
-
-
-def _exact(value: Any) -> Any:
-    return decimal_text(value) if isinstance(value, Decimal) else value
-
-
-def _steps(result: RuleResult | None, nodes: frozenset[int], element: tuple[str, int] | None) -> list[Leaf]:
-    """The arithmetic leaves of a row's amount expression evaluated for one element (None: the household)."""
-    if result is None:
-        return []
-    out = []
-    for event in result.events:
-        if event.__class__ is not tuple:
-            continue
-        node, _, _, _, where = event  # type: ignore[misc]
-        if id(node) not in nodes or not is_step(node):
-            continue
-        if element is not None and (not where or where[0] != element):
-            continue
-        out.append(event)
-    return out  # type: ignore[return-value]
 
 
 def _amount_v2(decision: Decision, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The ``amount`` of an amount decision's v2 trace: the total with its unit and period, the cap,
-    floor, rounding and gate, and each part (a member's, an item's, a row's) with the row that gave it,
-    its value before and after a cap or floor, the facts it lacks and its arithmetic step by step."""
-    spec = decision.ruleset.decisions[decision.decision]
+    """The ``amount`` of an amount decision's v2 trace: the total with its unit and period, what it is
+    answered per, the gate, cap, floor and rounding, and each part (a member's, an item's, the
+    household's) with the rows that gave it and their arithmetic, its value before and after rounding and
+    limits, and the facts it lacks."""
+    ruleset = decision.ruleset
+    figure = ruleset.decisions[decision.decision].amount
     amount = decision.amount
+    assert figure is not None and amount is not None
     out: dict[str, Any] = {
         "total": decimal_text(amount.total),
         "unit": _unit_titles(amount.unit),
         "period": _period_titles(amount.period),
     }
-    per = getattr(spec, "per", None)
-    if per is not None:
-        out["per"] = per_text(per)
-    gate = getattr(spec, "gate", None)
-    if gate is not None:
-        out["gate"] = _gate_v2(decision, gate)
-    for name in ("cap", "floor"):
-        expr = getattr(spec, name, None)
+    if figure.per is not None:
+        out["per"] = {"var": figure.per.var, "list": figure.per.path}
+    if figure.gate_decision is not None:
+        out["gate"] = _gate_v2(decision, figure.gate_decision, figure.gate_outcomes)
+    for name, expr in (("cap", figure.cap), ("floor", figure.floor)):
         if expr is not None:
             out[name] = _limit_v2(decision, expr, titles, sources)
-    rounding = getattr(spec, "round", None)
-    if rounding is not None:
-        out["round"] = {"places": int(rounding.places), "mode": str(rounding.mode)}
-    results = {r.rule.id: r for r in decision.results}
-    rules = decision.ruleset.rules
+    if figure.rounding is not None:
+        out["round"] = {"places": figure.rounding.places, "mode": figure.rounding.mode}
+        if figure.rounding.citation is not None:
+            out["round"]["cite"] = _cite_v2(figure.rounding.citation, ruleset, sources)
     parts = []
     for part in amount.parts:
+        steps = dict(part.steps)
+        if part.path is not None:
+            base, _, index = part.path[:-1].rpartition("[")
+            titles.element((base, int(index)))
+        rows = []
+        for row_id in part.rows:
+            rule = ruleset.rules[row_id]
+            row: dict[str, Any] = {
+                "id": row_id,
+                "title": {"zh": rule.title.zh, "en": rule.title.en},
+                "steps": _steps_v2(steps.get(row_id, ()), titles),
+            }
+            if rule.citation:
+                row["cite"] = _cite_v2(rule.citation, ruleset, sources)
+            rows.append(row)
         entry: dict[str, Any] = {
             "index": part.index,
             "element": part.path,
-            "row": None,
+            "rows": rows,
             "value": decimal_text(part.value),
             "before": decimal_text(part.before),
+            "rounded": part.rounded,
             "limited_by": part.limited_by,
-            "missing": sorted(part.missing),
-            "steps": [],
+            "limit": decimal_text(part.limit),
+            "missing": list(part.missing),
         }
-        element = None
-        if part.path is not None and "[" in part.path:
-            base, _, index = part.path[:-1].rpartition("[")
-            element = (base, int(index))
-            titles.element(element)
+        if part.limit_steps:
+            entry["limit_steps"] = _steps_v2(part.limit_steps, titles)
         for path in part.missing:
-            key = _INDEX.sub("", path)
-            field = fact_field(key) if key not in titles.titles else None
-            if field is not None:
-                titles.name(key, field.zh, short_title(field.en), field.unit)
-            if "[" in path:
-                base = path[: path.rindex("]") + 1]
-                list_path, _, index = base[:-1].rpartition("[")
-                if index.isdigit():
-                    titles.element((list_path, int(index)))
-        if part.row is not None:
-            rule = rules[part.row]
-            row: dict[str, Any] = {"id": rule.id, "title": {"zh": rule.title.zh, "en": rule.title.en}}
-            if rule.citation:
-                row["cite"] = _cite_v2(rule.citation, decision.ruleset, sources)
-            entry["row"] = row
-            nodes = amount_nodes(rule)
-            done: dict[int, int] = {}
-            for leaf in _steps(results.get(rule.id), nodes, element):
-                done[id(leaf[0])] = len(entry["steps"])
-                entry["steps"].append(_step_v2(leaf, titles, done))
-            expr = getattr(rule, "amount", None)
-            expr = getattr(expr, "node", expr)
-            if not entry["steps"] and isinstance(expr, ast.Node) and part.value is not None:
-                # A band's amount is one figure (a parameter, a fact): said by its title with its value.
-                where = (element,) if element is not None else ()
-                entry["operand"] = _operand_v2(expr, _exact(part.before if part.before is not None else part.value), where, titles)
+            _title_missing(path, titles)
         parts.append(entry)
     out["parts"] = parts
     return out
 
 
-def per_text(per: Any) -> dict[str, str]:
-    """What an amount decision goes over: ``{"var": "m", "list": "hh.members"}`` from its ``per``."""
-    var = getattr(per, "var", None)
-    source = getattr(per, "source", None) or getattr(per, "list", None)
-    text = getattr(source, "text", None) or (str(source) if source is not None else None)
-    if var is None or text is None:
-        raw = str(getattr(per, "text", per))
-        var, _, text = (part.strip() for part in raw.partition(" in "))
-    return {"var": str(var), "list": str(text)}
+def _title_missing(path: str, titles: _Titles) -> None:
+    """Title a missing fact's path, and its list element, for an explanation to name it."""
+    key = _INDEX.sub("", path)
+    field = fact_field(key) if key not in titles.titles else None
+    if field is not None:
+        titles.name(key, field.zh, short_title(field.en), field.unit)
+    if "[" in path:
+        base = path[: path.rindex("]") + 1]
+        list_path, _, index = base[:-1].rpartition("[")
+        if index.isdigit():
+            titles.element((list_path, int(index)))
 
 
 GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
