@@ -72,6 +72,13 @@ __all__ = [
     "say_not_checked",
     "say_source",
     "say_value",
+    "say_money",
+    "say_total",
+    "say_part",
+    "say_steps",
+    "say_working",
+    "say_rounding",
+    "amount_lines",
 ]
 
 _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
@@ -600,6 +607,29 @@ def _part_text(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reade
     if not clauses and rows[0].get("steps"):
         return text + _per_period(amount, lang)  # the working ends in the figure itself
     return f"{text}{clauses} → {shown}"
+
+
+def say_working(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
+    """A part's arithmetic without who it is for or the rows' titles (a view's cell): each row's working,
+    then the sum of several rows, rounding and the cap or floor."""
+    element = part.get("element")
+    if element is not None:
+        reader.inside.append(str(element))
+    try:
+        unit = amount.get("unit")
+        rows = [r for r in part.get("rows", []) if isinstance(r, Mapping)]
+        text = reader.words["semi"].join(w for w in (_row_working(r, reader, unit) for r in rows) if w)
+        words = AMOUNT_WORDS[reader.lang]
+        if len(rows) > 1 and part.get("before") is not None:
+            text += words["sum_of_rows"] + say_money(part["before"], unit, reader.lang)
+        if part.get("rounded") and isinstance(amount.get("round"), Mapping):
+            text += words["rounded"].format(how=say_rounding(amount["round"], reader.lang))
+        if rows and part.get("value") is not None:
+            text += _limit_clause(amount, part, reader)
+        return text.lstrip("，, ")
+    finally:
+        if element is not None:
+            reader.inside.pop()
 
 
 def _limit_clause(amount: Mapping[str, Any], part: Mapping[str, Any], reader: Reader) -> str:
