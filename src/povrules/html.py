@@ -29,6 +29,7 @@ from povrules.ruleset.model import AMOUNT_OUTCOMES, GRANTED
 from povrules.text import (
     Reader,
     amount_lines,
+    amount_summary,
     contradicting_text,
     say_condition,
     say_element,
@@ -1072,6 +1073,8 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
             row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed),
         )
     )
+    if comparison.amounts is not None:
+        parts.append(_amount_changes(comparison, lang, listed))
     causes = comparison.by_cause(lang)
     if causes:
         parts.append(_h(4, w["causes"]))
@@ -1116,6 +1119,66 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
     return HTML(body, lang, f"{w['what_if']}: {variant.variant(lang) if variant.variant else variant.digest[:19]}")
 
 
+def _money(value: Any, unit: str, lang: str, *, signed: bool = False) -> str:
+    """An exact amount for a view's cell, with its unit in ``lang``; "—" when it cannot be worked out."""
+    if value is None:
+        return "—"
+    text = say_money(format(value, "f"), unit, lang)
+    return "+" + text if signed and value > 0 else text
+
+
+def _amount_changes(comparison: Comparison, lang: str, listed: int) -> Markup:
+    """An amount comparison's figures: the summed totals before and after and the change, then the households
+    whose amount differs (the first ``listed``), each with its amounts and the change."""
+    figures = comparison.amounts
+    assert figures is not None
+    w, aw = words(lang), AMOUNT_WORDS[lang]
+    unit = figures.unit
+    period = PERIOD_WORDS[lang].get(figures.period, "")
+    totals = table(
+        [aw["total_before"], aw["total_after"], aw["delta"], w["households"]],
+        [
+            [
+                _money(figures.before, unit, lang),
+                _money(figures.after, unit, lang),
+                _money(figures.delta, unit, lang, signed=True),
+                figures.changed,
+            ]
+        ],
+        cls="pv-amount-totals",
+        columns=("pv-num", "pv-num", "pv-num", "pv-num"),
+    )
+    head = _h(4, aw["amount"], f"（{period}）" if lang == "zh" and period else f" ({period})" if period else "")
+    notes = [tag("p", line, cls="pv-note") for line in amount_summary(figures, lang)[1:]]
+    if not figures.changes:
+        return join([head, totals, *notes])
+    shown = figures.changes[:listed]
+    rows = [
+        [
+            tag("code", c.id),
+            _money(c.before, unit, lang),
+            _money(c.after, unit, lang),
+            _money(c.delta, unit, lang, signed=True),
+            join((cause.describe(lang, comparison.variant, comparison.baseline) for cause in c.causes), "; "),
+        ]
+        for c in shown
+    ]
+    more = len(figures.changes) - len(shown)
+    details = tag(
+        "details",
+        tag("summary", aw["amount_households"], f" ({len(figures.changes)})"),
+        table(
+            [w["household"], w["before"], w["after"], aw["delta"], w["causes"]],
+            rows,
+            cls="pv-amount-changes",
+            columns=("pv-label", "pv-num", "pv-num", "pv-num"),
+        ),
+        tag("p", w["more"].format(n=more), cls="pv-note") if more else "",
+        cls="pv-details pv-amount-list",
+    )
+    return join([head, totals, *notes, details])
+
+
 def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
     """A parameter sweep as HTML: households per outcome for each value, and how many change from the baseline."""
     lang = view_language(lang)
@@ -1131,6 +1194,15 @@ def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
         for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)
     ]
     rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
+    if sweep.is_amount:  # an amount decision: the summed total for each value, and its change
+        aw = AMOUNT_WORDS[lang]
+        heads += [aw["total"], aw["delta"]]
+        for row, c in zip(rows, sweep.comparisons):
+            figures = c.amounts
+            assert figures is not None
+            row += [_money(figures.after, figures.unit, lang), _money(figures.delta, figures.unit, lang, signed=True)]
+        first = sweep.comparisons[0].amounts if sweep.comparisons else None
+        rows[-1] += [_money(first.before, first.unit, lang) if first is not None else "—", ""]
     parts = [
         _h(3, w["sweep"], punctuation("colon", lang), name),
         _meta(

@@ -79,6 +79,7 @@ __all__ = [
     "say_working",
     "say_rounding",
     "amount_lines",
+    "amount_summary",
 ]
 
 _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
@@ -760,6 +761,34 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
     redacted = words["redacted"] if record.get("redacted") else ""
     lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
     return "\n".join(lines)
+
+
+def amount_summary(figures: Any, lang: str) -> list[str]:
+    """An amount comparison in words (``figures``: a :class:`povrules.compare.AmountFigures`): the summed
+    totals before and after with the change, how many households' amounts differ, and how many cannot be
+    worked out (when any)."""
+    words = AMOUNT_WORDS[check_lang(lang)]
+    unit = figures.unit if lang == "zh" else UNIT_WORDS["en"].get(figures.unit, figures.unit)
+    period = PERIOD_WORDS[lang].get(figures.period, "")
+
+    def money(value: Decimal, signed: bool = False) -> str:
+        text = format_value(value, None, lang)
+        if signed and value > 0:
+            text = "+" + text
+        said = f"{text} {unit}"
+        return (f"{period} {said}" if lang == "zh" else f"{said} {period}").strip() if period else said
+
+    lines = [
+        words["amount_totals"].format(
+            before=money(figures.before), after=money(figures.after), delta=money(figures.delta, signed=True)
+        ),
+        words["amount_changed"].format(changed=figures.changed),
+    ]
+    if figures.undetermined_before or figures.undetermined_after:
+        lines.append(
+            words["amount_undetermined"].format(before=figures.undetermined_before, after=figures.undetermined_after)
+        )
+    return lines
 
 
 # Seams for the views (HTML), which lay the same sentences out as nested lists.
