@@ -688,6 +688,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "divergence.where": "（对 {where}）",
         "divergence.condition": "规则 {rule} 的条件 {condition}{where}",
         "divergence.rule": "规则 {rule}（{field}）",
+        "divergence.amount_step": "金额：档次 {rule} 的计算 {step}{where}",
+        "divergence.amount_row": "金额：档次 {rule}（{field}）{where}",
+        "divergence.amount": "金额（{field}）{where}",
         "divergence": "首个不同之处：{head}：记录为 {recorded}，重放为 {replayed}",
         "replay.with_current": "与当前规则集比较（不是忠实重放）：记录依据 {old}，现以 {under} 重新评估",
         "replay.same": "结果相同：决定与依据完全一致。",
@@ -727,6 +730,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "divergence.where": " (for {where})",
         "divergence.condition": "rule {rule}, condition {condition}{where}",
         "divergence.rule": "rule {rule} ({field})",
+        "divergence.amount_step": "amount: row {rule}, step {step}{where}",
+        "divergence.amount_row": "amount: row {rule} ({field}){where}",
+        "divergence.amount": "amount ({field}){where}",
         "divergence": "first difference: {head}: recorded {recorded}, replayed {replayed}",
         "replay.with_current": (
             "Compared with the current ruleset (not a faithful replay): recorded under {old}, "
