@@ -193,8 +193,12 @@ def test_text_of_components_says_each_row_their_sum_and_the_rounding(rs):
         "    每人三分之一 → （家庭成员人数 2 × 第一档金额 75 元 = 150） ÷ 3 = 50 元；"
         "每名成员 → 家庭成员人数 2 × 10 = 20 元，合计 70 元 → 70 元（一次性）"
     )
-    odd = decide(rs, household([1]), "grant")  # 75 / 3 = 25, + 10: no rounding needed
-    assert "四舍五入" not in odd.explain("zh")
+    assert "四舍五入" not in d.explain("zh")  # nothing to round
+    odd = decide(rs.with_parameter("band_pay_1", 76), household([1, 2]), "grant")  # 152 / 3 + 20 = 70.66…
+    assert odd.amount.total == 71
+    zh, en = odd.explain("zh").splitlines()[3], odd.explain("en").splitlines()[3]
+    assert "÷ 3 ≈ 50.6667 元；" in zh and zh.endswith("，合计 ≈70.6667 元，四舍五入取整 → 71 元（一次性）")
+    assert en.endswith(", together ≈70.6667 yuan, rounded half up to a whole number → 71 yuan once")
 
 
 def test_text_of_a_gated_amount_names_the_gate_and_its_outcome(rs):

@@ -506,7 +506,7 @@ def say_steps(steps: Sequence[Mapping[str, Any]], reader: Reader) -> str:
             inner = args[0].get("step")
             if isinstance(inner, int) and inner < len(said) and rates[inner]:
                 said.append(said[inner])  # (x × rate %) / 100: already said by the percent sign
-                shown.append(f"{said[inner]} = {_plain(result)}")
+                shown.append(f"{said[inner]}{_equals(_plain(result))}")
                 rates.append(False)
                 continue
             if _is_rate(args[0], reader):
@@ -527,9 +527,14 @@ def say_steps(steps: Sequence[Mapping[str, Any]], reader: Reader) -> str:
         else:  # a figure that is one reference
             text = parts[0] if parts else _plain(result)
         said.append(text)
-        shown.append(f"{text} = {_plain(result)}" if op != "value" else text)
+        shown.append(f"{text}{_equals(_plain(result))}" if op != "value" else text)
         rates.append(op == "*" and any(_is_rate(a, reader) for a in args))
     return said[-1] if said else ""
+
+
+def _equals(said: str) -> str:
+    """`` = 6,000 元``, or `` ≈ 50.6667 元`` for a result shown to four places only (the trace keeps it exact)."""
+    return f" ≈ {said[1:]}" if said.startswith("≈") else f" = {said}"
 
 
 def _plain(value: Any) -> str:
@@ -561,7 +566,7 @@ def _row_working(row: Mapping[str, Any], reader: Reader, unit: Any) -> str:
     last = steps[-1]
     if str(last.get("op")) == "value":
         return said
-    return f"{said} = {say_money(last.get('result'), unit, reader.lang)}"
+    return f"{said}{_equals(say_money(last.get('result'), unit, reader.lang))}"
 
 
 def say_part(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
