@@ -162,20 +162,26 @@ def test_text_says_each_member_band_and_the_total_per_month(rs):
         (
             12000,
             "合规自付医疗费用 12,000 元 × 救助比例 50 % = 6,000 元，不低于最低救助额 100 元，不超过封顶线 10,000 元 → 6,000 元/年",
-            "compliant out-of-pocket medical cost 12,000 yuan × aid rate 50 % = 6,000 yuan, not below the aid floor of "
-            "100 yuan, within the aid cap of 10,000 yuan → 6,000 yuan a year",
+            (
+                "compliant out-of-pocket medical cost 12,000 yuan × aid rate 50 % = 6,000 yuan, not below the aid floor of "
+                "100 yuan, within the aid cap of 10,000 yuan → 6,000 yuan a year"
+            ),
         ),
         (
             48000,
             "合规自付医疗费用 48,000 元 × 救助比例 50 % = 24,000 元，超过封顶线 10,000 元 → 10,000 元/年",
-            "compliant out-of-pocket medical cost 48,000 yuan × aid rate 50 % = 24,000 yuan, over the aid cap of "
-            "10,000 yuan → 10,000 yuan a year",
+            (
+                "compliant out-of-pocket medical cost 48,000 yuan × aid rate 50 % = 24,000 yuan, over the aid cap of "
+                "10,000 yuan → 10,000 yuan a year"
+            ),
         ),
         (
             50,
             "合规自付医疗费用 50 元 × 救助比例 50 % = 25 元，低于最低救助额 100 元 → 100 元/年",
-            "compliant out-of-pocket medical cost 50 yuan × aid rate 50 % = 25 yuan, below the aid floor of 100 yuan "
-            "→ 100 yuan a year",
+            (
+                "compliant out-of-pocket medical cost 50 yuan × aid rate 50 % = 25 yuan, below the aid floor of 100 yuan "
+                "→ 100 yuan a year"
+            ),
         ),
     ],
 )
@@ -203,7 +209,9 @@ def test_text_of_components_says_each_row_their_sum_and_the_rounding(rs):
 
 def test_text_of_a_gated_amount_names_the_gate_and_its_outcome(rs):
     d = decide(rs, household([1, 2], status="general"), "grant")
-    assert d.explain("zh").splitlines()[2] == "  符合条件的结果为not_eligible_household（须为eligible），不予计算 → 0 元"
+    assert (
+        d.explain("zh").splitlines()[2] == "  符合条件的结果为not_eligible_household（须为eligible），不予计算 → 0 元"
+    )
     assert d.explain("en").splitlines()[0].endswith("→ not eligible")
     unknown = decide(rs, household([1, 2], status=None), "grant")
     assert "尚无法判定" in unknown.explain("zh") and "cannot be decided yet" in unknown.explain("en")

@@ -771,7 +771,6 @@ class _Comparer:
             self.households,
         )
 
-
     def _amounts(self, variant: Ruleset, diff: Difference) -> Comparison:
         """An amount decision compared: its figures come from the facts, so every household is decided again
         under the variant (untraced) and compared by outcome and by total."""

@@ -46,9 +46,9 @@ from povrules.wording import (
     AMOUNT_WORDS,
     LANGS,
     PERIOD_WORDS,
-    UNIT_WORDS,
     RESULT_MARKS,
     STATUS_WORDS,
+    UNIT_WORDS,
     VIEW_WORDS,
     check_lang,
     format_value,
@@ -734,7 +734,9 @@ def _amount_view(amount: Mapping[str, Any], reader: Reader, outcome: str) -> Mar
     for part in parts:
         element = part.get("element")
         who = say_element(str(element), reader) if element is not None else aw["household"]
-        titles = [str((r.get("title") or {}).get(lang, r.get("id"))) for r in part.get("rows", []) if isinstance(r, Mapping)]
+        titles = [
+            str((r.get("title") or {}).get(lang, r.get("id"))) for r in part.get("rows", []) if isinstance(r, Mapping)
+        ]
         if part.get("value") is None:
             missing = reader.words["names_sep"].join(reader.fact(str(m)) for m in part.get("missing", []))
             figure: Any = tag("span", reader.words["missing"], colon, missing, cls="pv-unknown")
@@ -877,7 +879,9 @@ def _amount_meta(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> list[tuple[
     if figure.gate_decision is not None:
         gate = ruleset.decisions.get(figure.gate_decision)
         names = [outcome_label(gate, o, lang) if gate else o for o in figure.gate_outcomes]
-        meta.append((aw["gate"], join([tag("code", figure.gate_decision), " → ", punctuation("clauses", lang).join(names)])))
+        meta.append(
+            (aw["gate"], join([tag("code", figure.gate_decision), " → ", punctuation("clauses", lang).join(names)]))
+        )
     return meta
 
 

@@ -573,9 +573,7 @@ def say_part(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader)
     """One part of an amount as a sentence: who (a member, an item), the rows that gave it by their titles,
     each row's arithmetic, then rounding and a cap or floor, to the figure with its period:
     成员2（72岁）：年满70周岁 → 第二档金额 85 元/月."""
-    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
     colon = reader.words["colon"]
-    unit = amount.get("unit")
     element = part.get("element")
     if element is None:
         return _part_text(part, amount, reader, "")
@@ -670,7 +668,8 @@ def amount_lines(amount: Mapping[str, Any], reader: Reader, outcome: str) -> lis
     colon = reader.words["colon"]
     gate = amount.get("gate")
     if outcome in ("not_eligible", "undetermined") and isinstance(gate, Mapping) and not amount.get("parts"):
-        titles = gate.get("titles") if isinstance(gate.get("titles"), Mapping) else {}
+        found = gate.get("titles")
+        titles: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
 
         def said(code: str) -> str:
             entry = titles.get(code)

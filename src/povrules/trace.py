@@ -362,11 +362,11 @@ def _relation(member: Any, base: str) -> tuple[str, str] | None:
     if not isinstance(code, str):
         return None
     field = fact_field(_INDEX.sub("", base) + ".relation")
-    found = value_titles(field).get(code) if field is not None and value_titles(field) else None
+    vocabulary = value_titles(field) if field is not None else None
+    found = vocabulary.get(code) if vocabulary is not None else None
     if found is None:
         return (code, code)
-    zh, en = found[0], found[1]
-    return (zh, en)
+    return (found[0], found[1])
 
 
 def _item(obj: Any, step: str) -> Any:
@@ -810,7 +810,9 @@ def _period_titles(period: str) -> dict[str, str]:
     return {"code": period, "zh": PERIOD_WORDS["zh"].get(period, period), "en": PERIOD_WORDS["en"].get(period, period)}
 
 
-def _limit_v2(decision: Decision, expr: ast.Expr, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _limit_v2(
+    decision: Decision, expr: ast.Expr, titles: _Titles, sources: dict[str, dict[str, str]]
+) -> dict[str, Any]:
     """A cap or floor of an amount decision: its expression, and when it is a parameter, the parameter
     with its value on the date, title and clause."""
     out: dict[str, Any] = {"expr": expr.text}

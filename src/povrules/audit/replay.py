@@ -411,7 +411,9 @@ def _first_in_amount(old: Any, new: Any) -> Divergence | None:
                 sy = steps_y[j] if j < len(steps_y) else None
                 if sx != sy:
                     expr = (sx or sy or {}).get("expr")
-                    return Divergence(f"{field}.rows[{r}].steps[{j}]", _step_values(sx), _step_values(sy), rule, expr, where)
+                    return Divergence(
+                        f"{field}.rows[{r}].steps[{j}]", _step_values(sx), _step_values(sy), rule, expr, where
+                    )
             for key in sorted(x.keys() | y.keys()):
                 if x.get(key) != y.get(key):
                     return Divergence(f"{field}.rows[{r}].{key}", x.get(key), y.get(key), rule, None, where)
