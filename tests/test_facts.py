@@ -149,6 +149,175 @@ INVALID = {
         "required",
         None,
     ),
+    "relation outside its enumeration": (
+        {"members": [{"relation": "cousin"}]},
+        "members[0].relation",
+        "'head'",
+        '"cousin"',
+    ),
+    "parent role outside its enumeration": (
+        {"members": [{"parents": [{"role": "uncle"}]}]},
+        "members[0].parents[0].role",
+        "'father' or 'mother'",
+        '"uncle"',
+    ),
+    "parent index past the last member": (
+        {"members": [{"age": 40}, {"age": 9, "parents": [{"role": "mother", "member": 0}, {"member": 2}]}]},
+        "members[1].parents[1].member",
+        "the index of a member of the household (0 to 1, not the member's own (1))",
+        "2",
+    ),
+    "a member as its own parent": (
+        {"members": [{"age": 40}, {"age": 9, "parents": [{"member": 1}]}]},
+        "members[1].parents[0].member",
+        "not the member's own (1)",
+        "1",
+    ),
+    "negative parent index": (
+        {"members": [{"parents": [{"member": -1}]}]},
+        "members[0].parents[0].member",
+        "greater than or equal to 0",
+        "-1",
+    ),
+    "parent's disability grade out of range": (
+        {"members": [{"parents": [{"disability_grade": 5}]}]},
+        "members[0].parents[0].disability_grade",
+        "less than or equal to 4",
+        "5",
+    ),
+    "parent deceased as text": (
+        {"members": [{"parents": [{"deceased": "yes"}]}]},
+        "members[0].parents[0].deceased",
+        "valid boolean",
+        '"yes"',
+    ),
+    "parent unable to support as a number": (
+        {"members": [{"parents": [{"unable_to_support": 1}]}]},
+        "members[0].parents[0].unable_to_support",
+        "valid boolean",
+        "1",
+    ),
+    "parent missing as text": (
+        {"members": [{"parents": [{"missing": "失踪"}]}]},
+        "members[0].parents[0].missing",
+        "valid boolean",
+        '"失踪"',
+    ),
+    "parents as a record": (
+        {"members": [{"parents": {"role": "father"}}]},
+        "members[0].parents",
+        "a list",
+        '{"role": "father"}',
+    ),
+    "orphan as text": ({"members": [{"orphan": "true"}]}, "members[0].orphan", "valid boolean", '"true"'),
+    "de facto unsupported as a number": (
+        {"members": [{"de_facto_unsupported": 0}]},
+        "members[0].de_facto_unsupported",
+        "valid boolean",
+        "0",
+    ),
+    "school registration as text": (
+        {"members": [{"school_registered": "在籍"}]},
+        "members[0].school_registered",
+        "valid boolean",
+        '"在籍"',
+    ),
+    "boarding as a number": ({"members": [{"boarding": 1}]}, "members[0].boarding", "valid boolean", "1"),
+    "first year as text": ({"members": [{"first_year": "no"}]}, "members[0].first_year", "valid boolean", '"no"'),
+    "loan kind outside its enumeration": (
+        {"loans": [{"kind": "mortgage"}]},
+        "loans[0].kind",
+        "'microcredit'",
+        '"mortgage"',
+    ),
+    "borrower past the last member": (
+        {"members": [{"age": 40}], "loans": [{"kind": "microcredit", "borrower": 1}]},
+        "loans[0].borrower",
+        "the index of a member of the household (0 to 0)",
+        "1",
+    ),
+    "borrower as a name": ({"loans": [{"borrower": "张三"}]}, "loans[0].borrower", "valid integer", '"张三"'),
+    "borrower's age out of range": (
+        {"loans": [{"borrower_age": 131}]},
+        "loans[0].borrower_age",
+        "less than or equal to 130",
+        "131",
+    ),
+    "loan purpose outside its enumeration": (
+        {"loans": [{"purpose": "travel"}]},
+        "loans[0].purpose",
+        "'production'",
+        '"travel"',
+    ),
+    "negative loan amount": (
+        {"loans": [{"amount": "-50000"}]},
+        "loans[0].amount",
+        "greater than or equal to 0",
+        '"-50000"',
+    ),
+    "loan term of no months": (
+        {"loans": [{"term_months": 0}]},
+        "loans[0].term_months",
+        "greater than or equal to 1",
+        "0",
+    ),
+    "loan term as text": ({"loans": [{"term_months": "12"}]}, "loans[0].term_months", "valid integer", '"12"'),
+    "loan applied on a date that is no date": (
+        {"loans": [{"applied_on": "2016/03/01"}]},
+        "loans[0].applied_on",
+        "YYYY-MM-DD",
+        '"2016/03/01"',
+    ),
+    "loan issued on a number": ({"loans": [{"issued_on": 20160301}]}, "loans[0].issued_on", "YYYY-MM-DD", "20160301"),
+    "extension of no months": (
+        {"loans": [{"extensions": [{"on": "2017-03-01", "months": 0}]}]},
+        "loans[0].extensions[0].months",
+        "greater than or equal to 1",
+        "0",
+    ),
+    "extension on an impossible date": (
+        {"loans": [{"extensions": [{"on": "2017-02-29", "months": 6}]}]},
+        "loans[0].extensions[0].on",
+        "valid date",
+        '"2017-02-29"',
+    ),
+    "interest rate above 100 %": (
+        {"loans": [{"annual_rate": 101}]},
+        "loans[0].annual_rate",
+        "less than or equal to 100",
+        "101",
+    ),
+    "interest rate with five places": (
+        {"loans": [{"annual_rate": "4.35001"}]},
+        "loans[0].annual_rate",
+        "4 decimal places",
+        '"4.35001"',
+    ),
+    "negative benchmark rate": (
+        {"loans": [{"benchmark_rate": -1}]},
+        "loans[0].benchmark_rate",
+        "greater than or equal to 0",
+        "-1",
+    ),
+    "benchmark rate as a boolean": (
+        {"loans": [{"benchmark_rate": True}]},
+        "loans[0].benchmark_rate",
+        "a number",
+        "true",
+    ),
+    "repaid as text": ({"loans": [{"repaid": "yes"}]}, "loans[0].repaid", "valid boolean", '"yes"'),
+    "overdue as a number": ({"loans": [{"overdue": 1}]}, "loans[0].overdue", "valid boolean", "1"),
+    "collateral as text": ({"loans": [{"collateral": "房产"}]}, "loans[0].collateral", "valid boolean", '"房产"'),
+    "guarantor as a name": ({"loans": [{"guarantor": "李四"}]}, "loans[0].guarantor", "valid boolean", '"李四"'),
+    "misuse judged by nobody": (
+        {"loans": [{"misused": {**JUDGED, "by": ""}}]},
+        "loans[0].misused.by",
+        "at least 1 character",
+        '""',
+    ),
+    "misuse given as a plain boolean": ({"loans": [{"misused": True}]}, "loans[0].misused", "an object", "true"),
+    "negative credit line": ({"credit_line": -1}, "credit_line", "greater than or equal to 0", "-1"),
+    "unknown field in a loan": ({"loans": [{"rate": 4.35}]}, "loans[0].rate", "no such field", "4.35"),
     "a list where a record belongs": ({"income": [1, 2]}, "income", "an object", "[1, 2]"),
     "a record where a list belongs": ({"members": {"age": 3}}, "members", "a list", '{"age": 3}'),
 }
@@ -281,6 +450,105 @@ def test_judged_facts_keep_their_provenance(build):
         date(2021, 3, 1),
         ("走访记录 2021-02-27",),
     )
+
+
+LOAN = {
+    "kind": "microcredit",
+    "borrower": 0,
+    "borrower_age": 58,
+    "purpose": "production",
+    "amount": 50000,
+    "term_months": 12,
+    "applied_on": "2016-03-01",
+    "issued_on": "2016-03-20",
+    "extensions": [{"on": "2017-03-10", "months": 12}],
+    "annual_rate": 4.35,
+    "benchmark_rate": "4.35",
+    "repaid": False,
+    "overdue": False,
+    "collateral": False,
+    "guarantor": False,
+    "misused": JUDGED | {"value": False},
+}
+
+
+def test_loans_students_and_parents_are_read_exactly(build):
+    h = build.household(
+        credit_rated=True,
+        credit_line="50000",
+        loans=[LOAN, {}],
+        members=[
+            {"relation": "head", "age": 58},
+            {"relation": "spouse", "age": 55, "disability_grade": 2},
+            {
+                "relation": "grandchild",
+                "age": 9,
+                "education_stage": "primary",
+                "school_registered": True,
+                "boarding": True,
+                "first_year": False,
+                "orphan": False,
+                "de_facto_unsupported": True,
+                "parents": [
+                    {"role": "father", "deceased": True},
+                    {"role": "mother", "missing": False, "unable_to_support": True, "disability_grade": 0},
+                ],
+            },
+            {"relation": "child", "parents": [{"role": "father", "member": 0}, {"role": "mother", "member": 1}]},
+        ],
+    )
+    loan = h.loans[0]
+    assert (loan.kind, loan.borrower, loan.borrower_age, loan.purpose, loan.term_months) == (
+        "microcredit",
+        0,
+        58,
+        "production",
+        12,
+    )
+    assert loan.amount == Decimal("50000.00") and h.credit_line == Decimal("50000.00")
+    assert loan.annual_rate == loan.benchmark_rate == Decimal("4.3500")
+    assert loan.issued_on == date(2016, 3, 20) and loan.extensions[0].months == 12
+    assert loan.misused.value is False and loan.misused.by == JUDGED["by"]
+    assert h.loans[1].kind is None and h.loans[1].extensions is None  # a loan whose facts are unknown
+    child = h.members[2]
+    assert (child.boarding, child.school_registered, child.first_year, child.orphan) == (True, True, False, False)
+    assert child.de_facto_unsupported is True
+    assert [p.role for p in child.parents] == ["father", "mother"] and child.parents[1].unable_to_support is True
+    assert child.parents[0].member is None and child.parents[1].missing is False
+    assert [p.member for p in h.members[3].parents] == [0, 1]
+    assert h.members[0].parents is None  # unknown, not "no parents"
+
+
+def test_indices_are_checked_only_against_known_members(build):
+    # Unknown members: nothing to check a borrower's index by, so it is kept as given.
+    assert build.household(loans=[{"borrower": 3}]).loans[0].borrower == 3
+
+
+def test_a_school_body_may_decide_on_student_aid(build):
+    override = {"rule": "r", "body": "學校學生資助工作領導小組", "decided_on": "2021-03-01", "outcome": "upheld"}
+    h = build.household(overrides=[override])
+    assert h.overrides[0].body == "学校学生资助工作领导小组"  # read as its canonical (Simplified) name
+
+
+def test_the_columnar_reader_checks_member_indices_as_the_model_does():
+    import pyarrow as pa
+
+    from povrules.columnar import arrow_frame
+
+    good = [
+        {"id": "a", "members": [{"age": 40}, {"parents": [{"member": 0}]}], "loans": [{"borrower": 1}]},
+        {"id": "b", "members": [{"age": 40}], "loans": [{"borrower": None}]},
+    ]
+    frame = arrow_frame(pa.Table.from_pylist(good))
+    assert frame.height == 2
+    for bad, path in (
+        ({"id": "c", "members": [{"age": 40}], "loans": [{"borrower": 1}]}, "loans[0].borrower"),
+        ({"id": "d", "members": [{"parents": [{"member": 0}]}], "loans": []}, "members[0].parents[0].member"),
+        ({"id": "e", "members": [{"parents": [{"member": 1}]}], "loans": []}, "members[0].parents[0].member"),
+    ):
+        with pytest.raises(povrules.FactsError) as caught:
+            arrow_frame(pa.Table.from_pylist([*good, bad]))
+        assert caught.value.source == "row 3" and [p.path for p in caught.value.problems] == [path]
 
 
 def test_households_are_frozen(build):

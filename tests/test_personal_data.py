@@ -104,6 +104,9 @@ def _value(tp: Any, salt: Salt, model: type[BaseModel], name: str) -> Any:
 def salted() -> tuple[Household, list[str]]:
     salt = Salt()
     data = _fill(Household, salt)
+    # Indices name members; the one member cannot be its own parent, and it is the borrower.
+    data["members"][0]["parents"][0]["member"] = None
+    data["loans"][0]["borrower"] = 0
     # The override names no rule, as salted text: nothing reads it, so it is redacted like free text.
     return povrules.parse_household(data), salt.values
 

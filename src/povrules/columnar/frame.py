@@ -414,7 +414,21 @@ _TWINS: dict[tuple[str, str], Callable[[Mapping[str, pl.Series]], pl.Series]] = 
     ("Household", "_someone"): lambda f: (f["members"].list.len() == 0).fill_null(False),
     # Reads a body's Traditional name as its canonical one: the rows with a name not canonical.
     ("Override", "_canonical_body"): lambda f: (~f["body"].is_in(list(BODIES))).fill_null(False),
+    # A parent's or a borrower's index past the last member, or a member named as its own parent.
+    ("Household", "_parents_in_household"): lambda f: _parent_index_suspect(f["members"]),
+    ("Household", "_borrower_in_household"): lambda f: (
+        f["loans"].list.eval(pl.element().struct.field("borrower")).list.max() >= f["members"].list.len()
+    ).fill_null(False),
 }
+
+
+def _parent_index_suspect(members: pl.Series) -> pl.Series:
+    indices = pl.element().struct.field("parents").list.eval(pl.element().struct.field("member"))
+    past_last = members.list.eval(indices.list.max()).list.max() >= members.list.len()
+    own = members.list.eval(indices.list.contains(pl.int_range(pl.len()))).list.any()
+    return (past_last | own).fill_null(False)
+
+
 _specs: dict[type[BaseModel], _Spec] = {}
 
 

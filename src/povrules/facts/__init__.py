@@ -180,7 +180,11 @@ def problems_of(error: ValidationError, subject: str = "household") -> list[Fact
         else:
             expected = _EXPECTED.get(kind) or message[0].lower() + message[1:]
         given = None if kind == "missing" else _given(item.get("input"))
-        problems.append(FactProblem(_error_path(item["loc"], f"({subject})"), expected, given))
+        loc = item["loc"]
+        ctx = item.get("ctx") or {}
+        if "within" in ctx:  # a check of a whole list that found one value below it (a member's index)
+            loc, given = (*loc, *ctx["within"]), _given(ctx["given"])
+        problems.append(FactProblem(_error_path(loc, f"({subject})"), expected, given))
     return problems
 
 

@@ -138,6 +138,22 @@ Money = Annotated[
 ]
 
 
+# A rate in per cent (年利率 4.35 is 4.35 %), as a contract or a benchmark states it: from 0 to 100, four places.
+Rate = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=7, decimal_places=4, allow_inf_nan=False),
+    BeforeValidator(strict_amount),
+    AfterValidator(canonical_percent),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 100},
+                {"type": "string", "pattern": r"^\+?(100(\.0{1,4})?|\d{1,2}(\.\d{1,4})?)$"},
+            ]
+        }
+    ),
+]
+
 # What a field holds about a person, declared where the field is (``personal=`` of :func:`fact`):
 #
 # * ``identifier``: a value that names or points at a person or a household: a name, an ID number, an id,

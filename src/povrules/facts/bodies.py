@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定"]
+# A school decides on student aid (资助): seed 003's 方案10 gives the school 困难认定、审核、公示 and seed 000's
+# 篇十四 its 教育扶贫工作领导小组 and 评审小组; one name stands for the school's body, whichever the text calls it.
+OverrideBody = Literal["村民代表会议", "村民主评议", "村两委", "乡镇审核", "县级审定", "学校学生资助工作领导小组"]
 
 # Each canonical (Simplified) name and its Traditional form.
 TRADITIONAL: dict[str, str] = {
@@ -19,6 +21,7 @@ TRADITIONAL: dict[str, str] = {
     "村两委": "村兩委",
     "乡镇审核": "鄉鎮審核",
     "县级审定": "縣級審定",
+    "学校学生资助工作领导小组": "學校學生資助工作領導小組",
 }
 BODIES: tuple[str, ...] = get_args(OverrideBody)
 assert set(BODIES) == set(TRADITIONAL)  # one vocabulary: every canonical name has its other form

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Text, Whole, fact, labels
+from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Rate, Text, Whole, fact, labels
 from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
@@ -30,6 +30,24 @@ EducationStage = Literal[
     "undergraduate",
     "postgraduate",
 ]
+# 与户主关系: how a member is related to the head of the household (户主), as the 户口簿 records it.
+Relation = Literal[
+    "head",
+    "spouse",
+    "child",
+    "child_in_law",
+    "grandchild",
+    "parent",
+    "parent_in_law",
+    "grandparent",
+    "sibling",
+    "other",
+]
+ParentRole = Literal["father", "mother"]
+# The loans the texts name: 扶贫小额信贷, 担保贷款, 生源地信用助学贷款, 创业担保贷款, loans a household puts into
+# an enterprise that pays it back (带资入企, 企业带动, 分贷统还), and relocation loans.
+LoanKind = Literal["microcredit", "guaranteed", "student_origin", "startup", "enterprise_linked", "relocation", "other"]
+LoanPurpose = Literal["production", "startup", "education", "housing", "consumption", "other"]
 EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
 VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
 VehicleKind = Literal[
@@ -156,6 +174,26 @@ class ExpenditureItem(FactModel):
     _end_after_start = field_validator("period_end")(_period_in_order)
 
 
+class Parent(FactModel):
+    """A parent of a member (父母): for the texts that aid a child by what became of its parents (孤儿, 事实无人抚养,
+    残疾人子女). A parent who lives in the household is also one of its members, named by ``member``."""
+
+    role: ParentRole | None = fact("父亲或母亲", "father or mother")
+    member: Whole | None = fact(
+        "在户成员序号",
+        "0-based index of the parent in hh.members, when the parent lives in the household (null otherwise)",
+        ge=0,
+    )
+    deceased: Flag | None = fact("已死亡", "The parent has died")
+    missing: Flag | None = fact("失踪", "The parent is missing (失踪, as declared or reported)")
+    disability_grade: Whole | None = fact(
+        "残疾等级", "The parent's disability certificate grade (1 most severe to 4; 0 for none)", ge=0, le=4
+    )
+    unable_to_support: Flag | None = fact(
+        "无抚养能力", "Cannot support the child (无抚养能力: severe disability, serious illness, in prison …)"
+    )
+
+
 class Member(FactModel):
     """One person of the household (家庭成员)."""
 
@@ -168,6 +206,7 @@ class Member(FactModel):
         personal="identifier",
         pattern=r"^(\d{17}[\dXx]|hmac-sha256:[0-9a-f]{64})$",
     )
+    relation: Relation | None = fact("与户主关系", "Relation to the head of the household (户主)")
     on_hukou: Flag | None = fact("在户籍内", "Listed on the household's public-security registration (户口簿)")
     lives_with_household: Flag | None = fact(
         "实际共同生活", "Actually lives with the household, whatever the registration says (户在人不在, 人在户不在)"
@@ -192,6 +231,16 @@ class Member(FactModel):
     enrolled_in_school: Flag | None = fact("在校", "Currently enrolled in school")
     schooling_kind: Literal["normal", "high_fee_selection", "high_fee_private", "self_funded_abroad"] | None = fact(
         "就学方式", "How the member studies (高费择校, 高收费私立学校, 自费出国留学)"
+    )
+    school_registered: Flag | None = fact("在籍", "Holds a student registration (学籍) at the school attended")
+    boarding: Flag | None = fact("寄宿生", "Boards at school (寄宿生)")
+    first_year: Flag | None = fact("新生", "In the first year of the current stage (新生, e.g. 大学新生)")
+    orphan: Flag | None = fact("孤儿", "An orphan recognised by civil affairs (孤儿)")
+    de_facto_unsupported: Flag | None = fact(
+        "事实无人抚养儿童", "A child without anyone who in fact supports it (事实无人抚养儿童, as recognised)"
+    )
+    parents: tuple[Parent, ...] | None = fact(
+        "父母", "The member's parents, living in the household or not (an empty list: known to have none on record)"
     )
     in_basic_medical_insurance: Flag | None = fact("参加基本医疗保险", "Enrolled in basic medical insurance")
     employer_type: EmployerType | None = fact("就业单位类型", "Kind of employer")
@@ -550,6 +599,40 @@ class Override(FactModel):
         return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
+class LoanExtension(FactModel):
+    """An extension of a loan's term (展期)."""
+
+    on: Day | None = fact("展期日期", "Date the extension was granted")
+    months: Whole | None = fact("展期月数", "Months the term was extended by", unit="月", ge=1)
+
+
+class Loan(FactModel):
+    """A loan taken by the household or one of its members (贷款)."""
+
+    kind: LoanKind | None = fact("贷款种类", "Kind of loan")
+    borrower: Whole | None = fact(
+        "借款人", "0-based index of the borrower in hh.members (null: unknown, or the household as a whole)", ge=0
+    )
+    borrower_age: Whole | None = fact("申请时年龄", "The borrower's age when applying", unit="岁", ge=0, le=130)
+    purpose: LoanPurpose | None = fact("贷款用途", "What the loan is for")
+    amount: Money | None = fact("贷款金额", "Amount lent", unit="元")
+    term_months: Whole | None = fact("贷款期限", "Term as agreed when the loan was made", unit="月", ge=1)
+    applied_on: Day | None = fact("申请日期", "Date applied for")
+    issued_on: Day | None = fact("发放日期", "Date the loan was paid out")
+    extensions: tuple[LoanExtension, ...] | None = fact(
+        "展期", "Extensions of the term (an empty list: known to have none)"
+    )
+    annual_rate: Rate | None = fact("年利率", "Annual interest rate, in per cent (4.35 for 4.35 %)", unit="%")
+    benchmark_rate: Rate | None = fact(
+        "基准利率", "The benchmark rate for such a loan when it was made, in per cent", unit="%"
+    )
+    repaid: Flag | None = fact("已还清", "Fully repaid")
+    overdue: Flag | None = fact("逾期", "Overdue (逾期)")
+    collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
+    guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
+    misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
+
+
 class Household(FactModel):
     """A rural household (农户) as a ruleset sees it. Every fact may be unknown."""
 
@@ -583,6 +666,10 @@ class Household(FactModel):
     credit_rated: Flag | None = fact(
         "通过银行金融机构评级授信", "Has passed a bank's credit rating and holds a valid credit line (有效授信)"
     )
+    credit_line: Money | None = fact("授信额度", "The credit line a bank granted the household (授信额度)", unit="元")
+    loans: tuple[Loan, ...] | None = fact(
+        "贷款", "Loans of the household and its members (an empty list: known to have none)"
+    )
     relocation_consent: Flag | None = fact("自愿搬迁", "The household agrees to be relocated (易地扶贫搬迁, 群众自愿)")
     relocated_urban_hukou: Flag | None = fact(
         "搬迁后已转为城镇户籍", "Moved by 易地扶贫搬迁 or 同步搬迁 and now holds urban household registration"
@@ -607,3 +694,36 @@ class Household(FactModel):
         if members is not None and not members:
             raise PydanticCustomError("no_members", "at least one member (null when the members are unknown)")
         return members
+
+    @field_validator("members")
+    @classmethod
+    def _parents_in_household(cls, members: tuple[Member, ...] | None) -> tuple[Member, ...] | None:
+        # A parent named as a member must be another member of this household.
+        for i, member in enumerate(members or ()):
+            for j, parent in enumerate(member.parents or ()):
+                if parent.member is not None and (parent.member >= len(members or ()) or parent.member == i):
+                    raise _index_error([i, "parents", j, "member"], parent.member, len(members or ()), i)
+        return members
+
+    @field_validator("loans")
+    @classmethod
+    def _borrower_in_household(cls, loans: tuple[Loan, ...] | None, info: ValidationInfo) -> tuple[Loan, ...] | None:
+        # Unknown members (or members that failed validation) leave the index unchecked: nothing to check it by.
+        members = info.data.get("members")
+        if members is None:
+            return loans
+        for k, loan in enumerate(loans or ()):
+            if loan.borrower is not None and loan.borrower >= len(members):
+                raise _index_error([k, "borrower"], loan.borrower, len(members))
+        return loans
+
+
+def _index_error(within: list[str | int], given: int, count: int, itself: int | None = None) -> PydanticCustomError:
+    """The error of an index that names no (other) member: ``within`` is the path below the validated field,
+    which :func:`povrules.facts.problems_of` appends to the field's own."""
+    other = f", not the member's own ({itself})" if itself is not None else ""
+    return PydanticCustomError(
+        "member_index",
+        "the index of a member of the household (0 to {last}{other})",
+        {"last": count - 1, "other": other, "within": within, "given": given},
+    )

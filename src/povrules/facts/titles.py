@@ -23,6 +23,39 @@ Title = tuple[str, str]
 """A title as ``(zh, en)``."""
 
 _VOCABULARIES: dict[str, dict[str, Title]] = {
+    "Relation": {
+        "head": ("户主", "head of the household"),
+        "spouse": ("配偶", "spouse"),
+        "child": ("子女", "child"),
+        "child_in_law": ("儿媳或女婿", "child-in-law"),
+        "grandchild": ("孙子女或外孙子女", "grandchild"),
+        "parent": ("父母", "parent"),
+        "parent_in_law": ("岳父母或公婆", "parent-in-law"),
+        "grandparent": ("祖父母或外祖父母", "grandparent"),
+        "sibling": ("兄弟姐妹", "brother or sister"),
+        "other": ("其他关系", "other relation"),
+    },
+    "ParentRole": {
+        "father": ("父亲", "father"),
+        "mother": ("母亲", "mother"),
+    },
+    "LoanKind": {
+        "microcredit": ("扶贫小额信贷", "poverty-alleviation microcredit"),
+        "guaranteed": ("担保贷款", "guaranteed loan"),
+        "student_origin": ("生源地信用助学贷款", "student loan from the place of origin"),
+        "startup": ("创业担保贷款", "guaranteed start-up loan"),
+        "enterprise_linked": ("带资入企贷款", "loan put into an enterprise that pays the household"),
+        "relocation": ("搬迁贷款", "relocation loan"),
+        "other": ("其他贷款", "other loan"),
+    },
+    "LoanPurpose": {
+        "production": ("生产经营", "production"),
+        "startup": ("创业", "starting a business"),
+        "education": ("助学", "education"),
+        "housing": ("住房", "housing"),
+        "consumption": ("消费", "consumption"),
+        "other": ("其他用途", "another purpose"),
+    },
     "LabourCapacity": {
         "full": ("有劳动能力", "able to work"),
         "partial": ("部分丧失劳动能力", "partly able to work"),
@@ -230,6 +263,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "村两委": ("村两委", "village Party branch and committee"),
         "乡镇审核": ("乡镇审核", "township review"),
         "县级审定": ("县级审定", "county approval"),
+        "学校学生资助工作领导小组": ("学校学生资助工作领导小组", "the school's student-aid group"),
     },
     "OverrideOutcome": {
         "set_aside": ("排除", "set aside"),
