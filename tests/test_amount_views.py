@@ -124,12 +124,22 @@ def test_decimals_stay_exact_in_the_trace(rs):
     assert "= 6,172.835 元，" in d.explain("zh")
 
 
-def test_a_member_label_names_the_recorded_relation():
-    member = SimpleNamespace(age=72, relation="mother")
-    facts = SimpleNamespace(members=(SimpleNamespace(age=40, relation=None), member))
-    label = element_label(facts, "hh", ("hh.members", 1))
-    assert label["zh"].startswith("成员2（72岁，") and label["en"].startswith("member 2 (aged 72, ")
-    assert element_label(facts, "hh", ("hh.members", 0)) == {"zh": "成员1（40岁）", "en": "member 1 (aged 40)"}
+def test_a_member_label_names_the_recorded_relation_to_the_head(rs):
+    facts = povrules.parse_household(
+        {"id": "h", "members": [{"age": 40, "relation": "head"}, {"age": 72, "relation": "parent"}, {"age": 9}]}
+    )
+    lines = decide(rs, facts, "pension").explain("zh").splitlines()
+    assert lines[3:6] == [
+        "    成员1（40岁，户主）：不符合任何一档 → 0 元/月",
+        "    成员2（72岁，户主之父母）：年满70周岁 → 第二档金额 85 元/月",
+        "    成员3（9岁）：不符合任何一档 → 0 元/月",
+    ]
+    assert element_label(facts, "hh", ("hh.members", 1)) == {
+        "zh": "成员2（72岁，户主之父母）",
+        "en": "member 2 (aged 72, the head's parent)",
+    }
+    unknown = SimpleNamespace(members=(SimpleNamespace(age=None, relation="cousin"),))  # a code without titles
+    assert element_label(unknown, "hh", ("hh.members", 0)) == {"zh": "成员1（cousin）", "en": "member 1 (cousin)"}
 
 
 # Text

@@ -366,7 +366,9 @@ def _relation(member: Any, base: str) -> tuple[str, str] | None:
     found = vocabulary.get(code) if vocabulary is not None else None
     if found is None:
         return (code, code)
-    return (found[0], found[1])
+    if code in ("head", "other"):
+        return (found[0], found[1])
+    return (f"户主之{found[0]}", f"the head's {found[1]}")  # a relation is to the head of the household
 
 
 def _item(obj: Any, step: str) -> Any:
