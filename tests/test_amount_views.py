@@ -349,3 +349,45 @@ def test_the_decision_table_has_the_total_in_its_amount_column(rs, tmp_path):
 def test_the_columnar_engine_refuses_an_amount_decision_naming_it_and_the_row_engine(rs):
     with pytest.raises(NotSupported, match=r"decision 'pension' is an amount decision.*row engine"):
         frame_plan(rs, "pension", AS_OF)
+
+
+# Items: an amount per loan
+
+
+LOAN_RULES = """
+rules:
+  subsidy:
+    title: {zh: 贴息, en: Interest subsidy}
+    when: l.amount > 0
+    amount: l.amount * p.aid_rate / 100
+    cite: {source: D, line: 34, quote: "Aid pays 50 % of the compliant out-of-pocket cost"}
+decisions:
+  loan_subsidy:
+    kind: amount
+    title: {zh: 贴息, en: Interest subsidy}
+    unit: 元
+    period: year
+    per: l in hh.loans
+    rows: [subsidy]
+    cap: p.aid_cap
+"""
+
+
+def test_an_amount_per_loan_names_each_loan_and_what_one_lacks(tmp_path):
+    text = FIXTURE.read_text(encoding="utf-8")
+    path = tmp_path / "loans.yaml"
+    path.write_text(text[: text.index("rules:")] + LOAN_RULES, encoding="utf-8")
+    rs = load_ruleset(path)
+    facts = povrules.parse_household(
+        {"id": "h", "members": [{"age": 40}], "loans": [{"amount": 50000}, {"amount": 4000}, {}]}
+    )
+    d = decide(rs, facts, "loan_subsidy")
+    assert d.outcome == "undetermined"
+    assert d.explain("zh").splitlines()[3:7] == [
+        "  合计：无法计算",
+        "    第1笔贷款：贴息 → 贷款金额 50,000 元 × 救助比例 50 % = 25,000 元，超过封顶线 10,000 元 → 10,000 元/年",
+        "    第2笔贷款：贴息 → 贷款金额 4,000 元 × 救助比例 50 % = 2,000 元，不超过封顶线 10,000 元 → 2,000 元/年",
+        "    第3笔贷款：尚缺贷款金额，无法计算",
+    ]
+    assert d.explain("en").splitlines()[6] == "    Loan 3: cannot be worked out: Amount lent still needed"
+    assert to_trace(d)["elements"]["hh.loans[0]"] == {"zh": "第1笔贷款", "en": "loan 1"}

@@ -328,8 +328,9 @@ class _Titles:
 
 
 def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, str]:
-    """How a list element is named to a reader, by its place (from 1) and, for a person, the age:
-    成员2（45岁） / member 2 (aged 45). Never by a name, which records may have to hide."""
+    """How a list element is named to a reader, by its place (from 1) and, for a person, the age and the
+    relation to the head when recorded: 成员2（45岁，户主之配偶） / member 2 (aged 45, the head's spouse); a loan
+    as 第1笔贷款 / loan 1. Never by a name, which records may have to hide."""
     base, index = where
     field = base.rsplit(".", 1)[-1]
     number = index + 1
@@ -352,6 +353,8 @@ def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, st
         if said_zh:
             zh, en = f"{zh}（{'，'.join(said_zh)}）", f"{en} ({', '.join(said_en)})"
         return {"zh": zh, "en": en}
+    if field == "loans":
+        return {"zh": f"第{number}笔贷款", "en": f"loan {number}"}
     return {"zh": f"第{number}项", "en": f"item {number}"}
 
 
