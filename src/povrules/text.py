@@ -445,7 +445,7 @@ def say_total(amount: Mapping[str, Any], lang: str) -> str:
     code = str(period.get("code", "none")) if isinstance(period, Mapping) else "none"
     money = say_money(amount.get("total"), amount.get("unit"), lang)
     if lang == "zh":
-        return f"{PERIOD_WORDS['zh'].get(code, '')} {money}".lstrip() if code != "once" else f"一次性 {money}"
+        return f"{PERIOD_WORDS['zh'].get(code, '')} {money}".lstrip()
     word = PERIOD_WORDS["en"].get(code, "")
     return f"{money} {word}".rstrip()
 
