@@ -736,6 +736,10 @@ _ENGINE_OUTCOMES = {
     "conflict": ("决定相互冲突", "conflicting outcomes"),
     "needs_deliberation": ("待评议", "awaits deliberation"),
     "ranked": ("参与排序", "ranked"),
+}
+# An amount decision's own outcomes, for a ruleset that gives them no title (only for amount decisions: an
+# eligibility decision's "not_eligible" is the ruleset's code, said as the ruleset titles it).
+_AMOUNT_OUTCOMES = {
     "granted": ("享受", "granted"),
     "none": ("不享受", "none"),
     "not_eligible": ("不符合条件", "not eligible"),
@@ -755,8 +759,9 @@ def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
         words = []
         for part in outcome.split("+"):
             label = spec.label(part, lang)
-            if label == part and part in _ENGINE_OUTCOMES:
-                label = _ENGINE_OUTCOMES[part][0 if lang == "zh" else 1]
+            engine = {**_ENGINE_OUTCOMES, **_AMOUNT_OUTCOMES} if spec.kind == "amount" else _ENGINE_OUTCOMES
+            if label == part and part in engine:
+                label = engine[part][0 if lang == "zh" else 1]
             words.append(label)
         out[lang] = sep.join(words)
     return out
