@@ -90,6 +90,12 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
     ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
+    (
+        "cn-shanxi-lvde",
+        "company_loan_eligibility.yaml",
+        "a registered poor household with labour, willing and able, is eligible",
+    ),
+    ("cn-shanxi-lvde", "company_loan.yaml", "「5万元以内」 a loan of 50001 元 is arranged only up to 50000 元"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),

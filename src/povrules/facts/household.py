@@ -48,6 +48,9 @@ ParentRole = Literal["father", "mother"]
 # an enterprise that pays it back (带资入企, 企业带动, 分贷统还), and relocation loans.
 LoanKind = Literal["microcredit", "guaranteed", "student_origin", "startup", "enterprise_linked", "relocation", "other"]
 LoanPurpose = Literal["production", "startup", "education", "housing", "consumption", "other"]
+# How a household moved by poverty relocation was resettled: at a centralised site or dispersedly
+# (集中安置, 分散安置), the two ways the relocation plans subsidise differently.
+RelocationPlacement = Literal["not_relocated", "centralised", "dispersed"]
 EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
 VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
 VehicleKind = Literal[
@@ -258,6 +261,15 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    medical_insurance_contribution: Money | None = fact(
+        "医保个人缴费", "The member's own contribution to basic medical insurance (新农合) for the year", unit="元"
+    )
+    social_insurance_as_individual: Flag | None = fact(
+        "以个人身份缴纳社会保险", "Pays social-insurance contributions as an individual (灵活就业, not through an employer)"
+    )
+    consents_to_centralised_support: Flag | None = fact(
+        "自愿集中供养", "Agrees to be placed in centralised (institutional) 五保/特困 support"
+    )
     inpatient_compliant_cost: Money | None = fact(
         "住院合规费用", "Compliant inpatient costs (合规费用, within the insurance's lists) over the period recorded", unit="元"
     )
@@ -265,6 +277,13 @@ class Member(FactModel):
         "住院合规费用个人自付",
         "Compliant inpatient costs the member still pays after insurance and assistance (个人自付)",
         unit="元",
+    )
+    sunshine_home_care: Flag | None = fact(
+        "符合“阳光家园”居家托养政策",
+        "Recognised by the disabled persons' federation under the Sunshine Home (阳光家园) home-care policy",
+    )
+    yulu_trainee: Flag | None = fact(
+        "正在参加“雨露计划”培训", "In 雨露计划 (Yulu) or new-type professional farmer training, while studying"
     )
 
 
@@ -386,6 +405,14 @@ class Registration(FactModel):
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
+    support_standard: Money | None = fact(
+        "供养标准", "The local standard of 五保/特困 support the household is paid at, per person per year", unit="元"
+    )
+    local_rural_consumption_last_year: Money | None = fact(
+        "当地农村居民上年度人均生活消费支出",
+        "Last year's per-capita living consumption of rural households where the household lives",
+        unit="元",
     )
 
 
@@ -536,6 +563,9 @@ class Assessments(FactModel):
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
     )
+    weikun: Judged[bool] | None = fact(
+        "危困户", "A household in danger and hardship (危困户: the texts define it nowhere, judged)"
+    )
 
 
 class Look(FactModel):
@@ -607,6 +637,18 @@ class Override(FactModel):
         return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
+# The crops the texts' planting subsidies name: 榨菜 (青菜头), 蔬菜, 水果 (涪陵), 红薯, 花生 (招元村).
+CropKind = Literal["mustard_tuber", "vegetable", "fruit", "sweet_potato", "peanut", "grain", "other"]
+
+
+class Planting(FactModel):
+    """A crop the household grows, with the area verified on acceptance (据实验收)."""
+
+    crop: CropKind = Field(description="Crop", json_schema_extra={"zh": "作物"})
+    area: Money = Field(description="Area planted, as verified", json_schema_extra=labels("种植面积", "亩"))
+    newly_developed: Flag | None = fact("新发展", "Newly developed this season (新发展), not an existing planting")
+
+
 class LoanExtension(FactModel):
     """An extension of a loan's term (展期)."""
 
@@ -639,6 +681,9 @@ class Loan(FactModel):
     collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
     guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
     misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
+    production_cycle_months: Whole | None = fact(
+        "项目生产周期", "Production cycle of the project the loan funds (生产周期)", unit="月", ge=1
+    )
 
 
 class Household(FactModel):
@@ -693,6 +738,14 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    relocation_placement: RelocationPlacement | None = fact(
+        "扶贫搬迁安置方式",
+        "How the household was resettled by poverty relocation: not_relocated, centralised (集中安置), "
+        "dispersed (分散安置)",
+    )
+    plantings: tuple[Planting, ...] | None = fact(
+        "种植情况", "Crops grown, each with its verified area (an empty list: known to grow none)"
+    )
 
     @field_validator("members")
     @classmethod
