@@ -105,3 +105,23 @@ def test_reports_that_once_fell_back_to_english_refuse_an_unknown_language():
     ):
         with pytest.raises(LanguageError):
             call()
+
+
+def test_every_unit_a_shipped_ruleset_or_fact_uses_has_english_words() -> None:
+    """A unit without English words would print in Chinese inside an English explanation (80 周岁)."""
+    from pathlib import Path
+
+    import yaml
+
+    from povrules.wording import UNIT_WORDS
+
+    rulesets = Path(__file__).resolve().parent.parent / "rulesets"
+    used: set[str] = set()
+    for path in rulesets.glob("*/ruleset.yaml"):
+        definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for section in ("parameters", "decisions"):
+            for entry in (definition.get(section) or {}).values():
+                if isinstance(entry, dict) and isinstance(entry.get("unit"), str):
+                    used.add(entry["unit"])
+    missing = sorted(unit for unit in used if unit not in UNIT_WORDS["en"])
+    assert not missing, f"units with no English words in wording.UNIT_WORDS: {missing}"

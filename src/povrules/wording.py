@@ -790,6 +790,13 @@ UNIT_WORDS: dict[str, dict[str, str]] = {
         "次": "times",
         "亩": "mu",
         "学期": "semesters",
+        "周岁": "years old",
+        "个百分点": "percentage points",
+        "元/人": "yuan per person",
+        "元/人/年": "yuan per person per year",
+        "元/年/人": "yuan per person per year",
+        "元/人/学期": "yuan per person per semester",
+        "元/生/年": "yuan per student per year",
     },
 }
 # The period an amount is paid for, as a total line says it: 每月 255 元 / 255 yuan a month ("" for none).
