@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Rate, Text, Whole, fact, labels
+from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Local, Money, Rate, Text, Whole, fact, labels
 from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
@@ -155,6 +155,9 @@ class IncomeItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -170,6 +173,9 @@ class ExpenditureItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -191,6 +197,9 @@ class Parent(FactModel):
     )
     unable_to_support: Flag | None = fact(
         "无抚养能力", "Cannot support the child (无抚养能力: severe disability, serious illness, in prison …)"
+    )
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
     )
 
 
@@ -258,6 +267,9 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Vehicle(FactModel):
@@ -270,6 +282,9 @@ class Vehicle(FactModel):
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
     size_class: Literal["large", "medium", "small", "mini"] | None = fact(
         "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)"
+    )
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
     )
 
 
@@ -286,6 +301,9 @@ class Property(FactModel):
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Enterprise(FactModel):
@@ -299,6 +317,9 @@ class Enterprise(FactModel):
     employs_others_long_term: Flag | None = fact("长期雇用他人", "Employs others long-term")
     annual_inspection_record: Flag | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
     income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Income(FactModel):
@@ -570,6 +591,9 @@ class ProjectBenefit(FactModel):
         description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"}
     )
     delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Override(FactModel):
@@ -604,6 +628,9 @@ class LoanExtension(FactModel):
 
     on: Day | None = fact("展期日期", "Date the extension was granted")
     months: Whole | None = fact("展期月数", "Months the term was extended by", unit="月", ge=1)
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Loan(FactModel):
@@ -631,6 +658,9 @@ class Loan(FactModel):
     collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
     guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
     misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
 
 class Household(FactModel):
@@ -685,6 +715,9 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    local: Local | None = fact(
+        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
+    )
 
     @field_validator("members")
     @classmethod
