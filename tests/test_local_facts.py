@@ -343,3 +343,47 @@ def test_povrules_schema_takes_a_ruleset(rs, tmp_path, capsys):
     assert "subsidy_base" in schema["properties"]["local"]["anyOf"][0]["properties"]
     assert main(["schema", "--ruleset", str(tmp_path), "--trace"]) != 0
     assert "--ruleset" in capsys.readouterr().err
+
+
+# The example of docs/authoring.md
+
+
+def _doc_blocks() -> dict[str, str]:
+    """The blocks of the authoring guide marked ``<!-- local-facts: NAME -->``, by name."""
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(encoding="utf-8")
+    found = re.findall(r"<!-- local-facts: (\w+) -->\n```\w*\n(.*?)```", text, flags=re.S)
+    return dict(found)
+
+
+def test_the_authoring_guides_example_runs_as_written(tmp_path, seeds_or_none, monkeypatch):
+    blocks = _doc_blocks()
+    assert set(blocks) == {"ruleset", "household", "python"}
+    folder = tmp_path / "rulesets" / "example-school-aid"
+    folder.mkdir(parents=True)
+    (folder / "ruleset.yaml").write_text(blocks["ruleset"], encoding="utf-8")
+    (tmp_path / "household.json").write_text(blocks["household"], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    printed: list[str] = []
+    exec(compile(blocks["python"], "authoring.md", "exec"), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
+    assert printed == ["eligible"]
+    ruleset = load_ruleset(folder)
+    household = povrules.parse_household(blocks["household"])
+    assert "见义勇为人员子女：是" in povrules.evaluate(household, ruleset, "living_allowance", as_of=AS_OF).explain(
+        "zh"
+    )
+    if seeds_or_none is not None:  # the declared fact's citation is checked as a rule's is
+        from povrules.citations import check_citations
+
+        assert check_citations(ruleset, seeds_or_none) == []
+        (tmp_path / "broken").mkdir()
+        broken = load_ruleset(
+            write(
+                tmp_path / "broken",
+                blocks["ruleset"].replace(
+                    "line: 810, quote: 見義勇為人員子女}\n  aid", "line: 811, quote: 見義勇為人員子女}\n  aid"
+                ),
+            )
+        )
+        assert [p.where for p in check_citations(broken, seeds_or_none)] == ["fact 'heroic_act_child'"]

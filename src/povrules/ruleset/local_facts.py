@@ -138,6 +138,10 @@ class LocalFacts:
     def __bool__(self) -> bool:
         return bool(self.facts)
 
+    def citations(self) -> Mapping[str, Citation]:
+        """The citation of each declared fact that has one, by the fact's name (what the quote check reads)."""
+        return {name: fact.cite for name, fact in self.facts.items() if fact.cite is not None}
+
     def at(self, place: tuple[str, ...]) -> Mapping[str, LocalFact]:
         """The facts declared on one place, by name."""
         return self._by_place.get(place, MappingProxyType({}))

@@ -64,6 +64,10 @@ class DeclaredFacts(Protocol):
         """The JSON Schema of the ``local`` object of each model, by the model's name."""
         ...
 
+    def citations(self) -> Mapping[str, Citation]:
+        """The citation of each declared fact that has one, by the fact's name."""
+        ...
+
 
 @attrs.frozen
 class Source:
