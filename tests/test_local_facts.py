@@ -306,6 +306,11 @@ def test_the_explanation_names_a_declared_fact_by_its_title(rs):
     assert "见义勇为人员子女：是" in decision.explain("zh")
     assert "入学日期 2021-03-01" in decision.explain("zh")
     assert "Child of a person honoured for a heroic act: yes" in decision.explain("en")
+    # A declared enumeration's codes are said by their declared titles.
+    loan = hh(loans=[{"local": {"lender": "postal"}}], local={"subsidy_base": 300})
+    decision = povrules.evaluate(loan, rs, "loan", as_of=AS_OF)
+    assert "贷款银行为邮储银行" in decision.explain("zh")
+    assert "Lending bank is postal savings bank" in decision.explain("en")
 
 
 # The ruleset's JSON Schema

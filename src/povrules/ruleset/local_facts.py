@@ -180,6 +180,8 @@ class LocalFacts:
         path (``members[1].local.heroic_act_family``) whose value is not of its declared type, and each
         local fact the ruleset does not declare. A null value is an unknown fact, as elsewhere.
         """
+        if not _any_local(facts, _tree(type(facts))):
+            return facts  # most households: nothing to check
         problems: list[FactProblem] = []
         changes: dict[tuple[str | int, ...], dict[str, Any]] = {}
         for place in places(type(facts)):
@@ -221,6 +223,45 @@ class LocalFacts:
             for name, fact in self.at(place).items():
                 entry["properties"][name] = _fact_schema(fact)
         return out
+
+
+# The places as a tree of record fields: (whether the record holds local facts, (field, subtree) …). A walk
+# down it visits each object once and builds no path, which is what checking a household costs when it
+# gives no local facts.
+_Tree = tuple[bool, tuple[tuple[str, "_Tree"], ...]]
+
+
+@functools.cache
+def _tree(model: type[BaseModel]) -> _Tree:
+    found = places(model)
+
+    def node(path: tuple[str, ...]) -> _Tree:
+        steps = sorted({p[len(path)] for p in found if len(p) > len(path) and p[: len(path)] == path})
+        return (path in found, tuple((step, node((*path, step))) for step in steps))
+
+    return node(())
+
+
+def _any_local(obj: Any, tree: _Tree) -> bool:
+    """Whether any object of the tree's places under ``obj`` gives local facts."""
+    if tree[0] and obj.local is not None:
+        return True
+    for step, below in tree[1]:
+        value = getattr(obj, step)
+        if value is None:
+            continue
+        if value.__class__ is tuple:
+            if not below[1]:  # a list of records with no list below them: no call per item
+                for item in value:
+                    if item.local is not None:
+                        return True
+                continue
+            for item in value:
+                if _any_local(item, below):
+                    return True
+        elif _any_local(value, below):
+            return True
+    return False
 
 
 def _objects(facts: BaseModel, place: tuple[str, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -437,7 +478,8 @@ def _type(entry: YMap, what: str, text: Callable[[YMap, str, str], Text]) -> tup
                     f"{what}: a code is lower-case letters, digits and '_', not {code!r}", values.at(code)
                 )
             titles[code] = text(values, code, f"code {code!r} of {what}")
-        return EnumType("enum", values=tuple(titles)), titles
+        typ = EnumType("enum", values=tuple(titles), titles=tuple((c, t.zh, t.en) for c, t in titles.items()))
+        return typ, titles
     if "values" in entry:
         raise RulesetError(f"{what}: 'values' goes with type enum only", entry.at("values"))
     if not isinstance(declared, str) or declared not in TYPES:
