@@ -155,9 +155,7 @@ class IncomeItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -173,9 +171,7 @@ class ExpenditureItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -198,9 +194,7 @@ class Parent(FactModel):
     unable_to_support: Flag | None = fact(
         "无抚养能力", "Cannot support the child (无抚养能力: severe disability, serious illness, in prison …)"
     )
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Member(FactModel):
@@ -267,9 +261,7 @@ class Member(FactModel):
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
     )
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Vehicle(FactModel):
@@ -283,9 +275,7 @@ class Vehicle(FactModel):
     size_class: Literal["large", "medium", "small", "mini"] | None = fact(
         "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)"
     )
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Property(FactModel):
@@ -301,9 +291,7 @@ class Property(FactModel):
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Enterprise(FactModel):
@@ -317,9 +305,7 @@ class Enterprise(FactModel):
     employs_others_long_term: Flag | None = fact("长期雇用他人", "Employs others long-term")
     annual_inspection_record: Flag | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
     income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Income(FactModel):
@@ -591,9 +577,7 @@ class ProjectBenefit(FactModel):
         description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"}
     )
     delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Override(FactModel):
@@ -628,9 +612,7 @@ class LoanExtension(FactModel):
 
     on: Day | None = fact("展期日期", "Date the extension was granted")
     months: Whole | None = fact("展期月数", "Months the term was extended by", unit="月", ge=1)
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Loan(FactModel):
@@ -658,9 +640,7 @@ class Loan(FactModel):
     collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
     guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
     misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Household(FactModel):
@@ -715,9 +695,7 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
-    local: Local | None = fact(
-        "本地事实", "Facts a ruleset declares (its facts section), by name: checked by the ruleset that reads them"
-    )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     @field_validator("members")
     @classmethod
