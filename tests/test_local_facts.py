@@ -248,7 +248,10 @@ def test_a_missing_declared_fact_is_unknown_and_named(rs):
             {"assets": {"vehicles": [{"kind": "car", "local": {"car_seats": 5.5}}]}},
             "assets.vehicles[0].local.car_seats: expected a whole number, got",
         ),
-        ({"local": {"subsidy_base": "300"}}, 'local.subsidy_base: expected a number, got "300"'),
+        (
+            {"local": {"subsidy_base": "3e2"}},
+            'local.subsidy_base: expected a number, or decimal text such as 1234.5, got "3e2"',
+        ),
         (
             {"members": [{"local": {"heroic_act_famly": True}}]},
             "members[0].local.heroic_act_famly: expected a fact the ruleset declares on member "
@@ -263,7 +266,7 @@ def test_a_missing_declared_fact_is_unknown_and_named(rs):
             "projects[0].local.x: expected a fact the ruleset declares on hh.projects (none)",
         ),
     ],
-    ids=["bool", "date", "enum", "int", "decimal as text", "misspelt", "another place's", "a place with none"],
+    ids=["bool", "date", "enum", "int", "decimal with an exponent", "misspelt", "another place's", "a place with none"],
 )
 def test_a_bad_local_value_is_refused_naming_its_path(rs, facts, problem):
     household = hh(**facts)
@@ -392,3 +395,25 @@ def test_the_authoring_guides_example_runs_as_written(tmp_path, seeds_or_none, m
             )
         )
         assert [p.where for p in check_citations(broken, seeds_or_none)] == ["fact 'heroic_act_child'"]
+
+
+def test_a_decision_with_local_facts_replays_from_its_record(rs):
+    from povrules.canonical import facts_json
+
+    household = hh(members=[{"local": HEROIC}], loans=[{"local": {"lender": "postal"}}], local={"subsidy_base": 300.5})
+    decision = povrules.evaluate(household, rs, "subsidy", as_of=AS_OF)
+    written = facts_json(decision.facts)
+    assert written["local"] == {"subsidy_base": "300.5"}  # an exact decimal is written as text
+    again = povrules.evaluate(povrules.parse_household(written), rs, "subsidy", as_of=AS_OF)
+    assert again.amount.total == decision.amount.total == Decimal("150.25")
+    assert facts_json(again.facts) == written
+
+
+def test_a_record_of_a_decision_with_local_facts_replays_identically(rs, tmp_path):
+    from povrules.audit import RulesetStore, make_record, replay
+
+    household = hh(members=[{"local": HEROIC}], loans=[{"local": {"lender": "postal"}}], local={"subsidy_base": 300.5})
+    for decision in ("aid", "loan"):  # a date and a decimal read from the facts
+        record = make_record(povrules.evaluate(household, rs, decision, as_of=AS_OF))
+        result = replay(record, RulesetStore(tmp_path))
+        assert result.identical, result

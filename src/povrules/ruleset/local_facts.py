@@ -48,6 +48,7 @@ ON_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 TYPES: Mapping[str, Type] = MappingProxyType({"bool": BOOL, "int": INT, "decimal": DECIMAL, "str": STR, "date": DATE})
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")  # ASCII digits, no exponent
 _KEYS = {"on", "type", "values", "unit", "title", "cite", "note"}
 
 
@@ -320,8 +321,10 @@ def _typed(fact: LocalFact, value: Any) -> tuple[str | None, Any]:
     if typ == INT:
         return (None, value) if isinstance(value, int) and not isinstance(value, bool) else ("a whole number", value)
     if typ == DECIMAL:
+        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+            return None, Decimal(value)  # exact decimals travel as text, as records write them
         ok = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
-        return (None, value) if ok else ("a number", value)
+        return (None, value) if ok else ("a number, or decimal text such as 1234.5", value)
     if isinstance(typ, EnumType):
         if isinstance(value, str) and value in typ.values:
             return None, value
@@ -353,7 +356,9 @@ def _fact_schema(fact: LocalFact) -> dict[str, Any]:
     elif typ == INT:
         schema = {"type": ["integer", "null"]}
     elif typ == DECIMAL:
-        schema = {"type": ["number", "null"]}
+        schema = {
+            "anyOf": [{"type": ["number", "null"]}, {"type": "string", "pattern": _DECIMAL_TEXT.pattern.join("^$")}]
+        }
     elif typ == DATE:
         schema = {"type": ["string", "null"], "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     elif isinstance(typ, EnumType):
