@@ -212,6 +212,17 @@ def test_an_undetermined_gate_leaves_the_amount_undetermined_with_its_missing_fa
     assert d.missing == ("hh.registration.status",)
 
 
+def test_rule_values_of_rows_answered_per_member_are_over_all_members(rs):
+    p = povrules.plan(rs, "pension")
+    values, leaves = p.rule_values(household([59, 72]), AS_OF)
+    assert values == (False, True, True)
+    assert [leaf[4] for leaf in leaves[1]] == [(("hh.members", 0),), (("hh.members", 1),)]
+    values, _ = p.rule_values(household([59, None]), AS_OF)
+    assert [sorted(v.missing) for v in values] == [["hh.members[1].age"]] * 3
+    values, _ = p.rule_values(household(None), AS_OF)
+    assert [sorted(v.missing) for v in values] == [["hh.members"]] * 3
+
+
 def test_an_amount_is_not_combined_from_bare_rule_values(rs):
     p = povrules.plan(rs, "medical")
     assert p.reads_facts

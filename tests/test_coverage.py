@@ -110,9 +110,9 @@ def catalogue_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def catalogue_ids(folder: Path) -> dict[str, str]:
-    """Every catalogue id → its category, in the catalogue's order."""
-    found: dict[str, str] = {}
+def catalogue_entries(folder: Path) -> dict[str, tuple[str, str]]:
+    """Every catalogue id → (its category, the catalogue file that holds it), in the catalogue's order."""
+    found: dict[str, tuple[str, str]] = {}
     for path in sorted(folder.glob("seed-*.md")):
         mark = SECOND_003_MARK if path.name == SECOND_003 else ""
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -130,8 +130,28 @@ def catalogue_ids(folder: Path) -> dict[str, str]:
             for rid in ids:
                 if rid in found:
                     raise AssertionError(f"{path.name}:{number}: catalogue id {rid} appears twice")
-                found[rid] = category
+                found[rid] = (category, path.name)
     return found
+
+
+def catalogue_ids(folder: Path) -> dict[str, str]:
+    """Every catalogue id → its category, in the catalogue's order."""
+    return {rid: category for rid, (category, _) in catalogue_entries(folder).items()}
+
+
+# How many rules a catalogue file says it holds, in its own index: (file, seed or None, the line that says it).
+# The second catalogue of seed 003 counts its rules without its appendix X.
+_STATED_COUNTS = (
+    ("seed-000-rules.md", None, re.compile(r"^\| \*\*Total\*\* \|[^|]*\| \*\*(\d+)\*\* \|")),
+    ("seed-001-004-rules.md", "001", re.compile(r"^\* Seed 001 \(\d+ lines\): (\d+) entries")),
+    ("seed-001-004-rules.md", "004", re.compile(r"^\* Seed 004 \(\d+ lines\): (\d+) entries")),
+    ("seed-003a-rules.md", None, re.compile(r"^\| \*\*Total\*\* \| \*\*(\d+)\*\* \|")),
+    ("seed-003b-rules.md", None, re.compile(r"^\| \*\*Σ\*\* \|.*\| (\d+) rules \|$")),
+)
+# Seed 002's catalogue instead opens with an index of every id and its category.
+_INDEX_ROW = re.compile(
+    r"^\| (?P<seed>S002)-(?P<letter>[A-Z])(?P<num>\d+)(?:…[A-Z]?(?P<num2>\d+))? \| (?P<cat>[A-Z]) \|"
+)
 
 
 def coverage_rows(text: str) -> list[Row]:
@@ -277,6 +297,28 @@ def test_the_catalogue_parses_every_seed_and_category(catalogue: dict[str, str])
     assert catalogue["S003-B05"] == "B" and catalogue["S003-B05" + SECOND_003_MARK] == "A"
     # A heading that names a range of ids gives each of them.
     assert {f"S002-C0{n}" for n in range(1, 7)} <= set(catalogue)
+
+
+def test_the_parsed_catalogue_holds_what_its_own_indexes_say(catalogue: dict[str, str]) -> None:
+    folder = catalogue_folder()
+    assert folder is not None
+    entries = catalogue_entries(folder)
+    for name, seed, pattern in _STATED_COUNTS:
+        text = (folder / name).read_text(encoding="utf-8").splitlines()
+        stated = [int(m[1]) for line in text if (m := pattern.match(line))]
+        assert len(stated) == 1, f"{name}: no single line states how many rules it holds ({pattern.pattern})"
+        parsed = [
+            rid
+            for rid, (category, file) in entries.items()
+            if file == name and seed in (None, rid[1:4]) and not (file == SECOND_003 and category == "X")
+        ]
+        assert len(parsed) == stated[0], f"{name}: {len(parsed)} rules parsed, the file says {stated[0]}"
+    index = {}
+    for line in (folder / "seed-002-rules.md").read_text(encoding="utf-8").splitlines():
+        if m := _INDEX_ROW.match(line):
+            for n in range(int(m["num"]), int(m["num2"] or m["num"]) + 1):
+                index[f"{m['seed']}-{m['letter']}{n:02d}"] = m["cat"]
+    assert index == {rid: c for rid, c in catalogue.items() if rid.startswith("S002-")}
 
 
 def test_every_catalogue_rule_has_exactly_one_row(catalogue: dict[str, str], rows: list[Row]) -> None:

@@ -68,6 +68,12 @@ GOLDEN_POLICY_CASES = [
     ("cn-guangdong-zhaoyuan", "pv_dividend.yaml", "without dibao a no-labour household is in neither group"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "exactly 200 people is a focus"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
+    (
+        "cn-henan-xinxiang-school-plan10",
+        "living_subsidy.yaml",
+        "a primary boarder 500 (250 ÷ 50 %) and a junior non-boarder 312.5, 812.5 for the family",
+    ),
+    ("cn-henan-xinxiang-school-plan10", "nutrition_subsidy.yaml", "an ordinary family's pupils get nothing"),
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
     (
@@ -90,6 +96,12 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
     ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
+    (
+        "cn-shanxi-lvde",
+        "company_loan_eligibility.yaml",
+        "a registered poor household with labour, willing and able, is eligible",
+    ),
+    ("cn-shanxi-lvde", "company_loan.yaml", "「5万元以内」 a loan of 50001 元 is arranged only up to 50000 元"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),

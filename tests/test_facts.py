@@ -317,6 +317,18 @@ INVALID = {
     ),
     "misuse given as a plain boolean": ({"loans": [{"misused": True}]}, "loans[0].misused", "an object", "true"),
     "negative credit line": ({"credit_line": -1}, "credit_line", "greater than or equal to 0", "-1"),
+    "production cycle of no months": (
+        {"loans": [{"production_cycle_months": 0}]},
+        "loans[0].production_cycle_months",
+        "greater than or equal to 1",
+        "0",
+    ),
+    "relocation placement outside its enumeration": (
+        {"relocation_placement": "none"},
+        "relocation_placement",
+        "'not_relocated'",
+        '"none"',
+    ),
     "unknown field in a loan": ({"loans": [{"rate": 4.35}]}, "loans[0].rate", "no such field", "4.35"),
     "a list where a record belongs": ({"income": [1, 2]}, "income", "an object", "[1, 2]"),
     "a record where a list belongs": ({"members": {"age": 3}}, "members", "a list", '{"age": 3}'),

@@ -343,12 +343,14 @@ class Plan:
         """Evaluate the rules for one subject without combining them: ``(values, leaves)``.
 
         ``values`` holds each rule's value in the order of ``rules`` (``None`` when not in force on
-        ``as_of``); ``leaves`` holds each rule's leaf records when the plan is traced, else None.
+        ``as_of``); ``leaves`` holds each rule's leaf records when the plan is traced, else None. For an
+        amount decision answered per element, a row's value is over all elements: true if it held for one.
         Raises as :meth:`bind` does, and :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model.
         """
         params = self.bind(as_of)
         facts = self._check(facts, "rule_values")
-        return _run(self, Env(facts, params, as_of, None))
+        env = Env(facts, params, as_of, None)
+        return _per_rule_values(self, env) if self._per is not None else _run(self, env)
 
     def combine(
         self, facts: FactModel, as_of: date, values: Sequence[Value], leaves: Sequence[Sequence[Leaf]] | None = None
@@ -1190,16 +1192,11 @@ def _amount(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
             runs = []
             made = []
             for index, item in enumerate(items):
-                env.scope[figure.per.var] = (item, figure.per.path, index)
-                env.where = ((figure.per.path, index),)
-                one = _run(plan, env)
+                one = _run_element(plan, env, item, index)
                 runs.append(one)
                 made.append(_amount_part(plan, env, one[0], index, f"{figure.per.path}[{index}]"))
             parts = tuple(made)
-            values = _across(plan, [r[0] for r in runs])
-            leaves = None
-            if plan.traced:  # each row's leaves over all elements, in element order (each leaf names its element)
-                leaves = [[leaf for _, rec in runs for leaf in (rec or [])[i]] for i in range(len(plan.rules))]
+            values, leaves = _across(plan, runs)
     finally:
         env.rec, env.where = rec, where
         env.scope.clear()
@@ -1215,12 +1212,41 @@ def _amount(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
     return Decision(plan, env.facts, env.as_of, outcome, (values, leaves), amount=answer)
 
 
-def _across(plan: Plan, runs: Sequence[Sequence[Value]]) -> tuple[Value, ...]:
+def _run_element(plan: Plan, env: Env, item: Any, index: int) -> RuleValues:
+    """The rows' values (and leaves) for one element of an amount decision's ``per`` list."""
+    per = plan.spec.amount.per  # type: ignore[union-attr]
+    assert per is not None
+    env.scope[per.var] = (item, per.path, index)
+    env.where = ((per.path, index),)
+    return _run(plan, env)
+
+
+def _per_rule_values(plan: Plan, env: Env) -> RuleValues:
+    """What :meth:`Plan.rule_values` gives for an amount decision answered per element: each row's value
+    over all elements (see :func:`_across`)."""
+    assert plan._per is not None
+    saved = dict(env.scope)
+    try:
+        items = plan._per(env)
+        if items.__class__ is Unknown:
+            return tuple(items for _ in plan.rules), ([[] for _ in plan.rules] if plan.traced else None)
+        return _across(plan, [_run_element(plan, env, item, index) for index, item in enumerate(items)])
+    finally:
+        env.where = ()
+        env.scope.clear()
+        env.scope.update(saved)
+
+
+def _across(plan: Plan, runs: Sequence[RuleValues]) -> RuleValues:
     """Each row's value over all elements: true if it held for one, else unknown if unknown for one,
-    else false (None when not in force; false when there are no elements)."""
+    else false (None when not in force; false when there are no elements); and, traced, each row's
+    leaves over all elements in element order (each leaf names its element)."""
+    leaves = None
+    if plan.traced:
+        leaves = [[leaf for _, rec in runs for leaf in (rec or [])[i]] for i in range(len(plan.rules))]
     out: list[Value] = []
     for i, rule in enumerate(plan.rules):
-        column = [values[i] for values in runs]
+        column = [values[i] for values, _ in runs]
         if column and column[0] is None:
             out.append(None)
         elif any(v is True for v in column):
@@ -1228,7 +1254,7 @@ def _across(plan: Plan, runs: Sequence[Sequence[Value]]) -> tuple[Value, ...]:
         else:
             unknown = [v for v in column if v.__class__ is Unknown]
             out.append(_missing_union(unknown) if unknown else False)
-    return tuple(out)
+    return tuple(out), leaves
 
 
 def _missing_union(values: Sequence[Unknown]) -> Unknown:

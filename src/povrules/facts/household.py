@@ -48,6 +48,9 @@ ParentRole = Literal["father", "mother"]
 # an enterprise that pays it back (带资入企, 企业带动, 分贷统还), and relocation loans.
 LoanKind = Literal["microcredit", "guaranteed", "student_origin", "startup", "enterprise_linked", "relocation", "other"]
 LoanPurpose = Literal["production", "startup", "education", "housing", "consumption", "other"]
+# How a household moved by poverty relocation was resettled: at a centralised site or dispersedly
+# (集中安置, 分散安置), the two ways the relocation plans subsidise differently.
+RelocationPlacement = Literal["not_relocated", "centralised", "dispersed"]
 EmployerType = Literal["none", "state_organ", "public_institution", "state_enterprise", "enterprise", "self", "other"]
 VillagePost = Literal["none", "party_secretary", "committee_director", "other"]
 VehicleKind = Literal[
@@ -176,6 +179,19 @@ class ExpenditureItem(FactModel):
     _end_after_start = field_validator("period_end")(_period_in_order)
 
 
+class School(FactModel):
+    """The school a member attends (就读学校): what student-aid texts distinguish schools by."""
+
+    in_home_province: Flag | None = fact(
+        "在本省就读", "The school stands in the province of the member's household registration (省内院校)"
+    )
+    public: Flag | None = fact("公办学校", "A public school (公办)")
+    full_time_regular_hei: Flag | None = fact(
+        "全日制普通高等院校", "A full-time course at a regular institution of higher education (全日制普通高等院校)"
+    )
+    independent_college: Flag | None = fact("独立学院", "An independent college (独立学院) of a university")
+
+
 class Parent(FactModel):
     """A parent of a member (父母): for the texts that aid a child by what became of its parents (孤儿, 事实无人抚养,
     残疾人子女). A parent who lives in the household is also one of its members, named by ``member``."""
@@ -260,6 +276,49 @@ class Member(FactModel):
     ) = fact("违法犯罪行为", "Illegal conduct on record")
     income_items: tuple[IncomeItem, ...] | None = fact(
         "个人收入明细", "The member's own income items (each with its period; an empty list: known to have none)"
+    )
+    medical_insurance_contribution: Money | None = fact(
+        "医保个人缴费", "The member's own contribution to basic medical insurance (新农合) for the year", unit="元"
+    )
+    social_insurance_as_individual: Flag | None = fact(
+        "以个人身份缴纳社会保险",
+        "Pays social-insurance contributions as an individual (灵活就业, not through an employer)",
+    )
+    consents_to_centralised_support: Flag | None = fact(
+        "自愿集中供养", "Agrees to be placed in centralised (institutional) 五保/特困 support"
+    )
+    inpatient_compliant_cost: Money | None = fact(
+        "住院合规费用",
+        "Compliant inpatient costs (合规费用, within the insurance's lists) over the period recorded",
+        unit="元",
+    )
+    inpatient_compliant_self_pay: Money | None = fact(
+        "住院合规费用个人自付",
+        "Compliant inpatient costs the member still pays after insurance and assistance (个人自付)",
+        unit="元",
+    )
+    sunshine_home_care: Flag | None = fact(
+        "符合“阳光家园”居家托养政策",
+        "Recognised by the disabled persons' federation under the Sunshine Home (阳光家园) home-care policy",
+    )
+    yulu_trainee: Flag | None = fact(
+        "正在参加“雨露计划”培训", "In 雨露计划 (Yulu) or new-type professional farmer training, while studying"
+    )
+    school: School | None = fact("就读学校", "The school the member attends")
+    gaokao_year: Whole | None = fact("参加高考年份", "Year the member sat the national college entrance exam (高考)")
+    gaokao_in_home_province: Flag | None = fact(
+        "在本省参加高考", "Sat the 高考 in the province of the household registration"
+    )
+    hardship_recognised: Flag | None = fact(
+        "认定为家庭经济困难学生", "Recognised as a student of a family in financial hardship (家庭经济困难学生认定)"
+    )
+    martyr_child: Flag | None = fact("烈士子女", "Child of a revolutionary martyr (烈士子女)")
+    heroic_act: Flag | None = fact(
+        "见义勇为学生本人或见义勇为人员子女",
+        "Honoured for a heroic act, or the child of a person so honoured (见义勇为)",
+    )
+    freshman_aid_set: Money | None = fact(
+        "核定的大学新生一次性救助金额", "The freshman's one-off aid as the education bureau set it", unit="元"
     )
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
@@ -385,6 +444,14 @@ class Registration(FactModel):
     wubao: Flag | None = fact("五保户", "Five-guarantee household (五保, the support scheme before 特困供养)")
     poverty_causes: tuple[PovertyCause, ...] | None = fact(
         "致贫原因", "Recorded causes of poverty (因病, 因残, 因学, 因灾, 缺技术, 缺资金, 缺劳力, 缺动力 …)"
+    )
+    support_standard: Money | None = fact(
+        "供养标准", "The local standard of 五保/特困 support the household is paid at, per person per year", unit="元"
+    )
+    local_rural_consumption_last_year: Money | None = fact(
+        "当地农村居民上年度人均生活消费支出",
+        "Last year's per-capita living consumption of rural households where the household lives",
+        unit="元",
     )
 
 
@@ -535,6 +602,12 @@ class Assessments(FactModel):
     family_burden_heavy: Judged[bool] | None = fact(
         "家庭负担较重", "The family's burden is relatively heavy (较重, judged)"
     )
+    weikun: Judged[bool] | None = fact(
+        "危困户", "A household in danger and hardship (危困户: the texts define it nowhere, judged)"
+    )
+    industry_conditions: Judged[bool] | None = fact(
+        "具备发展产业条件", "Has what it takes to develop an industry (发展产业条件: land, skills, market; judged)"
+    )
 
 
 class Look(FactModel):
@@ -607,6 +680,18 @@ class Override(FactModel):
         return (canonical_body(value) or value) if isinstance(value, str) else value
 
 
+# The crops the texts' planting subsidies name: 榨菜 (青菜头), 蔬菜, 水果 (涪陵), 红薯, 花生 (招元村).
+CropKind = Literal["mustard_tuber", "vegetable", "fruit", "sweet_potato", "peanut", "grain", "other"]
+
+
+class Planting(FactModel):
+    """A crop the household grows, with the area verified on acceptance (据实验收)."""
+
+    crop: CropKind = Field(description="Crop", json_schema_extra={"zh": "作物"})
+    area: Money = Field(description="Area planted, as verified", json_schema_extra=labels("种植面积", "亩"))
+    newly_developed: Flag | None = fact("新发展", "Newly developed this season (新发展), not an existing planting")
+
+
 class LoanExtension(FactModel):
     """An extension of a loan's term (展期)."""
 
@@ -640,6 +725,9 @@ class Loan(FactModel):
     collateral: Flag | None = fact("有抵押", "Secured by collateral (抵押)")
     guarantor: Flag | None = fact("有担保人", "Guaranteed by a guarantor (担保)")
     misused: Judged[bool] | None = fact("用途违规", "Used for something other than its purpose (挪用, 转借; judged)")
+    production_cycle_months: Whole | None = fact(
+        "项目生产周期", "Production cycle of the project the loan funds (生产周期)", unit="月", ge=1
+    )
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
@@ -695,6 +783,14 @@ class Household(FactModel):
         "整户不在辖区居住月数", "Months the whole household has lived outside the jurisdiction", unit="个月", ge=0
     )
     overrides: tuple[Override, ...] | None = fact("评议决定", "Recorded decisions of the bodies rules name")
+    relocation_placement: RelocationPlacement | None = fact(
+        "扶贫搬迁安置方式",
+        "How the household was resettled by poverty relocation: not_relocated, centralised (集中安置), "
+        "dispersed (分散安置)",
+    )
+    plantings: tuple[Planting, ...] | None = fact(
+        "种植情况", "Crops grown, each with its verified area (an empty list: known to grow none)"
+    )
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     @field_validator("members")

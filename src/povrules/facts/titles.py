@@ -134,6 +134,15 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "education": ("教育支出", "education expenditure"),
         "other": ("其他支出", "other expenditure"),
     },
+    "CropKind": {
+        "mustard_tuber": ("榨菜（青菜头）", "mustard tuber"),
+        "vegetable": ("蔬菜", "vegetables"),
+        "fruit": ("水果", "fruit"),
+        "sweet_potato": ("红薯", "sweet potato"),
+        "peanut": ("花生", "peanut"),
+        "grain": ("粮食作物", "grain"),
+        "other": ("其他作物", "other crop"),
+    },
     "VehicleKind": {
         "car": ("小轿车", "car"),
         "minivan": ("面包车", "minivan"),
@@ -194,6 +203,11 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "registered_poor": ("建档立卡贫困户", "registered poor household"),
         "exited": ("脱贫户", "household out of poverty"),
         "exited_no_policy": ("脱贫不享受政策户", "out of poverty, no longer receiving support"),
+    },
+    "RelocationPlacement": {
+        "not_relocated": ("未扶贫搬迁", "not moved by poverty relocation"),
+        "centralised": ("集中安置", "resettled at a centralised site"),
+        "dispersed": ("分散安置", "resettled dispersedly"),
     },
     "Tekun": {
         "none": ("非特困供养", "not in extreme-hardship support"),
