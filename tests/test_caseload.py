@@ -449,6 +449,7 @@ def test_a_parquet_table_is_committed(tmp_path: Path) -> None:
         "missing": ["income.per_capita_net"],
         "reasons": [],
         "record_digest": None,
+        "amount": None,
     }
     assert pq.ParquetFile(target).num_row_groups == 2
     assert os.listdir(tmp_path) == ["decisions.parquet"]
@@ -461,9 +462,9 @@ def test_a_csv_table_joins_lists_with_semicolons(tmp_path: Path) -> None:
     table.commit()
     text = target.read_text(encoding="utf-8-sig")
     assert text.splitlines()[:3] == [
-        "id,outcome,labels,missing,reasons,record_digest",
-        "H1,eligible,eligible,,r1;r2,sha256:ab",
-        "H2,undetermined,undetermined,income.per_capita_net,,",
+        "id,outcome,labels,missing,reasons,record_digest,amount",
+        "H1,eligible,eligible,,r1;r2,sha256:ab,",
+        "H2,undetermined,undetermined,income.per_capita_net,,,",
     ]
 
 

@@ -210,9 +210,17 @@ def _cases() -> list[Any]:
     cases = []
     for path in RULESETS:
         ruleset = _ruleset(path)
-        for name in ruleset.decisions:
-            cases.append(pytest.param(path, name, id=f"{path.parent.name}:{name}"))
+        for name, spec in ruleset.decisions.items():
+            if spec.kind != "amount":  # amounts are worked out by decide(), which the columnar engine refuses
+                cases.append(pytest.param(path, name, id=f"{path.parent.name}:{name}"))
     return cases
+
+
+def _amount_rows(ruleset: povrules.Ruleset) -> set[str]:
+    """The rules that serve only as rows of amount decisions (read with the decision's element bound)."""
+    amounts = {r for spec in ruleset.decisions.values() if spec.kind == "amount" for r in spec.rows}
+    others = {r for spec in ruleset.decisions.values() if spec.kind != "amount" for r in spec.rule_ids}
+    return amounts - others
 
 
 def _hazard_rows(frame: Any, ruleset: povrules.Ruleset, prepared: povrules.Plan, day: date) -> set[str]:
@@ -295,7 +303,7 @@ def test_every_shipped_rule_translates() -> None:
     for path in RULESETS:
         ruleset = _ruleset(path)
         translator = Translator(ruleset, _days(ruleset)[0])
-        for rule_id in ruleset.rules:
+        for rule_id in set(ruleset.rules) - _amount_rows(ruleset):
             try:
                 translator.rule(rule_id)
             except NotSupported as error:

@@ -49,6 +49,8 @@ TABLES = {
         "CONNECTIVE_WORDS",
         "FUNCTION_TITLES",
         "FUNCTION_PHRASES",
+        "AMOUNT_WORDS",
+        "ROUNDING_WORDS",
     )
 }
 

@@ -139,6 +139,14 @@ def _start_worker(job: _Job) -> None:
     _worker = (job, plan(job.ruleset, job.decision, traced=job.traced))
 
 
+def amount_total(decision: Any) -> str | None:
+    """The total of an amount decision as a table cell: an exact decimal string (None: not an amount
+    decision, or a total that cannot be worked out)."""
+    amount = getattr(decision, "amount", None)
+    total = getattr(amount, "total", None)
+    return None if total is None else format(total, "f")
+
+
 def _decide_in_worker(items: Sequence[tuple[str, Any]]) -> _Done:
     assert _worker is not None, "the worker process was not started"
     return _decide_chunk(items, *_worker)
@@ -213,6 +221,7 @@ def _decide_items(items: Sequence[tuple[str, Any]], job: _Job, p: Plan) -> _Done
                         list(decision.missing),
                         list(decision.reasons),
                         digest,
+                        amount_total(decision),
                     )
                 )
         except (PovrulesError, ArithmeticError, ValueError, OverflowError) as exc:

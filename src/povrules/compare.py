@@ -19,6 +19,7 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
@@ -31,6 +32,7 @@ from povrules.lang import ast
 from povrules.lang.compiler import Env, Unknown
 from povrules.ruleset.diff import decision_fields, expression_text
 from povrules.ruleset.model import Rule, Ruleset
+from povrules.text import amount_summary
 from povrules.wording import check_lang, format_value, phrase, punctuation
 
 _NONE = object()  # a parameter with no value on the date
@@ -101,6 +103,48 @@ class Change:
     causes: tuple[Cause, ...]
 
 
+@attrs.frozen
+class AmountChange:
+    """A household whose amount differs: the total before and after (None: cannot be worked out), the
+    difference (None when either is unknown), and the changes behind it (as :class:`Change` has them)."""
+
+    id: str
+    before: Decimal | None
+    after: Decimal | None
+    causes: tuple[Cause, ...] = ()
+
+    @property
+    def delta(self) -> Decimal | None:
+        """``after - before``, exact; None when either cannot be worked out."""
+        return None if self.before is None or self.after is None else self.after - self.before
+
+
+@attrs.frozen
+class AmountFigures:
+    """What an amount decision gives under the baseline and the variant: the unit and period, the sum of
+    the households' totals under each (households whose amount cannot be worked out are left out of the
+    sums and counted in ``undetermined_before`` / ``undetermined_after``), and each household whose amount
+    differs (``changes``, in the order given)."""
+
+    unit: str
+    period: str
+    before: Decimal
+    after: Decimal
+    undetermined_before: int
+    undetermined_after: int
+    changes: tuple[AmountChange, ...]
+
+    @property
+    def delta(self) -> Decimal:
+        """The change of the summed totals, exact."""
+        return self.after - self.before
+
+    @property
+    def changed(self) -> int:
+        """How many households' amounts differ."""
+        return len(self.changes)
+
+
 class LazyHouseholds(Sequence[FactModel], abc.ABC):
     """Households made on demand (from a frame, say) rather than kept as models.
 
@@ -120,7 +164,9 @@ class Comparison:
 
     ``counts`` maps each (before, after) pair, unchanged ones included, to its number of households;
     ``changes`` lists the households that changed, in the order given. ``households`` are the
-    households compared: models, or a :class:`LazyHouseholds` that makes them on demand.
+    households compared: models, or a :class:`LazyHouseholds` that makes them on demand. For an amount
+    decision, ``amounts`` holds the summed totals before and after and each household whose amount
+    differs (:class:`AmountFigures`); None for the other kinds.
     """
 
     baseline: Ruleset
@@ -132,6 +178,7 @@ class Comparison:
     changes: tuple[Change, ...]
     reevaluated: tuple[str, ...]  # the variant's rules that were evaluated again
     households: Sequence[FactModel] = attrs.field(repr=False)
+    amounts: AmountFigures | None = None  # an amount decision's totals and per-household deltas
 
     @property
     def changed(self) -> int:
@@ -161,9 +208,14 @@ class Comparison:
 
     def by_cause(self, lang: str = "en") -> dict[str, int]:
         """Households changed per cause (a household with two causes counts under both), largest first; each
-        cause in words, naming what changed by its title (:meth:`Cause.describe`)."""
+        cause in words, naming what changed by its title (:meth:`Cause.describe`). For an amount decision a
+        household whose amount changed counts, whether or not its outcome did."""
+        changed: dict[str, tuple[Cause, ...]] = {change.id: change.causes for change in self.changes}
+        if self.amounts is not None:  # a household whose amount alone changed counts too
+            for moved in self.amounts.changes:
+                changed.setdefault(moved.id, moved.causes)
         counted: Counter[str] = Counter(
-            c.describe(lang, self.variant, self.baseline) for change in self.changes for c in change.causes
+            c.describe(lang, self.variant, self.baseline) for causes in changed.values() for c in causes
         )
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
@@ -216,6 +268,8 @@ class Comparison:
         colon = punctuation("colon", lang)
         for (before, after), n in self.transitions().items():
             lines.append(f"  {self.label(before, lang)} → {self.label(after, lang)}{colon}{n}")
+        if self.amounts is not None:
+            lines.extend("  " + line for line in amount_summary(self.amounts, lang))
         causes = self.by_cause(lang)
         if causes:
             lines.append(phrase("comparison.causes", lang))
@@ -235,10 +289,29 @@ class Comparison:
             for c in self.changes
         ]
 
+    def amount_rows(self) -> list[dict[str, Any]]:
+        """One plain row per household whose amount differs: id, amount_before, amount_after, delta (exact
+        decimal strings; None where the amount cannot be worked out). Empty for other kinds of decision."""
+        if self.amounts is None:
+            return []
+        return [
+            {
+                "id": c.id,
+                "amount_before": _text(c.before),
+                "amount_after": _text(c.after),
+                "delta": _text(c.delta),
+            }
+            for c in self.amounts.changes
+        ]
+
     def to_frame(
-        self, library: Literal["pandas", "polars"] = "pandas", *, what: Literal["changes", "counts"] = "changes"
+        self,
+        library: Literal["pandas", "polars"] = "pandas",
+        *,
+        what: Literal["changes", "counts", "amounts"] = "changes",
     ) -> Any:
-        """A data frame of the changed households (``what="changes"``) or of every (before, after) count.
+        """A data frame of the changed households (``what="changes"``), of every (before, after) count, or of
+        the households whose amount differs (``what="amounts"``, :meth:`amount_rows`).
 
         Raises :class:`~povrules.errors.UnknownName` for another library, and ``ImportError`` when the
         library is not installed.
@@ -246,6 +319,8 @@ class Comparison:
         if what == "counts":
             rows = [{"before": b, "after": a, "households": n} for (b, a), n in sorted(self.counts.items())]
             return _frame(rows, ("before", "after", "households"), library)
+        if what == "amounts":
+            return _frame(self.amount_rows(), ("id", "amount_before", "amount_after", "delta"), library)
         return _frame(self.rows(), ("id", "before", "after", "rules", "causes"), library)
 
     def html(self, lang: str | None = None) -> View:
@@ -283,12 +358,26 @@ class Sweep:
         """Households per outcome, for each value in order (zero where none)."""
         return [{o: c.after.get(o, 0) for o in self.outcomes} for c in self.comparisons]
 
+    @property
+    def is_amount(self) -> bool:
+        """Whether the decision swept is an amount (then rows give its total per value)."""
+        return any(c.amounts is not None for c in self.comparisons)
+
+    def totals(self) -> list[Decimal]:
+        """For an amount decision, the summed total for each value in order (exact); empty otherwise."""
+        return [c.amounts.after for c in self.comparisons if c.amounts is not None]
+
     def rows(self) -> list[dict[str, Any]]:
-        """One row per value: the value, households per outcome, and how many changed from the baseline."""
-        return [
-            {self.parameter: _cell_value(value), **counts, "changed": c.changed}
-            for value, counts, c in zip(self.values, self.counts(), self.comparisons)
-        ]
+        """One row per value: the value, households per outcome, and how many changed from the baseline; for an
+        amount decision also ``total`` (the summed amount, an exact decimal string), ``delta`` (its change
+        from the baseline) and ``amount_changed`` (households whose amount differs)."""
+        out = []
+        for value, counts, c in zip(self.values, self.counts(), self.comparisons):
+            row: dict[str, Any] = {self.parameter: _cell_value(value), **counts, "changed": c.changed}
+            if c.amounts is not None:
+                row.update(total=_text(c.amounts.after), delta=_text(c.amounts.delta), amount_changed=c.amounts.changed)
+            out.append(row)
+        return out
 
     def to_frame(self, library: Literal["pandas", "polars"] = "pandas") -> Any:
         """A data frame of :meth:`rows`.
@@ -296,7 +385,8 @@ class Sweep:
         Raises :class:`~povrules.errors.UnknownName` for another library, and ``ImportError`` when the
         library is not installed.
         """
-        return _frame(self.rows(), (self.parameter, *self.outcomes, "changed"), library)
+        extra = ("total", "delta", "amount_changed") if self.is_amount else ()
+        return _frame(self.rows(), (self.parameter, *self.outcomes, "changed", *extra), library)
 
     def plot(self, ax: Any = None, *, outcomes: Iterable[str] | None = None, lang: str = "en") -> Any:
         """Households per outcome against the parameter's value (matplotlib); returns the axes.
@@ -427,6 +517,14 @@ def _refuse_unread(baseline: Ruleset, variant: Ruleset, var_plan: Plan) -> None:
     read = {name for rule in variant.rules.values() for name in rule.parameters}
     read |= {
         name for spec in variant.decisions.values() for t in spec.tiebreak for name in _parameters_of(variant, t.expr)
+    }
+    read |= {
+        name
+        for spec in variant.decisions.values()
+        if spec.amount is not None
+        for expr in (spec.amount.cap, spec.amount.floor)
+        if expr is not None
+        for name in _parameters_of(variant, expr)
     }
     unread = [name for name in changed if name not in read]
     if unread and len(unread) == len(changed):
@@ -606,6 +704,8 @@ class _Comparer:
     def against(self, variant: Ruleset) -> Comparison:
         as_of = self.as_of
         diff = difference(self.baseline, variant, self.decision, as_of)
+        if diff.variant.spec.kind == "amount":
+            return self._amounts(variant, diff)
         var_plan, combines_same = diff.variant, diff.combines_same
         vparams = var_plan.bind(as_of)
         # For each of the variant's items: where its baseline value is, and whether it must be evaluated again.
@@ -670,6 +770,81 @@ class _Comparer:
             diff.reevaluated,
             self.households,
         )
+
+    def _amounts(self, variant: Ruleset, diff: Difference) -> Comparison:
+        """An amount decision compared: its figures come from the facts, so every household is decided again
+        under the variant (untraced) and compared by outcome and by total."""
+        as_of = self.as_of
+        var_plan = diff.variant
+        counts: Counter[tuple[str, str]] = Counter()
+        changes: list[Change] = []
+        moved: list[AmountChange] = []
+        sums = [Decimal(0), Decimal(0)]
+        unknown = [0, 0]
+        for d in self.decisions:
+            after = var_plan.decide(d.facts, as_of)
+            counts[(d.outcome, after.outcome)] += 1
+            old, new = _total(d), _total(after)
+            for k, total in enumerate((old, new)):
+                if total is None:
+                    unknown[k] += 1
+                else:
+                    sums[k] += total
+            if after.outcome != d.outcome or old != new:
+                change = diff.change(d.facts_id, d.outcome, after.outcome, d.values, after.values)
+                if not change.rules:  # no row's condition differs: the figures (or limits) read what changed
+                    change = attrs.evolve(change, causes=_figure_causes(diff, variant) or change.causes)
+                if after.outcome != d.outcome:
+                    changes.append(change)
+                if old != new:
+                    moved.append(AmountChange(d.facts_id, old, new, change.causes))
+        spec = var_plan.spec.amount
+        assert spec is not None
+        figures = AmountFigures(spec.unit, spec.period, sums[0], sums[1], unknown[0], unknown[1], tuple(moved))
+        return Comparison(
+            self.baseline,
+            variant,
+            self.decision,
+            as_of,
+            len(self.decisions),
+            dict(counts),
+            tuple(changes),
+            diff.reevaluated,
+            self.households,
+            figures,
+        )
+
+
+def _total(decision: Decision) -> Decimal | None:
+    amount = decision.amount
+    return None if amount is None else amount.total
+
+
+def _figure_causes(diff: Difference, variant: Ruleset) -> tuple[Cause, ...]:
+    """Why an amount may differ where no row's condition does: the parameters its rows' figures, cap and
+    floor read whose values on the date differ, and rows whose figure expression changed."""
+    base_plan = diff.baseline
+    base, params, vparams = base_plan.ruleset, base_plan.bind(diff.as_of), diff.variant.bind(diff.as_of)
+    spec = diff.variant.spec.amount
+    exprs = [rule.amount for rule in diff.variant.rules if rule.amount is not None]
+    if spec is not None:
+        exprs += [e for e in (spec.cap, spec.floor) if e is not None]
+    out: list[Cause] = []
+    for name in sorted({n for e in exprs for n in _parameters_of(variant, e)}):
+        old, new = params.get(name, _NONE), vparams.get(name, _NONE)
+        if old != new:
+            out.append(Cause("parameter", name, None if old is _NONE else old, None if new is _NONE else new))
+    for rule in diff.variant.rules:
+        old_rule = base.rules.get(rule.id)
+        if old_rule is None or old_rule.amount is None or rule.amount is None:
+            continue
+        if expression_text(old_rule.amount) != expression_text(rule.amount):
+            out.append(Cause("rule", rule.id, expression_text(old_rule.amount), expression_text(rule.amount)))
+    return tuple(out)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 def _describe_combines(rule: Rule) -> str:

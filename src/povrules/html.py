@@ -24,21 +24,31 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from povrules.lang import ast
+from povrules.ruleset.model import AMOUNT_OUTCOMES, GRANTED
 from povrules.text import (
     Reader,
+    amount_lines,
+    amount_summary,
     contradicting_text,
     say_condition,
     say_element,
     say_empty,
     say_group,
+    say_money,
     say_not_checked,
+    say_rounding,
     say_source,
+    say_working,
 )
-from povrules.trace import to_trace
+from povrules.trace import outcome_titles, to_trace
 from povrules.wording import (
+    AMOUNT_WORDS,
     LANGS,
+    PERIOD_WORDS,
     RESULT_MARKS,
     STATUS_WORDS,
+    UNIT_WORDS,
     VIEW_WORDS,
     check_lang,
     format_value,
@@ -271,6 +281,8 @@ def outcome_label(spec: DecisionSpec, outcome: str, lang: str) -> str:
     """An outcome in words: the ruleset's label, else the view's word for the engine's own outcomes."""
     if outcome in spec.labels:
         return spec.label(outcome, lang)
+    if spec.kind == "amount" and outcome in AMOUNT_OUTCOMES:
+        return outcome_titles(spec, outcome)[lang]
     if "+" in outcome and spec.kind == "table":  # several labels under a COLLECT table
         return punctuation("clauses", lang).join(outcome_label(spec, o, lang) for o in outcome.split("+"))
     return words(lang).get(outcome, outcome) if outcome in _ENGINE_OUTCOMES else outcome
@@ -288,6 +300,8 @@ def outcome_tone(spec: DecisionSpec, outcome: str) -> str:
         return "yes" if outcome == spec.yes else "no"
     if spec.kind == "table":
         return "no" if outcome == spec.default else "yes"
+    if spec.kind == "amount":
+        return "yes" if outcome == GRANTED else "no"
     return "yes"
 
 
@@ -658,6 +672,9 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
             )
         )
 
+    if isinstance(trace.get("amount"), Mapping):
+        parts.append(_amount_view(trace["amount"], reader, decision.outcome))
+
     by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
     if decision.kind == "ranking":
         met = [ruleset.rules[r].title(lang) for r in decision.labels if r in ruleset.rules]
@@ -699,6 +716,53 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
 
     body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
     return HTML(body, lang, f"{title} — {decision.facts_id} — {decision.as_of.isoformat()}")
+
+
+def _amount_view(amount: Mapping[str, Any], reader: Reader, outcome: str) -> Markup:
+    """An amount decision's figures: the total with its period (or why there is none), and a table of
+    each part: who it is for, the rows that gave it, the arithmetic, the figure."""
+    lang = reader.lang
+    aw = AMOUNT_WORDS[lang]
+    colon = punctuation("colon", lang)
+    lines = amount_lines(amount, reader, outcome)
+    head = tag("p", tag("strong", lines[0]), cls="pv-total")
+    parts = [p for p in amount.get("parts", []) if isinstance(p, Mapping)]
+    if not parts:
+        return head
+    unit = amount.get("unit")
+    rows = []
+    for part in parts:
+        element = part.get("element")
+        who = say_element(str(element), reader) if element is not None else aw["household"]
+        titles = [
+            str((r.get("title") or {}).get(lang, r.get("id"))) for r in part.get("rows", []) if isinstance(r, Mapping)
+        ]
+        if part.get("value") is None:
+            missing = reader.words["names_sep"].join(reader.fact(str(m)) for m in part.get("missing", []))
+            figure: Any = tag("span", reader.words["missing"], colon, missing, cls="pv-unknown")
+            status = "pv-unknown"
+        else:
+            figure = say_money(part["value"], unit, lang)
+            status = "pv-pass" if titles else "pv-off"
+        rows.append(
+            (
+                [
+                    who,
+                    punctuation("clauses", lang).join(titles) if titles else "—",
+                    say_working(part, amount, reader) or "—",
+                    figure,
+                ],
+                status,
+            )
+        )
+    body = table(
+        [aw["element"], aw["row"], aw["steps"], aw["amount"]],
+        [r for r, _ in rows],
+        cls="pv-amount",
+        columns=("pv-label", "pv-name", None, "pv-num"),
+        row_classes=[c for _, c in rows],
+    )
+    return join([head, body])
 
 
 # The ruleset view.
@@ -755,6 +819,8 @@ def _decision_section(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> Markup
     elif spec.kind == "table":
         meta.append((w["hit_policy"], tag("code", spec.hit_policy)))
         meta.append((w["default"], join([outcome_label(spec, spec.default, lang), " ", tag("code", spec.default)])))
+    elif spec.kind == "amount" and spec.amount is not None:
+        meta.extend(_amount_meta(ruleset, spec, lang))
     else:
         if spec.among_decision:
             among = ruleset.decisions.get(spec.among_decision)
@@ -789,6 +855,34 @@ def _decision_section(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> Markup
     if spec.labels:
         parts.append(tag("div", tag("strong", w["labels"]), _outcome_labels(spec, lang), cls="pv-role"))
     return tag("section", *parts, cls="pv-decision-spec", data_decision=spec.name)
+
+
+def _amount_meta(ruleset: Ruleset, spec: DecisionSpec, lang: str) -> list[tuple[Any, Any]]:
+    """What the ruleset view says of an amount decision: unit and period, what it is answered per, bands or
+    components, cap, floor, rounding and gate."""
+    figure = spec.amount
+    assert figure is not None
+    aw, w = AMOUNT_WORDS[lang], words(lang)
+    unit = figure.unit if lang == "zh" else UNIT_WORDS["en"].get(figure.unit, figure.unit)
+    period = PERIOD_WORDS[lang].get(figure.period) or w["none"]
+    meta: list[tuple[Any, Any]] = [(aw["unit"], join([unit, " ", tag("code", figure.unit)])), (aw["period"], period)]
+    if figure.per is not None:
+        meta.append((aw["per"], tag("code", f"{figure.per.var} in {figure.per.path}")))
+    meta.append((w["hit_policy"], tag("code", spec.hit_policy)))
+    for key, expr in (("cap", figure.cap), ("floor", figure.floor)):
+        if expr is not None:
+            title = ruleset.parameters[expr.name].title(lang) if isinstance(expr, ast.ParamRef) else ""
+            meta.append((aw[key], join([title, " ", tag("code", expr.text)]) if title else tag("code", expr.text)))
+    if figure.rounding is not None:
+        rounding = {"places": figure.rounding.places, "mode": figure.rounding.mode}
+        meta.append((aw["round"], say_rounding(rounding, lang)))
+    if figure.gate_decision is not None:
+        gate = ruleset.decisions.get(figure.gate_decision)
+        names = [outcome_label(gate, o, lang) if gate else o for o in figure.gate_outcomes]
+        meta.append(
+            (aw["gate"], join([tag("code", figure.gate_decision), " → ", punctuation("clauses", lang).join(names)]))
+        )
+    return meta
 
 
 # A parameter's title keeps its width; its start date never wraps.
@@ -983,6 +1077,8 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
             row_classes=["pv-changed"] * len(moved) + ["pv-off"] * len(stayed),
         )
     )
+    if comparison.amounts is not None:
+        parts.append(_amount_changes(comparison, lang, listed))
     causes = comparison.by_cause(lang)
     if causes:
         parts.append(_h(4, w["causes"]))
@@ -1027,6 +1123,66 @@ def comparison_html(comparison: Comparison, lang: str | None = None, *, listed: 
     return HTML(body, lang, f"{w['what_if']}: {variant.variant(lang) if variant.variant else variant.digest[:19]}")
 
 
+def _money(value: Any, unit: str, lang: str, *, signed: bool = False) -> str:
+    """An exact amount for a view's cell, with its unit in ``lang``; "—" when it cannot be worked out."""
+    if value is None:
+        return "—"
+    text = say_money(format(value, "f"), unit, lang)
+    return "+" + text if signed and value > 0 else text
+
+
+def _amount_changes(comparison: Comparison, lang: str, listed: int) -> Markup:
+    """An amount comparison's figures: the summed totals before and after and the change, then the households
+    whose amount differs (the first ``listed``), each with its amounts and the change."""
+    figures = comparison.amounts
+    assert figures is not None
+    w, aw = words(lang), AMOUNT_WORDS[lang]
+    unit = figures.unit
+    period = PERIOD_WORDS[lang].get(figures.period, "")
+    totals = table(
+        [aw["total_before"], aw["total_after"], aw["delta"], w["households"]],
+        [
+            [
+                _money(figures.before, unit, lang),
+                _money(figures.after, unit, lang),
+                _money(figures.delta, unit, lang, signed=True),
+                figures.changed,
+            ]
+        ],
+        cls="pv-amount-totals",
+        columns=("pv-num", "pv-num", "pv-num", "pv-num"),
+    )
+    head = _h(4, aw["amount"], f"（{period}）" if lang == "zh" and period else f" ({period})" if period else "")
+    notes = [tag("p", line, cls="pv-note") for line in amount_summary(figures, lang)[1:]]
+    if not figures.changes:
+        return join([head, totals, *notes])
+    shown = figures.changes[:listed]
+    rows = [
+        [
+            tag("code", c.id),
+            _money(c.before, unit, lang),
+            _money(c.after, unit, lang),
+            _money(c.delta, unit, lang, signed=True),
+            join((cause.describe(lang, comparison.variant, comparison.baseline) for cause in c.causes), "; "),
+        ]
+        for c in shown
+    ]
+    more = len(figures.changes) - len(shown)
+    details = tag(
+        "details",
+        tag("summary", aw["amount_households"], f" ({len(figures.changes)})"),
+        table(
+            [w["household"], w["before"], w["after"], aw["delta"], w["causes"]],
+            rows,
+            cls="pv-amount-changes",
+            columns=("pv-label", "pv-num", "pv-num", "pv-num"),
+        ),
+        tag("p", w["more"].format(n=more), cls="pv-note") if more else "",
+        cls="pv-details pv-amount-list",
+    )
+    return join([head, totals, *notes, details])
+
+
 def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
     """A parameter sweep as HTML: households per outcome for each value, and how many change from the baseline."""
     lang = view_language(lang)
@@ -1042,6 +1198,15 @@ def sweep_html(sweep: Sweep, lang: str | None = None) -> HTML:
         for value, counts, c in zip(sweep.values, sweep.counts(), sweep.comparisons)
     ]
     rows.append([w["baseline"], *(sweep.baseline.get(o, 0) for o in outcomes), 0])
+    if sweep.is_amount:  # an amount decision: the summed total for each value, and its change
+        aw = AMOUNT_WORDS[lang]
+        heads += [aw["total"], aw["delta"]]
+        for row, c in zip(rows, sweep.comparisons):
+            figures = c.amounts
+            assert figures is not None
+            row += [_money(figures.after, figures.unit, lang), _money(figures.delta, figures.unit, lang, signed=True)]
+        first = sweep.comparisons[0].amounts if sweep.comparisons else None
+        rows[-1] += [_money(first.before, first.unit, lang) if first is not None else "—", ""]
     parts = [
         _h(3, w["sweep"], punctuation("colon", lang), name),
         _meta(

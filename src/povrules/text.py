@@ -33,12 +33,17 @@ from povrules.trace import (
     to_trace,
 )
 from povrules.wording import (
+    AMOUNT_SYMBOLS,
+    AMOUNT_WORDS,
     COMPARISON_WORDS,
     EXPLANATION_WORDS,
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
+    PER_PERIOD_WORDS,
+    PERIOD_WORDS,
     RESULT_MARKS,
     RESULT_WORDS,
+    ROUNDING_WORDS,
     STATUS_WORDS,
     TEXT_WORDS,
     UNIT_WORDS,
@@ -67,6 +72,14 @@ __all__ = [
     "say_not_checked",
     "say_source",
     "say_value",
+    "say_money",
+    "say_total",
+    "say_part",
+    "say_steps",
+    "say_working",
+    "say_rounding",
+    "amount_lines",
+    "amount_summary",
 ]
 
 _GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
@@ -404,8 +417,275 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
         lines.append(
             f"  {words['possible']}{colon}" + words["list_sep"].join(reader.outcome(str(p)) for p in trace["possible"])
         )
+    amount = trace.get("amount")
+    if isinstance(amount, Mapping):
+        lines.extend("  " + line for line in amount_lines(amount, reader, str(trace.get("outcome"))))
     for rule in rules:
         lines.extend(_rule_lines(rule, reader))
+    return lines
+
+
+# Amounts
+
+
+def say_money(value: Any, unit: Mapping[str, Any] | str | None, lang: str) -> str:
+    """An exact amount with its unit in ``lang``: 12,000 元 / 12,000 yuan, 50 %, 3 个月 / 3 months; the digits
+    grouped, the decimals as exact as the trace holds them (never through a float)."""
+    text = _number(str(value), True) if _NUMBER.match(str(value)) else str(value)
+    if isinstance(unit, Mapping):
+        word = str(unit.get(lang) or unit.get("code") or "")
+    else:
+        word = str(UNIT_WORDS[lang].get(unit or "", unit or "")) if lang == "en" else str(unit or "")
+    return f"{text} {word}" if word else text
+
+
+def say_total(amount: Mapping[str, Any], lang: str) -> str:
+    """An amount decision's total in words, with its period: 每月 255 元 / 255 yuan a month."""
+    period = amount.get("period") or {}
+    code = str(period.get("code", "none")) if isinstance(period, Mapping) else "none"
+    money = say_money(amount.get("total"), amount.get("unit"), lang)
+    if lang == "zh":
+        return f"{PERIOD_WORDS['zh'].get(code, '')} {money}".lstrip()
+    word = PERIOD_WORDS["en"].get(code, "")
+    return f"{money} {word}".rstrip()
+
+
+def _per_period(amount: Mapping[str, Any], lang: str) -> str:
+    period = amount.get("period") or {}
+    code = str(period.get("code", "none")) if isinstance(period, Mapping) else "none"
+    return PER_PERIOD_WORDS[lang].get(code, "")
+
+
+def _said_operand(operand: Mapping[str, Any], reader: Reader, shown: Sequence[str]) -> str:
+    """An operand of a figure's arithmetic: the step that made it (bracketed, with its result), else its
+    title and value with its unit; a constant written in the row as its value."""
+    made = operand.get("step")
+    if isinstance(made, int) and 0 <= made < len(shown):
+        return f"（{shown[made]}）" if reader.lang == "zh" else f"({shown[made]})"
+    key = title_key(operand)
+    value = operand.get("value")
+    entry = reader.titles.get(key)
+    unit = entry.get("unit") if isinstance(entry, Mapping) else None
+    if isinstance(value, Mapping) and "unknown" in value:
+        said = reader.words["unknown"]
+    elif isinstance(value, (bool, list)) or value is None:
+        said = say_value(value, reader, key)
+    else:
+        said = say_money(value, unit, reader.lang)
+    if "fact" in operand:
+        named = reader.fact(str(operand["fact"]))
+    elif "parameter" in operand or "derived" in operand or operand.get("computed"):
+        named = reader.title(key, str(operand.get("expr")))
+    else:
+        return said
+    return f"{_embedded(named, reader.lang)} {said}"
+
+
+def _is_rate(operand: Mapping[str, Any], reader: Reader) -> bool:
+    entry = reader.titles.get(title_key(operand))
+    return isinstance(entry, Mapping) and entry.get("unit") == "%"
+
+
+def _is_hundred(operand: Mapping[str, Any]) -> bool:
+    return "fact" not in operand and "parameter" not in operand and str(operand.get("value")) == "100"
+
+
+def say_steps(steps: Sequence[Mapping[str, Any]], reader: Reader) -> str:
+    """A figure's arithmetic as one line, without its result: 合规自付 12,000 元 × 救助比例 50 % (a rate in %
+    divided by 100 is said as the rate: the percent sign says it); an earlier step that a later one reads
+    is bracketed with its result."""
+    lang = reader.lang
+    said: list[str] = []  # each step without its result
+    shown: list[str] = []  # each step with its result, as a later step's operand shows it
+    rates: list[bool] = []  # whether the step multiplies by a rate in %
+    for step in steps:
+        op = str(step.get("op"))
+        args = [a for a in step.get("args", []) if isinstance(a, Mapping)]
+        result = step.get("result")
+        if op == "/" and len(args) == 2 and _is_hundred(args[1]):
+            inner = args[0].get("step")
+            if isinstance(inner, int) and inner < len(said) and rates[inner]:
+                said.append(said[inner])  # (x × rate %) / 100: already said by the percent sign
+                shown.append(f"{said[inner]}{_equals(_plain(result))}")
+                rates.append(False)
+                continue
+            if _is_rate(args[0], reader):
+                text = _said_operand(args[0], reader, shown)
+                said.append(text)
+                shown.append(text)
+                rates.append(False)
+                continue
+        parts = [_said_operand(a, reader, shown) for a in args]
+        if op in ("+", "-", "*", "/") and len(parts) == 2:
+            text = f"{parts[0]} {AMOUNT_SYMBOLS[op]} {parts[1]}"
+        elif op in ("min", "max"):
+            text = phrase(f"amount.{op}", lang, items=reader.words["list_sep"].join(parts))
+        elif op == "abs":
+            text = phrase("amount.abs", lang, a=parts[0] if parts else "")
+        elif op == "if":
+            text = str(step.get("expr"))
+        else:  # a figure that is one reference
+            text = parts[0] if parts else _plain(result)
+        said.append(text)
+        shown.append(f"{text}{_equals(_plain(result))}" if op != "value" else text)
+        rates.append(op == "*" and any(_is_rate(a, reader) for a in args))
+    return said[-1] if said else ""
+
+
+def _equals(said: str) -> str:
+    """`` = 6,000 元``, or `` ≈ 50.6667 元`` for a result shown to four places only (the trace keeps it exact)."""
+    return f" ≈ {said[1:]}" if said.startswith("≈") else f" = {said}"
+
+
+def _plain(value: Any) -> str:
+    return _number(str(value), True) if _NUMBER.match(str(value)) else str(value)
+
+
+def say_rounding(rounding: Mapping[str, Any], lang: str) -> str:
+    """Rounding as the ruleset states it: 四舍五入取整 / rounded half up to a whole number."""
+    words = ROUNDING_WORDS[lang]
+    places = int(rounding.get("places", 0))
+    mode = words.get(str(rounding.get("mode")), str(rounding.get("mode")))
+    if places > 0:
+        how = words["places"].format(n=places)
+    elif places == 0:
+        how = words["integer"]
+    else:
+        named = {"zh": {-1: "十", -2: "百", -3: "千"}, "en": {-1: "ten", -2: "hundred", -3: "thousand"}}
+        how = words["tens"].format(unit=named[lang].get(places, f"10^{-places}"))
+    return f"{mode}{how}" if lang == "zh" else f"{mode} {how}"
+
+
+def _row_working(row: Mapping[str, Any], reader: Reader, unit: Any) -> str:
+    """A row's figure worked out: 合规自付 12,000 元 × 救助比例 50 % = 6,000 元, or a band's figure by its
+    title: 第二档基本养老金 85 元 ("" when not traced)."""
+    steps = [s for s in row.get("steps", []) if isinstance(s, Mapping)]
+    if not steps:
+        return ""
+    said = say_steps(steps, reader)
+    last = steps[-1]
+    if str(last.get("op")) == "value":
+        return said
+    return f"{said}{_equals(say_money(last.get('result'), unit, reader.lang))}"
+
+
+def say_part(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
+    """One part of an amount as a sentence: who (a member, an item), the rows that gave it by their titles,
+    each row's arithmetic, then rounding and a cap or floor, to the figure with its period:
+    成员2（72岁）：年满70周岁 → 第二档金额 85 元/月."""
+    colon = reader.words["colon"]
+    element = part.get("element")
+    if element is None:
+        return _part_text(part, amount, reader, "")
+    reader.inside.append(str(element))  # facts of the member are said under the member's own label
+    try:
+        return _first_upper(_part_text(part, amount, reader, say_element(str(element), reader) + colon))
+    finally:
+        reader.inside.pop()
+
+
+def _part_text(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader, head: str) -> str:
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    unit = amount.get("unit")
+    value = part.get("value")
+    rows = [r for r in part.get("rows", []) if isinstance(r, Mapping)]
+    if value is None:
+        missing = [str(p) for p in part.get("missing", [])]
+        return head + words["missing"].format(facts=_facts(missing, reader) if missing else reader.words["unknown"])
+    shown = say_money(value, unit, lang) + _per_period(amount, lang)
+    if not rows:
+        return head + words["no_row"].format(value=shown)
+    pieces = []
+    for row in rows:
+        title = str((row.get("title") or {}).get(lang, row.get("id")))
+        working = _row_working(row, reader, unit)
+        pieces.append(f"{title} → {working}" if working else title)
+    text = head + reader.words["semi"].join(pieces)
+    clauses = ""
+    before = part.get("before")
+    if len(rows) > 1 and before is not None:
+        clauses += words["sum_of_rows"] + say_money(before, unit, lang)
+    if part.get("rounded") and isinstance(amount.get("round"), Mapping):
+        clauses += words["rounded"].format(how=say_rounding(amount["round"], lang))
+    clauses += _limit_clause(amount, part, reader)
+    if not clauses and rows[0].get("steps"):
+        return text + _per_period(amount, lang)  # the working ends in the figure itself
+    return f"{text}{clauses} → {shown}"
+
+
+def say_working(part: Mapping[str, Any], amount: Mapping[str, Any], reader: Reader) -> str:
+    """A part's arithmetic without who it is for or the rows' titles (a view's cell): each row's working,
+    then the sum of several rows, rounding and the cap or floor."""
+    element = part.get("element")
+    if element is not None:
+        reader.inside.append(str(element))
+    try:
+        unit = amount.get("unit")
+        rows = [r for r in part.get("rows", []) if isinstance(r, Mapping)]
+        text = reader.words["semi"].join(w for w in (_row_working(r, reader, unit) for r in rows) if w)
+        words = AMOUNT_WORDS[reader.lang]
+        if len(rows) > 1 and part.get("before") is not None:
+            text += words["sum_of_rows"] + say_money(part["before"], unit, reader.lang)
+        if part.get("rounded") and isinstance(amount.get("round"), Mapping):
+            text += words["rounded"].format(how=say_rounding(amount["round"], reader.lang))
+        if rows and part.get("value") is not None:
+            text += _limit_clause(amount, part, reader)
+        return text.lstrip("，, ")
+    finally:
+        if element is not None:
+            reader.inside.pop()
+
+
+def _limit_clause(amount: Mapping[str, Any], part: Mapping[str, Any], reader: Reader) -> str:
+    """What a floor and a cap did to a part (the engine applies the floor first): ，不超过封顶线 10,000 元 /
+    ，超过封顶线 10,000 元."""
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    limited = part.get("limited_by")
+    clauses = []
+    for name in ("floor", "cap"):
+        limit = amount.get(name)
+        if not isinstance(limit, Mapping):
+            continue
+        if limited is not None and limited != name:
+            continue  # the limit that changed the figure is the one worth saying
+        title = (limit.get("title") or {}).get(lang) if isinstance(limit.get("title"), Mapping) else None
+        title = title or str(limit.get("expr"))
+        if lang == "en":
+            title = embedded(title)
+        figure = part.get("limit") if limited == name else limit.get("value")
+        said = say_money(figure, amount.get("unit"), lang) if figure is not None else ""
+        key = {("cap", True): "over_cap", ("cap", False): "within_cap"}.get(
+            (name, limited == name), "below_floor" if limited == name else "above_floor"
+        )
+        clauses.append(words[key].format(title=title, limit=said))
+    return "".join(clauses)
+
+
+def amount_lines(amount: Mapping[str, Any], reader: Reader, outcome: str) -> list[str]:
+    """The lines an amount decision adds to its explanation: the total with its period (or why there is
+    none: the gate's decision and its outcome), then each part with its arithmetic."""
+    lang, words = reader.lang, AMOUNT_WORDS[reader.lang]
+    colon = reader.words["colon"]
+    gate = amount.get("gate")
+    if outcome in ("not_eligible", "undetermined") and isinstance(gate, Mapping) and not amount.get("parts"):
+        found = gate.get("titles")
+        titles: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+
+        def said(code: str) -> str:
+            entry = titles.get(code)
+            return str(entry[lang]) if isinstance(entry, Mapping) else code
+
+        wanted = words["gate_outcomes_sep"].join(said(str(o)) for o in gate.get("outcomes", []))
+        got = said(str(gate["outcome"])) if gate.get("outcome") else reader.words["unknown"]
+        title = str((gate.get("title") or {}).get(lang, gate.get("decision")))
+        key = "not_eligible" if outcome == "not_eligible" else "gate_undetermined"
+        zero = say_money(amount.get("total") or "0", amount.get("unit"), lang)
+        return [words[key].format(gate=title, outcome=got, wanted=wanted, value=zero)]
+    if amount.get("total") is None:
+        lines = [f"{words['total']}{colon}{words['cannot']}"]
+    else:
+        lines = [f"{words['total']}{colon}{say_total(amount, lang)}"]
+    lines.extend("  " + say_part(p, amount, reader) for p in amount.get("parts", []) if isinstance(p, Mapping))
     return lines
 
 
@@ -485,6 +765,34 @@ def explain_record(record: Mapping[str, Any], lang: str = "zh") -> str:
     redacted = words["redacted"] if record.get("redacted") else ""
     lines.append(f"  {words['record']} [{str(record.get('digest', ''))[:19]}]{redacted}")
     return "\n".join(lines)
+
+
+def amount_summary(figures: Any, lang: str) -> list[str]:
+    """An amount comparison in words (``figures``: a :class:`povrules.compare.AmountFigures`): the summed
+    totals before and after with the change, how many households' amounts differ, and how many cannot be
+    worked out (when any)."""
+    words = AMOUNT_WORDS[check_lang(lang)]
+    unit = figures.unit if lang == "zh" else UNIT_WORDS["en"].get(figures.unit, figures.unit)
+    period = PERIOD_WORDS[lang].get(figures.period, "")
+
+    def money(value: Decimal, signed: bool = False) -> str:
+        text = format_value(value, None, lang)
+        if signed and value > 0:
+            text = "+" + text
+        said = f"{text} {unit}"
+        return (f"{period} {said}" if lang == "zh" else f"{said} {period}").strip() if period else said
+
+    lines = [
+        words["amount_totals"].format(
+            before=money(figures.before), after=money(figures.after), delta=money(figures.delta, signed=True)
+        ),
+        words["amount_changed"].format(changed=figures.changed),
+    ]
+    if figures.undetermined_before or figures.undetermined_after:
+        lines.append(
+            words["amount_undetermined"].format(before=figures.undetermined_before, after=figures.undetermined_after)
+        )
+    return lines
 
 
 # Seams for the views (HTML), which lay the same sentences out as nested lists.

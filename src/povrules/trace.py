@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from povrules._version import __version__
@@ -22,7 +23,15 @@ from povrules.lang import ast
 from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
 from povrules.lang.types import Field, Type
 from povrules.sources import section, section_label, source_title
-from povrules.wording import ARITHMETIC_WORDS, fact_field, format_value, function_phrase, value_titles
+from povrules.wording import (
+    ARITHMETIC_WORDS,
+    PERIOD_WORDS,
+    UNIT_WORDS,
+    fact_field,
+    format_value,
+    function_phrase,
+    value_titles,
+)
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, RuleResult
@@ -319,8 +328,9 @@ class _Titles:
 
 
 def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, str]:
-    """How a list element is named to a reader, by its place (from 1) and, for a person, the age:
-    成员2（45岁） / member 2 (aged 45). Never by a name, which records may have to hide."""
+    """How a list element is named to a reader, by its place (from 1) and, for a person, the age and the
+    relation to the head when recorded: 成员2（45岁，户主之配偶） / member 2 (aged 45, the head's spouse); a loan
+    as 第1笔贷款 / loan 1. Never by a name, which records may have to hide."""
     base, index = where
     field = base.rsplit(".", 1)[-1]
     number = index + 1
@@ -332,10 +342,36 @@ def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, st
         age = getattr(obj[index], "age", None)
     if field == "members":
         zh, en = f"成员{number}", f"member {number}"
+        said_zh, said_en = [], []
         if isinstance(age, int):
-            zh, en = f"{zh}（{age}岁）", f"{en} (aged {age})"
+            said_zh.append(f"{age}岁")
+            said_en.append(f"aged {age}")
+        relation = _relation(obj[index] if isinstance(obj, tuple) and index < len(obj) else None, base)
+        if relation is not None:
+            said_zh.append(relation[0])
+            said_en.append(relation[1])
+        if said_zh:
+            zh, en = f"{zh}（{'，'.join(said_zh)}）", f"{en} ({', '.join(said_en)})"
         return {"zh": zh, "en": en}
+    if field == "loans":
+        return {"zh": f"第{number}笔贷款", "en": f"loan {number}"}
     return {"zh": f"第{number}项", "en": f"item {number}"}
+
+
+def _relation(member: Any, base: str) -> tuple[str, str] | None:
+    """A member's relation to the head of household by its titles (户主之母 / the head's mother), when the
+    facts record one; a relation is not personal data the way a name is, and tells a clerk who is meant."""
+    code = getattr(member, "relation", None)
+    if not isinstance(code, str):
+        return None
+    field = fact_field(_INDEX.sub("", base) + ".relation")
+    vocabulary = value_titles(field) if field is not None else None
+    found = vocabulary.get(code) if vocabulary is not None else None
+    if found is None:
+        return (code, code)
+    if code in ("head", "other"):
+        return (found[0], found[1])
+    return (f"户主之{found[0]}", f"the head's {found[1]}")  # a relation is to the head of the household
 
 
 def _item(obj: Any, step: str) -> Any:
@@ -701,6 +737,13 @@ _ENGINE_OUTCOMES = {
     "needs_deliberation": ("待评议", "awaits deliberation"),
     "ranked": ("参与排序", "ranked"),
 }
+# An amount decision's own outcomes, for a ruleset that gives them no title (only for amount decisions: an
+# eligibility decision's "not_eligible" is the ruleset's code, said as the ruleset titles it).
+_AMOUNT_OUTCOMES = {
+    "granted": ("享受", "granted"),
+    "none": ("不享受", "none"),
+    "not_eligible": ("不符合条件", "not eligible"),
+}
 
 
 def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
@@ -716,8 +759,9 @@ def outcome_titles(spec: Any, outcome: str) -> dict[str, str]:
         words = []
         for part in outcome.split("+"):
             label = spec.label(part, lang)
-            if label == part and part in _ENGINE_OUTCOMES:
-                label = _ENGINE_OUTCOMES[part][0 if lang == "zh" else 1]
+            engine = {**_ENGINE_OUTCOMES, **_AMOUNT_OUTCOMES} if spec.kind == "amount" else _ENGINE_OUTCOMES
+            if label == part and part in engine:
+                label = engine[part][0 if lang == "zh" else 1]
             words.append(label)
         out[lang] = sep.join(words)
     return out
@@ -739,10 +783,180 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
         field = fact_field(key) if key not in titles.titles else None
         if field is not None:  # a fact missing where no condition names it (inside a call): by its title
             titles.name(key, field.zh, short_title(field.en), field.unit)
+    if decision.kind == "amount":
+        document["amount"] = _amount_v2(decision, titles, sources)
     document["titles"] = titles.titles
     document["elements"] = titles.elements
     document["sources"] = sources
     return document
+
+
+# Amounts: what an amount decision gives, each member's or item's part with its arithmetic.
+
+
+def decimal_text(value: Any) -> str | None:
+    """An exact amount as a trace holds it: a decimal string without exponent (``6000``, ``85.50``), None
+    for none."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, tuple):
+        return [_exact(v) for v in value]
+    return json_value(value)
+
+
+def _unit_titles(unit: str) -> dict[str, str]:
+    return {"code": unit, "zh": unit, "en": UNIT_WORDS["en"].get(unit, unit)}
+
+
+def _period_titles(period: str) -> dict[str, str]:
+    return {"code": period, "zh": PERIOD_WORDS["zh"].get(period, period), "en": PERIOD_WORDS["en"].get(period, period)}
+
+
+def _limit_v2(
+    decision: Decision, expr: ast.Expr, titles: _Titles, sources: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """A cap or floor of an amount decision: its expression, and when it is a parameter, the parameter
+    with its value on the date, title and clause."""
+    out: dict[str, Any] = {"expr": expr.text}
+    if isinstance(expr, ast.ParamRef):
+        parameter = decision.ruleset.parameters[expr.name]
+        titles.name("p." + expr.name, parameter.title.zh, parameter.title.en, parameter.unit)
+        pv = decision.parameters.get(expr.name)
+        out["parameter"] = expr.name
+        out["value"] = decimal_text(pv.value) if pv is not None else None
+        out["title"] = {"zh": parameter.title.zh, "en": parameter.title.en}
+        if pv is not None and pv.citation:
+            out["cite"] = _cite_v2(pv.citation, decision.ruleset, sources)
+    return out
+
+
+def _gate_v2(decision: Decision, name: str, wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The gate of an amount decision: the decision it waits on (by its title), the outcomes that let it
+    give an amount, and the outcome that decision had, each outcome with its titles."""
+    spec = decision.ruleset.decisions[name]
+    gate = decision.amount.gate if decision.amount is not None else None
+    out: dict[str, Any] = {
+        "decision": name,
+        "title": {"zh": spec.title.zh, "en": spec.title.en},
+        "outcomes": list(wanted),
+    }
+    if gate is not None:
+        out["outcome"] = gate.outcome
+    shown = {*wanted, *((gate.outcome,) if gate is not None else ())}
+    out["titles"] = {o: outcome_titles(spec, o) for o in sorted(shown)}
+    return out
+
+
+def _steps_v2(steps: Iterable[Any], titles: _Titles) -> list[dict[str, Any]]:
+    """The traced arithmetic of a figure as steps, in the order worked out: each with its operator (``+ - *
+    /``, ``min``, ``max``, ``abs``, ``if``; ``value`` for a figure that is one reference), its operands by
+    their titles (an operand an earlier step made names that step, ``step``) and its result."""
+    out: list[dict[str, Any]] = []
+    made: dict[int, int] = {}  # id of a node → the step that worked it out
+    for leaf in steps:
+        if leaf.__class__ is not tuple:
+            continue  # a Mark of a sum()'s structure: the sum's value is in the step that reads it
+        node, left, right, result, where = leaf
+        if isinstance(node, ast.Arith):
+            op, children, values = node.op, [node.left, node.right], [left, right]
+        elif isinstance(node, ast.Call):
+            op, children, values = node.func, list(node.args), list(left) if isinstance(left, tuple) else [left]
+        elif isinstance(node, ast.Cond):
+            op, children, values = "if", [node.test], [left]
+        else:
+            op, children, values = "value", [node], [left]
+        step: dict[str, Any] = {"op": op, "expr": node.text, "args": [], "result": _exact(result)}
+        for child, value in zip(children, values):
+            if op != "value" and id(child) in made:
+                step["args"].append({"expr": child.text, "value": _exact(value), "step": made[id(child)]})
+            else:
+                step["args"].append(_operand_v2(child, _exact(value), where, titles))
+        made[id(node)] = len(out)
+        out.append(step)
+    return out
+
+
+def _amount_v2(decision: Decision, titles: _Titles, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The ``amount`` of an amount decision's v2 trace: the total with its unit and period, what it is
+    answered per, the gate, cap, floor and rounding, and each part (a member's, an item's, the
+    household's) with the rows that gave it and their arithmetic, its value before and after rounding and
+    limits, and the facts it lacks."""
+    ruleset = decision.ruleset
+    figure = ruleset.decisions[decision.decision].amount
+    amount = decision.amount
+    assert figure is not None and amount is not None
+    out: dict[str, Any] = {
+        "total": decimal_text(amount.total),
+        "unit": _unit_titles(amount.unit),
+        "period": _period_titles(amount.period),
+    }
+    if figure.per is not None:
+        out["per"] = {"var": figure.per.var, "list": figure.per.path}
+    if figure.gate_decision is not None:
+        out["gate"] = _gate_v2(decision, figure.gate_decision, figure.gate_outcomes)
+    for name, expr in (("cap", figure.cap), ("floor", figure.floor)):
+        if expr is not None:
+            out[name] = _limit_v2(decision, expr, titles, sources)
+    if figure.rounding is not None:
+        out["round"] = {"places": figure.rounding.places, "mode": figure.rounding.mode}
+        if figure.rounding.citation is not None:
+            out["round"]["cite"] = _cite_v2(figure.rounding.citation, ruleset, sources)
+    parts = []
+    for part in amount.parts:
+        steps = dict(part.steps)
+        if part.path is not None:
+            base, _, index = part.path[:-1].rpartition("[")
+            titles.element((base, int(index)))
+        rows = []
+        for row_id in part.rows:
+            rule = ruleset.rules[row_id]
+            row: dict[str, Any] = {
+                "id": row_id,
+                "title": {"zh": rule.title.zh, "en": rule.title.en},
+                "steps": _steps_v2(steps.get(row_id, ()), titles),
+            }
+            if rule.citation:
+                row["cite"] = _cite_v2(rule.citation, ruleset, sources)
+            rows.append(row)
+        entry: dict[str, Any] = {
+            "index": part.index,
+            "element": part.path,
+            "rows": rows,
+            "value": decimal_text(part.value),
+            "before": decimal_text(part.before),
+            "rounded": part.rounded,
+            "limited_by": part.limited_by,
+            "limit": decimal_text(part.limit),
+            "missing": list(part.missing),
+        }
+        if part.limit_steps:
+            entry["limit_steps"] = _steps_v2(part.limit_steps, titles)
+        for path in part.missing:
+            _title_missing(path, titles)
+        parts.append(entry)
+    out["parts"] = parts
+    return out
+
+
+def _title_missing(path: str, titles: _Titles) -> None:
+    """Title a missing fact's path, and its list element, for an explanation to name it."""
+    key = _INDEX.sub("", path)
+    field = fact_field(key) if key not in titles.titles else None
+    if field is not None:
+        titles.name(key, field.zh, short_title(field.en), field.unit)
+    if "[" in path:
+        base = path[: path.rindex("]") + 1]
+        list_path, _, index = base[:-1].rpartition("[")
+        if index.isdigit():
+            titles.element((list_path, int(index)))
 
 
 GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})

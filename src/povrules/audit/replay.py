@@ -242,7 +242,10 @@ class Divergence:
     ``outcome`` …). Inside the trace, ``rule`` is the rule's id and, for a
     condition, ``condition`` its expression and ``where`` the list elements it
     was evaluated for. ``recorded`` and ``replayed`` are both values: for a
-    condition, its operand values and result.
+    condition, its operand values and result. In an amount's figures
+    (``trace.amount.parts[1].rows[0].steps[0]``, ``trace.amount.parts[1].value``,
+    ``trace.amount.total``), ``rule`` is the row, ``condition`` the step's
+    expression and ``where`` the member or item the part is for.
     """
 
     field: str
@@ -265,7 +268,15 @@ class Divergence:
     def explain(self, lang: str = "en") -> str:
         """The first difference in words. Raises :class:`~povrules.errors.LanguageError` for another language."""
         check_lang(lang)
-        if self.condition is not None:
+        if self.field.startswith("trace.amount"):
+            where = phrase("divergence.where", lang, where=", ".join(self.where)) if self.where else ""
+            if self.condition is not None:
+                head = phrase("divergence.amount_step", lang, rule=self.rule, step=self.condition, where=where)
+            elif self.rule is not None:
+                head = phrase("divergence.amount_row", lang, rule=self.rule, field=self.field, where=where)
+            else:
+                head = phrase("divergence.amount", lang, field=self.field, where=where)
+        elif self.condition is not None:
             where = phrase("divergence.where", lang, where=", ".join(self.where)) if self.where else ""
             head = phrase("divergence.condition", lang, rule=self.rule, condition=self.condition, where=where)
         elif self.rule is not None:
@@ -289,6 +300,13 @@ class Divergence:
             else:
                 shown = _shown_value(value.get("value"))
             return f"{shown} → {result}"
+        if self.condition is not None and isinstance(value, dict) and set(value) == {"op", "args", "result"}:
+            args = [_shown_value(v) for v in value.get("args") or []]
+            op = str(value.get("op"))
+            if op == "value":  # a figure that is one reference: its value is all there is
+                return _shown_value(value.get("result"))
+            shown = f" {op} ".join(args) if op in ("+", "-", "*", "/") else f"{op}({', '.join(args)})"
+            return f"{shown} = {_shown_value(value.get('result'))}"
         if value is None:
             return phrase("none_paren", lang)
         return value if isinstance(value, str) else record_json(value)
@@ -357,6 +375,66 @@ def _first_in_rule(i: int, old: dict[str, Any], new: dict[str, Any]) -> Divergen
     return None
 
 
+# What of an amount's part is compared, in order, after its rows' arithmetic.
+_PART_KEYS = ("rows", "before", "rounded", "limited_by", "limit", "limit_steps", "value", "missing", "index", "element")
+
+
+def _first_in_amount(old: Any, new: Any) -> Divergence | None:
+    """The first difference in an amount decision's figures: part by part (a member's, an item's), each
+    row's arithmetic step by step, then the figure, then the total; named by the row and the element."""
+    if old == new:
+        return None
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return Divergence("trace.amount", old, new)
+    old_parts, new_parts = old.get("parts") or [], new.get("parts") or []
+    for k in range(max(len(old_parts), len(new_parts))):
+        a = old_parts[k] if k < len(old_parts) else None
+        b = new_parts[k] if k < len(new_parts) else None
+        if a == b:
+            continue
+        field = f"trace.amount.parts[{k}]"
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            return Divergence(field, a, b)
+        where = tuple(str(p["element"]) for p in (a, b) if p.get("element") is not None)[:1]
+        old_rows, new_rows = a.get("rows") or [], b.get("rows") or []
+        for r in range(max(len(old_rows), len(new_rows))):
+            x = old_rows[r] if r < len(old_rows) else None
+            y = new_rows[r] if r < len(new_rows) else None
+            if x == y:
+                continue
+            rule = (x or y or {}).get("id")
+            if not isinstance(x, dict) or not isinstance(y, dict) or x.get("id") != y.get("id"):
+                return Divergence(f"{field}.rows[{r}].id", (x or {}).get("id"), (y or {}).get("id"), rule, None, where)
+            steps_x, steps_y = x.get("steps") or [], y.get("steps") or []
+            for j in range(max(len(steps_x), len(steps_y))):
+                sx = steps_x[j] if j < len(steps_x) else None
+                sy = steps_y[j] if j < len(steps_y) else None
+                if sx != sy:
+                    expr = (sx or sy or {}).get("expr")
+                    return Divergence(
+                        f"{field}.rows[{r}].steps[{j}]", _step_values(sx), _step_values(sy), rule, expr, where
+                    )
+            for key in sorted(x.keys() | y.keys()):
+                if x.get(key) != y.get(key):
+                    return Divergence(f"{field}.rows[{r}].{key}", x.get(key), y.get(key), rule, None, where)
+        rule = next((row.get("id") for row in old_rows if isinstance(row, dict)), None)
+        for key in (*_PART_KEYS, *sorted((a.keys() | b.keys()) - set(_PART_KEYS))):
+            if a.get(key) != b.get(key):
+                return Divergence(f"{field}.{key}", a.get(key), b.get(key), rule, None, where)
+    for key in ("total", *sorted((old.keys() | new.keys()) - {"total", "parts"})):
+        if old.get(key) != new.get(key):
+            return Divergence(f"trace.amount.{key}", old.get(key), new.get(key))
+    return None
+
+
+def _step_values(step: Any) -> Any:
+    """A step of a figure's arithmetic as its operands' values and result: ``12000 * 50 → 600000``."""
+    if not isinstance(step, dict):
+        return step
+    values = [a.get("value") if isinstance(a, dict) else a for a in step.get("args", [])]
+    return {"op": step.get("op"), "args": values, "result": step.get("result")}
+
+
 # Top-level fields, in the order they are compared after the rules of the trace.
 _FIELDS = (
     ("outcome",),
@@ -410,7 +488,10 @@ def first_divergence(
         found = _first_in_rule(i, a, b)
         if found is not None:
             return found
-    seen: set[tuple[str, ...]] = {("trace", "rules")}
+    seen: set[tuple[str, ...]] = {("trace", "rules"), ("trace", "amount")}
+    found = _first_in_amount(recorded["trace"].get("amount"), replayed["trace"].get("amount"))
+    if found is not None:
+        return found
     for path in _FIELDS:
         seen.add(path)
         if ignore_ruleset and path in _IDENTITY:

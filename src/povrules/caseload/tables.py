@@ -19,7 +19,9 @@ from povrules.errors import CaseloadError, UnknownName, UsageError
 
 __all__ = ["COLUMNS", "TABLE_FORMATS", "TableWriter", "open_table"]
 
-COLUMNS = ("id", "outcome", "labels", "missing", "reasons", "record_digest")
+COLUMNS = ("id", "outcome", "labels", "missing", "reasons", "record_digest", "amount")
+# Columns a row may leave out (null): the record's digest (no record made), the amount (not an amount decision).
+_OPTIONAL = ("record_digest", "amount")
 TABLE_FORMATS = ("parquet", "csv")
 _LISTS = frozenset({"labels", "missing", "reasons"})
 LIST_SEPARATOR = ";"
@@ -91,7 +93,8 @@ class TableWriter:
         return CaseloadError(f"cannot write the table ({exc.strerror or exc})", self.path)
 
     def write(self, rows: Iterable[Row]) -> None:
-        """Add rows: dicts keyed by ``COLUMNS`` or sequences in their order (``record_digest`` may be left out).
+        """Add rows: dicts keyed by ``COLUMNS`` or sequences in their order (``record_digest`` and ``amount``,
+        the total of an amount decision as an exact decimal string, may be left out).
 
         Raises :class:`CaseloadError` for a full disk (the table is then aborted) and
         :class:`~povrules.errors.UsageError` for a malformed row or a table already committed or aborted.
@@ -192,8 +195,8 @@ def _values(row: Row) -> list[Any]:
         values = [row.get(c) for c in COLUMNS]
     else:
         values = list(row)
-        if len(values) == len(COLUMNS) - 1:
-            values.append(None)
+        if len(COLUMNS) - len(_OPTIONAL) <= len(values) < len(COLUMNS):
+            values.extend([None] * (len(COLUMNS) - len(values)))
         if len(values) != len(COLUMNS):
             raise UsageError(f"a row has {len(COLUMNS)} values ({', '.join(COLUMNS)}), got {len(values)}")
     for index, column in enumerate(COLUMNS):
@@ -207,7 +210,7 @@ def _values(row: Row) -> list[Any]:
                 values[index] = list(value)
         elif value is not None and not isinstance(value, str):
             raise UsageError(f"{column}: expected a string, got {value!r}")
-        elif value is None and column != "record_digest":
+        elif value is None and column not in _OPTIONAL:
             raise UsageError(f"{column}: a value is required")
     return values
 
@@ -234,4 +237,4 @@ def _arrow_types(pa: Any) -> list[Any]:
 
 
 def _arrow_schema(pa: Any) -> Any:
-    return pa.schema([pa.field(c, t, nullable=c == "record_digest") for c, t in zip(COLUMNS, _arrow_types(pa))])
+    return pa.schema([pa.field(c, t, nullable=c in _OPTIONAL) for c, t in zip(COLUMNS, _arrow_types(pa))])

@@ -54,11 +54,20 @@ _NO_PATHS = Unknown(frozenset())
 def translate_decision(ruleset: Ruleset, decision: str, as_of: date) -> tuple[Plan, list[Translated | None]]:
     """The plain plan of ``decision`` and each of its rules translated (None: not in force on ``as_of``).
 
-    Raises :class:`NotSupported` for the first rule that cannot be translated, and
+    Raises :class:`NotSupported` for an amount decision (amounts are the row engine's) and for the first rule
+    that cannot be translated, and
     :class:`povrules.EvaluationError` as the row engine does (no such decision, a parameter the
     rules read has no value on the date).
     """
     prepared = plan(ruleset, decision, traced=False)
+    if prepared.spec.kind == "amount":
+        raise NotSupported(
+            decision,
+            "an amount decision",
+            decision,
+            message=f"decision {decision!r} is an amount decision: the columnar engine does not compute amounts; "
+            "decide it with the row engine (--engine row, or povrules.evaluate / decide_caseload)",
+        )
     prepared.bind(as_of)
     translator = Translator(ruleset, as_of)
     return prepared, [translator.rule(rule.id) if rule.in_force(as_of) else None for rule in prepared.rules]

@@ -94,7 +94,7 @@ def decide_file(
             decided = plan.decide(frame, missing=True)
             outcomes.update(dict(decided["outcome"].value_counts().iter_rows()))
             # Columns in the table's order; the row path's rows are tuples of the same values.
-            table.write(decided.select(*COLUMNS[:-1]).iter_rows())
+            table.write(decided.select(*COLUMNS[: COLUMNS.index("record_digest")]).iter_rows())
             count += decided.height
             blocks += 1
             if progress is not None:

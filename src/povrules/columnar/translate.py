@@ -59,10 +59,11 @@ INT128_DIGITS = 38
 
 
 class NotSupported(PovrulesError, NotImplementedError):
-    """A rule uses a construct the columnar evaluator cannot translate faithfully."""
+    """A rule uses a construct the columnar evaluator cannot translate faithfully (or a decision is of a
+    kind it does not decide: ``message`` then says which and what to use instead)."""
 
-    def __init__(self, rule: str, construct: str, text: str):
-        super().__init__(f"rule {rule!r}: {construct} has no faithful columnar translation (in {text!r})")
+    def __init__(self, rule: str, construct: str, text: str, *, message: str | None = None):
+        super().__init__(message or f"rule {rule!r}: {construct} has no faithful columnar translation (in {text!r})")
         self.rule = rule
         self.construct = construct
         self.text = text

@@ -132,6 +132,24 @@ Delivery = Literal["to_household", "coverage"]
 IncomeKind = Literal["wage", "business", "property", "transfer", "policy", "insurance_claims", "other"]
 # The expenditure items the texts name: 合规自付 medical cost (营口), medical cost as a whole, education.
 ExpenditureKind = Literal["medical_compliant_out_of_pocket", "medical", "education", "other"]
+# Where a medical cost arose: 住院, 特殊慢性病门诊 (特慢病), other outpatient care, anything else.
+CareSetting = Literal["inpatient", "special_chronic_outpatient", "outpatient", "other"]
+# The groups employment aid is keyed on (seed 003 方案1): the five of free skills training and the nine of
+# the start-up loan (创业担保贷款), which overlap in 就业困难人员 and 退役军人.
+EmploymentGroup = Literal[
+    "unenrolled_graduate",
+    "rural_transfer_worker",
+    "laid_off",
+    "veteran",
+    "employment_difficulty",
+    "urban_registered_unemployed",
+    "released_prisoner",
+    "college_graduate",
+    "overcapacity_worker",
+    "returning_migrant_entrepreneur",
+    "online_merchant",
+    "rural_self_employed",
+]
 
 
 def _period_in_order(end: date | None, info: ValidationInfo) -> date | None:
@@ -190,6 +208,25 @@ class School(FactModel):
         "全日制普通高等院校", "A full-time course at a regular institution of higher education (全日制普通高等院校)"
     )
     independent_college: Flag | None = fact("独立学院", "An independent college (独立学院) of a university")
+
+
+class MedicalCost(FactModel):
+    """One medical cost of a member as medical aid reckons it (医疗费用): what the member still pays after the
+    basic and critical-illness insurance, supplementary insurance and the veterans' medical subsidy."""
+
+    setting: CareSetting | None = fact(
+        "就医类别", "Kind of care (inpatient, special chronic-disease outpatient, other outpatient)"
+    )
+    in_province: Flag | None = fact("省内就医", "Treated in the province (省内), not outside it (省外)")
+    tiered_referral: Flag | None = fact(
+        "执行分级诊疗制度", "Treated under the tiered-referral system (分级诊疗, 按规定转诊)"
+    )
+    compliant_out_of_pocket: Money | None = fact(
+        "个人自付合规费用",
+        "Compliant cost still paid (after insurance reimbursement and the veterans' medical subsidy)",
+        unit="元",
+    )
+    incurred_on: Day | None = fact("结算日期", "Date the cost was settled (出院或门诊结算日期)")
 
 
 class Parent(FactModel):
@@ -320,6 +357,12 @@ class Member(FactModel):
     freshman_aid_set: Money | None = fact(
         "核定的大学新生一次性救助金额", "The freshman's one-off aid as the education bureau set it", unit="元"
     )
+    medical_costs: tuple[MedicalCost, ...] | None = fact(
+        "医疗费用明细", "Medical costs after insurance (an empty list: known to have none)"
+    )
+    employment_groups: tuple[EmploymentGroup, ...] | None = fact(
+        "就业创业帮扶人员类别", "Groups of employment aid (an empty list: in none)"
+    )
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
@@ -353,6 +396,14 @@ class Property(FactModel):
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
+class WorkshopWorker(FactModel):
+    """A person a business employs, as workshop aid counts them (吸纳就业人员)."""
+
+    exited_poor: Flag | None = fact("脱贫人口", "A person of a household out of poverty (脱贫人口)")
+    stable_months: Whole | None = fact("稳定就业月数", "Months of stable employment there", unit="个月", ge=0)
+    average_monthly_wage: Money | None = fact("月均工资", "Average monthly wage", unit="元")
+
+
 class Enterprise(FactModel):
     """A business the household runs or holds (实体产业, 企业法人, 股东)."""
 
@@ -364,6 +415,11 @@ class Enterprise(FactModel):
     employs_others_long_term: Flag | None = fact("长期雇用他人", "Employs others long-term")
     annual_inspection_record: Flag | None = fact("有年审记录", "Has records of annual inspection (年审记录)")
     income_stable: Judged[bool] | None = fact("经营收入持续稳定", "Business income continuously stable (judged)")
+    assistance_workshop: Flag | None = fact(
+        "已认定并录入省平台的就业帮扶车间",
+        "A certified employment-assistance workshop (就业帮扶车间) on the provincial platform",
+    )
+    workers: tuple[WorkshopWorker, ...] | None = fact("吸纳就业人员", "People it employs (an empty list: none)")
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
@@ -428,6 +484,10 @@ class Guarantees(FactModel):
     housing_safe: Flag | None = fact("住房安全有保障", "Housing safety guaranteed")
     drinking_water_safe: Flag | None = fact("饮水安全有保障", "Safe drinking water")
     dwelling_safety_grade: SafetyGrade | None = fact("住房安全等级", "Dwelling safety appraisal grade (C, D = 危房)")
+    water_pipe: Literal["connected", "not_connected", "damaged"] | None = fact(
+        "饮水管道", "The household's drinking-water pipe: connected, not connected (未接通) or damaged (破损)"
+    )
+    normal_water_supply: Flag | None = fact("正常供水", "Water is supplied normally")
 
 
 class Registration(FactModel):
@@ -452,6 +512,10 @@ class Registration(FactModel):
         "当地农村居民上年度人均生活消费支出",
         "Last year's per-capita living consumption of rural households where the household lives",
         unit="元",
+    )
+    poor_disabled_family: Flag | None = fact("贫困残疾人家庭", "Recognised as a poor family with a disabled member")
+    local_dibao_standard: Money | None = fact(
+        "当地农村低保标准", "The rural 低保 standard in force where the household lives, per person and year", unit="元"
     )
 
 
@@ -607,6 +671,10 @@ class Assessments(FactModel):
     )
     industry_conditions: Judged[bool] | None = fact(
         "具备发展产业条件", "Has what it takes to develop an industry (发展产业条件: land, skills, market; judged)"
+    )
+    startup_willingness: Judged[bool] | None = fact("有创业意愿", "Wishes to start a business (创业意愿, judged)")
+    severe_sudden_event: Judged[bool] | None = fact(
+        "遭遇严重突发性事件", "Struck by a severe sudden event (严重突发性事件, judged)"
     )
 
 
@@ -790,6 +858,9 @@ class Household(FactModel):
     )
     plantings: tuple[Planting, ...] | None = fact(
         "种植情况", "Crops grown, each with its verified area (an empty list: known to grow none)"
+    )
+    renovation_kind: Literal["rebuild", "repair"] | None = fact(
+        "危房改造方式", "How the dangerous house is renovated: rebuilt (重建) or repaired and reinforced (修缮加固)"
     )
     local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
