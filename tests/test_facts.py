@@ -659,6 +659,12 @@ def test_schema_and_model_both_accept_a_valid_household(validator):
         ({"registration": {"status": "poor"}}, ["registration"]),
         ({"assessments": {"return_risk": {"value": True, "on": "2021-03-01"}}}, ["assessments"]),
         ({"id": None}, ["id"]),
+        ({"loans": [{"annual_rate": 101}]}, ["loans"]),
+        ({"loans": [{"annual_rate": "100.5"}]}, ["loans"]),
+        ({"loans": [{"kind": "mortgage"}]}, ["loans"]),
+        ({"members": [{"relation": "cousin"}]}, ["members"]),
+        ({"members": [{"parents": [{"role": "uncle"}]}]}, ["members"]),
+        ({"credit_line": -5}, ["credit_line"]),
     ],
 )
 def test_schema_and_model_both_reject_an_invalid_household(validator, change, where):
@@ -680,6 +686,13 @@ def test_every_amount_the_schema_accepts_the_model_accepts(validator, amount):
     data = {"id": "h1", "income": {"per_capita_net": amount}}
     assert list(validator.iter_errors(data)) == []
     assert povrules.parse_household(data).income.per_capita_net == Decimal(str(amount))
+
+
+@pytest.mark.parametrize("rate", ["0", "4.35", "+4.35", "4.3500", "99.9999", "100", "100.0000", 0, 4.35, 100])
+def test_every_rate_the_schema_accepts_the_model_accepts(validator, rate):
+    data = {"id": "h1", "loans": [{"annual_rate": rate}]}
+    assert list(validator.iter_errors(data)) == []
+    assert povrules.parse_household(data).loans[0].annual_rate == Decimal(str(rate))
 
 
 def test_authoring_guide_lists_exactly_the_judged_facts_of_the_model():

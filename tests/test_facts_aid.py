@@ -56,14 +56,20 @@ BAD = {
         {"members": [{"medical_costs": [{**COST, "compliant_out_of_pocket": "-1"}]}]},
         "members[0].medical_costs[0].compliant_out_of_pocket",
     ),
-    "an unknown employment group": ({"members": [{"employment_groups": ["astronaut"]}]}, "members[0].employment_groups[0]"),
+    "an unknown employment group": (
+        {"members": [{"employment_groups": ["astronaut"]}]},
+        "members[0].employment_groups[0]",
+    ),
     "an unknown kind of renovation": ({"renovation_kind": "demolish"}, "renovation_kind"),
     "an unknown state of the water pipe": ({"guarantees": {"water_pipe": "leaking"}}, "guarantees.water_pipe"),
     "a judged fact without its judge": (
         {"assessments": {"startup_willingness": {"value": True, "on": "2020-09-01"}}},
         "assessments.startup_willingness.by",
     ),
-    "text for the 低保 standard": ({"registration": {"local_dibao_standard": "five"}}, "registration.local_dibao_standard"),
+    "text for the 低保 standard": (
+        {"registration": {"local_dibao_standard": "five"}},
+        "registration.local_dibao_standard",
+    ),
     "negative months of work": (
         {"assets": {"enterprises": [{"workers": [{**WORKER, "stable_months": -1}]}]}},
         "assets.enterprises[0].workers[0].stable_months",

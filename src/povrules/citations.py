@@ -240,6 +240,8 @@ def check_citations(ruleset: Ruleset, sources: Path) -> list[CitationProblem]:
     for parameter in ruleset.parameters.values():
         for value in parameter.values:
             add(parameter.location, f"parameter {parameter.name!r} from {value.start}", value.citation)
+    for name, citation in (ruleset.local_facts.citations() if ruleset.local_facts else {}).items():
+        add(citation.location or Location(ruleset.files[0] if ruleset.files else "?", 1, 1), f"fact {name!r}", citation)
     for where, citation in items:
         lines = lines_of(citation.file)
         problem = lines if isinstance(lines, str) else quote_problem(citation, lines)

@@ -38,7 +38,7 @@ from povrules.audit.log import parse_head
 from povrules.audit.record import MIN_KEY_BYTES
 from povrules.citations import CitationProblem, check_citations
 from povrules.errors import PovrulesError
-from povrules.facts import SUBJECTS, facts_schema
+from povrules.facts import SUBJECTS, facts_schema, household_schema
 from povrules.policytest import case_citation_problems, load_policy_file, policy_test_files, run_case
 from povrules.reading import MAX_DOCUMENT, MAX_KEY, ReadError, check_json_depth, read_bounded
 from povrules.reference import facts_markdown
@@ -167,12 +167,17 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if args.ruleset is not None and (args.trace or args.markdown or args.subject != "household"):
+        raise _Failure("--ruleset gives that ruleset's household facts: it goes without --trace, --markdown, --subject")
     if args.markdown:
         _write(facts_markdown(), args.output)
         return EXIT_OK
     if args.v1 and not args.trace:
         raise _Failure("--v1 goes with --trace: the schema of povrules.trace.v1 documents")
-    schema = trace_schema(1 if args.v1 else 2) if args.trace else facts_schema(args.subject)
+    if args.ruleset is not None:
+        schema = household_schema(load_ruleset(args.ruleset))
+    else:
+        schema = trace_schema(1 if args.v1 else 2) if args.trace else facts_schema(args.subject)
     _write(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
     return EXIT_OK
 
@@ -676,6 +681,11 @@ def parser() -> argparse.ArgumentParser:
         "--markdown",
         action="store_true",
         help="instead, the fact reference of every subject as Markdown (docs/facts.md)",
+    )
+    schema.add_argument(
+        "--ruleset",
+        metavar="RULESET",
+        help="the household facts of this ruleset (file or folder): with the facts it declares, under 'local'",
     )
     schema.add_argument("-o", "--output", help="write to this file instead of standard output")
     schema.set_defaults(run=cmd_schema)

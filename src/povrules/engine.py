@@ -322,6 +322,9 @@ class Plan:
     _per: Fn | None = None
     _cap: Fn | None = None
     _floor: Fn | None = None
+    # The check of the facts the ruleset declares (LocalFacts.check), None when it declares none: it
+    # refuses a value of the wrong type or an undeclared name, and reads dates from their text.
+    _local: Callable[[Any], Any] | None = None
     # The parameter values the plan reads, per evaluation date, once checked to be all in force.
     _bound: dict[date, Mapping[str, Any]] = attrs.field(factory=dict)
     # Household jurisdictions met so far, and whether each lies within the ruleset's (see _place).
@@ -345,7 +348,7 @@ class Plan:
         Raises as :meth:`bind` does, and :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model.
         """
         params = self.bind(as_of)
-        self._check(facts, "rule_values")
+        facts = self._check(facts, "rule_values")
         env = Env(facts, params, as_of, None)
         return _per_rule_values(self, env) if self._per is not None else _run(self, env)
 
@@ -362,7 +365,7 @@ class Plan:
         and :class:`UsageError` when ``values`` (or ``leaves``) do not have one entry per rule.
         """
         params = self.bind(as_of)
-        self._check(facts, "combine")
+        facts = self._check(facts, "combine")
         if self.spec.kind == "amount":
             raise EvaluationError(
                 f"decision {self.spec.name!r} is an amount: its figures are worked out from the facts, not "
@@ -396,7 +399,7 @@ class Plan:
         decision of a body the rule names upheld it; ``overridden``: set it aside; ``pending``: no
         decision yet; ``contradicted``: the latest date's decisions disagree. Raises
         :class:`~povrules.errors.ArgumentTypeError` for facts of the wrong model."""
-        self._check(facts, "effects")
+        facts = self._check(facts, "effects")
         return tuple(_effect(self.rules[i], facts, as_of) for i in self.defeasible)
 
     def settle(self, values: Sequence[Value], as_of: date, effects: Sequence[str] | None = None) -> Settled:
@@ -462,6 +465,8 @@ class Plan:
             raise _wrong_facts("decide", self, facts)
         if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
             _place(self, facts.jurisdiction)
+        if self._local is not None:
+            facts = self._local(facts)
         return self._kind(self, Env(facts, params, as_of, None))
 
     def decide_each(self, many: Iterable[FactModel], as_of: date) -> Iterator[Decision]:
@@ -487,14 +492,16 @@ class Plan:
                 and facts.jurisdiction not in self._places
             ):
                 _place(self, facts.jurisdiction)
-            env.facts = facts
+            env.facts = facts if self._local is None else self._local(facts)
             yield kind(self, env)
 
-    def _check(self, facts: object, caller: str) -> None:
+    def _check(self, facts: Any, caller: str) -> Any:
+        """The facts as rules read them (see ``_local``), once they are found to be of the plan's model."""
         if facts.__class__ is not self.facts_type and not isinstance(facts, self.facts_type):
             raise _wrong_facts(caller, self, facts)
         if isinstance(facts, Household) and facts.jurisdiction is not None and facts.jurisdiction not in self._places:
             _place(self, facts.jurisdiction)
+        return facts if self._local is None else self._local(facts)
 
     def __repr__(self) -> str:
         flavour = "traced" if self.traced else "plain"
@@ -546,6 +553,7 @@ def _make_plan(ruleset: Ruleset, decision: str, traced: bool) -> Plan:
         per=program.per.get(spec.name),
         cap=program.caps.get(spec.name),
         floor=program.floors.get(spec.name),
+        local=ruleset.local_facts.check if ruleset.local_facts else None,
     )
     ruleset._plans[traced][decision] = made
     return made
@@ -583,6 +591,8 @@ def evaluate(facts: FactModel, ruleset: Ruleset, decision: str, *, as_of: date, 
         raise _wrong_facts("evaluate", prepared, facts)
     if facts.__class__ is Household and facts.jurisdiction is not None and facts.jurisdiction not in prepared._places:
         _place(prepared, facts.jurisdiction)
+    if prepared._local is not None:
+        facts = prepared._local(facts)
     return prepared._kind(prepared, Env(facts, params, as_of, None))
 
 

@@ -593,6 +593,8 @@ def value_titles(field_or_type: Field | Type) -> Mapping[str, Title] | None:
     typ = field_or_type.type if isinstance(field_or_type, Field) else field_or_type
     if isinstance(typ, ListType):
         typ = typ.item
+    if isinstance(typ, EnumType) and typ.titles:  # a ruleset's own codes, titled where it declares them
+        return {value: (zh, en) for value, zh, en in typ.titles}
     return titles_of(typ.values) if isinstance(typ, EnumType) else None
 
 

@@ -11,8 +11,9 @@ Amounts are kept exact as **scaled integers** (``pl.Int64``): a field declared w
 digits, a division by zero gives null, and a value with more places than the column is truncated.
 The translator tracks each number's scale and digits itself (see :mod:`.translate`).
 
-The frame holds every fact, so that a row can be turned back into the subject's model
-(:func:`facts_of`) for the rows the row engine must decide.
+The frame holds every fact of the schema, so that a row can be turned back into the subject's model
+(:func:`facts_of`) for the rows the row engine must decide. It leaves out the facts a ruleset declares
+(``local``, whose names the schema does not know): a ruleset that reads them is decided row by row.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from povrules.errors import ArgumentTypeError, PovrulesError, UnknownName, UnknownSubject, UsageError
-from povrules.facts import MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
+from povrules.facts import LOCAL, MIRRORED_CHECKS, SUBJECTS, FactModel, Judged, parse_facts
 from povrules.facts.bodies import BODIES
 
 Kind = Literal["bool", "int", "decimal", "str", "date", "record", "list", "judged"]
@@ -74,7 +75,7 @@ def _record(model: type[BaseModel]) -> FrameShape:
     if found is not None:
         return found
     hints = typing.get_type_hints(model, include_extras=True)
-    fields = {name: _shape(hints[name], f"{model.__name__}.{name}") for name in model.model_fields}
+    fields = {name: _shape(hints[name], f"{model.__name__}.{name}") for name in model.model_fields if name != LOCAL}
     shape = FrameShape("record", pl.Struct({name: s.dtype for name, s in fields.items()}), model=model, fields=fields)
     _shapes[model] = shape
     return shape
@@ -455,6 +456,7 @@ def _record_spec(model: type[BaseModel]) -> _Spec:
     fields = {
         name: _field_spec(info.annotation, tuple(info.metadata), info.is_required(), info.default)
         for name, info in model.model_fields.items()
+        if name != LOCAL
     }
     decorators = model.__pydantic_decorators__
     validated: list[str] = []

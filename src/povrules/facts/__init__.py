@@ -11,11 +11,13 @@ from pydantic import ValidationError
 
 from povrules.errors import ArgumentTypeError, FactProblem, FactsError, UnknownSubject
 from povrules.facts._base import (
+    LOCAL_SCHEMA,
     MIRRORED_CHECKS,
     PERSONAL_KINDS,
     SINGLE_LINE,
     FactModel,
     Judged,
+    Local,
     Personal,
     parse_date,
     personal_fields,
@@ -94,7 +96,14 @@ def subject_id(facts: Subject | FactModel) -> str:
     raise ArgumentTypeError(f"{type(facts).__name__} is not the model of a subject ({', '.join(SUBJECTS)})")
 
 
+# The field of the facts a ruleset declares, on the household, its members and its items: frames leave it
+# out (its names are the ruleset's, not the schema's), and the ruleset that declares them checks it.
+LOCAL = "local"
+
 __all__ = [
+    "LOCAL",
+    "LOCAL_SCHEMA",
+    "Local",
     "MIRRORED_CHECKS",
     "SINGLE_LINE",
     "Assessments",
@@ -133,6 +142,8 @@ __all__ = [
     "encoding_problem",
     "facts_schema",
     "household_schema",
+    "DeclaresFacts",
+    "DeclaredSchemas",
     "parse_date",
     "parse_facts",
     "parse_household",
@@ -332,6 +343,33 @@ def facts_schema(subject: str = "household") -> dict[str, Any]:
     return schema
 
 
-def household_schema() -> dict[str, Any]:
-    """The JSON Schema of household facts."""
-    return facts_schema("household")
+class DeclaredSchemas(Protocol):
+    """The facts a ruleset declares, as :func:`household_schema` reads them (``Ruleset.local_facts``)."""
+
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """The JSON Schema of the ``local`` object of each model facts are declared on, by the model's name."""
+        ...
+
+
+class DeclaresFacts(Protocol):
+    """A ruleset, as :func:`household_schema` reads it: the facts it declares (None when it declares none)."""
+
+    @property
+    def local_facts(self) -> DeclaredSchemas | None:
+        """Its ``facts:`` section."""
+        ...
+
+
+def household_schema(ruleset: DeclaresFacts | None = None) -> dict[str, Any]:
+    """The JSON Schema of household facts; with a ruleset, of that ruleset's: the ``local`` object of the
+    household, a member or an item then lists the facts the ruleset declares there (type, unit, titles) and
+    no other."""
+    schema = facts_schema("household")
+    declared = ruleset.local_facts.schema() if ruleset is not None and ruleset.local_facts else {}
+    for model, local in declared.items():
+        target = schema if model == Household.__name__ else schema["$defs"][model]
+        field = target["properties"][LOCAL]
+        field["anyOf"] = [local if "$ref" in option else option for option in field["anyOf"]]
+    if declared:
+        schema["$id"] = "povrules.household.v1+" + getattr(ruleset, "id", "ruleset")
+    return schema

@@ -7,13 +7,23 @@ has at least one member). Facts are strict: a JSON value is never converted to a
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from povrules.errors import DateError, UsageError
@@ -248,3 +258,58 @@ class Judged(FactModel, Generic[T]):
         description="What it rests on: visit records, documents.",
         json_schema_extra=labels("依据", personal="free_text"),
     )
+
+
+def _local_value(value: Any) -> Any:
+    """A value of a fact a ruleset declares, as JSON gave it: a scalar. A number that is not whole is kept
+    exact as a Decimal (what JSON text wrote, to the 15 digits a JSON number carries); the ruleset that
+    declares the fact checks its type when it evaluates."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):  # given in Python, not JSON
+        return value
+    raise PydanticCustomError("local_value", "true, false, a number, text or null (one value per fact)")
+
+
+LOCAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": ["boolean", "number", "string", "null"]},
+}
+
+
+class Local(FactModel):
+    """Facts a ruleset declares (its ``facts:`` section) for this household, member or item, by name.
+
+    The schema of the library does not know them: any name is taken here, each with one JSON value
+    (true, false, a number, text or null). A ruleset that declares facts checks them when it evaluates:
+    an undeclared name, or a value not of the declared type, is refused then, naming the path
+    (``members[1].local.heroic_act_family``). Rules read them as ``hh.local.x``, ``m.local.x``.
+    """
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=LOCAL_SCHEMA)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalars(cls, data: Any) -> Any:
+        # Each value is checked here so that a problem names its own key (members[0].local.x), which
+        # a validator of the extra values as a whole would not.
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        out = {}
+        for key, value in data.items():
+            try:
+                out[key] = _local_value(value)
+            except PydanticCustomError:
+                problems.append(key)
+        if problems:
+            raise PydanticCustomError(
+                "local_value",
+                "true, false, a number, text or null (one value per fact)",
+                {"within": [problems[0]], "given": data[problems[0]]},
+            )
+        return out

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Money, Rate, Text, Whole, fact, labels
+from povrules.facts._base import Day, FactModel, Flag, Judged, Label, Local, Money, Rate, Text, Whole, fact, labels
 from povrules.facts.bodies import FORMS, OverrideBody, canonical_body
 
 LabourCapacity = Literal["full", "partial", "weak", "none"]
@@ -176,6 +176,7 @@ class IncomeItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -191,6 +192,7 @@ class ExpenditureItem(FactModel):
     amount: Money = Field(description="Amount over the period", json_schema_extra=labels("金额", "元"))
     period_start: Day | None = fact("起始日期", "First day of the period the amount is for")
     period_end: Day | None = fact("截止日期", "Last day of the period the amount is for")
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     _end_after_start = field_validator("period_end")(_period_in_order)
 
@@ -245,6 +247,7 @@ class Parent(FactModel):
     unable_to_support: Flag | None = fact(
         "无抚养能力", "Cannot support the child (无抚养能力: severe disability, serious illness, in prison …)"
     )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Member(FactModel):
@@ -360,6 +363,7 @@ class Member(FactModel):
     employment_groups: tuple[EmploymentGroup, ...] | None = fact(
         "就业创业帮扶人员类别", "Groups of employment aid (an empty list: in none)"
     )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Vehicle(FactModel):
@@ -373,6 +377,7 @@ class Vehicle(FactModel):
     size_class: Literal["large", "medium", "small", "mini"] | None = fact(
         "车型大小", "Size class of a truck or passenger vehicle as registered (大型, 中型, 小型, 微型)"
     )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Property(FactModel):
@@ -388,6 +393,7 @@ class Property(FactModel):
     floor_area: Money | None = fact("建筑面积", "Floor area", unit="平方米")
     value: Money | None = fact("价值", "Value", unit="元")
     high_priced: Judged[bool] | None = fact("高价", "High-priced (高价, judged: the texts give no figure)")
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class WorkshopWorker(FactModel):
@@ -414,6 +420,7 @@ class Enterprise(FactModel):
         "A certified employment-assistance workshop (就业帮扶车间) on the provincial platform",
     )
     workers: tuple[WorkshopWorker, ...] | None = fact("吸纳就业人员", "People it employs (an empty list: none)")
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Income(FactModel):
@@ -711,6 +718,7 @@ class ProjectBenefit(FactModel):
         description="to_household (扶贫到户) or coverage (覆盖到)", json_schema_extra={"zh": "受益方式"}
     )
     delivered_on: Day | None = fact("受益日期", "Date the benefit reached the household")
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Override(FactModel):
@@ -757,6 +765,7 @@ class LoanExtension(FactModel):
 
     on: Day | None = fact("展期日期", "Date the extension was granted")
     months: Whole | None = fact("展期月数", "Months the term was extended by", unit="月", ge=1)
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Loan(FactModel):
@@ -787,6 +796,7 @@ class Loan(FactModel):
     production_cycle_months: Whole | None = fact(
         "项目生产周期", "Production cycle of the project the loan funds (生产周期)", unit="月", ge=1
     )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
 
 class Household(FactModel):
@@ -852,6 +862,7 @@ class Household(FactModel):
     renovation_kind: Literal["rebuild", "repair"] | None = fact(
         "危房改造方式", "How the dangerous house is renovated: rebuilt (重建) or repaired and reinforced (修缮加固)"
     )
+    local: Local | None = fact("本地事实", "Facts a ruleset declares, by name")
 
     @field_validator("members")
     @classmethod

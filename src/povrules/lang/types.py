@@ -36,6 +36,9 @@ class EnumType(Type):
     """Strings from a closed set of values."""
 
     values: tuple[str, ...] = ()
+    # Each value's (value, zh, en) title, for an enumeration a ruleset declares (its codes are not a
+    # vocabulary of the facts); not part of the type's identity.
+    titles: tuple[tuple[str, str, str], ...] = attrs.field(default=(), eq=False)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)

@@ -26,6 +26,7 @@ from povrules.lang.compiler import Compiler, Fn
 from povrules.lang.parser import SyntaxProblem, parse
 from povrules.lang.types import BOOL, DATE, DECIMAL, ListType, RecordType, Type, is_number, record_of, type_of_value
 from povrules.reading import MAX_YAML, NotUtf8, ReadError, read_text
+from povrules.ruleset.local_facts import build_local_facts
 from povrules.ruleset.model import (
     GRANTED,
     NO_AMOUNT,
@@ -55,7 +56,7 @@ from povrules.ruleset.model import (
 from povrules.ruleset.yaml import YList, YMap, expression_location, load_yaml, not_utf8
 
 MONITORING_TYPES = get_args(MonitoringType)
-SECTIONS = ("sources", "parameters", "derived", "rules", "decisions")
+SECTIONS = ("sources", "parameters", "facts", "derived", "rules", "decisions")
 TOP_KEYS = frozenset({"id", "version", "title", "jurisdiction", "subject", "extends", "description", *SECTIONS})
 
 
@@ -331,7 +332,10 @@ class RulesetBuilder:
         self.parameters = parameters
         kind = SUBJECTS[subject]
         self.root = kind.root
-        self.scope = Scope(record_of(kind.model), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
+        schema = record_of(kind.model)
+        facts = self._map(d, "facts", "the ruleset")
+        self.local = build_local_facts(facts, subject, schema, self._text, self._citation)
+        self.scope = Scope(self.local.record(schema), {n: p.type for n, p in parameters.items()}, {}, root=self.root)
         derived = self._derived()
         rules = self._rules()
         decisions = self._decisions(rules)
@@ -355,6 +359,7 @@ class RulesetBuilder:
             definition=d,
             lines=self.lines,
             warnings=self._unread(parameters, rules, decisions),
+            local_facts=self.local or None,
         )
 
     def _unread(

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
@@ -50,6 +50,23 @@ class Text:
 
     def __call__(self, lang: str) -> str:
         return self.zh if check_lang(lang) == "zh" else self.en
+
+
+class DeclaredFacts(Protocol):
+    """The facts a ruleset declares in its ``facts:`` section (:class:`povrules.ruleset.local_facts.LocalFacts`):
+    what evaluating and the JSON Schema need of them."""
+
+    def check(self, facts: Any) -> Any:
+        """The subject's facts with their declared facts checked (raises ``FactsError``) and read."""
+        ...
+
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """The JSON Schema of the ``local`` object of each model, by the model's name."""
+        ...
+
+    def citations(self) -> Mapping[str, Citation]:
+        """The citation of each declared fact that has one, by the fact's name."""
+        ...
 
 
 @attrs.frozen
@@ -343,6 +360,7 @@ class Ruleset:
     lines: Mapping[str, list[str]] = attrs.field(factory=dict, repr=False, converter=read_only)
     base: Ruleset | None = attrs.field(default=None, repr=False)  # for a variant: the ruleset it was made from
     variant: Text | None = None  # for a variant: what it changes, in words
+    local_facts: DeclaredFacts | None = attrs.field(default=None, repr=False)  # its facts: section (None: none)
 
     @property
     def facts_type(self) -> type[FactModel]:
