@@ -186,6 +186,28 @@ def what_if() -> None:
     )
 
 
+def benefits() -> None:
+    """What a household gets: amounts per member, with their arithmetic, in both languages."""
+    liuba = povrules.load_ruleset(RULESETS / "cn-shaanxi-liuba")
+    funan = povrules.load_ruleset(RULESETS / "cn-anhui-funan")
+    (elderly,) = households("cn-shaanxi-liuba")
+    (edge,) = households("cn-anhui-funan")
+    heading("留坝县 贫困老人基本养老金：按成员逐人计算 / Liuba: the basic pension, member by member (75 / 85 / 95 元)")
+    pension = povrules.evaluate(elderly, liuba, "elderly_pension", as_of=date(2016, 6, 30))
+    for lang in ("zh", "en"):
+        print("\n".join(pension.explain(lang).splitlines()[:8]))
+        print()
+    allowance = povrules.evaluate(elderly, liuba, "disability_allowance", as_of=date(2016, 6, 30))
+    print(f"  贫困残疾人生活补贴 / disabled member's allowance: {allowance.amount.total} 元/月")  # type: ignore[union-attr]
+    heading(
+        "阜南县 边缘户医疗救助：比例、省外、封顶线 / Funan: medical aid at a rate, lower out of the province, capped"
+    )
+    aid = povrules.evaluate(edge, funan, "edge_medical_aid", as_of=date(2020, 10, 31))
+    for lang in ("zh", "en"):
+        print("\n".join(aid.explain(lang).splitlines()[:6]))
+        print()
+
+
 def caseload() -> None:
     """A village ledger kept in Excel (Chinese headers), decided whole: a table, and the records in a log."""
     import tempfile
@@ -231,4 +253,5 @@ if __name__ == "__main__":
     hunan()
     monitoring()
     what_if()
+    benefits()
     caseload()

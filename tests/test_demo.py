@@ -20,6 +20,7 @@ def test_the_demo_runs_to_the_end_and_shows_each_section(tmp_path: Path) -> None
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    for heading in ("六优先排序", "风险消除回头看：回退", "一本台账整体判定"):
+    for heading in ("六优先排序", "风险消除回头看：回退", "一本台账整体判定", "贫困老人基本养老金：按成员逐人计算"):
         assert heading in done.stdout
     assert "rolled_back" in done.stdout or "回退" in done.stdout
+    assert "合计：每月 180 元" in done.stdout and "Total: 180 yuan a month" in done.stdout

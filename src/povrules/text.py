@@ -522,14 +522,24 @@ def say_steps(steps: Sequence[Mapping[str, Any]], reader: Reader) -> str:
             text = phrase(f"amount.{op}", lang, items=reader.words["list_sep"].join(parts))
         elif op == "abs":
             text = phrase("amount.abs", lang, a=parts[0] if parts else "")
-        elif op == "if":
-            text = str(step.get("expr"))
+        elif op == "if":  # the branch the test chose: 省外救助比例 40 %
+            text = parts[1] if len(parts) > 1 else _plain(result)
         else:  # a figure that is one reference
             text = parts[0] if parts else _plain(result)
         said.append(text)
-        shown.append(f"{text}{_equals(_plain(result))}" if op != "value" else text)
+        # A reference, or the branch a test chose, already shows its value.
+        shown.append(text if op in ("value", "if") else f"{text}{_equals(_plain(result))}")
         rates.append(op == "*" and any(_is_rate(a, reader) for a in args))
+    if len(steps) > 1 and str(steps[-1].get("op")) == "value":
+        # A figure summed over a list (sum(… for c in costs)): each element's own working, then the total.
+        read = {a.get("step") for s in steps for a in s.get("args", []) if isinstance(a, Mapping)}
+        tops = [i for i, s in enumerate(steps[:-1]) if i not in read and str(s.get("op")) in _ARITHMETIC]
+        if tops:
+            return reader.words["semi"].join([*(shown[i] for i in tops), said[-1]])
     return said[-1] if said else ""
+
+
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "min", "max", "abs"})
 
 
 def _equals(said: str) -> str:

@@ -870,7 +870,9 @@ def _steps_v2(steps: Iterable[Any], titles: _Titles) -> list[dict[str, Any]]:
         elif isinstance(node, ast.Call):
             op, children, values = node.func, list(node.args), list(left) if isinstance(left, tuple) else [left]
         elif isinstance(node, ast.Cond):
-            op, children, values = "if", [node.test], [left]
+            # The test, and the branch it chose, which gave the result (a rate by its title, say).
+            chosen = node.then if left is True else node.orelse
+            op, children, values = "if", [node.test, chosen], [left, result]
         else:
             op, children, values = "value", [node], [left]
         step: dict[str, Any] = {"op": op, "expr": node.text, "args": [], "result": _exact(result)}
