@@ -80,7 +80,8 @@ def fixture_sources() -> Path:
 def seeds_or_none() -> Path | None:
     """The folder of policy source texts (``POVRULES_SEEDS``, else the default beside the repository), or None."""
     given = os.environ.get(SEEDS_VARIABLE)
-    folder = Path(given) if given else DEFAULT_SEEDS
+    # Absolute, so that a test that changes its working folder still finds it (make test gives ../shared/seeds).
+    folder = (Path(given) if given else DEFAULT_SEEDS).absolute()
     return folder if folder.is_dir() else None
 
 

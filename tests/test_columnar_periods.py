@@ -49,7 +49,9 @@ def _terms() -> list[object]:
             ends.append(NAMED_PERIODS[path.parent.name])
         for end in ends:
             for name, spec in ruleset.decisions.items():
-                if spec.kind != "ranking":
+                # Amounts: the row engine only. A decision that reads no figure has nothing to do with a term.
+                reads = any(ruleset.rules[r].parameters for r in spec.rule_ids)
+                if spec.kind not in ("ranking", "amount") and reads:
                     cases.append(pytest.param(path, name, end, id=f"{path.parent.name}:{name}:{end}"))
     return cases
 

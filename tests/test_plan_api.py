@@ -75,6 +75,14 @@ def test_decide_rule_values_and_combine_agree_with_evaluate(
             expected = evaluate(household, weishan, name, as_of=AS_OF, trace=traced)
             decided = p.decide(household, AS_OF)
             values, leaves = p.rule_values(household, AS_OF)
+            if spec.kind == "amount":  # its figures come from the facts: decide() only, never combine()
+                assert decided.to_json() == expected.to_json()
+                gate = decided.amount.gate if decided.amount is not None else None
+                if gate is None or (spec.amount is not None and gate.outcome in spec.amount.gate_outcomes):
+                    assert _keys(values) == _keys(decided.values)  # rows a refusing gate kept unevaluated are None
+                with pytest.raises(EvaluationError, match="is an amount"):
+                    p.combine(household, AS_OF, values, leaves)
+                continue
             assert _keys(values) == _keys(expected.values) == _keys(decided.values)
             assert isinstance(expected.values, tuple) and expected.plan is p
             assert (leaves is not None) == traced

@@ -1184,11 +1184,14 @@ def _amount(plan: Plan, env: Env, run: RuleValues | None = None) -> Decision:
         else:
             assert plan._per is not None
             items = plan._per(env)
-            if items.__class__ is Unknown:
-                n = len(plan.rules)
+            if items.__class__ is Unknown:  # every row is unknown while the list is
+                unknown_rows: RuleValues = (
+                    tuple(items for _ in plan.rules),
+                    [[] for _ in plan.rules] if plan.traced else None,
+                )
                 answer = Amount(None, figure.unit, figure.period, (), gate)
                 extra = ((UNDETERMINED,), tuple(sorted(items.missing)), (), ())
-                return Decision(plan, env.facts, env.as_of, UNDETERMINED, ((None,) * n, None), extra, amount=answer)
+                return Decision(plan, env.facts, env.as_of, UNDETERMINED, unknown_rows, extra, amount=answer)
             runs = []
             made = []
             for index, item in enumerate(items):
