@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # outside the repository (the lint, and the tests through POVRULES_SEEDS).
 SEEDS ?= ../shared/seeds
 
-.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-records bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-records bench-amounts bench-compare bench-county bench-columnar bench-columnar-stream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-log: $(STAMP)
 # The cost of each step of a decision record, and of a v2 record against a v1 one.
 bench-records: $(STAMP)
 	$(BIN)/python benchmarks/records.py
+
+# An amount decision against a decision table asking the same of the same members (留坝's pension).
+bench-amounts: $(STAMP)
+	$(BIN)/python benchmarks/amounts.py
 
 bench-compare: $(STAMP)
 	$(BIN)/python benchmarks/compare.py
