@@ -354,9 +354,6 @@ class Member(FactModel):
         "见义勇为学生本人或见义勇为人员子女",
         "Honoured for a heroic act, or the child of a person so honoured (见义勇为)",
     )
-    freshman_aid_set: Money | None = fact(
-        "核定的大学新生一次性救助金额", "The freshman's one-off aid as the education bureau set it", unit="元"
-    )
     medical_costs: tuple[MedicalCost, ...] | None = fact(
         "医疗费用明细", "Medical costs after insurance (an empty list: known to have none)"
     )
