@@ -26,7 +26,7 @@ from povrules.columnar import (  # noqa: E402
 )
 from povrules.columnar import evaluate as columnar_evaluate  # noqa: E402
 from povrules.errors import PovrulesError  # noqa: E402
-from test_columnar import BASE_DAY, RULESETS, _county, _days, _ruleset  # noqa: E402
+from test_columnar import BASE_DAY, RULESETS, _county, _days, _declared_rows, _ruleset  # noqa: E402
 
 # The three-rule benchmark's facts: the line, and a car that excludes.
 THREE_RULES = RULESETS[0].parent.parent.parent / "benchmarks" / "rulesets" / "three_rules.yaml"
@@ -36,8 +36,10 @@ def _decisions() -> list[Any]:
     cases = []
     for path in RULESETS:
         ruleset = _ruleset(path)
-        for name in ruleset.decisions:
-            if ruleset.decision(name).kind not in ("ranking", "amount"):  # amounts: the row engine only
+        declared = _declared_rows(ruleset)
+        for name, spec in ruleset.decisions.items():
+            # Amounts and declared facts: the row engine only.
+            if spec.kind not in ("ranking", "amount") and not declared & set(spec.rule_ids):
                 cases.append(pytest.param(path, name, id=f"{path.parent.name}:{name}"))
     return cases
 
@@ -150,8 +152,9 @@ def test_patterns_by_lookup_array_and_by_hashing_agree(monkeypatch: pytest.Monke
     for path in RULESETS:
         ruleset = _ruleset(path)
         _, frame = _county(ruleset.subject)
+        declared = _declared_rows(ruleset)
         for name, spec in ruleset.decisions.items():
-            if spec.kind == "amount":  # the columnar engine refuses amounts (tests/test_columnar.py)
+            if spec.kind == "amount" or declared & set(spec.rule_ids):  # the columnar engine refuses these
                 continue
             plan = FramePlan(ruleset, name, _days(ruleset)[0])
             if plan.is_ranking or plan.plan.reads_facts or 3 ** len(plan.names) > columnar_evaluate._LOOKUP_LIMIT:
