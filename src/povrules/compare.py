@@ -759,16 +759,27 @@ class _Comparer:
                     counts[(d.outcome, d.outcome)] += 1
                 else:
                     settle(d, variant_values)
+        return self._comparison(variant, diff, counts, changes)
+
+    def _comparison(
+        self,
+        variant: Ruleset,
+        diff: Difference,
+        counts: Counter[tuple[str, str]],
+        changes: list[Change],
+        amounts: AmountFigures | None = None,
+    ) -> Comparison:
         return Comparison(
             self.baseline,
             variant,
             self.decision,
-            as_of,
+            self.as_of,
             len(self.decisions),
             dict(counts),
             tuple(changes),
             diff.reevaluated,
             self.households,
+            amounts,
         )
 
     def _amounts(self, variant: Ruleset, diff: Difference) -> Comparison:
@@ -801,18 +812,7 @@ class _Comparer:
         spec = var_plan.spec.amount
         assert spec is not None
         figures = AmountFigures(spec.unit, spec.period, sums[0], sums[1], unknown[0], unknown[1], tuple(moved))
-        return Comparison(
-            self.baseline,
-            variant,
-            self.decision,
-            as_of,
-            len(self.decisions),
-            dict(counts),
-            tuple(changes),
-            diff.reevaluated,
-            self.households,
-            figures,
-        )
+        return self._comparison(variant, diff, counts, changes, figures)
 
 
 def _total(decision: Decision) -> Decimal | None:
