@@ -177,6 +177,7 @@ LAYERS = (
             "povrules.canonical",
             "povrules.reading",
             "povrules.processes",
+            "povrules.workdays",
         ),
     ),
     ("facts", ("povrules.facts",)),

@@ -22,6 +22,7 @@ from povrules.facts._base import (
     parse_date,
     personal_fields,
 )
+from povrules.facts.case import Case, Event
 from povrules.facts.household import (
     Assessments,
     Assets,
@@ -74,9 +75,15 @@ SUBJECTS: dict[str, SubjectKind] = {
     "household": SubjectKind(Household, "hh"),
     "village": SubjectKind(Village, "village"),
     "county": SubjectKind(County, "county"),
+    "case": SubjectKind(Case, "case"),
 }
 ROOTS: dict[str, str] = {kind.root: name for name, kind in SUBJECTS.items()}
-MODELS: tuple[type[Household | Village | County], ...] = (Household, Village, County)  # the subjects' models
+MODELS: tuple[type[Household | Village | County | Case], ...] = (
+    Household,
+    Village,
+    County,
+    Case,
+)  # the subjects' models
 
 
 def recorded_overrides(subject: Subject | FactModel | None) -> tuple[Override, ...]:
@@ -129,6 +136,8 @@ __all__ = [
     "Vehicle",
     "ComparisonVillage",
     "County",
+    "Case",
+    "Event",
     "Village",
     "VillageIncome",
     "ROOTS",

@@ -284,7 +284,7 @@ class _Checker:
             except ValueError:
                 raise self.fail(args[0], f"{args[0].value!r} is not a date in YYYY-MM-DD form") from None
             return ast.Const(span=node.span, text=node.text, value=value, type=DATE)
-        if func in ("days_between", "months_between", "years_between"):
+        if func in ("days_between", "months_between", "years_between", "working_days_between"):
             if len(args) != 2 or any(a.type != DATE for a in args):
                 raise self.fail(node, f"{func}() takes two dates: {func}(<earlier>, <later>)")
             return attrs.evolve(node, args=args, type=INT)
@@ -304,13 +304,17 @@ class _Checker:
             if args[0].type != DATE:
                 raise self.fail(args[0], f"{func}() takes a date, but this is {args[0].type}")
             return attrs.evolve(node, args=args, type=INT)
-        if func == "add_days":
+        if func in ("working_days", "calendar_days"):
+            if len(args) != 2 or any(a.type != DATE for a in args):
+                raise self.fail(node, f"{func}() takes two dates: {func}(<first day>, <last day>)")
+            return attrs.evolve(node, args=args, type=INT)
+        if func in ("add_days", "add_working_days"):
             if len(args) != 2:
-                raise self.fail(node, "add_days() takes a date and a whole number: add_days(<date>, <n>)")
+                raise self.fail(node, f"{func}() takes a date and a whole number: {func}(<date>, <n>)")
             if args[0].type != DATE:
-                raise self.fail(args[0], f"add_days() takes a date first, but this is {args[0].type}")
+                raise self.fail(args[0], f"{func}() takes a date first, but this is {args[0].type}")
             if args[1].type != INT:
-                raise self.fail(args[1], f"add_days() takes a whole number of days second, but this is {args[1].type}")
+                raise self.fail(args[1], f"{func}() takes a whole number of days second, but this is {args[1].type}")
             return attrs.evolve(node, args=args, type=DATE)
         if func in ("add_months", "add_years"):
             if len(args) != 2 or args[0].type != DATE or args[1].type != INT:
@@ -353,6 +357,11 @@ class _Checker:
             if element.type != BOOL and not (bare_var and where is not None):
                 raise self.fail(element, "count() needs a condition: count(<condition> for x in <list>)")
             typ = INT
+        elif node.func in ("first", "last"):
+            assert element.type is not None
+            if isinstance(element.type, ListType):
+                raise self.fail(element, f"{node.func}() gives one value, but this is {element.type}")
+            typ = element.type
         else:
             if not is_number(element.type):
                 raise self.fail(element, f"sum() adds numbers, but this is {element.type}")

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from povrules.errors import EvaluationError
 from povrules.lang import ast
 from povrules.lang.checker import ROOT
+from povrules.workdays import add_working_days, calendar_days, working_days, working_days_between
 
 
 class Unknown:
@@ -199,6 +200,10 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "add_months": add_months,
     "add_years": add_years,
     "add_days": add_days,
+    "working_days_between": working_days_between,
+    "working_days": working_days,
+    "calendar_days": calendar_days,
+    "add_working_days": add_working_days,
     "year": operator.attrgetter("year"),
     "month": operator.attrgetter("month"),
     "day": operator.attrgetter("day"),
@@ -731,6 +736,9 @@ class Compiler:
 
             return self._marked(node, any_all) if traced else any_all
 
+        if func in ("first", "last"):
+            return self._first_last(node, source, fixed, missing, path_of, first, element, where)
+
         counts_var = func == "count" and isinstance(node.element, ast.VarRef) and not node.element.path
 
         # The same element loop as any_all, written out again: a shared per-element helper would
@@ -771,3 +779,68 @@ class Compiler:
             return total if unknown is None else unknown
 
         return self._marked(node, count_sum) if traced else count_sum
+
+    def _first_last(
+        self,
+        node: ast.Quant,
+        source: Callable[[Env], Any],
+        fixed: str | None,
+        missing: Unknown | None,
+        path_of: Callable[[Env], str],
+        first: tuple[tuple[tuple[str, int], ...], ...],
+        element: Fn,
+        where: Fn | None,
+    ) -> Fn:
+        """first/last: the element's value for the first (last) element, in the list's order, that ``where``
+        admits. An element whose ``where`` is unknown before it makes the answer unknown (it might come
+        first); when none is admitted the value is unknown, missing :func:`absent_marker` of the list."""
+        var, traced, backwards = node.var, self.traced, node.func == "last"
+        where_text = node.where.text if node.where is not None else ""
+
+        def first_last(env: Env) -> Any:
+            try:
+                items = source(env)
+            except AttributeError:  # a record on the way is missing
+                return missing
+            if items is None:
+                return missing
+            if items.__class__ is Unknown:
+                return items
+            if traced:
+                env.rec.append(Mark(node, SIZE, len(items), env.where))  # type: ignore[union-attr]
+            base, outer, scope = fixed or path_of(env), env.where, env.scope
+            unknown = None
+            order = range(len(items) - 1, -1, -1) if backwards else range(len(items))
+            for index in order:
+                scope[var] = (items[index], base, index)
+                if traced:
+                    env.where = first[index] if not outer and index < len(first) else outer + ((base, index),)
+                    env.rec.append(Mark(node, ELEMENT, index, env.where))  # type: ignore[union-attr]
+                if where is not None:
+                    keep = where(env)
+                    if keep is not True:
+                        if keep.__class__ is Unknown:
+                            unknown = keep if unknown is None else unknown.merge(keep)
+                        continue
+                v = element(env)
+                env.where = outer
+                if unknown is None:
+                    return v
+                return unknown.merge(v) if v.__class__ is Unknown else unknown
+            env.where = outer
+            absent = Unknown(frozenset({absent_marker(base, where_text)}))
+            return absent if unknown is None else unknown.merge(absent)
+
+        return self._marked(node, first_last) if traced else first_last
+
+
+def absent_marker(list_path: str, where: str) -> str:
+    """How a missing-facts set names an element a list lacks: ``case.events[e.step == "village_posting"]``
+    (the list's path, then the condition no element met; ``[]`` for an empty list). What ``first()`` or
+    ``last()`` lacks is such an element, not a fact of the subject."""
+    return f"{list_path}[{where}]"
+
+
+def is_absent_marker(entry: str) -> bool:
+    """Whether a missing-facts entry is an :func:`absent_marker` (rather than a fact's path)."""
+    return entry.endswith("]") and "[" in entry and not entry[entry.rindex("[") + 1 : -1].isdigit()

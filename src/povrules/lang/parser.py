@@ -36,13 +36,17 @@ FUNCTIONS = frozenset(
         "add_months",
         "add_years",
         "add_days",
+        "working_days_between",
+        "working_days",
+        "calendar_days",
+        "add_working_days",
         "year",
         "month",
         "day",
         "at",
     }
 )
-QUANTIFIERS = frozenset({"any", "all", "count", "sum"})
+QUANTIFIERS = frozenset({"any", "all", "count", "sum", "first", "last"})
 
 _COMPARE = {
     pyast.Eq: "==",
