@@ -563,9 +563,9 @@ FUNCTION_PHRASES: dict[str, dict[str, str]] = {
         "add_months": "{1} months after {0}",
         "add_years": "{1} years after {0}",
         "add_days": "{1} days after {0}",
-        "working_days_between": "the working days from {0} to {1}, not counting the first",
-        "working_days": "the working days from {0} to {1}, both counted",
-        "calendar_days": "the days from {0} to {1}, both counted",
+        "working_days_between": "the working days after {0} up to {1}",
+        "working_days": "the working days from {0} through {1}",
+        "calendar_days": "the days from {0} through {1}",
         "add_working_days": "the working day {1} working days after {0}",
         "year": "the year of {0}",
         "month": "the month of {0}",
@@ -881,7 +881,7 @@ def phrase(key: str, lang: str, **slots: Any) -> str:
 
 # Units as an English sentence writes them (a Chinese one keeps the unit as the text writes it).
 UNIT_WORDS: dict[str, dict[str, str]] = {
-    "zh": {},
+    "zh": {"工作日": "个工作日"},
     "en": {
         "元": "yuan",
         "个月": "months",
