@@ -73,6 +73,7 @@ __all__ = [
     "say_constraint",
     "say_days",
     "say_event",
+    "say_first_last",
     "timeline_lines",
     "say_element",
     "say_empty",
@@ -380,17 +381,22 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
 
 
 def _first_last_lines(node: Mapping[str, Any], reader: Reader, pad: str) -> list[str]:
-    """first()/last(): the element it picked with its value (办理环节中第一个环节为村级公示的日期：2021-09-22),
-    or the element the list lacks (办理环节中没有环节为村级公示的记录)."""
+    return [pad + say_first_last(node, reader)]
+
+
+def say_first_last(node: Mapping[str, Any], reader: Reader) -> str:
+    """A first()/last() of a trace: the element it picked with its value (办理环节中第一个环节为村级公示的日期：
+    2021-09-22), or the element the list lacks (办理环节中没有环节为村级公示的记录)."""
     value = node.get("value")
     expr = str(node.get("expr", ""))
+    title = reader.title(expr, expr)
     if isinstance(value, Mapping) and "unknown" in value:
         absent = node.get("absent")
         if absent in value["unknown"]:
-            return [pad + _first_upper(reader.title(str(absent), str(absent)))]
-        return [pad + _first_upper(f"{reader.title(expr, expr)} {reader.words['unknown_paren']}".replace(" （", "（"))]
-    title = reader.title(expr, expr)
-    return [f"{pad}{_first_upper(title)}{reader.words['colon']}{say_value(value, reader, None)}"]
+            return _first_upper(reader.title(str(absent), str(absent)))
+        unknown = reader.words["unknown_paren"]
+        return _first_upper(title + unknown if unknown.startswith("（") else f"{title} {unknown}")
+    return f"{_first_upper(title)}{reader.words['colon']}{say_value(value, reader, None)}"
 
 
 def _embedded(title: str, lang: str) -> str:
