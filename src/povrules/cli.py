@@ -395,7 +395,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> int:
     """``decide --engine columnar``: a caseload file to a decision table (see docs/batch.md)."""
-    from povrules.columnar import decide_file
+    from povrules.columnar import check_supported, decide_file
 
     if args.log is not None:
         raise _Failure(
@@ -418,7 +418,7 @@ def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> 
             "(polars uses the cores)"
         )
     ruleset = load_ruleset(args.ruleset)
-    ruleset.decision(args.decision)  # fail before reading any household
+    check_supported(ruleset, args.decision)  # fail before reading any household
     source = _source(args, ruleset.subject)
     if isinstance(source, list):
         raise _Failure(
