@@ -450,14 +450,10 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
     result = node.get("result")
     if op in _PICKS:
         value = node.get("value")
-        unknown = isinstance(value, Mapping) and "unknown" in value
+        if not (isinstance(value, Mapping) and "unknown" in value):
+            return Markup("")  # the element picked: the comparison that reads it says its value
         return tag(
-            "li",
-            _mark("unknown") if unknown else "",
-            " " if unknown else "",
-            say_first_last(node, reader),
-            cls=["pv-leaf", "pv-unknown" if unknown else ""],
-            title=node.get("expr"),
+            "li", _mark("unknown"), " ", say_first_last(node, reader), cls=["pv-leaf", "pv-unknown"], title=node.get("expr")
         )
     if op not in _GROUP_OPS:
         return tag(

@@ -381,6 +381,9 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
 
 
 def _first_last_lines(node: Mapping[str, Any], reader: Reader, pad: str) -> list[str]:
+    value = node.get("value")
+    if not (isinstance(value, Mapping) and "unknown" in value):
+        return []  # the element picked: the comparison that reads it says its value
     return [pad + say_first_last(node, reader)]
 
 

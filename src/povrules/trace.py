@@ -39,6 +39,7 @@ from povrules.wording import (
     ABSENT_PHRASES,
     ARITHMETIC_WORDS,
     COMPARISON_WORDS,
+    LIST_TITLES,
     PERIOD_WORDS,
     UNIT_WORDS,
     fact_field,
@@ -430,6 +431,8 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         if len(node.trail) >= 3:
             parent = node.trail[-2]
             label_zh, label_en = f"{parent.zh}{label_zh}", f"{short_title(parent.en)}: {label_en}"
+        if key in LIST_TITLES:
+            label_zh, label_en = LIST_TITLES[key]
         titles.name(key, label_zh, label_en, field.unit)
         titles.value(key, field, value)
         if field.judged and not isinstance(value, Unknown):
@@ -464,10 +467,13 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
             said = (
                 _quant_titles(node, titles.ruleset) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
             )
+            days = isinstance(node, ast.Call) and (node.func in _OFFICIAL or root == "case")
+            unit = _DAY_UNITS.get(node.func) if days else _element_unit(node) if isinstance(node, ast.Quant) else None  # type: ignore[union-attr]
             if said is not None:
-                titles.name(node.text, *said, unit=_DAY_UNITS.get(node.func) if isinstance(node, ast.Call) else None)
-        if isinstance(node, ast.Call) and node.func in DAY_FUNCTIONS:
-            # A day count or a date worked out from dates: said with each date it reads and its value.
+                titles.name(node.text, *said, unit=unit)
+        if isinstance(node, ast.Call) and node.func in DAY_FUNCTIONS and (node.func in _OFFICIAL or root == "case"):
+            # A day count or a date worked out from dates: said with each date it reads and its value (the
+            # calendar's days_between and add_days so only on a case: household explanations stay as they were).
             out["call"] = node.func
             out["args"] = [_operand_v2(a, _value_of(a, where, titles), where, titles) for a in node.args]
     if is_year(node):
@@ -488,6 +494,7 @@ DAY_FUNCTIONS: dict[str, Any] = {
     "add_days": add_days,
     "add_working_days": add_working_days,
 }
+_OFFICIAL = frozenset({"working_days_between", "working_days", "calendar_days", "add_working_days"})  # povrules.workdays
 _DAY_UNITS = {"days_between": "天", "calendar_days": "天", "working_days_between": "工作日", "working_days": "工作日"}
 
 
@@ -497,6 +504,14 @@ def _quant_titles(node: ast.Quant, ruleset: Any) -> tuple[str, str] | None:
     if node.func in ("first", "last"):
         return first_last_titles(node, ruleset)
     return _QUANT_TITLES.get(node.func)
+
+
+def _element_unit(node: ast.Quant) -> str | None:
+    """The unit of what first()/last() gives (人 for a step's people): its element field's."""
+    element = node.element
+    if node.func in ("first", "last") and isinstance(element, ast.VarRef) and element.field is not None:
+        return element.field.unit or None
+    return None
 
 
 def first_last_titles(node: ast.Quant, ruleset: Any) -> tuple[str, str] | None:
@@ -765,7 +780,7 @@ def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
                     titles.name(marker, *absent_titles(marker, node, titles.ruleset))
                 said = first_last_titles(node, titles.ruleset)
                 if said is not None:
-                    titles.name(node.text, *said)
+                    titles.name(node.text, *said, unit=_element_unit(node))
                 group["expr"] = node.text
         return group
     assert isinstance(node, ast.DerivedRef)

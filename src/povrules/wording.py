@@ -606,6 +606,8 @@ PHRASE_TITLES: dict[str, Title] = {
     "case.events.outcome": ("结果", "outcome"),
     "case.events.reference": ("文书编号", "reference"),
 }
+# A list as a quantifier's heading names it (each of the {list}): a case's steps.
+LIST_TITLES: dict[str, Title] = {"case.events": ("办理环节", "case's steps")}
 # The words of a case's timeline (text and HTML views).
 TIMELINE_WORDS: dict[str, dict[str, str]] = {
     "zh": {
