@@ -205,6 +205,22 @@ def test_chinese_explanations_show_no_code_or_path(example: str, ruleset_name: s
     assert not shown, f"ASCII words in Chinese explanations: {shown}"
 
 
+PROCEDURE = Path(__file__).parent / "fixtures" / "procedure"
+
+
+@pytest.mark.parametrize("case_file", ["compliant", "violation", "undetermined"])
+def test_chinese_explanations_of_cases_show_no_code_or_path(case_file: str) -> None:
+    # A case's explanation: its timeline, day counts with their dates, steps by their titles, absent steps in
+    # words (never case.events[e.step == "..."]), as the example households'.
+    ruleset = povrules.load_ruleset(PROCEDURE)
+    facts = parse_facts((PROCEDURE / f"{case_file}.json").read_text(encoding="utf-8"), "case")
+    for as_of in (date(2021, 9, 30), date(2021, 10, 20)):
+        decision = povrules.evaluate(facts, ruleset, "monitoring_inclusion_procedure", as_of=as_of)
+        text = explain(decision, "zh")
+        assert "办理过程" in text
+        assert not _ascii_words(text, str(decision.facts_id)), text
+
+
 def test_v2_traces_validate_and_render_alone() -> None:
     validator = jsonschema.Draft202012Validator(trace_schema(2), format_checker=jsonschema.FormatChecker())
     for decision in _decisions("cn-yunnan-weishan", "cn-yunnan-weishan"):
