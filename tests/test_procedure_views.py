@@ -144,7 +144,9 @@ def test_a_deadline_still_running_counts_to_the_evaluation_date(ruleset):
 
 
 def test_a_posting_span_is_said_by_the_step_with_its_days(ruleset):
-    assert "村级公示（2021-09-22至2021-09-26）的天数 5天 不低于 公示最少天数 7天" in explain(decide(ruleset, "violation"))
+    assert "村级公示（2021-09-22至2021-09-26）的天数 5天 不低于 公示最少天数 7天" in explain(
+        decide(ruleset, "violation")
+    )
     en = explain(decide(ruleset, "violation"), "en")
     assert "The days of village posting (2021-09-22 to 2021-09-26) 5 days is at least shortest posting 7 days" in en
 
@@ -161,7 +163,10 @@ def test_an_absent_step_is_said_in_words_among_the_missing_facts(ruleset):
     decision = decide(ruleset, "undetermined")
     zh, en = explain(decision, "zh"), explain(decision, "en")
     assert "  尚缺事实：办理环节中没有环节为入户核查的记录、办理环节中没有环节为乡镇审核的记录" in zh.split("\n")
-    assert "  Facts still needed: no household visit among the case's steps; no township review among the case's steps" in en
+    assert (
+        "  Facts still needed: no household visit among the case's steps; no township review among the case's steps"
+        in en
+    )
     assert "case.events" not in zh + en
     assert "乡镇审核日期为未知，计算如下：" in zh
 
@@ -180,7 +185,9 @@ def test_a_holiday_inside_the_period_changes_the_days_counted(ruleset):
     said = [
         next(
             line
-            for line in timeline_block(explain(decide(ruleset, "compliant", as_of=date(2021, 12, 31), events=events), "en"))
+            for line in timeline_block(
+                explain(decide(ruleset, "compliant", as_of=date(2021, 12, 31), events=events), "en")
+            )
             if line.startswith("    2021-") and "county approval" in line
         )
         for events in (over_holiday, ordinary)
@@ -203,7 +210,11 @@ def test_the_trace_carries_the_timeline_and_validates(ruleset):
     assert timeline["kind"] == {"code": "monitoring_inclusion", "zh": "纳入监测", "en": "inclusion in monitoring"}
     posting = timeline["events"][2]
     assert posting["step"]["code"] == "village_posting" and posting["step"]["zh"] == "村级公示"
-    assert (posting["date"], posting["end"], posting["days"]) == ("2021-09-22", "2021-09-26", {"calendar": 5, "working": 4})
+    assert (posting["date"], posting["end"], posting["days"]) == (
+        "2021-09-22",
+        "2021-09-26",
+        {"calendar": 5, "working": 4},
+    )
     assert posting["place"]["code"] == "village"
     constraints = {c["rule"]: c for c in timeline["constraints"]}
     assert constraints["posted_long_enough"]["status"] == "not_met"
@@ -269,7 +280,10 @@ def test_the_html_view_shows_the_timeline_as_a_table_with_violations_highlighted
     assert "村务公开栏：5天，4个工作日" in rows[2]
     assert "✘ 村级公示不少于7天 [posted_long_enough]（计5天）" in rows[2]
     english = str(decision_html(decide(ruleset, "undetermined"), "en"))
-    assert "no household visit among the case&#x27;s steps" in english or "no household visit among the case's steps" in english
+    assert (
+        "no household visit among the case&#x27;s steps" in english
+        or "no household visit among the case's steps" in english
+    )
     assert "pv-unknown" in english[english.index("pv-timeline") :]
 
 
@@ -358,7 +372,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_decide_explains_a_case_file(capsys, ruleset, lang):
     file = str(FIXTURE / "violation.json")
-    code, out, _ = run(capsys, "decide", str(FIXTURE), DECISION, file, "--as-of", "2021-10-20", "--format", "text", "--lang", lang)
+    code, out, _ = run(
+        capsys, "decide", str(FIXTURE), DECISION, file, "--as-of", "2021-10-20", "--format", "text", "--lang", lang
+    )
     assert code == 0
     assert out.rstrip("\n") == explain(decide(ruleset, "violation"), lang)
 
@@ -402,17 +418,31 @@ def test_schema_prints_the_case_schema_with_titles(capsys):
 def test_a_case_file_out_of_order_is_one_line_naming_the_event(capsys, tmp_path, events, named):
     file = tmp_path / "case.json"
     file.write_text(json.dumps({"id": "c", "events": events}), encoding="utf-8")
-    code, out, err = run(capsys, "decide", str(FIXTURE), DECISION, str(file), "--as-of", "2021-10-20", "--format", "text")
+    code, out, err = run(
+        capsys, "decide", str(FIXTURE), DECISION, str(file), "--as-of", "2021-10-20", "--format", "text"
+    )
     assert code != 0 and out == ""
     assert err.count("\n") == 1 and named in err and str(file) in err
 
 
 def test_decide_with_the_columnar_engine_refuses_a_case_ruleset_in_one_line(capsys, tmp_path):
     lines = tmp_path / "cases.jsonl"
-    lines.write_text(json.dumps(json.loads((FIXTURE / "compliant.json").read_text(encoding="utf-8"))) + "\n", encoding="utf-8")
+    lines.write_text(
+        json.dumps(json.loads((FIXTURE / "compliant.json").read_text(encoding="utf-8"))) + "\n", encoding="utf-8"
+    )
     for source in (str(lines), str(FIXTURE / "compliant.json")):
         code, out, err = run(
-            capsys, "decide", str(FIXTURE), DECISION, source, "--as-of", "2021-10-20", "--engine", "columnar", "-o", str(tmp_path / "out.csv")
+            capsys,
+            "decide",
+            str(FIXTURE),
+            DECISION,
+            source,
+            "--as-of",
+            "2021-10-20",
+            "--engine",
+            "columnar",
+            "-o",
+            str(tmp_path / "out.csv"),
         )
         assert code != 0 and out == "" and err.count("\n") == 1
         assert "on a case" in err and "row engine" in err
@@ -423,9 +453,14 @@ def test_decide_with_the_columnar_engine_refuses_a_case_ruleset_in_one_line(caps
 
 
 def test_the_day_functions_read_as_words():
-    assert function_phrase("working_days_between", ["申请日期", "县级审定日期"], "zh") == "从申请日期到县级审定日期的工作日数（不含起始日）"
+    assert (
+        function_phrase("working_days_between", ["申请日期", "县级审定日期"], "zh")
+        == "从申请日期到县级审定日期的工作日数（不含起始日）"
+    )
     assert function_phrase("calendar_days", ["a", "b"], "en") == "the days from a through b"
-    assert function_phrase("first", ["办理环节", "环节为村级公示", "日期"], "zh") == "办理环节中第一个环节为村级公示的日期"
+    assert (
+        function_phrase("first", ["办理环节", "环节为村级公示", "日期"], "zh") == "办理环节中第一个环节为村级公示的日期"
+    )
     assert (
         function_phrase("first", ["the case's steps", "step is village posting", "date"], "en")
         == "the date of the first event of the case's steps whose step is village posting"

@@ -32,8 +32,8 @@ from povrules.text import (
     amount_summary,
     contradicting_text,
     say_condition,
-    say_element,
     say_constraint,
+    say_element,
     say_empty,
     say_first_last,
     say_group,
@@ -453,7 +453,12 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
         if not (isinstance(value, Mapping) and "unknown" in value):
             return Markup("")  # the element picked: the comparison that reads it says its value
         return tag(
-            "li", _mark("unknown"), " ", say_first_last(node, reader), cls=["pv-leaf", "pv-unknown"], title=node.get("expr")
+            "li",
+            _mark("unknown"),
+            " ",
+            say_first_last(node, reader),
+            cls=["pv-leaf", "pv-unknown"],
+            title=node.get("expr"),
         )
     if op not in _GROUP_OPS:
         return tag(
@@ -759,7 +764,9 @@ def timeline_view(timeline: Mapping[str, Any], reader: Reader) -> Markup:
         days = event.get("days")
         posted: Any = "—"
         if isinstance(days, Mapping) and days.get("calendar") is not None:
-            posted = tw["span"].format(calendar=days["calendar"], working="?" if days.get("working") is None else days["working"])
+            posted = tw["span"].format(
+                calendar=days["calendar"], working="?" if days.get("working") is None else days["working"]
+            )
             posted = posted.strip().strip("（）()")
             place = event.get("place")
             if isinstance(place, Mapping):
@@ -796,9 +803,7 @@ def timeline_view(timeline: Mapping[str, Any], reader: Reader) -> Markup:
         missing = [str(m) for m in c.get("missing", [])]
         if missing:
             said = reader.words["names_sep"].join(reader.fact(m) for m in missing)
-            lacking.append(
-                tag("li", say_constraint(c, reader), " — ", said, cls="pv-unknown", data_rule=c.get("rule"))
-            )
+            lacking.append(tag("li", say_constraint(c, reader), " — ", said, cls="pv-unknown", data_rule=c.get("rule")))
     extra = tag("ul", *lacking, cls="pv-list pv-lacking") if lacking else Markup("")
     return join([_h(4, head), body, extra])
 

@@ -184,7 +184,11 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str 
     unit = reader.unit(key)
     if "fact" in operand:
         named = reader.fact(str(operand["fact"]))
-    elif operand.get("call") in SPAN_PHRASES[reader.lang] or "args" in operand and operand.get("call") in FUNCTION_PHRASES[reader.lang]:
+    elif (
+        operand.get("call") in SPAN_PHRASES[reader.lang]
+        or "args" in operand
+        and operand.get("call") in FUNCTION_PHRASES[reader.lang]
+    ):
         named = say_call(operand, reader)
     elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
         named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression

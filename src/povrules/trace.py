@@ -465,7 +465,9 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         out["computed"] = True  # said by its title, or (with none) by its expression
         if node.text not in titles.titles:
             said = (
-                _quant_titles(node, titles.ruleset) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+                _quant_titles(node, titles.ruleset)
+                if isinstance(node, ast.Quant)
+                else expression_titles(node, titles.ruleset)
             )
             days = isinstance(node, ast.Call) and (node.func in _OFFICIAL or root == "case")
             unit = _DAY_UNITS.get(node.func) if days else _element_unit(node) if isinstance(node, ast.Quant) else None  # type: ignore[union-attr]
@@ -494,7 +496,9 @@ DAY_FUNCTIONS: dict[str, Any] = {
     "add_days": add_days,
     "add_working_days": add_working_days,
 }
-_OFFICIAL = frozenset({"working_days_between", "working_days", "calendar_days", "add_working_days"})  # povrules.workdays
+_OFFICIAL = frozenset(
+    {"working_days_between", "working_days", "calendar_days", "add_working_days"}
+)  # povrules.workdays
 _DAY_UNITS = {"days_between": "天", "calendar_days": "天", "working_days_between": "工作日", "working_days": "工作日"}
 
 
@@ -561,7 +565,7 @@ def where_words(node: ast.Node, listed: str, lang: str) -> str | None:
             return f"{named}不是{code}" if lang == "zh" else f"{named} is not {code}"
         return None
     if isinstance(right, ast.ListLit) and field is not None and node.op in ("in", "not_in"):
-        codes = [value_title(field, item.value, lang) for item in right.items if isinstance(item, ast.Const)]
+        codes = [value_title(field, str(item.value), lang) for item in right.items if isinstance(item, ast.Const)]
         joined = ("、" if lang == "zh" else ", ").join(codes)
         if lang == "zh":
             return f"{named}为{joined}之一" if node.op == "in" else f"{named}不是{joined}中的任何一项"
@@ -647,6 +651,8 @@ def _value_of(node: ast.Node, where: tuple[tuple[str, int], ...], titles: _Title
         except EvaluationError:
             return None
     return None
+
+
 _GLOSS = re.compile(r" \(|: |; ")
 
 
@@ -769,7 +775,7 @@ def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
     if isinstance(node, ast.Quant):
         over = _operand_v2(node.source, None, mark.where, titles)
         over.pop("value", None)
-        group = {"op": node.func, "over": over, "size": None, "elements": []}
+        group: dict[str, Any] = {"op": node.func, "over": over, "size": None, "elements": []}
         if node.func in ("first", "last"):
             listed = _list_path(node.source, titles.ruleset)
             if listed is not None:
@@ -1252,7 +1258,11 @@ def _span_days(event: Any) -> dict[str, int | None] | None:
 def timeline_event(index: int, event: Any) -> dict[str, Any]:
     """One step of a case as a trace's ``timeline`` holds it: its place, step, days, who, how many, where,
     what came of it; codes with their titles."""
-    out: dict[str, Any] = {"index": index, "path": f"case.events[{index}]", "step": _coded("case.events.step", event.step)}
+    out: dict[str, Any] = {
+        "index": index,
+        "path": f"case.events[{index}]",
+        "step": _coded("case.events.step", event.step),
+    }
     out["date"] = event.date.isoformat()
     if event.time is not None:
         out["time"] = event.time
@@ -1286,7 +1296,7 @@ def events_read(events: Iterable[Leaf | Mark], root: str) -> list[int]:
 
     for event in events:
         if event.__class__ is tuple:
-            settle(event[0], event[3])  # type: ignore[misc]
+            settle(event[0], event[3])
             continue
         assert isinstance(event, Mark)
         node = event.node
@@ -1374,8 +1384,9 @@ def _timeline_v2(decision: Decision, rules: list[dict[str, Any]]) -> dict[str, A
     kind = _coded("case.kind", getattr(case, "kind", None))
     if kind is not None:
         out["kind"] = kind
-    if getattr(case, "plan", None) is not None:
-        out["plan"] = case.plan
+    plan = getattr(case, "plan", None)
+    if plan is not None:
+        out["plan"] = plan
     out["events"] = [timeline_event(i, e) for i, e in enumerate(getattr(case, "events", None) or ())]
     constraints = []
     for result, rule in zip(decision.results, rules):
