@@ -335,7 +335,7 @@ decisions:
   d:
     title: {zh: 决定, en: decision}
     kind: eligibility
-    criteria: [working]
+    criteria: [working, span, deadline]
     outcomes: {yes: "met", no: "unmet"}
 """
 
@@ -358,6 +358,25 @@ def test_the_translator_refuses_the_day_functions_and_first_naming_them(tmp_path
         Translator(rules, date(2021, 6, 30)).rule(rule)
     assert refused.value.construct == construct
     assert construct in str(refused.value) and "row engine" in str(refused.value)
+
+
+def test_the_day_functions_are_said_with_their_dates_on_any_subject(tmp_path):
+    # Over the National Day holiday: 2021-09-29, 09-30 and 10-08 are the working days after 09-28 up to 10-08.
+    (tmp_path / "ruleset.yaml").write_text(HOUSEHOLD_RULES, encoding="utf-8")
+    rules = povrules.load_ruleset(tmp_path / "ruleset.yaml")
+    household = povrules.parse_household({"id": "h1", "registration": {"registered_on": "2021-09-28"}})
+    decision = povrules.evaluate(household, rules, "d", as_of=date(2021, 10, 8))
+    zh, en = explain(decision, "zh"), explain(decision, "en")
+    assert (
+        "从建档立卡日期（2021-09-28）到评估日（2021-10-08）的工作日数（不含起始日） 3个工作日 高于 天数 5个工作日" in zh
+    )
+    assert "从建档立卡日期（2021-09-28）到评估日（2021-10-08）的天数（首尾两日均计） 11天" in zh
+    assert "建档立卡日期（2021-09-28）之后第5个工作日 2021-10-11 低于 评估日 2021-10-08 → 不成立" in zh
+    assert (
+        "The working days after date registered as poor (2021-09-28) up to the evaluation date (2021-10-08) 3 working days"
+        in en
+    )
+    assert "The working day 5 working days after date registered as poor (2021-09-28) 2021-10-11 is below" in en
 
 
 # The command line

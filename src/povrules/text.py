@@ -221,6 +221,7 @@ def say_call(operand: Mapping[str, Any], reader: Reader) -> str:
     said = []
     for arg in args:
         named, shown = _operand(arg, reader, False)
+        named = _embedded(named, lang) if named else named
         if not named:
             said.append(shown)
         elif shown.startswith("（"):
