@@ -171,6 +171,18 @@ def test_an_absent_step_is_said_in_words_among_the_missing_facts(ruleset):
     assert "乡镇审核日期为未知，计算如下：" in zh
 
 
+def test_steps_a_rule_is_not_about_are_counted_not_listed(ruleset):
+    zh = explain(decide(ruleset, "violation"), "zh")
+    assert "办理环节为农户申请（要求为县级审定）" not in zh  # any(): only the step it looked for is listed
+    assert "          另有4项不在此列（未列出）\n          县级审定（2021-10-20）：" in zh
+    # all(): the steps its `if` set aside are counted; the step that broke it is listed
+    assert "        另有2项不在此列（未列出）\n        村级公示（2021-09-22至2021-09-26）：" in zh
+    en = explain(decide(ruleset, "violation"), "en")
+    assert "4 other(s) not concerned (not listed)" in en
+    page = str(decision_html(decide(ruleset, "violation"), "zh"))
+    assert "另有4项不在此列（未列出）" in page
+
+
 def test_a_holiday_inside_the_period_changes_the_days_counted(ruleset):
     # Over the National Day holiday (2021-10-01…07, with 2021-09-26 and 2021-10-09 worked) 29 calendar days hold
     # 18 working days; the same period shifted to ordinary weeks holds 21.

@@ -42,6 +42,7 @@ from povrules.text import (
     say_rounding,
     say_source,
     say_working,
+    shown_elements,
 )
 from povrules.trace import outcome_titles, to_trace
 from povrules.wording import (
@@ -491,9 +492,10 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
         elements = []
         if not node.get("size"):
             elements.append(tag("li", say_empty(node, reader), cls="pv-empty"))
-        for element in node.get("elements", []):
-            if not element.get("items"):
-                continue  # an element only added up: the total says it
+        shown, passed_over = shown_elements(node)
+        if passed_over:
+            elements.append(tag("li", reader.words["passed_over"].format(n=passed_over), cls="pv-skipped"))
+        for element in shown:
             at = str(element.get("at"))
             reader.inside.append(at)
             elements.append(

@@ -9,7 +9,9 @@ and :func:`explain_record` renders the trace a record holds, so a record explain
 decision it was made from; :func:`explain_record_v1` explains ``povrules.record.v1`` records in the
 older wording. :func:`explain_ranking` says a ranking: each place with the criteria met and the
 tie-break values by their titles.
-The ``say_*`` functions are the seams the HTML views lay out as nested lists.
+A decision on a case begins with its timeline (:func:`timeline_lines`): each step on one line with the
+constraints that read it and the days they counted.
+The ``say_*`` functions are the seams the HTML views lay out as nested lists (and as the timeline's table).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ __all__ = [
     "say_days",
     "say_event",
     "say_first_last",
+    "shown_elements",
     "timeline_lines",
     "say_element",
     "say_empty",
@@ -184,12 +187,8 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str 
     unit = reader.unit(key)
     if "fact" in operand:
         named = reader.fact(str(operand["fact"]))
-    elif (
-        operand.get("call") in SPAN_PHRASES[reader.lang]
-        or "args" in operand
-        and operand.get("call") in FUNCTION_PHRASES[reader.lang]
-    ):
-        named = say_call(operand, reader)
+    elif "args" in operand and operand.get("call") in FUNCTION_PHRASES[reader.lang]:
+        named = say_call(operand, reader)  # a day count, with the dates it read
     elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
         named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression
     elif operand.get("expr") == "as_of":
@@ -367,10 +366,12 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         return [f"{pad}{_first_upper(words['no_list'].format(list=listed))}{_verdict(node, reader)}"]
     value = say_value(node.get("value"), reader, None) if "value" in node else ""
     head = _first_upper(words.get(str(op), str(op)).format(list=_embedded(listed, lang), value=value))
-    shown = [e for e in node.get("elements", []) if e.get("items")]  # an element only added up: the total says it
-    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or not size else ''}")
+    shown, passed_over = shown_elements(node)
+    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or passed_over or not size else ''}")
     if not size:
         lines.append(f"{pad}  {words['empty'].format(list=listed)}")
+    if passed_over:
+        lines.append(f"{pad}  {words['passed_over'].format(n=passed_over)}")
     for element in shown:
         label = reader.elements.get(element.get("at"))
         name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
@@ -383,6 +384,32 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         count = int(size) - int(node["visited"])
         lines.append(f"{pad}  {words['not_visited' if count > 1 else 'not_visited_one'].format(n=count)}")
     return lines
+
+
+def shown_elements(node: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], int]:
+    """The elements of a quantifier an explanation lists, and how many of a case's steps it passes over.
+
+    An element only added up is not listed (the total says it). Over a case's steps, a step that one
+    false condition set aside (its ``if`` did not hold, or it is not the step ``any`` looks for) is passed
+    over and counted, not listed: a case has many steps and a rule is about a few; the step that broke an
+    ``all`` is listed."""
+    elements = [e for e in node.get("elements", []) if isinstance(e, Mapping) and e.get("items")]
+    over = node.get("over") or {}
+    if not str(over.get("fact", "")).startswith("case."):
+        return elements, 0
+    broke = elements[-1] if node.get("op") == "all" and node.get("result") == "false" and elements else None
+    shown = [
+        e
+        for e in elements
+        if e is broke
+        or not (
+            len(e["items"]) == 1
+            and isinstance(e["items"][0], Mapping)
+            and e["items"][0].get("op") not in _GROUPS
+            and e["items"][0].get("result") == "false"
+        )
+    ]
+    return shown, len(elements) - len(shown)
 
 
 def _first_last_lines(node: Mapping[str, Any], reader: Reader, pad: str) -> list[str]:
@@ -564,7 +591,7 @@ def say_constraint(constraint: Mapping[str, Any], reader: Reader, at: int | None
         say_days(d, reader)
         for d in constraint.get("days", [])
         if isinstance(d, Mapping)
-        and (at is None or (d.get("events") or [None])[-1] == at)
+        and (at is None or max(d.get("events") or [-1]) == at)  # on the step that ends the period
         and isinstance(d.get("value"), int)
     ]
     if counted:

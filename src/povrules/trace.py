@@ -3,7 +3,10 @@ records hold), with their schemas.
 
 Evaluation records tuples; this module turns them into JSON only when asked, so that tracing costs
 little on the hot path. The document carries the titles to say it in words; saying it is
-:mod:`povrules.text`'s work (and :mod:`povrules.html`'s).
+:mod:`povrules.text`'s work (and :mod:`povrules.html`'s). A decision on a case also carries its
+``timeline`` (the steps in order, and each constraint with the steps it read and the days it counted);
+a day count's operand carries its arguments' values, and a first()/last() the step it picked or the
+marker of the step the case lacks.
 """
 
 from __future__ import annotations
