@@ -787,7 +787,7 @@ def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
                 group["absent"] = marker
                 if marker not in titles.titles:
                     titles.name(marker, *absent_titles(marker, node, titles.ruleset))
-                said = first_last_titles(node, titles.ruleset)
+                said = first_last_titles(node, titles.ruleset) if node.text not in titles.titles else None
                 if said is not None:
                     titles.name(node.text, *said, unit=_element_unit(node))
                 group["expr"] = node.text
