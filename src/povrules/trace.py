@@ -1285,8 +1285,8 @@ def timeline_event(index: int, event: Any) -> dict[str, Any]:
 
 def events_read(events: Iterable[Leaf | Mark], root: str) -> list[int]:
     """The indices of the case's steps a rule's condition read, from its traced events: an element of
-    ``case.events`` a quantifier admitted (its ``if`` held; with none, its element was true — for ``all``
-    and ``sum``, every element visited)."""
+    ``case.events`` a quantifier admitted (its ``if`` held; with none, its element was true for ``any`` and
+    ``count``, and every element visited for ``all``, ``sum``, ``first`` and ``last``)."""
     read: set[int] = set()
     stack: list[list[Any]] = []  # [the quantifier, the index awaiting its test, the node that tests it]
 
@@ -1304,7 +1304,9 @@ def events_read(events: Iterable[Leaf | Mark], root: str) -> list[int]:
         assert isinstance(event, Mark)
         node = event.node
         if event.kind == OPEN and isinstance(node, ast.Quant) and _is_events(node.source, root):
-            test = node.where if node.where is not None else None if node.func in ("all", "sum") else node.element
+            # What admits an element: its `if`; with none, its own truth for any/count (all, sum, first and
+            # last read every element they visit).
+            test = node.where if node.where is not None else None if node.func in _READS_ALL else node.element
             stack.append([node, None, test])
         elif event.kind == ELEMENT and stack and node is stack[-1][0]:
             if stack[-1][2] is None:
@@ -1318,6 +1320,9 @@ def events_read(events: Iterable[Leaf | Mark], root: str) -> list[int]:
                 value = event.value[0] if isinstance(node, (ast.And, ast.Or)) else event.value
                 settle(node, value)
     return sorted(read)
+
+
+_READS_ALL = frozenset({"all", "sum", "first", "last"})
 
 
 def _is_events(source: ast.Node, root: str) -> bool:
