@@ -64,8 +64,10 @@ GOLDEN_TIMELINES = {
         "  办理过程（纳入监测）：",
         "    2021-09-20 农户申请，农户  ✔ 20个工作日内审定 [decided_in_time]",
         "    2021-09-21 入户核查，村两委，3人  ✔ 入户核实不少于2人 [visited_by_two]",
-        "    2021-09-22至2021-09-28 村级公示（7天，6个工作日），村务公开栏，无异议  ✔ 村级公示不少于7天 [posted_long_enough]"
-        "（计7天）；✔ 公示期满后乡镇审核 [reviewed_after_posting]",
+        (
+            "    2021-09-22至2021-09-28 村级公示（7天，6个工作日），村务公开栏，无异议  ✔ 村级公示不少于7天 [posted_long_enough]"
+            "（计7天）；✔ 公示期满后乡镇审核 [reviewed_after_posting]"
+        ),
         "    2021-09-29 乡镇审核，乡镇党委政府，3人签字  ✔ 公示期满后乡镇审核 [reviewed_after_posting]",
         "    2021-10-19 县级审定，县级人民政府，通过  ✔ 20个工作日内审定 [decided_in_time]（计17个工作日）",
     ],
@@ -73,26 +75,34 @@ GOLDEN_TIMELINES = {
         "  办理过程（纳入监测）：",
         "    2021-09-20 农户申请  ✔ 20个工作日内审定 [decided_in_time]",
         "    2021-09-21 入户核查，2人  ✔ 入户核实不少于2人 [visited_by_two]",
-        "    2021-09-22至2021-09-26 村级公示（5天，4个工作日），村务公开栏  ✘ 村级公示不少于7天 [posted_long_enough]（计5天）"
-        "；✘ 公示期满后乡镇审核 [reviewed_after_posting]",
+        (
+            "    2021-09-22至2021-09-26 村级公示（5天，4个工作日），村务公开栏  ✘ 村级公示不少于7天 [posted_long_enough]（计5天）"
+            "；✘ 公示期满后乡镇审核 [reviewed_after_posting]"
+        ),
         "    2021-09-26 乡镇审核  ✘ 公示期满后乡镇审核 [reviewed_after_posting]",
         "    2021-10-20 县级审定  ✔ 20个工作日内审定 [decided_in_time]（计18个工作日）",
     ],
     ("undetermined", "en"): [
         "  Timeline (inclusion in monitoring):",
         "    2021-09-20 application  ✔ decided within 20 working days [decided_in_time] (counted 18 working days)",
-        "    2021-09-22 to 2021-09-28 village posting (7 days, 6 working days), village notice board  ✔ posted in the "
-        "village for at least 7 days [posted_long_enough] (counted 7 days); ? reviewed by the township after the "
-        "posting [reviewed_after_posting]",
+        (
+            "    2021-09-22 to 2021-09-28 village posting (7 days, 6 working days), village notice board  ✔ posted in the "
+            "village for at least 7 days [posted_long_enough] (counted 7 days); ? reviewed by the township after the "
+            "posting [reviewed_after_posting]"
+        ),
         "    ? visited by at least two [visited_by_two] — no household visit among the case's steps",
-        "    ? reviewed by the township after the posting [reviewed_after_posting] — no township review among the "
-        "case's steps",
+        (
+            "    ? reviewed by the township after the posting [reviewed_after_posting] — no township review among the "
+            "case's steps"
+        ),
     ],
     ("undetermined", "zh"): [
         "  办理过程（纳入监测）：",
         "    2021-09-20 农户申请  ✔ 20个工作日内审定 [decided_in_time]（计18个工作日）",
-        "    2021-09-22至2021-09-28 村级公示（7天，6个工作日），村务公开栏  ✔ 村级公示不少于7天 [posted_long_enough]（计7天）"
-        "；? 公示期满后乡镇审核 [reviewed_after_posting]",
+        (
+            "    2021-09-22至2021-09-28 村级公示（7天，6个工作日），村务公开栏  ✔ 村级公示不少于7天 [posted_long_enough]（计7天）"
+            "；? 公示期满后乡镇审核 [reviewed_after_posting]"
+        ),
         "    ? 入户核实不少于2人 [visited_by_two] — 办理环节中没有环节为入户核查的记录",
         "    ? 公示期满后乡镇审核 [reviewed_after_posting] — 办理环节中没有环节为乡镇审核的记录",
     ],
@@ -120,6 +130,79 @@ def test_outcomes_of_the_three_cases(ruleset):
         'case.events[e.step == "household_visit"]',
         'case.events[e.step == "township_review"]',
     )
+
+
+# The whole explanation of the violation, golden in both languages (read every line after a change of wording)
+
+GOLDEN_VIOLATION = {
+    "zh": """\
+决定：纳入监测程序 [monitoring_inclusion_procedure] 对 case-2 → 违反程序规定
+  评估日 2021-10-20；规则集 [test-procedure] 1 [sha256:bffcd81b5bc5]
+  办理过程（纳入监测）：
+    2021-09-20 农户申请  ✔ 20个工作日内审定 [decided_in_time]
+    2021-09-21 入户核查，2人  ✔ 入户核实不少于2人 [visited_by_two]
+    2021-09-22至2021-09-26 村级公示（5天，4个工作日），村务公开栏  ✘ 村级公示不少于7天 [posted_long_enough]（计5天）；✘ 公示期满后乡镇审核 [reviewed_after_posting]
+    2021-09-26 乡镇审核  ✘ 公示期满后乡镇审核 [reviewed_after_posting]
+    2021-10-20 县级审定  ✔ 20个工作日内审定 [decided_in_time]（计18个工作日）
+  ✔ 20个工作日内审定 [decided_in_time] — 满足
+      已经县级审定 → 成立：
+        办理环节：至少有一项须满足 → 成立：
+          另有4项不在此列（未列出）
+          县级审定（2021-10-20）：
+            办理环节为县级审定（要求为县级审定） → 成立
+      从申请日期（2021-09-20）到县级审定日期（2021-10-20）的工作日数（不含起始日） 18个工作日 不高于 审定期限 20个工作日（2021-01-01起） → 成立
+      依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」
+  ✘ 村级公示不少于7天 [posted_long_enough] — 不满足
+      办理环节：每一项都须满足 → 不成立：
+        另有2项不在此列（未列出）
+        村级公示（2021-09-22至2021-09-26）：
+          办理环节为村级公示（要求为村级公示） → 成立
+          村级公示（2021-09-22至2021-09-26）的天数 5天 不低于 公示最少天数 7天（2021-01-01起） → 不成立
+        其余2项未检查（结果已定）
+      依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」
+  ✔ 入户核实不少于2人 [visited_by_two] — 满足
+      办理环节中第一个环节为入户核查的参与人数 2人 不低于 入户核实最少人数 2人（2021-01-01起） → 成立
+      依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」
+  ✘ 公示期满后乡镇审核 [reviewed_after_posting] — 不满足
+      村级公示结束日期 2021-09-26 低于 乡镇审核日期 2021-09-26 → 不成立
+      依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」""",
+    "en": """\
+Decision: procedure of inclusion in monitoring [monitoring_inclusion_procedure] for case-2 → procedure violated
+  as of 2021-10-20; ruleset [test-procedure] 1 [sha256:bffcd81b5bc5]
+  Timeline (inclusion in monitoring):
+    2021-09-20 application  ✔ decided within 20 working days [decided_in_time]
+    2021-09-21 household visit, 2 people  ✔ visited by at least two [visited_by_two]
+    2021-09-22 to 2021-09-26 village posting (5 days, 4 working days), village notice board  ✘ posted in the village for at least 7 days [posted_long_enough] (counted 5 days); ✘ reviewed by the township after the posting [reviewed_after_posting]
+    2021-09-26 township review  ✘ reviewed by the township after the posting [reviewed_after_posting]
+    2021-10-20 county approval  ✔ decided within 20 working days [decided_in_time] (counted 18 working days)
+  ✔ decided within 20 working days [decided_in_time] — met
+      approved by the county → holds:
+        At least one of the case's steps must qualify → holds:
+          4 other(s) not concerned (not listed)
+          county approval (2021-10-20):
+            The step is county approval (required: county approval) → holds
+      The working days after the day of application (2021-09-20) up to the day of the county's approval (2021-10-20) 18 working days is at most deadline for the decision 20 working days (from 2021-01-01) → holds
+      Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”
+  ✘ posted in the village for at least 7 days [posted_long_enough] — not met
+      Each of the case's steps must qualify → does not hold:
+        2 other(s) not concerned (not listed)
+        village posting (2021-09-22 to 2021-09-26):
+          The step is village posting (required: village posting) → holds
+          The days of village posting (2021-09-22 to 2021-09-26) 5 days is at least shortest posting 7 days (from 2021-01-01) → does not hold
+        The other 2 were not checked (the result was already settled)
+      Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”
+  ✔ visited by at least two [visited_by_two] — met
+      The number of people of the first event of the case's steps whose step is household visit 2 persons is at least smallest visiting team 2 persons (from 2021-01-01) → holds
+      Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”
+  ✘ reviewed by the township after the posting [reviewed_after_posting] — not met
+      The last day of the village posting 2021-09-26 is below the day of the township's review 2021-09-26 → does not hold
+      Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”""",
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_golden_explanation_of_a_violation(ruleset, lang):
+    assert explain(decide(ruleset, "violation"), lang) == GOLDEN_VIOLATION[lang]
 
 
 # Day counts with their dates, first()/last() and absent steps in words
