@@ -58,6 +58,7 @@ Step = Literal[
     "bank_review",
     "payment",
     "report",
+    "pre_exit_marking",
 ]
 Actor = Literal[
     "household",

@@ -346,6 +346,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "bank_review": ("银行审查", "bank review"),
         "payment": ("资金发放", "payment"),
         "report": ("上报", "report upwards"),
+        "pre_exit_marking": ("预脱贫标注", "marked to exit (pre-exit)"),
     },
     "Actor": {
         "household": ("农户", "the household"),
