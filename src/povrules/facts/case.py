@@ -33,6 +33,7 @@ CaseKind = Literal[
 Step = Literal[
     "application",
     "discovery",
+    "nomination",
     "department_screening",
     "household_visit",
     "group_appraisal",
@@ -41,6 +42,7 @@ Step = Literal[
     "village_posting",
     "objection",
     "objection_handled",
+    "school_review",
     "township_review",
     "township_posting",
     "county_comparison",
@@ -52,6 +54,7 @@ Step = Literal[
     "plan_made",
     "measures_started",
     "helper_visit",
+    "helper_contact",
     "credit_rating",
     "consent",
     "bank_review",

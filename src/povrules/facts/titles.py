@@ -322,6 +322,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
     "Step": {
         "application": ("农户申请", "application"),
         "discovery": ("发现", "discovery"),
+        "nomination": ("村级提名", "nomination by the village"),
         "department_screening": ("部门筛查预警", "department screening"),
         "household_visit": ("入户核查", "household visit"),
         "group_appraisal": ("村民小组评议", "villager group appraisal"),
@@ -330,6 +331,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "village_posting": ("村级公示", "village posting"),
         "objection": ("异议", "objection"),
         "objection_handled": ("异议处理", "objection handled"),
+        "school_review": ("学校认定审核", "the school's recognition and review"),
         "township_review": ("乡镇审核", "township review"),
         "township_posting": ("乡镇公示", "township posting"),
         "county_comparison": ("县级比对", "county data comparison"),
@@ -341,6 +343,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "plan_made": ("制定帮扶计划", "assistance plan made"),
         "measures_started": ("落实帮扶措施", "measures started"),
         "helper_visit": ("帮扶走访", "helper's visit"),
+        "helper_contact": ("电话、短信、微信联系", "contact by phone or message"),
         "credit_rating": ("信用评级", "credit rating"),
         "consent": ("签字同意", "signed consent"),
         "bank_review": ("银行审查", "bank review"),
