@@ -43,6 +43,7 @@ Step = Literal[
     "objection",
     "objection_handled",
     "school_review",
+    "school_posting",
     "township_review",
     "township_posting",
     "county_comparison",

@@ -332,6 +332,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "objection": ("异议", "objection"),
         "objection_handled": ("异议处理", "objection handled"),
         "school_review": ("学校认定审核", "the school's recognition and review"),
+        "school_posting": ("学校公示", "posting by the school"),
         "township_review": ("乡镇审核", "township review"),
         "township_posting": ("乡镇公示", "township posting"),
         "county_comparison": ("县级比对", "county data comparison"),
