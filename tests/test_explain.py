@@ -48,6 +48,8 @@ GOLDEN_CASES = [
 GOLDEN_POLICY_CASES = [
     ("cn-anhui-funan", "funan.yaml", "poverty risk after a flood brings the household into edge management"),
     ("cn-anhui-funan", "funan.yaml", "a disaster judged to bring neither risk does not"),
+    ("cn-anhui-funan-plan19-procedure", "medical_aid_procedure.yaml", "个人申请、乡镇调查审核、医保局审批、财政局拨付依次进行"),
+    ("cn-anhui-funan-plan19-procedure", "risk_elimination_procedure.yaml", "县级审核当日即在系统中标注（“审核后”不含当日）"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "one fen below the lower end is outside the band"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "exactly the lower end is in the band"),
     (
@@ -68,12 +70,24 @@ GOLDEN_POLICY_CASES = [
     ("cn-guangdong-zhaoyuan", "pv_dividend.yaml", "without dibao a no-labour household is in neither group"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "exactly 200 people is a focus"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
+    ("cn-guizhou-qianxinan-town-plan7-procedure", "monitoring_inclusion_procedure.yaml", "六个步骤依次完成，村级公示满5天（含）"),
+    ("cn-guizhou-qianxinan-town-plan7-procedure", "monitoring_inclusion_procedure.yaml", "村级公示只有4天（少于5天）"),
     (
         "cn-henan-xinxiang-school-plan10",
         "living_subsidy.yaml",
         "a primary boarder 500 (250 ÷ 50 %) and a junior non-boarder 312.5, 812.5 for the family",
     ),
     ("cn-henan-xinxiang-school-plan10", "nutrition_subsidy.yaml", "an ordinary family's pupils get nothing"),
+    (
+        "cn-henan-xinxiang-school-plan10-procedure",
+        "student_aid_procedure.yaml",
+        "公示跨五一假期（2021-04-28至05-06），只有4个工作日",
+    ),
+    (
+        "cn-henan-xinxiang-school-plan10-procedure",
+        "student_aid_procedure.yaml",
+        "公示含调休上班的周六（2021-05-08），2021-05-06至05-11满5个工作日",
+    ),
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
     (
@@ -116,6 +130,8 @@ GOLDEN_POLICY_CASES = [
         "enumerations.yaml",
         "a named cause without a severe difficulty, and no guarantee problem, is not enough",
     ),
+    ("cn-sichuan-xuanhan-school-plan17-procedure", "assistance_procedure.yaml", "2010-09-06建档、09-13制定计划、09-20开展活动，依次进行"),
+    ("cn-sichuan-xuanhan-school-plan17-procedure", "assistance_procedure.yaml", "09-13开展活动、09-20才制定计划（顺序颠倒）"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
     ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
@@ -124,6 +140,8 @@ GOLDEN_POLICY_CASES = [
         "exit.yaml",
         "income exactly 70 % of the average is enough (以上 includes the number)",
     ),
+    ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "调查摸底后制定计划，一年内走访3次（不少于三次，含）"),
+    ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "一年内只走访2次（少于三次）"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
