@@ -48,6 +48,8 @@ GOLDEN_CASES = [
 GOLDEN_POLICY_CASES = [
     ("cn-anhui-funan", "funan.yaml", "poverty risk after a flood brings the household into edge management"),
     ("cn-anhui-funan", "funan.yaml", "a disaster judged to bring neither risk does not"),
+    ("cn-anhui-funan-procedure", "medical_aid_procedure.yaml", "applied, reviewed, approved and paid in order"),
+    ("cn-anhui-funan-procedure", "medical_aid_procedure.yaml", "paid before the approval"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "one fen below the lower end is outside the band"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "exactly the lower end is in the band"),
     (
@@ -69,6 +71,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "exactly 200 people is a focus"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
     (
+        "cn-hebei-lingshou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "34 days over the National Day holiday are 20 working days (国庆假期和调休)",
+    ),
+    (
+        "cn-hebei-lingshou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "the same 34 days in ordinary weeks are 24 working days",
+    ),
+    (
         "cn-henan-xinxiang-school-plan10",
         "living_subsidy.yaml",
         "a primary boarder 500 (250 ÷ 50 %) and a junior non-boarder 312.5, 812.5 for the family",
@@ -76,6 +88,8 @@ GOLDEN_POLICY_CASES = [
     ("cn-henan-xinxiang-school-plan10", "nutrition_subsidy.yaml", "an ordinary family's pupils get nothing"),
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
+    ("cn-hunan-county-plan4-procedure", "risk_elimination_procedure.yaml", "five steps in order"),
+    ("cn-hunan-county-plan4-procedure", "monitoring_inclusion_procedure.yaml", "公示只有6天"),
     (
         "cn-hunan-leiyang",
         "microcredit.yaml",
@@ -84,10 +98,18 @@ GOLDEN_POLICY_CASES = [
     ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
+    ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "surveyed by the helper before 28 July"),
+    ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "7月29日才排查（超过期限）"),
     ("cn-jiangsu", "household_exit.yaml", "one fen below 6000 元 does not reach the line"),
     ("cn-jiangsu", "household_exit.yaml", "exactly 6000 元 reaches the line"),
     ("cn-jiangsu-weak-village", "weak_village.yaml", "exactly 180,000 元 meets the target"),
     ("cn-jiangsu-weak-village", "weak_village.yaml", "179,999.99 元 does not"),
+    (
+        "cn-liaoning-yingkou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "identified in 14 days, compared in 3, the plan before the entry",
+    ),
+    ("cn-liaoning-yingkou-procedure", "monitoring_inclusion_procedure.yaml", "超过15日（第16日才完成识别认定）"),
     ("cn-national", "asset_income_shares.yaml", "a registered poor household may be given shares"),
     (
         "cn-national",
@@ -115,6 +137,16 @@ GOLDEN_POLICY_CASES = [
         "cn-sichuan-suining-town-plan3",
         "enumerations.yaml",
         "a named cause without a severe difficulty, and no guarantee problem, is not enough",
+    ),
+    (
+        "cn-sichuan-suining-town-plan3-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "six steps in order, the result posted 5 days",
+    ),
+    (
+        "cn-sichuan-suining-town-plan3-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "no posting of the appraisal in the file",
     ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
