@@ -322,6 +322,20 @@ def test_chinese_explanations_of_cases_show_no_code_or_path(case_file: str) -> N
         assert not _ascii_words(text, str(decision.facts_id)), text
 
 
+def test_chinese_golden_explanations_of_procedures_show_no_code_or_path() -> None:
+    # The procedure rulesets' golden explanations are the code's own output (test_golden_explanations checks
+    # that): a code, a path or an absent step's marker in one would be in every explanation of that rule.
+    files = sorted(GOLDEN.glob("*-procedure/*.zh.txt"))
+    offending = {}
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        facts_id = text.split(" 对 ", 1)[1].split(" → ", 1)[0] if " 对 " in text else ""
+        words = _ascii_words(text, facts_id)
+        if words:
+            offending[f"{file.parent.name}/{file.name}"] = sorted(words)
+    assert not offending, offending
+
+
 def test_v2_traces_validate_and_render_alone() -> None:
     validator = jsonschema.Draft202012Validator(trace_schema(2), format_checker=jsonschema.FormatChecker())
     for decision in _decisions("cn-yunnan-weishan", "cn-yunnan-weishan"):

@@ -264,7 +264,7 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
     year = bool(left.get("year") or right.get("year"))
     lnamed, lshown = _operand(left, reader, year, title_key(right) if "fact" in right and "fact" not in left else None)
     is_code = (
-        "fact" in left
+        ("fact" in left or "derived" in left and _has_codes(reader, title_key(left)))
         and isinstance(left.get("value"), str)
         and not _NUMBER.match(left["value"])
         and not _DATE.match(left["value"])
@@ -282,7 +282,8 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         }.get(op, expected)
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
-    rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
+    coded = "fact" in left or "derived" in left and _has_codes(reader, title_key(left))
+    rnamed, rshown = _operand(right, reader, year, title_key(left) if coded and "fact" not in right else None)
     if "fact" in left and "fact" in right and lnamed == rnamed:
         # The same item of two records (this year's wage income, last year's): each said with its record.
         lnamed, rnamed = _qualified(left, lnamed, lang), _qualified(right, rnamed, lang)
@@ -291,6 +292,12 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         start = since[right["parameter"]]
         rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
     return f"{_joined(lnamed, lshown, lang)} {COMPARISON_WORDS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+
+
+def _has_codes(reader: Reader, key: str) -> bool:
+    """Whether the trace titles codes of ``key`` (a derived fact that is a step's code, on a case)."""
+    entry = reader.titles.get(key)
+    return isinstance(entry, Mapping) and bool(entry.get("values"))
 
 
 def _qualified(operand: Mapping[str, Any], named: str, lang: str) -> str:
@@ -373,7 +380,7 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
     if passed_over:
         lines.append(f"{pad}  {words['passed_over'].format(n=passed_over)}")
     for element in shown:
-        label = reader.elements.get(element.get("at"))
+        label = reader.elements.get(str(element.get("at")))
         name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
         items = element.get("items", [])
         lines.append(f"{pad}  {name}{colon}")

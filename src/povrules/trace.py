@@ -464,6 +464,8 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         out["derived"] = node.name
         derived = titles.ruleset.derived[node.name]
         titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+        if root == "case" and node.type is not None:
+            titles.value("d." + node.name, node.type, value)  # a step's code (a posting's place) by its title
     elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
         out["computed"] = True  # said by its title, or (with none) by its expression
         if node.text not in titles.titles:
@@ -740,14 +742,14 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
         field = _codes_of(node.left)
         if (
             field is not None
-            and "fact" in out["left"]
+            and ("fact" in out["left"] or "derived" in out["left"] and titles.root == "case")
             and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef))
         ):
             titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
         field = _codes_of(node.right)
         if (
             field is not None
-            and "fact" in out["right"]
+            and ("fact" in out["right"] or "derived" in out["right"] and titles.root == "case")
             and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef))
         ):
             titles.value(title_key(out["right"]), field, left)  # a code looked for in a list of codes
@@ -759,11 +761,12 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
 
 
 def _codes_of(node: ast.Node) -> Field | Type | None:
-    """What titles the codes a node reads: its fact field, or for a list's element itself, its type."""
+    """What titles the codes a node reads: its fact field, or for a list's element itself, its type (and
+    on a case, a derived fact's: the code of a step first() picked)."""
     field = getattr(node, "field", None)
     if field is not None:
         return field  # type: ignore[no-any-return]
-    return node.type if isinstance(node, ast.VarRef) else None
+    return node.type if isinstance(node, (ast.VarRef, ast.DerivedRef)) else None
 
 
 def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
