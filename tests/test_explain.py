@@ -145,6 +145,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
     ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
     (
+        "cn-shaanxi-liuba-procedure",
+        "assistance_procedure.yaml",
+        "protection beginning on the posting's last day is a violation",
+    ),
+    (
+        "cn-shaanxi-liuba-procedure",
+        "assistance_procedure.yaml",
+        "without the county's assessment the procedure is undetermined",
+    ),
+    (
         "cn-shanxi-lvde",
         "company_loan_eligibility.yaml",
         "a registered poor household with labour, willing and able, is eligible",
@@ -198,8 +208,23 @@ GOLDEN_POLICY_CASES = [
         "调查摸底后制定计划，一年内走访3次（不少于三次，含）",
     ),
     ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "一年内只走访2次（少于三次）"),
+        "cn-unnamed-county-plan6-2-procedure",
+        "identification_procedure.yaml",
+        "village posting of 6 days is a violation (不少于7天)",
+    ),
+    (
+        "cn-unnamed-county-plan6-2-procedure",
+        "exit_procedure.yaml",
+        "verified, appraised, posted without objection, then recorded, is compliant",
+    ),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
+    ("cn-unnamed-plan3-procedure", "assistance_procedure.yaml", "one check in the year is compliant"),
+    (
+        "cn-unnamed-plan3-procedure",
+        "assistance_procedure.yaml",
+        "a check one full year before the decision date (2015-12-31) is outside the twelve months",
+    ),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
     # Procedure rulesets (subject: case): a violation, and an undetermined case naming the absent step.
@@ -231,6 +256,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-yunnan-weishan-procedure", "identification_procedure.yaml", "an objection raised during the village posting"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "all four qualities give the subsidised micro-loan"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "unwilling to borrow, no micro-loan"),
+    (
+        "cn-yunnan-prefecture-plan7-procedure",
+        "identification_procedure.yaml",
+        "only one posting is a violation (两公示)",
+    ),
+    (
+        "cn-yunnan-prefecture-plan7-procedure",
+        "identification_procedure.yaml",
+        "two postings and one announcement in order is compliant",
+    ),
     ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a village of the 枯柯河 zone is a deep-poverty focus"),
     ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a Blang settlement village outside the four zones"),
     ("cn-yunnan-weishan-county", "incidence.yaml", "3.001 % is above the target"),

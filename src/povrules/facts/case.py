@@ -50,6 +50,8 @@ Step = Literal[
     "county_comparison",
     "county_approval",
     "county_posting",
+    "city_approval",
+    "city_filing",
     "registration",
     "notice",
     "helper_assigned",
