@@ -167,7 +167,9 @@ def test_official_days_list_the_holidays_and_the_weekends_worked():
     assert {(d.holiday, d.holiday_zh) for d in days} == {("National Day", "国庆节")}
     assert official_days(D(2021, 11, 8), D(2021, 11, 14)) == ()
     assert official_days(D(2021, 10, 7), D(2021, 10, 1)) == ()
-    assert official_days(D(2021, 2, 20), D(2021, 2, 20)) == (OfficialDay(D(2021, 2, 20), True, "Spring Festival", "春节"),)
+    assert official_days(D(2021, 2, 20), D(2021, 2, 20)) == (
+        OfficialDay(D(2021, 2, 20), True, "Spring Festival", "春节"),
+    )
 
 
 # Properties against chinese-calendar
