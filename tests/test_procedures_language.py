@@ -273,3 +273,41 @@ def test_the_cli_shows_a_calendar_error_as_one_line_and_exits_non_zero(tmp_path,
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("povrules decide:") and "approved_in_time" in lines[0] and "2027-01-04" in lines[0]
+
+
+# The worked example of docs/authoring.md
+
+
+def _procedure_blocks() -> dict[str, str]:
+    """The blocks of the authoring guide marked ``<!-- procedure: NAME -->``, by name."""
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "authoring.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"<!-- procedure: (\w+) -->\n```\w*\n(.*?)```", text, flags=re.DOTALL))
+
+
+def test_the_authoring_guides_procedure_example_runs_as_written(tmp_path, seeds_or_none, monkeypatch, capsys):
+    blocks = _procedure_blocks()
+    assert set(blocks) == {"ruleset", "case", "days", "python", "tests"}
+    folder = tmp_path / "rulesets" / "example-lingshou-procedure"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "ruleset.yaml").write_text(blocks["ruleset"], encoding="utf-8")
+    (folder / "tests" / "monitoring_inclusion_procedure.yaml").write_text(blocks["tests"], encoding="utf-8")
+    (tmp_path / "case.json").write_text(blocks["case"], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    printed: list[str] = []
+    exec(compile(blocks["python"], "authoring.md", "exec"), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
+    assert printed == ["compliant", "violation", "undetermined ('case.events[e.step == \"village_posting\"]',)"]
+
+    command, *shown = blocks["days"].splitlines()
+    assert command == "$ povrules days 2020-09-14 2020-10-16"
+    assert main(["days", "2020-09-14", "2020-10-16"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:-1] == shown[:-1]  # the last line names the calendar package's version
+    assert main(["test", str(folder)]) == 0
+    assert "6 passed, 0 failed" in capsys.readouterr().out
+    if seeds_or_none is not None:
+        from povrules.citations import check_citations
+
+        assert check_citations(povrules.load_ruleset(folder), seeds_or_none) == []
