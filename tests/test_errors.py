@@ -71,8 +71,6 @@ INTERNAL_BUILTIN_RAISES = {
     ("canonical.py", "_refuse", "TypeError"),  # orjson's default hook: raised again as CanonicalError
     ("policytest.py", "_run_single", "ValueError"),  # a case the policy file reader never builds
     ("policytest.py", "_run_ranking", "ValueError"),  # a case the policy file reader never builds
-    ("facts/case.py", "_span", "ValueError"),  # a validator's signal: pydantic raises it as FactsError
-    ("facts/case.py", "_in_order", "ValueError"),  # a validator's signal: pydantic raises it as FactsError
 }
 BUILTIN_ERRORS = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", "RuntimeError", "Exception"}
 
