@@ -765,7 +765,7 @@ def parser() -> argparse.ArgumentParser:
         "--subject",
         choices=list(SUBJECTS),
         default="household",
-        help="whose facts: household (default), village or county",
+        help="whose facts: household (default), village, county or case (a procedure's case file)",
     )
     what.add_argument(
         "--markdown",
