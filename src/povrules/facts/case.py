@@ -57,6 +57,9 @@ Step = Literal[
     "bank_review",
     "payment",
     "report",
+    "panel_review",
+    "agreement",
+    "extension",
 ]
 Actor = Literal[
     "household",

@@ -346,6 +346,9 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "bank_review": ("银行审查", "bank review"),
         "payment": ("资金发放", "payment"),
         "report": ("上报", "report upwards"),
+        "panel_review": ("评审专班评审", "review by a panel"),
+        "agreement": ("签订协议", "agreement signed"),
+        "extension": ("贷款展期", "loan extension"),
     },
     "Actor": {
         "household": ("农户", "the household"),
