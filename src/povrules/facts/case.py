@@ -58,6 +58,7 @@ Step = Literal[
     "payment",
     "report",
     "panel_review",
+    "school_posting",
     "agreement",
     "extension",
 ]

@@ -347,6 +347,7 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "payment": ("资金发放", "payment"),
         "report": ("上报", "report upwards"),
         "panel_review": ("评审专班评审", "review by a panel"),
+        "school_posting": ("学校公示", "school posting"),
         "agreement": ("签订协议", "agreement signed"),
         "extension": ("贷款展期", "loan extension"),
     },
