@@ -721,6 +721,8 @@ NOT_PERSONAL = {
     ("County", "id"),
     ("County", "name"),
     ("ComparisonVillage", "id"),  # another village of the county, compared with in a village ruleset
+    ("Case", "plan"),  # the id of the ruleset a case follows
+    ("Event", "time"),  # a time of day, HH:MM
 }
 
 

@@ -153,14 +153,15 @@ def test_invalid_village_facts_are_named_as_a_village_s() -> None:
 
 
 def test_one_registry_names_each_subject_its_model_and_root(village_rs, county_rs):
-    from povrules.facts import ROOTS, SUBJECTS, Household
+    from povrules.facts import ROOTS, SUBJECTS, Case, Household
 
     assert {name: (kind.model, kind.root) for name, kind in SUBJECTS.items()} == {
         "household": (Household, "hh"),
         "village": (povrules.Village, "village"),
         "county": (povrules.County, "county"),
+        "case": (Case, "case"),
     }
-    assert ROOTS == {"hh": "household", "village": "village", "county": "county"}
+    assert ROOTS == {"hh": "household", "village": "village", "county": "county", "case": "case"}
     for ruleset in (village_rs, county_rs):
         kind = SUBJECTS[ruleset.subject]
         assert (ruleset.facts_type, ruleset.root) == (kind.model, kind.root)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from povrules.facts._base import Day, FactModel, Label, Whole, fact, labels
 
@@ -97,19 +98,27 @@ class Event(FactModel):
     signatures: Whole | None = fact("签字人数", "How many people signed the step's record", unit="人", ge=0)
     place: PostingPlace | None = fact("公示地点", "Where a list was posted")
     outcome: StepOutcome | None = fact("结果", "What the step found or decided")
-    reference: Label | None = fact("文书编号", "The record's reference (a document or minutes number)")
+    reference: Label | None = fact(
+        "文书编号", "The record's reference (a document or minutes number)", personal="identifier"
+    )
 
     @model_validator(mode="after")
     def _span(self) -> Event:
         if self.end is not None and self.end < self.date:
-            raise ValueError(f"end {self.end} is before the step's date {self.date}")
+            raise PydanticCustomError(
+                "date_order", "an end on or after the step's date ({date})", {"date": str(self.date)}
+            )
         return self
 
 
 class Case(FactModel):
     """A case file: one household's identification, monitoring, exit or aid, step by step."""
 
-    id: Label = Field(min_length=1, description="Case identifier (案卷编号)", json_schema_extra=labels("案卷编号"))
+    id: Label = Field(
+        min_length=1,
+        description="Case identifier (案卷编号)",
+        json_schema_extra=labels("案卷编号", personal="identifier"),
+    )
     kind: CaseKind | None = fact("案卷类型", "What the case decides")
     plan: Label | None = fact("所依方案", "The plan the case follows (a ruleset id)")
     household: Label | None = fact("户编号", "The household the case is about", personal="identifier")
@@ -121,9 +130,18 @@ class Case(FactModel):
         # that another posting than the earliest, so it is refused rather than re-sorted.
         for index, (before, after) in enumerate(zip(self.events or (), (self.events or ())[1:]), start=1):
             if after.date < before.date:
-                raise ValueError(
-                    f"events[{index}] ({after.step}, {after.date}) comes before events[{index - 1}] "
-                    f"({before.step}, {before.date}): list the steps in date order"
+                raise PydanticCustomError(
+                    "event_order",
+                    "events in date order: events[{index}] ({step}, {date}) comes before events[{previous}] "
+                    "({before_step}, {before_date})",
+                    {
+                        "index": index,
+                        "step": after.step,
+                        "date": str(after.date),
+                        "previous": index - 1,
+                        "before_step": before.step,
+                        "before_date": str(before.date),
+                    },
                 )
         return self
 
