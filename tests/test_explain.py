@@ -77,11 +77,23 @@ GOLDEN_POLICY_CASES = [
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
     (
+        "cn-guangxi-dapian-procedure",
+        "assistance_procedure.yaml",
+        "paired a full year, 3 visits in it (含), each record signed by 3, a plan and a project",
+    ),
+    ("cn-guangxi-dapian-procedure", "assistance_procedure.yaml", "2 visits in the year is too few"),
+    (
         "cn-hunan-leiyang",
         "microcredit.yaml",
         "a registered poor household meeting every condition with a credit line is eligible",
     ),
     ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
+    (
+        "cn-hunan-leiyang-procedure",
+        "loan_procedure.yaml",
+        "every step in order, reminders 30 days before the due date (at the limit)",
+    ),
+    ("cn-hunan-leiyang-procedure", "loan_procedure.yaml", "a bank reminder 29 days before the due date is late"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
     ("cn-jiangsu", "household_exit.yaml", "one fen below 6000 元 does not reach the line"),
@@ -104,6 +116,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-shanxi-lvde", "company_loan.yaml", "「5万元以内」 a loan of 50001 元 is arranged only up to 50000 元"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "posting on the appraisal's day, township review the day after the posting, county approval that day",
+    ),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "a township review on the posting's last day is too early",
+    ),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),
     (
         "cn-shandong-pv-village",
@@ -118,6 +140,8 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "an entrance grant paid on 1 October is in time"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "a loan paid on 31 October is early"),
     ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
     (
         "cn-unnamed-county-plan6-2",
@@ -126,6 +150,12 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
+    (
+        "cn-unnamed-school-plan14-procedure",
+        "student_aid_procedure.yaml",
+        "applied on the last day of February, a panel of 10, posted 7 days (含), reported the next day",
+    ),
+    ("cn-unnamed-school-plan14-procedure", "student_aid_procedure.yaml", "a posting of 6 days (3月1日至6日) is short"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "all four qualities give the subsidised micro-loan"),
