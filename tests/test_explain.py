@@ -48,6 +48,18 @@ GOLDEN_CASES = [
 GOLDEN_POLICY_CASES = [
     ("cn-anhui-funan", "funan.yaml", "poverty risk after a flood brings the household into edge management"),
     ("cn-anhui-funan", "funan.yaml", "a disaster judged to bring neither risk does not"),
+    (
+        "cn-anhui-funan-plan19-procedure",
+        "medical_aid_procedure.yaml",
+        "个人申请、乡镇调查审核、医保局审批、财政局拨付依次进行",
+    ),
+    (
+        "cn-anhui-funan-plan19-procedure",
+        "risk_elimination_procedure.yaml",
+        "县级审核当日即在系统中标注（“审核后”不含当日）",
+    ),
+    ("cn-anhui-funan-procedure", "medical_aid_procedure.yaml", "applied, reviewed, approved and paid in order"),
+    ("cn-anhui-funan-procedure", "medical_aid_procedure.yaml", "paid before the approval"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "one fen below the lower end is outside the band"),
     ("cn-chongqing-fuling", "at_risk_band.yaml", "exactly the lower end is in the band"),
     (
@@ -69,13 +81,41 @@ GOLDEN_POLICY_CASES = [
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "exactly 200 people is a focus"),
     ("cn-guangdong-zhaoyuan-village", "road_hardening.yaml", "199 people is not"),
     (
+        "cn-guizhou-qianxinan-town-plan7-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "六个步骤依次完成，村级公示满5天（含）",
+    ),
+    ("cn-guizhou-qianxinan-town-plan7-procedure", "monitoring_inclusion_procedure.yaml", "村级公示只有4天（少于5天）"),
+    (
+        "cn-hebei-lingshou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "34 days over the National Day holiday are 20 working days (国庆假期和调休)",
+    ),
+    (
+        "cn-hebei-lingshou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "the same 34 days in ordinary weeks are 24 working days",
+    ),
+    (
         "cn-henan-xinxiang-school-plan10",
         "living_subsidy.yaml",
         "a primary boarder 500 (250 ÷ 50 %) and a junior non-boarder 312.5, 812.5 for the family",
     ),
     ("cn-henan-xinxiang-school-plan10", "nutrition_subsidy.yaml", "an ordinary family's pupils get nothing"),
+    (
+        "cn-henan-xinxiang-school-plan10-procedure",
+        "student_aid_procedure.yaml",
+        "公示跨五一假期（2021-04-28至05-06），只有4个工作日",
+    ),
+    (
+        "cn-henan-xinxiang-school-plan10-procedure",
+        "student_aid_procedure.yaml",
+        "公示含调休上班的周六（2021-05-08），2021-05-06至05-11满5个工作日",
+    ),
     ("cn-hebei-lingshou", "monitoring.yaml", "an exited household below 6000 元 of disposable income is identified"),
     ("cn-hebei-lingshou", "monitoring.yaml", "exactly 6000 is not below the line (低于 is strict)"),
+    ("cn-hunan-county-plan4-procedure", "risk_elimination_procedure.yaml", "five steps in order"),
+    ("cn-hunan-county-plan4-procedure", "monitoring_inclusion_procedure.yaml", "公示只有6天"),
     (
         "cn-guangxi-dapian-procedure",
         "assistance_procedure.yaml",
@@ -96,10 +136,18 @@ GOLDEN_POLICY_CASES = [
     ("cn-hunan-leiyang-procedure", "loan_procedure.yaml", "a bank reminder 29 days before the due date is late"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
+    ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "surveyed by the helper before 28 July"),
+    ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "7月29日才排查（超过期限）"),
     ("cn-jiangsu", "household_exit.yaml", "one fen below 6000 元 does not reach the line"),
     ("cn-jiangsu", "household_exit.yaml", "exactly 6000 元 reaches the line"),
     ("cn-jiangsu-weak-village", "weak_village.yaml", "exactly 180,000 元 meets the target"),
     ("cn-jiangsu-weak-village", "weak_village.yaml", "179,999.99 元 does not"),
+    (
+        "cn-liaoning-yingkou-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "identified in 14 days, compared in 3, the plan before the entry",
+    ),
+    ("cn-liaoning-yingkou-procedure", "monitoring_inclusion_procedure.yaml", "超过15日（第16日才完成识别认定）"),
     ("cn-national", "asset_income_shares.yaml", "a registered poor household may be given shares"),
     (
         "cn-national",
@@ -138,6 +186,26 @@ GOLDEN_POLICY_CASES = [
         "enumerations.yaml",
         "a named cause without a severe difficulty, and no guarantee problem, is not enough",
     ),
+    (
+        "cn-sichuan-xuanhan-school-plan17-procedure",
+        "assistance_procedure.yaml",
+        "2010-09-06建档、09-13制定计划、09-20开展活动，依次进行",
+    ),
+    (
+        "cn-sichuan-xuanhan-school-plan17-procedure",
+        "assistance_procedure.yaml",
+        "09-13开展活动、09-20才制定计划（顺序颠倒）",
+    ),
+    (
+        "cn-sichuan-suining-town-plan3-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "six steps in order, the result posted 5 days",
+    ),
+    (
+        "cn-sichuan-suining-town-plan3-procedure",
+        "monitoring_inclusion_procedure.yaml",
+        "no posting of the appraisal in the file",
+    ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
     ("cn-unnamed-city-education-procedure", "payment_months.yaml", "an entrance grant paid on 1 October is in time"),
@@ -148,6 +216,12 @@ GOLDEN_POLICY_CASES = [
         "exit.yaml",
         "income exactly 70 % of the average is enough (以上 includes the number)",
     ),
+    (
+        "cn-unnamed-enterprise-plan16-procedure",
+        "assistance_procedure.yaml",
+        "调查摸底后制定计划，一年内走访3次（不少于三次，含）",
+    ),
+    ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "一年内只走访2次（少于三次）"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
     (
@@ -158,6 +232,33 @@ GOLDEN_POLICY_CASES = [
     ("cn-unnamed-school-plan14-procedure", "student_aid_procedure.yaml", "a posting of 6 days (3月1日至6日) is short"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
+    # Procedure rulesets (subject: case): a violation, and an undetermined case naming the absent step.
+    ("cn-anhui-huoqiu-procedure", "exit_procedure.yaml", "marked on 1 April is after the marking months"),
+    ("cn-anhui-huoqiu-procedure", "exit_procedure.yaml", "not yet exited: undetermined, naming the exit"),
+    ("cn-chongqing-fuling-procedure", "assistance_procedure.yaml", "paid with no verification visit"),
+    (
+        "cn-chongqing-fuling-procedure",
+        "identification_procedure.yaml",
+        "home survey on 30 September is outside October",
+    ),
+    ("cn-fujian-sanming-procedure", "assistance_procedure.yaml", "a later visit made by the village cadres alone"),
+    ("cn-fujian-sanming-procedure", "assistance_procedure.yaml", "no visit yet: undetermined, naming the visit"),
+    (
+        "cn-unnamed-county-tianxin-procedure",
+        "assistance_procedure.yaml",
+        "re-verified on 21 October, the first day of 下旬",
+    ),
+    (
+        "cn-unnamed-county-tianxin-procedure",
+        "assistance_procedure.yaml",
+        "no re-verification by 1 November: the period has run out",
+    ),
+    (
+        "cn-yunnan-weishan-procedure",
+        "identification_procedure.yaml",
+        "every step in order, by the right body, posted in the village without objection",
+    ),
+    ("cn-yunnan-weishan-procedure", "identification_procedure.yaml", "an objection raised during the village posting"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "all four qualities give the subsidised micro-loan"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "unwilling to borrow, no micro-loan"),
     ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a village of the 枯柯河 zone is a deep-poverty focus"),
