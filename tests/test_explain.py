@@ -117,11 +117,23 @@ GOLDEN_POLICY_CASES = [
     ("cn-hunan-county-plan4-procedure", "risk_elimination_procedure.yaml", "five steps in order"),
     ("cn-hunan-county-plan4-procedure", "monitoring_inclusion_procedure.yaml", "公示只有6天"),
     (
+        "cn-guangxi-dapian-procedure",
+        "assistance_procedure.yaml",
+        "paired a full year, 3 visits in it (含), each record signed by 3, a plan and a project",
+    ),
+    ("cn-guangxi-dapian-procedure", "assistance_procedure.yaml", "2 visits in the year is too few"),
+    (
         "cn-hunan-leiyang",
         "microcredit.yaml",
         "a registered poor household meeting every condition with a credit line is eligible",
     ),
     ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
+    (
+        "cn-hunan-leiyang-procedure",
+        "loan_procedure.yaml",
+        "every step in order, reminders 30 days before the due date (at the limit)",
+    ),
+    ("cn-hunan-leiyang-procedure", "loan_procedure.yaml", "a bank reminder 29 days before the due date is late"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
     ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "surveyed by the helper before 28 July"),
@@ -162,6 +174,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-shanxi-lvde", "company_loan.yaml", "「5万元以内」 a loan of 50001 元 is arranged only up to 50000 元"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "posting on the appraisal's day, township review the day after the posting, county approval that day",
+    ),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "a township review on the posting's last day is too early",
+    ),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),
     (
         "cn-shandong-pv-village",
@@ -196,6 +218,8 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "an entrance grant paid on 1 October is in time"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "a loan paid on 31 October is early"),
     ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
     (
         "cn-unnamed-county-plan6-2",
@@ -225,6 +249,12 @@ GOLDEN_POLICY_CASES = [
         "assistance_procedure.yaml",
         "a check one full year before the decision date (2015-12-31) is outside the twelve months",
     ),
+    (
+        "cn-unnamed-school-plan14-procedure",
+        "student_aid_procedure.yaml",
+        "applied on the last day of February, a panel of 10, posted 7 days (含), reported the next day",
+    ),
+    ("cn-unnamed-school-plan14-procedure", "student_aid_procedure.yaml", "a posting of 6 days (3月1日至6日) is short"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
     # Procedure rulesets (subject: case): a violation, and an undetermined case naming the absent step.

@@ -65,6 +65,8 @@ Step = Literal[
     "bank_review",
     "payment",
     "report",
+    "agreement",
+    "extension",
     "pre_exit_marking",
 ]
 Actor = Literal[

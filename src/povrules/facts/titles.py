@@ -352,6 +352,8 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "bank_review": ("银行审查", "bank review"),
         "payment": ("资金发放", "payment"),
         "report": ("上报", "report upwards"),
+        "agreement": ("签订协议", "agreement signed"),
+        "extension": ("贷款展期", "loan extension"),
         "pre_exit_marking": ("预脱贫标注", "marked to exit (pre-exit)"),
     },
     "Actor": {
