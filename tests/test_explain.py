@@ -232,6 +232,7 @@ GOLDEN_POLICY_CASES = [
         "调查摸底后制定计划，一年内走访3次（不少于三次，含）",
     ),
     ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "一年内只走访2次（少于三次）"),
+    (
         "cn-unnamed-county-plan6-2-procedure",
         "identification_procedure.yaml",
         "village posting of 6 days is a violation (不少于7天)",
