@@ -164,7 +164,7 @@ GOLDEN_VIOLATION = {
       办理环节中第一个环节为入户核查的参与人数 2人 不低于 入户核实最少人数 2人（2021-01-01起） → 成立
       依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」
   ✘ 公示期满后乡镇审核 [reviewed_after_posting] — 不满足
-      村级公示结束日期 2021-09-26 低于 乡镇审核日期 2021-09-26 → 不成立
+      村级公示结束日期 2021-09-26 早于 乡镇审核日期 2021-09-26 → 不成立
       依据：《防止返贫监测帮扶工作方案》（003_b3e0d1e1f6ed8c82.txt:136）「一般不超過20個(gè)工作日」""",
     "en": """\
 Decision: procedure of inclusion in monitoring [monitoring_inclusion_procedure] for case-2 → procedure violated
@@ -195,7 +195,7 @@ Decision: procedure of inclusion in monitoring [monitoring_inclusion_procedure] 
       The number of people of the first event of the case's steps whose step is household visit 2 persons is at least smallest visiting team 2 persons (from 2021-01-01) → holds
       Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”
   ✘ reviewed by the township after the posting [reviewed_after_posting] — not met
-      The last day of the village posting 2021-09-26 is below the day of the township's review 2021-09-26 → does not hold
+      The last day of the village posting 2021-09-26 is before the day of the township's review 2021-09-26 → does not hold
       Source: “防止返贫监测帮扶工作方案” (003_b3e0d1e1f6ed8c82.txt:136): “一般不超過20個(gè)工作日”""",
 }
 
@@ -466,12 +466,12 @@ def test_the_day_functions_are_said_with_their_dates_on_any_subject(tmp_path):
         "从建档立卡日期（2021-09-28）到评估日（2021-10-08）的工作日数（不含起始日） 3个工作日 高于 天数 5个工作日" in zh
     )
     assert "从建档立卡日期（2021-09-28）到评估日（2021-10-08）的天数（首尾两日均计） 11天" in zh
-    assert "建档立卡日期（2021-09-28）之后第5个工作日 2021-10-11 低于 评估日 2021-10-08 → 不成立" in zh
+    assert "建档立卡日期（2021-09-28）之后第5个工作日 2021-10-11 早于 评估日 2021-10-08 → 不成立" in zh
     assert (
         "The working days after date registered as poor (2021-09-28) up to the evaluation date (2021-10-08) 3 working days"
         in en
     )
-    assert "The working day 5 working days after date registered as poor (2021-09-28) 2021-10-11 is below" in en
+    assert "The working day 5 working days after date registered as poor (2021-09-28) 2021-10-11 is before" in en
 
 
 # The command line

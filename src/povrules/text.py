@@ -38,6 +38,7 @@ from povrules.wording import (
     AMOUNT_SYMBOLS,
     AMOUNT_WORDS,
     COMPARISON_WORDS,
+    DATE_COMPARISON_WORDS,
     EXPLANATION_WORDS,
     FUNCTION_PHRASES,
     OPERATOR_WORDS,
@@ -291,7 +292,11 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
     if since is not None and "parameter" in right and right["parameter"] in since:
         start = since[right["parameter"]]
         rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
-    return f"{_joined(lnamed, lshown, lang)} {COMPARISON_WORDS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+    dates = any(isinstance(side.get("value"), str) and _DATE.match(side["value"]) for side in (left, right))
+    comparators = DATE_COMPARISON_WORDS if dates else COMPARISON_WORDS
+    return (
+        f"{_joined(lnamed, lshown, lang)} {comparators[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+    )
 
 
 def _has_codes(reader: Reader, key: str) -> bool:

@@ -1125,6 +1125,18 @@ EXPLANATION_WORDS: dict[str, dict[str, str]] = {
         "semi": "; ",
     },
 }
+# Comparators between two dates: earlier and later, not lower and higher.
+DATE_COMPARISON_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"<": "早于", "<=": "不晚于", ">": "晚于", ">=": "不早于", "==": "与之同日", "!=": "不同于"},
+    "en": {
+        "<": "is before",
+        "<=": "is on or before",
+        ">": "is after",
+        ">=": "is on or after",
+        "==": "is the same day as",
+        "!=": "is another day than",
+    },
+}
 # Comparators as explanations say them between two titled values.
 COMPARISON_WORDS: dict[str, dict[str, str]] = {
     "zh": {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于", "==": "等于", "!=": "不等于"},
