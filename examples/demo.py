@@ -208,6 +208,33 @@ def benefits() -> None:
         print()
 
 
+def procedures() -> None:
+    """Was a case handled as its plan prescribes? Two case files of 灵寿's monitoring inclusion (方案2)."""
+    lingshou = povrules.load_ruleset(RULESETS / "cn-hebei-lingshou-procedure")
+    on_time, late = households("cn-hebei-lingshou-procedure", "case")
+    heading(
+        "灵寿县 纳入监测的程序：公示5天，20个工作日内审定（国庆假期和调休按官方日历） / "
+        "Lingshou: 5-day postings, the county's decision within 20 working days (official holiday calendar)"
+    )
+    decisions = [
+        povrules.evaluate(case, lingshou, "monitoring_inclusion_procedure", as_of=date(2020, 12, 31))
+        for case in (on_time, late)
+    ]
+    spec = lingshou.decisions["monitoring_inclusion_procedure"]
+    for d in decisions:
+        print(f"  {d.facts.id} → {spec.label(d.outcome, 'zh')} / {spec.label(d.outcome, 'en')}")
+    print(
+        "\n  LS-2020-017: 35 calendar days over National Day 2020 (10-01…08 off, 09-27 and 10-10 worked) are 20 working"
+    )
+    print("  days from the application to the county's decision, so it is in time; the same days in ordinary weeks")
+    print("  would be 24. LS-2020-023 posted its list 4 days and took 23 working days:")
+    for lang in ("zh", "en"):
+        print()
+        print("\n".join(line for line in decisions[1].explain(lang).splitlines()[:12]))
+    violated = [r for r in decisions[1].results if r.status == "not_met"]
+    print(f"\n  违反 / broken: {', '.join(r.rule.title('zh') for r in violated)}")
+
+
 def caseload() -> None:
     """A village ledger kept in Excel (Chinese headers), decided whole: a table, and the records in a log."""
     import tempfile
@@ -254,4 +281,5 @@ if __name__ == "__main__":
     monitoring()
     what_if()
     benefits()
+    procedures()
     caseload()

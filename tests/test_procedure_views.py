@@ -171,7 +171,7 @@ Decision: procedure of inclusion in monitoring [monitoring_inclusion_procedure] 
   as of 2021-10-20; ruleset [test-procedure] 1 [sha256:bffcd81b5bc5]
   Timeline (inclusion in monitoring):
     2021-09-20 application  ✔ decided within 20 working days [decided_in_time]
-    2021-09-21 household visit, 2 people  ✔ visited by at least two [visited_by_two]
+    2021-09-21 household visit, people: 2  ✔ visited by at least two [visited_by_two]
     2021-09-22 to 2021-09-26 village posting (5 days, 4 working days), village notice board  ✘ posted in the village for at least 7 days [posted_long_enough] (counted 5 days); ✘ reviewed by the township after the posting [reviewed_after_posting]
     2021-09-26 township review  ✘ reviewed by the township after the posting [reviewed_after_posting]
     2021-10-20 county approval  ✔ decided within 20 working days [decided_in_time] (counted 18 working days)

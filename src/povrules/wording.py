@@ -634,7 +634,7 @@ TIMELINE_WORDS: dict[str, dict[str, str]] = {
         "plan": "plan",
         "to": "to",
         "span": " ({calendar} days, {working} working days)",
-        "people": "{n} people",
+        "people": "people: {n}",
         "signatures": "{n} signed",
         "absent": "no record yet",
         "not_read": "on no particular step",
