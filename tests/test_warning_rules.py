@@ -66,12 +66,12 @@ screening:
 @pytest.mark.parametrize(
     ("old", "new", "where", "message"),
     [
-        ("kinds: [medical_expense]", "kinds: [medical_bill]", ":11:", "unknown code 'medical_bill'"),
-        ("window_months: w", "window_months: p", ":12:", "is in %, expected 月"),
-        ('operator: ">"', 'operator: "<"', ":14:", "operator: expected one of"),
-        ("value: 100, cite: {source: S1, line: 1, quote: q}", "value: 100", ":6:", "cites it"),
-        ("aggregate: sum_amount", "aggregate: count", ":14:", "compared with a threshold"),
-        ("verification_deadline: d", "verification_deadline: w", ":16:", "expected 工作日"),
+        ("kinds: [medical_expense]", "kinds: [medical_bill]", ":12:", "unknown code 'medical_bill'"),
+        ("window_months: w", "window_months: p", ":13:", "is in %, expected 月"),
+        ('operator: ">"', 'operator: "<"', ":15:", "operator: expected one of"),
+        ("value: 100, cite: {source: S1, line: 1, quote: q}", "value: 100", ":7:", "cites it"),
+        ("aggregate: sum_amount", "aggregate: count", ":15:", "compared with a threshold"),
+        ("verification_deadline: d", "verification_deadline: w", ":17:", "expected 工作日"),
     ],
 )
 def test_a_mistake_is_named_at_its_line(tmp_path: Path, old: str, new: str, where: str, message: str) -> None:
