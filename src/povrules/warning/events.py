@@ -67,8 +67,14 @@ EventKind = Literal[
 
 # What each kind's ``amount`` (and ``previous_amount``) is, in yuan.
 EVENT_KINDS: dict[str, dict[str, str]] = {
-    "income_record": {"zh": "家庭年收入记录（amount：全年纯收入）", "en": "household income recorded (amount: the year's net income)"},
-    "medical_expense": {"zh": "医疗费用结算（amount：个人自付）", "en": "medical reimbursement (amount: out of pocket)"},
+    "income_record": {
+        "zh": "家庭年收入记录（amount：全年纯收入）",
+        "en": "household income recorded (amount: the year's net income)",
+    },
+    "medical_expense": {
+        "zh": "医疗费用结算（amount：个人自付）",
+        "en": "medical reimbursement (amount: out of pocket)",
+    },
     "dibao_change": {"zh": "低保变动（amount：新月保障金）", "en": "dibao change (amount: new monthly payment)"},
     "assistance_change": {"zh": "救助变动（amount：救助金额）", "en": "assistance change (amount: assistance paid)"},
     "disability_certificate": {"zh": "残疾证办理", "en": "disability certificate issued"},
@@ -194,16 +200,23 @@ def read_events(source: str | os.PathLike[str], *, format: str | None = None) ->
         if format is None:
             raise CaseloadError("cannot tell the format from the extension; name it (jsonl, csv)", str(source))
     if format == "jsonl":
-        return (parse_event(item.data, item.where) for item in read_jsonl(source))
+        return (parse_event(_raw(item.data), item.where) for item in read_jsonl(source))
     if format == "csv":
         return _read_csv(source)
     raise UnknownName("format", format, ("jsonl", "csv"))
 
 
+def _raw(data: bytes | dict[str, Any]) -> bytes:
+    # read_jsonl gives each line's bytes; the dict form is other readers'.
+    if not isinstance(data, bytes):
+        raise TypeError("a JSON Lines item holds the line's bytes")
+    return data
+
+
 def _read_csv(source: str | os.PathLike[str]) -> Iterator[DepartmentEvent]:
     name = str(source)
     try:
-        stream = open(source, encoding="utf-8", newline="")
+        stream = open(source, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise CaseloadError(f"cannot read the file: {exc.strerror}", name) from None
     with stream:
@@ -237,8 +250,7 @@ def _read_csv(source: str | os.PathLike[str]) -> Iterator[DepartmentEvent]:
                 yield DepartmentEvent.model_validate(data)
             except ValidationError as exc:
                 field, expected = _problem(exc)
-                column = header.index(field) + 1 if field in header else None
-                where = f"{name}:{line}:{column}" if column else f"{name}:{line}"
+                where = f"{name}:{line}:{header.index(field) + 1}" if field in header else f"{name}:{line}"
                 raise CaseloadError(f"{field}: expected {expected}", where) from None
 
 

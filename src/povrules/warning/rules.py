@@ -138,7 +138,9 @@ def _cite(node: YMap, sources: Mapping[str, str], what: str) -> Citation:
     cite = _map(node["cite"], node.at("cite"), f"{what}.cite")
     _keys(cite, {"source", "line", "quote"}, set(), f"{what}.cite")
     if cite["source"] not in sources:
-        raise _fail(f"{what}.cite.source: unknown source {cite['source']!r} (sources: {', '.join(sources)})", cite.at("source"))
+        raise _fail(
+            f"{what}.cite.source: unknown source {cite['source']!r} (sources: {', '.join(sources)})", cite.at("source")
+        )
     line = cite["line"]
     if not isinstance(line, int) or isinstance(line, bool) or line < 1:
         raise _fail(f"{what}.cite.line: expected a line number", cite.at("line"))
@@ -180,12 +182,17 @@ def _parameter(name: str, node: YMap, sources: Mapping[str, str]) -> ScreeningPa
     return ScreeningParameter(name, _text(node, "title", what), node["unit"], local, tuple(out))
 
 
-def _parameter_ref(node: YMap, key: str, parameters: Mapping[str, ScreeningParameter], units: tuple[str, ...], what: str) -> str:
+def _parameter_ref(
+    node: YMap, key: str, parameters: Mapping[str, ScreeningParameter], units: tuple[str, ...], what: str
+) -> str:
     name = node[key]
     if name not in parameters:
         raise _fail(f"{what}.{key}: no parameter {name!r} (parameters: {', '.join(parameters)})", node.at(key))
     if parameters[name].unit not in units:
-        raise _fail(f"{what}.{key}: parameter {name!r} is in {parameters[name].unit}, expected {' or '.join(units)}", node.at(key))
+        raise _fail(
+            f"{what}.{key}: parameter {name!r} is in {parameters[name].unit}, expected {' or '.join(units)}",
+            node.at(key),
+        )
     return str(name)
 
 
@@ -199,7 +206,9 @@ def _codes(node: YMap, key: str, known: Mapping[str, Any], what: str) -> tuple[s
     return tuple(value)
 
 
-def _rule(name: str, node: YMap, parameters: Mapping[str, ScreeningParameter], sources: Mapping[str, str]) -> ScreeningRule:
+def _rule(
+    name: str, node: YMap, parameters: Mapping[str, ScreeningParameter], sources: Mapping[str, str]
+) -> ScreeningRule:
     what = f"rules.{name}"
     _keys(node, {"title", "kinds", "window_months", "aggregate", "compare", "reason"}, {"departments", "cite"}, what)
     if node["aggregate"] not in AGGREGATES:
@@ -266,7 +275,8 @@ def load_screening(path: str | os.PathLike[str]) -> Screening:
     }
     rules_node = _map(top["rules"], top.at("rules"), "rules")
     rules = tuple(
-        _rule(key, _map(value, rules_node.at(key), f"rules.{key}"), parameters, sources) for key, value in rules_node.items()
+        _rule(key, _map(value, rules_node.at(key), f"rules.{key}"), parameters, sources)
+        for key, value in rules_node.items()
     )
     if not rules:
         raise _fail("rules: expected at least one screening rule", top.at("rules"))
