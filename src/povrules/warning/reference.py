@@ -13,7 +13,7 @@ lets durable-rules compare, this keeps every event and compares Decimals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -53,9 +53,17 @@ def _holds(rule: ScreeningRule, screening: Screening, total: Decimal, income: De
 
 
 def reference_warnings(
-    screening: Screening, events: Iterable[DepartmentEvent], *, lateness: int = DEFAULT_LATENESS
+    screening: Screening,
+    events: Iterable[DepartmentEvent],
+    *,
+    lateness: int = DEFAULT_LATENESS,
+    households: Container[str] | None = None,
 ) -> list[tuple[str, str, date]]:
-    """The (household, rule, day) of every warning the screening raises on ``events``, in order."""
+    """The (household, rule, day) of every warning the screening raises on ``events``, in order.
+
+    ``households``: only theirs (the clock still runs over every event), so that a long stream can be checked
+    on a sample without holding every household's history.
+    """
     histories: dict[str, list[DepartmentEvent]] = {}
     last_warning: dict[tuple[str, str], date] = {}
     clock: date | None = None
@@ -63,6 +71,8 @@ def reference_warnings(
     for event in events:
         clock = event.date if clock is None or event.date > clock else clock
         if event.date <= clock - timedelta(days=lateness):
+            continue
+        if households is not None and event.household not in households:
             continue
         history = histories.setdefault(event.household, [])
         history.append(event)

@@ -417,17 +417,21 @@ class WarningStream:
     def _sweep(self, today: date) -> None:
         """Drop the window events no later event can bring back, and households left with no window."""
         mark = today - timedelta(days=self.lateness)
-        for household_id in list(self._households):
-            household = self._households[household_id]
-            for rule_name, window in list(household.windows.items()):
-                start = add_months(mark, -self._longest[rule_name]).toordinal()
+        starts = {name: add_months(mark, -months).toordinal() for name, months in self._longest.items()}
+        marked = mark.toordinal()
+        for household_id, household in list(self._households.items()):
+            windows = household.windows
+            for rule_name, window in list(windows.items()):
+                if window and window[0][0] > starts[rule_name]:
+                    continue
+                start = starts[rule_name]
                 cut = 0
                 while cut < len(window) and window[cut][0] <= start:
                     cut += 1
                 del window[:cut]
                 if not window:
-                    del household.windows[rule_name]
-            if not household.windows and all(day <= mark.toordinal() for day in household.last_warning.values()):
+                    del windows[rule_name]
+            if not windows and all(day <= marked for day in household.last_warning.values()):
                 del self._households[household_id]
 
     def verify(
