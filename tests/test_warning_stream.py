@@ -306,3 +306,17 @@ def test_a_missing_durable_rules_is_one_clear_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "durable.engine", None)  # what Python does for a module it cannot import
     with pytest.raises(DurableRulesUnavailable, match=r"needs durable-rules, .*pip install 'povrules\[warning\]'"):
         durable_engine()
+
+
+def test_the_demo_shows_a_warning_its_case_its_deadline_and_the_decision(
+    rulesets_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from povrules.warning import demo
+
+    demo.main(rulesets_dir)
+    shown = capsys.readouterr().out
+    assert "预警 / WARNING YK-0501 (老边镇) 2022-04-20: large_rigid_spending" in shown
+    assert "case YK-0501/large_rigid_spending/2022-04-20 opened, due 2022-05-19" in shown
+    assert "'overdue_cases': ['YK-0503/marked_income_drop/2022-04-25']" in shown
+    assert "→ 识别为监测对象" in shown and "→ identified as a monitoring object" in shown
+    assert "chain verified" in shown

@@ -129,7 +129,9 @@ class DepartmentEvent(FactModel):
     """One department record about one household."""
 
     household: Code = Field(description="the household's id (户编号)")
-    township: Code | None = Field(default=None, description="the township (乡镇) the household belongs to")
+    township: Annotated[str, Field(pattern=SINGLE_LINE, min_length=1, max_length=64)] | None = Field(
+        default=None, description="the township (乡镇) the household belongs to, by name or code"
+    )
     department: Department = Field(description="the reporting department")
     date: Day = Field(description="the day the event happened (not the day it was reported)")
     kind: EventKind = Field(description="what happened")
