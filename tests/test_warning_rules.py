@@ -11,7 +11,7 @@ from povrules.citations import quote_problem
 from povrules.errors import RulesetError
 from povrules.warning.rules import load_screening
 
-SCREENED = ("cn-hebei-lingshou", "cn-liaoning-yingkou")
+SCREENED = ("cn-anhui-funan", "cn-hebei-lingshou", "cn-liaoning-yingkou")
 
 
 @pytest.mark.parametrize("ruleset", SCREENED)

@@ -286,7 +286,7 @@ def test_the_monthly_report_counts_by_department_and_township(lingshou: Screenin
         assert stream.report()["open_cases"] == 3
 
 
-@pytest.mark.parametrize("name", ["cn-hebei-lingshou", "cn-liaoning-yingkou"])
+@pytest.mark.parametrize("name", ["cn-anhui-funan", "cn-hebei-lingshou", "cn-liaoning-yingkou"])
 def test_the_reference_check_raises_exactly_the_streams_warnings(rulesets_dir: Path, name: str) -> None:
     screening = load_screening(rulesets_dir / name)
     options: dict[str, Any] = {"seed": 7, "max_delay": 90, "late_share": 0.05}
