@@ -174,6 +174,21 @@ def test_more_than_two_thousand_open_cases_at_once(lingshou: Screening) -> None:
         assert len(stream.report()["overdue_cases"]) == 2500
 
 
+def test_one_household_with_more_than_two_thousand_open_cases(lingshou: Screening) -> None:
+    """A household whose income is recorded as nothing warns on every day it has a medical bill: 2,100 cases
+    of one household open at once, the later ones still within their deadline, the earlier ones overdue."""
+    first = date(2021, 1, 4)
+    events = [event("h1", "2021-01-02", "income_record", "0")]
+    events += [
+        event("h1", date.fromordinal(first.toordinal() + n).isoformat(), "medical_expense", "1") for n in range(2100)
+    ]
+    with WarningStream(lingshou) as stream:
+        assert len(stream.post_many(events)) == 2100
+        report = stream.report()
+        assert report["open_cases"] == 2100
+        assert 2000 < len(report["overdue_cases"]) < 2100
+
+
 def test_one_household_with_thousands_of_events_in_its_window(lingshou: Screening) -> None:
     events = [event("h1", "2021-01-02", "income_record", "100000")]
     events += [
