@@ -415,16 +415,21 @@ class WarningStream:
             self._advance(day.toordinal())
 
     def _sweep(self, today: date) -> None:
-        """Drop the window events no later event can bring back, and households left with no window."""
-        mark = today - timedelta(days=self.lateness)
-        starts = {name: add_months(mark, -months).toordinal() for name, months in self._longest.items()}
-        marked = mark.toordinal()
+        """Drop the window events no later event can bring back, and households left with no window.
+
+        A later event of a household is dated after the lateness mark, and its evaluation day is no earlier
+        than the household's latest day: so no later window reaches back past the longest window before the
+        later of the two, and what lies before it can go.
+        """
+        marked = (today - timedelta(days=self.lateness)).toordinal()
+        summaries = self._summaries
         for household_id, household in list(self._households.items()):
             windows = household.windows
+            base = max(summaries[household_id].latest, marked)
             for rule_name, window in list(windows.items()):
-                if window and window[0][0] > starts[rule_name]:
+                start = self._window_start(base, self._longest[rule_name])
+                if window and window[0][0] > start:
                     continue
-                start = starts[rule_name]
                 cut = 0
                 while cut < len(window) and window[cut][0] <= start:
                     cut += 1
