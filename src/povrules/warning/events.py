@@ -176,7 +176,14 @@ def _problem(error: ValidationError) -> tuple[str, str]:
         return field, f"no such field (fields: {', '.join(FIELDS)})"
     if first["type"] == "missing":
         return field, "a value (the field is required)"
-    return field, first["msg"]
+    if first["type"] == "string_pattern_mismatch":
+        if field == "household":
+            return field, "an identifier: an ASCII letter or digit, then letters, digits, _ . : - (64 at most)"
+        return field, "text on one line (no control characters)"
+    if first["type"] == "literal_error":
+        return field, f"one of {first.get('ctx', {}).get('expected', '')}, got {first['input']!r}"
+    message = str(first["msg"])
+    return field, message.removeprefix("Input should be ").removeprefix("Value error, ")
 
 
 def parse_event(data: str | bytes, where: str | None = None) -> DepartmentEvent:
