@@ -9,6 +9,7 @@ outcomes, labels and missing facts must be equal. Rankings are compared on rule 
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
@@ -19,9 +20,9 @@ import pytest
 
 pl = pytest.importorskip("polars")
 
-import povrules  # noqa: E402
-from povrules import synth  # noqa: E402
-from povrules.columnar import (  # noqa: E402
+import povrules
+from povrules import synth
+from povrules.columnar import (
     NotSupported,
     Translator,
     caseload_frame,
@@ -29,14 +30,23 @@ from povrules.columnar import (  # noqa: E402
     facts_of,
     rule_values_frame,
 )
-from povrules.columnar.translate import add_months_expr, months_between_expr  # noqa: E402
-from povrules.errors import EvaluationError  # noqa: E402
-from povrules.facts import SUBJECTS, Override  # noqa: E402
-from povrules.lang import ast, compiler  # noqa: E402
-from povrules.lang.compiler import Unknown  # noqa: E402
-from povrules.lang.types import BOOL, DATE, DECIMAL, INT, EnumType, ListType, RecordType, record_of  # noqa: E402
+from povrules.columnar.translate import add_months_expr, months_between_expr
+from povrules.errors import EvaluationError
+from povrules.facts import SUBJECTS, Override
+from povrules.lang import ast, compiler
+from povrules.lang.compiler import Unknown
+from povrules.lang.types import BOOL, DATE, DECIMAL, INT, EnumType, ListType, RecordType, record_of
 
-RULESETS = sorted(Path(__file__).resolve().parent.parent.glob("rulesets/*/ruleset.yaml"))
+# The shipped rulesets the columnar engine decides: not those of case files (`subject: case`, the procedure
+# rulesets), which the row engine alone decides; the last test below checks that the columnar engine refuses them.
+RULESETS = sorted(
+    path
+    for path in Path(__file__).resolve().parent.parent.glob("rulesets/*/ruleset.yaml")
+    if not re.search(r"^subject: case\s*$", path.read_text(encoding="utf-8"), re.MULTILINE)
+)
+CASE_RULESETS = sorted(
+    path for path in Path(__file__).resolve().parent.parent.glob("rulesets/*/ruleset.yaml") if path not in RULESETS
+)
 BASE_DAY = date(2021, 6, 30)
 
 
@@ -526,3 +536,12 @@ def test_a_traditional_body_name_in_json_facts_is_read_as_the_canonical_one() ->
     assert decided["outcome"].to_list() == [
         d.outcome for d in povrules.evaluate_iter(facts, ruleset, "identify_monitoring_object", as_of=day, trace=False)
     ]
+
+
+@pytest.mark.parametrize("path", CASE_RULESETS, ids=lambda p: p.parent.name)
+def test_the_columnar_engine_refuses_the_decisions_on_case_files(path: Path) -> None:
+    ruleset = _ruleset(path)
+    frame = caseload_frame([povrules.parse_facts({"id": "c1", "events": []}, "case")], subject="case")
+    for name in ruleset.decisions:
+        with pytest.raises(NotSupported, match="row engine"):
+            decide_frame(frame, ruleset, name, as_of=BASE_DAY)

@@ -34,6 +34,7 @@ CaseKind = Literal[
 Step = Literal[
     "application",
     "discovery",
+    "nomination",
     "department_screening",
     "household_visit",
     "group_appraisal",
@@ -42,6 +43,8 @@ Step = Literal[
     "village_posting",
     "objection",
     "objection_handled",
+    "school_review",
+    "school_posting",
     "township_review",
     "township_posting",
     "county_comparison",
@@ -53,11 +56,13 @@ Step = Literal[
     "plan_made",
     "measures_started",
     "helper_visit",
+    "helper_contact",
     "credit_rating",
     "consent",
     "bank_review",
     "payment",
     "report",
+    "pre_exit_marking",
 ]
 Actor = Literal[
     "household",

@@ -242,6 +242,24 @@ class Compiler:
         self.parameters = parameters or {}  # the dated series at() reads
         self._steps = False  # compiling a figure: record its arithmetic (see amount())
 
+    def derived_fact(self, node: ast.Expr) -> Fn:
+        """A closure for a derived fact's expression. A derived fact is read at the subject's level, possibly
+        from inside a quantifier; its own quantifiers then run in a scope of their own, so that a loop
+        variable of the same name (``e`` in both) is not overwritten under the quantifier that reads it."""
+        fn = self.condition(node) if node.type is not None and node.type.name == "bool" else self.value(node)
+        if not any(isinstance(n, ast.Quant) for n in ast.walk(node)):
+            return fn
+
+        def own_scope(env: Env) -> Any:
+            outer = env.scope
+            env.scope = {}
+            try:
+                return fn(env)
+            finally:
+                env.scope = outer
+
+        return own_scope
+
     def condition(self, node: ast.Expr) -> Fn:
         """A closure for an expression in a true/false position (recorded as a leaf if it is one)."""
         if isinstance(node, (ast.And, ast.Or, ast.Not, ast.Quant, ast.Cond, ast.DerivedRef, ast.Compare)):

@@ -7,7 +7,7 @@ so it changes exactly when what the ruleset means changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePath, PureWindowsPath
@@ -1076,8 +1076,7 @@ class RulesetBuilder:
         compiled_derived: dict[str, Fn] = {}
         compiler = Compiler(compiled_derived, traced, self.root, self.parameters)
         for name, item in derived.items():
-            compile_one: Callable[[ast.Expr], Fn] = compiler.condition if item.expr.type == BOOL else compiler.value
-            compiled = compile_one(item.expr)
+            compiled = compiler.derived_fact(item.expr)
             if item.requires:
                 compiled = compiler.requiring(compiled, [(r.expr, r.marker) for r in item.requires])
             compiled_derived[name] = compiled
