@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
@@ -209,17 +209,10 @@ def read_events(source: str | os.PathLike[str], *, format: str | None = None) ->
         if format is None:
             raise CaseloadError("cannot tell the format from the extension; name it (jsonl, csv)", str(source))
     if format == "jsonl":
-        return (parse_event(_raw(item.data), item.where) for item in read_jsonl(source))
+        return (parse_event(cast(bytes, item.data), item.where) for item in read_jsonl(source))  # JSON Lines: bytes
     if format == "csv":
         return _read_csv(source)
     raise UnknownName("format", format, ("jsonl", "csv"))
-
-
-def _raw(data: bytes | dict[str, Any]) -> bytes:
-    # read_jsonl gives each line's bytes; the dict form is other readers'.
-    if not isinstance(data, bytes):
-        raise TypeError("a JSON Lines item holds the line's bytes")
-    return data
 
 
 def _read_csv(source: str | os.PathLike[str]) -> Iterator[DepartmentEvent]:

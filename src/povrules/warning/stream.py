@@ -11,13 +11,15 @@ the latest event day), so the case is reported overdue the first day after its d
 
 What durable-rules cannot do, and how it is handled (docs/early-warning.md):
 
-* sessions live in a fixed-size table: the stream uses one session for all households and deletes it on
-  :meth:`WarningStream.close`; per-household windows are Python dicts, dropped when they empty;
+* sessions live in a fixed-size table: the stream uses one session for all households, cleared on
+  :meth:`WarningStream.close` and reused by the next stream (never deleted: ``delete_state`` crashes
+  2.0.28 once a session has seen an event no rule took); per-household windows are Python dicts, dropped
+  when they empty;
 * no ``Decimal``, no ``date``: fen as int, days as ordinals, comparisons ``lhs > rhs`` on whole numbers;
 * rulesets are global and cannot be redefined: one host per screening digest, the ruleset named by the
   digest, the actions dispatching to the stream by session id;
-* it is a C extension from a source distribution: :func:`durable_engine` raises
-  :class:`DurableRulesUnavailable`, one clear line, when it is missing or does not load.
+* it is a C extension from a source distribution: :func:`durable_engine` raises a
+  :class:`~povrules.errors.UsageError`, one clear line, when it is missing or does not load.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import attrs
 
 from povrules.audit import DecisionLog, make_record
 from povrules.engine import Decision, evaluate
-from povrules.errors import PovrulesError, UnknownName, UsageError
+from povrules.errors import UnknownName, UsageError
 from povrules.facts import FactModel
 from povrules.lang.compiler import add_months
 from povrules.ruleset import Ruleset
@@ -48,16 +50,13 @@ from povrules.workdays import add_working_days, working_days_between
 DEFAULT_LATENESS = 62
 
 
-class DurableRulesUnavailable(PovrulesError):
-    """durable-rules is not installed, or its C extension does not load on this Python."""
-
-
 def durable_engine() -> Any:
-    """The ``durable.engine`` module. Raises :class:`DurableRulesUnavailable` saying how to get it."""
+    """The ``durable.engine`` module. Raises :class:`~povrules.errors.UsageError` saying how to get it when
+    durable-rules is not installed or its C extension does not load on this Python."""
     try:
         return importlib.import_module("durable.engine")
     except ImportError as exc:  # not installed, or its C extension fails to load (e.g. on Python 3.13)
-        raise DurableRulesUnavailable(
+        raise UsageError(
             "the early-warning stream needs durable-rules, a C extension built from its source distribution "
             f"(pip install 'povrules[warning]', with a C compiler; Python 3.11 or 3.12): {exc}"
         ) from None
@@ -537,7 +536,6 @@ __all__ = [
     "DEFAULT_LATENESS",
     "Case",
     "Cause",
-    "DurableRulesUnavailable",
     "ScreeningWarning",
     "WarningStream",
     "durable_definition",
