@@ -117,11 +117,23 @@ GOLDEN_POLICY_CASES = [
     ("cn-hunan-county-plan4-procedure", "risk_elimination_procedure.yaml", "five steps in order"),
     ("cn-hunan-county-plan4-procedure", "monitoring_inclusion_procedure.yaml", "公示只有6天"),
     (
+        "cn-guangxi-dapian-procedure",
+        "assistance_procedure.yaml",
+        "paired a full year, 3 visits in it (含), each record signed by 3, a plan and a project",
+    ),
+    ("cn-guangxi-dapian-procedure", "assistance_procedure.yaml", "2 visits in the year is too few"),
+    (
         "cn-hunan-leiyang",
         "microcredit.yaml",
         "a registered poor household meeting every condition with a credit line is eligible",
     ),
     ("cn-hunan-leiyang", "microcredit.yaml", "without a credit line it may not have the loan"),
+    (
+        "cn-hunan-leiyang-procedure",
+        "loan_procedure.yaml",
+        "every step in order, reminders 30 days before the due date (at the limit)",
+    ),
+    ("cn-hunan-leiyang-procedure", "loan_procedure.yaml", "a bank reminder 29 days before the due date is late"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "every item rose, no decrease"),
     ("cn-hunan-xiangyin", "income_decrease.yaml", "wage income one yuan below last year is a decrease"),
     ("cn-hunan-xiangyin-procedure", "assistance_procedure.yaml", "surveyed by the helper before 28 July"),
@@ -145,6 +157,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-shaanxi-liuba", "assistance.yaml", "a poor household with labour and no wishes gets Yulu training only"),
     ("cn-shaanxi-liuba", "assistance.yaml", "a general household with labour gets nothing"),
     (
+        "cn-shaanxi-liuba-procedure",
+        "assistance_procedure.yaml",
+        "protection beginning on the posting's last day is a violation",
+    ),
+    (
+        "cn-shaanxi-liuba-procedure",
+        "assistance_procedure.yaml",
+        "without the county's assessment the procedure is undetermined",
+    ),
+    (
         "cn-shanxi-lvde",
         "company_loan_eligibility.yaml",
         "a registered poor household with labour, willing and able, is eligible",
@@ -152,6 +174,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-shanxi-lvde", "company_loan.yaml", "「5万元以内」 a loan of 50001 元 is arranged only up to 50000 元"),
     ("cn-shandong-pv", "pv_household.yaml", "a person aged exactly 60 counts as without labour capacity"),
     ("cn-shandong-pv", "pv_household.yaml", "aged 59 with partial capacity has labour capacity"),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "posting on the appraisal's day, township review the day after the posting, county approval that day",
+    ),
+    (
+        "cn-shandong-pv-procedure",
+        "pv_participation_procedure.yaml",
+        "a township review on the posting's last day is too early",
+    ),
     ("cn-shandong-pv-village", "pv_village.yaml", "a key village with no collective income is served"),
     (
         "cn-shandong-pv-village",
@@ -186,6 +218,8 @@ GOLDEN_POLICY_CASES = [
     ),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with a pupil is aided"),
     ("cn-unnamed-city-education", "education_aid.yaml", "a registered poor family with no one in school is not aided"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "an entrance grant paid on 1 October is in time"),
+    ("cn-unnamed-city-education-procedure", "payment_months.yaml", "a loan paid on 31 October is early"),
     ("cn-unnamed-county-plan6-2", "exit.yaml", "income one yuan below 70 % of the average remains"),
     (
         "cn-unnamed-county-plan6-2",
@@ -198,8 +232,30 @@ GOLDEN_POLICY_CASES = [
         "调查摸底后制定计划，一年内走访3次（不少于三次，含）",
     ),
     ("cn-unnamed-enterprise-plan16-procedure", "assistance_procedure.yaml", "一年内只走访2次（少于三次）"),
+    (
+        "cn-unnamed-county-plan6-2-procedure",
+        "identification_procedure.yaml",
+        "village posting of 6 days is a violation (不少于7天)",
+    ),
+    (
+        "cn-unnamed-county-plan6-2-procedure",
+        "exit_procedure.yaml",
+        "verified, appraised, posted without objection, then recorded, is compliant",
+    ),
     ("cn-unnamed-plan3", "dibao_support.yaml", "a rural household with no labour in difficulty gets dibao support"),
     ("cn-unnamed-plan3", "dibao_support.yaml", "one member with weak capacity means the household has labour"),
+    ("cn-unnamed-plan3-procedure", "assistance_procedure.yaml", "one check in the year is compliant"),
+    (
+        "cn-unnamed-plan3-procedure",
+        "assistance_procedure.yaml",
+        "a check one full year before the decision date (2015-12-31) is outside the twelve months",
+    ),
+    (
+        "cn-unnamed-school-plan14-procedure",
+        "student_aid_procedure.yaml",
+        "applied on the last day of February, a panel of 10, posted 7 days (含), reported the next day",
+    ),
+    ("cn-unnamed-school-plan14-procedure", "student_aid_procedure.yaml", "a posting of 6 days (3月1日至6日) is short"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "every condition met"),
     ("cn-unnamed-town-plan20", "exit_standard.yaml", "not a registered poor household"),
     # Procedure rulesets (subject: case): a violation, and an undetermined case naming the absent step.
@@ -231,6 +287,16 @@ GOLDEN_POLICY_CASES = [
     ("cn-yunnan-weishan-procedure", "identification_procedure.yaml", "an objection raised during the village posting"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "all four qualities give the subsidised micro-loan"),
     ("cn-yunnan-prefecture-plan7", "assistance.yaml", "unwilling to borrow, no micro-loan"),
+    (
+        "cn-yunnan-prefecture-plan7-procedure",
+        "identification_procedure.yaml",
+        "only one posting is a violation (两公示)",
+    ),
+    (
+        "cn-yunnan-prefecture-plan7-procedure",
+        "identification_procedure.yaml",
+        "two postings and one announcement in order is compliant",
+    ),
     ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a village of the 枯柯河 zone is a deep-poverty focus"),
     ("cn-yunnan-prefecture-plan7-village", "area_focus.yaml", "a Blang settlement village outside the four zones"),
     ("cn-yunnan-weishan-county", "incidence.yaml", "3.001 % is above the target"),
@@ -304,6 +370,36 @@ def test_chinese_explanations_show_no_code_or_path(example: str, ruleset_name: s
             offending.setdefault(word, set()).add(f"{decision.facts_id} {decision.decision}")
     shown = {w: sorted(v)[:2] for w, v in offending.items()}
     assert not shown, f"ASCII words in Chinese explanations: {shown}"
+
+
+PROCEDURE = Path(__file__).parent / "fixtures" / "procedure"
+
+
+@pytest.mark.parametrize("case_file", ["compliant", "violation", "undetermined"])
+def test_chinese_explanations_of_cases_show_no_code_or_path(case_file: str) -> None:
+    # A case's explanation: its timeline, day counts with their dates, steps by their titles, absent steps in
+    # words (never case.events[e.step == "..."]), as the example households'.
+    ruleset = povrules.load_ruleset(PROCEDURE)
+    facts = parse_facts((PROCEDURE / f"{case_file}.json").read_text(encoding="utf-8"), "case")
+    for as_of in (date(2021, 9, 30), date(2021, 10, 20)):
+        decision = povrules.evaluate(facts, ruleset, "monitoring_inclusion_procedure", as_of=as_of)
+        text = explain(decision, "zh")
+        assert "办理过程" in text
+        assert not _ascii_words(text, str(decision.facts_id)), text
+
+
+def test_chinese_golden_explanations_of_procedures_show_no_code_or_path() -> None:
+    # The procedure rulesets' golden explanations are the code's own output (test_golden_explanations checks
+    # that): a code, a path or an absent step's marker in one would be in every explanation of that rule.
+    files = sorted(GOLDEN.glob("*-procedure/*.zh.txt"))
+    offending = {}
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        facts_id = text.split(" 对 ", 1)[1].split(" → ", 1)[0] if " 对 " in text else ""
+        words = _ascii_words(text, facts_id)
+        if words:
+            offending[f"{file.parent.name}/{file.name}"] = sorted(words)
+    assert not offending, offending
 
 
 def test_v2_traces_validate_and_render_alone() -> None:

@@ -134,6 +134,9 @@ def test_without_missing_and_refusals_on_the_driver(spark: SparkSession, tmp_pat
     weishan = povrules.load_ruleset(ROOT / "rulesets" / WEISHAN[0])
     with pytest.raises(NotSupported):
         decide_spark(df, weishan, "six_priorities", WEISHAN[2])
+    procedure = povrules.load_ruleset(ROOT / "tests" / "fixtures" / "procedure")
+    with pytest.raises(NotSupported, match="on a case .*row engine"):
+        decide_spark(df, procedure, "monitoring_inclusion_procedure", as_of)  # cases are the row engine's
     with pytest.raises(povrules.EvaluationError):
         decide_spark(df, ruleset, "no_such_decision", as_of)
     with pytest.raises(ValueError, match="format"):

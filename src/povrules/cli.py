@@ -197,6 +197,96 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_WEEKDAYS = {
+    "zh": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def _days_lines(first: date, last: date, lang: str = "en") -> list[str]:
+    """The lines of ``povrules days``: the days from ``first`` to ``last`` counted both ways (a span,
+    both days counted; a period from ``first``, its day not counted), calendar and working days, and the
+    public holidays and adjusted working weekends (调休) between them, in ``lang`` (zh or en).
+
+    Raises :class:`~povrules.workdays.CalendarError` for a year the holiday calendar does not cover.
+    """
+    from povrules.workdays import (
+        calendar_days,
+        calendar_version,
+        coverage,
+        official_days,
+        working_days,
+        working_days_between,
+    )
+
+    span = (calendar_days(first, last), working_days(first, last))
+    period = ((last - first).days, working_days_between(first, last))
+    holidays: list[tuple[date, date, str]] = []  # runs of consecutive days off of one festival
+    worked = []
+    for day in official_days(first, last):
+        name = day.holiday_zh if lang == "zh" else day.holiday
+        if day.working:
+            weekday = _WEEKDAYS[lang][day.day.weekday()]
+            worked.append(
+                f"{day.day.isoformat()}（{weekday}，{name}）"
+                if lang == "zh"
+                else f"{day.day.isoformat()} ({weekday}, {name})"
+            )
+        elif holidays and holidays[-1][2] == name and (day.day - holidays[-1][1]).days == 1:
+            holidays[-1] = (holidays[-1][0], day.day, name)
+        else:
+            holidays.append((day.day, day.day, name))
+    years = "{}–{}".format(*coverage())
+    if lang == "zh":
+        runs = [f"{a.isoformat()} 至 {b.isoformat()} {name}（{(b - a).days + 1} 天）" for a, b, name in holidays]
+        return [
+            f"{first.isoformat()} 至 {last.isoformat()}",
+            f"首尾两日都计（如公示期，calendar_days / working_days）：日历日 {span[0]} 天，工作日 {span[1]} 天",
+            (
+                f"自 {first.isoformat()} 起算、当日不计（如期限，days_between / working_days_between）："
+                f"日历日 {period[0]} 天，工作日 {period[1]} 天"
+            ),
+            f"其间法定节假日：{'；'.join(runs) or '无'}",
+            f"其间调休上班日：{'；'.join(worked) or '无'}",
+            f"工作日依国务院办公厅节假日安排（chinese-calendar {calendar_version()}，{years} 年）",
+        ]
+    runs = [f"{a.isoformat()} to {b.isoformat()} {name} ({(b - a).days + 1} days)" for a, b, name in holidays]
+    return [
+        f"{first.isoformat()} to {last.isoformat()}",
+        f"both days counted (a posting; calendar_days / working_days): {_counted(*span)}",
+        (
+            f"from {first.isoformat()}, its day not counted (a deadline; days_between / working_days_between): "
+            f"{_counted(*period)}"
+        ),
+        f"public holidays inside: {'; '.join(runs) or 'none'}",
+        f"adjusted working days (调休) inside: {'; '.join(worked) or 'none'}",
+        f"working days of the official holiday calendar (chinese-calendar {calendar_version()}, {years})",
+    ]
+
+
+def _counted(calendar: int, working: int) -> str:
+    def plural(n: int) -> str:
+        return "" if n == 1 else "s"
+
+    return f"{calendar} calendar day{plural(calendar)}, {working} working day{plural(working)}"
+
+
+def cmd_days(args: argparse.Namespace) -> int:
+    from povrules.facts import parse_date
+
+    days = []
+    for name, text in (("FIRST", args.first), ("LAST", args.last)):
+        try:
+            days.append(parse_date(text))
+        except ValueError:
+            raise _Failure(f"{name}: expected a date as YYYY-MM-DD, got {text!r}") from None
+    first, last = days
+    if last < first:
+        raise _Failure(f"LAST: expected a day on or after FIRST ({first.isoformat()}), got {last.isoformat()}")
+    _write("\n".join(_days_lines(first, last, args.lang)) + "\n", None)
+    return EXIT_OK
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     sources = Path(args.sources)
     if not sources.is_dir():
@@ -395,7 +485,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> int:
     """``decide --engine columnar``: a caseload file to a decision table (see docs/batch.md)."""
-    from povrules.columnar import decide_file
+    from povrules.columnar import check_supported, decide_file
 
     if args.log is not None:
         raise _Failure(
@@ -418,7 +508,7 @@ def _decide_columnar(args: argparse.Namespace, as_of: date, recording: bool) -> 
             "(polars uses the cores)"
         )
     ruleset = load_ruleset(args.ruleset)
-    ruleset.decision(args.decision)  # fail before reading any household
+    check_supported(ruleset, args.decision)  # fail before reading any household
     source = _source(args, ruleset.subject)
     if isinstance(source, list):
         raise _Failure(
@@ -675,7 +765,7 @@ def parser() -> argparse.ArgumentParser:
         "--subject",
         choices=list(SUBJECTS),
         default="household",
-        help="whose facts: household (default), village or county",
+        help="whose facts: household (default), village, county or case (a procedure's case file)",
     )
     what.add_argument(
         "--markdown",
@@ -693,6 +783,21 @@ def parser() -> argparse.ArgumentParser:
     check = command("check", "Load, check and compile rulesets; print each one's id, version and digest.")
     check.add_argument("rulesets", nargs="+", help="ruleset files, ruleset folders, or a folder of ruleset folders")
     check.set_defaults(run=cmd_check)
+
+    days = command(
+        "days",
+        "Count the days from FIRST to LAST as the policy texts do: calendar and working days, both days "
+        "counted and from FIRST, with the public holidays and adjusted working weekends between.",
+    )
+    days.description = _described(days) + (
+        "\n\nWorking days are the official calendar's: weekends and public holidays off, adjusted working "
+        "weekends (调休) on.\nA posting's length counts its first and last days; a period that runs from "
+        "an event does not count the event's day (docs/interpretations.md, I-P-1 and I-P-2)."
+    )
+    days.add_argument("first", metavar="FIRST", help="the first day, YYYY-MM-DD (a posting's first day, or the event)")
+    days.add_argument("last", metavar="LAST", help="the last day, YYYY-MM-DD, on or after FIRST")
+    days.add_argument("--lang", choices=("zh", "en"), default="en", help="language of the lines (default en)")
+    days.set_defaults(run=cmd_days)
 
     lint = command("lint", "Check that every quoted clause stands at its cited lines of its source.")
     lint.add_argument("--sources", required=True, help="folder holding the cited source files")

@@ -154,7 +154,10 @@ class EvaluationError(PovrulesError):
         naming them, or this one if it already names a rule."""
         if self.rule is not None:
             return self
-        return EvaluationError(self.message, rule=rule, decision=decision)
+        # A subclass that keeps the base's constructor (CalendarError) stays itself, so that callers can
+        # still catch it by its class.
+        cls = type(self) if type(self).__init__ is EvaluationError.__init__ else EvaluationError
+        return cls(self.message, rule=rule, decision=decision)
 
 
 class UnknownDecision(EvaluationError, UnknownName):

@@ -32,14 +32,17 @@ from povrules.text import (
     amount_summary,
     contradicting_text,
     say_condition,
+    say_constraint,
     say_element,
     say_empty,
+    say_first_last,
     say_group,
     say_money,
     say_not_checked,
     say_rounding,
     say_source,
     say_working,
+    shown_elements,
 )
 from povrules.trace import outcome_titles, to_trace
 from povrules.wording import (
@@ -48,6 +51,7 @@ from povrules.wording import (
     PERIOD_WORDS,
     RESULT_MARKS,
     STATUS_WORDS,
+    TIMELINE_WORDS,
     UNIT_WORDS,
     VIEW_WORDS,
     check_lang,
@@ -412,6 +416,7 @@ def _status_text(result: RuleResult, rule_trace: Mapping[str, Any], lang: str) -
 
 # The ops of a v2 condition tree that group other nodes; any other node is a leaf.
 _GROUP_OPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
+_PICKS = frozenset({"first", "last"})  # said in one line: the element picked, or the element the list lacks
 
 
 def _mark(result: Any) -> Markup:
@@ -444,6 +449,18 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
     (all of / any of / not, a derived figure, a quantifier) over a nested list; parts cut short greyed."""
     op = node.get("op")
     result = node.get("result")
+    if op in _PICKS:
+        value = node.get("value")
+        if not (isinstance(value, Mapping) and "unknown" in value):
+            return Markup("")  # the element picked: the comparison that reads it says its value
+        return tag(
+            "li",
+            _mark("unknown"),
+            " ",
+            say_first_last(node, reader),
+            cls=["pv-leaf", "pv-unknown"],
+            title=node.get("expr"),
+        )
     if op not in _GROUP_OPS:
         return tag(
             "li",
@@ -475,9 +492,10 @@ def _condition_item(node: Mapping[str, Any], reader: Reader, since: Mapping[str,
         elements = []
         if not node.get("size"):
             elements.append(tag("li", say_empty(node, reader), cls="pv-empty"))
-        for element in node.get("elements", []):
-            if not element.get("items"):
-                continue  # an element only added up: the total says it
+        shown, passed_over = shown_elements(node)
+        if passed_over:
+            elements.append(tag("li", reader.words["passed_over"].format(n=passed_over), cls="pv-skipped"))
+        for element in shown:
             at = str(element.get("at"))
             reader.inside.append(at)
             elements.append(
@@ -674,6 +692,8 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
 
     if isinstance(trace.get("amount"), Mapping):
         parts.append(_amount_view(trace["amount"], reader, decision.outcome))
+    if isinstance(trace.get("timeline"), Mapping):
+        parts.append(timeline_view(trace["timeline"], reader))
 
     by_id = {r.rule.id: (r, t) for r, t in zip(decision.results, trace["rules"])}
     if decision.kind == "ranking":
@@ -716,6 +736,78 @@ def decision_html(decision: Decision, lang: str | None = None) -> HTML:
 
     body = tag("div", *parts, cls=["pv", "pv-decision"], lang=_lang_attr(lang), data_outcome=decision.outcome)
     return HTML(body, lang, f"{title} — {decision.facts_id} — {decision.as_of.isoformat()}")
+
+
+def timeline_view(timeline: Mapping[str, Any], reader: Reader) -> Markup:
+    """A case's timeline as a table (date | step | who | people | posted days | constraints): each step
+    with the constraints that read it marked ✔/✘/? and the days they counted; a row a broken constraint
+    read is highlighted, one an unknown constraint read is marked, so the step where the case went wrong
+    stands out. The constraints that lack a step follow, naming it."""
+    lang = reader.lang
+    tw = TIMELINE_WORDS[lang]
+    colon = punctuation("colon", lang)
+    constraints = [c for c in timeline.get("constraints", []) if isinstance(c, Mapping)]
+    rows, classes = [], []
+    for event in timeline.get("events", []):
+        if not isinstance(event, Mapping):
+            continue
+        index = event.get("index")
+        on = [c for c in constraints if index in c.get("events", [])]
+        when = str(event.get("date"))
+        if event.get("time"):
+            when += f" {event['time']}"
+        if event.get("end"):
+            when += f"{tw['to']}{event['end']}" if lang == "zh" else f" {tw['to']} {event['end']}"
+        step = event.get("step") or {}
+        actor = event.get("actor")
+        count = [tw["people"].format(n=event["people"])] if event.get("people") is not None else []
+        if event.get("signatures") is not None:
+            count.append(tw["signatures"].format(n=event["signatures"]))
+        days = event.get("days")
+        posted: Any = "—"
+        if isinstance(days, Mapping) and days.get("calendar") is not None:
+            posted = tw["span"].format(
+                calendar=days["calendar"], working="?" if days.get("working") is None else days["working"]
+            )
+            posted = posted.strip().strip("（）()")
+            place = event.get("place")
+            if isinstance(place, Mapping):
+                posted = f"{place.get(lang)}{colon}{posted}"
+        marks = [
+            tag("li", say_constraint(c, reader, index), cls=_result_class(c.get("result")), data_rule=c.get("rule"))
+            for c in on
+        ]
+        rows.append(
+            [
+                when,
+                tag("span", step.get(lang, step.get("code")), title=step.get("code")),
+                actor.get(lang, actor.get("code")) if isinstance(actor, Mapping) else "—",
+                punctuation("names", lang).join(count) or "—",
+                posted,
+                tag("ul", *marks, cls="pv-list") if marks else "—",
+            ]
+        )
+        results = {str(c.get("result")) for c in on}
+        classes.append("pv-fail" if "false" in results else "pv-unknown" if "unknown" in results else None)
+    kind = timeline.get("kind")
+    head = tw["timeline"] + (
+        (f"（{kind.get(lang)}）" if lang == "zh" else f" ({kind.get(lang)})") if isinstance(kind, Mapping) else ""
+    )
+    body = table(
+        [tw["date"], tw["step"], tw["who"], tw["count"], tw["posted"], tw["constraints"]],
+        rows,
+        cls="pv-timeline",
+        columns=("pv-label", "pv-name", None, None, None, None),
+        row_classes=classes,
+    )
+    lacking = []
+    for c in constraints:
+        missing = [str(m) for m in c.get("missing", [])]
+        if missing:
+            said = reader.words["names_sep"].join(reader.fact(m) for m in missing)
+            lacking.append(tag("li", say_constraint(c, reader), " — ", said, cls="pv-unknown", data_rule=c.get("rule")))
+    extra = tag("ul", *lacking, cls="pv-list pv-lacking") if lacking else Markup("")
+    return join([_h(4, head), body, extra])
 
 
 def _amount_view(amount: Mapping[str, Any], reader: Reader, outcome: str) -> Markup:

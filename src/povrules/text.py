@@ -9,7 +9,9 @@ and :func:`explain_record` renders the trace a record holds, so a record explain
 decision it was made from; :func:`explain_record_v1` explains ``povrules.record.v1`` records in the
 older wording. :func:`explain_ranking` says a ranking: each place with the criteria met and the
 tie-break values by their titles.
-The ``say_*`` functions are the seams the HTML views lay out as nested lists.
+A decision on a case begins with its timeline (:func:`timeline_lines`): each step on one line with the
+constraints that read it and the days they counted.
+The ``say_*`` functions are the seams the HTML views lay out as nested lists (and as the timeline's table).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from povrules.wording import (
     AMOUNT_WORDS,
     COMPARISON_WORDS,
     EXPLANATION_WORDS,
+    FUNCTION_PHRASES,
     OPERATOR_WORDS,
     OVERRIDE_OUTCOME_WORDS,
     PER_PERIOD_WORDS,
@@ -44,12 +47,15 @@ from povrules.wording import (
     RESULT_MARKS,
     RESULT_WORDS,
     ROUNDING_WORDS,
+    SPAN_PHRASES,
     STATUS_WORDS,
     TEXT_WORDS,
+    TIMELINE_WORDS,
     UNIT_WORDS,
     check_lang,
     fact_title,
     format_value,
+    function_phrase,
     phrase,
 )
 
@@ -64,7 +70,14 @@ __all__ = [
     "explain_record",
     "explain_record_v1",
     "render",
+    "say_call",
     "say_condition",
+    "say_constraint",
+    "say_days",
+    "say_event",
+    "say_first_last",
+    "shown_elements",
+    "timeline_lines",
     "say_element",
     "say_empty",
     "say_group",
@@ -82,7 +95,7 @@ __all__ = [
     "amount_summary",
 ]
 
-_GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum"})
+_GROUPS = frozenset({"and", "or", "not", "derived", "any", "all", "count", "sum", "first", "last"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -174,6 +187,8 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str 
     unit = reader.unit(key)
     if "fact" in operand:
         named = reader.fact(str(operand["fact"]))
+    elif "args" in operand and operand.get("call") in FUNCTION_PHRASES[reader.lang]:
+        named = say_call(operand, reader)  # a day count, with the dates it read
     elif "parameter" in operand or "derived" in operand or key in reader.titles or operand.get("computed"):
         named = reader.title(key, str(operand.get("expr")))  # a computed value without a title: its expression
     elif operand.get("expr") == "as_of":
@@ -187,6 +202,41 @@ def _operand(operand: Mapping[str, Any], reader: Reader, year: bool, codes: str 
     if isinstance(judged, Mapping) and not isinstance(value, Mapping):
         shown += reader.words["judged"].format(by=judged.get("by"), on=judged.get("on"))
     return named, shown
+
+
+def say_call(operand: Mapping[str, Any], reader: Reader) -> str:
+    """A day function of a trace in words with each date it read: 从申请日期（2021-09-20）到县级审定日期
+    （2021-10-19）的工作日数（不含起始日）; a span of one step by the step: 村级公示（2021-09-22至2021-09-28）的天数."""
+    lang = reader.lang
+    call = str(operand.get("call"))
+    args = [a for a in operand.get("args", []) if isinstance(a, Mapping)]
+    if call in SPAN_PHRASES[lang] and len(args) == 2 and all("fact" in a for a in args):
+        first, last = str(args[0]["fact"]), str(args[1]["fact"])
+        base = first[: first.rindex("]") + 1] if "]" in first else ""
+        label = reader.elements.get(base)
+        if base and last.startswith(base + ".") and isinstance(label, Mapping):
+            step = str(label[lang]).split("（" if lang == "zh" else " (")[0]
+            return SPAN_PHRASES[lang][call].format(step, _plain_value(args[0], reader), _plain_value(args[1], reader))
+    said = []
+    for arg in args:
+        named, shown = _operand(arg, reader, False)
+        named = _embedded(named, lang) if named else named
+        if not named:
+            said.append(shown)
+        elif shown.startswith("（"):
+            said.append(named + shown)
+        elif shown.startswith("("):
+            said.append(f"{named} {shown}")
+        else:
+            said.append(f"{named}（{shown}）" if lang == "zh" else f"{named} ({shown})")
+    try:
+        return function_phrase(call, said, lang)
+    except (KeyError, IndexError):
+        return reader.title(title_key(operand), str(operand.get("expr")))
+
+
+def _plain_value(operand: Mapping[str, Any], reader: Reader) -> str:
+    return say_value(operand.get("value"), reader, None)
 
 
 def _joined(named: str, shown: str, lang: str) -> str:
@@ -214,7 +264,7 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
     year = bool(left.get("year") or right.get("year"))
     lnamed, lshown = _operand(left, reader, year, title_key(right) if "fact" in right and "fact" not in left else None)
     is_code = (
-        "fact" in left
+        ("fact" in left or "derived" in left and _has_codes(reader, title_key(left)))
         and isinstance(left.get("value"), str)
         and not _NUMBER.match(left["value"])
         and not _DATE.match(left["value"])
@@ -232,7 +282,8 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         }.get(op, expected)
         is_word = words["is"] if lang == "zh" else " is "
         return f"{lnamed}{is_word}{lshown}{words['required'].format(what=what)} → {verdict}"
-    rnamed, rshown = _operand(right, reader, year, title_key(left) if "fact" in left and "fact" not in right else None)
+    coded = "fact" in left or "derived" in left and _has_codes(reader, title_key(left))
+    rnamed, rshown = _operand(right, reader, year, title_key(left) if coded and "fact" not in right else None)
     if "fact" in left and "fact" in right and lnamed == rnamed:
         # The same item of two records (this year's wage income, last year's): each said with its record.
         lnamed, rnamed = _qualified(left, lnamed, lang), _qualified(right, rnamed, lang)
@@ -241,6 +292,12 @@ def _condition(leaf: Mapping[str, Any], reader: Reader, since: Mapping[str, str]
         start = since[right["parameter"]]
         rshown += f"（{start}{words['from']}）" if lang == "zh" else f" (from {start})"
     return f"{_joined(lnamed, lshown, lang)} {COMPARISON_WORDS[lang].get(op, op)} {_joined(rnamed, rshown, lang)} → {verdict}"
+
+
+def _has_codes(reader: Reader, key: str) -> bool:
+    """Whether the trace titles codes of ``key`` (a derived fact that is a step's code, on a case)."""
+    entry = reader.titles.get(key)
+    return isinstance(entry, Mapping) and bool(entry.get("values"))
 
 
 def _qualified(operand: Mapping[str, Any], named: str, lang: str) -> str:
@@ -307,6 +364,8 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         lines.append(f"{pad}{head}{colon}")
         lines.extend(_items_lines(node.get("items"), reader, depth + 1, since))
         return lines
+    if op in ("first", "last"):
+        return _first_last_lines(node, reader, pad)
     over = node.get("over") or {}
     listed = reader.fact(str(over["fact"])) if "fact" in over else reader.title(title_key(over), str(over.get("expr")))
     size = node.get("size")
@@ -314,12 +373,14 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         return [f"{pad}{_first_upper(words['no_list'].format(list=listed))}{_verdict(node, reader)}"]
     value = say_value(node.get("value"), reader, None) if "value" in node else ""
     head = _first_upper(words.get(str(op), str(op)).format(list=_embedded(listed, lang), value=value))
-    shown = [e for e in node.get("elements", []) if e.get("items")]  # an element only added up: the total says it
-    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or not size else ''}")
+    shown, passed_over = shown_elements(node)
+    lines.append(f"{pad}{head}{_verdict(node, reader)}{colon if shown or passed_over or not size else ''}")
     if not size:
         lines.append(f"{pad}  {words['empty'].format(list=listed)}")
+    if passed_over:
+        lines.append(f"{pad}  {words['passed_over'].format(n=passed_over)}")
     for element in shown:
-        label = reader.elements.get(element.get("at"))
+        label = reader.elements.get(str(element.get("at")))
         name = label[lang] if isinstance(label, Mapping) else str(element.get("at"))
         items = element.get("items", [])
         lines.append(f"{pad}  {name}{colon}")
@@ -330,6 +391,54 @@ def _group_lines(node: Mapping[str, Any], reader: Reader, depth: int, since: Map
         count = int(size) - int(node["visited"])
         lines.append(f"{pad}  {words['not_visited' if count > 1 else 'not_visited_one'].format(n=count)}")
     return lines
+
+
+def shown_elements(node: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], int]:
+    """The elements of a quantifier an explanation lists, and how many of a case's steps it passes over.
+
+    An element only added up is not listed (the total says it). Over a case's steps, a step that one
+    false condition set aside (its ``if`` did not hold, or it is not the step ``any`` looks for) is passed
+    over and counted, not listed: a case has many steps and a rule is about a few; the step that broke an
+    ``all`` is listed."""
+    elements = [e for e in node.get("elements", []) if isinstance(e, Mapping) and e.get("items")]
+    over = node.get("over") or {}
+    if not str(over.get("fact", "")).startswith("case."):
+        return elements, 0
+    broke = elements[-1] if node.get("op") == "all" and node.get("result") == "false" and elements else None
+    shown = [
+        e
+        for e in elements
+        if e is broke
+        or not (
+            len(e["items"]) == 1
+            and isinstance(e["items"][0], Mapping)
+            and e["items"][0].get("op") not in _GROUPS
+            and e["items"][0].get("result") == "false"
+        )
+    ]
+    return shown, len(elements) - len(shown)
+
+
+def _first_last_lines(node: Mapping[str, Any], reader: Reader, pad: str) -> list[str]:
+    value = node.get("value")
+    if not (isinstance(value, Mapping) and "unknown" in value):
+        return []  # the element picked: the comparison that reads it says its value
+    return [pad + say_first_last(node, reader)]
+
+
+def say_first_last(node: Mapping[str, Any], reader: Reader) -> str:
+    """A first()/last() of a trace: the element it picked with its value (办理环节中第一个环节为村级公示的日期：
+    2021-09-22), or the element the list lacks (办理环节中没有环节为村级公示的记录)."""
+    value = node.get("value")
+    expr = str(node.get("expr", ""))
+    title = reader.title(expr, expr)
+    if isinstance(value, Mapping) and "unknown" in value:
+        absent = node.get("absent")
+        if absent in value["unknown"]:
+            return _first_upper(reader.title(str(absent), str(absent)))
+        unknown = reader.words["unknown_paren"]
+        return _first_upper(title + unknown if unknown.startswith("（") else f"{title} {unknown}")
+    return f"{_first_upper(title)}{reader.words['colon']}{say_value(value, reader, None)}"
 
 
 def _embedded(title: str, lang: str) -> str:
@@ -420,8 +529,108 @@ def render(trace: Mapping[str, Any], lang: str = "zh") -> list[str]:
     amount = trace.get("amount")
     if isinstance(amount, Mapping):
         lines.extend("  " + line for line in amount_lines(amount, reader, str(trace.get("outcome"))))
+    timeline = trace.get("timeline")
+    if isinstance(timeline, Mapping):
+        lines.extend("  " + line for line in timeline_lines(timeline, reader))
     for rule in rules:
         lines.extend(_rule_lines(rule, reader))
+    return lines
+
+
+# A case's timeline
+
+
+def _coded_title(entry: Any, lang: str) -> str:
+    return str(entry.get(lang) or entry.get("code")) if isinstance(entry, Mapping) else ""
+
+
+def say_event(event: Mapping[str, Any], reader: Reader) -> str:
+    """One step of a timeline: its day (or days, with how many calendar and working days they span), its
+    title, who took it, how many took part or signed, where it was posted and what came of it."""
+    lang = reader.lang
+    words = TIMELINE_WORDS[lang]
+    when = str(event.get("date"))
+    if event.get("time"):
+        when += f" {event['time']}"
+    if event.get("end"):
+        when += f"{words['to']}{event['end']}" if lang == "zh" else f" {words['to']} {event['end']}"
+    said = f"{when} {_coded_title(event.get('step'), lang)}"
+    days = event.get("days")
+    if isinstance(days, Mapping) and days.get("calendar") is not None:
+        working = days.get("working")
+        said += words["span"].format(calendar=days["calendar"], working="?" if working is None else working)
+    parts = []
+    if isinstance(event.get("actor"), Mapping):
+        parts.append(_coded_title(event["actor"], lang))
+    if event.get("people") is not None:
+        parts.append(words["people"].format(n=event["people"]))
+    if event.get("signatures") is not None:
+        parts.append(words["signatures"].format(n=event["signatures"]))
+    for name in ("place", "outcome"):
+        if isinstance(event.get(name), Mapping):
+            parts.append(_coded_title(event[name], lang))
+    if event.get("reference"):
+        parts.append(str(event["reference"]))
+    if parts:
+        said += ("，" if lang == "zh" else ", ") + ("，" if lang == "zh" else ", ").join(parts)
+    return said
+
+
+def say_days(days: Mapping[str, Any], reader: Reader) -> str:
+    """A day count of a constraint: 17个工作日 / 17 working days (unknown: 未知)."""
+    value = days.get("value")
+    if not isinstance(value, int) or isinstance(value, bool):
+        return reader.words["unknown"]
+    unit = str(days.get("unit", ""))
+    if reader.lang == "zh":
+        return f"{value}个{unit}" if unit == "工作日" else f"{value}{unit}"
+    return f"{value} {UNIT_WORDS['en'].get(unit, unit)}"
+
+
+def say_constraint(constraint: Mapping[str, Any], reader: Reader, at: int | None = None) -> str:
+    """A constraint as a timeline marks it: ✔/✘/? and its title, with the days it counted that end on step
+    ``at`` (all of them for None)."""
+    words = TIMELINE_WORDS[reader.lang]
+    mark = RESULT_MARKS.get(str(constraint.get("result")), "?")
+    title = (constraint.get("title") or {}).get(reader.lang, constraint.get("rule"))
+    said = f"{mark} {title} [{constraint.get('rule')}]"
+    counted = [
+        say_days(d, reader)
+        for d in constraint.get("days", [])
+        if isinstance(d, Mapping)
+        and (at is None or max(d.get("events") or [-1]) == at)  # on the step that ends the period
+        and isinstance(d.get("value"), int)
+    ]
+    if counted:
+        joined = reader.words["list_sep"].join(counted)
+        said += f"（{words['days']}{joined}）" if reader.lang == "zh" else f" ({words['days']} {joined})"
+    return said
+
+
+def timeline_lines(timeline: Mapping[str, Any], reader: Reader) -> list[str]:
+    """A case's timeline as lines: a heading with the kind of case, each step on one line with the
+    constraints that read it, then the constraints that read no step or lack one (naming it)."""
+    lang, words = reader.lang, TIMELINE_WORDS[reader.lang]
+    colon = reader.words["colon"].rstrip()
+    head = words["timeline"]
+    kind = timeline.get("kind")
+    if isinstance(kind, Mapping):
+        head += f"（{_coded_title(kind, lang)}）" if lang == "zh" else f" ({_coded_title(kind, lang)})"
+    lines = [head + colon]
+    constraints = [c for c in timeline.get("constraints", []) if isinstance(c, Mapping)]
+    sep = "；" if lang == "zh" else "; "
+    for event in timeline.get("events", []):
+        if not isinstance(event, Mapping):
+            continue
+        index = event.get("index")
+        marks = [say_constraint(c, reader, index) for c in constraints if index in c.get("events", [])]
+        lines.append("  " + say_event(event, reader) + (("  " + sep.join(marks)) if marks else ""))
+    for constraint in constraints:
+        missing = [str(m) for m in constraint.get("missing", [])]
+        if constraint.get("events") and not missing:
+            continue
+        said = reader.words["names_sep"].join(reader.fact(m) for m in missing) if missing else words["not_read"]
+        lines.append(f"  {say_constraint(constraint, reader)} — {said}")
     return lines
 
 

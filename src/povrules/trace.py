@@ -3,7 +3,10 @@ records hold), with their schemas.
 
 Evaluation records tuples; this module turns them into JSON only when asked, so that tracing costs
 little on the hot path. The document carries the titles to say it in words; saying it is
-:mod:`povrules.text`'s work (and :mod:`povrules.html`'s).
+:mod:`povrules.text`'s work (and :mod:`povrules.html`'s). A decision on a case also carries its
+``timeline`` (the steps in order, and each constraint with the steps it read and the days it counted);
+a day count's operand carries its arguments' values, and a first()/last() the step it picked or the
+marker of the step the case lacks.
 """
 
 from __future__ import annotations
@@ -18,20 +21,38 @@ from typing import TYPE_CHECKING, Any
 
 from povrules._version import __version__
 from povrules.canonical import canonical_json, facts_digest, json_value  # noqa: F401 - canonical_json, facts_digest: kept importable from here for callers of earlier versions
-from povrules.errors import UsageError
+from povrules.errors import EvaluationError, UsageError
 from povrules.lang import ast
-from povrules.lang.compiler import ELEMENT, OPEN, SIZE, Leaf, Mark, Unknown, element_path
+from povrules.lang.compiler import (
+    CLOSE,
+    ELEMENT,
+    OPEN,
+    SIZE,
+    Leaf,
+    Mark,
+    Unknown,
+    absent_marker,
+    add_days,
+    days_between,
+    element_path,
+)
 from povrules.lang.types import Field, Type
 from povrules.sources import section, section_label, source_title
 from povrules.wording import (
+    ABSENT_PHRASES,
     ARITHMETIC_WORDS,
+    COMPARISON_WORDS,
+    LIST_TITLES,
     PERIOD_WORDS,
     UNIT_WORDS,
     fact_field,
     format_value,
     function_phrase,
+    phrase_title,
+    value_title,
     value_titles,
 )
+from povrules.workdays import add_working_days, calendar_days, working_days, working_days_between
 
 if TYPE_CHECKING:
     from povrules.engine import Decision, RuleResult
@@ -302,6 +323,9 @@ class _Titles:
         self.root = decision.ruleset.root
         self.titles: dict[str, dict[str, Any]] = {}
         self.elements: dict[str, dict[str, str]] = {}
+        # The values of derived facts and first()/last() worked out so far (by d.<name> or the expression):
+        # a day count's arguments are shown with them.
+        self.values: dict[str, Any] = {}
 
     def name(self, key: str, zh: str, en: str, unit: str | None = None) -> None:
         if key not in self.titles:
@@ -355,7 +379,26 @@ def element_label(facts: Any, root: str, where: tuple[str, int]) -> dict[str, st
         return {"zh": zh, "en": en}
     if field == "loans":
         return {"zh": f"第{number}笔贷款", "en": f"loan {number}"}
+    if base == "case.events" and isinstance(obj, tuple) and index < len(obj):
+        return event_label(obj[index])
     return {"zh": f"第{number}项", "en": f"item {number}"}
+
+
+def event_label(event: Any) -> dict[str, str]:
+    """A step of a case as a reader knows it: its title and day, 村级公示（2021-09-22） / village posting
+    (2021-09-22); for a step that lasts, its first and last day (2021-09-22至2021-09-28)."""
+    zh, en = _code_titles("case.events.step", event.step)
+    days_zh = f"{event.date}至{event.end}" if event.end is not None else str(event.date)
+    days_en = f"{event.date} to {event.end}" if event.end is not None else str(event.date)
+    return {"zh": f"{zh}（{days_zh}）", "en": f"{en} ({days_en})"}
+
+
+def _code_titles(path: str, code: str) -> tuple[str, str]:
+    """A code of a fact by its titles (zh, en); the code itself where the vocabulary lacks it."""
+    field = fact_field(path)
+    vocabulary = value_titles(field) if field is not None else None
+    found = vocabulary.get(code) if vocabulary is not None else None
+    return (found[0], found[1]) if found is not None else (code, code)
 
 
 def _relation(member: Any, base: str) -> tuple[str, str] | None:
@@ -391,6 +434,8 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         if len(node.trail) >= 3:
             parent = node.trail[-2]
             label_zh, label_en = f"{parent.zh}{label_zh}", f"{short_title(parent.en)}: {label_en}"
+        if key in LIST_TITLES:
+            label_zh, label_en = LIST_TITLES[key]
         titles.name(key, label_zh, label_en, field.unit)
         titles.value(key, field, value)
         if field.judged and not isinstance(value, Unknown):
@@ -419,14 +464,25 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
         out["derived"] = node.name
         derived = titles.ruleset.derived[node.name]
         titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
+        if root == "case" and node.type is not None:
+            titles.value("d." + node.name, node.type, value)  # a step's code (a posting's place) by its title
     elif isinstance(node, (ast.Call, ast.Arith, ast.Neg, ast.Cond, ast.Quant)):
         out["computed"] = True  # said by its title, or (with none) by its expression
         if node.text not in titles.titles:
             said = (
-                _QUANT_TITLES.get(node.func) if isinstance(node, ast.Quant) else expression_titles(node, titles.ruleset)
+                _quant_titles(node, titles.ruleset)
+                if isinstance(node, ast.Quant)
+                else expression_titles(node, titles.ruleset)
             )
+            days = isinstance(node, ast.Call) and (node.func in _OFFICIAL or root == "case")
+            unit = _DAY_UNITS.get(node.func) if days else _element_unit(node) if isinstance(node, ast.Quant) else None  # type: ignore[union-attr]
             if said is not None:
-                titles.name(node.text, *said)
+                titles.name(node.text, *said, unit=unit)
+        if isinstance(node, ast.Call) and node.func in DAY_FUNCTIONS and (node.func in _OFFICIAL or root == "case"):
+            # A day count or a date worked out from dates: said with each date it reads and its value (the
+            # calendar's days_between and add_days so only on a case: household explanations stay as they were).
+            out["call"] = node.func
+            out["args"] = [_operand_v2(a, _value_of(a, where, titles), where, titles) for a in node.args]
     if is_year(node):
         out["year"] = True
     return out
@@ -434,6 +490,174 @@ def _operand_v2(node: ast.Node, value: Any, where: tuple[tuple[str, int], ...], 
 
 # A count or sum compared with a figure: its elements are listed just above the comparison.
 _QUANT_TITLES = {"count": ("上述数目", "the number above"), "sum": ("上述合计", "the total above")}
+
+# The functions of days (of the official calendar and of the calendar): a trace operand of one holds its
+# arguments with their values, for a reader to see which dates were counted.
+DAY_FUNCTIONS: dict[str, Any] = {
+    "days_between": days_between,
+    "working_days_between": working_days_between,
+    "calendar_days": calendar_days,
+    "working_days": working_days,
+    "add_days": add_days,
+    "add_working_days": add_working_days,
+}
+_OFFICIAL = frozenset(
+    {"working_days_between", "working_days", "calendar_days", "add_working_days"}
+)  # povrules.workdays
+_DAY_UNITS = {"days_between": "天", "calendar_days": "天", "working_days_between": "工作日", "working_days": "工作日"}
+
+
+def _quant_titles(node: ast.Quant, ruleset: Any) -> tuple[str, str] | None:
+    """A quantifier compared with a figure by its words: count and sum by the elements listed above it,
+    first() and last() as the element they pick (办理环节中第一个环节为村级公示的日期)."""
+    if node.func in ("first", "last"):
+        return first_last_titles(node, ruleset)
+    return _QUANT_TITLES.get(node.func)
+
+
+def _element_unit(node: ast.Quant) -> str | None:
+    """The unit of what first()/last() gives (人 for a step's people): its element field's."""
+    element = node.element
+    if node.func in ("first", "last") and isinstance(element, ast.VarRef) and element.field is not None:
+        return element.field.unit or None
+    return None
+
+
+def first_last_titles(node: ast.Quant, ruleset: Any) -> tuple[str, str] | None:
+    """``first(e.date for e in case.events if e.step == "village_posting")`` in words in both languages:
+    办理环节中第一个环节为村级公示的日期 / the date of the first event of the case's steps whose step is village
+    posting. None when a part has no words."""
+    listed = _list_path(node.source, ruleset)
+    if listed is None:
+        return None
+    out = []
+    for lang in ("zh", "en"):
+        what = where_words(node.where, listed, lang) if node.where is not None else None
+        element = (
+            phrase_title(listed + "." + ".".join(node.element.path), lang)
+            if isinstance(node.element, ast.VarRef) and node.element.path
+            else None
+        )
+        if what is None or element is None:
+            return None
+        out.append(function_phrase(node.func, [phrase_title(listed, lang), what, element], lang))
+    return out[0], out[1]
+
+
+def _list_path(source: ast.Node, ruleset: Any) -> str | None:
+    return ruleset.root + "." + ".".join(source.path) if isinstance(source, ast.FactRef) else None
+
+
+def where_words(node: ast.Node, listed: str, lang: str) -> str | None:
+    """The condition of a first()/last() (or of an absent step) in words: 环节为村级公示 / step is village
+    posting; conditions joined by 且 / and. None when a part has no words."""
+    if isinstance(node, ast.And):
+        parts = [where_words(item, listed, lang) for item in node.items]
+        if any(p is None for p in parts):
+            return None
+        return ("且" if lang == "zh" else " and ").join(str(p) for p in parts)
+    if not isinstance(node, ast.Compare) or not isinstance(node.left, ast.VarRef) or not node.left.path:
+        return None
+    path = listed + "." + ".".join(node.left.path)
+    field = node.left.field
+    named = phrase_title(path, lang)
+    right = node.right
+    if isinstance(right, ast.Const) and isinstance(right.value, str) and field is not None:
+        code = value_title(field, right.value, lang)
+        if node.op == "==":
+            return f"{named}为{code}" if lang == "zh" else f"{named} is {code}"
+        if node.op == "!=":
+            return f"{named}不是{code}" if lang == "zh" else f"{named} is not {code}"
+        return None
+    if isinstance(right, ast.ListLit) and field is not None and node.op in ("in", "not_in"):
+        codes = [value_title(field, str(item.value), lang) for item in right.items if isinstance(item, ast.Const)]
+        joined = ("、" if lang == "zh" else ", ").join(codes)
+        if lang == "zh":
+            return f"{named}为{joined}之一" if node.op == "in" else f"{named}不是{joined}中的任何一项"
+        return f"{named} is one of {joined}" if node.op == "in" else f"{named} is none of {joined}"
+    if isinstance(right, ast.Const) and isinstance(right.value, (int, Decimal)) and not isinstance(right.value, bool):
+        return f"{named} {COMPARISON_WORDS[lang][node.op]} {right.value}" if node.op in COMPARISON_WORDS[lang] else None
+    return None
+
+
+def absent_titles(marker: str, node: ast.Quant, ruleset: Any) -> tuple[str, str]:
+    """The words of an absent marker (``case.events[e.step == "village_posting"]``): 办理环节中没有环节为村级
+    公示的记录 / no village posting among the case's steps; the marker itself where a part has no words."""
+    listed = _list_path(node.source, ruleset)
+    out = []
+    for lang in ("zh", "en"):
+        words = ABSENT_PHRASES[lang]
+        if listed is None:
+            out.append(marker)
+            continue
+        list_words = phrase_title(listed, lang)
+        where = node.where
+        if where is None:
+            out.append(words["empty"].format(list=list_words))
+            continue
+        if (
+            lang == "en"
+            and isinstance(where, ast.Compare)
+            and where.op == "=="
+            and isinstance(where.left, ast.VarRef)
+            and where.left.path == ("step",)
+            and isinstance(where.right, ast.Const)
+            and where.left.field is not None
+        ):
+            code = value_title(where.left.field, str(where.right.value), lang)
+            out.append(words["step"].format(code=code, list=list_words))
+            continue
+        what = where_words(where, listed, lang)
+        out.append(marker if what is None else words["any"].format(list=list_words, what=what))
+    return out[0], out[1]
+
+
+def _value_of(node: ast.Node, where: tuple[tuple[str, int], ...], titles: _Titles) -> Any:
+    """The value of a day function's argument, as the evaluation had it: a constant, the date, a parameter
+    in force, a derived fact or first()/last() worked out before it, a fact, or a day function of these."""
+    decision = titles.decision
+    if isinstance(node, ast.Const):
+        return node.value
+    if isinstance(node, ast.AsOf):
+        return decision.as_of
+    if isinstance(node, ast.ParamRef):
+        pv = decision.parameters.get(node.name)
+        return pv.value if pv is not None else None
+    if isinstance(node, ast.DerivedRef):
+        return titles.values.get("d." + node.name)
+    if isinstance(node, ast.Quant):
+        return titles.values.get(node.text)
+    if isinstance(node, ast.FactRef):
+        obj: Any = decision.facts
+        for name in node.path:
+            obj = getattr(obj, name, None)
+        return obj
+    if isinstance(node, ast.VarRef) and where and node.path:
+        base, index = where[-1]
+        items: Any = decision.facts
+        for name in base[len(titles.root) + 1 :].split(".") if base.startswith(titles.root + ".") else ():
+            items = getattr(items, name, None) if "[" not in name else _item(items, name)
+        obj = items[index] if isinstance(items, tuple) and index < len(items) else None
+        for name in node.path:
+            obj = getattr(obj, name, None)
+        return obj
+    if isinstance(node, ast.Call) and node.func in DAY_FUNCTIONS:
+        args = [_value_of(a, where, titles) for a in node.args]
+        unknown = [a for a in args if isinstance(a, Unknown)]
+        if unknown:
+            merged = unknown[0]
+            for other in unknown[1:]:
+                merged = merged.merge(other)
+            return merged
+        if any(a is None for a in args):
+            return None
+        try:
+            return DAY_FUNCTIONS[node.func](*args)
+        except EvaluationError:
+            return None
+    return None
+
+
 _GLOSS = re.compile(r" \(|: |; ")
 
 
@@ -518,14 +742,14 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
         field = _codes_of(node.left)
         if (
             field is not None
-            and "fact" in out["left"]
+            and ("fact" in out["left"] or "derived" in out["left"] and titles.root == "case")
             and isinstance(node.right, (ast.Const, ast.ListLit, ast.ParamRef))
         ):
             titles.value(title_key(out["left"]), field, right)  # the codes the rule asks for, by their titles
         field = _codes_of(node.right)
         if (
             field is not None
-            and "fact" in out["right"]
+            and ("fact" in out["right"] or "derived" in out["right"] and titles.root == "case")
             and isinstance(node.left, (ast.Const, ast.ListLit, ast.ParamRef))
         ):
             titles.value(title_key(out["right"]), field, left)  # a code looked for in a list of codes
@@ -537,11 +761,12 @@ def _leaf_v2(leaf: Leaf, titles: _Titles) -> dict[str, Any]:
 
 
 def _codes_of(node: ast.Node) -> Field | Type | None:
-    """What titles the codes a node reads: its fact field, or for a list's element itself, its type."""
+    """What titles the codes a node reads: its fact field, or for a list's element itself, its type (and
+    on a case, a derived fact's: the code of a step first() picked)."""
     field = getattr(node, "field", None)
     if field is not None:
         return field  # type: ignore[no-any-return]
-    return node.type if isinstance(node, ast.VarRef) else None
+    return node.type if isinstance(node, (ast.VarRef, ast.DerivedRef)) else None
 
 
 def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
@@ -556,7 +781,20 @@ def _group(mark: Mark, titles: _Titles) -> dict[str, Any]:
     if isinstance(node, ast.Quant):
         over = _operand_v2(node.source, None, mark.where, titles)
         over.pop("value", None)
-        return {"op": node.func, "over": over, "size": None, "elements": []}
+        group: dict[str, Any] = {"op": node.func, "over": over, "size": None, "elements": []}
+        if node.func in ("first", "last"):
+            listed = _list_path(node.source, titles.ruleset)
+            if listed is not None:
+                # What the missing facts name when no element is admitted; its words go into the titles.
+                marker = absent_marker(listed, node.where.text if node.where is not None else "")
+                group["absent"] = marker
+                if marker not in titles.titles:
+                    titles.name(marker, *absent_titles(marker, node, titles.ruleset))
+                said = first_last_titles(node, titles.ruleset) if node.text not in titles.titles else None
+                if said is not None:
+                    titles.name(node.text, *said, unit=_element_unit(node))
+                group["expr"] = node.text
+        return group
     assert isinstance(node, ast.DerivedRef)
     derived = titles.ruleset.derived[node.name]
     titles.name("d." + node.name, derived.title.zh or node.name, derived.title.en or node.name)
@@ -614,6 +852,15 @@ def structure(events: Iterable[Leaf | Mark], titles: _Titles) -> list[dict[str, 
                 stack.pop()
             group = stack.pop()
             _close(group, event)
+            if group["op"] == "derived":
+                titles.values["d." + str(group["derived"])] = event.value
+            elif group["op"] in ("first", "last"):
+                titles.values[event.node.text] = event.value
+                # The elements passed over are not said: only the one picked (its path), if any.
+                elements = group.pop("elements")
+                group.pop("visited", None)
+                if elements and not isinstance(event.value, Unknown):
+                    group["picked"] = elements[-1]["at"]
             if group["op"] == "derived" and not group["items"]:
                 stack[-1]["items"].pop()  # a derived fact with no conditions inside: its value is in the leaf
     items: list[dict[str, Any]] = top["items"]
@@ -785,6 +1032,8 @@ def to_trace_v2(decision: Decision, *, facts_digest: str | None = None) -> dict[
             titles.name(key, field.zh, short_title(field.en), field.unit)
     if decision.kind == "amount":
         document["amount"] = _amount_v2(decision, titles, sources)
+    if decision.ruleset.subject == "case":
+        document["timeline"] = _timeline_v2(decision, document["rules"])
     document["titles"] = titles.titles
     document["elements"] = titles.elements
     document["sources"] = sources
@@ -986,4 +1235,182 @@ def leaf_conditions(rule: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]
                 out.append((here, dict(node, where=where) if where else node))
 
     walk(rule.get("condition", []), "condition", [])
+    return out
+
+
+# A case's timeline: its steps in order, and for each constraint (criterion) the steps it read and the days
+# it counted, for a reader to see where the case went wrong.
+
+
+def _coded(path: str, code: str | None) -> dict[str, str] | None:
+    if code is None:
+        return None
+    zh, en = _code_titles(path, code)
+    return {"code": code, "zh": zh, "en": en}
+
+
+def _span_days(event: Any) -> dict[str, int | None] | None:
+    """The days a step that lasts spans, both ends counted: calendar and working days (None for a year
+    the official calendar does not cover)."""
+    if event.end is None:
+        return None
+    try:
+        working: int | None = working_days(event.date, event.end)
+    except EvaluationError:
+        working = None
+    return {"calendar": calendar_days(event.date, event.end), "working": working}
+
+
+def timeline_event(index: int, event: Any) -> dict[str, Any]:
+    """One step of a case as a trace's ``timeline`` holds it: its place, step, days, who, how many, where,
+    what came of it; codes with their titles."""
+    out: dict[str, Any] = {
+        "index": index,
+        "path": f"case.events[{index}]",
+        "step": _coded("case.events.step", event.step),
+    }
+    out["date"] = event.date.isoformat()
+    if event.time is not None:
+        out["time"] = event.time
+    if event.end is not None:
+        out["end"] = event.end.isoformat()
+        out["days"] = _span_days(event)
+    for name in ("actor", "place", "outcome"):
+        coded = _coded(f"case.events.{name}", getattr(event, name))
+        if coded is not None:
+            out[name] = coded
+    for name in ("people", "signatures", "reference"):
+        value = getattr(event, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def events_read(events: Iterable[Leaf | Mark], root: str) -> list[int]:
+    """The indices of the case's steps a rule's condition read, from its traced events: an element of
+    ``case.events`` a quantifier admitted (its ``if`` held; with none, its element was true for ``any`` and
+    ``count``, and every element visited for ``all``, ``sum``, ``first`` and ``last``)."""
+    read: set[int] = set()
+    stack: list[list[Any]] = []  # [the quantifier, the index awaiting its test, the node that tests it]
+
+    def settle(node: Any, value: Any) -> None:
+        for frame in stack:
+            if frame[1] is not None and frame[2] is node:
+                if value is True:
+                    read.add(frame[1])
+                frame[1] = None
+
+    for event in events:
+        if event.__class__ is tuple:
+            settle(event[0], event[3])
+            continue
+        assert isinstance(event, Mark)
+        node = event.node
+        if event.kind == OPEN and isinstance(node, ast.Quant) and _is_events(node.source, root):
+            # What admits an element: its `if`; with none, its own truth for any/count (all, sum, first and
+            # last read every element they visit).
+            test = node.where if node.where is not None else None if node.func in _READS_ALL else node.element
+            stack.append([node, None, test])
+        elif event.kind == ELEMENT and stack and node is stack[-1][0]:
+            if stack[-1][2] is None:
+                read.add(int(event.value))
+            else:
+                stack[-1][1] = int(event.value)
+        elif event.kind == CLOSE:
+            if stack and node is stack[-1][0]:
+                stack.pop()
+            else:
+                value = event.value[0] if isinstance(node, (ast.And, ast.Or)) else event.value
+                settle(node, value)
+    return sorted(read)
+
+
+_READS_ALL = frozenset({"all", "sum", "first", "last"})
+
+
+def _is_events(source: ast.Node, root: str) -> bool:
+    return root == "case" and isinstance(source, ast.FactRef) and source.path == ("events",)
+
+
+_EVENT = re.compile(r"^case\.events\[(\d+)\]")
+
+
+def _picked(nodes: Any, name: str) -> int | None:
+    """The step a derived fact's first()/last() picked, in a rule's condition tree."""
+    for node in nodes if isinstance(nodes, list) else ():
+        if not isinstance(node, dict):
+            continue
+        if node.get("op") == "derived" and node.get("derived") == name:
+            for item in node.get("items", []):
+                found = _EVENT.match(str(item.get("picked", "")))
+                if found:
+                    return int(found.group(1))
+        found_inside = _picked(node.get("items"), name)
+        if found_inside is not None:
+            return found_inside
+        for element in node.get("elements", []) if isinstance(node.get("elements"), list) else ():
+            found_inside = _picked(element.get("items"), name)
+            if found_inside is not None:
+                return found_inside
+    return None
+
+
+def _days_counted(rule: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The day counts a rule's conditions worked out (working_days_between, calendar_days …), each with its
+    value, its arguments' values and the steps whose dates it read."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _, leaf in leaf_conditions(rule):
+        for side in ("left", "right", "value"):
+            operand = leaf.get(side)
+            if not isinstance(operand, dict) or "call" not in operand or operand["call"] not in _DAY_UNITS:
+                continue
+            steps: list[int] = []
+            for arg in operand.get("args", []):
+                found = _EVENT.match(str(arg.get("fact", "")))
+                index = int(found.group(1)) if found else _picked(rule.get("condition"), str(arg.get("derived", "")))
+                if index is not None and index not in steps:
+                    steps.append(index)
+            entry = {
+                "expr": operand["expr"],
+                "call": operand["call"],
+                "value": operand.get("value"),
+                "unit": _DAY_UNITS[operand["call"]],
+                "args": [{"expr": a.get("expr"), "value": a.get("value")} for a in operand.get("args", [])],
+                "events": steps,
+            }
+            key = json.dumps(entry, sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                out.append(entry)
+    return out
+
+
+def _timeline_v2(decision: Decision, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``timeline`` of a decision on a case: the case's kind and plan, its steps in order
+    (:func:`timeline_event`), and each constraint with its status, the steps it read and the days it
+    counted."""
+    case = decision.facts
+    out: dict[str, Any] = {}
+    kind = _coded("case.kind", getattr(case, "kind", None))
+    if kind is not None:
+        out["kind"] = kind
+    plan = getattr(case, "plan", None)
+    if plan is not None:
+        out["plan"] = plan
+    out["events"] = [timeline_event(i, e) for i, e in enumerate(getattr(case, "events", None) or ())]
+    constraints = []
+    for result, rule in zip(decision.results, rules):
+        entry: dict[str, Any] = {
+            "rule": result.rule.id,
+            "title": dict(rule["title"]),
+            "status": result.status,
+            "result": rule["result"],
+            "events": events_read(result.events, decision.ruleset.root),
+            "days": _days_counted(rule),
+        }
+        if "missing" in rule:
+            entry["missing"] = list(rule["missing"])
+        constraints.append(entry)
+    out["constraints"] = constraints
     return out

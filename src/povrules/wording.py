@@ -17,7 +17,9 @@ Public API:
 * facts: :func:`fact_field` and :func:`fact_title` (a fact by its path), :func:`value_titles` and
   :func:`value_title` (an enumerated value by its title, from :mod:`povrules.facts.titles`);
 * the expression language: :func:`function_title`, :func:`function_phrase` (a call as words, from
-  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`);
+  :data:`FUNCTION_PHRASES` and :data:`COUNT_TITLES`); :data:`SPAN_PHRASES` (a step's span of days),
+  :data:`ABSENT_PHRASES` (a step a case lacks), :func:`phrase_title` (:data:`PHRASE_TITLES`);
+* a case's timeline: :data:`TIMELINE_WORDS`;
 * values: :func:`format_value` (a fact, parameter or constant value as a caseworker reads it).
 
 The titles of the policy source documents and their sections are in :mod:`povrules.sources`.
@@ -478,6 +480,10 @@ FUNCTION_TITLES: dict[str, dict[str, str]] = {
         "add_months": "若干个月后的日期",
         "add_years": "若干年后的日期",
         "add_days": "若干天后的日期",
+        "working_days_between": "相隔工作日数",
+        "working_days": "期间工作日数",
+        "calendar_days": "期间天数",
+        "add_working_days": "若干个工作日后的日期",
         "year": "年份",
         "month": "月份",
         "day": "日",
@@ -486,6 +492,8 @@ FUNCTION_TITLES: dict[str, dict[str, str]] = {
         "all": "每一项都满足",
         "count": "满足条件的个数",
         "sum": "合计",
+        "first": "第一个符合条件者",
+        "last": "最后一个符合条件者",
     },
     "en": {
         "len": "number of",
@@ -499,6 +507,10 @@ FUNCTION_TITLES: dict[str, dict[str, str]] = {
         "add_months": "months later",
         "add_years": "years later",
         "add_days": "days later",
+        "working_days_between": "working days between",
+        "working_days": "working days in a span",
+        "calendar_days": "days in a span",
+        "add_working_days": "working days later",
         "year": "year",
         "month": "month",
         "day": "day of the month",
@@ -507,6 +519,8 @@ FUNCTION_TITLES: dict[str, dict[str, str]] = {
         "all": "every one meets",
         "count": "how many meet",
         "sum": "total",
+        "first": "the first that meets",
+        "last": "the last that meets",
     },
 }
 FUNCTION_PHRASES: dict[str, dict[str, str]] = {
@@ -522,6 +536,10 @@ FUNCTION_PHRASES: dict[str, dict[str, str]] = {
         "add_months": "{0}之后{1}个月",
         "add_years": "{0}之后{1}年",
         "add_days": "{0}之后{1}天",
+        "working_days_between": "从{0}到{1}的工作日数（不含起始日）",
+        "working_days": "从{0}到{1}的工作日数（首尾两日均计）",
+        "calendar_days": "从{0}到{1}的天数（首尾两日均计）",
+        "add_working_days": "{0}之后第{1}个工作日",
         "year": "{0}的年份",
         "month": "{0}的月份",
         "day": "{0}是当月第几日",
@@ -530,6 +548,8 @@ FUNCTION_PHRASES: dict[str, dict[str, str]] = {
         "all": "{0}每一项都{1}",
         "count": "{0}中{1}的个数",
         "sum": "{0}的{1}合计",
+        "first": "{0}中第一个{1}的{2}",
+        "last": "{0}中最后一个{1}的{2}",
     },
     "en": {
         "len": "the number of {0}",
@@ -543,6 +563,10 @@ FUNCTION_PHRASES: dict[str, dict[str, str]] = {
         "add_months": "{1} months after {0}",
         "add_years": "{1} years after {0}",
         "add_days": "{1} days after {0}",
+        "working_days_between": "the working days after {0} up to {1}",
+        "working_days": "the working days from {0} through {1}",
+        "calendar_days": "the days from {0} through {1}",
+        "add_working_days": "the working day {1} working days after {0}",
         "year": "the year of {0}",
         "month": "the month of {0}",
         "day": "the day of the month of {0}",
@@ -551,6 +575,76 @@ FUNCTION_PHRASES: dict[str, dict[str, str]] = {
         "all": "every one of {0} {1}",
         "count": "how many of {0} {1}",
         "sum": "the total {1} over {0}",
+        "first": "the {2} of the first event of {0} whose {1}",
+        "last": "the {2} of the last event of {0} whose {1}",
+    },
+}
+# A span counted on one step of a case (a posting from its first to its last day), said by the step:
+# 村级公示（2021-09-22至2021-09-28）的天数; slots: the step, its first day, its last day.
+SPAN_PHRASES: dict[str, dict[str, str]] = {
+    "zh": {"calendar_days": "{0}（{1}至{2}）的天数", "working_days": "{0}（{1}至{2}）的工作日数"},
+    "en": {"calendar_days": "the days of {0} ({1} to {2})", "working_days": "the working days of {0} ({1} to {2})"},
+}
+# An element a list lacks (what first() or last() found none of), by the list and the condition no
+# element met; "step" when the condition is one step code (no village posting among the case's steps).
+ABSENT_PHRASES: dict[str, dict[str, str]] = {
+    "zh": {"step": "{list}中没有{what}的记录", "any": "{list}中没有{what}的记录", "empty": "{list}中没有任何记录"},
+    "en": {"step": "no {code} among {list}", "any": "none of {list} whose {what}", "empty": "{list} hold none"},
+}
+# Shorter words for a case's list of steps and their fields inside a phrase (办理环节中第一个环节为村级公示的
+# 日期), where a field's own title would repeat the list's.
+PHRASE_TITLES: dict[str, Title] = {
+    "case.events": ("办理环节", "the case's steps"),
+    "case.events.step": ("环节", "step"),
+    "case.events.date": ("日期", "date"),
+    "case.events.end": ("结束日期", "last day"),
+    "case.events.time": ("时间", "time"),
+    "case.events.actor": ("办理主体", "actor"),
+    "case.events.people": ("参与人数", "number of people"),
+    "case.events.signatures": ("签字人数", "number of signatures"),
+    "case.events.place": ("公示地点", "place of posting"),
+    "case.events.outcome": ("结果", "outcome"),
+    "case.events.reference": ("文书编号", "reference"),
+}
+# A list as a quantifier's heading names it (each of the {list}): a case's steps.
+LIST_TITLES: dict[str, Title] = {"case.events": ("办理环节", "case's steps")}
+# The words of a case's timeline (text and HTML views).
+TIMELINE_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "timeline": "办理过程",
+        "kind": "案卷类型",
+        "plan": "所依方案",
+        "to": "至",
+        "span": "（{calendar}天，{working}个工作日）",
+        "people": "{n}人",
+        "signatures": "{n}人签字",
+        "absent": "尚无记录",
+        "not_read": "未涉及具体环节",
+        "date": "日期",
+        "step": "环节",
+        "who": "办理主体",
+        "count": "人数",
+        "posted": "公示天数",
+        "constraints": "程序要求",
+        "days": "计",
+    },
+    "en": {
+        "timeline": "Timeline",
+        "kind": "kind of case",
+        "plan": "plan",
+        "to": "to",
+        "span": " ({calendar} days, {working} working days)",
+        "people": "{n} people",
+        "signatures": "{n} signed",
+        "absent": "no record yet",
+        "not_read": "on no particular step",
+        "date": "Date",
+        "step": "Step",
+        "who": "Who",
+        "count": "People",
+        "posted": "Posted days",
+        "constraints": "Requirements",
+        "days": "counted",
     },
 }
 # Counts that have a word of their own: len(list) by the list's path.
@@ -585,6 +679,20 @@ def function_phrase(name: str, args: Sequence[str], lang: str, *, path: str | No
         return zh if lang == "zh" else en
     joined = ("、" if lang == "zh" else ", ").join(args)
     return FUNCTION_PHRASES[lang][name].format(*args, args=joined)
+
+
+def phrase_title(path: str, lang: str) -> str:
+    """A list of a case's steps, or a field of a step, by its word inside a phrase
+    (:data:`PHRASE_TITLES`: ``case.events.step`` → 环节), else by its title (:func:`fact_title`).
+
+    Raises:
+        LanguageError: for a language other than ``"zh"`` or ``"en"``.
+    """
+    lang = check_lang(lang)
+    found = PHRASE_TITLES.get(_INDEX.sub("", path))
+    if found is not None:
+        return found[0] if lang == "zh" else found[1]
+    return fact_title(path, lang)
 
 
 def value_titles(field_or_type: Field | Type) -> Mapping[str, Title] | None:
@@ -775,7 +883,7 @@ def phrase(key: str, lang: str, **slots: Any) -> str:
 
 # Units as an English sentence writes them (a Chinese one keeps the unit as the text writes it).
 UNIT_WORDS: dict[str, dict[str, str]] = {
-    "zh": {},
+    "zh": {"工作日": "个工作日"},
     "en": {
         "元": "yuan",
         "个月": "months",
@@ -789,6 +897,7 @@ UNIT_WORDS: dict[str, dict[str, str]] = {
         "%": "%",
         "月": "months",
         "天": "days",
+        "工作日": "working days",
         "次": "times",
         "亩": "mu",
         "学期": "semesters",
@@ -948,6 +1057,7 @@ EXPLANATION_WORDS: dict[str, dict[str, str]] = {
         "no_list": "{list}未知",
         "not_visited": "其余{n}项未检查（结果已定）",
         "not_visited_one": "其余1项未检查（结果已定）",
+        "passed_over": "另有{n}项不在此列（未列出）",
         "is": "为",
         "is_not": "不是",
         "one_of": "为{values}之一",
@@ -995,6 +1105,7 @@ EXPLANATION_WORDS: dict[str, dict[str, str]] = {
         "not_visited": "The other {n} were not checked (the result was already settled)",
         "is": "is",
         "not_visited_one": "The last one was not checked (the result was already settled)",
+        "passed_over": "{n} other(s) not concerned (not listed)",
         "is_not": "is not",
         "one_of": "one of {values}",
         "none_of": "none of {values}",

@@ -11,7 +11,9 @@ holiday. The counting conventions (which day of a period counts) are stated once
   does not count, the last day does (《民法典》第201条);
 * :func:`calendar_days` and :func:`working_days` — a span whose first and last days both count (a list
   posted from one day to another);
-* :func:`add_working_days` — the day a deadline of so many working days ends.
+* :func:`add_working_days` — the day a deadline of so many working days ends;
+* :func:`official_days` — the public holidays and adjusted working weekends inside a span, to show
+  why a count differs from a weekday count.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from functools import cache
 
+import attrs
 import chinese_calendar
 from chinese_calendar import constants as _calendar_data
 
@@ -28,6 +31,17 @@ from povrules.errors import EvaluationError
 
 class CalendarError(EvaluationError):
     """A working-day count that reaches a year the holiday calendar does not cover."""
+
+
+@attrs.frozen
+class OfficialDay:
+    """A day the official calendar treats otherwise than its weekday would say: a public holiday (off),
+    or a weekend day worked in exchange for one (调休, ``working`` is true)."""
+
+    day: date
+    working: bool
+    holiday: str  # the festival in English, as the State Council's notice names it ("National Day")
+    holiday_zh: str  # the same in Chinese ("国庆节")
 
 
 def coverage() -> tuple[int, int]:
@@ -107,6 +121,10 @@ def add_working_days(start: date, days: int) -> date:
     """The ``days``-th working day after ``start`` (before it, when negative; ``start`` itself for 0): the
     last day of a period of ``days`` working days that runs from ``start``.
 
+    For ``days`` > 0 it is the first day ``d`` with ``working_days_between(start, d) == days``. Counting
+    back mirrors that: ``start``'s own day does not count, so for ``days`` < 0 the working days from the
+    day returned up to the day before ``start`` (both counted) are ``-days``.
+
     Raises :class:`CalendarError` when the day falls outside the years the calendar covers.
     """
     ordinals = _covered(start)
@@ -125,13 +143,34 @@ def add_working_days(start: date, days: int) -> date:
     return date.fromordinal(ordinals[index])
 
 
+def official_days(first: date, last: date) -> tuple[OfficialDay, ...]:
+    """The public holidays and the adjusted working weekends (调休) from ``first`` to ``last``, both days
+    included, in date order (empty when ``last`` is before ``first``). A holiday that falls on a weekend is
+    listed too: it is part of the holiday as the notice gives it.
+
+    Raises :class:`CalendarError` for a year the calendar does not cover.
+    """
+    if last < first:
+        return ()
+    _covered(first, last)
+    names = {holiday.value: holiday.chinese for holiday in _calendar_data.Holiday}
+    out = []
+    for table, working in ((_calendar_data.holidays, False), (_calendar_data.workdays, True)):
+        for day, name in table.items():
+            if first <= day <= last:
+                out.append(OfficialDay(day, working, name, names.get(name, name)))
+    return tuple(sorted(out, key=lambda official: official.day))
+
+
 __all__ = [
     "CalendarError",
+    "OfficialDay",
     "add_working_days",
     "calendar_days",
     "calendar_version",
     "coverage",
     "is_working_day",
+    "official_days",
     "working_days",
     "working_days_between",
 ]

@@ -22,6 +22,7 @@ except ImportError as error:  # pragma: no cover - the test environment has pola
 from povrules.columnar.compare import FrameHouseholds, compare_frame, sweep_frame
 from povrules.columnar.evaluate import (
     FramePlan,
+    check_supported,
     decide_frame,
     explain_row,
     frame_plan,
@@ -50,6 +51,7 @@ __all__ = [
     "Translator",
     "arrow_frame",
     "caseload_frame",
+    "check_supported",
     "decide_file",
     "decide_frame",
     "explain_row",

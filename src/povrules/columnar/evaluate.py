@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from povrules.columnar.flat import nested_frame
 from povrules.columnar.frame import facts_of
-from povrules.columnar.translate import Missing, NotSupported, Translated, Translator
+from povrules.columnar.translate import ROW_ENGINE, Missing, NotSupported, Translated, Translator
 from povrules.engine import CONTRADICTED, EFFECTS, Decision, Plan, Settled, plan
 from povrules.errors import RowOutOfRange
 from povrules.facts import FactModel
@@ -51,6 +51,30 @@ _SETTLED: dict[str, Any] = {"outcome": pl.String, "labels": pl.List(pl.String), 
 _NO_PATHS = Unknown(frozenset())
 
 
+def check_supported(ruleset: Ruleset, decision: str) -> None:
+    """Refuse, before any row is read, a decision the columnar engine does not decide: an amount decision,
+    and any decision on a case (a procedure's steps, counted in working days of the official calendar).
+    Raises :class:`NotSupported` (naming the construct and the row engine) and
+    :class:`povrules.EvaluationError` for no such decision."""
+    spec = ruleset.decision(decision)
+    if spec.kind == "amount":
+        raise NotSupported(
+            decision,
+            "an amount decision",
+            decision,
+            message=f"decision {decision!r} is an amount decision: the columnar engine does not compute amounts; "
+            + ROW_ENGINE,
+        )
+    if ruleset.subject == "case":
+        raise NotSupported(
+            decision,
+            "a decision on a case",
+            decision,
+            message=f"decision {decision!r} is on a case (subject: case): the columnar engine does not decide "
+            "procedures (a case's steps, first()/last(), working days of the official calendar); " + ROW_ENGINE,
+        )
+
+
 def translate_decision(ruleset: Ruleset, decision: str, as_of: date) -> tuple[Plan, list[Translated | None]]:
     """The plain plan of ``decision`` and each of its rules translated (None: not in force on ``as_of``).
 
@@ -60,14 +84,7 @@ def translate_decision(ruleset: Ruleset, decision: str, as_of: date) -> tuple[Pl
     rules read has no value on the date).
     """
     prepared = plan(ruleset, decision, traced=False)
-    if prepared.spec.kind == "amount":
-        raise NotSupported(
-            decision,
-            "an amount decision",
-            decision,
-            message=f"decision {decision!r} is an amount decision: the columnar engine does not compute amounts; "
-            "decide it with the row engine (--engine row, or povrules.evaluate / decide_caseload)",
-        )
+    check_supported(ruleset, decision)
     prepared.bind(as_of)
     translator = Translator(ruleset, as_of)
     return prepared, [translator.rule(rule.id) if rule.in_force(as_of) else None for rule in prepared.rules]

@@ -58,6 +58,13 @@ DECIMAL_DIGITS = 28  # the precision of Python's default decimal context, which 
 INT128_DIGITS = 38
 
 
+# Where a refused decision goes instead.
+ROW_ENGINE = "decide it with the row engine (--engine row, or povrules.evaluate / decide_caseload)"
+# The day functions of the official calendar (working days, 调休): the row engine's (povrules.workdays), as are
+# the spans and deadlines of procedures that use them.
+ROW_ENGINE_FUNCTIONS = frozenset({"working_days_between", "working_days", "calendar_days", "add_working_days"})
+
+
 class NotSupported(PovrulesError, NotImplementedError):
     """A rule uses a construct the columnar evaluator cannot translate faithfully (or a decision is of a
     kind it does not decide: ``message`` then says which and what to use instead)."""
@@ -254,6 +261,17 @@ class Translator:
 
     def _refuse(self, node: ast.Node, construct: str) -> NotSupported:
         return NotSupported(self._rule, construct, node.text)
+
+    def _row_engine_only(self, node: ast.Node, construct: str) -> NotSupported:
+        """A construct of procedures (the official calendar's working days, first()/last() over a case's
+        steps) that only the row engine decides: refused with a pointer to it."""
+        return NotSupported(
+            self._rule,
+            construct,
+            node.text,
+            message=f"rule {self._rule!r}: {construct} is decided by the row engine only (in {node.text!r}); "
+            + ROW_ENGINE,
+        )
 
     def _value(self, node: ast.Expr) -> pl.Expr | Num:
         method: Callable[[Any], pl.Expr | Num] | None = getattr(self, "_" + type(node).__name__.lower(), None)
@@ -697,6 +715,8 @@ class Translator:
             result, outside = add_months_expr(start, months)
             self._hazard(outside.fill_null(False))
             return result
+        if func in ROW_ENGINE_FUNCTIONS:
+            raise self._row_engine_only(node, f"function {func!r}")
         raise self._refuse(node, f"function {func!r}")
 
     def _at(self, node: ast.Call) -> pl.Expr | Num:
@@ -743,6 +763,8 @@ class Translator:
     # Quantifiers
 
     def _quant(self, node: ast.Quant) -> pl.Expr | Num:
+        if node.func in ("first", "last"):
+            raise self._row_engine_only(node, f"quantifier {node.func!r}")
         source_type = node.source.type
         if not isinstance(source_type, ListType):
             raise self._refuse(node, "a quantifier over a non-list")

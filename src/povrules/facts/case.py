@@ -13,9 +13,10 @@ an absent step is each rule's to say.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from povrules.facts._base import Day, FactModel, Label, Whole, fact, labels
@@ -50,6 +51,8 @@ Step = Literal[
     "county_comparison",
     "county_approval",
     "county_posting",
+    "city_approval",
+    "city_filing",
     "registration",
     "notice",
     "helper_assigned",
@@ -62,6 +65,8 @@ Step = Literal[
     "bank_review",
     "payment",
     "report",
+    "agreement",
+    "extension",
     "pre_exit_marking",
 ]
 Actor = Literal[
@@ -84,7 +89,20 @@ PostingPlace = Literal["group", "village", "township", "county", "school", "onli
 StepOutcome = Literal["done", "passed", "failed", "objection", "no_objection"]
 
 # Minutes of the day as HH:MM (24 h): some steps are timed (a posting put up, a meeting held).
-Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def _clock(value: Any) -> Any:
+    if value.__class__ is str and _CLOCK.fullmatch(value):
+        return value
+    raise PydanticCustomError("clock", "a time of day as HH:MM, from 00:00 to 23:59")
+
+
+Clock = Annotated[
+    str,
+    BeforeValidator(_clock),
+    WithJsonSchema({"type": "string", "pattern": "^" + _CLOCK.pattern + "$"}),
+]
 
 
 class Event(FactModel):
@@ -107,7 +125,9 @@ class Event(FactModel):
     def _span(self) -> Event:
         if self.end is not None and self.end < self.date:
             raise PydanticCustomError(
-                "date_order", "an end on or after the step's date ({date})", {"date": str(self.date)}
+                "date_order",
+                "an end on or after the step's date ({date})",
+                {"date": str(self.date), "within": ["end"], "given": str(self.end)},
             )
         return self
 
@@ -142,6 +162,8 @@ class Case(FactModel):
                         "previous": index - 1,
                         "before_step": before.step,
                         "before_date": str(before.date),
+                        "within": ["events", index, "date"],
+                        "given": str(after.date),
                     },
                 )
         return self

@@ -338,6 +338,8 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "county_comparison": ("县级比对", "county data comparison"),
         "county_approval": ("县级审定", "county approval"),
         "county_posting": ("县级公告", "county announcement"),
+        "city_approval": ("市级审批", "city approval"),
+        "city_filing": ("市级备案", "filing with the city"),
         "registration": ("录入系统", "entry into the register"),
         "notice": ("告知农户", "notice to the household"),
         "helper_assigned": ("确定帮扶责任人", "helper assigned"),
@@ -350,6 +352,8 @@ _VOCABULARIES: dict[str, dict[str, Title]] = {
         "bank_review": ("银行审查", "bank review"),
         "payment": ("资金发放", "payment"),
         "report": ("上报", "report upwards"),
+        "agreement": ("签订协议", "agreement signed"),
+        "extension": ("贷款展期", "loan extension"),
         "pre_exit_marking": ("预脱贫标注", "marked to exit (pre-exit)"),
     },
     "Actor": {
