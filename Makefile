@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 # outside the repository (the lint, and the tests through POVRULES_SEEDS).
 SEEDS ?= ../shared/seeds
 
-.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-records bench-amounts bench-compare bench-county bench-columnar bench-columnar-stream clean
+.PHONY: demo test notebook screenshots mutate fuzz bench bench-log bench-records bench-amounts bench-compare bench-county bench-columnar bench-columnar-stream bench-warning clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar,spark]'
+	$(BIN)/pip install --quiet -e '.[test,bench,notebook,caseload,columnar,spark,warning]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -73,6 +73,11 @@ bench-columnar: $(STAMP)
 
 bench-columnar-stream: $(STAMP)
 	$(BIN)/python benchmarks/columnar_stream.py
+
+# The early-warning stream: 1M department events over 100k households (and 2M for the memory bound), the
+# reference check, and a bare durable-rules correlation for scale.
+bench-warning: $(STAMP)
+	$(BIN)/python benchmarks/warning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

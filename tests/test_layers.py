@@ -199,6 +199,7 @@ LAYERS = (
             "povrules.caseload",
             "povrules.spark",
             "povrules.synth",
+            "povrules.warning",
         ),
     ),
     ("cli", ("povrules.cli",)),
