@@ -235,6 +235,17 @@ def procedures() -> None:
     print(f"\n  违反 / broken: {', '.join(r.rule.title('zh') for r in violated)}")
 
 
+def early_warning() -> None:
+    """Department events streamed through 营口's screening on durable-rules: a warning, its case, the deadline."""
+    from povrules.warning import demo
+
+    heading(
+        "营口市 部门筛查预警：事件流、预警、核查期限、监测判定 / Yingkou: department events in, a warning, "
+        "its verification case and deadline, the monitoring decision"
+    )
+    demo.main(RULESETS)
+
+
 def caseload() -> None:
     """A village ledger kept in Excel (Chinese headers), decided whole: a table, and the records in a log."""
     import tempfile
@@ -282,4 +293,5 @@ if __name__ == "__main__":
     what_if()
     benefits()
     procedures()
+    early_warning()
     caseload()
